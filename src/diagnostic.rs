@@ -1,0 +1,112 @@
+//! Diagnostics: errors and warnings with a byte span, help text, and rustc-style rendering.
+
+use crate::span::{Span, line_col};
+use serde::Serialize;
+use std::fmt::Write as _;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+/// One finding about a policy text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    /// A stable kebab-case code, e.g. `duplicate-key`.
+    pub code: &'static str,
+    /// Lowercase, one line, no final period.
+    pub message: String,
+    pub span: Span,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+    /// Other places that take part (for example the first of two duplicate keys).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<(Span, String)>,
+}
+
+impl Diagnostic {
+    pub fn error(code: &'static str, span: Span, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            span,
+            help: None,
+            related: Vec::new(),
+        }
+    }
+
+    pub fn warning(code: &'static str, span: Span, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, span, message)
+        }
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn with_related(mut self, span: Span, label: impl Into<String>) -> Self {
+        self.related.push((span, label.into()));
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// Render rustc-style against the policy `source`, naming the file `origin`.
+    ///
+    /// ```
+    /// use iamgate::{diagnostic::Diagnostic, span::Span};
+    /// let d = Diagnostic::error("x", Span::new(2, 5), "bad thing").with_help("do this");
+    /// let out = d.render("{\n \"Bad\": 1}", "p.json");
+    /// assert!(out.contains("error[x]: bad thing"));
+    /// assert!(out.contains("p.json:2:2"));
+    /// ```
+    pub fn render(&self, source: &str, origin: &str) -> String {
+        let mut out = String::new();
+        let label = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let _ = writeln!(out, "{label}[{}]: {}", self.code, self.message);
+        snippet(&mut out, source, origin, self.span, "");
+        for (span, text) in &self.related {
+            snippet(&mut out, source, origin, *span, text);
+        }
+        if let Some(help) = &self.help {
+            let _ = writeln!(out, "  = help: {help}");
+        }
+        out
+    }
+}
+
+fn snippet(out: &mut String, source: &str, origin: &str, span: Span, label: &str) {
+    let (line, col) = line_col(source, span.start as usize);
+    let _ = writeln!(out, "  --> {origin}:{line}:{col}");
+    let Some(text) = source.lines().nth(line.saturating_sub(1)) else {
+        return;
+    };
+    let shown: String = text.chars().take(160).collect();
+    let width = line.to_string().len();
+    let _ = writeln!(out, "{:width$} |", "");
+    let _ = writeln!(out, "{line} | {shown}");
+    let start_col = col.saturating_sub(1);
+    let len = source
+        .get(span.range())
+        .map_or(1, |s| s.lines().next().map_or(1, |l| l.chars().count().max(1)));
+    let len = len.min(shown.chars().count().saturating_sub(start_col).max(1));
+    let _ = writeln!(
+        out,
+        "{:width$} | {}{} {label}",
+        "",
+        " ".repeat(start_col),
+        "^".repeat(len)
+    );
+}

@@ -1,0 +1,19 @@
+#![doc = include_str!("../README.md")]
+
+#[cfg(feature = "cli")]
+pub mod cli;
+pub mod compile;
+pub mod context;
+pub mod decide;
+pub mod diagnostic;
+pub mod ffi;
+pub mod limits;
+pub mod parse;
+pub mod policy;
+pub mod span;
+
+pub use compile::{PolicyRef, PolicySet, PolicySetBuilder};
+pub use context::{Context, ContextValue, Request, Scalar};
+pub use decide::{Decision, Explanation, Reason};
+pub use limits::Limits;
+pub use policy::Policy;

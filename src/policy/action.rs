@@ -1,0 +1,105 @@
+//! Action patterns: `service:Name` with `*` and `?`, compared case-insensitively (SEMANTICS.md §1.7).
+
+use super::pattern::{NoVars, Pattern};
+use std::fmt;
+use std::str::FromStr;
+
+/// An action pattern from an `Action` or `NotAction` element.
+///
+/// ```
+/// use iamgate::policy::action::ActionPattern;
+/// let p: ActionPattern = "sagemaker:CreatePresigned*".parse().unwrap();
+/// assert!(p.matches("SageMaker:createpresigneddomainurl"));
+/// assert!(!p.matches("sagemaker:CreateApp"));
+/// assert!("*".parse::<ActionPattern>().unwrap().matches("s3:GetObject"));
+/// assert!("s3".parse::<ActionPattern>().is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionPattern {
+    source: String,
+    /// The whole pattern, lowercased, `*`/`?` as wildcards.
+    glob: Pattern,
+}
+
+/// Why an action is not valid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ActionError {
+    #[error("action `{0}` has no service prefix; write `service:ActionName`, for example `sagemaker:CreatePresignedDomainUrl`")]
+    NoPrefix(String),
+    #[error("action `{0}` has an empty or invalid service prefix; a prefix is letters, digits and `-`")]
+    BadPrefix(String),
+    #[error("action `{0}` has an empty action name after the colon; use `*` for every action of the service")]
+    EmptyName(String),
+}
+
+impl FromStr for ActionPattern {
+    type Err = ActionError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s != "*" {
+            let Some((prefix, name)) = s.split_once(':') else {
+                return Err(ActionError::NoPrefix(s.to_string()));
+            };
+            if prefix.is_empty()
+                || !prefix
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'*' || b == b'?')
+            {
+                return Err(ActionError::BadPrefix(s.to_string()));
+            }
+            if name.is_empty() {
+                return Err(ActionError::EmptyName(s.to_string()));
+            }
+        }
+        Ok(ActionPattern {
+            source: s.to_string(),
+            glob: Pattern::parse(&s.to_ascii_lowercase(), true, false),
+        })
+    }
+}
+
+impl ActionPattern {
+    /// Whether `action` (`service:Name`, any case) matches.
+    pub fn matches(&self, action: &str) -> bool {
+        self.glob.matches(action, &NoVars, true) == Some(true)
+    }
+
+    /// The service prefix, lowercased; `None` when the prefix itself has a wildcard.
+    pub fn service(&self) -> Option<String> {
+        let (p, _) = self.source.split_once(':')?;
+        (!p.contains(['*', '?'])).then(|| p.to_ascii_lowercase())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+
+    pub fn glob(&self) -> &Pattern {
+        &self.glob
+    }
+}
+
+impl fmt::Display for ActionPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.source)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn case_insensitive_with_wildcards() {
+        let p: ActionPattern = "IAM:*AccessKey*".parse().unwrap();
+        assert!(p.matches("iam:listaccesskeys"));
+        assert!(p.matches("iam:CreateAccessKey"));
+        assert!(!p.matches("iam:ListUsers"));
+        let q: ActionPattern = "s3:Get?bject".parse().unwrap();
+        assert!(q.matches("s3:GetObject"));
+        assert!(!q.matches("s3:GetObjects"));
+        let r: ActionPattern = "s3:*".parse().unwrap();
+        assert!(!r.matches("s3x:GetObject"));
+        assert_eq!(r.service().as_deref(), Some("s3"));
+    }
+}

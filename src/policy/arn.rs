@@ -1,0 +1,105 @@
+//! ARNs and ARN patterns, compared field by field (SEMANTICS.md §2.1).
+
+use super::pattern::{Pattern, Vars};
+
+/// Split an ARN into its six fields; the sixth keeps any further colons. `None` when there are fewer than six.
+///
+/// ```
+/// let f = iamgate::policy::arn::split("arn:aws:s3:::bucket/key:with:colons").unwrap();
+/// assert_eq!(f, ["arn", "aws", "s3", "", "", "bucket/key:with:colons"]);
+/// assert!(iamgate::policy::arn::split("not-an-arn").is_none());
+/// ```
+pub fn split(arn: &str) -> Option<[&str; 6]> {
+    let mut it = arn.splitn(6, ':');
+    let f = [it.next()?, it.next()?, it.next()?, it.next()?, it.next()?, it.next()?];
+    Some(f)
+}
+
+/// The account field of an ARN, when it has one.
+pub fn account(arn: &str) -> Option<&str> {
+    split(arn).map(|f| f[4]).filter(|a| !a.is_empty())
+}
+
+/// An ARN pattern (Resource element, ArnLike/ArnEquals values): six per-field globs, or `*` alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArnPattern {
+    /// `*`: every value.
+    Any,
+    Fields(Box<[Pattern; 6]>),
+    /// Not six fields: matches nothing (the value is still kept for diagnostics).
+    Invalid(String),
+}
+
+impl ArnPattern {
+    pub fn parse(text: &str, variables: bool) -> ArnPattern {
+        if text == "*" {
+            return ArnPattern::Any;
+        }
+        match split(text) {
+            Some(f) => ArnPattern::Fields(Box::new(f.map(|x| Pattern::parse(x, true, variables)))),
+            None => ArnPattern::Invalid(text.to_string()),
+        }
+    }
+
+    /// Whether `value` matches: `None` when a variable without default is missing (§2.3).
+    pub fn matches(&self, value: &str, vars: &dyn Vars) -> Option<bool> {
+        match self {
+            ArnPattern::Any => Some(true),
+            ArnPattern::Invalid(_) => Some(false),
+            ArnPattern::Fields(pats) => {
+                let Some(fields) = split(value) else {
+                    return Some(false);
+                };
+                let mut all = true;
+                for (p, v) in pats.iter().zip(fields) {
+                    // Evaluate every field so that a missing variable anywhere is reported as missing.
+                    if !p.matches(v, vars, false)? {
+                        all = false;
+                    }
+                }
+                Some(all)
+            }
+        }
+    }
+
+    pub fn has_variables(&self) -> bool {
+        match self {
+            ArnPattern::Fields(p) => p.iter().any(Pattern::has_variables),
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::pattern::NoVars;
+
+    #[test]
+    fn per_field_versus_flat() {
+        // SEMANTICS.md §2.1: StringLike matches, ArnLike does not.
+        let pat = "arn:aws:someservice:*:111122223333:finance/*";
+        let val = "arn:aws:someservice:us-east-2:999999999999:store/abc:111122223333:finance/document.txt";
+        assert_eq!(ArnPattern::parse(pat, true).matches(val, &NoVars), Some(false));
+        assert_eq!(Pattern::parse(pat, true, true).matches(val, &NoVars, false), Some(true));
+    }
+
+    #[test]
+    fn fields_and_any() {
+        let p = ArnPattern::parse("arn:aws:sagemaker:*:111122223333:user-profile/d-abc123/*", true);
+        assert_eq!(
+            p.matches("arn:aws:sagemaker:eu-west-1:111122223333:user-profile/d-abc123/alice", &NoVars),
+            Some(true)
+        );
+        assert_eq!(
+            p.matches("arn:aws:sagemaker:eu-west-1:111122223333:user-profile/d-other/alice", &NoVars),
+            Some(false)
+        );
+        assert_eq!(ArnPattern::parse("*", true).matches("whatever", &NoVars), Some(true));
+        assert_eq!(ArnPattern::parse("arn:*", true).matches("arn:aws:s3:::b", &NoVars), Some(false));
+        assert_eq!(
+            ArnPattern::parse("arn:aws:s3:::Bucket", true).matches("arn:aws:s3:::bucket", &NoVars),
+            Some(false)
+        );
+    }
+}

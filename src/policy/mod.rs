@@ -1,0 +1,768 @@
+//! The policy AST: every element with its byte span, built from the spanned JSON of [`crate::parse::json`].
+//!
+//! Building the AST checks the grammar of SEMANTICS.md §1 that any evaluation needs (element names, required
+//! elements, value types, operator names, duplicate keys). Everything that is advice rather than structure lives
+//! in [`crate::validate`].
+
+pub mod action;
+pub mod arn;
+pub mod operator;
+pub mod pattern;
+pub mod value;
+
+use crate::diagnostic::Diagnostic;
+use crate::limits::Limits;
+use crate::parse::json::{self, Member, Node, Value};
+use crate::span::Span;
+use action::ActionPattern;
+use operator::{Operator, OperatorError};
+use std::fmt;
+use std::sync::Arc;
+
+/// A value with the span it was written at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spanned<T> {
+    pub value: T,
+    pub span: Span,
+}
+
+impl<T> Spanned<T> {
+    pub fn new(value: T, span: Span) -> Self {
+        Spanned { value, span }
+    }
+}
+
+/// The policy language version (SEMANTICS.md §1.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Version {
+    V2012_10_17,
+    V2008_10_17,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+pub enum Effect {
+    Allow,
+    Deny,
+}
+
+impl fmt::Display for Effect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Effect::Allow => "Allow",
+            Effect::Deny => "Deny",
+        })
+    }
+}
+
+/// A parsed policy document. Cheap to clone (the source text is shared).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    source: Arc<str>,
+    pub version: Option<Spanned<Version>>,
+    pub id: Option<Spanned<String>>,
+    pub statements: Vec<Statement>,
+    /// The span of the `Statement` value.
+    pub statement_span: Span,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statement {
+    /// 0-based position in the `Statement` array (0 for a single statement object).
+    pub index: usize,
+    pub span: Span,
+    pub sid: Option<Spanned<String>>,
+    pub effect: Spanned<Effect>,
+    pub principal: Option<PrincipalElement>,
+    pub action: ActionElement,
+    pub resource: Option<ResourceElement>,
+    pub conditions: Vec<Condition>,
+    /// The span of the `Condition` value, when present.
+    pub condition_span: Option<Span>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrincipalElement {
+    /// `NotPrincipal`.
+    pub negated: bool,
+    pub span: Span,
+    pub principal: Principal,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Principal {
+    /// `"*"`.
+    Any,
+    /// `{"AWS": [...], "Service": [...], ...}`.
+    Map(Vec<(Spanned<PrincipalKind>, Vec<Spanned<String>>)>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PrincipalKind {
+    Aws,
+    Federated,
+    Service,
+    CanonicalUser,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionElement {
+    /// `NotAction`.
+    pub negated: bool,
+    pub span: Span,
+    pub patterns: Vec<Spanned<ActionPattern>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceElement {
+    /// `NotResource`.
+    pub negated: bool,
+    pub span: Span,
+    pub patterns: Vec<Spanned<String>>,
+}
+
+/// One `Operator: { Key: values }` entry of a Condition block.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Condition {
+    pub operator: Spanned<Operator>,
+    /// The key as written; compare with [`Condition::key_lower`].
+    pub key: Spanned<String>,
+    pub values: Vec<Spanned<ConditionValue>>,
+    /// The span of the value (string or array) as written.
+    pub values_span: Span,
+}
+
+impl Condition {
+    pub fn key_lower(&self) -> String {
+        self.key.value.to_ascii_lowercase()
+    }
+}
+
+/// A condition value as written: IAM accepts strings, and numbers and booleans unquoted (§1.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConditionValue {
+    String(String),
+    Number(String),
+    Bool(bool),
+}
+
+impl ConditionValue {
+    /// The value as text, the way IAM compares it.
+    pub fn text(&self) -> &str {
+        match self {
+            ConditionValue::String(s) | ConditionValue::Number(s) => s,
+            ConditionValue::Bool(true) => "true",
+            ConditionValue::Bool(false) => "false",
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ConditionValue::String(_) => "string",
+            ConditionValue::Number(_) => "number",
+            ConditionValue::Bool(_) => "boolean",
+        }
+    }
+}
+
+/// A policy text that could not be turned into a policy: every structural error found, each with its place.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub struct PolicyError {
+    pub source_text: Arc<str>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl PolicyError {
+    /// The first error's 1-based line and column.
+    pub fn line_col(&self) -> (usize, usize) {
+        self.diagnostics
+            .first()
+            .map_or((1, 1), |d| d.span.line_col(&self.source_text))
+    }
+
+    /// Every diagnostic rendered rustc-style.
+    pub fn render(&self, origin: &str) -> String {
+        self.diagnostics
+            .iter()
+            .map(|d| d.render(&self.source_text, origin))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (line, col) = self.line_col();
+        match self.diagnostics.first() {
+            Some(d) => write!(f, "{} at line {line}, column {col}", d.message)?,
+            None => f.write_str("invalid policy")?,
+        }
+        if self.diagnostics.len() > 1 {
+            write!(f, " (and {} more)", self.diagnostics.len() - 1)?;
+        }
+        Ok(())
+    }
+}
+
+impl Policy {
+    /// Parse a policy document with the default [`Limits`].
+    ///
+    /// ```
+    /// let p = iamgate::Policy::parse(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}"#).unwrap();
+    /// assert_eq!(p.statements.len(), 1);
+    /// let e = iamgate::Policy::parse(r#"{"Statement":[{"Effect":"allow","Action":"s3:*","Resource":"*"}]}"#).unwrap_err();
+    /// assert_eq!(e.to_string(), "`Effect` must be `Allow` or `Deny`, found `allow` at line 1, column 27");
+    /// ```
+    pub fn parse(text: &str) -> Result<Policy, PolicyError> {
+        Policy::parse_with(text, &Limits::default())
+    }
+
+    pub fn parse_with(text: &str, limits: &Limits) -> Result<Policy, PolicyError> {
+        let source: Arc<str> = Arc::from(text);
+        let fail = |diagnostics| PolicyError {
+            source_text: source.clone(),
+            diagnostics,
+        };
+        let node = json::parse(text, limits).map_err(|e| {
+            let mut d = Diagnostic::error("invalid-json", Span::new(e.offset, e.offset + 1), e.message);
+            d.help = e.help;
+            fail(vec![d])
+        })?;
+        let mut b = Builder {
+            errors: Vec::new(),
+            limits,
+        };
+        let policy = b.policy(&node, source.clone());
+        match policy {
+            Some(p) if b.errors.is_empty() => Ok(p),
+            _ => Err(fail(b.errors)),
+        }
+    }
+
+    /// The text this policy was parsed from.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    pub fn source_arc(&self) -> &Arc<str> {
+        &self.source
+    }
+
+    /// Whether `${...}` policy variables are expanded: only under Version 2012-10-17 (§1.2).
+    pub fn variables_enabled(&self) -> bool {
+        matches!(
+            self.version.as_ref().map(|v| &v.value),
+            Some(Version::V2012_10_17)
+        )
+    }
+}
+
+impl std::str::FromStr for Policy {
+    type Err = PolicyError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Policy::parse(s)
+    }
+}
+
+struct Builder<'l> {
+    errors: Vec<Diagnostic>,
+    limits: &'l Limits,
+}
+
+fn kind(node: &Node<'_>) -> &'static str {
+    match node.value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+const POLICY_KEYS: [&str; 3] = ["Version", "Id", "Statement"];
+const STATEMENT_KEYS: [&str; 9] = [
+    "Sid",
+    "Effect",
+    "Principal",
+    "NotPrincipal",
+    "Action",
+    "NotAction",
+    "Resource",
+    "NotResource",
+    "Condition",
+];
+
+impl Builder<'_> {
+    fn err(&mut self, d: Diagnostic) {
+        self.errors.push(d);
+    }
+
+    /// Check the members of an object: known names only, no duplicates. Returns the members by name.
+    fn members<'n, 'a>(
+        &mut self,
+        members: &'n [Member<'a>],
+        known: &[&'static str],
+        what: &str,
+    ) -> Vec<(&'static str, &'n Member<'a>)> {
+        let mut out: Vec<(&'static str, &'n Member<'a>)> = Vec::new();
+        for m in members {
+            let Some(name) = known.iter().find(|k| **k == m.key) else {
+                let mut d = Diagnostic::error(
+                    "unknown-element",
+                    m.key_span,
+                    format!("unknown {what} element `{}`", m.key),
+                );
+                d = match known.iter().find(|k| k.eq_ignore_ascii_case(&m.key)) {
+                    Some(k) => d.with_help(format!("element names are case-sensitive; write `{k}`")),
+                    None => d.with_help(format!("valid elements are {}", list(known))),
+                };
+                self.err(d);
+                continue;
+            };
+            if let Some((_, first)) = out.iter().find(|(n, _)| n == name) {
+                let d = Diagnostic::error(
+                    "duplicate-key",
+                    m.key_span,
+                    format!("`{name}` appears twice in one {what}"),
+                )
+                .with_related(first.key_span, "first written here")
+                .with_help("IAM rejects repeated elements; merge the two");
+                self.err(d);
+                continue;
+            }
+            out.push((name, m));
+        }
+        out
+    }
+
+    fn policy(&mut self, node: &Node<'_>, source: Arc<str>) -> Option<Policy> {
+        let Value::Object(members) = &node.value else {
+            self.err(
+                Diagnostic::error(
+                    "not-an-object",
+                    node.span,
+                    format!("a policy must be a JSON object, found {}", kind(node)),
+                )
+                .with_help("write `{\"Version\": \"2012-10-17\", \"Statement\": [...]}`"),
+            );
+            return None;
+        };
+        let members = self.members(members, &POLICY_KEYS, "policy");
+        let get = |n: &str| members.iter().find(|(k, _)| *k == n).map(|(_, m)| *m);
+        let version = get("Version").and_then(|m| match &m.value.value {
+            Value::String(s) if s == "2012-10-17" => Some(Spanned::new(Version::V2012_10_17, m.value.span)),
+            Value::String(s) if s == "2008-10-17" => Some(Spanned::new(Version::V2008_10_17, m.value.span)),
+            _ => {
+                self.err(
+                    Diagnostic::error(
+                        "invalid-version",
+                        m.value.span,
+                        format!("`Version` must be `2012-10-17` or `2008-10-17`, found {}", show(&m.value)),
+                    )
+                    .with_help("use `2012-10-17`; it is the only version with policy variables"),
+                );
+                None
+            }
+        });
+        let id = get("Id").and_then(|m| self.string(&m.value, "Id"));
+        let Some(stmt) = get("Statement") else {
+            self.err(
+                Diagnostic::error("missing-statement", node.span, "the policy has no `Statement` element")
+                    .with_help("add `\"Statement\": [{\"Effect\": ..., \"Action\": ..., \"Resource\": ...}]`"),
+            );
+            return None;
+        };
+        let items: Vec<&Node<'_>> = match &stmt.value.value {
+            Value::Array(items) => items.iter().collect(),
+            Value::Object(_) => vec![&stmt.value],
+            _ => {
+                self.err(Diagnostic::error(
+                    "invalid-statement",
+                    stmt.value.span,
+                    format!("`Statement` must be an object or an array of objects, found {}", kind(&stmt.value)),
+                ));
+                return None;
+            }
+        };
+        if items.len() > self.limits.max_statements {
+            self.err(Diagnostic::error(
+                "too-many-statements",
+                stmt.value.span,
+                format!(
+                    "the policy has {} statements, more than the limit of {}",
+                    items.len(),
+                    self.limits.max_statements
+                ),
+            ));
+            return None;
+        }
+        let mut statements = Vec::with_capacity(items.len());
+        for (index, item) in items.into_iter().enumerate() {
+            if let Some(s) = self.statement(item, index) {
+                statements.push(s);
+            }
+        }
+        Some(Policy {
+            source,
+            version,
+            id,
+            statements,
+            statement_span: stmt.value.span,
+            span: node.span,
+        })
+    }
+
+    fn string(&mut self, node: &Node<'_>, what: &str) -> Option<Spanned<String>> {
+        match &node.value {
+            Value::String(s) => Some(Spanned::new(s.to_string(), node.span)),
+            _ => {
+                self.err(Diagnostic::error(
+                    "invalid-type",
+                    node.span,
+                    format!("`{what}` must be a string, found {}", kind(node)),
+                ));
+                None
+            }
+        }
+    }
+
+    /// A string or an array of strings (§1.1: a single bare value is a one-element list).
+    fn strings(&mut self, node: &Node<'_>, what: &str) -> Vec<Spanned<String>> {
+        let items: Vec<&Node<'_>> = match &node.value {
+            Value::Array(a) => a.iter().collect(),
+            _ => vec![node],
+        };
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            match &item.value {
+                Value::String(s) => {
+                    if s.len() > self.limits.max_pattern_bytes {
+                        self.err(Diagnostic::error(
+                            "pattern-too-long",
+                            item.span,
+                            format!(
+                                "a `{what}` value of {} bytes is longer than the limit of {}",
+                                s.len(),
+                                self.limits.max_pattern_bytes
+                            ),
+                        ));
+                        continue;
+                    }
+                    out.push(Spanned::new(s.to_string(), item.span));
+                }
+                _ => self.err(Diagnostic::error(
+                    "invalid-type",
+                    item.span,
+                    format!("`{what}` must be a string or an array of strings, found {}", kind(item)),
+                )),
+            }
+        }
+        out
+    }
+
+    fn statement(&mut self, node: &Node<'_>, index: usize) -> Option<Statement> {
+        let Value::Object(members) = &node.value else {
+            self.err(Diagnostic::error(
+                "invalid-statement",
+                node.span,
+                format!("a statement must be an object, found {}", kind(node)),
+            ));
+            return None;
+        };
+        let errors_before = self.errors.len();
+        let members = self.members(members, &STATEMENT_KEYS, "statement");
+        let get = |n: &str| members.iter().find(|(k, _)| *k == n).map(|(_, m)| *m);
+        let sid = get("Sid").and_then(|m| self.string(&m.value, "Sid"));
+        let effect = match get("Effect") {
+            None => {
+                self.err(
+                    Diagnostic::error("missing-effect", node.span, "the statement has no `Effect`")
+                        .with_help("add `\"Effect\": \"Allow\"` or `\"Effect\": \"Deny\"`"),
+                );
+                None
+            }
+            Some(m) => match &m.value.value {
+                Value::String(s) if s == "Allow" => Some(Spanned::new(Effect::Allow, m.value.span)),
+                Value::String(s) if s == "Deny" => Some(Spanned::new(Effect::Deny, m.value.span)),
+                _ => {
+                    self.err(
+                        Diagnostic::error(
+                            "invalid-effect",
+                            m.value.span,
+                            format!("`Effect` must be `Allow` or `Deny`, found {}", show(&m.value)),
+                        )
+                        .with_help("the value is case-sensitive"),
+                    );
+                    None
+                }
+            },
+        };
+        let principal = match (get("Principal"), get("NotPrincipal")) {
+            (Some(a), Some(b)) => {
+                self.err(
+                    Diagnostic::error(
+                        "principal-and-notprincipal",
+                        b.key_span,
+                        "a statement cannot have both `Principal` and `NotPrincipal`",
+                    )
+                    .with_related(a.key_span, "`Principal` is here"),
+                );
+                None
+            }
+            (Some(m), None) => self.principal(&m.value, false),
+            (None, Some(m)) => self.principal(&m.value, true),
+            (None, None) => None,
+        };
+        let action = match (get("Action"), get("NotAction")) {
+            (Some(a), Some(b)) => {
+                self.err(
+                    Diagnostic::error(
+                        "action-and-notaction",
+                        b.key_span,
+                        "a statement cannot have both `Action` and `NotAction`",
+                    )
+                    .with_related(a.key_span, "`Action` is here"),
+                );
+                None
+            }
+            (Some(m), None) => Some(self.actions(&m.value, false)),
+            (None, Some(m)) => Some(self.actions(&m.value, true)),
+            (None, None) => {
+                self.err(
+                    Diagnostic::error("missing-action", node.span, "the statement has no `Action` or `NotAction`")
+                        .with_help("add for example `\"Action\": \"sagemaker:CreatePresignedDomainUrl\"`"),
+                );
+                None
+            }
+        };
+        let resource = match (get("Resource"), get("NotResource")) {
+            (Some(a), Some(b)) => {
+                self.err(
+                    Diagnostic::error(
+                        "resource-and-notresource",
+                        b.key_span,
+                        "a statement cannot have both `Resource` and `NotResource`",
+                    )
+                    .with_related(a.key_span, "`Resource` is here"),
+                );
+                None
+            }
+            (Some(m), None) => Some(ResourceElement {
+                negated: false,
+                span: m.value.span,
+                patterns: self.strings(&m.value, "Resource"),
+            }),
+            (None, Some(m)) => Some(ResourceElement {
+                negated: true,
+                span: m.value.span,
+                patterns: self.strings(&m.value, "NotResource"),
+            }),
+            (None, None) => None,
+        };
+        let (conditions, condition_span) = match get("Condition") {
+            Some(m) => (self.conditions(&m.value), Some(m.value.span)),
+            None => (Vec::new(), None),
+        };
+        if self.errors.len() > errors_before {
+            return None;
+        }
+        Some(Statement {
+            index,
+            span: node.span,
+            sid,
+            effect: effect?,
+            principal,
+            action: action?,
+            resource,
+            conditions,
+            condition_span,
+        })
+    }
+
+    fn principal(&mut self, node: &Node<'_>, negated: bool) -> Option<PrincipalElement> {
+        let name = if negated { "NotPrincipal" } else { "Principal" };
+        let principal = match &node.value {
+            Value::String(s) if s == "*" => Principal::Any,
+            Value::Object(members) => {
+                const KINDS: [&str; 4] = ["AWS", "Federated", "Service", "CanonicalUser"];
+                let members = self.members(members, &KINDS, name);
+                let mut map = Vec::new();
+                for (k, m) in members {
+                    let kind = match k {
+                        "AWS" => PrincipalKind::Aws,
+                        "Federated" => PrincipalKind::Federated,
+                        "Service" => PrincipalKind::Service,
+                        _ => PrincipalKind::CanonicalUser,
+                    };
+                    let values = self.strings(&m.value, name);
+                    map.push((Spanned::new(kind, m.key_span), values));
+                }
+                Principal::Map(map)
+            }
+            _ => {
+                self.err(
+                    Diagnostic::error(
+                        "invalid-principal",
+                        node.span,
+                        format!("`{name}` must be `\"*\"` or an object, found {}", show(node)),
+                    )
+                    .with_help("write `\"*\"` or `{\"AWS\": \"arn:aws:iam::111122223333:root\"}`"),
+                );
+                return None;
+            }
+        };
+        Some(PrincipalElement {
+            negated,
+            span: node.span,
+            principal,
+        })
+    }
+
+    fn actions(&mut self, node: &Node<'_>, negated: bool) -> ActionElement {
+        let name = if negated { "NotAction" } else { "Action" };
+        let mut patterns = Vec::new();
+        for s in self.strings(node, name) {
+            match s.value.parse::<ActionPattern>() {
+                Ok(p) => patterns.push(Spanned::new(p, s.span)),
+                Err(e) => self.err(Diagnostic::error("invalid-action", s.span, e.to_string())),
+            }
+        }
+        ActionElement {
+            negated,
+            span: node.span,
+            patterns,
+        }
+    }
+
+    fn conditions(&mut self, node: &Node<'_>) -> Vec<Condition> {
+        let Value::Object(ops) = &node.value else {
+            self.err(
+                Diagnostic::error(
+                    "invalid-condition",
+                    node.span,
+                    format!("`Condition` must be an object, found {}", kind(node)),
+                )
+                .with_help("write `{\"StringEquals\": {\"aws:SourceVpce\": \"vpce-...\"}}`"),
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        let mut seen_ops: Vec<&Member<'_>> = Vec::new();
+        for op in ops {
+            if let Some(first) = seen_ops.iter().find(|m| m.key == op.key) {
+                self.err(
+                    Diagnostic::error(
+                        "duplicate-key",
+                        op.key_span,
+                        format!("condition operator `{}` appears twice in one `Condition`", op.key),
+                    )
+                    .with_related(first.key_span, "first written here")
+                    .with_help("put all keys for one operator in one block"),
+                );
+                continue;
+            }
+            seen_ops.push(op);
+            let operator = match op.key.parse::<Operator>() {
+                Ok(o) => o,
+                Err(e) => {
+                    let help = match &e {
+                        OperatorError::WrongCase { expected, .. } => format!("write `{expected}`"),
+                        OperatorError::NullIfExists => {
+                            "`Null` already tests for presence; drop `IfExists`".to_string()
+                        }
+                        OperatorError::Unknown(_) => {
+                            "valid operators are String*, Numeric*, Date*, Bool, BinaryEquals, IpAddress, NotIpAddress, Arn* and Null, optionally with `ForAllValues:`/`ForAnyValue:` and `IfExists`".to_string()
+                        }
+                    };
+                    self.err(Diagnostic::error("invalid-operator", op.key_span, e.to_string()).with_help(help));
+                    continue;
+                }
+            };
+            let Value::Object(keys) = &op.value.value else {
+                self.err(Diagnostic::error(
+                    "invalid-condition",
+                    op.value.span,
+                    format!("the block of `{}` must be an object of condition keys, found {}", op.key, kind(&op.value)),
+                ));
+                continue;
+            };
+            let mut seen_keys: Vec<&Member<'_>> = Vec::new();
+            for k in keys {
+                if let Some(first) = seen_keys.iter().find(|m| m.key.eq_ignore_ascii_case(&k.key)) {
+                    self.err(
+                        Diagnostic::error(
+                            "duplicate-key",
+                            k.key_span,
+                            format!("condition key `{}` appears twice under `{}`", k.key, op.key),
+                        )
+                        .with_related(first.key_span, "first written here")
+                        .with_help("condition key names are case-insensitive; list all values in one array"),
+                    );
+                    continue;
+                }
+                seen_keys.push(k);
+                let items: Vec<&Node<'_>> = match &k.value.value {
+                    Value::Array(a) => a.iter().collect(),
+                    _ => vec![&k.value],
+                };
+                let mut values = Vec::with_capacity(items.len());
+                for item in items {
+                    let v = match &item.value {
+                        Value::String(s) => ConditionValue::String(s.to_string()),
+                        Value::Number(n) => ConditionValue::Number((*n).to_string()),
+                        Value::Bool(b) => ConditionValue::Bool(*b),
+                        _ => {
+                            self.err(Diagnostic::error(
+                                "invalid-condition-value",
+                                item.span,
+                                format!(
+                                    "a condition value must be a string, number or boolean, found {}",
+                                    kind(item)
+                                ),
+                            ));
+                            continue;
+                        }
+                    };
+                    if v.text().len() > self.limits.max_pattern_bytes {
+                        self.err(Diagnostic::error(
+                            "pattern-too-long",
+                            item.span,
+                            format!(
+                                "a condition value of {} bytes is longer than the limit of {}",
+                                v.text().len(),
+                                self.limits.max_pattern_bytes
+                            ),
+                        ));
+                        continue;
+                    }
+                    values.push(Spanned::new(v, item.span));
+                }
+                out.push(Condition {
+                    operator: Spanned::new(operator, op.key_span),
+                    key: Spanned::new(k.key.to_string(), k.key_span),
+                    values,
+                    values_span: k.value.span,
+                });
+            }
+        }
+        out
+    }
+}
+
+fn show(node: &Node<'_>) -> String {
+    match &node.value {
+        Value::String(s) => format!("`{s}`"),
+        Value::Number(n) => format!("`{n}`"),
+        Value::Bool(b) => format!("`{b}`"),
+        _ => kind(node).to_string(),
+    }
+}
+
+fn list(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,322 @@
+//! Condition operator names: `[ForAllValues:|ForAnyValue:] Base [IfExists]` (SEMANTICS.md §3.1).
+
+use std::fmt;
+use std::str::FromStr;
+
+/// The base operators of SEMANTICS.md §3.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BaseOperator {
+    StringEquals,
+    StringNotEquals,
+    StringEqualsIgnoreCase,
+    StringNotEqualsIgnoreCase,
+    StringLike,
+    StringNotLike,
+    NumericEquals,
+    NumericNotEquals,
+    NumericLessThan,
+    NumericLessThanEquals,
+    NumericGreaterThan,
+    NumericGreaterThanEquals,
+    DateEquals,
+    DateNotEquals,
+    DateLessThan,
+    DateLessThanEquals,
+    DateGreaterThan,
+    DateGreaterThanEquals,
+    Bool,
+    BinaryEquals,
+    IpAddress,
+    NotIpAddress,
+    ArnEquals,
+    ArnLike,
+    ArnNotEquals,
+    ArnNotLike,
+    Null,
+}
+
+/// How two values are ordered for the numeric and date operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Comparison {
+    Equal,
+    Less,
+    LessOrEqual,
+    Greater,
+    GreaterOrEqual,
+}
+
+impl Comparison {
+    pub fn holds(self, ordering: std::cmp::Ordering) -> bool {
+        use std::cmp::Ordering::*;
+        match self {
+            Comparison::Equal => ordering == Equal,
+            Comparison::Less => ordering == Less,
+            Comparison::LessOrEqual => ordering != Greater,
+            Comparison::Greater => ordering == Greater,
+            Comparison::GreaterOrEqual => ordering != Less,
+        }
+    }
+}
+
+/// What an operator compares, after negation is taken out (SEMANTICS.md §3.6: `base_match` always uses the
+/// positive counterpart).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Family {
+    /// Exact string comparison, optionally ignoring case.
+    String { ignore_case: bool },
+    /// Glob comparison (`*`, `?`) over the whole string.
+    StringLike,
+    Numeric(Comparison),
+    Date(Comparison),
+    Bool,
+    Binary,
+    Ip,
+    /// ARN comparison per colon-separated field; ArnEquals and ArnLike behave the same (§2.1).
+    Arn,
+    Null,
+}
+
+const BASES: [(&str, BaseOperator); 27] = [
+    ("StringEquals", BaseOperator::StringEquals),
+    ("StringNotEquals", BaseOperator::StringNotEquals),
+    ("StringEqualsIgnoreCase", BaseOperator::StringEqualsIgnoreCase),
+    ("StringNotEqualsIgnoreCase", BaseOperator::StringNotEqualsIgnoreCase),
+    ("StringLike", BaseOperator::StringLike),
+    ("StringNotLike", BaseOperator::StringNotLike),
+    ("NumericEquals", BaseOperator::NumericEquals),
+    ("NumericNotEquals", BaseOperator::NumericNotEquals),
+    ("NumericLessThan", BaseOperator::NumericLessThan),
+    ("NumericLessThanEquals", BaseOperator::NumericLessThanEquals),
+    ("NumericGreaterThan", BaseOperator::NumericGreaterThan),
+    ("NumericGreaterThanEquals", BaseOperator::NumericGreaterThanEquals),
+    ("DateEquals", BaseOperator::DateEquals),
+    ("DateNotEquals", BaseOperator::DateNotEquals),
+    ("DateLessThan", BaseOperator::DateLessThan),
+    ("DateLessThanEquals", BaseOperator::DateLessThanEquals),
+    ("DateGreaterThan", BaseOperator::DateGreaterThan),
+    ("DateGreaterThanEquals", BaseOperator::DateGreaterThanEquals),
+    ("Bool", BaseOperator::Bool),
+    ("BinaryEquals", BaseOperator::BinaryEquals),
+    ("IpAddress", BaseOperator::IpAddress),
+    ("NotIpAddress", BaseOperator::NotIpAddress),
+    ("ArnEquals", BaseOperator::ArnEquals),
+    ("ArnLike", BaseOperator::ArnLike),
+    ("ArnNotEquals", BaseOperator::ArnNotEquals),
+    ("ArnNotLike", BaseOperator::ArnNotLike),
+    ("Null", BaseOperator::Null),
+];
+
+impl BaseOperator {
+    /// Every base operator, in the order of SEMANTICS.md §3.1.
+    pub fn all() -> impl Iterator<Item = BaseOperator> {
+        BASES.iter().map(|(_, op)| *op)
+    }
+
+    pub fn name(self) -> &'static str {
+        BASES
+            .iter()
+            .find(|(_, op)| *op == self)
+            .map_or("Null", |(name, _)| name)
+    }
+
+    /// True for the negated operators (`StringNotEquals`, `NotIpAddress`, ...): they are true when the key is
+    /// absent (§3.3) and are evaluated as the negation of their positive counterpart (§3.6).
+    pub fn is_negated(self) -> bool {
+        use BaseOperator::*;
+        matches!(
+            self,
+            StringNotEquals
+                | StringNotEqualsIgnoreCase
+                | StringNotLike
+                | NumericNotEquals
+                | DateNotEquals
+                | NotIpAddress
+                | ArnNotEquals
+                | ArnNotLike
+        )
+    }
+
+    pub fn family(self) -> Family {
+        use BaseOperator::*;
+        match self {
+            StringEquals | StringNotEquals => Family::String { ignore_case: false },
+            StringEqualsIgnoreCase | StringNotEqualsIgnoreCase => Family::String { ignore_case: true },
+            StringLike | StringNotLike => Family::StringLike,
+            NumericEquals | NumericNotEquals => Family::Numeric(Comparison::Equal),
+            NumericLessThan => Family::Numeric(Comparison::Less),
+            NumericLessThanEquals => Family::Numeric(Comparison::LessOrEqual),
+            NumericGreaterThan => Family::Numeric(Comparison::Greater),
+            NumericGreaterThanEquals => Family::Numeric(Comparison::GreaterOrEqual),
+            DateEquals | DateNotEquals => Family::Date(Comparison::Equal),
+            DateLessThan => Family::Date(Comparison::Less),
+            DateLessThanEquals => Family::Date(Comparison::LessOrEqual),
+            DateGreaterThan => Family::Date(Comparison::Greater),
+            DateGreaterThanEquals => Family::Date(Comparison::GreaterOrEqual),
+            Bool => Family::Bool,
+            BinaryEquals => Family::Binary,
+            IpAddress | NotIpAddress => Family::Ip,
+            ArnEquals | ArnLike | ArnNotEquals | ArnNotLike => Family::Arn,
+            Null => Family::Null,
+        }
+    }
+
+    /// Whether policy variables are expanded in this operator's values (§2.3: String and ARN operators; Bool
+    /// leniently, UNCERTAIN).
+    pub fn accepts_variables(self) -> bool {
+        matches!(
+            self.family(),
+            Family::String { .. } | Family::StringLike | Family::Arn | Family::Bool
+        )
+    }
+}
+
+/// A set qualifier (§3.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Qualifier {
+    ForAllValues,
+    ForAnyValue,
+}
+
+/// A full condition operator, for example `ForAnyValue:StringNotLikeIfExists`.
+///
+/// ```
+/// use iamgate::policy::operator::{BaseOperator, Operator, Qualifier};
+/// let op: Operator = "ForAnyValue:StringLikeIfExists".parse().unwrap();
+/// assert_eq!(op.base, BaseOperator::StringLike);
+/// assert_eq!(op.qualifier, Some(Qualifier::ForAnyValue));
+/// assert!(op.if_exists);
+/// assert_eq!(op.to_string(), "ForAnyValue:StringLikeIfExists");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Operator {
+    pub qualifier: Option<Qualifier>,
+    pub base: BaseOperator,
+    pub if_exists: bool,
+}
+
+/// Why an operator name is not valid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OperatorError {
+    #[error("unknown condition operator `{0}`")]
+    Unknown(String),
+    #[error("`Null` cannot be combined with `IfExists`")]
+    NullIfExists,
+    /// The name differs from a real operator only in letter case.
+    #[error("unknown condition operator `{given}`; operator names are case-sensitive")]
+    WrongCase { given: String, expected: String },
+}
+
+impl FromStr for Operator {
+    type Err = OperatorError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (qualifier, rest) = if let Some(rest) = s.strip_prefix("ForAllValues:") {
+            (Some(Qualifier::ForAllValues), rest)
+        } else if let Some(rest) = s.strip_prefix("ForAnyValue:") {
+            (Some(Qualifier::ForAnyValue), rest)
+        } else {
+            (None, s)
+        };
+        let (base_name, if_exists) = match rest.strip_suffix("IfExists") {
+            Some(b) => (b, true),
+            None => (rest, false),
+        };
+        let Some(base) = BASES.iter().find(|(n, _)| *n == base_name).map(|(_, b)| *b) else {
+            return Err(match case_insensitive_match(s) {
+                Some(expected) => OperatorError::WrongCase {
+                    given: s.to_string(),
+                    expected,
+                },
+                None => OperatorError::Unknown(s.to_string()),
+            });
+        };
+        if base == BaseOperator::Null && if_exists {
+            return Err(OperatorError::NullIfExists);
+        }
+        Ok(Operator {
+            qualifier,
+            base,
+            if_exists,
+        })
+    }
+}
+
+fn case_insensitive_match(s: &str) -> Option<String> {
+    let lower = s.to_ascii_lowercase();
+    let (q, rest) = if let Some(r) = lower.strip_prefix("forallvalues:") {
+        ("ForAllValues:", r)
+    } else if let Some(r) = lower.strip_prefix("foranyvalue:") {
+        ("ForAnyValue:", r)
+    } else {
+        ("", lower.as_str())
+    };
+    let (b, ie) = match rest.strip_suffix("ifexists") {
+        Some(b) => (b, "IfExists"),
+        None => (rest, ""),
+    };
+    BASES
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(b))
+        .map(|(n, _)| format!("{q}{n}{ie}"))
+}
+
+impl fmt::Display for Operator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.qualifier {
+            Some(Qualifier::ForAllValues) => f.write_str("ForAllValues:")?,
+            Some(Qualifier::ForAnyValue) => f.write_str("ForAnyValue:")?,
+            None => {}
+        }
+        f.write_str(self.base.name())?;
+        if self.if_exists {
+            f.write_str("IfExists")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_operator_round_trips_with_every_affix() {
+        for base in BaseOperator::all() {
+            for q in ["", "ForAllValues:", "ForAnyValue:"] {
+                for ie in ["", "IfExists"] {
+                    let name = format!("{q}{}{ie}", base.name());
+                    let parsed = name.parse::<Operator>();
+                    if base == BaseOperator::Null && ie == "IfExists" {
+                        assert_eq!(parsed, Err(OperatorError::NullIfExists));
+                    } else {
+                        assert_eq!(parsed.map(|o| o.to_string()), Ok(name));
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn wrong_case_names_the_right_spelling() {
+        assert_eq!(
+            "stringequalsifexists".parse::<Operator>(),
+            Err(OperatorError::WrongCase {
+                given: "stringequalsifexists".into(),
+                expected: "StringEqualsIfExists".into()
+            })
+        );
+        assert!(matches!(
+            "StringEqual".parse::<Operator>(),
+            Err(OperatorError::Unknown(_))
+        ));
+    }
+
+    #[test]
+    fn negation_and_families() {
+        let negated: Vec<_> = BaseOperator::all().filter(|b| b.is_negated()).collect();
+        assert_eq!(negated.len(), 8);
+        assert_eq!(BaseOperator::ArnLike.family(), BaseOperator::ArnEquals.family());
+        assert!(!BaseOperator::IpAddress.accepts_variables());
+        assert!(BaseOperator::ArnNotLike.accepts_variables());
+    }
+}

@@ -1,0 +1,458 @@
+//! Typed condition values: numbers, dates, booleans, binary, and IP address sets (SEMANTICS.md §3.5).
+
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+/// Parse a decimal number as IAM's numeric operators accept it: an integer or a decimal, optionally signed.
+///
+/// ```
+/// assert_eq!(iamgate::policy::value::parse_number("10"), Some(10.0));
+/// assert_eq!(iamgate::policy::value::parse_number("-1.5"), Some(-1.5));
+/// assert_eq!(iamgate::policy::value::parse_number("ten"), None);
+/// ```
+pub fn parse_number(s: &str) -> Option<f64> {
+    // sign? digits ('.' digits)? ([eE] sign? digits)?
+    let b = s.as_bytes();
+    let mut i = 0;
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while b.get(*i).is_some_and(u8::is_ascii_digit) {
+            *i += 1;
+        }
+        *i > start
+    };
+    if matches!(b.first(), Some(b'-' | b'+')) {
+        i += 1;
+    }
+    if !digits(&mut i) {
+        return None;
+    }
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        if !digits(&mut i) {
+            return None;
+        }
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'-' | b'+')) {
+            i += 1;
+        }
+        if !digits(&mut i) {
+            return None;
+        }
+    }
+    if i != b.len() {
+        return None;
+    }
+    s.parse::<f64>().ok().filter(|n| n.is_finite())
+}
+
+/// A point in time as nanoseconds since the Unix epoch (UTC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(pub i128);
+
+impl FromStr for Timestamp {
+    type Err = ();
+
+    /// The W3C ISO 8601 profile (`YYYY`, `YYYY-MM`, `YYYY-MM-DD`, `YYYY-MM-DDThh:mmTZD`,
+    /// `YYYY-MM-DDThh:mm:ss[.s+]TZD`) or epoch seconds (SEMANTICS.md §3.5).
+    ///
+    /// ```
+    /// use iamgate::policy::value::Timestamp;
+    /// let a: Timestamp = "2020-01-01T00:00:00Z".parse().unwrap();
+    /// let b: Timestamp = "1577836800".parse().unwrap();
+    /// assert_eq!(a, b);
+    /// assert_eq!("2020-01-01".parse::<Timestamp>(), Ok(a));
+    /// ```
+    fn from_str(s: &str) -> Result<Self, ()> {
+        let b = s.as_bytes();
+        if !b.is_empty() && s.bytes().all(|c| c.is_ascii_digit()) && b.len() != 4 {
+            let secs: i128 = s.parse().map_err(|_| ())?;
+            return Ok(Timestamp(secs * 1_000_000_000));
+        }
+        if let Some(rest) = s.strip_prefix('-') {
+            if rest.bytes().all(|c| c.is_ascii_digit()) && !rest.is_empty() {
+                let secs: i128 = rest.parse().map_err(|_| ())?;
+                return Ok(Timestamp(-secs * 1_000_000_000));
+            }
+        }
+        iso8601(s).ok_or(())
+    }
+}
+
+fn num(s: &str, len: usize) -> Option<(i64, &str)> {
+    let head = s.get(..len)?;
+    if !head.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    Some((head.parse().ok()?, s.get(len..)?))
+}
+
+fn iso8601(s: &str) -> Option<Timestamp> {
+    let (year, rest) = num(s, 4)?;
+    let (month, rest) = match rest.strip_prefix('-') {
+        Some(r) => num(r, 2)?,
+        None if rest.is_empty() => (1, rest),
+        None => return None,
+    };
+    let (day, rest) = match rest.strip_prefix('-') {
+        Some(r) => num(r, 2)?,
+        None if rest.is_empty() => (1, rest),
+        None => return None,
+    };
+    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+        return None;
+    }
+    let mut nanos: i128 = 0;
+    let mut offset_secs: i64 = 0;
+    if let Some(t) = rest.strip_prefix('T') {
+        let (hh, r) = num(t, 2)?;
+        let r = r.strip_prefix(':')?;
+        let (mm, mut r) = num(r, 2)?;
+        let mut ss = 0;
+        if let Some(x) = r.strip_prefix(':') {
+            let (s2, r2) = num(x, 2)?;
+            ss = s2;
+            r = r2;
+            if let Some(frac) = r.strip_prefix('.') {
+                let n = frac.bytes().take_while(u8::is_ascii_digit).count();
+                if n == 0 {
+                    return None;
+                }
+                let digits = frac.get(..n)?;
+                let mut f: i128 = 0;
+                for (i, d) in digits.bytes().enumerate() {
+                    if i < 9 {
+                        f = f * 10 + i128::from(d - b'0');
+                    }
+                }
+                for _ in n..9 {
+                    f *= 10;
+                }
+                nanos = f;
+                r = frac.get(n..)?;
+            }
+        }
+        if hh > 23 || mm > 59 || ss > 60 {
+            return None;
+        }
+        offset_secs = match r {
+            "Z" | "z" => 0,
+            tz => {
+                let sign = match tz.as_bytes().first()? {
+                    b'+' => 1,
+                    b'-' => -1,
+                    _ => return None,
+                };
+                let (oh, r) = num(tz.get(1..)?, 2)?;
+                let r = r.strip_prefix(':').unwrap_or(r);
+                let (om, r) = num(r, 2)?;
+                if !r.is_empty() || oh > 23 || om > 59 {
+                    return None;
+                }
+                sign * (oh * 3600 + om * 60)
+            }
+        };
+        nanos += i128::from(hh * 3600 + mm * 60 + ss - offset_secs) * 1_000_000_000;
+    } else if !rest.is_empty() {
+        return None;
+    }
+    let _ = offset_secs;
+    let days = days_from_civil(year, month, day);
+    Some(Timestamp(i128::from(days) * 86_400 * 1_000_000_000 + nanos))
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// `"true"` / `"false"`, case-insensitively (SEMANTICS.md §3.5, UNCERTAIN: case handling).
+pub fn parse_bool(s: &str) -> Option<bool> {
+    if s.eq_ignore_ascii_case("true") {
+        Some(true)
+    } else if s.eq_ignore_ascii_case("false") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// Decode standard base-64 (with or without padding).
+///
+/// ```
+/// assert_eq!(iamgate::policy::value::decode_base64("aGk="), Some(b"hi".to_vec()));
+/// ```
+pub fn decode_base64(s: &str) -> Option<Vec<u8>> {
+    let s = s.trim_end_matches('=');
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let mut acc: u32 = 0;
+    let mut bits = 0;
+    for c in s.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    if bits >= 6 {
+        return None;
+    }
+    Some(out)
+}
+
+/// Why an address or CIDR is not valid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not an IP address or CIDR block; write for example `203.0.113.0/24` or `2001:db8::/32`")]
+pub struct IpError(pub String);
+
+/// Parse an IP condition value: a CIDR, or a bare address (IPv4 /32, IPv6 /128). Host bits are ignored (§3.5).
+/// The spelling is strict: no leading zeros, no surrounding spaces, no zone ids.
+///
+/// ```
+/// use iamgate::policy::value::parse_cidr;
+/// assert_eq!(parse_cidr("203.0.113.7/24").unwrap().to_string(), "203.0.113.0/24");
+/// assert_eq!(parse_cidr("2001:db8::1").unwrap().to_string(), "2001:db8::1/128");
+/// assert!(parse_cidr("010.0.0.1").is_err());
+/// ```
+pub fn parse_cidr(s: &str) -> Result<IpNet, IpError> {
+    let err = || IpError(s.to_string());
+    let (addr, prefix) = match s.split_once('/') {
+        Some((a, p)) => {
+            if p.is_empty() || p.len() > 3 || !p.bytes().all(|b| b.is_ascii_digit()) || (p.len() > 1 && p.starts_with('0')) {
+                return Err(err());
+            }
+            (a, Some(p.parse::<u8>().map_err(|_| err())?))
+        }
+        None => (s, None),
+    };
+    let ip = parse_ip(addr).ok_or_else(err)?;
+    let net = match ip {
+        IpAddr::V4(a) => IpNet::V4(Ipv4Net::new(a, prefix.unwrap_or(32)).map_err(|_| err())?),
+        IpAddr::V6(a) => IpNet::V6(Ipv6Net::new(a, prefix.unwrap_or(128)).map_err(|_| err())?),
+    };
+    Ok(net.trunc())
+}
+
+/// Parse one IP address strictly (std's parser already refuses leading zeros, octal/hex forms, zone ids and
+/// whitespace).
+pub fn parse_ip(s: &str) -> Option<IpAddr> {
+    s.parse::<IpAddr>().ok()
+}
+
+/// A set of addresses as sorted, merged, inclusive integer ranges per family; membership by binary search.
+///
+/// ```
+/// use iamgate::policy::value::CidrSet;
+/// let set: CidrSet = ["10.0.0.0/8", "10.1.0.0/16", "192.0.2.7"].iter().map(|s| s.parse().unwrap()).collect();
+/// assert!(set.contains("10.200.0.1".parse().unwrap()));
+/// assert!(set.contains("192.0.2.7".parse().unwrap()));
+/// assert!(!set.contains("192.0.2.8".parse().unwrap()));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CidrSet {
+    v4: Vec<(u32, u32)>,
+    v6: Vec<(u128, u128)>,
+}
+
+impl FromIterator<IpNet> for CidrSet {
+    fn from_iter<I: IntoIterator<Item = IpNet>>(iter: I) -> Self {
+        let mut v4 = Vec::new();
+        let mut v6 = Vec::new();
+        for net in iter {
+            match net {
+                IpNet::V4(n) => v4.push((u32::from(n.network()), u32::from(n.broadcast()))),
+                IpNet::V6(n) => v6.push((u128::from(n.network()), u128::from(n.broadcast()))),
+            }
+        }
+        CidrSet {
+            v4: merge(v4),
+            v6: merge(v6),
+        }
+    }
+}
+
+fn merge<T: Ord + Copy + num_like::Step>(mut ranges: Vec<(T, T)>) -> Vec<(T, T)> {
+    ranges.sort_unstable();
+    let mut out: Vec<(T, T)> = Vec::with_capacity(ranges.len());
+    for (lo, hi) in ranges {
+        match out.last_mut() {
+            Some(last) if lo <= last.1.next_or_max() => {
+                if hi > last.1 {
+                    last.1 = hi;
+                }
+            }
+            _ => out.push((lo, hi)),
+        }
+    }
+    out
+}
+
+mod num_like {
+    pub trait Step {
+        fn next_or_max(self) -> Self;
+    }
+    impl Step for u32 {
+        fn next_or_max(self) -> Self {
+            self.saturating_add(1)
+        }
+    }
+    impl Step for u128 {
+        fn next_or_max(self) -> Self {
+            self.saturating_add(1)
+        }
+    }
+}
+
+fn contains_in<T: Ord + Copy>(ranges: &[(T, T)], x: T) -> bool {
+    // Index of the first range whose start is > x; the candidate is the one before it.
+    let idx = ranges.partition_point(|&(lo, _)| lo <= x);
+    idx.checked_sub(1)
+        .and_then(|i| ranges.get(i))
+        .is_some_and(|&(_, hi)| x <= hi)
+}
+
+impl CidrSet {
+    /// Whether `ip` is in the set. IPv4 and IPv6 never cross-match (SEMANTICS.md §3.5, UNCERTAIN).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match ip {
+            IpAddr::V4(a) => contains_in(&self.v4, u32::from(a)),
+            IpAddr::V6(a) => contains_in(&self.v6, u128::from(a)),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.v4.is_empty() && self.v6.is_empty()
+    }
+
+    /// The merged IPv4 ranges, inclusive.
+    pub fn v4_ranges(&self) -> &[(u32, u32)] {
+        &self.v4
+    }
+
+    /// The merged IPv6 ranges, inclusive.
+    pub fn v6_ranges(&self) -> &[(u128, u128)] {
+        &self.v6
+    }
+}
+
+impl fmt::Display for CidrSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for &(lo, hi) in &self.v4 {
+            let nets = ipnet::Ipv4Subnets::new(lo.into(), hi.into(), 0);
+            for n in nets {
+                if !first {
+                    f.write_str(", ")?;
+                }
+                first = false;
+                write!(f, "{n}")?;
+            }
+        }
+        for &(lo, hi) in &self.v6 {
+            for n in ipnet::Ipv6Subnets::new(lo.into(), hi.into(), 0) {
+                if !first {
+                    f.write_str(", ")?;
+                }
+                first = false;
+                write!(f, "{n}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers() {
+        assert_eq!(parse_number("0"), Some(0.0));
+        assert_eq!(parse_number("1e3"), Some(1000.0));
+        assert_eq!(parse_number("1."), None);
+        assert_eq!(parse_number(""), None);
+        assert_eq!(parse_number("NaN"), None);
+        assert_eq!(parse_number("inf"), None);
+    }
+
+    #[test]
+    fn dates_in_every_form() {
+        let t = |s: &str| s.parse::<Timestamp>();
+        let base = t("2024-03-01T00:00:00Z").unwrap();
+        assert_eq!(t("2024-03-01"), Ok(base));
+        assert_eq!(t("2024-03"), Ok(base));
+        assert_eq!(t("2024-03-01T00:00Z"), Ok(base));
+        assert_eq!(t("2024-03-01T01:00:00+01:00"), Ok(base));
+        assert_eq!(t("2024-02-29T19:00:00-05:00"), Ok(base));
+        assert!(t("2024-03-01T00:00:00.5Z").unwrap() > base);
+        assert_eq!(t("1709251200"), Ok(base));
+        assert_eq!(t("2024").unwrap(), t("2024-01-01").unwrap());
+        assert!(t("2023-02-29").is_err());
+        assert!(t("2024-13-01").is_err());
+        assert!(t("yesterday").is_err());
+        assert!(t("2024-03-01T25:00Z").is_err());
+        assert!(t("2024-03-01T00:00").is_err());
+        assert_eq!(t("1969-12-31T23:59:59Z"), Ok(Timestamp(-1_000_000_000)));
+    }
+
+    #[test]
+    fn bools_and_binary() {
+        assert_eq!(parse_bool("TRUE"), Some(true));
+        assert_eq!(parse_bool("no"), None);
+        assert_eq!(decode_base64("QmluYXJ5"), Some(b"Binary".to_vec()));
+        assert_eq!(decode_base64("!!"), None);
+    }
+
+    #[test]
+    fn strict_ip_spelling() {
+        for bad in ["010.0.0.1", "0x7f.0.0.1", "1.2.3.4.", " 1.2.3.4", "1.2.3.4 ", "fe80::1%eth0", "1.2.3.4/33", "1.2.3.4/", "1.2.3.4/024", "::/129", ""] {
+            assert!(parse_cidr(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_cidr("0.0.0.0/0").unwrap().to_string(), "0.0.0.0/0");
+        assert_eq!(parse_cidr("::ffff:1.2.3.4").unwrap().to_string(), "::ffff:1.2.3.4/128");
+    }
+
+    #[test]
+    fn cidr_set_matches_naive_check() {
+        let nets: Vec<IpNet> = ["0.0.0.0/1", "192.168.0.0/16", "192.168.1.0/24", "255.255.255.255", "::/0"]
+            .iter()
+            .map(|s| parse_cidr(s).unwrap())
+            .collect();
+        let set: CidrSet = nets.iter().copied().collect();
+        for ip in ["0.0.0.0", "127.255.255.255", "128.0.0.0", "192.168.5.5", "255.255.255.255", "255.255.255.254", "::1"] {
+            let ip: IpAddr = ip.parse().unwrap();
+            assert_eq!(set.contains(ip), nets.iter().any(|n| n.contains(&ip)), "{ip}");
+        }
+        // No cross-family matching.
+        let v4only: CidrSet = [parse_cidr("1.2.3.4").unwrap()].into_iter().collect();
+        assert!(!v4only.contains("::ffff:1.2.3.4".parse().unwrap()));
+    }
+}
