@@ -2,6 +2,7 @@
 
 #[cfg(feature = "cli")]
 pub mod cli;
+pub mod analyse;
 pub mod compile;
 pub mod context;
 pub mod decide;

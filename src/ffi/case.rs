@@ -32,6 +32,37 @@ pub struct Expectation {
     pub reasons: Option<Vec<serde_json::Value>>,
 }
 
+impl Expectation {
+    /// How `record` differs from this expectation (the decision, then the reasons as a set), if it does.
+    pub fn check(&self, record: &DecisionRecord) -> Option<String> {
+        let DecisionRecord::Decided {
+            decision, reasons, ..
+        } = record
+        else {
+            return Some("expected a decision, got an error".into());
+        };
+        if *decision != self.decision {
+            return Some(format!("expected {}, decided {decision}", self.decision));
+        }
+        let want = self.reasons.as_ref()?;
+        let mut got: Vec<String> = reasons
+            .iter()
+            .filter_map(|r| serde_json::to_value(r).ok())
+            .map(|v| v.to_string())
+            .collect();
+        let mut want: Vec<String> = want.iter().map(|v| v.to_string()).collect();
+        got.sort();
+        want.sort();
+        (got != want).then(|| {
+            format!(
+                "reasons differ: expected [{}], got [{}]",
+                want.join(", "),
+                got.join(", ")
+            )
+        })
+    }
+}
+
 /// A parsed case.
 #[derive(Debug, Clone)]
 pub struct Case {

@@ -1,0 +1,89 @@
+//! The command line, run as a user runs it.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn iamgate(args: &[&str], stdin: &str) -> (i32, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_iamgate"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const ALLOW: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
+
+#[test]
+fn batch_keeps_order_and_reports_each_bad_line() {
+    let good = format!(
+        r#"{{"id":"a","identity_policies":[{ALLOW}],"request":{{"action":"s3:GetObject","resource":"arn:aws:s3:::b/k"}}}}"#
+    );
+    let bad_policy = r#"{"id":"b","identity_policies":[{"Statement":[{"Effect":"Allw","Action":"s3:*","Resource":"*"}]}],"request":{"action":"s3:GetObject","resource":"*"}}"#;
+    let input = format!("{good}\nnot json\n{bad_policy}\n\n{good}\n");
+    let (code, out, _) = iamgate(&["batch"], &input);
+    assert_eq!(code, 1);
+    let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 5);
+    assert_eq!(lines[0]["decision"], "Allow");
+    assert_eq!(lines[1]["error"]["line"], 1);
+    assert_eq!(lines[2]["id"], "b");
+    assert_eq!(lines[2]["error"]["path"], "$.identity_policies[0]");
+    assert_eq!(lines[2]["error"]["message"], "`Effect` must be `Allow` or `Deny`, found `Allw`");
+    assert_eq!(lines[2]["error"]["column"], 58);
+    assert!(lines[3]["error"]["message"].as_str().unwrap().contains("empty line"));
+    assert_eq!(lines[4]["decision"], "Allow");
+}
+
+#[test]
+fn batch_of_good_cases_exits_zero() {
+    let good = format!(
+        r#"{{"id":"a","identity_policies":["{}"],"request":{{"action":"s3:PutObject","resource":"arn:aws:s3:::b/k"}}}}"#,
+        ALLOW.replace('"', "\\\"")
+    );
+    let (code, out, _) = iamgate(&["batch"], &good);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out.trim(),
+        r#"{"id":"a","decision":"ImplicitDeny","reasons":[{"policy":"identity","effect":"NoAllow"}],"warnings":[]}"#
+    );
+}
+
+#[test]
+fn decide_explains() {
+    let dir = std::env::temp_dir().join(format!("iamgate-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join("p.json");
+    std::fs::write(
+        &p,
+        r#"{"Version":"2012-10-17","Statement":[{"Sid":"OnlyCorp","Effect":"Deny","Action":"*","Resource":"*",
+        "Condition":{"NotIpAddress":{"aws:SourceIp":"198.51.100.0/24"}}},{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+    )
+    .unwrap();
+    let p = p.to_str().unwrap();
+    let (code, out, _) = iamgate(
+        &["decide", "--policy", p, "--action", "sagemaker:CreatePresignedDomainUrl", "--resource", "*",
+          "--context", "aws:SourceVpce=vpce-1", "--explain"],
+        "",
+    );
+    assert_eq!(code, 0);
+    assert!(out.starts_with("ExplicitDeny\n  Deny by identity[0] statement 0 (OnlyCorp)"), "{out}");
+    assert!(out.contains("key absent: a negated operator is true"), "{out}");
+    let (code, _, err) = iamgate(&["decide", "--policy", p, "--action", "s3:x", "--resource", "*", "--context", "nokey"], "");
+    assert_eq!(code, 2);
+    assert!(err.contains("must be KEY=VALUE"), "{err}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let (code, _, _) = iamgate(&["frobnicate"], "");
+    assert_eq!(code, 2);
+}

@@ -1,0 +1,7 @@
+//! Integration tests: the public API as a user would use it, properties, the CLI.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod api;
+#[cfg(feature = "cli")]
+mod cli;
+mod properties;

@@ -1,0 +1,240 @@
+//! Properties of the evaluator that must hold for every policy and request.
+
+use iamgate::{Context, ContextValue, Decision, Policy, PolicySet, Request, Scalar};
+use proptest::prelude::*;
+use serde_json::{json, Value};
+
+const ACTIONS: [&str; 4] = [
+    "sagemaker:CreatePresignedDomainUrl",
+    "sagemaker:DescribeUserProfile",
+    "s3:GetObject",
+    "kms:Decrypt",
+];
+const ACTION_PATTERNS: [&str; 6] = ["*", "sagemaker:*", "sagemaker:CreatePresigned*", "s3:Get?bject", "kms:*", "sagemaker:Describe*"];
+const RESOURCES: [&str; 3] = [
+    "arn:aws:sagemaker:eu-west-1:111122223333:user-profile/d-abc123/alice",
+    "arn:aws:sagemaker:eu-west-1:111122223333:user-profile/d-other/bob",
+    "arn:aws:s3:::bucket/key",
+];
+const RESOURCE_PATTERNS: [&str; 4] = [
+    "*",
+    "arn:aws:sagemaker:*:111122223333:user-profile/d-abc123/*",
+    "arn:aws:s3:::bucket/*",
+    "arn:aws:sagemaker:eu-west-1:111122223333:user-profile/*/${aws:username}",
+];
+const VPCES: [&str; 3] = ["vpce-0api0000000000001", "vpce-0studio000000002", "vpce-0other00000000003"];
+const CIDRS: [&str; 4] = ["198.51.100.0/24", "203.0.113.0/25", "165.225.0.0/17", "10.0.0.0/8"];
+const IPS: [&str; 4] = ["198.51.100.7", "203.0.113.200", "165.225.3.4", "10.1.2.3"];
+
+fn condition() -> impl Strategy<Value = (String, String, Value)> {
+    prop_oneof![
+        (
+            prop::sample::select(vec!["StringEquals", "StringNotEquals", "StringEqualsIfExists", "StringNotEqualsIfExists", "ForAnyValue:StringEquals", "ForAllValues:StringEquals"]),
+            prop::sample::subsequence(VPCES.to_vec(), 0..=2)
+        )
+            .prop_map(|(op, v)| (op.to_string(), "aws:SourceVpce".to_string(), json!(v))),
+        (
+            prop::sample::select(vec!["IpAddress", "NotIpAddress", "IpAddressIfExists", "NotIpAddressIfExists"]),
+            prop::sample::subsequence(CIDRS.to_vec(), 1..=3)
+        )
+            .prop_map(|(op, v)| (op.to_string(), "aws:SourceIp".to_string(), json!(v))),
+        (prop::sample::select(vec!["Bool", "BoolIfExists"]), any::<bool>())
+            .prop_map(|(op, b)| (op.to_string(), "aws:ViaAWSService".to_string(), json!(b.to_string()))),
+        prop::sample::select(vec!["true", "false"])
+            .prop_map(|b| ("Null".to_string(), "aws:SourceVpc".to_string(), json!(b))),
+    ]
+}
+
+fn statement(effect: Option<&'static str>) -> impl Strategy<Value = Value> {
+    let effect = match effect {
+        Some(e) => Just(e).boxed(),
+        None => prop::sample::select(vec!["Allow", "Deny"]).boxed(),
+    };
+    (
+        effect,
+        any::<bool>(),
+        prop::sample::subsequence(ACTION_PATTERNS.to_vec(), 1..=2),
+        prop::sample::subsequence(RESOURCE_PATTERNS.to_vec(), 1..=2),
+        prop::collection::vec(condition(), 0..=2),
+    )
+        .prop_map(|(effect, not_action, actions, resources, conds)| {
+            let mut cond = serde_json::Map::new();
+            for (op, key, v) in conds {
+                let entry = cond.entry(op).or_insert_with(|| json!({}));
+                if let Some(m) = entry.as_object_mut() {
+                    m.insert(key, v);
+                }
+            }
+            let mut st = json!({"Effect": effect, "Resource": resources, "Condition": cond});
+            st[if not_action { "NotAction" } else { "Action" }] = json!(actions);
+            st
+        })
+}
+
+fn policy() -> impl Strategy<Value = Vec<Value>> {
+    prop::collection::vec(statement(None), 1..=4)
+}
+
+fn context() -> impl Strategy<Value = Context> {
+    (
+        prop::option::of(prop::sample::select(VPCES.to_vec())),
+        prop::option::of(prop::sample::select(IPS.to_vec())),
+        prop::option::of(any::<bool>()),
+        prop::option::of(prop::sample::select(vec!["alice", "bob"])),
+    )
+        .prop_map(|(vpce, ip, via, user)| {
+            let mut c = Context::new();
+            let mut put = |k: &str, v: Scalar| {
+                let _ = c.insert(k, ContextValue::One(v));
+            };
+            if let Some(v) = vpce {
+                put("aws:SourceVpce", v.into());
+                put("aws:SourceVpc", "vpc-0shared00000000001".into());
+            }
+            if let Some(ip) = ip {
+                put("aws:SourceIp", ip.into());
+            }
+            if let Some(b) = via {
+                put("aws:ViaAWSService", b.into());
+            }
+            if let Some(u) = user {
+                put("aws:username", u.into());
+            }
+            c
+        })
+}
+
+fn request() -> impl Strategy<Value = Request> {
+    (prop::sample::select(ACTIONS.to_vec()), prop::sample::select(RESOURCES.to_vec()), context()).prop_map(
+        |(a, r, c)| {
+            Request::new(a, r)
+                .principal("arn:aws:iam::111122223333:role/DataSci")
+                .context(c)
+        },
+    )
+}
+
+fn doc(statements: &[Value]) -> Policy {
+    let text = json!({"Version": "2012-10-17", "Statement": statements}).to_string();
+    match Policy::parse(&text) {
+        Ok(p) => p,
+        Err(e) => panic!("generated policy does not parse: {e}\n{text}"),
+    }
+}
+
+fn set(identity: &[Vec<Value>], boundary: &Option<Vec<Value>>) -> PolicySet {
+    let mut b = PolicySet::builder();
+    for p in identity {
+        b = b.identity(doc(p));
+    }
+    if let Some(bd) = boundary {
+        b = b.boundary(doc(bd));
+    }
+    match b.build() {
+        Ok(s) => s,
+        Err(e) => panic!("generated policies do not compile: {e}"),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Adding a Deny statement anywhere never turns a non-Allow into an Allow, and never lifts an explicit deny.
+    #[test]
+    fn adding_a_deny_never_allows_more(
+        identity in prop::collection::vec(policy(), 1..=3),
+        boundary in prop::option::of(policy()),
+        deny in statement(Some("Deny")),
+        target in any::<prop::sample::Index>(),
+        req in request(),
+    ) {
+        let before = set(&identity, &boundary).decide(&req);
+        let mut more = identity.clone();
+        let i = target.index(more.len());
+        more[i].push(deny);
+        let after = set(&more, &boundary).decide(&req);
+        if before != Decision::Allow {
+            prop_assert_ne!(after, Decision::Allow);
+        }
+        if before == Decision::ExplicitDeny {
+            prop_assert_eq!(after, Decision::ExplicitDeny);
+        }
+    }
+
+    /// Neither the order of statements nor the order of policies changes a decision.
+    #[test]
+    fn order_never_matters(
+        identity in prop::collection::vec(policy(), 1..=3),
+        boundary in prop::option::of(policy()),
+        seed in any::<u64>(),
+        req in request(),
+    ) {
+        let before = set(&identity, &boundary).decide(&req);
+        let mut shuffled = identity.clone();
+        let mut s = seed;
+        let mut next = |n: usize| { s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407); (s >> 33) as usize % n.max(1) };
+        for p in &mut shuffled {
+            for i in (1..p.len()).rev() { let j = next(i + 1); p.swap(i, j); }
+        }
+        for i in (1..shuffled.len()).rev() { let j = next(i + 1); shuffled.swap(i, j); }
+        let boundary2 = boundary.map(|mut b| { b.reverse(); b });
+        prop_assert_eq!(set(&shuffled, &boundary2).decide(&req), before);
+        // The explaining path decides the same.
+        prop_assert_eq!(set(&identity, &None).explain(&req).decision, set(&identity, &None).decide(&req));
+    }
+
+    /// IpAddress over a CIDR list equals a naive check of each CIDR.
+    #[test]
+    fn ip_condition_equals_naive_check(
+        cidrs in prop::collection::vec((any::<u32>(), 0u8..=32), 1..40),
+        v6 in prop::collection::vec((any::<u128>(), 0u8..=128), 0..5),
+        probe in any::<u32>(),
+        near in any::<prop::sample::Index>(),
+        probe6 in any::<u128>(),
+    ) {
+        let mut nets: Vec<ipnet::IpNet> = cidrs.iter().map(|&(a, p)| ipnet::IpNet::V4(ipnet::Ipv4Net::new(a.into(), p).unwrap())).collect();
+        nets.extend(v6.iter().map(|&(a, p)| ipnet::IpNet::V6(ipnet::Ipv6Net::new(a.into(), p).unwrap())));
+        let texts: Vec<String> = nets.iter().map(|n| n.to_string()).collect();
+        let p = Policy::parse(&json!({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*",
+            "Condition":{"IpAddress":{"aws:SourceIp": texts}}}]}).to_string()).unwrap();
+        let set = PolicySet::builder().identity(p).build().unwrap();
+        // Probe a random address, and addresses at the edges of one of the ranges.
+        let (a, pl) = cidrs[near.index(cidrs.len())];
+        let net = ipnet::Ipv4Net::new(a.into(), pl).unwrap();
+        let mut probes: Vec<std::net::IpAddr> = vec![
+            std::net::Ipv4Addr::from(probe).into(),
+            net.network().into(),
+            net.broadcast().into(),
+            std::net::Ipv4Addr::from(u32::from(net.network()).wrapping_sub(1)).into(),
+            std::net::Ipv4Addr::from(u32::from(net.broadcast()).wrapping_add(1)).into(),
+            std::net::Ipv6Addr::from(probe6).into(),
+        ];
+        if let Some(&(a6, _)) = v6.first() { probes.push(std::net::Ipv6Addr::from(a6).into()); }
+        for ip in probes {
+            let ctx = Context::new().with("aws:SourceIp", ip.to_string().as_str()).unwrap();
+            let req = Request::new("s3:GetObject", "arn:aws:s3:::b/k").context(ctx);
+            let naive = nets.iter().any(|n| n.contains(&ip));
+            prop_assert_eq!(set.decide(&req) == Decision::Allow, naive, "{}", ip);
+        }
+    }
+
+    /// The policy parser never panics on arbitrary text, and on valid JSON it fails only with a diagnostic.
+    #[test]
+    fn parser_never_panics(text in "\\PC{0,200}") {
+        let _ = Policy::parse(&text);
+    }
+
+    #[test]
+    fn parser_never_panics_on_policy_like_text(
+        pieces in prop::collection::vec(prop::sample::select(vec![
+            "{", "}", "[", "]", ",", ":", "\"Statement\"", "\"Effect\"", "\"Allow\"", "\"Deny\"", "\"Action\"",
+            "\"s3:*\"", "\"Resource\"", "\"*\"", "\"Condition\"", "\"StringEquals\"", "\"aws:SourceVpce\"", "1", "true",
+            "null", "\"Version\"", "\"2012-10-17\"", "\"${aws:username}\"", "\"NotIpAddress\"", "\"10.0.0.0/8\"",
+        ]), 0..60),
+    ) {
+        let text = pieces.concat();
+        if let Ok(p) = Policy::parse(&text) {
+            let _ = PolicySet::builder().identity(p).build();
+        }
+    }
+}
