@@ -64,7 +64,7 @@ impl Diagnostic {
     ///
     /// ```
     /// use iamgate::{diagnostic::Diagnostic, span::Span};
-    /// let d = Diagnostic::error("x", Span::new(2, 5), "bad thing").with_help("do this");
+    /// let d = Diagnostic::error("x", Span::new(3, 8), "bad thing").with_help("do this");
     /// let out = d.render("{\n \"Bad\": 1}", "p.json");
     /// assert!(out.contains("error[x]: bad thing"));
     /// assert!(out.contains("p.json:2:2"));

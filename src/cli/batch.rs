@@ -122,34 +122,10 @@ fn decide_one(input: &Input, explain: bool) -> (DecisionRecord, Option<String>) 
         Err((id, error)) => (DecisionRecord::Failed { id, error }, None),
         Ok(case) => {
             let record = case.decide(explain);
-            let mismatch = case.expect.as_ref().and_then(|e| check(&record, e));
+            let mismatch = case.expect.as_ref().and_then(|e| e.check(&record));
             (record, mismatch)
         }
     }
-}
-
-/// Compare a record with an expectation: the decision, and the reasons as a set.
-pub(crate) fn check(record: &DecisionRecord, expect: &crate::ffi::case::Expectation) -> Option<String> {
-    let DecisionRecord::Decided {
-        decision, reasons, ..
-    } = record
-    else {
-        return Some("expected a decision, got an error".into());
-    };
-    if *decision != expect.decision {
-        return Some(format!("expected {}, decided {decision}", expect.decision));
-    }
-    let want = expect.reasons.as_ref()?;
-    let canon = |v: &serde_json::Value| v.to_string();
-    let mut got: Vec<String> = reasons
-        .iter()
-        .filter_map(|r| serde_json::to_value(r).ok())
-        .map(|v| canon(&v))
-        .collect();
-    let mut want: Vec<String> = want.iter().map(canon).collect();
-    got.sort();
-    want.sort();
-    (got != want).then(|| format!("reasons differ: expected [{}], got [{}]", want.join(", "), got.join(", ")))
 }
 
 #[derive(Default)]

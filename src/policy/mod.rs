@@ -211,7 +211,7 @@ impl Policy {
     /// let p = iamgate::Policy::parse(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}"#).unwrap();
     /// assert_eq!(p.statements.len(), 1);
     /// let e = iamgate::Policy::parse(r#"{"Statement":[{"Effect":"allow","Action":"s3:*","Resource":"*"}]}"#).unwrap_err();
-    /// assert_eq!(e.to_string(), "`Effect` must be `Allow` or `Deny`, found `allow` at line 1, column 27");
+    /// assert_eq!(e.to_string(), "`Effect` must be `Allow` or `Deny`, found `allow` at line 1, column 25");
     /// ```
     pub fn parse(text: &str) -> Result<Policy, PolicyError> {
         Policy::parse_with(text, &Limits::default())

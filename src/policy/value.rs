@@ -271,7 +271,8 @@ pub fn parse_ip(s: &str) -> Option<IpAddr> {
 ///
 /// ```
 /// use iamgate::policy::value::CidrSet;
-/// let set: CidrSet = ["10.0.0.0/8", "10.1.0.0/16", "192.0.2.7"].iter().map(|s| s.parse().unwrap()).collect();
+/// use iamgate::policy::value::parse_cidr;
+/// let set: CidrSet = ["10.0.0.0/8", "10.1.0.0/16", "192.0.2.7"].iter().map(|s| parse_cidr(s).unwrap()).collect();
 /// assert!(set.contains("10.200.0.1".parse().unwrap()));
 /// assert!(set.contains("192.0.2.7".parse().unwrap()));
 /// assert!(!set.contains("192.0.2.8".parse().unwrap()));
