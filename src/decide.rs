@@ -4,7 +4,9 @@
 //! first applicable Deny; [`PolicySet::explain`] runs the same code with a tracer that records every statement
 //! and condition.
 
-use crate::compile::{CCondition, CPrincipal, CStatement, CValues, CompiledPolicy, PolicyRef, PolicySet};
+use crate::compile::{
+    CCondition, CPrincipal, CStatement, CValues, CompiledPolicy, PolicyRef, PolicySet,
+};
 use crate::context::{ContextValue, Request, Scalar, is_account_id};
 use crate::policy::operator::{Family, Qualifier};
 use crate::policy::pattern::Vars;
@@ -191,6 +193,10 @@ impl PolicySet {
     pub fn explain(&self, req: &Request) -> Explanation {
         let mut r = Recorder::default();
         let decision = self.run(req, &mut r);
+        if decision == Decision::ImplicitDeny {
+            // An implicit deny is explained by the gates that lacked an Allow, not by the Allows elsewhere.
+            r.reasons.retain(|x| matches!(x, Reason::NoAllow(_)));
+        }
         Explanation {
             decision,
             reasons: r.reasons,
@@ -224,24 +230,37 @@ impl PolicySet {
             }
         };
         for (l, level) in i.scps.iter().enumerate() {
-            if !allow_in_any(level.iter().enumerate().map(|(j, p)| (PolicyRef::Scp(l, j), p)), req, t, denied) {
+            if !allow_in_any(
+                level
+                    .iter()
+                    .enumerate()
+                    .map(|(j, p)| (PolicyRef::Scp(l, j), p)),
+                req,
+                t,
+                denied,
+            ) {
                 fail(Gate::Scp(l), t);
                 if !T::FULL {
                     return Decision::ImplicitDeny;
                 }
             }
         }
-        let same_account = match (req.principal_account(), req.resource_account()) {
-            (Some(p), Some(r)) => p == r,
-            _ => true,
-        };
+        let same_account = same_account(req);
         let identity = allow_in_any(
-            i.identity.iter().enumerate().map(|(n, p)| (PolicyRef::Identity(n), p)),
+            i.identity
+                .iter()
+                .enumerate()
+                .map(|(n, p)| (PolicyRef::Identity(n), p)),
             req,
             t,
             denied,
         );
-        let resource = allow_in_any(i.resource.iter().map(|p| (PolicyRef::Resource, p)), req, t, denied);
+        let resource = allow_in_any(
+            i.resource.iter().map(|p| (PolicyRef::Resource, p)),
+            req,
+            t,
+            denied,
+        );
         if same_account {
             if !identity && !resource {
                 fail(Gate::Identity, t);
@@ -261,7 +280,10 @@ impl PolicySet {
         }
         if !i.session.is_empty()
             && !allow_in_any(
-                i.session.iter().enumerate().map(|(n, p)| (PolicyRef::Session(n), p)),
+                i.session
+                    .iter()
+                    .enumerate()
+                    .map(|(n, p)| (PolicyRef::Session(n), p)),
                 req,
                 t,
                 denied,
@@ -290,12 +312,15 @@ fn deny_in<T: Tracer>(at: PolicyRef, p: &CompiledPolicy, req: &Request, t: &mut 
     for st in p.statements.iter().filter(|s| s.effect == Effect::Deny) {
         if applies(at, st, req, t) {
             any = true;
-            t.reason(Reason::Statement {
-                policy: at,
-                sid: st.sid.clone(),
-                statement: st.index,
-                effect: Effect::Deny,
-            });
+            // INVARIANT: the fast path builds no reason (building one clones the Sid).
+            if T::FULL {
+                t.reason(Reason::Statement {
+                    policy: at,
+                    sid: st.sid.clone(),
+                    statement: st.index,
+                    effect: Effect::Deny,
+                });
+            }
             if !T::FULL {
                 return true;
             }
@@ -317,7 +342,7 @@ fn allow_in_any<'p, T: Tracer>(
         for st in p.statements.iter().filter(|s| s.effect == Effect::Allow) {
             if applies(at, st, req, t) {
                 any = true;
-                if !denied {
+                if T::FULL && !denied {
                     t.reason(Reason::Statement {
                         policy: at,
                         sid: st.sid.clone(),
@@ -345,7 +370,17 @@ fn applies<T: Tracer>(at: PolicyRef, st: &CStatement, req: &Request, t: &mut T) 
         != st.not_resource;
     let principal_matched = match &st.principal {
         None => true,
-        Some((negated, p)) => principal_matches(p, req) != *negated,
+        Some((negated, p)) => {
+            // An account in a Principal grants only that account's root user in an endpoint policy (§1.6), and
+            // in a same-account resource policy an Allow for the account delegates to identity policies rather
+            // than granting by itself (docs/semantics.md #24).
+            let root_only = match at {
+                PolicyRef::Endpoint => true,
+                PolicyRef::Resource => st.effect == Effect::Allow && same_account(req),
+                _ => false,
+            };
+            principal_matches(p, req, root_only) != *negated
+        }
     };
     let mut applies = action_matched && resource_matched && principal_matched;
     if !T::FULL {
@@ -377,7 +412,14 @@ fn applies<T: Tracer>(at: PolicyRef, st: &CStatement, req: &Request, t: &mut T) 
     applies
 }
 
-fn principal_matches(p: &CPrincipal, req: &Request) -> bool {
+fn same_account(req: &Request) -> bool {
+    match (req.principal_account(), req.resource_account()) {
+        (Some(p), Some(r)) => p == r,
+        _ => true,
+    }
+}
+
+fn principal_matches(p: &CPrincipal, req: &Request, root_only: bool) -> bool {
     let map = match p {
         CPrincipal::Any => return true,
         CPrincipal::Map(m) => m,
@@ -390,33 +432,44 @@ fn principal_matches(p: &CPrincipal, req: &Request) -> bool {
     };
     map.iter().any(|(kind, values)| {
         values.iter().any(|v| match kind {
-            PrincipalKind::Aws => aws_principal_matches(v, who),
-            PrincipalKind::Service | PrincipalKind::Federated | PrincipalKind::CanonicalUser => v == who,
+            PrincipalKind::Aws => aws_principal_matches(v, who, root_only),
+            PrincipalKind::Service | PrincipalKind::Federated | PrincipalKind::CanonicalUser => {
+                v == who
+            }
         })
     })
 }
 
-/// `"*"`, an account (id or root ARN: any principal of that account), the exact ARN, or a role ARN that the
+/// `"*"`, an account (id or root ARN: any principal of that account, or only its root user when `root_only`), the exact ARN, or a role ARN that the
 /// caller's assumed-role session belongs to (SEMANTICS.md §1.6).
-fn aws_principal_matches(v: &str, who: &str) -> bool {
+fn aws_principal_matches(v: &str, who: &str, root_only: bool) -> bool {
     if v == "*" || v == who {
         return true;
     }
     let who_account = crate::policy::arn::account(who);
+    let who_is_root =
+        crate::policy::arn::split(who).is_some_and(|f| f[2] == "iam" && f[5] == "root");
+    let account_matches =
+        |account: &str| who_account == Some(account) && (!root_only || who_is_root);
     if is_account_id(v) {
-        return who_account == Some(v);
+        return account_matches(v);
     }
-    let (Some(vf), Some(wf)) = (crate::policy::arn::split(v), crate::policy::arn::split(who)) else {
+    let (Some(vf), Some(wf)) = (crate::policy::arn::split(v), crate::policy::arn::split(who))
+    else {
         return false;
     };
     if vf[5] == "root" && vf[2] == "iam" {
-        return who_account == Some(vf[4]);
+        return account_matches(vf[4]);
     }
     // arn:aws:iam::A:role/path/Name matches arn:aws:sts::A:assumed-role/Name/session.
     if vf[2] == "iam" && wf[2] == "sts" && vf[4] == wf[4] && vf[1] == wf[1] {
         if let (Some(role), Some(session_role)) = (
-            vf[5].strip_prefix("role/").map(|r| r.rsplit('/').next().unwrap_or(r)),
-            wf[5].strip_prefix("assumed-role/").and_then(|r| r.split('/').next()),
+            vf[5]
+                .strip_prefix("role/")
+                .map(|r| r.rsplit('/').next().unwrap_or(r)),
+            wf[5]
+                .strip_prefix("assumed-role/")
+                .and_then(|r| r.split('/').next()),
         ) {
             return role == session_role;
         }
@@ -434,7 +487,12 @@ pub(crate) enum Why<'a> {
     AbsentNegated,
     NullAbsent(bool),
     NullPresent(bool),
-    Compared { negated: bool, matched: bool, value: Option<&'a Scalar>, qualifier: Option<Qualifier> },
+    Compared {
+        negated: bool,
+        matched: bool,
+        value: Option<&'a Scalar>,
+        qualifier: Option<Qualifier>,
+    },
 }
 
 impl fmt::Display for Why<'_> {
@@ -447,7 +505,12 @@ impl fmt::Display for Why<'_> {
             Why::AbsentNegated => f.write_str("key absent: a negated operator is true"),
             Why::NullAbsent(h) => write!(f, "key absent: `Null` is {h}"),
             Why::NullPresent(h) => write!(f, "key present: `Null` is {h}"),
-            Why::Compared { negated, matched, value, qualifier } => {
+            Why::Compared {
+                negated,
+                matched,
+                value,
+                qualifier,
+            } => {
                 match value {
                     Some(v) => write!(f, "`{v}` ")?,
                     None => f.write_str("the request values ")?,
@@ -460,8 +523,14 @@ impl fmt::Display for Why<'_> {
                 match (matched, negated) {
                     (true, false) => write!(f, "matches a policy value{q}"),
                     (false, false) => write!(f, "matches no policy value{q}"),
-                    (true, true) => write!(f, "matches a policy value, so the negated operator is false{q}"),
-                    (false, true) => write!(f, "matches no policy value, so the negated operator is true{q}"),
+                    (true, true) => write!(
+                        f,
+                        "matches a policy value, so the negated operator is false{q}"
+                    ),
+                    (false, true) => write!(
+                        f,
+                        "matches no policy value, so the negated operator is true{q}"
+                    ),
                 }
             }
         }
@@ -472,7 +541,11 @@ impl fmt::Display for Why<'_> {
 pub(crate) fn condition<'r>(c: &CCondition, req: &'r Request) -> (bool, Why<'r>) {
     let values = req.context.get_lower(&c.key);
     let op = c.op;
-    if let CValues::Null { when_absent, when_present } = c.values {
+    if let CValues::Null {
+        when_absent,
+        when_present,
+    } = c.values
+    {
         let present = values.is_some_and(|v| !v.as_slice().is_empty());
         return if present {
             (when_present, Why::NullPresent(when_present))
@@ -507,15 +580,39 @@ pub(crate) fn condition<'r>(c: &CCondition, req: &'r Request) -> (bool, Why<'r>)
                 [one] => Some(one),
                 _ => None,
             };
-            (matched != negated, Why::Compared { negated, matched, value, qualifier: None })
+            (
+                matched != negated,
+                Why::Compared {
+                    negated,
+                    matched,
+                    value,
+                    qualifier: None,
+                },
+            )
         }
         Some(Qualifier::ForAnyValue) => {
             let held = scalars.iter().any(|r| m(r) != negated);
-            (held, Why::Compared { negated, matched: held != negated, value: None, qualifier: op.qualifier })
+            (
+                held,
+                Why::Compared {
+                    negated,
+                    matched: held != negated,
+                    value: None,
+                    qualifier: op.qualifier,
+                },
+            )
         }
         Some(Qualifier::ForAllValues) => {
             let held = scalars.iter().all(|r| m(r) != negated);
-            (held, Why::Compared { negated, matched: held != negated, value: None, qualifier: op.qualifier })
+            (
+                held,
+                Why::Compared {
+                    negated,
+                    matched: held != negated,
+                    value: None,
+                    qualifier: op.qualifier,
+                },
+            )
         }
     }
 }
@@ -523,28 +620,35 @@ pub(crate) fn condition<'r>(c: &CCondition, req: &'r Request) -> (bool, Why<'r>)
 /// Whether request value `r` matches any policy value under the positive counterpart of the operator.
 fn matches_any(c: &CCondition, r: &Scalar, vars: &dyn Vars) -> bool {
     match (&c.values, c.op.base.family()) {
-        (CValues::Exact(ps), _) => ps.iter().any(|p| p.matches(r.text(), vars, false) == Some(true)),
-        (CValues::IgnoreCase(ps), _) => ps.iter().any(|p| p.equals_ignore_case(r.text(), vars) == Some(true)),
-        (CValues::Like(ps), _) => ps.iter().any(|p| p.matches(r.text(), vars, false) == Some(true)),
+        (CValues::Exact(ps), _) => ps
+            .iter()
+            .any(|p| p.matches(r.text(), vars, false) == Some(true)),
+        (CValues::IgnoreCase(ps), _) => ps
+            .iter()
+            .any(|p| p.equals_ignore_case(r.text(), vars) == Some(true)),
+        (CValues::Like(ps), _) => ps
+            .iter()
+            .any(|p| p.matches(r.text(), vars, false) == Some(true)),
         (CValues::Numeric(ns), Family::Numeric(cmp)) => r.number().is_some_and(|x| {
             ns.iter()
                 .flatten()
                 .any(|n| x.partial_cmp(n).is_some_and(|o| cmp.holds(o)))
         }),
-        (CValues::Date(ds), Family::Date(cmp)) => {
-            r.timestamp().is_some_and(|x| ds.iter().flatten().any(|d| cmp.holds(x.cmp(d))))
-        }
+        (CValues::Date(ds), Family::Date(cmp)) => r
+            .timestamp()
+            .is_some_and(|x| ds.iter().flatten().any(|d| cmp.holds(x.cmp(d)))),
         (CValues::Bool(ps), _) => match r.boolean() {
             Some(b) => {
                 let text = if b { "true" } else { "false" };
-                ps.iter().any(|p| p.equals_ignore_case(text, vars) == Some(true))
+                ps.iter()
+                    .any(|p| p.equals_ignore_case(text, vars) == Some(true))
             }
             None => false,
         },
-        (CValues::Binary(bs), _) => match crate::policy::value::decode_base64(r.text()) {
-            Some(bytes) => bs.iter().flatten().any(|b| *b == bytes),
-            None => false,
-        },
+        (CValues::Binary(bs), _) => bs
+            .iter()
+            .flatten()
+            .any(|b| crate::policy::value::base64_equals(r.text(), b)),
         (CValues::Ip(set), _) => r.ip().is_some_and(|ip| set.contains(ip)),
         (CValues::Arn(ps), _) => ps.iter().any(|p| p.matches(r.text(), vars) == Some(true)),
         _ => false,

@@ -196,6 +196,43 @@ pub fn parse_bool(s: &str) -> Option<bool> {
     }
 }
 
+/// Whether the base-64 text `s` decodes to exactly `bytes`, without allocating.
+///
+/// ```
+/// assert!(iamgate::policy::value::base64_equals("aGk=", b"hi"));
+/// assert!(!iamgate::policy::value::base64_equals("aGk=", b"ho"));
+/// ```
+pub fn base64_equals(s: &str, bytes: &[u8]) -> bool {
+    let s = s.trim_end_matches('=');
+    let mut acc: u32 = 0;
+    let mut bits = 0;
+    let mut i = 0;
+    for c in s.bytes() {
+        let Some(v) = sextet(c) else { return false };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            if bytes.get(i) != Some(&((acc >> bits) as u8)) {
+                return false;
+            }
+            i += 1;
+        }
+    }
+    bits < 6 && i == bytes.len()
+}
+
+fn sextet(c: u8) -> Option<u8> {
+    Some(match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' | b'-' => 62,
+        b'/' | b'_' => 63,
+        _ => return None,
+    })
+}
+
 /// Decode standard base-64 (with or without padding).
 ///
 /// ```
@@ -207,14 +244,7 @@ pub fn decode_base64(s: &str) -> Option<Vec<u8>> {
     let mut acc: u32 = 0;
     let mut bits = 0;
     for c in s.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            _ => return None,
-        };
+        let v = sextet(c)?;
         acc = (acc << 6) | u32::from(v);
         bits += 6;
         if bits >= 8 {
@@ -230,7 +260,9 @@ pub fn decode_base64(s: &str) -> Option<Vec<u8>> {
 
 /// Why an address or CIDR is not valid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not an IP address or CIDR block; write for example `203.0.113.0/24` or `2001:db8::/32`")]
+#[error(
+    "`{0}` is not an IP address or CIDR block; write for example `203.0.113.0/24` or `2001:db8::/32`"
+)]
 pub struct IpError(pub String);
 
 /// Parse an IP condition value: a CIDR, or a bare address (IPv4 /32, IPv6 /128). Host bits are ignored (§3.5).
@@ -246,7 +278,11 @@ pub fn parse_cidr(s: &str) -> Result<IpNet, IpError> {
     let err = || IpError(s.to_string());
     let (addr, prefix) = match s.split_once('/') {
         Some((a, p)) => {
-            if p.is_empty() || p.len() > 3 || !p.bytes().all(|b| b.is_ascii_digit()) || (p.len() > 1 && p.starts_with('0')) {
+            if p.is_empty()
+                || p.len() > 3
+                || !p.bytes().all(|b| b.is_ascii_digit())
+                || (p.len() > 1 && p.starts_with('0'))
+            {
                 return Err(err());
             }
             (a, Some(p.parse::<u8>().map_err(|_| err())?))
@@ -434,23 +470,56 @@ mod tests {
 
     #[test]
     fn strict_ip_spelling() {
-        for bad in ["010.0.0.1", "0x7f.0.0.1", "1.2.3.4.", " 1.2.3.4", "1.2.3.4 ", "fe80::1%eth0", "1.2.3.4/33", "1.2.3.4/", "1.2.3.4/024", "::/129", ""] {
+        for bad in [
+            "010.0.0.1",
+            "0x7f.0.0.1",
+            "1.2.3.4.",
+            " 1.2.3.4",
+            "1.2.3.4 ",
+            "fe80::1%eth0",
+            "1.2.3.4/33",
+            "1.2.3.4/",
+            "1.2.3.4/024",
+            "::/129",
+            "",
+        ] {
             assert!(parse_cidr(bad).is_err(), "{bad}");
         }
         assert_eq!(parse_cidr("0.0.0.0/0").unwrap().to_string(), "0.0.0.0/0");
-        assert_eq!(parse_cidr("::ffff:1.2.3.4").unwrap().to_string(), "::ffff:1.2.3.4/128");
+        assert_eq!(
+            parse_cidr("::ffff:1.2.3.4").unwrap().to_string(),
+            "::ffff:1.2.3.4/128"
+        );
     }
 
     #[test]
     fn cidr_set_matches_naive_check() {
-        let nets: Vec<IpNet> = ["0.0.0.0/1", "192.168.0.0/16", "192.168.1.0/24", "255.255.255.255", "::/0"]
-            .iter()
-            .map(|s| parse_cidr(s).unwrap())
-            .collect();
+        let nets: Vec<IpNet> = [
+            "0.0.0.0/1",
+            "192.168.0.0/16",
+            "192.168.1.0/24",
+            "255.255.255.255",
+            "::/0",
+        ]
+        .iter()
+        .map(|s| parse_cidr(s).unwrap())
+        .collect();
         let set: CidrSet = nets.iter().copied().collect();
-        for ip in ["0.0.0.0", "127.255.255.255", "128.0.0.0", "192.168.5.5", "255.255.255.255", "255.255.255.254", "::1"] {
+        for ip in [
+            "0.0.0.0",
+            "127.255.255.255",
+            "128.0.0.0",
+            "192.168.5.5",
+            "255.255.255.255",
+            "255.255.255.254",
+            "::1",
+        ] {
             let ip: IpAddr = ip.parse().unwrap();
-            assert_eq!(set.contains(ip), nets.iter().any(|n| n.contains(&ip)), "{ip}");
+            assert_eq!(
+                set.contains(ip),
+                nets.iter().any(|n| n.contains(&ip)),
+                "{ip}"
+            );
         }
         // No cross-family matching.
         let v4only: CidrSet = [parse_cidr("1.2.3.4").unwrap()].into_iter().collect();

@@ -1,0 +1,77 @@
+//! `PolicySet::decide` allocates nothing: counted with a global allocator over every case of the corpus.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use iamgate::Limits;
+use iamgate::ffi::Case;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+struct Counting;
+
+thread_local! {
+    static COUNT: Cell<usize> = const { Cell::new(0) };
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        COUNT.with(|c| c.set(c.get() + 1));
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        COUNT.with(|c| c.set(c.get() + 1));
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    let before = COUNT.with(Cell::get);
+    let out = f();
+    (out, COUNT.with(Cell::get) - before)
+}
+
+#[test]
+fn decide_allocates_nothing_on_any_corpus_case() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/cases");
+    let mut stack = vec![root];
+    let mut checked = 0;
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            if p.extension().is_none_or(|x| x != "json") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&p).unwrap();
+            let Ok(case) = Case::parse(&text, &Limits::default()) else {
+                continue;
+            };
+            let _ = case.set.decide(&case.request);
+            let (decision, n) = allocations(|| case.set.decide(&case.request));
+            assert_eq!(
+                n,
+                0,
+                "{} allocated {n} times deciding {decision}",
+                p.display()
+            );
+            // The counter works: explaining does allocate.
+            let (_, m) = allocations(|| case.set.explain(&case.request));
+            assert!(m > 0);
+            checked += 1;
+        }
+    }
+    assert!(checked > 100, "only {checked} cases found");
+}
