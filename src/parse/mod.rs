@@ -1,3 +1,4 @@
 //! Parsers: JSON with spans, and the micro-grammars inside policy strings.
 
+pub(crate) mod grammar;
 pub mod json;

@@ -24,11 +24,17 @@ pub struct ActionPattern {
 /// Why an action is not valid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ActionError {
-    #[error("action `{0}` has no service prefix; write `service:ActionName`, for example `sagemaker:CreatePresignedDomainUrl`")]
+    #[error(
+        "action `{0}` has no service prefix; write `service:ActionName`, for example `sagemaker:CreatePresignedDomainUrl`"
+    )]
     NoPrefix(String),
-    #[error("action `{0}` has an empty or invalid service prefix; a prefix is letters, digits and `-`")]
+    #[error(
+        "action `{0}` has an empty or invalid service prefix; a prefix is letters, digits and `-`"
+    )]
     BadPrefix(String),
-    #[error("action `{0}` has an empty action name after the colon; use `*` for every action of the service")]
+    #[error(
+        "action `{0}` has an empty action name after the colon; use `*` for every action of the service"
+    )]
     EmptyName(String),
 }
 
@@ -36,20 +42,12 @@ impl FromStr for ActionPattern {
     type Err = ActionError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s != "*" {
-            let Some((prefix, name)) = s.split_once(':') else {
-                return Err(ActionError::NoPrefix(s.to_string()));
-            };
-            if prefix.is_empty()
-                || !prefix
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'*' || b == b'?')
-            {
-                return Err(ActionError::BadPrefix(s.to_string()));
-            }
-            if name.is_empty() {
-                return Err(ActionError::EmptyName(s.to_string()));
-            }
+        use crate::parse::grammar::{ActionShape, action};
+        match action(s) {
+            Ok(_) => {}
+            Err(ActionShape::NoPrefix) => return Err(ActionError::NoPrefix(s.to_string())),
+            Err(ActionShape::BadPrefix) => return Err(ActionError::BadPrefix(s.to_string())),
+            Err(ActionShape::EmptyName) => return Err(ActionError::EmptyName(s.to_string())),
         }
         Ok(ActionPattern {
             source: s.to_string(),

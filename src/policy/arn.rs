@@ -10,9 +10,7 @@ use super::pattern::{Pattern, Vars};
 /// assert!(iamgate::policy::arn::split("not-an-arn").is_none());
 /// ```
 pub fn split(arn: &str) -> Option<[&str; 6]> {
-    let mut it = arn.splitn(6, ':');
-    let f = [it.next()?, it.next()?, it.next()?, it.next()?, it.next()?, it.next()?];
-    Some(f)
+    crate::parse::grammar::arn_fields(arn)
 }
 
 /// The account field of an ARN, when it has one.
@@ -80,23 +78,44 @@ mod tests {
         // SEMANTICS.md §2.1: StringLike matches, ArnLike does not.
         let pat = "arn:aws:someservice:*:111122223333:finance/*";
         let val = "arn:aws:someservice:us-east-2:999999999999:store/abc:111122223333:finance/document.txt";
-        assert_eq!(ArnPattern::parse(pat, true).matches(val, &NoVars), Some(false));
-        assert_eq!(Pattern::parse(pat, true, true).matches(val, &NoVars, false), Some(true));
+        assert_eq!(
+            ArnPattern::parse(pat, true).matches(val, &NoVars),
+            Some(false)
+        );
+        assert_eq!(
+            Pattern::parse(pat, true, true).matches(val, &NoVars, false),
+            Some(true)
+        );
     }
 
     #[test]
     fn fields_and_any() {
-        let p = ArnPattern::parse("arn:aws:sagemaker:*:111122223333:user-profile/d-abc123/*", true);
+        let p = ArnPattern::parse(
+            "arn:aws:sagemaker:*:111122223333:user-profile/d-abc123/*",
+            true,
+        );
         assert_eq!(
-            p.matches("arn:aws:sagemaker:eu-west-1:111122223333:user-profile/d-abc123/alice", &NoVars),
+            p.matches(
+                "arn:aws:sagemaker:eu-west-1:111122223333:user-profile/d-abc123/alice",
+                &NoVars
+            ),
             Some(true)
         );
         assert_eq!(
-            p.matches("arn:aws:sagemaker:eu-west-1:111122223333:user-profile/d-other/alice", &NoVars),
+            p.matches(
+                "arn:aws:sagemaker:eu-west-1:111122223333:user-profile/d-other/alice",
+                &NoVars
+            ),
             Some(false)
         );
-        assert_eq!(ArnPattern::parse("*", true).matches("whatever", &NoVars), Some(true));
-        assert_eq!(ArnPattern::parse("arn:*", true).matches("arn:aws:s3:::b", &NoVars), Some(false));
+        assert_eq!(
+            ArnPattern::parse("*", true).matches("whatever", &NoVars),
+            Some(true)
+        );
+        assert_eq!(
+            ArnPattern::parse("arn:*", true).matches("arn:aws:s3:::b", &NoVars),
+            Some(false)
+        );
         assert_eq!(
             ArnPattern::parse("arn:aws:s3:::Bucket", true).matches("arn:aws:s3:::bucket", &NoVars),
             Some(false)

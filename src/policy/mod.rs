@@ -224,7 +224,8 @@ impl Policy {
             diagnostics,
         };
         let node = json::parse(text, limits).map_err(|e| {
-            let mut d = Diagnostic::error("invalid-json", Span::new(e.offset, e.offset + 1), e.message);
+            let mut d =
+                Diagnostic::error("invalid-json", Span::new(e.offset, e.offset + 1), e.message);
             d.help = e.help;
             fail(vec![d])
         })?;
@@ -314,7 +315,9 @@ impl Builder<'_> {
                     format!("unknown {what} element `{}`", m.key),
                 );
                 d = match known.iter().find(|k| k.eq_ignore_ascii_case(&m.key)) {
-                    Some(k) => d.with_help(format!("element names are case-sensitive; write `{k}`")),
+                    Some(k) => {
+                        d.with_help(format!("element names are case-sensitive; write `{k}`"))
+                    }
                     None => d.with_help(format!("valid elements are {}", list(known))),
                 };
                 self.err(d);
@@ -351,14 +354,21 @@ impl Builder<'_> {
         let members = self.members(members, &POLICY_KEYS, "policy");
         let get = |n: &str| members.iter().find(|(k, _)| *k == n).map(|(_, m)| *m);
         let version = get("Version").and_then(|m| match &m.value.value {
-            Value::String(s) if s == "2012-10-17" => Some(Spanned::new(Version::V2012_10_17, m.value.span)),
-            Value::String(s) if s == "2008-10-17" => Some(Spanned::new(Version::V2008_10_17, m.value.span)),
+            Value::String(s) if s == "2012-10-17" => {
+                Some(Spanned::new(Version::V2012_10_17, m.value.span))
+            }
+            Value::String(s) if s == "2008-10-17" => {
+                Some(Spanned::new(Version::V2008_10_17, m.value.span))
+            }
             _ => {
                 self.err(
                     Diagnostic::error(
                         "invalid-version",
                         m.value.span,
-                        format!("`Version` must be `2012-10-17` or `2008-10-17`, found {}", show(&m.value)),
+                        format!(
+                            "`Version` must be `2012-10-17` or `2008-10-17`, found {}",
+                            show(&m.value)
+                        ),
                     )
                     .with_help("use `2012-10-17`; it is the only version with policy variables"),
                 );
@@ -368,8 +378,14 @@ impl Builder<'_> {
         let id = get("Id").and_then(|m| self.string(&m.value, "Id"));
         let Some(stmt) = get("Statement") else {
             self.err(
-                Diagnostic::error("missing-statement", node.span, "the policy has no `Statement` element")
-                    .with_help("add `\"Statement\": [{\"Effect\": ..., \"Action\": ..., \"Resource\": ...}]`"),
+                Diagnostic::error(
+                    "missing-statement",
+                    node.span,
+                    "the policy has no `Statement` element",
+                )
+                .with_help(
+                    "add `\"Statement\": [{\"Effect\": ..., \"Action\": ..., \"Resource\": ...}]`",
+                ),
             );
             return None;
         };
@@ -380,7 +396,10 @@ impl Builder<'_> {
                 self.err(Diagnostic::error(
                     "invalid-statement",
                     stmt.value.span,
-                    format!("`Statement` must be an object or an array of objects, found {}", kind(&stmt.value)),
+                    format!(
+                        "`Statement` must be an object or an array of objects, found {}",
+                        kind(&stmt.value)
+                    ),
                 ));
                 return None;
             }
@@ -454,7 +473,10 @@ impl Builder<'_> {
                 _ => self.err(Diagnostic::error(
                     "invalid-type",
                     item.span,
-                    format!("`{what}` must be a string or an array of strings, found {}", kind(item)),
+                    format!(
+                        "`{what}` must be a string or an array of strings, found {}",
+                        kind(item)
+                    ),
                 )),
             }
         }
@@ -490,7 +512,10 @@ impl Builder<'_> {
                         Diagnostic::error(
                             "invalid-effect",
                             m.value.span,
-                            format!("`Effect` must be `Allow` or `Deny`, found {}", show(&m.value)),
+                            format!(
+                                "`Effect` must be `Allow` or `Deny`, found {}",
+                                show(&m.value)
+                            ),
                         )
                         .with_help("the value is case-sensitive"),
                     );
@@ -530,8 +555,14 @@ impl Builder<'_> {
             (None, Some(m)) => Some(self.actions(&m.value, true)),
             (None, None) => {
                 self.err(
-                    Diagnostic::error("missing-action", node.span, "the statement has no `Action` or `NotAction`")
-                        .with_help("add for example `\"Action\": \"sagemaker:CreatePresignedDomainUrl\"`"),
+                    Diagnostic::error(
+                        "missing-action",
+                        node.span,
+                        "the statement has no `Action` or `NotAction`",
+                    )
+                    .with_help(
+                        "add for example `\"Action\": \"sagemaker:CreatePresignedDomainUrl\"`",
+                    ),
                 );
                 None
             }
@@ -605,7 +636,10 @@ impl Builder<'_> {
                     Diagnostic::error(
                         "invalid-principal",
                         node.span,
-                        format!("`{name}` must be `\"*\"` or an object, found {}", show(node)),
+                        format!(
+                            "`{name}` must be `\"*\"` or an object, found {}",
+                            show(node)
+                        ),
                     )
                     .with_help("write `\"*\"` or `{\"AWS\": \"arn:aws:iam::111122223333:root\"}`"),
                 );
@@ -655,7 +689,10 @@ impl Builder<'_> {
                     Diagnostic::error(
                         "duplicate-key",
                         op.key_span,
-                        format!("condition operator `{}` appears twice in one `Condition`", op.key),
+                        format!(
+                            "condition operator `{}` appears twice in one `Condition`",
+                            op.key
+                        ),
                     )
                     .with_related(first.key_span, "first written here")
                     .with_help("put all keys for one operator in one block"),
@@ -675,7 +712,10 @@ impl Builder<'_> {
                             "valid operators are String*, Numeric*, Date*, Bool, BinaryEquals, IpAddress, NotIpAddress, Arn* and Null, optionally with `ForAllValues:`/`ForAnyValue:` and `IfExists`".to_string()
                         }
                     };
-                    self.err(Diagnostic::error("invalid-operator", op.key_span, e.to_string()).with_help(help));
+                    self.err(
+                        Diagnostic::error("invalid-operator", op.key_span, e.to_string())
+                            .with_help(help),
+                    );
                     continue;
                 }
             };
@@ -683,13 +723,20 @@ impl Builder<'_> {
                 self.err(Diagnostic::error(
                     "invalid-condition",
                     op.value.span,
-                    format!("the block of `{}` must be an object of condition keys, found {}", op.key, kind(&op.value)),
+                    format!(
+                        "the block of `{}` must be an object of condition keys, found {}",
+                        op.key,
+                        kind(&op.value)
+                    ),
                 ));
                 continue;
             };
             let mut seen_keys: Vec<&Member<'_>> = Vec::new();
             for k in keys {
-                if let Some(first) = seen_keys.iter().find(|m| m.key.eq_ignore_ascii_case(&k.key)) {
+                if let Some(first) = seen_keys
+                    .iter()
+                    .find(|m| m.key.eq_ignore_ascii_case(&k.key))
+                {
                     self.err(
                         Diagnostic::error(
                             "duplicate-key",

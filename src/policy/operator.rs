@@ -63,7 +63,9 @@ impl Comparison {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Family {
     /// Exact string comparison, optionally ignoring case.
-    String { ignore_case: bool },
+    String {
+        ignore_case: bool,
+    },
     /// Glob comparison (`*`, `?`) over the whole string.
     StringLike,
     Numeric(Comparison),
@@ -79,8 +81,14 @@ pub enum Family {
 const BASES: [(&str, BaseOperator); 27] = [
     ("StringEquals", BaseOperator::StringEquals),
     ("StringNotEquals", BaseOperator::StringNotEquals),
-    ("StringEqualsIgnoreCase", BaseOperator::StringEqualsIgnoreCase),
-    ("StringNotEqualsIgnoreCase", BaseOperator::StringNotEqualsIgnoreCase),
+    (
+        "StringEqualsIgnoreCase",
+        BaseOperator::StringEqualsIgnoreCase,
+    ),
+    (
+        "StringNotEqualsIgnoreCase",
+        BaseOperator::StringNotEqualsIgnoreCase,
+    ),
     ("StringLike", BaseOperator::StringLike),
     ("StringNotLike", BaseOperator::StringNotLike),
     ("NumericEquals", BaseOperator::NumericEquals),
@@ -88,7 +96,10 @@ const BASES: [(&str, BaseOperator); 27] = [
     ("NumericLessThan", BaseOperator::NumericLessThan),
     ("NumericLessThanEquals", BaseOperator::NumericLessThanEquals),
     ("NumericGreaterThan", BaseOperator::NumericGreaterThan),
-    ("NumericGreaterThanEquals", BaseOperator::NumericGreaterThanEquals),
+    (
+        "NumericGreaterThanEquals",
+        BaseOperator::NumericGreaterThanEquals,
+    ),
     ("DateEquals", BaseOperator::DateEquals),
     ("DateNotEquals", BaseOperator::DateNotEquals),
     ("DateLessThan", BaseOperator::DateLessThan),
@@ -140,7 +151,9 @@ impl BaseOperator {
         use BaseOperator::*;
         match self {
             StringEquals | StringNotEquals => Family::String { ignore_case: false },
-            StringEqualsIgnoreCase | StringNotEqualsIgnoreCase => Family::String { ignore_case: true },
+            StringEqualsIgnoreCase | StringNotEqualsIgnoreCase => {
+                Family::String { ignore_case: true }
+            }
             StringLike | StringNotLike => Family::StringLike,
             NumericEquals | NumericNotEquals => Family::Numeric(Comparison::Equal),
             NumericLessThan => Family::Numeric(Comparison::Less),
@@ -210,25 +223,23 @@ impl FromStr for Operator {
     type Err = OperatorError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (qualifier, rest) = if let Some(rest) = s.strip_prefix("ForAllValues:") {
-            (Some(Qualifier::ForAllValues), rest)
-        } else if let Some(rest) = s.strip_prefix("ForAnyValue:") {
-            (Some(Qualifier::ForAnyValue), rest)
-        } else {
-            (None, s)
+        let unknown = || match case_insensitive_match(s) {
+            Some(expected) => OperatorError::WrongCase {
+                given: s.to_string(),
+                expected,
+            },
+            None => OperatorError::Unknown(s.to_string()),
         };
-        let (base_name, if_exists) = match rest.strip_suffix("IfExists") {
-            Some(b) => (b, true),
-            None => (rest, false),
+        let Some((q, base_name, if_exists)) = crate::parse::grammar::operator_name(s) else {
+            return Err(unknown());
+        };
+        let qualifier = match q {
+            Some("ForAllValues") => Some(Qualifier::ForAllValues),
+            Some(_) => Some(Qualifier::ForAnyValue),
+            None => None,
         };
         let Some(base) = BASES.iter().find(|(n, _)| *n == base_name).map(|(_, b)| *b) else {
-            return Err(match case_insensitive_match(s) {
-                Some(expected) => OperatorError::WrongCase {
-                    given: s.to_string(),
-                    expected,
-                },
-                None => OperatorError::Unknown(s.to_string()),
-            });
+            return Err(unknown());
         };
         if base == BaseOperator::Null && if_exists {
             return Err(OperatorError::NullIfExists);
@@ -315,7 +326,10 @@ mod tests {
     fn negation_and_families() {
         let negated: Vec<_> = BaseOperator::all().filter(|b| b.is_negated()).collect();
         assert_eq!(negated.len(), 8);
-        assert_eq!(BaseOperator::ArnLike.family(), BaseOperator::ArnEquals.family());
+        assert_eq!(
+            BaseOperator::ArnLike.family(),
+            BaseOperator::ArnEquals.family()
+        );
         assert!(!BaseOperator::IpAddress.accepts_variables());
         assert!(BaseOperator::ArnNotLike.accepts_variables());
     }

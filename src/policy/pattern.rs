@@ -24,7 +24,10 @@ pub enum Atom {
     /// `*`: any run of characters, also across `/` and `:`.
     Star,
     /// `${key}` or `${key, 'default'}`; `key` is lowercased (variable names are case-insensitive, §2.3).
-    Var { key: String, default: Option<String> },
+    Var {
+        key: String,
+        default: Option<String>,
+    },
 }
 
 /// Where a variable's value comes from at match time.
@@ -380,7 +383,9 @@ mod tests {
             }
         }
         let alphabet = ["", "a", "b", "*", "?", "ab", "ba"];
-        let values = ["", "a", "b", "ab", "ba", "aab", "abab", "bbaa", "abba", "aaaa"];
+        let values = [
+            "", "a", "b", "ab", "ba", "aab", "abab", "bbaa", "abba", "aaaa",
+        ];
         for x in alphabet {
             for y in alphabet {
                 for z in alphabet {

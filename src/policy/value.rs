@@ -13,41 +13,7 @@ use std::str::FromStr;
 /// assert_eq!(iamgate::policy::value::parse_number("ten"), None);
 /// ```
 pub fn parse_number(s: &str) -> Option<f64> {
-    // sign? digits ('.' digits)? ([eE] sign? digits)?
-    let b = s.as_bytes();
-    let mut i = 0;
-    let digits = |i: &mut usize| {
-        let start = *i;
-        while b.get(*i).is_some_and(u8::is_ascii_digit) {
-            *i += 1;
-        }
-        *i > start
-    };
-    if matches!(b.first(), Some(b'-' | b'+')) {
-        i += 1;
-    }
-    if !digits(&mut i) {
-        return None;
-    }
-    if b.get(i) == Some(&b'.') {
-        i += 1;
-        if !digits(&mut i) {
-            return None;
-        }
-    }
-    if matches!(b.get(i), Some(b'e' | b'E')) {
-        i += 1;
-        if matches!(b.get(i), Some(b'-' | b'+')) {
-            i += 1;
-        }
-        if !digits(&mut i) {
-            return None;
-        }
-    }
-    if i != b.len() {
-        return None;
-    }
-    s.parse::<f64>().ok().filter(|n| n.is_finite())
+    crate::parse::grammar::number(s)
 }
 
 /// A point in time as nanoseconds since the Unix epoch (UTC).
@@ -83,85 +49,19 @@ impl FromStr for Timestamp {
     }
 }
 
-fn num(s: &str, len: usize) -> Option<(i64, &str)> {
-    let head = s.get(..len)?;
-    if !head.bytes().all(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    Some((head.parse().ok()?, s.get(len..)?))
-}
-
 fn iso8601(s: &str) -> Option<Timestamp> {
-    let (year, rest) = num(s, 4)?;
-    let (month, rest) = match rest.strip_prefix('-') {
-        Some(r) => num(r, 2)?,
-        None if rest.is_empty() => (1, rest),
-        None => return None,
-    };
-    let (day, rest) = match rest.strip_prefix('-') {
-        Some(r) => num(r, 2)?,
-        None if rest.is_empty() => (1, rest),
-        None => return None,
-    };
-    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+    let d = crate::parse::grammar::iso8601(s)?;
+    if !(1..=12).contains(&d.month) || d.day < 1 || d.day > days_in_month(d.year, d.month) {
         return None;
     }
     let mut nanos: i128 = 0;
-    let mut offset_secs: i64 = 0;
-    if let Some(t) = rest.strip_prefix('T') {
-        let (hh, r) = num(t, 2)?;
-        let r = r.strip_prefix(':')?;
-        let (mm, mut r) = num(r, 2)?;
-        let mut ss = 0;
-        if let Some(x) = r.strip_prefix(':') {
-            let (s2, r2) = num(x, 2)?;
-            ss = s2;
-            r = r2;
-            if let Some(frac) = r.strip_prefix('.') {
-                let n = frac.bytes().take_while(u8::is_ascii_digit).count();
-                if n == 0 {
-                    return None;
-                }
-                let digits = frac.get(..n)?;
-                let mut f: i128 = 0;
-                for (i, d) in digits.bytes().enumerate() {
-                    if i < 9 {
-                        f = f * 10 + i128::from(d - b'0');
-                    }
-                }
-                for _ in n..9 {
-                    f *= 10;
-                }
-                nanos = f;
-                r = frac.get(n..)?;
-            }
-        }
-        if hh > 23 || mm > 59 || ss > 60 {
+    if let Some((hh, mm, ss, frac, offset)) = d.time {
+        if hh > 23 || mm > 59 || ss > 60 || offset.abs() >= 24 * 3600 {
             return None;
         }
-        offset_secs = match r {
-            "Z" | "z" => 0,
-            tz => {
-                let sign = match tz.as_bytes().first()? {
-                    b'+' => 1,
-                    b'-' => -1,
-                    _ => return None,
-                };
-                let (oh, r) = num(tz.get(1..)?, 2)?;
-                let r = r.strip_prefix(':').unwrap_or(r);
-                let (om, r) = num(r, 2)?;
-                if !r.is_empty() || oh > 23 || om > 59 {
-                    return None;
-                }
-                sign * (oh * 3600 + om * 60)
-            }
-        };
-        nanos += i128::from(hh * 3600 + mm * 60 + ss - offset_secs) * 1_000_000_000;
-    } else if !rest.is_empty() {
-        return None;
+        nanos = i128::from(hh * 3600 + mm * 60 + ss - offset) * 1_000_000_000 + i128::from(frac);
     }
-    let _ = offset_secs;
-    let days = days_from_civil(year, month, day);
+    let days = days_from_civil(d.year, d.month, d.day);
     Some(Timestamp(i128::from(days) * 86_400 * 1_000_000_000 + nanos))
 }
 

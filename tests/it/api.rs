@@ -23,13 +23,19 @@ fn studio_request(ctx: Context) -> Request {
 
 #[test]
 fn semantics_6_7_rows() {
-    let set = PolicySet::builder().identity(Policy::parse(STUDIO).unwrap()).build().unwrap();
+    let set = PolicySet::builder()
+        .identity(Policy::parse(STUDIO).unwrap())
+        .build()
+        .unwrap();
     let zscaler = Context::new()
         .with("aws:SourceIp", "165.225.1.2")
         .unwrap()
         .with("aws:ViaAWSService", false)
         .unwrap();
-    assert_eq!(set.decide(&studio_request(zscaler.clone())), Decision::ExplicitDeny);
+    assert_eq!(
+        set.decide(&studio_request(zscaler.clone())),
+        Decision::ExplicitDeny
+    );
     let api = Context::new()
         .with("aws:SourceVpce", "vpce-0api0000000000001")
         .unwrap()
@@ -60,7 +66,11 @@ fn semantics_6_7_rows() {
     );
     let deny = ex.statements.iter().find(|s| s.statement == 1).unwrap();
     assert!(deny.applies);
-    let vpc = deny.conditions.iter().find(|c| c.key == "aws:sourcevpc").unwrap();
+    let vpc = deny
+        .conditions
+        .iter()
+        .find(|c| c.key == "aws:sourcevpc")
+        .unwrap();
     assert!(vpc.held);
     assert_eq!(vpc.why, "key absent: `IfExists` makes the condition true");
 }
@@ -70,7 +80,10 @@ fn policy_errors_name_the_place() {
     let text = "{\"Version\": \"2012-10-17\",\n \"Statement\": [{\"Effect\": \"Allow\", \"Action\": \"s3:*\",\n   \"Resource\": \"*\", \"Condition\": {\"StringEqualz\": {\"a\": \"b\"}}}]}";
     let e = Policy::parse(text).unwrap_err();
     assert_eq!(e.line_col(), (3, 35));
-    assert_eq!(e.diagnostics[0].message, "unknown condition operator `StringEqualz`");
+    assert_eq!(
+        e.diagnostics[0].message,
+        "unknown condition operator `StringEqualz`"
+    );
     let rendered = e.render("p.json");
     assert!(rendered.contains("p.json:3:35"), "{rendered}");
     assert!(rendered.contains("^^^^^^^^^^^^^^"), "{rendered}");
@@ -82,10 +95,20 @@ fn principal_rules_per_policy_type() {
         r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"*"}}"#,
     )
     .unwrap();
-    let err = PolicySet::builder().identity(with_principal.clone()).build().unwrap_err();
+    let err = PolicySet::builder()
+        .identity(with_principal.clone())
+        .build()
+        .unwrap_err();
     assert_eq!(err.diagnostic.code, "principal-not-allowed");
-    assert!(PolicySet::builder().resource(with_principal).build().is_ok());
-    let without = Policy::parse(r#"{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}"#).unwrap();
+    assert!(
+        PolicySet::builder()
+            .resource(with_principal)
+            .build()
+            .is_ok()
+    );
+    let without =
+        Policy::parse(r#"{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}"#)
+            .unwrap();
     let err = PolicySet::builder().endpoint(without).build().unwrap_err();
     assert_eq!(err.diagnostic.code, "missing-principal");
 }
@@ -94,7 +117,10 @@ fn principal_rules_per_policy_type() {
 fn policy_set_is_send_sync_and_shared() {
     fn assert_send_sync<T: Send + Sync + Clone>() {}
     assert_send_sync::<PolicySet>();
-    let set = PolicySet::builder().identity(Policy::parse(STUDIO).unwrap()).build().unwrap();
+    let set = PolicySet::builder()
+        .identity(Policy::parse(STUDIO).unwrap())
+        .build()
+        .unwrap();
     let handles: Vec<_> = (0..2)
         .map(|_| {
             let s = set.clone();
@@ -109,7 +135,9 @@ fn policy_set_is_send_sync_and_shared() {
 
 #[test]
 fn malformed_context_values_are_errors() {
-    let e = Context::new().with("aws:SourceIp", "10.0.0.0/8").unwrap_err();
+    let e = Context::new()
+        .with("aws:SourceIp", "10.0.0.0/8")
+        .unwrap_err();
     assert_eq!(
         e.to_string(),
         "context key `aws:SourceIp`: `10.0.0.0/8` is not a single IP address (a request comes from one address, not a range)"

@@ -11,7 +11,12 @@ fn iamgate(args: &[&str], stdin: &str) -> (i32, String, String) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     (
         out.status.code().unwrap_or(-1),
@@ -31,15 +36,26 @@ fn batch_keeps_order_and_reports_each_bad_line() {
     let input = format!("{good}\nnot json\n{bad_policy}\n\n{good}\n");
     let (code, out, _) = iamgate(&["batch"], &input);
     assert_eq!(code, 1);
-    let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 5);
     assert_eq!(lines[0]["decision"], "Allow");
     assert_eq!(lines[1]["error"]["line"], 1);
     assert_eq!(lines[2]["id"], "b");
     assert_eq!(lines[2]["error"]["path"], "$.identity_policies[0]");
-    assert_eq!(lines[2]["error"]["message"], "`Effect` must be `Allow` or `Deny`, found `Allw`");
+    assert_eq!(
+        lines[2]["error"]["message"],
+        "`Effect` must be `Allow` or `Deny`, found `Allw`"
+    );
     assert_eq!(lines[2]["error"]["column"], 58);
-    assert!(lines[3]["error"]["message"].as_str().unwrap().contains("empty line"));
+    assert!(
+        lines[3]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("empty line")
+    );
     assert_eq!(lines[4]["decision"], "Allow");
 }
 
@@ -70,14 +86,43 @@ fn decide_explains() {
     .unwrap();
     let p = p.to_str().unwrap();
     let (code, out, _) = iamgate(
-        &["decide", "--policy", p, "--action", "sagemaker:CreatePresignedDomainUrl", "--resource", "*",
-          "--context", "aws:SourceVpce=vpce-1", "--explain"],
+        &[
+            "decide",
+            "--policy",
+            p,
+            "--action",
+            "sagemaker:CreatePresignedDomainUrl",
+            "--resource",
+            "*",
+            "--context",
+            "aws:SourceVpce=vpce-1",
+            "--explain",
+        ],
         "",
     );
     assert_eq!(code, 0);
-    assert!(out.starts_with("ExplicitDeny\n  Deny by identity[0] statement 0 (OnlyCorp)"), "{out}");
-    assert!(out.contains("key absent: a negated operator is true"), "{out}");
-    let (code, _, err) = iamgate(&["decide", "--policy", p, "--action", "s3:x", "--resource", "*", "--context", "nokey"], "");
+    assert!(
+        out.starts_with("ExplicitDeny\n  Deny by identity[0] statement 0 (OnlyCorp)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("key absent: a negated operator is true"),
+        "{out}"
+    );
+    let (code, _, err) = iamgate(
+        &[
+            "decide",
+            "--policy",
+            p,
+            "--action",
+            "s3:x",
+            "--resource",
+            "*",
+            "--context",
+            "nokey",
+        ],
+        "",
+    );
     assert_eq!(code, 2);
     assert!(err.contains("must be KEY=VALUE"), "{err}");
 }

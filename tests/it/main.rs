@@ -1,7 +1,13 @@
 //! Integration tests: the public API as a user would use it, properties, the CLI.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod api;
 #[cfg(feature = "cli")]
 mod cli;
+mod json;
 mod properties;

@@ -2,7 +2,7 @@
 
 use iamgate::{Context, ContextValue, Decision, Policy, PolicySet, Request, Scalar};
 use proptest::prelude::*;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 const ACTIONS: [&str; 4] = [
     "sagemaker:CreatePresignedDomainUrl",
@@ -10,7 +10,14 @@ const ACTIONS: [&str; 4] = [
     "s3:GetObject",
     "kms:Decrypt",
 ];
-const ACTION_PATTERNS: [&str; 6] = ["*", "sagemaker:*", "sagemaker:CreatePresigned*", "s3:Get?bject", "kms:*", "sagemaker:Describe*"];
+const ACTION_PATTERNS: [&str; 6] = [
+    "*",
+    "sagemaker:*",
+    "sagemaker:CreatePresigned*",
+    "s3:Get?bject",
+    "kms:*",
+    "sagemaker:Describe*",
+];
 const RESOURCES: [&str; 3] = [
     "arn:aws:sagemaker:eu-west-1:111122223333:user-profile/d-abc123/alice",
     "arn:aws:sagemaker:eu-west-1:111122223333:user-profile/d-other/bob",
@@ -22,26 +29,57 @@ const RESOURCE_PATTERNS: [&str; 4] = [
     "arn:aws:s3:::bucket/*",
     "arn:aws:sagemaker:eu-west-1:111122223333:user-profile/*/${aws:username}",
 ];
-const VPCES: [&str; 3] = ["vpce-0api0000000000001", "vpce-0studio000000002", "vpce-0other00000000003"];
-const CIDRS: [&str; 4] = ["198.51.100.0/24", "203.0.113.0/25", "165.225.0.0/17", "10.0.0.0/8"];
+const VPCES: [&str; 3] = [
+    "vpce-0api0000000000001",
+    "vpce-0studio000000002",
+    "vpce-0other00000000003",
+];
+const CIDRS: [&str; 4] = [
+    "198.51.100.0/24",
+    "203.0.113.0/25",
+    "165.225.0.0/17",
+    "10.0.0.0/8",
+];
 const IPS: [&str; 4] = ["198.51.100.7", "203.0.113.200", "165.225.3.4", "10.1.2.3"];
 
 fn condition() -> impl Strategy<Value = (String, String, Value)> {
     prop_oneof![
         (
-            prop::sample::select(vec!["StringEquals", "StringNotEquals", "StringEqualsIfExists", "StringNotEqualsIfExists", "ForAnyValue:StringEquals", "ForAllValues:StringEquals"]),
+            prop::sample::select(vec![
+                "StringEquals",
+                "StringNotEquals",
+                "StringEqualsIfExists",
+                "StringNotEqualsIfExists",
+                "ForAnyValue:StringEquals",
+                "ForAllValues:StringEquals"
+            ]),
             prop::sample::subsequence(VPCES.to_vec(), 0..=2)
         )
             .prop_map(|(op, v)| (op.to_string(), "aws:SourceVpce".to_string(), json!(v))),
         (
-            prop::sample::select(vec!["IpAddress", "NotIpAddress", "IpAddressIfExists", "NotIpAddressIfExists"]),
+            prop::sample::select(vec![
+                "IpAddress",
+                "NotIpAddress",
+                "IpAddressIfExists",
+                "NotIpAddressIfExists"
+            ]),
             prop::sample::subsequence(CIDRS.to_vec(), 1..=3)
         )
             .prop_map(|(op, v)| (op.to_string(), "aws:SourceIp".to_string(), json!(v))),
-        (prop::sample::select(vec!["Bool", "BoolIfExists"]), any::<bool>())
-            .prop_map(|(op, b)| (op.to_string(), "aws:ViaAWSService".to_string(), json!(b.to_string()))),
-        prop::sample::select(vec!["true", "false"])
-            .prop_map(|b| ("Null".to_string(), "aws:SourceVpc".to_string(), json!(b))),
+        (
+            prop::sample::select(vec!["Bool", "BoolIfExists"]),
+            any::<bool>()
+        )
+            .prop_map(|(op, b)| (
+                op.to_string(),
+                "aws:ViaAWSService".to_string(),
+                json!(b.to_string())
+            )),
+        prop::sample::select(vec!["true", "false"]).prop_map(|b| (
+            "Null".to_string(),
+            "aws:SourceVpc".to_string(),
+            json!(b)
+        )),
     ]
 }
 
@@ -105,13 +143,16 @@ fn context() -> impl Strategy<Value = Context> {
 }
 
 fn request() -> impl Strategy<Value = Request> {
-    (prop::sample::select(ACTIONS.to_vec()), prop::sample::select(RESOURCES.to_vec()), context()).prop_map(
-        |(a, r, c)| {
+    (
+        prop::sample::select(ACTIONS.to_vec()),
+        prop::sample::select(RESOURCES.to_vec()),
+        context(),
+    )
+        .prop_map(|(a, r, c)| {
             Request::new(a, r)
                 .principal("arn:aws:iam::111122223333:role/DataSci")
                 .context(c)
-        },
-    )
+        })
 }
 
 fn doc(statements: &[Value]) -> Policy {
