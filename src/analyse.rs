@@ -69,7 +69,12 @@ impl PolicySet {
 /// assert_eq!(classes[1].ranges[0].to_string(), "165.225.64.0/18");
 /// assert_eq!(classes[1].decision, Decision::ImplicitDeny);
 /// ```
-pub fn decide_over_ips(set: &PolicySet, template: &Request, key: &str, ranges: &[IpNet]) -> Vec<IpOutcome> {
+pub fn decide_over_ips(
+    set: &PolicySet,
+    template: &Request,
+    key: &str,
+    ranges: &[IpNet],
+) -> Vec<IpOutcome> {
     let lower = key.to_ascii_lowercase();
     let (b4, b6) = set.ip_boundaries(&lower);
     let mut req = template.clone();
@@ -91,7 +96,9 @@ pub fn decide_over_ips(set: &PolicySet, template: &Request, key: &str, ranges: &
             .insert(&lower, ContextValue::One(Scalar::String(ip.to_string())));
         let ex = set.explain(req);
         match pieces.last_mut() {
-            Some((last, d, r)) if *d == ex.decision && *r == ex.reasons && last.adjacent(&piece) => {
+            Some((last, d, r))
+                if *d == ex.decision && *r == ex.reasons && last.adjacent(&piece) =>
+            {
                 last.extend(&piece);
             }
             _ => pieces.push((piece, ex.decision, ex.reasons)),
@@ -151,8 +158,12 @@ impl Piece {
 
     fn cidrs(&self) -> Vec<IpNet> {
         match *self {
-            Piece::V4(a, b) => Ipv4Subnets::new(a.into(), b.into(), 0).map(IpNet::V4).collect(),
-            Piece::V6(a, b) => Ipv6Subnets::new(a.into(), b.into(), 0).map(IpNet::V6).collect(),
+            Piece::V4(a, b) => Ipv4Subnets::new(a.into(), b.into(), 0)
+                .map(IpNet::V4)
+                .collect(),
+            Piece::V6(a, b) => Ipv6Subnets::new(a.into(), b.into(), 0)
+                .map(IpNet::V6)
+                .collect(),
         }
     }
 }
@@ -224,4 +235,345 @@ pub fn all_addresses() -> Vec<IpNet> {
         IpNet::V4(Ipv4Net::new(Ipv4Addr::UNSPECIFIED, 0).unwrap_or_default()),
         IpNet::V6(Ipv6Net::new(Ipv6Addr::UNSPECIFIED, 0).unwrap_or_default()),
     ]
+}
+
+/// The two steps of the presigned-URL flow (SEMANTICS.md §6.2): the `CreatePresignedDomainUrl` call, then
+/// every use of the URL, which AWS authorizes as the same action again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Step {
+    Create,
+    Use,
+}
+
+/// A set of condition-key values: every value, only values that no policy names, or a list (which may hold
+/// [`OTHER`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Values {
+    Any,
+    List(Vec<String>),
+}
+
+/// Stands for every value that no policy names.
+pub const OTHER: &str = "*other*";
+
+impl serde::Serialize for Values {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Values::Any => s.serialize_str("*"),
+            Values::List(v) if v.len() == 1 && v.first().is_some_and(|x| x == OTHER) => {
+                s.serialize_str(OTHER)
+            }
+            Values::List(v) => v.serialize(s),
+        }
+    }
+}
+
+/// One class of network origins that decide alike.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "path", rename_all = "kebab-case")]
+pub enum Origin {
+    /// Through the public endpoint: `aws:SourceIp` present, no VPC keys.
+    Public {
+        source_ip: Vec<IpNet>,
+        decision: Decision,
+        reasons: Vec<Reason>,
+    },
+    /// Through an interface VPC endpoint: `aws:SourceVpce`, `aws:SourceVpc`, `aws:VpcSourceIp` present.
+    Endpoint {
+        vpce: Values,
+        vpc: Values,
+        vpc_source_ip: Vec<IpNet>,
+        decision: Decision,
+        reasons: Vec<Reason>,
+    },
+    /// A call an AWS service makes on the principal's behalf (forward access session) after a public request:
+    /// `aws:ViaAWSService` true, `aws:SourceIp` kept (§5.2). Listed only when a policy tests `aws:ViaAWSService`.
+    ViaAwsService {
+        source_ip: Vec<IpNet>,
+        decision: Decision,
+        reasons: Vec<Reason>,
+    },
+}
+
+impl Origin {
+    pub fn decision(&self) -> Decision {
+        match self {
+            Origin::Public { decision, .. }
+            | Origin::Endpoint { decision, .. }
+            | Origin::ViaAwsService { decision, .. } => *decision,
+        }
+    }
+}
+
+/// Every origin class of one step; together they cover every origin exactly once.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ReachStep {
+    pub step: Step,
+    pub origins: Vec<Origin>,
+}
+
+/// What to analyse: the request (principal, action, resource, other context keys) and the endpoints the
+/// network has, with their policies.
+#[derive(Debug, Clone, Default)]
+pub struct ReachQuery {
+    pub template: Request,
+    /// The SageMaker API endpoint (`com.amazonaws.REGION.sagemaker.api`) id and its policy, if known.
+    pub api_endpoint: Option<(String, Option<crate::compile::CompiledPolicy>)>,
+    /// The Studio endpoint (`aws.sagemaker.REGION.studio`) id and its policy, if known.
+    pub studio_endpoint: Option<(String, Option<crate::compile::CompiledPolicy>)>,
+}
+
+/// The exact network origins from which the URL can be created and used.
+///
+/// For each step: on the public path, `aws:SourceIp` over all of IPv4 and IPv6; through an endpoint, every
+/// endpoint id and VPC id the policies name plus "any other", and `aws:VpcSourceIp` over all addresses.
+/// A value matched only by a wildcard pattern is represented by a witness string that matches it.
+pub fn reach(set: &PolicySet, q: &ReachQuery) -> Vec<ReachStep> {
+    let vpces = key_values(set, "aws:sourcevpce", "vpce-", q);
+    let vpcs = key_values(set, "aws:sourcevpc", "vpc-", q);
+    let tests_fas = set.tests_key("aws:viaawsservice");
+    let everything = all_addresses();
+    let mut steps = Vec::with_capacity(2);
+    for step in [Step::Create, Step::Use] {
+        let (this, other) = match step {
+            Step::Create => (&q.api_endpoint, &q.studio_endpoint),
+            Step::Use => (&q.studio_endpoint, &q.api_endpoint),
+        };
+        let mut origins = Vec::new();
+        // The public path.
+        let mut public = q.template.clone();
+        strip_network(&mut public);
+        let _ = public
+            .context
+            .insert("aws:ViaAWSService", ContextValue::One(Scalar::Bool(false)));
+        for c in decide_over_ips(set, &public, "aws:SourceIp", &everything) {
+            origins.push(Origin::Public {
+                source_ip: c.ranges,
+                decision: c.decision,
+                reasons: c.reasons,
+            });
+        }
+        // Through endpoints: every named endpoint and VPC, and any other. The other step's endpoint cannot carry
+        // this step (its service is different), so it is left out.
+        let mut rows: Vec<(String, String, IpOutcome)> = Vec::new();
+        for vpce in vpces
+            .iter()
+            .filter(|v| other.as_ref().is_none_or(|(id, _)| id != *v))
+        {
+            let through = match this {
+                Some((id, Some(policy))) if id == vpce => set.with_endpoint(Some(policy.clone())),
+                _ => set.clone(),
+            };
+            for vpc in &vpcs {
+                let mut req = q.template.clone();
+                strip_network(&mut req);
+                let witness = |v: &str, fallback: &str| {
+                    if v == OTHER {
+                        fallback.to_string()
+                    } else {
+                        v.to_string()
+                    }
+                };
+                let put = |req: &mut Request, k: &str, v: Scalar| {
+                    let _ = req.context.insert(k, ContextValue::One(v));
+                };
+                put(
+                    &mut req,
+                    "aws:SourceVpce",
+                    Scalar::String(witness(
+                        vpce,
+                        &other_witness(set, "aws:sourcevpce", "vpce-"),
+                    )),
+                );
+                put(
+                    &mut req,
+                    "aws:SourceVpc",
+                    Scalar::String(witness(vpc, &other_witness(set, "aws:sourcevpc", "vpc-"))),
+                );
+                put(&mut req, "aws:ViaAWSService", Scalar::Bool(false));
+                for c in decide_over_ips(&through, &req, "aws:VpcSourceIp", &everything) {
+                    rows.push((vpce.clone(), vpc.clone(), c));
+                }
+            }
+        }
+        origins.extend(group_endpoint_rows(rows, &vpces, &vpcs));
+        if tests_fas {
+            let mut fas = q.template.clone();
+            strip_network(&mut fas);
+            let _ = fas
+                .context
+                .insert("aws:ViaAWSService", ContextValue::One(Scalar::Bool(true)));
+            for c in decide_over_ips(set, &fas, "aws:SourceIp", &everything) {
+                origins.push(Origin::ViaAwsService {
+                    source_ip: c.ranges,
+                    decision: c.decision,
+                    reasons: c.reasons,
+                });
+            }
+        }
+        steps.push(ReachStep { step, origins });
+    }
+    steps
+}
+
+fn strip_network(req: &mut Request) {
+    for k in [
+        "aws:SourceIp",
+        "aws:SourceVpc",
+        "aws:SourceVpce",
+        "aws:VpcSourceIp",
+        "aws:ViaAWSService",
+    ] {
+        req.context.remove(k);
+    }
+}
+
+/// Merge rows that differ only in the endpoint id, then those that differ only in the VPC id.
+fn group_endpoint_rows(
+    rows: Vec<(String, String, IpOutcome)>,
+    vpces: &[String],
+    vpcs: &[String],
+) -> Vec<Origin> {
+    // (vpc, outcome) -> vpces
+    let mut by_vpc: Vec<(String, IpOutcome, Vec<String>)> = Vec::new();
+    for (vpce, vpc, o) in rows {
+        match by_vpc.iter_mut().find(|(v, oo, _)| *v == vpc && *oo == o) {
+            Some((_, _, list)) => list.push(vpce),
+            None => by_vpc.push((vpc, o, vec![vpce])),
+        }
+    }
+    // (vpces, outcome) -> vpcs
+    let mut merged: Vec<(Vec<String>, IpOutcome, Vec<String>)> = Vec::new();
+    for (vpc, o, vpce_list) in by_vpc {
+        match merged
+            .iter_mut()
+            .find(|(l, oo, _)| *l == vpce_list && *oo == o)
+        {
+            Some((_, _, v)) => v.push(vpc),
+            None => merged.push((vpce_list, o, vec![vpc])),
+        }
+    }
+    let values = |list: Vec<String>, all: &[String]| {
+        if list.len() == all.len() {
+            Values::Any
+        } else {
+            Values::List(list)
+        }
+    };
+    merged
+        .into_iter()
+        .map(|(vpce_list, o, vpc_list)| Origin::Endpoint {
+            vpce: values(vpce_list, vpces),
+            vpc: values(vpc_list, vpcs),
+            vpc_source_ip: o.ranges,
+            decision: o.decision,
+            reasons: o.reasons,
+        })
+        .collect()
+}
+
+/// The values of `key` that policies (and the query's endpoints) name, witnesses for its wildcard patterns, and
+/// [`OTHER`].
+fn key_values(set: &PolicySet, key: &str, prefix: &str, q: &ReachQuery) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut push = |v: String| {
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    };
+    for v in set.literals_of(key) {
+        push(v);
+    }
+    if prefix == "vpce-" {
+        for (id, _) in [&q.api_endpoint, &q.studio_endpoint].into_iter().flatten() {
+            push(id.clone());
+        }
+    }
+    push(OTHER.to_string());
+    out
+}
+
+/// A value of `key` that no policy names and no pattern of the policies matches.
+fn other_witness(set: &PolicySet, key: &str, prefix: &str) -> String {
+    let candidates = [
+        format!("{prefix}0iamgate0other0000"),
+        format!("{prefix}ffffffffffffffff9"),
+        "iamgate-unnamed".to_string(),
+        String::new(),
+    ];
+    for c in candidates {
+        if !set.names_value(key, &c) {
+            return c;
+        }
+    }
+    format!("{prefix}0iamgate0other0000")
+}
+
+impl PolicySet {
+    /// Whether any condition reads `key` (lowercase).
+    pub(crate) fn tests_key(&self, key: &str) -> bool {
+        self.policies().any(|(_, p)| {
+            p.statements
+                .iter()
+                .any(|s| s.conditions.iter().any(|c| c.key == key))
+        })
+    }
+
+    /// The literal values of string conditions on `key`, and a witness for each wildcard pattern.
+    pub(crate) fn literals_of(&self, key: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for (_, p) in self.policies() {
+            for st in &p.statements {
+                for c in st.conditions.iter().filter(|c| c.key == key) {
+                    match &c.values {
+                        CValues::Exact(ps) | CValues::IgnoreCase(ps) => {
+                            out.extend(
+                                ps.iter().filter_map(|p| p.as_literal().map(str::to_string)),
+                            );
+                        }
+                        CValues::Like(ps) => out.extend(ps.iter().filter_map(witness)),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether some string condition on `key` would treat `value` as one of its values.
+    pub(crate) fn names_value(&self, key: &str, value: &str) -> bool {
+        use crate::policy::pattern::NoVars;
+        self.policies().any(|(_, p)| {
+            p.statements.iter().any(|st| {
+                st.conditions
+                    .iter()
+                    .filter(|c| c.key == key)
+                    .any(|c| match &c.values {
+                        CValues::Exact(ps) | CValues::Like(ps) => ps
+                            .iter()
+                            .any(|p| p.matches(value, &NoVars, false) != Some(false)),
+                        CValues::IgnoreCase(ps) => ps
+                            .iter()
+                            .any(|p| p.equals_ignore_case(value, &NoVars) != Some(false)),
+                        _ => false,
+                    })
+            })
+        })
+    }
+}
+
+/// A string that matches a wildcard pattern: `*` as nothing, `?` as `0`. `None` when it has variables.
+fn witness(p: &crate::policy::pattern::Pattern) -> Option<String> {
+    use crate::policy::pattern::Atom;
+    let mut s = String::new();
+    for a in p.atoms() {
+        match a {
+            Atom::Text(t) => s.push_str(t),
+            Atom::One => s.push('0'),
+            Atom::Star => {}
+            Atom::Var { .. } => return None,
+        }
+    }
+    Some(s)
 }

@@ -7,7 +7,7 @@ use crate::policy::action::ActionPattern;
 use crate::policy::arn::ArnPattern;
 use crate::policy::operator::{Family, Operator};
 use crate::policy::pattern::Pattern;
-use crate::policy::value::{decode_base64, parse_cidr, parse_number, CidrSet, Timestamp};
+use crate::policy::value::{CidrSet, Timestamp, decode_base64, parse_cidr, parse_number};
 use crate::policy::{Effect, Policy, Principal, PrincipalKind, Statement};
 use std::fmt;
 use std::sync::Arc;
@@ -42,7 +42,10 @@ impl PolicyRef {
     /// Whether this kind of policy carries a `Principal` element (resource-based policies, endpoint policies
     /// and RCPs) or must not (identity-based policies, boundaries, session policies, SCPs).
     pub fn needs_principal(self) -> bool {
-        matches!(self, PolicyRef::Resource | PolicyRef::Endpoint | PolicyRef::Rcp(..))
+        matches!(
+            self,
+            PolicyRef::Resource | PolicyRef::Endpoint | PolicyRef::Rcp(..)
+        )
     }
 }
 
@@ -52,7 +55,7 @@ impl PolicyRef {
 pub struct CompileError {
     pub policy: PolicyRef,
     pub source_text: Arc<str>,
-    pub diagnostic: Diagnostic,
+    pub diagnostic: Box<Diagnostic>,
 }
 
 /// A compiled condition: operator, lowercase key, typed values.
@@ -79,7 +82,10 @@ pub(crate) enum CValues {
     Ip(CidrSet),
     Arn(Vec<ArnPattern>),
     /// `Null: true` matches an absent key, `false` a present one; several values are ORed.
-    Null { when_absent: bool, when_present: bool },
+    Null {
+        when_absent: bool,
+        when_present: bool,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -118,17 +124,23 @@ impl CompiledPolicy {
         let variables = policy.variables_enabled();
         let mut statements = Vec::with_capacity(policy.statements.len());
         for st in &policy.statements {
-            statements.push(compile_statement(st, at, variables).map_err(|diagnostic| CompileError {
-                policy: at,
-                source_text: policy.source_arc().clone(),
-                diagnostic,
+            statements.push(compile_statement(st, at, variables).map_err(|diagnostic| {
+                CompileError {
+                    policy: at,
+                    source_text: policy.source_arc().clone(),
+                    diagnostic: Box::new(diagnostic),
+                }
             })?);
         }
         Ok(CompiledPolicy { policy, statements })
     }
 }
 
-fn compile_statement(st: &Statement, at: PolicyRef, variables: bool) -> Result<CStatement, Diagnostic> {
+fn compile_statement(
+    st: &Statement,
+    at: PolicyRef,
+    variables: bool,
+) -> Result<CStatement, Diagnostic> {
     let principal = match (&st.principal, at.needs_principal()) {
         (Some(p), true) => Some((
             p.negated,
@@ -142,7 +154,11 @@ fn compile_statement(st: &Statement, at: PolicyRef, variables: bool) -> Result<C
             },
         )),
         (Some(p), false) => {
-            let what = if p.negated { "NotPrincipal" } else { "Principal" };
+            let what = if p.negated {
+                "NotPrincipal"
+            } else {
+                "Principal"
+            };
             return Err(Diagnostic::error(
                 "principal-not-allowed",
                 p.span,
@@ -154,15 +170,24 @@ fn compile_statement(st: &Statement, at: PolicyRef, variables: bool) -> Result<C
             return Err(Diagnostic::error(
                 "missing-principal",
                 st.span,
-                format!("the statement has no `Principal`, which {} require", kind_name(at)),
+                format!(
+                    "the statement has no `Principal`, which {} require",
+                    kind_name(at)
+                ),
             )
-            .with_help("add `\"Principal\": \"*\"` and narrow it with a condition, or name the principals"));
+            .with_help(
+                "add `\"Principal\": \"*\"` and narrow it with a condition, or name the principals",
+            ));
         }
         (None, false) => None,
     };
     let Some(resource) = &st.resource else {
-        return Err(Diagnostic::error("missing-resource", st.span, "the statement has no `Resource` or `NotResource`")
-            .with_help("add `\"Resource\": \"*\"` or the ARNs the statement is about"));
+        return Err(Diagnostic::error(
+            "missing-resource",
+            st.span,
+            "the statement has no `Resource` or `NotResource`",
+        )
+        .with_help("add `\"Resource\": \"*\"` or the ARNs the statement is about"));
     };
     let mut conditions = Vec::with_capacity(st.conditions.len());
     for c in &st.conditions {
@@ -175,10 +200,14 @@ fn compile_statement(st: &Statement, at: PolicyRef, variables: bool) -> Result<C
             Family::String { ignore_case: true } => {
                 CValues::IgnoreCase(texts().map(|t| Pattern::parse(t, false, vars)).collect())
             }
-            Family::StringLike => CValues::Like(texts().map(|t| Pattern::parse(t, true, vars)).collect()),
+            Family::StringLike => {
+                CValues::Like(texts().map(|t| Pattern::parse(t, true, vars)).collect())
+            }
             Family::Numeric(_) => CValues::Numeric(texts().map(parse_number).collect()),
             Family::Date(_) => CValues::Date(texts().map(|t| t.parse().ok()).collect()),
-            Family::Bool => CValues::Bool(texts().map(|t| Pattern::parse(t, false, vars)).collect()),
+            Family::Bool => {
+                CValues::Bool(texts().map(|t| Pattern::parse(t, false, vars)).collect())
+            }
             Family::Binary => CValues::Binary(texts().map(decode_base64).collect()),
             Family::Ip => CValues::Ip(texts().filter_map(|t| parse_cidr(t).ok()).collect()),
             Family::Arn => CValues::Arn(texts().map(|t| ArnPattern::parse(t, vars)).collect()),
@@ -316,15 +345,24 @@ impl PolicySetBuilder {
             }
             inner.rcps.push(out);
         }
-        inner.resource = self.resource.map(|p| c(p, PolicyRef::Resource)).transpose()?;
+        inner.resource = self
+            .resource
+            .map(|p| c(p, PolicyRef::Resource))
+            .transpose()?;
         for (i, p) in self.identity.into_iter().enumerate() {
             inner.identity.push(c(p, PolicyRef::Identity(i))?);
         }
-        inner.boundary = self.boundary.map(|p| c(p, PolicyRef::Boundary)).transpose()?;
+        inner.boundary = self
+            .boundary
+            .map(|p| c(p, PolicyRef::Boundary))
+            .transpose()?;
         for (i, p) in self.session.into_iter().enumerate() {
             inner.session.push(c(p, PolicyRef::Session(i))?);
         }
-        inner.endpoint = self.endpoint.map(|p| c(p, PolicyRef::Endpoint)).transpose()?;
+        inner.endpoint = self
+            .endpoint
+            .map(|p| c(p, PolicyRef::Endpoint))
+            .transpose()?;
         Ok(PolicySet {
             inner: Arc::new(inner),
         })
@@ -341,16 +379,30 @@ impl PolicySet {
     pub fn policies(&self) -> impl Iterator<Item = (PolicyRef, &CompiledPolicy)> {
         let i = &self.inner;
         let scps = i.scps.iter().enumerate().flat_map(|(l, lv)| {
-            lv.iter().enumerate().map(move |(j, p)| (PolicyRef::Scp(l, j), p))
+            lv.iter()
+                .enumerate()
+                .map(move |(j, p)| (PolicyRef::Scp(l, j), p))
         });
         let rcps = i.rcps.iter().enumerate().flat_map(|(l, lv)| {
-            lv.iter().enumerate().map(move |(j, p)| (PolicyRef::Rcp(l, j), p))
+            lv.iter()
+                .enumerate()
+                .map(move |(j, p)| (PolicyRef::Rcp(l, j), p))
         });
         scps.chain(rcps)
             .chain(i.resource.iter().map(|p| (PolicyRef::Resource, p)))
-            .chain(i.identity.iter().enumerate().map(|(n, p)| (PolicyRef::Identity(n), p)))
+            .chain(
+                i.identity
+                    .iter()
+                    .enumerate()
+                    .map(|(n, p)| (PolicyRef::Identity(n), p)),
+            )
             .chain(i.boundary.iter().map(|p| (PolicyRef::Boundary, p)))
-            .chain(i.session.iter().enumerate().map(|(n, p)| (PolicyRef::Session(n), p)))
+            .chain(
+                i.session
+                    .iter()
+                    .enumerate()
+                    .map(|(n, p)| (PolicyRef::Session(n), p)),
+            )
             .chain(i.endpoint.iter().map(|p| (PolicyRef::Endpoint, p)))
     }
 

@@ -3,7 +3,7 @@
 //! Context values are taken exactly as given (DESIGN.md, Case): no key is added, dropped or derived.
 
 use crate::policy::pattern::Vars;
-use crate::policy::value::{parse_bool, parse_cidr, parse_ip, parse_number, Timestamp};
+use crate::policy::value::{Timestamp, parse_bool, parse_cidr, parse_ip, parse_number};
 use std::fmt;
 
 /// One scalar context value as the caller gave it.
@@ -42,7 +42,9 @@ impl Scalar {
 
     pub fn timestamp(&self) -> Option<Timestamp> {
         match self {
-            Scalar::Number(n, _) if n.fract() == 0.0 => Some(Timestamp((*n as i128) * 1_000_000_000)),
+            Scalar::Number(n, _) if n.fract() == 0.0 => {
+                Some(Timestamp((*n as i128) * 1_000_000_000))
+            }
             Scalar::Number(..) | Scalar::Bool(_) => None,
             Scalar::String(s) => s.parse().ok(),
         }
@@ -101,13 +103,19 @@ pub fn known_key_type(lower: &str) -> Option<KeyType> {
         "aws:viaawsservice"
         | "aws:securetransport"
         | "aws:multifactorauthpresent"
-        | "aws:principalisawsservice"
-        => KeyType::Bool,
+        | "aws:principalisawsservice" => KeyType::Bool,
         "aws:multifactorauthage" => KeyType::Numeric,
         "aws:currenttime" | "aws:tokenissuetime" => KeyType::Date,
         "aws:epochtime" => KeyType::Numeric,
-        "aws:sourcevpc" | "aws:sourcevpce" | "aws:principalarn" | "aws:principalaccount" | "aws:username"
-        | "aws:userid" | "aws:principaltype" | "aws:requestedregion" | "aws:principalorgid" => KeyType::String,
+        "aws:sourcevpc"
+        | "aws:sourcevpce"
+        | "aws:principalarn"
+        | "aws:principalaccount"
+        | "aws:username"
+        | "aws:userid"
+        | "aws:principaltype"
+        | "aws:requestedregion"
+        | "aws:principalorgid" => KeyType::String,
         _ => return None,
     })
 }
@@ -150,7 +158,10 @@ impl Context {
                 check_type(key, ty, s)?;
             }
         }
-        match self.entries.binary_search_by(|(k, _)| k.as_str().cmp(&lower)) {
+        match self
+            .entries
+            .binary_search_by(|(k, _)| k.as_str().cmp(&lower))
+        {
             Ok(i) => {
                 if let Some(e) = self.entries.get_mut(i) {
                     e.1 = value;
@@ -190,7 +201,10 @@ impl Context {
 
     pub fn remove(&mut self, key: &str) -> Option<ContextValue> {
         let lower = key.to_ascii_lowercase();
-        let i = self.entries.binary_search_by(|(k, _)| k.as_str().cmp(&lower)).ok()?;
+        let i = self
+            .entries
+            .binary_search_by(|(k, _)| k.as_str().cmp(&lower))
+            .ok()?;
         Some(self.entries.remove(i).1)
     }
 
@@ -236,7 +250,9 @@ fn check_type(key: &str, ty: KeyType, s: &Scalar) -> Result<(), ContextError> {
         }
         KeyType::Date => {
             if s.timestamp().is_none() {
-                return Err(bad("a date; write ISO 8601 such as `2024-03-01T12:00:00Z` or epoch seconds"));
+                return Err(bad(
+                    "a date; write ISO 8601 such as `2024-03-01T12:00:00Z` or epoch seconds",
+                ));
             }
         }
         KeyType::String => {}

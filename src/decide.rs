@@ -149,6 +149,8 @@ pub struct Explanation {
 pub(crate) trait Tracer {
     /// Whether to evaluate everything (to explain) instead of stopping at the first decisive statement.
     const FULL: bool;
+    /// Whether to record each statement with its conditions (explain), or only the reasons.
+    const STATEMENTS: bool = Self::FULL;
     fn statement(&mut self, _t: StatementTrace) {}
     fn reason(&mut self, _r: Reason) {}
 }
@@ -182,7 +184,29 @@ pub fn rcp_governs(action: &str) -> bool {
     RCP_SERVICES.iter().any(|s| s.eq_ignore_ascii_case(service))
 }
 
+/// Records only the reasons: every deciding statement, without the per-condition trace.
+#[derive(Default)]
+pub(crate) struct Reasons(pub Vec<Reason>);
+
+impl Tracer for Reasons {
+    const FULL: bool = true;
+    const STATEMENTS: bool = false;
+    fn reason(&mut self, r: Reason) {
+        self.0.push(r);
+    }
+}
+
 impl PolicySet {
+    /// Decide `req` and return the reasons only (cheaper than [`PolicySet::explain`]).
+    pub fn decide_with_reasons(&self, req: &Request) -> (Decision, Vec<Reason>) {
+        let mut r = Reasons::default();
+        let decision = self.run(req, &mut r);
+        if decision == Decision::ImplicitDeny {
+            r.0.retain(|x| matches!(x, Reason::NoAllow(_)));
+        }
+        (decision, r.0)
+    }
+
     /// Decide `req`. Allocates nothing and records nothing.
     pub fn decide(&self, req: &Request) -> Decision {
         self.run(req, &mut ())
@@ -383,7 +407,7 @@ fn applies<T: Tracer>(at: PolicyRef, st: &CStatement, req: &Request, t: &mut T) 
         }
     };
     let mut applies = action_matched && resource_matched && principal_matched;
-    if !T::FULL {
+    if !T::STATEMENTS {
         return applies && st.conditions.iter().all(|c| condition(c, req).0);
     }
     let mut conditions = Vec::with_capacity(st.conditions.len());

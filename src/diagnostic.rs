@@ -98,9 +98,9 @@ fn snippet(out: &mut String, source: &str, origin: &str, span: Span, label: &str
     let _ = writeln!(out, "{:width$} |", "");
     let _ = writeln!(out, "{line} | {shown}");
     let start_col = col.saturating_sub(1);
-    let len = source
-        .get(span.range())
-        .map_or(1, |s| s.lines().next().map_or(1, |l| l.chars().count().max(1)));
+    let len = source.get(span.range()).map_or(1, |s| {
+        s.lines().next().map_or(1, |l| l.chars().count().max(1))
+    });
     let len = len.min(shown.chars().count().saturating_sub(start_col).max(1));
     let _ = writeln!(
         out,

@@ -1,8 +1,8 @@
 #![doc = include_str!("../README.md")]
 
+pub mod analyse;
 #[cfg(feature = "cli")]
 pub mod cli;
-pub mod analyse;
 pub mod compile;
 pub mod context;
 pub mod decide;
@@ -12,6 +12,7 @@ pub mod limits;
 pub mod parse;
 pub mod policy;
 pub mod span;
+pub mod validate;
 
 pub use compile::{PolicyRef, PolicySet, PolicySetBuilder};
 pub use context::{Context, ContextValue, Request, Scalar};

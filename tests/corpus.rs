@@ -1,14 +1,21 @@
 //! One named test per file of corpus/cases: decide the case and compare the decision and the reasons with the
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 //! case's `expect`.
 
-use iamgate::ffi::Case;
 use iamgate::Limits;
+use iamgate::ffi::Case;
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::path::{Path, PathBuf};
 
 fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let p = e.path();
         if p.is_dir() {
@@ -21,7 +28,8 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 fn run(path: &Path) -> Result<(), Failed> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
-    let case = Case::parse(&text, &Limits::default()).map_err(|(_, e)| format!("invalid case: {e}"))?;
+    let case =
+        Case::parse(&text, &Limits::default()).map_err(|(_, e)| format!("invalid case: {e}"))?;
     let expect = case.expect.as_ref().ok_or("the case has no `expect`")?;
     if expect.reasons.is_none() {
         return Err("the case has no expected `reasons`".into());

@@ -1,4 +1,4 @@
-use super::{collect_files, read, CliError};
+use super::{CliError, collect_files, read};
 use crate::decide::Decision;
 use crate::ffi::{Case, CaseError, DecisionRecord};
 use crate::limits::Limits;
@@ -84,14 +84,21 @@ pub(crate) fn run(args: Args) -> Result<ExitCode, CliError> {
     })
 }
 
-fn emit(inputs: &[Input], args: &Args, out: &mut impl Write, stats: &mut Stats) -> Result<(), CliError> {
+fn emit(
+    inputs: &[Input],
+    args: &Args,
+    out: &mut impl Write,
+    stats: &mut Stats,
+) -> Result<(), CliError> {
     let results: Vec<(DecisionRecord, Option<String>)> = inputs
         .par_iter()
         .map(|input| decide_one(input, args.explain))
         .collect();
     for ((record, mismatch), input) in results.iter().zip(inputs) {
         let line = serde_json::to_string(record).unwrap_or_else(|e| {
-            format!("{{\"id\":null,\"error\":{{\"message\":\"cannot serialise the record: {e}\"}}}}")
+            format!(
+                "{{\"id\":null,\"error\":{{\"message\":\"cannot serialise the record: {e}\"}}}}"
+            )
         });
         writeln!(out, "{line}").map_err(CliError::Write)?;
         stats.count(record, mismatch.is_some());

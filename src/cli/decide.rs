@@ -1,31 +1,14 @@
-use super::{read, CliError};
-use crate::compile::PolicySet;
+use super::CliError;
+use super::policies::PolicyArgs;
 use crate::context::{Context, ContextValue, Request, Scalar};
 use crate::decide::{Explanation, Reason};
-use crate::policy::Policy;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
 pub(crate) struct Args {
-    /// An identity-based policy file (repeat for several).
-    #[arg(long = "policy", value_name = "FILE")]
-    policies: Vec<PathBuf>,
-    /// The resource-based policy.
-    #[arg(long = "resource-policy", value_name = "FILE")]
-    resource_policy: Option<PathBuf>,
-    /// The permissions boundary.
-    #[arg(long, value_name = "FILE")]
-    boundary: Option<PathBuf>,
-    /// A session policy (repeat for several).
-    #[arg(long = "session-policy", value_name = "FILE")]
-    session: Vec<PathBuf>,
-    /// An SCP level, root first; each file is one level (repeat for each level).
-    #[arg(long = "scp", value_name = "FILE")]
-    scps: Vec<PathBuf>,
-    /// An RCP level (repeat for each level).
-    #[arg(long = "rcp", value_name = "FILE")]
-    rcps: Vec<PathBuf>,
+    #[command(flatten)]
+    policies: PolicyArgs,
     /// The policy of the VPC endpoint the request comes through.
     #[arg(long = "endpoint-policy", value_name = "FILE")]
     endpoint: Option<PathBuf>,
@@ -52,40 +35,8 @@ pub(crate) struct Args {
     json: bool,
 }
 
-fn load(path: &Path) -> Result<Policy, String> {
-    let text = read(path).map_err(|e| e.to_string())?;
-    Policy::parse(&text).map_err(|e| e.render(&path.display().to_string()))
-}
-
 pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
-    let built = (|| -> Result<PolicySet, String> {
-        let mut b = PolicySet::builder();
-        for p in &a.policies {
-            b = b.identity(load(p)?);
-        }
-        if let Some(p) = &a.resource_policy {
-            b = b.resource(load(p)?);
-        }
-        if let Some(p) = &a.boundary {
-            b = b.boundary(load(p)?);
-        }
-        for p in &a.session {
-            b = b.session(load(p)?);
-        }
-        for p in &a.scps {
-            b = b.scp_level([load(p)?]);
-        }
-        for p in &a.rcps {
-            b = b.rcp_level([load(p)?]);
-        }
-        if let Some(p) = &a.endpoint {
-            b = b.endpoint(load(p)?);
-        }
-        b.build().map_err(|e| {
-            let (line, col) = crate::span::line_col(&e.source_text, e.diagnostic.span.start as usize);
-            format!("{}: {} (line {line}, column {col})", e.policy, e.diagnostic.message)
-        })
-    })();
+    let built = a.policies.build(a.endpoint.as_deref());
     let set = match built {
         Ok(s) => s,
         Err(e) => {
@@ -102,7 +53,10 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
         let mut v = serde_json::json!({"decision": ex.decision, "reasons": ex.reasons});
         if a.explain {
             if let Some(m) = v.as_object_mut() {
-                m.insert("statements".into(), serde_json::to_value(&ex.statements).unwrap_or_default());
+                m.insert(
+                    "statements".into(),
+                    serde_json::to_value(&ex.statements).unwrap_or_default(),
+                );
             }
         }
         println!("{v}");
@@ -133,7 +87,8 @@ pub(crate) fn parse_context(pairs: &[String]) -> Result<Context, CliError> {
         } else {
             ContextValue::Many(vals)
         };
-        ctx.insert(&k, value).map_err(|e| CliError::Usage(e.to_string()))?;
+        ctx.insert(&k, value)
+            .map_err(|e| CliError::Usage(e.to_string()))?;
     }
     Ok(ctx)
 }
@@ -149,19 +104,28 @@ pub(crate) fn print_human(ex: &Explanation, explain: bool) {
                 effect,
             } => println!(
                 "  {effect} by {policy} statement {statement}{}",
-                sid.as_deref().map(|s| format!(" ({s})")).unwrap_or_default()
+                sid.as_deref()
+                    .map(|s| format!(" ({s})"))
+                    .unwrap_or_default()
             ),
             Reason::NoAllow(g) => println!("  no statement in {g} allows the request"),
         }
     }
     if explain {
         for s in &ex.statements {
-            let mark = if s.applies { "applies" } else { "does not apply" };
+            let mark = if s.applies {
+                "applies"
+            } else {
+                "does not apply"
+            };
             println!(
                 "{} statement {}{} ({}): {mark}",
                 s.policy,
                 s.statement,
-                s.sid.as_deref().map(|x| format!(" {x}")).unwrap_or_default(),
+                s.sid
+                    .as_deref()
+                    .map(|x| format!(" {x}"))
+                    .unwrap_or_default(),
                 s.effect
             );
             if !s.action_matched {

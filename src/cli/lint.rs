@@ -1,6 +1,6 @@
-use super::{collect_files, read, CliError};
+use super::{CliError, collect_files, read};
 use crate::policy::Policy;
-use crate::validate::{validate, PolicyKind};
+use crate::validate::{PolicyKind, validate};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -29,7 +29,7 @@ fn parse_kind(s: &str) -> Result<PolicyKind, String> {
         _ => {
             return Err(format!(
                 "unknown kind `{s}`; valid kinds are identity, resource, boundary, session, scp, rcp, endpoint"
-            ))
+            ));
         }
     })
 }

@@ -4,6 +4,8 @@
 mod batch;
 mod decide;
 mod lint;
+mod policies;
+mod reach;
 
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -28,6 +30,8 @@ enum Command {
     Decide(decide::Args),
     /// Check policy files and print diagnostics with line:column; exits 1 when there are errors.
     Lint(lint::Args),
+    /// The exact network origins (public addresses, endpoints, VPCs) from which the URL can be created and used.
+    Reach(reach::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -35,13 +39,18 @@ pub fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
     let result = match cli.command {
         Command::Batch(a) => batch::run(a),
         Command::Decide(a) => decide::run(a),
         Command::Lint(a) => lint::run(a),
+        Command::Reach(a) => reach::run(a),
     };
     match result {
         Ok(code) => code,
@@ -56,7 +65,10 @@ pub fn main() -> ExitCode {
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum CliError {
     #[error("cannot read `{path}`: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Usage(String),
     #[error("cannot write output: {0}")]

@@ -8,8 +8,8 @@ use crate::context::{Context, ContextValue, Request, Scalar};
 use crate::decide::{Decision, Explanation, Reason, StatementTrace};
 use crate::limits::Limits;
 use crate::parse::json::{self, Member, Node, Value};
-use crate::policy::value::parse_number;
 use crate::policy::Policy;
+use crate::policy::value::parse_number;
 use crate::span::line_col;
 use serde::Serialize;
 
@@ -186,7 +186,13 @@ const CASE_FIELDS: [&str; 13] = [
     "semantics",
     "tags",
 ];
-const REQUEST_FIELDS: [&str; 5] = ["principal", "action", "resource", "resource_account", "context"];
+const REQUEST_FIELDS: [&str; 5] = [
+    "principal",
+    "action",
+    "resource",
+    "resource_account",
+    "context",
+];
 
 impl Reader<'_> {
     fn err(&self, node_offset: usize, path: &str, message: impl Into<String>) -> CaseError {
@@ -199,7 +205,12 @@ impl Reader<'_> {
         }
     }
 
-    fn object<'n, 'a>(&self, node: &'n Node<'a>, path: &str, fields: &[&str]) -> Result<&'n [Member<'a>], CaseError> {
+    fn object<'n, 'a>(
+        &self,
+        node: &'n Node<'a>,
+        path: &str,
+        fields: &[&str],
+    ) -> Result<&'n [Member<'a>], CaseError> {
         let Value::Object(members) = &node.value else {
             return Err(self.err(
                 node.span.start as usize,
@@ -213,7 +224,11 @@ impl Reader<'_> {
                 return Err(self.err(
                     m.key_span.start as usize,
                     &format!("{path}.{}", m.key),
-                    format!("unknown field `{}`; valid fields are {}", m.key, fields.join(", ")),
+                    format!(
+                        "unknown field `{}`; valid fields are {}",
+                        m.key,
+                        fields.join(", ")
+                    ),
                 ));
             }
             if seen.contains(&m.key.as_ref()) {
@@ -256,7 +271,11 @@ impl Reader<'_> {
                     for (j, p) in self.array(level, &path)?.iter().enumerate() {
                         out.push(self.policy(p, &format!("{path}[{j}]"))?);
                     }
-                    b = if rcp { b.rcp_level(out) } else { b.scp_level(out) };
+                    b = if rcp {
+                        b.rcp_level(out)
+                    } else {
+                        b.scp_level(out)
+                    };
                 }
             }
         }
@@ -273,7 +292,11 @@ impl Reader<'_> {
             }
         })?;
         let Some(req) = get("request") else {
-            return Err(self.err(root.span.start as usize, "$.request", "the case has no `request`"));
+            return Err(self.err(
+                root.span.start as usize,
+                "$.request",
+                "the case has no `request`",
+            ));
         };
         let request = self.request(req)?;
         let expect = match get("expect") {
@@ -307,15 +330,19 @@ impl Reader<'_> {
     /// A policy given inline as an object (parsed from its exact text) or as a string holding the policy text.
     fn policy(&self, node: &Node<'_>, path: &str) -> Result<Policy, CaseError> {
         let (text, base) = match &node.value {
-            Value::Object(_) => (self.text.get(node.span.range()).unwrap_or(""), Some(node.span.start as usize)),
+            Value::Object(_) => (
+                self.text.get(node.span.range()).unwrap_or(""),
+                Some(node.span.start as usize),
+            ),
             Value::String(s) => (s.as_ref(), None),
-            v => {
-                return Err(self.err(
-                    node.span.start as usize,
-                    path,
-                    format!("a policy must be a JSON object or a string holding the policy text, found {}", v.kind_name()),
-                ))
-            }
+            v => return Err(self.err(
+                node.span.start as usize,
+                path,
+                format!(
+                    "a policy must be a JSON object or a string holding the policy text, found {}",
+                    v.kind_name()
+                ),
+            )),
         };
         Policy::parse_with(text, self.limits).map_err(|e| {
             let d = e.diagnostics.first();
@@ -355,7 +382,13 @@ impl Reader<'_> {
         let mut req = Request::default();
         match get("action") {
             Some(n) => req.action = self.string(n, "$.request.action")?,
-            None => return Err(self.err(node.span.start as usize, "$.request.action", "the request has no `action`")),
+            None => {
+                return Err(self.err(
+                    node.span.start as usize,
+                    "$.request.action",
+                    "the request has no `action`",
+                ));
+            }
         }
         if !req.action.contains(':') {
             return Err(self.err(
@@ -367,7 +400,11 @@ impl Reader<'_> {
         match get("resource") {
             Some(n) => req.resource = self.string(n, "$.request.resource")?,
             None => {
-                return Err(self.err(node.span.start as usize, "$.request.resource", "the request has no `resource`"))
+                return Err(self.err(
+                    node.span.start as usize,
+                    "$.request.resource",
+                    "the request has no `resource`",
+                ));
             }
         }
         if let Some(n) = get("principal") {
@@ -387,7 +424,10 @@ impl Reader<'_> {
             return Err(self.err(
                 node.span.start as usize,
                 "$.request.context",
-                format!("expected an object of condition keys, found {}", node.value.kind_name()),
+                format!(
+                    "expected an object of condition keys, found {}",
+                    node.value.kind_name()
+                ),
             ));
         };
         let mut ctx = Context::new();
@@ -397,7 +437,10 @@ impl Reader<'_> {
                 return Err(self.err(
                     m.key_span.start as usize,
                     &path,
-                    format!("context key `{}` appears twice (keys are case-insensitive)", m.key),
+                    format!(
+                        "context key `{}` appears twice (keys are case-insensitive)",
+                        m.key
+                    ),
                 ));
             }
             let value = match &m.value.value {
@@ -422,15 +465,22 @@ impl Reader<'_> {
             Value::Bool(b) => Scalar::Bool(*b),
             Value::Number(n) => match parse_number(n) {
                 Some(x) => Scalar::Number(x, (*n).to_string()),
-                None => return Err(self.err(node.span.start as usize, path, format!("number `{n}` is out of range"))),
+                None => {
+                    return Err(self.err(
+                        node.span.start as usize,
+                        path,
+                        format!("number `{n}` is out of range"),
+                    ));
+                }
             },
-            v => {
-                return Err(self.err(
-                    node.span.start as usize,
-                    path,
-                    format!("a context value must be a string, number, boolean or a list of them, found {}", v.kind_name()),
-                ))
-            }
+            v => return Err(self.err(
+                node.span.start as usize,
+                path,
+                format!(
+                    "a context value must be a string, number, boolean or a list of them, found {}",
+                    v.kind_name()
+                ),
+            )),
         })
     }
 
@@ -438,25 +488,30 @@ impl Reader<'_> {
         let members = self.object(node, "$.expect", &["decision", "reasons"])?;
         let get = |k: &str| members.iter().find(|m| m.key == k).map(|m| &m.value);
         let Some(d) = get("decision") else {
-            return Err(self.err(node.span.start as usize, "$.expect.decision", "`expect` has no `decision`"));
+            return Err(self.err(
+                node.span.start as usize,
+                "$.expect.decision",
+                "`expect` has no `decision`",
+            ));
         };
         let decision = match self.string(d, "$.expect.decision")?.as_str() {
             "Allow" => Decision::Allow,
             "ExplicitDeny" => Decision::ExplicitDeny,
             "ImplicitDeny" => Decision::ImplicitDeny,
-            other => {
-                return Err(self.err(
-                    d.span.start as usize,
-                    "$.expect.decision",
-                    format!("unknown decision `{other}`; write `Allow`, `ExplicitDeny` or `ImplicitDeny`"),
-                ))
-            }
+            other => return Err(self.err(
+                d.span.start as usize,
+                "$.expect.decision",
+                format!(
+                    "unknown decision `{other}`; write `Allow`, `ExplicitDeny` or `ImplicitDeny`"
+                ),
+            )),
         };
         let reasons = match get("reasons") {
             Some(n) => {
                 let text = self.text.get(n.span.range()).unwrap_or("[]");
-                let v: Vec<serde_json::Value> = serde_json::from_str(text)
-                    .map_err(|e| self.err(n.span.start as usize, "$.expect.reasons", e.to_string()))?;
+                let v: Vec<serde_json::Value> = serde_json::from_str(text).map_err(|e| {
+                    self.err(n.span.start as usize, "$.expect.reasons", e.to_string())
+                })?;
                 Some(v)
             }
             None => None,

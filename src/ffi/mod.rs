@@ -3,4 +3,4 @@
 
 pub mod case;
 
-pub use case::{decide_case, Case, CaseError, DecisionRecord};
+pub use case::{Case, CaseError, DecisionRecord, decide_case};

@@ -108,6 +108,7 @@ pub(crate) fn iso8601(i: &str) -> Option<DateParts> {
 }
 
 type Time<'a> = (i64, char, i64, Option<(i64, Option<&'a str>)>, Option<i64>);
+type DateTail<'a> = Option<(i64, Option<(i64, Option<Time<'a>>)>)>;
 
 fn iso8601_parts(i: &str) -> IResult<&str, DateParts> {
     let fraction = preceded(char('.'), take_while1(|c: char| c.is_ascii_digit()));
@@ -131,8 +132,7 @@ fn iso8601_parts(i: &str) -> IResult<&str, DateParts> {
     );
     let day = opt((preceded(char('-'), fixed(2)), opt(time)));
     let date = (fixed(4), opt((preceded(char('-'), fixed(2)), day)));
-    let (rest_input, (year, rest)): (&str, (i64, Option<(i64, Option<(i64, Option<Time<'_>>)>)>)) =
-        all_consuming(date).parse(i)?;
+    let (rest_input, (year, rest)): (&str, (i64, DateTail<'_>)) = all_consuming(date).parse(i)?;
     let (month, day, time) = match rest {
         None => (1, 1, None),
         Some((m, None)) => (m, 1, None),

@@ -49,7 +49,7 @@ fn batch_keeps_order_and_reports_each_bad_line() {
         lines[2]["error"]["message"],
         "`Effect` must be `Allow` or `Deny`, found `Allw`"
     );
-    assert_eq!(lines[2]["error"]["column"], 58);
+    assert_eq!(lines[2]["error"]["column"], 56);
     assert!(
         lines[3]["error"]["message"]
             .as_str()

@@ -11,3 +11,4 @@ mod api;
 mod cli;
 mod json;
 mod properties;
+mod reach;

@@ -109,7 +109,7 @@ fn statement(effect: Option<&'static str>) -> impl Strategy<Value = Value> {
         })
 }
 
-fn policy() -> impl Strategy<Value = Vec<Value>> {
+pub(crate) fn policy() -> impl Strategy<Value = Vec<Value>> {
     prop::collection::vec(statement(None), 1..=4)
 }
 
@@ -155,7 +155,7 @@ fn request() -> impl Strategy<Value = Request> {
         })
 }
 
-fn doc(statements: &[Value]) -> Policy {
+pub(crate) fn doc(statements: &[Value]) -> Policy {
     let text = json!({"Version": "2012-10-17", "Statement": statements}).to_string();
     match Policy::parse(&text) {
         Ok(p) => p,

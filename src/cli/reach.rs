@@ -1,0 +1,209 @@
+use super::CliError;
+use super::decide::parse_context;
+use super::policies::{PolicyArgs, load};
+use crate::analyse::{OTHER, Origin, ReachQuery, Values, reach};
+use crate::compile::compile_endpoint_policy;
+use crate::context::Request;
+use crate::decide::Reason;
+use ipnet::IpNet;
+use std::process::ExitCode;
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct Args {
+    #[command(flatten)]
+    policies: PolicyArgs,
+    /// The calling principal's ARN.
+    #[arg(long)]
+    principal: Option<String>,
+    /// The user-profile ARN (default: a profile in the principal's account).
+    #[arg(long)]
+    resource: Option<String>,
+    /// The action (default `sagemaker:CreatePresignedDomainUrl`).
+    #[arg(long, default_value = "sagemaker:CreatePresignedDomainUrl")]
+    action: String,
+    /// The SageMaker API endpoint id, optionally with its policy: `vpce-...` or `vpce-...=policy.json`.
+    #[arg(long = "api-endpoint", value_name = "ID[=FILE]")]
+    api_endpoint: Option<String>,
+    /// The Studio endpoint id, optionally with its policy.
+    #[arg(long = "studio-endpoint", value_name = "ID[=FILE]")]
+    studio_endpoint: Option<String>,
+    /// Further context `KEY=VALUE` (network keys are set by the analysis).
+    #[arg(long = "context", value_name = "KEY=VALUE")]
+    context: Vec<String>,
+    /// Print JSON (docs/reach.md).
+    #[arg(long)]
+    json: bool,
+}
+
+type Endpoint = Option<(String, Option<crate::compile::CompiledPolicy>)>;
+
+fn endpoint(arg: &Option<String>) -> Result<Endpoint, String> {
+    let Some(a) = arg else { return Ok(None) };
+    let (id, file) = match a.split_once('=') {
+        Some((id, f)) => (id, Some(f)),
+        None => (a.as_str(), None),
+    };
+    let policy = match file {
+        Some(f) => Some(compile_endpoint_policy(load(f.as_ref())?).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    Ok(Some((id.to_string(), policy)))
+}
+
+pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
+    let built = a.policies.build(None).and_then(|set| {
+        Ok((
+            set,
+            endpoint(&a.api_endpoint)?,
+            endpoint(&a.studio_endpoint)?,
+        ))
+    });
+    let (set, api, studio) = match built {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let account = a
+        .principal
+        .as_deref()
+        .and_then(crate::policy::arn::account)
+        .unwrap_or("111122223333")
+        .to_string();
+    let resource = a.resource.clone().unwrap_or_else(|| {
+        let r = format!("arn:aws:sagemaker:us-east-1:{account}:user-profile/d-example/user");
+        if !a.json {
+            eprintln!("note: no --resource given; deciding for `{r}`");
+        }
+        r
+    });
+    let mut template = Request::new(&a.action, &resource);
+    template.principal = a.principal.clone();
+    template.context = parse_context(&a.context)?;
+    let q = ReachQuery {
+        template,
+        api_endpoint: api,
+        studio_endpoint: studio,
+    };
+    let steps = reach(&set, &q);
+    if a.json {
+        let v = serde_json::json!({ "steps": steps });
+        println!("{v}");
+    } else {
+        for s in &steps {
+            println!(
+                "{}:",
+                serde_json::to_value(s.step)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()
+            );
+            for o in &s.origins {
+                println!("  {}", describe(o));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn ranges(r: &[IpNet]) -> String {
+    let all4 = r.iter().any(|n| n.to_string() == "0.0.0.0/0");
+    let all6 = r.iter().any(|n| n.to_string() == "::/0");
+    if all4 && all6 {
+        return "every IPv4 and IPv6 address".into();
+    }
+    const SHOWN: usize = 6;
+    if r.len() > SHOWN {
+        // The complement of the other classes: say so rather than list it.
+        return format!("every other IPv4 and IPv6 address ({} blocks)", r.len());
+    }
+    let mut s = r
+        .iter()
+        .take(SHOWN)
+        .map(IpNet::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if r.len() > SHOWN {
+        s.push_str(&format!(" and {} more blocks", r.len() - SHOWN));
+    }
+    s
+}
+
+fn values(v: &Values, what: &str) -> String {
+    match v {
+        Values::Any => format!("any {what}"),
+        Values::List(l) => l
+            .iter()
+            .map(|x| {
+                if x == OTHER {
+                    format!("any other {what}")
+                } else {
+                    x.clone()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+fn why(reasons: &[Reason]) -> String {
+    let parts: Vec<String> = reasons
+        .iter()
+        .map(|r| match r {
+            Reason::Statement {
+                policy,
+                sid,
+                statement,
+                ..
+            } => match sid {
+                Some(s) => format!("{policy} {s}"),
+                None => format!("{policy} statement {statement}"),
+            },
+            Reason::NoAllow(g) => format!("no Allow in {g}"),
+        })
+        .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", parts.join("; "))
+    }
+}
+
+fn describe(o: &Origin) -> String {
+    match o {
+        Origin::Public {
+            source_ip,
+            decision,
+            reasons,
+        } => {
+            format!(
+                "public path from {}: {decision}{}",
+                ranges(source_ip),
+                why(reasons)
+            )
+        }
+        Origin::Endpoint {
+            vpce,
+            vpc,
+            vpc_source_ip,
+            decision,
+            reasons,
+        } => format!(
+            "through {} in {} from {}: {decision}{}",
+            values(vpce, "endpoint"),
+            values(vpc, "VPC"),
+            ranges(vpc_source_ip),
+            why(reasons)
+        ),
+        Origin::ViaAwsService {
+            source_ip,
+            decision,
+            reasons,
+        } => format!(
+            "by an AWS service on the principal's behalf, from {}: {decision}{}",
+            ranges(source_ip),
+            why(reasons)
+        ),
+    }
+}
