@@ -114,6 +114,9 @@ pub struct ConditionTrace {
     pub held: bool,
     /// In words: `key absent: a negated operator is true`, `203.0.113.7 is in the list`, ...
     pub why: String,
+    /// When the result rests on a choice where AWS's behaviour is not settled (docs/semantics.md), which one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uncertain: Option<&'static str>,
 }
 
 /// How one statement fared.
@@ -420,6 +423,7 @@ fn applies<T: Tracer>(at: PolicyRef, st: &CStatement, req: &Request, t: &mut T) 
             key: c.key.clone(),
             held,
             why: why.to_string(),
+            uncertain: uncertainty(c, req),
         });
     }
     t.statement(StatementTrace {
@@ -639,6 +643,49 @@ pub(crate) fn condition<'r>(c: &CCondition, req: &'r Request) -> (bool, Why<'r>)
             )
         }
     }
+}
+
+/// The unsettled rule of docs/semantics.md that evaluating `c` on `req` relies on, if any.
+fn uncertainty(c: &CCondition, req: &Request) -> Option<&'static str> {
+    let values = req
+        .context
+        .get_lower(&c.key)
+        .map_or(&[][..], ContextValue::as_slice);
+    let negated = c.op.base.is_negated();
+    if values.is_empty() {
+        return (c.op.qualifier == Some(Qualifier::ForAllValues) && negated && !c.op.if_exists).then_some(
+            "`ForAllValues:` with a negated operator on an absent key is taken as true (docs/semantics.md #19)",
+        );
+    }
+    if c.op.qualifier.is_none() && values.len() > 1 {
+        return Some(
+            "a list of values for a key used without `ForAnyValue:`/`ForAllValues:` matches when any value matches (docs/semantics.md #17)",
+        );
+    }
+    if c.op.qualifier.is_none() && matches!(values, [Scalar::String(s)] if s.is_empty()) {
+        return Some("an empty string is taken as a present value (docs/semantics.md #18)");
+    }
+    let malformed = match &c.values {
+        CValues::Numeric(v) => v.iter().any(Option::is_none),
+        CValues::Date(v) => v.iter().any(Option::is_none),
+        CValues::Binary(v) => v.iter().any(Option::is_none),
+        _ => false,
+    };
+    if malformed {
+        return Some(
+            "a policy value that does not parse for its operator never matches (docs/semantics.md #13)",
+        );
+    }
+    if matches!(c.values, CValues::Ip(_))
+        && values.iter().any(
+            |v| matches!(v.ip(), Some(std::net::IpAddr::V6(a)) if a.to_ipv4_mapped().is_some()),
+        )
+    {
+        return Some(
+            "an IPv4-mapped IPv6 address never matches an IPv4 range (docs/semantics.md #16)",
+        );
+    }
+    None
 }
 
 /// Whether request value `r` matches any policy value under the positive counterpart of the operator.

@@ -127,6 +127,19 @@ impl Case {
             statements,
         } = self.set.explain(&self.request);
         let mut warnings = Vec::new();
+        for st in statements
+            .iter()
+            .filter(|s| s.action_matched && s.resource_matched && s.principal_matched)
+        {
+            for c in &st.conditions {
+                if let Some(u) = c.uncertain {
+                    warnings.push(format!(
+                        "{} statement {}: `{}` on `{}`: {u}",
+                        st.policy, st.statement, c.operator, c.key
+                    ));
+                }
+            }
+        }
         if !self.set.inner.rcps.is_empty() && !crate::decide::rcp_governs(&self.request.action) {
             warnings.push(format!(
                 "resource control policies were not applied: `{}` is not an action of a service that RCPs govern (s3, sts, kms, sqs, secretsmanager; SEMANTICS.md §4.1, uncertain)",

@@ -145,3 +145,20 @@ fn malformed_context_values_are_errors() {
     assert!(Context::new().with("aws:ViaAWSService", "yes").is_err());
     assert!(Context::new().with("aws:CurrentTime", "noon").is_err());
 }
+
+#[test]
+fn decisions_say_when_they_rest_on_an_unsettled_rule() {
+    let line = r#"{"id":"u","identity_policies":[{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*",
+      "Condition":{"StringEquals":{"aws:CalledVia":"athena.amazonaws.com"}}}]}],
+      "request":{"action":"s3:GetObject","resource":"arn:aws:s3:::b/k","context":{"aws:CalledVia":["athena.amazonaws.com","glue.amazonaws.com"]}}}"#;
+    let rec = serde_json::to_value(iamgate::ffi::decide_case(line, false)).unwrap();
+    assert_eq!(rec["decision"], "Allow");
+    assert_eq!(
+        rec["warnings"][0],
+        "identity[0] statement 0: `StringEquals` on `aws:calledvia`: a list of values for a key used without `ForAnyValue:`/`ForAllValues:` matches when any value matches (docs/semantics.md #17)"
+    );
+    // A settled rule gives no warning.
+    let plain = line.replace("StringEquals", "ForAnyValue:StringEquals");
+    let rec = serde_json::to_value(iamgate::ffi::decide_case(&plain, false)).unwrap();
+    assert_eq!(rec["warnings"], serde_json::json!([]));
+}
