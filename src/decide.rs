@@ -231,9 +231,10 @@ impl PolicySet {
         }
     }
 
-    fn run<T: Tracer>(&self, req: &Request, t: &mut T) -> Decision {
+    fn run<T: Tracer>(&self, request: &Request, t: &mut T) -> Decision {
+        let req = &Input::new(request);
         let i = &*self.inner;
-        let rcps_apply = rcp_governs(&req.action);
+        let rcps_apply = rcp_governs(&request.action);
         // 1. The deny pass over every applicable policy (§4.1).
         let mut denied = false;
         for (at, p) in self.policies() {
@@ -272,7 +273,7 @@ impl PolicySet {
                 }
             }
         }
-        let same_account = same_account(req);
+        let same_account = req.same_account;
         let identity = allow_in_any(
             i.identity
                 .iter()
@@ -333,8 +334,74 @@ impl PolicySet {
     }
 }
 
+/// A request prepared once per decision: the action lowercased (on the stack), the resource split into its six
+/// fields, whether principal and resource share an account.
+pub(crate) struct Input<'r> {
+    pub req: &'r Request,
+    pub action: ActionKey<'r>,
+    pub resource: Option<[&'r str; 6]>,
+    pub same_account: bool,
+}
+
+impl<'r> Input<'r> {
+    fn new(req: &'r Request) -> Self {
+        let resource = crate::policy::arn::split(&req.resource);
+        let principal = req.principal.as_deref();
+        let principal_account = principal
+            .and_then(|p| {
+                crate::policy::arn::split(p)
+                    .map(|f| f[4])
+                    .filter(|a| !a.is_empty())
+            })
+            .or_else(|| principal.filter(|p| is_account_id(p)));
+        let resource_account = req
+            .resource_account
+            .as_deref()
+            .or_else(|| resource.map(|f| f[4]).filter(|a| !a.is_empty()))
+            .or(principal_account);
+        Input {
+            req,
+            action: ActionKey::new(&req.action),
+            resource,
+            same_account: match (principal_account, resource_account) {
+                (Some(p), Some(r)) => p == r,
+                _ => true,
+            },
+        }
+    }
+}
+
+/// Longest action kept lowercased on the stack; longer ones are compared case-insensitively in place.
+const ACTION_BUF: usize = 128;
+
+pub(crate) enum ActionKey<'r> {
+    Lower([u8; ACTION_BUF], usize),
+    Raw(&'r str),
+}
+
+impl<'r> ActionKey<'r> {
+    fn new(action: &'r str) -> Self {
+        let b = action.as_bytes();
+        if b.len() > ACTION_BUF || !action.is_ascii() {
+            return ActionKey::Raw(action);
+        }
+        let mut buf = [0u8; ACTION_BUF];
+        for (d, s) in buf.iter_mut().zip(b) {
+            *d = s.to_ascii_lowercase();
+        }
+        ActionKey::Lower(buf, b.len())
+    }
+
+    fn matches(&self, p: &crate::policy::action::ActionPattern) -> bool {
+        match self {
+            ActionKey::Lower(buf, len) => p.matches_lowercase(buf.get(..*len).unwrap_or(&[])),
+            ActionKey::Raw(a) => p.matches(a),
+        }
+    }
+}
+
 /// Whether any Deny statement of `p` applies; records each (in full mode, all of them).
-fn deny_in<T: Tracer>(at: PolicyRef, p: &CompiledPolicy, req: &Request, t: &mut T) -> bool {
+fn deny_in<T: Tracer>(at: PolicyRef, p: &CompiledPolicy, req: &Input<'_>, t: &mut T) -> bool {
     let mut any = false;
     for st in p.statements.iter().filter(|s| s.effect == Effect::Deny) {
         if applies(at, st, req, t) {
@@ -360,7 +427,7 @@ fn deny_in<T: Tracer>(at: PolicyRef, p: &CompiledPolicy, req: &Request, t: &mut 
 /// already denied (a denied request's reasons are its Deny statements).
 fn allow_in_any<'p, T: Tracer>(
     policies: impl Iterator<Item = (PolicyRef, &'p CompiledPolicy)>,
-    req: &Request,
+    req: &Input<'_>,
     t: &mut T,
     denied: bool,
 ) -> bool {
@@ -387,14 +454,21 @@ fn allow_in_any<'p, T: Tracer>(
 }
 
 /// Whether statement `st` applies to `req`: action, resource, principal and every condition.
-fn applies<T: Tracer>(at: PolicyRef, st: &CStatement, req: &Request, t: &mut T) -> bool {
-    let action_matched = st.actions.iter().any(|a| a.matches(&req.action)) != st.not_action;
+fn applies<T: Tracer>(at: PolicyRef, st: &CStatement, inp: &Input<'_>, t: &mut T) -> bool {
+    let req = inp.req;
+    let action_matched = st.actions.iter().any(|a| inp.action.matches(a)) != st.not_action;
+    if !T::STATEMENTS && !action_matched {
+        return false;
+    }
     let vars: &dyn Vars = &req.context;
     let resource_matched = st
         .resources
         .iter()
-        .any(|r| r.matches(&req.resource, vars) == Some(true))
+        .any(|r| r.matches_fields(inp.resource, &req.resource, vars) == Some(true))
         != st.not_resource;
+    if !T::STATEMENTS && !resource_matched {
+        return false;
+    }
     let principal_matched = match &st.principal {
         None => true,
         Some((negated, p)) => {
@@ -403,7 +477,7 @@ fn applies<T: Tracer>(at: PolicyRef, st: &CStatement, req: &Request, t: &mut T) 
             // than granting by itself (docs/semantics.md #24).
             let root_only = match at {
                 PolicyRef::Endpoint => true,
-                PolicyRef::Resource => st.effect == Effect::Allow && same_account(req),
+                PolicyRef::Resource => st.effect == Effect::Allow && inp.same_account,
                 _ => false,
             };
             principal_matches(p, req, root_only) != *negated
@@ -438,13 +512,6 @@ fn applies<T: Tracer>(at: PolicyRef, st: &CStatement, req: &Request, t: &mut T) 
         applies,
     });
     applies
-}
-
-fn same_account(req: &Request) -> bool {
-    match (req.principal_account(), req.resource_account()) {
-        (Some(p), Some(r)) => p == r,
-        _ => true,
-    }
 }
 
 fn principal_matches(p: &CPrincipal, req: &Request, root_only: bool) -> bool {

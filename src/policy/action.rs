@@ -62,6 +62,11 @@ impl ActionPattern {
         self.glob.matches(action, &NoVars, true) == Some(true)
     }
 
+    /// Whether `action`, already lowercase, matches.
+    pub fn matches_lowercase(&self, action: &[u8]) -> bool {
+        self.glob.matches_bytes(action, &NoVars, false) == Some(true)
+    }
+
     /// The service prefix, lowercased; `None` when the prefix itself has a wildcard.
     pub fn service(&self) -> Option<String> {
         let (p, _) = self.source.split_once(':')?;

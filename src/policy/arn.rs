@@ -10,7 +10,34 @@ use super::pattern::{Pattern, Vars};
 /// assert!(iamgate::policy::arn::split("not-an-arn").is_none());
 /// ```
 pub fn split(arn: &str) -> Option<[&str; 6]> {
-    crate::parse::grammar::arn_fields(arn)
+    // The hot path (a request's resource, once per decision) splits by hand; policy text goes through the nom
+    // grammar in `parse::grammar::arn_fields`, which agrees (tested).
+    let b = arn.as_bytes();
+    let mut cuts = [0usize; 5];
+    let mut n = 0;
+    for (i, &c) in b.iter().enumerate() {
+        if c == b':' {
+            if let Some(slot) = cuts.get_mut(n) {
+                *slot = i;
+            }
+            n += 1;
+            if n == 5 {
+                break;
+            }
+        }
+    }
+    if n < 5 {
+        return None;
+    }
+    let [a, b2, c, d, e] = cuts;
+    Some([
+        arn.get(..a)?,
+        arn.get(a + 1..b2)?,
+        arn.get(b2 + 1..c)?,
+        arn.get(c + 1..d)?,
+        arn.get(d + 1..e)?,
+        arn.get(e + 1..)?,
+    ])
 }
 
 /// The account field of an ARN, when it has one.
@@ -24,6 +51,9 @@ pub enum ArnPattern {
     /// `*`: every value.
     Any,
     Fields(Box<[Pattern; 6]>),
+    /// The first five fields are literal text: the same as one glob over the whole value (the sixth field takes
+    /// the rest, colons included), which is faster.
+    Flat(Pattern),
     /// Not six fields: matches nothing (the value is still kept for diagnostics).
     Invalid(String),
 }
@@ -33,19 +63,41 @@ impl ArnPattern {
         if text == "*" {
             return ArnPattern::Any;
         }
-        match split(text) {
-            Some(f) => ArnPattern::Fields(Box::new(f.map(|x| Pattern::parse(x, true, variables)))),
+        match crate::parse::grammar::arn_fields(text) {
+            Some(f) => {
+                let fields = f.map(|x| Pattern::parse(x, true, variables));
+                if fields.iter().take(5).all(|p| p.as_literal().is_some()) {
+                    return ArnPattern::Flat(Pattern::parse(text, true, variables));
+                }
+                ArnPattern::Fields(Box::new(fields))
+            }
             None => ArnPattern::Invalid(text.to_string()),
         }
     }
 
     /// Whether `value` matches: `None` when a variable without default is missing (§2.3).
     pub fn matches(&self, value: &str, vars: &dyn Vars) -> Option<bool> {
+        self.matches_fields(split(value), value, vars)
+    }
+
+    /// [`ArnPattern::matches`] with the value already split (`None`: not six fields).
+    pub fn matches_fields(
+        &self,
+        fields: Option<[&str; 6]>,
+        value: &str,
+        vars: &dyn Vars,
+    ) -> Option<bool> {
         match self {
             ArnPattern::Any => Some(true),
             ArnPattern::Invalid(_) => Some(false),
+            ArnPattern::Flat(p) => {
+                if fields.is_none() {
+                    return Some(false);
+                }
+                p.matches(value, vars, false)
+            }
             ArnPattern::Fields(pats) => {
-                let Some(fields) = split(value) else {
+                let Some(fields) = fields else {
                     return Some(false);
                 };
                 let mut all = true;
@@ -63,6 +115,7 @@ impl ArnPattern {
     pub fn has_variables(&self) -> bool {
         match self {
             ArnPattern::Fields(p) => p.iter().any(Pattern::has_variables),
+            ArnPattern::Flat(p) => p.has_variables(),
             _ => false,
         }
     }
@@ -86,6 +139,20 @@ mod tests {
             Pattern::parse(pat, true, true).matches(val, &NoVars, false),
             Some(true)
         );
+    }
+
+    #[test]
+    fn hand_split_agrees_with_the_grammar() {
+        for s in [
+            "arn:aws:s3:::b/k:x",
+            "a:b:c:d:e:f",
+            "a:b",
+            "",
+            ":::::",
+            "arn:aws:iam::1:role/x",
+        ] {
+            assert_eq!(split(s), crate::parse::grammar::arn_fields(s), "{s}");
+        }
     }
 
     #[test]

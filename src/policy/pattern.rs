@@ -121,7 +121,32 @@ impl Pattern {
     /// Whether `value` matches. `None` when a variable without default is missing from the request (the caller
     /// applies §2.3: such a value matches nothing). `fold_ascii` compares letters ASCII case-insensitively.
     pub fn matches(&self, value: &str, vars: &dyn Vars, fold_ascii: bool) -> Option<bool> {
-        glob(&self.atoms, value.as_bytes(), vars, fold_ascii)
+        self.matches_bytes(value.as_bytes(), vars, fold_ascii)
+    }
+
+    /// [`Pattern::matches`] over the UTF-8 bytes of a value.
+    pub fn matches_bytes(&self, v: &[u8], vars: &dyn Vars, fold_ascii: bool) -> Option<bool> {
+        // Fast paths for the shapes that dominate real policies.
+        match self.atoms.as_slice() {
+            [Atom::Star] => return Some(true),
+            [Atom::Text(t)] => return Some(eq_bytes(v, t.as_bytes(), fold_ascii)),
+            [Atom::Text(t), Atom::Star] => {
+                return Some(
+                    v.get(..t.len())
+                        .is_some_and(|h| eq_bytes(h, t.as_bytes(), fold_ascii)),
+                );
+            }
+            [Atom::Star, Atom::Text(t)] => {
+                let start = v.len().checked_sub(t.len());
+                return Some(
+                    start
+                        .and_then(|s| v.get(s..))
+                        .is_some_and(|h| eq_bytes(h, t.as_bytes(), fold_ascii)),
+                );
+            }
+            _ => {}
+        }
+        glob(&self.atoms, v, vars, fold_ascii)
     }
 
     /// Exact comparison with Unicode case folding (the `IgnoreCase` operators). Wildcards are not special.
