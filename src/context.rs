@@ -43,7 +43,8 @@ impl Scalar {
     pub fn timestamp(&self) -> Option<Timestamp> {
         match self {
             Scalar::Number(n, _) if n.fract() == 0.0 => {
-                Some(Timestamp((*n as i128) * 1_000_000_000))
+                // INVARIANT: no overflow; a value beyond i128 nanoseconds is not a date.
+                (*n as i128).checked_mul(1_000_000_000).map(Timestamp)
             }
             Scalar::Number(..) | Scalar::Bool(_) => None,
             Scalar::String(s) => s.parse().ok(),

@@ -37,12 +37,12 @@ impl FromStr for Timestamp {
         let b = s.as_bytes();
         if !b.is_empty() && s.bytes().all(|c| c.is_ascii_digit()) && b.len() != 4 {
             let secs: i128 = s.parse().map_err(|_| ())?;
-            return Ok(Timestamp(secs * 1_000_000_000));
+            return secs.checked_mul(1_000_000_000).map(Timestamp).ok_or(());
         }
         if let Some(rest) = s.strip_prefix('-') {
             if rest.bytes().all(|c| c.is_ascii_digit()) && !rest.is_empty() {
                 let secs: i128 = rest.parse().map_err(|_| ())?;
-                return Ok(Timestamp(-secs * 1_000_000_000));
+                return secs.checked_mul(-1_000_000_000).map(Timestamp).ok_or(());
             }
         }
         iso8601(s).ok_or(())
