@@ -705,8 +705,27 @@ impl Validator<'_> {
         self.action(st);
         self.resource(st);
         self.condition_block(st);
-        for c in &st.conditions {
+        for (i, c) in st.conditions.iter().enumerate() {
             self.condition(st, c);
+            let twin = st.conditions.iter().take(i).find(|o| {
+                o.operator.value == c.operator.value
+                    && o.key.value != c.key.value
+                    && o.key.value.eq_ignore_ascii_case(&c.key.value)
+            });
+            if let Some(first) = twin {
+                self.out.push(
+                    Diagnostic::error(
+                        "duplicate-condition-key",
+                        c.key.span,
+                        format!(
+                            "condition key `{}` appears twice under `{}`, differing only in case",
+                            c.key.value, c.operator.value
+                        ),
+                    )
+                    .with_related(first.key.span, "first written here")
+                    .with_help("condition key names are case-insensitive: iamgate requires both conditions (AND); list all values in one array"),
+                );
+            }
         }
         self.network(st);
     }
@@ -1790,6 +1809,28 @@ fn like_counterpart(op: Operator) -> Operator {
         BaseOperator::StringLike
     };
     Operator { base, ..op }
+}
+
+#[cfg(test)]
+mod duplicate_key_tests {
+    use super::*;
+
+    #[test]
+    fn keys_differing_only_in_case_are_reported() {
+        let text = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*",
+"Condition":{"StringEquals":{"aws:SourceVpce":"vpce-1","aws:sourcevpce":"vpce-2"}}}]}"#;
+        let p = Policy::parse(text).unwrap();
+        let d: Vec<_> = validate(&p, PolicyKind::Identity)
+            .into_iter()
+            .filter(|d| d.code == "duplicate-condition-key")
+            .collect();
+        assert_eq!(d.len(), 1);
+        assert_eq!(
+            d[0].message,
+            "condition key `aws:sourcevpce` appears twice under `StringEquals`, differing only in case"
+        );
+        assert_eq!(d[0].span.line_col(p.source()), (2, 56));
+    }
 }
 
 #[cfg(test)]

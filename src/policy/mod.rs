@@ -733,10 +733,9 @@ impl Builder<'_> {
             };
             let mut seen_keys: Vec<&Member<'_>> = Vec::new();
             for k in keys {
-                if let Some(first) = seen_keys
-                    .iter()
-                    .find(|m| m.key.eq_ignore_ascii_case(&k.key))
-                {
+                // An exact repeat is a repeated JSON key; keys that differ only in case are two conditions
+                // (ANDed), which `validate` reports (SEMANTICS.md §1.9).
+                if let Some(first) = seen_keys.iter().find(|m| m.key == k.key) {
                     self.err(
                         Diagnostic::error(
                             "duplicate-key",
@@ -744,7 +743,7 @@ impl Builder<'_> {
                             format!("condition key `{}` appears twice under `{}`", k.key, op.key),
                         )
                         .with_related(first.key_span, "first written here")
-                        .with_help("condition key names are case-insensitive; list all values in one array"),
+                        .with_help("list all values in one array"),
                     );
                     continue;
                 }
