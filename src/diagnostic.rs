@@ -102,6 +102,11 @@ fn snippet(out: &mut String, source: &str, origin: &str, span: Span, label: &str
         s.lines().next().map_or(1, |l| l.chars().count().max(1))
     });
     let len = len.min(shown.chars().count().saturating_sub(start_col).max(1));
-    let marker = format!("{:width$} | {}{} {label}", "", " ".repeat(start_col), "^".repeat(len));
+    let marker = format!(
+        "{:width$} | {}{} {label}",
+        "",
+        " ".repeat(start_col),
+        "^".repeat(len)
+    );
     let _ = writeln!(out, "{}", marker.trim_end());
 }

@@ -5,6 +5,7 @@ mod batch;
 mod decide;
 mod lint;
 mod policies;
+mod presign;
 mod reach;
 
 use clap::{Parser, Subcommand};
@@ -32,6 +33,9 @@ enum Command {
     Lint(lint::Args),
     /// The exact network origins (public addresses, endpoints, VPCs) from which the URL can be created and used.
     Reach(reach::Args),
+    /// Decide both steps of the presigned-URL flow (create, then use) along a network path, with a verdict and
+    /// findings; exits 1 unless it works without findings.
+    Presign(presign::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -51,6 +55,7 @@ pub fn main() -> ExitCode {
         Command::Decide(a) => decide::run(a),
         Command::Lint(a) => lint::run(a),
         Command::Reach(a) => reach::run(a),
+        Command::Presign(a) => presign::run(a),
     };
     match result {
         Ok(code) => code,

@@ -10,5 +10,6 @@ mod api;
 #[cfg(feature = "cli")]
 mod cli;
 mod json;
+mod network;
 mod properties;
 mod reach;

@@ -1,0 +1,270 @@
+//! Deciding both steps along the network path: the `presign --json` record of DESIGN.md.
+
+use super::Network;
+use super::addr::show_net;
+use super::derive::{
+    DerivedStep, Reach, SOURCE_IP, StepKind, VIA_AWS_SERVICE, VPC_SOURCE_IP, derive,
+};
+use super::derive::{SOURCE_VPC, SOURCE_VPCE};
+use super::findings::{self, Finding};
+use crate::analyse::decide_over_ips;
+use crate::compile::PolicySet;
+use crate::context::Request;
+use crate::decide::{Decision, Explanation, Reason};
+use ipnet::IpNet;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::fmt;
+
+/// A step's decision over every address it may come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum StepDecision {
+    Allow,
+    ExplicitDeny,
+    ImplicitDeny,
+    /// The outcomes differ across the source range.
+    Mixed,
+    /// The request never arrives.
+    Unreachable,
+}
+
+impl fmt::Display for StepDecision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            StepDecision::Allow => "Allow",
+            StepDecision::ExplicitDeny => "ExplicitDeny",
+            StepDecision::ImplicitDeny => "ImplicitDeny",
+            StepDecision::Mixed => "Mixed",
+            StepDecision::Unreachable => "Unreachable",
+        })
+    }
+}
+
+impl From<Decision> for StepDecision {
+    fn from(d: Decision) -> Self {
+        match d {
+            Decision::Allow => StepDecision::Allow,
+            Decision::ExplicitDeny => StepDecision::ExplicitDeny,
+            Decision::ImplicitDeny => StepDecision::ImplicitDeny,
+        }
+    }
+}
+
+/// The flow as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Both steps are allowed from every address.
+    Works,
+    /// The URL cannot be created (from any address).
+    CreateDenied,
+    /// The URL can be created but not used (from any address).
+    UseDenied,
+    /// It works from part of a source range only.
+    Partial,
+    /// A step never arrives. The first failing step, in flow order, decides the verdict.
+    Unreachable,
+}
+
+impl Verdict {
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Works => "works",
+            Verdict::CreateDenied => "create-denied",
+            Verdict::UseDenied => "use-denied",
+            Verdict::Partial => "partial",
+            Verdict::Unreachable => "unreachable",
+        }
+    }
+
+    /// The verdict for a create and a use decision: the first step (in flow order) that fails decides; a `Mixed`
+    /// step is a partial success.
+    ///
+    /// ```
+    /// use iamgate::network::{StepDecision::*, Verdict};
+    /// assert_eq!(Verdict::of(Allow, Allow), Verdict::Works);
+    /// assert_eq!(Verdict::of(ExplicitDeny, Unreachable), Verdict::CreateDenied);
+    /// assert_eq!(Verdict::of(Mixed, ImplicitDeny), Verdict::UseDenied);
+    /// assert_eq!(Verdict::of(Allow, Mixed), Verdict::Partial);
+    /// assert_eq!(Verdict::of(Unreachable, Allow), Verdict::Unreachable);
+    /// ```
+    pub fn of(create: StepDecision, use_: StepDecision) -> Verdict {
+        use StepDecision::*;
+        match (create, use_) {
+            (Unreachable, _) => Verdict::Unreachable,
+            (ExplicitDeny | ImplicitDeny, _) => Verdict::CreateDenied,
+            (_, Unreachable) => Verdict::Unreachable,
+            (_, ExplicitDeny | ImplicitDeny) => Verdict::UseDenied,
+            (Mixed, _) | (_, Mixed) => Verdict::Partial,
+            (Allow, Allow) => Verdict::Works,
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The decision for one block of source addresses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Outcome {
+    /// The block: a bare address for one host, else a CIDR (`aws:SourceIp` on the public path,
+    /// `aws:VpcSourceIp` through an endpoint).
+    pub source_ip: String,
+    pub decision: Decision,
+    pub reasons: Vec<Reason>,
+}
+
+/// One class of addresses that decide alike, with the full explanation of one of them.
+#[derive(Debug, Clone)]
+pub(crate) struct Class {
+    pub decision: Decision,
+    pub explanation: Explanation,
+    pub request: Request,
+}
+
+/// One step, decided.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepReport {
+    pub step: StepKind,
+    pub host: String,
+    /// The endpoint id, `public`, or null when unreachable.
+    pub endpoint: Option<String>,
+    pub path: Vec<String>,
+    /// The network keys of the request. A range (the egress, or a range of clients) stands for every address in
+    /// it; several ranges are a list.
+    pub context: Map<String, Value>,
+    /// One per CIDR block, in address order; empty when unreachable.
+    pub outcomes: Vec<Outcome>,
+    pub decision: StepDecision,
+    #[serde(skip)]
+    pub derived: DerivedStep,
+    #[serde(skip)]
+    pub(crate) classes: Vec<Class>,
+    /// The policies that decided this step (with the endpoint policy of the endpoint reached, if any).
+    #[serde(skip)]
+    pub(crate) set: PolicySet,
+}
+
+/// The whole answer of `iamgate presign`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PresignReport {
+    pub network: String,
+    pub steps: Vec<StepReport>,
+    pub verdict: Verdict,
+    pub findings: Vec<Finding>,
+}
+
+impl PresignReport {
+    pub fn step(&self, step: StepKind) -> Option<&StepReport> {
+        self.steps.iter().find(|s| s.step == step)
+    }
+}
+
+/// Decide both steps of `net`'s flow against `set` (identity-side policies; any endpoint policy in `set` is
+/// replaced by that of the endpoint each step reaches, or removed on the public path), with the verdict and the
+/// findings.
+pub fn presign(set: &PolicySet, net: &Network) -> PresignReport {
+    let steps: Vec<StepReport> = derive(net)
+        .into_iter()
+        .map(|d| decide_step(set, net, d))
+        .collect();
+    let decision = |k: StepKind| {
+        steps
+            .iter()
+            .find(|s| s.step == k)
+            .map_or(StepDecision::Unreachable, |s| s.decision)
+    };
+    let verdict = Verdict::of(decision(StepKind::Create), decision(StepKind::Use));
+    let findings = findings::analyse(set, net, &steps);
+    PresignReport {
+        network: net.name.clone(),
+        steps,
+        verdict,
+        findings,
+    }
+}
+
+fn ips_value(nets: &[IpNet]) -> Value {
+    match nets {
+        [one] => Value::String(show_net(one)),
+        many => Value::Array(many.iter().map(|n| Value::String(show_net(n))).collect()),
+    }
+}
+
+fn decide_step(set: &PolicySet, net: &Network, d: DerivedStep) -> StepReport {
+    let mut context = Map::new();
+    let step_set = match &d.reach {
+        Reach::Public { source_ips } => {
+            context.insert(SOURCE_IP.into(), ips_value(source_ips));
+            context.insert(VIA_AWS_SERVICE.into(), Value::Bool(false));
+            set.with_endpoint(None)
+        }
+        Reach::Endpoint {
+            role,
+            id,
+            vpc,
+            source_ips,
+        } => {
+            context.insert(SOURCE_VPCE.into(), Value::String(id.clone()));
+            context.insert(SOURCE_VPC.into(), Value::String(vpc.clone()));
+            context.insert(VPC_SOURCE_IP.into(), ips_value(source_ips));
+            context.insert(VIA_AWS_SERVICE.into(), Value::Bool(false));
+            let policy = net
+                .endpoint(*role)
+                .and_then(|e| e.policy.as_ref())
+                .map(|p| p.compiled.clone());
+            set.with_endpoint(policy)
+        }
+        Reach::Unreachable => set.with_endpoint(None),
+    };
+    let mut classes = Vec::new();
+    let mut outcomes: Vec<(IpNet, Outcome)> = Vec::new();
+    if let Some((key, ranges)) = d.varying() {
+        for c in decide_over_ips(&step_set, &d.request, key, ranges) {
+            let Some(first) = c.ranges.first() else {
+                continue;
+            };
+            let request = d.request_at(first.network());
+            let explanation = step_set.explain(&request);
+            for r in &c.ranges {
+                outcomes.push((
+                    *r,
+                    Outcome {
+                        source_ip: show_net(r),
+                        decision: c.decision,
+                        reasons: c.reasons.clone(),
+                    },
+                ));
+            }
+            classes.push(Class {
+                decision: c.decision,
+                explanation,
+                request,
+            });
+        }
+    }
+    outcomes.sort_by_key(|a| a.0);
+    let outcomes: Vec<Outcome> = outcomes.into_iter().map(|(_, o)| o).collect();
+    let decision = match outcomes.split_first() {
+        None => StepDecision::Unreachable,
+        Some((first, rest)) if rest.iter().all(|o| o.decision == first.decision) => {
+            first.decision.into()
+        }
+        Some(_) => StepDecision::Mixed,
+    };
+    StepReport {
+        step: d.step,
+        host: d.host.clone(),
+        endpoint: d.endpoint().map(str::to_string),
+        path: d.path.clone(),
+        context,
+        outcomes,
+        decision,
+        derived: d,
+        classes,
+        set: step_set,
+    }
+}
