@@ -77,6 +77,27 @@ pub enum Reason {
     NoAllow(Gate),
 }
 
+impl fmt::Display for Reason {
+    /// `Deny by identity[0] statement 1 (DenyOutsideCorp)`, or `no statement in boundary allows the request`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::Statement {
+                policy,
+                sid,
+                statement,
+                effect,
+            } => {
+                write!(f, "{effect} by {policy} statement {statement}")?;
+                if let Some(s) = sid {
+                    write!(f, " ({s})")?;
+                }
+                Ok(())
+            }
+            Reason::NoAllow(g) => write!(f, "no statement in {g} allows the request"),
+        }
+    }
+}
+
 impl Serialize for Reason {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;

@@ -451,25 +451,7 @@ fn first_variable(s: &str) -> &str {
 // ---------------------------------------------------------------------------------------------------------
 // IP ranges.
 
-/// Ranges `aws:SourceIp` never holds: RFC 1918, shared address space, loopback, link-local, ULA (§7.4).
-const PRIVATE_RANGES: [&str; 9] = [
-    "10.0.0.0/8",
-    "172.16.0.0/12",
-    "192.168.0.0/16",
-    "100.64.0.0/10",
-    "127.0.0.0/8",
-    "169.254.0.0/16",
-    "fc00::/7",
-    "fe80::/10",
-    "::1/128",
-];
-
-fn is_private(net: &IpNet) -> bool {
-    PRIVATE_RANGES
-        .iter()
-        .filter_map(|r| r.parse::<IpNet>().ok())
-        .any(|r| r.contains(net))
-}
+use crate::policy::value::is_private;
 
 /// Whether the address part of an IP value has bits set after the prefix (`203.0.113.7/24`).
 fn has_host_bits(text: &str, net: &IpNet) -> bool {

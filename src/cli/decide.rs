@@ -1,7 +1,7 @@
 use super::CliError;
 use super::policies::PolicyArgs;
 use crate::context::{Context, ContextValue, Request, Scalar};
-use crate::decide::{Explanation, Reason};
+use crate::decide::Explanation;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -96,20 +96,7 @@ pub(crate) fn parse_context(pairs: &[String]) -> Result<Context, CliError> {
 pub(crate) fn print_human(ex: &Explanation, explain: bool) {
     println!("{}", ex.decision);
     for r in &ex.reasons {
-        match r {
-            Reason::Statement {
-                policy,
-                sid,
-                statement,
-                effect,
-            } => println!(
-                "  {effect} by {policy} statement {statement}{}",
-                sid.as_deref()
-                    .map(|s| format!(" ({s})"))
-                    .unwrap_or_default()
-            ),
-            Reason::NoAllow(g) => println!("  no statement in {g} allows the request"),
-        }
+        println!("  {r}");
     }
     if explain {
         for s in &ex.statements {

@@ -2,7 +2,6 @@
 
 use super::policies::PolicyArgs;
 use super::{CliError, read};
-use crate::decide::Reason;
 use crate::network::feeds::{self, CenrFilter, IpRangesFilter};
 use crate::network::{Finding, Network, PresignReport, StepDecision, StepReport, Verdict, presign};
 use serde_json::Value;
@@ -111,23 +110,6 @@ fn file_of(name: &str, a: &Args) -> Option<String> {
     path.map(|p| p.display().to_string())
 }
 
-fn reason_line(r: &Reason) -> String {
-    match r {
-        Reason::Statement {
-            policy,
-            sid,
-            statement,
-            effect,
-        } => format!(
-            "{effect} by {policy} statement {statement}{}",
-            sid.as_deref()
-                .map(|s| format!(" ({s})"))
-                .unwrap_or_default()
-        ),
-        Reason::NoAllow(g) => format!("no statement in {g} allows the request"),
-    }
-}
-
 fn context_line(step: &StepReport) -> String {
     if step.context.is_empty() {
         return "(no request arrives)".into();
@@ -203,7 +185,7 @@ fn print_human(r: &PresignReport, net: &Network, a: &Args) {
                 "      "
             };
             for reason in &o.reasons {
-                println!("{indent}{}", reason_line(reason));
+                println!("{indent}{reason}");
             }
             if uniform {
                 break;

@@ -2,37 +2,8 @@
 
 use ipnet::IpNet;
 
-/// Blocks that never appear as a public source address: RFC 1918, shared address space (RFC 6598), loopback,
-/// link-local, "this network", unique-local and link-local IPv6.
-const PRIVATE: [&str; 10] = [
-    "10.0.0.0/8",
-    "172.16.0.0/12",
-    "192.168.0.0/16",
-    "100.64.0.0/10",
-    "127.0.0.0/8",
-    "169.254.0.0/16",
-    "0.0.0.0/8",
-    "fc00::/7",
-    "fe80::/10",
-    "::1/128",
-];
-
-fn private_blocks() -> impl Iterator<Item = IpNet> {
-    PRIVATE.iter().filter_map(|s| s.parse().ok())
-}
-
-/// Whether every address of `net` is private (SEMANTICS.md §7.4: such addresses never reach AWS as
-/// `aws:SourceIp`).
-///
-/// ```
-/// use iamgate::network::is_private;
-/// assert!(is_private(&"10.20.0.0/16".parse().unwrap()));
-/// assert!(!is_private(&"198.51.100.0/24".parse().unwrap()));
-/// assert!(!is_private(&"0.0.0.0/0".parse().unwrap()));
-/// ```
-pub fn is_private(net: &IpNet) -> bool {
-    private_blocks().any(|p| p.contains(net))
-}
+pub use crate::policy::value::is_private;
+use crate::policy::value::private_blocks;
 
 /// Whether `net` shares any address with a private block.
 pub(crate) fn touches_private(net: &IpNet) -> bool {

@@ -203,6 +203,38 @@ pub fn parse_ip(s: &str) -> Option<IpAddr> {
     s.parse::<IpAddr>().ok()
 }
 
+/// Blocks that never appear as a public source address (`aws:SourceIp`, SEMANTICS.md §7.4): RFC 1918, shared
+/// address space (RFC 6598), loopback, link-local, "this network", unique-local and link-local IPv6.
+pub const PRIVATE_RANGES: [&str; 10] = [
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "100.64.0.0/10",
+    "127.0.0.0/8",
+    "169.254.0.0/16",
+    "0.0.0.0/8",
+    "fc00::/7",
+    "fe80::/10",
+    "::1/128",
+];
+
+/// The blocks of [`PRIVATE_RANGES`].
+pub fn private_blocks() -> impl Iterator<Item = IpNet> {
+    PRIVATE_RANGES.iter().filter_map(|s| s.parse().ok())
+}
+
+/// Whether every address of `net` is private, so never an `aws:SourceIp`.
+///
+/// ```
+/// use iamgate::policy::value::is_private;
+/// assert!(is_private(&"10.20.0.0/16".parse().unwrap()));
+/// assert!(!is_private(&"198.51.100.0/24".parse().unwrap()));
+/// assert!(!is_private(&"0.0.0.0/0".parse().unwrap()));
+/// ```
+pub fn is_private(net: &IpNet) -> bool {
+    private_blocks().any(|p| p.contains(net))
+}
+
 /// A set of addresses as sorted, merged, inclusive integer ranges per family; membership by binary search.
 ///
 /// ```
