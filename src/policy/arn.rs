@@ -12,32 +12,17 @@ use super::pattern::{Pattern, Vars};
 pub fn split(arn: &str) -> Option<[&str; 6]> {
     // The hot path (a request's resource, once per decision) splits by hand; policy text goes through the nom
     // grammar in `parse::grammar::arn_fields`, which agrees (tested).
-    let b = arn.as_bytes();
-    let mut cuts = [0usize; 5];
-    let mut n = 0;
-    for (i, &c) in b.iter().enumerate() {
-        if c == b':' {
-            if let Some(slot) = cuts.get_mut(n) {
-                *slot = i;
-            }
-            n += 1;
-            if n == 5 {
-                break;
-            }
-        }
+    let mut fields = [""; 6];
+    let mut rest = arn;
+    for slot in fields.iter_mut().take(5) {
+        let at = rest.as_bytes().iter().position(|&c| c == b':')?;
+        *slot = rest.get(..at)?;
+        rest = rest.get(at + 1..)?;
     }
-    if n < 5 {
-        return None;
+    if let Some(last) = fields.last_mut() {
+        *last = rest;
     }
-    let [a, b2, c, d, e] = cuts;
-    Some([
-        arn.get(..a)?,
-        arn.get(a + 1..b2)?,
-        arn.get(b2 + 1..c)?,
-        arn.get(c + 1..d)?,
-        arn.get(d + 1..e)?,
-        arn.get(e + 1..)?,
-    ])
+    Some(fields)
 }
 
 /// The account field of an ARN, when it has one.
