@@ -1,0 +1,98 @@
+//! Decide every case of a JSONL file with iamgate, in process, and time it.
+//! Usage: iamgate-compare cases.jsonl decisions.jsonl > timing.json
+//!
+//! Three figures: `ns_per_decision` sweeps `PolicySet::decide` over all the parsed and compiled cases in turn (each
+//! case's policies are cold in cache by the time it comes round again), the median of many rounds;
+//! `ns_per_decision_hot` decides each case 64 times in a row (what a proxy sees: one policy set, many requests);
+//! `ns_per_case_end_to_end` times the case text in, decision out (`Case::parse`, which parses and compiles the
+//! policies, then `decide`).
+
+use iamgate::Limits;
+use iamgate::ffi::Case;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let (Some(input), Some(output)) = (args.get(1), args.get(2)) else {
+        return Err("usage: iamgate-compare cases.jsonl decisions.jsonl".into());
+    };
+    let text = std::fs::read_to_string(input)?;
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let limits = Limits::default();
+    let parsed: Vec<(Option<String>, Result<Case, String>)> = lines
+        .iter()
+        .map(|l| match Case::parse(l, &limits) {
+            Ok(c) => (c.id.clone(), Ok(c)),
+            Err((id, e)) => (id, Err(e.to_string())),
+        })
+        .collect();
+    let cases: Vec<&Case> = parsed.iter().filter_map(|(_, c)| c.as_ref().ok()).collect();
+
+    let mut out = String::new();
+    for (id, c) in &parsed {
+        let decision = match c {
+            Ok(c) => c.set.decide(&c.request).to_string(),
+            Err(e) => format!("Error: {e}"),
+        };
+        out.push_str(&serde_json::json!({"id": id, "decision": decision}).to_string());
+        out.push('\n');
+    }
+    std::fs::write(output, out)?;
+    if std::env::var_os("COMPARE_NO_TIMING").is_some() {
+        return Ok(());
+    }
+
+    // Decide only: rounds over all cases until 2 s have passed (at least 20 rounds); the median round.
+    let mut rounds = Vec::new();
+    let started = Instant::now();
+    while rounds.len() < 20 || started.elapsed() < Duration::from_secs(2) {
+        let t = Instant::now();
+        for c in &cases {
+            black_box(c.set.decide(black_box(&c.request)));
+        }
+        rounds.push(t.elapsed().as_nanos() as f64 / cases.len().max(1) as f64);
+    }
+    let decide = median(&mut rounds);
+
+    // Hot: each case decided 64 times in a row (its policies and request in cache), the mean over the cases of
+    // the time per decision; the median of 3 passes.
+    let mut passes = Vec::new();
+    for _ in 0..3 {
+        let mut total = 0.0;
+        for c in &cases {
+            let t = Instant::now();
+            for _ in 0..64 {
+                black_box(c.set.decide(black_box(&c.request)));
+            }
+            total += t.elapsed().as_nanos() as f64 / 64.0;
+        }
+        passes.push(total / cases.len().max(1) as f64);
+    }
+    let hot = median(&mut passes);
+
+    // End to end: case text in, decision out.
+    let mut rounds = Vec::new();
+    let started = Instant::now();
+    while rounds.len() < 5 || started.elapsed() < Duration::from_secs(2) {
+        let t = Instant::now();
+        for l in &lines {
+            if let Ok(c) = Case::parse(black_box(l), &limits) {
+                black_box(c.set.decide(&c.request));
+            }
+        }
+        rounds.push(t.elapsed().as_nanos() as f64 / lines.len().max(1) as f64);
+    }
+    let end_to_end = median(&mut rounds);
+    println!(
+        "{}",
+        serde_json::json!({"tool": "iamgate", "cases": lines.len(), "ns_per_decision": decide, "ns_per_decision_hot": hot,
+            "ns_per_case_end_to_end": end_to_end})
+    );
+    Ok(())
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
