@@ -17,6 +17,34 @@ pub struct IpOutcome {
 }
 
 impl PolicySet {
+    /// The CIDR set of every IP condition on `key` (lowercase), in policy order.
+    pub(crate) fn ip_sets(&self, key: &str) -> Vec<&crate::policy::value::CidrSet> {
+        let mut out = Vec::new();
+        for (_, p) in self.policies() {
+            for st in &p.statements {
+                for c in st.conditions.iter().filter(|c| c.key == key) {
+                    if let CValues::Ip(set) = &c.values {
+                        out.push(set);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether every condition on `key` is an IP or `Null` condition, so that an address's decision depends only
+    /// on which CIDR sets hold it.
+    pub(crate) fn only_ip_conditions(&self, key: &str) -> bool {
+        self.policies().all(|(_, p)| {
+            p.statements.iter().all(|st| {
+                st.conditions
+                    .iter()
+                    .filter(|c| c.key == key)
+                    .all(|c| matches!(c.values, CValues::Ip(_) | CValues::Null { .. }))
+            })
+        })
+    }
+
     /// Every range boundary that an IP condition on `key` (lowercase) draws: the start of each merged range and
     /// the address after its end. Between two consecutive boundaries every address decides alike.
     pub(crate) fn ip_boundaries(&self, key: &str) -> (Vec<u32>, Vec<u128>) {
@@ -89,19 +117,31 @@ pub fn decide_over_ips(
     }
     let v4 = merge(v4);
     let v6 = merge(v6);
+    // INVARIANT: with `key` set to one address, every condition on it reads only whether that address is in its
+    // CIDR set, so the decision is a function of the membership vector. Each distinct vector is decided once.
+    let sets = set.ip_sets(&lower);
+    let memo_ok = set.only_ip_conditions(&lower);
+    let mut memo: std::collections::HashMap<Vec<bool>, (Decision, Vec<Reason>)> =
+        std::collections::HashMap::new();
     let mut pieces: Vec<(Piece, Decision, Vec<Reason>)> = Vec::new();
     let mut decide = |ip: IpAddr, piece: Piece, req: &mut Request| {
-        let _ = req
-            .context
-            .insert(&lower, ContextValue::One(Scalar::String(ip.to_string())));
-        let ex = set.explain(req);
+        let membership: Vec<bool> = sets.iter().map(|s| s.contains(ip)).collect();
+        let (decision, reasons) = match memo.get(&membership).filter(|_| memo_ok) {
+            Some(known) => known.clone(),
+            None => {
+                let _ = req
+                    .context
+                    .insert(&lower, ContextValue::One(Scalar::String(ip.to_string())));
+                let out = set.decide_with_reasons(req);
+                memo.insert(membership, out.clone());
+                out
+            }
+        };
         match pieces.last_mut() {
-            Some((last, d, r))
-                if *d == ex.decision && *r == ex.reasons && last.adjacent(&piece) =>
-            {
+            Some((last, d, r)) if *d == decision && *r == reasons && last.adjacent(&piece) => {
                 last.extend(&piece);
             }
-            _ => pieces.push((piece, ex.decision, ex.reasons)),
+            _ => pieces.push((piece, decision, reasons)),
         }
     };
     for (lo, hi) in v4 {
@@ -330,8 +370,18 @@ pub struct ReachQuery {
 /// endpoint id and VPC id the policies name plus "any other", and `aws:VpcSourceIp` over all addresses.
 /// A value matched only by a wildcard pattern is represented by a witness string that matches it.
 pub fn reach(set: &PolicySet, q: &ReachQuery) -> Vec<ReachStep> {
-    let vpces = key_values(set, "aws:sourcevpce", "vpce-", q);
-    let vpcs = key_values(set, "aws:sourcevpc", "vpc-", q);
+    // Every set a request can meet: the policies alone, and with each given endpoint policy. Values and witnesses
+    // come from all of them, so an id named only in an endpoint policy gets its own class.
+    let mut all_sets = vec![set.clone()];
+    for (_, policy) in [&q.api_endpoint, &q.studio_endpoint].into_iter().flatten() {
+        if let Some(p) = policy {
+            all_sets.push(set.with_endpoint(Some(p.clone())));
+        }
+    }
+    let vpces = key_values(&all_sets, "aws:sourcevpce", "vpce-", q);
+    let vpcs = key_values(&all_sets, "aws:sourcevpc", "vpc-", q);
+    let vpce_other = other_witness(&all_sets, "aws:sourcevpce", "vpce-");
+    let vpc_other = other_witness(&all_sets, "aws:sourcevpc", "vpc-");
     let tests_fas = set.tests_key("aws:viaawsservice");
     let everything = all_addresses();
     let mut steps = Vec::with_capacity(2);
@@ -381,15 +431,12 @@ pub fn reach(set: &PolicySet, q: &ReachQuery) -> Vec<ReachStep> {
                 put(
                     &mut req,
                     "aws:SourceVpce",
-                    Scalar::String(witness(
-                        vpce,
-                        &other_witness(set, "aws:sourcevpce", "vpce-"),
-                    )),
+                    Scalar::String(witness(vpce, &vpce_other)),
                 );
                 put(
                     &mut req,
                     "aws:SourceVpc",
-                    Scalar::String(witness(vpc, &other_witness(set, "aws:sourcevpc", "vpc-"))),
+                    Scalar::String(witness(vpc, &vpc_other)),
                 );
                 put(&mut req, "aws:ViaAWSService", Scalar::Bool(false));
                 for c in decide_over_ips(&through, &req, "aws:VpcSourceIp", &everything) {
@@ -475,14 +522,14 @@ fn group_endpoint_rows(
 
 /// The values of `key` that policies (and the query's endpoints) name, witnesses for its wildcard patterns, and
 /// [`OTHER`].
-fn key_values(set: &PolicySet, key: &str, prefix: &str, q: &ReachQuery) -> Vec<String> {
+fn key_values(sets: &[PolicySet], key: &str, prefix: &str, q: &ReachQuery) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut push = |v: String| {
         if !out.contains(&v) {
             out.push(v);
         }
     };
-    for v in set.literals_of(key) {
+    for v in sets.iter().flat_map(|s| s.literals_of(key)) {
         push(v);
     }
     if prefix == "vpce-" {
@@ -495,7 +542,7 @@ fn key_values(set: &PolicySet, key: &str, prefix: &str, q: &ReachQuery) -> Vec<S
 }
 
 /// A value of `key` that no policy names and no pattern of the policies matches.
-fn other_witness(set: &PolicySet, key: &str, prefix: &str) -> String {
+fn other_witness(sets: &[PolicySet], key: &str, prefix: &str) -> String {
     let candidates = [
         format!("{prefix}0iamgate0other0000"),
         format!("{prefix}ffffffffffffffff9"),
@@ -503,7 +550,7 @@ fn other_witness(set: &PolicySet, key: &str, prefix: &str) -> String {
         String::new(),
     ];
     for c in candidates {
-        if !set.names_value(key, &c) {
+        if !sets.iter().any(|s| s.names_value(key, &c)) {
             return c;
         }
     }

@@ -255,7 +255,7 @@ impl PolicySet {
     fn run<T: Tracer>(&self, request: &Request, t: &mut T) -> Decision {
         let req = &Input::new(request);
         let i = &*self.inner;
-        let rcps_apply = rcp_governs(&request.action);
+        let rcps_apply = !self.inner.rcps.is_empty() && rcp_governs(&request.action);
         // 1. The deny pass over every applicable policy (§4.1).
         let mut denied = false;
         for (at, p) in self.policies() {
@@ -799,8 +799,11 @@ fn matches_any(c: &CCondition, r: &Scalar, vars: &dyn Vars) -> bool {
         (CValues::Bool(ps), _) => match r.boolean() {
             Some(b) => {
                 let text = if b { "true" } else { "false" };
-                ps.iter()
-                    .any(|p| p.equals_ignore_case(text, vars) == Some(true))
+                ps.iter().any(|p| match p.as_literal() {
+                    // The usual case, a literal `"true"`/`"false"`: no Unicode case folding.
+                    Some(l) => l.eq_ignore_ascii_case(text),
+                    None => p.equals_ignore_case(text, vars) == Some(true),
+                })
             }
             None => false,
         },

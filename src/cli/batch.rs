@@ -1,4 +1,4 @@
-use super::{CliError, collect_files, read};
+use super::{CliError, collect_files};
 use crate::decide::Decision;
 use crate::ffi::{Case, CaseError, DecisionRecord};
 use crate::limits::Limits;
@@ -23,7 +23,13 @@ pub(crate) struct Args {
 /// One case's text and where it came from.
 struct Input {
     origin: String,
-    text: String,
+    /// The line, or the byte offset where it stops being UTF-8.
+    text: Result<String, usize>,
+}
+
+/// A line that is not UTF-8 still gets its record, naming the first bad byte.
+fn utf8(bytes: Vec<u8>) -> Result<String, usize> {
+    String::from_utf8(bytes).map_err(|e| e.utf8_error().valid_up_to())
 }
 
 /// Cases per parallel chunk when streaming stdin.
@@ -35,16 +41,22 @@ pub(crate) fn run(args: Args) -> Result<ExitCode, CliError> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     if args.paths.is_empty() {
         let stdin = std::io::stdin();
-        let mut lines = stdin.lock().lines();
+        let mut lines = stdin.lock().split(b'\n');
         let mut n = 0usize;
         loop {
             let mut chunk = Vec::with_capacity(CHUNK);
             for line in lines.by_ref().take(CHUNK) {
                 n += 1;
-                let text = line.unwrap_or_else(|e| format!("\u{0}unreadable line: {e}"));
+                let mut bytes = line.map_err(|e| CliError::Read {
+                    path: "standard input".into(),
+                    source: e,
+                })?;
+                if bytes.last() == Some(&b'\r') {
+                    bytes.pop();
+                }
                 chunk.push(Input {
                     origin: format!("stdin:{n}"),
-                    text,
+                    text: utf8(bytes),
                 });
             }
             if chunk.is_empty() {
@@ -56,18 +68,22 @@ pub(crate) fn run(args: Args) -> Result<ExitCode, CliError> {
         let files = collect_files(&args.paths, &["json", "jsonl"])?;
         let mut inputs = Vec::new();
         for f in files {
-            let text = read(&f)?;
+            let bytes = std::fs::read(&f).map_err(|source| CliError::Read {
+                path: f.display().to_string(),
+                source,
+            })?;
             if f.extension().is_some_and(|x| x == "jsonl") {
-                for (i, line) in text.lines().enumerate() {
+                let body = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
+                for (i, line) in body.split(|&b| b == b'\n').enumerate() {
                     inputs.push(Input {
                         origin: format!("{}:{}", f.display(), i + 1),
-                        text: line.to_string(),
+                        text: utf8(line.strip_suffix(b"\r").unwrap_or(line).to_vec()),
                     });
                 }
             } else {
                 inputs.push(Input {
                     origin: f.display().to_string(),
-                    text,
+                    text: utf8(bytes),
                 });
             }
         }
@@ -111,7 +127,24 @@ fn emit(
 
 /// Decide one input; the second value says how it differs from the case's `expect`, if it does.
 fn decide_one(input: &Input, explain: bool) -> (DecisionRecord, Option<String>) {
-    if input.text.trim().is_empty() {
+    let text = match &input.text {
+        Ok(t) => t,
+        Err(at) => {
+            return (
+                DecisionRecord::Failed {
+                    id: None,
+                    error: CaseError {
+                        message: format!("the line is not valid UTF-8 (byte {})", at + 1),
+                        line: 1,
+                        column: at + 1,
+                        path: "$".into(),
+                    },
+                },
+                None,
+            );
+        }
+    };
+    if text.trim().is_empty() {
         return (
             DecisionRecord::Failed {
                 id: None,
@@ -125,7 +158,7 @@ fn decide_one(input: &Input, explain: bool) -> (DecisionRecord, Option<String>) 
             None,
         );
     }
-    match Case::parse(&input.text, &Limits::default()) {
+    match Case::parse(text, &Limits::default()) {
         Err((id, error)) => (DecisionRecord::Failed { id, error }, None),
         Ok(case) => {
             let record = case.decide(explain);

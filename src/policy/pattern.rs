@@ -74,6 +74,26 @@ impl Pattern {
                     continue;
                 }
             }
+            // A run of literal text up to the next wildcard or `$` becomes one atom: no allocation per character.
+            let special =
+                |b: u8| (wildcards && (b == b'*' || b == b'?')) || (variables && b == b'$');
+            let run = rest.bytes().position(special).unwrap_or(rest.len());
+            let run = if run == 0 && rest.starts_with('$') {
+                1
+            } else {
+                run
+            };
+            if run > 0 {
+                let Some((lit, r)) = rest.split_at_checked(run) else {
+                    break;
+                };
+                match atoms.last_mut() {
+                    Some(Atom::Text(prev)) => prev.push_str(lit),
+                    _ => atoms.push(Atom::Text(lit.to_string())),
+                }
+                rest = r;
+                continue;
+            }
             let mut chars = rest.chars();
             let Some(c) = chars.next() else { break };
             let atom = match c {
