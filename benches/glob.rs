@@ -1,6 +1,7 @@
 //! The adversarial wildcard: `*a*a*...*a*b` (50 stars) against 100 KB of `a`, as DESIGN.md states it, plus two
 //! variants that force the matcher through the text (a trailing `*`, so the tail check cannot reject early; and a
-//! value that matches). Throughput is the value's length.
+//! value that matches), and the trailing-`*` variant against 200 KB to show the growth is linear. Throughput is
+//! the value's length.
 
 mod common;
 
@@ -14,10 +15,13 @@ fn glob(c: &mut Criterion) {
     let spec = format!("{}*b", "*a".repeat(49));
     let trailing_star = format!("{spec}*");
     let a100k = "a".repeat(100_000);
+    let a200k = "a".repeat(200_000);
     let a100k_b = format!("{a100k}b");
     let cases = [
         ("spec_50_stars_vs_100kb_a", &spec, &a100k, false),
         ("trailing_star_vs_100kb_a", &trailing_star, &a100k, false),
+        // Twice the text: twice the time if the matcher is linear.
+        ("trailing_star_vs_200kb_a", &trailing_star, &a200k, false),
         ("spec_50_stars_vs_100kb_a_then_b", &spec, &a100k_b, true),
     ];
     let mut g = c.benchmark_group("glob");
