@@ -9,7 +9,9 @@
 mod api;
 #[cfg(feature = "cli")]
 mod cli;
+mod hostile;
 mod json;
 mod network;
 mod properties;
 mod reach;
+mod regressions;

@@ -1,0 +1,656 @@
+//! Hostile input, one test per class: each is rejected with the exact error asserted here, or handled as
+//! SEMANTICS.md says, within the limits of `iamgate::Limits`, and nothing panics. Timings are never asserted:
+//! a test that finishes proves the input is handled in bounded time.
+
+use iamgate::context::ContextValue;
+use iamgate::ffi::{DecisionRecord, decide_case};
+use iamgate::parse::json;
+use iamgate::validate::{PolicyKind, validate};
+use iamgate::{Context, Decision, Limits, Policy, PolicySet, Request, Scalar};
+
+const PROFILE: &str = "arn:aws:sagemaker:eu-west-1:111122223333:user-profile/d-abc123/alice";
+const ACTION: &str = "sagemaker:CreatePresignedDomainUrl";
+const ROLE: &str = "arn:aws:iam::111122223333:role/DataSci";
+
+/// A one-statement Allow with `condition` (JSON text of the Condition block).
+fn allow_if(condition: &str) -> String {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"{ACTION}","Resource":"*","Condition":{condition}}}]}}"#
+    )
+}
+
+fn decide(policy: &str, ctx: Context) -> Decision {
+    let set = PolicySet::builder()
+        .identity(Policy::parse(policy).unwrap())
+        .build()
+        .unwrap();
+    set.decide(&Request::new(ACTION, PROFILE).principal(ROLE).context(ctx))
+}
+
+fn source_ip(ip: &str) -> Context {
+    Context::new().with("aws:SourceIp", ip).unwrap()
+}
+
+/// The first error message of a policy that must not parse.
+fn policy_error(text: &str, limits: &Limits) -> String {
+    Policy::parse_with(text, limits).unwrap_err().to_string()
+}
+
+fn codes(text: &str) -> Vec<(&'static str, String)> {
+    let p = Policy::parse(text).unwrap();
+    validate(&p, PolicyKind::Identity)
+        .into_iter()
+        .map(|d| (d.code, d.message))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Deep nesting
+
+#[test]
+fn nesting_beyond_max_depth_is_an_error_at_the_bracket() {
+    let limits = Limits::default();
+    // 32 levels are fine, the 33rd is not.
+    let ok = format!("{}{}", "[".repeat(32), "]".repeat(32));
+    assert!(json::parse(&ok, &limits).is_ok());
+    let deep = format!("{}{}", "[".repeat(33), "]".repeat(33));
+    let e = json::parse(&deep, &limits).unwrap_err();
+    assert_eq!(e.offset, 32);
+    assert_eq!(
+        e.message,
+        "`[` nests arrays and objects 33 deep, more than the limit of 32"
+    );
+}
+
+#[test]
+fn a_million_open_brackets_fail_without_exhausting_the_stack() {
+    let limits = Limits {
+        max_document_bytes: usize::MAX,
+        ..Limits::default()
+    };
+    for open in ["[", "{\"a\":"] {
+        let text = open.repeat(1_000_000);
+        let e = json::parse(&text, &limits).unwrap_err();
+        assert!(e.message.contains("more than the limit of 32"), "{e}");
+    }
+    // With no depth limit at all the parser still does not recurse (it runs out of input instead).
+    let unbounded = Limits {
+        max_depth: usize::MAX,
+        max_document_bytes: usize::MAX,
+        ..Limits::default()
+    };
+    let e = json::parse(&"[".repeat(1_000_000), &unbounded).unwrap_err();
+    assert_eq!(e.offset, 1_000_000);
+}
+
+#[test]
+fn nesting_inside_a_condition_value_is_a_policy_error_with_its_place() {
+    let limits = Limits {
+        max_depth: 6,
+        ..Limits::default()
+    };
+    let text = allow_if(r#"{"StringEquals":{"aws:SourceVpce":[[["vpce-1"]]]}}"#);
+    assert_eq!(
+        policy_error(&text, &limits),
+        "`[` nests arrays and objects 7 deep, more than the limit of 6 at line 1, column 164"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Huge arrays and strings, each limit on its own
+
+#[test]
+fn document_size_limit_is_checked_before_parsing() {
+    let limits = Limits {
+        max_document_bytes: 100,
+        ..Limits::default()
+    };
+    let text = format!("[\"{}\"]", "x".repeat(97));
+    assert_eq!(text.len(), 101);
+    assert_eq!(
+        json::parse(&text, &limits).unwrap_err().message,
+        "document is 101 bytes, more than the limit of 100 bytes"
+    );
+    assert!(json::parse(&text[..text.len() - 4], &limits).is_err()); // invalid, but parsed: no size error
+}
+
+#[test]
+fn pattern_length_limit_applies_to_actions_resources_and_condition_values() {
+    let limits = Limits {
+        max_pattern_bytes: 64,
+        ..Limits::default()
+    };
+    let long = format!("s3:{}", "a".repeat(62)); // 65 bytes
+    let text = format!(r#"{{"Statement":{{"Effect":"Allow","Action":"{long}","Resource":"*"}}}}"#);
+    assert_eq!(
+        policy_error(&text, &limits),
+        "a `Action` value of 65 bytes is longer than the limit of 64 at line 1, column 41"
+    );
+    let text = format!(
+        r#"{{"Statement":{{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::{}"}}}}"#,
+        "b".repeat(52)
+    );
+    assert_eq!(
+        policy_error(&text, &limits),
+        "a `Resource` value of 65 bytes is longer than the limit of 64 at line 1, column 59"
+    );
+    let text = allow_if(&format!(
+        r#"{{"StringLike":{{"aws:SourceVpce":"{}"}}}}"#,
+        "v".repeat(65)
+    ));
+    assert_eq!(
+        policy_error(&text, &limits),
+        "a condition value of 65 bytes is longer than the limit of 64 at line 1, column 161"
+    );
+    // Exactly at the limit is fine.
+    let text = format!(
+        r#"{{"Statement":{{"Effect":"Allow","Action":"s3:{}","Resource":"*"}}}}"#,
+        "a".repeat(61)
+    );
+    assert!(Policy::parse_with(&text, &limits).is_ok());
+}
+
+#[test]
+fn a_huge_action_array_within_the_size_limit_parses_and_decides() {
+    // 100,000 actions (about 2.3 MB) are over the default document limit ...
+    let actions: Vec<String> = (0..100_000).map(|i| format!("\"s3:Get{i}\"")).collect();
+    let text = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":[{}],"Resource":"*"}}]}}"#,
+        actions.join(",")
+    );
+    let e = policy_error(&text, &Limits::default());
+    assert!(
+        e.starts_with(&format!(
+            "document is {} bytes, more than the limit of 1048576 bytes",
+            text.len()
+        )),
+        "{e}"
+    );
+    // ... and accepted when the caller raises it; deciding walks them all.
+    let big = Limits {
+        max_document_bytes: 4 << 20,
+        ..Limits::default()
+    };
+    let p = Policy::parse_with(&text, &big).unwrap();
+    let set = PolicySet::builder().identity(p).build().unwrap();
+    let req = Request::new("s3:Get99999", "arn:aws:s3:::b/k").principal(ROLE);
+    assert_eq!(set.decide(&req), Decision::Allow);
+    let req = Request::new("s3:Get100000", "arn:aws:s3:::b/k").principal(ROLE);
+    assert_eq!(set.decide(&req), Decision::ImplicitDeny);
+}
+
+#[test]
+fn a_huge_string_is_over_the_document_limit() {
+    let text = format!(
+        r#"{{"Statement":{{"Sid":"{}","Effect":"Allow","Action":"*","Resource":"*"}}}}"#,
+        "S".repeat(2 << 20)
+    );
+    assert_eq!(
+        policy_error(&text, &Limits::default()),
+        format!(
+            "document is {} bytes, more than the limit of 1048576 bytes at line 1, column 1",
+            text.len()
+        )
+    );
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 1 MiB policies: just under and just over the default limit
+
+fn padded_policy(len: usize) -> String {
+    let head = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]"#;
+    // Whitespace is legal JSON and counts toward the size.
+    format!("{head}{}}}", " ".repeat(len - head.len() - 1))
+}
+
+#[test]
+fn one_mebibyte_policy_is_accepted_one_byte_more_is_not() {
+    let at = padded_policy(1 << 20);
+    assert_eq!(at.len(), 1_048_576);
+    assert!(Policy::parse(&at).is_ok());
+    let over = padded_policy((1 << 20) + 1);
+    assert_eq!(
+        Policy::parse(&over).unwrap_err().to_string(),
+        "document is 1048577 bytes, more than the limit of 1048576 bytes at line 1, column 1"
+    );
+}
+
+#[test]
+fn ten_thousand_statements_are_over_max_statements() {
+    let st = r#"{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}"#;
+    let text = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{}]}}"#,
+        vec![st; 10_000].join(",")
+    );
+    assert!(text.len() < 1 << 20);
+    assert_eq!(
+        policy_error(&text, &Limits::default()),
+        "the policy has 10000 statements, more than the limit of 4096 at line 1, column 37"
+    );
+    let limits = Limits {
+        max_statements: 10_000,
+        ..Limits::default()
+    };
+    assert_eq!(
+        Policy::parse_with(&text, &limits).unwrap().statements.len(),
+        10_000
+    );
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Pathological wildcards: linear matching, no backtracking
+
+#[test]
+fn star_a_star_a_star_b_against_100_kb_finishes() {
+    // `*a*a*...*a*b` (4 KiB, under max_pattern_bytes) against 100 KB of `a`: a backtracking matcher takes
+    // exponential time here; ours is linear per star.
+    let pattern = format!("{}*b", "*a".repeat(2048));
+    let value = "a".repeat(100_000);
+    let like = allow_if(&format!(r#"{{"StringLike":{{"test:K":"{pattern}"}}}}"#));
+    let ctx = || Context::new().with("test:K", value.as_str()).unwrap();
+    assert_eq!(decide(&like, ctx()), Decision::ImplicitDeny);
+    let not_like = allow_if(&format!(r#"{{"StringNotLike":{{"test:K":"{pattern}"}}}}"#));
+    assert_eq!(decide(&not_like, ctx()), Decision::Allow);
+    // The same shape in a Resource pattern and an Action pattern.
+    let resource = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::{pattern}"}}]}}"#
+    );
+    let set = PolicySet::builder()
+        .identity(Policy::parse(&resource).unwrap())
+        .build()
+        .unwrap();
+    let req = Request::new("s3:GetObject", &format!("arn:aws:s3:::{value}")).principal(ROLE);
+    assert_eq!(set.decide(&req), Decision::ImplicitDeny);
+    let action = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"s3:{pattern}","Resource":"*"}}]}}"#
+    );
+    let set = PolicySet::builder()
+        .identity(Policy::parse(&action).unwrap())
+        .build()
+        .unwrap();
+    assert_eq!(
+        set.decide(&Request::new(&format!("s3:{value}"), "*").principal(ROLE)),
+        Decision::ImplicitDeny
+    );
+    // And it still matches when it should.
+    let ok = Context::new()
+        .with("test:K", format!("{value}b").as_str())
+        .unwrap();
+    assert_eq!(decide(&like, ok), Decision::Allow);
+}
+
+#[test]
+fn question_marks_and_stars_mixed_with_multibyte_text_finish() {
+    let pattern = format!("{}*é", "?*".repeat(1000));
+    let value = "é".repeat(50_000);
+    let like = allow_if(&format!(r#"{{"StringLike":{{"test:K":"{pattern}"}}}}"#));
+    assert_eq!(
+        decide(
+            &like,
+            Context::new().with("test:K", value.as_str()).unwrap()
+        ),
+        Decision::Allow
+    );
+    let short = "é".repeat(1000);
+    assert_eq!(
+        decide(
+            &like,
+            Context::new().with("test:K", short.as_str()).unwrap()
+        ),
+        Decision::ImplicitDeny
+    );
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// IP spellings that fooled other parsers
+
+const BAD_IPS: [&str; 9] = [
+    "010.0.0.1",
+    "0x7f.0.0.1",
+    "127.1",
+    "1.2.3.4.",
+    "fe80::1%eth0",
+    " 1.2.3.4",
+    "1.2.3.4 ",
+    "1.2.3.4/033",
+    "0177.0.0.1",
+];
+
+#[test]
+fn odd_ip_spellings_in_a_policy_never_match_and_lint_says_so() {
+    // What each spelling would mean to a lenient parser, as a request address.
+    let meant = [
+        "10.0.0.1",
+        "127.0.0.1",
+        "127.0.0.1",
+        "1.2.3.4",
+        "fe80::1",
+        "1.2.3.4",
+        "1.2.3.4",
+        "1.2.3.4",
+        "127.0.0.1",
+    ];
+    for (bad, ip) in BAD_IPS.iter().zip(meant) {
+        let json_bad = serde_json::to_string(bad).unwrap();
+        let pos = allow_if(&format!(r#"{{"IpAddress":{{"aws:SourceIp":{json_bad}}}}}"#));
+        assert_eq!(decide(&pos, source_ip(ip)), Decision::ImplicitDeny, "{bad}");
+        let neg = allow_if(&format!(
+            r#"{{"NotIpAddress":{{"aws:SourceIp":{json_bad}}}}}"#
+        ));
+        assert_eq!(decide(&neg, source_ip(ip)), Decision::Allow, "{bad}");
+        let found = codes(&pos);
+        assert!(
+            found.contains(&(
+                "value-never-matches",
+                format!("`{bad}` is not an IP address or CIDR block, so it never matches under `IpAddress`")
+            )),
+            "{bad}: {found:?}"
+        );
+    }
+}
+
+#[test]
+fn ipv4_mapped_ipv6_never_crosses_families() {
+    // A mapped request address against an IPv4 range: no match (docs/semantics.md #16).
+    let v4 = allow_if(r#"{"IpAddress":{"aws:SourceIp":"1.2.3.0/24"}}"#);
+    assert_eq!(
+        decide(&v4, source_ip("::ffff:1.2.3.4")),
+        Decision::ImplicitDeny
+    );
+    assert_eq!(decide(&v4, source_ip("1.2.3.4")), Decision::Allow);
+    // A mapped policy value against an IPv4 request: no match, and lint warns.
+    let mapped = allow_if(r#"{"IpAddress":{"aws:SourceIp":"::ffff:1.2.3.4"}}"#);
+    assert_eq!(
+        decide(&mapped, source_ip("1.2.3.4")),
+        Decision::ImplicitDeny
+    );
+    assert_eq!(
+        decide(&mapped, source_ip("::ffff:1.2.3.4")),
+        Decision::Allow
+    );
+    assert!(codes(&mapped).contains(&(
+        "ipv4-mapped-ipv6",
+        "`::ffff:1.2.3.4` is an IPv4-mapped IPv6 address".to_string()
+    )));
+}
+
+#[test]
+fn odd_ip_spellings_in_the_request_are_rejected_at_insert() {
+    for bad in BAD_IPS {
+        let e = Context::new()
+            .with("aws:SourceIp", bad)
+            .map(|_| ())
+            .unwrap_err();
+        let want = if bad == "1.2.3.4/033" {
+            // A CIDR-looking value is refused with the same message as any other non-address.
+            format!(
+                "context key `aws:SourceIp`: `{bad}` is not an IP address; write for example `203.0.113.7` or `2001:db8::7`"
+            )
+        } else {
+            format!(
+                "context key `aws:SourceIp`: `{bad}` is not an IP address; write for example `203.0.113.7` or `2001:db8::7`"
+            )
+        };
+        assert_eq!(e.to_string(), want, "{bad}");
+    }
+    // A valid CIDR is not a request address either, and the message says why.
+    let e = Context::new()
+        .with("aws:VpcSourceIp", "10.0.0.0/8")
+        .map(|_| ())
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "context key `aws:VpcSourceIp`: `10.0.0.0/8` is not a single IP address (a request comes from one address, not a range)"
+    );
+    // The same through the case boundary: an error record with the JSON path.
+    let line = format!(
+        r#"{{"id":"x","identity_policies":[],"request":{{"action":"{ACTION}","resource":"{PROFILE}","context":{{"aws:SourceIp":"010.0.0.1"}}}}}}"#
+    );
+    match decide_case(&line, false) {
+        DecisionRecord::Failed { id, error } => {
+            assert_eq!(id.as_deref(), Some("x"));
+            assert_eq!(error.path, "$.request.context[\"aws:SourceIp\"]");
+            assert_eq!(
+                error.message,
+                "context key `aws:SourceIp`: `010.0.0.1` is not an IP address; write for example `203.0.113.7` or `2001:db8::7`"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Characters outside what IAM allows; NUL bytes
+
+#[test]
+fn characters_outside_latin_1_are_invalid_characters() {
+    let text = r#"{"Version":"2012-10-17","Statement":[{"Sid":"A","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/–"}]}"#;
+    let found = codes(text);
+    assert_eq!(
+        found,
+        vec![(
+            "invalid-character",
+            "character `–` (U+2013) is not allowed in a policy document".to_string()
+        )]
+    );
+    // Latin-1 (U+00FF and below) is allowed.
+    let ok = text.replace('–', "ÿ");
+    assert!(codes(&ok).iter().all(|(c, _)| *c != "invalid-character"));
+}
+
+#[test]
+fn nul_bytes_raw_are_json_errors_and_escaped_are_invalid_characters() {
+    let raw = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"A\u{0}\",\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\"}]}";
+    assert_eq!(
+        Policy::parse(raw).unwrap_err().to_string(),
+        "unescaped control character U+0000 in a string at line 1, column 47"
+    );
+    let escaped = raw.replace('\u{0}', "\\u0000");
+    let p = Policy::parse(&escaped).unwrap();
+    assert_eq!(p.statements[0].sid.as_ref().unwrap().value, "A\u{0}");
+    let found: Vec<_> = validate(&p, PolicyKind::Identity)
+        .into_iter()
+        .map(|d| d.code)
+        .collect();
+    assert!(found.contains(&"invalid-sid"), "{found:?}");
+    // NUL in a request value is just a character: it decides, and matches only itself.
+    let pol = allow_if(r#"{"StringEquals":{"test:K":"a\u0000b"}}"#);
+    assert_eq!(
+        decide(&pol, Context::new().with("test:K", "a\u{0}b").unwrap()),
+        Decision::Allow
+    );
+    assert_eq!(
+        decide(&pol, Context::new().with("test:K", "ab").unwrap()),
+        Decision::ImplicitDeny
+    );
+}
+
+#[test]
+fn unpaired_surrogate_escapes_are_json_errors() {
+    let text = allow_if(r#"{"StringEquals":{"test:K":"\ud800"}}"#);
+    assert_eq!(
+        Policy::parse(&text).unwrap_err().to_string(),
+        r"unpaired surrogate `\ud800` in a string at line 1, column 156"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Duplicate keys
+
+#[test]
+fn duplicate_element_is_a_policy_error_pointing_at_both_places() {
+    let text = "{\"Version\":\"2012-10-17\",\"Statement\":[{\n  \"Effect\":\"Allow\",\n  \"Action\":\"s3:*\",\"Resource\":\"*\",\n  \"Effect\":\"Deny\"}]}";
+    let e = Policy::parse(text).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "`Effect` appears twice in one statement at line 4, column 3"
+    );
+    let d = &e.diagnostics[0];
+    assert_eq!(d.code, "duplicate-key");
+    assert_eq!(d.related.len(), 1);
+    assert_eq!(d.related[0].0.line_col(text), (2, 3));
+    assert_eq!(d.related[0].1, "first written here");
+}
+
+#[test]
+fn duplicate_condition_key_is_a_policy_error_and_a_case_variant_is_a_lint_error() {
+    // The same key twice under one operator is a repeated JSON key: a policy error at both places.
+    let text =
+        allow_if(r#"{"StringEquals":{"aws:SourceVpce":"vpce-1","aws:SourceVpce":"vpce-2"}}"#);
+    let e = Policy::parse(&text).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "condition key `aws:SourceVpce` appears twice under `StringEquals` at line 1, column 172"
+    );
+    assert_eq!(e.diagnostics[0].related[0].0.line_col(&text), (1, 146));
+    // Differing only in case: two conditions that must both hold (SEMANTICS.md §1.9), and a lint error.
+    let text =
+        allow_if(r#"{"StringEquals":{"aws:SourceVpce":"vpce-1","AWS:SOURCEVPCE":"vpce-2"}}"#);
+    assert!(codes(&text).contains(&(
+        "duplicate-condition-key",
+        "condition key `AWS:SOURCEVPCE` appears twice under `StringEquals`, differing only in case".to_string()
+    )));
+    let vpce = |v: &str| Context::new().with("aws:SourceVpce", v).unwrap();
+    assert_eq!(decide(&text, vpce("vpce-1")), Decision::ImplicitDeny);
+    assert_eq!(decide(&text, vpce("vpce-2")), Decision::ImplicitDeny);
+    // Duplicate top-level elements and duplicate operators, too.
+    let e = Policy::parse(r#"{"Statement":[],"Statement":[]}"#).unwrap_err();
+    assert_eq!(
+        e.diagnostics[0].message,
+        "`Statement` appears twice in one policy"
+    );
+    let text =
+        allow_if(r#"{"Bool":{"aws:ViaAWSService":"false"},"Bool":{"aws:SecureTransport":"true"}}"#);
+    let e = Policy::parse(&text).unwrap_err();
+    assert_eq!(
+        e.diagnostics[0].message,
+        "condition operator `Bool` appears twice in one `Condition`"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Numbers out of range
+
+#[test]
+fn number_beyond_f64_in_a_numeric_condition_never_matches() {
+    // The JSON number is kept as written (1e400 is valid JSON); as a number it is out of range, so it never
+    // matches (docs/semantics.md #13) and lint says so.
+    let lt = allow_if(r#"{"NumericLessThan":{"test:N":1e400}}"#);
+    let ctx = || Context::new().with("test:N", "5").unwrap();
+    assert_eq!(decide(&lt, ctx()), Decision::ImplicitDeny);
+    let ne = allow_if(r#"{"NumericNotEquals":{"test:N":"1e400"}}"#);
+    assert_eq!(decide(&ne, ctx()), Decision::Allow);
+    assert!(codes(&lt).contains(&(
+        "value-never-matches",
+        "`1e400` is not a number, so it never matches under `NumericLessThan`".to_string()
+    )));
+}
+
+#[test]
+fn number_beyond_f64_in_the_request_context_is_an_error_record() {
+    let line = format!(
+        r#"{{"id":"n","identity_policies":[],"request":{{"action":"{ACTION}","resource":"{PROFILE}","context":{{"test:N":1e400}}}}}}"#
+    );
+    match decide_case(&line, false) {
+        DecisionRecord::Failed { error, .. } => {
+            assert_eq!(error.message, "number `1e400` is out of range");
+            assert_eq!(error.path, "$.request.context[\"test:N\"]");
+        }
+        other => panic!("{other:?}"),
+    }
+    // As a string, it is a present value that no numeric operator matches.
+    let lt = allow_if(r#"{"NumericGreaterThan":{"test:N":"0"}}"#);
+    assert_eq!(
+        decide(&lt, Context::new().with("test:N", "1e400").unwrap()),
+        Decision::ImplicitDeny
+    );
+}
+
+#[test]
+fn huge_epoch_seconds_in_a_date_condition_do_not_panic() {
+    // Epoch seconds far beyond any date: a policy value, a string context value and a number context value.
+    let gt = allow_if(
+        r#"{"DateGreaterThan":{"aws:CurrentTime":["99999999999999999999999999999999999999","-99999999999999999999999999999999999999"]}}"#,
+    );
+    let ctx = || {
+        Context::new()
+            .with("aws:CurrentTime", "2024-03-01T00:00:00Z")
+            .unwrap()
+    };
+    assert_eq!(decide(&gt, ctx()), Decision::ImplicitDeny);
+    let line = format!(
+        r#"{{"identity_policies":[{}],"request":{{"action":"{ACTION}","resource":"{PROFILE}","context":{{"test:T":1e300}}}}}}"#,
+        allow_if(r#"{"DateLessThan":{"test:T":"2024-01-01"}}"#)
+    );
+    assert_eq!(
+        decide_case(&line, false).decision(),
+        Some(Decision::ImplicitDeny)
+    );
+    let mut c = Context::new();
+    assert!(
+        c.insert(
+            "aws:CurrentTime",
+            ContextValue::One(Scalar::Number(1e300, "1e300".into()))
+        )
+        .is_err()
+    );
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Invalid UTF-8 through the CLI
+
+/// Five lines, three of them invalid UTF-8, through `iamgate batch`: five records, in order.
+#[cfg(feature = "cli")]
+fn batch_with_invalid_utf8() -> Vec<serde_json::Value> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let good = format!(
+        r#"{{"id":"ok","identity_policies":[],"request":{{"action":"{ACTION}","resource":"{PROFILE}"}}}}"#
+    );
+    let mut input: Vec<u8> = Vec::new();
+    input.extend_from_slice(good.as_bytes());
+    input.push(b'\n');
+    input.extend_from_slice(b"{\"id\":\"bad\xff\xfe\"}\n");
+    input.extend_from_slice(b"\xc3\x28\n");
+    input.extend_from_slice(b"\xed\xa0\x80 surrogate in UTF-8\n");
+    input.extend_from_slice(good.as_bytes());
+    input.push(b'\n');
+    let mut child = Command::new(env!("CARGO_BIN_EXE_iamgate"))
+        .arg("batch")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let records: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 5, "{stdout}");
+    assert_eq!(records[0]["decision"], "ImplicitDeny");
+    for r in &records[1..4] {
+        assert_eq!(r["id"], serde_json::Value::Null);
+        assert!(r["error"]["message"].is_string(), "{r}");
+    }
+    assert_eq!(records[4]["decision"], "ImplicitDeny");
+    records
+}
+
+#[cfg(feature = "cli")]
+#[test]
+fn invalid_utf8_lines_in_batch_each_get_one_error_record() {
+    batch_with_invalid_utf8();
+}
+
+#[cfg(feature = "cli")]
+#[test]
+fn invalid_utf8_error_record_says_utf8() {
+    for r in &batch_with_invalid_utf8()[1..4] {
+        let msg = r["error"]["message"].as_str().unwrap();
+        assert!(msg.contains("UTF-8"), "{msg}");
+    }
+}
