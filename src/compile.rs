@@ -63,6 +63,12 @@ pub struct CompileError {
 pub(crate) struct CCondition {
     pub op: Operator,
     pub key: String,
+    /// `key_hash(key)`.
+    pub hash: u64,
+    /// The slot of `key` among the distinct keys of the owning set, where a decision caches its lookup.
+    // INVARIANT: set by `Inner::intern` whenever a policy enters a `PolicySet`: within a set, two conditions
+    // share a slot exactly when they test the same key.
+    pub slot: usize,
     pub values: CValues,
 }
 
@@ -106,6 +112,13 @@ pub(crate) struct CStatement {
     pub not_resource: bool,
     pub resources: Vec<ArnPattern>,
     pub conditions: Vec<CCondition>,
+    /// One bit per service the `Action` patterns name (`service_bit`); every bit when a pattern's service has a
+    /// wildcard, or for `NotAction`. A request whose service's bit is clear cannot match an action.
+    pub services: u64,
+    /// An `Action` pattern is `*`: every action matches (before `not_action`).
+    pub any_action: bool,
+    /// A `Resource` pattern is `*`: every resource matches (before `not_resource`).
+    pub any_resource: bool,
 }
 
 /// One policy, parsed and compiled.
@@ -216,25 +229,40 @@ fn compile_statement(
                 when_present: texts().any(|t| t.eq_ignore_ascii_case("false")),
             },
         };
+        let key = c.key_lower();
         conditions.push(CCondition {
             op: c.operator.value,
-            key: c.key_lower(),
+            hash: crate::context::key_hash(key.as_bytes()),
+            key,
+            slot: 0,
             values,
         });
     }
+    let actions: Vec<ActionPattern> = st.action.patterns.iter().map(|p| p.value.clone()).collect();
+    let services = if st.action.negated {
+        u64::MAX
+    } else {
+        actions.iter().fold(0, |m, a| m | a.service_bit())
+    };
+    let resources: Vec<ArnPattern> = resource
+        .patterns
+        .iter()
+        .map(|p| ArnPattern::parse(&p.value, variables))
+        .collect();
     Ok(CStatement {
         index: st.index,
+        any_action: actions
+            .iter()
+            .any(|a| matches!(a.glob().atoms(), [crate::policy::pattern::Atom::Star])),
+        any_resource: resources.iter().any(|r| matches!(r, ArnPattern::Any)),
         sid: st.sid.as_ref().map(|s| s.value.clone()),
         effect: st.effect.value,
         principal,
         not_action: st.action.negated,
-        actions: st.action.patterns.iter().map(|p| p.value.clone()).collect(),
+        actions,
+        services,
         not_resource: resource.negated,
-        resources: resource
-            .patterns
-            .iter()
-            .map(|p| ArnPattern::parse(&p.value, variables))
-            .collect(),
+        resources,
         conditions,
     })
 }
@@ -260,6 +288,41 @@ pub(crate) struct Inner {
     pub boundary: Option<CompiledPolicy>,
     pub session: Vec<CompiledPolicy>,
     pub endpoint: Option<CompiledPolicy>,
+}
+
+impl Inner {
+    fn policies_mut(&mut self) -> impl Iterator<Item = &mut CompiledPolicy> {
+        self.scps
+            .iter_mut()
+            .chain(self.rcps.iter_mut())
+            .flatten()
+            .chain(self.resource.iter_mut())
+            .chain(self.identity.iter_mut())
+            .chain(self.boundary.iter_mut())
+            .chain(self.session.iter_mut())
+            .chain(self.endpoint.iter_mut())
+    }
+
+    /// Give each distinct condition key a slot, where a decision caches its lookup in the request context.
+    fn intern(mut self) -> Inner {
+        let mut keys: Vec<(u64, String)> = Vec::new();
+        for p in self.policies_mut() {
+            for c in p
+                .statements
+                .iter_mut()
+                .flat_map(|s| s.conditions.iter_mut())
+            {
+                c.slot = match keys.iter().position(|(h, k)| *h == c.hash && *k == c.key) {
+                    Some(i) => i,
+                    None => {
+                        keys.push((c.hash, c.key.clone()));
+                        keys.len() - 1
+                    }
+                };
+            }
+        }
+        self
+    }
 }
 
 /// Every policy that applies to a request, compiled. Immutable, `Send + Sync`, cheap to clone.
@@ -364,7 +427,7 @@ impl PolicySetBuilder {
             .map(|p| c(p, PolicyRef::Endpoint))
             .transpose()?;
         Ok(PolicySet {
-            inner: Arc::new(inner),
+            inner: Arc::new(inner.intern()),
         })
     }
 }
@@ -425,15 +488,18 @@ impl PolicySet {
     pub fn with_endpoint(&self, endpoint: Option<CompiledPolicy>) -> PolicySet {
         let i = &self.inner;
         PolicySet {
-            inner: Arc::new(Inner {
-                scps: i.scps.clone(),
-                rcps: i.rcps.clone(),
-                resource: i.resource.clone(),
-                identity: i.identity.clone(),
-                boundary: i.boundary.clone(),
-                session: i.session.clone(),
-                endpoint,
-            }),
+            inner: Arc::new(
+                Inner {
+                    scps: i.scps.clone(),
+                    rcps: i.rcps.clone(),
+                    resource: i.resource.clone(),
+                    identity: i.identity.clone(),
+                    boundary: i.boundary.clone(),
+                    session: i.session.clone(),
+                    endpoint,
+                }
+                .intern(),
+            ),
         }
     }
 

@@ -138,10 +138,73 @@ pub struct ContextError {
 /// assert!(c.get("AWS:SOURCEIP").is_some());
 /// assert!(c.insert("aws:SourceIp", ContextValue::One("not-an-ip".into())).is_err());
 /// ```
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Context {
     /// Sorted by lowercase key.
-    entries: Vec<(String, ContextValue)>,
+    entries: Vec<Entry>,
+}
+
+/// One key of a [`Context`], with what `decide` needs precomputed at insert time.
+#[derive(Clone, PartialEq)]
+pub(crate) struct Entry {
+    /// Lowercase.
+    pub key: String,
+    /// [`key_hash`] of `key`: a decision finds a key by comparing hashes before any text.
+    pub hash: u64,
+    pub value: ContextValue,
+    /// The address, for a single string value of a key documented as an IP (parsed anyway to check it).
+    // INVARIANT: `Some` only when `value` is `One(Scalar::String(s))` and `parse_ip(s)` is this address.
+    pub ip: Option<std::net::IpAddr>,
+}
+
+impl Entry {
+    /// `ty`: `known_key_type(&key)`.
+    fn new(key: String, ty: Option<KeyType>, value: ContextValue) -> Entry {
+        let ip = match &value {
+            ContextValue::One(s @ Scalar::String(_)) if ty == Some(KeyType::Ip) => s.ip(),
+            _ => None,
+        };
+        Entry {
+            hash: key_hash(key.as_bytes()),
+            key,
+            value,
+            ip,
+        }
+    }
+}
+
+/// A fixed (not randomised) hash of a lowercase key. Collisions cost only a text comparison: every hit is
+/// confirmed by comparing the keys.
+pub(crate) fn key_hash(key: &[u8]) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut h = key.len() as u64;
+    let mut chunks = key.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        // Byte by byte: a copy of variable length would call `memcpy`.
+        let w = rest
+            .iter()
+            .enumerate()
+            .fold(0u64, |w, (i, &b)| w | u64::from(b) << (8 * i));
+        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+    }
+    h
+}
+
+impl fmt::Debug for Context {
+    /// As the derived form over `(key, value)` pairs (the precomputed fields are not shown).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let entries: Vec<(&String, &ContextValue)> =
+            self.entries.iter().map(|e| (&e.key, &e.value)).collect();
+        f.debug_struct("Context")
+            .field("entries", &entries)
+            .finish()
+    }
 }
 
 impl Context {
@@ -154,21 +217,22 @@ impl Context {
     /// non-match.
     pub fn insert(&mut self, key: &str, value: ContextValue) -> Result<(), ContextError> {
         let lower = key.to_ascii_lowercase();
-        if let Some(ty) = known_key_type(&lower) {
+        let ty = known_key_type(&lower);
+        if let Some(ty) = ty {
             for s in value.as_slice() {
                 check_type(key, ty, s)?;
             }
         }
         match self
             .entries
-            .binary_search_by(|(k, _)| k.as_str().cmp(&lower))
+            .binary_search_by(|e| e.key.as_str().cmp(&lower))
         {
             Ok(i) => {
                 if let Some(e) = self.entries.get_mut(i) {
-                    e.1 = value;
+                    *e = Entry::new(lower, ty, value);
                 }
             }
-            Err(i) => self.entries.insert(i, (lower, value)),
+            Err(i) => self.entries.insert(i, Entry::new(lower, ty, value)),
         }
         Ok(())
     }
@@ -184,8 +248,8 @@ impl Context {
         if key.bytes().any(|b| b.is_ascii_uppercase()) {
             self.entries
                 .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(key))
-                .map(|(_, v)| v)
+                .find(|e| e.key.eq_ignore_ascii_case(key))
+                .map(|e| &e.value)
         } else {
             self.get_lower(key)
         }
@@ -193,24 +257,39 @@ impl Context {
 
     /// The value of an already-lowercase key.
     pub fn get_lower(&self, lower: &str) -> Option<&ContextValue> {
+        self.entry(lower).map(|e| &e.value)
+    }
+
+    /// The entry of an already-lowercase key.
+    pub(crate) fn entry(&self, lower: &str) -> Option<&Entry> {
         self.entries
-            .binary_search_by(|(k, _)| k.as_str().cmp(lower))
+            .binary_search_by(|e| e.key.as_str().cmp(lower))
             .ok()
             .and_then(|i| self.entries.get(i))
-            .map(|(_, v)| v)
+    }
+
+    /// The entry of an already-lowercase key whose [`key_hash`] is `hash`: a scan of hashes for the few keys a
+    /// request usually has, the binary search otherwise.
+    pub(crate) fn entry_hashed(&self, lower: &str, hash: u64) -> Option<&Entry> {
+        if self.entries.len() > 16 {
+            return self.entry(lower);
+        }
+        self.entries
+            .iter()
+            .find(|e| e.hash == hash && e.key == lower)
     }
 
     pub fn remove(&mut self, key: &str) -> Option<ContextValue> {
         let lower = key.to_ascii_lowercase();
         let i = self
             .entries
-            .binary_search_by(|(k, _)| k.as_str().cmp(&lower))
+            .binary_search_by(|e| e.key.as_str().cmp(&lower))
             .ok()?;
-        Some(self.entries.remove(i).1)
+        Some(self.entries.remove(i).value)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &ContextValue)> {
-        self.entries.iter().map(|(k, v)| (k.as_str(), v))
+        self.entries.iter().map(|e| (e.key.as_str(), &e.value))
     }
 
     pub fn len(&self) -> usize {

@@ -7,12 +7,14 @@
 use crate::compile::{
     CCondition, CPrincipal, CStatement, CValues, CompiledPolicy, PolicyRef, PolicySet,
 };
-use crate::context::{ContextValue, Request, Scalar, is_account_id};
+use crate::context::{Context, ContextValue, Entry, Request, Scalar, is_account_id};
 use crate::policy::operator::{Family, Qualifier};
 use crate::policy::pattern::Vars;
 use crate::policy::{Effect, PrincipalKind};
 use serde::Serialize;
+use std::cell::{Cell, OnceCell};
 use std::fmt;
+use std::net::IpAddr;
 
 /// The outcome of a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -253,21 +255,22 @@ impl PolicySet {
     }
 
     fn run<T: Tracer>(&self, request: &Request, t: &mut T) -> Decision {
-        let req = &Input::new(request);
+        let mut input = Input::new(request);
+        input.prepare();
+        let req = &input;
         let i = &*self.inner;
-        let rcps_apply = !self.inner.rcps.is_empty() && rcp_governs(&request.action);
-        // 1. The deny pass over every applicable policy (§4.1).
+        let rcps_apply = !i.rcps.is_empty() && rcp_governs(&request.action);
+        // 1. The deny pass over every applicable policy (§4.1), in the order of `policies()`.
         let mut denied = false;
-        for (at, p) in self.policies() {
-            if matches!(at, PolicyRef::Rcp(..)) && !rcps_apply {
-                continue;
-            }
+        let stopped = self.each_policy(rcps_apply, |at, p| {
             if deny_in(at, p, req, t) {
                 denied = true;
-                if !T::FULL {
-                    return Decision::ExplicitDeny;
-                }
+                return !T::FULL;
             }
+            false
+        });
+        if stopped {
+            return Decision::ExplicitDeny;
         }
         // 2. The gates: each must have an applicable Allow. In full mode every gate is evaluated so that every
         // allowing statement is recorded.
@@ -294,7 +297,7 @@ impl PolicySet {
                 }
             }
         }
-        let same_account = req.same_account;
+        let same_account = req.same_account();
         let identity = allow_in_any(
             i.identity
                 .iter()
@@ -355,68 +358,219 @@ impl PolicySet {
     }
 }
 
-/// A request prepared once per decision: the action lowercased (on the stack), the resource split into its six
-/// fields, whether principal and resource share an account.
+impl PolicySet {
+    /// Call `f` on every policy in the order of [`PolicySet::policies`] (RCPs only when `rcps`) until it
+    /// returns true; whether it did.
+    fn each_policy(
+        &self,
+        rcps: bool,
+        mut f: impl FnMut(PolicyRef, &CompiledPolicy) -> bool,
+    ) -> bool {
+        let i = &*self.inner;
+        for (l, level) in i.scps.iter().enumerate() {
+            for (j, p) in level.iter().enumerate() {
+                if f(PolicyRef::Scp(l, j), p) {
+                    return true;
+                }
+            }
+        }
+        if rcps {
+            for (l, level) in i.rcps.iter().enumerate() {
+                for (j, p) in level.iter().enumerate() {
+                    if f(PolicyRef::Rcp(l, j), p) {
+                        return true;
+                    }
+                }
+            }
+        }
+        if let Some(p) = &i.resource {
+            if f(PolicyRef::Resource, p) {
+                return true;
+            }
+        }
+        for (n, p) in i.identity.iter().enumerate() {
+            if f(PolicyRef::Identity(n), p) {
+                return true;
+            }
+        }
+        if let Some(p) = &i.boundary {
+            if f(PolicyRef::Boundary, p) {
+                return true;
+            }
+        }
+        for (n, p) in i.session.iter().enumerate() {
+            if f(PolicyRef::Session(n), p) {
+                return true;
+            }
+        }
+        i.endpoint
+            .as_ref()
+            .is_some_and(|p| f(PolicyRef::Endpoint, p))
+    }
+}
+
+/// How many condition keys a decision caches on the stack; a set with more looks the others up each time.
+const SLOTS: usize = 16;
+// INVARIANT: every slot has a bit in `Input::resolved` (a `u16`).
+const _: () = assert!(SLOTS <= 16);
+
+/// A request prepared once per decision: the action lowercased (on the stack) and its service's bit; computed
+/// on first use, each condition key's context entry (by slot), the offsets of the resource's first five colons,
+/// and whether principal and resource share an account. Nothing is allocated.
 pub(crate) struct Input<'r> {
     pub req: &'r Request,
     pub action: ActionKey<'r>,
-    pub resource: Option<[&'r str; 6]>,
-    pub same_account: bool,
+    /// `service_bit` of the action's service; every bit when unknown.
+    pub service: u64,
+    /// The entry of each slot's key; valid where `resolved` has the slot's bit.
+    slots: [Cell<Option<&'r Entry>>; SLOTS],
+    resolved: Cell<u16>,
+    /// The offsets of the resource's first five colons (`None`: not an ARN).
+    resource: OnceCell<Option<[usize; 5]>>,
+    same_account: OnceCell<bool>,
 }
 
 impl<'r> Input<'r> {
+    /// The request, nothing computed yet: call [`Input::prepare`] once it is in place.
+    // Two steps, because a 360-byte struct returned after its buffer was filled through `&mut` is built
+    // elsewhere and copied out.
+    #[inline(always)]
     fn new(req: &'r Request) -> Self {
-        let resource = crate::policy::arn::split(&req.resource);
-        let principal = req.principal.as_deref();
-        let principal_account = principal
-            .and_then(|p| {
-                crate::policy::arn::split(p)
-                    .map(|f| f[4])
-                    .filter(|a| !a.is_empty())
-            })
-            .or_else(|| principal.filter(|p| is_account_id(p)));
-        let resource_account = req
-            .resource_account
-            .as_deref()
-            .or_else(|| resource.map(|f| f[4]).filter(|a| !a.is_empty()))
-            .or(principal_account);
         Input {
             req,
-            action: ActionKey::new(&req.action),
-            resource,
-            same_account: match (principal_account, resource_account) {
+            action: ActionKey {
+                raw: &req.action,
+                buf: [0; ACTION_BUF],
+                lower: None,
+            },
+            service: u64::MAX,
+            slots: Default::default(),
+            resolved: Cell::new(0),
+            resource: OnceCell::new(),
+            same_account: OnceCell::new(),
+        }
+    }
+
+    /// Lowercase the action and find its service's bit.
+    fn prepare(&mut self) {
+        if let Some((len, colon)) = self.action.fill() {
+            self.action.lower = Some(len);
+            if let Some(service) = colon.and_then(|c| self.action.buf.get(..c)) {
+                self.service = crate::policy::action::service_bit(service);
+            }
+        }
+    }
+
+    /// The context entry that condition `c` reads.
+    fn entry(&self, c: &CCondition) -> Option<&'r Entry> {
+        let lookup = || self.req.context.entry_hashed(&c.key, c.hash);
+        // INVARIANT: within one set, conditions share a slot only when they test the same key (`intern`).
+        let (Some(cell), Some(bit)) = (self.slots.get(c.slot), 1u16.checked_shl(c.slot as u32))
+        else {
+            return lookup();
+        };
+        if self.resolved.get() & bit != 0 {
+            return cell.get();
+        }
+        let e = lookup();
+        cell.set(e);
+        self.resolved.set(self.resolved.get() | bit);
+        e
+    }
+
+    /// The offsets of the resource ARN's first five colons (`None`: not an ARN).
+    fn resource(&self) -> Option<[usize; 5]> {
+        *self
+            .resource
+            .get_or_init(|| crate::policy::arn::first_colons(self.req.resource.as_bytes()))
+    }
+
+    /// Whether principal and resource are in the same account (true when either is unknown).
+    fn same_account(&self) -> bool {
+        *self.same_account.get_or_init(|| {
+            let req = self.req;
+            let principal = req.principal.as_deref();
+            let principal_account = principal
+                .and_then(|p| {
+                    crate::policy::arn::first_colons(p.as_bytes())
+                        .and_then(|c| crate::policy::arn::account_at(p, c))
+                })
+                .or_else(|| principal.filter(|p| is_account_id(p)));
+            let resource_account = req
+                .resource_account
+                .as_deref()
+                .or_else(|| {
+                    self.resource()
+                        .and_then(|c| crate::policy::arn::account_at(&req.resource, c))
+                })
+                .or(principal_account);
+            match (principal_account, resource_account) {
                 (Some(p), Some(r)) => p == r,
                 _ => true,
-            },
-        }
+            }
+        })
     }
 }
 
 /// Longest action kept lowercased on the stack; longer ones are compared case-insensitively in place.
 const ACTION_BUF: usize = 128;
 
-pub(crate) enum ActionKey<'r> {
-    Lower([u8; ACTION_BUF], usize),
-    Raw(&'r str),
+/// The request's action, and its ASCII lowercase form when it is ASCII and fits the buffer.
+pub(crate) struct ActionKey<'r> {
+    raw: &'r str,
+    buf: [u8; ACTION_BUF],
+    /// The length of the lowercase form in `buf`; `None`: compare `raw` case-insensitively instead.
+    lower: Option<usize>,
 }
 
-impl<'r> ActionKey<'r> {
-    fn new(action: &'r str) -> Self {
-        let b = action.as_bytes();
-        if b.len() > ACTION_BUF || !action.is_ascii() {
-            return ActionKey::Raw(action);
+impl ActionKey<'_> {
+    /// Lowercase `raw` into `buf`; its length and the offset of its first `:`, or `None` when it is not ASCII
+    /// or too long.
+    fn fill(&mut self) -> Option<(usize, Option<usize>)> {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        const LOW7: u64 = !HIGH;
+        let b = self.raw.as_bytes();
+        self.buf.get_mut(..b.len())?.copy_from_slice(b);
+        let mut colon = None;
+        // Eight bytes at a time: refuse non-ASCII, then set bit 5 of each byte in `A..=Z`. For ASCII bytes the
+        // additions cannot carry into the next byte. The bytes past the end are zero: neither letters nor `:`.
+        for (i, chunk) in self
+            .buf
+            .chunks_exact_mut(8)
+            .take(b.len().div_ceil(8))
+            .enumerate()
+        {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(chunk);
+            let w = u64::from_le_bytes(w);
+            if w & HIGH != 0 {
+                return None;
+            }
+            let upper = (w + ONES * (0x80 - u64::from(b'A')))
+                & !(w + ONES * (0x80 - u64::from(b'Z') - 1))
+                & HIGH;
+            chunk.copy_from_slice(&(w | (upper >> 2)).to_le_bytes());
+            if colon.is_none() {
+                // The high bit of each byte equal to `:`, exactly (see `arn::first_colons`).
+                let t = w ^ (ONES * u64::from(b':'));
+                let m = !(((t & LOW7) + LOW7) | t | LOW7);
+                if m != 0 {
+                    colon = Some(i * 8 + (m.trailing_zeros() / 8) as usize);
+                }
+            }
         }
-        let mut buf = [0u8; ACTION_BUF];
-        for (d, s) in buf.iter_mut().zip(b) {
-            *d = s.to_ascii_lowercase();
-        }
-        ActionKey::Lower(buf, b.len())
+        Some((b.len(), colon))
+    }
+
+    fn lowercase(&self) -> Option<&[u8]> {
+        self.buf.get(..self.lower?)
     }
 
     fn matches(&self, p: &crate::policy::action::ActionPattern) -> bool {
-        match self {
-            ActionKey::Lower(buf, len) => p.matches_lowercase(buf.get(..*len).unwrap_or(&[])),
-            ActionKey::Raw(a) => p.matches(a),
+        match self.lowercase() {
+            Some(a) => p.matches_lowercase(a),
+            None => p.matches(self.raw),
         }
     }
 }
@@ -477,15 +631,19 @@ fn allow_in_any<'p, T: Tracer>(
 /// Whether statement `st` applies to `req`: action, resource, principal and every condition.
 fn applies<T: Tracer>(at: PolicyRef, st: &CStatement, inp: &Input<'_>, t: &mut T) -> bool {
     let req = inp.req;
-    let action_matched = st.actions.iter().any(|a| inp.action.matches(a)) != st.not_action;
+    // A service whose bit the statement lacks matches none of its patterns (`NotAction` has every bit).
+    let action_matched = (st.any_action
+        || (st.services & inp.service != 0 && st.actions.iter().any(|a| inp.action.matches(a))))
+        != st.not_action;
     if !T::STATEMENTS && !action_matched {
         return false;
     }
     let vars: &dyn Vars = &req.context;
-    let resource_matched = st
-        .resources
-        .iter()
-        .any(|r| r.matches_fields(inp.resource, &req.resource, vars) == Some(true))
+    let resource_matched = (st.any_resource
+        || st
+            .resources
+            .iter()
+            .any(|r| r.matches_cut(|| inp.resource(), &req.resource, vars) == Some(true)))
         != st.not_resource;
     if !T::STATEMENTS && !resource_matched {
         return false;
@@ -498,7 +656,7 @@ fn applies<T: Tracer>(at: PolicyRef, st: &CStatement, inp: &Input<'_>, t: &mut T
             // than granting by itself (docs/semantics.md #24).
             let root_only = match at {
                 PolicyRef::Endpoint => true,
-                PolicyRef::Resource => st.effect == Effect::Allow && inp.same_account,
+                PolicyRef::Resource => st.effect == Effect::Allow && inp.same_account(),
                 _ => false,
             };
             principal_matches(p, req, root_only) != *negated
@@ -506,11 +664,15 @@ fn applies<T: Tracer>(at: PolicyRef, st: &CStatement, inp: &Input<'_>, t: &mut T
     };
     let mut applies = action_matched && resource_matched && principal_matched;
     if !T::STATEMENTS {
-        return applies && st.conditions.iter().all(|c| condition(c, req).0);
+        return applies
+            && st
+                .conditions
+                .iter()
+                .all(|c| condition_on(c, inp.entry(c), &req.context).0);
     }
     let mut conditions = Vec::with_capacity(st.conditions.len());
     for (index, c) in st.conditions.iter().enumerate() {
-        let (held, why) = condition(c, req);
+        let (held, why) = condition_on(c, inp.entry(c), &req.context);
         applies &= held;
         conditions.push(ConditionTrace {
             index,
@@ -653,9 +815,17 @@ impl fmt::Display for Why<'_> {
     }
 }
 
-/// The kernel of SEMANTICS.md §3.6.
+/// The kernel of SEMANTICS.md §3.6, looking the key up in `req`.
 pub(crate) fn condition<'r>(c: &CCondition, req: &'r Request) -> (bool, Why<'r>) {
-    let values = req.context.get_lower(&c.key);
+    condition_on(c, req.context.entry(&c.key), &req.context)
+}
+
+/// The kernel of SEMANTICS.md §3.6 on the context entry of `c`'s key (`None`: absent).
+// Inlined so that the fast path, which drops the `Why`, does not build it.
+#[inline(always)]
+fn condition_on<'r>(c: &CCondition, entry: Option<&'r Entry>, vars: &Context) -> (bool, Why<'r>) {
+    let values = entry.map(|e| &e.value);
+    let ip = entry.and_then(|e| e.ip);
     let op = c.op;
     if let CValues::Null {
         when_absent,
@@ -686,7 +856,7 @@ pub(crate) fn condition<'r>(c: &CCondition, req: &'r Request) -> (bool, Why<'r>)
             None => (false, Why::AbsentPositive),
         };
     }
-    let m = |r: &Scalar| matches_any(c, r, &req.context);
+    let m = |r: &Scalar| matches_any(c, r, ip, vars);
     match op.qualifier {
         None => {
             // A single-valued key; a list given without a qualifier matches when any of its values matches
@@ -776,8 +946,10 @@ fn uncertainty(c: &CCondition, req: &Request) -> Option<&'static str> {
     None
 }
 
-/// Whether request value `r` matches any policy value under the positive counterpart of the operator.
-fn matches_any(c: &CCondition, r: &Scalar, vars: &dyn Vars) -> bool {
+/// Whether request value `r` matches any policy value under the positive counterpart of the operator. `ip` is
+/// the entry's parsed address, when it has one (then `r` is its only value).
+#[inline]
+fn matches_any(c: &CCondition, r: &Scalar, ip: Option<IpAddr>, vars: &dyn Vars) -> bool {
     match (&c.values, c.op.base.family()) {
         (CValues::Exact(ps), _) => ps
             .iter()
@@ -811,7 +983,10 @@ fn matches_any(c: &CCondition, r: &Scalar, vars: &dyn Vars) -> bool {
             .iter()
             .flatten()
             .any(|b| crate::policy::value::base64_equals(r.text(), b)),
-        (CValues::Ip(set), _) => r.ip().is_some_and(|ip| set.contains(ip)),
+        (CValues::Ip(set), _) => match ip {
+            Some(a) => set.contains(a),
+            None => r.ip().is_some_and(|a| set.contains(a)),
+        },
         (CValues::Arn(ps), _) => ps.iter().any(|p| p.matches(r.text(), vars) == Some(true)),
         _ => false,
     }

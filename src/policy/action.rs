@@ -63,6 +63,7 @@ impl ActionPattern {
     }
 
     /// Whether `action`, already lowercase, matches.
+    #[inline]
     pub fn matches_lowercase(&self, action: &[u8]) -> bool {
         self.glob.matches_bytes(action, &NoVars, false) == Some(true)
     }
@@ -73,6 +74,16 @@ impl ActionPattern {
         (!p.contains(['*', '?'])).then(|| p.to_ascii_lowercase())
     }
 
+    /// The bit of [`service_bit`] for this pattern's service; every bit when the service has a wildcard.
+    pub fn service_bit(&self) -> u64 {
+        match self.source.split_once(':') {
+            Some((p, _)) if !p.contains(['*', '?']) => {
+                service_bit(p.to_ascii_lowercase().as_bytes())
+            }
+            _ => u64::MAX,
+        }
+    }
+
     pub fn as_str(&self) -> &str {
         &self.source
     }
@@ -80,6 +91,11 @@ impl ActionPattern {
     pub fn glob(&self) -> &Pattern {
         &self.glob
     }
+}
+
+/// One of 64 bits chosen by a lowercase service prefix: a cheap first test of whether an action can match.
+pub fn service_bit(service: &[u8]) -> u64 {
+    1 << (crate::context::key_hash(service) & 63)
 }
 
 impl fmt::Display for ActionPattern {

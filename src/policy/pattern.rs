@@ -58,6 +58,37 @@ impl Vars for NoVars {
 pub struct Pattern {
     atoms: Vec<Atom>,
     source: String,
+    /// The shape of `atoms` when it is one of the common ones, with its text, so that matching them does not
+    /// walk the atoms.
+    fast: Fast,
+}
+
+/// A pattern's shape, derived from its atoms.
+// INVARIANT: `Fast::of(&atoms)` of the pattern's atoms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Fast {
+    /// `*`.
+    Any,
+    /// Literal text.
+    Exact(Box<[u8]>),
+    /// Text then `*`.
+    Prefix(Box<[u8]>),
+    /// `*` then text.
+    Suffix(Box<[u8]>),
+    /// Anything else: the general matcher.
+    Glob,
+}
+
+impl Fast {
+    fn of(atoms: &[Atom]) -> Fast {
+        match atoms {
+            [Atom::Star] => Fast::Any,
+            [Atom::Text(t)] => Fast::Exact(t.as_bytes().into()),
+            [Atom::Text(t), Atom::Star] => Fast::Prefix(t.as_bytes().into()),
+            [Atom::Star, Atom::Text(t)] => Fast::Suffix(t.as_bytes().into()),
+            _ => Fast::Glob,
+        }
+    }
 }
 
 impl Pattern {
@@ -105,6 +136,7 @@ impl Pattern {
             rest = chars.as_str();
         }
         Pattern {
+            fast: Fast::of(&atoms),
             atoms,
             source: text.to_string(),
         }
@@ -130,6 +162,7 @@ impl Pattern {
     }
 
     /// The pattern as one literal string, when it has no wildcards and no variables.
+    #[inline]
     pub fn as_literal(&self) -> Option<&str> {
         match self.atoms.as_slice() {
             [] => Some(""),
@@ -140,33 +173,29 @@ impl Pattern {
 
     /// Whether `value` matches. `None` when a variable without default is missing from the request (the caller
     /// applies §2.3: such a value matches nothing). `fold_ascii` compares letters ASCII case-insensitively.
+    #[inline]
     pub fn matches(&self, value: &str, vars: &dyn Vars, fold_ascii: bool) -> Option<bool> {
         self.matches_bytes(value.as_bytes(), vars, fold_ascii)
     }
 
     /// [`Pattern::matches`] over the UTF-8 bytes of a value.
+    #[inline]
     pub fn matches_bytes(&self, v: &[u8], vars: &dyn Vars, fold_ascii: bool) -> Option<bool> {
         // Fast paths for the shapes that dominate real policies.
-        match self.atoms.as_slice() {
-            [Atom::Star] => return Some(true),
-            [Atom::Text(t)] => return Some(eq_bytes(v, t.as_bytes(), fold_ascii)),
-            [Atom::Text(t), Atom::Star] => {
-                return Some(
-                    v.get(..t.len())
-                        .is_some_and(|h| eq_bytes(h, t.as_bytes(), fold_ascii)),
-                );
-            }
-            [Atom::Star, Atom::Text(t)] => {
+        match &self.fast {
+            Fast::Any => Some(true),
+            Fast::Exact(t) => Some(eq_bytes(v, t, fold_ascii)),
+            Fast::Prefix(t) => Some(v.get(..t.len()).is_some_and(|h| eq_bytes(h, t, fold_ascii))),
+            Fast::Suffix(t) => {
                 let start = v.len().checked_sub(t.len());
-                return Some(
+                Some(
                     start
                         .and_then(|s| v.get(s..))
-                        .is_some_and(|h| eq_bytes(h, t.as_bytes(), fold_ascii)),
-                );
+                        .is_some_and(|h| eq_bytes(h, t, fold_ascii)),
+                )
             }
-            _ => {}
+            Fast::Glob => glob(&self.atoms, v, vars, fold_ascii),
         }
-        glob(&self.atoms, v, vars, fold_ascii)
     }
 
     /// Exact comparison with Unicode case folding (the `IgnoreCase` operators). Wildcards are not special.
@@ -234,6 +263,8 @@ fn variable(i: &str) -> IResult<&str, Atom> {
 /// Glob match over bytes: segments between stars are anchored (first, last) or found leftmost (middle).
 /// Leftmost-first placement of each middle segment is optimal for star-only globs, so no backtracking is
 /// needed and the work is linear in `value` times the segment length.
+// Out of line: inlined, it would burden the fast paths of `matches_bytes` with its prologue.
+#[inline(never)]
 fn glob(atoms: &[Atom], value: &[u8], vars: &dyn Vars, fold: bool) -> Option<bool> {
     let first_star = atoms.iter().position(|a| matches!(a, Atom::Star));
     let Some(first_star) = first_star else {
@@ -284,6 +315,7 @@ fn glob(atoms: &[Atom], value: &[u8], vars: &dyn Vars, fold: bool) -> Option<boo
     Some(true)
 }
 
+#[inline]
 fn eq_bytes(a: &[u8], b: &[u8], fold: bool) -> bool {
     if fold {
         a.eq_ignore_ascii_case(b)
