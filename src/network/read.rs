@@ -738,6 +738,18 @@ impl Reader<'_> {
         self.err(node, path, format!("in feed `{file}`: {e}"))
     }
 
+    /// The strings of an optional filter field (one string or a list); empty when absent.
+    fn names(&self, o: &Obj<'_, '_>, k: &str) -> R<Vec<String>> {
+        match o.get(k) {
+            Some(n) => Ok(self
+                .strings(n, &o.at(k))?
+                .into_iter()
+                .map(|(s, _, _)| s)
+                .collect()),
+            None => Ok(Vec::new()),
+        }
+    }
+
     /// `"file.json"` or `{"path": ..., "cloud": ..., "continent": ..., "city": ...}`.
     fn cenr(&self, node: &Node<'_>, path: &str) -> R<Vec<FeedRange>> {
         let (file, filter) = match &node.value {
@@ -749,16 +761,7 @@ impl Reader<'_> {
                     "path",
                     "the CENR JSON file, relative to the network file",
                 )?;
-                let names = |k: &str| -> R<Vec<String>> {
-                    match o.get(k) {
-                        Some(n) => Ok(self
-                            .strings(n, &o.at(k))?
-                            .into_iter()
-                            .map(|(s, _, _)| s)
-                            .collect()),
-                        None => Ok(Vec::new()),
-                    }
-                };
+                let names = |k: &str| self.names(&o, k);
                 (
                     file,
                     CenrFilter {
@@ -784,16 +787,7 @@ impl Reader<'_> {
                     "path",
                     "the ip-ranges.json file, relative to the network file",
                 )?;
-                let names = |k: &str| -> R<Vec<String>> {
-                    match o.get(k) {
-                        Some(n) => Ok(self
-                            .strings(n, &o.at(k))?
-                            .into_iter()
-                            .map(|(s, _, _)| s)
-                            .collect()),
-                        None => Ok(Vec::new()),
-                    }
-                };
+                let names = |k: &str| self.names(&o, k);
                 (
                     file,
                     IpRangesFilter {
