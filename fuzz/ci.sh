@@ -6,8 +6,8 @@
 #   FUZZ_SECONDS=300 fuzz/ci.sh decide_differential
 #
 # Crashes land in fuzz/artifacts/<target>/; minimize them with
-#   cargo +nightly fuzz tmin <target> fuzz/artifacts/<target>/<crash>
-# and add them to fuzz/regressions/<target>/ (replayed by tests/it/regressions.rs).
+#   cargo +nightly fuzz tmin -O -a <target> fuzz/artifacts/<target>/<crash>
+# and add them to fuzz/regressions/<target>/ (replayed by tests/it/regressions.rs; see docs/fuzzing.md).
 set -euo pipefail
 cd "$(dirname "$0")"
 FUZZ="$PWD"
@@ -34,6 +34,9 @@ cargo +nightly fuzz build -O -a
 echo "== seeds from corpus/"
 # Policies (every policy object of every case, and corpus/policies if present) for the byte-level policy
 # targets; whole cases, one per line, for batch_json. Seeds are rebuilt each run and never committed.
+if ! command -v python3 >/dev/null 2>&1; then
+  echo "python3 not found: running without seeds"
+else
 python3 - "$ROOT" "$FUZZ/corpus" <<'PY'
 import hashlib, json, pathlib, sys
 root, out = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
@@ -67,6 +70,7 @@ for p in policies:
         put(t, text)
 print(f"{len(cases)} cases, {len(policies)} policies, networks from corpus/networks")
 PY
+fi
 
 echo "== run (${SECONDS_EACH}s each)"
 failed=()

@@ -249,7 +249,8 @@ pub fn decide_differential(line: &str) {
 /// either a `decision` or an `error`; explaining does not change the decision.
 pub fn batch_json(data: &[u8]) {
     for raw in data.split(|b| *b == b'\n') {
-        // The CLI reads lines with `BufRead::lines`: a trailing CR is part of the line there too.
+        // The CLI drops a trailing CR; a line that is not UTF-8 gets its record there before any parsing.
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         let line = String::from_utf8_lossy(raw);
         let plain = decide_case(&line, false);
         let explained = decide_case(&line, true);
@@ -288,12 +289,7 @@ pub fn batch_json(data: &[u8]) {
 
 /// A reach input: a case (policies and the template request) and the two endpoints of the flow. As JSON:
 /// `{"case": CASE, "api_endpoint": [ID, POLICY|null] | null, "studio_endpoint": ...}`.
-///
-/// `strict` also probes values named only in the endpoint policies of the query, which `reach` does not
-/// enumerate yet (tests/it/regressions.rs, `reach_misses_vpc_named_only_in_endpoint_policy`). The fuzz target
-/// runs strict only with `IAMGATE_FUZZ_STRICT=1`, so that CI stays green until that bug is fixed; the
-/// regression test is always strict.
-pub fn reach_agrees_with_decide_json(text: &str, strict: bool) {
+pub fn reach_agrees_with_decide_json(text: &str) {
     let Ok(v) = serde_json::from_str::<Value>(text) else {
         return;
     };
@@ -321,7 +317,7 @@ pub fn reach_agrees_with_decide_json(text: &str, strict: bool) {
         return;
     };
     let levels = scp_levels(&case_text);
-    reach_agrees_with_decide(&case.set, &case.request, api, studio, levels, strict, text);
+    reach_agrees_with_decide(&case.set, &case.request, api, studio, levels, text);
 }
 
 const NETWORK_KEYS: [&str; 5] = [
@@ -470,7 +466,6 @@ pub fn reach_agrees_with_decide(
     api: Option<(String, Option<Policy>)>,
     studio: Option<(String, Option<Policy>)>,
     scp_levels: usize,
-    strict: bool,
     input: &str,
 ) {
     let compile = |e: Option<(String, Option<Policy>)>| match e {
@@ -514,13 +509,11 @@ pub fn reach_agrees_with_decide(
     };
     // Values named anywhere: in the set's policies and in the endpoint policies of the query.
     let mut policies: Vec<&Policy> = set.policies().map(|(_, p)| p.policy()).collect();
-    if strict {
-        for (_, p) in api.iter().chain(studio.iter()) {
-            if let Some(p) = p {
-                policies.push(p.policy());
-            }
-        }
-    }
+    policies.extend(
+        api.iter()
+            .chain(studio.iter())
+            .filter_map(|(_, p)| p.as_ref().map(|p| p.policy())),
+    );
     let mut vpces = named_values(&policies, "aws:SourceVpce");
     vpces.extend(api.iter().chain(studio.iter()).map(|(id, _)| id.clone()));
     let vpcs = named_values(&policies, "aws:SourceVpc");

@@ -111,7 +111,9 @@ fn document_size_limit_is_checked_before_parsing() {
         json::parse(&text, &limits).unwrap_err().message,
         "document is 101 bytes, more than the limit of 100 bytes"
     );
-    assert!(json::parse(&text[..text.len() - 4], &limits).is_err()); // invalid, but parsed: no size error
+    // Within the limit, the parser looks at the text (and finds the cut-off string).
+    let e = json::parse(&text[..99], &limits).unwrap_err();
+    assert_eq!((e.offset, e.message.as_str()), (1, "unterminated string"));
 }
 
 #[test]
@@ -643,14 +645,20 @@ fn batch_with_invalid_utf8() -> Vec<serde_json::Value> {
 #[cfg(feature = "cli")]
 #[test]
 fn invalid_utf8_lines_in_batch_each_get_one_error_record() {
-    batch_with_invalid_utf8();
-}
-
-#[cfg(feature = "cli")]
-#[test]
-fn invalid_utf8_error_record_says_utf8() {
-    for r in &batch_with_invalid_utf8()[1..4] {
-        let msg = r["error"]["message"].as_str().unwrap();
-        assert!(msg.contains("UTF-8"), "{msg}");
+    let records = batch_with_invalid_utf8();
+    // Each record names the first byte that is not UTF-8, as a column of the line.
+    let want = [
+        (11, "bad JSON string"),
+        (1, "bad lead byte"),
+        (1, "UTF-8-encoded surrogate"),
+    ];
+    for (r, (byte, what)) in records[1..4].iter().zip(want) {
+        assert_eq!(
+            r["error"]["message"],
+            format!("the line is not valid UTF-8 (byte {byte})"),
+            "{what}"
+        );
+        assert_eq!(r["error"]["column"], byte, "{what}");
+        assert_eq!(r["error"]["path"], "$", "{what}");
     }
 }

@@ -47,14 +47,14 @@ fn replay(target: &str, name: &str) {
                 checks::decide_differential(line);
             }
         }
-        "reach_agrees_with_decide" => checks::reach_agrees_with_decide_json(&text(), true),
+        "reach_agrees_with_decide" => checks::reach_agrees_with_decide_json(&text()),
         "network_no_panic" => checks::network_no_panic(&data),
         other => panic!("unknown fuzz target `{other}`"),
     }
 }
 
-/// One test per regression: `name: target / file`, with the root cause as the doc comment. A regression that
-/// still fails (a bug not fixed yet) carries `#[ignore = "bug: ..."]` and is listed in `IGNORED`.
+/// One test per regression: `name: target / file`, with the root cause as the doc comment. A regression whose
+/// bug is not fixed yet carries `#[ignore = "bug: ..."]` and is listed in `IGNORED`.
 macro_rules! regressions {
     ($($(#[$meta:meta])* $name:ident: $target:literal / $file:literal;)*) => {
         const LISTED: &[(&str, &str)] = &[$(($target, $file)),*];
@@ -69,15 +69,14 @@ macro_rules! regressions {
 }
 
 regressions! {
-    /// Found by reading `analyse::reach` while writing the check. `reach` enumerates the endpoint and VPC ids that
+    /// Found by reading `analyse::reach` while writing the check (fixed in f1fa611). `reach` enumerated the endpoint and VPC ids that
     /// policies name (`key_values` -> `PolicySet::literals_of`) and picks the witness for "any other value"
     /// (`other_witness` -> `PolicySet::names_value`) from the policy *set* only, never from the endpoint policies
     /// passed in `ReachQuery::{api_endpoint, studio_endpoint}`. A VPC (or endpoint) id named only in an endpoint
-    /// policy therefore falls into the `*other*` class, whose decision was computed with a witness that the endpoint
-    /// policy does not name: here `vpc-0shared00000000001` through the API endpoint is allowed, but reach reports
-    /// every VPC other than the named ones (none) as denied by the endpoint gate, and no class holds the allowed
-    /// origin. Fix: collect literals and test witnesses over the set's policies *and* the query's endpoint
-    /// policies (e.g. give `key_values`/`other_witness` an iterator over both).
+    /// policy therefore fell into the `*other*` class, whose decision was computed with a witness that the endpoint
+    /// policy does not name: here `vpc-0shared00000000001` through the API endpoint is allowed, but reach reported
+    /// every VPC (`vpc: *`) as denied by the endpoint gate, and no class held the allowed origin. The fix collects
+    /// literals and tests witnesses over the set's policies and the query's endpoint policies.
     reach_misses_vpc_named_only_in_endpoint_policy: "reach_agrees_with_decide" / "vpc-named-only-in-endpoint-policy.json";
 }
 
