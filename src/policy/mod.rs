@@ -461,7 +461,7 @@ impl Builder<'_> {
                             "pattern-too-long",
                             item.span,
                             format!(
-                                "a `{what}` value of {} bytes is longer than the limit of {}",
+                                "a value in `{what}` of {} bytes is longer than the limit of {}",
                                 s.len(),
                                 self.limits.max_pattern_bytes
                             ),

@@ -126,7 +126,7 @@ fn pattern_length_limit_applies_to_actions_resources_and_condition_values() {
     let text = format!(r#"{{"Statement":{{"Effect":"Allow","Action":"{long}","Resource":"*"}}}}"#);
     assert_eq!(
         policy_error(&text, &limits),
-        "a `Action` value of 65 bytes is longer than the limit of 64 at line 1, column 41"
+        "a value in `Action` of 65 bytes is longer than the limit of 64 at line 1, column 41"
     );
     let text = format!(
         r#"{{"Statement":{{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::{}"}}}}"#,
@@ -134,7 +134,7 @@ fn pattern_length_limit_applies_to_actions_resources_and_condition_values() {
     );
     assert_eq!(
         policy_error(&text, &limits),
-        "a `Resource` value of 65 bytes is longer than the limit of 64 at line 1, column 59"
+        "a value in `Resource` of 65 bytes is longer than the limit of 64 at line 1, column 59"
     );
     let text = allow_if(&format!(
         r#"{{"StringLike":{{"aws:SourceVpce":"{}"}}}}"#,
