@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{PUBLIC, VIA_ENDPOINT, bundle_set, expect, ingest, request};
+use common::{PUBLIC, VIA_ENDPOINT, bundle_set, check, expect, ingest, request};
 use criterion::{Criterion, criterion_group, criterion_main};
 use iamgate::Decision;
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -64,9 +64,29 @@ fn decide(c: &mut Criterion) {
         Ok(req) => set.decide(&req),
         Err(_) => Decision::ExplicitDeny,
     };
+    let borrowed = |t: &common::RequestText<'_>| {
+        set.decide_ref(&black_box(t).borrowed())
+            .unwrap_or(Decision::ExplicitDeny)
+    };
+    check(
+        borrowed(&VIA_ENDPOINT) == Decision::Allow && borrowed(&PUBLIC) == Decision::ExplicitDeny,
+        "the borrowed requests decide as the owned ones",
+    );
     for (name, n) in [
         (
-            "allowed_via_endpoint_with_ingest",
+            "allowed_via_endpoint_borrowed_with_ingest",
+            allocations_per_call(|| {
+                black_box(borrowed(&VIA_ENDPOINT));
+            }),
+        ),
+        (
+            "public_denied_borrowed_with_ingest",
+            allocations_per_call(|| {
+                black_box(borrowed(&PUBLIC));
+            }),
+        ),
+        (
+            "allowed_via_endpoint_owned_with_ingest",
             allocations_per_call(|| {
                 black_box(ingest_and_decide(&VIA_ENDPOINT));
             }),
@@ -84,7 +104,7 @@ fn decide(c: &mut Criterion) {
             }),
         ),
         (
-            "public_denied_early_with_ingest",
+            "public_denied_early_owned_with_ingest",
             allocations_per_call(|| {
                 black_box(ingest_and_decide(&PUBLIC));
             }),
@@ -106,7 +126,13 @@ fn decide(c: &mut Criterion) {
     }
 
     let mut g = c.benchmark_group("decide");
-    g.bench_function("allowed_via_endpoint_with_ingest", |b| {
+    g.bench_function("allowed_via_endpoint_borrowed_with_ingest", |b| {
+        b.iter(|| borrowed(&VIA_ENDPOINT))
+    });
+    g.bench_function("public_denied_borrowed_with_ingest", |b| {
+        b.iter(|| borrowed(&PUBLIC))
+    });
+    g.bench_function("allowed_via_endpoint_owned_with_ingest", |b| {
         b.iter(|| ingest_and_decide(&VIA_ENDPOINT))
     });
     g.bench_function("allowed_via_endpoint_prebuilt", |b| {
@@ -115,7 +141,7 @@ fn decide(c: &mut Criterion) {
     g.bench_function("public_denied_early_prebuilt", |b| {
         b.iter(|| set.decide(black_box(&public)))
     });
-    g.bench_function("public_denied_early_with_ingest", |b| {
+    g.bench_function("public_denied_early_owned_with_ingest", |b| {
         b.iter(|| ingest_and_decide(&PUBLIC))
     });
     g.bench_function("ingest_only_via_endpoint", |b| {

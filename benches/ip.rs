@@ -10,7 +10,7 @@ use common::{
 };
 use criterion::{Criterion, criterion_group, criterion_main};
 use iamgate::policy::value::{CidrSet, parse_cidr, parse_ip};
-use iamgate::{Decision, PolicySet};
+use iamgate::{Decision, PolicySet, ValueRef};
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -46,7 +46,7 @@ fn ip(c: &mut Criterion) {
             principal: PRINCIPAL,
             action: ACTION,
             resource: RESOURCE,
-            context: &[("aws:SourceIp", ip)],
+            context: &[("aws:SourceIp", ValueRef::One(ip))],
         })
     };
     let (hit, miss) = (req(&inside), req(&outside));

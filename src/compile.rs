@@ -103,6 +103,13 @@ pub(crate) enum CPrincipal {
 #[derive(Debug, Clone)]
 pub(crate) struct CStatement {
     pub index: usize,
+    /// The statement's place among every statement of the owning set, in the order of `PolicySet::policies`:
+    /// its bit in an [`ActionIndex`] mask.
+    // INVARIANT: set by `Inner::intern` whenever a policy enters a `PolicySet`.
+    pub id: usize,
+    /// An `Action`/`NotAction` pattern has a wildcard and is not `*`: matching an action the set never names
+    /// needs the patterns.
+    pub wild: bool,
     pub sid: Option<String>,
     pub effect: Effect,
     /// `(negated, pattern)`: Principal / NotPrincipal.
@@ -119,6 +126,9 @@ pub(crate) struct CStatement {
     pub any_action: bool,
     /// A `Resource` pattern is `*`: every resource matches (before `not_resource`).
     pub any_resource: bool,
+    /// Resource `*`, no principal or `Principal: *`, no condition: the statement applies to every request its
+    /// action matches.
+    pub unconditional: bool,
 }
 
 /// One policy, parsed and compiled.
@@ -249,12 +259,20 @@ fn compile_statement(
         .iter()
         .map(|p| ArnPattern::parse(&p.value, variables))
         .collect();
+    let any_action = actions
+        .iter()
+        .any(|a| matches!(a.glob().atoms(), [crate::policy::pattern::Atom::Star]));
+    let any_resource = resources.iter().any(|r| matches!(r, ArnPattern::Any));
     Ok(CStatement {
+        unconditional: any_resource
+            && !resource.negated
+            && conditions.is_empty()
+            && matches!(principal, None | Some((false, CPrincipal::Any))),
         index: st.index,
-        any_action: actions
-            .iter()
-            .any(|a| matches!(a.glob().atoms(), [crate::policy::pattern::Atom::Star])),
-        any_resource: resources.iter().any(|r| matches!(r, ArnPattern::Any)),
+        id: 0,
+        wild: !any_action && actions.iter().any(|a| a.glob().has_wildcards()),
+        any_action,
+        any_resource,
         sid: st.sid.as_ref().map(|s| s.value.clone()),
         effect: st.effect.value,
         principal,
@@ -288,6 +306,11 @@ pub(crate) struct Inner {
     pub boundary: Option<CompiledPolicy>,
     pub session: Vec<CompiledPolicy>,
     pub endpoint: Option<CompiledPolicy>,
+    /// The condition keys of every statement, and the keys checked at ingest.
+    pub keys: KeyTable,
+    /// Which statements each action the set names matches; `None` for a set of more than
+    /// `MASK_WORDS * 64` statements.
+    pub actions: Option<ActionIndex>,
 }
 
 impl Inner {
@@ -303,25 +326,235 @@ impl Inner {
             .chain(self.endpoint.iter_mut())
     }
 
-    /// Give each distinct condition key a slot, where a decision caches its lookup in the request context.
+    /// Number the statements, give each distinct condition key a slot (where a decision keeps the request's
+    /// value of that key), and index the actions the set names.
     fn intern(mut self) -> Inner {
         let mut keys: Vec<(u64, String)> = Vec::new();
+        let mut id = 0;
         for p in self.policies_mut() {
-            for c in p
-                .statements
-                .iter_mut()
-                .flat_map(|s| s.conditions.iter_mut())
-            {
-                c.slot = match keys.iter().position(|(h, k)| *h == c.hash && *k == c.key) {
-                    Some(i) => i,
-                    None => {
-                        keys.push((c.hash, c.key.clone()));
-                        keys.len() - 1
-                    }
-                };
+            for st in p.statements.iter_mut() {
+                st.id = id;
+                id += 1;
+                for c in st.conditions.iter_mut() {
+                    c.slot = match keys.iter().position(|(h, k)| *h == c.hash && *k == c.key) {
+                        Some(i) => i,
+                        None => {
+                            keys.push((c.hash, c.key.clone()));
+                            keys.len() - 1
+                        }
+                    };
+                }
             }
         }
+        self.keys = KeyTable::build(keys);
+        self.actions = (id <= MASK_WORDS * 64).then(|| ActionIndex::build(&self, id));
         self
+    }
+
+    /// Every statement, in the order of `PolicySet::policies` (the order of their ids).
+    pub(crate) fn statements(&self) -> impl Iterator<Item = &CStatement> {
+        self.scps
+            .iter()
+            .chain(self.rcps.iter())
+            .flatten()
+            .chain(self.resource.iter())
+            .chain(self.identity.iter())
+            .chain(self.boundary.iter())
+            .chain(self.session.iter())
+            .chain(self.endpoint.iter())
+            .flat_map(|p| p.statements.iter())
+    }
+}
+
+/// An open-addressing table of `len` entries keyed by hash: the bucket list, a power of two at least twice
+/// `len`, each bucket 0 (empty) or an entry index + 1.
+fn buckets(hashes: impl Iterator<Item = u64>, len: usize) -> Box<[u32]> {
+    let n = (len * 2).next_power_of_two().max(8);
+    let mut b = vec![0u32; n];
+    for (i, h) in hashes.enumerate() {
+        let mut at = h as usize & (n - 1);
+        while b.get(at).is_some_and(|&x| x != 0) {
+            at = (at + 1) & (n - 1);
+        }
+        if let Some(x) = b.get_mut(at) {
+            *x = i as u32 + 1;
+        }
+    }
+    b.into_boxed_slice()
+}
+
+/// The entry index whose hash is `hash` and for which `eq` holds, by linear probing over [`buckets`].
+#[inline]
+fn probe(buckets: &[u32], hash: u64, mut eq: impl FnMut(usize) -> bool) -> Option<usize> {
+    let mask = buckets.len().wrapping_sub(1);
+    let mut at = hash as usize & mask;
+    loop {
+        match *buckets.get(at)? {
+            0 => return None,
+            i => {
+                let i = i as usize - 1;
+                if eq(i) {
+                    return Some(i);
+                }
+            }
+        }
+        at = (at + 1) & mask;
+    }
+}
+
+/// A context key the set knows: a condition key (with its slot), a key with a documented type, or both.
+#[derive(Debug, Clone)]
+pub(crate) struct KeyEntry {
+    /// `key_hash(key)`.
+    pub hash: u64,
+    /// Lowercase.
+    pub key: Box<str>,
+    pub slot: Option<usize>,
+    pub ty: Option<crate::context::KeyType>,
+}
+
+/// Where a request's context keys go, found by hash.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct KeyTable {
+    buckets: Box<[u32]>,
+    entries: Vec<KeyEntry>,
+}
+
+impl KeyTable {
+    /// Slot `i` for `keys[i]`, then every key of [`crate::context::KNOWN_KEYS`].
+    fn build(keys: Vec<(u64, String)>) -> KeyTable {
+        use crate::context::{KNOWN_KEYS, key_hash, known_key_type};
+        let mut entries: Vec<KeyEntry> = keys
+            .into_iter()
+            .enumerate()
+            .map(|(slot, (hash, key))| KeyEntry {
+                hash,
+                ty: known_key_type(&key),
+                key: key.into(),
+                slot: Some(slot),
+            })
+            .collect();
+        for (k, ty) in KNOWN_KEYS {
+            if !entries.iter().any(|e| &*e.key == k) {
+                entries.push(KeyEntry {
+                    hash: key_hash(k.as_bytes()),
+                    key: k.into(),
+                    slot: None,
+                    ty: Some(ty),
+                });
+            }
+        }
+        KeyTable {
+            buckets: buckets(entries.iter().map(|e| e.hash), entries.len()),
+            entries,
+        }
+    }
+
+    /// The entry of a lowercase key with hash `hash`.
+    #[inline]
+    pub fn get_lower(&self, key: &str, hash: u64) -> Option<&KeyEntry> {
+        let i = probe(&self.buckets, hash, |i| {
+            self.entries.get(i).is_some_and(|e| {
+                e.hash == hash && crate::context::eq_bytes(e.key.as_bytes(), key.as_bytes())
+            })
+        })?;
+        self.entries.get(i)
+    }
+
+    /// The entry of `key` in any case.
+    #[inline]
+    pub fn get_any_case(&self, key: &str) -> Option<&KeyEntry> {
+        let hash = crate::context::key_hash_lower(key.as_bytes());
+        let i = probe(&self.buckets, hash, |i| {
+            self.entries.get(i).is_some_and(|e| {
+                e.hash == hash && crate::context::eq_lower(key.as_bytes(), e.key.as_bytes())
+            })
+        })?;
+        self.entries.get(i)
+    }
+}
+
+/// How many 64-bit words an action mask has: sets of up to 256 statements are indexed.
+pub(crate) const MASK_WORDS: usize = 4;
+
+/// For each action the set names literally (lowercase), which statements' `Action`/`NotAction` match it (one
+/// bit per statement id, `NotAction` already applied); for any other action, the bits that do not depend on it.
+#[derive(Debug, Clone)]
+pub(crate) struct ActionIndex {
+    buckets: Box<[u32]>,
+    /// `(key_hash, lowercase action)`.
+    entries: Vec<(u64, Box<[u8]>)>,
+    /// `MASK_WORDS` words per entry.
+    masks: Vec<[u64; MASK_WORDS]>,
+    /// An action the set never names: `*` patterns and all-literal `NotAction`s match it, all-literal `Action`s
+    /// do not; the bits of `wild` statements are clear, to be computed from the patterns.
+    pub unknown: [u64; MASK_WORDS],
+    /// Some statement is `wild`.
+    pub any_wild: bool,
+}
+
+impl ActionIndex {
+    fn build(inner: &Inner, statements: usize) -> ActionIndex {
+        debug_assert!(statements <= MASK_WORDS * 64);
+        let mut entries: Vec<(u64, Box<[u8]>)> = Vec::new();
+        for st in inner.statements() {
+            for a in &st.actions {
+                if let Some(l) = a.glob().as_literal() {
+                    let h = crate::context::key_hash(l.as_bytes());
+                    if !entries
+                        .iter()
+                        .any(|(eh, e)| *eh == h && **e == *l.as_bytes())
+                    {
+                        entries.push((h, l.as_bytes().into()));
+                    }
+                }
+            }
+        }
+        let set = |m: &mut [u64; MASK_WORDS], id: usize| {
+            if let Some(w) = m.get_mut(id / 64) {
+                *w |= 1 << (id % 64);
+            }
+        };
+        let masks = entries
+            .iter()
+            .map(|(_, action)| {
+                let mut m = [0; MASK_WORDS];
+                for st in inner.statements() {
+                    let hit =
+                        st.any_action || st.actions.iter().any(|a| a.matches_lowercase(action));
+                    if hit != st.not_action {
+                        set(&mut m, st.id);
+                    }
+                }
+                m
+            })
+            .collect();
+        let mut unknown = [0; MASK_WORDS];
+        for st in inner.statements() {
+            if !st.wild && st.any_action != st.not_action {
+                set(&mut unknown, st.id);
+            }
+        }
+        ActionIndex {
+            buckets: buckets(entries.iter().map(|e| e.0), entries.len()),
+            entries,
+            masks,
+            unknown,
+            any_wild: inner.statements().any(|s| s.wild),
+        }
+    }
+
+    /// The mask of `action` (any case), when the set names it.
+    #[inline]
+    pub fn get(&self, action: &str) -> Option<&[u64; MASK_WORDS]> {
+        let b = action.as_bytes();
+        let hash = crate::context::key_hash_lower(b);
+        let i = probe(&self.buckets, hash, |i| {
+            self.entries
+                .get(i)
+                .is_some_and(|(h, e)| *h == hash && crate::context::eq_lower(b, e))
+        })?;
+        self.masks.get(i)
     }
 }
 
@@ -497,6 +730,7 @@ impl PolicySet {
                     boundary: i.boundary.clone(),
                     session: i.session.clone(),
                     endpoint,
+                    ..Inner::default()
                 }
                 .intern(),
             ),

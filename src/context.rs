@@ -15,47 +15,93 @@ pub enum Scalar {
 }
 
 impl Scalar {
+    /// The same value, borrowed: what the evaluator reads.
+    pub fn as_ref(&self) -> ScalarRef<'_> {
+        match self {
+            Scalar::String(s) => ScalarRef::String(s),
+            Scalar::Number(n, s) => ScalarRef::Number(*n, s),
+            Scalar::Bool(b) => ScalarRef::Bool(*b),
+        }
+    }
+
     /// The value as text (numbers as written, booleans as `true`/`false`).
     pub fn text(&self) -> &str {
-        match self {
-            Scalar::String(s) | Scalar::Number(_, s) => s,
-            Scalar::Bool(true) => "true",
-            Scalar::Bool(false) => "false",
-        }
+        self.as_ref().text()
     }
 
     pub fn number(&self) -> Option<f64> {
-        match self {
-            Scalar::Number(n, _) => Some(*n),
-            Scalar::String(s) => parse_number(s),
-            Scalar::Bool(_) => None,
-        }
+        self.as_ref().number()
     }
 
     pub fn boolean(&self) -> Option<bool> {
-        match self {
-            Scalar::Bool(b) => Some(*b),
-            Scalar::String(s) => parse_bool(s),
-            Scalar::Number(..) => None,
-        }
+        self.as_ref().boolean()
     }
 
     pub fn timestamp(&self) -> Option<Timestamp> {
-        match self {
-            Scalar::Number(n, _) if n.fract() == 0.0 => {
-                // INVARIANT: no overflow; a value beyond i128 nanoseconds is not a date.
-                (*n as i128).checked_mul(1_000_000_000).map(Timestamp)
-            }
-            Scalar::Number(..) | Scalar::Bool(_) => None,
-            Scalar::String(s) => s.parse().ok(),
-        }
+        self.as_ref().timestamp()
     }
 
     pub fn ip(&self) -> Option<std::net::IpAddr> {
+        self.as_ref().ip()
+    }
+}
+
+/// One scalar context value, borrowed: from a [`Scalar`] or from the text of a [`RequestRef`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ScalarRef<'a> {
+    String(&'a str),
+    Number(f64, &'a str),
+    Bool(bool),
+}
+
+impl<'a> ScalarRef<'a> {
+    /// The value as text (numbers as written, booleans as `true`/`false`).
+    pub fn text(self) -> &'a str {
         match self {
-            Scalar::String(s) => parse_ip(s),
+            ScalarRef::String(s) | ScalarRef::Number(_, s) => s,
+            ScalarRef::Bool(true) => "true",
+            ScalarRef::Bool(false) => "false",
+        }
+    }
+
+    pub fn number(self) -> Option<f64> {
+        match self {
+            ScalarRef::Number(n, _) => Some(n),
+            ScalarRef::String(s) => parse_number(s),
+            ScalarRef::Bool(_) => None,
+        }
+    }
+
+    pub fn boolean(self) -> Option<bool> {
+        match self {
+            ScalarRef::Bool(b) => Some(b),
+            ScalarRef::String(s) => parse_bool(s),
+            ScalarRef::Number(..) => None,
+        }
+    }
+
+    pub fn timestamp(self) -> Option<Timestamp> {
+        match self {
+            ScalarRef::Number(n, _) if n.fract() == 0.0 => {
+                // INVARIANT: no overflow; a value beyond i128 nanoseconds is not a date.
+                (n as i128).checked_mul(1_000_000_000).map(Timestamp)
+            }
+            ScalarRef::Number(..) | ScalarRef::Bool(_) => None,
+            ScalarRef::String(s) => s.parse().ok(),
+        }
+    }
+
+    pub fn ip(self) -> Option<std::net::IpAddr> {
+        match self {
+            ScalarRef::String(s) => parse_ip(s),
             _ => None,
         }
+    }
+}
+
+impl fmt::Display for ScalarRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.text())
     }
 }
 
@@ -116,10 +162,35 @@ pub fn known_key_type(lower: &str) -> Option<KeyType> {
         | "aws:userid"
         | "aws:principaltype"
         | "aws:requestedregion"
-        | "aws:principalorgid" => KeyType::String,
+        | "aws:principalorgid"
+        | "aws:sourcevpcarn" => KeyType::String,
         _ => return None,
     })
 }
+
+/// Every key [`known_key_type`] knows, with its type: the keys whose values are checked at ingest.
+pub const KNOWN_KEYS: [(&str, KeyType); 20] = [
+    ("aws:sourceip", KeyType::Ip),
+    ("aws:vpcsourceip", KeyType::Ip),
+    ("aws:viaawsservice", KeyType::Bool),
+    ("aws:securetransport", KeyType::Bool),
+    ("aws:multifactorauthpresent", KeyType::Bool),
+    ("aws:principalisawsservice", KeyType::Bool),
+    ("aws:multifactorauthage", KeyType::Numeric),
+    ("aws:currenttime", KeyType::Date),
+    ("aws:tokenissuetime", KeyType::Date),
+    ("aws:epochtime", KeyType::Numeric),
+    ("aws:sourcevpc", KeyType::String),
+    ("aws:sourcevpce", KeyType::String),
+    ("aws:principalarn", KeyType::String),
+    ("aws:principalaccount", KeyType::String),
+    ("aws:username", KeyType::String),
+    ("aws:userid", KeyType::String),
+    ("aws:principaltype", KeyType::String),
+    ("aws:requestedregion", KeyType::String),
+    ("aws:principalorgid", KeyType::String),
+    ("aws:sourcevpcarn", KeyType::String),
+];
 
 /// Why a context value was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -176,24 +247,93 @@ impl Entry {
 /// A fixed (not randomised) hash of a lowercase key. Collisions cost only a text comparison: every hit is
 /// confirmed by comparing the keys.
 pub(crate) fn key_hash(key: &[u8]) -> u64 {
+    hash_words(key, |w| w)
+}
+
+/// [`key_hash`] of `key` ASCII-lowercased, without building the lowercase text.
+pub(crate) fn key_hash_lower(key: &[u8]) -> u64 {
+    hash_words(key, lower8)
+}
+
+/// The hash of the little-endian words of `key` (the last one zero-padded), each passed through `f`.
+#[inline(always)]
+fn hash_words(key: &[u8], f: impl Fn(u64) -> u64) -> u64 {
     const K: u64 = 0x517c_c1b7_2722_0a95;
     let mut h = key.len() as u64;
-    let mut chunks = key.chunks_exact(8);
-    for c in &mut chunks {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+    let mut rest = key;
+    while let Some((c, tail)) = rest.split_first_chunk::<8>() {
+        h = (h.rotate_left(5) ^ f(u64::from_le_bytes(*c))).wrapping_mul(K);
+        rest = tail;
     }
-    let rest = chunks.remainder();
     if !rest.is_empty() {
-        // Byte by byte: a copy of variable length would call `memcpy`.
-        let w = rest
-            .iter()
-            .enumerate()
-            .fold(0u64, |w, (i, &b)| w | u64::from(b) << (8 * i));
-        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+        h = (h.rotate_left(5) ^ f(word(rest))).wrapping_mul(K);
     }
     h
+}
+
+/// Each ASCII capital of the eight bytes of `w` lowercased; every other byte (non-ASCII included) unchanged.
+#[inline(always)]
+pub(crate) fn lower8(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Seven bits per byte, so that the additions below cannot carry into the next byte.
+    let low = w & !HIGH;
+    let ge_a = low + ONES * (0x80 - u64::from(b'A'));
+    let gt_z = low + ONES * (0x80 - u64::from(b'Z') - 1);
+    let upper = ge_a & !gt_z & !w & HIGH;
+    w | (upper >> 2)
+}
+
+/// The little-endian word of up to eight bytes (missing bytes zero), without a variable-length copy: short
+/// tails are read as two overlapping loads.
+#[inline(always)]
+fn word(b: &[u8]) -> u64 {
+    let n = b.len();
+    if let Ok(a) = <[u8; 8]>::try_from(b) {
+        return u64::from_le_bytes(a);
+    }
+    let u32_at = |i: usize| {
+        b.get(i..i + 4)
+            .and_then(|s| <[u8; 4]>::try_from(s).ok())
+            .map_or(0, |a| u64::from(u32::from_le_bytes(a)))
+    };
+    let byte = |i: usize| b.get(i).map_or(0, |&x| u64::from(x));
+    match n {
+        // The two loads overlap on bytes that are equal, so OR-ing them is exact.
+        4..=7 => u32_at(0) | u32_at(n - 4) << (8 * (n - 4)),
+        1..=3 => byte(0) | byte(n / 2) << (8 * (n / 2)) | byte(n - 1) << (8 * (n - 1)),
+        _ => 0,
+    }
+}
+
+/// Whether `raw` ASCII-lowercased is `lower`, eight bytes at a time.
+#[inline]
+pub(crate) fn eq_lower(raw: &[u8], lower: &[u8]) -> bool {
+    eq_words(raw, lower, lower8)
+}
+
+/// Whether `a == b`, eight bytes at a time, inline (no call to `memcmp` for short keys).
+#[inline]
+pub(crate) fn eq_bytes(a: &[u8], b: &[u8]) -> bool {
+    eq_words(a, b, |w| w)
+}
+
+/// Whether `a`, each word passed through `f`, is `b`.
+#[inline(always)]
+fn eq_words(a: &[u8], b: &[u8], f: impl Fn(u64) -> u64) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (mut a, mut b) = (a, b);
+    while let (Some((x, at)), Some((y, bt))) =
+        (a.split_first_chunk::<8>(), b.split_first_chunk::<8>())
+    {
+        if f(u64::from_le_bytes(*x)) != u64::from_le_bytes(*y) {
+            return false;
+        }
+        (a, b) = (at, bt);
+    }
+    f(word(a)) == word(b)
 }
 
 impl fmt::Debug for Context {
@@ -220,7 +360,7 @@ impl Context {
         let ty = known_key_type(&lower);
         if let Some(ty) = ty {
             for s in value.as_slice() {
-                check_type(key, ty, s)?;
+                check_type(key, ty, s.as_ref())?;
             }
         }
         match self
@@ -292,6 +432,10 @@ impl Context {
         self.entries.iter().map(|e| (e.key.as_str(), &e.value))
     }
 
+    pub(crate) fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
     pub fn len(&self) -> usize {
         self.entries.len()
     }
@@ -301,22 +445,29 @@ impl Context {
     }
 }
 
-fn check_type(key: &str, ty: KeyType, s: &Scalar) -> Result<(), ContextError> {
+/// Check one value of a key whose documented type is `ty`; for an IP key, the address.
+pub(crate) fn check_type(
+    key: &str,
+    ty: KeyType,
+    s: ScalarRef<'_>,
+) -> Result<Option<std::net::IpAddr>, ContextError> {
     let bad = |what: &str| ContextError {
         key: key.to_string(),
         message: format!("`{}` is not {what}", s.text()),
     };
     match ty {
         KeyType::Ip => {
-            if s.ip().is_none() {
+            let ip = s.ip();
+            if ip.is_none() {
                 // A CIDR is not a request value; say so precisely.
-                let msg = if matches!(s, Scalar::String(t) if parse_cidr(t).is_ok()) {
+                let msg = if matches!(s, ScalarRef::String(t) if parse_cidr(t).is_ok()) {
                     "a single IP address (a request comes from one address, not a range)"
                 } else {
                     "an IP address; write for example `203.0.113.7` or `2001:db8::7`"
                 };
                 return Err(bad(msg));
             }
+            return Ok(ip);
         }
         KeyType::Bool => {
             if s.boolean().is_none() {
@@ -337,7 +488,7 @@ fn check_type(key: &str, ty: KeyType, s: &Scalar) -> Result<(), ContextError> {
         }
         KeyType::String => {}
     }
-    Ok(())
+    Ok(None)
 }
 
 impl Vars for Context {
@@ -406,5 +557,212 @@ pub fn is_account_id(s: &str) -> bool {
 impl fmt::Display for Scalar {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.text())
+    }
+}
+
+/// A context value borrowed from the caller: text as it arrived, typed when a condition reads it (a `"true"`
+/// is a boolean for `Bool`, a number for `NumericEquals`, text for `StringEquals`, as [`Scalar::String`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueRef<'a> {
+    One(&'a str),
+    /// A multivalued key.
+    Many(&'a [&'a str]),
+}
+
+impl<'a> From<&'a str> for ValueRef<'a> {
+    fn from(s: &'a str) -> Self {
+        ValueRef::One(s)
+    }
+}
+
+/// A request borrowed from the caller's buffers: what a proxy has at hand. Deciding it
+/// ([`crate::PolicySet::decide_ref`]) allocates nothing and copies nothing: keys are matched to the set's
+/// condition keys case-insensitively as they are read, and only the values of keys with a documented type
+/// (`aws:SourceIp`, `aws:ViaAWSService`, ...) are checked, as [`Context::insert`] checks them. A key given twice
+/// (in any case) takes its last value, as [`Context::insert`] does.
+///
+/// ```
+/// use iamgate::{Policy, PolicySet, Decision};
+/// use iamgate::context::RequestRef;
+/// let p = Policy::parse(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject",
+///     "Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"203.0.113.0/24"}}}]}"#).unwrap();
+/// let set = PolicySet::builder().identity(p).build().unwrap();
+/// let req = RequestRef {
+///     principal: Some("arn:aws:iam::111122223333:role/R"),
+///     action: "s3:GetObject",
+///     resource: "arn:aws:s3:::bucket/key",
+///     context: &[("aws:SourceIp", "203.0.113.7".into())],
+///     ..RequestRef::default()
+/// };
+/// assert_eq!(set.decide_ref(&req), Ok(Decision::Allow));
+/// let bad = RequestRef { context: &[("aws:SourceIp", "203.0.113.0/24".into())], ..req };
+/// assert!(set.decide_ref(&bad).is_err());
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RequestRef<'a> {
+    pub principal: Option<&'a str>,
+    pub action: &'a str,
+    pub resource: &'a str,
+    /// The resource's account when the ARN has none.
+    pub resource_account: Option<&'a str>,
+    /// Condition keys (any case) and their values.
+    pub context: &'a [(&'a str, ValueRef<'a>)],
+}
+
+impl<'a> RequestRef<'a> {
+    /// The last value given for `lower` (an already-lowercase key), compared case-insensitively.
+    pub fn get_lower(&self, lower: &str) -> Option<&'a ValueRef<'a>> {
+        let context: &'a [(&'a str, ValueRef<'a>)] = self.context;
+        context
+            .iter()
+            .rev()
+            .find(|(k, _)| eq_lower(k.as_bytes(), lower.as_bytes()))
+            .map(|(_, v)| v)
+    }
+
+    /// The same request, owned and checked: for `explain`, or to keep it.
+    pub fn to_request(&self) -> Result<Request, ContextError> {
+        let mut context = Context::new();
+        for (k, v) in self.context {
+            let value = match v {
+                ValueRef::One(s) => ContextValue::One(Scalar::from(*s)),
+                ValueRef::Many(vs) => {
+                    ContextValue::Many(vs.iter().map(|s| Scalar::from(*s)).collect())
+                }
+            };
+            context.insert(k, value)?;
+        }
+        Ok(Request {
+            principal: self.principal.map(str::to_string),
+            action: self.action.to_string(),
+            resource: self.resource.to_string(),
+            resource_account: self.resource_account.map(str::to_string),
+            context,
+        })
+    }
+}
+
+impl Vars for RequestRef<'_> {
+    /// Only single-valued keys can be policy variables (§2.3).
+    fn var(&self, key: &str) -> Option<&str> {
+        match self.get_lower(key)? {
+            ValueRef::One(s) => Some(s),
+            ValueRef::Many(_) => None,
+        }
+    }
+}
+
+/// The values of one context key as the evaluator reads them, from a [`Context`] or a [`RequestRef`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Values<'a> {
+    Owned(&'a [Scalar]),
+    Text(&'a [&'a str]),
+}
+
+impl<'a> Values<'a> {
+    pub fn of(v: &'a ValueRef<'a>) -> Values<'a> {
+        match v {
+            ValueRef::One(s) => Values::Text(std::slice::from_ref(s)),
+            ValueRef::Many(vs) => Values::Text(vs),
+        }
+    }
+
+    pub fn len(self) -> usize {
+        match self {
+            Values::Owned(v) => v.len(),
+            Values::Text(v) => v.len(),
+        }
+    }
+
+    pub fn get(self, i: usize) -> Option<ScalarRef<'a>> {
+        match self {
+            Values::Owned(v) => v.get(i).map(Scalar::as_ref),
+            Values::Text(v) => v.get(i).map(|s| ScalarRef::String(s)),
+        }
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = ScalarRef<'a>> {
+        (0..self.len()).filter_map(move |i| self.get(i))
+    }
+
+    /// The only value, when there is exactly one.
+    pub fn one(self) -> Option<ScalarRef<'a>> {
+        if self.len() == 1 { self.get(0) } else { None }
+    }
+}
+
+/// A present context key as the evaluator reads it: its values and, for a single IP value of a key documented
+/// as an IP, the address parsed at ingest.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Found<'a> {
+    pub values: Values<'a>,
+    // INVARIANT: `Some` only when `values` is one string whose `parse_ip` is this address.
+    pub ip: Option<std::net::IpAddr>,
+}
+
+impl<'a> Found<'a> {
+    pub fn entry(e: &'a Entry) -> Found<'a> {
+        Found {
+            values: Values::Owned(e.value.as_slice()),
+            ip: e.ip,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_keys_list_agrees_with_the_match() {
+        for (k, ty) in KNOWN_KEYS {
+            assert_eq!(known_key_type(k), Some(ty), "{k}");
+            assert_eq!(k, k.to_ascii_lowercase());
+        }
+        assert_eq!(known_key_type("aws:principaltag/x"), None);
+    }
+
+    /// The word-at-a-time helpers agree with their byte-at-a-time definitions on every length from 0 to 40,
+    /// ASCII letters of both cases, the bytes around `A`/`Z`/`a`/`z`, and non-ASCII bytes.
+    #[test]
+    fn word_helpers_agree_with_bytewise_definitions() {
+        let alphabet: Vec<u8> = b"aZ@[`{AzQq:/-09\x7f"
+            .iter()
+            .copied()
+            .chain([0x80, 0xc1, 0xc3, 0xa9, 0xff, 0xda])
+            .collect();
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for len in 0..=40 {
+            for _ in 0..200 {
+                let s: Vec<u8> = (0..len)
+                    .map(|_| alphabet[next() as usize % alphabet.len()])
+                    .collect();
+                let lower = s.to_ascii_lowercase();
+                assert_eq!(key_hash_lower(&s), key_hash(&lower), "{s:?}");
+                assert!(eq_lower(&s, &lower), "{s:?}");
+                assert!(eq_bytes(&lower, &lower));
+                let w: u64 = s
+                    .iter()
+                    .take(8)
+                    .enumerate()
+                    .fold(0, |w, (i, &b)| w | u64::from(b) << (8 * i));
+                if len <= 8 {
+                    assert_eq!(word(&s), w, "{s:?}");
+                }
+                if let Some(i) = (len > 0).then(|| next() as usize % len) {
+                    let mut t = lower.clone();
+                    t[i] ^= 0x01;
+                    assert!(!eq_lower(&s, &t), "{s:?} vs {t:?}");
+                    assert!(!eq_bytes(&lower, &t));
+                }
+                assert!(!eq_lower(&s, &[lower.as_slice(), b"x"].concat()));
+            }
+        }
     }
 }

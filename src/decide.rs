@@ -5,14 +5,17 @@
 //! and condition.
 
 use crate::compile::{
-    CCondition, CPrincipal, CStatement, CValues, CompiledPolicy, PolicyRef, PolicySet,
+    CCondition, CPrincipal, CStatement, CValues, CompiledPolicy, Inner, MASK_WORDS, PolicyRef,
+    PolicySet,
 };
-use crate::context::{Context, ContextValue, Entry, Request, Scalar, is_account_id};
+use crate::context::{
+    Context, ContextError, Found, Request, RequestRef, ScalarRef, Values, check_type, is_account_id,
+};
 use crate::policy::operator::{Family, Qualifier};
 use crate::policy::pattern::Vars;
 use crate::policy::{Effect, PrincipalKind};
 use serde::Serialize;
-use std::cell::{Cell, OnceCell};
+use std::cell::OnceCell;
 use std::fmt;
 use std::net::IpAddr;
 
@@ -226,7 +229,7 @@ impl PolicySet {
     /// Decide `req` and return the reasons only (cheaper than [`PolicySet::explain`]).
     pub fn decide_with_reasons(&self, req: &Request) -> (Decision, Vec<Reason>) {
         let mut r = Reasons::default();
-        let decision = self.run(req, &mut r);
+        let decision = self.run(&Input::owned(&self.inner, req), &mut r);
         if decision == Decision::ImplicitDeny {
             r.0.retain(|x| matches!(x, Reason::NoAllow(_)));
         }
@@ -235,14 +238,33 @@ impl PolicySet {
 
     /// Decide `req`. Allocates nothing and records nothing.
     pub fn decide(&self, req: &Request) -> Decision {
-        self.run(req, &mut ())
+        self.run(&Input::owned(&self.inner, req), &mut ())
+    }
+
+    /// Decide a borrowed request: the same decision as [`PolicySet::decide`] on [`RequestRef::to_request`],
+    /// without building it. Allocates nothing unless a value is refused. A value that its key's documented
+    /// type refuses (an `aws:SourceIp` that is not an address) is an error, as [`Context::insert`] makes it;
+    /// an embedding that must fail closed treats the error as a deny.
+    ///
+    /// [`Context::insert`]: crate::Context::insert
+    pub fn decide_ref(&self, req: &RequestRef<'_>) -> Result<Decision, ContextError> {
+        Ok(self.run(&Input::borrowed(&self.inner, req)?, &mut ()))
     }
 
     /// Decide `req` and say why: the deciding statements and, for every statement consulted, each condition's
     /// result. The same evaluator as [`PolicySet::decide`].
     pub fn explain(&self, req: &Request) -> Explanation {
+        self.explain_input(Input::owned(&self.inner, req))
+    }
+
+    /// [`PolicySet::explain`] of a borrowed request.
+    pub fn explain_ref(&self, req: &RequestRef<'_>) -> Result<Explanation, ContextError> {
+        Ok(self.explain_input(Input::borrowed(&self.inner, req)?))
+    }
+
+    fn explain_input(&self, input: Input<'_>) -> Explanation {
         let mut r = Recorder::default();
-        let decision = self.run(req, &mut r);
+        let decision = self.run(&input, &mut r);
         if decision == Decision::ImplicitDeny {
             // An implicit deny is explained by the gates that lacked an Allow, not by the Allows elsewhere.
             r.reasons.retain(|x| matches!(x, Reason::NoAllow(_)));
@@ -254,12 +276,10 @@ impl PolicySet {
         }
     }
 
-    fn run<T: Tracer>(&self, request: &Request, t: &mut T) -> Decision {
-        let mut input = Input::new(request);
-        input.prepare();
-        let req = &input;
+    fn run<T: Tracer>(&self, input: &Input<'_>, t: &mut T) -> Decision {
+        let req = input;
         let i = &*self.inner;
-        let rcps_apply = !i.rcps.is_empty() && rcp_governs(&request.action);
+        let rcps_apply = !i.rcps.is_empty() && rcp_governs(input.action);
         // 1. The deny pass over every applicable policy (§4.1), in the order of `policies()`.
         let mut denied = false;
         let stopped = self.each_policy(rcps_apply, |at, p| {
@@ -409,99 +429,220 @@ impl PolicySet {
     }
 }
 
-/// How many condition keys a decision caches on the stack; a set with more looks the others up each time.
+/// How many condition keys a decision keeps on the stack; a set with more looks the others up each time.
 const SLOTS: usize = 16;
-// INVARIANT: every slot has a bit in `Input::resolved` (a `u16`).
-const _: () = assert!(SLOTS <= 16);
 
-/// A request prepared once per decision: the action lowercased (on the stack) and its service's bit; computed
-/// on first use, each condition key's context entry (by slot), the offsets of the resource's first five colons,
-/// and whether principal and resource share an account. Nothing is allocated.
+/// Where a request's context comes from.
+#[derive(Clone, Copy)]
+enum Source<'r> {
+    Owned(&'r Context),
+    Borrowed(&'r RequestRef<'r>),
+}
+
+/// A request prepared once per decision: the statements its action matches (from the set's action index), and
+/// the value of each condition key of the set, by slot; computed on first use, the offsets of the resource's
+/// first five colons, and whether principal and resource share an account. Nothing is allocated.
 pub(crate) struct Input<'r> {
-    pub req: &'r Request,
-    pub action: ActionKey<'r>,
-    /// `service_bit` of the action's service; every bit when unknown.
-    pub service: u64,
-    /// The entry of each slot's key; valid where `resolved` has the slot's bit.
-    slots: [Cell<Option<&'r Entry>>; SLOTS],
-    resolved: Cell<u16>,
+    principal: Option<&'r str>,
+    action: &'r str,
+    resource: &'r str,
+    resource_account: Option<&'r str>,
+    source: Source<'r>,
+    /// One bit per statement id: whether its `Action`/`NotAction` matches. `None` for a set too large to
+    /// index: each statement matches its patterns.
+    mask: Option<[u64; MASK_WORDS]>,
+    /// `service_bit` of the action's service (every bit when it has none), for a set without an index.
+    service: u64,
+    /// Per slot, where its key's value is: 0 absent, [`LOOK_UP`] look it up by key, else 1 + the index of the
+    /// key's entry in the request's context.
+    slots: [u8; SLOTS],
+    /// For a borrowed request, the addresses parsed at ingest: `(1 + slot, address)`, 0 unused.
+    ips: [(u8, IpAddr); 2],
     /// The offsets of the resource's first five colons (`None`: not an ARN).
-    resource: OnceCell<Option<[usize; 5]>>,
+    resource_cuts: OnceCell<Option<[usize; 5]>>,
     same_account: OnceCell<bool>,
 }
 
 impl<'r> Input<'r> {
-    /// The request, nothing computed yet: call [`Input::prepare`] once it is in place.
-    // Two steps, because a 360-byte struct returned after its buffer was filled through `&mut` is built
-    // elsewhere and copied out.
-    #[inline(always)]
-    fn new(req: &'r Request) -> Self {
+    fn base(
+        set: &Inner,
+        source: Source<'r>,
+        action: &'r str,
+        resource: &'r str,
+        principal: Option<&'r str>,
+        resource_account: Option<&'r str>,
+    ) -> Input<'r> {
+        let mask = action_mask(set, action);
+        let service = if mask.is_some() {
+            u64::MAX
+        } else {
+            action.split_once(':').map_or(u64::MAX, |(s, _)| {
+                1 << (crate::context::key_hash_lower(s.as_bytes()) & 63)
+            })
+        };
         Input {
-            req,
-            action: ActionKey {
-                raw: &req.action,
-                buf: [0; ACTION_BUF],
-                lower: None,
-            },
-            service: u64::MAX,
-            slots: Default::default(),
-            resolved: Cell::new(0),
-            resource: OnceCell::new(),
+            principal,
+            action,
+            resource,
+            resource_account,
+            source,
+            mask,
+            service,
+            slots: [0; SLOTS],
+            ips: [(0, IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)); 2],
+            resource_cuts: OnceCell::new(),
             same_account: OnceCell::new(),
         }
     }
 
-    /// Lowercase the action and find its service's bit.
-    fn prepare(&mut self) {
-        if let Some((len, colon)) = self.action.fill() {
-            self.action.lower = Some(len);
-            if let Some(service) = colon.and_then(|c| self.action.buf.get(..c)) {
-                self.service = crate::policy::action::service_bit(service);
+    /// An owned, already checked request: each context entry goes to its key's slot.
+    #[inline]
+    fn owned(set: &Inner, req: &'r Request) -> Input<'r> {
+        let mut inp = Input::base(
+            set,
+            Source::Owned(&req.context),
+            &req.action,
+            &req.resource,
+            req.principal.as_deref(),
+            req.resource_account.as_deref(),
+        );
+        for (i, e) in req.context.entries().iter().enumerate() {
+            if let Some(cell) = set
+                .keys
+                .get_lower(&e.key, e.hash)
+                .and_then(|k| k.slot)
+                .and_then(|s| inp.slots.get_mut(s))
+            {
+                *cell = place(i);
+            }
+        }
+        inp
+    }
+
+    /// A borrowed request: each key matched to the set's keys case-insensitively, the values of keys with a
+    /// documented type checked (an IP parsed once, here), each condition key's value put in its slot.
+    #[inline]
+    fn borrowed(set: &Inner, req: &'r RequestRef<'r>) -> Result<Input<'r>, ContextError> {
+        let mut inp = Input::base(
+            set,
+            Source::Borrowed(req),
+            req.action,
+            req.resource,
+            req.principal,
+            req.resource_account,
+        );
+        let mut ips = 0;
+        for (i, (key, value)) in req.context.iter().enumerate() {
+            let Some(k) = set.keys.get_any_case(key) else {
+                continue;
+            };
+            let values = Values::of(value);
+            let mut ip = None;
+            if let Some(ty) = k.ty {
+                for v in values.iter() {
+                    ip = check_type(key, ty, v)?;
+                }
+            }
+            let Some(slot) = k.slot.filter(|&s| s < SLOTS) else {
+                continue;
+            };
+            if let Some(cell) = inp.slots.get_mut(slot) {
+                *cell = place(i);
+            }
+            // A key given again replaces its address, or drops it when the new value has none to keep.
+            let old = inp
+                .ips
+                .iter()
+                .position(|(s, _)| usize::from(*s) == slot + 1);
+            if let Some(o) = old.and_then(|o| inp.ips.get_mut(o)) {
+                o.0 = 0;
+            }
+            if let (Some(a), 1) = (ip, values.len()) {
+                if let Some(cell) = inp.ips.get_mut(ips % 2) {
+                    *cell = (slot as u8 + 1, a);
+                    ips += 1;
+                }
+            }
+        }
+        Ok(inp)
+    }
+
+    /// The value of the key that condition `c` reads.
+    #[inline]
+    fn entry(&self, c: &CCondition) -> Option<Found<'r>> {
+        match self.slots.get(c.slot) {
+            Some(0) => return None,
+            Some(&at) if at != LOOK_UP => {
+                let i = usize::from(at - 1);
+                return match self.source {
+                    Source::Owned(ctx) => ctx.entries().get(i).map(Found::entry),
+                    Source::Borrowed(req) => req.context.get(i).map(|(_, v)| Found {
+                        values: Values::of(v),
+                        ip: self
+                            .ips
+                            .iter()
+                            .find(|(s, _)| usize::from(*s) == c.slot + 1)
+                            .map(|(_, a)| *a),
+                    }),
+                };
+            }
+            _ => {}
+        }
+        match self.source {
+            Source::Owned(ctx) => ctx.entry_hashed(&c.key, c.hash).map(Found::entry),
+            Source::Borrowed(req) => req.get_lower(&c.key).map(|v| Found {
+                values: Values::of(v),
+                ip: None,
+            }),
+        }
+    }
+
+    fn vars(&self) -> &'r dyn Vars {
+        match self.source {
+            Source::Owned(ctx) => ctx,
+            Source::Borrowed(req) => req,
+        }
+    }
+
+    /// Whether statement `st`'s `Action`/`NotAction` matches.
+    #[inline]
+    fn action_matches(&self, st: &CStatement) -> bool {
+        match &self.mask {
+            Some(m) => m
+                .get(st.id / 64)
+                .is_some_and(|w| w >> (st.id % 64) & 1 == 1),
+            // A service whose bit the statement lacks matches none of its patterns (`NotAction` has every bit).
+            None => {
+                (st.any_action
+                    || (st.services & self.service != 0
+                        && st.actions.iter().any(|a| a.matches(self.action))))
+                    != st.not_action
             }
         }
     }
 
-    /// The context entry that condition `c` reads.
-    fn entry(&self, c: &CCondition) -> Option<&'r Entry> {
-        let lookup = || self.req.context.entry_hashed(&c.key, c.hash);
-        // INVARIANT: within one set, conditions share a slot only when they test the same key (`intern`).
-        let (Some(cell), Some(bit)) = (self.slots.get(c.slot), 1u16.checked_shl(c.slot as u32))
-        else {
-            return lookup();
-        };
-        if self.resolved.get() & bit != 0 {
-            return cell.get();
-        }
-        let e = lookup();
-        cell.set(e);
-        self.resolved.set(self.resolved.get() | bit);
-        e
-    }
-
     /// The offsets of the resource ARN's first five colons (`None`: not an ARN).
-    fn resource(&self) -> Option<[usize; 5]> {
+    fn resource_cuts(&self) -> Option<[usize; 5]> {
         *self
-            .resource
-            .get_or_init(|| crate::policy::arn::first_colons(self.req.resource.as_bytes()))
+            .resource_cuts
+            .get_or_init(|| crate::policy::arn::first_colons(self.resource.as_bytes()))
     }
 
     /// Whether principal and resource are in the same account (true when either is unknown).
     fn same_account(&self) -> bool {
         *self.same_account.get_or_init(|| {
-            let req = self.req;
-            let principal = req.principal.as_deref();
+            let principal = self.principal;
             let principal_account = principal
                 .and_then(|p| {
                     crate::policy::arn::first_colons(p.as_bytes())
                         .and_then(|c| crate::policy::arn::account_at(p, c))
                 })
                 .or_else(|| principal.filter(|p| is_account_id(p)));
-            let resource_account = req
+            let resource_account = self
                 .resource_account
-                .as_deref()
                 .or_else(|| {
-                    self.resource()
-                        .and_then(|c| crate::policy::arn::account_at(&req.resource, c))
+                    self.resource_cuts()
+                        .and_then(|c| crate::policy::arn::account_at(self.resource, c))
                 })
                 .or(principal_account);
             match (principal_account, resource_account) {
@@ -512,67 +653,35 @@ impl<'r> Input<'r> {
     }
 }
 
-/// Longest action kept lowercased on the stack; longer ones are compared case-insensitively in place.
-const ACTION_BUF: usize = 128;
-
-/// The request's action, and its ASCII lowercase form when it is ASCII and fits the buffer.
-pub(crate) struct ActionKey<'r> {
-    raw: &'r str,
-    buf: [u8; ACTION_BUF],
-    /// The length of the lowercase form in `buf`; `None`: compare `raw` case-insensitively instead.
-    lower: Option<usize>,
+/// A slot's value for the context entry at `i` (see `Input::slots`).
+fn place(i: usize) -> u8 {
+    u8::try_from(i + 1)
+        .ok()
+        .filter(|&p| p != LOOK_UP)
+        .unwrap_or(LOOK_UP)
 }
 
-impl ActionKey<'_> {
-    /// Lowercase `raw` into `buf`; its length and the offset of its first `:`, or `None` when it is not ASCII
-    /// or too long.
-    fn fill(&mut self) -> Option<(usize, Option<usize>)> {
-        const ONES: u64 = 0x0101_0101_0101_0101;
-        const HIGH: u64 = 0x8080_8080_8080_8080;
-        const LOW7: u64 = !HIGH;
-        let b = self.raw.as_bytes();
-        self.buf.get_mut(..b.len())?.copy_from_slice(b);
-        let mut colon = None;
-        // Eight bytes at a time: refuse non-ASCII, then set bit 5 of each byte in `A..=Z`. For ASCII bytes the
-        // additions cannot carry into the next byte. The bytes past the end are zero: neither letters nor `:`.
-        for (i, chunk) in self
-            .buf
-            .chunks_exact_mut(8)
-            .take(b.len().div_ceil(8))
-            .enumerate()
-        {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(chunk);
-            let w = u64::from_le_bytes(w);
-            if w & HIGH != 0 {
-                return None;
-            }
-            let upper = (w + ONES * (0x80 - u64::from(b'A')))
-                & !(w + ONES * (0x80 - u64::from(b'Z') - 1))
-                & HIGH;
-            chunk.copy_from_slice(&(w | (upper >> 2)).to_le_bytes());
-            if colon.is_none() {
-                // The high bit of each byte equal to `:`, exactly (see `arn::first_colons`).
-                let t = w ^ (ONES * u64::from(b':'));
-                let m = !(((t & LOW7) + LOW7) | t | LOW7);
-                if m != 0 {
-                    colon = Some(i * 8 + (m.trailing_zeros() / 8) as usize);
+/// In `Input::slots`: the entry is too far into the context to note; look the key up.
+const LOOK_UP: u8 = u8::MAX;
+
+/// Which statements of `set` the action matches, by the set's action index (`None`: the set has none).
+#[inline]
+fn action_mask(set: &Inner, action: &str) -> Option<[u64; MASK_WORDS]> {
+    let index = set.actions.as_ref()?;
+    if let Some(m) = index.get(action) {
+        return Some(*m);
+    }
+    let mut m = index.unknown;
+    if index.any_wild {
+        for st in set.statements().filter(|s| s.wild) {
+            if st.actions.iter().any(|a| a.matches(action)) != st.not_action {
+                if let Some(w) = m.get_mut(st.id / 64) {
+                    *w |= 1 << (st.id % 64);
                 }
             }
         }
-        Some((b.len(), colon))
     }
-
-    fn lowercase(&self) -> Option<&[u8]> {
-        self.buf.get(..self.lower?)
-    }
-
-    fn matches(&self, p: &crate::policy::action::ActionPattern) -> bool {
-        match self.lowercase() {
-            Some(a) => p.matches_lowercase(a),
-            None => p.matches(self.raw),
-        }
-    }
+    Some(m)
 }
 
 /// Whether any Deny statement of `p` applies; records each (in full mode, all of them).
@@ -630,20 +739,16 @@ fn allow_in_any<'p, T: Tracer>(
 
 /// Whether statement `st` applies to `req`: action, resource, principal and every condition.
 fn applies<T: Tracer>(at: PolicyRef, st: &CStatement, inp: &Input<'_>, t: &mut T) -> bool {
-    let req = inp.req;
-    // A service whose bit the statement lacks matches none of its patterns (`NotAction` has every bit).
-    let action_matched = (st.any_action
-        || (st.services & inp.service != 0 && st.actions.iter().any(|a| inp.action.matches(a))))
-        != st.not_action;
-    if !T::STATEMENTS && !action_matched {
-        return false;
+    let action_matched = inp.action_matches(st);
+    if !T::STATEMENTS && (!action_matched || st.unconditional) {
+        return action_matched;
     }
-    let vars: &dyn Vars = &req.context;
+    let vars = inp.vars();
     let resource_matched = (st.any_resource
         || st
             .resources
             .iter()
-            .any(|r| r.matches_cut(|| inp.resource(), &req.resource, vars) == Some(true)))
+            .any(|r| r.matches_cut(|| inp.resource_cuts(), inp.resource, vars) == Some(true)))
         != st.not_resource;
     if !T::STATEMENTS && !resource_matched {
         return false;
@@ -659,7 +764,7 @@ fn applies<T: Tracer>(at: PolicyRef, st: &CStatement, inp: &Input<'_>, t: &mut T
                 PolicyRef::Resource => st.effect == Effect::Allow && inp.same_account(),
                 _ => false,
             };
-            principal_matches(p, req, root_only) != *negated
+            principal_matches(p, inp.principal, root_only) != *negated
         }
     };
     let mut applies = action_matched && resource_matched && principal_matched;
@@ -668,11 +773,12 @@ fn applies<T: Tracer>(at: PolicyRef, st: &CStatement, inp: &Input<'_>, t: &mut T
             && st
                 .conditions
                 .iter()
-                .all(|c| condition_on(c, inp.entry(c), &req.context).0);
+                .all(|c| condition_on(c, inp.entry(c), vars).0);
     }
     let mut conditions = Vec::with_capacity(st.conditions.len());
     for (index, c) in st.conditions.iter().enumerate() {
-        let (held, why) = condition_on(c, inp.entry(c), &req.context);
+        let entry = inp.entry(c);
+        let (held, why) = condition_on(c, entry, vars);
         applies &= held;
         conditions.push(ConditionTrace {
             index,
@@ -680,7 +786,7 @@ fn applies<T: Tracer>(at: PolicyRef, st: &CStatement, inp: &Input<'_>, t: &mut T
             key: c.key.clone(),
             held,
             why: why.to_string(),
-            uncertain: uncertainty(c, req),
+            uncertain: uncertainty(c, entry),
         });
     }
     t.statement(StatementTrace {
@@ -697,12 +803,12 @@ fn applies<T: Tracer>(at: PolicyRef, st: &CStatement, inp: &Input<'_>, t: &mut T
     applies
 }
 
-fn principal_matches(p: &CPrincipal, req: &Request, root_only: bool) -> bool {
+fn principal_matches(p: &CPrincipal, principal: Option<&str>, root_only: bool) -> bool {
     let map = match p {
         CPrincipal::Any => return true,
         CPrincipal::Map(m) => m,
     };
-    let Some(who) = req.principal.as_deref() else {
+    let Some(who) = principal else {
         // An anonymous request matches only `*`.
         return map
             .iter()
@@ -768,7 +874,7 @@ pub(crate) enum Why<'a> {
     Compared {
         negated: bool,
         matched: bool,
-        value: Option<&'a Scalar>,
+        value: Option<ScalarRef<'a>>,
         qualifier: Option<Qualifier>,
     },
 }
@@ -817,35 +923,36 @@ impl fmt::Display for Why<'_> {
 
 /// The kernel of SEMANTICS.md §3.6, looking the key up in `req`.
 pub(crate) fn condition<'r>(c: &CCondition, req: &'r Request) -> (bool, Why<'r>) {
-    condition_on(c, req.context.entry(&c.key), &req.context)
+    condition_on(c, req.context.entry(&c.key).map(Found::entry), &req.context)
 }
 
-/// The kernel of SEMANTICS.md §3.6 on the context entry of `c`'s key (`None`: absent).
+/// The kernel of SEMANTICS.md §3.6 on the value of `c`'s key (`None`: absent).
 // Inlined so that the fast path, which drops the `Why`, does not build it.
 #[inline(always)]
-fn condition_on<'r>(c: &CCondition, entry: Option<&'r Entry>, vars: &Context) -> (bool, Why<'r>) {
-    let values = entry.map(|e| &e.value);
-    let ip = entry.and_then(|e| e.ip);
+fn condition_on<'r>(c: &CCondition, entry: Option<Found<'r>>, vars: &dyn Vars) -> (bool, Why<'r>) {
     let op = c.op;
     if let CValues::Null {
         when_absent,
         when_present,
     } = c.values
     {
-        let present = values.is_some_and(|v| !v.as_slice().is_empty());
+        let present = entry.is_some_and(|e| e.values.len() > 0);
         return if present {
             (when_present, Why::NullPresent(when_present))
         } else {
             (when_absent, Why::NullAbsent(when_absent))
         };
     }
-    let mut scalars = values.map_or(&[][..], ContextValue::as_slice);
+    let (mut values, ip) = match entry {
+        Some(e) => (e.values, e.ip),
+        None => (Values::Text(&[]), None),
+    };
     // §3.6: for the set qualifiers a present-but-empty string counts as absent.
-    if op.qualifier.is_some() && matches!(scalars, [Scalar::String(s)] if s.is_empty()) {
-        scalars = &[];
+    if op.qualifier.is_some() && matches!(values.one(), Some(ScalarRef::String(""))) {
+        values = Values::Text(&[]);
     }
     let negated = op.base.is_negated();
-    if scalars.is_empty() {
+    if values.len() == 0 {
         if op.if_exists {
             return (true, Why::AbsentIfExists);
         }
@@ -856,28 +963,24 @@ fn condition_on<'r>(c: &CCondition, entry: Option<&'r Entry>, vars: &Context) ->
             None => (false, Why::AbsentPositive),
         };
     }
-    let m = |r: &Scalar| matches_any(c, r, ip, vars);
+    let m = |r: ScalarRef<'_>| matches_any(c, r, ip, vars);
     match op.qualifier {
         None => {
             // A single-valued key; a list given without a qualifier matches when any of its values matches
             // (SEMANTICS.md §3.4, UNCERTAIN).
-            let matched = scalars.iter().any(m);
-            let value = match scalars {
-                [one] => Some(one),
-                _ => None,
-            };
+            let matched = values.iter().any(m);
             (
                 matched != negated,
                 Why::Compared {
                     negated,
                     matched,
-                    value,
+                    value: values.one(),
                     qualifier: None,
                 },
             )
         }
         Some(Qualifier::ForAnyValue) => {
-            let held = scalars.iter().any(|r| m(r) != negated);
+            let held = values.iter().any(|r| m(r) != negated);
             (
                 held,
                 Why::Compared {
@@ -889,7 +992,7 @@ fn condition_on<'r>(c: &CCondition, entry: Option<&'r Entry>, vars: &Context) ->
             )
         }
         Some(Qualifier::ForAllValues) => {
-            let held = scalars.iter().all(|r| m(r) != negated);
+            let held = values.iter().all(|r| m(r) != negated);
             (
                 held,
                 Why::Compared {
@@ -903,14 +1006,11 @@ fn condition_on<'r>(c: &CCondition, entry: Option<&'r Entry>, vars: &Context) ->
     }
 }
 
-/// The unsettled rule of docs/semantics.md that evaluating `c` on `req` relies on, if any.
-fn uncertainty(c: &CCondition, req: &Request) -> Option<&'static str> {
-    let values = req
-        .context
-        .get_lower(&c.key)
-        .map_or(&[][..], ContextValue::as_slice);
+/// The unsettled rule of docs/semantics.md that evaluating `c` on the value of its key relies on, if any.
+fn uncertainty(c: &CCondition, entry: Option<Found<'_>>) -> Option<&'static str> {
+    let values = entry.map_or(Values::Text(&[]), |e| e.values);
     let negated = c.op.base.is_negated();
-    if values.is_empty() {
+    if values.len() == 0 {
         return (c.op.qualifier == Some(Qualifier::ForAllValues) && negated && !c.op.if_exists).then_some(
             "`ForAllValues:` with a negated operator on an absent key is taken as true (docs/semantics.md #19)",
         );
@@ -920,7 +1020,7 @@ fn uncertainty(c: &CCondition, req: &Request) -> Option<&'static str> {
             "a list of values for a key used without `ForAnyValue:`/`ForAllValues:` matches when any value matches (docs/semantics.md #17)",
         );
     }
-    if c.op.qualifier.is_none() && matches!(values, [Scalar::String(s)] if s.is_empty()) {
+    if c.op.qualifier.is_none() && matches!(values.one(), Some(ScalarRef::String(""))) {
         return Some("an empty string is taken as a present value (docs/semantics.md #18)");
     }
     let malformed = match &c.values {
@@ -935,9 +1035,9 @@ fn uncertainty(c: &CCondition, req: &Request) -> Option<&'static str> {
         );
     }
     if matches!(c.values, CValues::Ip(_))
-        && values.iter().any(
-            |v| matches!(v.ip(), Some(std::net::IpAddr::V6(a)) if a.to_ipv4_mapped().is_some()),
-        )
+        && values
+            .iter()
+            .any(|v| matches!(v.ip(), Some(IpAddr::V6(a)) if a.to_ipv4_mapped().is_some()))
     {
         return Some(
             "an IPv4-mapped IPv6 address never matches an IPv4 range (docs/semantics.md #16)",
@@ -949,7 +1049,7 @@ fn uncertainty(c: &CCondition, req: &Request) -> Option<&'static str> {
 /// Whether request value `r` matches any policy value under the positive counterpart of the operator. `ip` is
 /// the entry's parsed address, when it has one (then `r` is its only value).
 #[inline]
-fn matches_any(c: &CCondition, r: &Scalar, ip: Option<IpAddr>, vars: &dyn Vars) -> bool {
+fn matches_any(c: &CCondition, r: ScalarRef<'_>, ip: Option<IpAddr>, vars: &dyn Vars) -> bool {
     match (&c.values, c.op.base.family()) {
         (CValues::Exact(ps), _) => ps
             .iter()

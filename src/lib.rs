@@ -16,7 +16,7 @@ pub mod span;
 pub mod validate;
 
 pub use compile::{PolicyRef, PolicySet, PolicySetBuilder};
-pub use context::{Context, ContextValue, Request, Scalar};
+pub use context::{Context, ContextValue, Request, RequestRef, Scalar, ValueRef};
 pub use decide::{Decision, Explanation, Reason};
 pub use limits::Limits;
 pub use policy::Policy;

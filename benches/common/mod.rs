@@ -7,7 +7,7 @@
 
 use iamgate::context::ContextError;
 use iamgate::parse::json::{self, Node, Value};
-use iamgate::{Context, Decision, Limits, Policy, PolicySet, Request};
+use iamgate::{Decision, Limits, Policy, PolicySet, Request, RequestRef, ValueRef};
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
@@ -104,7 +104,20 @@ pub struct RequestText<'a> {
     pub principal: &'a str,
     pub action: &'a str,
     pub resource: &'a str,
-    pub context: &'a [(&'a str, &'a str)],
+    pub context: &'a [(&'a str, ValueRef<'a>)],
+}
+
+impl<'a> RequestText<'a> {
+    /// The request borrowed as it is, for `PolicySet::decide_ref` (which does the ingest itself).
+    pub fn borrowed(&self) -> RequestRef<'a> {
+        RequestRef {
+            principal: Some(self.principal),
+            action: self.action,
+            resource: self.resource,
+            resource_account: None,
+            context: self.context,
+        }
+    }
 }
 
 /// The API call through the VPC endpoint (SEMANTICS.md §5.2: SourceVpce, SourceVpc, VpcSourceIp; no SourceIp).
@@ -113,10 +126,10 @@ pub const VIA_ENDPOINT: RequestText<'static> = RequestText {
     action: ACTION,
     resource: RESOURCE,
     context: &[
-        ("aws:SourceVpce", "vpce-0api0000000000001"),
-        ("aws:SourceVpc", "vpc-0shared00000000001"),
-        ("aws:VpcSourceIp", "10.20.1.5"),
-        ("aws:ViaAWSService", "false"),
+        ("aws:SourceVpce", ValueRef::One("vpce-0api0000000000001")),
+        ("aws:SourceVpc", ValueRef::One("vpc-0shared00000000001")),
+        ("aws:VpcSourceIp", ValueRef::One("10.20.1.5")),
+        ("aws:ViaAWSService", ValueRef::One("false")),
     ],
 };
 
@@ -126,20 +139,14 @@ pub const PUBLIC: RequestText<'static> = RequestText {
     action: ACTION,
     resource: RESOURCE,
     context: &[
-        ("aws:SourceIp", "165.225.10.1"),
-        ("aws:ViaAWSService", "false"),
+        ("aws:SourceIp", ValueRef::One("165.225.10.1")),
+        ("aws:ViaAWSService", ValueRef::One("false")),
     ],
 };
 
 /// Ingest: build the request and its typed, checked context from text (IP and bool values are checked here).
 pub fn ingest(t: &RequestText<'_>) -> Result<Request, ContextError> {
-    let mut context = Context::new();
-    for &(k, v) in t.context {
-        context = context.with(k, v)?;
-    }
-    Ok(Request::new(t.action, t.resource)
-        .principal(t.principal)
-        .context(context))
+    t.borrowed().to_request()
 }
 
 pub fn request(t: &RequestText<'_>) -> Request {

@@ -7,6 +7,7 @@
 )]
 
 mod api;
+mod borrowed;
 #[cfg(feature = "cli")]
 mod cli;
 mod hostile;

@@ -142,7 +142,7 @@ fn context() -> impl Strategy<Value = Context> {
         })
 }
 
-fn request() -> impl Strategy<Value = Request> {
+pub(crate) fn request() -> impl Strategy<Value = Request> {
     (
         prop::sample::select(ACTIONS.to_vec()),
         prop::sample::select(RESOURCES.to_vec()),
@@ -163,7 +163,7 @@ pub(crate) fn doc(statements: &[Value]) -> Policy {
     }
 }
 
-fn set(identity: &[Vec<Value>], boundary: &Option<Vec<Value>>) -> PolicySet {
+pub(crate) fn set(identity: &[Vec<Value>], boundary: &Option<Vec<Value>>) -> PolicySet {
     let mut b = PolicySet::builder();
     for p in identity {
         b = b.identity(doc(p));

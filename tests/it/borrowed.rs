@@ -1,0 +1,349 @@
+//! `PolicySet::decide_ref` on a borrowed `RequestRef` decides exactly as `decide` on the owned request: over
+//! random policies and requests, over every corpus case, past the limits of the fast path (more condition keys
+//! than slots, more context entries than slot offsets, sets too large for the action index), and it refuses
+//! the same malformed values.
+
+use super::properties::{doc, policy, request, set};
+use iamgate::context::{ContextValue, RequestRef, ValueRef};
+use iamgate::ffi::Case;
+use iamgate::{Decision, Limits, PolicySet, Request};
+use proptest::prelude::*;
+use serde_json::json;
+
+/// The request's context as text, keys in a case chosen by `upper` (per key index), for a `RequestRef`.
+struct Texts {
+    one: Vec<(String, String)>,
+    many: Vec<(String, Vec<String>)>,
+}
+
+fn texts(req: &Request, upper: impl Fn(usize) -> bool) -> Texts {
+    let mut t = Texts {
+        one: Vec::new(),
+        many: Vec::new(),
+    };
+    for (i, (k, v)) in req.context.iter().enumerate() {
+        let key = if upper(i) {
+            k.to_ascii_uppercase()
+        } else {
+            k.to_string()
+        };
+        match v {
+            ContextValue::One(s) => t.one.push((key, s.text().to_string())),
+            ContextValue::Many(vs) => t
+                .many
+                .push((key, vs.iter().map(|s| s.text().to_string()).collect())),
+        }
+    }
+    t
+}
+
+/// Call `f` with `req` borrowed as a `RequestRef`.
+fn with_ref<T>(
+    req: &Request,
+    upper: impl Fn(usize) -> bool,
+    f: impl FnOnce(&RequestRef<'_>) -> T,
+) -> T {
+    let t = texts(req, upper);
+    let many: Vec<(&str, Vec<&str>)> = t
+        .many
+        .iter()
+        .map(|(k, vs)| (k.as_str(), vs.iter().map(String::as_str).collect()))
+        .collect();
+    let mut context: Vec<(&str, ValueRef<'_>)> = t
+        .one
+        .iter()
+        .map(|(k, v)| (k.as_str(), ValueRef::One(v.as_str())))
+        .collect();
+    context.extend(
+        many.iter()
+            .map(|(k, vs)| (*k, ValueRef::Many(vs.as_slice()))),
+    );
+    let r = RequestRef {
+        principal: req.principal.as_deref(),
+        action: &req.action,
+        resource: &req.resource,
+        resource_account: req.resource_account.as_deref(),
+        context: &context,
+    };
+    f(&r)
+}
+
+fn same(set: &PolicySet, req: &Request, what: &str) {
+    let want = set.decide(req);
+    for upper in [false, true] {
+        let got = with_ref(req, |i| upper && i % 2 == 0, |r| set.decide_ref(r));
+        assert_eq!(got, Ok(want), "{what} (keys uppercased: {upper})");
+    }
+    let explained = with_ref(req, |_| false, |r| set.explain_ref(r));
+    assert_eq!(explained, Ok(set.explain(req)), "{what}: explain_ref");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Random identity policies, boundary and request: borrowed and owned decide alike, in any key case.
+    #[test]
+    fn borrowed_decides_as_owned(
+        identity in prop::collection::vec(policy(), 1..=3),
+        boundary in prop::option::of(policy()),
+        req in request(),
+    ) {
+        let s = set(&identity, &boundary);
+        let want = s.decide(&req);
+        for upper in [false, true] {
+            let got = with_ref(&req, |i| upper && i % 2 == 1, |r| s.decide_ref(r));
+            prop_assert_eq!(got, Ok(want));
+        }
+        let owned = with_ref(&req, |_| true, |r| r.to_request());
+        prop_assert_eq!(owned.map(|o| s.decide(&o)), Ok(want));
+    }
+}
+
+#[test]
+fn every_corpus_case_decides_alike_borrowed() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/cases");
+    let mut stack = vec![root];
+    let mut checked = 0;
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "json") {
+                let text = std::fs::read_to_string(&p).unwrap();
+                if let Ok(case) = Case::parse(&text, &Limits::default()) {
+                    same(&case.set, &case.request, &p.display().to_string());
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 100, "only {checked} cases");
+}
+
+/// A policy testing `n` distinct keys `k0..`, each `StringEquals` to `v`: more keys than the fast path keeps
+/// slots for.
+#[test]
+fn more_condition_keys_than_slots() {
+    let n = 40;
+    let mut cond = serde_json::Map::new();
+    for i in 0..n {
+        cond.insert(format!("aws:PrincipalTag/k{i}"), json!("v"));
+    }
+    let set = PolicySet::builder()
+        .identity(doc(&[
+            json!({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",
+            "Condition": {"StringEquals": cond}}),
+        ]))
+        .build()
+        .unwrap();
+    let mut ctx = iamgate::Context::new();
+    for i in 0..n {
+        ctx.insert(
+            &format!("aws:PrincipalTag/K{i}"),
+            ContextValue::One("v".into()),
+        )
+        .unwrap();
+    }
+    let req = Request::new("s3:GetObject", "arn:aws:s3:::b/k").context(ctx.clone());
+    assert_eq!(set.decide(&req), Decision::Allow);
+    same(&set, &req, "40 keys");
+    // One key missing (the last, beyond the slots) or wrong: no Allow.
+    for change in ["aws:principaltag/k39", "aws:principaltag/k0"] {
+        let mut c = ctx.clone();
+        c.insert(change, ContextValue::One("other".into())).unwrap();
+        let req = Request::new("s3:GetObject", "arn:aws:s3:::b/k").context(c);
+        assert_eq!(set.decide(&req), Decision::ImplicitDeny, "{change}");
+        same(&set, &req, change);
+    }
+}
+
+/// 300 context entries before the key that matters: beyond what a slot notes, it is looked up.
+#[test]
+fn key_far_into_the_context() {
+    let set = PolicySet::builder()
+        .identity(doc(&[
+            json!({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",
+            "Condition": {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}}),
+        ]))
+        .build()
+        .unwrap();
+    let mut ctx = iamgate::Context::new();
+    for i in 0..300 {
+        ctx.insert(&format!("aaa:k{i:03}"), ContextValue::One("x".into()))
+            .unwrap();
+    }
+    for (ip, want) in [
+        ("203.0.113.9", Decision::Allow),
+        ("198.51.100.1", Decision::ImplicitDeny),
+    ] {
+        let mut c = ctx.clone();
+        c.insert("aws:SourceIp", ContextValue::One(ip.into()))
+            .unwrap();
+        let req = Request::new("s3:GetObject", "arn:aws:s3:::b/k").context(c);
+        assert_eq!(set.decide(&req), want);
+        same(&set, &req, ip);
+    }
+}
+
+/// A set of more statements than the action index holds decides as the same rules in a small set: 300
+/// statements that never match are added to a policy with wildcards and `NotAction`.
+#[test]
+fn sets_too_large_to_index_decide_alike() {
+    let rules = vec![
+        json!({"Effect": "Allow", "Action": "s3:Get*", "Resource": "*"}),
+        json!({"Effect": "Allow", "NotAction": ["iam:*", "kms:Decrypt"], "Resource": "arn:aws:sagemaker:*"}),
+        json!({"Effect": "Deny", "Action": "sagemaker:CreatePresigned*", "Resource": "*",
+            "Condition": {"Null": {"aws:SourceVpce": "true"}}}),
+        json!({"Effect": "Deny", "NotAction": "s3:*", "Resource": "arn:aws:s3:::*"}),
+    ];
+    let mut big = rules.clone();
+    for i in 0..300 {
+        big.push(json!({"Effect": "Deny", "Action": format!("zz{i}:Never"), "Resource": "*"}));
+    }
+    let small = PolicySet::builder().identity(doc(&rules)).build().unwrap();
+    let large = PolicySet::builder().identity(doc(&big)).build().unwrap();
+    let mut seen = std::collections::HashSet::new();
+    for action in [
+        "s3:GetObject",
+        "S3:getobject",
+        "s3:PutObject",
+        "sagemaker:CreatePresignedDomainUrl",
+        "sagemaker:ListApps",
+        "kms:Decrypt",
+        "kms:Encrypt",
+        "iam:PassRole",
+        "zz:Other",
+        "nocolon",
+        "sagemaker:créer",
+    ] {
+        for resource in [
+            "arn:aws:s3:::b/k",
+            "arn:aws:sagemaker:eu-west-1:1:domain/d",
+            "*",
+        ] {
+            for vpce in [None, Some("vpce-1")] {
+                let mut req = Request::new(action, resource);
+                if let Some(v) = vpce {
+                    req.context
+                        .insert("aws:SourceVpce", ContextValue::One(v.into()))
+                        .unwrap();
+                }
+                let want = small.decide(&req);
+                seen.insert(want);
+                let what = format!("{action} {resource} {vpce:?}");
+                assert_eq!(large.decide(&req), want, "{what}");
+                same(&small, &req, &what);
+                same(&large, &req, &what);
+            }
+        }
+    }
+    assert_eq!(seen.len(), 3, "the requests reach every decision");
+}
+
+#[test]
+fn refuses_what_context_insert_refuses() {
+    let set = PolicySet::builder()
+        .identity(doc(&[
+            json!({"Effect": "Allow", "Action": "*", "Resource": "*"}),
+        ]))
+        .build()
+        .unwrap();
+    let base = RequestRef {
+        action: "s3:GetObject",
+        resource: "arn:aws:s3:::b/k",
+        ..RequestRef::default()
+    };
+    for (key, value, says) in [
+        ("aws:SourceIp", "203.0.113.0/24", "a single IP address"),
+        ("AWS:SOURCEIP", "not-an-ip", "an IP address"),
+        ("aws:VpcSourceIp", "010.0.0.1", "an IP address"),
+        ("aws:ViaAWSService", "yes", "a boolean"),
+        ("aws:MultiFactorAuthAge", "old", "a number"),
+        ("aws:CurrentTime", "yesterday", "a date"),
+    ] {
+        let context = [(key, ValueRef::One(value))];
+        let err = set
+            .decide_ref(&RequestRef {
+                context: &context,
+                ..base
+            })
+            .unwrap_err();
+        assert_eq!(err.key, key);
+        assert!(err.message.contains(says), "{key}: {}", err.message);
+        // The owned form refuses it alike.
+        let mut c = iamgate::Context::new();
+        assert!(c.insert(key, ContextValue::One(value.into())).is_err());
+    }
+    // A bad value in a list is refused too; unknown keys are taken as text.
+    let list = ["203.0.113.1", "nope"];
+    let context = [
+        ("aws:SourceIp", ValueRef::Many(&list)),
+        ("my:key", ValueRef::One("??")),
+    ];
+    assert!(
+        set.decide_ref(&RequestRef {
+            context: &context,
+            ..base
+        })
+        .is_err()
+    );
+    let context = [("my:key", ValueRef::One("??"))];
+    assert_eq!(
+        set.decide_ref(&RequestRef {
+            context: &context,
+            ..base
+        }),
+        Ok(Decision::Allow)
+    );
+}
+
+/// A key given twice takes its last value, in any case, also as a policy variable.
+#[test]
+fn last_value_wins_and_variables_resolve() {
+    let set = PolicySet::builder()
+        .identity(doc(&[json!({"Effect": "Allow", "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::b/${aws:username}/*",
+            "Condition": {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}})]))
+        .build()
+        .unwrap();
+    let decide = |context: &[(&str, ValueRef<'_>)]| {
+        set.decide_ref(&RequestRef {
+            action: "s3:GetObject",
+            resource: "arn:aws:s3:::b/alice/x",
+            context,
+            ..RequestRef::default()
+        })
+    };
+    let user = ("aws:username", ValueRef::One("alice"));
+    assert_eq!(
+        decide(&[
+            user,
+            ("aws:SourceIp", "198.51.100.1".into()),
+            ("AWS:SourceIP", "203.0.113.5".into())
+        ]),
+        Ok(Decision::Allow)
+    );
+    assert_eq!(
+        decide(&[
+            user,
+            ("aws:SourceIp", "203.0.113.5".into()),
+            ("aws:sourceip", "198.51.100.1".into())
+        ]),
+        Ok(Decision::ImplicitDeny)
+    );
+    assert_eq!(
+        decide(&[
+            ("AWS:UserName", "bob".into()),
+            ("aws:SourceIp", "203.0.113.5".into())
+        ]),
+        Ok(Decision::ImplicitDeny)
+    );
+    assert_eq!(
+        decide(&[
+            ("AWS:UserName", "alice".into()),
+            ("aws:SourceIp", "203.0.113.5".into())
+        ]),
+        Ok(Decision::Allow)
+    );
+}
