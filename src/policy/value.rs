@@ -275,7 +275,15 @@ pub fn is_private(net: &IpNet) -> bool {
     private_blocks().any(|p| p.contains(net))
 }
 
-/// A set of addresses as sorted, merged, inclusive integer ranges per family; membership by binary search.
+/// A set of addresses as sorted, merged, inclusive integer ranges per family.
+///
+/// Membership is a bucket lookup then a short bisection. A family holding at least 16 merged ranges gets an
+/// index by the top `k` bits of the address (`k` = the bit length of the range count plus one, at most 16) giving,
+/// for each bucket, the first range that starts at or after it; the candidate range is then found by bisecting the
+/// starts of that one bucket. For the 9,810 ranges of a random 10,000-CIDR list (`k` = 15) that is one or two
+/// comparisons instead of 14. The index costs `4 * (2^k + 1)` bytes: at most about 16 bytes per merged range and
+/// never more than 256 KiB (65,537 `u32`) per family (128 KiB in that example). Smaller families keep a plain
+/// bisection. The bisections are branchless for IPv4.
 ///
 /// ```
 /// use iamgate::policy::value::CidrSet;
@@ -287,11 +295,96 @@ pub fn is_private(net: &IpNet) -> bool {
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CidrSet {
-    v4: Vec<(u32, u32)>,
-    v6: Vec<(u128, u128)>,
-    /// The starts of `v4`/`v6` alone, for a denser bisection.
-    v4_starts: Vec<u32>,
-    v6_starts: Vec<u128>,
+    v4: Ranges<u32>,
+    v6: Ranges<u128>,
+}
+
+/// Below this many merged ranges a family has no bucket index: a bisection of at most 4 steps is as fast.
+const INDEX_MIN_RANGES: usize = 16;
+
+/// The merged ranges of one family, their starts alone (a denser bisection) and the bucket index.
+#[derive(Clone, Default, PartialEq, Eq)]
+struct Ranges<T> {
+    ranges: Vec<(T, T)>,
+    starts: Vec<T>,
+    /// `index[b]` is the number of ranges starting before bucket `b` (the addresses whose top bits, `addr >>
+    /// shift`, are `b`), so the ranges starting inside bucket `b` are `index[b]..index[b + 1]`; its last entry
+    /// is the range count. Empty below [`INDEX_MIN_RANGES`] ranges.
+    index: Box<[u32]>,
+    shift: u32,
+}
+
+impl<T> fmt::Debug for Ranges<T>
+where
+    T: fmt::Debug,
+{
+    // The ranges only: the index is derived from them and would print up to 65,537 numbers.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.ranges.fmt(f)
+    }
+}
+
+impl<T: num_like::Addr> Ranges<T> {
+    fn new(ranges: Vec<(T, T)>) -> Self {
+        let ranges = merge(ranges);
+        let starts: Vec<T> = ranges.iter().map(|r| r.0).collect();
+        let n = ranges.len();
+        if n < INDEX_MIN_RANGES || u32::try_from(n).is_err() {
+            return Ranges {
+                ranges,
+                starts,
+                index: Box::default(),
+                shift: 0,
+            };
+        }
+        // Two to four buckets per range, at most 2^16: the bit length of `n` plus one.
+        let bits = (usize::BITS - n.leading_zeros() + 1).min(16);
+        let shift = T::BITS - bits;
+        // Count the starts of each bucket into the slot after it, then a running sum turns slot `b` into the
+        // number of starts in buckets before `b`.
+        let mut index = vec![0u32; (1usize << bits) + 1];
+        for &s in &starts {
+            if let Some(c) = index.get_mut(s.top(shift) + 1) {
+                *c += 1;
+            }
+        }
+        let mut acc = 0u32;
+        for c in &mut index {
+            acc += *c;
+            *c = acc;
+        }
+        Ranges {
+            ranges,
+            starts,
+            index: index.into_boxed_slice(),
+            shift,
+        }
+    }
+
+    #[inline]
+    fn contains(&self, x: T) -> bool {
+        // The ranges that may hold `x` are those starting at or before it: every range starting in an earlier
+        // bucket, then those of `x`'s bucket up to `x`. The candidate is the last of them.
+        let (lo, hi) = if self.index.is_empty() {
+            (0, self.starts.len())
+        } else {
+            let b = x.top(self.shift);
+            match self.index.get(b..b + 2) {
+                Some(&[lo, hi]) => (lo as usize, hi as usize),
+                _ => return false, // unreachable: `b` < 2^bits
+            }
+        };
+        // `partition_point` bisects with a conditional move, not a branch, for `u32` (for `u128` LLVM emits a
+        // branch; the bucket keeps the IPv6 bisection short all the same).
+        let before = self
+            .starts
+            .get(lo..hi)
+            .map_or(0, |bucket| bucket.partition_point(|&s| s <= x));
+        (lo + before)
+            .checked_sub(1)
+            .and_then(|i| self.ranges.get(i))
+            .is_some_and(|&(_, end)| x <= end)
+    }
 }
 
 impl FromIterator<IpNet> for CidrSet {
@@ -304,17 +397,14 @@ impl FromIterator<IpNet> for CidrSet {
                 IpNet::V6(n) => v6.push((u128::from(n.network()), u128::from(n.broadcast()))),
             }
         }
-        let (v4, v6) = (merge(v4), merge(v6));
         CidrSet {
-            v4_starts: v4.iter().map(|r| r.0).collect(),
-            v6_starts: v6.iter().map(|r| r.0).collect(),
-            v4,
-            v6,
+            v4: Ranges::new(v4),
+            v6: Ranges::new(v6),
         }
     }
 }
 
-fn merge<T: Ord + Copy + num_like::Step>(mut ranges: Vec<(T, T)>) -> Vec<(T, T)> {
+fn merge<T: num_like::Addr>(mut ranges: Vec<(T, T)>) -> Vec<(T, T)> {
     ranges.sort_unstable();
     let mut out: Vec<(T, T)> = Vec::with_capacity(ranges.len());
     for (lo, hi) in ranges {
@@ -331,57 +421,64 @@ fn merge<T: Ord + Copy + num_like::Step>(mut ranges: Vec<(T, T)>) -> Vec<(T, T)>
 }
 
 mod num_like {
-    pub trait Step {
+    /// An address as an unsigned integer.
+    pub trait Addr: Ord + Copy {
+        const BITS: u32;
         fn next_or_max(self) -> Self;
+        /// `self >> shift` as an index; `shift` leaves at most 16 bits.
+        fn top(self, shift: u32) -> usize;
     }
-    impl Step for u32 {
+    impl Addr for u32 {
+        const BITS: u32 = u32::BITS;
         fn next_or_max(self) -> Self {
             self.saturating_add(1)
         }
+        #[inline]
+        fn top(self, shift: u32) -> usize {
+            (self >> shift) as usize
+        }
     }
-    impl Step for u128 {
+    impl Addr for u128 {
+        const BITS: u32 = u128::BITS;
         fn next_or_max(self) -> Self {
             self.saturating_add(1)
         }
+        #[inline]
+        fn top(self, shift: u32) -> usize {
+            (self >> shift) as usize
+        }
     }
-}
-
-fn contains_in<T: Ord + Copy>(starts: &[T], ranges: &[(T, T)], x: T) -> bool {
-    // Index of the first range whose start is > x; the candidate is the one before it.
-    let idx = starts.partition_point(|&lo| lo <= x);
-    idx.checked_sub(1)
-        .and_then(|i| ranges.get(i))
-        .is_some_and(|&(_, hi)| x <= hi)
 }
 
 impl CidrSet {
     /// Whether `ip` is in the set. IPv4 and IPv6 never cross-match (SEMANTICS.md §3.5, UNCERTAIN).
+    #[inline]
     pub fn contains(&self, ip: IpAddr) -> bool {
         match ip {
-            IpAddr::V4(a) => contains_in(&self.v4_starts, &self.v4, u32::from(a)),
-            IpAddr::V6(a) => contains_in(&self.v6_starts, &self.v6, u128::from(a)),
+            IpAddr::V4(a) => self.v4.contains(u32::from(a)),
+            IpAddr::V6(a) => self.v6.contains(u128::from(a)),
         }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.v4.is_empty() && self.v6.is_empty()
+        self.v4.ranges.is_empty() && self.v6.ranges.is_empty()
     }
 
     /// The merged IPv4 ranges, inclusive.
     pub fn v4_ranges(&self) -> &[(u32, u32)] {
-        &self.v4
+        &self.v4.ranges
     }
 
     /// The merged IPv6 ranges, inclusive.
     pub fn v6_ranges(&self) -> &[(u128, u128)] {
-        &self.v6
+        &self.v6.ranges
     }
 }
 
 impl fmt::Display for CidrSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut first = true;
-        for &(lo, hi) in &self.v4 {
+        for &(lo, hi) in &self.v4.ranges {
             let nets = ipnet::Ipv4Subnets::new(lo.into(), hi.into(), 0);
             for n in nets {
                 if !first {
@@ -391,7 +488,7 @@ impl fmt::Display for CidrSet {
                 write!(f, "{n}")?;
             }
         }
-        for &(lo, hi) in &self.v6 {
+        for &(lo, hi) in &self.v6.ranges {
             for n in ipnet::Ipv6Subnets::new(lo.into(), hi.into(), 0) {
                 if !first {
                     f.write_str(", ")?;
@@ -543,5 +640,67 @@ mod tests {
         // No cross-family matching.
         let v4only: CidrSet = [parse_cidr("1.2.3.4").unwrap()].into_iter().collect();
         assert!(!v4only.contains("::ffff:1.2.3.4".parse().unwrap()));
+    }
+
+    #[test]
+    fn indexed_cidr_set_matches_naive_check_at_every_edge() {
+        // Enough ranges for the bucket index: both ends of the space, a range spanning many buckets, many small
+        // ranges inside one bucket, ranges ending and starting at bucket edges; the same shapes in IPv6.
+        let mut texts: Vec<String> = vec![
+            "0.0.0.0".into(),
+            "255.255.255.255".into(),
+            "16.0.0.0/6".into(),
+            "63.255.0.0/16".into(),
+            "64.0.0.0/16".into(),
+            "::".into(),
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff".into(),
+            "2001:db8::/32".into(),
+            "4000::/3".into(),
+            "::ffff:192.0.2.0/120".into(),
+        ];
+        for i in 0..40u32 {
+            texts.push(format!("192.0.2.{}/32", i * 6));
+            texts.push(format!("198.51.{}.128/25", i * 5));
+            texts.push(format!("2600:1f00::{:x}/128", i * 3));
+            texts.push(format!("2a05:{:x}::/32", i * 7));
+        }
+        let nets: Vec<IpNet> = texts.iter().map(|t| parse_cidr(t).unwrap()).collect();
+        let set: CidrSet = nets.iter().copied().collect();
+        for family in [&set.v4.index, &set.v6.index] {
+            assert!(family.len() > 1, "indexed");
+        }
+        assert_eq!(
+            set.v4.index.last().copied(),
+            Some(set.v4.ranges.len() as u32)
+        );
+        assert_eq!(
+            set.v6.index.last().copied(),
+            Some(set.v6.ranges.len() as u32)
+        );
+        let mut probes: Vec<IpAddr> = Vec::new();
+        for &(lo, hi) in set.v4_ranges() {
+            for a in [lo.wrapping_sub(1), lo, hi, hi.wrapping_add(1)] {
+                probes.push(std::net::Ipv4Addr::from(a).into());
+                probes.push(std::net::Ipv4Addr::from(a).to_ipv6_mapped().into());
+            }
+        }
+        for &(lo, hi) in set.v6_ranges() {
+            for a in [lo.wrapping_sub(1), lo, hi, hi.wrapping_add(1)] {
+                probes.push(std::net::Ipv6Addr::from(a).into());
+            }
+        }
+        for b in 0..=u32::from(u16::MAX) {
+            probes.push(std::net::Ipv4Addr::from(b << 16).into());
+            probes.push(std::net::Ipv4Addr::from((b << 16) | 0xffff).into());
+        }
+        for ip in probes {
+            assert_eq!(
+                set.contains(ip),
+                nets.iter().any(|n| n.contains(&ip)),
+                "{ip}"
+            );
+        }
+        // Debug shows the ranges, not the index.
+        assert!(format!("{set:?}").len() < 10_000);
     }
 }

@@ -279,3 +279,83 @@ proptest! {
         }
     }
 }
+
+/// CIDR lists of one family shaped per case: addresses clustered under a random prefix of `cluster` bits (so many
+/// ranges may share a bucket of the lookup index) and prefix lengths from `min_prefix` to the family's width.
+fn cidr_list(width: u8, max_len: usize) -> impl Strategy<Value = Vec<(u128, u8)>> {
+    let modes = (
+        prop::sample::select(vec![0u8, 1, 8, 16, 24, 28]),
+        prop::sample::select(vec![0u8, 8, 12, 16, 20]),
+        any::<u128>(),
+    );
+    modes.prop_flat_map(move |(min_prefix, cluster, base)| {
+        let min_prefix = min_prefix.min(width);
+        let keep = u128::MAX >> (128 - u32::from(width));
+        let mask = keep.checked_shr(u32::from(cluster)).unwrap_or(0);
+        let base = base & keep & !mask;
+        let element =
+            (any::<u128>(), min_prefix..=width).prop_map(move |(a, p)| (base | (a & mask), p));
+        prop_oneof![
+            prop::collection::vec(element.clone(), 0..24),
+            prop::collection::vec(element, 0..max_len),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    /// `CidrSet::contains` equals a naive check over the original CIDRs, for lists of 0 to 3,000 CIDRs (overlapping,
+    /// /0 to /32 and /128, clustered or spread), probed at random addresses, at the first and last address of
+    /// CIDRs and merged ranges and one either side, and at IPv4-mapped IPv6 forms (which never match IPv4 ranges).
+    #[test]
+    fn cidr_set_contains_equals_naive_check(
+        v4 in cidr_list(32, 3000),
+        v6 in cidr_list(128, 300),
+        random4 in prop::collection::vec(any::<u32>(), 32),
+        random6 in prop::collection::vec(any::<u128>(), 8),
+        picks in prop::collection::vec(any::<prop::sample::Index>(), 24),
+    ) {
+        use iamgate::policy::value::CidrSet;
+        use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+        use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+        let mut nets: Vec<IpNet> = v4.iter().map(|&(a, p)| IpNet::V4(Ipv4Net::new(Ipv4Addr::from(a as u32), p).unwrap())).collect();
+        nets.extend(v6.iter().map(|&(a, p)| IpNet::V6(Ipv6Net::new(Ipv6Addr::from(a), p).unwrap())));
+        let set: CidrSet = nets.iter().copied().collect();
+
+        let mut probes: Vec<IpAddr> = random4.iter().map(|&a| IpAddr::from(Ipv4Addr::from(a))).collect();
+        probes.extend(random6.iter().map(|&a| IpAddr::from(Ipv6Addr::from(a))));
+        probes.extend(["0.0.0.0", "255.255.255.255", "::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"].map(|s| s.parse::<IpAddr>().unwrap()));
+        let mut edges4: Vec<(u32, u32)> = Vec::new();
+        let mut edges6: Vec<(u128, u128)> = Vec::new();
+        for pick in &picks {
+            if let Some(n) = (!nets.is_empty()).then(|| nets[pick.index(nets.len())]) {
+                match n {
+                    IpNet::V4(n) => edges4.push((n.network().into(), n.broadcast().into())),
+                    IpNet::V6(n) => edges6.push((n.network().into(), n.broadcast().into())),
+                }
+            }
+            let r4 = set.v4_ranges();
+            if !r4.is_empty() { edges4.push(r4[pick.index(r4.len())]); }
+            let r6 = set.v6_ranges();
+            if !r6.is_empty() { edges6.push(r6[pick.index(r6.len())]); }
+        }
+        for (lo, hi) in edges4 {
+            for a in [lo.wrapping_sub(1), lo, lo.wrapping_add(1), hi.wrapping_sub(1), hi, hi.wrapping_add(1)] {
+                probes.push(Ipv4Addr::from(a).into());
+                // The IPv4-mapped form: only ever matched by IPv6 ranges.
+                probes.push(Ipv4Addr::from(a).to_ipv6_mapped().into());
+            }
+        }
+        for (lo, hi) in edges6 {
+            for a in [lo.wrapping_sub(1), lo, lo.wrapping_add(1), hi.wrapping_sub(1), hi, hi.wrapping_add(1)] {
+                probes.push(Ipv6Addr::from(a).into());
+            }
+        }
+        for ip in probes {
+            let naive = nets.iter().any(|n| n.contains(&ip));
+            prop_assert_eq!(set.contains(ip), naive, "{} in {} CIDRs", ip, nets.len());
+        }
+    }
+}
