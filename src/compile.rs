@@ -491,6 +491,97 @@ pub(crate) struct ActionIndex {
     pub unknown: [u64; MASK_WORDS],
     /// Some statement is `wild`.
     pub any_wild: bool,
+    /// Each statement id's place: its policy and index there.
+    pub by_id: Vec<(PolicyRef, usize)>,
+    /// The statements of each gate, one bit per id (see [`Gates`]).
+    pub gates: Gates,
+}
+
+/// Statement masks for the fast path of `decide`: which statements deny, which allow unconditionally, and which
+/// belong to each gate.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Gates {
+    /// Deny statements, RCPs excepted.
+    pub deny: [u64; MASK_WORDS],
+    /// Deny statements of RCPs (they apply only to the services RCPs govern).
+    pub rcp_deny: [u64; MASK_WORDS],
+    pub allow: [u64; MASK_WORDS],
+    /// Allow statements that apply to every request their action matches.
+    pub unconditional_allow: [u64; MASK_WORDS],
+    /// One mask per SCP level.
+    pub scps: Vec<[u64; MASK_WORDS]>,
+    pub identity: [u64; MASK_WORDS],
+    pub resource: [u64; MASK_WORDS],
+    pub boundary: Option<[u64; MASK_WORDS]>,
+    pub session: Option<[u64; MASK_WORDS]>,
+    pub endpoint: Option<[u64; MASK_WORDS]>,
+}
+
+/// Set bit `id` of `m`.
+pub(crate) fn set_bit(m: &mut [u64; MASK_WORDS], id: usize) {
+    if let Some(w) = m.get_mut(id / 64) {
+        *w |= 1 << (id % 64);
+    }
+}
+
+impl Gates {
+    fn build(inner: &Inner) -> Gates {
+        let mut g = Gates::default();
+        let mask_of = |p: &CompiledPolicy, m: &mut [u64; MASK_WORDS]| {
+            for st in &p.statements {
+                set_bit(m, st.id);
+            }
+        };
+        for level in &inner.scps {
+            let mut m = [0; MASK_WORDS];
+            for p in level {
+                mask_of(p, &mut m);
+            }
+            g.scps.push(m);
+        }
+        for p in &inner.identity {
+            mask_of(p, &mut g.identity);
+        }
+        if let Some(p) = &inner.resource {
+            mask_of(p, &mut g.resource);
+        }
+        g.boundary = inner.boundary.as_ref().map(|p| {
+            let mut m = [0; MASK_WORDS];
+            mask_of(p, &mut m);
+            m
+        });
+        g.session = (!inner.session.is_empty()).then(|| {
+            let mut m = [0; MASK_WORDS];
+            for p in &inner.session {
+                mask_of(p, &mut m);
+            }
+            m
+        });
+        g.endpoint = inner.endpoint.as_ref().map(|p| {
+            let mut m = [0; MASK_WORDS];
+            mask_of(p, &mut m);
+            m
+        });
+        let rcp_ids: Vec<usize> = inner
+            .rcps
+            .iter()
+            .flatten()
+            .flat_map(|p| p.statements.iter().map(|s| s.id))
+            .collect();
+        for st in inner.statements() {
+            match st.effect {
+                Effect::Deny if rcp_ids.contains(&st.id) => set_bit(&mut g.rcp_deny, st.id),
+                Effect::Deny => set_bit(&mut g.deny, st.id),
+                Effect::Allow => {
+                    set_bit(&mut g.allow, st.id);
+                    if st.unconditional {
+                        set_bit(&mut g.unconditional_allow, st.id);
+                    }
+                }
+            }
+        }
+        g
+    }
 }
 
 impl ActionIndex {
@@ -510,11 +601,7 @@ impl ActionIndex {
                 }
             }
         }
-        let set = |m: &mut [u64; MASK_WORDS], id: usize| {
-            if let Some(w) = m.get_mut(id / 64) {
-                *w |= 1 << (id % 64);
-            }
-        };
+        let set = set_bit;
         let masks = entries
             .iter()
             .map(|(_, action)| {
@@ -535,12 +622,44 @@ impl ActionIndex {
                 set(&mut unknown, st.id);
             }
         }
+        let mut by_id = Vec::with_capacity(statements);
+        let mut place = |at: PolicyRef, p: &CompiledPolicy| {
+            by_id.extend((0..p.statements.len()).map(|i| (at, i)));
+        };
+        // The order of `PolicySet::policies`, which is the order of the ids.
+        for (l, level) in inner.scps.iter().enumerate() {
+            for (j, p) in level.iter().enumerate() {
+                place(PolicyRef::Scp(l, j), p);
+            }
+        }
+        for (l, level) in inner.rcps.iter().enumerate() {
+            for (j, p) in level.iter().enumerate() {
+                place(PolicyRef::Rcp(l, j), p);
+            }
+        }
+        if let Some(p) = &inner.resource {
+            place(PolicyRef::Resource, p);
+        }
+        for (n, p) in inner.identity.iter().enumerate() {
+            place(PolicyRef::Identity(n), p);
+        }
+        if let Some(p) = &inner.boundary {
+            place(PolicyRef::Boundary, p);
+        }
+        for (n, p) in inner.session.iter().enumerate() {
+            place(PolicyRef::Session(n), p);
+        }
+        if let Some(p) = &inner.endpoint {
+            place(PolicyRef::Endpoint, p);
+        }
         ActionIndex {
             buckets: buckets(entries.iter().map(|e| e.0), entries.len()),
             entries,
             masks,
             unknown,
             any_wild: inner.statements().any(|s| s.wild),
+            by_id,
+            gates: Gates::build(inner),
         }
     }
 

@@ -5,8 +5,8 @@
 //! and condition.
 
 use crate::compile::{
-    CCondition, CPrincipal, CStatement, CValues, CompiledPolicy, Inner, MASK_WORDS, PolicyRef,
-    PolicySet,
+    ActionIndex, CCondition, CPrincipal, CStatement, CValues, CompiledPolicy, Inner, MASK_WORDS,
+    PolicyRef, PolicySet,
 };
 use crate::context::{
     Context, ContextError, Found, Request, RequestRef, ScalarRef, Values, check_type, is_account_id,
@@ -280,6 +280,11 @@ impl PolicySet {
         let req = input;
         let i = &*self.inner;
         let rcps_apply = !i.rcps.is_empty() && rcp_governs(input.action);
+        if !T::FULL {
+            if let (Some(index), Some(mask)) = (&i.actions, &input.mask) {
+                return self.run_indexed(input, index, mask, rcps_apply);
+            }
+        }
         // 1. The deny pass over every applicable policy (§4.1), in the order of `policies()`.
         let mut denied = false;
         let stopped = self.each_policy(rcps_apply, |at, p| {
@@ -375,6 +380,82 @@ impl PolicySet {
         } else {
             Decision::Allow
         }
+    }
+}
+
+impl PolicySet {
+    /// The decision of `run` when nothing is recorded, by the action index: only the statements whose action
+    /// matches are visited, in the same order, and a gate with an unconditional Allow for the action is passed
+    /// without evaluating anything. The gates and their order are those of `run` (SEMANTICS.md §4.1-§4.2).
+    fn run_indexed(
+        &self,
+        inp: &Input<'_>,
+        index: &ActionIndex,
+        mask: &[u64; MASK_WORDS],
+        rcps_apply: bool,
+    ) -> Decision {
+        let g = &index.gates;
+        let and = |a: &[u64; MASK_WORDS], b: &[u64; MASK_WORDS]| -> [u64; MASK_WORDS] {
+            std::array::from_fn(|k| a.get(k).zip(b.get(k)).map_or(0, |(x, y)| x & y))
+        };
+        let mut deny = and(mask, &g.deny);
+        if rcps_apply {
+            let rcp = and(mask, &g.rcp_deny);
+            deny = std::array::from_fn(|k| deny.get(k).zip(rcp.get(k)).map_or(0, |(x, y)| x | y));
+        }
+        if self.any_applies(index, &deny, inp) {
+            return Decision::ExplicitDeny;
+        }
+        let allow = and(mask, &g.allow);
+        let unconditional = and(mask, &g.unconditional_allow);
+        let gate = |m: &[u64; MASK_WORDS]| {
+            and(&unconditional, m).iter().any(|&w| w != 0)
+                || self.any_applies(index, &and(&allow, m), inp)
+        };
+        if !g.scps.iter().all(gate) {
+            return Decision::ImplicitDeny;
+        }
+        let identity = gate(&g.identity);
+        let has_resource = self.inner.resource.is_some();
+        let passed = if identity {
+            // Same account: the identity Allow suffices; cross-account: the resource policy must allow too.
+            inp.same_account() || (has_resource && gate(&g.resource))
+        } else {
+            // Only a same-account resource policy can allow without an identity Allow.
+            has_resource && gate(&g.resource) && inp.same_account()
+        };
+        let allowed = passed
+            && g.boundary.as_ref().is_none_or(gate)
+            && g.session.as_ref().is_none_or(gate)
+            && g.endpoint.as_ref().is_none_or(gate);
+        if allowed {
+            Decision::Allow
+        } else {
+            Decision::ImplicitDeny
+        }
+    }
+
+    /// Whether any statement of `ids` (by id) applies to `inp`.
+    #[inline]
+    fn any_applies(&self, index: &ActionIndex, ids: &[u64; MASK_WORDS], inp: &Input<'_>) -> bool {
+        for (k, &word) in ids.iter().enumerate() {
+            let mut w = word;
+            while w != 0 {
+                let id = k * 64 + w.trailing_zeros() as usize;
+                w &= w - 1;
+                let Some(&(at, n)) = index.by_id.get(id) else {
+                    continue;
+                };
+                if self
+                    .get(at)
+                    .and_then(|p| p.statements.get(n))
+                    .is_some_and(|st| applies(at, st, inp, &mut ()))
+                {
+                    return true;
+                }
+            }
+        }
+        false
     }
 }
 
