@@ -347,3 +347,89 @@ fn last_value_wins_and_variables_resolve() {
         Ok(Decision::Allow)
     );
 }
+
+/// A policy whose statements carry a `Principal` (resource, endpoint and RCP policies need one).
+fn with_principal() -> impl Strategy<Value = Vec<serde_json::Value>> {
+    (
+        policy(),
+        prop::collection::vec(
+            prop::sample::select(vec![
+                json!("*"),
+                json!({"AWS": "111122223333"}),
+                json!({"AWS": "arn:aws:iam::111122223333:root"}),
+                json!({"AWS": "arn:aws:iam::111122223333:role/DataSci"}),
+                json!({"AWS": "arn:aws:iam::444455556666:role/Other"}),
+            ]),
+            4,
+        ),
+    )
+        .prop_map(|(mut p, principals)| {
+            for (st, pr) in p.iter_mut().zip(principals.into_iter().cycle()) {
+                st["Principal"] = pr;
+            }
+            p
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    /// Every kind of policy at once (SCP levels, an RCP level, resource, identity, boundary, session, endpoint),
+    /// same- and cross-account: the fast path by the action index, the full path of `explain` and of
+    /// `decide_with_reasons`, the borrowed request, and the same set made too large to index all decide alike.
+    #[test]
+    fn fast_path_decides_as_full_path(
+        scps in prop::collection::vec(prop::collection::vec(policy(), 1..=2), 0..=1),
+        rcps in prop::option::weighted(0.3, with_principal()),
+        resource in prop::option::of(with_principal()),
+        identity in prop::collection::vec(policy(), 0..=2),
+        boundary in prop::option::weighted(0.3, policy()),
+        session in prop::option::weighted(0.2, policy()),
+        endpoint in prop::option::weighted(0.3, with_principal()),
+        req in request(),
+        cross in any::<bool>(),
+    ) {
+        let build = |pad: bool| {
+            let mut b = PolicySet::builder();
+            for level in &scps {
+                b = b.scp_level(level.iter().map(|p| doc(p)));
+            }
+            if let Some(r) = &rcps {
+                b = b.rcp_level([doc(r)]);
+            }
+            if let Some(r) = &resource {
+                b = b.resource(doc(r));
+            }
+            for p in &identity {
+                b = b.identity(doc(p));
+            }
+            if pad {
+                let never: Vec<serde_json::Value> = (0..260)
+                    .map(|i| json!({"Effect": "Deny", "Action": format!("zz:Never{i}"), "Resource": "*"}))
+                    .collect();
+                b = b.identity(doc(&never));
+            }
+            if let Some(p) = &boundary {
+                b = b.boundary(doc(p));
+            }
+            if let Some(p) = &session {
+                b = b.session(doc(p));
+            }
+            if let Some(p) = &endpoint {
+                b = b.endpoint(doc(p));
+            }
+            b.build().unwrap()
+        };
+        let (small, large) = (build(false), build(true));
+        let mut req = req;
+        if cross {
+            req.principal = Some("arn:aws:iam::444455556666:role/Other".into());
+        }
+        let want = small.explain(&req).decision;
+        prop_assert_eq!(small.decide(&req), want);
+        prop_assert_eq!(small.decide_with_reasons(&req).0, want);
+        prop_assert_eq!(large.decide(&req), want);
+        prop_assert_eq!(large.explain(&req).decision, want);
+        prop_assert_eq!(with_ref(&req, |i| i % 2 == 0, |r| small.decide_ref(r)), Ok(want));
+    }
+}
