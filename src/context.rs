@@ -255,20 +255,32 @@ pub(crate) fn key_hash_lower(key: &[u8]) -> u64 {
     hash_words(key, lower8)
 }
 
-/// The hash of the little-endian words of `key` (the last one zero-padded), each passed through `f`.
+/// The hash of a key's length and of its first and last eight bytes (the whole key when shorter), each word
+/// passed through `f`: two loads whatever the length. Keys that share length and both ends collide, which costs
+/// a comparison of text, never a wrong answer (every hit is confirmed by comparing the keys).
 #[inline(always)]
 fn hash_words(key: &[u8], f: impl Fn(u64) -> u64) -> u64 {
     const K: u64 = 0x517c_c1b7_2722_0a95;
-    let mut h = key.len() as u64;
-    let mut rest = key;
-    while let Some((c, tail)) = rest.split_first_chunk::<8>() {
-        h = (h.rotate_left(5) ^ f(u64::from_le_bytes(*c))).wrapping_mul(K);
-        rest = tail;
+    let (first, last) = match (key.first_chunk::<8>(), key.last_chunk::<8>()) {
+        (Some(a), Some(b)) => (u64::from_le_bytes(*a), u64::from_le_bytes(*b)),
+        _ => (word(key), 0),
+    };
+    let h = (key.len() as u64 ^ f(first)).wrapping_mul(K);
+    let h = (h.rotate_left(29) ^ f(last)).wrapping_mul(K);
+    // The bucket index takes the low bits: fold the high ones, which the multiplications mixed, into them.
+    h ^ (h >> 32)
+}
+
+/// The last `key.len() % 8` bytes of `key` as a zero-padded word: for a key of eight bytes or more, one load of
+/// its last eight bytes, shifted.
+#[inline(always)]
+fn tail_word(key: &[u8]) -> u64 {
+    let n = key.len();
+    match key.last_chunk::<8>() {
+        Some(last) if n % 8 != 0 => u64::from_le_bytes(*last) >> (8 * (8 - n % 8)),
+        Some(_) => 0,
+        None => word(key),
     }
-    if !rest.is_empty() {
-        h = (h.rotate_left(5) ^ f(word(rest))).wrapping_mul(K);
-    }
-    h
 }
 
 /// Each ASCII capital of the eight bytes of `w` lowercased; every other byte (non-ASCII included) unchanged.
@@ -324,6 +336,7 @@ fn eq_words(a: &[u8], b: &[u8], f: impl Fn(u64) -> u64) -> bool {
     if a.len() != b.len() {
         return false;
     }
+    let (whole_a, whole_b) = (a, b);
     let (mut a, mut b) = (a, b);
     while let (Some((x, at)), Some((y, bt))) =
         (a.split_first_chunk::<8>(), b.split_first_chunk::<8>())
@@ -333,7 +346,7 @@ fn eq_words(a: &[u8], b: &[u8], f: impl Fn(u64) -> u64) -> bool {
         }
         (a, b) = (at, bt);
     }
-    f(word(a)) == word(b)
+    a.is_empty() || f(tail_word(whole_a)) == tail_word(whole_b)
 }
 
 impl fmt::Debug for Context {
