@@ -158,10 +158,9 @@ impl ArnPattern {
         match self {
             ArnPattern::Any => Some(true),
             ArnPattern::Invalid(_) => Some(false),
-            ArnPattern::Flat(p) => match cuts() {
-                Some(_) => p.matches(value, vars, false),
-                None => Some(false),
-            },
+            // The five literal fields (their colons included) start the pattern, so a value that matches it has
+            // them too: it is an ARN without looking for its colons.
+            ArnPattern::Flat(p) => p.matches(value, vars, false),
             ArnPattern::Fields(_) => {
                 self.matches_fields(cuts().and_then(|c| fields_at(value, c)), value, vars)
             }
