@@ -251,9 +251,7 @@ fn compile_statement(
         .collect();
     Ok(CStatement {
         index: st.index,
-        any_action: actions
-            .iter()
-            .any(|a| matches!(a.glob().atoms(), [crate::policy::pattern::Atom::Star])),
+        any_action: actions.iter().any(|a| a.glob().is_any()),
         any_resource: resources.iter().any(|r| matches!(r, ArnPattern::Any)),
         sid: st.sid.as_ref().map(|s| s.value.clone()),
         effect: st.effect.value,

@@ -51,7 +51,7 @@ impl FromStr for ActionPattern {
         }
         Ok(ActionPattern {
             source: s.to_string(),
-            glob: Pattern::parse(&s.to_ascii_lowercase(), true, false),
+            glob: Pattern::parse_owned(s.to_ascii_lowercase(), true, false),
         })
     }
 }
