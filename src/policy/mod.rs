@@ -8,6 +8,7 @@ pub mod action;
 pub mod arn;
 pub mod operator;
 pub mod pattern;
+pub mod text;
 pub mod value;
 
 use crate::diagnostic::Diagnostic;
@@ -16,8 +17,10 @@ use crate::parse::json::{self, Member, Node, Value};
 use crate::span::Span;
 use action::ActionPattern;
 use operator::{Operator, OperatorError};
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
+pub use text::Text;
 
 /// A value with the span it was written at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,7 +121,7 @@ pub struct ResourceElement {
     /// `NotResource`.
     pub negated: bool,
     pub span: Span,
-    pub patterns: Vec<Spanned<String>>,
+    pub patterns: Vec<Spanned<Text>>,
 }
 
 /// One `Operator: { Key: values }` entry of a Condition block.
@@ -141,8 +144,8 @@ impl Condition {
 /// A condition value as written: IAM accepts strings, and numbers and booleans unquoted (§1.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConditionValue {
-    String(String),
-    Number(String),
+    String(Text),
+    Number(Text),
     Bool(bool),
 }
 
@@ -232,6 +235,8 @@ impl Policy {
         let mut b = Builder {
             errors: Vec::new(),
             limits,
+            text,
+            source: &source,
         };
         let policy = b.policy(&node, source.clone());
         match policy {
@@ -268,6 +273,9 @@ impl std::str::FromStr for Policy {
 struct Builder<'l> {
     errors: Vec<Diagnostic>,
     limits: &'l Limits,
+    /// The text parsed, which the JSON nodes borrow from, and the policy's copy of it.
+    text: &'l str,
+    source: &'l Arc<str>,
 }
 
 fn kind(node: &Node<'_>) -> &'static str {
@@ -297,6 +305,12 @@ const STATEMENT_KEYS: [&str; 9] = [
 impl Builder<'_> {
     fn err(&mut self, d: Diagnostic) {
         self.errors.push(d);
+    }
+
+    /// `s` as a [`Text`]: shared with the policy's source when `s` is a slice of the parsed text (a string
+    /// without escapes, a number), else a copy.
+    fn text_of(&self, s: &str) -> Text {
+        text_of(self.text, self.source, s)
     }
 
     /// Check the members of an object: known names only, no duplicates. Returns the members by the index of
@@ -467,6 +481,16 @@ impl Builder<'_> {
         out
     }
 
+    /// [`Builder::strings`] as [`Text`]s.
+    fn texts(&mut self, node: &Node<'_>, what: &str) -> Vec<Spanned<Text>> {
+        let mut out = Vec::with_capacity(items_of(node).len());
+        let (text, source) = (self.text, self.source);
+        self.each_string(node, what, |s, span| {
+            out.push(Spanned::new(text_of(text, source, s), span));
+        });
+        out
+    }
+
     /// Each string of a string or an array of strings, in order, checked as [`Builder::strings`] does.
     #[inline]
     fn each_string(&mut self, node: &Node<'_>, what: &str, mut f: impl FnMut(&str, Span)) {
@@ -602,12 +626,12 @@ impl Builder<'_> {
             (Some(m), None) => Some(ResourceElement {
                 negated: false,
                 span: m.value.span,
-                patterns: self.strings(&m.value, "Resource"),
+                patterns: self.texts(&m.value, "Resource"),
             }),
             (None, Some(m)) => Some(ResourceElement {
                 negated: true,
                 span: m.value.span,
-                patterns: self.strings(&m.value, "NotResource"),
+                patterns: self.texts(&m.value, "NotResource"),
             }),
             (None, None) => None,
         };
@@ -780,8 +804,11 @@ impl Builder<'_> {
                 let mut values = Vec::with_capacity(items.len());
                 for item in items {
                     let v = match &item.value {
-                        Value::String(s) => ConditionValue::String(s.to_string()),
-                        Value::Number(n) => ConditionValue::Number((*n).to_string()),
+                        Value::String(Cow::Borrowed(s)) => ConditionValue::String(self.text_of(s)),
+                        Value::String(Cow::Owned(s)) => {
+                            ConditionValue::String(Text::from(s.as_str()))
+                        }
+                        Value::Number(n) => ConditionValue::Number(self.text_of(n)),
                         Value::Bool(b) => ConditionValue::Bool(*b),
                         _ => {
                             self.err(Diagnostic::error(
@@ -821,6 +848,15 @@ impl Builder<'_> {
     }
 }
 
+/// `s` as a [`Text`]: shared with `source` (the policy's copy of `text`) when `s` is a slice of `text`, else a
+/// copy.
+fn text_of(text: &str, source: &Arc<str>, s: &str) -> Text {
+    let at = (s.as_ptr() as usize).checked_sub(text.as_ptr() as usize);
+    at.filter(|at| at.saturating_add(s.len()) <= text.len())
+        .and_then(|at| Text::shared(source, at, at + s.len()))
+        .unwrap_or_else(|| Text::from(s))
+}
+
 /// The items of an array, or the node alone (§1.1: a single bare value is a one-element list).
 #[inline]
 fn items_of<'n, 'a>(node: &'n Node<'a>) -> &'n [Node<'a>] {
@@ -845,4 +881,30 @@ fn list(names: &[&str]) -> String {
         .map(|n| format!("`{n}`"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_shared_or_copied_read_the_same() {
+        let text = r#"{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":["arn:aws:s3:::b\/k","arn:aws:s3:::é"],
+            "Condition":{"NumericLessThan":{"k":[1.5e3,"x\"y",true,""]}}}}"#;
+        let p = Policy::parse(text).unwrap_or_else(|e| panic!("{e}"));
+        let st = &p.statements[0];
+        let r: Vec<&str> = st
+            .resource
+            .iter()
+            .flat_map(|r| r.patterns.iter().map(|p| &*p.value))
+            .collect();
+        assert_eq!(r, ["arn:aws:s3:::b/k", "arn:aws:s3:::é"]);
+        let v: Vec<&str> = st.conditions[0]
+            .values
+            .iter()
+            .map(|v| v.value.text())
+            .collect();
+        assert_eq!(v, ["1.5e3", "x\"y", "true", ""]);
+        assert_eq!(st.conditions[0].values[0].value.kind(), "number");
+    }
 }
