@@ -82,7 +82,7 @@ impl Site<'_> {
             .iter()
             .find(|s| s.index == index)
             .and_then(|s| s.conditions.get(cond))
-            .map_or_else(String::new, |c| c.key.value.clone())
+            .map_or_else(String::new, |c| c.key.value.to_string())
     }
 
     /// The condition's values as written.

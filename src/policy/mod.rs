@@ -129,7 +129,7 @@ pub struct ResourceElement {
 pub struct Condition {
     pub operator: Spanned<Operator>,
     /// The key as written; compare with [`Condition::key_lower`].
-    pub key: Spanned<String>,
+    pub key: Spanned<Text>,
     pub values: Vec<Spanned<ConditionValue>>,
     /// The span of the value (string or array) as written.
     pub values_span: Span,
@@ -708,9 +708,12 @@ impl Builder<'_> {
         let name = if negated { "NotAction" } else { "Action" };
         let mut patterns = Vec::with_capacity(items_of(node).len());
         let mut bad = Vec::new();
-        self.each_string(node, name, |s, span| match s.parse::<ActionPattern>() {
-            Ok(p) => patterns.push(Spanned::new(p, span)),
-            Err(e) => bad.push((span, e)),
+        let (text, source) = (self.text, self.source);
+        self.each_string(node, name, |s, span| {
+            match ActionPattern::from_text(s, || text_of(text, source, s)) {
+                Ok(p) => patterns.push(Spanned::new(p, span)),
+                Err(e) => bad.push((span, e)),
+            }
         });
         for (span, e) in bad {
             self.err(Diagnostic::error("invalid-action", span, e.to_string()));
@@ -838,7 +841,7 @@ impl Builder<'_> {
                 }
                 out.push(Condition {
                     operator: Spanned::new(operator, op.key_span),
-                    key: Spanned::new(k.key.to_string(), k.key_span),
+                    key: Spanned::new(self.text_of(&k.key), k.key_span),
                     values,
                     values_span: k.value.span,
                 });
