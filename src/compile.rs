@@ -161,7 +161,7 @@ fn compile_statement(
                 Principal::Any => CPrincipal::Any,
                 Principal::Map(m) => CPrincipal::Map(
                     m.iter()
-                        .map(|(k, vs)| (k.value, vs.iter().map(|v| v.value.clone()).collect()))
+                        .map(|(k, vs)| (k.value, vs.iter().map(|v| v.value.to_string()).collect()))
                         .collect(),
                 ),
             },
@@ -253,7 +253,7 @@ fn compile_statement(
         index: st.index,
         any_action: actions.iter().any(|a| a.glob().is_any()),
         any_resource: resources.iter().any(|r| matches!(r, ArnPattern::Any)),
-        sid: st.sid.as_ref().map(|s| s.value.clone()),
+        sid: st.sid.as_ref().map(|s| s.value.to_string()),
         effect: st.effect.value,
         principal,
         not_action: st.action.negated,

@@ -74,7 +74,7 @@ pub struct Statement {
     /// 0-based position in the `Statement` array (0 for a single statement object).
     pub index: usize,
     pub span: Span,
-    pub sid: Option<Spanned<String>>,
+    pub sid: Option<Spanned<Text>>,
     pub effect: Spanned<Effect>,
     pub principal: Option<PrincipalElement>,
     pub action: ActionElement,
@@ -97,7 +97,7 @@ pub enum Principal {
     /// `"*"`.
     Any,
     /// `{"AWS": [...], "Service": [...], ...}`.
-    Map(Vec<(Spanned<PrincipalKind>, Vec<Spanned<String>>)>),
+    Map(Vec<(Spanned<PrincipalKind>, Vec<Spanned<Text>>)>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -458,6 +458,26 @@ impl Builder<'_> {
         })
     }
 
+    /// [`Builder::string`] as a [`Text`].
+    fn text(&mut self, node: &Node<'_>, what: &str) -> Option<Spanned<Text>> {
+        match &node.value {
+            Value::String(s) => Some(Spanned::new(self.text_of(s), node.span)),
+            _ => {
+                self.type_error(node, what);
+                None
+            }
+        }
+    }
+
+    #[cold]
+    fn type_error(&mut self, node: &Node<'_>, what: &str) {
+        self.err(Diagnostic::error(
+            "invalid-type",
+            node.span,
+            format!("`{what}` must be a string, found {}", kind(node)),
+        ));
+    }
+
     fn string(&mut self, node: &Node<'_>, what: &str) -> Option<Spanned<String>> {
         match &node.value {
             Value::String(s) => Some(Spanned::new(s.to_string(), node.span)),
@@ -473,15 +493,6 @@ impl Builder<'_> {
     }
 
     /// A string or an array of strings (§1.1: a single bare value is a one-element list).
-    fn strings(&mut self, node: &Node<'_>, what: &str) -> Vec<Spanned<String>> {
-        let mut out = Vec::with_capacity(items_of(node).len());
-        self.each_string(node, what, |s, span| {
-            out.push(Spanned::new(s.to_string(), span));
-        });
-        out
-    }
-
-    /// [`Builder::strings`] as [`Text`]s.
     fn texts(&mut self, node: &Node<'_>, what: &str) -> Vec<Spanned<Text>> {
         let mut out = Vec::with_capacity(items_of(node).len());
         let (text, source) = (self.text, self.source);
@@ -491,7 +502,7 @@ impl Builder<'_> {
         out
     }
 
-    /// Each string of a string or an array of strings, in order, checked as [`Builder::strings`] does.
+    /// Each string of a string or an array of strings, in order, each checked against the pattern-length limit.
     #[inline]
     fn each_string(&mut self, node: &Node<'_>, what: &str, mut f: impl FnMut(&str, Span)) {
         for item in items_of(node) {
@@ -539,7 +550,7 @@ impl Builder<'_> {
             not_resource,
             condition,
         ] = self.members(members, &STATEMENT_KEYS, "statement");
-        let sid = sid.and_then(|m| self.string(&m.value, "Sid"));
+        let sid = sid.and_then(|m| self.text(&m.value, "Sid"));
         let effect = match effect {
             None => {
                 self.err(
@@ -677,7 +688,7 @@ impl Builder<'_> {
                         2 => PrincipalKind::Service,
                         _ => PrincipalKind::CanonicalUser,
                     };
-                    let values = self.strings(&m.value, name);
+                    let values = self.texts(&m.value, name);
                     map.push((Spanned::new(kind, m.key_span), values));
                 }
                 Principal::Map(map)
