@@ -614,7 +614,7 @@ impl PolicySet {
 fn witness(p: &crate::policy::pattern::Pattern) -> Option<String> {
     use crate::policy::pattern::Atom;
     let mut s = String::new();
-    for a in p.atoms() {
+    for a in p.atoms().iter() {
         match a {
             Atom::Text(t) => s.push_str(t),
             Atom::One => s.push('0'),

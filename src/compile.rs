@@ -171,7 +171,7 @@ fn compile_statement(
                 Principal::Any => CPrincipal::Any,
                 Principal::Map(m) => CPrincipal::Map(
                     m.iter()
-                        .map(|(k, vs)| (k.value, vs.iter().map(|v| v.value.clone()).collect()))
+                        .map(|(k, vs)| (k.value, vs.iter().map(|v| v.value.to_string()).collect()))
                         .collect(),
                 ),
             },
@@ -259,9 +259,7 @@ fn compile_statement(
         .iter()
         .map(|p| ArnPattern::parse(&p.value, variables))
         .collect();
-    let any_action = actions
-        .iter()
-        .any(|a| matches!(a.glob().atoms(), [crate::policy::pattern::Atom::Star]));
+    let any_action = actions.iter().any(|a| a.glob().is_any());
     let any_resource = resources.iter().any(|r| matches!(r, ArnPattern::Any));
     Ok(CStatement {
         unconditional: any_resource
@@ -273,7 +271,7 @@ fn compile_statement(
         wild: !any_action && actions.iter().any(|a| a.glob().has_wildcards()),
         any_action,
         any_resource,
-        sid: st.sid.as_ref().map(|s| s.value.clone()),
+        sid: st.sid.as_ref().map(|s| s.value.to_string()),
         effect: st.effect.value,
         principal,
         not_action: st.action.negated,

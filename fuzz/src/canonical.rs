@@ -41,7 +41,7 @@ fn value(v: &ConditionValue) -> String {
     match v {
         ConditionValue::String(s) => string(s),
         // The number exactly as written: the parser validated its JSON grammar.
-        ConditionValue::Number(n) => n.clone(),
+        ConditionValue::Number(n) => n.to_string(),
         ConditionValue::Bool(b) => b.to_string(),
     }
 }

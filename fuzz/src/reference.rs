@@ -127,7 +127,7 @@ pub fn sorted(mut reasons: Vec<Reason>) -> Vec<Reason> {
 fn statement_reason(at: PolicyRef, st: &Statement) -> Reason {
     Reason::Statement {
         policy: at,
-        sid: st.sid.as_ref().map(|s| s.value.clone()),
+        sid: st.sid.as_ref().map(|s| s.value.to_string()),
         statement: st.index,
         effect: st.effect.value,
     }

@@ -82,7 +82,7 @@ impl Site<'_> {
             .iter()
             .find(|s| s.index == index)
             .and_then(|s| s.conditions.get(cond))
-            .map_or_else(String::new, |c| c.key.value.clone())
+            .map_or_else(String::new, |c| c.key.value.to_string())
     }
 
     /// The condition's values as written.
@@ -254,7 +254,9 @@ impl<'a> Analyser<'a> {
             Some(base) => line_col(&self.net.source, base + span.start as usize),
             None => span.line_col(policy.source()),
         };
-        let sid = ast.and_then(|s| s.sid.as_ref()).map(|s| s.value.clone());
+        let sid = ast
+            .and_then(|s| s.sid.as_ref())
+            .map(|s| s.value.to_string());
         let endpoint = e.site.endpoint.as_ref().map(|(_, id)| id.clone());
         let policy_name = e.site.at.to_string();
         if self.out.iter().any(|f| {

@@ -32,20 +32,28 @@ pub(crate) fn operator_name(i: &str) -> Option<(Option<&str>, &str, bool)> {
 }
 
 /// `*`, or `prefix:name` where the prefix is letters, digits, `-` and wildcards and the name is not empty.
-/// Returns `(prefix, name)`; `None` for `*`.
+/// Returns `(prefix, name)`; `None` for `*`. By hand: every action of every policy goes through here.
 pub(crate) fn action(i: &str) -> Result<Option<(&str, &str)>, ActionShape> {
     if i == "*" {
         return Ok(None);
     }
-    let prefix = take_while1::<_, _, Error<&str>>(|c: char| {
-        c.is_ascii_alphanumeric() || c == '-' || c == '*' || c == '?'
-    });
-    let mut parser = all_consuming((prefix, char(':'), take_while(|_| true)));
-    match parser.parse(i) {
-        Ok((_, (p, _, n))) if !n.is_empty() => Ok(Some((p, n))),
-        Ok(_) => Err(ActionShape::EmptyName),
-        Err(_) if !i.contains(':') => Err(ActionShape::NoPrefix),
-        Err(_) => Err(ActionShape::BadPrefix),
+    let b = i.as_bytes();
+    let n = b
+        .iter()
+        .position(|&c| !(c.is_ascii_alphanumeric() || c == b'-' || c == b'*' || c == b'?'))
+        .unwrap_or(b.len());
+    // `n` is the index of an ASCII byte (or the length), so a char boundary.
+    match (i.split_at_checked(n), b.get(n)) {
+        (Some((p, rest)), Some(b':')) if n > 0 => {
+            let name = rest.get(1..).unwrap_or_default();
+            if name.is_empty() {
+                Err(ActionShape::EmptyName)
+            } else {
+                Ok(Some((p, name)))
+            }
+        }
+        _ if !i.contains(':') => Err(ActionShape::NoPrefix),
+        _ => Err(ActionShape::BadPrefix),
     }
 }
 
@@ -192,6 +200,11 @@ mod tests {
         assert_eq!(action("s3"), Err(ActionShape::NoPrefix));
         assert_eq!(action("s 3:x"), Err(ActionShape::BadPrefix));
         assert_eq!(action("s3:"), Err(ActionShape::EmptyName));
+        assert_eq!(action(":x"), Err(ActionShape::BadPrefix));
+        assert_eq!(action("s3::"), Ok(Some(("s3", ":"))));
+        assert_eq!(action("é:x"), Err(ActionShape::BadPrefix));
+        assert_eq!(action("s3*?-:é"), Ok(Some(("s3*?-", "é"))));
+        assert_eq!(action(""), Err(ActionShape::NoPrefix));
     }
 
     #[test]

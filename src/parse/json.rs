@@ -445,9 +445,11 @@ enum Frame<'a> {
 fn document(text: &str, max_depth: usize) -> PResult<'_, Node<'_>> {
     let len = text.len();
     let at = |rest: &str| len.saturating_sub(rest.len());
-    let mut stack: Vec<Frame<'_>> = Vec::new();
-    let mut nodes: Vec<Node<'_>> = Vec::new();
-    let mut members: Vec<Member<'_>> = Vec::new();
+    // Room for a typical policy up front, so that the stacks rarely grow; each under 1 KiB, where allocators
+    // keep small blocks for quick reuse (glibc's tcache).
+    let mut stack: Vec<Frame<'_>> = Vec::with_capacity(8);
+    let mut nodes: Vec<Node<'_>> = Vec::with_capacity(16);
+    let mut members: Vec<Member<'_>> = Vec::with_capacity(14);
     let mut i = ws(text);
     'value: loop {
         // INVARIANT: `i` starts where a value should, after any whitespace.

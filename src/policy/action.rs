@@ -1,6 +1,7 @@
 //! Action patterns: `service:Name` with `*` and `?`, compared case-insensitively (SEMANTICS.md §1.7).
 
 use super::pattern::{NoVars, Pattern};
+use super::text::Text;
 use std::fmt;
 use std::str::FromStr;
 
@@ -16,7 +17,8 @@ use std::str::FromStr;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActionPattern {
-    source: String,
+    /// As written (usually a slice of the policy's source).
+    source: Text,
     /// The whole pattern, lowercased, `*`/`?` as wildcards.
     glob: Pattern,
 }
@@ -42,6 +44,13 @@ impl FromStr for ActionPattern {
     type Err = ActionError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ActionPattern::from_text(s, || Text::from(s))
+    }
+}
+
+impl ActionPattern {
+    /// Parse `s`, keeping `text()` (the same string, possibly shared) as its source when valid.
+    pub(crate) fn from_text(s: &str, text: impl FnOnce() -> Text) -> Result<Self, ActionError> {
         use crate::parse::grammar::{ActionShape, action};
         match action(s) {
             Ok(_) => {}
@@ -50,8 +59,8 @@ impl FromStr for ActionPattern {
             Err(ActionShape::EmptyName) => return Err(ActionError::EmptyName(s.to_string())),
         }
         Ok(ActionPattern {
-            source: s.to_string(),
-            glob: Pattern::parse(&s.to_ascii_lowercase(), true, false),
+            source: text(),
+            glob: Pattern::parse_owned(s.to_ascii_lowercase(), true, false),
         })
     }
 }

@@ -8,6 +8,7 @@ pub mod action;
 pub mod arn;
 pub mod operator;
 pub mod pattern;
+pub mod text;
 pub mod value;
 
 use crate::diagnostic::Diagnostic;
@@ -16,8 +17,10 @@ use crate::parse::json::{self, Member, Node, Value};
 use crate::span::Span;
 use action::ActionPattern;
 use operator::{Operator, OperatorError};
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
+pub use text::Text;
 
 /// A value with the span it was written at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,7 +74,7 @@ pub struct Statement {
     /// 0-based position in the `Statement` array (0 for a single statement object).
     pub index: usize,
     pub span: Span,
-    pub sid: Option<Spanned<String>>,
+    pub sid: Option<Spanned<Text>>,
     pub effect: Spanned<Effect>,
     pub principal: Option<PrincipalElement>,
     pub action: ActionElement,
@@ -94,7 +97,7 @@ pub enum Principal {
     /// `"*"`.
     Any,
     /// `{"AWS": [...], "Service": [...], ...}`.
-    Map(Vec<(Spanned<PrincipalKind>, Vec<Spanned<String>>)>),
+    Map(Vec<(Spanned<PrincipalKind>, Vec<Spanned<Text>>)>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -118,7 +121,7 @@ pub struct ResourceElement {
     /// `NotResource`.
     pub negated: bool,
     pub span: Span,
-    pub patterns: Vec<Spanned<String>>,
+    pub patterns: Vec<Spanned<Text>>,
 }
 
 /// One `Operator: { Key: values }` entry of a Condition block.
@@ -126,7 +129,7 @@ pub struct ResourceElement {
 pub struct Condition {
     pub operator: Spanned<Operator>,
     /// The key as written; compare with [`Condition::key_lower`].
-    pub key: Spanned<String>,
+    pub key: Spanned<Text>,
     pub values: Vec<Spanned<ConditionValue>>,
     /// The span of the value (string or array) as written.
     pub values_span: Span,
@@ -141,8 +144,8 @@ impl Condition {
 /// A condition value as written: IAM accepts strings, and numbers and booleans unquoted (§1.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConditionValue {
-    String(String),
-    Number(String),
+    String(Text),
+    Number(Text),
     Bool(bool),
 }
 
@@ -232,6 +235,8 @@ impl Policy {
         let mut b = Builder {
             errors: Vec::new(),
             limits,
+            text,
+            source: &source,
         };
         let policy = b.policy(&node, source.clone());
         match policy {
@@ -268,6 +273,9 @@ impl std::str::FromStr for Policy {
 struct Builder<'l> {
     errors: Vec<Diagnostic>,
     limits: &'l Limits,
+    /// The text parsed, which the JSON nodes borrow from, and the policy's copy of it.
+    text: &'l str,
+    source: &'l Arc<str>,
 }
 
 fn kind(node: &Node<'_>) -> &'static str {
@@ -299,44 +307,63 @@ impl Builder<'_> {
         self.errors.push(d);
     }
 
-    /// Check the members of an object: known names only, no duplicates. Returns the members by name.
-    fn members<'n, 'a>(
+    /// `s` as a [`Text`]: shared with the policy's source when `s` is a slice of the parsed text (a string
+    /// without escapes, a number), else a copy.
+    fn text_of(&self, s: &str) -> Text {
+        text_of(self.text, self.source, s)
+    }
+
+    /// Check the members of an object: known names only, no duplicates. Returns the members by the index of
+    /// their name in `known`.
+    fn members<'n, 'a, const N: usize>(
         &mut self,
         members: &'n [Member<'a>],
-        known: &[&'static str],
+        known: &[&'static str; N],
         what: &str,
-    ) -> Vec<(&'static str, &'n Member<'a>)> {
-        let mut out: Vec<(&'static str, &'n Member<'a>)> = Vec::new();
+    ) -> [Option<&'n Member<'a>>; N] {
+        let mut out: [Option<&'n Member<'a>>; N] = [None; N];
         for m in members {
-            let Some(name) = known.iter().find(|k| **k == m.key) else {
-                let mut d = Diagnostic::error(
-                    "unknown-element",
-                    m.key_span,
-                    format!("unknown {what} element `{}`", m.key),
-                );
-                d = match known.iter().find(|k| k.eq_ignore_ascii_case(&m.key)) {
-                    Some(k) => {
-                        d.with_help(format!("element names are case-sensitive; write `{k}`"))
-                    }
-                    None => d.with_help(format!("valid elements are {}", list(known))),
-                };
-                self.err(d);
+            let key: &str = &m.key;
+            let Some(at) = known.iter().position(|k| *k == key) else {
+                self.unknown(m, known, what);
                 continue;
             };
-            if let Some((_, first)) = out.iter().find(|(n, _)| n == name) {
-                let d = Diagnostic::error(
-                    "duplicate-key",
-                    m.key_span,
-                    format!("`{name}` appears twice in one {what}"),
-                )
-                .with_related(first.key_span, "first written here")
-                .with_help("IAM rejects repeated elements; merge the two");
-                self.err(d);
-                continue;
+            match out.get_mut(at) {
+                Some(Some(first)) => {
+                    let first = first.key_span;
+                    self.duplicate(m, known.get(at).copied().unwrap_or_default(), first, what);
+                }
+                Some(slot) => *slot = Some(m),
+                None => {}
             }
-            out.push((name, m));
         }
         out
+    }
+
+    #[cold]
+    fn unknown(&mut self, m: &Member<'_>, known: &[&'static str], what: &str) {
+        let mut d = Diagnostic::error(
+            "unknown-element",
+            m.key_span,
+            format!("unknown {what} element `{}`", m.key),
+        );
+        d = match known.iter().find(|k| k.eq_ignore_ascii_case(&m.key)) {
+            Some(k) => d.with_help(format!("element names are case-sensitive; write `{k}`")),
+            None => d.with_help(format!("valid elements are {}", list(known))),
+        };
+        self.err(d);
+    }
+
+    #[cold]
+    fn duplicate(&mut self, m: &Member<'_>, name: &str, first: Span, what: &str) {
+        let d = Diagnostic::error(
+            "duplicate-key",
+            m.key_span,
+            format!("`{name}` appears twice in one {what}"),
+        )
+        .with_related(first, "first written here")
+        .with_help("IAM rejects repeated elements; merge the two");
+        self.err(d);
     }
 
     fn policy(&mut self, node: &Node<'_>, source: Arc<str>) -> Option<Policy> {
@@ -351,9 +378,8 @@ impl Builder<'_> {
             );
             return None;
         };
-        let members = self.members(members, &POLICY_KEYS, "policy");
-        let get = |n: &str| members.iter().find(|(k, _)| *k == n).map(|(_, m)| *m);
-        let version = get("Version").and_then(|m| match &m.value.value {
+        let [version, id, stmt] = self.members(members, &POLICY_KEYS, "policy");
+        let version = version.and_then(|m| match &m.value.value {
             Value::String(s) if s == "2012-10-17" => {
                 Some(Spanned::new(Version::V2012_10_17, m.value.span))
             }
@@ -375,8 +401,8 @@ impl Builder<'_> {
                 None
             }
         });
-        let id = get("Id").and_then(|m| self.string(&m.value, "Id"));
-        let Some(stmt) = get("Statement") else {
+        let id = id.and_then(|m| self.string(&m.value, "Id"));
+        let Some(stmt) = stmt else {
             self.err(
                 Diagnostic::error(
                     "missing-statement",
@@ -389,9 +415,9 @@ impl Builder<'_> {
             );
             return None;
         };
-        let items: Vec<&Node<'_>> = match &stmt.value.value {
-            Value::Array(items) => items.iter().collect(),
-            Value::Object(_) => vec![&stmt.value],
+        let items: &[Node<'_>] = match &stmt.value.value {
+            Value::Array(items) => items,
+            Value::Object(_) => std::slice::from_ref(&stmt.value),
             _ => {
                 self.err(Diagnostic::error(
                     "invalid-statement",
@@ -417,7 +443,7 @@ impl Builder<'_> {
             return None;
         }
         let mut statements = Vec::with_capacity(items.len());
-        for (index, item) in items.into_iter().enumerate() {
+        for (index, item) in items.iter().enumerate() {
             if let Some(s) = self.statement(item, index) {
                 statements.push(s);
             }
@@ -430,6 +456,26 @@ impl Builder<'_> {
             statement_span: stmt.value.span,
             span: node.span,
         })
+    }
+
+    /// [`Builder::string`] as a [`Text`].
+    fn text(&mut self, node: &Node<'_>, what: &str) -> Option<Spanned<Text>> {
+        match &node.value {
+            Value::String(s) => Some(Spanned::new(self.text_of(s), node.span)),
+            _ => {
+                self.type_error(node, what);
+                None
+            }
+        }
+    }
+
+    #[cold]
+    fn type_error(&mut self, node: &Node<'_>, what: &str) {
+        self.err(Diagnostic::error(
+            "invalid-type",
+            node.span,
+            format!("`{what}` must be a string, found {}", kind(node)),
+        ));
     }
 
     fn string(&mut self, node: &Node<'_>, what: &str) -> Option<Spanned<String>> {
@@ -447,29 +493,30 @@ impl Builder<'_> {
     }
 
     /// A string or an array of strings (§1.1: a single bare value is a one-element list).
-    fn strings(&mut self, node: &Node<'_>, what: &str) -> Vec<Spanned<String>> {
-        let items: Vec<&Node<'_>> = match &node.value {
-            Value::Array(a) => a.iter().collect(),
-            _ => vec![node],
-        };
-        let mut out = Vec::with_capacity(items.len());
-        for item in items {
+    fn texts(&mut self, node: &Node<'_>, what: &str) -> Vec<Spanned<Text>> {
+        let mut out = Vec::with_capacity(items_of(node).len());
+        let (text, source) = (self.text, self.source);
+        self.each_string(node, what, |s, span| {
+            out.push(Spanned::new(text_of(text, source, s), span));
+        });
+        out
+    }
+
+    /// Each string of a string or an array of strings, in order, each checked against the pattern-length limit.
+    #[inline]
+    fn each_string(&mut self, node: &Node<'_>, what: &str, mut f: impl FnMut(&str, Span)) {
+        for item in items_of(node) {
             match &item.value {
-                Value::String(s) => {
-                    if s.len() > self.limits.max_pattern_bytes {
-                        self.err(Diagnostic::error(
-                            "pattern-too-long",
-                            item.span,
-                            format!(
-                                "a value in `{what}` of {} bytes is longer than the limit of {}",
-                                s.len(),
-                                self.limits.max_pattern_bytes
-                            ),
-                        ));
-                        continue;
-                    }
-                    out.push(Spanned::new(s.to_string(), item.span));
-                }
+                Value::String(s) if s.len() <= self.limits.max_pattern_bytes => f(s, item.span),
+                Value::String(s) => self.err(Diagnostic::error(
+                    "pattern-too-long",
+                    item.span,
+                    format!(
+                        "a value in `{what}` of {} bytes is longer than the limit of {}",
+                        s.len(),
+                        self.limits.max_pattern_bytes
+                    ),
+                )),
                 _ => self.err(Diagnostic::error(
                     "invalid-type",
                     item.span,
@@ -480,7 +527,6 @@ impl Builder<'_> {
                 )),
             }
         }
-        out
     }
 
     fn statement(&mut self, node: &Node<'_>, index: usize) -> Option<Statement> {
@@ -493,10 +539,19 @@ impl Builder<'_> {
             return None;
         };
         let errors_before = self.errors.len();
-        let members = self.members(members, &STATEMENT_KEYS, "statement");
-        let get = |n: &str| members.iter().find(|(k, _)| *k == n).map(|(_, m)| *m);
-        let sid = get("Sid").and_then(|m| self.string(&m.value, "Sid"));
-        let effect = match get("Effect") {
+        let [
+            sid,
+            effect,
+            principal,
+            not_principal,
+            action,
+            not_action,
+            resource,
+            not_resource,
+            condition,
+        ] = self.members(members, &STATEMENT_KEYS, "statement");
+        let sid = sid.and_then(|m| self.text(&m.value, "Sid"));
+        let effect = match effect {
             None => {
                 self.err(
                     Diagnostic::error("missing-effect", node.span, "the statement has no `Effect`")
@@ -523,7 +578,7 @@ impl Builder<'_> {
                 }
             },
         };
-        let principal = match (get("Principal"), get("NotPrincipal")) {
+        let principal = match (principal, not_principal) {
             (Some(a), Some(b)) => {
                 self.err(
                     Diagnostic::error(
@@ -539,7 +594,7 @@ impl Builder<'_> {
             (None, Some(m)) => self.principal(&m.value, true),
             (None, None) => None,
         };
-        let action = match (get("Action"), get("NotAction")) {
+        let action = match (action, not_action) {
             (Some(a), Some(b)) => {
                 self.err(
                     Diagnostic::error(
@@ -567,7 +622,7 @@ impl Builder<'_> {
                 None
             }
         };
-        let resource = match (get("Resource"), get("NotResource")) {
+        let resource = match (resource, not_resource) {
             (Some(a), Some(b)) => {
                 self.err(
                     Diagnostic::error(
@@ -582,16 +637,16 @@ impl Builder<'_> {
             (Some(m), None) => Some(ResourceElement {
                 negated: false,
                 span: m.value.span,
-                patterns: self.strings(&m.value, "Resource"),
+                patterns: self.texts(&m.value, "Resource"),
             }),
             (None, Some(m)) => Some(ResourceElement {
                 negated: true,
                 span: m.value.span,
-                patterns: self.strings(&m.value, "NotResource"),
+                patterns: self.texts(&m.value, "NotResource"),
             }),
             (None, None) => None,
         };
-        let (conditions, condition_span) = match get("Condition") {
+        let (conditions, condition_span) = match condition {
             Some(m) => (self.conditions(&m.value), Some(m.value.span)),
             None => (Vec::new(), None),
         };
@@ -617,16 +672,23 @@ impl Builder<'_> {
             Value::String(s) if s == "*" => Principal::Any,
             Value::Object(members) => {
                 const KINDS: [&str; 4] = ["AWS", "Federated", "Service", "CanonicalUser"];
-                let members = self.members(members, &KINDS, name);
-                let mut map = Vec::new();
-                for (k, m) in members {
-                    let kind = match k {
-                        "AWS" => PrincipalKind::Aws,
-                        "Federated" => PrincipalKind::Federated,
-                        "Service" => PrincipalKind::Service,
+                let kinds = self.members(members, &KINDS, name);
+                let mut map = Vec::with_capacity(kinds.iter().flatten().count());
+                // In the order written: each member that was kept.
+                for m in members {
+                    let Some(at) = kinds
+                        .iter()
+                        .position(|k| k.is_some_and(|k| std::ptr::eq(k, m)))
+                    else {
+                        continue;
+                    };
+                    let kind = match at {
+                        0 => PrincipalKind::Aws,
+                        1 => PrincipalKind::Federated,
+                        2 => PrincipalKind::Service,
                         _ => PrincipalKind::CanonicalUser,
                     };
-                    let values = self.strings(&m.value, name);
+                    let values = self.texts(&m.value, name);
                     map.push((Spanned::new(kind, m.key_span), values));
                 }
                 Principal::Map(map)
@@ -655,12 +717,17 @@ impl Builder<'_> {
 
     fn actions(&mut self, node: &Node<'_>, negated: bool) -> ActionElement {
         let name = if negated { "NotAction" } else { "Action" };
-        let mut patterns = Vec::new();
-        for s in self.strings(node, name) {
-            match s.value.parse::<ActionPattern>() {
-                Ok(p) => patterns.push(Spanned::new(p, s.span)),
-                Err(e) => self.err(Diagnostic::error("invalid-action", s.span, e.to_string())),
+        let mut patterns = Vec::with_capacity(items_of(node).len());
+        let mut bad = Vec::new();
+        let (text, source) = (self.text, self.source);
+        self.each_string(node, name, |s, span| {
+            match ActionPattern::from_text(s, || text_of(text, source, s)) {
+                Ok(p) => patterns.push(Spanned::new(p, span)),
+                Err(e) => bad.push((span, e)),
             }
+        });
+        for (span, e) in bad {
+            self.err(Diagnostic::error("invalid-action", span, e.to_string()));
         }
         ActionElement {
             negated,
@@ -682,9 +749,10 @@ impl Builder<'_> {
             return Vec::new();
         };
         let mut out = Vec::new();
-        let mut seen_ops: Vec<&Member<'_>> = Vec::new();
-        for op in ops {
-            if let Some(first) = seen_ops.iter().find(|m| m.key == op.key) {
+        for (i, op) in ops.iter().enumerate() {
+            // The first of the earlier members with this name (never itself a repeat).
+            let earlier = ops.get(..i).unwrap_or_default();
+            if let Some(first) = earlier.iter().find(|m| m.key == op.key) {
                 self.err(
                     Diagnostic::error(
                         "duplicate-key",
@@ -699,7 +767,6 @@ impl Builder<'_> {
                 );
                 continue;
             }
-            seen_ops.push(op);
             let operator = match op.key.parse::<Operator>() {
                 Ok(o) => o,
                 Err(e) => {
@@ -731,11 +798,11 @@ impl Builder<'_> {
                 ));
                 continue;
             };
-            let mut seen_keys: Vec<&Member<'_>> = Vec::new();
-            for k in keys {
+            for (j, k) in keys.iter().enumerate() {
                 // An exact repeat is a repeated JSON key; keys that differ only in case are two conditions
                 // (ANDed), which `validate` reports (SEMANTICS.md §1.9).
-                if let Some(first) = seen_keys.iter().find(|m| m.key == k.key) {
+                let earlier = keys.get(..j).unwrap_or_default();
+                if let Some(first) = earlier.iter().find(|m| m.key == k.key) {
                     self.err(
                         Diagnostic::error(
                             "duplicate-key",
@@ -747,16 +814,15 @@ impl Builder<'_> {
                     );
                     continue;
                 }
-                seen_keys.push(k);
-                let items: Vec<&Node<'_>> = match &k.value.value {
-                    Value::Array(a) => a.iter().collect(),
-                    _ => vec![&k.value],
-                };
+                let items = items_of(&k.value);
                 let mut values = Vec::with_capacity(items.len());
                 for item in items {
                     let v = match &item.value {
-                        Value::String(s) => ConditionValue::String(s.to_string()),
-                        Value::Number(n) => ConditionValue::Number((*n).to_string()),
+                        Value::String(Cow::Borrowed(s)) => ConditionValue::String(self.text_of(s)),
+                        Value::String(Cow::Owned(s)) => {
+                            ConditionValue::String(Text::from(s.as_str()))
+                        }
+                        Value::Number(n) => ConditionValue::Number(self.text_of(n)),
                         Value::Bool(b) => ConditionValue::Bool(*b),
                         _ => {
                             self.err(Diagnostic::error(
@@ -786,13 +852,31 @@ impl Builder<'_> {
                 }
                 out.push(Condition {
                     operator: Spanned::new(operator, op.key_span),
-                    key: Spanned::new(k.key.to_string(), k.key_span),
+                    key: Spanned::new(self.text_of(&k.key), k.key_span),
                     values,
                     values_span: k.value.span,
                 });
             }
         }
         out
+    }
+}
+
+/// `s` as a [`Text`]: shared with `source` (the policy's copy of `text`) when `s` is a slice of `text`, else a
+/// copy.
+fn text_of(text: &str, source: &Arc<str>, s: &str) -> Text {
+    let at = (s.as_ptr() as usize).checked_sub(text.as_ptr() as usize);
+    at.filter(|at| at.saturating_add(s.len()) <= text.len())
+        .and_then(|at| Text::shared(source, at, at + s.len()))
+        .unwrap_or_else(|| Text::from(s))
+}
+
+/// The items of an array, or the node alone (§1.1: a single bare value is a one-element list).
+#[inline]
+fn items_of<'n, 'a>(node: &'n Node<'a>) -> &'n [Node<'a>] {
+    match &node.value {
+        Value::Array(a) => a,
+        _ => std::slice::from_ref(node),
     }
 }
 
@@ -811,4 +895,30 @@ fn list(names: &[&str]) -> String {
         .map(|n| format!("`{n}`"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_shared_or_copied_read_the_same() {
+        let text = r#"{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":["arn:aws:s3:::b\/k","arn:aws:s3:::é"],
+            "Condition":{"NumericLessThan":{"k":[1.5e3,"x\"y",true,""]}}}}"#;
+        let p = Policy::parse(text).unwrap_or_else(|e| panic!("{e}"));
+        let st = &p.statements[0];
+        let r: Vec<&str> = st
+            .resource
+            .iter()
+            .flat_map(|r| r.patterns.iter().map(|p| &*p.value))
+            .collect();
+        assert_eq!(r, ["arn:aws:s3:::b/k", "arn:aws:s3:::é"]);
+        let v: Vec<&str> = st.conditions[0]
+            .values
+            .iter()
+            .map(|v| v.value.text())
+            .collect();
+        assert_eq!(v, ["1.5e3", "x\"y", "true", ""]);
+        assert_eq!(st.conditions[0].values[0].value.kind(), "number");
+    }
 }

@@ -12,6 +12,7 @@ use nom::{
     combinator::{map, opt, value},
     sequence::{delimited, preceded},
 };
+use std::borrow::Cow;
 use std::fmt;
 
 /// One piece of a pattern.
@@ -56,37 +57,58 @@ impl Vars for NoVars {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pattern {
-    atoms: Vec<Atom>,
     source: String,
-    /// The shape of `atoms` when it is one of the common ones, with its text, so that matching them does not
-    /// walk the atoms.
-    fast: Fast,
+    /// The atoms, or for the shapes that dominate real policies only where their text lies in `source`: those
+    /// keep no atoms (no allocation beyond `source`), and matching them does not walk atoms.
+    shape: Shape,
 }
 
-/// A pattern's shape, derived from its atoms.
-// INVARIANT: `Fast::of(&atoms)` of the pattern's atoms.
+/// A pattern's atoms, by shape.
+// INVARIANT: the shape is the one `Shape::of` gives for the pattern's atoms and source; the text of `Exact`,
+// `Prefix` and `Suffix` is the stated part of `source` exactly (so it never came from an escape).
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Fast {
-    /// `*`.
+enum Shape {
+    /// `[Star]`.
     Any,
-    /// Literal text.
-    Exact(Box<[u8]>),
-    /// Text then `*`.
-    Prefix(Box<[u8]>),
-    /// `*` then text.
-    Suffix(Box<[u8]>),
-    /// Anything else: the general matcher.
-    Glob,
+    /// `[Text(source)]`, or `[]` when `source` is empty.
+    Exact,
+    /// `[Text(source[..n]), Star]`.
+    Prefix(usize),
+    /// `[Star, Text(source[source.len() - n..])]`.
+    Suffix(usize),
+    /// Anything else: the atoms, for the general matcher.
+    Glob(Box<[Atom]>),
 }
 
-impl Fast {
-    fn of(atoms: &[Atom]) -> Fast {
-        match atoms {
-            [Atom::Star] => Fast::Any,
-            [Atom::Text(t)] => Fast::Exact(t.as_bytes().into()),
-            [Atom::Text(t), Atom::Star] => Fast::Prefix(t.as_bytes().into()),
-            [Atom::Star, Atom::Text(t)] => Fast::Suffix(t.as_bytes().into()),
-            _ => Fast::Glob,
+impl Shape {
+    fn of(atoms: Vec<Atom>, source: &str) -> Shape {
+        match atoms.as_slice() {
+            [] if source.is_empty() => Shape::Exact,
+            [Atom::Star] => Shape::Any,
+            [Atom::Text(t)] if t == source => Shape::Exact,
+            [Atom::Text(t), Atom::Star] if source.starts_with(t.as_str()) => Shape::Prefix(t.len()),
+            [Atom::Star, Atom::Text(t)] if source.ends_with(t.as_str()) => Shape::Suffix(t.len()),
+            _ => Shape::Glob(atoms.into_boxed_slice()),
+        }
+    }
+}
+
+/// An atom borrowed from a pattern, whichever way it is stored.
+#[derive(Clone, Copy)]
+enum Piece<'a> {
+    Text(&'a str),
+    One,
+    Star,
+    Var(&'a str, Option<&'a str>),
+}
+
+impl<'a> From<&'a Atom> for Piece<'a> {
+    fn from(a: &'a Atom) -> Piece<'a> {
+        match a {
+            Atom::Text(t) => Piece::Text(t),
+            Atom::One => Piece::One,
+            Atom::Star => Piece::Star,
+            Atom::Var { key, default } => Piece::Var(key, default.as_deref()),
         }
     }
 }
@@ -95,55 +117,80 @@ impl Pattern {
     /// Parse `text`. With `variables` false (Version other than 2012-10-17, or an operator that does not expand
     /// them), `${...}` is literal text.
     pub fn parse(text: &str, wildcards: bool, variables: bool) -> Pattern {
-        let mut atoms: Vec<Atom> = Vec::new();
-        let mut rest = text;
-        while !rest.is_empty() {
-            if variables {
-                if let Ok((r, atom)) = variable(rest) {
-                    push(&mut atoms, atom);
-                    rest = r;
-                    continue;
-                }
+        Pattern::parse_owned(text.to_string(), wildcards, variables)
+    }
+
+    /// [`Pattern::parse`] of a text the caller no longer needs: the pattern keeps it as its source.
+    pub(crate) fn parse_owned(text: String, wildcards: bool, variables: bool) -> Pattern {
+        let special =
+            |b: &u8| (wildcards && (*b == b'*' || *b == b'?')) || (variables && *b == b'$');
+        let b = text.as_bytes();
+        // The common shapes without building atoms: no special byte at all, or stars only at one end.
+        let shape = match b.iter().position(special) {
+            None => Some(Shape::Exact),
+            Some(first) if b.get(first..).is_some_and(|t| t.iter().all(|&c| c == b'*')) => {
+                Some(if first == 0 {
+                    Shape::Any
+                } else {
+                    Shape::Prefix(first)
+                })
             }
-            // A run of literal text up to the next wildcard or `$` becomes one atom: no allocation per character.
-            let special =
-                |b: u8| (wildcards && (b == b'*' || b == b'?')) || (variables && b == b'$');
-            let run = rest.bytes().position(special).unwrap_or(rest.len());
-            let run = if run == 0 && rest.starts_with('$') {
-                1
-            } else {
-                run
-            };
-            if run > 0 {
-                let Some((lit, r)) = rest.split_at_checked(run) else {
-                    break;
-                };
-                match atoms.last_mut() {
-                    Some(Atom::Text(prev)) => prev.push_str(lit),
-                    _ => atoms.push(Atom::Text(lit.to_string())),
-                }
-                rest = r;
-                continue;
+            Some(0) => {
+                let run = b.iter().position(|&c| c != b'*').unwrap_or(b.len());
+                let rest = b.get(run..).unwrap_or_default();
+                (run > 0 && !rest.iter().any(special)).then_some(Shape::Suffix(rest.len()))
             }
-            let mut chars = rest.chars();
-            let Some(c) = chars.next() else { break };
-            let atom = match c {
-                '*' if wildcards => Atom::Star,
-                '?' if wildcards => Atom::One,
-                c => Atom::Text(c.to_string()),
-            };
-            push(&mut atoms, atom);
-            rest = chars.as_str();
-        }
+            Some(_) => None,
+        };
+        let shape = match shape {
+            Some(s) => s,
+            None => Shape::of(atoms(&text, wildcards, variables), &text),
+        };
         Pattern {
-            fast: Fast::of(&atoms),
-            atoms,
-            source: text.to_string(),
+            source: text,
+            shape,
         }
     }
 
-    pub fn atoms(&self) -> &[Atom] {
-        &self.atoms
+    /// The atoms (built for the common shapes, which do not keep them).
+    pub fn atoms(&self) -> Cow<'_, [Atom]> {
+        let text = |t: &str| Atom::Text(t.to_string());
+        match &self.shape {
+            Shape::Glob(a) => Cow::Borrowed(a),
+            Shape::Any => Cow::Owned(vec![Atom::Star]),
+            Shape::Exact if self.source.is_empty() => Cow::Owned(Vec::new()),
+            Shape::Exact => Cow::Owned(vec![text(&self.source)]),
+            Shape::Prefix(n) => Cow::Owned(vec![text(self.prefix(*n)), Atom::Star]),
+            Shape::Suffix(n) => Cow::Owned(vec![Atom::Star, text(self.suffix(*n))]),
+        }
+    }
+
+    #[inline]
+    fn prefix(&self, n: usize) -> &str {
+        self.source.get(..n).unwrap_or_default()
+    }
+
+    #[inline]
+    fn suffix(&self, n: usize) -> &str {
+        self.source
+            .get(self.source.len().saturating_sub(n)..)
+            .unwrap_or_default()
+    }
+
+    /// The atoms as pieces, without building any: up to two inline, then the stored ones.
+    fn pieces(&self) -> impl Iterator<Item = Piece<'_>> {
+        let (inline, stored): ([Option<Piece<'_>>; 2], &[Atom]) = match &self.shape {
+            Shape::Glob(a) => ([None, None], a),
+            Shape::Any => ([Some(Piece::Star), None], &[]),
+            Shape::Exact if self.source.is_empty() => ([None, None], &[]),
+            Shape::Exact => ([Some(Piece::Text(&self.source)), None], &[]),
+            Shape::Prefix(n) => ([Some(Piece::Text(self.prefix(*n))), Some(Piece::Star)], &[]),
+            Shape::Suffix(n) => ([Some(Piece::Star), Some(Piece::Text(self.suffix(*n)))], &[]),
+        };
+        inline
+            .into_iter()
+            .flatten()
+            .chain(stored.iter().map(Piece::from))
     }
 
     /// The text as written in the policy.
@@ -152,21 +199,35 @@ impl Pattern {
     }
 
     pub fn has_variables(&self) -> bool {
-        self.atoms.iter().any(|a| matches!(a, Atom::Var { .. }))
+        match &self.shape {
+            Shape::Glob(a) => a.iter().any(|a| matches!(a, Atom::Var { .. })),
+            _ => false,
+        }
     }
 
     pub fn has_wildcards(&self) -> bool {
-        self.atoms
-            .iter()
-            .any(|a| matches!(a, Atom::Star | Atom::One))
+        match &self.shape {
+            Shape::Glob(a) => a.iter().any(|a| matches!(a, Atom::Star | Atom::One)),
+            Shape::Exact => false,
+            Shape::Any | Shape::Prefix(_) | Shape::Suffix(_) => true,
+        }
+    }
+
+    /// Whether the pattern is `*` alone (after merging repeated stars), which matches every value.
+    pub fn is_any(&self) -> bool {
+        matches!(self.shape, Shape::Any)
     }
 
     /// The pattern as one literal string, when it has no wildcards and no variables.
     #[inline]
     pub fn as_literal(&self) -> Option<&str> {
-        match self.atoms.as_slice() {
-            [] => Some(""),
-            [Atom::Text(t)] => Some(t),
+        match &self.shape {
+            Shape::Exact => Some(&self.source),
+            Shape::Glob(a) => match &**a {
+                [] => Some(""),
+                [Atom::Text(t)] => Some(t),
+                _ => None,
+            },
             _ => None,
         }
     }
@@ -182,11 +243,15 @@ impl Pattern {
     #[inline]
     pub fn matches_bytes(&self, v: &[u8], vars: &dyn Vars, fold_ascii: bool) -> Option<bool> {
         // Fast paths for the shapes that dominate real policies.
-        match &self.fast {
-            Fast::Any => Some(true),
-            Fast::Exact(t) => Some(eq_bytes(v, t, fold_ascii)),
-            Fast::Prefix(t) => Some(v.get(..t.len()).is_some_and(|h| eq_bytes(h, t, fold_ascii))),
-            Fast::Suffix(t) => {
+        match &self.shape {
+            Shape::Any => Some(true),
+            Shape::Exact => Some(eq_bytes(v, self.source.as_bytes(), fold_ascii)),
+            Shape::Prefix(n) => {
+                let t = self.prefix(*n).as_bytes();
+                Some(v.get(..t.len()).is_some_and(|h| eq_bytes(h, t, fold_ascii)))
+            }
+            Shape::Suffix(n) => {
+                let t = self.suffix(*n).as_bytes();
                 let start = v.len().checked_sub(t.len());
                 Some(
                     start
@@ -194,19 +259,19 @@ impl Pattern {
                         .is_some_and(|h| eq_bytes(h, t, fold_ascii)),
                 )
             }
-            Fast::Glob => glob(&self.atoms, v, vars, fold_ascii),
+            Shape::Glob(atoms) => glob(atoms, v, vars, fold_ascii),
         }
     }
 
     /// Exact comparison with Unicode case folding (the `IgnoreCase` operators). Wildcards are not special.
     pub fn equals_ignore_case(&self, value: &str, vars: &dyn Vars) -> Option<bool> {
         let mut want = value.chars().flat_map(char::to_lowercase);
-        for atom in &self.atoms {
-            let text = match atom {
-                Atom::Text(t) => t.as_str(),
-                Atom::Var { key, default } => resolve(vars, key, default.as_deref())?,
-                Atom::Star => "*",
-                Atom::One => "?",
+        for piece in self.pieces() {
+            let text = match piece {
+                Piece::Text(t) => t,
+                Piece::Var(key, default) => resolve(vars, key, default)?,
+                Piece::Star => "*",
+                Piece::One => "?",
             };
             for c in text.chars().flat_map(char::to_lowercase) {
                 if want.next() != Some(c) {
@@ -216,6 +281,50 @@ impl Pattern {
         }
         Some(want.next().is_none())
     }
+}
+
+/// The atoms of `text` (the general case of [`Pattern::parse`]).
+fn atoms(text: &str, wildcards: bool, variables: bool) -> Vec<Atom> {
+    let mut atoms: Vec<Atom> = Vec::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        if variables {
+            if let Ok((r, atom)) = variable(rest) {
+                push(&mut atoms, atom);
+                rest = r;
+                continue;
+            }
+        }
+        // A run of literal text up to the next wildcard or `$` becomes one atom: no allocation per character.
+        let special = |b: u8| (wildcards && (b == b'*' || b == b'?')) || (variables && b == b'$');
+        let run = rest.bytes().position(special).unwrap_or(rest.len());
+        let run = if run == 0 && rest.starts_with('$') {
+            1
+        } else {
+            run
+        };
+        if run > 0 {
+            let Some((lit, r)) = rest.split_at_checked(run) else {
+                break;
+            };
+            match atoms.last_mut() {
+                Some(Atom::Text(prev)) => prev.push_str(lit),
+                _ => atoms.push(Atom::Text(lit.to_string())),
+            }
+            rest = r;
+            continue;
+        }
+        let mut chars = rest.chars();
+        let Some(c) = chars.next() else { break };
+        let atom = match c {
+            '*' if wildcards => Atom::Star,
+            '?' if wildcards => Atom::One,
+            c => Atom::Text(c.to_string()),
+        };
+        push(&mut atoms, atom);
+        rest = chars.as_str();
+    }
+    atoms
 }
 
 impl fmt::Display for Pattern {
@@ -516,6 +625,78 @@ mod tests {
         let p = Pattern::parse("ÄBC", false, true);
         assert_eq!(p.equals_ignore_case("äbc", &NoVars), Some(true));
         assert_eq!(p.equals_ignore_case("äbcd", &NoVars), Some(false));
+    }
+
+    #[test]
+    fn shapes_agree_with_the_atoms() {
+        let texts = [
+            "",
+            "*",
+            "**",
+            "a",
+            "abc*",
+            "abc**",
+            "*abc",
+            "**abc",
+            "*a*",
+            "a*b",
+            "?",
+            "a?",
+            "?a",
+            "*?",
+            "?*",
+            "$",
+            "a$",
+            "$*",
+            "*$",
+            "${x}",
+            "a${x}*",
+            "*${x}",
+            "${*}",
+            "a${*}",
+            "${*}*",
+            "*${?}",
+            "a${$}b*",
+            "é*",
+            "*é",
+            "é",
+            "${x, 'd'}*",
+            "${unclosed*",
+            "a*${*}",
+        ];
+        for t in texts {
+            for wildcards in [false, true] {
+                for variables in [false, true] {
+                    let p = Pattern::parse(t, wildcards, variables);
+                    let want = atoms(t, wildcards, variables);
+                    assert_eq!(&*p.atoms(), want.as_slice(), "{t} {wildcards} {variables}");
+                    assert_eq!(p.shape, Shape::of(want, t), "{t} {wildcards} {variables}");
+                    assert_eq!(p.source(), t);
+                    let pieces: Vec<String> = p
+                        .pieces()
+                        .map(|x| match x {
+                            Piece::Text(t) => format!("T{t}"),
+                            Piece::One => "?".into(),
+                            Piece::Star => "*".into(),
+                            Piece::Var(k, d) => format!("V{k}{d:?}"),
+                        })
+                        .collect();
+                    let from_atoms: Vec<String> = p
+                        .atoms()
+                        .iter()
+                        .map(|a| match a {
+                            Atom::Text(t) => format!("T{t}"),
+                            Atom::One => "?".into(),
+                            Atom::Star => "*".into(),
+                            Atom::Var { key, default } => format!("V{key}{default:?}"),
+                        })
+                        .collect();
+                    assert_eq!(pieces, from_atoms, "{t}");
+                }
+            }
+        }
+        assert!(Pattern::parse("**", true, false).is_any());
+        assert!(!Pattern::parse("*", false, false).is_any());
     }
 
     #[test]
