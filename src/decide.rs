@@ -9,7 +9,8 @@ use crate::compile::{
     PolicyRef, PolicySet,
 };
 use crate::context::{
-    Context, ContextError, Found, Request, RequestRef, ScalarRef, Values, check_type, is_account_id,
+    Context, ContextError, Found, KeyType, Request, RequestRef, ScalarRef, ValueRef, Values,
+    check_type, is_account_id,
 };
 use crate::policy::operator::{Family, Qualifier};
 use crate::policy::pattern::Vars;
@@ -617,29 +618,34 @@ impl<'r> Input<'r> {
             let Some(k) = set.keys.get_any_case(key) else {
                 continue;
             };
-            let values = Values::of(value);
-            let mut ip = None;
-            if let Some(ty) = k.ty {
-                for v in values.iter() {
-                    ip = check_type(key, ty, v)?;
+            // Text needs no check; an IP key's single address is kept.
+            let ty = k.ty.filter(|&t| t != KeyType::String);
+            let ip = match (value, ty) {
+                (_, None) => None,
+                (ValueRef::One(s), Some(ty)) => check_type(key, ty, ScalarRef::String(s))?,
+                (ValueRef::Many(vs), Some(ty)) => {
+                    for s in vs.iter() {
+                        check_type(key, ty, ScalarRef::String(s))?;
+                    }
+                    None
                 }
-            }
+            };
             let Some(slot) = k.slot.filter(|&s| s < SLOTS) else {
                 continue;
             };
             if let Some(cell) = inp.slots.get_mut(slot) {
                 *cell = place(i);
             }
-            // A key given again replaces its address, or drops it when the new value has none to keep.
-            let old = inp
-                .ips
-                .iter()
-                .position(|(s, _)| usize::from(*s) == slot + 1);
-            if let Some(o) = old.and_then(|o| inp.ips.get_mut(o)) {
-                o.0 = 0;
-            }
-            if let (Some(a), 1) = (ip, values.len()) {
-                if let Some(cell) = inp.ips.get_mut(ips % 2) {
+            if ty == Some(KeyType::Ip) {
+                // A key given again replaces its address, or drops it when the new value has none to keep.
+                for o in inp
+                    .ips
+                    .iter_mut()
+                    .filter(|(s, _)| usize::from(*s) == slot + 1)
+                {
+                    o.0 = 0;
+                }
+                if let (Some(a), Some(cell)) = (ip, inp.ips.get_mut(ips % 2)) {
                     *cell = (slot as u8 + 1, a);
                     ips += 1;
                 }
