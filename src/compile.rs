@@ -448,17 +448,6 @@ impl KeyTable {
         }
     }
 
-    /// The entry of a lowercase key with hash `hash`.
-    #[inline]
-    pub fn get_lower(&self, key: &str, hash: u64) -> Option<&KeyEntry> {
-        let i = probe(&self.buckets, hash, |i| {
-            self.entries.get(i).is_some_and(|e| {
-                e.hash == hash && crate::context::eq_bytes(e.key.as_bytes(), key.as_bytes())
-            })
-        })?;
-        self.entries.get(i)
-    }
-
     /// The entry of `key` in any case.
     #[inline]
     pub fn get_any_case(&self, key: &str) -> Option<&KeyEntry> {

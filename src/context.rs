@@ -429,7 +429,7 @@ impl Context {
         }
         self.entries
             .iter()
-            .find(|e| e.hash == hash && e.key == lower)
+            .find(|e| e.hash == hash && eq_bytes(e.key.as_bytes(), lower.as_bytes()))
     }
 
     pub fn remove(&mut self, key: &str) -> Option<ContextValue> {
@@ -443,10 +443,6 @@ impl Context {
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &ContextValue)> {
         self.entries.iter().map(|e| (e.key.as_str(), &e.value))
-    }
-
-    pub(crate) fn entries(&self) -> &[Entry] {
-        &self.entries
     }
 
     pub fn len(&self) -> usize {

@@ -535,8 +535,8 @@ pub(crate) struct Input<'r> {
     mask: Option<[u64; MASK_WORDS]>,
     /// `service_bit` of the action's service (every bit when it has none), for a set without an index.
     service: u64,
-    /// Per slot, where its key's value is: 0 absent, [`LOOK_UP`] look it up by key, else 1 + the index of the
-    /// key's entry in the request's context.
+    /// For a borrowed request, per slot, where its key's value is: 0 absent, [`LOOK_UP`] look it up by key, else
+    /// 1 + the index of the key's entry in the request's context.
     slots: [u8; SLOTS],
     /// For a borrowed request, the addresses parsed at ingest: `(1 + slot, address)`, 0 unused.
     ips: [(u8, IpAddr); 2],
@@ -577,28 +577,18 @@ impl<'r> Input<'r> {
         }
     }
 
-    /// An owned, already checked request: each context entry goes to its key's slot.
+    /// An owned, already checked request: its entries carry their keys' hashes, so a condition finds its key
+    /// by scanning them (see `Input::entry`).
     #[inline]
     fn owned(set: &Inner, req: &'r Request) -> Input<'r> {
-        let mut inp = Input::base(
+        Input::base(
             set,
             Source::Owned(&req.context),
             &req.action,
             &req.resource,
             req.principal.as_deref(),
             req.resource_account.as_deref(),
-        );
-        for (i, e) in req.context.entries().iter().enumerate() {
-            if let Some(cell) = set
-                .keys
-                .get_lower(&e.key, e.hash)
-                .and_then(|k| k.slot)
-                .and_then(|s| inp.slots.get_mut(s))
-            {
-                *cell = place(i);
-            }
-        }
-        inp
+        )
     }
 
     /// A borrowed request: each key matched to the set's keys case-insensitively, the values of keys with a
@@ -657,27 +647,23 @@ impl<'r> Input<'r> {
     /// The value of the key that condition `c` reads.
     #[inline]
     fn entry(&self, c: &CCondition) -> Option<Found<'r>> {
+        let req = match self.source {
+            Source::Owned(ctx) => return ctx.entry_hashed(&c.key, c.hash).map(Found::entry),
+            Source::Borrowed(req) => req,
+        };
         match self.slots.get(c.slot) {
-            Some(0) => return None,
+            Some(0) => None,
             Some(&at) if at != LOOK_UP => {
-                let i = usize::from(at - 1);
-                return match self.source {
-                    Source::Owned(ctx) => ctx.entries().get(i).map(Found::entry),
-                    Source::Borrowed(req) => req.context.get(i).map(|(_, v)| Found {
-                        values: Values::of(v),
-                        ip: self
-                            .ips
-                            .iter()
-                            .find(|(s, _)| usize::from(*s) == c.slot + 1)
-                            .map(|(_, a)| *a),
-                    }),
-                };
+                req.context.get(usize::from(at - 1)).map(|(_, v)| Found {
+                    values: Values::of(v),
+                    ip: self
+                        .ips
+                        .iter()
+                        .find(|(s, _)| usize::from(*s) == c.slot + 1)
+                        .map(|(_, a)| *a),
+                })
             }
-            _ => {}
-        }
-        match self.source {
-            Source::Owned(ctx) => ctx.entry_hashed(&c.key, c.hash).map(Found::entry),
-            Source::Borrowed(req) => req.get_lower(&c.key).map(|v| Found {
+            _ => req.get_lower(&c.key).map(|v| Found {
                 values: Values::of(v),
                 ip: None,
             }),
@@ -718,22 +704,17 @@ impl<'r> Input<'r> {
     /// Whether principal and resource are in the same account (true when either is unknown).
     fn same_account(&self) -> bool {
         *self.same_account.get_or_init(|| {
+            use crate::policy::arn::account_field;
             let principal = self.principal;
             let principal_account = principal
-                .and_then(|p| {
-                    crate::policy::arn::first_colons(p.as_bytes())
-                        .and_then(|c| crate::policy::arn::account_at(p, c))
-                })
+                .and_then(account_field)
                 .or_else(|| principal.filter(|p| is_account_id(p)));
             let resource_account = self
                 .resource_account
-                .or_else(|| {
-                    self.resource_cuts()
-                        .and_then(|c| crate::policy::arn::account_at(self.resource, c))
-                })
+                .or_else(|| account_field(self.resource))
                 .or(principal_account);
             match (principal_account, resource_account) {
-                (Some(p), Some(r)) => p == r,
+                (Some(p), Some(r)) => crate::context::eq_bytes(p.as_bytes(), r.as_bytes()),
                 _ => true,
             }
         })
