@@ -574,7 +574,7 @@ impl PolicySet {
             for st in &p.statements {
                 for c in st.conditions.iter().filter(|c| c.key == key) {
                     match &c.values {
-                        CValues::Exact(ps) | CValues::IgnoreCase(ps) => {
+                        CValues::Exact(ps, _) | CValues::IgnoreCase(ps) => {
                             out.extend(
                                 ps.iter().filter_map(|p| p.as_literal().map(str::to_string)),
                             );
@@ -597,7 +597,7 @@ impl PolicySet {
                     .iter()
                     .filter(|c| c.key == key)
                     .any(|c| match &c.values {
-                        CValues::Exact(ps) | CValues::Like(ps) => ps
+                        CValues::Exact(ps, _) | CValues::Like(ps) => ps
                             .iter()
                             .any(|p| p.matches(value, &NoVars, false) != Some(false)),
                         CValues::IgnoreCase(ps) => ps

@@ -74,8 +74,9 @@ pub(crate) struct CCondition {
 
 #[derive(Debug, Clone)]
 pub(crate) enum CValues {
-    /// StringEquals family: literal patterns (maybe with variables).
-    Exact(Vec<Pattern>),
+    /// StringEquals family: literal patterns (maybe with variables); hashed too when they are many and all
+    /// literal.
+    Exact(Vec<Pattern>, Option<Box<LiteralSet>>),
     IgnoreCase(Vec<Pattern>),
     Like(Vec<Pattern>),
     /// `None` for a value that is not a number: it never matches.
@@ -218,7 +219,9 @@ fn compile_statement(
         let texts = || c.values.iter().map(|v| v.value.text());
         let values = match c.operator.value.base.family() {
             Family::String { ignore_case: false } => {
-                CValues::Exact(texts().map(|t| Pattern::parse(t, false, vars)).collect())
+                let ps: Vec<Pattern> = texts().map(|t| Pattern::parse(t, false, vars)).collect();
+                let set = LiteralSet::of(&ps);
+                CValues::Exact(ps, set)
             }
             Family::String { ignore_case: true } => {
                 CValues::IgnoreCase(texts().map(|t| Pattern::parse(t, false, vars)).collect())
@@ -397,6 +400,48 @@ fn probe(buckets: &[u32], hash: u64, mut eq: impl FnMut(usize) -> bool) -> Optio
             }
         }
         at = (at + 1) & mask;
+    }
+}
+
+/// The literal values of a `StringEquals`-family condition, hashed: a lookup instead of a scan when a
+/// condition lists many values (an allow-list of endpoint ids, accounts or VPCs).
+#[derive(Debug, Clone)]
+pub(crate) struct LiteralSet {
+    buckets: Box<[u32]>,
+    /// `(key_hash, text)`.
+    texts: Vec<(u64, Box<str>)>,
+}
+
+impl LiteralSet {
+    /// Below this many values a scan is as fast.
+    const MIN: usize = 8;
+
+    /// The set of `ps`, when there are at least [`LiteralSet::MIN`] and each is literal (no variable).
+    fn of(ps: &[Pattern]) -> Option<Box<LiteralSet>> {
+        if ps.len() < Self::MIN {
+            return None;
+        }
+        let mut texts: Vec<(u64, Box<str>)> = Vec::with_capacity(ps.len());
+        for p in ps {
+            let t = p.as_literal()?;
+            texts.push((crate::context::key_hash(t.as_bytes()), t.into()));
+        }
+        Some(Box::new(LiteralSet {
+            buckets: buckets(texts.iter().map(|t| t.0), texts.len()),
+            texts,
+        }))
+    }
+
+    /// Whether `v` is one of the values, exactly.
+    #[inline]
+    pub fn contains(&self, v: &str) -> bool {
+        let hash = crate::context::key_hash(v.as_bytes());
+        probe(&self.buckets, hash, |i| {
+            self.texts.get(i).is_some_and(|(h, t)| {
+                *h == hash && crate::context::eq_bytes(t.as_bytes(), v.as_bytes())
+            })
+        })
+        .is_some()
     }
 }
 
@@ -851,4 +896,66 @@ impl PolicySet {
 /// Compile a single endpoint policy, for [`PolicySet::with_endpoint`].
 pub fn compile_endpoint_policy(p: Policy) -> Result<CompiledPolicy, CompileError> {
     CompiledPolicy::compile(p, PolicyRef::Endpoint)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::pattern::NoVars;
+
+    /// A hashed set of literal values answers as the scan of their patterns, for every list length around the
+    /// threshold, values with `*`, `?`, case and length variants, and values that are not in the list.
+    #[test]
+    fn literal_set_answers_as_the_scan() {
+        let alphabet: Vec<char> = "aA*?-:/0é".chars().collect();
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for n in 0..40 {
+            let mut word = || -> String {
+                let len = (next() % 12) as usize;
+                (0..len)
+                    .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                    .collect()
+            };
+            let values: Vec<String> = (0..n).map(|_| word()).collect();
+            let ps: Vec<Pattern> = values
+                .iter()
+                .map(|v| Pattern::parse(v, false, true))
+                .collect();
+            let set = LiteralSet::of(&ps);
+            assert_eq!(set.is_some(), n >= LiteralSet::MIN, "{n}");
+            let probes: Vec<String> = values
+                .iter()
+                .flat_map(|v| {
+                    [
+                        v.clone(),
+                        v.to_uppercase(),
+                        format!("{v}a"),
+                        v.chars().skip(1).collect(),
+                    ]
+                })
+                .chain((0..50).map(|_| word()))
+                .collect();
+            for probe in probes {
+                let scan = ps
+                    .iter()
+                    .any(|p| p.matches(&probe, &NoVars, false) == Some(true));
+                if let Some(set) = &set {
+                    assert_eq!(set.contains(&probe), scan, "{probe:?} in {values:?}");
+                }
+                assert_eq!(scan, values.contains(&probe));
+            }
+        }
+        // A value with a policy variable is not literal: no set.
+        let mut ps: Vec<Pattern> = (0..10)
+            .map(|i| Pattern::parse(&format!("v{i}"), false, true))
+            .collect();
+        ps.push(Pattern::parse("${aws:username}", false, true));
+        assert!(LiteralSet::of(&ps).is_none());
+    }
 }

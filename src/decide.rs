@@ -1119,7 +1119,8 @@ fn uncertainty(c: &CCondition, entry: Option<Found<'_>>) -> Option<&'static str>
 #[inline]
 fn matches_any(c: &CCondition, r: ScalarRef<'_>, ip: Option<IpAddr>, vars: &dyn Vars) -> bool {
     match (&c.values, c.op.base.family()) {
-        (CValues::Exact(ps), _) => ps
+        (CValues::Exact(_, Some(set)), _) => set.contains(r.text()),
+        (CValues::Exact(ps, None), _) => ps
             .iter()
             .any(|p| p.matches(r.text(), vars, false) == Some(true)),
         (CValues::IgnoreCase(ps), _) => ps

@@ -507,7 +507,7 @@ impl<'a> Analyser<'a> {
                     || c.op.base.is_negated()
                     || !matches!(
                         c.values,
-                        CValues::Exact(_) | CValues::IgnoreCase(_) | CValues::Like(_)
+                        CValues::Exact(..) | CValues::IgnoreCase(_) | CValues::Like(_)
                     )
                 {
                     continue;

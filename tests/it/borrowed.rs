@@ -433,3 +433,37 @@ proptest! {
         prop_assert_eq!(with_ref(&req, |i| i % 2 == 0, |r| small.decide_ref(r)), Ok(want));
     }
 }
+
+/// Long lists of literal values are hashed: hits, misses, a value differing only in case (StringEquals is
+/// case-sensitive), a negated operator and an absent key decide as a short list would.
+#[test]
+fn long_literal_lists_decide_as_short_ones() {
+    let ids: Vec<String> = (0..50).map(|i| format!("vpce-{i:017x}")).collect();
+    let long = PolicySet::builder()
+        .identity(doc(&[
+            json!({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceVpce": ids}}}),
+            json!({"Effect": "Deny", "Action": "s3:GetObject", "Resource": "*",
+                "Condition": {"StringNotEqualsIfExists": {"aws:SourceVpce": ids}}}),
+        ]))
+        .build()
+        .unwrap();
+    for (vpce, want) in [
+        (Some(ids[0].clone()), Decision::Allow),
+        (Some(ids[49].clone()), Decision::Allow),
+        (Some(ids[17].to_uppercase()), Decision::ExplicitDeny),
+        (Some(format!("{}0", ids[3])), Decision::ExplicitDeny),
+        (Some(String::new()), Decision::ExplicitDeny),
+        // Absent: `...IfExists` makes the Deny apply.
+        (None, Decision::ExplicitDeny),
+    ] {
+        let mut req = Request::new("s3:GetObject", "arn:aws:s3:::b/k");
+        if let Some(v) = &vpce {
+            req.context
+                .insert("aws:SourceVpce", ContextValue::One(v.as_str().into()))
+                .unwrap();
+        }
+        assert_eq!(long.decide(&req), want, "{vpce:?}");
+        same(&long, &req, &format!("{vpce:?}"));
+    }
+}
