@@ -5,8 +5,7 @@
 
 use super::properties::{doc, policy, request, set};
 use iamgate::context::{ContextValue, RequestRef, ValueRef};
-use iamgate::ffi::Case;
-use iamgate::{Decision, Limits, PolicySet, Request};
+use iamgate::{Decision, PolicySet, Request};
 use proptest::prelude::*;
 use serde_json::json;
 
@@ -101,24 +100,9 @@ proptest! {
 
 #[test]
 fn every_corpus_case_decides_alike_borrowed() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/cases");
-    let mut stack = vec![root];
-    let mut checked = 0;
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(dir).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "json") {
-                let text = std::fs::read_to_string(&p).unwrap();
-                if let Ok(case) = Case::parse(&text, &Limits::default()) {
-                    same(&case.set, &case.request, &p.display().to_string());
-                    checked += 1;
-                }
-            }
-        }
+    for (p, case) in super::cases::corpus_cases() {
+        same(&case.set, &case.request, &p.display().to_string());
     }
-    assert!(checked > 100, "only {checked} cases");
 }
 
 /// A policy testing `n` distinct keys `k0..`, each `StringEquals` to `v`: more keys than the fast path keeps

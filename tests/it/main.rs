@@ -8,6 +8,8 @@
 
 mod api;
 mod borrowed;
+#[path = "../support/cases.rs"]
+mod cases;
 #[cfg(feature = "cli")]
 mod cli;
 mod hostile;
