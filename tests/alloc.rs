@@ -60,35 +60,10 @@ fn decide_allocates_nothing_on_any_corpus_case() {
 
 #[test]
 fn decide_ref_allocates_nothing_on_any_corpus_case() {
-    use iamgate::context::{ContextValue, RequestRef, ValueRef};
     for (p, case) in cases::corpus_cases() {
         let req = &case.request;
-        let texts: Vec<Vec<&str>> = req
-            .context
-            .iter()
-            .map(|(_, v)| v.as_slice().iter().map(|s| s.text()).collect())
-            .collect();
-        let context: Vec<(&str, ValueRef<'_>)> = req
-            .context
-            .iter()
-            .zip(&texts)
-            .map(|((k, v), t)| {
-                let value = match v {
-                    ContextValue::One(_) => ValueRef::One(t[0]),
-                    ContextValue::Many(_) => ValueRef::Many(t),
-                };
-                (k, value)
-            })
-            .collect();
-        let r = RequestRef {
-            principal: req.principal.as_deref(),
-            action: &req.action,
-            resource: &req.resource,
-            resource_account: req.resource_account.as_deref(),
-            context: &context,
-        };
         let want = case.set.decide(req);
-        let (got, n) = allocations(|| case.set.decide_ref(&r));
+        let (got, n) = cases::with_ref(req, |_| false, |r| allocations(|| case.set.decide_ref(r)));
         assert_eq!(got, Ok(want), "{}", p.display());
         assert_eq!(n, 0, "{} allocated {n} times", p.display());
     }

@@ -3,69 +3,12 @@
 //! than slots, more context entries than slot offsets, sets too large for the action index), and it refuses
 //! the same malformed values.
 
+use super::cases::with_ref;
 use super::properties::{doc, policy, request, set};
 use iamgate::context::{ContextValue, RequestRef, ValueRef};
 use iamgate::{Decision, PolicySet, Request};
 use proptest::prelude::*;
 use serde_json::json;
-
-/// The request's context as text, keys in a case chosen by `upper` (per key index), for a `RequestRef`.
-struct Texts {
-    one: Vec<(String, String)>,
-    many: Vec<(String, Vec<String>)>,
-}
-
-fn texts(req: &Request, upper: impl Fn(usize) -> bool) -> Texts {
-    let mut t = Texts {
-        one: Vec::new(),
-        many: Vec::new(),
-    };
-    for (i, (k, v)) in req.context.iter().enumerate() {
-        let key = if upper(i) {
-            k.to_ascii_uppercase()
-        } else {
-            k.to_string()
-        };
-        match v {
-            ContextValue::One(s) => t.one.push((key, s.text().to_string())),
-            ContextValue::Many(vs) => t
-                .many
-                .push((key, vs.iter().map(|s| s.text().to_string()).collect())),
-        }
-    }
-    t
-}
-
-/// Call `f` with `req` borrowed as a `RequestRef`.
-fn with_ref<T>(
-    req: &Request,
-    upper: impl Fn(usize) -> bool,
-    f: impl FnOnce(&RequestRef<'_>) -> T,
-) -> T {
-    let t = texts(req, upper);
-    let many: Vec<(&str, Vec<&str>)> = t
-        .many
-        .iter()
-        .map(|(k, vs)| (k.as_str(), vs.iter().map(String::as_str).collect()))
-        .collect();
-    let mut context: Vec<(&str, ValueRef<'_>)> = t
-        .one
-        .iter()
-        .map(|(k, v)| (k.as_str(), ValueRef::One(v.as_str())))
-        .collect();
-    context.extend(
-        many.iter()
-            .map(|(k, vs)| (*k, ValueRef::Many(vs.as_slice()))),
-    );
-    let r = RequestRef {
-        principal: req.principal.as_deref(),
-        action: &req.action,
-        resource: &req.resource,
-        resource_account: req.resource_account.as_deref(),
-        context: &context,
-    };
-    f(&r)
-}
 
 fn same(set: &PolicySet, req: &Request, what: &str) {
     let want = set.decide(req);
