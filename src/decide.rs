@@ -521,9 +521,9 @@ enum Source<'r> {
     Borrowed(&'r RequestRef<'r>),
 }
 
-/// A request prepared once per decision: the statements its action matches (from the set's action index), and
-/// the value of each condition key of the set, by slot; computed on first use, the offsets of the resource's
-/// first five colons, and whether principal and resource share an account. Nothing is allocated.
+/// A request prepared once per decision: the statements its action matches (from the set's action index), for a
+/// borrowed request where each condition key's value is, and, computed on first use, whether principal and
+/// resource share an account. Nothing is allocated.
 pub(crate) struct Input<'r> {
     principal: Option<&'r str>,
     action: &'r str,
@@ -540,8 +540,6 @@ pub(crate) struct Input<'r> {
     slots: [u8; SLOTS],
     /// For a borrowed request, the addresses parsed at ingest: `(1 + slot, address)`, 0 unused.
     ips: [(u8, IpAddr); 2],
-    /// The offsets of the resource's first five colons (`None`: not an ARN).
-    resource_cuts: OnceCell<Option<[usize; 5]>>,
     same_account: OnceCell<bool>,
 }
 
@@ -572,7 +570,6 @@ impl<'r> Input<'r> {
             service,
             slots: [0; SLOTS],
             ips: [(0, IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)); 2],
-            resource_cuts: OnceCell::new(),
             same_account: OnceCell::new(),
         }
     }
@@ -694,13 +691,6 @@ impl<'r> Input<'r> {
         }
     }
 
-    /// The offsets of the resource ARN's first five colons (`None`: not an ARN).
-    fn resource_cuts(&self) -> Option<[usize; 5]> {
-        *self
-            .resource_cuts
-            .get_or_init(|| crate::policy::arn::first_colons(self.resource.as_bytes()))
-    }
-
     /// Whether principal and resource are in the same account (true when either is unknown).
     fn same_account(&self) -> bool {
         *self.same_account.get_or_init(|| {
@@ -813,10 +803,11 @@ fn applies<T: Tracer>(at: PolicyRef, st: &CStatement, inp: &Input<'_>, t: &mut T
     }
     let vars = inp.vars();
     let resource_matched = (st.any_resource
-        || st
-            .resources
-            .iter()
-            .any(|r| r.matches_cut(|| inp.resource_cuts(), inp.resource, vars) == Some(true)))
+        || st.resources.iter().any(|r| {
+            // Only a per-field pattern asks for the colons (rare); each asks afresh.
+            let cuts = || crate::policy::arn::first_colons(inp.resource.as_bytes());
+            r.matches_cut(cuts, inp.resource, vars) == Some(true)
+        }))
         != st.not_resource;
     if !T::STATEMENTS && !resource_matched {
         return false;

@@ -234,6 +234,11 @@ pub fn decide_differential(line: &str) {
     );
     assert_eq!(explained.decision, fast, "explain vs decide\ncase: {line}");
     assert_eq!(
+        borrowed(&case.set, &case.request),
+        Ok(fast),
+        "decide_ref vs decide\ncase: {line}"
+    );
+    assert_eq!(
         reference::sorted(reasons),
         want_reasons,
         "decide_with_reasons reasons vs reference\ncase: {line}"
@@ -243,6 +248,35 @@ pub fn decide_differential(line: &str) {
         want_reasons,
         "explain reasons vs reference\ncase: {line}"
     );
+}
+
+/// `decide_ref` on `req` borrowed as a `RequestRef` (each value as its text).
+fn borrowed(
+    set: &PolicySet,
+    req: &Request,
+) -> Result<iamgate::Decision, iamgate::context::ContextError> {
+    use iamgate::{RequestRef, ValueRef};
+    let texts: Vec<Vec<&str>> = req
+        .context
+        .iter()
+        .map(|(_, v)| v.as_slice().iter().map(Scalar::text).collect())
+        .collect();
+    let context: Vec<(&str, ValueRef<'_>)> = req
+        .context
+        .iter()
+        .zip(&texts)
+        .map(|((k, v), t)| match (v, t.as_slice()) {
+            (ContextValue::One(_), [one]) => (k, ValueRef::One(one)),
+            _ => (k, ValueRef::Many(t)),
+        })
+        .collect();
+    set.decide_ref(&RequestRef {
+        principal: req.principal.as_deref(),
+        action: &req.action,
+        resource: &req.resource,
+        resource_account: req.resource_account.as_deref(),
+        context: &context,
+    })
 }
 
 /// `batch_json`: every line yields one record that serialises to exactly one JSON line with an `id` and
