@@ -331,24 +331,25 @@ impl Inner {
     /// value of that key), and index the actions the set names.
     fn intern(mut self) -> Inner {
         let mut keys: Vec<(u64, String)> = Vec::new();
+        let mut slot_of: std::collections::HashMap<String, usize> =
+            std::collections::HashMap::new();
         let mut id = 0;
         for p in self.policies_mut() {
             for st in p.statements.iter_mut() {
                 st.id = id;
                 id += 1;
                 for c in st.conditions.iter_mut() {
-                    c.slot = match keys.iter().position(|(h, k)| *h == c.hash && *k == c.key) {
-                        Some(i) => i,
-                        None => {
-                            keys.push((c.hash, c.key.clone()));
-                            keys.len() - 1
-                        }
-                    };
+                    c.slot = *slot_of.entry(c.key.clone()).or_insert_with(|| {
+                        keys.push((c.hash, c.key.clone()));
+                        keys.len() - 1
+                    });
                 }
             }
         }
         self.keys = KeyTable::build(keys);
-        self.actions = (id <= MASK_WORDS * 64).then(|| ActionIndex::build(&self, id));
+        self.actions = (id <= MASK_WORDS * 64)
+            .then(|| ActionIndex::build(&self, id))
+            .flatten();
         self
     }
 
@@ -617,37 +618,65 @@ impl Gates {
 }
 
 impl ActionIndex {
-    fn build(inner: &Inner, statements: usize) -> ActionIndex {
+    /// The index of `inner`'s `statements` statements; `None` when matching the wildcard patterns against the
+    /// actions the set names would take more than [`ActionIndex::BUDGET`] matches (the decision then matches each
+    /// statement's patterns itself).
+    fn build(inner: &Inner, statements: usize) -> Option<ActionIndex> {
         debug_assert!(statements <= MASK_WORDS * 64);
         let mut entries: Vec<(u64, Box<[u8]>)> = Vec::new();
+        let mut index_of: std::collections::HashMap<&[u8], usize> =
+            std::collections::HashMap::new();
+        let mut wild_patterns = 0usize;
         for st in inner.statements() {
             for a in &st.actions {
-                if let Some(l) = a.glob().as_literal() {
-                    let h = crate::context::key_hash(l.as_bytes());
-                    if !entries
-                        .iter()
-                        .any(|(eh, e)| *eh == h && **e == *l.as_bytes())
-                    {
-                        entries.push((h, l.as_bytes().into()));
+                match a.glob().as_literal() {
+                    Some(l) => {
+                        index_of.entry(l.as_bytes()).or_insert_with(|| {
+                            entries.push((
+                                crate::context::key_hash(l.as_bytes()),
+                                l.as_bytes().into(),
+                            ));
+                            entries.len() - 1
+                        });
                     }
+                    None if st.wild => wild_patterns += 1,
+                    None => {}
+                }
+            }
+        }
+        if entries.len().saturating_mul(wild_patterns) > Self::BUDGET {
+            return None;
+        }
+        // Per statement, which named actions its patterns match (`hit`), then its bit in each of their masks.
+        let mut masks = vec![[0u64; MASK_WORDS]; entries.len()];
+        let mut hit = vec![false; entries.len()];
+        for st in inner.statements() {
+            hit.iter_mut().for_each(|h| *h = st.any_action);
+            if !st.any_action {
+                for a in &st.actions {
+                    match a.glob().as_literal() {
+                        Some(l) => {
+                            if let Some(h) =
+                                index_of.get(l.as_bytes()).and_then(|&i| hit.get_mut(i))
+                            {
+                                *h = true;
+                            }
+                        }
+                        None => {
+                            for (h, (_, action)) in hit.iter_mut().zip(&entries) {
+                                *h = *h || a.matches_lowercase(action);
+                            }
+                        }
+                    }
+                }
+            }
+            for (m, &h) in masks.iter_mut().zip(&hit) {
+                if h != st.not_action {
+                    set_bit(m, st.id);
                 }
             }
         }
         let set = set_bit;
-        let masks = entries
-            .iter()
-            .map(|(_, action)| {
-                let mut m = [0; MASK_WORDS];
-                for st in inner.statements() {
-                    let hit =
-                        st.any_action || st.actions.iter().any(|a| a.matches_lowercase(action));
-                    if hit != st.not_action {
-                        set(&mut m, st.id);
-                    }
-                }
-                m
-            })
-            .collect();
         let mut unknown = [0; MASK_WORDS];
         for st in inner.statements() {
             if !st.wild && st.any_action != st.not_action {
@@ -684,7 +713,7 @@ impl ActionIndex {
         if let Some(p) = &inner.endpoint {
             place(PolicyRef::Endpoint, p);
         }
-        ActionIndex {
+        Some(ActionIndex {
             buckets: buckets(entries.iter().map(|e| e.0), entries.len()),
             entries,
             masks,
@@ -692,8 +721,11 @@ impl ActionIndex {
             any_wild: inner.statements().any(|s| s.wild),
             by_id,
             gates: Gates::build(inner),
-        }
+        })
     }
+
+    /// The most pattern matches building an index may take (a few tens of milliseconds).
+    const BUDGET: usize = 1 << 22;
 
     /// The mask of `action` (any case), when the set names it.
     #[inline]

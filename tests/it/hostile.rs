@@ -181,6 +181,41 @@ fn a_huge_action_array_within_the_size_limit_parses_and_decides() {
     assert_eq!(set.decide(&req), Decision::ImplicitDeny);
 }
 
+/// Thousands of literal actions and thousands of wildcard patterns in one set: matching every pattern against
+/// every named action when building the action index would take millions of globs, so the set is built without
+/// it (bounded) and decides by matching each statement's patterns.
+#[test]
+fn many_literal_actions_and_many_wildcards_build_in_bounded_time() {
+    let literals: Vec<String> = (0..3_000).map(|i| format!("\"s3:Get{i}\"")).collect();
+    let wild: Vec<String> = (0..2_000).map(|i| format!("\"kms:Op{i}*\"")).collect();
+    let text = format!(
+        r#"{{"Version":"2012-10-17","Statement":[
+            {{"Effect":"Allow","Action":[{}],"Resource":"*"}},
+            {{"Effect":"Deny","Action":[{}],"Resource":"*"}}]}}"#,
+        literals.join(","),
+        wild.join(",")
+    );
+    let big = Limits {
+        max_document_bytes: 4 << 20,
+        ..Limits::default()
+    };
+    let set = PolicySet::builder()
+        .identity(Policy::parse_with(&text, &big).unwrap())
+        .build()
+        .unwrap();
+    for (action, want) in [
+        ("s3:Get2999", Decision::Allow),
+        ("S3:GET0", Decision::Allow),
+        ("s3:Get3000", Decision::ImplicitDeny),
+        ("kms:Op1999x", Decision::ExplicitDeny),
+        ("kms:Op", Decision::ImplicitDeny),
+    ] {
+        let req = Request::new(action, "arn:aws:s3:::b/k").principal(ROLE);
+        assert_eq!(set.decide(&req), want, "{action}");
+        assert_eq!(set.explain(&req).decision, want, "{action}");
+    }
+}
+
 #[test]
 fn a_huge_string_is_over_the_document_limit() {
     let text = format!(
