@@ -368,29 +368,38 @@ impl Inner {
     }
 }
 
+/// The longest run of buckets a key may be from its own: beyond it a table is not built (keys crafted to collide
+/// would make building it quadratic and lookups linear), and a lookup stops there.
+const MAX_PROBE: usize = 64;
+
 /// An open-addressing table of `len` entries keyed by hash: the bucket list, a power of two at least twice
-/// `len`, each bucket 0 (empty) or an entry index + 1.
-fn buckets(hashes: impl Iterator<Item = u64>, len: usize) -> Box<[u32]> {
+/// `len`, each bucket 0 (empty) or an entry index + 1. `None` when some entry would sit more than [`MAX_PROBE`]
+/// buckets from its own.
+fn buckets(hashes: impl Iterator<Item = u64>, len: usize) -> Option<Box<[u32]>> {
     let n = (len * 2).next_power_of_two().max(8);
     let mut b = vec![0u32; n];
     for (i, h) in hashes.enumerate() {
         let mut at = h as usize & (n - 1);
+        let mut steps = 0;
         while b.get(at).is_some_and(|&x| x != 0) {
+            steps += 1;
+            if steps > MAX_PROBE {
+                return None;
+            }
             at = (at + 1) & (n - 1);
         }
-        if let Some(x) = b.get_mut(at) {
-            *x = i as u32 + 1;
-        }
+        *b.get_mut(at)? = u32::try_from(i + 1).ok()?;
     }
-    b.into_boxed_slice()
+    Some(b.into_boxed_slice())
 }
 
-/// The entry index whose hash is `hash` and for which `eq` holds, by linear probing over [`buckets`].
+/// The entry index whose hash is `hash` and for which `eq` holds, by linear probing over [`buckets`]: at most
+/// [`MAX_PROBE`] buckets past the key's own, since no entry sits farther.
 #[inline]
 fn probe(buckets: &[u32], hash: u64, mut eq: impl FnMut(usize) -> bool) -> Option<usize> {
     let mask = buckets.len().wrapping_sub(1);
     let mut at = hash as usize & mask;
-    loop {
+    for _ in 0..=MAX_PROBE {
         match *buckets.get(at)? {
             0 => return None,
             i => {
@@ -402,6 +411,7 @@ fn probe(buckets: &[u32], hash: u64, mut eq: impl FnMut(usize) -> bool) -> Optio
         }
         at = (at + 1) & mask;
     }
+    None
 }
 
 /// The literal values of a `StringEquals`-family condition, hashed: a lookup instead of a scan when a
@@ -428,7 +438,7 @@ impl LiteralSet {
             texts.push((crate::context::key_hash(t.as_bytes()), t.into()));
         }
         Some(Box::new(LiteralSet {
-            buckets: buckets(texts.iter().map(|t| t.0), texts.len()),
+            buckets: buckets(texts.iter().map(|t| t.0), texts.len())?,
             texts,
         }))
     }
@@ -460,7 +470,8 @@ pub(crate) struct KeyEntry {
 /// Where a request's context keys go, found by hash.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct KeyTable {
-    buckets: Box<[u32]>,
+    /// `None`: the keys collide too much to hash (see [`MAX_PROBE`]); they are scanned.
+    buckets: Option<Box<[u32]>>,
     entries: Vec<KeyEntry>,
 }
 
@@ -498,12 +509,16 @@ impl KeyTable {
     #[inline]
     pub fn get_any_case(&self, key: &str) -> Option<&KeyEntry> {
         let hash = crate::context::key_hash_lower(key.as_bytes());
-        let i = probe(&self.buckets, hash, |i| {
-            self.entries.get(i).is_some_and(|e| {
-                e.hash == hash && crate::context::eq_lower(key.as_bytes(), e.key.as_bytes())
-            })
-        })?;
-        self.entries.get(i)
+        let is = |e: &KeyEntry| {
+            e.hash == hash && crate::context::eq_lower(key.as_bytes(), e.key.as_bytes())
+        };
+        match &self.buckets {
+            Some(b) => {
+                let i = probe(b, hash, |i| self.entries.get(i).is_some_and(is))?;
+                self.entries.get(i)
+            }
+            None => self.entries.iter().find(|e| is(e)),
+        }
     }
 }
 
@@ -714,7 +729,7 @@ impl ActionIndex {
             place(PolicyRef::Endpoint, p);
         }
         Some(ActionIndex {
-            buckets: buckets(entries.iter().map(|e| e.0), entries.len()),
+            buckets: buckets(entries.iter().map(|e| e.0), entries.len())?,
             entries,
             masks,
             unknown,
@@ -934,6 +949,60 @@ pub fn compile_endpoint_policy(p: Policy) -> Result<CompiledPolicy, CompileError
 mod tests {
     use super::*;
     use crate::policy::pattern::NoVars;
+
+    /// Colliding hashes: up to `MAX_PROBE` + 1 entries on one bucket build and are all found; more refuse to
+    /// build; a lookup for an absent key stops within `MAX_PROBE` buckets.
+    #[test]
+    fn bucket_tables_bound_their_probes() {
+        let fits = buckets(std::iter::repeat_n(5u64, MAX_PROBE + 1), MAX_PROBE + 1).unwrap();
+        for i in 0..=MAX_PROBE {
+            assert_eq!(probe(&fits, 5, |j| j == i), Some(i));
+        }
+        let mut looked = 0;
+        assert_eq!(
+            probe(&fits, 5, |_| {
+                looked += 1;
+                false
+            }),
+            None
+        );
+        assert!(looked <= MAX_PROBE + 1);
+        assert!(buckets(std::iter::repeat_n(5u64, MAX_PROBE + 2), MAX_PROBE + 2).is_none());
+        // Ordinary keys build: 10,000 decimal numbers.
+        assert!(
+            buckets(
+                (0..10_000u64).map(crate::context::key_hash_words_test),
+                10_000
+            )
+            .is_some()
+        );
+    }
+
+    /// Keys scanned instead of hashed (a table that would not build) are found alike, in any case.
+    #[test]
+    fn key_table_without_buckets_scans() {
+        let keys: Vec<(u64, String)> = ["aws:sourcevpce", "aws:principaltag/team", "my:key"]
+            .iter()
+            .map(|k| (crate::context::key_hash(k.as_bytes()), k.to_string()))
+            .collect();
+        let hashed = KeyTable::build(keys);
+        let scanned = KeyTable {
+            buckets: None,
+            ..hashed.clone()
+        };
+        for k in [
+            "AWS:SourceVpce",
+            "aws:PrincipalTag/Team",
+            "MY:KEY",
+            "aws:SourceIp",
+            "absent:key",
+        ] {
+            let a = hashed.get_any_case(k).map(|e| (&e.key, e.slot, e.ty));
+            let b = scanned.get_any_case(k).map(|e| (&e.key, e.slot, e.ty));
+            assert_eq!(a, b, "{k}");
+            assert_eq!(a.is_some(), k != "absent:key", "{k}");
+        }
+    }
 
     /// A hashed set of literal values answers as the scan of their patterns, for every list length around the
     /// threshold, values with `*`, `?`, case and length variants, and values that are not in the list.

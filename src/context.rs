@@ -250,23 +250,33 @@ pub(crate) fn key_hash(key: &[u8]) -> u64 {
     hash_words(key, |w| w)
 }
 
+/// [`key_hash`] of the decimal text of `n` (tests of the tables built on it).
+#[cfg(test)]
+pub(crate) fn key_hash_words_test(n: u64) -> u64 {
+    key_hash(n.to_string().as_bytes())
+}
+
 /// [`key_hash`] of `key` ASCII-lowercased, without building the lowercase text.
 pub(crate) fn key_hash_lower(key: &[u8]) -> u64 {
     hash_words(key, lower8)
 }
 
-/// The hash of a key's length and of its first and last eight bytes (the whole key when shorter), each word
-/// passed through `f`: two loads whatever the length. Keys that share length and both ends collide, which costs
-/// a comparison of text, never a wrong answer (every hit is confirmed by comparing the keys).
+/// The hash of the little-endian words of `key` (the last one zero-padded), each passed through `f`. Every byte
+/// counts, and keys of one length that differ in one word only never share a 64-bit hash (each step is a
+/// bijection of the state). Tables built on it bound their probes (`compile::MAX_PROBE`), so keys crafted to
+/// collide cost a scan, never a quadratic build.
 #[inline(always)]
 fn hash_words(key: &[u8], f: impl Fn(u64) -> u64) -> u64 {
     const K: u64 = 0x517c_c1b7_2722_0a95;
-    let (first, last) = match (key.first_chunk::<8>(), key.last_chunk::<8>()) {
-        (Some(a), Some(b)) => (u64::from_le_bytes(*a), u64::from_le_bytes(*b)),
-        _ => (word(key), 0),
-    };
-    let h = (key.len() as u64 ^ f(first)).wrapping_mul(K);
-    let h = (h.rotate_left(29) ^ f(last)).wrapping_mul(K);
+    let mut h = key.len() as u64;
+    let mut rest = key;
+    while let Some((c, tail)) = rest.split_first_chunk::<8>() {
+        h = (h.rotate_left(29) ^ f(u64::from_le_bytes(*c))).wrapping_mul(K);
+        rest = tail;
+    }
+    if !rest.is_empty() {
+        h = (h.rotate_left(29) ^ f(tail_word(key))).wrapping_mul(K);
+    }
     // The bucket index takes the low bits: fold the high ones, which the multiplications mixed, into them.
     h ^ (h >> 32)
 }
