@@ -1,8 +1,11 @@
 //! Decide one request against a [`PolicySet`] (SEMANTICS.md §3, §4).
 //!
-//! There is one evaluator. [`PolicySet::decide`] runs it with a tracer that records nothing and stops at the
-//! first applicable Deny; [`PolicySet::explain`] runs the same code with a tracer that records every statement
-//! and condition.
+//! There is one evaluator: one statement test (`applies`, with the condition kernel `condition_on`) and one
+//! definition of the gates. [`PolicySet::explain`] walks every statement with a tracer that records each one and
+//! its conditions. [`PolicySet::decide`] records nothing and stops at the first applicable Deny; on a set with an
+//! action index it visits only the statements whose action matches, in the same order, and passes a gate that
+//! holds an unconditional Allow for the action (`run_indexed`). Property tests and the `decide_differential`
+//! fuzz target check that both walks, and [`PolicySet::decide_ref`] on a borrowed request, decide alike.
 
 use crate::compile::{
     ActionIndex, CCondition, CPrincipal, CStatement, CValues, CompiledPolicy, Inner, MASK_WORDS,
