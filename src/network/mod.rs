@@ -8,7 +8,7 @@
 //! 2. **use**: every HTTP request and WebSocket frame of the browser to `DOMAIN.studio.REGION.sagemaker.aws`
 //!    (§6.2), which always follows the client's path.
 //!
-//! For each step [`derive`] works out how the host name resolves (forwarded to the Route 53 Resolver inbound
+//! For each step [`derive`](fn@derive) works out how the host name resolves (forwarded to the Route 53 Resolver inbound
 //! endpoint and answered by an interface endpoint with private DNS, or public), the route (a private route over
 //! Direct Connect, VPN or a ZPA App Connector, or internet egress through Zscaler, a NAT or directly), the endpoint
 //! reached, and the request context with exactly the keys AWS includes:
