@@ -78,6 +78,13 @@ regressions! {
     /// every VPC (`vpc: *`) as denied by the endpoint gate, and no class held the allowed origin. The fix collects
     /// literals and tests witnesses over the set's policies and the query's endpoint policies.
     reach_misses_vpc_named_only_in_endpoint_policy: "reach_agrees_with_decide" / "vpc-named-only-in-endpoint-policy.json";
+    /// Found by `decide_differential` when it first checked `decide_ref` (a bug in the check, not in src). The
+    /// check borrowed the case's request by turning each value into its text; the case gives `aws:CurrentTime` as
+    /// the JSON number `0.0`, a valid date (epoch seconds), but its text `"0.0"` is not a date, so `decide_ref`
+    /// refused what `decide` accepted. A borrowed request is text by contract: the check now compares `decide_ref`
+    /// with `decide` on `RequestRef::to_request` (the same text, owned), and with `decide` on the case itself only
+    /// when every value is already text.
+    decide_ref_number_date_given_as_text: "decide_differential" / "number-date-as-text.json";
 }
 
 /// Every file in the folder, listed or not, passes its target's check.
