@@ -353,18 +353,40 @@ impl Inner {
         self
     }
 
+    /// Every policy with its place, in evaluation order (see [`PolicySet::policies`]).
+    pub(crate) fn policies(&self) -> impl Iterator<Item = (PolicyRef, &CompiledPolicy)> {
+        let i = self;
+        let scps = i.scps.iter().enumerate().flat_map(|(l, lv)| {
+            lv.iter()
+                .enumerate()
+                .map(move |(j, p)| (PolicyRef::Scp(l, j), p))
+        });
+        let rcps = i.rcps.iter().enumerate().flat_map(|(l, lv)| {
+            lv.iter()
+                .enumerate()
+                .map(move |(j, p)| (PolicyRef::Rcp(l, j), p))
+        });
+        scps.chain(rcps)
+            .chain(i.resource.iter().map(|p| (PolicyRef::Resource, p)))
+            .chain(
+                i.identity
+                    .iter()
+                    .enumerate()
+                    .map(|(n, p)| (PolicyRef::Identity(n), p)),
+            )
+            .chain(i.boundary.iter().map(|p| (PolicyRef::Boundary, p)))
+            .chain(
+                i.session
+                    .iter()
+                    .enumerate()
+                    .map(|(n, p)| (PolicyRef::Session(n), p)),
+            )
+            .chain(i.endpoint.iter().map(|p| (PolicyRef::Endpoint, p)))
+    }
+
     /// Every statement, in the order of `PolicySet::policies` (the order of their ids).
     pub(crate) fn statements(&self) -> impl Iterator<Item = &CStatement> {
-        self.scps
-            .iter()
-            .chain(self.rcps.iter())
-            .flatten()
-            .chain(self.resource.iter())
-            .chain(self.identity.iter())
-            .chain(self.boundary.iter())
-            .chain(self.session.iter())
-            .chain(self.endpoint.iter())
-            .flat_map(|p| p.statements.iter())
+        self.policies().flat_map(|(_, p)| p.statements.iter())
     }
 }
 
@@ -574,56 +596,39 @@ pub(crate) fn set_bit(m: &mut [u64; MASK_WORDS], id: usize) {
 
 impl Gates {
     fn build(inner: &Inner) -> Gates {
-        let mut g = Gates::default();
-        let mask_of = |p: &CompiledPolicy, m: &mut [u64; MASK_WORDS]| {
-            for st in &p.statements {
-                set_bit(m, st.id);
-            }
+        let present = |b: bool| b.then_some([0; MASK_WORDS]);
+        let mut g = Gates {
+            scps: vec![[0; MASK_WORDS]; inner.scps.len()],
+            boundary: present(inner.boundary.is_some()),
+            session: present(!inner.session.is_empty()),
+            endpoint: present(inner.endpoint.is_some()),
+            ..Gates::default()
         };
-        for level in &inner.scps {
-            let mut m = [0; MASK_WORDS];
-            for p in level {
-                mask_of(p, &mut m);
+        for (at, p) in inner.policies() {
+            let gate = match at {
+                PolicyRef::Scp(l, _) => g.scps.get_mut(l),
+                // RCPs only deny: they are no gate.
+                PolicyRef::Rcp(..) => None,
+                PolicyRef::Resource => Some(&mut g.resource),
+                PolicyRef::Identity(_) => Some(&mut g.identity),
+                PolicyRef::Boundary => g.boundary.as_mut(),
+                PolicyRef::Session(_) => g.session.as_mut(),
+                PolicyRef::Endpoint => g.endpoint.as_mut(),
+            };
+            if let Some(m) = gate {
+                p.statements.iter().for_each(|st| set_bit(m, st.id));
             }
-            g.scps.push(m);
-        }
-        for p in &inner.identity {
-            mask_of(p, &mut g.identity);
-        }
-        if let Some(p) = &inner.resource {
-            mask_of(p, &mut g.resource);
-        }
-        g.boundary = inner.boundary.as_ref().map(|p| {
-            let mut m = [0; MASK_WORDS];
-            mask_of(p, &mut m);
-            m
-        });
-        g.session = (!inner.session.is_empty()).then(|| {
-            let mut m = [0; MASK_WORDS];
-            for p in &inner.session {
-                mask_of(p, &mut m);
-            }
-            m
-        });
-        g.endpoint = inner.endpoint.as_ref().map(|p| {
-            let mut m = [0; MASK_WORDS];
-            mask_of(p, &mut m);
-            m
-        });
-        let rcp_ids: Vec<usize> = inner
-            .rcps
-            .iter()
-            .flatten()
-            .flat_map(|p| p.statements.iter().map(|s| s.id))
-            .collect();
-        for st in inner.statements() {
-            match st.effect {
-                Effect::Deny if rcp_ids.contains(&st.id) => set_bit(&mut g.rcp_deny, st.id),
-                Effect::Deny => set_bit(&mut g.deny, st.id),
-                Effect::Allow => {
-                    set_bit(&mut g.allow, st.id);
-                    if st.unconditional {
-                        set_bit(&mut g.unconditional_allow, st.id);
+            for st in &p.statements {
+                match st.effect {
+                    Effect::Deny if matches!(at, PolicyRef::Rcp(..)) => {
+                        set_bit(&mut g.rcp_deny, st.id)
+                    }
+                    Effect::Deny => set_bit(&mut g.deny, st.id),
+                    Effect::Allow => {
+                        set_bit(&mut g.allow, st.id);
+                        if st.unconditional {
+                            set_bit(&mut g.unconditional_allow, st.id);
+                        }
                     }
                 }
             }
@@ -691,43 +696,16 @@ impl ActionIndex {
                 }
             }
         }
-        let set = set_bit;
         let mut unknown = [0; MASK_WORDS];
         for st in inner.statements() {
             if !st.wild && st.any_action != st.not_action {
-                set(&mut unknown, st.id);
+                set_bit(&mut unknown, st.id);
             }
         }
-        let mut by_id = Vec::with_capacity(statements);
-        let mut place = |at: PolicyRef, p: &CompiledPolicy| {
-            by_id.extend((0..p.statements.len()).map(|i| (at, i)));
-        };
-        // The order of `PolicySet::policies`, which is the order of the ids.
-        for (l, level) in inner.scps.iter().enumerate() {
-            for (j, p) in level.iter().enumerate() {
-                place(PolicyRef::Scp(l, j), p);
-            }
-        }
-        for (l, level) in inner.rcps.iter().enumerate() {
-            for (j, p) in level.iter().enumerate() {
-                place(PolicyRef::Rcp(l, j), p);
-            }
-        }
-        if let Some(p) = &inner.resource {
-            place(PolicyRef::Resource, p);
-        }
-        for (n, p) in inner.identity.iter().enumerate() {
-            place(PolicyRef::Identity(n), p);
-        }
-        if let Some(p) = &inner.boundary {
-            place(PolicyRef::Boundary, p);
-        }
-        for (n, p) in inner.session.iter().enumerate() {
-            place(PolicyRef::Session(n), p);
-        }
-        if let Some(p) = &inner.endpoint {
-            place(PolicyRef::Endpoint, p);
-        }
+        let by_id = inner
+            .policies()
+            .flat_map(|(at, p)| (0..p.statements.len()).map(move |i| (at, i)))
+            .collect();
         Some(ActionIndex {
             buckets: buckets(entries.iter().map(|e| e.0), entries.len())?,
             entries,
@@ -871,33 +849,7 @@ impl PolicySet {
     /// Every policy with its place, in evaluation order: SCPs, RCPs, resource, identity, boundary, session,
     /// endpoint.
     pub fn policies(&self) -> impl Iterator<Item = (PolicyRef, &CompiledPolicy)> {
-        let i = &self.inner;
-        let scps = i.scps.iter().enumerate().flat_map(|(l, lv)| {
-            lv.iter()
-                .enumerate()
-                .map(move |(j, p)| (PolicyRef::Scp(l, j), p))
-        });
-        let rcps = i.rcps.iter().enumerate().flat_map(|(l, lv)| {
-            lv.iter()
-                .enumerate()
-                .map(move |(j, p)| (PolicyRef::Rcp(l, j), p))
-        });
-        scps.chain(rcps)
-            .chain(i.resource.iter().map(|p| (PolicyRef::Resource, p)))
-            .chain(
-                i.identity
-                    .iter()
-                    .enumerate()
-                    .map(|(n, p)| (PolicyRef::Identity(n), p)),
-            )
-            .chain(i.boundary.iter().map(|p| (PolicyRef::Boundary, p)))
-            .chain(
-                i.session
-                    .iter()
-                    .enumerate()
-                    .map(|(n, p)| (PolicyRef::Session(n), p)),
-            )
-            .chain(i.endpoint.iter().map(|p| (PolicyRef::Endpoint, p)))
+        self.inner.policies()
     }
 
     /// The policy at `at`, if the set has one there.
