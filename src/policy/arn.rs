@@ -29,10 +29,21 @@ pub(crate) fn fields_at(arn: &str, cuts: [usize; 5]) -> Option<[&str; 6]> {
     Some(fields)
 }
 
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// The high bit of each byte of the little-endian word `c` that is a `:`, exactly: `(t & LOW7) + LOW7` cannot
+/// carry across bytes.
+#[inline(always)]
+fn colon_bits(c: &[u8]) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let mut w = [0u8; 8];
+    w.copy_from_slice(c);
+    let t = u64::from_le_bytes(w) ^ (ONES * u64::from(b':'));
+    !(((t & LOW7) + LOW7) | t | LOW7)
+}
+
 /// The offsets of the first five `:` of `b`, or `None` when it has fewer.
 pub(crate) fn first_colons(b: &[u8]) -> Option<[usize; 5]> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     let mut out = [0usize; 5];
     let mut n = 0;
     // Record one colon; true once there are five.
@@ -46,12 +57,7 @@ pub(crate) fn first_colons(b: &[u8]) -> Option<[usize; 5]> {
     let mut chunks = b.chunks_exact(8);
     let mut base = 0;
     for c in &mut chunks {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        let t = u64::from_le_bytes(w) ^ (ONES * u64::from(b':'));
-        // The high bit of each byte that is zero in `t` (a colon in the input), exactly: `(t & LOW7) + LOW7`
-        // cannot carry across bytes.
-        let mut m = !(((t & LOW7) + LOW7) | t | LOW7);
+        let mut m = colon_bits(c);
         while m != 0 {
             if push(&mut out, &mut n, base + (m.trailing_zeros() / 8) as usize) {
                 return Some(out);
@@ -72,17 +78,11 @@ pub(crate) fn first_colons(b: &[u8]) -> Option<[usize; 5]> {
 /// field is not empty: the fourth field of [`first_colons`]'s cuts, eight bytes at a time, the colons before the
 /// fourth only counted.
 pub(crate) fn account_field(arn: &str) -> Option<&str> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     let b = arn.as_bytes();
     let (mut seen, mut start, mut base) = (0u64, 0usize, 0usize);
     let mut chunks = b.chunks_exact(8);
     for c in &mut chunks {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        let t = u64::from_le_bytes(w) ^ (ONES * u64::from(b':'));
-        // The high bit of each byte that is a colon (see `first_colons`).
-        let mut m = !(((t & LOW7) + LOW7) | t | LOW7);
+        let mut m = colon_bits(c);
         // How many: one per byte, summed into the top byte by the multiplication.
         let n = (m >> 7).wrapping_mul(ONES) >> 56;
         if seen + n < 4 {
