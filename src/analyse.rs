@@ -24,7 +24,7 @@ impl PolicySet {
             for st in &p.statements {
                 for c in st.conditions.iter().filter(|c| c.key == key) {
                     if let CValues::Ip(set) = &c.values {
-                        out.push(set);
+                        out.push(&**set);
                     }
                 }
             }

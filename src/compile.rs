@@ -70,13 +70,51 @@ pub(crate) struct CCondition {
     // share a slot exactly when they test the same key.
     pub slot: usize,
     pub values: CValues,
+    /// How the fast path decides it on a request value that is one string.
+    pub fast: Fast,
+}
+
+/// The conditions the fast path of `decide` (`decide::condition_fast`) decides without the general kernel
+/// (`decide::condition_on`) when the request gives the key one string value; any other value, and every other
+/// condition, takes the kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fast {
+    /// `Null` (any value, or none).
+    Null,
+    /// `StringEquals`/`StringNotEquals`[`IfExists`] without a qualifier, every value literal.
+    Literals,
+    /// `Bool`[`IfExists`] without a qualifier, every value literal: whether `true` matches, whether `false` does.
+    Bool(bool, bool),
+    /// `IpAddress`/`NotIpAddress`[`IfExists`] without a qualifier.
+    Ip,
+    General,
+}
+
+impl Fast {
+    fn of(op: Operator, values: &CValues) -> Fast {
+        let literal = |ps: &[Pattern]| ps.iter().all(|p| p.as_literal().is_some());
+        match values {
+            CValues::Null { .. } => Fast::Null,
+            _ if op.qualifier.is_some() => Fast::General,
+            CValues::Exact(ps, set) if set.is_some() || literal(ps) => Fast::Literals,
+            CValues::Bool(ps) if literal(ps) => {
+                let any = |b: &str| {
+                    ps.iter()
+                        .any(|p| p.as_literal().is_some_and(|l| l.eq_ignore_ascii_case(b)))
+                };
+                Fast::Bool(any("true"), any("false"))
+            }
+            CValues::Ip(_) => Fast::Ip,
+            _ => Fast::General,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
 pub(crate) enum CValues {
     /// StringEquals family: literal patterns (maybe with variables); hashed too when they are many and all
     /// literal.
-    Exact(Vec<Pattern>, Option<Box<LiteralSet>>),
+    Exact(Vec<Pattern>, Option<Arc<LiteralSet>>),
     IgnoreCase(Vec<Pattern>),
     Like(Vec<Pattern>),
     /// `None` for a value that is not a number: it never matches.
@@ -86,7 +124,7 @@ pub(crate) enum CValues {
     Bool(Vec<Pattern>),
     Binary(Vec<Option<Vec<u8>>>),
     /// Valid CIDRs merged; values that are not CIDRs never match.
-    Ip(CidrSet),
+    Ip(Arc<CidrSet>),
     Arn(Vec<ArnPattern>),
     /// `Null: true` matches an absent key, `false` a present one; several values are ORed.
     Null {
@@ -235,7 +273,9 @@ fn compile_statement(
                 CValues::Bool(texts().map(|t| Pattern::parse(t, false, vars)).collect())
             }
             Family::Binary => CValues::Binary(texts().map(decode_base64).collect()),
-            Family::Ip => CValues::Ip(texts().filter_map(|t| parse_cidr(t).ok()).collect()),
+            Family::Ip => CValues::Ip(Arc::new(
+                texts().filter_map(|t| parse_cidr(t).ok()).collect(),
+            )),
             Family::Arn => CValues::Arn(texts().map(|t| ArnPattern::parse(t, vars)).collect()),
             Family::Null => CValues::Null {
                 when_absent: texts().any(|t| t.eq_ignore_ascii_case("true")),
@@ -248,6 +288,7 @@ fn compile_statement(
             hash: crate::context::key_hash(key.as_bytes()),
             key,
             slot: 0,
+            fast: Fast::of(c.operator.value, &values),
             values,
         });
     }
@@ -450,7 +491,7 @@ impl LiteralSet {
     const MIN: usize = 8;
 
     /// The set of `ps`, when there are at least [`LiteralSet::MIN`] and each is literal (no variable).
-    fn of(ps: &[Pattern]) -> Option<Box<LiteralSet>> {
+    fn of(ps: &[Pattern]) -> Option<Arc<LiteralSet>> {
         if ps.len() < Self::MIN {
             return None;
         }
@@ -459,7 +500,7 @@ impl LiteralSet {
             let t = p.as_literal()?;
             texts.push((crate::context::key_hash(t.as_bytes()), t.into()));
         }
-        Some(Box::new(LiteralSet {
+        Some(Arc::new(LiteralSet {
             buckets: buckets(texts.iter().map(|t| t.0), texts.len())?,
             texts,
         }))
@@ -563,6 +604,9 @@ pub(crate) struct ActionIndex {
     pub any_wild: bool,
     /// Each statement id's place: its policy and index there.
     pub by_id: Vec<(PolicyRef, usize)>,
+    /// The statements by id, copied so that the fast path reaches one by an index (their large values, CIDR
+    /// tables and literal sets, are shared).
+    pub program: Vec<CStatement>,
     /// The statements of each gate, one bit per id (see [`Gates`]).
     pub gates: Gates,
 }
@@ -713,6 +757,7 @@ impl ActionIndex {
             unknown,
             any_wild: inner.statements().any(|s| s.wild),
             by_id,
+            program: inner.statements().cloned().collect(),
             gates: Gates::build(inner),
         })
     }

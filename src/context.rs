@@ -720,6 +720,16 @@ pub(crate) struct Found<'a> {
 }
 
 impl<'a> Found<'a> {
+    /// The value, when it is exactly one string.
+    #[inline]
+    pub fn one_str(self) -> Option<&'a str> {
+        match self.values {
+            Values::Text([s]) => Some(s),
+            Values::Owned([Scalar::String(s)]) => Some(s),
+            _ => None,
+        }
+    }
+
     pub fn entry(e: &'a Entry) -> Found<'a> {
         Found {
             values: Values::Owned(e.value.as_slice()),

@@ -8,8 +8,8 @@
 //! fuzz target check that both walks, and [`PolicySet::decide_ref`] on a borrowed request, decide alike.
 
 use crate::compile::{
-    ActionIndex, CCondition, CPrincipal, CStatement, CValues, CompiledPolicy, Inner, MASK_WORDS,
-    PolicyRef, PolicySet,
+    ActionIndex, CCondition, CPrincipal, CStatement, CValues, CompiledPolicy, Fast, Inner,
+    MASK_WORDS, PolicyRef, PolicySet,
 };
 use crate::context::{
     Context, ContextError, Found, KeyType, Request, RequestRef, ScalarRef, ValueRef, Values,
@@ -447,14 +447,11 @@ impl PolicySet {
             while w != 0 {
                 let id = k * 64 + w.trailing_zeros() as usize;
                 w &= w - 1;
-                let Some(&(at, n)) = index.by_id.get(id) else {
+                let (Some(&(at, _)), Some(st)) = (index.by_id.get(id), index.program.get(id))
+                else {
                     continue;
                 };
-                if self
-                    .get(at)
-                    .and_then(|p| p.statements.get(n))
-                    .is_some_and(|st| applies(at, st, inp, &mut ()))
-                {
+                if applies_fast(at, st, inp) {
                     return true;
                 }
             }
@@ -805,30 +802,11 @@ fn applies<T: Tracer>(at: PolicyRef, st: &CStatement, inp: &Input<'_>, t: &mut T
         return action_matched;
     }
     let vars = inp.vars();
-    let resource_matched = (st.any_resource
-        || st.resources.iter().any(|r| {
-            // Only a per-field pattern asks for the colons (rare); each asks afresh.
-            let cuts = || crate::policy::arn::first_colons(inp.resource.as_bytes());
-            r.matches_cut(cuts, inp.resource, vars) == Some(true)
-        }))
-        != st.not_resource;
+    let resource_matched = resource_matches(st, inp);
     if !T::STATEMENTS && !resource_matched {
         return false;
     }
-    let principal_matched = match &st.principal {
-        None => true,
-        Some((negated, p)) => {
-            // An account in a Principal grants only that account's root user in an endpoint policy (§1.6), and
-            // in a same-account resource policy an Allow for the account delegates to identity policies rather
-            // than granting by itself (docs/semantics.md #24).
-            let root_only = match at {
-                PolicyRef::Endpoint => true,
-                PolicyRef::Resource => st.effect == Effect::Allow && inp.same_account(),
-                _ => false,
-            };
-            principal_matches(p, inp.principal, root_only) != *negated
-        }
-    };
+    let principal_matched = principal_applies(at, st, inp);
     let mut applies = action_matched && resource_matched && principal_matched;
     if !T::STATEMENTS {
         return applies
@@ -863,6 +841,49 @@ fn applies<T: Tracer>(at: PolicyRef, st: &CStatement, inp: &Input<'_>, t: &mut T
         applies,
     });
     applies
+}
+
+/// Whether `st`'s `Resource`/`NotResource` matches the request's resource.
+#[inline]
+fn resource_matches(st: &CStatement, inp: &Input<'_>) -> bool {
+    (st.any_resource
+        || st.resources.iter().any(|r| {
+            // Only a per-field pattern asks for the colons (rare); each asks afresh.
+            let cuts = || crate::policy::arn::first_colons(inp.resource.as_bytes());
+            r.matches_cut(cuts, inp.resource, inp.vars()) == Some(true)
+        }))
+        != st.not_resource
+}
+
+/// Whether `st`'s `Principal`/`NotPrincipal` (if any) matches the request's principal, in the policy at `at`.
+#[inline]
+fn principal_applies(at: PolicyRef, st: &CStatement, inp: &Input<'_>) -> bool {
+    match &st.principal {
+        None | Some((false, CPrincipal::Any)) => true,
+        Some((negated, p)) => {
+            // An account in a Principal grants only that account's root user in an endpoint policy (§1.6), and
+            // in a same-account resource policy an Allow for the account delegates to identity policies rather
+            // than granting by itself (docs/semantics.md #24).
+            let root_only = match at {
+                PolicyRef::Endpoint => true,
+                PolicyRef::Resource => st.effect == Effect::Allow && inp.same_account(),
+                _ => false,
+            };
+            principal_matches(p, inp.principal, root_only) != *negated
+        }
+    }
+}
+
+/// [`applies`] without recording, for a statement whose action is known to match (the fast path): the same
+/// resource and principal tests, each condition by [`condition_fast`].
+#[inline]
+fn applies_fast(at: PolicyRef, st: &CStatement, inp: &Input<'_>) -> bool {
+    if st.unconditional {
+        return true;
+    }
+    resource_matches(st, inp)
+        && principal_applies(at, st, inp)
+        && st.conditions.iter().all(|c| condition_fast(c, inp))
 }
 
 fn principal_matches(p: &CPrincipal, principal: Option<&str>, root_only: bool) -> bool {
@@ -1066,6 +1087,38 @@ fn condition_on<'r>(c: &CCondition, entry: Option<Found<'r>>, vars: &dyn Vars) -
             )
         }
     }
+}
+
+/// [`condition_on`] as compile specialised it ([`Fast`]): when the request gives `c`'s key one string value, the
+/// marked conditions compare it here, the same way [`matches_any`] does, without walking the kernel; every other
+/// case is the kernel's. The fast path's property test (tests/it/borrowed.rs) holds both to the same decisions.
+#[inline]
+fn condition_fast(c: &CCondition, inp: &Input<'_>) -> bool {
+    let entry = inp.entry(c);
+    let one = match (c.fast, entry) {
+        (Fast::Literals | Fast::Bool(..) | Fast::Ip, Some(e)) => e.one_str().map(|s| (s, e.ip)),
+        _ => None,
+    };
+    let Some((s, ip)) = one else {
+        return condition_on(c, entry, inp.vars()).0;
+    };
+    let matched = match (c.fast, &c.values) {
+        (Fast::Literals, CValues::Exact(_, Some(set))) => set.contains(s),
+        (Fast::Literals, CValues::Exact(ps, None)) => ps.iter().any(|p| {
+            p.as_literal()
+                .is_some_and(|l| crate::context::eq_bytes(l.as_bytes(), s.as_bytes()))
+        }),
+        (Fast::Bool(t, f), _) => match crate::policy::value::parse_bool(s) {
+            Some(true) => t,
+            Some(false) => f,
+            None => false,
+        },
+        (Fast::Ip, CValues::Ip(set)) => ip
+            .or_else(|| crate::policy::value::parse_ip(s))
+            .is_some_and(|a| set.contains(a)),
+        _ => return condition_on(c, entry, inp.vars()).0,
+    };
+    matched != c.op.base.is_negated()
 }
 
 /// The unsettled rule of docs/semantics.md that evaluating `c` on the value of its key relies on, if any.
