@@ -522,8 +522,7 @@ impl LiteralSet {
 /// A context key the set knows: a condition key (with its slot), a key with a documented type, or both.
 #[derive(Debug, Clone)]
 pub(crate) struct KeyEntry {
-    /// `key_hash(key)`.
-    pub hash: u64,
+    pub folded: crate::context::Folded,
     /// Lowercase.
     pub key: Box<str>,
     pub slot: Option<usize>,
@@ -541,12 +540,12 @@ pub(crate) struct KeyTable {
 impl KeyTable {
     /// Slot `i` for `keys[i]`, then every key of [`crate::context::KNOWN_KEYS`].
     fn build(keys: Vec<(u64, String)>) -> KeyTable {
-        use crate::context::{KNOWN_KEYS, key_hash, known_key_type};
+        use crate::context::{Folded, KNOWN_KEYS, known_key_type};
         let mut entries: Vec<KeyEntry> = keys
             .into_iter()
             .enumerate()
-            .map(|(slot, (hash, key))| KeyEntry {
-                hash,
+            .map(|(slot, (_, key))| KeyEntry {
+                folded: Folded::of(key.as_bytes()),
                 ty: known_key_type(&key),
                 key: key.into(),
                 slot: Some(slot),
@@ -555,7 +554,7 @@ impl KeyTable {
         for (k, ty) in KNOWN_KEYS {
             if !entries.iter().any(|e| &*e.key == k) {
                 entries.push(KeyEntry {
-                    hash: key_hash(k.as_bytes()),
+                    folded: Folded::of(k.as_bytes()),
                     key: k.into(),
                     slot: None,
                     ty: Some(ty),
@@ -563,7 +562,7 @@ impl KeyTable {
             }
         }
         KeyTable {
-            buckets: buckets(entries.iter().map(|e| e.hash), entries.len()),
+            buckets: buckets(entries.iter().map(|e| e.folded.hash()), entries.len()),
             entries,
         }
     }
@@ -571,10 +570,9 @@ impl KeyTable {
     /// The entry of `key` in any case.
     #[inline]
     pub fn get_any_case(&self, key: &str) -> Option<&KeyEntry> {
-        let hash = crate::context::key_hash_lower(key.as_bytes());
-        let is = |e: &KeyEntry| {
-            e.hash == hash && crate::context::eq_lower(key.as_bytes(), e.key.as_bytes())
-        };
+        let k = crate::context::KeyText::of(key.as_bytes());
+        let hash = k.hash();
+        let is = |e: &KeyEntry| e.folded.is(&k, key.as_bytes(), e.key.as_bytes());
         match &self.buckets {
             Some(b) => {
                 let i = probe(b, hash, |i| self.entries.get(i).is_some_and(is))?;
@@ -593,8 +591,8 @@ pub(crate) const MASK_WORDS: usize = 4;
 #[derive(Debug, Clone)]
 pub(crate) struct ActionIndex {
     buckets: Box<[u32]>,
-    /// `(key_hash, lowercase action)`.
-    entries: Vec<(u64, Box<[u8]>)>,
+    /// `(folded, lowercase action)`.
+    entries: Vec<(crate::context::Folded, Box<[u8]>)>,
     /// `MASK_WORDS` words per entry.
     masks: Vec<[u64; MASK_WORDS]>,
     /// An action the set never names: `*` patterns and all-literal `NotAction`s match it, all-literal `Action`s
@@ -687,7 +685,7 @@ impl ActionIndex {
     /// statement's patterns itself).
     fn build(inner: &Inner, statements: usize) -> Option<ActionIndex> {
         debug_assert!(statements <= MASK_WORDS * 64);
-        let mut entries: Vec<(u64, Box<[u8]>)> = Vec::new();
+        let mut entries: Vec<(crate::context::Folded, Box<[u8]>)> = Vec::new();
         let mut index_of: std::collections::HashMap<&[u8], usize> =
             std::collections::HashMap::new();
         let mut wild_patterns = 0usize;
@@ -697,7 +695,7 @@ impl ActionIndex {
                     Some(l) => {
                         index_of.entry(l.as_bytes()).or_insert_with(|| {
                             entries.push((
-                                crate::context::key_hash(l.as_bytes()),
+                                crate::context::Folded::of(l.as_bytes()),
                                 l.as_bytes().into(),
                             ));
                             entries.len() - 1
@@ -751,7 +749,7 @@ impl ActionIndex {
             .flat_map(|(at, p)| (0..p.statements.len()).map(move |i| (at, i)))
             .collect();
         Some(ActionIndex {
-            buckets: buckets(entries.iter().map(|e| e.0), entries.len())?,
+            buckets: buckets(entries.iter().map(|e| e.0.hash()), entries.len())?,
             entries,
             masks,
             unknown,
@@ -769,11 +767,9 @@ impl ActionIndex {
     #[inline]
     pub fn get(&self, action: &str) -> Option<&[u64; MASK_WORDS]> {
         let b = action.as_bytes();
-        let hash = crate::context::key_hash_lower(b);
-        let i = probe(&self.buckets, hash, |i| {
-            self.entries
-                .get(i)
-                .is_some_and(|(h, e)| *h == hash && crate::context::eq_lower(b, e))
+        let k = crate::context::KeyText::of(b);
+        let i = probe(&self.buckets, k.hash(), |i| {
+            self.entries.get(i).is_some_and(|(f, e)| f.is(&k, b, e))
         })?;
         self.masks.get(i)
     }

@@ -244,10 +244,14 @@ impl Entry {
     }
 }
 
-/// A fixed (not randomised) hash of a lowercase key. Collisions cost only a text comparison: every hit is
-/// confirmed by comparing the keys.
+/// A fixed (not randomised) hash of a key, the same in any ASCII case: every byte is ORed with `0x20` first,
+/// which turns each capital into its lowercase letter and gives any other byte the same value whatever the
+/// case of the text around it. Collisions (other bytes that differ only in `0x20`, such as `_` and DEL) cost
+/// only a comparison: every hit is confirmed by comparing the texts.
+#[inline]
 pub(crate) fn key_hash(key: &[u8]) -> u64 {
-    hash_words(key, |w| w)
+    const FOLD: u64 = 0x2020_2020_2020_2020;
+    hash_words(key, |w| w | FOLD)
 }
 
 /// [`key_hash`] of the decimal text of `n` (tests of the tables built on it).
@@ -256,14 +260,121 @@ pub(crate) fn key_hash_words_test(n: u64) -> u64 {
     key_hash(n.to_string().as_bytes())
 }
 
-/// [`key_hash`] of `key` ASCII-lowercased, without building the lowercase text.
-pub(crate) fn key_hash_lower(key: &[u8]) -> u64 {
-    hash_words(key, lower8)
+/// How many words of a key [`KeyText`] and [`Folded`] keep: 32 bytes, more than most keys have. The rest of a
+/// longer key is compared as text.
+const KEPT: usize = 4;
+
+/// `0x20` in every byte: ORed into a byte, it turns a capital into its lowercase letter and leaves the byte the
+/// same whatever the case of the text around it.
+const FOLD: u64 = 0x2020_2020_2020_2020;
+
+/// A key as the request gave it, in any case: its length and its first [`KEPT`] words, zero-padded, read once.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct KeyText {
+    len: usize,
+    words: [u64; KEPT],
 }
 
+impl KeyText {
+    #[inline]
+    pub fn of(raw: &[u8]) -> KeyText {
+        let mut words = [0u64; KEPT];
+        let head = raw.get(..8 * KEPT).unwrap_or(raw);
+        let mut chunks = head.chunks_exact(8);
+        for (w, c) in words.iter_mut().zip(&mut chunks) {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(c);
+            *w = u64::from_le_bytes(b);
+        }
+        if !chunks.remainder().is_empty() {
+            if let Some(w) = words.get_mut(head.len() / 8) {
+                *w = tail_word(head);
+            }
+        }
+        KeyText {
+            len: raw.len(),
+            words,
+        }
+    }
+
+    /// A hash of the length and the kept words, the same in any case (each byte ORed with `0x20`), each word
+    /// multiplied by its own odd constant so that the multiplications run side by side. Tables built on it bound
+    /// their probes (`compile::MAX_PROBE`).
+    #[inline]
+    pub fn hash(&self) -> u64 {
+        const K: [u64; KEPT] = [
+            0x9e37_79b9_7f4a_7c15,
+            0xc2b2_ae3d_27d4_eb4f,
+            0x1656_67b1_9e37_79f9,
+            0x85eb_ca77_c2b2_ae63,
+        ];
+        let mut h = self.len as u64;
+        for (w, k) in self.words.iter().zip(K) {
+            let w = w | FOLD;
+            h = h.wrapping_add((w ^ (w >> 29)).wrapping_mul(k));
+        }
+        let h = (h ^ (h >> 31)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        h ^ (h >> 32)
+    }
+}
+
+/// A lowercase key as a table keeps it to compare with a [`KeyText`]: its words and, per byte, `0x20` where it
+/// has a letter (the one bit by which that byte may differ in a key given in another case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Folded {
+    text: KeyText,
+    letters: [u64; KEPT],
+}
+
+impl Folded {
+    /// The folding of `lower`, a lowercase key.
+    pub fn of(lower: &[u8]) -> Folded {
+        let text = KeyText::of(lower);
+        // A byte of `w` | 0x20 that is a lowercase letter: 0x20 there. Adding per byte cannot carry (seven bits).
+        let letters = text.words.map(|w| {
+            const ONES: u64 = 0x0101_0101_0101_0101;
+            const HIGH: u64 = 0x8080_8080_8080_8080;
+            let low = w & !HIGH;
+            let ge_a = low + ONES * (0x80 - u64::from(b'a'));
+            let gt_z = low + ONES * (0x80 - u64::from(b'z') - 1);
+            ((ge_a & !gt_z & !w & HIGH) >> 2) & FOLD
+        });
+        Folded { text, letters }
+    }
+
+    #[inline]
+    pub fn hash(&self) -> u64 {
+        self.text.hash()
+    }
+
+    /// Whether `key` (whose text is `raw`) is this key in some case; `lower` is this key's text. A byte may differ
+    /// from this key's only by `0x20`, and only where this key has a letter.
+    #[inline]
+    pub fn is(&self, key: &KeyText, raw: &[u8], lower: &[u8]) -> bool {
+        let diff = (key.words.iter().zip(&self.text.words))
+            .zip(&self.letters)
+            .fold(0, |d, ((a, b), m)| d | ((a ^ b) & !m));
+        diff == 0
+            && key.len == self.text.len
+            && (key.len <= 8 * KEPT
+                || eq_lower(
+                    raw.get(8 * KEPT..).unwrap_or_default(),
+                    lower.get(8 * KEPT..).unwrap_or_default(),
+                ))
+    }
+}
+
+impl PartialEq for KeyText {
+    fn eq(&self, other: &KeyText) -> bool {
+        self.len == other.len && self.words == other.words
+    }
+}
+
+impl Eq for KeyText {}
+
 /// The hash of the little-endian words of `key` (the last one zero-padded), each passed through `f`. Every byte
-/// counts, and keys of one length that differ in one word only never share a 64-bit hash (each step is a
-/// bijection of the state). Tables built on it bound their probes (`compile::MAX_PROBE`), so keys crafted to
+/// counts, and keys of one length whose words differ after `f` in one word only never share a 64-bit hash (each
+/// step is a bijection of the state). Tables built on it bound their probes (`compile::MAX_PROBE`), so keys crafted to
 /// collide cost a scan, never a quadratic build.
 #[inline(always)]
 fn hash_words(key: &[u8], f: impl Fn(u64) -> u64) -> u64 {
@@ -465,49 +576,49 @@ impl Context {
 }
 
 /// Check one value of a key whose documented type is `ty`; for an IP key, the address.
+#[inline]
 pub(crate) fn check_type(
     key: &str,
     ty: KeyType,
     s: ScalarRef<'_>,
 ) -> Result<Option<std::net::IpAddr>, ContextError> {
-    let bad = |what: &str| ContextError {
+    let ok = match ty {
+        KeyType::Ip => {
+            if let Some(ip) = s.ip() {
+                return Ok(Some(ip));
+            }
+            false
+        }
+        KeyType::Bool => s.boolean().is_some(),
+        KeyType::Numeric => s.number().is_some(),
+        KeyType::Date => s.timestamp().is_some(),
+        KeyType::String => true,
+    };
+    if ok {
+        Ok(None)
+    } else {
+        Err(refused(key, ty, s))
+    }
+}
+
+/// Why [`check_type`] refused `s`.
+#[cold]
+fn refused(key: &str, ty: KeyType, s: ScalarRef<'_>) -> ContextError {
+    let what = match ty {
+        // A CIDR is not a request value; say so precisely.
+        KeyType::Ip if matches!(s, ScalarRef::String(t) if parse_cidr(t).is_ok()) => {
+            "a single IP address (a request comes from one address, not a range)"
+        }
+        KeyType::Ip => "an IP address; write for example `203.0.113.7` or `2001:db8::7`",
+        KeyType::Bool => "a boolean; write `true` or `false`",
+        KeyType::Numeric => "a number",
+        KeyType::Date => "a date; write ISO 8601 such as `2024-03-01T12:00:00Z` or epoch seconds",
+        KeyType::String => "text",
+    };
+    ContextError {
         key: key.to_string(),
         message: format!("`{}` is not {what}", s.text()),
-    };
-    match ty {
-        KeyType::Ip => {
-            let ip = s.ip();
-            if ip.is_none() {
-                // A CIDR is not a request value; say so precisely.
-                let msg = if matches!(s, ScalarRef::String(t) if parse_cidr(t).is_ok()) {
-                    "a single IP address (a request comes from one address, not a range)"
-                } else {
-                    "an IP address; write for example `203.0.113.7` or `2001:db8::7`"
-                };
-                return Err(bad(msg));
-            }
-            return Ok(ip);
-        }
-        KeyType::Bool => {
-            if s.boolean().is_none() {
-                return Err(bad("a boolean; write `true` or `false`"));
-            }
-        }
-        KeyType::Numeric => {
-            if s.number().is_none() {
-                return Err(bad("a number"));
-            }
-        }
-        KeyType::Date => {
-            if s.timestamp().is_none() {
-                return Err(bad(
-                    "a date; write ISO 8601 such as `2024-03-01T12:00:00Z` or epoch seconds",
-                ));
-            }
-        }
-        KeyType::String => {}
     }
-    Ok(None)
 }
 
 impl Vars for Context {
@@ -751,6 +862,55 @@ mod tests {
         assert_eq!(known_key_type("aws:principaltag/x"), None);
     }
 
+    /// A [`Folded`] key recognises exactly the texts equal to it in ASCII case, past the kept words too, and the
+    /// hash of a [`KeyText`] is the same in any case: random keys of every length from 0 to 72 over letters, the
+    /// bytes that differ from a letter by `0x20` only (`@`, `[`, `` ` ``, `{`, DEL, `_`), digits and non-ASCII.
+    #[test]
+    fn folded_keys_match_exactly_the_case_variants() {
+        let alphabet: Vec<u8> = b"aAzZmM:/_@[`{\x7f09-"
+            .iter()
+            .copied()
+            .chain([0x7f, 0xc1, 0xe1, 0xff])
+            .collect();
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for len in 0..=72 {
+            for _ in 0..150 {
+                let s: Vec<u8> = (0..len)
+                    .map(|_| alphabet[next() as usize % alphabet.len()])
+                    .collect();
+                let lower = s.to_ascii_lowercase();
+                let folded = Folded::of(&lower);
+                assert!(folded.is(&KeyText::of(&s), &s, &lower), "{s:?}");
+                assert_eq!(KeyText::of(&s).hash(), folded.hash(), "{s:?}");
+                // One byte changed: recognised exactly when the change is a case change.
+                if len > 0 {
+                    let mut t = s.clone();
+                    let i = next() as usize % len;
+                    t[i] = alphabet[next() as usize % alphabet.len()];
+                    let want = t.eq_ignore_ascii_case(&s);
+                    assert_eq!(
+                        folded.is(&KeyText::of(&t), &t, &lower),
+                        want,
+                        "{s:?} vs {t:?}"
+                    );
+                }
+                // One byte more or less never matches.
+                let mut longer = s.clone();
+                longer.push(b'a');
+                assert!(!folded.is(&KeyText::of(&longer), &longer, &lower));
+                if let Some((_, shorter)) = s.split_last() {
+                    assert!(!folded.is(&KeyText::of(shorter), shorter, &lower));
+                }
+            }
+        }
+    }
+
     /// The word-at-a-time helpers agree with their byte-at-a-time definitions on every length from 0 to 40,
     /// ASCII letters of both cases, the bytes around `A`/`Z`/`a`/`z`, and non-ASCII bytes.
     #[test]
@@ -773,7 +933,7 @@ mod tests {
                     .map(|_| alphabet[next() as usize % alphabet.len()])
                     .collect();
                 let lower = s.to_ascii_lowercase();
-                assert_eq!(key_hash_lower(&s), key_hash(&lower), "{s:?}");
+                assert_eq!(key_hash(&s), key_hash(&lower), "{s:?}");
                 assert!(eq_lower(&s, &lower), "{s:?}");
                 assert!(eq_bytes(&lower, &lower));
                 let w: u64 = s

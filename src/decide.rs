@@ -557,7 +557,7 @@ impl<'r> Input<'r> {
             u64::MAX
         } else {
             action.split_once(':').map_or(u64::MAX, |(s, _)| {
-                1 << (crate::context::key_hash_lower(s.as_bytes()) & 63)
+                1 << (crate::context::key_hash(s.as_bytes()) & 63)
             })
         };
         Input {

@@ -87,12 +87,20 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 
 /// `"true"` / `"false"`, case-insensitively (SEMANTICS.md §3.5, UNCERTAIN: case handling).
 pub fn parse_bool(s: &str) -> Option<bool> {
-    if s.eq_ignore_ascii_case("true") {
-        Some(true)
-    } else if s.eq_ignore_ascii_case("false") {
-        Some(false)
-    } else {
-        None
+    // ORing 0x20 into a byte gives one of `true`'s or `false`'s letters only from that letter in either case.
+    let head = |b: &[u8]| {
+        b.first_chunk::<4>()
+            .map(|c| u32::from_le_bytes(*c) | 0x2020_2020)
+    };
+    match s.as_bytes() {
+        b if b.len() == 4 && head(b) == Some(u32::from_le_bytes(*b"true")) => Some(true),
+        b if b.len() == 5
+            && head(b) == Some(u32::from_le_bytes(*b"fals"))
+            && b.get(4).is_some_and(|&c| c | 0x20 == b'e') =>
+        {
+            Some(false)
+        }
+        _ => None,
     }
 }
 
@@ -504,6 +512,43 @@ impl fmt::Display for CidrSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `parse_bool` is `true`/`false` in any ASCII case and nothing else: every text of four and five bytes
+    /// over the letters of both words in both cases, `@` and `0`.
+    #[test]
+    fn parse_bool_is_exactly_true_or_false_in_any_case() {
+        // ORing 0x20 gives one of these letters only from the letter in either case; `@` and `0` stand for the rest.
+        let bytes = b"truefalsTRUEFALS@0";
+        let mut seen = 0;
+        for len in [4, 5] {
+            let mut ix = vec![0usize; len];
+            loop {
+                let t: Vec<u8> = ix.iter().map(|&i| bytes[i]).collect();
+                let s = String::from_utf8_lossy(&t);
+                let want = if s.eq_ignore_ascii_case("true") {
+                    Some(true)
+                } else if s.eq_ignore_ascii_case("false") {
+                    Some(false)
+                } else {
+                    None
+                };
+                assert_eq!(parse_bool(&s), want, "{s:?}");
+                seen += usize::from(want.is_some());
+                // The next combination, odometer style.
+                let Some(k) = ix.iter().rposition(|&i| i + 1 < bytes.len()) else {
+                    break;
+                };
+                ix[k] += 1;
+                ix.iter_mut().skip(k + 1).for_each(|i| *i = 0);
+            }
+        }
+        assert_eq!(seen, 16 + 32);
+        for s in [
+            "", "t", "tru", "truee", "falsee", "fals", " true", "true ", "1", "yes",
+        ] {
+            assert_eq!(parse_bool(s), None, "{s:?}");
+        }
+    }
 
     #[test]
     fn numbers() {
