@@ -529,6 +529,22 @@ pub(crate) struct KeyEntry {
     pub ty: Option<crate::context::KeyType>,
 }
 
+/// What a decision needs of a known context key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct KeyInfo {
+    pub slot: Option<usize>,
+    pub ty: Option<crate::context::KeyType>,
+}
+
+impl KeyEntry {
+    pub fn info(&self) -> KeyInfo {
+        KeyInfo {
+            slot: self.slot,
+            ty: self.ty,
+        }
+    }
+}
+
 /// Where a request's context keys go, found by hash.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct KeyTable {

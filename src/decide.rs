@@ -8,7 +8,7 @@
 //! fuzz target check that both walks, and [`PolicySet::decide_ref`] on a borrowed request, decide alike.
 
 use crate::compile::{
-    ActionIndex, CCondition, CPrincipal, CStatement, CValues, CompiledPolicy, Fast, Inner,
+    ActionIndex, CCondition, CPrincipal, CStatement, CValues, CompiledPolicy, Fast, Inner, KeyEntry, KeyInfo,
     MASK_WORDS, PolicyRef, PolicySet,
 };
 use crate::context::{
@@ -21,6 +21,7 @@ use crate::policy::{Effect, PrincipalKind};
 use serde::Serialize;
 use std::cell::OnceCell;
 use std::fmt;
+use std::sync::Arc;
 use std::net::IpAddr;
 
 /// The outcome of a request.
@@ -252,7 +253,52 @@ impl PolicySet {
     ///
     /// [`Context::insert`]: crate::Context::insert
     pub fn decide_ref(&self, req: &RequestRef<'_>) -> Result<Decision, ContextError> {
-        Ok(self.run(&Input::borrowed(&self.inner, req)?, &mut ()))
+        Ok(self.run(&Input::borrowed(&self.inner, req, None)?, &mut ()))
+    }
+
+    /// [`PolicySet::decide_ref`] with the context keys resolved beforehand: each key of `req` that sits where
+    /// `layout` has the same text (the same bytes) is recognised by that comparison instead of a lookup in the
+    /// set's keys; any other key is looked up as usual. The decision is always that of
+    /// [`PolicySet::decide_ref`], whatever the layout (one resolved for another set is ignored).
+    ///
+    /// ```
+    /// use iamgate::{Decision, Policy, PolicySet, RequestRef};
+    /// let p = Policy::parse(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject",
+    ///     "Resource":"*","Condition":{"StringEquals":{"aws:SourceVpce":"vpce-1a2b3c4d"}}}]}"#).unwrap();
+    /// let set = PolicySet::builder().identity(p).build().unwrap();
+    /// // Once, when the proxy starts: the keys it sends, in its order.
+    /// let layout = set.key_layout(["aws:SourceVpce", "aws:SourceIp"]);
+    /// // Per request.
+    /// let req = RequestRef {
+    ///     principal: Some("arn:aws:iam::111122223333:role/R"),
+    ///     action: "s3:GetObject",
+    ///     resource: "arn:aws:s3:::bucket/key",
+    ///     context: &[("aws:SourceVpce", "vpce-1a2b3c4d".into())],
+    ///     ..RequestRef::default()
+    /// };
+    /// assert_eq!(set.decide_ref_with(&layout, &req), Ok(Decision::Allow));
+    /// assert_eq!(set.decide_ref_with(&layout, &req), set.decide_ref(&req));
+    /// ```
+    pub fn decide_ref_with(
+        &self,
+        layout: &KeyLayout,
+        req: &RequestRef<'_>,
+    ) -> Result<Decision, ContextError> {
+        let layout = Arc::ptr_eq(&layout.set, &self.inner).then_some(layout);
+        Ok(self.run(&Input::borrowed(&self.inner, req, layout)?, &mut ()))
+    }
+
+    /// Resolve the context keys a caller sends, in its order, for [`PolicySet::decide_ref_with`]. Keys the set
+    /// does not know are kept too (they are then skipped by one comparison). Keys are matched as
+    /// [`RequestRef`] matches them: in any case.
+    pub fn key_layout<'k>(&self, keys: impl IntoIterator<Item = &'k str>) -> KeyLayout {
+        KeyLayout {
+            set: Arc::clone(&self.inner),
+            keys: keys
+                .into_iter()
+                .map(|k| (k.into(), self.inner.keys.get_any_case(k).map(KeyEntry::info)))
+                .collect(),
+        }
     }
 
     /// Decide `req` and say why: the deciding statements and, for every statement consulted, each condition's
@@ -263,7 +309,7 @@ impl PolicySet {
 
     /// [`PolicySet::explain`] of a borrowed request.
     pub fn explain_ref(&self, req: &RequestRef<'_>) -> Result<Explanation, ContextError> {
-        Ok(self.explain_input(Input::borrowed(&self.inner, req)?))
+        Ok(self.explain_input(Input::borrowed(&self.inner, req, None)?))
     }
 
     fn explain_input(&self, input: Input<'_>) -> Explanation {
@@ -543,6 +589,15 @@ pub(crate) struct Input<'r> {
     same_account: OnceCell<bool>,
 }
 
+/// The context keys a caller sends, in its order, resolved against one [`PolicySet`] by
+/// [`PolicySet::key_layout`]: see [`PolicySet::decide_ref_with`].
+#[derive(Debug, Clone)]
+pub struct KeyLayout {
+    set: Arc<Inner>,
+    /// Each key as given, and what the set knows of it.
+    keys: Box<[(Box<str>, Option<KeyInfo>)]>,
+}
+
 impl<'r> Input<'r> {
     fn base(
         set: &Inner,
@@ -591,7 +646,11 @@ impl<'r> Input<'r> {
     /// A borrowed request: each key matched to the set's keys case-insensitively, the values of keys with a
     /// documented type checked (an IP parsed once, here), each condition key's value put in its slot.
     #[inline]
-    fn borrowed(set: &Inner, req: &'r RequestRef<'r>) -> Result<Input<'r>, ContextError> {
+    fn borrowed(
+        set: &Inner,
+        req: &'r RequestRef<'r>,
+        layout: Option<&KeyLayout>,
+    ) -> Result<Input<'r>, ContextError> {
         let mut inp = Input::base(
             set,
             Source::Borrowed(req),
@@ -602,7 +661,13 @@ impl<'r> Input<'r> {
         );
         let mut ips = 0;
         for (i, (key, value)) in req.context.iter().enumerate() {
-            let Some(k) = set.keys.get_any_case(key) else {
+            let known = match layout.and_then(|l| l.keys.get(i)) {
+                Some((text, info)) if crate::context::eq_bytes(text.as_bytes(), key.as_bytes()) => {
+                    *info
+                }
+                _ => set.keys.get_any_case(key).map(KeyEntry::info),
+            };
+            let Some(k) = known else {
                 continue;
             };
             // Text needs no check; an IP key's single address is kept.

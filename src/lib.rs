@@ -17,6 +17,6 @@ pub mod validate;
 
 pub use compile::{PolicyRef, PolicySet, PolicySetBuilder};
 pub use context::{Context, ContextValue, Request, RequestRef, Scalar, ValueRef};
-pub use decide::{Decision, Explanation, Reason};
+pub use decide::{Decision, Explanation, KeyLayout, Reason};
 pub use limits::Limits;
 pub use policy::Policy;
