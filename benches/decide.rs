@@ -68,8 +68,17 @@ fn decide(c: &mut Criterion) {
         set.decide_ref(&black_box(t).borrowed())
             .unwrap_or(Decision::ExplicitDeny)
     };
+    // A proxy's keys, resolved once, in the order it sends them (each request leaves some out).
+    let layout = set.key_layout(common::PROXY_KEYS.iter().copied());
+    let laid = |t: &common::RequestText<'_>| {
+        set.decide_ref_with(&layout, &black_box(t).borrowed())
+            .unwrap_or(Decision::ExplicitDeny)
+    };
     check(
-        borrowed(&VIA_ENDPOINT) == Decision::Allow && borrowed(&PUBLIC) == Decision::ExplicitDeny,
+        borrowed(&VIA_ENDPOINT) == Decision::Allow
+            && borrowed(&PUBLIC) == Decision::ExplicitDeny
+            && laid(&VIA_ENDPOINT) == Decision::Allow
+            && laid(&PUBLIC) == Decision::ExplicitDeny,
         "the borrowed requests decide as the owned ones",
     );
     for (name, n) in [
@@ -77,6 +86,18 @@ fn decide(c: &mut Criterion) {
             "allowed_via_endpoint_borrowed_with_ingest",
             allocations_per_call(|| {
                 black_box(borrowed(&VIA_ENDPOINT));
+            }),
+        ),
+        (
+            "allowed_via_endpoint_borrowed_with_layout",
+            allocations_per_call(|| {
+                black_box(laid(&VIA_ENDPOINT));
+            }),
+        ),
+        (
+            "public_denied_borrowed_with_layout",
+            allocations_per_call(|| {
+                black_box(laid(&PUBLIC));
             }),
         ),
         (
@@ -128,6 +149,12 @@ fn decide(c: &mut Criterion) {
     let mut g = c.benchmark_group("decide");
     g.bench_function("allowed_via_endpoint_borrowed_with_ingest", |b| {
         b.iter(|| borrowed(&VIA_ENDPOINT))
+    });
+    g.bench_function("allowed_via_endpoint_borrowed_with_layout", |b| {
+        b.iter(|| laid(&VIA_ENDPOINT))
+    });
+    g.bench_function("public_denied_borrowed_with_layout", |b| {
+        b.iter(|| laid(&PUBLIC))
     });
     g.bench_function("public_denied_borrowed_with_ingest", |b| {
         b.iter(|| borrowed(&PUBLIC))

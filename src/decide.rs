@@ -8,8 +8,8 @@
 //! fuzz target check that both walks, and [`PolicySet::decide_ref`] on a borrowed request, decide alike.
 
 use crate::compile::{
-    ActionIndex, CCondition, CPrincipal, CStatement, CValues, CompiledPolicy, Fast, Inner, KeyEntry, KeyInfo,
-    MASK_WORDS, PolicyRef, PolicySet,
+    ActionIndex, CCondition, CPrincipal, CStatement, CValues, CompiledPolicy, Fast, Inner,
+    KeyEntry, KeyInfo, MASK_WORDS, PolicyRef, PolicySet,
 };
 use crate::context::{
     Context, ContextError, Found, KeyType, Request, RequestRef, ScalarRef, ValueRef, Values,
@@ -21,8 +21,8 @@ use crate::policy::{Effect, PrincipalKind};
 use serde::Serialize;
 use std::cell::OnceCell;
 use std::fmt;
-use std::sync::Arc;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// The outcome of a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -256,10 +256,11 @@ impl PolicySet {
         Ok(self.run(&Input::borrowed(&self.inner, req, None)?, &mut ()))
     }
 
-    /// [`PolicySet::decide_ref`] with the context keys resolved beforehand: each key of `req` that sits where
-    /// `layout` has the same text (the same bytes) is recognised by that comparison instead of a lookup in the
-    /// set's keys; any other key is looked up as usual. The decision is always that of
-    /// [`PolicySet::decide_ref`], whatever the layout (one resolved for another set is ignored).
+    /// [`PolicySet::decide_ref`] with the context keys resolved beforehand. A request's keys are expected in
+    /// the layout's order, any of them left out: each is compared (same bytes) with the layout's next few keys
+    /// from where the last one was found, instead of looked up in the set's keys; a key not found so is looked
+    /// up as usual. The decision is always that of [`PolicySet::decide_ref`], whatever the layout (one resolved
+    /// for another set is ignored).
     ///
     /// ```
     /// use iamgate::{Decision, Policy, PolicySet, RequestRef};
@@ -296,7 +297,12 @@ impl PolicySet {
             set: Arc::clone(&self.inner),
             keys: keys
                 .into_iter()
-                .map(|k| (k.into(), self.inner.keys.get_any_case(k).map(KeyEntry::info)))
+                .map(|k| {
+                    (
+                        k.into(),
+                        self.inner.keys.get_any_case(k).map(KeyEntry::info),
+                    )
+                })
                 .collect(),
         }
     }
@@ -598,6 +604,13 @@ pub struct KeyLayout {
     keys: Box<[(Box<str>, Option<KeyInfo>)]>,
 }
 
+impl KeyLayout {
+    /// How many places past the last key found a request's key is looked for in the layout before it is
+    /// looked up in the set: keys left out of a request cost a comparison each, a key out of order at most this
+    /// many.
+    const LOOK_AHEAD: usize = 8;
+}
+
 impl<'r> Input<'r> {
     fn base(
         set: &Inner,
@@ -660,12 +673,21 @@ impl<'r> Input<'r> {
             req.resource_account,
         );
         let mut ips = 0;
+        let mut next = 0;
         for (i, (key, value)) in req.context.iter().enumerate() {
-            let known = match layout.and_then(|l| l.keys.get(i)) {
-                Some((text, info)) if crate::context::eq_bytes(text.as_bytes(), key.as_bytes()) => {
-                    *info
-                }
-                _ => set.keys.get_any_case(key).map(KeyEntry::info),
+            let laid = layout.and_then(|l| {
+                // From where the last key was found: keys come in the layout's order, some left out.
+                let (j, info) = (l.keys.get(next..)?.iter().enumerate())
+                    .take(KeyLayout::LOOK_AHEAD)
+                    .find(|(_, (text, _))| {
+                        crate::context::eq_bytes(text.as_bytes(), key.as_bytes())
+                    })?;
+                next += j + 1;
+                Some(info.1)
+            });
+            let known = match laid {
+                Some(info) => info,
+                None => set.keys.get_any_case(key).map(KeyEntry::info),
             };
             let Some(k) = known else {
                 continue;

@@ -120,6 +120,16 @@ impl<'a> RequestText<'a> {
     }
 }
 
+/// The context keys a proxy in front of Studio sends, in its order, for `PolicySet::key_layout`: each request
+/// carries the ones its network path has.
+pub const PROXY_KEYS: &[&str] = &[
+    "aws:SourceIp",
+    "aws:SourceVpce",
+    "aws:SourceVpc",
+    "aws:VpcSourceIp",
+    "aws:ViaAWSService",
+];
+
 /// The API call through the VPC endpoint (SEMANTICS.md §5.2: SourceVpce, SourceVpc, VpcSourceIp; no SourceIp).
 pub const VIA_ENDPOINT: RequestText<'static> = RequestText {
     principal: PRINCIPAL,

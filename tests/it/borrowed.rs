@@ -18,6 +18,61 @@ fn same(set: &PolicySet, req: &Request, what: &str) {
     }
     let explained = with_ref(req, |_| false, |r| set.explain_ref(r));
     assert_eq!(explained, Ok(set.explain(req)), "{what}: explain_ref");
+    with_ref(
+        req,
+        |_| false,
+        |r| {
+            for (name, layout) in layouts(set, r) {
+                assert_eq!(
+                    set.decide_ref_with(&layout, r),
+                    Ok(want),
+                    "{what}: layout {name}"
+                );
+            }
+        },
+    );
+}
+
+/// Layouts for `r` against `set`, each with its name: the request's keys in its order, reversed (every key out of
+/// place), in another case than the request's, with keys the set does not know in front, before each key, and
+/// nine before each key (past the look-ahead), and the request's keys resolved against another set (ignored).
+fn layouts(set: &PolicySet, r: &RequestRef<'_>) -> Vec<(&'static str, iamgate::KeyLayout)> {
+    let keys: Vec<&str> = r.context.iter().map(|(k, _)| *k).collect();
+    let upper: Vec<String> = keys.iter().map(|k| k.to_ascii_uppercase()).collect();
+    let other = PolicySet::builder()
+        .identity(
+            iamgate::Policy::parse(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*",
+                "Condition":{"StringEquals":{"aws:SourceVpce":"x"}}}]}"#,
+            )
+            .expect("policy"),
+        )
+        .build()
+        .expect("set");
+    vec![
+        ("in order", set.key_layout(keys.iter().copied())),
+        ("reversed", set.key_layout(keys.iter().rev().copied())),
+        (
+            "other case",
+            set.key_layout(upper.iter().map(String::as_str)),
+        ),
+        (
+            "unknown keys first",
+            set.key_layout(["my:unknown"].into_iter().chain(keys.iter().copied())),
+        ),
+        (
+            "interleaved",
+            set.key_layout(keys.iter().flat_map(|k| ["my:gap", *k])),
+        ),
+        (
+            "far apart",
+            set.key_layout(
+                keys.iter()
+                    .flat_map(|k| std::iter::repeat_n("my:gap", 9).chain([*k])),
+            ),
+        ),
+        ("another set's", other.key_layout(keys.iter().copied())),
+    ]
 }
 
 proptest! {
@@ -35,6 +90,10 @@ proptest! {
         for upper in [false, true] {
             let got = with_ref(&req, |i| upper && i % 2 == 1, |r| s.decide_ref(r));
             prop_assert_eq!(got, Ok(want));
+            let laid = with_ref(&req, |i| upper && i % 2 == 1, |r| {
+                layouts(&s, r).into_iter().map(|(_, l)| s.decide_ref_with(&l, r)).collect::<Vec<_>>()
+            });
+            prop_assert!(laid.iter().all(|d| *d == Ok(want)), "{:?}", laid);
         }
         let owned = with_ref(&req, |_| true, |r| r.to_request());
         prop_assert_eq!(owned.map(|o| s.decide(&o)), Ok(want));
@@ -198,6 +257,17 @@ fn refuses_what_context_insert_refuses() {
             .unwrap_err();
         assert_eq!(err.key, key);
         assert!(err.message.contains(says), "{key}: {}", err.message);
+        // With the key laid out, or laid out elsewhere: the same refusal.
+        for layout in [set.key_layout([key]), set.key_layout(["my:key", key])] {
+            let laid = set.decide_ref_with(
+                &layout,
+                &RequestRef {
+                    context: &context,
+                    ..base
+                },
+            );
+            assert_eq!(laid, Err(err.clone()), "{key}");
+        }
         // The owned form refuses it alike.
         let mut c = iamgate::Context::new();
         assert!(c.insert(key, ContextValue::One(value.into())).is_err());
