@@ -260,9 +260,9 @@ pub(crate) fn key_hash_words_test(n: u64) -> u64 {
     key_hash(n.to_string().as_bytes())
 }
 
-/// How many words of a key [`KeyText`] and [`Folded`] keep: 32 bytes, more than most keys have. The rest of a
+/// How many words of a key [`KeyText`] and [`Folded`] keep: 48 bytes, more than most keys and actions have. The rest of a
 /// longer key is compared as text.
-const KEPT: usize = 4;
+const KEPT: usize = 6;
 
 /// `0x20` in every byte: ORed into a byte, it turns a capital into its lowercase letter and leaves the byte the
 /// same whatever the case of the text around it.
@@ -307,9 +307,12 @@ impl KeyText {
             0xc2b2_ae3d_27d4_eb4f,
             0x1656_67b1_9e37_79f9,
             0x85eb_ca77_c2b2_ae63,
+            0x27d4_eb2f_1656_67c5,
+            0x517c_c1b7_2722_0a95,
         ];
         let mut h = self.len as u64;
-        for (w, k) in self.words.iter().zip(K) {
+        // The words the key has (the others are zero).
+        for (w, k) in self.words.iter().zip(K).take(self.len.div_ceil(8)) {
             let w = w | FOLD;
             h = h.wrapping_add((w ^ (w >> 29)).wrapping_mul(k));
         }

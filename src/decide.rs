@@ -286,7 +286,19 @@ impl PolicySet {
         req: &RequestRef<'_>,
     ) -> Result<Decision, ContextError> {
         let layout = Arc::ptr_eq(&layout.set, &self.inner).then_some(layout);
-        Ok(self.run(&Input::borrowed(&self.inner, req, layout)?, &mut ()))
+        self.decide_borrowed(req, layout)
+    }
+
+    /// The decision of a borrowed request, its input built in place.
+    #[inline]
+    fn decide_borrowed(
+        &self,
+        req: &RequestRef<'_>,
+        layout: Option<&KeyLayout>,
+    ) -> Result<Decision, ContextError> {
+        let mut inp = Input::unchecked(&self.inner, req);
+        inp.ingest(&self.inner, req, layout)?;
+        Ok(self.run(&inp, &mut ()))
     }
 
     /// Resolve the context keys a caller sends, in its order, for [`PolicySet::decide_ref_with`]. Keys the set
@@ -664,14 +676,33 @@ impl<'r> Input<'r> {
         req: &'r RequestRef<'r>,
         layout: Option<&KeyLayout>,
     ) -> Result<Input<'r>, ContextError> {
-        let mut inp = Input::base(
+        let mut inp = Input::unchecked(set, req);
+        inp.ingest(set, req, layout)?;
+        Ok(inp)
+    }
+
+    /// A borrowed request before [`Input::ingest`]: no context key in a slot yet.
+    #[inline]
+    fn unchecked(set: &Inner, req: &'r RequestRef<'r>) -> Input<'r> {
+        Input::base(
             set,
             Source::Borrowed(req),
             req.action,
             req.resource,
             req.principal,
             req.resource_account,
-        );
+        )
+    }
+
+    /// Put each context key of `req` in its slot (see [`Input::borrowed`]), in place.
+    #[inline]
+    fn ingest(
+        &mut self,
+        set: &Inner,
+        req: &'r RequestRef<'r>,
+        layout: Option<&KeyLayout>,
+    ) -> Result<(), ContextError> {
+        let inp = self;
         let mut ips = 0;
         let mut next = 0;
         for (i, (key, value)) in req.context.iter().enumerate() {
@@ -725,7 +756,7 @@ impl<'r> Input<'r> {
                 }
             }
         }
-        Ok(inp)
+        Ok(())
     }
 
     /// The value of the key that condition `c` reads.
