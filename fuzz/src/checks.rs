@@ -274,6 +274,17 @@ fn borrowed_agrees(set: &PolicySet, req: &Request, fast: iamgate::Decision, line
         context: &context,
     };
     let got = set.decide_ref(&r);
+    // A layout only speeds the lookup of keys: in the request's order, or reversed, the same result.
+    for layout in [
+        set.key_layout(context.iter().map(|(k, _)| *k)),
+        set.key_layout(context.iter().rev().map(|(k, _)| *k)),
+    ] {
+        assert_eq!(
+            set.decide_ref_with(&layout, &r),
+            got,
+            "decide_ref_with vs decide_ref\ncase: {line}"
+        );
+    }
     match r.to_request() {
         Ok(owned) => assert_eq!(
             got,
