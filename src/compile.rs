@@ -588,7 +588,7 @@ impl KeyTable {
     pub fn get_any_case(&self, key: &str) -> Option<&KeyEntry> {
         let k = crate::context::KeyText::of(key.as_bytes());
         let hash = k.hash();
-        let is = |e: &KeyEntry| e.folded.is(&k, key.as_bytes(), e.key.as_bytes());
+        let is = |e: &KeyEntry| e.folded.is(&k, e.key.as_bytes());
         match &self.buckets {
             Some(b) => {
                 let i = probe(b, hash, |i| self.entries.get(i).is_some_and(is))?;
@@ -785,7 +785,7 @@ impl ActionIndex {
         let b = action.as_bytes();
         let k = crate::context::KeyText::of(b);
         let i = probe(&self.buckets, k.hash(), |i| {
-            self.entries.get(i).is_some_and(|(f, e)| f.is(&k, b, e))
+            self.entries.get(i).is_some_and(|(f, e)| f.is(&k, e))
         })?;
         self.masks.get(i)
     }

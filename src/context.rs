@@ -268,73 +268,63 @@ const KEPT: usize = 6;
 /// same whatever the case of the text around it.
 const FOLD: u64 = 0x2020_2020_2020_2020;
 
-/// A key as the request gave it, in any case: its length and its first [`KEPT`] words, zero-padded, read once.
+/// A key as the request gave it, in any case, ready to be looked up: its hash, from its length and its first and
+/// last eight bytes (two loads, whatever its length); [`Folded::is`] then compares it whole.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct KeyText {
-    len: usize,
-    words: [u64; KEPT],
+pub(crate) struct KeyText<'a> {
+    raw: &'a [u8],
+    hash: u64,
 }
 
-impl KeyText {
+impl<'a> KeyText<'a> {
     #[inline]
-    pub fn of(raw: &[u8]) -> KeyText {
-        let mut words = [0u64; KEPT];
-        let head = raw.get(..8 * KEPT).unwrap_or(raw);
-        let mut chunks = head.chunks_exact(8);
-        for (w, c) in words.iter_mut().zip(&mut chunks) {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(c);
-            *w = u64::from_le_bytes(b);
-        }
-        if !chunks.remainder().is_empty() {
-            if let Some(w) = words.get_mut(head.len() / 8) {
-                *w = tail_word(head);
-            }
-        }
+    pub fn of(raw: &'a [u8]) -> KeyText<'a> {
+        let (first, last) = match raw.first_chunk::<8>().zip(raw.last_chunk::<8>()) {
+            Some((f, l)) => (u64::from_le_bytes(*f), u64::from_le_bytes(*l)),
+            None => (word(raw), 0),
+        };
+        // Case-blind: a capital and its lowercase letter agree once ORed with 0x20.
+        let (first, last) = (first | FOLD, last | FOLD);
+        let h = (raw.len() as u64)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .wrapping_add((first ^ (first >> 29)).wrapping_mul(0xc2b2_ae3d_27d4_eb4f))
+            .wrapping_add((last ^ (last >> 31)).wrapping_mul(0x1656_67b1_9e37_79f9));
+        let h = (h ^ (h >> 31)).wrapping_mul(0x85eb_ca77_c2b2_ae63);
         KeyText {
-            len: raw.len(),
-            words,
+            raw,
+            hash: h ^ (h >> 32),
         }
     }
 
-    /// A hash of the length and the kept words, the same in any case (each byte ORed with `0x20`), each word
-    /// multiplied by its own odd constant so that the multiplications run side by side. Tables built on it bound
-    /// their probes (`compile::MAX_PROBE`).
+    /// The same for any case of the key. Keys that share their length and first and last eight bytes collide
+    /// (a lookup then compares them all); tables built on it bound their probes (`compile::MAX_PROBE`).
     #[inline]
     pub fn hash(&self) -> u64 {
-        const K: [u64; KEPT] = [
-            0x9e37_79b9_7f4a_7c15,
-            0xc2b2_ae3d_27d4_eb4f,
-            0x1656_67b1_9e37_79f9,
-            0x85eb_ca77_c2b2_ae63,
-            0x27d4_eb2f_1656_67c5,
-            0x517c_c1b7_2722_0a95,
-        ];
-        let mut h = self.len as u64;
-        // The words the key has (the others are zero).
-        for (w, k) in self.words.iter().zip(K).take(self.len.div_ceil(8)) {
-            let w = w | FOLD;
-            h = h.wrapping_add((w ^ (w >> 29)).wrapping_mul(k));
-        }
-        let h = (h ^ (h >> 31)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        h ^ (h >> 32)
+        self.hash
     }
 }
 
-/// A lowercase key as a table keeps it to compare with a [`KeyText`]: its words and, per byte, `0x20` where it
-/// has a letter (the one bit by which that byte may differ in a key given in another case).
+/// A lowercase key as a table keeps it to compare with a [`KeyText`]: its hash, its first [`KEPT`] words
+/// (zero-padded) and, per byte, `0x20` where it has a letter (the one bit by which that byte may differ in a key
+/// given in another case).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Folded {
-    text: KeyText,
+    len: usize,
+    hash: u64,
+    words: [u64; KEPT],
     letters: [u64; KEPT],
 }
 
 impl Folded {
     /// The folding of `lower`, a lowercase key.
     pub fn of(lower: &[u8]) -> Folded {
-        let text = KeyText::of(lower);
-        // A byte of `w` | 0x20 that is a lowercase letter: 0x20 there. Adding per byte cannot carry (seven bits).
-        let letters = text.words.map(|w| {
+        let mut words = [0u64; KEPT];
+        let head = lower.get(..8 * KEPT).unwrap_or(lower);
+        for (i, w) in words.iter_mut().enumerate() {
+            *w = word_at(head, i);
+        }
+        // A byte that is a lowercase letter: 0x20 there. Adding per byte cannot carry (seven bits).
+        let letters = words.map(|w| {
             const ONES: u64 = 0x0101_0101_0101_0101;
             const HIGH: u64 = 0x8080_8080_8080_8080;
             let low = w & !HIGH;
@@ -342,24 +332,37 @@ impl Folded {
             let gt_z = low + ONES * (0x80 - u64::from(b'z') - 1);
             ((ge_a & !gt_z & !w & HIGH) >> 2) & FOLD
         });
-        Folded { text, letters }
+        Folded {
+            len: lower.len(),
+            hash: KeyText::of(lower).hash,
+            words,
+            letters,
+        }
     }
 
     #[inline]
     pub fn hash(&self) -> u64 {
-        self.text.hash()
+        self.hash
     }
 
-    /// Whether `key` (whose text is `raw`) is this key in some case; `lower` is this key's text. A byte may differ
-    /// from this key's only by `0x20`, and only where this key has a letter.
+    /// Whether `key` is this key in some case; `lower` is this key's text. A byte may differ from this key's
+    /// only by `0x20`, and only where this key has a letter.
     #[inline]
-    pub fn is(&self, key: &KeyText, raw: &[u8], lower: &[u8]) -> bool {
-        let diff = (key.words.iter().zip(&self.text.words))
-            .zip(&self.letters)
-            .fold(0, |d, ((a, b), m)| d | ((a ^ b) & !m));
+    pub fn is(&self, key: &KeyText<'_>, lower: &[u8]) -> bool {
+        let raw = key.raw;
+        if raw.len() != self.len || key.hash != self.hash {
+            return false;
+        }
+        let head = raw.get(..8 * KEPT).unwrap_or(raw);
+        let mut diff = 0;
+        for (i, (w, m)) in self.words.iter().zip(&self.letters).enumerate() {
+            if 8 * i >= head.len() {
+                break;
+            }
+            diff |= (word_at(head, i) ^ w) & !m;
+        }
         diff == 0
-            && key.len == self.text.len
-            && (key.len <= 8 * KEPT
+            && (raw.len() <= 8 * KEPT
                 || eq_lower(
                     raw.get(8 * KEPT..).unwrap_or_default(),
                     lower.get(8 * KEPT..).unwrap_or_default(),
@@ -367,13 +370,17 @@ impl Folded {
     }
 }
 
-impl PartialEq for KeyText {
-    fn eq(&self, other: &KeyText) -> bool {
-        self.len == other.len && self.words == other.words
+/// Word `i` of `b` (its bytes `8 * i..`, the last one zero-padded; zero past the end).
+#[inline(always)]
+fn word_at(b: &[u8], i: usize) -> u64 {
+    match b.get(8 * i..) {
+        Some(rest) if rest.len() >= 8 => rest
+            .first_chunk::<8>()
+            .map_or(0, |c| u64::from_le_bytes(*c)),
+        Some(rest) if !rest.is_empty() => tail_word(b),
+        _ => 0,
     }
 }
-
-impl Eq for KeyText {}
 
 /// The hash of the little-endian words of `key` (the last one zero-padded), each passed through `f`. Every byte
 /// counts, and keys of one length whose words differ after `f` in one word only never share a 64-bit hash (each
@@ -889,7 +896,7 @@ mod tests {
                     .collect();
                 let lower = s.to_ascii_lowercase();
                 let folded = Folded::of(&lower);
-                assert!(folded.is(&KeyText::of(&s), &s, &lower), "{s:?}");
+                assert!(folded.is(&KeyText::of(&s), &lower), "{s:?}");
                 assert_eq!(KeyText::of(&s).hash(), folded.hash(), "{s:?}");
                 // One byte changed: recognised exactly when the change is a case change.
                 if len > 0 {
@@ -897,18 +904,14 @@ mod tests {
                     let i = next() as usize % len;
                     t[i] = alphabet[next() as usize % alphabet.len()];
                     let want = t.eq_ignore_ascii_case(&s);
-                    assert_eq!(
-                        folded.is(&KeyText::of(&t), &t, &lower),
-                        want,
-                        "{s:?} vs {t:?}"
-                    );
+                    assert_eq!(folded.is(&KeyText::of(&t), &lower), want, "{s:?} vs {t:?}");
                 }
                 // One byte more or less never matches.
                 let mut longer = s.clone();
                 longer.push(b'a');
-                assert!(!folded.is(&KeyText::of(&longer), &longer, &lower));
+                assert!(!folded.is(&KeyText::of(&longer), &lower));
                 if let Some((_, shorter)) = s.split_last() {
-                    assert!(!folded.is(&KeyText::of(shorter), shorter, &lower));
+                    assert!(!folded.is(&KeyText::of(shorter), &lower));
                 }
             }
         }
