@@ -8,8 +8,8 @@
 //! fuzz target check that both walks, and [`PolicySet::decide_ref`] on a borrowed request, decide alike.
 
 use crate::compile::{
-    ActionIndex, CCondition, CPrincipal, CStatement, CValues, CompiledPolicy, Fast, Inner, KeyEntry, KeyInfo,
-    MASK_WORDS, PolicyRef, PolicySet,
+    ActionIndex, CCondition, CPrincipal, CStatement, CValues, CompiledPolicy, Fast, Inner,
+    KeyEntry, KeyInfo, MASK_WORDS, PolicyRef, PolicySet,
 };
 use crate::context::{
     Context, ContextError, Found, KeyType, Request, RequestRef, ScalarRef, ValueRef, Values,
@@ -21,8 +21,8 @@ use crate::policy::{Effect, PrincipalKind};
 use serde::Serialize;
 use std::cell::OnceCell;
 use std::fmt;
-use std::sync::Arc;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// The outcome of a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -296,7 +296,12 @@ impl PolicySet {
             set: Arc::clone(&self.inner),
             keys: keys
                 .into_iter()
-                .map(|k| (k.into(), self.inner.keys.get_any_case(k).map(KeyEntry::info)))
+                .map(|k| {
+                    (
+                        k.into(),
+                        self.inner.keys.get_any_case(k).map(KeyEntry::info),
+                    )
+                })
                 .collect(),
         }
     }
