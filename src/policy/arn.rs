@@ -31,15 +31,46 @@ pub(crate) fn fields_at(arn: &str, cuts: [usize; 5]) -> Option<[&str; 6]> {
 
 const ONES: u64 = 0x0101_0101_0101_0101;
 
-/// The high bit of each byte of the little-endian word `c` that is a `:`, exactly: `(t & LOW7) + LOW7` cannot
+/// The high bit of each byte of the little-endian word `w` that is a `:`, exactly: `(t & LOW7) + LOW7` cannot
 /// carry across bytes.
 #[inline(always)]
-fn colon_bits(c: &[u8]) -> u64 {
+fn colon_high(w: u64) -> u64 {
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let t = w ^ (ONES * u64::from(b':'));
+    !(((t & LOW7) + LOW7) | t | LOW7)
+}
+
+/// [`colon_high`] of the eight bytes `c`.
+#[inline(always)]
+fn colon_bits(c: &[u8]) -> u64 {
     let mut w = [0u8; 8];
     w.copy_from_slice(c);
-    let t = u64::from_le_bytes(w) ^ (ONES * u64::from(b':'));
-    !(((t & LOW7) + LOW7) | t | LOW7)
+    colon_high(u64::from_le_bytes(w))
+}
+
+/// One bit per byte of the little-endian word `w`: bit `j` is set when byte `j` is a `:`. The multiplication
+/// gathers the high bits of [`colon_high`]: bit `8j + 7` times `2^(49 - 7j)` lands on bit `56 + j`, and no two of
+/// the 64 partial products (bits `8j + 7 + 7k`) share a bit, so nothing carries into the top byte.
+#[inline(always)]
+fn colon_mask(w: u64) -> u64 {
+    colon_high(w).wrapping_mul(0x0002_0408_1020_4081) >> 56
+}
+
+/// [`colon_mask`] of sixteen bytes: sixteen bits.
+#[inline(always)]
+fn colon_mask16(c: &[u8; 16]) -> u64 {
+    let v = u128::from_le_bytes(*c);
+    colon_mask(v as u64) | colon_mask((v >> 64) as u64) << 8
+}
+
+/// The offsets of the fourth and fifth set bits of `m`, when it has five.
+#[inline(always)]
+fn fourth_and_fifth(m: u64) -> Option<(usize, usize)> {
+    let m = m & m.wrapping_sub(1);
+    let m = m & m.wrapping_sub(1);
+    let m = m & m.wrapping_sub(1);
+    let after = m & m.wrapping_sub(1);
+    (after != 0).then(|| (m.trailing_zeros() as usize, after.trailing_zeros() as usize))
 }
 
 /// The offsets of the first five `:` of `b`, or `None` when it has fewer.
@@ -74,45 +105,64 @@ pub(crate) fn first_colons(b: &[u8]) -> Option<[usize; 5]> {
     None
 }
 
+/// The offsets of the fourth and fifth colons of `b`, when it has five: one bit per byte over the first 64 bytes,
+/// sixteen at a time (the first 32 at once), the two colons then found by clearing the lowest bits.
+#[inline(always)]
+fn fourth_and_fifth_colons(b: &[u8]) -> Option<(usize, usize)> {
+    let slow = || first_colons(b).map(|[_, _, _, d, e]| (d, e));
+    let n = b.len();
+    let Some((head, mut rest)) = b.split_first_chunk::<32>() else {
+        // Under 32 bytes: the first and the last 16 (or 8), overlapping; the overlap sets the same bits again.
+        if let (Some(first), Some(last)) = (b.first_chunk::<16>(), b.last_chunk::<16>()) {
+            return fourth_and_fifth(colon_mask16(first) | colon_mask16(last) << (n - 16));
+        }
+        if let (Some(first), Some(last)) = (b.first_chunk::<8>(), b.last_chunk::<8>()) {
+            let (first, last) = (u64::from_le_bytes(*first), u64::from_le_bytes(*last));
+            return fourth_and_fifth(colon_mask(first) | colon_mask(last) << (n - 8));
+        }
+        return slow();
+    };
+    // Bit i: byte i is a colon, for the bytes seen so far.
+    let mut m = 0;
+    if let (Some((lo, hi)), base) = (head.split_first_chunk::<16>(), 16) {
+        if let Ok(hi) = <&[u8; 16]>::try_from(hi) {
+            m = colon_mask16(lo) | colon_mask16(hi) << base;
+        }
+    }
+    let mut base = 32;
+    loop {
+        if let Some(c) = fourth_and_fifth(m) {
+            return Some(c);
+        }
+        if base == 64 {
+            // Fewer than five colons in the first 64 bytes.
+            return slow();
+        }
+        match rest.split_first_chunk::<16>() {
+            Some((block, tail)) => {
+                m |= colon_mask16(block) << base;
+                base += 16;
+                rest = tail;
+            }
+            None => {
+                // Under 16 bytes left: the last 16 bytes, overlapping the blocks already seen.
+                return match b.last_chunk::<16>() {
+                    Some(last) if !rest.is_empty() => {
+                        fourth_and_fifth(m | colon_mask16(last) << (n - 16))
+                    }
+                    _ => None,
+                };
+            }
+        }
+    }
+}
+
 /// The text between the fourth and fifth colons of `arn` (its account field) when it has five colons and the
-/// field is not empty: the fourth field of [`first_colons`]'s cuts, eight bytes at a time, the colons before the
-/// fourth only counted.
+/// field is not empty: the fourth field of [`first_colons`]'s cuts.
+#[inline]
 pub(crate) fn account_field(arn: &str) -> Option<&str> {
-    let b = arn.as_bytes();
-    let (mut seen, mut start, mut base) = (0u64, 0usize, 0usize);
-    let mut chunks = b.chunks_exact(8);
-    for c in &mut chunks {
-        let mut m = colon_bits(c);
-        // How many: one per byte, summed into the top byte by the multiplication.
-        let n = (m >> 7).wrapping_mul(ONES) >> 56;
-        if seen + n < 4 {
-            seen += n;
-        } else {
-            while m != 0 {
-                let at = base + (m.trailing_zeros() / 8) as usize;
-                seen += 1;
-                if seen == 4 {
-                    start = at + 1;
-                } else if seen == 5 {
-                    return arn.get(start..at).filter(|a| !a.is_empty());
-                }
-                m &= m - 1;
-            }
-        }
-        base += 8;
-    }
-    let rest = chunks.remainder();
-    for (i, &c) in rest.iter().enumerate() {
-        if c == b':' {
-            seen += 1;
-            if seen == 4 {
-                start = base + i + 1;
-            } else if seen == 5 {
-                return arn.get(start..base + i).filter(|a| !a.is_empty());
-            }
-        }
-    }
-    None
+    let (fourth, fifth) = fourth_and_fifth_colons(arn.as_bytes())?;
+    arn.get(fourth + 1..fifth).filter(|a| !a.is_empty())
 }
 
 /// The account field of an ARN, when it has one.
@@ -269,23 +319,77 @@ mod tests {
         }
     }
 
-    /// `account_field` agrees with `first_colons` + `account_at` on every length up to 48, colons anywhere.
+    /// `account_field` agrees with `first_colons` + `account_at` on every length up to 130 (past the 64-byte
+    /// window), over alphabets with colons common, rare and absent, and with multi-byte characters.
     #[test]
     fn account_field_agrees_with_the_colons() {
-        let alphabet = b"::a1/-";
+        let alphabets: [&[char]; 5] = [
+            &[':', ':', 'a', '1', '/', '-'],
+            &[':', ':', ':', ':', ':', 'a'],
+            &[':', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k'],
+            &['a', '1', '/', '-', ';', '9'],
+            &[':', ':', 'a', 'é', '€', '𝄞', '\u{80}', '\u{ff}'],
+        ];
         let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        for len in 0..=48 {
-            for _ in 0..300 {
-                let s: String = (0..len)
-                    .map(|_| {
-                        seed ^= seed << 13;
-                        seed ^= seed >> 7;
-                        seed ^= seed << 17;
-                        char::from(alphabet[(seed % alphabet.len() as u64) as usize])
-                    })
-                    .collect();
-                let want = first_colons(s.as_bytes()).and_then(|c| account_at(&s, c));
-                assert_eq!(account_field(&s), want, "{s}");
+        for alphabet in alphabets {
+            for len in 0..=130 {
+                for _ in 0..200 {
+                    let s: String = (0..len)
+                        .map(|_| {
+                            seed ^= seed << 13;
+                            seed ^= seed >> 7;
+                            seed ^= seed << 17;
+                            alphabet
+                                .get((seed % alphabet.len() as u64) as usize)
+                                .copied()
+                                .unwrap_or(':')
+                        })
+                        .collect();
+                    let want = first_colons(s.as_bytes()).and_then(|c| account_at(&s, c));
+                    assert_eq!(account_field(&s), want, "{s:?}");
+                }
+            }
+        }
+    }
+
+    /// The 4th and 5th colons at every pair of offsets, around the 16-, 32- and 64-byte boundaries and past them,
+    /// among ';' (':' + 1) or a two-byte character ('\u{ba}', whose second byte is ':' ^ 0x80).
+    #[test]
+    fn account_field_at_every_offset() {
+        let lens = (0..=40).chain([47, 48, 49, 63, 64, 65, 66, 79, 80, 81, 100, 130]);
+        for len in lens {
+            for fill in ["a", ";", "\u{ba}"] {
+                let base: Vec<String> = (0..len).map(|_| fill.to_string()).collect();
+                for d in 0..len {
+                    for e in d..len {
+                        let mut v = base.clone();
+                        for i in [0, d / 3, d / 2, d, e].into_iter().filter(|&i| i < len) {
+                            if let Some(x) = v.get_mut(i) {
+                                *x = ":".to_string();
+                            }
+                        }
+                        let s: String = v.concat();
+                        let want = first_colons(s.as_bytes()).and_then(|c| account_at(&s, c));
+                        assert_eq!(account_field(&s), want, "{s:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// The gathering multiplication of `colon_mask` on every pattern of colons in a word, the other bytes every
+    /// value either side of ':' and a multi-byte lead.
+    #[test]
+    fn colon_mask_is_exact() {
+        for bits in 0u32..256 {
+            for other in [b'a', b';', b'9', 0xba, 0xbb, 0xb9, 0xff, 0x00, 0x80] {
+                let w: [u8; 8] =
+                    std::array::from_fn(|j| if bits >> j & 1 == 1 { b':' } else { other });
+                assert_eq!(
+                    colon_mask(u64::from_le_bytes(w)),
+                    u64::from(bits),
+                    "{bits:08b} {other}"
+                );
             }
         }
     }
