@@ -80,6 +80,25 @@ fn condition() -> impl Strategy<Value = (String, String, Value)> {
             "aws:SourceVpc".to_string(),
             json!(b)
         )),
+        // Shapes the fast path decides apart from the kernel, or sends back to it: Bool literals in any case
+        // (and one that is no boolean), on a documented and an undocumented key; IP and string conditions on an
+        // undocumented key (whose value may be no address, or a list); a value with a variable.
+        (
+            prop::sample::select(vec!["Bool", "BoolIfExists"]),
+            prop::sample::select(vec!["aws:ViaAWSService", "my:flag"]),
+            prop::sample::subsequence(vec!["true", "FALSE", "True", "yes"], 1..=2)
+        )
+            .prop_map(|(op, key, v)| (op.to_string(), key.to_string(), json!(v))),
+        (
+            prop::sample::select(vec!["IpAddress", "NotIpAddressIfExists"]),
+            prop::sample::subsequence(CIDRS.to_vec(), 1..=2)
+        )
+            .prop_map(|(op, v)| (op.to_string(), "my:ip".to_string(), json!(v))),
+        (
+            prop::sample::select(vec!["StringEquals", "StringNotEqualsIfExists"]),
+            prop::sample::subsequence(vec!["10.1.2.3", "true", "${aws:username}", "bob"], 1..=2)
+        )
+            .prop_map(|(op, v)| (op.to_string(), "my:ip".to_string(), json!(v))),
     ]
 }
 
@@ -119,8 +138,13 @@ fn context() -> impl Strategy<Value = Context> {
         prop::option::of(prop::sample::select(IPS.to_vec())),
         prop::option::of(any::<bool>()),
         prop::option::of(prop::sample::select(vec!["alice", "bob"])),
+        prop::option::of(prop::sample::select(vec!["true", "FALSE", "maybe"])),
+        prop::option::of(prop::collection::vec(
+            prop::sample::select(vec!["10.1.2.3", "198.51.100.7", "not-an-ip", "bob"]),
+            1..=2,
+        )),
     )
-        .prop_map(|(vpce, ip, via, user)| {
+        .prop_map(|(vpce, ip, via, user, flag, my_ip)| {
             let mut c = Context::new();
             let mut put = |k: &str, v: Scalar| {
                 let _ = c.insert(k, ContextValue::One(v));
@@ -137,6 +161,19 @@ fn context() -> impl Strategy<Value = Context> {
             }
             if let Some(u) = user {
                 put("aws:username", u.into());
+            }
+            if let Some(f) = flag {
+                put("my:flag", f.into());
+            }
+            match my_ip.as_deref() {
+                Some([one]) => put("my:ip", (*one).into()),
+                Some(list) => {
+                    let _ = c.insert(
+                        "my:ip",
+                        ContextValue::Many(list.iter().map(|v| Scalar::from(*v)).collect()),
+                    );
+                }
+                None => {}
             }
             c
         })
