@@ -8,13 +8,14 @@
 //! fuzz target check that both walks, and [`PolicySet::decide_ref`] on a borrowed request, decide alike.
 
 use crate::compile::{
-    ActionIndex, CCondition, CPrincipal, CStatement, CValues, CompiledPolicy, Fast, Inner,
-    KeyEntry, KeyInfo, MASK_WORDS, PolicyRef, PolicySet,
+    ActionIndex, CCondition, CPrincipal, CStatement, CValues, CompiledPolicy, Inner, KeyEntry,
+    KeyInfo, MASK_WORDS, PolicyRef, PolicySet,
 };
 use crate::context::{
     Context, ContextError, Found, KeyType, Request, RequestRef, ScalarRef, ValueRef, Values,
     check_type, is_account_id,
 };
+use crate::lower::{LCondition, LResource, LTest};
 use crate::policy::operator::{Family, Qualifier};
 use crate::policy::pattern::Vars;
 use crate::policy::{Effect, PrincipalKind};
@@ -511,11 +512,7 @@ impl PolicySet {
             while w != 0 {
                 let id = k * 64 + w.trailing_zeros() as usize;
                 w &= w - 1;
-                let (Some(&(at, _)), Some(st)) = (index.by_id.get(id), index.program.get(id))
-                else {
-                    continue;
-                };
-                if applies_fast(at, st, inp) {
+                if lowered_applies(index, id, inp) {
                     return true;
                 }
             }
@@ -762,11 +759,17 @@ impl<'r> Input<'r> {
     /// The value of the key that condition `c` reads.
     #[inline]
     fn entry(&self, c: &CCondition) -> Option<Found<'r>> {
+        self.value(c.slot, &c.key, c.hash)
+    }
+
+    /// The value of the key `key` (lowercase, `key_hash` `hash`), whose slot in the set is `slot`.
+    #[inline]
+    fn value(&self, slot: usize, key: &str, hash: u64) -> Option<Found<'r>> {
         let req = match self.source {
-            Source::Owned(ctx) => return ctx.entry_hashed(&c.key, c.hash).map(Found::entry),
+            Source::Owned(ctx) => return ctx.entry_hashed(key, hash).map(Found::entry),
             Source::Borrowed(req) => req,
         };
-        match self.slots.get(c.slot) {
+        match self.slots.get(slot) {
             Some(0) => None,
             Some(&at) if at != LOOK_UP => {
                 req.context.get(usize::from(at - 1)).map(|(_, v)| Found {
@@ -774,11 +777,11 @@ impl<'r> Input<'r> {
                     ip: self
                         .ips
                         .iter()
-                        .find(|(s, _)| usize::from(*s) == c.slot + 1)
+                        .find(|(s, _)| usize::from(*s) == slot + 1)
                         .map(|(_, a)| *a),
                 })
             }
-            _ => req.get_lower(&c.key).map(|v| Found {
+            _ => req.get_lower(key).map(|v| Found {
                 values: Values::of(v),
                 ip: None,
             }),
@@ -992,16 +995,57 @@ fn principal_applies(at: PolicyRef, st: &CStatement, inp: &Input<'_>) -> bool {
     }
 }
 
-/// [`applies`] without recording, for a statement whose action is known to match (the fast path): the same
-/// resource and principal tests, each condition by [`condition_fast`].
+/// [`resource_matches`] for statement `id` of an indexed set. Out of line, as [`general_condition`].
+#[inline(never)]
+fn general_resource(index: &ActionIndex, id: usize, inp: &Input<'_>) -> bool {
+    index
+        .program
+        .get(id)
+        .is_some_and(|s| resource_matches(s, inp))
+}
+
+/// [`principal_applies`] for statement `id` of an indexed set. Out of line, as [`general_condition`].
+#[inline(never)]
+fn general_principal(index: &ActionIndex, id: usize, inp: &Input<'_>) -> bool {
+    index
+        .by_id
+        .get(id)
+        .zip(index.program.get(id))
+        .is_some_and(|(&(at, _), s)| principal_applies(at, s, inp))
+}
+
+/// [`applies`] without recording, for statement `id` of an indexed set whose action is known to match (the fast
+/// path), on its lowered form (`crate::lower`): what the lowering left out goes to the same tests as [`applies`].
 #[inline]
-fn applies_fast(at: PolicyRef, st: &CStatement, inp: &Input<'_>) -> bool {
-    if st.unconditional {
+fn lowered_applies(index: &ActionIndex, id: usize, inp: &Input<'_>) -> bool {
+    let low = &index.lowered;
+    let Some(st) = low.statements.get(id) else {
+        return false;
+    };
+    if st.always {
         return true;
     }
-    resource_matches(st, inp)
-        && principal_applies(at, st, inp)
-        && st.conditions.iter().all(|c| condition_fast(c, inp))
+    let resource = match st.resource {
+        LResource::Any => true,
+        LResource::Literals(from, to) => (from..to).any(|i| {
+            let (t, prefix) = low.text(i);
+            let r = inp.resource.as_bytes();
+            if prefix {
+                r.get(..t.len()).is_some_and(|h| h == t)
+            } else {
+                r == t
+            }
+        }),
+        LResource::General => general_resource(index, id, inp),
+    };
+    if !resource || (st.principal && !general_principal(index, id, inp)) {
+        return false;
+    }
+    low.conds
+        .get(st.conds.0 as usize..st.conds.1 as usize)
+        .unwrap_or_default()
+        .iter()
+        .all(|c| lowered_condition(index, c, inp))
 }
 
 fn principal_matches(p: &CPrincipal, principal: Option<&str>, root_only: bool) -> bool {
@@ -1207,36 +1251,60 @@ fn condition_on<'r>(c: &CCondition, entry: Option<Found<'r>>, vars: &dyn Vars) -
     }
 }
 
-/// [`condition_on`] as compile specialised it ([`Fast`]): when the request gives `c`'s key one string value, the
-/// marked conditions compare it here, the same way [`matches_any`] does, without walking the kernel; every other
-/// case is the kernel's. The fast path's property test (tests/it/borrowed.rs) holds both to the same decisions.
+/// The original of lowered condition `c`, by the kernel. Out of line, so that the fast path that calls it stays
+/// small.
+#[inline(never)]
+fn general_condition(index: &ActionIndex, c: &LCondition, inp: &Input<'_>) -> bool {
+    index
+        .program
+        .get(c.origin.0 as usize)
+        .and_then(|s| s.conditions.get(c.origin.1 as usize))
+        .is_some_and(|cc| condition_on(cc, inp.entry(cc), inp.vars()).0)
+}
+
+/// [`condition_on`] on a lowered condition: when the request gives its key one string value (or none), the lowered
+/// test compares it the way [`matches_any`] does; every other case is the kernel's, on the original condition.
 #[inline]
-fn condition_fast(c: &CCondition, inp: &Input<'_>) -> bool {
-    let entry = inp.entry(c);
-    let one = match (c.fast, entry) {
-        (Fast::Literals | Fast::Bool(..) | Fast::Ip, Some(e)) => e.one_str().map(|s| (s, e.ip)),
-        _ => None,
+fn lowered_condition(index: &ActionIndex, c: &LCondition, inp: &Input<'_>) -> bool {
+    let low = &index.lowered;
+    let general = || general_condition(index, c, inp);
+    if c.test == LTest::General {
+        return general();
+    }
+    let key = low.keys.get(c.key as usize).map_or("", |k| k);
+    let found = inp.value(c.slot as usize, key, c.hash);
+    if let LTest::Null(absent, present) = c.test {
+        return if found.is_some_and(|e| e.values.len() > 0) {
+            present
+        } else {
+            absent
+        };
+    }
+    let Some(e) = found else {
+        // Absent, no qualifier (§3.6): true with `IfExists` or for a negated operator.
+        return c.if_exists || c.negated;
     };
-    let Some((s, ip)) = one else {
-        return condition_on(c, entry, inp.vars()).0;
+    let Some(s) = e.one_str() else {
+        return general();
     };
-    let matched = match (c.fast, &c.values) {
-        (Fast::Literals, CValues::Exact(_, Some(set))) => set.contains(s),
-        (Fast::Literals, CValues::Exact(ps, None)) => ps.iter().any(|p| {
-            p.as_literal()
-                .is_some_and(|l| crate::context::eq_bytes(l.as_bytes(), s.as_bytes()))
-        }),
-        (Fast::Bool(t, f), _) => match crate::policy::value::parse_bool(s) {
+    let matched = match c.test {
+        LTest::Literals(from, to) => {
+            (from..to).any(|i| crate::context::eq_bytes(low.text(i).0, s.as_bytes()))
+        }
+        LTest::Set(i) => low.sets.get(i as usize).is_some_and(|set| set.contains(s)),
+        LTest::Bool(t, f) => match crate::policy::value::parse_bool(s) {
             Some(true) => t,
             Some(false) => f,
             None => false,
         },
-        (Fast::Ip, CValues::Ip(set)) => ip
-            .or_else(|| crate::policy::value::parse_ip(s))
-            .is_some_and(|a| set.contains(a)),
-        _ => return condition_on(c, entry, inp.vars()).0,
+        LTest::Ip(i) => {
+            e.ip.or_else(|| crate::policy::value::parse_ip(s))
+                .zip(low.cidrs.get(i as usize))
+                .is_some_and(|(a, set)| set.contains(a))
+        }
+        LTest::Null(..) | LTest::General => return general(),
     };
-    matched != c.op.base.is_negated()
+    matched != c.negated
 }
 
 /// The unsettled rule of docs/semantics.md that evaluating `c` on the value of its key relies on, if any.

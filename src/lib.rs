@@ -9,6 +9,7 @@ pub mod decide;
 pub mod diagnostic;
 pub mod ffi;
 pub mod limits;
+mod lower;
 pub mod network;
 pub mod parse;
 pub mod policy;

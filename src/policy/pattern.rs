@@ -218,6 +218,15 @@ impl Pattern {
         matches!(self.shape, Shape::Any)
     }
 
+    /// The literal text of a pattern that is that text followed by one `*` (no other wildcard, no variable).
+    #[inline]
+    pub fn as_prefix(&self) -> Option<&str> {
+        match &self.shape {
+            Shape::Prefix(n) => Some(self.prefix(*n)),
+            _ => None,
+        }
+    }
+
     /// The pattern as one literal string, when it has no wildcards and no variables.
     #[inline]
     pub fn as_literal(&self) -> Option<&str> {
