@@ -554,6 +554,7 @@ impl Context {
 
     /// The entry of an already-lowercase key whose [`key_hash`] is `hash`: a scan of hashes for the few keys a
     /// request usually has, the binary search otherwise.
+    #[inline]
     pub(crate) fn entry_hashed(&self, lower: &str, hash: u64) -> Option<&Entry> {
         if self.entries.len() > 16 {
             return self.entry(lower);
