@@ -618,9 +618,6 @@ pub(crate) struct ActionIndex {
     pub any_wild: bool,
     /// Each statement id's place: its policy and index there.
     pub by_id: Vec<(PolicyRef, usize)>,
-    /// The statements by id, copied so that the fast path reaches one by an index (their large values, CIDR
-    /// tables and literal sets, are shared): what the lowered form leaves to the general evaluator.
-    pub program: Vec<CStatement>,
     /// The statements by id, lowered for the fast path.
     pub lowered: crate::lower::Lowered,
     /// The statements of each gate, one bit per id (see [`Gates`]).
@@ -773,7 +770,6 @@ impl ActionIndex {
             unknown,
             any_wild: inner.statements().any(|s| s.wild),
             by_id,
-            program: inner.statements().cloned().collect(),
             lowered: crate::lower::Lowered::build(inner.statements())?,
             gates: Gates::build(inner),
         })

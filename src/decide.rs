@@ -512,7 +512,7 @@ impl PolicySet {
             while w != 0 {
                 let id = k * 64 + w.trailing_zeros() as usize;
                 w &= w - 1;
-                if lowered_applies(index, id, inp) {
+                if lowered_applies(self, index, id, inp) {
                     return true;
                 }
             }
@@ -997,27 +997,30 @@ fn principal_applies(at: PolicyRef, st: &CStatement, inp: &Input<'_>) -> bool {
 
 /// [`resource_matches`] for statement `id` of an indexed set. Out of line, as [`general_condition`].
 #[inline(never)]
-fn general_resource(index: &ActionIndex, id: usize, inp: &Input<'_>) -> bool {
-    index
-        .program
-        .get(id)
-        .is_some_and(|s| resource_matches(s, inp))
+fn general_resource(set: &PolicySet, index: &ActionIndex, id: usize, inp: &Input<'_>) -> bool {
+    statement(set, index, id).is_some_and(|(_, s)| resource_matches(s, inp))
 }
 
 /// [`principal_applies`] for statement `id` of an indexed set. Out of line, as [`general_condition`].
 #[inline(never)]
-fn general_principal(index: &ActionIndex, id: usize, inp: &Input<'_>) -> bool {
-    index
-        .by_id
-        .get(id)
-        .zip(index.program.get(id))
-        .is_some_and(|(&(at, _), s)| principal_applies(at, s, inp))
+fn general_principal(set: &PolicySet, index: &ActionIndex, id: usize, inp: &Input<'_>) -> bool {
+    statement(set, index, id).is_some_and(|(at, s)| principal_applies(at, s, inp))
+}
+
+/// Statement `id` of an indexed set, with its policy's place.
+fn statement<'s>(
+    set: &'s PolicySet,
+    index: &ActionIndex,
+    id: usize,
+) -> Option<(PolicyRef, &'s CStatement)> {
+    let &(at, n) = index.by_id.get(id)?;
+    Some((at, set.get(at)?.statements.get(n)?))
 }
 
 /// [`applies`] without recording, for statement `id` of an indexed set whose action is known to match (the fast
 /// path), on its lowered form (`crate::lower`): what the lowering left out goes to the same tests as [`applies`].
 #[inline]
-fn lowered_applies(index: &ActionIndex, id: usize, inp: &Input<'_>) -> bool {
+fn lowered_applies(set: &PolicySet, index: &ActionIndex, id: usize, inp: &Input<'_>) -> bool {
     let low = &index.lowered;
     let Some(st) = low.statements.get(id) else {
         return false;
@@ -1036,16 +1039,16 @@ fn lowered_applies(index: &ActionIndex, id: usize, inp: &Input<'_>) -> bool {
                 r == t
             }
         }),
-        LResource::General => general_resource(index, id, inp),
+        LResource::General => general_resource(set, index, id, inp),
     };
-    if !resource || (st.principal && !general_principal(index, id, inp)) {
+    if !resource || (st.principal && !general_principal(set, index, id, inp)) {
         return false;
     }
     low.conds
         .get(st.conds.0 as usize..st.conds.1 as usize)
         .unwrap_or_default()
         .iter()
-        .all(|c| lowered_condition(index, c, inp))
+        .all(|c| lowered_condition(set, index, c, inp))
 }
 
 fn principal_matches(p: &CPrincipal, principal: Option<&str>, root_only: bool) -> bool {
@@ -1254,20 +1257,28 @@ fn condition_on<'r>(c: &CCondition, entry: Option<Found<'r>>, vars: &dyn Vars) -
 /// The original of lowered condition `c`, by the kernel. Out of line, so that the fast path that calls it stays
 /// small.
 #[inline(never)]
-fn general_condition(index: &ActionIndex, c: &LCondition, inp: &Input<'_>) -> bool {
-    index
-        .program
-        .get(c.origin.0 as usize)
-        .and_then(|s| s.conditions.get(c.origin.1 as usize))
+fn general_condition(
+    set: &PolicySet,
+    index: &ActionIndex,
+    c: &LCondition,
+    inp: &Input<'_>,
+) -> bool {
+    statement(set, index, c.origin.0 as usize)
+        .and_then(|(_, s)| s.conditions.get(c.origin.1 as usize))
         .is_some_and(|cc| condition_on(cc, inp.entry(cc), inp.vars()).0)
 }
 
 /// [`condition_on`] on a lowered condition: when the request gives its key one string value (or none), the lowered
 /// test compares it the way [`matches_any`] does; every other case is the kernel's, on the original condition.
 #[inline]
-fn lowered_condition(index: &ActionIndex, c: &LCondition, inp: &Input<'_>) -> bool {
+fn lowered_condition(
+    set: &PolicySet,
+    index: &ActionIndex,
+    c: &LCondition,
+    inp: &Input<'_>,
+) -> bool {
     let low = &index.lowered;
-    let general = || general_condition(index, c, inp);
+    let general = || general_condition(set, index, c, inp);
     if c.test == LTest::General {
         return general();
     }
