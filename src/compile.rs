@@ -614,8 +614,9 @@ pub(crate) struct ActionIndex {
     /// An action the set never names: `*` patterns and all-literal `NotAction`s match it, all-literal `Action`s
     /// do not; the bits of `wild` statements are clear, to be computed from the patterns.
     pub unknown: [u64; MASK_WORDS],
-    /// Some statement is `wild`.
-    pub any_wild: bool,
+    /// The `wild` statements: id, `NotAction`, and their action patterns, matched against an action the set never
+    /// names.
+    pub wild: Vec<(usize, bool, Box<[ActionPattern]>)>,
     /// Each statement id's place: its policy and index there.
     pub by_id: Vec<(PolicyRef, usize)>,
     /// The statements by id, lowered for the fast path.
@@ -768,7 +769,11 @@ impl ActionIndex {
             entries,
             masks,
             unknown,
-            any_wild: inner.statements().any(|s| s.wild),
+            wild: inner
+                .statements()
+                .filter(|s| s.wild)
+                .map(|s| (s.id, s.not_action, s.actions.clone().into_boxed_slice()))
+                .collect(),
             by_id,
             lowered: crate::lower::Lowered::build(inner.statements())?,
             gates: Gates::build(inner),

@@ -461,9 +461,21 @@ pub(crate) fn eq_bytes(a: &[u8], b: &[u8]) -> bool {
     eq_words(a, b, |w| w)
 }
 
+/// Whether `a` and `b` are equal in ASCII case, eight bytes at a time (as `eq_ignore_ascii_case`).
+#[inline]
+pub(crate) fn eq_ignore_ascii_case(a: &[u8], b: &[u8]) -> bool {
+    eq_words_both(a, b, lower8, lower8)
+}
+
 /// Whether `a`, each word passed through `f`, is `b`.
 #[inline(always)]
 fn eq_words(a: &[u8], b: &[u8], f: impl Fn(u64) -> u64) -> bool {
+    eq_words_both(a, b, f, |w| w)
+}
+
+/// Whether `a`'s words through `f` are `b`'s through `g`.
+#[inline(always)]
+fn eq_words_both(a: &[u8], b: &[u8], f: impl Fn(u64) -> u64, g: impl Fn(u64) -> u64) -> bool {
     if a.len() != b.len() {
         return false;
     }
@@ -472,12 +484,12 @@ fn eq_words(a: &[u8], b: &[u8], f: impl Fn(u64) -> u64) -> bool {
     while let (Some((x, at)), Some((y, bt))) =
         (a.split_first_chunk::<8>(), b.split_first_chunk::<8>())
     {
-        if f(u64::from_le_bytes(*x)) != u64::from_le_bytes(*y) {
+        if f(u64::from_le_bytes(*x)) != g(u64::from_le_bytes(*y)) {
             return false;
         }
         (a, b) = (at, bt);
     }
-    a.is_empty() || f(tail_word(whole_a)) == tail_word(whole_b)
+    a.is_empty() || f(tail_word(whole_a)) == g(tail_word(whole_b))
 }
 
 impl fmt::Debug for Context {
@@ -942,6 +954,9 @@ mod tests {
                 let lower = s.to_ascii_lowercase();
                 assert_eq!(key_hash(&s), key_hash(&lower), "{s:?}");
                 assert!(eq_lower(&s, &lower), "{s:?}");
+                assert!(eq_ignore_ascii_case(&s, &lower) && eq_ignore_ascii_case(&lower, &s));
+                let upper = s.to_ascii_uppercase();
+                assert!(eq_ignore_ascii_case(&upper, &s), "{s:?}");
                 assert!(eq_bytes(&lower, &lower));
                 let w: u64 = s
                     .iter()
@@ -956,6 +971,15 @@ mod tests {
                     t[i] ^= 0x01;
                     assert!(!eq_lower(&s, &t), "{s:?} vs {t:?}");
                     assert!(!eq_bytes(&lower, &t));
+                    assert_eq!(eq_ignore_ascii_case(&s, &t), s.eq_ignore_ascii_case(&t));
+                    // A change of 0x20 is a change of case only on letters.
+                    let mut u = s.clone();
+                    u[i] ^= 0x20;
+                    assert_eq!(
+                        eq_ignore_ascii_case(&s, &u),
+                        s.eq_ignore_ascii_case(&u),
+                        "{s:?} vs {u:?}"
+                    );
                 }
                 assert!(!eq_lower(&s, &[lower.as_slice(), b"x"].concat()));
             }

@@ -851,12 +851,10 @@ fn action_mask(set: &Inner, action: &str) -> Option<[u64; MASK_WORDS]> {
         return Some(*m);
     }
     let mut m = index.unknown;
-    if index.any_wild {
-        for st in set.statements().filter(|s| s.wild) {
-            if st.actions.iter().any(|a| a.matches(action)) != st.not_action {
-                if let Some(w) = m.get_mut(st.id / 64) {
-                    *w |= 1 << (st.id % 64);
-                }
+    for (id, not_action, patterns) in &index.wild {
+        if patterns.iter().any(|a| a.matches(action)) != *not_action {
+            if let Some(w) = m.get_mut(id / 64) {
+                *w |= 1 << (id % 64);
             }
         }
     }

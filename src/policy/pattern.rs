@@ -274,6 +274,16 @@ impl Pattern {
 
     /// Exact comparison with Unicode case folding (the `IgnoreCase` operators). Wildcards are not special.
     pub fn equals_ignore_case(&self, value: &str, vars: &dyn Vars) -> Option<bool> {
+        // ASCII text folds as ASCII: compared eight bytes at a time.
+        if let Some(l) = self
+            .as_literal()
+            .filter(|l| l.is_ascii() && value.is_ascii())
+        {
+            return Some(crate::context::eq_ignore_ascii_case(
+                l.as_bytes(),
+                value.as_bytes(),
+            ));
+        }
         let mut want = value.chars().flat_map(char::to_lowercase);
         for piece in self.pieces() {
             let text = match piece {
@@ -436,7 +446,7 @@ fn glob(atoms: &[Atom], value: &[u8], vars: &dyn Vars, fold: bool) -> Option<boo
 #[inline]
 fn eq_bytes(a: &[u8], b: &[u8], fold: bool) -> bool {
     if fold {
-        a.eq_ignore_ascii_case(b)
+        crate::context::eq_ignore_ascii_case(a, b)
     } else {
         a == b
     }
@@ -634,6 +644,64 @@ mod tests {
         let p = Pattern::parse("ÄBC", false, true);
         assert_eq!(p.equals_ignore_case("äbc", &NoVars), Some(true));
         assert_eq!(p.equals_ignore_case("äbcd", &NoVars), Some(false));
+    }
+
+    /// The ASCII shortcut of `equals_ignore_case` agrees with Unicode lowercasing, on ASCII texts of every length
+    /// to 40 and with a non-ASCII character on either side (which takes the general path).
+    #[test]
+    fn ignore_case_ascii_shortcut_agrees_with_unicode_folding() {
+        let alphabet = [
+            'a', 'A', 'z', 'Z', '@', '[', '`', '{', '-', '0', ':', 'ä', 'K',
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for len in 0..=40 {
+            for _ in 0..100 {
+                let a: String = (0..len)
+                    .map(|_| alphabet[next() as usize % alphabet.len()])
+                    .collect();
+                let flip = |s: &str, k: u64| -> String {
+                    s.chars()
+                        .enumerate()
+                        .map(|(i, c)| match (i as u64 + k) % 3 {
+                            0 => c.to_ascii_uppercase(),
+                            1 => c.to_ascii_lowercase(),
+                            _ => c,
+                        })
+                        .collect()
+                };
+                let mut b = flip(&a, next());
+                if len > 0 && next() % 2 == 0 {
+                    let i = next() as usize % len;
+                    b = b
+                        .chars()
+                        .enumerate()
+                        .map(|(j, c)| {
+                            if j == i {
+                                alphabet[next() as usize % alphabet.len()]
+                            } else {
+                                c
+                            }
+                        })
+                        .collect();
+                }
+                let want = a
+                    .chars()
+                    .flat_map(char::to_lowercase)
+                    .eq(b.chars().flat_map(char::to_lowercase));
+                let p = Pattern::parse(&a, false, false);
+                assert_eq!(
+                    p.equals_ignore_case(&b, &NoVars),
+                    Some(want),
+                    "{a:?} vs {b:?}"
+                );
+            }
+        }
     }
 
     #[test]
