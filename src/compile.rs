@@ -1022,13 +1022,7 @@ mod tests {
     #[test]
     fn literal_set_answers_as_the_scan() {
         let alphabet: Vec<char> = "aA*?-:/0é".chars().collect();
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::xorshift(0x2545_f491_4f6c_dd1d);
         for n in 0..40 {
             let mut word = || -> String {
                 let len = (next() % 12) as usize;

@@ -895,13 +895,7 @@ mod tests {
             .copied()
             .chain([0x7f, 0xc1, 0xe1, 0xff])
             .collect();
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::xorshift(0x9e37_79b9_7f4a_7c15);
         for len in 0..=72 {
             for _ in 0..150 {
                 let s: Vec<u8> = (0..len)
@@ -939,13 +933,7 @@ mod tests {
             .copied()
             .chain([0x80, 0xc1, 0xc3, 0xa9, 0xff, 0xda])
             .collect();
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::xorshift(0x2545_f491_4f6c_dd1d);
         for len in 0..=40 {
             for _ in 0..200 {
                 let s: Vec<u8> = (0..len)

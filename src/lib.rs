@@ -21,3 +21,14 @@ pub use context::{Context, ContextValue, Request, RequestRef, Scalar, ValueRef};
 pub use decide::{Decision, Explanation, KeyLayout, Reason};
 pub use limits::Limits;
 pub use policy::Policy;
+
+/// A xorshift generator from `seed` (not zero): the unit tests' source of random texts, deterministic.
+#[cfg(test)]
+pub(crate) fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+    move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    }
+}

@@ -653,13 +653,7 @@ mod tests {
         let alphabet = [
             'a', 'A', 'z', 'Z', '@', '[', '`', '{', '-', '0', ':', 'ä', 'K',
         ];
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::xorshift(0x2545_f491_4f6c_dd1d);
         for len in 0..=40 {
             for _ in 0..100 {
                 let a: String = (0..len)
