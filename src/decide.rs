@@ -606,11 +606,20 @@ pub(crate) struct Input<'r> {
 
 /// The context keys a caller sends, in its order, resolved against one [`PolicySet`] by
 /// [`PolicySet::key_layout`]: see [`PolicySet::decide_ref_with`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct KeyLayout {
     set: Arc<Inner>,
     /// Each key as given, and what the set knows of it.
     keys: Box<[(Box<str>, Option<KeyInfo>)]>,
+}
+
+impl fmt::Debug for KeyLayout {
+    /// The keys and what the set knows of them (not the set).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyLayout")
+            .field("keys", &self.keys)
+            .finish_non_exhaustive()
+    }
 }
 
 impl KeyLayout {

@@ -464,3 +464,21 @@ fn long_literal_lists_decide_as_short_ones() {
         same(&long, &req, &format!("{vpce:?}"));
     }
 }
+
+/// A layout shows its keys, not the set it was resolved against.
+#[test]
+fn key_layout_debug_shows_its_keys() {
+    let set = PolicySet::builder()
+        .identity(doc(&[
+            json!({"Effect": "Allow", "Action": "*", "Resource": "*",
+            "Condition": {"StringEquals": {"aws:SourceVpce": "vpce-1"}}}),
+        ]))
+        .build()
+        .unwrap();
+    let shown = format!("{:?}", set.key_layout(["aws:SourceVpce", "my:key"]));
+    assert!(
+        shown.contains("aws:SourceVpce") && shown.contains("my:key"),
+        "{shown}"
+    );
+    assert!(!shown.contains("Statement") && shown.len() < 400, "{shown}");
+}
