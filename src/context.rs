@@ -354,12 +354,19 @@ impl Folded {
             return false;
         }
         let head = raw.get(..8 * KEPT).unwrap_or(raw);
+        let chunks = head.chunks_exact(8);
+        let tail = chunks.remainder();
         let mut diff = 0;
-        for (i, (w, m)) in self.words.iter().zip(&self.letters).enumerate() {
-            if 8 * i >= head.len() {
-                break;
+        let mut words = self.words.iter().zip(&self.letters);
+        for (c, (w, m)) in chunks.zip(&mut words) {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(c);
+            diff |= (u64::from_le_bytes(b) ^ w) & !m;
+        }
+        if !tail.is_empty() {
+            if let Some((w, m)) = words.next() {
+                diff |= (tail_word(head) ^ w) & !m;
             }
-            diff |= (word_at(head, i) ^ w) & !m;
         }
         diff == 0
             && (raw.len() <= 8 * KEPT
