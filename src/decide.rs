@@ -254,7 +254,7 @@ impl PolicySet {
     ///
     /// [`Context::insert`]: crate::Context::insert
     pub fn decide_ref(&self, req: &RequestRef<'_>) -> Result<Decision, ContextError> {
-        Ok(self.run(&Input::borrowed(&self.inner, req, None)?, &mut ()))
+        self.decide_borrowed(req, None)
     }
 
     /// [`PolicySet::decide_ref`] with the context keys resolved beforehand. A request's keys are expected in
