@@ -524,7 +524,7 @@ impl LiteralSet {
 pub(crate) struct KeyEntry {
     pub folded: crate::context::Folded,
     /// Lowercase.
-    pub key: Box<str>,
+    pub key: std::borrow::Cow<'static, str>,
     pub slot: Option<usize>,
     pub ty: Option<crate::context::KeyType>,
 }
@@ -557,23 +557,33 @@ impl KeyTable {
     /// Slot `i` for `keys[i]`, then every key of [`crate::context::KNOWN_KEYS`].
     fn build(keys: Vec<(u64, String)>) -> KeyTable {
         use crate::context::{Folded, KNOWN_KEYS, known_key_type};
-        let mut entries: Vec<KeyEntry> = keys
-            .into_iter()
-            .enumerate()
-            .map(|(slot, (_, key))| KeyEntry {
-                folded: Folded::of(key.as_bytes()),
-                ty: known_key_type(&key),
-                key: key.into(),
-                slot: Some(slot),
-            })
-            .collect();
-        for (k, ty) in KNOWN_KEYS {
-            if !entries.iter().any(|e| &*e.key == k) {
+        // The documented keys' foldings, computed once per process.
+        static KNOWN: std::sync::OnceLock<Vec<Folded>> = std::sync::OnceLock::new();
+        let known = KNOWN.get_or_init(|| {
+            KNOWN_KEYS
+                .iter()
+                .map(|(k, _)| Folded::of(k.as_bytes()))
+                .collect()
+        });
+        let mut entries: Vec<KeyEntry> = Vec::with_capacity(keys.len() + KNOWN_KEYS.len());
+        entries.extend(
+            keys.into_iter()
+                .enumerate()
+                .map(|(slot, (_, key))| KeyEntry {
+                    folded: Folded::of(key.as_bytes()),
+                    ty: known_key_type(&key),
+                    key: key.into(),
+                    slot: Some(slot),
+                }),
+        );
+        let condition_keys = entries.len();
+        for ((k, ty), folded) in KNOWN_KEYS.iter().zip(known) {
+            if !entries.iter().take(condition_keys).any(|e| e.key == *k) {
                 entries.push(KeyEntry {
-                    folded: Folded::of(k.as_bytes()),
-                    key: k.into(),
+                    folded: *folded,
+                    key: std::borrow::Cow::Borrowed(k),
                     slot: None,
-                    ty: Some(ty),
+                    ty: Some(*ty),
                 });
             }
         }
