@@ -70,44 +70,6 @@ pub(crate) struct CCondition {
     // share a slot exactly when they test the same key.
     pub slot: usize,
     pub values: CValues,
-    /// How the fast path decides it on a request value that is one string.
-    pub fast: Fast,
-}
-
-/// The conditions the fast path of `decide` (`decide::condition_fast`) decides without the general kernel
-/// (`decide::condition_on`) when the request gives the key one string value; any other value, and every other
-/// condition, takes the kernel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Fast {
-    /// `Null` (any value, or none).
-    Null,
-    /// `StringEquals`/`StringNotEquals`[`IfExists`] without a qualifier, every value literal.
-    Literals,
-    /// `Bool`[`IfExists`] without a qualifier, every value literal: whether `true` matches, whether `false` does.
-    Bool(bool, bool),
-    /// `IpAddress`/`NotIpAddress`[`IfExists`] without a qualifier.
-    Ip,
-    General,
-}
-
-impl Fast {
-    fn of(op: Operator, values: &CValues) -> Fast {
-        let literal = |ps: &[Pattern]| ps.iter().all(|p| p.as_literal().is_some());
-        match values {
-            CValues::Null { .. } => Fast::Null,
-            _ if op.qualifier.is_some() => Fast::General,
-            CValues::Exact(ps, set) if set.is_some() || literal(ps) => Fast::Literals,
-            CValues::Bool(ps) if literal(ps) => {
-                let any = |b: &str| {
-                    ps.iter()
-                        .any(|p| p.as_literal().is_some_and(|l| l.eq_ignore_ascii_case(b)))
-                };
-                Fast::Bool(any("true"), any("false"))
-            }
-            CValues::Ip(_) => Fast::Ip,
-            _ => Fast::General,
-        }
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -288,7 +250,6 @@ fn compile_statement(
             hash: crate::context::key_hash(key.as_bytes()),
             key,
             slot: 0,
-            fast: Fast::of(c.operator.value, &values),
             values,
         });
     }

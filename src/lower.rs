@@ -9,8 +9,9 @@
 //! decided by the general evaluator. The property tests of tests/it/borrowed.rs hold the two to the same
 //! decisions over every policy kind.
 
-use crate::compile::{CPrincipal, CStatement, CValues, Fast, LiteralSet};
+use crate::compile::{CCondition, CPrincipal, CStatement, CValues, LiteralSet};
 use crate::policy::arn::ArnPattern;
+use crate::policy::pattern::Pattern;
 use crate::policy::value::CidrSet;
 use std::sync::Arc;
 
@@ -147,35 +148,7 @@ impl Builder {
         };
         let start = u32::try_from(self.conds.len()).ok()?;
         for (i, c) in st.conditions.iter().enumerate() {
-            let test = match (c.fast, &c.values) {
-                (
-                    Fast::Null,
-                    &CValues::Null {
-                        when_absent,
-                        when_present,
-                    },
-                ) => LTest::Null(when_absent, when_present),
-                (Fast::Literals, CValues::Exact(_, Some(set))) => {
-                    self.sets.push(Arc::clone(set));
-                    LTest::Set(u32::try_from(self.sets.len() - 1).ok()?)
-                }
-                (Fast::Literals, CValues::Exact(ps, None)) => {
-                    let from = u32::try_from(self.texts.len()).ok()?;
-                    for p in ps {
-                        match p.as_literal() {
-                            Some(l) => self.text(l, false)?,
-                            None => return None,
-                        };
-                    }
-                    LTest::Literals(from, u32::try_from(self.texts.len()).ok()?)
-                }
-                (Fast::Bool(t, f), _) => LTest::Bool(t, f),
-                (Fast::Ip, CValues::Ip(set)) => {
-                    self.cidrs.push(Arc::clone(set));
-                    LTest::Ip(u32::try_from(self.cidrs.len() - 1).ok()?)
-                }
-                _ => LTest::General,
-            };
+            let test = self.test(c)?;
             self.keys.push(c.key.as_str().into());
             let key = u32::try_from(self.keys.len() - 1).ok()?;
             self.conds.push(LCondition {
@@ -193,6 +166,45 @@ impl Builder {
             resource,
             principal: !matches!(st.principal, None | Some((false, CPrincipal::Any))),
             conds: (start, u32::try_from(self.conds.len()).ok()?),
+        })
+    }
+
+    /// The lowered test of `c`: the shapes [`LTest`] names, each only without a qualifier (but `Null`), with
+    /// literal values (no variable).
+    fn test(&mut self, c: &CCondition) -> Option<LTest> {
+        Some(match &c.values {
+            &CValues::Null {
+                when_absent,
+                when_present,
+            } => LTest::Null(when_absent, when_present),
+            _ if c.op.qualifier.is_some() => LTest::General,
+            // A literal set is built only from literal values.
+            CValues::Exact(_, Some(set)) => {
+                self.sets.push(Arc::clone(set));
+                LTest::Set(u32::try_from(self.sets.len() - 1).ok()?)
+            }
+            CValues::Exact(ps, None) => match literals(ps) {
+                Some(ls) => {
+                    let from = u32::try_from(self.texts.len()).ok()?;
+                    for l in ls {
+                        self.text(l, false)?;
+                    }
+                    LTest::Literals(from, u32::try_from(self.texts.len()).ok()?)
+                }
+                None => LTest::General,
+            },
+            CValues::Bool(ps) => match literals(ps) {
+                Some(ls) => {
+                    let any = |b: &str| ls.iter().any(|l| l.eq_ignore_ascii_case(b));
+                    LTest::Bool(any("true"), any("false"))
+                }
+                None => LTest::General,
+            },
+            CValues::Ip(set) => {
+                self.cidrs.push(Arc::clone(set));
+                LTest::Ip(u32::try_from(self.cidrs.len() - 1).ok()?)
+            }
+            _ => LTest::General,
         })
     }
 
@@ -220,4 +232,9 @@ impl Builder {
             u32::try_from(self.texts.len()).ok()?,
         ))
     }
+}
+
+/// Each pattern's literal text, when every one is literal.
+fn literals(ps: &[Pattern]) -> Option<Vec<&str>> {
+    ps.iter().map(Pattern::as_literal).collect()
 }
