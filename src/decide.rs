@@ -1261,18 +1261,19 @@ fn condition_on<'r>(c: &CCondition, entry: Option<Found<'r>>, vars: &dyn Vars) -
     }
 }
 
-/// The original of lowered condition `c`, by the kernel. Out of line, so that the fast path that calls it stays
+/// The original of lowered condition `c`, by the kernel, on the value of its key (`entry`). Out of line, so that the fast path that calls it stays
 /// small.
 #[inline(never)]
 fn general_condition(
     set: &PolicySet,
     index: &ActionIndex,
     c: &LCondition,
+    entry: Option<Found<'_>>,
     inp: &Input<'_>,
 ) -> bool {
     statement(set, index, c.origin.0 as usize)
         .and_then(|(_, s)| s.conditions.get(c.origin.1 as usize))
-        .is_some_and(|cc| condition_on(cc, inp.entry(cc), inp.vars()).0)
+        .is_some_and(|cc| condition_on(cc, entry, inp.vars()).0)
 }
 
 /// [`condition_on`] on a lowered condition: when the request gives its key one string value (or none), the lowered
@@ -1285,12 +1286,12 @@ fn lowered_condition(
     inp: &Input<'_>,
 ) -> bool {
     let low = &index.lowered;
-    let general = || general_condition(set, index, c, inp);
+    let key = low.keys.get(c.key as usize).map_or("", |k| k);
+    let found = inp.value(c.slot as usize, key, c.hash);
+    let general = || general_condition(set, index, c, found, inp);
     if c.test == LTest::General {
         return general();
     }
-    let key = low.keys.get(c.key as usize).map_or("", |k| k);
-    let found = inp.value(c.slot as usize, key, c.hash);
     if let LTest::Null(absent, present) = c.test {
         return if found.is_some_and(|e| e.values.len() > 0) {
             present
@@ -1411,3 +1412,4 @@ fn matches_any(c: &CCondition, r: ScalarRef<'_>, ip: Option<IpAddr>, vars: &dyn 
         _ => false,
     }
 }
+
