@@ -1413,3 +1413,48 @@ fn matches_any(c: &CCondition, r: ScalarRef<'_>, ip: Option<IpAddr>, vars: &dyn 
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Policy;
+
+    /// `decide_ref_with` reads the layout rather than looking keys up: a forged layout that calls the set's key
+    /// unknown makes the request decide as if the key were absent. (`key_layout` never builds such a layout;
+    /// the forgery only shows which path the decision took.)
+    #[test]
+    fn decide_ref_with_reads_the_layout() {
+        let text = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject",
+            "Resource":"*","Condition":{"StringEquals":{"aws:SourceVpce":"vpce-1"}}}]}"#;
+        let build = || {
+            PolicySet::builder()
+                .identity(Policy::parse(text).unwrap())
+                .build()
+                .unwrap()
+        };
+        let set = build();
+        let context = [("aws:SourceVpce", ValueRef::One("vpce-1"))];
+        let req = RequestRef {
+            principal: Some("arn:aws:iam::111122223333:role/R"),
+            action: "s3:GetObject",
+            resource: "arn:aws:s3:::b/k",
+            context: &context,
+            ..RequestRef::default()
+        };
+        let layout = set.key_layout(["aws:SourceVpce"]);
+        assert_eq!(set.decide_ref_with(&layout, &req), Ok(Decision::Allow));
+        let mut forged = layout.clone();
+        if let Some(k) = forged.keys.get_mut(0) {
+            k.1 = None;
+        }
+        assert_eq!(
+            set.decide_ref_with(&forged, &req),
+            Ok(Decision::ImplicitDeny)
+        );
+        // A clone of the set shares its layouts; an equal set built again ignores them.
+        assert_eq!(
+            set.clone().decide_ref_with(&forged, &req),
+            Ok(Decision::ImplicitDeny)
+        );
+        assert_eq!(build().decide_ref_with(&forged, &req), Ok(Decision::Allow));
+    }
+}
