@@ -582,6 +582,9 @@ pub(crate) struct ActionIndex {
     entries: Vec<(crate::context::Folded, Box<[u8]>)>,
     /// `MASK_WORDS` words per entry.
     masks: Vec<[u64; MASK_WORDS]>,
+    /// Per entry, what its action meets (see [`crate::lower::Plan`]); their ids and gates in `plan_arena`.
+    plans: Vec<crate::lower::Plan>,
+    pub plan_arena: crate::lower::Plans,
     /// An action the set never names: `*` patterns and all-literal `NotAction`s match it, all-literal `Action`s
     /// do not; the bits of `wild` statements are clear, to be computed from the patterns.
     pub unknown: [u64; MASK_WORDS],
@@ -624,6 +627,34 @@ pub(crate) fn set_bit(m: &mut [u64; MASK_WORDS], id: usize) {
 }
 
 impl Gates {
+    /// The Deny statements an action meets: RCPs' only when they govern it (`action` lowercase).
+    fn deny_for(&self, action: &[u8]) -> [u64; MASK_WORDS] {
+        let rcps = std::str::from_utf8(action).is_ok_and(crate::decide::rcp_governs);
+        std::array::from_fn(|k| {
+            let d = self.deny.get(k).copied().unwrap_or(0);
+            let r = self.rcp_deny.get(k).copied().unwrap_or(0);
+            if rcps { d | r } else { d }
+        })
+    }
+
+    /// The gates that must each have an applicable Allow, in the order of `decide` (§4.2): SCP levels, identity
+    /// (when there is no resource policy: with one, see [`Gates::cross`]), boundary, session, endpoint.
+    fn must_allow<'a>(&'a self, inner: &Inner) -> Vec<&'a [u64; MASK_WORDS]> {
+        let identity = inner.resource.is_none().then_some(&self.identity);
+        self.scps
+            .iter()
+            .chain(identity)
+            .chain(self.boundary.as_ref())
+            .chain(self.session.as_ref())
+            .chain(self.endpoint.as_ref())
+            .collect()
+    }
+
+    /// The identity and resource gates, when the set has a resource policy.
+    fn cross(&self, inner: &Inner) -> Option<(&[u64; MASK_WORDS], &[u64; MASK_WORDS])> {
+        inner.resource.is_some().then_some((&self.identity, &self.resource))
+    }
+
     fn build(inner: &Inner) -> Gates {
         let present = |b: bool| b.then_some([0; MASK_WORDS]);
         let mut g = Gates {
@@ -731,6 +762,13 @@ impl ActionIndex {
                 set_bit(&mut unknown, st.id);
             }
         }
+        let gates = Gates::build(inner);
+        let mut pb = crate::lower::PlanBuilder::default();
+        let plans = masks
+            .iter()
+            .zip(&entries)
+            .map(|(m, (_, action))| pb.plan(m, &gates.deny_for(action), (&gates.allow, &gates.unconditional_allow), &gates.must_allow(inner), gates.cross(inner)))
+            .collect::<Option<Vec<_>>>()?;
         let by_id = inner
             .policies()
             .flat_map(|(at, p)| (0..p.statements.len()).map(move |i| (at, i)))
@@ -739,6 +777,8 @@ impl ActionIndex {
             buckets: buckets(entries.iter().map(|e| e.0.hash()), entries.len())?,
             entries,
             masks,
+            plans,
+            plan_arena: pb.finish(),
             unknown,
             wild: inner
                 .statements()
@@ -747,22 +787,27 @@ impl ActionIndex {
                 .collect(),
             by_id,
             lowered: crate::lower::Lowered::build(inner.statements())?,
-            gates: Gates::build(inner),
+            gates,
         })
     }
 
     /// The most pattern matches building an index may take (a few tens of milliseconds).
     const BUDGET: usize = 1 << 22;
 
-    /// The mask of `action` (any case), when the set names it.
+    /// The entry of `action` (any case), when the set names it.
     #[inline]
-    pub fn get(&self, action: &str) -> Option<&[u64; MASK_WORDS]> {
+    pub fn find(&self, action: &str) -> Option<usize> {
         let b = action.as_bytes();
         let k = crate::context::KeyText::of(b);
-        let i = probe(&self.buckets, k.hash(), |i| {
+        probe(&self.buckets, k.hash(), |i| {
             self.entries.get(i).is_some_and(|(f, e)| f.is(&k, e))
-        })?;
-        self.masks.get(i)
+        })
+    }
+
+    /// Entry `i`'s mask and plan.
+    #[inline]
+    pub fn entry(&self, i: usize) -> Option<(&[u64; MASK_WORDS], &crate::lower::Plan)> {
+        self.masks.get(i).zip(self.plans.get(i))
     }
 }
 

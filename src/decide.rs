@@ -15,7 +15,7 @@ use crate::context::{
     Context, ContextError, Found, KeyType, Request, RequestRef, ScalarRef, ValueRef, Values,
     check_type, is_account_id,
 };
-use crate::lower::{LCondition, LResource, LTest};
+use crate::lower::{Allows, LCondition, LResource, LTest, Lowered, Plan};
 use crate::policy::operator::{Family, Qualifier};
 use crate::policy::pattern::Vars;
 use crate::policy::{Effect, PrincipalKind};
@@ -350,8 +350,13 @@ impl PolicySet {
         let i = &*self.inner;
         let rcps_apply = !i.rcps.is_empty() && rcp_governs(input.action);
         if !T::FULL {
-            if let (Some(index), Some(mask)) = (&i.actions, &input.mask) {
-                return self.run_indexed(input, index, mask, rcps_apply);
+            if let Some(index) = &i.actions {
+                if let Some((_, plan)) = input.entry.and_then(|e| index.entry(e)) {
+                    return self.run_planned(input, index, plan);
+                }
+                if let Some(mask) = &input.mask {
+                    return self.run_indexed(input, index, mask, rcps_apply);
+                }
             }
         }
         // 1. The deny pass over every applicable policy (§4.1), in the order of `policies()`.
@@ -453,6 +458,52 @@ impl PolicySet {
 }
 
 impl PolicySet {
+    /// The decision of `run` when nothing is recorded, for an action the set names, by its plan: the Deny
+    /// statements the action meets, then each gate's Allows for it (see `crate::lower::Plan`). The same
+    /// decision as [`PolicySet::run_indexed`], with what depends on the action alone settled beforehand.
+    #[inline]
+    fn run_planned(&self, inp: &Input<'_>, index: &ActionIndex, plan: &Plan) -> Decision {
+        let arena = &index.plan_arena;
+        let any = |(from, to): (u32, u32)| {
+            arena
+                .ids
+                .get(from as usize..to as usize)
+                .unwrap_or_default()
+                .iter()
+                .any(|&id| lowered_applies(self, index, id as usize, inp))
+        };
+        if any(plan.deny) {
+            return Decision::ExplicitDeny;
+        }
+        if plan.fails {
+            return Decision::ImplicitDeny;
+        }
+        let gates = arena
+            .gates
+            .get(plan.gates.0 as usize..plan.gates.1 as usize)
+            .unwrap_or_default();
+        if !gates.iter().all(|&g| any(g)) {
+            return Decision::ImplicitDeny;
+        }
+        let allows = |a: Allows| a.always || any(a.ids);
+        let passed = match plan.cross {
+            // Without a resource policy the identity gate is among `gates`: the accounts must agree.
+            None => inp.same_account(),
+            Some((identity, resource)) => {
+                if allows(identity) {
+                    inp.same_account() || allows(resource)
+                } else {
+                    allows(resource) && inp.same_account()
+                }
+            }
+        };
+        if passed {
+            Decision::Allow
+        } else {
+            Decision::ImplicitDeny
+        }
+    }
+
     /// The decision of `run` when nothing is recorded, by the action index: only the statements whose action
     /// matches are visited, in the same order, and a gate with an unconditional Allow for the action is passed
     /// without evaluating anything. The gates and their order are those of `run` (SEMANTICS.md §4.1-§4.2).
@@ -594,11 +645,13 @@ pub(crate) struct Input<'r> {
     /// One bit per statement id: whether its `Action`/`NotAction` matches. `None` for a set too large to
     /// index: each statement matches its patterns.
     mask: Option<[u64; MASK_WORDS]>,
+    /// The action's entry in the set's action index, when the set names it.
+    entry: Option<usize>,
     /// `service_bit` of the action's service (every bit when it has none), for a set without an index.
     service: u64,
-    /// For a borrowed request, per slot, where its key's value is: 0 absent, [`LOOK_UP`] look it up by key, else
-    /// 1 + the index of the key's entry in the request's context.
-    slots: [u8; SLOTS],
+    /// For a borrowed request, the value of each slot's key (`None`: absent). The keys of slots past `SLOTS`
+    /// are looked up by name.
+    vals: [Option<&'r ValueRef<'r>>; SLOTS],
     /// For a borrowed request, the addresses parsed at ingest: `(1 + slot, address)`, 0 unused.
     ips: [(u8, IpAddr); 2],
     same_account: OnceCell<bool>,
@@ -638,7 +691,7 @@ impl<'r> Input<'r> {
         principal: Option<&'r str>,
         resource_account: Option<&'r str>,
     ) -> Input<'r> {
-        let mask = action_mask(set, action);
+        let (entry, mask) = action_mask(set, action);
         let service = if mask.is_some() {
             u64::MAX
         } else {
@@ -653,8 +706,9 @@ impl<'r> Input<'r> {
             resource_account,
             source,
             mask,
+            entry,
             service,
-            slots: [0; SLOTS],
+            vals: [None; SLOTS],
             ips: [(0, IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)); 2],
             same_account: OnceCell::new(),
         }
@@ -711,7 +765,7 @@ impl<'r> Input<'r> {
         let inp = self;
         let mut ips = 0;
         let mut next = 0;
-        for (i, (key, value)) in req.context.iter().enumerate() {
+        for (key, value) in req.context {
             let laid = layout.and_then(|l| {
                 // From where the last key was found: keys come in the layout's order, some left out.
                 let (j, info) = (l.keys.get(next..)?.iter().enumerate())
@@ -744,8 +798,8 @@ impl<'r> Input<'r> {
             let Some(slot) = k.slot.filter(|&s| s < SLOTS) else {
                 continue;
             };
-            if let Some(cell) = inp.slots.get_mut(slot) {
-                *cell = place(i);
+            if let Some(cell) = inp.vals.get_mut(slot) {
+                *cell = Some(value);
             }
             if ty == Some(KeyType::Ip) {
                 // A key given again replaces its address, or drops it when the new value has none to keep.
@@ -778,22 +832,47 @@ impl<'r> Input<'r> {
             Source::Owned(ctx) => return ctx.entry_hashed(key, hash).map(Found::entry),
             Source::Borrowed(req) => req,
         };
-        match self.slots.get(slot) {
-            Some(0) => None,
-            Some(&at) if at != LOOK_UP => {
-                req.context.get(usize::from(at - 1)).map(|(_, v)| Found {
-                    values: Values::of(v),
-                    ip: self
-                        .ips
-                        .iter()
-                        .find(|(s, _)| usize::from(*s) == slot + 1)
-                        .map(|(_, a)| *a),
-                })
-            }
-            _ => req.get_lower(key).map(|v| Found {
+        match self.vals.get(slot) {
+            Some(v) => v.map(|v| Found {
+                values: Values::of(v),
+                ip: self.noted_ip(slot),
+            }),
+            None => req.get_lower(key).map(|v| Found {
                 values: Values::of(v),
                 ip: None,
             }),
+        }
+    }
+
+    /// The address parsed at ingest for the key of `slot`, if any (a borrowed request's).
+    #[inline]
+    fn noted_ip(&self, slot: usize) -> Option<IpAddr> {
+        self.ips
+            .iter()
+            .find(|(s, _)| usize::from(*s) == slot + 1)
+            .map(|(_, a)| *a)
+    }
+
+    /// The value of the key lowered condition `c` reads, as the lowered tests take it.
+    #[inline]
+    fn quick(&self, low: &Lowered, c: &LCondition) -> Quick<'r> {
+        let slot = c.slot as usize;
+        if let (Source::Borrowed(_), Some(v)) = (self.source, self.vals.get(slot)) {
+            return match v {
+                None => Quick::Absent,
+                Some(ValueRef::One(s)) => Quick::One(s, None),
+                Some(v) => Quick::Other(Found {
+                    values: Values::of(v),
+                    ip: None,
+                }),
+            };
+        }
+        match self.value(slot, low.key(c.key), c.hash) {
+            None => Quick::Absent,
+            Some(f) => match f.one_str() {
+                Some(s) => Quick::One(s, f.ip),
+                None => Quick::Other(f),
+            },
         }
     }
 
@@ -841,23 +920,24 @@ impl<'r> Input<'r> {
     }
 }
 
-/// A slot's value for the context entry at `i` (see `Input::slots`).
-fn place(i: usize) -> u8 {
-    u8::try_from(i + 1)
-        .ok()
-        .filter(|&p| p != LOOK_UP)
-        .unwrap_or(LOOK_UP)
+/// A key's value as a lowered condition reads it.
+enum Quick<'r> {
+    Absent,
+    /// One string, and its address when one was parsed already.
+    One(&'r str, Option<IpAddr>),
+    /// Anything else: a list, or a typed value.
+    Other(Found<'r>),
 }
 
-/// In `Input::slots`: the entry is too far into the context to note; look the key up.
-const LOOK_UP: u8 = u8::MAX;
-
-/// Which statements of `set` the action matches, by the set's action index (`None`: the set has none).
+/// The action's entry in the set's action index, when the set names it, and which statements of `set` the action
+/// matches (`None`: the set has no index).
 #[inline]
-fn action_mask(set: &Inner, action: &str) -> Option<[u64; MASK_WORDS]> {
-    let index = set.actions.as_ref()?;
-    if let Some(m) = index.get(action) {
-        return Some(*m);
+fn action_mask(set: &Inner, action: &str) -> (Option<usize>, Option<[u64; MASK_WORDS]>) {
+    let Some(index) = set.actions.as_ref() else {
+        return (None, None);
+    };
+    if let Some((i, (m, _))) = index.find(action).and_then(|i| Some((i, index.entry(i)?))) {
+        return (Some(i), Some(*m));
     }
     let mut m = index.unknown;
     for (id, not_action, patterns) in &index.wild {
@@ -867,7 +947,7 @@ fn action_mask(set: &Inner, action: &str) -> Option<[u64; MASK_WORDS]> {
             }
         }
     }
-    Some(m)
+    (None, Some(m))
 }
 
 /// Whether any Deny statement of `p` applies; records each (in full mode, all of them).
@@ -1286,27 +1366,23 @@ fn lowered_condition(
     inp: &Input<'_>,
 ) -> bool {
     let low = &index.lowered;
-    let key = low.keys.get(c.key as usize).map_or("", |k| k);
-    let found = inp.value(c.slot as usize, key, c.hash);
-    let general = || general_condition(set, index, c, found, inp);
+    let general = |found| general_condition(set, index, c, found, inp);
     if c.test == LTest::General {
-        return general();
+        return general(inp.value(c.slot as usize, low.key(c.key), c.hash));
     }
-    if let LTest::Null(absent, present) = c.test {
-        return if found.is_some_and(|e| e.values.len() > 0) {
-            present
-        } else {
-            absent
-        };
-    }
-    let Some(e) = found else {
+    let (s, ip) = match (inp.quick(low, c), c.test) {
+        (Quick::One(s, ip), _) => (s, ip),
+        // `Null`: present or not (a list of no value is absent).
+        (Quick::Absent, LTest::Null(absent, _)) => return absent,
+        (Quick::Other(f), LTest::Null(absent, present)) => {
+            return if f.values.len() > 0 { present } else { absent };
+        }
         // Absent, no qualifier (§3.6): true with `IfExists` or for a negated operator.
-        return c.if_exists || c.negated;
-    };
-    let Some(s) = e.one_str() else {
-        return general();
+        (Quick::Absent, _) => return c.if_exists || c.negated,
+        (Quick::Other(f), _) => return general(Some(f)),
     };
     let matched = match c.test {
+        LTest::Null(_, present) => return present,
         LTest::Literals(from, to) => {
             (from..to).any(|i| crate::context::eq_bytes(low.text(i).0, s.as_bytes()))
         }
@@ -1316,12 +1392,12 @@ fn lowered_condition(
             Some(false) => f,
             None => false,
         },
-        LTest::Ip(i) => {
-            e.ip.or_else(|| crate::policy::value::parse_ip(s))
-                .zip(low.cidrs.get(i as usize))
-                .is_some_and(|(a, set)| set.contains(a))
-        }
-        LTest::Null(..) | LTest::General => return general(),
+        LTest::Ip(i) => ip
+            .or_else(|| inp.noted_ip(c.slot as usize))
+            .or_else(|| crate::policy::value::parse_ip(s))
+            .zip(low.cidrs.get(i as usize))
+            .is_some_and(|(a, set)| set.contains(a)),
+        LTest::General => return general(inp.value(c.slot as usize, low.key(c.key), c.hash)),
     };
     matched != c.negated
 }

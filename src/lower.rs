@@ -101,6 +101,12 @@ impl Lowered {
         }
     }
 
+    /// Key `i` of the conditions, lowercase.
+    #[inline]
+    pub fn key(&self, i: u32) -> &str {
+        self.keys.get(i as usize).map_or("", |k| k)
+    }
+
     /// `statements` in id order; `None` when the arena would pass `u32` offsets.
     pub fn build<'a>(statements: impl Iterator<Item = &'a CStatement>) -> Option<Lowered> {
         let mut b = Builder::default();
@@ -237,4 +243,130 @@ impl Builder {
 /// Each pattern's literal text, when every one is literal.
 fn literals(ps: &[Pattern]) -> Option<Vec<&str>> {
     ps.iter().map(Pattern::as_literal).collect()
+}
+
+/// What one action meets in a set, gate by gate: the statements the fast path of `decide` visits for a request
+/// with that action, in the order of SEMANTICS.md §4.1-§4.2, everything settled by the action alone settled when
+/// the set is built. Ids are statement ids, in [`Plans::ids`]; gates in [`Plans::gates`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Plan {
+    /// The Deny statements whose action matches (an RCP's only when RCPs govern the action).
+    pub deny: (u32, u32),
+    /// The gates that must each have an applicable Allow, those with an unconditional Allow for the action left
+    /// out: SCP levels, then the identity gate (when the set has no resource policy), boundary, session and
+    /// endpoint. Each is a range of `ids`.
+    pub gates: (u32, u32),
+    /// A gate without any Allow for the action: unless a Deny applies, the decision is an implicit deny.
+    pub fails: bool,
+    /// With a resource policy: the identity and resource gates, decided together with the accounts (§4.2).
+    pub cross: Option<(Allows, Allows)>,
+}
+
+/// A gate's Allow statements for one action.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Allows {
+    /// One of them applies to every request with the action.
+    pub always: bool,
+    /// Otherwise, `ids[start..end]`.
+    pub ids: (u32, u32),
+}
+
+/// The plans of one set, their ids and gates in two arenas.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Plans {
+    pub ids: Box<[u32]>,
+    pub gates: Box<[(u32, u32)]>,
+}
+
+/// Builds [`Plan`]s into [`Plans`].
+#[derive(Default)]
+pub(crate) struct PlanBuilder {
+    ids: Vec<u32>,
+    gates: Vec<(u32, u32)>,
+}
+
+/// One gate of a set, as [`PlanBuilder::plan`] takes it: its statements and its unconditional Allows, one bit per
+/// statement id.
+pub(crate) type Mask = [u64; crate::compile::MASK_WORDS];
+
+impl PlanBuilder {
+    /// The plan of an action whose matching statements are `mask`. `deny` are the set's Deny statements (RCPs'
+    /// included when they govern the action), `allow` and `always` its Allow and unconditional Allow statements;
+    /// `gates` the gates that must each allow, `cross` the identity and resource gates when the set has a
+    /// resource policy. `None` when an id would pass `u32`.
+    pub fn plan(
+        &mut self,
+        mask: &Mask,
+        deny: &Mask,
+        (allow, always): (&Mask, &Mask),
+        gates: &[&Mask],
+        cross: Option<(&Mask, &Mask)>,
+    ) -> Option<Plan> {
+        let deny = self.ids_of(&and(mask, deny))?;
+        let allow = and(mask, allow);
+        let always = and(mask, always);
+        let mut plan = Plan {
+            deny,
+            ..Plan::default()
+        };
+        let mut kept = Vec::new();
+        for g in gates {
+            let a = self.allows(&allow, &always, g)?;
+            if a.always {
+                continue;
+            }
+            plan.fails |= a.ids.0 == a.ids.1;
+            kept.push(a.ids);
+        }
+        let from = u32::try_from(self.gates.len()).ok()?;
+        self.gates.extend(kept);
+        plan.gates = (from, u32::try_from(self.gates.len()).ok()?);
+        if let Some((identity, resource)) = cross {
+            plan.cross = Some((
+                self.allows(&allow, &always, identity)?,
+                self.allows(&allow, &always, resource)?,
+            ));
+        }
+        Some(plan)
+    }
+
+    /// The Allows of `gate` among `allow`.
+    fn allows(&mut self, allow: &Mask, always: &Mask, gate: &Mask) -> Option<Allows> {
+        if and(always, gate).iter().any(|&w| w != 0) {
+            return Some(Allows {
+                always: true,
+                ids: (0, 0),
+            });
+        }
+        Some(Allows {
+            always: false,
+            ids: self.ids_of(&and(allow, gate))?,
+        })
+    }
+
+    /// The ids of `m`, in order, as a range of the arena.
+    fn ids_of(&mut self, m: &Mask) -> Option<(u32, u32)> {
+        let from = u32::try_from(self.ids.len()).ok()?;
+        for (k, &word) in m.iter().enumerate() {
+            let mut w = word;
+            while w != 0 {
+                self.ids
+                    .push(u32::try_from(k * 64 + w.trailing_zeros() as usize).ok()?);
+                w &= w - 1;
+            }
+        }
+        Some((from, u32::try_from(self.ids.len()).ok()?))
+    }
+
+    pub fn finish(self) -> Plans {
+        Plans {
+            ids: self.ids.into_boxed_slice(),
+            gates: self.gates.into_boxed_slice(),
+        }
+    }
+}
+
+/// The bits in both.
+pub(crate) fn and(a: &Mask, b: &Mask) -> Mask {
+    std::array::from_fn(|k| a.get(k).zip(b.get(k)).map_or(0, |(x, y)| x & y))
 }
