@@ -63,7 +63,7 @@ pub struct CompileError {
 pub(crate) struct CCondition {
     pub op: Operator,
     pub key: String,
-    /// `key_hash(key)`.
+    /// `text_hash(key)`.
     pub hash: u64,
     /// The slot of `key` among the distinct keys of the owning set, where a decision caches its lookup.
     // INVARIANT: set by `Inner::intern` whenever a policy enters a `PolicySet`: within a set, two conditions
@@ -247,7 +247,7 @@ fn compile_statement(
         let key = c.key_lower();
         conditions.push(CCondition {
             op: c.operator.value,
-            hash: crate::context::key_hash(key.as_bytes()),
+            hash: crate::context::text_hash(key.as_bytes()),
             key,
             slot: 0,
             values,
@@ -557,7 +557,12 @@ impl KeyTable {
     /// The entry of `key` in any case.
     #[inline]
     pub fn get_any_case(&self, key: &str) -> Option<&KeyEntry> {
-        let k = crate::context::KeyText::of(key.as_bytes());
+        self.get_text(crate::context::KeyText::of(key.as_bytes()))
+    }
+
+    /// The entry of `k` in any case.
+    #[inline]
+    pub fn get_text(&self, k: crate::context::KeyText<'_>) -> Option<&KeyEntry> {
         let hash = k.hash();
         let is = |e: &KeyEntry| e.folded.is(&k, e.key.as_bytes());
         match &self.buckets {
@@ -652,7 +657,10 @@ impl Gates {
 
     /// The identity and resource gates, when the set has a resource policy.
     fn cross(&self, inner: &Inner) -> Option<(&[u64; MASK_WORDS], &[u64; MASK_WORDS])> {
-        inner.resource.is_some().then_some((&self.identity, &self.resource))
+        inner
+            .resource
+            .is_some()
+            .then_some((&self.identity, &self.resource))
     }
 
     fn build(inner: &Inner) -> Gates {
@@ -767,7 +775,15 @@ impl ActionIndex {
         let plans = masks
             .iter()
             .zip(&entries)
-            .map(|(m, (_, action))| pb.plan(m, &gates.deny_for(action), (&gates.allow, &gates.unconditional_allow), &gates.must_allow(inner), gates.cross(inner)))
+            .map(|(m, (_, action))| {
+                pb.plan(
+                    m,
+                    &gates.deny_for(action),
+                    (&gates.allow, &gates.unconditional_allow),
+                    &gates.must_allow(inner),
+                    gates.cross(inner),
+                )
+            })
             .collect::<Option<Vec<_>>>()?;
         let by_id = inner
             .policies()

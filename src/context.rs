@@ -220,7 +220,8 @@ pub struct Context {
 pub(crate) struct Entry {
     /// Lowercase.
     pub key: String,
-    /// [`key_hash`] of `key`: a decision finds a key by comparing hashes before any text.
+    /// [`text_hash`] of `key`: a decision finds a key by comparing hashes before any text, and a set's key table
+    /// by this hash.
     pub hash: u64,
     pub value: ContextValue,
     /// The address, for a single string value of a key documented as an IP (parsed anyway to check it).
@@ -236,12 +237,19 @@ impl Entry {
             _ => None,
         };
         Entry {
-            hash: key_hash(key.as_bytes()),
+            hash: text_hash(key.as_bytes()),
             key,
             value,
             ip,
         }
     }
+}
+
+/// The hash of a context key that [`KeyText`] and [`Folded`] use, the same in any ASCII case: of its length and
+/// first and last eight bytes.
+#[inline]
+pub(crate) fn text_hash(key: &[u8]) -> u64 {
+    KeyText::of(key).hash
 }
 
 /// A fixed (not randomised) hash of a key, the same in any ASCII case: every byte is ORed with `0x20` first,
@@ -304,9 +312,11 @@ impl<'a> KeyText<'a> {
     }
 }
 
-/// A lowercase key as a table keeps it to compare with a [`KeyText`]: its hash, its first [`KEPT`] words
-/// (zero-padded) and, per byte, `0x20` where it has a letter (the one bit by which that byte may differ in a key
-/// given in another case).
+/// A lowercase key as a table keeps it to compare with a [`KeyText`]: its hash, up to [`KEPT`] words and, per
+/// byte, `0x20` where it has a letter (the one bit by which that byte may differ in a key given in another case).
+/// The words are the key's leading words (at most `KEPT - 1`, each wholly before its last eight bytes), and, in the
+/// last place, its last eight bytes (overlapping the one before; a key shorter than eight bytes zero-padded), so
+/// that a comparison is a short run of loads with no tail to handle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Folded {
     len: usize,
@@ -315,13 +325,42 @@ pub(crate) struct Folded {
     letters: [u64; KEPT],
 }
 
+/// How many leading words of a key of `len` bytes [`Folded`] keeps apart from its last eight bytes.
+#[inline(always)]
+fn leading_words(len: usize) -> usize {
+    (len.saturating_sub(1) / 8).min(KEPT - 1)
+}
+
+/// The eight bytes of `b` from `at`, or 0 (the caller ensures they exist).
+#[inline(always)]
+fn load(b: &[u8], at: usize) -> u64 {
+    b.get(at..)
+        .and_then(|r| r.first_chunk::<8>())
+        .map_or(0, |c| u64::from_le_bytes(*c))
+}
+
+/// The last eight bytes of `b` as a word; for a shorter `b`, its bytes zero-padded.
+#[inline(always)]
+fn last_word(b: &[u8]) -> u64 {
+    match b.last_chunk::<8>() {
+        Some(c) => u64::from_le_bytes(*c),
+        None => word(b),
+    }
+}
+
 impl Folded {
     /// The folding of `lower`, a lowercase key.
     pub fn of(lower: &[u8]) -> Folded {
         let mut words = [0u64; KEPT];
-        let head = lower.get(..8 * KEPT).unwrap_or(lower);
-        for (i, w) in words.iter_mut().enumerate() {
-            *w = word_at(head, i);
+        for (i, w) in words
+            .iter_mut()
+            .enumerate()
+            .take(leading_words(lower.len()))
+        {
+            *w = load(lower, 8 * i);
+        }
+        if let Some(w) = words.last_mut() {
+            *w = last_word(lower);
         }
         // A byte that is a lowercase letter: 0x20 there. Adding per byte cannot carry (seven bits).
         let letters = words.map(|w| {
@@ -347,46 +386,38 @@ impl Folded {
 
     /// Whether `key` is this key in some case; `lower` is this key's text. A byte may differ from this key's
     /// only by `0x20`, and only where this key has a letter.
-    #[inline]
+    #[inline(never)]
     pub fn is(&self, key: &KeyText<'_>, lower: &[u8]) -> bool {
         let raw = key.raw;
-        if raw.len() != self.len || key.hash != self.hash {
+        let n = raw.len();
+        if n != self.len || key.hash != self.hash {
             return false;
         }
-        let head = raw.get(..8 * KEPT).unwrap_or(raw);
-        let chunks = head.chunks_exact(8);
-        let tail = chunks.remainder();
-        let mut diff = 0;
-        let mut words = self.words.iter().zip(&self.letters);
-        for (c, (w, m)) in chunks.zip(&mut words) {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(c);
-            diff |= (u64::from_le_bytes(b) ^ w) & !m;
-        }
-        if !tail.is_empty() {
-            if let Some((w, m)) = words.next() {
-                diff |= (tail_word(head) ^ w) & !m;
+        let differs = |w: u64, i: usize| match (self.words.get(i), self.letters.get(i)) {
+            (Some(x), Some(m)) => (w ^ x) & !m,
+            _ => 1,
+        };
+        let lead = leading_words(n);
+        let mut diff = differs(last_word(raw), KEPT - 1);
+        // Unrolled: a loop's setup costs more than its few words.
+        for i in 0..KEPT - 1 {
+            if i < lead {
+                diff |= differs(load(raw, 8 * i), i);
             }
         }
-        diff == 0
-            && (raw.len() <= 8 * KEPT
-                || eq_lower(
-                    raw.get(8 * KEPT..).unwrap_or_default(),
-                    lower.get(8 * KEPT..).unwrap_or_default(),
-                ))
+        diff == 0 && (n <= 8 * KEPT || same_middle(raw, lower))
     }
 }
 
-/// Word `i` of `b` (its bytes `8 * i..`, the last one zero-padded; zero past the end).
-#[inline(always)]
-fn word_at(b: &[u8], i: usize) -> u64 {
-    match b.get(8 * i..) {
-        Some(rest) if rest.len() >= 8 => rest
-            .first_chunk::<8>()
-            .map_or(0, |c| u64::from_le_bytes(*c)),
-        Some(rest) if !rest.is_empty() => tail_word(b),
-        _ => 0,
+/// Whether the middle of a key longer than [`Folded`] keeps, past its kept words, is that of `lower` in some case.
+#[cold]
+#[inline(never)]
+fn same_middle(raw: &[u8], lower: &[u8]) -> bool {
+    fn middle(b: &[u8]) -> &[u8] {
+        b.get(8 * (KEPT - 1)..b.len().saturating_sub(8))
+            .unwrap_or_default()
     }
+    eq_lower(middle(raw), middle(lower))
 }
 
 /// The hash of the little-endian words of `key` (the last one zero-padded), each passed through `f`. Every byte
@@ -571,7 +602,7 @@ impl Context {
             .and_then(|i| self.entries.get(i))
     }
 
-    /// The entry of an already-lowercase key whose [`key_hash`] is `hash`: a scan of hashes for the few keys a
+    /// The entry of an already-lowercase key whose [`text_hash`] is `hash`: a scan of hashes for the few keys a
     /// request usually has, the binary search otherwise.
     #[inline]
     pub(crate) fn entry_hashed(&self, lower: &str, hash: u64) -> Option<&Entry> {

@@ -12,10 +12,10 @@ use crate::compile::{
     KeyInfo, MASK_WORDS, PolicyRef, PolicySet,
 };
 use crate::context::{
-    Context, ContextError, Found, KeyType, Request, RequestRef, ScalarRef, ValueRef, Values,
-    check_type, is_account_id,
+    Context, ContextError, ContextValue, Entry, Found, KeyType, Request, RequestRef, Scalar,
+    ScalarRef, ValueRef, Values, check_type, is_account_id,
 };
-use crate::lower::{Allows, LCondition, LResource, LTest, Lowered, Plan};
+use crate::lower::{Allows, LCondition, LResource, LTest, Plan};
 use crate::policy::operator::{Family, Qualifier};
 use crate::policy::pattern::Vars;
 use crate::policy::{Effect, PrincipalKind};
@@ -855,9 +855,20 @@ impl<'r> Input<'r> {
 
     /// The value of the key lowered condition `c` reads, as the lowered tests take it.
     #[inline]
-    fn quick(&self, low: &Lowered, c: &LCondition) -> Quick<'r> {
+    fn quick(&self, c: &LCondition) -> Quick<'r> {
         let slot = c.slot as usize;
-        if let (Source::Borrowed(_), Some(v)) = (self.source, self.vals.get(slot)) {
+        if let Source::Owned(ctx) = self.source {
+            return match ctx.entry_hashed(&c.key, c.hash) {
+                None => Quick::Absent,
+                Some(Entry {
+                    value: ContextValue::One(Scalar::String(s)),
+                    ip,
+                    ..
+                }) => Quick::One(s, *ip),
+                Some(e) => Quick::Other(Found::entry(e)),
+            };
+        }
+        if let Some(v) = self.vals.get(slot) {
             return match v {
                 None => Quick::Absent,
                 Some(ValueRef::One(s)) => Quick::One(s, None),
@@ -867,7 +878,7 @@ impl<'r> Input<'r> {
                 }),
             };
         }
-        match self.value(slot, low.key(c.key), c.hash) {
+        match self.value(slot, &c.key, c.hash) {
             None => Quick::Absent,
             Some(f) => match f.one_str() {
                 Some(s) => Quick::One(s, f.ip),
@@ -1108,22 +1119,20 @@ fn statement<'s>(
 /// path), on its lowered form (`crate::lower`): what the lowering left out goes to the same tests as [`applies`].
 #[inline]
 fn lowered_applies(set: &PolicySet, index: &ActionIndex, id: usize, inp: &Input<'_>) -> bool {
-    let low = &index.lowered;
-    let Some(st) = low.statements.get(id) else {
+    let Some(st) = index.lowered.statements.get(id) else {
         return false;
     };
     if st.always {
         return true;
     }
-    let resource = match st.resource {
+    let resource = match &st.resource {
         LResource::Any => true,
-        LResource::Literals(from, to) => (from..to).any(|i| {
-            let (t, prefix) = low.text(i);
+        LResource::Literals(ts) => ts.iter().any(|(t, prefix)| {
             let r = inp.resource.as_bytes();
-            if prefix {
-                r.get(..t.len()).is_some_and(|h| h == t)
+            if *prefix {
+                r.get(..t.len()).is_some_and(|h| h == &t[..])
             } else {
-                r == t
+                r == &t[..]
             }
         }),
         LResource::General => general_resource(set, index, id, inp),
@@ -1131,9 +1140,7 @@ fn lowered_applies(set: &PolicySet, index: &ActionIndex, id: usize, inp: &Input<
     if !resource || (st.principal && !general_principal(set, index, id, inp)) {
         return false;
     }
-    low.conds
-        .get(st.conds.0 as usize..st.conds.1 as usize)
-        .unwrap_or_default()
+    st.conds
         .iter()
         .all(|c| lowered_condition(set, index, c, inp))
 }
@@ -1365,39 +1372,35 @@ fn lowered_condition(
     c: &LCondition,
     inp: &Input<'_>,
 ) -> bool {
-    let low = &index.lowered;
     let general = |found| general_condition(set, index, c, found, inp);
-    if c.test == LTest::General {
-        return general(inp.value(c.slot as usize, low.key(c.key), c.hash));
+    if let LTest::General = c.test {
+        return general(inp.value(c.slot as usize, &c.key, c.hash));
     }
-    let (s, ip) = match (inp.quick(low, c), c.test) {
+    let (s, ip) = match (inp.quick(c), &c.test) {
         (Quick::One(s, ip), _) => (s, ip),
         // `Null`: present or not (a list of no value is absent).
-        (Quick::Absent, LTest::Null(absent, _)) => return absent,
-        (Quick::Other(f), LTest::Null(absent, present)) => {
+        (Quick::Absent, &LTest::Null(absent, _)) => return absent,
+        (Quick::Other(f), &LTest::Null(absent, present)) => {
             return if f.values.len() > 0 { present } else { absent };
         }
         // Absent, no qualifier (§3.6): true with `IfExists` or for a negated operator.
         (Quick::Absent, _) => return c.if_exists || c.negated,
         (Quick::Other(f), _) => return general(Some(f)),
     };
-    let matched = match c.test {
-        LTest::Null(_, present) => return present,
-        LTest::Literals(from, to) => {
-            (from..to).any(|i| crate::context::eq_bytes(low.text(i).0, s.as_bytes()))
-        }
-        LTest::Set(i) => low.sets.get(i as usize).is_some_and(|set| set.contains(s)),
-        LTest::Bool(t, f) => match crate::policy::value::parse_bool(s) {
+    let matched = match &c.test {
+        &LTest::Null(_, present) => return present,
+        LTest::Literals(ts) => ts.iter().any(|t| crate::context::eq_bytes(t, s.as_bytes())),
+        LTest::Set(set) => set.contains(s),
+        &LTest::Bool(t, f) => match crate::policy::value::parse_bool(s) {
             Some(true) => t,
             Some(false) => f,
             None => false,
         },
-        LTest::Ip(i) => ip
+        LTest::Ip(set) => ip
             .or_else(|| inp.noted_ip(c.slot as usize))
             .or_else(|| crate::policy::value::parse_ip(s))
-            .zip(low.cidrs.get(i as usize))
-            .is_some_and(|(a, set)| set.contains(a)),
-        LTest::General => return general(inp.value(c.slot as usize, low.key(c.key), c.hash)),
+            .is_some_and(|a| set.contains(a)),
+        LTest::General => return general(inp.value(c.slot as usize, &c.key, c.hash)),
     };
     matched != c.negated
 }
