@@ -664,7 +664,7 @@ pub(crate) fn check_type(
 
 /// Why [`check_type`] refused `s`.
 #[cold]
-fn refused(key: &str, ty: KeyType, s: ScalarRef<'_>) -> ContextError {
+pub(crate) fn refused(key: &str, ty: KeyType, s: ScalarRef<'_>) -> ContextError {
     let what = match ty {
         // A CIDR is not a request value; say so precisely.
         KeyType::Ip if matches!(s, ScalarRef::String(t) if parse_cidr(t).is_ok()) => {

@@ -13,7 +13,7 @@ use crate::compile::{
 };
 use crate::context::{
     Context, ContextError, ContextValue, Entry, Found, KeyType, Request, RequestRef, Scalar,
-    ScalarRef, ValueRef, Values, check_type, is_account_id,
+    ScalarRef, ValueRef, Values, check_type, is_account_id, refused,
 };
 use crate::lower::{Allows, LCondition, LResource, LTest, Plan};
 use crate::policy::operator::{Family, Qualifier};
@@ -680,6 +680,17 @@ impl KeyLayout {
     /// looked up in the set: keys left out of a request cost a comparison each, a key out of order at most this
     /// many.
     const LOOK_AHEAD: usize = 8;
+
+    /// Where `key` (the same bytes) is among the [`KeyLayout::LOOK_AHEAD`] keys from `from`, and what the set
+    /// knows of it.
+    #[inline]
+    fn find(&self, from: usize, key: &str) -> Option<(usize, Option<KeyInfo>)> {
+        let ahead = self.keys.get(from..)?.iter().take(Self::LOOK_AHEAD);
+        let (j, (_, info)) = ahead
+            .enumerate()
+            .find(|(_, (text, _))| crate::context::eq_bytes(text.as_bytes(), key.as_bytes()))?;
+        Some((from + j, *info))
+    }
 }
 
 impl<'r> Input<'r> {
@@ -762,61 +773,63 @@ impl<'r> Input<'r> {
         req: &'r RequestRef<'r>,
         layout: Option<&KeyLayout>,
     ) -> Result<(), ContextError> {
-        let inp = self;
-        let mut ips = 0;
         let mut next = 0;
         for (key, value) in req.context {
-            let laid = layout.and_then(|l| {
-                // From where the last key was found: keys come in the layout's order, some left out.
-                let (j, info) = (l.keys.get(next..)?.iter().enumerate())
-                    .take(KeyLayout::LOOK_AHEAD)
-                    .find(|(_, (text, _))| {
-                        crate::context::eq_bytes(text.as_bytes(), key.as_bytes())
-                    })?;
-                next += j + 1;
-                Some(info.1)
-            });
-            let known = match laid {
-                Some(info) => info,
+            let known = match layout.and_then(|l| l.find(next, key)) {
+                Some((at, info)) => {
+                    next = at + 1;
+                    info
+                }
                 None => set.keys.get_any_case(key).map(KeyEntry::info),
             };
             let Some(k) = known else {
                 continue;
             };
             // Text needs no check; an IP key's single address is kept.
-            let ty = k.ty.filter(|&t| t != KeyType::String);
-            let ip = match (value, ty) {
-                (_, None) => None,
-                (ValueRef::One(s), Some(ty)) => check_type(key, ty, ScalarRef::String(s))?,
-                (ValueRef::Many(vs), Some(ty)) => {
+            let ip = match (k.ty, value) {
+                (None | Some(KeyType::String), _) => None,
+                (Some(KeyType::Ip), ValueRef::One(s)) => {
+                    let a = crate::policy::value::parse_ip(s);
+                    Some(a.ok_or_else(|| refused(key, KeyType::Ip, ScalarRef::String(s)))?)
+                }
+                (Some(ty), ValueRef::One(s)) => check_type(key, ty, ScalarRef::String(s))?,
+                (Some(ty), ValueRef::Many(vs)) => {
                     for s in vs.iter() {
                         check_type(key, ty, ScalarRef::String(s))?;
                     }
                     None
                 }
             };
-            let Some(slot) = k.slot.filter(|&s| s < SLOTS) else {
+            let Some((slot, cell)) = k.slot.and_then(|s| Some((s, self.vals.get_mut(s)?))) else {
                 continue;
             };
-            if let Some(cell) = inp.vals.get_mut(slot) {
-                *cell = Some(value);
-            }
-            if ty == Some(KeyType::Ip) {
-                // A key given again replaces its address, or drops it when the new value has none to keep.
-                for o in inp
-                    .ips
-                    .iter_mut()
-                    .filter(|(s, _)| usize::from(*s) == slot + 1)
-                {
-                    o.0 = 0;
-                }
-                if let (Some(a), Some(cell)) = (ip, inp.ips.get_mut(ips % 2)) {
-                    *cell = (slot as u8 + 1, a);
-                    ips += 1;
-                }
+            *cell = Some(value);
+            if k.ty == Some(KeyType::Ip) {
+                self.note_ip(slot, ip);
             }
         }
         Ok(())
+    }
+
+    /// Keep `ip`, the address of the key of `slot` (`None`: its value has none to keep), in place of any
+    /// address the key had.
+    #[inline]
+    fn note_ip(&mut self, slot: usize, ip: Option<IpAddr>) {
+        let tag = u8::try_from(slot + 1).unwrap_or(0);
+        let at = match self.ips.iter().position(|&(s, _)| s == tag) {
+            Some(at) => at,
+            None => match self.ips.iter().position(|&(s, _)| s == 0) {
+                Some(at) => at,
+                // Both taken: the key is looked up and parsed again when read.
+                None => return,
+            },
+        };
+        if let Some(cell) = self.ips.get_mut(at) {
+            *cell = match ip {
+                Some(a) => (tag, a),
+                None => (0, IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
+            };
+        }
     }
 
     /// The value of the key that condition `c` reads.
