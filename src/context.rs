@@ -493,10 +493,63 @@ pub(crate) fn eq_lower(raw: &[u8], lower: &[u8]) -> bool {
     eq_words(raw, lower, lower8)
 }
 
+/// A text's length and first and last eight bytes, kept to recognise it among others by three comparisons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Shape {
+    len: usize,
+    first: u64,
+    last: u64,
+}
+
+impl Shape {
+    pub fn of(t: &[u8]) -> Shape {
+        let (first, last) = ends(t);
+        Shape {
+            len: t.len(),
+            first,
+            last,
+        }
+    }
+
+    /// Whether `t` is `text`, whose shape this is.
+    #[inline]
+    pub fn is(&self, text: &[u8], t: &[u8]) -> bool {
+        t.len() == self.len
+            && ends(t) == (self.first, self.last)
+            && (t.len() <= 16 || eq_bytes(text, t))
+    }
+}
+
+/// The first and last eight bytes of `t` as words; for fewer than eight, its bytes zero-padded, and 0.
+#[inline(always)]
+fn ends(t: &[u8]) -> (u64, u64) {
+    match (t.first_chunk::<8>(), t.last_chunk::<8>()) {
+        (Some(f), Some(l)) => (u64::from_le_bytes(*f), u64::from_le_bytes(*l)),
+        _ => (word(t), 0),
+    }
+}
+
 /// Whether `a == b`, eight bytes at a time, inline (no call to `memcmp` for short keys).
 #[inline]
 pub(crate) fn eq_bytes(a: &[u8], b: &[u8]) -> bool {
-    eq_words(a, b, |w| w)
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    // Eight bytes or more: the first and last eight (overlapping for fewer than sixteen), then any middle.
+    match (a.first_chunk::<8>(), a.last_chunk::<8>()) {
+        (Some(fa), Some(la)) => {
+            b.first_chunk::<8>() == Some(fa)
+                && b.last_chunk::<8>() == Some(la)
+                && (n <= 16
+                    || eq_words(
+                        a.get(8..n - 8).unwrap_or_default(),
+                        b.get(8..n - 8).unwrap_or_default(),
+                        |w| w,
+                    ))
+        }
+        _ => word(a) == word(b),
+    }
 }
 
 /// Whether `a` and `b` are equal in ASCII case, eight bytes at a time (as `eq_ignore_ascii_case`).
@@ -1001,6 +1054,7 @@ mod tests {
                     // A change of 0x20 is a change of case only on letters.
                     let mut u = s.clone();
                     u[i] ^= 0x20;
+                    assert!(!eq_bytes(&s, &u) && eq_bytes(&u, &u.clone()));
                     assert_eq!(
                         eq_ignore_ascii_case(&s, &u),
                         s.eq_ignore_ascii_case(&u),

@@ -310,11 +310,10 @@ impl PolicySet {
             set: Arc::clone(&self.inner),
             keys: keys
                 .into_iter()
-                .map(|k| {
-                    (
-                        k.into(),
-                        self.inner.keys.get_any_case(k).map(KeyEntry::info),
-                    )
+                .map(|k| LaidKey {
+                    shape: crate::context::Shape::of(k.as_bytes()),
+                    text: k.into(),
+                    info: self.inner.keys.get_any_case(k).map(KeyEntry::info),
                 })
                 .collect(),
         }
@@ -663,7 +662,25 @@ pub(crate) struct Input<'r> {
 pub struct KeyLayout {
     set: Arc<Inner>,
     /// Each key as given, and what the set knows of it.
-    keys: Box<[(Box<str>, Option<KeyInfo>)]>,
+    keys: Box<[LaidKey]>,
+}
+
+/// A key of a [`KeyLayout`].
+#[derive(Clone)]
+struct LaidKey {
+    text: Box<str>,
+    shape: crate::context::Shape,
+    /// What the set knows of it.
+    info: Option<KeyInfo>,
+}
+
+impl fmt::Debug for LaidKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("")
+            .field(&self.text)
+            .field(&self.info)
+            .finish()
+    }
 }
 
 impl fmt::Debug for KeyLayout {
@@ -686,10 +703,10 @@ impl KeyLayout {
     #[inline]
     fn find(&self, from: usize, key: &str) -> Option<(usize, Option<KeyInfo>)> {
         let ahead = self.keys.get(from..)?.iter().take(Self::LOOK_AHEAD);
-        let (j, (_, info)) = ahead
+        let (j, k) = ahead
             .enumerate()
-            .find(|(_, (text, _))| crate::context::eq_bytes(text.as_bytes(), key.as_bytes()))?;
-        Some((from + j, *info))
+            .find(|(_, k)| k.shape.is(k.text.as_bytes(), key.as_bytes()))?;
+        Some((from + j, k.info))
     }
 }
 
@@ -1536,7 +1553,7 @@ mod tests {
         assert_eq!(set.decide_ref_with(&layout, &req), Ok(Decision::Allow));
         let mut forged = layout.clone();
         if let Some(k) = forged.keys.get_mut(0) {
-            k.1 = None;
+            k.info = None;
         }
         assert_eq!(
             set.decide_ref_with(&forged, &req),
