@@ -536,19 +536,25 @@ pub(crate) fn eq_bytes(a: &[u8], b: &[u8]) -> bool {
     if n != b.len() {
         return false;
     }
-    // Eight bytes or more: the first and last eight (overlapping for fewer than sixteen), then any middle.
-    match (a.first_chunk::<8>(), a.last_chunk::<8>()) {
-        (Some(fa), Some(la)) => {
-            b.first_chunk::<8>() == Some(fa)
-                && b.last_chunk::<8>() == Some(la)
-                && (n <= 16
-                    || eq_words(
-                        a.get(8..n - 8).unwrap_or_default(),
-                        b.get(8..n - 8).unwrap_or_default(),
-                        |w| w,
-                    ))
+    // The word at `at` of both (`at + 8 <= n`).
+    let same = |at: usize| {
+        let w = |t: &[u8]| t.get(at..).and_then(|r| r.first_chunk::<8>().copied());
+        w(a) == w(b)
+    };
+    // Up to 32 bytes: two or four loads each, overlapping; then a loop over the middle.
+    match n {
+        0..=7 => word(a) == word(b),
+        8..=16 => same(0) && same(n - 8),
+        17..=32 => same(0) && same(8) && same(n - 16) && same(n - 8),
+        _ => {
+            same(0)
+                && same(n - 8)
+                && eq_words(
+                    a.get(8..n - 8).unwrap_or_default(),
+                    b.get(8..n - 8).unwrap_or_default(),
+                    |w| w,
+                )
         }
-        _ => word(a) == word(b),
     }
 }
 

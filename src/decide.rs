@@ -720,12 +720,9 @@ impl<'r> Input<'r> {
         resource_account: Option<&'r str>,
     ) -> Input<'r> {
         let (entry, mask) = action_mask(set, action);
-        let service = if mask.is_some() {
-            u64::MAX
-        } else {
-            action.split_once(':').map_or(u64::MAX, |(s, _)| {
-                1 << (crate::context::key_hash(s.as_bytes()) & 63)
-            })
+        let service = match mask {
+            Some(_) => u64::MAX,
+            None => service_bit(action),
         };
         Input {
             principal,
@@ -959,6 +956,15 @@ impl<'r> Input<'r> {
             }
         })
     }
+}
+
+/// `service_bit` of the service of `action` (every bit when it has none). Out of line: only a set without an
+/// action index needs it.
+#[inline(never)]
+fn service_bit(action: &str) -> u64 {
+    action.split_once(':').map_or(u64::MAX, |(s, _)| {
+        1 << (crate::context::key_hash(s.as_bytes()) & 63)
+    })
 }
 
 /// A key's value as a lowered condition reads it.
