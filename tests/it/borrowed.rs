@@ -482,3 +482,145 @@ fn key_layout_debug_shows_its_keys() {
     );
     assert!(!shown.contains("Statement") && shown.len() < 400, "{shown}");
 }
+
+/// What the action alone settles, settled when the set is built (the fast path's per-action plans), decides as
+/// the full path: an RCP's Deny only for the services RCPs govern; a gate without any Allow for the action
+/// (an implicit deny, unless a Deny applies); a gate passed by an unconditional Allow; the identity and resource
+/// gates with the accounts, same and cross.
+#[test]
+fn per_action_plans_decide_as_the_full_path() {
+    let allow = |action: &str| json!({"Effect": "Allow", "Action": action, "Resource": "*"});
+    let deny_all = json!({"Effect": "Deny", "Principal": "*", "Action": "*", "Resource": "*",
+        "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-1"}}});
+    let vpce_allow = json!({"Effect": "Allow", "Action": ["s3:GetObject", "sagemaker:ListApps"], "Resource": "*",
+        "Condition": {"StringEquals": {"aws:SourceVpce": "vpce-1"}}});
+    let on = |principal: &str, action: &str, resource: &str, vpce: Option<&str>| {
+        // The bucket's account, which its ARN lacks.
+        let mut r = Request {
+            resource_account: Some("111122223333".into()),
+            ..Request::new(action, resource).principal(principal)
+        };
+        if let Some(v) = vpce {
+            r = r.context(iamgate::Context::new().with("aws:SourceVpce", v).unwrap());
+        }
+        r
+    };
+    let me = "arn:aws:iam::111122223333:role/DataSci";
+    let other = "arn:aws:iam::444455556666:role/Other";
+    let bucket = "arn:aws:s3:::bucket/key";
+    let app = "arn:aws:sagemaker:eu-west-1:111122223333:app/d-1/alice/jupyterserver/default";
+    let check = |set: &PolicySet, req: &Request, want: Decision, what: &str| {
+        assert_eq!(set.explain(req).decision, want, "{what}: explain");
+        assert_eq!(set.decide(req), want, "{what}: decide");
+        same(set, req, what);
+    };
+
+    // An RCP denies off the endpoint: S3 (governed) is denied, SageMaker (not governed) is not.
+    let rcp = PolicySet::builder()
+        .rcp_level([doc(&[deny_all.clone()])])
+        .identity(doc(&[allow("s3:GetObject"), allow("sagemaker:ListApps")]))
+        .build()
+        .unwrap();
+    check(
+        &rcp,
+        &on(me, "s3:GetObject", bucket, None),
+        Decision::ExplicitDeny,
+        "rcp, s3, public",
+    );
+    check(
+        &rcp,
+        &on(me, "s3:GetObject", bucket, Some("vpce-1")),
+        Decision::Allow,
+        "rcp, s3, endpoint",
+    );
+    check(
+        &rcp,
+        &on(me, "sagemaker:ListApps", app, None),
+        Decision::Allow,
+        "rcp, sagemaker",
+    );
+
+    // A boundary without any Allow for the action: an implicit deny, but a Deny still wins.
+    let bounded = PolicySet::builder()
+        .scp_level([doc(&[allow("*")])])
+        .identity(doc(&[
+            allow("s3:GetObject"),
+            allow("sagemaker:ListApps"),
+            json!({"Effect": "Deny",
+            "Action": "sagemaker:ListApps", "Resource": "*",
+            "Condition": {"Null": {"aws:SourceVpce": "true"}}}),
+        ]))
+        .boundary(doc(&[allow("s3:*")]))
+        .build()
+        .unwrap();
+    check(
+        &bounded,
+        &on(me, "s3:GetObject", bucket, None),
+        Decision::Allow,
+        "boundary allows",
+    );
+    check(
+        &bounded,
+        &on(me, "sagemaker:ListApps", app, Some("vpce-1")),
+        Decision::ImplicitDeny,
+        "no boundary allow",
+    );
+    check(
+        &bounded,
+        &on(me, "sagemaker:ListApps", app, None),
+        Decision::ExplicitDeny,
+        "deny over a failing gate",
+    );
+
+    // Conditional Allows in every gate; the identity and resource gates across accounts.
+    let gated = |resource: bool| {
+        let mut b = PolicySet::builder()
+            .scp_level([doc(&[vpce_allow.clone()])])
+            .identity(doc(&[vpce_allow.clone()]))
+            .endpoint(doc(&[
+                json!({"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}),
+            ]));
+        if resource {
+            b = b.resource(doc(&[
+                json!({"Effect": "Allow", "Principal": {"AWS": other},
+                "Action": "s3:GetObject", "Resource": bucket}),
+            ]));
+        }
+        b.build().unwrap()
+    };
+    for (resource, principal, vpce, want) in [
+        (false, me, Some("vpce-1"), Decision::Allow),
+        (false, me, Some("vpce-2"), Decision::ImplicitDeny),
+        (false, other, Some("vpce-1"), Decision::ImplicitDeny),
+        (true, me, Some("vpce-1"), Decision::Allow),
+        (true, other, Some("vpce-1"), Decision::Allow),
+        (true, other, Some("vpce-2"), Decision::ImplicitDeny),
+    ] {
+        let set = gated(resource);
+        let req = on(principal, "s3:GetObject", bucket, vpce);
+        let what = format!("resource policy {resource}, {principal}, {vpce:?}");
+        check(&set, &req, want, &what);
+    }
+    // The resource policy alone allows in its own account only.
+    let own = PolicySet::builder()
+        .resource(doc(&[
+            json!({"Effect": "Allow", "Principal": {"AWS": [me, other]},
+            "Action": "s3:GetObject", "Resource": bucket}),
+        ]))
+        .build()
+        .unwrap();
+    let in_account = on(me, "s3:GetObject", bucket, None);
+    check(
+        &own,
+        &in_account,
+        Decision::Allow,
+        "resource policy alone, same account",
+    );
+    let across = on(other, "s3:GetObject", bucket, None);
+    check(
+        &own,
+        &across,
+        Decision::ImplicitDeny,
+        "resource policy alone, cross-account",
+    );
+}
