@@ -386,7 +386,7 @@ impl Folded {
 
     /// Whether `key` is this key in some case; `lower` is this key's text. A byte may differ from this key's
     /// only by `0x20`, and only where this key has a letter.
-    #[inline(never)]
+    #[inline]
     pub fn is(&self, key: &KeyText<'_>, lower: &[u8]) -> bool {
         let raw = key.raw;
         let n = raw.len();

@@ -487,12 +487,12 @@ impl PolicySet {
         let allows = |a: Allows| a.always || any(a.ids);
         let passed = match plan.cross {
             // Without a resource policy the identity gate is among `gates`: the accounts must agree.
-            None => inp.same_account(),
+            None => inp.accounts_agree(),
             Some((identity, resource)) => {
                 if allows(identity) {
-                    inp.same_account() || allows(resource)
+                    inp.accounts_agree() || allows(resource)
                 } else {
-                    allows(resource) && inp.same_account()
+                    allows(resource) && inp.accounts_agree()
                 }
             }
         };
@@ -938,23 +938,26 @@ impl<'r> Input<'r> {
         }
     }
 
-    /// Whether principal and resource are in the same account (true when either is unknown).
+    /// Whether principal and resource are in the same account (true when either is unknown), computed once.
     fn same_account(&self) -> bool {
-        *self.same_account.get_or_init(|| {
-            use crate::policy::arn::account_field;
-            let principal = self.principal;
-            let principal_account = principal
-                .and_then(account_field)
-                .or_else(|| principal.filter(|p| is_account_id(p)));
-            let resource_account = self
-                .resource_account
-                .or_else(|| account_field(self.resource))
-                .or(principal_account);
-            match (principal_account, resource_account) {
-                (Some(p), Some(r)) => crate::context::eq_bytes(p.as_bytes(), r.as_bytes()),
-                _ => true,
-            }
-        })
+        *self.same_account.get_or_init(|| self.accounts_agree())
+    }
+
+    /// [`Input::same_account`], computed each time (the fast path asks at most once).
+    fn accounts_agree(&self) -> bool {
+        use crate::policy::arn::account_field;
+        let principal = self.principal;
+        let principal_account = principal
+            .and_then(account_field)
+            .or_else(|| principal.filter(|p| is_account_id(p)));
+        let resource_account = self
+            .resource_account
+            .or_else(|| account_field(self.resource))
+            .or(principal_account);
+        match (principal_account, resource_account) {
+            (Some(p), Some(r)) => crate::context::eq_bytes(p.as_bytes(), r.as_bytes()),
+            _ => true,
+        }
     }
 }
 
