@@ -517,7 +517,7 @@ fn per_action_plans_decide_as_the_full_path() {
 
     // An RCP denies off the endpoint: S3 (governed) is denied, SageMaker (not governed) is not.
     let rcp = PolicySet::builder()
-        .rcp_level([doc(&[deny_all.clone()])])
+        .rcp_level([doc(std::slice::from_ref(&deny_all))])
         .identity(doc(&[allow("s3:GetObject"), allow("sagemaker:ListApps")]))
         .build()
         .unwrap();
@@ -575,8 +575,8 @@ fn per_action_plans_decide_as_the_full_path() {
     // Conditional Allows in every gate; the identity and resource gates across accounts.
     let gated = |resource: bool| {
         let mut b = PolicySet::builder()
-            .scp_level([doc(&[vpce_allow.clone()])])
-            .identity(doc(&[vpce_allow.clone()]))
+            .scp_level([doc(std::slice::from_ref(&vpce_allow))])
+            .identity(doc(std::slice::from_ref(&vpce_allow)))
             .endpoint(doc(&[
                 json!({"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}),
             ]));
