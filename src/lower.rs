@@ -1,13 +1,18 @@
-//! The form the fast path of `decide` reads: every statement of an indexed set lowered to small flat records
-//! (resource test, principal flag, a range of lowered conditions), their literal texts in one byte arena. A
-//! decision walks a few contiguous arrays instead of the compiled statements' pointers, which keeps a hot
-//! decision short and a cold one (a set decided once, in a sweep over many) to few cache lines.
+//! The form the fast path of `decide` reads.
+//!
+//! - Every statement of an indexed set is lowered to a small record: whether it applies to every request its
+//!   action matches, its resource test, whether a principal must be matched, and its conditions, each holding
+//!   what its test reads (literal texts, a hashed set, a CIDR table).
+//! - For each action the set names, a [`Plan`] lists what the action meets: the Deny statements, then each
+//!   gate's Allows, everything the action alone settles (an RCP's relevance, a gate passed unconditionally or
+//!   without any Allow) settled when the set is built.
 //!
 //! Each lowered test is the rule of `decide::condition_on` / `decide::applies` for one common shape, specialised
 //! when the set is built; whatever is not lowered (a principal to match, a resource pattern with wildcards
 //! inside or variables, a condition with a qualifier or on a list of values) keeps the statement's id and is
 //! decided by the general evaluator. The property tests of tests/it/borrowed.rs hold the two to the same
-//! decisions over every policy kind.
+//! decisions over every policy kind, and `per_action_plans_decide_as_the_full_path` the plans to the gates of
+//! SEMANTICS.md §4.
 
 use crate::compile::{CCondition, CPrincipal, CStatement, CValues, LiteralSet};
 use crate::policy::arn::ArnPattern;
