@@ -1429,19 +1429,29 @@ fn lowered_condition(
     let matched = match &c.test {
         &LTest::Null(_, present) => return present,
         LTest::Literals(ts) => ts.iter().any(|t| crate::context::eq_bytes(t, s.as_bytes())),
-        LTest::Set(set) => set.contains(s),
+        LTest::Set(set) => in_set(set, s),
         &LTest::Bool(t, f) => match crate::policy::value::parse_bool(s) {
             Some(true) => t,
             Some(false) => f,
             None => false,
         },
-        LTest::Ip(set) => ip
-            .or_else(|| inp.noted_ip(c.slot as usize))
-            .or_else(|| crate::policy::value::parse_ip(s))
-            .is_some_and(|a| set.contains(a)),
+        LTest::Ip(set) => in_cidrs(set, ip.or_else(|| inp.noted_ip(c.slot as usize)), s),
         LTest::General => return general(inp.value(c.slot as usize, &c.key, c.hash)),
     };
     matched != c.negated
+}
+
+/// Whether `s` is in `set`. Out of line, as [`in_cidrs`]: the statement loop that calls them stays small.
+#[inline(never)]
+fn in_set(set: &crate::compile::LiteralSet, s: &str) -> bool {
+    set.contains(s)
+}
+
+/// Whether the address `ip` (or, when none was parsed, that of `s`) is in `set`.
+#[inline(never)]
+fn in_cidrs(set: &crate::policy::value::CidrSet, ip: Option<IpAddr>, s: &str) -> bool {
+    ip.or_else(|| crate::policy::value::parse_ip(s))
+        .is_some_and(|a| set.contains(a))
 }
 
 /// The unsettled rule of docs/semantics.md that evaluating `c` on the value of its key relies on, if any.
