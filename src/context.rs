@@ -1061,6 +1061,11 @@ mod tests {
                     let mut u = s.clone();
                     u[i] ^= 0x20;
                     assert!(!eq_bytes(&s, &u) && eq_bytes(&u, &u.clone()));
+                    // A shape recognises exactly its own text.
+                    let shape = Shape::of(&s);
+                    assert!(
+                        shape.is(&s, &s) && !shape.is(&s, &u) && !shape.is(&s, &t[..t.len() - 1])
+                    );
                     assert_eq!(
                         eq_ignore_ascii_case(&s, &u),
                         s.eq_ignore_ascii_case(&u),

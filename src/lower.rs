@@ -217,8 +217,7 @@ pub(crate) struct PlanBuilder {
     gates: Vec<(u32, u32)>,
 }
 
-/// One gate of a set, as [`PlanBuilder::plan`] takes it: its statements and its unconditional Allows, one bit per
-/// statement id.
+/// Statements of a set, one bit per statement id (as the action index keeps them).
 pub(crate) type Mask = [u64; crate::compile::MASK_WORDS];
 
 impl PlanBuilder {
