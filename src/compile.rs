@@ -593,9 +593,8 @@ pub(crate) struct ActionIndex {
     /// An action the set never names: `*` patterns and all-literal `NotAction`s match it, all-literal `Action`s
     /// do not; the bits of `wild` statements are clear, to be computed from the patterns.
     pub unknown: [u64; MASK_WORDS],
-    /// The `wild` statements: id, `NotAction`, and their action patterns, matched against an action the set never
-    /// names.
-    pub wild: Vec<(usize, bool, Box<[ActionPattern]>)>,
+    /// The `wild` statements, matched against an action the set never names.
+    pub wild: WildActions,
     /// Each statement id's place: its policy and index there.
     pub by_id: Vec<(PolicyRef, usize)>,
     /// The statements by id, lowered for the fast path.
@@ -796,11 +795,7 @@ impl ActionIndex {
             plans,
             plan_arena: pb.finish(),
             unknown,
-            wild: inner
-                .statements()
-                .filter(|s| s.wild)
-                .map(|s| (s.id, s.not_action, s.actions.clone().into_boxed_slice()))
-                .collect(),
+            wild: WildActions::build(inner.statements().filter(|s| s.wild)),
             by_id,
             lowered: crate::lower::Lowered::build(inner.statements())?,
             gates,
@@ -824,6 +819,88 @@ impl ActionIndex {
     #[inline]
     pub fn entry(&self, i: usize) -> Option<(&[u64; MASK_WORDS], &crate::lower::Plan)> {
         self.masks.get(i).zip(self.plans.get(i))
+    }
+}
+
+/// The statements whose `Action`/`NotAction` patterns have wildcards, as an action the set never names is matched
+/// against them: patterns that are literal or a literal then `*` (the usual `service:*`, `s3:Get*`) as lowercase
+/// texts in one arena, compared as `Pattern::matches` compares those shapes (ASCII case folded); a statement with
+/// any other pattern keeps its patterns.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct WildActions {
+    pub statements: Vec<WildStatement>,
+    /// `(offset, length, whether a prefix)` of each text in `bytes`.
+    texts: Vec<(u32, u32, bool)>,
+    bytes: Vec<u8>,
+}
+
+/// A statement of [`WildActions`].
+#[derive(Debug, Clone)]
+pub(crate) struct WildStatement {
+    pub id: usize,
+    pub not_action: bool,
+    /// Its patterns as texts: `texts[start..end]`.
+    texts: (u32, u32),
+    /// Its patterns, when one is of another shape.
+    general: Option<Box<[ActionPattern]>>,
+}
+
+impl WildActions {
+    fn build<'a>(statements: impl Iterator<Item = &'a CStatement>) -> WildActions {
+        let mut w = WildActions::default();
+        for st in statements {
+            let from = w.texts.len();
+            let flat = st.actions.iter().all(|a| {
+                let g = a.glob();
+                let Some((t, prefix)) = g
+                    .as_literal()
+                    .map(|t| (t, false))
+                    .or_else(|| g.as_prefix().map(|t| (t, true)))
+                else {
+                    return false;
+                };
+                match (u32::try_from(w.bytes.len()), u32::try_from(t.len())) {
+                    (Ok(at), Ok(len)) => {
+                        w.bytes.extend_from_slice(t.as_bytes());
+                        w.texts.push((at, len, prefix));
+                        true
+                    }
+                    _ => false,
+                }
+            });
+            if !flat {
+                w.texts.truncate(from);
+            }
+            let span = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+            w.statements.push(WildStatement {
+                id: st.id,
+                not_action: st.not_action,
+                texts: (span(from), span(w.texts.len())),
+                general: (!flat).then(|| st.actions.clone().into_boxed_slice()),
+            });
+        }
+        w
+    }
+
+    /// Whether statement `st`'s patterns match `action` (any case; before `NotAction` applies).
+    #[inline]
+    pub fn matches(&self, st: &WildStatement, action: &str) -> bool {
+        if let Some(ps) = &st.general {
+            return ps.iter().any(|a| a.matches(action));
+        }
+        let a = action.as_bytes();
+        let texts = self
+            .texts
+            .get(st.texts.0 as usize..st.texts.1 as usize)
+            .unwrap_or_default();
+        texts.iter().any(|&(at, len, prefix)| {
+            let t = self
+                .bytes
+                .get(at as usize..at as usize + len as usize)
+                .unwrap_or_default();
+            let head = if prefix { a.get(..t.len()) } else { Some(a) };
+            head.is_some_and(|h| crate::context::eq_lower(h, t))
+        })
     }
 }
 

@@ -990,10 +990,11 @@ fn action_mask(set: &Inner, action: &str) -> (Option<usize>, Option<[u64; MASK_W
         return (Some(i), Some(*m));
     }
     let mut m = index.unknown;
-    for (id, not_action, patterns) in &index.wild {
-        if patterns.iter().any(|a| a.matches(action)) != *not_action {
-            if let Some(w) = m.get_mut(id / 64) {
-                *w |= 1 << (id % 64);
+    let wild = &index.wild;
+    for st in &wild.statements {
+        if wild.matches(st, action) != st.not_action {
+            if let Some(w) = m.get_mut(st.id / 64) {
+                *w |= 1 << (st.id % 64);
             }
         }
     }
