@@ -852,7 +852,7 @@ impl<'r> Input<'r> {
         self.value(c.slot, &c.key, c.hash)
     }
 
-    /// The value of the key `key` (lowercase, `key_hash` `hash`), whose slot in the set is `slot`.
+    /// The value of the key `key` (lowercase, `text_hash` `hash`), whose slot in the set is `slot`.
     #[inline]
     fn value(&self, slot: usize, key: &str, hash: u64) -> Option<Found<'r>> {
         let req = match self.source {

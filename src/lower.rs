@@ -51,7 +51,7 @@ pub(crate) struct LCondition {
     pub slot: u32,
     pub negated: bool,
     pub if_exists: bool,
-    /// `key_hash` of the lowercase key, and the key: how an owned context finds it.
+    /// `context::text_hash` of the lowercase key, and the key: how an owned context finds it.
     pub hash: u64,
     pub key: Box<str>,
     /// The condition's place: `(statement id, index among its conditions)`, for the general evaluator.
