@@ -347,12 +347,17 @@ impl PolicySet {
     fn run<T: Tracer>(&self, input: &Input<'_>, t: &mut T) -> Decision {
         let req = input;
         let i = &*self.inner;
-        let rcps_apply = !i.rcps.is_empty() && rcp_governs(input.action);
         if !T::FULL {
             if let Some(index) = &i.actions {
+                // A plan has settled whether RCPs govern the action.
                 if let Some((_, plan)) = input.entry.and_then(|e| index.entry(e)) {
                     return self.run_planned(input, index, plan);
                 }
+            }
+        }
+        let rcps_apply = !i.rcps.is_empty() && rcp_governs(input.action);
+        if !T::FULL {
+            if let Some(index) = &i.actions {
                 if let Some(mask) = &input.mask {
                     return self.run_indexed(input, index, mask, rcps_apply);
                 }
