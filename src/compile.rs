@@ -633,7 +633,11 @@ pub(crate) fn set_bit(m: &mut [u64; MASK_WORDS], id: usize) {
 impl Gates {
     /// The Deny statements an action meets: RCPs' only when they govern it (`action` lowercase).
     fn deny_for(&self, action: &[u8]) -> [u64; MASK_WORDS] {
-        let rcps = std::str::from_utf8(action).is_ok_and(crate::decide::rcp_governs);
+        self.denies(std::str::from_utf8(action).is_ok_and(crate::decide::rcp_governs))
+    }
+
+    /// The Deny statements, RCPs' too when `rcps`.
+    pub fn denies(&self, rcps: bool) -> [u64; MASK_WORDS] {
         std::array::from_fn(|k| {
             let d = self.deny.get(k).copied().unwrap_or(0);
             let r = self.rcp_deny.get(k).copied().unwrap_or(0);

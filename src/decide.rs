@@ -15,7 +15,7 @@ use crate::context::{
     Context, ContextError, ContextValue, Entry, Found, KeyType, Request, RequestRef, Scalar,
     ScalarRef, ValueRef, Values, check_type, is_account_id, refused,
 };
-use crate::lower::{Allows, LCondition, LResource, LTest, Plan};
+use crate::lower::{Allows, LCondition, LResource, LTest, Plan, and};
 use crate::policy::operator::{Family, Qualifier};
 use crate::policy::pattern::Vars;
 use crate::policy::{Effect, PrincipalKind};
@@ -353,16 +353,12 @@ impl PolicySet {
                 if let Some((_, plan)) = input.entry.and_then(|e| index.entry(e)) {
                     return self.run_planned(input, index, plan);
                 }
-            }
-        }
-        let rcps_apply = !i.rcps.is_empty() && rcp_governs(input.action);
-        if !T::FULL {
-            if let Some(index) = &i.actions {
                 if let Some(mask) = &input.mask {
-                    return self.run_indexed(input, index, mask, rcps_apply);
+                    return self.run_indexed(input, index, mask);
                 }
             }
         }
+        let rcps_apply = self.rcps_apply(input.action);
         // 1. The deny pass over every applicable policy (§4.1), in the order of `policies()`.
         let mut denied = false;
         let stopped = self.each_policy(rcps_apply, |at, p| {
@@ -516,17 +512,9 @@ impl PolicySet {
         inp: &Input<'_>,
         index: &ActionIndex,
         mask: &[u64; MASK_WORDS],
-        rcps_apply: bool,
     ) -> Decision {
         let g = &index.gates;
-        let and = |a: &[u64; MASK_WORDS], b: &[u64; MASK_WORDS]| -> [u64; MASK_WORDS] {
-            std::array::from_fn(|k| a.get(k).zip(b.get(k)).map_or(0, |(x, y)| x & y))
-        };
-        let mut deny = and(mask, &g.deny);
-        if rcps_apply {
-            let rcp = and(mask, &g.rcp_deny);
-            deny = std::array::from_fn(|k| deny.get(k).zip(rcp.get(k)).map_or(0, |(x, y)| x | y));
-        }
+        let deny = and(mask, &g.denies(self.rcps_apply(inp.action)));
         if self.any_applies(index, &deny, inp) {
             return Decision::ExplicitDeny;
         }
@@ -557,6 +545,11 @@ impl PolicySet {
         } else {
             Decision::ImplicitDeny
         }
+    }
+
+    /// Whether the set's RCPs govern `action` (§4.1): it has some, and they govern the action's service.
+    fn rcps_apply(&self, action: &str) -> bool {
+        !self.inner.rcps.is_empty() && rcp_governs(action)
     }
 
     /// Whether any statement of `ids` (by id) applies to `inp`.
