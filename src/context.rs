@@ -723,7 +723,7 @@ pub(crate) fn check_type(
 
 /// Why [`check_type`] refused `s`.
 #[cold]
-pub(crate) fn refused(key: &str, ty: KeyType, s: ScalarRef<'_>) -> ContextError {
+fn refused(key: &str, ty: KeyType, s: ScalarRef<'_>) -> ContextError {
     let what = match ty {
         // A CIDR is not a request value; say so precisely.
         KeyType::Ip if matches!(s, ScalarRef::String(t) if parse_cidr(t).is_ok()) => {

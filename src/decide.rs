@@ -13,7 +13,7 @@ use crate::compile::{
 };
 use crate::context::{
     Context, ContextError, ContextValue, Entry, Found, KeyType, Request, RequestRef, Scalar,
-    ScalarRef, ValueRef, Values, check_type, is_account_id, refused,
+    ScalarRef, ValueRef, Values, check_type, is_account_id,
 };
 use crate::lower::{Allows, LCondition, LResource, LTest, Plan, and};
 use crate::policy::operator::{Family, Qualifier};
@@ -475,9 +475,6 @@ impl PolicySet {
         if any(plan.deny) {
             return Decision::ExplicitDeny;
         }
-        if plan.fails {
-            return Decision::ImplicitDeny;
-        }
         let gates = arena
             .gates
             .get(plan.gates.0 as usize..plan.gates.1 as usize)
@@ -800,10 +797,6 @@ impl<'r> Input<'r> {
             // Text needs no check; an IP key's single address is kept.
             let ip = match (k.ty, value) {
                 (None | Some(KeyType::String), _) => None,
-                (Some(KeyType::Ip), ValueRef::One(s)) => {
-                    let a = crate::policy::value::parse_ip(s);
-                    Some(a.ok_or_else(|| refused(key, KeyType::Ip, ScalarRef::String(s)))?)
-                }
                 (Some(ty), ValueRef::One(s)) => check_type(key, ty, ScalarRef::String(s))?,
                 (Some(ty), ValueRef::Many(vs)) => {
                     for s in vs.iter() {

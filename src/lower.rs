@@ -186,10 +186,9 @@ pub(crate) struct Plan {
     pub deny: (u32, u32),
     /// The gates that must each have an applicable Allow, those with an unconditional Allow for the action left
     /// out: SCP levels, then the identity gate (when the set has no resource policy), boundary, session and
-    /// endpoint. Each is a range of `ids`.
+    /// endpoint. Each is a range of `ids`. A gate without any Allow for the action (an implicit deny unless a
+    /// Deny applies) is kept alone: the others cannot change the decision.
     pub gates: (u32, u32),
-    /// A gate without any Allow for the action: unless a Deny applies, the decision is an implicit deny.
-    pub fails: bool,
     /// With a resource policy: the identity and resource gates, decided together with the accounts (§4.2).
     pub cross: Option<(Allows, Allows)>,
 }
@@ -246,7 +245,10 @@ impl PlanBuilder {
             if a.always {
                 continue;
             }
-            plan.fails |= a.ids.0 == a.ids.1;
+            if a.ids.0 == a.ids.1 {
+                kept = vec![a.ids];
+                break;
+            }
             kept.push(a.ids);
         }
         let from = u32::try_from(self.gates.len()).ok()?;
