@@ -557,12 +557,7 @@ impl KeyTable {
     /// The entry of `key` in any case.
     #[inline]
     pub fn get_any_case(&self, key: &str) -> Option<&KeyEntry> {
-        self.get_text(crate::context::KeyText::of(key.as_bytes()))
-    }
-
-    /// The entry of `k` in any case.
-    #[inline]
-    pub fn get_text(&self, k: crate::context::KeyText<'_>) -> Option<&KeyEntry> {
+        let k = crate::context::KeyText::of(key.as_bytes());
         let hash = k.hash();
         let is = |e: &KeyEntry| e.folded.is(&k, e.key.as_bytes());
         match &self.buckets {
@@ -853,7 +848,7 @@ impl WildActions {
     fn build<'a>(statements: impl Iterator<Item = &'a CStatement>) -> WildActions {
         let mut w = WildActions::default();
         for st in statements {
-            let from = w.texts.len();
+            let (from, bytes_from) = (w.texts.len(), w.bytes.len());
             let flat = st.actions.iter().all(|a| {
                 let g = a.glob();
                 let Some((t, prefix)) = g
@@ -874,6 +869,7 @@ impl WildActions {
             });
             if !flat {
                 w.texts.truncate(from);
+                w.bytes.truncate(bytes_from);
             }
             let span = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
             w.statements.push(WildStatement {
