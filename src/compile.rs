@@ -769,7 +769,8 @@ impl ActionIndex {
             }
         }
         let gates = Gates::build(inner);
-        let mut pb = crate::lower::PlanBuilder::default();
+        let lowered = crate::lower::Lowered::build(inner.statements())?;
+        let mut pb = crate::lower::PlanBuilder::new(&lowered);
         let plans = masks
             .iter()
             .zip(&entries)
@@ -796,7 +797,7 @@ impl ActionIndex {
             unknown,
             wild: WildActions::build(inner.statements().filter(|s| s.wild)),
             by_id,
-            lowered: crate::lower::Lowered::build(inner.statements())?,
+            lowered,
             gates,
         })
     }

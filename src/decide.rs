@@ -20,7 +20,7 @@ use crate::policy::operator::{Family, Qualifier};
 use crate::policy::pattern::Vars;
 use crate::policy::{Effect, PrincipalKind};
 use serde::Serialize;
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -649,6 +649,9 @@ pub(crate) struct Input<'r> {
     /// For a borrowed request, the addresses parsed at ingest: `(1 + slot, address)`, 0 unused.
     ips: [(u8, IpAddr); 2],
     same_account: OnceCell<bool>,
+    /// Where the resource's account field lies (`start..end`), once a literal resource pattern holding it has
+    /// matched (see `crate::lower::LLiteral::account`); `(0, 0)` until then.
+    resource_account_at: Cell<(u16, u16)>,
 }
 
 /// The context keys a caller sends, in its order, resolved against one [`PolicySet`] by
@@ -731,6 +734,7 @@ impl<'r> Input<'r> {
             vals: [None; SLOTS],
             ips: [(0, IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)); 2],
             same_account: OnceCell::new(),
+            resource_account_at: Cell::new((0, 0)),
         }
     }
 
@@ -936,19 +940,30 @@ impl<'r> Input<'r> {
 
     /// [`Input::same_account`], computed each time (the fast path asks at most once).
     fn accounts_agree(&self) -> bool {
-        use crate::policy::arn::account_field;
-        let principal = self.principal;
-        let principal_account = principal
-            .and_then(account_field)
-            .or_else(|| principal.filter(|p| is_account_id(p)));
-        let resource_account = self
-            .resource_account
-            .or_else(|| account_field(self.resource))
-            .or(principal_account);
-        match (principal_account, resource_account) {
-            (Some(p), Some(r)) => crate::context::eq_bytes(p.as_bytes(), r.as_bytes()),
-            _ => true,
+        use crate::policy::arn::{account_field, account_is};
+        let Some(principal) = self.principal else {
+            return true;
+        };
+        let (start, end) = self.resource_account_at.get();
+        // An account field read from the resource ARN has no colon, as `account_is` needs.
+        let (resource_account, field) = match self.resource_account {
+            Some(a) => (Some(a.as_bytes()), false),
+            None if end != 0 => (
+                (self.resource.as_bytes()).get(usize::from(start)..usize::from(end)),
+                true,
+            ),
+            None => (account_field(self.resource).map(str::as_bytes), true),
+        };
+        // Without its own, the resource is in the principal's account.
+        let Some(resource_account) = resource_account else {
+            return true;
+        };
+        if field && account_is(principal.as_bytes(), resource_account) {
+            return true;
         }
+        let principal_account =
+            account_field(principal).or_else(|| Some(principal).filter(|p| is_account_id(p)));
+        principal_account.is_none_or(|p| crate::context::eq_bytes(p.as_bytes(), resource_account))
     }
 }
 
@@ -1158,13 +1173,17 @@ fn lowered_applies(set: &PolicySet, index: &ActionIndex, id: usize, inp: &Input<
     }
     let resource = match &st.resource {
         LResource::Any => true,
-        LResource::Literals(ts) => ts.iter().any(|(t, prefix)| {
+        LResource::Literals(ts) => ts.iter().any(|t| {
             let r = inp.resource.as_bytes();
-            if *prefix {
-                r.get(..t.len()).is_some_and(|h| h == &t[..])
+            let hit = if t.prefix {
+                r.get(..t.text.len()).is_some_and(|h| h == &t.text[..])
             } else {
-                r == &t[..]
+                r == &t.text[..]
+            };
+            if hit && t.account.1 != 0 {
+                inp.resource_account_at.set(t.account);
             }
+            hit
         }),
         LResource::General => general_resource(set, index, id, inp),
     };

@@ -37,11 +37,36 @@ pub(crate) struct LStatement {
 pub(crate) enum LResource {
     /// `Resource: *`.
     Any,
-    /// One or more patterns, each literal or a literal followed by one `*`: each text with whether it is a
-    /// prefix.
-    Literals(Box<[(Box<[u8]>, bool)]>),
+    /// One or more patterns, each literal or a literal followed by one `*`.
+    Literals(Box<[LLiteral]>),
     /// Anything else: the general evaluator's.
     General,
+}
+
+/// A literal resource pattern, or a literal followed by one `*`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LLiteral {
+    pub text: Box<[u8]>,
+    /// The pattern is `text` then `*`: it matches every resource that starts with `text`.
+    pub prefix: bool,
+    /// Where the account field of every resource the pattern matches lies (`start..end`), when `text` holds the
+    /// ARN's fifth colon and the field is not empty; `(0, 0)` otherwise. A matched resource shares the first
+    /// `text.len()` bytes, so its account field is there too: the decision reads it without looking for colons.
+    pub account: (u16, u16),
+}
+
+impl LLiteral {
+    fn new(text: &str, prefix: bool) -> LLiteral {
+        let account = crate::policy::arn::first_colons(text.as_bytes())
+            .and_then(|[_, _, _, d, e]| Some((u16::try_from(d + 1).ok()?, u16::try_from(e).ok()?)))
+            .filter(|(start, end)| start < end)
+            .unwrap_or((0, 0));
+        LLiteral {
+            text: text.as_bytes().into(),
+            prefix,
+            account,
+        }
+    }
 }
 
 /// A condition, lowered.
@@ -75,6 +100,43 @@ pub(crate) enum LTest {
     Ip(Arc<CidrSet>),
     /// Anything else: the general evaluator's, on the original condition.
     General,
+}
+
+impl LStatement {
+    /// A rough measure of what deciding the statement costs (one unit about a word compare), to try the
+    /// cheaper first where any one decides: a plan's Deny statements, a gate's Allows.
+    pub fn cost(&self) -> u32 {
+        if self.always {
+            return 0;
+        }
+        let principal = if self.principal { GENERAL } else { 0 };
+        let resource = match &self.resource {
+            LResource::Any => 0,
+            LResource::Literals(ts) => 1 + u32::try_from(ts.len()).unwrap_or(u32::MAX),
+            LResource::General => GENERAL,
+        };
+        self.conds
+            .iter()
+            .map(LCondition::cost)
+            .fold(principal.saturating_add(resource), u32::saturating_add)
+    }
+}
+
+/// The cost of a test that the general evaluator decides.
+const GENERAL: u32 = 16;
+
+impl LCondition {
+    /// The cost of the condition, as [`LStatement::cost`] counts it.
+    fn cost(&self) -> u32 {
+        match &self.test {
+            LTest::Null(..) => 1,
+            LTest::Bool(..) => 2,
+            LTest::Literals(ts) => 1 + u32::try_from(ts.len()).unwrap_or(u32::MAX),
+            LTest::Set(_) => 5,
+            LTest::Ip(_) => 6,
+            LTest::General => GENERAL,
+        }
+    }
 }
 
 /// Every lowered statement of a set, by statement id.
@@ -118,12 +180,15 @@ fn statement(id: u32, st: &CStatement) -> Option<LStatement> {
                 test: test(c),
             })
         })
-        .collect::<Option<_>>()?;
+        .collect::<Option<Vec<_>>>()?;
+    // The conditions are ANDed: the cheaper are tried first, to stop sooner.
+    let mut conds = conds;
+    conds.sort_by_key(LCondition::cost);
     Some(LStatement {
         always: st.unconditional,
         principal: !matches!(st.principal, None | Some((false, CPrincipal::Any))),
         resource,
-        conds,
+        conds: conds.into_boxed_slice(),
     })
 }
 
@@ -156,13 +221,13 @@ fn test(c: &CCondition) -> LTest {
 
 /// The literal (or literal-then-`*`) resource patterns, or `General`.
 fn resource(patterns: &[ArnPattern]) -> LResource {
-    let shapes: Option<Vec<(Box<[u8]>, bool)>> = patterns
+    let shapes: Option<Vec<LLiteral>> = patterns
         .iter()
         .map(|p| match p {
             ArnPattern::Flat(g) => g
                 .as_literal()
-                .map(|l| (l.as_bytes().into(), false))
-                .or_else(|| g.as_prefix().map(|l| (l.as_bytes().into(), true))),
+                .map(|l| LLiteral::new(l, false))
+                .or_else(|| g.as_prefix().map(|l| LLiteral::new(l, true))),
             _ => None,
         })
         .collect();
@@ -210,16 +275,27 @@ pub(crate) struct Plans {
 }
 
 /// Builds [`Plan`]s into [`Plans`].
-#[derive(Default)]
 pub(crate) struct PlanBuilder {
     ids: Vec<u32>,
     gates: Vec<(u32, u32)>,
+    /// [`LStatement::cost`] by statement id: each list of ids is ordered by it (then by id), since any one
+    /// statement of a list decides.
+    costs: Box<[u32]>,
 }
 
 /// Statements of a set, one bit per statement id (as the action index keeps them).
 pub(crate) type Mask = [u64; crate::compile::MASK_WORDS];
 
 impl PlanBuilder {
+    /// A builder for the set whose statements are `lowered`.
+    pub fn new(lowered: &Lowered) -> PlanBuilder {
+        PlanBuilder {
+            ids: Vec::new(),
+            gates: Vec::new(),
+            costs: lowered.statements.iter().map(LStatement::cost).collect(),
+        }
+    }
+
     /// The plan of an action whose matching statements are `mask`. `deny` are the set's Deny statements (RCPs'
     /// included when they govern the action), `allow` and `always` its Allow and unconditional Allow statements;
     /// `gates` the gates that must each allow, `cross` the identity and resource gates when the set has a
@@ -277,9 +353,9 @@ impl PlanBuilder {
         })
     }
 
-    /// The ids of `m`, in order, as a range of the arena.
+    /// The ids of `m`, cheapest first (then in id order), as a range of the arena.
     fn ids_of(&mut self, m: &Mask) -> Option<(u32, u32)> {
-        let from = u32::try_from(self.ids.len()).ok()?;
+        let from = self.ids.len();
         for (k, &word) in m.iter().enumerate() {
             let mut w = word;
             while w != 0 {
@@ -288,7 +364,14 @@ impl PlanBuilder {
                 w &= w - 1;
             }
         }
-        Some((from, u32::try_from(self.ids.len()).ok()?))
+        let costs = &self.costs;
+        if let Some(list) = self.ids.get_mut(from..) {
+            list.sort_by_key(|&id| costs.get(id as usize).copied().unwrap_or(u32::MAX));
+        }
+        Some((
+            u32::try_from(from).ok()?,
+            u32::try_from(self.ids.len()).ok()?,
+        ))
     }
 
     pub fn finish(self) -> Plans {
@@ -302,4 +385,74 @@ impl PlanBuilder {
 /// The bits in both.
 pub(crate) fn and(a: &Mask, b: &Mask) -> Mask {
     std::array::from_fn(|k| a.get(k).zip(b.get(k)).map_or(0, |(x, y)| x & y))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::Policy;
+
+    /// A literal resource pattern knows where a matched resource's account field lies when it holds the ARN's
+    /// fifth colon and the field is not empty.
+    #[test]
+    fn literal_knows_the_account_field() {
+        for (text, want) in [
+            (
+                "arn:aws:sagemaker:eu-west-1:111122223333:user-profile/d-1/",
+                Some("111122223333"),
+            ),
+            (
+                "arn:aws:sagemaker:eu-west-1:111122223333:",
+                Some("111122223333"),
+            ),
+            ("arn:aws:iam::1:role/R", Some("1")),
+            ("arn:aws:s3:::bucket/", None),
+            ("arn:aws:sagemaker:eu-west-1:111122223333", None),
+            ("arn:aws", None),
+        ] {
+            let l = LLiteral::new(text, true);
+            let got = (l.account.1 != 0)
+                .then(|| text.get(usize::from(l.account.0)..usize::from(l.account.1)))
+                .flatten();
+            assert_eq!(got, want, "{text}");
+            if want.is_some() {
+                assert_eq!(crate::policy::arn::account_field(text), want, "{text}");
+            }
+        }
+    }
+
+    /// A plan lists the cheaper of the statements where any one decides first, and a statement its cheaper
+    /// conditions first; the original place of each condition is kept.
+    #[test]
+    fn cheaper_statements_and_conditions_first() {
+        let p = Policy::parse(
+            r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Deny","Action":"s3:GetObject","Resource":"*","Condition":{
+                "NotIpAddress":{"aws:SourceIp":"10.0.0.0/8"},
+                "StringLike":{"aws:userid":"A*"},
+                "Null":{"aws:SourceVpce":"true"}}},
+            {"Effect":"Deny","Action":"s3:GetObject","Resource":"*","Condition":{
+                "Bool":{"aws:SecureTransport":"false"}}},
+            {"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#,
+        )
+        .unwrap();
+        let set = crate::PolicySet::builder().identity(p).build().unwrap();
+        let index = set.inner.actions.as_ref().unwrap();
+        let (_, plan) = index.entry(index.find("s3:GetObject").unwrap()).unwrap();
+        let denies = &index.plan_arena.ids[plan.deny.0 as usize..plan.deny.1 as usize];
+        assert_eq!(denies, [1, 0]);
+        let first = &index.lowered.statements[0];
+        let kind = |t: &LTest| match t {
+            LTest::Null(..) => "null",
+            LTest::Ip(_) => "ip",
+            LTest::General => "general",
+            _ => "other",
+        };
+        let order: Vec<_> = first
+            .conds
+            .iter()
+            .map(|c| (c.origin.1, kind(&c.test)))
+            .collect();
+        assert_eq!(order, [(2, "null"), (0, "ip"), (1, "general")]);
+    }
 }

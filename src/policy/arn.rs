@@ -165,6 +165,23 @@ pub(crate) fn account_field(arn: &str) -> Option<&str> {
     arn.get(fourth + 1..fifth).filter(|a| !a.is_empty())
 }
 
+/// Whether the account field of `arn` is `account` (no colon in it), read where the usual principal ARN has it:
+/// `arn:aws:`, a three-letter service (`iam`, `sts`), no region, then the account and a colon. `false` says
+/// nothing: the caller reads [`account_field`].
+#[inline]
+pub(crate) fn account_is(arn: &[u8], account: &[u8]) -> bool {
+    let Some((head, rest)) = arn.split_first_chunk::<13>() else {
+        return false;
+    };
+    head.starts_with(b"arn:aws:")
+        && head.ends_with(b"::")
+        && head.get(8..11).is_some_and(|s| !s.contains(&b':'))
+        && rest.get(account.len()) == Some(&b':')
+        && rest
+            .get(..account.len())
+            .is_some_and(|a| crate::context::eq_bytes(a, account))
+}
+
 /// The account field of an ARN, when it has one.
 pub fn account(arn: &str) -> Option<&str> {
     split(arn).map(|f| f[4]).filter(|a| !a.is_empty())
@@ -346,6 +363,47 @@ mod tests {
                     assert_eq!(account_field(&s), want, "{s:?}");
                 }
             }
+        }
+    }
+
+    /// Whenever `account_is` says yes, the account field is that account: over ARN-like texts made of colons,
+    /// digits and letters after `arn:aws:` (colons among the service's bytes included).
+    #[test]
+    fn account_is_implies_the_same_account_field() {
+        let alphabet = [':', ':', '1', '2', 'a', '/'];
+        let accounts = ["1", "12", "112", "1212", "a1", "111122223333"];
+        let mut next = crate::xorshift(0x2545_f491_4f6c_dd1d);
+        let mut said = 0;
+        for len in 0..=24 {
+            for _ in 0..4000 {
+                let tail: String = (0..len)
+                    .map(|_| alphabet.get((next() % 6) as usize).copied().unwrap_or(':'))
+                    .collect();
+                let arn = format!("arn:aws:{tail}");
+                for account in accounts {
+                    if account_is(arn.as_bytes(), account.as_bytes()) {
+                        said += 1;
+                        assert_eq!(account_field(&arn), Some(account), "{arn:?}");
+                    }
+                }
+            }
+        }
+        // And it says yes often enough to matter: on the usual shape, always.
+        assert!(said > 100, "{said}");
+        for (arn, account) in [
+            ("arn:aws:iam::111122223333:role/R", "111122223333"),
+            ("arn:aws:sts::111122223333:assumed-role/R/s", "111122223333"),
+            ("arn:aws:iam::1:", "1"),
+        ] {
+            assert!(account_is(arn.as_bytes(), account.as_bytes()), "{arn}");
+        }
+        for (arn, account) in [
+            ("arn:aws:iam::111122223333:role/R", "11112222333"),
+            ("arn:aws:iam::111122223333", "111122223333"),
+            ("arn:aws-cn:iam::111122223333:role/R", "111122223333"),
+            ("arn:aws:iam:r:111122223333:role/R", "111122223333"),
+        ] {
+            assert!(!account_is(arn.as_bytes(), account.as_bytes()), "{arn}");
         }
     }
 

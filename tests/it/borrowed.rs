@@ -624,3 +624,125 @@ fn per_action_plans_decide_as_the_full_path() {
         "resource policy alone, cross-account",
     );
 }
+
+/// The accounts compared on the fast path where a literal resource pattern has told where the resource's account
+/// field is, and the principal's read where the usual principal ARN has it: every principal shape and an explicit
+/// resource account decide as the full path, which reads both fields by their colons.
+#[test]
+fn accounts_by_literal_resources_decide_as_the_full_path() {
+    let profile = "arn:aws:sagemaker:eu-west-1:111122223333:user-profile/d-1/alice";
+    let domain = "arn:aws:sagemaker:eu-west-1:111122223333:domain/d-1";
+    let set = PolicySet::builder()
+        .identity(doc(&[json!({"Effect": "Allow", "Action": "sagemaker:*",
+        "Resource": [
+            "arn:aws:sagemaker:eu-west-1:111122223333:user-profile/d-1/*",
+            domain,
+            "arn:aws:sagemaker:eu-west-1:444455556666:user-profile/*",
+        ]})]))
+        .build()
+        .unwrap();
+    let other_profile = "arn:aws:sagemaker:eu-west-1:444455556666:user-profile/d-9/bob";
+    let cases: [(&str, &str, Option<&str>, Decision); 17] = [
+        (
+            "arn:aws:iam::111122223333:role/DataSci",
+            profile,
+            None,
+            Decision::Allow,
+        ),
+        (
+            "arn:aws:iam::111122223333:role/DataSci",
+            domain,
+            None,
+            Decision::Allow,
+        ),
+        (
+            "arn:aws:sts::111122223333:assumed-role/DataSci/alice",
+            profile,
+            None,
+            Decision::Allow,
+        ),
+        (
+            "arn:aws:iam::444455556666:role/Other",
+            profile,
+            None,
+            Decision::ImplicitDeny,
+        ),
+        (
+            "arn:aws:iam::444455556666:role/Other",
+            other_profile,
+            None,
+            Decision::Allow,
+        ),
+        (
+            "arn:aws:iam::111122223333:role/DataSci",
+            other_profile,
+            None,
+            Decision::ImplicitDeny,
+        ),
+        // The field one digit longer or shorter, or not closed by a colon.
+        (
+            "arn:aws:iam::1111222233334:role/X",
+            profile,
+            None,
+            Decision::ImplicitDeny,
+        ),
+        (
+            "arn:aws:iam::11112222333:role/X",
+            profile,
+            None,
+            Decision::ImplicitDeny,
+        ),
+        (
+            "arn:aws:iam::111122223333/role",
+            profile,
+            None,
+            Decision::Allow,
+        ),
+        ("arn:aws:iam::111122223333", profile, None, Decision::Allow),
+        // Other shapes: read by the colons.
+        (
+            "arn:aws-cn:iam::111122223333:role/X",
+            profile,
+            None,
+            Decision::Allow,
+        ),
+        (
+            "arn:aws:iam:eu-west-1:111122223333:role/X",
+            profile,
+            None,
+            Decision::Allow,
+        ),
+        // Colons where the fast read expects a service: the account field is empty, so unknown.
+        (
+            "arn:aws:i:m::444455556666:role/X",
+            profile,
+            None,
+            Decision::Allow,
+        ),
+        (
+            "arn:aws:::2::111122223333:role/X",
+            profile,
+            None,
+            Decision::ImplicitDeny,
+        ),
+        ("111122223333", profile, None, Decision::Allow),
+        ("444455556666", profile, None, Decision::ImplicitDeny),
+        // An explicit resource account is the resource's account.
+        (
+            "arn:aws:iam::111122223333:role/DataSci",
+            profile,
+            Some("444455556666"),
+            Decision::ImplicitDeny,
+        ),
+    ];
+    for (principal, resource, account, want) in cases {
+        let req = Request {
+            resource_account: account.map(String::from),
+            ..Request::new("sagemaker:CreatePresignedDomainUrl", resource).principal(principal)
+        };
+        let what = format!("{principal} on {resource} ({account:?})");
+        assert_eq!(set.explain(&req).decision, want, "{what}: explain");
+        assert_eq!(set.decide(&req), want, "{what}: decide");
+        same(&set, &req, &what);
+    }
+}
