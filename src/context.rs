@@ -493,11 +493,13 @@ pub(crate) fn eq_lower(raw: &[u8], lower: &[u8]) -> bool {
     eq_words(raw, lower, lower8)
 }
 
-/// A text's length and first and last eight bytes, kept to recognise it among others by three comparisons.
+/// A text's length and first, second and last eight bytes, kept to recognise it among others by four comparisons
+/// up to 24 bytes (the usual condition key), by those and a comparison of the whole text beyond.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Shape {
     len: usize,
     first: u64,
+    second: u64,
     last: u64,
 }
 
@@ -507,6 +509,7 @@ impl Shape {
         Shape {
             len: t.len(),
             first,
+            second: second(t),
             last,
         }
     }
@@ -516,7 +519,16 @@ impl Shape {
     pub fn is(&self, text: &[u8], t: &[u8]) -> bool {
         t.len() == self.len
             && ends(t) == (self.first, self.last)
-            && (t.len() <= 16 || eq_bytes(text, t))
+            && (t.len() <= 16 || (second(t) == self.second && (t.len() <= 24 || eq_bytes(text, t))))
+    }
+}
+
+/// The second eight bytes of `t`, when it has more than sixteen (fewer are all in its first and last eight).
+#[inline(always)]
+fn second(t: &[u8]) -> u64 {
+    match t.get(8..).and_then(|r| r.first_chunk::<8>()) {
+        Some(w) if t.len() > 16 => u64::from_le_bytes(*w),
+        _ => 0,
     }
 }
 
