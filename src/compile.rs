@@ -301,7 +301,12 @@ fn kind_name(at: PolicyRef) -> &'static str {
 }
 
 #[derive(Debug, Default)]
+#[repr(C)]
 pub(crate) struct Inner {
+    /// Which statements each action the set names matches, when `index.on` (not for a set of more than
+    /// `MASK_WORDS * 64` statements): see [`Inner::actions`]. First: a decision reads it first (see
+    /// [`ActionIndex`]).
+    index: ActionIndex,
     pub scps: Vec<Vec<CompiledPolicy>>,
     pub rcps: Vec<Vec<CompiledPolicy>>,
     pub resource: Option<CompiledPolicy>,
@@ -311,9 +316,6 @@ pub(crate) struct Inner {
     pub endpoint: Option<CompiledPolicy>,
     /// The condition keys of every statement, and the keys checked at ingest.
     pub keys: KeyTable,
-    /// Which statements each action the set names matches; `None` for a set of more than
-    /// `MASK_WORDS * 64` statements.
-    pub actions: Option<ActionIndex>,
 }
 
 impl Inner {
@@ -349,10 +351,17 @@ impl Inner {
             }
         }
         self.keys = KeyTable::build(keys);
-        self.actions = (id <= MASK_WORDS * 64)
+        self.index = (id <= MASK_WORDS * 64)
             .then(|| ActionIndex::build(&self, id))
-            .flatten();
+            .flatten()
+            .unwrap_or_default();
         self
+    }
+
+    /// The action index, when the set has one.
+    #[inline]
+    pub fn actions(&self) -> Option<&ActionIndex> {
+        self.index.on.then_some(&self.index)
     }
 
     /// Every policy with its place, in evaluation order (see [`PolicySet::policies`]).
@@ -575,25 +584,31 @@ pub(crate) const MASK_WORDS: usize = 4;
 
 /// For each action the set names literally (lowercase), which statements' `Action`/`NotAction` match it (one
 /// bit per statement id, `NotAction` already applied); for any other action, the bits that do not depend on it.
-#[derive(Debug, Clone)]
+///
+/// What a decision on an action the set names reads comes first, in the order given, and starts a cache line, then
+/// what one on another action reads: a cold decision reads the index through one or two lines, not one per field.
+#[derive(Debug, Clone, Default)]
+#[repr(C, align(64))]
 pub(crate) struct ActionIndex {
+    /// Whether the set has an index: `false` for the empty one a set too large to index keeps.
+    on: bool,
     buckets: Box<[u32]>,
     /// `(folded, lowercase action)`.
-    entries: Vec<(crate::context::Folded, Box<[u8]>)>,
-    /// `MASK_WORDS` words per entry.
-    masks: Vec<[u64; MASK_WORDS]>,
+    entries: Box<[(crate::context::Folded, Box<[u8]>)]>,
     /// Per entry, what its action meets (see [`crate::lower::Plan`]); their ids and gates in `plan_arena`.
-    plans: Vec<crate::lower::Plan>,
+    plans: Box<[crate::lower::Plan]>,
     pub plan_arena: crate::lower::Plans,
+    /// The statements by id, lowered for the fast path.
+    pub lowered: crate::lower::Lowered,
     /// An action the set never names: `*` patterns and all-literal `NotAction`s match it, all-literal `Action`s
     /// do not; the bits of `wild` statements are clear, to be computed from the patterns.
     pub unknown: [u64; MASK_WORDS],
     /// The `wild` statements, matched against an action the set never names.
     pub wild: WildActions,
+    /// `MASK_WORDS` words per entry.
+    masks: Vec<[u64; MASK_WORDS]>,
     /// Each statement id's place: its policy and index there.
     pub by_id: Vec<(PolicyRef, usize)>,
-    /// The statements by id, lowered for the fast path.
-    pub lowered: crate::lower::Lowered,
     /// The statements of each gate, one bit per id (see [`Gates`]).
     pub gates: Gates,
 }
@@ -789,10 +804,11 @@ impl ActionIndex {
             .flat_map(|(at, p)| (0..p.statements.len()).map(move |i| (at, i)))
             .collect();
         Some(ActionIndex {
+            on: true,
             buckets: buckets(entries.iter().map(|e| e.0.hash()), entries.len())?,
-            entries,
+            entries: entries.into(),
             masks,
-            plans,
+            plans: plans.into(),
             plan_arena: pb.finish(),
             unknown,
             wild: WildActions::build(inner.statements().filter(|s| s.wild)),

@@ -348,7 +348,7 @@ impl PolicySet {
         let req = input;
         let i = &*self.inner;
         if !T::FULL {
-            if let Some(index) = &i.actions {
+            if let Some(index) = i.actions() {
                 // A plan has settled whether RCPs govern the action.
                 if let Some((_, plan)) = input.entry.and_then(|e| index.entry(e)) {
                     return self.run_planned(input, index, plan);
@@ -476,10 +476,13 @@ impl PolicySet {
             return Decision::ExplicitDeny;
         }
         let gates = arena
-            .gates
+            .ids
             .get(plan.gates.0 as usize..plan.gates.1 as usize)
             .unwrap_or_default();
-        if !gates.iter().all(|&g| any(g)) {
+        if !gates.chunks_exact(2).all(|g| match *g {
+            [from, to] => any((from, to)),
+            _ => false,
+        }) {
             return Decision::ImplicitDeny;
         }
         let allows = |a: Allows| a.always || any(a.ids);
@@ -989,7 +992,7 @@ enum Quick<'r> {
 /// matches (`None`: the set has no index).
 #[inline]
 fn action_mask(set: &Inner, action: &str) -> (Option<usize>, Option<[u64; MASK_WORDS]>) {
-    let Some(index) = set.actions.as_ref() else {
+    let Some(index) = set.actions() else {
         return (None, None);
     };
     if let Some((i, (m, _))) = index.find(action).and_then(|i| Some((i, index.entry(i)?))) {

@@ -244,14 +244,15 @@ fn literals(ps: &[Pattern]) -> Option<Vec<&str>> {
 
 /// What one action meets in a set, gate by gate: the statements the fast path of `decide` visits for a request
 /// with that action, in the order of SEMANTICS.md §4.1-§4.2, everything settled by the action alone settled when
-/// the set is built. Ids are statement ids, in [`Plans::ids`]; gates in [`Plans::gates`].
+/// the set is built. Ids are statement ids, in [`Plans::ids`], and so are the gates' ranges, as pairs: a plan's
+/// lists and gates lie together there, read in one or two cache lines.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Plan {
     /// The Deny statements whose action matches (an RCP's only when RCPs govern the action).
     pub deny: (u32, u32),
     /// The gates that must each have an applicable Allow, those with an unconditional Allow for the action left
     /// out: SCP levels, then the identity gate (when the set has no resource policy), boundary, session and
-    /// endpoint. Each is a range of `ids`. A gate without any Allow for the action (an implicit deny unless a
+    /// endpoint: `ids[gates.0..gates.1]` holds each as a pair `from, to`, the range of `ids` of its Allows. A gate without any Allow for the action (an implicit deny unless a
     /// Deny applies) is kept alone: the others cannot change the decision.
     pub gates: (u32, u32),
     /// With a resource policy: the identity and resource gates, decided together with the accounts (§4.2).
@@ -267,17 +268,15 @@ pub(crate) struct Allows {
     pub ids: (u32, u32),
 }
 
-/// The plans of one set, their ids and gates in two arenas.
+/// The plans of one set: their statement ids and gate ranges in one arena.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Plans {
     pub ids: Box<[u32]>,
-    pub gates: Box<[(u32, u32)]>,
 }
 
 /// Builds [`Plan`]s into [`Plans`].
 pub(crate) struct PlanBuilder {
     ids: Vec<u32>,
-    gates: Vec<(u32, u32)>,
     /// [`LStatement::cost`] by statement id: each list of ids is ordered by it (then by id), since any one
     /// statement of a list decides.
     costs: Box<[u32]>,
@@ -291,7 +290,6 @@ impl PlanBuilder {
     pub fn new(lowered: &Lowered) -> PlanBuilder {
         PlanBuilder {
             ids: Vec::new(),
-            gates: Vec::new(),
             costs: lowered.statements.iter().map(LStatement::cost).collect(),
         }
     }
@@ -327,9 +325,9 @@ impl PlanBuilder {
             }
             kept.push(a.ids);
         }
-        let from = u32::try_from(self.gates.len()).ok()?;
-        self.gates.extend(kept);
-        plan.gates = (from, u32::try_from(self.gates.len()).ok()?);
+        let from = u32::try_from(self.ids.len()).ok()?;
+        self.ids.extend(kept.into_iter().flat_map(|(a, b)| [a, b]));
+        plan.gates = (from, u32::try_from(self.ids.len()).ok()?);
         if let Some((identity, resource)) = cross {
             plan.cross = Some((
                 self.allows(&allow, &always, identity)?,
@@ -377,7 +375,6 @@ impl PlanBuilder {
     pub fn finish(self) -> Plans {
         Plans {
             ids: self.ids.into_boxed_slice(),
-            gates: self.gates.into_boxed_slice(),
         }
     }
 }
@@ -437,7 +434,7 @@ mod tests {
         )
         .unwrap();
         let set = crate::PolicySet::builder().identity(p).build().unwrap();
-        let index = set.inner.actions.as_ref().unwrap();
+        let index = set.inner.actions().unwrap();
         let (_, plan) = index.entry(index.find("s3:GetObject").unwrap()).unwrap();
         let denies = &index.plan_arena.ids[plan.deny.0 as usize..plan.deny.1 as usize];
         assert_eq!(denies, [1, 0]);
