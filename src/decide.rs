@@ -345,10 +345,10 @@ impl PolicySet {
     }
 
     fn run<T: Tracer>(&self, input: &Input<'_>, t: &mut T) -> Decision {
-        let req = input;
         let i = &*self.inner;
+        let index = i.actions();
         if !T::FULL {
-            if let Some(index) = i.actions() {
+            if let Some(index) = index {
                 // A plan has settled whether RCPs govern the action.
                 if let Some((_, plan)) = input.entry.and_then(|e| index.entry(e)) {
                     return self.run_planned(input, index, plan);
@@ -358,6 +358,20 @@ impl PolicySet {
                 }
             }
         }
+        // The full walk matches each statement's action by the mask, which an action the set names has in its
+        // entry (see `Input::mask`).
+        let with_mask;
+        let input = match (index, input.entry) {
+            (Some(index), Some(e)) if input.mask.is_none() => {
+                with_mask = Input {
+                    mask: index.entry(e).map(|(m, _)| *m),
+                    ..input.clone()
+                };
+                &with_mask
+            }
+            _ => input,
+        };
+        let req = input;
         let rcps_apply = self.rcps_apply(input.action);
         // 1. The deny pass over every applicable policy (§4.1), in the order of `policies()`.
         let mut denied = false;
@@ -633,14 +647,16 @@ enum Source<'r> {
 /// A request prepared once per decision: the statements its action matches (from the set's action index), for a
 /// borrowed request where each condition key's value is, and, computed on first use, whether principal and
 /// resource share an account. Nothing is allocated.
+#[derive(Clone)]
 pub(crate) struct Input<'r> {
     principal: Option<&'r str>,
     action: &'r str,
     resource: &'r str,
     resource_account: Option<&'r str>,
     source: Source<'r>,
-    /// One bit per statement id: whether its `Action`/`NotAction` matches. `None` for a set too large to
-    /// index: each statement matches its patterns.
+    /// One bit per statement id: whether its `Action`/`NotAction` matches. `None` for an action the set names
+    /// (its plan decides it, and the full walk reads the mask from its entry) and for a set too large to index
+    /// (each statement matches its patterns).
     mask: Option<[u64; MASK_WORDS]>,
     /// The action's entry in the set's action index, when the set names it.
     entry: Option<usize>,
@@ -720,11 +736,7 @@ impl<'r> Input<'r> {
         principal: Option<&'r str>,
         resource_account: Option<&'r str>,
     ) -> Input<'r> {
-        let (entry, mask) = action_mask(set, action);
-        let service = match mask {
-            Some(_) => u64::MAX,
-            None => service_bit(action),
-        };
+        let (entry, mask, service) = action_mask(set, action);
         Input {
             principal,
             action,
@@ -988,15 +1000,15 @@ enum Quick<'r> {
     Other(Found<'r>),
 }
 
-/// The action's entry in the set's action index, when the set names it, and which statements of `set` the action
-/// matches (`None`: the set has no index).
+/// For `Input`: the action's entry in the set's action index, when the set names it; otherwise, when the set has
+/// an index, which of its statements the action matches; and `service_bit` of the action when it has none.
 #[inline]
-fn action_mask(set: &Inner, action: &str) -> (Option<usize>, Option<[u64; MASK_WORDS]>) {
+fn action_mask(set: &Inner, action: &str) -> (Option<usize>, Option<[u64; MASK_WORDS]>, u64) {
     let Some(index) = set.actions() else {
-        return (None, None);
+        return (None, None, service_bit(action));
     };
-    if let Some((i, (m, _))) = index.find(action).and_then(|i| Some((i, index.entry(i)?))) {
-        return (Some(i), Some(*m));
+    if let Some(i) = index.find(action) {
+        return (Some(i), None, u64::MAX);
     }
     let mut m = index.unknown;
     let wild = &index.wild;
@@ -1007,7 +1019,7 @@ fn action_mask(set: &Inner, action: &str) -> (Option<usize>, Option<[u64; MASK_W
             }
         }
     }
-    (None, Some(m))
+    (None, Some(m), u64::MAX)
 }
 
 /// Whether any Deny statement of `p` applies; records each (in full mode, all of them).
