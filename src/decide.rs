@@ -964,7 +964,9 @@ impl<'r> Input<'r> {
         let (resource_account, field) = match self.resource_account {
             Some(a) => (Some(a.as_bytes()), false),
             None if end != 0 => (
-                (self.resource.as_bytes()).get(usize::from(start)..usize::from(end)),
+                self.resource
+                    .as_bytes()
+                    .get(usize::from(start)..usize::from(end)),
                 true,
             ),
             None => (account_field(self.resource).map(str::as_bytes), true),

@@ -165,7 +165,7 @@ fn statement(id: u32, st: &CStatement) -> Option<LStatement> {
     } else {
         resource(&st.resources)
     };
-    let conds = st
+    let mut conds = st
         .conditions
         .iter()
         .enumerate()
@@ -182,7 +182,6 @@ fn statement(id: u32, st: &CStatement) -> Option<LStatement> {
         })
         .collect::<Option<Vec<_>>>()?;
     // The conditions are ANDed: the cheaper are tried first, to stop sooner.
-    let mut conds = conds;
     conds.sort_by_key(LCondition::cost);
     Some(LStatement {
         always: st.unconditional,
