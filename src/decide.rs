@@ -235,7 +235,11 @@ impl PolicySet {
     /// Decide `req` and return the reasons only (cheaper than [`PolicySet::explain`]).
     pub fn decide_with_reasons(&self, req: &Request) -> (Decision, Vec<Reason>) {
         let mut r = Reasons::default();
-        let decision = self.run(&Input::owned(&self.inner, req), &mut r);
+        let input = Input::owned(&self.inner, req);
+        if !input.well_formed() {
+            return (Decision::ImplicitDeny, Vec::new());
+        }
+        let decision = self.run(&input, &mut r);
         if decision == Decision::ImplicitDeny {
             r.0.retain(|x| matches!(x, Reason::NoAllow(_)));
         }
@@ -243,14 +247,42 @@ impl PolicySet {
     }
 
     /// Decide `req`. Allocates nothing and records nothing.
+    ///
+    /// A request whose action is not `service:ActionName` or whose resource is neither `*` nor an ARN
+    /// ([`Request::check`]) is never allowed: it gets `ImplicitDeny`, whatever the policies say. Use
+    /// [`PolicySet::try_decide`] to tell it from a decision.
+    ///
+    /// ```
+    /// use iamgate::{Decision, Policy, PolicySet, Request};
+    /// let p = Policy::parse(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#).unwrap();
+    /// let set = PolicySet::builder().identity(p).build().unwrap();
+    /// assert_eq!(set.decide(&Request::new("s3:GetObject", "arn:aws:s3:::b/k")), Decision::Allow);
+    /// assert_eq!(set.decide(&Request::new(" s3:GetObject", "arn:aws:s3:::b/k")), Decision::ImplicitDeny);
+    /// assert!(set.try_decide(&Request::new("s3:GetObject", "ARN:aws:s3:::b/k")).is_err());
+    /// ```
     pub fn decide(&self, req: &Request) -> Decision {
-        self.run(&Input::owned(&self.inner, req), &mut ())
+        let input = Input::owned(&self.inner, req);
+        if !input.well_formed() {
+            return Decision::ImplicitDeny;
+        }
+        self.run(&input, &mut ())
+    }
+
+    /// [`PolicySet::decide`], with a malformed action or resource ([`Request::check`]) an error rather than
+    /// `ImplicitDeny`.
+    pub fn try_decide(&self, req: &Request) -> Result<Decision, ContextError> {
+        let input = Input::owned(&self.inner, req);
+        if !input.well_formed() {
+            req.check()?;
+        }
+        Ok(self.run(&input, &mut ()))
     }
 
     /// Decide a borrowed request: the same decision as [`PolicySet::decide`] on [`RequestRef::to_request`],
     /// without building it. Allocates nothing unless a value is refused. A value that its key's documented
-    /// type refuses (an `aws:SourceIp` that is not an address) is an error, as [`Context::insert`] makes it;
-    /// an embedding that must fail closed treats the error as a deny.
+    /// type refuses (an `aws:SourceIp` that is not an address) is an error, as [`Context::insert`] makes it, and
+    /// so are a malformed action or resource ([`Request::check`]); an embedding that must fail closed treats the
+    /// error as a deny.
     ///
     /// [`Context::insert`]: crate::Context::insert
     pub fn decide_ref(&self, req: &RequestRef<'_>) -> Result<Decision, ContextError> {
@@ -298,6 +330,9 @@ impl PolicySet {
         layout: Option<&KeyLayout>,
     ) -> Result<Decision, ContextError> {
         let mut inp = Input::unchecked(&self.inner, req);
+        if !inp.well_formed() {
+            crate::shape::check(req.action, req.resource)?;
+        }
         inp.ingest(&self.inner, req, layout)?;
         Ok(self.run(&inp, &mut ()))
     }
@@ -320,17 +355,26 @@ impl PolicySet {
     }
 
     /// Decide `req` and say why: the deciding statements and, for every statement consulted, each condition's
-    /// result. The same evaluator as [`PolicySet::decide`].
+    /// result. The same evaluator as [`PolicySet::decide`]; a malformed request ([`Request::check`]) is an
+    /// `ImplicitDeny` with no reason and no statement consulted.
     pub fn explain(&self, req: &Request) -> Explanation {
         self.explain_input(Input::owned(&self.inner, req))
     }
 
-    /// [`PolicySet::explain`] of a borrowed request.
+    /// [`PolicySet::explain`] of a borrowed request; a malformed one is an error, as in [`PolicySet::decide_ref`].
     pub fn explain_ref(&self, req: &RequestRef<'_>) -> Result<Explanation, ContextError> {
+        crate::shape::check(req.action, req.resource)?;
         Ok(self.explain_input(Input::borrowed(&self.inner, req, None)?))
     }
 
     fn explain_input(&self, input: Input<'_>) -> Explanation {
+        if !input.well_formed() {
+            return Explanation {
+                decision: Decision::ImplicitDeny,
+                reasons: Vec::new(),
+                statements: Vec::new(),
+            };
+        }
         let mut r = Recorder::default();
         let decision = self.run(&input, &mut r);
         if decision == Decision::ImplicitDeny {
@@ -753,6 +797,14 @@ impl<'r> Input<'r> {
         }
     }
 
+    /// Whether the action and resource have the shape [`crate::shape::check`] asks for. An action the set's
+    /// index names has it (only well-formed literals get an entry), so only another is read.
+    #[inline]
+    fn well_formed(&self) -> bool {
+        (self.entry.is_some() || crate::shape::action_ok(self.action))
+            && crate::shape::resource_ok(self.resource)
+    }
+
     /// An owned, already checked request: its entries carry their keys' hashes, so a condition finds its key
     /// by scanning them (see `Input::entry`).
     #[inline]
@@ -814,15 +866,11 @@ impl<'r> Input<'r> {
                 continue;
             };
             // Text needs no check; an IP key's single address is kept.
+            // A key with a documented type is single-valued: a list is refused, as `Context::insert` refuses it.
             let ip = match (k.ty, value) {
-                (None | Some(KeyType::String), _) => None,
+                (None, _) | (Some(KeyType::String), ValueRef::One(_)) => None,
                 (Some(ty), ValueRef::One(s)) => check_type(key, ty, ScalarRef::String(s))?,
-                (Some(ty), ValueRef::Many(vs)) => {
-                    for s in vs.iter() {
-                        check_type(key, ty, ScalarRef::String(s))?;
-                    }
-                    None
-                }
+                (Some(_), ValueRef::Many(_)) => return Err(crate::context::listed(key)),
             };
             let Some((slot, cell)) = k.slot.and_then(|s| Some((s, self.vals.get_mut(s)?))) else {
                 continue;
@@ -1478,7 +1526,7 @@ fn in_set(set: &crate::compile::LiteralSet, s: &str) -> bool {
 /// Whether the address `ip` (or, when none was parsed, that of `s`) is in `set`.
 #[inline(never)]
 fn in_cidrs(set: &crate::policy::value::CidrSet, ip: Option<IpAddr>, s: &str) -> bool {
-    ip.or_else(|| crate::policy::value::parse_ip(s))
+    ip.or_else(|| crate::policy::value::parse_request_ip(s))
         .is_some_and(|a| set.contains(a))
 }
 
@@ -1508,15 +1556,6 @@ fn uncertainty(c: &CCondition, entry: Option<Found<'_>>) -> Option<&'static str>
     if malformed {
         return Some(
             "a policy value that does not parse for its operator never matches (docs/semantics.md #13)",
-        );
-    }
-    if matches!(c.values, CValues::Ip(_))
-        && values
-            .iter()
-            .any(|v| matches!(v.ip(), Some(IpAddr::V6(a)) if a.to_ipv4_mapped().is_some()))
-    {
-        return Some(
-            "an IPv4-mapped IPv6 address never matches an IPv4 range (docs/semantics.md #16)",
         );
     }
     None

@@ -13,6 +13,7 @@ mod lower;
 pub mod network;
 pub mod parse;
 pub mod policy;
+pub mod shape;
 pub mod span;
 pub mod validate;
 

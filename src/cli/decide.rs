@@ -59,7 +59,7 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
                 );
             }
         }
-        println!("{v}");
+        outln!("{v}");
     } else {
         print_human(&ex, a.explain);
     }
@@ -94,9 +94,9 @@ pub(crate) fn parse_context(pairs: &[String]) -> Result<Context, CliError> {
 }
 
 pub(crate) fn print_human(ex: &Explanation, explain: bool) {
-    println!("{}", ex.decision);
+    outln!("{}", ex.decision);
     for r in &ex.reasons {
-        println!("  {r}");
+        outln!("  {r}");
     }
     if explain {
         for s in &ex.statements {
@@ -105,7 +105,7 @@ pub(crate) fn print_human(ex: &Explanation, explain: bool) {
             } else {
                 "does not apply"
             };
-            println!(
+            outln!(
                 "{} statement {}{} ({}): {mark}",
                 s.policy,
                 s.statement,
@@ -116,16 +116,16 @@ pub(crate) fn print_human(ex: &Explanation, explain: bool) {
                 s.effect
             );
             if !s.action_matched {
-                println!("    action does not match");
+                outln!("    action does not match");
             }
             if !s.resource_matched {
-                println!("    resource does not match");
+                outln!("    resource does not match");
             }
             if !s.principal_matched {
-                println!("    principal does not match");
+                outln!("    principal does not match");
             }
             for c in &s.conditions {
-                println!(
+                outln!(
                     "    {} {} {}: {}",
                     if c.held { "✓" } else { "✗" },
                     c.operator,

@@ -54,10 +54,10 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
                 let (line, column) = d.span.line_col(&text);
                 let v = serde_json::json!({"file": origin, "line": line, "column": column,
                     "severity": d.severity, "code": d.code, "message": d.message, "help": d.help});
-                println!("{v}");
+                outln!("{v}");
             } else {
-                print!("{}", d.render(&text, &origin));
-                println!();
+                out!("{}", d.render(&text, &origin));
+                outln!();
             }
         }
     }

@@ -1,6 +1,24 @@
 //! The `iamgate` command line: batch, decide, lint (DESIGN.md, CLI). Exit codes: 0 done, 1 findings or errors in
 //! the input, 2 usage.
 
+/// `println!` for a command's output: when the reader has gone away (`iamgate lint . | head -1`), the run ends
+/// quietly (see [`write_out`]) instead of panicking.
+macro_rules! outln {
+    () => {
+        $crate::cli::write_out(format_args!("\n"))
+    };
+    ($($t:tt)*) => {
+        $crate::cli::write_out(format_args!("{}\n", format_args!($($t)*)))
+    };
+}
+
+/// `print!` for a command's output, as [`outln!`].
+macro_rules! out {
+    ($($t:tt)*) => {
+        $crate::cli::write_out(format_args!($($t)*))
+    };
+}
+
 mod batch;
 mod decide;
 mod lint;
@@ -59,10 +77,30 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        Err(CliError::Write(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            ExitCode::from(BROKEN_PIPE)
+        }
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// The exit code of a run whose reader closed its output early: what a shell reports for a Unix tool that
+/// `SIGPIPE` ended (128 + 13), so that `set -o pipefail` treats iamgate as it treats `cat`; nothing is printed.
+pub(crate) const BROKEN_PIPE: u8 = 141;
+
+/// Write a command's output to stdout. A closed pipe ends the process quietly with [`BROKEN_PIPE`]; another
+/// write error ends it with a message and exit code 2.
+pub(crate) fn write_out(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    if let Err(e) = std::io::stdout().lock().write_fmt(args) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(i32::from(BROKEN_PIPE));
+        }
+        eprintln!("error: {}", CliError::Write(e));
+        std::process::exit(2);
     }
 }
 

@@ -71,7 +71,7 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
     if a.json {
         let v = serde_json::to_string(&report)
             .map_err(|e| CliError::Usage(format!("cannot print JSON: {e}")))?;
-        println!("{v}");
+        outln!("{v}");
     } else {
         print_human(&report, &net, &a);
     }
@@ -154,7 +154,7 @@ fn verdict_line(r: &PresignReport) -> String {
 }
 
 fn print_human(r: &PresignReport, net: &Network, a: &Args) {
-    println!(
+    outln!(
         "network {} ({}): {} on {}",
         r.network,
         net.region,
@@ -162,16 +162,17 @@ fn print_human(r: &PresignReport, net: &Network, a: &Args) {
         net.resource_arn()
     );
     for s in &r.steps {
-        println!();
-        println!(
+        outln!();
+        outln!(
             "{}: sagemaker:CreatePresignedDomainUrl to {}",
-            s.step, s.host
+            s.step,
+            s.host
         );
         for (i, p) in s.path.iter().enumerate() {
-            println!("  {}. {p}", i + 1);
+            outln!("  {}. {p}", i + 1);
         }
-        println!("  context: {}", context_line(s));
-        println!("  decision: {}", s.decision);
+        outln!("  context: {}", context_line(s));
+        outln!("  decision: {}", s.decision);
         // One block of reasons when every address decides alike for the same reasons, else one per block.
         let uniform = s.outcomes.split_first().is_some_and(|(f, rest)| {
             rest.iter()
@@ -181,21 +182,21 @@ fn print_human(r: &PresignReport, net: &Network, a: &Args) {
             let indent = if uniform {
                 "    "
             } else {
-                println!("    {}: {}", o.source_ip, o.decision);
+                outln!("    {}: {}", o.source_ip, o.decision);
                 "      "
             };
             for reason in &o.reasons {
-                println!("{indent}{reason}");
+                outln!("{indent}{reason}");
             }
             if uniform {
                 break;
             }
         }
     }
-    println!();
-    println!("{}", verdict_line(r));
+    outln!();
+    outln!("{}", verdict_line(r));
     if !r.findings.is_empty() {
-        println!();
+        outln!();
         for f in &r.findings {
             print_finding(f, a);
         }
@@ -207,7 +208,7 @@ fn print_finding(f: &Finding, a: &Args) {
         crate::diagnostic::Severity::Error => "error",
         crate::diagnostic::Severity::Warning => "warning",
     };
-    println!("{sev}[{}]: {}", f.code, f.message);
+    outln!("{sev}[{}]: {}", f.code, f.message);
     let file = file_of(&f.policy, a).map(|p| format!("{p}:{}:{}", f.line, f.column));
     let endpoint = f
         .endpoint
@@ -219,11 +220,13 @@ fn print_finding(f: &Finding, a: &Args) {
         .map(|i| format!(" statement {i}"))
         .unwrap_or_default();
     match file {
-        Some(loc) => println!("  --> {loc} ({}{endpoint}{stmt})", f.policy),
-        None => println!(
+        Some(loc) => outln!("  --> {loc} ({}{endpoint}{stmt})", f.policy),
+        None => outln!(
             "  --> {}{endpoint}{stmt}, line {}, column {}",
-            f.policy, f.line, f.column
+            f.policy,
+            f.line,
+            f.column
         ),
     }
-    println!("  help: {}", f.help);
+    outln!("  help: {}", f.help);
 }

@@ -89,10 +89,10 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
     let steps = reach(&set, &q);
     if a.json {
         let v = serde_json::json!({ "steps": steps });
-        println!("{v}");
+        outln!("{v}");
     } else {
         for s in &steps {
-            println!(
+            outln!(
                 "{}:",
                 serde_json::to_value(s.step)
                     .ok()
@@ -100,7 +100,7 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
                     .unwrap_or_default()
             );
             for o in &s.origins {
-                println!("  {}", describe(o));
+                outln!("  {}", describe(o));
             }
         }
     }

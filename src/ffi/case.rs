@@ -403,11 +403,14 @@ impl Reader<'_> {
                 ));
             }
         }
-        if !req.action.contains(':') {
+        if !crate::shape::action_ok(&req.action) {
             return Err(self.err(
                 get("action").map_or(0, |n| n.span.start as usize),
                 "$.request.action",
-                format!("action `{}` must be `service:ActionName`", req.action),
+                format!(
+                    "action `{}` must be `service:ActionName` (ASCII letters, digits, `-` and `_`, no wildcard, no space)",
+                    req.action.escape_debug()
+                ),
             ));
         }
         match get("resource") {
@@ -419,6 +422,16 @@ impl Reader<'_> {
                     "the request has no `resource`",
                 ));
             }
+        }
+        if !crate::shape::resource_ok(&req.resource) {
+            return Err(self.err(
+                get("resource").map_or(0, |n| n.span.start as usize),
+                "$.request.resource",
+                format!(
+                    "resource `{}` must be `*` or an ARN (`arn:partition:service:region:account:resource`)",
+                    req.resource.escape_debug()
+                ),
+            ));
         }
         if let Some(n) = get("principal") {
             req.principal = Some(self.string(n, "$.request.principal")?);

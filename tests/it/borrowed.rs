@@ -12,6 +12,20 @@ use serde_json::json;
 
 fn same(set: &PolicySet, req: &Request, what: &str) {
     let want = set.decide(req);
+    if let Err(e) = req.check() {
+        // A malformed action or resource: never allowed, an error from every checked form.
+        assert_eq!(want, Decision::ImplicitDeny, "{what}");
+        assert_eq!(set.try_decide(req), Err(e.clone()), "{what}");
+        let got = with_ref(req, |_| false, |r| set.decide_ref(r));
+        assert_eq!(got, Err(e.clone()), "{what}");
+        assert_eq!(
+            with_ref(req, |_| false, |r| set.explain_ref(r)),
+            Err(e),
+            "{what}"
+        );
+        return;
+    }
+    assert_eq!(set.try_decide(req), Ok(want), "{what}");
     for upper in [false, true] {
         let got = with_ref(req, |i| upper && i % 2 == 0, |r| set.decide_ref(r));
         assert_eq!(got, Ok(want), "{what} (keys uppercased: {upper})");

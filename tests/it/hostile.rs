@@ -387,24 +387,52 @@ fn odd_ip_spellings_in_a_policy_never_match_and_lint_says_so() {
 }
 
 #[test]
-fn ipv4_mapped_ipv6_never_crosses_families() {
-    // A mapped request address against an IPv4 range: no match (docs/semantics.md #16).
+fn ipv4_mapped_request_address_is_the_ipv4_address_aws_sees() {
+    // A dual-stack socket reports an IPv4 peer as `::ffff:203.0.113.7`; AWS sees 203.0.113.7, so the mapped
+    // request value is that address and a Deny on its IPv4 range holds (docs/semantics.md #16).
+    let deny = r#"{"Version":"2012-10-17","Statement":[
+        {"Effect":"Allow","Action":"*","Resource":"*"},
+        {"Effect":"Deny","Action":"*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"203.0.113.0/24"}}}]}"#;
+    for peer in [
+        "::ffff:203.0.113.7",
+        "::FFFF:203.0.113.7",
+        "::ffff:cb00:7107",
+    ] {
+        assert_eq!(
+            decide(deny, source_ip(peer)),
+            Decision::ExplicitDeny,
+            "{peer}"
+        );
+        // The borrowed form reads it the same way.
+        let set = PolicySet::builder()
+            .identity(Policy::parse(deny).unwrap())
+            .build()
+            .unwrap();
+        let r = iamgate::RequestRef {
+            principal: Some(ROLE),
+            action: ACTION,
+            resource: PROFILE,
+            context: &[("aws:SourceIp", peer.into())],
+            ..Default::default()
+        };
+        assert_eq!(set.decide_ref(&r), Ok(Decision::ExplicitDeny), "{peer}");
+    }
+    assert_eq!(decide(deny, source_ip("2001:db8::7")), Decision::Allow);
+    // The embedding's constructor writes the peer as AWS sees it.
+    let peer: std::net::IpAddr = "::ffff:203.0.113.7".parse().unwrap();
+    assert_eq!(Scalar::from_ip(peer), Scalar::from("203.0.113.7"));
     let v4 = allow_if(r#"{"IpAddress":{"aws:SourceIp":"1.2.3.0/24"}}"#);
-    assert_eq!(
-        decide(&v4, source_ip("::ffff:1.2.3.4")),
-        Decision::ImplicitDeny
-    );
-    assert_eq!(decide(&v4, source_ip("1.2.3.4")), Decision::Allow);
-    // A mapped policy value against an IPv4 request: no match, and lint warns.
+    assert_eq!(decide(&v4, source_ip("::ffff:1.2.3.4")), Decision::Allow);
+    // A mapped policy value is IPv6 and never covers an IPv4 request (families never cross in a policy), which
+    // the request's mapped form now is too; lint warns on the value.
     let mapped = allow_if(r#"{"IpAddress":{"aws:SourceIp":"::ffff:1.2.3.4"}}"#);
-    assert_eq!(
-        decide(&mapped, source_ip("1.2.3.4")),
-        Decision::ImplicitDeny
-    );
-    assert_eq!(
-        decide(&mapped, source_ip("::ffff:1.2.3.4")),
-        Decision::Allow
-    );
+    for ip in ["1.2.3.4", "::ffff:1.2.3.4"] {
+        assert_eq!(
+            decide(&mapped, source_ip(ip)),
+            Decision::ImplicitDeny,
+            "{ip}"
+        );
+    }
     assert!(codes(&mapped).contains(&(
         "ipv4-mapped-ipv6",
         "`::ffff:1.2.3.4` is an IPv4-mapped IPv6 address".to_string()
