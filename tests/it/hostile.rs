@@ -725,3 +725,180 @@ fn invalid_utf8_lines_in_batch_each_get_one_error_record() {
         assert_eq!(r["error"]["path"], "$", "{what}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Malformed requests never reach Allow (issue 14, items 7-9)
+
+/// `Allow */*` and a `Deny s3:*` on the bucket: a well-formed request for the bucket is denied, so any Allow for
+/// a malformed one would be a bypass.
+const ALLOW_ALL_DENY_BUCKET: &str = r#"{"Version":"2012-10-17","Statement":[
+    {"Effect":"Allow","Action":"*","Resource":"*"},
+    {"Effect":"Deny","Action":"s3:*","Resource":["arn:aws:s3:::bucket","arn:aws:s3:::bucket/*"]}]}"#;
+
+#[test]
+fn malformed_actions_and_resources_never_reach_allow() {
+    let set = PolicySet::builder()
+        .identity(Policy::parse(ALLOW_ALL_DENY_BUCKET).unwrap())
+        .build()
+        .unwrap();
+    let good = ("s3:GetObject", "arn:aws:s3:::bucket/key");
+    assert_eq!(
+        set.decide(&Request::new(good.0, good.1)),
+        Decision::ExplicitDeny
+    );
+    let bad = [
+        ("", good.1),
+        (" s3:GetObject", good.1),
+        ("s3:GetObject ", good.1),
+        ("s3GetObject", good.1),
+        ("s3\u{ff1a}GetObject", good.1),
+        ("s3:Get*", good.1),
+        ("s3:GetObject\n", good.1),
+        (good.0, "ARN:aws:s3:::bucket/key"),
+        (good.0, " arn:aws:s3:::bucket/key"),
+        (good.0, ""),
+        (good.0, "arn:aws:s3"),
+        (good.0, "arn:aws:s3:::bucket/key "),
+    ];
+    for (action, resource) in bad {
+        let req = Request::new(action, resource).principal(ROLE);
+        let what = format!("{action:?} on {resource:?}");
+        assert_eq!(set.decide(&req), Decision::ImplicitDeny, "{what}");
+        assert_eq!(set.decide_with_reasons(&req).0, Decision::ImplicitDeny);
+        let ex = set.explain(&req);
+        assert_eq!(ex.decision, Decision::ImplicitDeny, "{what}");
+        assert!(ex.statements.is_empty() && ex.reasons.is_empty(), "{what}");
+        let e = set.try_decide(&req).unwrap_err();
+        assert_eq!(req.check(), Err(e.clone()));
+        let r = iamgate::RequestRef {
+            principal: Some(ROLE),
+            action,
+            resource,
+            ..Default::default()
+        };
+        assert_eq!(set.decide_ref(&r), Err(e.clone()), "{what}");
+        assert_eq!(set.explain_ref(&r).map(|x| x.decision), Err(e.clone()));
+        let layout = set.key_layout(["aws:SourceIp"]);
+        assert_eq!(set.decide_ref_with(&layout, &r), Err(e.clone()));
+        let which = if action == good.0 {
+            "resource"
+        } else {
+            "action"
+        };
+        assert!(e.to_string().starts_with(which), "{what}: {e}");
+        // A case is an error record naming the field.
+        let case = serde_json::json!({"identity_policies": [ALLOW_ALL_DENY_BUCKET],
+            "request": {"action": action, "resource": resource}});
+        match decide_case(&case.to_string(), false) {
+            DecisionRecord::Failed { error, .. } => {
+                assert_eq!(error.path, format!("$.request.{which}"), "{what}")
+            }
+            other => panic!("{what}: {other:?}"),
+        }
+    }
+    // Well-formed spellings AWS sends stay decided: any case of the action, `*`, a key with spaces.
+    for (action, resource) in [
+        ("S3:getobject", "arn:aws:s3:::bucket/key"),
+        ("s3:GetObject", "arn:aws:s3:::bucket/a key with spaces"),
+        ("execute-api:Invoke", "*"),
+    ] {
+        let req = Request::new(action, resource);
+        assert!(req.check().is_ok(), "{action} {resource}");
+        assert_eq!(set.try_decide(&req), Ok(set.decide(&req)));
+    }
+    assert_eq!(
+        set.decide(&Request::new("s3:GetObject", "arn:aws:s3:::other/key")),
+        Decision::Allow
+    );
+}
+
+#[test]
+fn a_nan_number_is_refused_at_insert() {
+    let deny = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},
+        {"Effect":"Deny","Action":"*","Resource":"*","Condition":{"NumericGreaterThan":{"aws:MultiFactorAuthAge":"3600"}}}]}"#;
+    for (n, text) in [
+        (f64::NAN, "NaN"),
+        (f64::INFINITY, "inf"),
+        (f64::NEG_INFINITY, "-inf"),
+    ] {
+        for key in ["aws:MultiFactorAuthAge", "s3:max-keys", "any:key"] {
+            let e = Context::new()
+                .with(key, Scalar::Number(n, text.into()))
+                .unwrap_err();
+            // A key documented as numeric says so by its type; any other by the number itself.
+            let why = if key == "aws:MultiFactorAuthAge" {
+                format!("`{text}` is not a number")
+            } else {
+                format!("`{text}` ({n}) is not a finite number")
+            };
+            assert_eq!(e.to_string(), format!("context key `{key}`: {why}"));
+        }
+    }
+    // A finite number still decides.
+    let ctx = Context::new()
+        .with(
+            "aws:MultiFactorAuthAge",
+            Scalar::Number(7200.0, "7200".into()),
+        )
+        .unwrap();
+    assert_eq!(decide(deny, ctx), Decision::ExplicitDeny);
+}
+
+#[test]
+fn a_list_for_a_single_valued_key_is_refused() {
+    let set = PolicySet::builder()
+        .identity(
+            Policy::parse(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},
+        {"Effect":"Deny","Action":"*","Resource":"*","Condition":{"NotIpAddress":{"aws:SourceIp":"203.0.113.0/24"}}}]}"#,
+            )
+            .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let list: &[&str] = &["203.0.113.7", "198.51.100.7"];
+    for key in [
+        "aws:SourceIp",
+        "AWS:SOURCEIP",
+        "aws:SourceVpce",
+        "aws:ViaAWSService",
+    ] {
+        let r = iamgate::RequestRef {
+            principal: Some(ROLE),
+            action: ACTION,
+            resource: PROFILE,
+            context: &[(key, iamgate::ValueRef::Many(list))],
+            ..Default::default()
+        };
+        let e = set.decide_ref(&r).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "context key `{key}`: takes one value, not a list (AWS sends one value for this key)"
+            )
+        );
+        let mut c = Context::new();
+        let many = ContextValue::Many(list.iter().map(|s| Scalar::from(*s)).collect());
+        assert_eq!(c.insert(key, many).unwrap_err(), e);
+        // Even a list of one.
+        let one = ContextValue::Many(vec![Scalar::from("203.0.113.7")]);
+        assert!(c.insert(key, one).is_err());
+    }
+    // A multivalued key keeps its list.
+    let mut c = Context::new();
+    c.insert(
+        "aws:CalledVia",
+        ContextValue::Many(vec!["athena.amazonaws.com".into()]),
+    )
+    .unwrap();
+    // In a case, an error record at the key.
+    let case = serde_json::json!({"identity_policies": [ALLOW_ALL_DENY_BUCKET],
+        "request": {"action": ACTION, "resource": PROFILE, "context": {"aws:SourceIp": list}}});
+    match decide_case(&case.to_string(), false) {
+        DecisionRecord::Failed { error, .. } => {
+            assert_eq!(error.path, "$.request.context[\"aws:SourceIp\"]");
+            assert!(error.message.contains("not a list"), "{}", error.message);
+        }
+        other => panic!("{other:?}"),
+    }
+}
