@@ -48,6 +48,9 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
     request.principal = a.principal.clone();
     request.resource_account = a.resource_account.clone();
     request.context = parse_context(&a.context)?;
+    request
+        .check()
+        .map_err(|e| CliError::Usage(e.to_string()))?;
     let ex = set.explain(&request);
     if a.json {
         let mut v = serde_json::json!({"decision": ex.decision, "reasons": ex.reasons});

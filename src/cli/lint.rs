@@ -1,4 +1,4 @@
-use super::{CliError, collect_files, read};
+use super::{CliError, input};
 use crate::policy::Policy;
 use crate::validate::{PolicyKind, validate};
 use std::path::PathBuf;
@@ -35,11 +35,41 @@ fn parse_kind(s: &str) -> Result<PolicyKind, String> {
 }
 
 pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
-    let files = collect_files(&a.paths, &["json"])?;
     let (mut errors, mut warnings) = (0usize, 0usize);
-    for f in files {
-        let text = read(&f)?;
-        let origin = f.display().to_string();
+    // Every file is reported: one that cannot be read (or is not UTF-8, or is too large) is an error of its
+    // own, and the next file is still linted.
+    for found in input::walk(&a.paths, &["json"]) {
+        let origin = found.path().display().to_string();
+        let limit = crate::limits::Limits::default().max_document_bytes;
+        let read = match &found {
+            input::Found::Refused(_, why) => Err(why.clone()),
+            input::Found::File(f) => match input::read_capped(f, limit) {
+                Ok(bytes) => String::from_utf8(bytes).map_err(|e| {
+                    format!(
+                        "not valid UTF-8 (byte {}); policies are UTF-8 text",
+                        e.utf8_error().valid_up_to() + 1
+                    )
+                }),
+                Err(None) => Err(format!("larger than the limit of {limit} bytes")),
+                Err(Some(e)) => Err(e.to_string()),
+            },
+        };
+        let text = match read {
+            Ok(t) => t,
+            Err(why) => {
+                errors += 1;
+                let message = format!("cannot read `{origin}`: {why}");
+                if a.json {
+                    let v = serde_json::json!({"file": origin, "line": 1, "column": 1,
+                        "severity": "error", "code": "unreadable", "message": message, "help": null});
+                    outln!("{v}");
+                } else {
+                    outln!("error[unreadable]: {message}");
+                    outln!();
+                }
+                continue;
+            }
+        };
         let diagnostics = match Policy::parse(&text) {
             Ok(p) => validate(&p, a.kind),
             Err(e) => e.diagnostics,

@@ -21,6 +21,7 @@ macro_rules! out {
 
 mod batch;
 mod decide;
+mod input;
 mod lint;
 mod policies;
 mod presign;
@@ -125,36 +126,21 @@ pub(crate) fn read(path: &Path) -> Result<String, CliError> {
     })
 }
 
-/// Files under `paths` (folders recursed, sorted) whose extension is one of `exts`.
+/// Files under `paths` (folders recursed, sorted; see [`input::walk`]) whose extension is one of `exts`; the
+/// first folder that cannot be listed or entry that is not a regular file is an error.
+#[allow(
+    dead_code,
+    reason = "the commands that read folders use `input::walk` for their per-file records; kept for those that stop at the first unreadable input"
+)]
 pub(crate) fn collect_files(paths: &[PathBuf], exts: &[&str]) -> Result<Vec<PathBuf>, CliError> {
-    let mut out = Vec::new();
-    for p in paths {
-        if p.is_dir() {
-            let mut stack = vec![p.clone()];
-            let mut found = Vec::new();
-            while let Some(dir) = stack.pop() {
-                let entries = std::fs::read_dir(&dir).map_err(|source| CliError::Read {
-                    path: dir.display().to_string(),
-                    source,
-                })?;
-                for e in entries.flatten() {
-                    let path = e.path();
-                    if path.is_dir() {
-                        stack.push(path);
-                    } else if path
-                        .extension()
-                        .and_then(|x| x.to_str())
-                        .is_some_and(|x| exts.contains(&x))
-                    {
-                        found.push(path);
-                    }
-                }
-            }
-            found.sort();
-            out.extend(found);
-        } else {
-            out.push(p.clone());
-        }
-    }
-    Ok(out)
+    input::walk(paths, exts)
+        .into_iter()
+        .map(|f| match f {
+            input::Found::File(p) => Ok(p),
+            input::Found::Refused(p, why) => Err(CliError::Usage(format!(
+                "cannot read `{}`: {why}",
+                p.display()
+            ))),
+        })
+        .collect()
 }
