@@ -4,9 +4,9 @@ use crate::ffi::{Case, CaseError, DecisionRecord};
 use crate::limits::Limits;
 use rayon::prelude::*;
 use std::io::{BufRead, Write};
-use std::sync::{Arc, Condvar, Mutex, mpsc};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::{Arc, Condvar, Mutex, mpsc};
 
 #[derive(clap::Args, Debug)]
 pub(crate) struct Args {
@@ -246,8 +246,9 @@ pub(crate) fn run(args: Args) -> Result<ExitCode, CliError> {
     })
 }
 
-/// Decide a chunk in parallel and write its records in order, each a whole line, then flush: a record is out as
-/// soon as its chunk is decided, and a run that is killed leaves only whole lines.
+/// Decide a chunk in parallel and write its records in order, then flush: a record is out as soon as its chunk
+/// is decided, and a run that is killed leaves only whole lines (of up to 4 KiB each; a longer record is one
+/// write that a pipe may take in parts).
 fn emit(
     inputs: &[Input],
     args: &Args,
@@ -269,15 +270,22 @@ fn emit(
             (line, record.decision(), mismatch)
         })
         .collect();
-    let mut text = String::with_capacity(results.iter().map(|r| r.0.len()).sum());
+    // Whole lines per write, at most `PIPE_BUF` bytes unless one line is longer: a write of up to `PIPE_BUF`
+    // bytes to a pipe is atomic, so a run killed between writes (or during one) leaves whole lines.
+    const PIPE_BUF: usize = 4096;
+    let mut group = String::with_capacity(PIPE_BUF);
     for ((line, decision, mismatch), input) in results.iter().zip(inputs) {
-        text.push_str(line);
+        if !group.is_empty() && group.len() + line.len() > PIPE_BUF {
+            out.write_all(group.as_bytes()).map_err(CliError::Write)?;
+            group.clear();
+        }
+        group.push_str(line);
         stats.count(*decision, mismatch.is_some());
         if let Some(m) = mismatch {
             eprintln!("{}: {m}", input.origin);
         }
     }
-    out.write_all(text.as_bytes()).map_err(CliError::Write)?;
+    out.write_all(group.as_bytes()).map_err(CliError::Write)?;
     out.flush().map_err(CliError::Write)
 }
 
@@ -369,6 +377,62 @@ impl Stats {
         eprintln!(
             "{} cases: {} Allow, {} ExplicitDeny, {} ImplicitDeny, {} errors; {} not as expected",
             self.total, self.allow, self.explicit, self.implicit, self.errors, self.mismatches
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+    use std::io::Read;
+
+    /// Its bytes, then an error (a disk gone, a network file system dropped).
+    struct FailsAfter(&'static [u8]);
+    impl Read for FailsAfter {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            if self.0.is_empty() {
+                return Err(std::io::Error::other("the disk is gone"));
+            }
+            let n = self.0.len().min(out.len()).min(5);
+            out[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_read_error_keeps_the_lines_read_before_it() {
+        let got = RefCell::new(Vec::new());
+        let send = |i: Input| {
+            got.borrow_mut().push(i);
+            true
+        };
+        let mut r =
+            std::io::BufReader::with_capacity(8, FailsAfter(b"{\"a\":1}\r\n\n{\"b\":2}\npart"));
+        assert!(read_lines(&mut r, "stdin", "standard input", &send));
+        let got: Vec<(String, Result<String, String>)> = got
+            .into_inner()
+            .into_iter()
+            .map(|i| {
+                let text = i.text.map_err(|p| match p {
+                    Problem::Unreadable(m) => m,
+                    _ => "other".into(),
+                });
+                (i.origin, text)
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("stdin:1".into(), Ok("{\"a\":1}".into())),
+                ("stdin:2".into(), Ok(String::new())),
+                ("stdin:3".into(), Ok("{\"b\":2}".into())),
+                (
+                    "stdin:4".into(),
+                    Err("cannot read standard input at line 4: the disk is gone".into())
+                ),
+            ]
         );
     }
 }

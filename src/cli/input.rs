@@ -31,7 +31,10 @@ pub(crate) fn walk(paths: &[PathBuf], exts: &[&str]) -> Vec<Found> {
             let entries = match std::fs::read_dir(&dir) {
                 Ok(e) => e,
                 Err(e) => {
-                    found.push(Found::Refused(dir.clone(), format!("cannot list the folder: {e}")));
+                    found.push(Found::Refused(
+                        dir.clone(),
+                        format!("cannot list the folder: {e}"),
+                    ));
                     continue;
                 }
             };
@@ -39,7 +42,10 @@ pub(crate) fn walk(paths: &[PathBuf], exts: &[&str]) -> Vec<Found> {
                 let e = match e {
                     Ok(e) => e,
                     Err(e) => {
-                        found.push(Found::Refused(dir.clone(), format!("cannot list the folder: {e}")));
+                        found.push(Found::Refused(
+                            dir.clone(),
+                            format!("cannot list the folder: {e}"),
+                        ));
                         break;
                     }
                 };
@@ -197,7 +203,10 @@ mod tests {
             assert_eq!(lines(b"ab\n", 4, step).len(), 1);
             assert!(lines(b"", 4, step).is_empty());
             // Exactly the limit is whole.
-            assert_eq!(lines(b"abcd\n", 4, step), vec![(b"abcd".to_vec(), Line::Whole)]);
+            assert_eq!(
+                lines(b"abcd\n", 4, step),
+                vec![(b"abcd".to_vec(), Line::Whole)]
+            );
         }
     }
 }
