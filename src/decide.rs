@@ -236,10 +236,10 @@ impl PolicySet {
     pub fn decide_with_reasons(&self, req: &Request) -> (Decision, Vec<Reason>) {
         let mut r = Reasons::default();
         let input = Input::owned(&self.inner, req);
+        let decision = self.run(&input, &mut r);
         if !input.well_formed() {
             return (Decision::ImplicitDeny, Vec::new());
         }
-        let decision = self.run(&input, &mut r);
         if decision == Decision::ImplicitDeny {
             r.0.retain(|x| matches!(x, Reason::NoAllow(_)));
         }
@@ -262,27 +262,31 @@ impl PolicySet {
     /// ```
     pub fn decide(&self, req: &Request) -> Decision {
         let input = Input::owned(&self.inner, req);
-        if !input.well_formed() {
+        let decision = self.run(&input, &mut ());
+        // Checked after the decision, and only when it allows: a deny of a malformed request is a deny anyway,
+        // and the walk has often found the resource's colons by then (see `Input::well_formed`).
+        if decision == Decision::Allow && !input.well_formed() {
             return Decision::ImplicitDeny;
         }
-        self.run(&input, &mut ())
+        decision
     }
 
     /// [`PolicySet::decide`], with a malformed action or resource ([`Request::check`]) an error rather than
-    /// `ImplicitDeny`.
+    /// `ImplicitDeny` (with the exception [`PolicySet::decide_ref`] states for a short ARN).
     pub fn try_decide(&self, req: &Request) -> Result<Decision, ContextError> {
         let input = Input::owned(&self.inner, req);
-        if !input.well_formed() {
-            req.check()?;
-        }
-        Ok(self.run(&input, &mut ()))
+        let decision = self.run(&input, &mut ());
+        input.checked(decision, || req.check())?;
+        Ok(decision)
     }
 
     /// Decide a borrowed request: the same decision as [`PolicySet::decide`] on [`RequestRef::to_request`],
     /// without building it. Allocates nothing unless a value is refused. A value that its key's documented
     /// type refuses (an `aws:SourceIp` that is not an address) is an error, as [`Context::insert`] makes it, and
     /// so are a malformed action or resource ([`Request::check`]); an embedding that must fail closed treats the
-    /// error as a deny.
+    /// error as a deny. One exception keeps denied requests from paying for a scan of their resource: a resource
+    /// that starts with `arn:` but lacks an ARN's six fields is an error only where the policies would allow the
+    /// request; where they deny it, that deny is returned.
     ///
     /// [`Context::insert`]: crate::Context::insert
     pub fn decide_ref(&self, req: &RequestRef<'_>) -> Result<Decision, ContextError> {
@@ -330,11 +334,10 @@ impl PolicySet {
         layout: Option<&KeyLayout>,
     ) -> Result<Decision, ContextError> {
         let mut inp = Input::unchecked(&self.inner, req);
-        if !inp.well_formed() {
-            crate::shape::check(req.action, req.resource)?;
-        }
         inp.ingest(&self.inner, req, layout)?;
-        Ok(self.run(&inp, &mut ()))
+        let decision = self.run(&inp, &mut ());
+        inp.checked(decision, || crate::shape::check(req.action, req.resource))?;
+        Ok(decision)
     }
 
     /// Resolve the context keys a caller sends, in its order, for [`PolicySet::decide_ref_with`]. Keys the set
@@ -798,11 +801,31 @@ impl<'r> Input<'r> {
     }
 
     /// Whether the action and resource have the shape [`crate::shape::check`] asks for. An action the set's
-    /// index names has it (only well-formed literals get an entry), so only another is read.
-    #[inline]
+    /// index names has it (only well-formed literals get an entry), so only another is read; a resource whose
+    /// account field a decision has located (`resource_account_at`) has its five colons.
+    #[inline(always)]
     fn well_formed(&self) -> bool {
         (self.entry.is_some() || crate::shape::action_ok(self.action))
-            && crate::shape::resource_ok(self.resource)
+            && crate::shape::resource_ok_given(self.resource, self.resource_account_at.get().1 != 0)
+    }
+
+    /// The checked forms' test, after `decision`: the error of `check` when the action is malformed or the
+    /// resource does not start as `*` or an ARN does, always; when the resource only lacks an ARN's six fields,
+    /// only if `decision` would allow it (a deny stands: finding the colons would cost every denied request a
+    /// scan of its resource). Checked after the decision, which has often found the colons.
+    #[inline]
+    fn checked(
+        &self,
+        decision: Decision,
+        check: impl FnOnce() -> Result<(), ContextError>,
+    ) -> Result<(), ContextError> {
+        let ok = if decision == Decision::Allow {
+            self.well_formed()
+        } else {
+            (self.entry.is_some() || crate::shape::action_ok(self.action))
+                && crate::shape::resource_ok_given(self.resource, true)
+        };
+        if ok { Ok(()) } else { check() }
     }
 
     /// An owned, already checked request: its entries carry their keys' hashes, so a condition finds its key
@@ -1003,7 +1026,7 @@ impl<'r> Input<'r> {
 
     /// [`Input::same_account`], computed each time (the fast path asks at most once).
     fn accounts_agree(&self) -> bool {
-        use crate::policy::arn::{account_field, account_is};
+        use crate::policy::arn::{account_field, account_field_at, account_is};
         let Some(principal) = self.principal else {
             return true;
         };
@@ -1017,7 +1040,17 @@ impl<'r> Input<'r> {
                     .get(usize::from(start)..usize::from(end)),
                 true,
             ),
-            None => (account_field(self.resource).map(str::as_bytes), true),
+            None => {
+                let at = account_field_at(self.resource);
+                // Kept for `well_formed` (and any later gate), as a literal resource test keeps it.
+                if let Some((fourth, fifth)) = at.filter(|(f, e)| f + 1 < *e) {
+                    if let (Ok(s), Ok(e)) = (u16::try_from(fourth + 1), u16::try_from(fifth)) {
+                        self.resource_account_at.set((s, e));
+                    }
+                }
+                let field = at.and_then(|(f, e)| self.resource.get(f + 1..e));
+                (field.filter(|a| !a.is_empty()).map(str::as_bytes), true)
+            }
         };
         // Without its own, the resource is in the principal's account.
         let Some(resource_account) = resource_account else {

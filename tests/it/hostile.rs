@@ -758,12 +758,14 @@ fn malformed_actions_and_resources_never_reach_allow() {
         (good.0, " arn:aws:s3:::bucket/key"),
         (good.0, ""),
         (good.0, "arn:aws:s3"),
-        (good.0, "arn:aws:s3:::bucket/key "),
+        (good.0, "*\n"),
     ];
     for (action, resource) in bad {
         let req = Request::new(action, resource).principal(ROLE);
         let what = format!("{action:?} on {resource:?}");
-        assert_eq!(set.decide(&req), Decision::ImplicitDeny, "{what}");
+        // Never Allow: `ImplicitDeny` where the policies would allow it, their deny where they deny it anyway
+        // (`s3:*` matches `"s3:GetObject "`).
+        assert_ne!(set.decide(&req), Decision::Allow, "{what}");
         assert_eq!(set.decide_with_reasons(&req).0, Decision::ImplicitDeny);
         let ex = set.explain(&req);
         assert_eq!(ex.decision, Decision::ImplicitDeny, "{what}");
@@ -799,7 +801,10 @@ fn malformed_actions_and_resources_never_reach_allow() {
     // Well-formed spellings AWS sends stay decided: any case of the action, `*`, a key with spaces.
     for (action, resource) in [
         ("S3:getobject", "arn:aws:s3:::bucket/key"),
-        ("s3:GetObject", "arn:aws:s3:::bucket/a key with spaces"),
+        (
+            "s3:GetObject",
+            "arn:aws:s3:::other/a key ending in a space ",
+        ),
         ("execute-api:Invoke", "*"),
     ] {
         let req = Request::new(action, resource);
@@ -810,6 +815,21 @@ fn malformed_actions_and_resources_never_reach_allow() {
         set.decide(&Request::new("s3:GetObject", "arn:aws:s3:::other/key")),
         Decision::Allow
     );
+    // An ARN short of its six fields is an error where it would be allowed; where the policies deny it, the
+    // deny stands (no scan of a denied request's resource).
+    let deny_all = PolicySet::builder()
+        .identity(
+            Policy::parse(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}"#,
+            )
+            .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let short = Request::new("s3:GetObject", "arn:aws:s3");
+    assert_eq!(deny_all.try_decide(&short), Ok(Decision::ExplicitDeny));
+    assert!(set.try_decide(&short).is_err());
+    assert_eq!(set.decide(&short), Decision::ImplicitDeny);
 }
 
 #[test]
