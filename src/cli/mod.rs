@@ -126,6 +126,21 @@ pub(crate) fn read(path: &Path) -> Result<String, CliError> {
     })
 }
 
+/// The text of `path`, read up to `limit` bytes (a larger file, or one that never ends, is an error).
+pub(crate) fn read_capped_text(path: &Path, limit: usize) -> Result<String, CliError> {
+    let err = |source| CliError::Read {
+        path: path.display().to_string(),
+        source,
+    };
+    let bytes = input::read_capped(path, limit).map_err(|e| {
+        err(e.unwrap_or_else(|| {
+            std::io::Error::other(format!("larger than the limit of {limit} bytes"))
+        }))
+    })?;
+    String::from_utf8(bytes)
+        .map_err(|e| err(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))
+}
+
 /// Files under `paths` (folders recursed, sorted; see [`input::walk`]) whose extension is one of `exts`; the
 /// first folder that cannot be listed or entry that is not a regular file is an error.
 #[allow(

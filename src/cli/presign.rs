@@ -18,6 +18,10 @@ pub(crate) struct Args {
     /// A Zscaler CENR JSON feed whose ranges count as shared egress for the findings (repeat for several).
     #[arg(long = "cenr", value_name = "FILE")]
     cenr: Vec<PathBuf>,
+    /// A feed file (CENR or ip-ranges.json) that the network file may name outside its own folder (repeat for
+    /// several). Without it, a network file reads feeds only from its folder.
+    #[arg(long = "feed", value_name = "FILE")]
+    feeds: Vec<PathBuf>,
     /// An AWS ip-ranges.json whose ranges count as shared egress for the findings (repeat for several).
     #[arg(long = "ip-ranges", value_name = "FILE")]
     ip_ranges: Vec<PathBuf>,
@@ -36,8 +40,11 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
             return Ok(ExitCode::from(1));
         }
     };
-    let text = read(&a.network)?;
-    let mut net = match Network::parse(&text, a.network.parent()) {
+    let text = super::read_capped_text(
+        &a.network,
+        crate::limits::Limits::default().max_document_bytes,
+    )?;
+    let mut net = match Network::parse_with_feeds(&text, a.network.parent(), &a.feeds) {
         Ok(n) => n,
         Err(e) => {
             eprintln!("error: {}: {e}", a.network.display());

@@ -43,7 +43,11 @@ const FEEDS: [&str; 2] = ["cenr", "aws_ip_ranges"];
 const CENR: [&str; 4] = ["path", "cloud", "continent", "city"];
 const IP_RANGES: [&str; 3] = ["path", "service", "region"];
 
-pub(super) fn parse(text: &str, base: Option<&Path>) -> Result<Network, NetworkError> {
+pub(super) fn parse(
+    text: &str,
+    base: Option<&Path>,
+    allowed: &[std::path::PathBuf],
+) -> Result<Network, NetworkError> {
     let root = json::parse(text, &Limits::default()).map_err(|e| {
         let (line, column) = e.line_col(text);
         NetworkError {
@@ -54,13 +58,19 @@ pub(super) fn parse(text: &str, base: Option<&Path>) -> Result<Network, NetworkE
             help: e.help,
         }
     })?;
-    let r = Reader { text, base };
+    let r = Reader {
+        text,
+        base,
+        allowed,
+    };
     r.network(&root)
 }
 
 struct Reader<'t> {
     text: &'t str,
     base: Option<&'t Path>,
+    /// Feed files the user named (canonical): readable wherever they are.
+    allowed: &'t [std::path::PathBuf],
 }
 
 /// An object's members, checked against the fields it may have.
@@ -718,14 +728,7 @@ impl Reader<'_> {
         let Some(base) = self.base else {
             return Err(self.err(node, path, format!("cannot read feed `{file}`: the network was not read from a file, so relative paths have no folder")));
         };
-        let full = base.join(file);
-        std::fs::read_to_string(&full).map_err(|e| {
-            self.err(
-                node,
-                path,
-                format!("cannot read feed `{}`: {e}", full.display()),
-            )
-        })
+        super::feedfile::read(base, file, self.allowed).map_err(|m| self.err(node, path, m))
     }
 
     fn feed_err(
@@ -735,7 +738,7 @@ impl Reader<'_> {
         file: &str,
         e: feeds::FeedError,
     ) -> NetworkError {
-        self.err(node, path, format!("in feed `{file}`: {e}"))
+        self.err(node, path, super::feedfile::describe(file, self.text, &e))
     }
 
     /// The strings of an optional filter field (one string or a list); empty when absent.

@@ -922,3 +922,136 @@ fn a_list_for_a_single_valued_key_is_refused() {
         other => panic!("{other:?}"),
     }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Feed paths in network files (issue 14, item 6)
+
+/// A network whose Zscaler egress reads the CENR feed `path`.
+fn network_with_feed(path: &str) -> String {
+    serde_json::json!({"name": "n", "region": "eu-west-1", "account": "111122223333",
+        "principal": "arn:aws:iam::111122223333:role/DataSci", "domain_id": "d-abc123", "user_profile": "alice",
+        "client": {"ip": "10.20.1.5", "egress": {"kind": "zscaler", "cenr": {"path": path}}},
+        "create": {"via": "client"}})
+    .to_string()
+}
+
+fn feed_dir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("iamgate-feeds-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(d.join("net")).unwrap();
+    d
+}
+
+const SAMPLE_CENR: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/corpus/networks/feeds/zscaler-cenr-sample.json"
+);
+
+#[test]
+fn feed_paths_stay_in_the_network_files_folder() {
+    use iamgate::network::Network;
+    let d = feed_dir("outside");
+    let net = d.join("net");
+    std::fs::copy(SAMPLE_CENR, net.join("cenr.json")).unwrap();
+    std::fs::copy(SAMPLE_CENR, d.join("outside.json")).unwrap();
+    std::os::unix::fs::symlink(d.join("outside.json"), net.join("link-out.json")).unwrap();
+    std::os::unix::fs::symlink(net.join("cenr.json"), net.join("link-in.json")).unwrap();
+    // Inside the folder, directly or through a link that stays in it: read.
+    for ok in ["cenr.json", "./cenr.json", "link-in.json"] {
+        let n = Network::parse(&network_with_feed(ok), Some(&net)).unwrap();
+        assert_eq!(n.client.egress.as_ref().unwrap().feeds.len(), 8, "{ok}");
+    }
+    let outside = d.join("outside.json").display().to_string();
+    for bad in [
+        "../outside.json",
+        "sub/../../outside.json",
+        outside.as_str(),
+        "/etc/passwd",
+        "link-out.json",
+    ] {
+        let e = Network::parse(&network_with_feed(bad), Some(&net)).unwrap_err();
+        assert_eq!(
+            e.message,
+            format!(
+                "feed `{bad}` is outside the network file's folder; a network file may only name feeds in its folder (name the file with `--feed` to allow it)"
+            ),
+            "{bad}"
+        );
+        assert_eq!(e.path, "$.client.egress.cenr");
+    }
+    // Named by the user, a feed may be anywhere, by any path that leads to it.
+    for named in [outside.as_str(), "../outside.json", "link-out.json"] {
+        let n = Network::parse_with_feeds(
+            &network_with_feed(named),
+            Some(&net),
+            &[d.join("outside.json")],
+        )
+        .unwrap();
+        assert_eq!(n.client.egress.as_ref().unwrap().feeds.len(), 8, "{named}");
+    }
+    // Naming one file allows no other.
+    let e = Network::parse_with_feeds(
+        &network_with_feed("/etc/passwd"),
+        Some(&net),
+        &[d.join("outside.json")],
+    )
+    .unwrap_err();
+    assert!(e.message.contains("outside the network file's folder"));
+}
+
+#[test]
+fn feeds_that_never_end_block_or_leak_are_refused() {
+    use iamgate::network::Network;
+    let d = feed_dir("special");
+    let net = d.join("net");
+    // A FIFO nobody writes (reading it would block for ever), a device that never ends, a folder.
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(net.join("fifo.json"))
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::os::unix::fs::symlink("/dev/zero", net.join("zero.json")).unwrap();
+    std::fs::create_dir(net.join("dir.json")).unwrap();
+    for (name, named) in [
+        ("fifo.json", false),
+        ("dir.json", false),
+        ("zero.json", true),
+    ] {
+        // `/dev/zero` lies outside: even named by the user, it is no regular file.
+        let allowed = if named { vec![net.join(name)] } else { vec![] };
+        let e =
+            Network::parse_with_feeds(&network_with_feed(name), Some(&net), &allowed).unwrap_err();
+        assert_eq!(
+            e.message,
+            format!("feed `{name}` is not a regular file (a FIFO, a device or a folder)")
+        );
+    }
+    // Larger than the cap: refused after reading one byte past it.
+    let big = std::fs::File::create(net.join("big.json")).unwrap();
+    big.set_len(64 << 20 | 1).unwrap();
+    let e = Network::parse(&network_with_feed("big.json"), Some(&net)).unwrap_err();
+    assert_eq!(
+        e.message,
+        "feed `big.json` is larger than the limit of 67108864 bytes"
+    );
+    // A file that is not a feed: its text never shows in the message.
+    std::fs::write(net.join("passwd.json"), "root:x:0:0:root:/root:/bin/bash\n").unwrap();
+    std::fs::write(
+        net.join("secret.json"),
+        r#"{"aws_secret_access_key": "wJalrXUtnFEMI"}"#,
+    )
+    .unwrap();
+    for name in ["passwd.json", "secret.json"] {
+        let e = Network::parse(&network_with_feed(name), Some(&net)).unwrap_err();
+        assert!(
+            e.message.starts_with(&format!("in feed `{name}`: ")),
+            "{}",
+            e.message
+        );
+        for secret in ["root", "bin/bash", "aws_secret", "wJalr"] {
+            assert!(!e.message.contains(secret), "{}", e.message);
+        }
+    }
+}

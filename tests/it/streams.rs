@@ -332,3 +332,39 @@ fn a_closed_pipe_ends_every_command_quietly() {
         assert!(!err.contains("Broken pipe"), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn presign_reads_a_feed_outside_the_folder_only_when_named() {
+    let d = temp_dir("feed");
+    let feed = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/corpus/networks/feeds/zscaler-cenr-sample.json"
+    );
+    let net = d.join("n.json");
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/corpus/networks/zscaler-cenr-emea.json"
+    ))
+    .unwrap()
+    .replace("\"feeds/zscaler-cenr-sample.json\"", &format!("\"{feed}\""));
+    std::fs::write(&net, text).unwrap();
+    let p = d.join("p.json");
+    std::fs::write(&p, ALLOW).unwrap();
+    let base = [
+        "presign",
+        "--policy",
+        p.to_str().unwrap(),
+        "--network",
+        net.to_str().unwrap(),
+    ];
+    let (code, _, err) = run(&base);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("is outside the network file's folder"),
+        "{err}"
+    );
+    let (_, out, err) = run(&[&base[..], &["--feed", feed, "--json"]].concat());
+    assert!(!err.contains("outside"), "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["network"], "zscaler-cenr-emea");
+}
