@@ -3,7 +3,7 @@
 //! A case is read with the spanned JSON parser, so a policy written inline as a JSON object is parsed from its
 //! exact text in the case, and every error names the line and column in the case and the JSON path.
 
-use crate::compile::{PolicySet, PolicySetBuilder};
+use crate::compile::{PolicyRef, PolicySet, PolicySetBuilder};
 use crate::context::{Context, ContextValue, Request, Scalar};
 use crate::decide::{Decision, Explanation, Reason, StatementTrace};
 use crate::limits::Limits;
@@ -260,20 +260,37 @@ impl Reader<'_> {
         let members = self.object(root, "$", &CASE_FIELDS)?;
         let get = |k: &str| members.iter().find(|m| m.key == k).map(|m| &m.value);
         let mut b = PolicySetBuilder::default();
+        // Where each policy sits in the case, for a compile error's place.
+        let mut places: Vec<(PolicyRef, String, &Node<'_>)> = Vec::new();
+        let mut place = |at: PolicyRef, path: &str, node| {
+            places.push((at, path.to_string(), node));
+            path.to_string()
+        };
         if let Some(n) = get("identity_policies") {
             for (i, p) in self.array(n, "$.identity_policies")?.iter().enumerate() {
-                b = b.identity(self.policy(p, &format!("$.identity_policies[{i}]"))?);
+                let path = place(
+                    PolicyRef::Identity(i),
+                    &format!("$.identity_policies[{i}]"),
+                    p,
+                );
+                b = b.identity(self.policy(p, &path)?);
             }
         }
         if let Some(n) = get("resource_policy") {
-            b = b.resource(self.policy(n, "$.resource_policy")?);
+            b = b.resource(self.policy(n, &place(PolicyRef::Resource, "$.resource_policy", n))?);
         }
         if let Some(n) = get("permissions_boundary") {
-            b = b.boundary(self.policy(n, "$.permissions_boundary")?);
+            let path = place(PolicyRef::Boundary, "$.permissions_boundary", n);
+            b = b.boundary(self.policy(n, &path)?);
         }
         if let Some(n) = get("session_policies") {
             for (i, p) in self.array(n, "$.session_policies")?.iter().enumerate() {
-                b = b.session(self.policy(p, &format!("$.session_policies[{i}]"))?);
+                let path = place(
+                    PolicyRef::Session(i),
+                    &format!("$.session_policies[{i}]"),
+                    p,
+                );
+                b = b.session(self.policy(p, &path)?);
             }
         }
         for (field, rcp) in [("scps", false), ("rcps", true)] {
@@ -282,7 +299,13 @@ impl Reader<'_> {
                     let path = format!("$.{field}[{l}]");
                     let mut out = Vec::new();
                     for (j, p) in self.array(level, &path)?.iter().enumerate() {
-                        out.push(self.policy(p, &format!("{path}[{j}]"))?);
+                        let at = if rcp {
+                            PolicyRef::Rcp(l, j)
+                        } else {
+                            PolicyRef::Scp(l, j)
+                        };
+                        let path = place(at, &format!("{path}[{j}]"), p);
+                        out.push(self.policy(p, &path)?);
                     }
                     b = if rcp {
                         b.rcp_level(out)
@@ -293,15 +316,29 @@ impl Reader<'_> {
             }
         }
         if let Some(n) = get("endpoint_policy") {
-            b = b.endpoint(self.policy(n, "$.endpoint_policy")?);
+            b = b.endpoint(self.policy(n, &place(PolicyRef::Endpoint, "$.endpoint_policy", n))?);
         }
         let set = b.build().map_err(|e| {
-            let (line, column) = line_col(&e.source_text, e.diagnostic.span.start as usize);
-            CaseError {
-                message: e.diagnostic.message.clone(),
-                line,
-                column,
-                path: format!("{}", e.policy),
+            let offset = e.diagnostic.span.start as usize;
+            match places.iter().find(|(at, _, _)| *at == e.policy) {
+                // The place in the case: the policy's JSON path, and the line and column in the case text
+                // (inline) or in the policy's own text (a string), as for a parse error.
+                Some((_, path, node)) => self.placed(
+                    node,
+                    path,
+                    &e.source_text,
+                    offset,
+                    e.diagnostic.message.clone(),
+                ),
+                None => {
+                    let (line, column) = line_col(&e.source_text, offset);
+                    CaseError {
+                        message: e.diagnostic.message.clone(),
+                        line,
+                        column,
+                        path: format!("{}", e.policy),
+                    }
+                }
             }
         })?;
         let Some(req) = get("request") else {
@@ -342,12 +379,9 @@ impl Reader<'_> {
 
     /// A policy given inline as an object (parsed from its exact text) or as a string holding the policy text.
     fn policy(&self, node: &Node<'_>, path: &str) -> Result<Policy, CaseError> {
-        let (text, base) = match &node.value {
-            Value::Object(_) => (
-                self.text.get(node.span.range()).unwrap_or(""),
-                Some(node.span.start as usize),
-            ),
-            Value::String(s) => (s.as_ref(), None),
+        let text = match &node.value {
+            Value::Object(_) => self.text.get(node.span.range()).unwrap_or(""),
+            Value::String(s) => s.as_ref(),
             v => return Err(self.err(
                 node.span.start as usize,
                 path,
@@ -361,21 +395,32 @@ impl Reader<'_> {
             let d = e.diagnostics.first();
             let offset = d.map_or(0, |d| d.span.start as usize);
             let message = d.map_or_else(|| "invalid policy".to_string(), |d| d.message.clone());
-            match base {
-                // Inline: the place in the case text.
-                Some(base) => self.err(base + offset, path, message),
-                // A string: the place within the policy text.
-                None => {
-                    let (line, column) = line_col(text, offset);
-                    CaseError {
-                        message: format!("{message} (in the policy text)"),
-                        line,
-                        column,
-                        path: path.to_string(),
-                    }
+            self.placed(node, path, text, offset, message)
+        })
+    }
+
+    /// An error at byte `offset` of the text `text` of the policy at `node` (JSON path `path`): inline, the place
+    /// in the case text; a string, the place within the policy text, said so.
+    fn placed(
+        &self,
+        node: &Node<'_>,
+        path: &str,
+        text: &str,
+        offset: usize,
+        message: String,
+    ) -> CaseError {
+        match &node.value {
+            Value::Object(_) => self.err(node.span.start as usize + offset, path, message),
+            _ => {
+                let (line, column) = line_col(text, offset);
+                CaseError {
+                    message: format!("{message} (in the policy text)"),
+                    line,
+                    column,
+                    path: path.to_string(),
                 }
             }
-        })
+        }
     }
 
     fn string(&self, node: &Node<'_>, path: &str) -> Result<String, CaseError> {

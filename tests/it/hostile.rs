@@ -1055,3 +1055,62 @@ fn feeds_that_never_end_block_or_leak_are_refused() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// A compile error's place in a case (issue 14, item 15)
+
+#[test]
+fn a_compile_error_names_the_case_path_and_the_column_in_the_case_line() {
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*"}]}"#;
+    // The error points at the `Principal` value.
+    let in_policy = policy.find(r#""*","Action""#).unwrap() + 1;
+    for (field, wrap) in [
+        ("identity_policies", true),
+        ("session_policies", true),
+        ("permissions_boundary", false),
+    ] {
+        let value = if wrap {
+            format!("[{policy}]")
+        } else {
+            policy.to_string()
+        };
+        let line = format!(
+            r#"{{"id":"x","{field}":{value},"request":{{"action":"s3:GetObject","resource":"*"}}}}"#
+        );
+        let DecisionRecord::Failed { error, .. } = decide_case(&line, false) else {
+            panic!("{field}: decided");
+        };
+        let path = if wrap {
+            format!("$.{field}[0]")
+        } else {
+            format!("$.{field}")
+        };
+        assert_eq!(error.path, path);
+        assert_eq!(error.line, 1);
+        // The column in the case line, where the policy's `Principal` value is.
+        assert_eq!(
+            error.column,
+            line.find(policy).unwrap() + in_policy,
+            "{field}"
+        );
+        assert!(
+            error.message.contains("`Principal` is not allowed"),
+            "{}",
+            error.message
+        );
+    }
+    // A policy given as a string: the place within its text, said so.
+    let line = serde_json::json!({"id": "y", "scps": [[policy]],
+        "request": {"action": "s3:GetObject", "resource": "*"}})
+    .to_string();
+    let DecisionRecord::Failed { error, .. } = decide_case(&line, false) else {
+        panic!("decided");
+    };
+    assert_eq!(error.path, "$.scps[0][0]");
+    assert_eq!((error.line, error.column), (1, in_policy));
+    assert!(
+        error.message.ends_with("(in the policy text)"),
+        "{}",
+        error.message
+    );
+}
