@@ -70,6 +70,9 @@ pub struct Case {
     pub set: PolicySet,
     pub request: Request,
     pub expect: Option<Expectation>,
+    /// The warnings `lint` gives for the case's policies, each with its place: every record of the case
+    /// carries them.
+    pub lint: Vec<String>,
 }
 
 /// One line of output: the decision, or the error.
@@ -126,7 +129,7 @@ impl Case {
             reasons,
             statements,
         } = self.set.explain(&self.request);
-        let mut warnings = Vec::new();
+        let mut warnings = self.lint.clone();
         for st in statements
             .iter()
             .filter(|s| s.action_matched && s.resource_matched && s.principal_matched)
@@ -169,7 +172,11 @@ impl Case {
                 },
             )
         })?;
-        let mut r = Reader { text, limits };
+        let mut r = Reader {
+            text,
+            limits,
+            lint: std::cell::RefCell::new(Vec::new()),
+        };
         let id = root.get("id").and_then(|n| match &n.value {
             Value::String(s) => Some(s.to_string()),
             Value::Number(n) => Some((*n).to_string()),
@@ -179,9 +186,36 @@ impl Case {
     }
 }
 
+/// The `lint` errors that the IAM API itself refuses when the policy is written (SEMANTICS.md §1.12, "IAM API"):
+/// such a policy cannot exist in an account, so a case holding one is an error, not a decision. Every other
+/// `lint` finding (an error only Access Analyzer reports, a warning) goes into the record's warnings.
+const REJECTED_BY_IAM: [&str; 5] = [
+    "invalid-character",
+    "policy-too-large",
+    "invalid-sid",
+    "duplicate-sid",
+    "principal-not-allowed",
+];
+
+/// The kind `lint` checks a policy in this place as.
+fn kind_of(at: PolicyRef) -> crate::validate::PolicyKind {
+    use crate::validate::PolicyKind;
+    match at {
+        PolicyRef::Identity(_) => PolicyKind::Identity,
+        PolicyRef::Resource => PolicyKind::Resource,
+        PolicyRef::Boundary => PolicyKind::Boundary,
+        PolicyRef::Session(_) => PolicyKind::Session,
+        PolicyRef::Scp(..) => PolicyKind::Scp,
+        PolicyRef::Rcp(..) => PolicyKind::Rcp,
+        PolicyRef::Endpoint => PolicyKind::Endpoint,
+    }
+}
+
 struct Reader<'t> {
     text: &'t str,
     limits: &'t Limits,
+    /// The lint warnings of the policies read so far.
+    lint: std::cell::RefCell<Vec<String>>,
 }
 
 const CASE_FIELDS: [&str; 13] = [
@@ -273,15 +307,16 @@ impl Reader<'_> {
                     &format!("$.identity_policies[{i}]"),
                     p,
                 );
-                b = b.identity(self.policy(p, &path)?);
+                b = b.identity(self.policy(p, &path, PolicyRef::Identity(i))?);
             }
         }
         if let Some(n) = get("resource_policy") {
-            b = b.resource(self.policy(n, &place(PolicyRef::Resource, "$.resource_policy", n))?);
+            let path = place(PolicyRef::Resource, "$.resource_policy", n);
+            b = b.resource(self.policy(n, &path, PolicyRef::Resource)?);
         }
         if let Some(n) = get("permissions_boundary") {
             let path = place(PolicyRef::Boundary, "$.permissions_boundary", n);
-            b = b.boundary(self.policy(n, &path)?);
+            b = b.boundary(self.policy(n, &path, PolicyRef::Boundary)?);
         }
         if let Some(n) = get("session_policies") {
             for (i, p) in self.array(n, "$.session_policies")?.iter().enumerate() {
@@ -290,7 +325,7 @@ impl Reader<'_> {
                     &format!("$.session_policies[{i}]"),
                     p,
                 );
-                b = b.session(self.policy(p, &path)?);
+                b = b.session(self.policy(p, &path, PolicyRef::Session(i))?);
             }
         }
         for (field, rcp) in [("scps", false), ("rcps", true)] {
@@ -305,7 +340,7 @@ impl Reader<'_> {
                             PolicyRef::Scp(l, j)
                         };
                         let path = place(at, &format!("{path}[{j}]"), p);
-                        out.push(self.policy(p, &path)?);
+                        out.push(self.policy(p, &path, at)?);
                     }
                     b = if rcp {
                         b.rcp_level(out)
@@ -316,7 +351,8 @@ impl Reader<'_> {
             }
         }
         if let Some(n) = get("endpoint_policy") {
-            b = b.endpoint(self.policy(n, &place(PolicyRef::Endpoint, "$.endpoint_policy", n))?);
+            let path = place(PolicyRef::Endpoint, "$.endpoint_policy", n);
+            b = b.endpoint(self.policy(n, &path, PolicyRef::Endpoint)?);
         }
         let set = b.build().map_err(|e| {
             let offset = e.diagnostic.span.start as usize;
@@ -363,6 +399,7 @@ impl Reader<'_> {
             set,
             request,
             expect,
+            lint: self.lint.take(),
         })
     }
 
@@ -378,7 +415,9 @@ impl Reader<'_> {
     }
 
     /// A policy given inline as an object (parsed from its exact text) or as a string holding the policy text.
-    fn policy(&self, node: &Node<'_>, path: &str) -> Result<Policy, CaseError> {
+    /// The policy at `node`, checked as `lint` checks a policy of its kind (`at`): an error `lint` reports (one
+    /// AWS would reject) is the case's error; its warnings are kept for the record.
+    fn policy(&self, node: &Node<'_>, path: &str, at: PolicyRef) -> Result<Policy, CaseError> {
         let text = match &node.value {
             Value::Object(_) => self.text.get(node.span.range()).unwrap_or(""),
             Value::String(s) => s.as_ref(),
@@ -391,12 +430,25 @@ impl Reader<'_> {
                 ),
             )),
         };
-        Policy::parse_with(text, self.limits).map_err(|e| {
+        let policy = Policy::parse_with(text, self.limits).map_err(|e| {
             let d = e.diagnostics.first();
             let offset = d.map_or(0, |d| d.span.start as usize);
             let message = d.map_or_else(|| "invalid policy".to_string(), |d| d.message.clone());
             self.placed(node, path, text, offset, message)
-        })
+        })?;
+        for d in crate::validate::validate(&policy, kind_of(at)) {
+            let offset = d.span.start as usize;
+            if d.is_error() && REJECTED_BY_IAM.contains(&d.code) {
+                return Err(self.placed(node, path, text, offset, d.message));
+            }
+            let severity = if d.is_error() { "error" } else { "warning" };
+            let e = self.placed(node, path, text, offset, d.message);
+            self.lint.borrow_mut().push(format!(
+                "{}: lint {severity}[{}]: {} (line {}, column {})",
+                e.path, d.code, e.message, e.line, e.column
+            ));
+        }
+        Ok(policy)
     }
 
     /// An error at byte `offset` of the text `text` of the policy at `node` (JSON path `path`): inline, the place

@@ -1114,3 +1114,50 @@ fn a_compile_error_names_the_case_path_and_the_column_in_the_case_line() {
         error.message
     );
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Lint's findings in decision records (issue 14, item 11)
+
+#[test]
+fn a_malformed_cidr_is_not_silent_in_a_decision_record() {
+    let line = r#"{"id":"c","identity_policies":[{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"203.0.113.0/33"}}}]}],"request":{"action":"s3:GetObject","resource":"arn:aws:s3:::b/k","context":{"aws:SourceIp":"203.0.113.7"}}}"#;
+    let rec = serde_json::to_value(decide_case(line, false)).unwrap();
+    // AWS accepts the policy and the value never matches (docs/semantics.md #13): Allow, and the record says why.
+    assert_eq!(rec["decision"], "Allow");
+    let column = line.find(r#""203.0.113.0/33""#).unwrap() + 1;
+    let lint = codes(&line[31..line.find(r#"],"request""#).unwrap()]);
+    assert!(
+        lint.iter().any(|(c, _)| *c == "value-never-matches"),
+        "{lint:?}"
+    );
+    assert_eq!(
+        rec["warnings"][0],
+        format!(
+            "$.identity_policies[0]: lint error[value-never-matches]: `203.0.113.0/33` is not an IP address or CIDR block, so it never matches under `IpAddress` (line 1, column {column})"
+        )
+    );
+}
+
+#[test]
+fn a_policy_iam_would_refuse_is_an_error_record() {
+    for (policy, message) in [
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"A","Effect":"Allow","Action":"*","Resource":"*"},{"Sid":"A","Effect":"Deny","Action":"s3:*","Resource":"*"}]}"#,
+            "statement id `A` is used twice",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"Allow all","Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+            "must be alphanumeric, found `Allow all`",
+        ),
+    ] {
+        let line = format!(
+            r#"{{"id":"r","identity_policies":[{policy}],"request":{{"action":"s3:GetObject","resource":"arn:aws:s3:::b/k"}}}}"#
+        );
+        let DecisionRecord::Failed { id, error } = decide_case(&line, false) else {
+            panic!("{policy}: decided");
+        };
+        assert_eq!(id.as_deref(), Some("r"));
+        assert_eq!(error.path, "$.identity_policies[0]");
+        assert!(error.message.contains(message), "{}", error.message);
+    }
+}
