@@ -190,13 +190,18 @@ fn batch_gives_every_file_in_a_folder_its_record() {
     // A link back to the folder: followed, the walk would never end.
     std::os::unix::fs::symlink(&d, d.join("f-loop")).unwrap();
     std::fs::write(d.join("g.jsonl"), case("g")).unwrap();
+    // A link to a device that never ends.
+    std::os::unix::fs::symlink("/dev/zero", d.join("h-zero.jsonl")).unwrap();
     let (code, out, err) = run(&["batch", d.to_str().unwrap()]);
     assert_eq!(code, 1, "{err}");
     let ids: Vec<String> = out
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].to_string())
         .collect();
-    assert_eq!(ids, ["\"a\"", "\"b1\"", "\"b2\"", "null", "null", "\"g\""]);
+    assert_eq!(
+        ids,
+        ["\"a\"", "\"b1\"", "\"b2\"", "null", "null", "\"g\"", "null"]
+    );
     let e = errors(&out);
     let name = |f: &str| d.join(f).display().to_string();
     assert_eq!(
@@ -210,9 +215,13 @@ fn batch_gives_every_file_in_a_folder_its_record() {
                 "cannot read `{}`: No such file or directory (os error 2)",
                 name("e-dangling.json")
             ),
+            format!(
+                "cannot read `{}`: not a regular file (a FIFO, a device or a folder); name it on the command line to read it",
+                name("h-zero.jsonl")
+            ),
         ]
     );
-    assert!(err.contains("6 cases: 4 Allow"), "{err}");
+    assert!(err.contains("7 cases: 4 Allow"), "{err}");
 }
 
 #[test]
