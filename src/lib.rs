@@ -13,6 +13,7 @@ mod lower;
 pub mod network;
 pub mod parse;
 pub mod policy;
+pub mod refuse;
 pub mod span;
 pub mod validate;
 

@@ -19,8 +19,20 @@ use iamgate::policy::{Condition, Effect, Policy, Principal, PrincipalKind, State
 use iamgate::{ContextValue, Decision, PolicySet, Reason, Request, Scalar};
 use std::net::IpAddr;
 
-/// Services whose requests RCPs govern (SEMANTICS.md §4.1, docs/semantics.md #20).
-const RCP_SERVICES: [&str; 5] = ["s3", "sts", "kms", "sqs", "secretsmanager"];
+/// Services whose requests RCPs govern (SEMANTICS.md §4.1, corrected 2026-12-07, docs/semantics.md #20): the launch services, then ECR and OpenSearch Serverless, Cognito user
+/// pools, CloudWatch Logs and DynamoDB.
+const RCP_SERVICES: [&str; 10] = [
+    "s3",
+    "sts",
+    "kms",
+    "sqs",
+    "secretsmanager",
+    "ecr",
+    "aoss",
+    "cognito-idp",
+    "logs",
+    "dynamodb",
+];
 
 /// The decision and its reasons (corpus/cases/README.md, "Reasons"), reasons sorted for comparison.
 /// `scp_levels` is the number of SCP levels the case gives: a level without policies has no Allow, and the set
@@ -286,13 +298,11 @@ fn condition(c: &Condition, req: &Request, vars: &Vars<'_>) -> bool {
     }
     let negated = op.base.is_negated();
     if values.is_empty() {
-        if op.if_exists {
-            return true;
-        }
+        // SEMANTICS.md §3.3: the set qualifier decides before `IfExists`.
         return match op.qualifier {
             Some(Qualifier::ForAllValues) => true,
             Some(Qualifier::ForAnyValue) => false,
-            None => negated,
+            None => op.if_exists || negated,
         };
     }
     let m = |r: &Scalar| texts.iter().any(|p| base_match(op.base, r, p, vars));
