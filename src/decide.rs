@@ -384,6 +384,15 @@ impl PolicySet {
                 }
             }
         }
+        self.walk(input, t)
+    }
+
+    /// The full walk: every policy in order, each gate evaluated (in full mode every one, so that every allowing
+    /// statement is recorded). Out of line, so that the fast path's dispatch in [`PolicySet::run`] stays small.
+    #[inline(never)]
+    fn walk<T: Tracer>(&self, input: &Input<'_>, t: &mut T) -> Decision {
+        let i = &*self.inner;
+        let index = i.actions();
         // The full walk matches each statement's action by the mask, which an action the set names has in its
         // entry (see `Input::mask`).
         let with_mask;
