@@ -401,3 +401,41 @@ fn rcps_govern_the_services_added_since_launch() {
         );
     }
 }
+
+/// §1.6: a network file's endpoints are interface endpoints, so an account principal in their policies admits the
+/// network's role, and the presigned URL is created and used through them.
+#[test]
+fn network_endpoints_read_an_account_principal_as_interface_endpoints() {
+    use iamgate::network::{Network, presign};
+    let account = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"AWS": "111122223333"}, "Action": "*", "Resource": "*"}]});
+    let other = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"AWS": "444455556666"}, "Action": "*", "Resource": "*"}]});
+    let network = |policy: &serde_json::Value| {
+        serde_json::json!({"name": "n", "region": "eu-west-1", "account": "111122223333",
+           "principal": ROLE, "domain_id": "d-abc123", "user_profile": "alice",
+           "vpc": {"id": "vpc-0shared00000000001",
+                   "endpoints": {"api": {"id": "vpce-0api0000000000001", "private_dns": true, "policy": policy},
+                                 "studio": {"id": "vpce-0studio000000002", "private_dns": true, "policy": policy}},
+                   "inbound_resolver": ["10.0.0.10"]},
+           "client": {"ip": "10.20.1.5",
+                      "dns_forwarding": ["api.sagemaker.eu-west-1.amazonaws.com", "*.studio.eu-west-1.sagemaker.aws"],
+                      "private_route": {"kind": "direct-connect", "source_ip": "10.20.1.5"},
+                      "egress": {"kind": "direct", "ips": ["203.0.113.7"]}},
+           "create": {"via": "client"}})
+        .to_string()
+    };
+    let set = PolicySet::builder()
+        .identity(
+            Policy::parse(&statement(
+                r#"{"Effect":"Allow","Action":"sagemaker:CreatePresignedDomainUrl","Resource":"*"}"#,
+            ))
+            .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let works = presign(&set, &Network::parse(&network(&account), None).unwrap());
+    assert_eq!(works.verdict.name(), "works");
+    let denied = presign(&set, &Network::parse(&network(&other), None).unwrap());
+    assert_ne!(denied.verdict.name(), "works");
+}
