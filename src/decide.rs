@@ -1128,7 +1128,7 @@ fn applies<T: Tracer>(at: PolicyRef, st: &CStatement, inp: &Input<'_>, t: &mut T
     if !T::STATEMENTS && !resource_matched {
         return false;
     }
-    let principal_matched = principal_applies(at, st, inp);
+    let principal_matched = principal_applies(st, inp);
     let mut applies = action_matched && resource_matched && principal_matched;
     if !T::STATEMENTS {
         return applies
@@ -1177,9 +1177,10 @@ fn resource_matches(st: &CStatement, inp: &Input<'_>) -> bool {
         != st.not_resource
 }
 
-/// Whether `st`'s `Principal`/`NotPrincipal` (if any) matches the request's principal, in the policy at `at`.
+/// Whether `st`'s `Principal`/`NotPrincipal` (if any) matches the request's principal (the rules of its place are
+/// set on the statement: `CStatement::account_match`, `CStatement::deny_any_principal`).
 #[inline]
-fn principal_applies(_at: PolicyRef, st: &CStatement, inp: &Input<'_>) -> bool {
+fn principal_applies(st: &CStatement, inp: &Input<'_>) -> bool {
     match &st.principal {
         None | Some((false, CPrincipal::Any)) => true,
         // A resource-policy Deny with NotPrincipal denies a principal with a boundary whatever it lists (§4.1).
@@ -1289,7 +1290,7 @@ fn general_resource(set: &PolicySet, index: &ActionIndex, id: usize, inp: &Input
 /// [`principal_applies`] for statement `id` of an indexed set. Out of line, as [`general_condition`].
 #[inline(never)]
 fn general_principal(set: &PolicySet, index: &ActionIndex, id: usize, inp: &Input<'_>) -> bool {
-    statement(set, index, id).is_some_and(|(at, s)| principal_applies(at, s, inp))
+    statement(set, index, id).is_some_and(|(_, s)| principal_applies(s, inp))
 }
 
 /// Statement `id` of an indexed set, with its policy's place.
