@@ -1,7 +1,7 @@
 use super::CliError;
-use super::policies::PolicyArgs;
+use super::policies::{LoadError, PolicyArgs};
 use crate::context::{Context, ContextValue, Request, Scalar};
-use crate::decide::Explanation;
+use crate::decide::{Decision, Explanation};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -30,16 +30,23 @@ pub(crate) struct Args {
     /// Show every statement consulted and each condition's result.
     #[arg(long)]
     explain: bool,
-    /// Print the decision record as JSON.
+    /// Print the decision record as JSON, in the shape `batch` prints (`id`, `decision`, `reasons`,
+    /// `warnings`).
     #[arg(long)]
     json: bool,
+    /// Exit with status 3 when the request is denied (explicitly or implicitly), for scripts.
+    #[arg(long = "exit-code")]
+    exit_code: bool,
 }
 
+/// The exit status of `decide --exit-code` for a denied request.
+pub(crate) const DENIED: u8 = 3;
+
 pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
-    let built = a.policies.build(a.endpoint.as_deref());
-    let set = match built {
-        Ok(s) => s,
-        Err(e) => {
+    let (set, loaded) = match a.policies.build_loaded(a.endpoint.as_deref()) {
+        Ok(x) => x,
+        Err(LoadError::Unreadable(e)) => return Err(e),
+        Err(LoadError::Invalid(e)) => {
             eprintln!("{e}");
             return Ok(ExitCode::from(1));
         }
@@ -49,8 +56,10 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
     request.resource_account = a.resource_account.clone();
     request.context = parse_context(&a.context)?;
     let ex = set.explain(&request);
+    let warnings = super::warnings::for_request(&a.policies, &loaded, &request, &ex.statements);
     if a.json {
-        let mut v = serde_json::json!({"decision": ex.decision, "reasons": ex.reasons});
+        let mut v = serde_json::json!({"id": null, "decision": ex.decision, "reasons": ex.reasons,
+            "warnings": warnings});
         if a.explain {
             if let Some(m) = v.as_object_mut() {
                 m.insert(
@@ -59,11 +68,19 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
                 );
             }
         }
+        a.policies.rename_json(&mut v);
         println!("{v}");
     } else {
-        print_human(&ex, a.explain);
+        print_human(&ex, a.explain, &a.policies);
+        for w in &warnings {
+            println!("warning: {w}");
+        }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(if a.exit_code && ex.decision != Decision::Allow {
+        ExitCode::from(DENIED)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// `KEY=VALUE` pairs; a repeated key makes a list.
@@ -93,10 +110,10 @@ pub(crate) fn parse_context(pairs: &[String]) -> Result<Context, CliError> {
     Ok(ctx)
 }
 
-pub(crate) fn print_human(ex: &Explanation, explain: bool) {
+pub(crate) fn print_human(ex: &Explanation, explain: bool, names: &PolicyArgs) {
     println!("{}", ex.decision);
     for r in &ex.reasons {
-        println!("  {r}");
+        println!("  {}", names.reason_text(r));
     }
     if explain {
         for s in &ex.statements {
@@ -107,7 +124,7 @@ pub(crate) fn print_human(ex: &Explanation, explain: bool) {
             };
             println!(
                 "{} statement {}{} ({}): {mark}",
-                s.policy,
+                names.rename(&s.policy.to_string()),
                 s.statement,
                 s.sid
                     .as_deref()

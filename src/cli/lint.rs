@@ -62,11 +62,20 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
         }
     }
     if !a.json {
-        eprintln!("{errors} errors, {warnings} warnings");
+        eprintln!(
+            "{}, {}",
+            count(errors, "error", "errors"),
+            count(warnings, "warning", "warnings")
+        );
     }
     Ok(if errors > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `1 error`, `2 errors`, `0 errors`.
+pub(crate) fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }

@@ -7,6 +7,7 @@ mod lint;
 mod policies;
 mod presign;
 mod reach;
+mod warnings;
 
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};

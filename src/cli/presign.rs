@@ -1,7 +1,9 @@
 //! `iamgate presign`: both steps of the presigned-URL flow along a network path (docs/network.md).
 
-use super::policies::PolicyArgs;
+use super::decide::parse_context;
+use super::policies::{LoadError, PolicyArgs};
 use super::{CliError, read};
+use crate::context::{ContextValue, Scalar};
 use crate::network::feeds::{self, CenrFilter, IpRangesFilter};
 use crate::network::{Finding, Network, PresignReport, StepDecision, StepReport, Verdict, presign};
 use serde_json::Value;
@@ -21,32 +23,91 @@ pub(crate) struct Args {
     /// An AWS ip-ranges.json whose ranges count as shared egress for the findings (repeat for several).
     #[arg(long = "ip-ranges", value_name = "FILE")]
     ip_ranges: Vec<PathBuf>,
-    /// Print the `presign --json` record of DESIGN.md.
+    /// A context entry every request of the flow carries, as `KEY=VALUE` (repeat a key to give a list). The
+    /// network keys come from the path and cannot be set here. `aws:username` (for an IAM user) and `aws:userid`
+    /// (for the root user and federated users) are derived from the principal, as AWS sets them, unless given.
+    #[arg(long = "context", value_name = "KEY=VALUE")]
+    context: Vec<String>,
+    /// Print the `presign --json` record (docs/FORMATS.md, the presign record), with `warnings`.
     #[arg(long)]
     json: bool,
+}
+
+/// Keys the network path sets: `--context` cannot override them.
+const PATH_KEYS: [&str; 5] = [
+    "aws:sourceip",
+    "aws:sourcevpc",
+    "aws:sourcevpce",
+    "aws:vpcsourceip",
+    "aws:viaawsservice",
+];
+
+/// The keys AWS derives from the caller's identity and iamgate can read off its ARN: `aws:username` for an IAM
+/// user (the name after the path), `aws:userid` for the root user (the account id) and for a federated user
+/// (`ACCOUNT:NAME`). For a role session AWS sets `aws:userid` to `ROLEID:SESSION`, where ROLEID is the role's
+/// unique id, which the ARN does not hold, so it is left out; give it with `--context` when a policy tests it.
+/// (docs/SEMANTICS.md §2.3; AWS: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html)
+pub(crate) fn derived_identity_keys(principal: &str) -> Vec<(&'static str, String)> {
+    let mut parts = principal.splitn(6, ':');
+    let (Some("arn"), Some(_partition), Some(service), Some(_region), Some(account), Some(rest)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return Vec::new();
+    };
+    match (service, rest.split_once('/')) {
+        ("iam", Some(("user", path_and_name))) => {
+            let name = path_and_name.rsplit('/').next().unwrap_or(path_and_name);
+            vec![("aws:username", name.to_string())]
+        }
+        ("iam", None) if rest == "root" => vec![("aws:userid", account.to_string())],
+        ("sts", Some(("federated-user", name))) => {
+            vec![("aws:userid", format!("{account}:{name}"))]
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// Exit 0 when the flow works and there are no findings, 1 otherwise (findings, a denied or unreachable step, or
 /// a bad policy or network file), 2 for usage and unreadable files.
 pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
-    let set = match a.policies.build(None) {
+    let (set, loaded) = match a.policies.build_loaded(None) {
         Ok(s) => s,
-        Err(e) => {
+        Err(LoadError::Unreadable(e)) => return Err(e),
+        Err(LoadError::Invalid(e)) => {
             eprintln!("{e}");
             return Ok(ExitCode::from(1));
         }
     };
+    let mut extra = parse_context(&a.context)?;
+    for (k, _) in extra.iter() {
+        if PATH_KEYS.contains(&k) {
+            return Err(CliError::Usage(format!(
+                "--context cannot set `{k}`: the network path sets it; describe the path in the network file instead"
+            )));
+        }
+    }
     let text = read(&a.network)?;
     let mut net = match Network::parse(&text, a.network.parent()) {
         Ok(n) => n,
         Err(e) => {
             eprintln!("error: {}: {e}", a.network.display());
             if let Some(h) = &e.help {
-                eprintln!("  help: {h}");
+                eprintln!("  = help: {h}");
             }
             return Ok(ExitCode::from(1));
         }
     };
+    for (k, v) in derived_identity_keys(&net.principal) {
+        if extra.get(k).is_none() {
+            let _ = extra.insert(k, ContextValue::One(Scalar::String(v)));
+        }
+    }
+    net.context = extra;
     for p in &a.cenr {
         let t = read(p)?;
         match feeds::parse_cenr(&t, &CenrFilter::default()) {
@@ -68,12 +129,27 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
         }
     }
     let report = presign(&set, &net);
+    let mut warnings = super::warnings::lint_warnings(&a.policies, &loaded);
+    warnings.extend(super::warnings::rcps_skipped(
+        &a.policies,
+        crate::network::ACTION,
+    ));
     if a.json {
-        let v = serde_json::to_string(&report)
+        let mut v = serde_json::to_value(&report)
             .map_err(|e| CliError::Usage(format!("cannot print JSON: {e}")))?;
+        if let Some(m) = v.as_object_mut() {
+            m.insert("warnings".into(), serde_json::json!(warnings));
+        }
+        a.policies.rename_json(&mut v);
         println!("{v}");
     } else {
         print_human(&report, &net, &a);
+        if !warnings.is_empty() {
+            println!();
+        }
+        for w in &warnings {
+            println!("warning: {w}");
+        }
     }
     Ok(
         if report.verdict == Verdict::Works && report.findings.is_empty() {
@@ -86,28 +162,10 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
 
 /// The file a policy name (`identity[0]`, `scps[1][0]`, `endpoint`) was read from.
 fn file_of(name: &str, a: &Args) -> Option<String> {
-    let p = &a.policies;
-    let index = |prefix: &str| -> Option<usize> {
-        name.strip_prefix(prefix)?.split(']').next()?.parse().ok()
-    };
-    let path = if let Some(i) = index("identity[") {
-        p.policies.get(i)
-    } else if let Some(i) = index("session[") {
-        p.session.get(i)
-    } else if let Some(i) = index("scps[") {
-        p.scps.get(i)
-    } else if let Some(i) = index("rcps[") {
-        p.rcps.get(i)
-    } else if name == "boundary" {
-        p.boundary.as_ref()
-    } else if name == "resource" {
-        p.resource_policy.as_ref()
-    } else if name == "endpoint" {
-        Some(&a.network)
-    } else {
-        None
-    };
-    path.map(|p| p.display().to_string())
+    if name == "endpoint" {
+        return Some(a.network.display().to_string());
+    }
+    a.policies.file_of(name).map(|p| p.display().to_string())
 }
 
 fn context_line(step: &StepReport) -> String {
@@ -185,7 +243,7 @@ fn print_human(r: &PresignReport, net: &Network, a: &Args) {
                 "      "
             };
             for reason in &o.reasons {
-                println!("{indent}{reason}");
+                println!("{indent}{}", a.policies.reason_text(reason));
             }
             if uniform {
                 break;
@@ -219,10 +277,15 @@ fn print_finding(f: &Finding, a: &Args) {
         .map(|i| format!(" statement {i}"))
         .unwrap_or_default();
     match file {
-        Some(loc) => println!("  --> {loc} ({}{endpoint}{stmt})", f.policy),
+        Some(loc) => println!(
+            "  --> {loc} ({}{endpoint}{stmt})",
+            a.policies.rename(&f.policy)
+        ),
         None => println!(
             "  --> {}{endpoint}{stmt}, line {}, column {}",
-            f.policy, f.line, f.column
+            a.policies.rename(&f.policy),
+            f.line,
+            f.column
         ),
     }
     println!("  help: {}", f.help);

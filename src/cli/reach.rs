@@ -1,6 +1,6 @@
 use super::CliError;
 use super::decide::parse_context;
-use super::policies::{PolicyArgs, load};
+use super::policies::{LoadError, PolicyArgs, load};
 use crate::analyse::{OTHER, Origin, ReachQuery, Values, reach};
 use crate::compile::compile_endpoint_policy;
 use crate::context::Request;
@@ -12,10 +12,10 @@ use std::process::ExitCode;
 pub(crate) struct Args {
     #[command(flatten)]
     policies: PolicyArgs,
-    /// The calling principal's ARN.
+    /// The ARN of the principal that creates and uses the URL (required).
     #[arg(long)]
     principal: Option<String>,
-    /// The user-profile ARN (default: a profile in the principal's account).
+    /// The ARN of the user profile the URL opens (required).
     #[arg(long)]
     resource: Option<String>,
     /// The action (default `sagemaker:CreatePresignedDomainUrl`).
@@ -37,14 +37,21 @@ pub(crate) struct Args {
 
 type Endpoint = Option<(String, Option<crate::compile::CompiledPolicy>)>;
 
-fn endpoint(arg: &Option<String>) -> Result<Endpoint, String> {
+fn endpoint(arg: &Option<String>) -> Result<Endpoint, LoadError> {
     let Some(a) = arg else { return Ok(None) };
     let (id, file) = match a.split_once('=') {
         Some((id, f)) => (id, Some(f)),
         None => (a.as_str(), None),
     };
     let policy = match file {
-        Some(f) => Some(compile_endpoint_policy(load(f.as_ref())?).map_err(|e| e.to_string())?),
+        Some(f) => Some(compile_endpoint_policy(load(f.as_ref())?).map_err(|e| {
+            LoadError::Invalid(
+                e.diagnostic
+                    .render(&e.source_text, f)
+                    .trim_end()
+                    .to_string(),
+            )
+        })?),
         None => None,
     };
     Ok(Some((id.to_string(), policy)))
@@ -60,26 +67,26 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
     });
     let (set, api, studio) = match built {
         Ok(x) => x,
-        Err(e) => {
+        Err(LoadError::Unreadable(e)) => return Err(e),
+        Err(LoadError::Invalid(e)) => {
             eprintln!("{e}");
             return Ok(ExitCode::from(1));
         }
     };
-    let account = a
-        .principal
-        .as_deref()
-        .and_then(crate::policy::arn::account)
-        .unwrap_or("111122223333")
-        .to_string();
-    let resource = a.resource.clone().unwrap_or_else(|| {
-        let r = format!("arn:aws:sagemaker:us-east-1:{account}:user-profile/d-example/user");
-        if !a.json {
-            eprintln!("note: no --resource given; deciding for `{r}`");
-        }
-        r
-    });
+    let (Some(principal), Some(resource)) = (a.principal.clone(), a.resource.clone()) else {
+        let missing = match (&a.principal, &a.resource) {
+            (None, None) => "--principal and --resource",
+            (None, _) => "--principal",
+            _ => "--resource",
+        };
+        return Err(CliError::Usage(format!(
+            "reach needs {missing}: the principal that creates the URL and the user profile it opens, for example \
+             --principal arn:aws:iam::111122223333:role/DataSci \
+             --resource arn:aws:sagemaker:eu-west-1:111122223333:user-profile/d-abc123/alice"
+        )));
+    };
     let mut template = Request::new(&a.action, &resource);
-    template.principal = a.principal.clone();
+    template.principal = Some(principal);
     template.context = parse_context(&a.context)?;
     let q = ReachQuery {
         template,

@@ -135,6 +135,11 @@ fn template(net: &Network, reach: &Reach) -> Request {
         }
         Reach::Unreachable => {}
     }
+    for (k, v) in net.context.iter() {
+        if ctx.get(k).is_none() {
+            let _ = ctx.insert(k, v.clone());
+        }
+    }
     Request::new(ACTION, &net.resource_arn())
         .principal(&net.principal)
         .context(ctx)

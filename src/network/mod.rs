@@ -80,6 +80,9 @@ pub struct Network {
     /// against (§7.6): the top-level `feeds`, plus whatever a caller adds. The egress's own Zscaler ranges are
     /// always included by the findings.
     pub shared_ranges: Vec<FeedRange>,
+    /// Context keys every request of the flow carries besides those the path sets (for example `aws:username`,
+    /// from `presign --context`); a key the path sets keeps the path's value. Empty when read from a file.
+    pub context: crate::context::Context,
     /// The network file's text, to place findings in inline endpoint policies.
     pub(crate) source: Arc<str>,
 }

@@ -337,6 +337,7 @@ impl Reader<'_> {
                 source_ip: None,
             },
             shared_ranges: Vec::new(),
+            context: crate::context::Context::new(),
             source: Arc::from(self.text),
         };
         net.client = self.client(client_node, &net)?;
