@@ -17,4 +17,6 @@ mod json;
 mod network;
 mod properties;
 mod reach;
+#[cfg(feature = "cli")]
+mod readme;
 mod regressions;
