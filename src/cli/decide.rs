@@ -12,19 +12,19 @@ pub(crate) struct Args {
     /// The policy of the VPC endpoint the request comes through.
     #[arg(long = "endpoint-policy", value_name = "FILE")]
     endpoint: Option<PathBuf>,
-    /// The action, `service:ActionName`.
+    /// The action to decide, as `service:ActionName`.
     #[arg(long)]
     action: String,
-    /// The resource ARN.
+    /// The ARN of the resource the action is on.
     #[arg(long)]
     resource: String,
-    /// The calling principal's ARN.
+    /// The ARN of the calling principal.
     #[arg(long)]
     principal: Option<String>,
-    /// The resource's account, when its ARN has none.
+    /// The resource's account, for a resource ARN that has none (S3, for example).
     #[arg(long = "resource-account")]
     resource_account: Option<String>,
-    /// A context entry `KEY=VALUE`; repeat a key to give a list.
+    /// A request context entry as `KEY=VALUE`; repeat a key to give a list.
     #[arg(long = "context", value_name = "KEY=VALUE")]
     context: Vec<String>,
     /// Show every statement consulted and each condition's result.

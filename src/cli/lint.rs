@@ -9,7 +9,7 @@ pub(crate) struct Args {
     /// Policy files or folders of them (`.json`).
     #[arg(required = true)]
     paths: Vec<PathBuf>,
-    /// What the policies are: identity, resource, boundary, session, scp, rcp, endpoint.
+    /// What kind of policy the files hold: identity, resource, boundary, session, scp, rcp or endpoint.
     #[arg(long, default_value = "identity", value_parser = parse_kind)]
     kind: PolicyKind,
     /// Print diagnostics as JSON lines instead of rustc-style text.

@@ -1,5 +1,5 @@
-//! The `iamgate` command line: batch, decide, lint (DESIGN.md, CLI). Exit codes: 0 done, 1 findings or errors in
-//! the input, 2 usage.
+//! The `iamgate` command line: batch, decide, lint, presign, reach (README.md, Use). Exit codes: 0 done, 1
+//! findings or errors in the input, 2 usage or an unreadable file, 3 a denied request under `decide --exit-code`.
 
 mod batch;
 mod decide;
@@ -26,7 +26,7 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Decide cases (DESIGN.md Case format): JSONL on stdin, or files and folders; one JSON line out per case in.
+    /// Decide cases (docs/FORMATS.md §1): JSONL on stdin, or files and folders; one JSON line out per case in.
     Batch(batch::Args),
     /// Decide one request against policy files.
     Decide(decide::Args),

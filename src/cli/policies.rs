@@ -26,12 +26,12 @@ pub(crate) struct PolicyArgs {
     /// A session policy file (repeat the flag for several).
     #[arg(long = "session-policy", value_name = "FILE")]
     pub session: Vec<PathBuf>,
-    /// One level of service control policies (SCPs).
+    /// One level of service control policies (SCPs), as `[NAME:]FILE[,FILE...]` or a folder; repeat the flag
+    /// for each level, root first (`--help` says what a level is).
     #[arg(long = "scp", value_name = "[NAME:]FILE[,FILE...]", value_parser = parse_level,
           long_help = format!("One level of service control policies (SCPs). {LEVEL_HELP}"))]
     pub scps: Vec<Level>,
-    /// One level of resource control policies (RCPs); each level also allows everything by itself (AWS attaches
-    /// `RCPFullAWSAccess`), so RCPs can only deny.
+    /// One level of resource control policies (RCPs), written as for `--scp`; RCPs can only deny.
     #[arg(long = "rcp", value_name = "[NAME:]FILE[,FILE...]", value_parser = parse_level,
           long_help = format!("One level of resource control policies (RCPs). Each level also allows everything by \
           itself (AWS attaches RCPFullAWSAccess at every node), so RCPs can only deny. {LEVEL_HELP}"))]

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 pub(crate) struct Args {
     #[command(flatten)]
     policies: PolicyArgs,
-    /// The network file (DESIGN.md, Network; docs/network.md).
+    /// The network file that describes the path (docs/FORMATS.md §3; docs/network.md).
     #[arg(long, value_name = "FILE")]
     network: PathBuf,
     /// A Zscaler CENR JSON feed whose ranges count as shared egress for the findings (repeat for several).
@@ -28,7 +28,7 @@ pub(crate) struct Args {
     /// (for the root user and federated users) are derived from the principal, as AWS sets them, unless given.
     #[arg(long = "context", value_name = "KEY=VALUE")]
     context: Vec<String>,
-    /// Print the `presign --json` record (docs/FORMATS.md, the presign record), with `warnings`.
+    /// Print the presign record as JSON (docs/FORMATS.md §4), with `warnings`.
     #[arg(long)]
     json: bool,
 }

@@ -18,19 +18,19 @@ pub(crate) struct Args {
     /// The ARN of the user profile the URL opens (required).
     #[arg(long)]
     resource: Option<String>,
-    /// The action (default `sagemaker:CreatePresignedDomainUrl`).
+    /// The action to analyse.
     #[arg(long, default_value = "sagemaker:CreatePresignedDomainUrl")]
     action: String,
     /// The SageMaker API endpoint id, optionally with its policy: `vpce-...` or `vpce-...=policy.json`.
     #[arg(long = "api-endpoint", value_name = "ID[=FILE]")]
     api_endpoint: Option<String>,
-    /// The Studio endpoint id, optionally with its policy.
+    /// The Studio endpoint id, optionally with its policy: `vpce-...` or `vpce-...=policy.json`.
     #[arg(long = "studio-endpoint", value_name = "ID[=FILE]")]
     studio_endpoint: Option<String>,
-    /// Further context `KEY=VALUE` (network keys are set by the analysis).
+    /// A further request context entry as `KEY=VALUE`; the analysis sets the network keys.
     #[arg(long = "context", value_name = "KEY=VALUE")]
     context: Vec<String>,
-    /// Print JSON (docs/reach.md).
+    /// Print the origins as JSON (docs/FORMATS.md §5; docs/reach.md).
     #[arg(long)]
     json: bool,
 }

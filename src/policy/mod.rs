@@ -349,7 +349,13 @@ impl Builder<'_> {
         );
         d = match known.iter().find(|k| k.eq_ignore_ascii_case(&m.key)) {
             Some(k) => d.with_help(format!("element names are case-sensitive; write `{k}`")),
-            None => d.with_help(format!("valid elements are {}", list(known))),
+            None => match crate::suggest::nearest(&m.key, known.iter().copied()) {
+                Some(k) => d.with_help(format!(
+                    "did you mean `{k}`? valid elements are {}",
+                    list(known)
+                )),
+                None => d.with_help(format!("valid elements are {}", list(known))),
+            },
         };
         self.err(d);
     }
@@ -775,8 +781,11 @@ impl Builder<'_> {
                         OperatorError::NullIfExists => {
                             "`Null` already tests for presence; drop `IfExists`".to_string()
                         }
-                        OperatorError::Unknown(_) => {
-                            "valid operators are String*, Numeric*, Date*, Bool, BinaryEquals, IpAddress, NotIpAddress, Arn* and Null, optionally with `ForAllValues:`/`ForAnyValue:` and `IfExists`".to_string()
+                        OperatorError::Unknown(given) => {
+                            let hint = crate::policy::operator::suggest(given)
+                                .map(|s| format!("did you mean `{s}`? "))
+                                .unwrap_or_default();
+                            hint + "valid operators are String*, Numeric*, Date*, Bool, BinaryEquals, IpAddress, NotIpAddress, Arn* and Null, optionally with `ForAllValues:`/`ForAnyValue:` and `IfExists`"
                         }
                     };
                     self.err(

@@ -1,0 +1,366 @@
+//! A new user's first hour: SCP levels, warnings in decide and presign, did-you-mean, exit codes, error style.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn iamgate(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_iamgate"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A scratch folder for this test, empty.
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("iamgate-newuser-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.display().to_string()
+}
+
+const PROFILE: &str = "arn:aws:sagemaker:eu-west-1:111122223333:user-profile/d-abc123/alice";
+const PRESIGN: &str = "sagemaker:CreatePresignedDomainUrl";
+const FULL: &str = "corpus/policies/scp-full-access.json";
+const PERIMETER: &str = "corpus/policies/scp-deny-presign-outside-endpoints.json";
+const IDENTITY: &str = "corpus/policies/studio-via-endpoints.json";
+
+fn decide(extra: &[&str]) -> (i32, String, String) {
+    let mut args = vec![
+        "decide",
+        "--policy",
+        IDENTITY,
+        "--action",
+        PRESIGN,
+        "--resource",
+        PROFILE,
+        "--context",
+        "aws:SourceVpce=vpce-0api0000000000001",
+        "--context",
+        "aws:SourceVpc=vpc-0shared00000000001",
+    ];
+    args.extend_from_slice(extra);
+    iamgate(&args)
+}
+
+#[test]
+fn newuser_scp_level_holds_several_policies() {
+    // FullAWSAccess plus a deny-only SCP, both at the root: one level of two policies allows.
+    let level = format!("root:{FULL},{PERIMETER}");
+    let (code, out, err) = decide(&["--scp", &level, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["decision"], "Allow", "{out}");
+    assert_eq!(v["reasons"][0]["policy"], "scps[root][0]", "{out}");
+    // The same two files as two levels: the deny-only level has no Allow.
+    let (_, out, _) = decide(&["--scp", FULL, "--scp", PERIMETER]);
+    assert!(out.starts_with("ImplicitDeny"), "{out}");
+    assert!(
+        out.contains("no statement in scps[1] allows the request"),
+        "{out}"
+    );
+}
+
+#[test]
+fn newuser_scp_level_from_a_folder_and_named_in_text() {
+    let dir = scratch("folder");
+    std::fs::copy(FULL_PATH(), dir.join("a-full.json")).unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(PERIMETER),
+        dir.join("b-perimeter.json"),
+    )
+    .unwrap();
+    let level = format!("ou:{}", dir.display());
+    let (code, out, err) = decide(&["--scp", &level]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("Allow"), "{out}");
+    assert!(
+        out.contains("Allow by scps[ou][0] statement 0 (FullAWSAccess) in"),
+        "{out}"
+    );
+    assert!(out.contains("a-full.json"), "{out}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[allow(non_snake_case)]
+fn FULL_PATH() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(FULL)
+}
+
+#[test]
+fn newuser_help_says_what_a_level_is() {
+    let (code, out, _) = iamgate(&["decide", "--help"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("A level is the set of policies attached at one node of the organization"),
+        "{out}"
+    );
+    assert!(out.contains("[NAME:]FILE[,FILE...]"), "{out}");
+}
+
+#[test]
+fn newuser_decide_exit_code_on_deny() {
+    let (code, out, _) = decide(&["--exit-code", "--scp", PERIMETER]);
+    assert_eq!(code, 3, "{out}");
+    let (code, _, _) = decide(&["--exit-code"]);
+    assert_eq!(code, 0);
+    // Without the flag, a deny is still a successful run.
+    let (code, _, _) = decide(&["--scp", PERIMETER]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn newuser_decide_shows_lint_warnings_text_and_json() {
+    let dir = scratch("warnings");
+    // No Version: `${aws:username}` stays literal text; a malformed CIDR never matches.
+    let p = write(
+        &dir,
+        "p.json",
+        r#"{"Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+  "Resource": "arn:aws:s3:::b/${aws:username}/*",
+  "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/33"}}}]}"#,
+    );
+    let rcp = write(
+        &dir,
+        "rcp.json",
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*"}]}"#,
+    );
+    let args = [
+        "decide",
+        "--policy",
+        &p,
+        "--rcp",
+        &rcp,
+        "--action",
+        "sagemaker:ListDomains",
+        "--resource",
+        "*",
+    ];
+    let (code, out, err) = iamgate(&args);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("ImplicitDeny"), "{out}");
+    assert!(out.contains("warning: identity[0] ("), "{out}");
+    assert!(
+        out.contains("p.json:1:1): warning[missing-version]"),
+        "{out}"
+    );
+    assert!(out.contains("10.0.0.0/33"), "{out}");
+    assert!(
+        out.contains("resource control policies were not applied"),
+        "{out}"
+    );
+    let mut json_args = args.to_vec();
+    json_args.push("--json");
+    let (_, out, _) = iamgate(&json_args);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys, ["decision", "id", "reasons", "warnings"]);
+    let w = v["warnings"].as_array().unwrap();
+    assert!(
+        w.iter()
+            .any(|w| w.as_str().unwrap().contains("missing-version")),
+        "{out}"
+    );
+    assert!(
+        w.iter()
+            .any(|w| w.as_str().unwrap().contains("not applied")),
+        "{out}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A network file for an IAM user who opens their own user profile from the public internet.
+fn user_network(dir: &Path, principal: &str) -> String {
+    write(
+        dir,
+        "net.json",
+        &format!(
+            r#"{{"name": "home", "region": "eu-west-1", "account": "111122223333",
+  "principal": "{principal}", "domain_id": "d-abc123", "user_profile": "alice",
+  "client": {{"ip": "203.0.113.7", "egress": {{"kind": "direct"}}}}}}"#
+        ),
+    )
+}
+
+const OWN_PROFILE: &str = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+  "Action": "sagemaker:CreatePresignedDomainUrl",
+  "Resource": "arn:aws:sagemaker:eu-west-1:111122223333:user-profile/d-abc123/${aws:username}"}]}"#;
+
+#[test]
+fn newuser_presign_derives_aws_username_for_an_iam_user() {
+    let dir = scratch("username");
+    let p = write(&dir, "own.json", OWN_PROFILE);
+    let net = user_network(&dir, "arn:aws:iam::111122223333:user/team/alice");
+    let (code, out, err) = iamgate(&["presign", "--policy", &p, "--network", &net, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
+    assert_eq!(v["verdict"], "works", "{out}{err}");
+    assert_eq!(v["steps"][0]["context"]["aws:username"], "alice", "{out}");
+    assert_eq!(code, 0, "{out}{err}");
+    // Another user's profile: the derived name does not match.
+    let net = user_network(&dir, "arn:aws:iam::111122223333:user/bob");
+    let (_, out, _) = iamgate(&["presign", "--policy", &p, "--network", &net, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["verdict"], "create-denied", "{out}");
+    // A role session has no aws:username; --context gives one.
+    let net = user_network(&dir, "arn:aws:sts::111122223333:assumed-role/DataSci/alice");
+    let (_, out, _) = iamgate(&["presign", "--policy", &p, "--network", &net, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["verdict"], "create-denied", "{out}");
+    let (_, out, _) = iamgate(&[
+        "presign",
+        "--policy",
+        &p,
+        "--network",
+        &net,
+        "--json",
+        "--context",
+        "aws:username=alice",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["verdict"], "works", "{out}");
+    assert!(v["warnings"].is_array(), "{out}");
+    // The path's keys cannot be set by hand.
+    let (code, _, err) = iamgate(&[
+        "presign",
+        "--policy",
+        &p,
+        "--network",
+        &net,
+        "--context",
+        "aws:SourceIp=10.0.0.1",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("the network path sets it"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn newuser_did_you_mean_for_elements_operators_and_keys() {
+    let dir = scratch("typos");
+    let p = write(
+        &dir,
+        "typo.json",
+        r#"{"Version": "2012-10-17", "Statement": [{"Efect": "Allow", "Action": "s3:GetObject", "Resource": "*",
+  "Condition": {"NotIpAdress": {"aws:SourceIp": "10.0.0.0/8"}}}]}"#,
+    );
+    let (code, out, err) = iamgate(&["lint", &p]);
+    assert_eq!(code, 1);
+    assert!(out.contains("did you mean `Effect`?"), "{out}");
+    assert!(out.contains("did you mean `NotIpAddress`?"), "{out}");
+    // Both errors in one pass.
+    assert!(err.contains("3 errors"), "{err}");
+    let k = write(
+        &dir,
+        "key.json",
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",
+  "Condition": {"StringEquals": {"aws:SourceVcpe": "vpce-1"}}}]}"#,
+    );
+    let (_, out, err) = iamgate(&["lint", &k]);
+    assert!(out.contains("did you mean `aws:SourceVpce`?"), "{out}");
+    assert!(err.contains("0 errors, 1 warning\n"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn newuser_reach_asks_for_principal_and_resource() {
+    let (code, out, err) = iamgate(&["reach", "--policy", IDENTITY]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        err.contains("reach needs --principal and --resource"),
+        "{err}"
+    );
+    let (code, _, err) = iamgate(&[
+        "reach",
+        "--policy",
+        IDENTITY,
+        "--principal",
+        "arn:aws:iam::111122223333:role/DataSci",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("reach needs --resource"), "{err}");
+}
+
+#[test]
+fn newuser_unreadable_policy_exits_2_with_error() {
+    for cmd in [
+        vec![
+            "decide",
+            "--policy",
+            "nope.json",
+            "--action",
+            "s3:GetObject",
+            "--resource",
+            "*",
+        ],
+        vec![
+            "presign",
+            "--policy",
+            "nope.json",
+            "--network",
+            "corpus/networks/zscaler-only.json",
+        ],
+        vec![
+            "reach",
+            "--policy",
+            "nope.json",
+            "--principal",
+            "arn:aws:iam::1:role/R",
+            "--resource",
+            PROFILE,
+        ],
+        vec!["lint", "nope.json"],
+    ] {
+        let (code, _, err) = iamgate(&cmd);
+        assert_eq!(code, 2, "{cmd:?}: {err}");
+        assert!(
+            err.starts_with("error: cannot read `nope.json`"),
+            "{cmd:?}: {err}"
+        );
+    }
+}
+
+#[test]
+fn newuser_outputs_are_ignored_by_git() {
+    let gi =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(".gitignore")).unwrap();
+    assert!(gi.lines().any(|l| l.trim() == "decisions.jsonl"), "{gi}");
+}
+
+#[test]
+fn newuser_help_texts_are_sentences() {
+    // Every option's one-line help starts with a capital letter and says something (clap drops the final period).
+    for cmd in ["batch", "decide", "lint", "presign", "reach"] {
+        let (_, out, _) = iamgate(&[cmd, "-h"]);
+        for line in out
+            .lines()
+            .filter(|l| l.trim_start().starts_with('-') && !l.contains("--help"))
+        {
+            let help = line
+                .trim_start()
+                .splitn(2, "  ")
+                .nth(1)
+                .map(str::trim)
+                .unwrap_or("");
+            if help.is_empty() {
+                continue; // the help is on the next line
+            }
+            let first = help.chars().next().unwrap();
+            assert!(
+                first.is_uppercase() && help.split_whitespace().count() >= 3,
+                "{cmd}: `{line}`"
+            );
+        }
+    }
+}
