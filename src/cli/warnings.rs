@@ -50,7 +50,7 @@ pub(crate) fn lint_warnings(args: &PolicyArgs, loaded: &Loaded) -> Vec<String> {
     out
 }
 
-/// Conditions that decided on a point where AWS's behaviour is not settled (docs/semantics.md), among the
+/// Conditions that decided on a point where AWS's behaviour is not settled (docs/SEMANTICS.md §9), among the
 /// statements that applied.
 pub(crate) fn uncertain(args: &PolicyArgs, statements: &[StatementTrace]) -> Vec<String> {
     let mut out = Vec::new();

@@ -1,4 +1,4 @@
-//! Deciding both steps along the network path: the `presign --json` record of DESIGN.md.
+//! Deciding both steps along the network path: the presign record (docs/FORMATS.md §4).
 
 use super::Network;
 use super::addr::show_net;

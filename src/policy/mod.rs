@@ -1,6 +1,6 @@
 //! The policy AST: every element with its byte span, built from the spanned JSON of [`crate::parse::json`].
 //!
-//! Building the AST checks the grammar of SEMANTICS.md §1 that any evaluation needs (element names, required
+//! Building the AST checks the grammar of docs/SEMANTICS.md §1 that any evaluation needs (element names, required
 //! elements, value types, operator names, duplicate keys). Everything that is advice rather than structure lives
 //! in [`crate::validate`].
 
@@ -35,7 +35,7 @@ impl<T> Spanned<T> {
     }
 }
 
-/// The policy language version (SEMANTICS.md §1.2).
+/// The policy language version (docs/SEMANTICS.md §1.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Version {
     V2012_10_17,
@@ -809,7 +809,7 @@ impl Builder<'_> {
             };
             for (j, k) in keys.iter().enumerate() {
                 // An exact repeat is a repeated JSON key; keys that differ only in case are two conditions
-                // (ANDed), which `validate` reports (SEMANTICS.md §1.9).
+                // (ANDed), which `validate` reports (docs/SEMANTICS.md §1.9).
                 let earlier = keys.get(..j).unwrap_or_default();
                 if let Some(first) = earlier.iter().find(|m| m.key == k.key) {
                     self.err(

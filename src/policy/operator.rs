@@ -1,9 +1,9 @@
-//! Condition operator names: `[ForAllValues:|ForAnyValue:] Base [IfExists]` (SEMANTICS.md §3.1).
+//! Condition operator names: `[ForAllValues:|ForAnyValue:] Base [IfExists]` (docs/SEMANTICS.md §3.1).
 
 use std::fmt;
 use std::str::FromStr;
 
-/// The base operators of SEMANTICS.md §3.1.
+/// The base operators of docs/SEMANTICS.md §3.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BaseOperator {
     StringEquals,
@@ -58,7 +58,7 @@ impl Comparison {
     }
 }
 
-/// What an operator compares, after negation is taken out (SEMANTICS.md §3.6: `base_match` always uses the
+/// What an operator compares, after negation is taken out (docs/SEMANTICS.md §3.6: `base_match` always uses the
 /// positive counterpart).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Family {
@@ -118,7 +118,7 @@ const BASES: [(&str, BaseOperator); 27] = [
 ];
 
 impl BaseOperator {
-    /// Every base operator, in the order of SEMANTICS.md §3.1.
+    /// Every base operator, in the order of docs/SEMANTICS.md §3.1.
     pub fn all() -> impl Iterator<Item = BaseOperator> {
         BASES.iter().map(|(_, op)| *op)
     }
