@@ -37,6 +37,7 @@ fn parse_kind(s: &str) -> Result<PolicyKind, String> {
 pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
     let files = collect_files(&a.paths, &["json"])?;
     let (mut errors, mut warnings) = (0usize, 0usize);
+    let colour = super::render::colour(super::render::Stream::Stdout);
     for f in files {
         let text = read(&f)?;
         let origin = f.display().to_string();
@@ -52,11 +53,12 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
             }
             if a.json {
                 let (line, column) = d.span.line_col(&text);
-                let v = serde_json::json!({"file": origin, "line": line, "column": column,
+                let path = super::render::json_path(&text, d.span.start as usize);
+                let v = serde_json::json!({"file": origin, "line": line, "column": column, "path": path,
                     "severity": d.severity, "code": d.code, "message": d.message, "help": d.help});
                 println!("{v}");
             } else {
-                print!("{}", d.render(&text, &origin));
+                println!("{}", super::render::diagnostic(d, &text, &origin, colour));
                 println!();
             }
         }

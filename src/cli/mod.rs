@@ -7,6 +7,7 @@ mod lint;
 mod policies;
 mod presign;
 mod reach;
+mod render;
 mod warnings;
 
 use clap::{Parser, Subcommand};

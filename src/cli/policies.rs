@@ -114,7 +114,19 @@ impl From<CliError> for LoadError {
 /// Read and parse one policy file; errors are rendered with the file's name, line:column and a snippet.
 pub(crate) fn load(path: &Path) -> Result<Policy, LoadError> {
     let text = read(path)?;
-    Policy::parse(&text).map_err(|e| LoadError::Invalid(e.render(&path.display().to_string())))
+    Policy::parse(&text).map_err(|e| invalid(&e, path))
+}
+
+/// Every error of a policy that could not be parsed, rendered for stderr.
+fn invalid(e: &crate::policy::PolicyError, path: &Path) -> LoadError {
+    let colour = super::render::colour(super::render::Stream::Stderr);
+    let origin = path.display().to_string();
+    let all: Vec<String> = e
+        .diagnostics
+        .iter()
+        .map(|d| super::render::diagnostic(d, &e.source_text, &origin, colour))
+        .collect();
+    LoadError::Invalid(all.join("\n\n"))
 }
 
 /// The policies read for one command, with the text of each, to render warnings against.
@@ -138,8 +150,7 @@ impl PolicyArgs {
         let mut loaded = Loaded::default();
         let mut one = |name: String, path: &Path| -> Result<Policy, LoadError> {
             let text = read(path)?;
-            let p = Policy::parse(&text)
-                .map_err(|e| LoadError::Invalid(e.render(&path.display().to_string())))?;
+            let p = Policy::parse(&text).map_err(|e| invalid(&e, path))?;
             loaded
                 .sources
                 .push((name, path.to_path_buf(), text, p.clone()));
@@ -182,9 +193,10 @@ impl PolicyArgs {
                 .iter()
                 .find(|s| s.0 == name)
                 .map_or_else(|| name.clone(), |s| s.1.display().to_string());
+            let colour = super::render::colour(super::render::Stream::Stderr);
             LoadError::Invalid(format!(
                 "{}\n  = note: the policy is used as {}",
-                e.diagnostic.render(&e.source_text, &file).trim_end(),
+                super::render::diagnostic(&e.diagnostic, &e.source_text, &file, colour).trim_end(),
                 self.rename(&name)
             ))
         })?;

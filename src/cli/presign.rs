@@ -95,10 +95,18 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
     let mut net = match Network::parse(&text, a.network.parent()) {
         Ok(n) => n,
         Err(e) => {
-            eprintln!("error: {}: {e}", a.network.display());
-            if let Some(h) = &e.help {
-                eprintln!("  = help: {h}");
-            }
+            eprintln!(
+                "{}",
+                super::render::located(
+                    &e.message,
+                    &text,
+                    &a.network.display().to_string(),
+                    (e.line, e.column),
+                    &e.path,
+                    e.help.as_deref(),
+                    super::render::colour(super::render::Stream::Stderr),
+                )
+            );
             return Ok(ExitCode::from(1));
         }
     };
@@ -113,7 +121,7 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
         match feeds::parse_cenr(&t, &CenrFilter::default()) {
             Ok(r) => net.shared_ranges.extend(r),
             Err(e) => {
-                eprintln!("error: {}: {e}", p.display());
+                eprintln!("{}", feed_error(&e, &t, p));
                 return Ok(ExitCode::from(1));
             }
         }
@@ -123,7 +131,7 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
         match feeds::parse_aws_ip_ranges(&t, &IpRangesFilter::default()) {
             Ok(r) => net.shared_ranges.extend(r),
             Err(e) => {
-                eprintln!("error: {}: {e}", p.display());
+                eprintln!("{}", feed_error(&e, &t, p));
                 return Ok(ExitCode::from(1));
             }
         }
@@ -157,6 +165,21 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
         } else {
             ExitCode::from(1)
         },
+    )
+}
+
+/// A feed that cannot be read, in the one error style.
+fn feed_error(e: &feeds::FeedError, text: &str, path: &std::path::Path) -> String {
+    super::render::located(
+        &e.message,
+        text,
+        &path.display().to_string(),
+        (e.line, e.column),
+        &e.path,
+        Some(
+            "a feed is a Zscaler CENR JSON (`--cenr`) or AWS's ip-ranges.json (`--ip-ranges`); docs/FORMATS.md §3",
+        ),
+        super::render::colour(super::render::Stream::Stderr),
     )
 }
 

@@ -45,12 +45,13 @@ fn endpoint(arg: &Option<String>) -> Result<Endpoint, LoadError> {
     };
     let policy = match file {
         Some(f) => Some(compile_endpoint_policy(load(f.as_ref())?).map_err(|e| {
-            LoadError::Invalid(
-                e.diagnostic
-                    .render(&e.source_text, f)
-                    .trim_end()
-                    .to_string(),
-            )
+            let colour = super::render::colour(super::render::Stream::Stderr);
+            LoadError::Invalid(super::render::diagnostic(
+                &e.diagnostic,
+                &e.source_text,
+                f,
+                colour,
+            ))
         })?),
         None => None,
     };

@@ -1069,7 +1069,13 @@ mod cli {
             bad.to_str().unwrap(),
         ]);
         assert_eq!(code, 1);
-        assert!(err.contains("$.client.private_route: a private route leads to a VPC, but the network has no `vpc` (line 3, column 50)"), "{err}");
+        // One error style: message, file:line:column, the JSON path (tests/it/newuser.rs checks the rest).
+        assert!(
+            err.contains("error: a private route leads to a VPC, but the network has no `vpc`"),
+            "{err}"
+        );
+        assert!(err.contains("bad.json:3:50"), "{err}");
+        assert!(err.contains("at `$.client.private_route`"), "{err}");
         let (code, _, _) = presign(&["--policy", &file("policies/allow-presign.json")]);
         assert_eq!(code, 2);
         let (code, _, _) = presign(&[

@@ -340,27 +340,100 @@ fn newuser_outputs_are_ignored_by_git() {
 
 #[test]
 fn newuser_help_texts_are_sentences() {
-    // Every option's one-line help starts with a capital letter and says something (clap drops the final period).
+    // Every option's help starts with a capital letter and says something (clap drops the final period); the
+    // help sits after the option, or on the next line when the options are long.
     for cmd in ["batch", "decide", "lint", "presign", "reach"] {
         let (_, out, _) = iamgate(&[cmd, "-h"]);
-        for line in out
-            .lines()
-            .filter(|l| l.trim_start().starts_with('-') && !l.contains("--help"))
-        {
-            let help = line
-                .trim_start()
-                .splitn(2, "  ")
-                .nth(1)
-                .map(str::trim)
-                .unwrap_or("");
-            if help.is_empty() {
-                continue; // the help is on the next line
+        let lines: Vec<&str> = out.lines().collect();
+        let mut checked = 0;
+        for (i, line) in lines.iter().enumerate() {
+            let t = line.trim_start();
+            if !t.starts_with('-') || t.contains("--help") {
+                continue;
             }
-            let first = help.chars().next().unwrap();
+            let help = match t.split_once("  ").map(|x| x.1.trim()) {
+                Some(h) if !h.is_empty() => h,
+                _ => lines.get(i + 1).map_or("", |l| l.trim()),
+            };
+            let first = help.chars().next().unwrap_or(' ');
             assert!(
                 first.is_uppercase() && help.split_whitespace().count() >= 3,
-                "{cmd}: `{line}`"
+                "{cmd}: `{line}` / `{help}`"
             );
+            checked += 1;
         }
+        assert!(checked >= 2, "{cmd}: {out}");
+    }
+}
+
+#[test]
+fn newuser_one_error_style_for_policies_compile_errors_and_networks() {
+    let dir = scratch("style");
+    // A parse error: file:line:column, the snippet, the JSON path, help; exit 1; no colour when piped.
+    let p = write(
+        &dir,
+        "bad.json",
+        "{\"Version\": \"2012-10-17\",\n \"Statement\": [{\"Effect\": \"Alow\", \"Action\": \"s3:*\", \"Resource\": \"*\"}]}",
+    );
+    let (code, _, err) = iamgate(&[
+        "decide",
+        "--policy",
+        &p,
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        "*",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.starts_with("error[invalid-effect]:"), "{err}");
+    assert!(err.contains("bad.json:2:27"), "{err}");
+    assert!(err.contains("at `$.Statement[0].Effect`"), "{err}");
+    assert!(err.contains("= help:"), "{err}");
+    assert!(!err.contains('\u{1b}'), "no colour in a pipe: {err}");
+    // A policy used where it cannot be (a resource policy without Principal): the same style, and where it was used.
+    let r = write(
+        &dir,
+        "resource.json",
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}"#,
+    );
+    let (code, _, err) = iamgate(&[
+        "decide",
+        "--resource-policy",
+        &r,
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        "arn:aws:s3:::b/k",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.starts_with("error["), "{err}");
+    assert!(err.contains("resource.json:1:"), "{err}");
+    assert!(err.contains("at `$"), "{err}");
+    assert!(err.contains("the policy is used as resource"), "{err}");
+    // A network file that is not valid: the same style.
+    let net = write(&dir, "net.json", "{\"name\": \"n\",\n \"region\": 7}");
+    let (code, _, err) = iamgate(&["presign", "--policy", IDENTITY, "--network", &net]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(err.contains("net.json:2:"), "{err}");
+    assert!(err.contains("at `$."), "{err}");
+    // An unreadable network file: exit 2.
+    let (code, _, err) = iamgate(&["presign", "--policy", IDENTITY, "--network", "nope.json"]);
+    assert_eq!(code, 2);
+    assert!(err.starts_with("error: cannot read `nope.json`"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn newuser_lint_json_has_the_json_path() {
+    let (code, out, _) = iamgate(&[
+        "lint",
+        "--json",
+        "corpus/policies/notipaddress-lockout.json",
+    ]);
+    assert!(code == 0 || code == 1);
+    for line in out.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(v["path"].as_str().unwrap().starts_with('$'), "{line}");
     }
 }
