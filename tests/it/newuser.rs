@@ -437,3 +437,24 @@ fn newuser_lint_json_has_the_json_path() {
         assert!(v["path"].as_str().unwrap().starts_with('$'), "{line}");
     }
 }
+
+#[test]
+fn newuser_counts_are_singular_for_one() {
+    let dir = scratch("counts");
+    let good = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/sample-cases.jsonl"),
+    )
+    .unwrap()
+    .lines()
+    .next()
+    .unwrap()
+    .to_string();
+    let f = write(&dir, "one.jsonl", &format!("{good}\n{{\"id\": \"bad\"}}\n"));
+    let (code, _, err) = iamgate(&["batch", &f]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("2 cases: ") && err.contains(", 1 error;"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -17,7 +17,10 @@ fn sh_commands(readme: &str) -> Vec<String> {
                 continue;
             }
             let words: Vec<&str> = info.split([' ', ',']).filter(|w| !w.is_empty()).collect();
-            in_block = words.first() == Some(&"sh") && !words.contains(&"no-run");
+            in_block = words
+                .first()
+                .is_some_and(|w| ["sh", "bash", "shell"].contains(w))
+                && !words.contains(&"no-run");
             continue;
         }
         if !in_block {
@@ -37,8 +40,8 @@ fn sh_commands(readme: &str) -> Vec<String> {
 
 #[test]
 fn readme_blocks_are_found_and_no_run_is_skipped() {
-    let text = "x\n```sh\n# c\na \\\n  b\n\nc\n```\n```sh no-run\nd\n```\n```json\n{}\n```\n```sh,no-run\ne\n```\n";
-    assert_eq!(sh_commands(text), vec!["a \\\n  b\n", "c\n"]);
+    let text = "x\n```sh\n# c\na \\\n  b\n\nc\n```\n```sh no-run\nd\n```\n```json\n{}\n```\n```sh,no-run\ne\n```\n```bash\nf\n```\n";
+    assert_eq!(sh_commands(text), vec!["a \\\n  b\n", "c\n", "f\n"]);
 }
 
 /// The repository's tracked files (`git ls-files`), copied into `to`; what a fresh clone holds.
