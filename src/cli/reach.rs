@@ -96,7 +96,8 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
     };
     let steps = reach(&set, &q);
     if a.json {
-        let v = serde_json::json!({ "steps": steps });
+        let mut v = serde_json::json!({ "steps": steps });
+        a.policies.rename_json(&mut v);
         println!("{v}");
     } else {
         for s in &steps {
@@ -108,7 +109,7 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
                     .unwrap_or_default()
             );
             for o in &s.origins {
-                println!("  {}", describe(o));
+                println!("  {}", describe(o, &a.policies));
             }
         }
     }
@@ -155,7 +156,7 @@ fn values(v: &Values, what: &str) -> String {
     }
 }
 
-fn why(reasons: &[Reason]) -> String {
+fn why(reasons: &[Reason], names: &PolicyArgs) -> String {
     let parts: Vec<String> = reasons
         .iter()
         .map(|r| match r {
@@ -164,11 +165,14 @@ fn why(reasons: &[Reason]) -> String {
                 sid,
                 statement,
                 ..
-            } => match sid {
-                Some(s) => format!("{policy} {s}"),
-                None => format!("{policy} statement {statement}"),
-            },
-            Reason::NoAllow(g) => format!("no Allow in {g}"),
+            } => {
+                let policy = names.rename(&policy.to_string());
+                match sid {
+                    Some(s) => format!("{policy} {s}"),
+                    None => format!("{policy} statement {statement}"),
+                }
+            }
+            Reason::NoAllow(g) => format!("no Allow in {}", names.rename(&g.to_string())),
         })
         .collect();
     if parts.is_empty() {
@@ -178,7 +182,7 @@ fn why(reasons: &[Reason]) -> String {
     }
 }
 
-fn describe(o: &Origin) -> String {
+fn describe(o: &Origin, names: &PolicyArgs) -> String {
     match o {
         Origin::Public {
             source_ip,
@@ -188,7 +192,7 @@ fn describe(o: &Origin) -> String {
             format!(
                 "public path from {}: {decision}{}",
                 ranges(source_ip),
-                why(reasons)
+                why(reasons, names)
             )
         }
         Origin::Endpoint {
@@ -202,7 +206,7 @@ fn describe(o: &Origin) -> String {
             values(vpce, "endpoint"),
             values(vpc, "VPC"),
             ranges(vpc_source_ip),
-            why(reasons)
+            why(reasons, names)
         ),
         Origin::ViaAwsService {
             source_ip,
@@ -211,7 +215,7 @@ fn describe(o: &Origin) -> String {
         } => format!(
             "by an AWS service on the principal's behalf, from {}: {decision}{}",
             ranges(source_ip),
-            why(reasons)
+            why(reasons, names)
         ),
     }
 }

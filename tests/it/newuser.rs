@@ -458,3 +458,36 @@ fn newuser_counts_are_singular_for_one() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn newuser_levels_in_presign_and_reach() {
+    let level = format!("root:{FULL},{PERIMETER}");
+    let (_, out, err) = iamgate(&[
+        "presign",
+        "--policy",
+        IDENTITY,
+        "--scp",
+        &level,
+        "--network",
+        "corpus/networks/zscaler-r53-dx.json",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["verdict"], "works", "{out}{err}");
+    assert!(out.contains("\"scps[root][0]\""), "{out}");
+    let (code, out, err) = iamgate(&[
+        "reach",
+        "--policy",
+        IDENTITY,
+        "--scp",
+        &level,
+        "--principal",
+        "arn:aws:iam::111122223333:role/DataSci",
+        "--resource",
+        PROFILE,
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"scps[root][1]\""), "{out}");
+    assert!(!out.contains("\"scps[0]"), "{out}");
+}
