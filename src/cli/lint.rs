@@ -41,10 +41,7 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
     for f in files {
         let text = read(&f)?;
         let origin = f.display().to_string();
-        let diagnostics = match Policy::parse(&text) {
-            Ok(p) => validate(&p, a.kind),
-            Err(e) => e.diagnostics,
-        };
+        let diagnostics = all_diagnostics(&text, a.kind);
         for d in &diagnostics {
             if d.is_error() {
                 errors += 1;
@@ -75,6 +72,22 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Every problem of one policy in one pass: the parse errors, and what `validate` finds in the statements that
+/// parsed (a policy with a misspelt element still gets its condition keys checked).
+pub(crate) fn all_diagnostics(text: &str, kind: PolicyKind) -> Vec<crate::diagnostic::Diagnostic> {
+    let (policy, mut out) = Policy::parse_partial(text);
+    let Some(p) = policy else {
+        return out;
+    };
+    let version_error = out.iter().any(|d| d.code == "invalid-version");
+    let seen: Vec<_> = out.iter().map(|d| (d.code, d.span)).collect();
+    out.extend(validate(&p, kind).into_iter().filter(|d| {
+        !seen.contains(&(d.code, d.span)) && !(version_error && d.code == "missing-version")
+    }));
+    out.sort_by_key(|d| (d.span.start, d.span.end));
+    out
 }
 
 /// `1 error`, `2 errors`, `0 errors`.

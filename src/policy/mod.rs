@@ -245,6 +245,38 @@ impl Policy {
         }
     }
 
+    /// Parse as far as the text allows, for reporting every problem in one pass: the policy without the statements
+    /// that have errors (none when the document itself cannot be read as a policy), and every error found.
+    ///
+    /// ```
+    /// let (p, errors) = iamgate::Policy::parse_partial(r#"{"Version":"2012-10-17","Statement":[
+    ///   {"Effect":"Alow","Action":"s3:*","Resource":"*"},
+    ///   {"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#);
+    /// assert_eq!(errors.len(), 1);
+    /// assert_eq!(p.unwrap().statements.len(), 1);
+    /// ```
+    pub fn parse_partial(text: &str) -> (Option<Policy>, Vec<Diagnostic>) {
+        let limits = Limits::default();
+        let source: Arc<str> = Arc::from(text);
+        let node = match json::parse(text, &limits) {
+            Ok(n) => n,
+            Err(e) => {
+                let mut d =
+                    Diagnostic::error("invalid-json", Span::new(e.offset, e.offset + 1), e.message);
+                d.help = e.help;
+                return (None, vec![d]);
+            }
+        };
+        let mut b = Builder {
+            errors: Vec::new(),
+            limits: &limits,
+            text,
+            source: &source,
+        };
+        let policy = b.policy(&node, source.clone());
+        (policy, b.errors)
+    }
+
     /// The text this policy was parsed from.
     pub fn source(&self) -> &str {
         &self.source

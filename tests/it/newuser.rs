@@ -491,3 +491,24 @@ fn newuser_levels_in_presign_and_reach() {
     assert!(out.contains("\"scps[root][1]\""), "{out}");
     assert!(!out.contains("\"scps[0]"), "{out}");
 }
+
+#[test]
+fn newuser_lint_reports_parse_errors_and_checks_in_one_pass() {
+    let dir = scratch("onepass");
+    let p = write(
+        &dir,
+        "two.json",
+        r#"{"Version": "2012-10-17", "Statement": [
+  {"Efect": "Allow", "Action": "s3:GetObject", "Resource": "*"},
+  {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",
+   "Condition": {"StringEquals": {"aws:SourceVcpe": "vpce-1"}}}]}"#,
+    );
+    let (code, out, err) = iamgate(&["lint", &p]);
+    assert_eq!(code, 1);
+    // The structural error of statement 0 and the key check of statement 1, without a second run.
+    assert!(out.contains("error[unknown-element]"), "{out}");
+    assert!(out.contains("warning[unknown-global-key]"), "{out}");
+    assert!(out.contains("did you mean `aws:SourceVpce`?"), "{out}");
+    assert!(err.contains("2 errors, 1 warning\n"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
