@@ -58,17 +58,17 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
     let ex = set.explain(&request);
     let warnings = super::warnings::for_request(&a.policies, &loaded, &request, &ex.statements);
     if a.json {
-        let mut v = serde_json::json!({"id": null, "decision": ex.decision, "reasons": ex.reasons,
-            "warnings": warnings});
-        if a.explain {
-            if let Some(m) = v.as_object_mut() {
-                m.insert(
-                    "statements".into(),
-                    serde_json::to_value(&ex.statements).unwrap_or_default(),
-                );
-            }
-        }
-        a.policies.rename_json(&mut v);
+        // The record `batch` prints, field for field and in its order.
+        let record = crate::ffi::DecisionRecord::Decided {
+            id: None,
+            decision: ex.decision,
+            reasons: ex.reasons.clone(),
+            warnings: warnings.clone(),
+            statements: a.explain.then(|| ex.statements.clone()),
+        };
+        let v = serde_json::to_string(&record)
+            .map_err(|e| CliError::Usage(format!("cannot print JSON: {e}")))?;
+        let v = a.policies.rename_json_text(&v);
         println!("{v}");
     } else {
         print_human(&ex, a.explain, &a.policies);

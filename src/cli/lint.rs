@@ -84,7 +84,9 @@ pub(crate) fn all_diagnostics(text: &str, kind: PolicyKind) -> Vec<crate::diagno
     let version_error = out.iter().any(|d| d.code == "invalid-version");
     let seen: Vec<_> = out.iter().map(|d| (d.code, d.span)).collect();
     out.extend(validate(&p, kind).into_iter().filter(|d| {
-        !seen.contains(&(d.code, d.span)) && !(version_error && d.code == "missing-version")
+        let repeated = seen.contains(&(d.code, d.span));
+        let version_again = version_error && d.code == "missing-version";
+        !repeated && !version_again
     }));
     out.sort_by_key(|d| (d.span.start, d.span.end));
     out

@@ -55,7 +55,12 @@ pub(crate) struct Level {
 /// ```
 pub(crate) fn parse_level(arg: &str) -> Result<Level, String> {
     let (name, rest) = match arg.split_once(':') {
-        Some((n, rest)) if !Path::new(arg).exists() && is_level_name(n) => {
+        // `C:\x.json` and `C:/x.json` are Windows paths, not a level named `C`.
+        Some((n, rest))
+            if !Path::new(arg).exists()
+                && is_level_name(n)
+                && !(n.len() == 1 && rest.starts_with(['/', '\\'])) =>
+        {
             (Some(n.to_string()), rest)
         }
         _ => (None, arg),
@@ -93,8 +98,6 @@ fn is_level_name(n: &str) -> bool {
     !n.is_empty()
         && n.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        // `C:\...` and `C:/...` are Windows paths, not a level named `C`.
-        && n.len() > 1
 }
 
 /// Why the policies could not be loaded: an unreadable file (exit 2) or a policy that is not valid (exit 1, the
@@ -280,6 +283,23 @@ impl PolicyArgs {
         }
     }
 
+    /// [`PolicyArgs::rename_json`] on serialized JSON, keeping its field order: `"policy":"scps[0]` becomes
+    /// `"policy":"scps[root]` for each named level.
+    pub(crate) fn rename_json_text(&self, json: &str) -> String {
+        let mut out = json.to_string();
+        for (prefix, levels) in [("scps[", &self.scps), ("rcps[", &self.rcps)] {
+            for (l, level) in levels.iter().enumerate() {
+                if let Some(name) = &level.name {
+                    out = out.replace(
+                        &format!("\"policy\":\"{prefix}{l}]"),
+                        &format!("\"policy\":\"{prefix}{name}]"),
+                    );
+                }
+            }
+        }
+        out
+    }
+
     /// A reason as text, with level names.
     pub(crate) fn reason_text(&self, r: &crate::decide::Reason) -> String {
         use crate::decide::Reason;
@@ -317,6 +337,7 @@ mod tests {
         assert_eq!(l.name, None);
         // A drive letter is not a level name.
         assert_eq!(parse_level("C:/x.json").unwrap().name, None);
+        assert_eq!(parse_level("r:x.json").unwrap().name.as_deref(), Some("r"));
         assert!(parse_level("root:a.json,,b.json").is_err());
     }
 
@@ -358,5 +379,9 @@ mod tests {
         assert_eq!(a.rename("scps[0]"), "scps[root]");
         assert_eq!(a.rename("scps[1][0]"), "scps[1][0]");
         assert_eq!(a.file_of("scps[0][1]"), Some(Path::new("b.json")));
+        assert_eq!(
+            a.rename_json_text(r#"{"z":1,"policy":"scps[0][1]","b":{"policy":"scps[1][0]"}}"#),
+            r#"{"z":1,"policy":"scps[root][1]","b":{"policy":"scps[1][0]"}}"#
+        );
     }
 }

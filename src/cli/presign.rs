@@ -143,13 +143,17 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
         crate::network::ACTION,
     ));
     if a.json {
-        let mut v = serde_json::to_value(&report)
+        // The record's own field order, then `warnings`.
+        let record = serde_json::to_string(&report)
             .map_err(|e| CliError::Usage(format!("cannot print JSON: {e}")))?;
-        if let Some(m) = v.as_object_mut() {
-            m.insert("warnings".into(), serde_json::json!(warnings));
-        }
-        a.policies.rename_json(&mut v);
-        println!("{v}");
+        let warnings = serde_json::to_string(&warnings)
+            .map_err(|e| CliError::Usage(format!("cannot print JSON: {e}")))?;
+        let body = record.strip_suffix('}').unwrap_or(&record);
+        println!(
+            "{}",
+            a.policies
+                .rename_json_text(&format!("{body},\"warnings\":{warnings}}}"))
+        );
     } else {
         print_human(&report, &net, &a);
         if !warnings.is_empty() {
