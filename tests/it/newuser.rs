@@ -512,3 +512,48 @@ fn newuser_lint_reports_parse_errors_and_checks_in_one_pass() {
     assert!(err.contains("2 errors, 1 warning\n"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Run `iamgate ARGS` on a pseudo-terminal (util-linux `script`), with `NO_COLOR` set or not; its output.
+fn on_terminal(args: &str, no_color: bool) -> String {
+    let mut cmd = Command::new("script");
+    cmd.args([
+        "-qec",
+        &format!("{} {args}", env!("CARGO_BIN_EXE_iamgate")),
+        "/dev/null",
+    ])
+    .current_dir(env!("CARGO_MANIFEST_DIR"))
+    .env_remove("NO_COLOR");
+    if no_color {
+        cmd.env("NO_COLOR", "1");
+    }
+    let out = cmd
+        .output()
+        .expect("util-linux `script` (Debian's bsdutils) gives the test a terminal");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn newuser_colour_on_a_terminal_only_without_no_color() {
+    let dir = scratch("colour");
+    let p = write(
+        &dir,
+        "p.json",
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Alow", "Action": "s3:*", "Resource": "*"}]}"#,
+    );
+    let args = format!("lint {p}");
+    let tty = on_terminal(&args, false);
+    assert!(tty.contains("error[invalid-effect]"), "{tty}");
+    assert!(tty.contains('\u{1b}'), "a terminal gets colour: {tty}");
+    let plain = on_terminal(&args, true);
+    assert!(plain.contains("error[invalid-effect]"), "{plain}");
+    assert!(!plain.contains('\u{1b}'), "NO_COLOR: {plain}");
+    let piped = Command::new(env!("CARGO_BIN_EXE_iamgate"))
+        .args(["lint", &p])
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    let piped = String::from_utf8_lossy(&piped.stdout);
+    assert!(piped.contains("error[invalid-effect]"), "{piped}");
+    assert!(!piped.contains('\u{1b}'), "a pipe, NO_COLOR unset: {piped}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
