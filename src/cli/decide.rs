@@ -56,7 +56,8 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
     request.resource_account = a.resource_account.clone();
     request.context = parse_context(&a.context)?;
     let ex = set.explain(&request);
-    let warnings = super::warnings::for_request(&a.policies, &loaded, &request, &ex.statements);
+    let warnings =
+        super::warnings::for_request(&a.policies, &loaded, &request, &ex.statements, !a.json);
     if a.json {
         // The record `batch` prints, field for field and in its order.
         let record = crate::ffi::DecisionRecord::Decided {
@@ -73,7 +74,8 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
     } else {
         print_human(&ex, a.explain, &a.policies);
         for w in &warnings {
-            println!("warning: {w}");
+            println!();
+            println!("{w}");
         }
     }
     Ok(if a.exit_code && ex.decision != Decision::Allow {

@@ -197,10 +197,13 @@ impl PolicyArgs {
                 .find(|s| s.0 == name)
                 .map_or_else(|| name.clone(), |s| s.1.display().to_string());
             let colour = super::render::colour(super::render::Stream::Stderr);
-            LoadError::Invalid(format!(
-                "{}\n  = note: the policy is used as {}",
-                super::render::diagnostic(&e.diagnostic, &e.source_text, &file, colour).trim_end(),
-                self.rename(&name)
+            let note = format!("the policy is used as {}", self.rename(&name));
+            LoadError::Invalid(super::render::diagnostic_with(
+                &e.diagnostic,
+                &e.source_text,
+                &file,
+                &[note],
+                colour,
             ))
         })?;
         Ok((set, loaded))

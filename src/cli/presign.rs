@@ -1,7 +1,7 @@
 //! `iamgate presign`: both steps of the presigned-URL flow along a network path (docs/network.md).
 
 use super::decide::parse_context;
-use super::policies::{LoadError, PolicyArgs};
+use super::policies::{LoadError, Loaded, PolicyArgs};
 use super::{CliError, read};
 use crate::context::{ContextValue, Scalar};
 use crate::network::feeds::{self, CenrFilter, IpRangesFilter};
@@ -137,12 +137,10 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
         }
     }
     let report = presign(&set, &net);
-    let mut warnings = super::warnings::lint_warnings(&a.policies, &loaded);
-    warnings.extend(super::warnings::rcps_skipped(
-        &a.policies,
-        crate::network::ACTION,
-    ));
+    let skipped = super::warnings::rcps_skipped(&a.policies, crate::network::ACTION);
     if a.json {
+        let mut warnings = super::warnings::lint_warnings(&a.policies, &loaded);
+        warnings.extend(skipped);
         // The record's own field order, then `warnings`.
         let record = serde_json::to_string(&report)
             .map_err(|e| CliError::Usage(format!("cannot print JSON: {e}")))?;
@@ -155,11 +153,13 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
                 .rename_json_text(&format!("{body},\"warnings\":{warnings}}}"))
         );
     } else {
-        print_human(&report, &net, &a);
-        if !warnings.is_empty() {
+        print_human(&report, &net, &a, &loaded, &text);
+        for w in super::warnings::lint_rendered(&a.policies, &loaded) {
             println!();
+            println!("{w}");
         }
-        for w in &warnings {
+        if let Some(w) = skipped {
+            println!();
             println!("warning: {w}");
         }
     }
@@ -185,14 +185,6 @@ fn feed_error(e: &feeds::FeedError, text: &str, path: &std::path::Path) -> Strin
         ),
         super::render::colour(super::render::Stream::Stderr),
     )
-}
-
-/// The file a policy name (`identity[0]`, `scps[1][0]`, `endpoint`) was read from.
-fn file_of(name: &str, a: &Args) -> Option<String> {
-    if name == "endpoint" {
-        return Some(a.network.display().to_string());
-    }
-    a.policies.file_of(name).map(|p| p.display().to_string())
 }
 
 fn context_line(step: &StepReport) -> String {
@@ -238,7 +230,7 @@ fn verdict_line(r: &PresignReport) -> String {
     format!("verdict: {} - {what}", r.verdict)
 }
 
-fn print_human(r: &PresignReport, net: &Network, a: &Args) {
+fn print_human(r: &PresignReport, net: &Network, a: &Args, loaded: &Loaded, net_text: &str) {
     println!(
         "network {} ({}): {} on {}",
         r.network,
@@ -282,18 +274,24 @@ fn print_human(r: &PresignReport, net: &Network, a: &Args) {
     if !r.findings.is_empty() {
         println!();
         for f in &r.findings {
-            print_finding(f, a);
+            print_finding(f, a, loaded, net_text);
+            println!();
         }
     }
 }
 
-fn print_finding(f: &Finding, a: &Args) {
-    let sev = match f.severity {
-        crate::diagnostic::Severity::Error => "error",
-        crate::diagnostic::Severity::Warning => "warning",
+/// A finding in the one error style: the policy's file and line:column, the snippet, the JSON path, which
+/// policy and statement, and the help.
+fn print_finding(f: &Finding, a: &Args, loaded: &Loaded, net_text: &str) {
+    let name = a.policies.rename(&f.policy);
+    let (file, text) = if f.policy == "endpoint" {
+        (a.network.display().to_string(), net_text)
+    } else {
+        match loaded.sources.iter().find(|s| s.0 == f.policy) {
+            Some(s) => (s.1.display().to_string(), s.2.as_str()),
+            None => (name.clone(), ""),
+        }
     };
-    println!("{sev}[{}]: {}", f.code, f.message);
-    let file = file_of(&f.policy, a).map(|p| format!("{p}:{}:{}", f.line, f.column));
     let endpoint = f
         .endpoint
         .as_deref()
@@ -303,17 +301,16 @@ fn print_finding(f: &Finding, a: &Args) {
         .statement
         .map(|i| format!(" statement {i}"))
         .unwrap_or_default();
-    match file {
-        Some(loc) => println!(
-            "  --> {loc} ({}{endpoint}{stmt})",
-            a.policies.rename(&f.policy)
-        ),
-        None => println!(
-            "  --> {}{endpoint}{stmt}, line {}, column {}",
-            a.policies.rename(&f.policy),
-            f.line,
-            f.column
-        ),
-    }
-    println!("  help: {}", f.help);
+    let extra = super::render::Extra {
+        warning: f.severity == crate::diagnostic::Severity::Warning,
+        code: Some(f.code),
+        notes: vec![format!("in {name}{endpoint}{stmt}")],
+        help: Some(&f.help),
+        ..super::render::Extra::default()
+    };
+    let colour = super::render::colour(super::render::Stream::Stdout);
+    print!(
+        "{}",
+        super::render::at_place(&f.message, text, &file, (f.line, f.column), extra, colour)
+    );
 }

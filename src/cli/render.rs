@@ -109,6 +109,17 @@ fn clamp(source: &str, start: usize, end: usize) -> std::ops::Range<usize> {
 
 /// A diagnostic about the document `source` read from `origin`, rendered.
 pub(crate) fn diagnostic(d: &Diagnostic, source: &str, origin: &str, colour: bool) -> String {
+    diagnostic_with(d, source, origin, &[], colour)
+}
+
+/// [`diagnostic`] with further notes after the JSON path (for example which policy the file was used as).
+pub(crate) fn diagnostic_with(
+    d: &Diagnostic,
+    source: &str,
+    origin: &str,
+    notes: &[String],
+    colour: bool,
+) -> String {
     let level = match d.severity {
         Severity::Error => Level::ERROR,
         Severity::Warning => Level::WARNING,
@@ -130,21 +141,35 @@ pub(crate) fn diagnostic(d: &Diagnostic, source: &str, origin: &str, colour: boo
         .id(d.code)
         .element(snippet)
         .element(Level::NOTE.message(format!("at `{path}`")));
+    for n in notes {
+        group = group.element(Level::NOTE.message(n.as_str()));
+    }
     if let Some(h) = &d.help {
         group = group.element(Level::HELP.message(h.as_str()));
     }
     renderer(colour).render(&[group])
 }
 
-/// An error at `line`:`column` (1-based, columns in characters) of the JSON document `source`, with its JSON path
-/// and help: the style of [`diagnostic`] for inputs other than policies (network files, feeds).
-pub(crate) fn located(
+/// What [`at_place`] shows besides the message: the severity and code, the JSON path (computed from the text
+/// when not given), notes and help.
+#[derive(Debug, Default)]
+pub(crate) struct Extra<'a> {
+    pub warning: bool,
+    pub code: Option<&'a str>,
+    pub path: Option<&'a str>,
+    pub notes: Vec<String>,
+    pub help: Option<&'a str>,
+}
+
+/// A problem at `line`:`column` (1-based, columns in characters) of the JSON document `source`: the style of
+/// [`diagnostic`] for what carries a line and column instead of a span (network files, feeds, findings). The
+/// value that starts there is underlined.
+pub(crate) fn at_place(
     message: &str,
     source: &str,
     origin: &str,
     (line, column): (usize, usize),
-    path: &str,
-    help: Option<&str>,
+    extra: Extra<'_>,
     colour: bool,
 ) -> String {
     let line_start = source
@@ -156,24 +181,56 @@ pub(crate) fn located(
         .get(line_start..)
         .and_then(|rest| rest.char_indices().nth(column.saturating_sub(1)))
         .map_or(line_start, |(i, _)| line_start + i);
-    // Underline the value that starts there, when there is one.
-    let span = json::parse(source, &Limits::default())
-        .ok()
-        .map(|root| path_and_span(&root, at).1)
-        .filter(|s| s.start as usize == at)
-        .map_or(at..at + 1, |s| s.start as usize..s.end as usize);
-    let mut group = Level::ERROR
-        .primary_title(message)
+    let (found_path, span) = match json::parse(source, &Limits::default()) {
+        Ok(root) => {
+            let (p, s) = path_and_span(&root, at);
+            (p, Some(s).filter(|s| s.start as usize == at))
+        }
+        Err(_) => ("$".to_string(), None),
+    };
+    let span = span.map_or(at..at + 1, |s| s.start as usize..s.end as usize);
+    let path = extra.path.map_or(found_path, str::to_string);
+    let level = if extra.warning {
+        Level::WARNING
+    } else {
+        Level::ERROR
+    };
+    let mut title = level.primary_title(message);
+    if let Some(code) = extra.code {
+        title = title.id(code);
+    }
+    let mut group = title
         .element(
             Snippet::source(source)
                 .path(origin)
                 .annotation(AnnotationKind::Primary.span(clamp(source, span.start, span.end))),
         )
         .element(Level::NOTE.message(format!("at `{path}`")));
-    if let Some(h) = help {
+    for n in &extra.notes {
+        group = group.element(Level::NOTE.message(n.as_str()));
+    }
+    if let Some(h) = extra.help {
         group = group.element(Level::HELP.message(h));
     }
     renderer(colour).render(&[group])
+}
+
+/// An error at `line`:`column` of `source` with its JSON path and help (network files, feeds).
+pub(crate) fn located(
+    message: &str,
+    source: &str,
+    origin: &str,
+    place: (usize, usize),
+    path: &str,
+    help: Option<&str>,
+    colour: bool,
+) -> String {
+    let extra = Extra {
+        path: Some(path),
+        help,
+        ..Extra::default()
+    };
+    at_place(message, source, origin, place, extra, colour)
 }
 
 #[cfg(test)]

@@ -25,7 +25,30 @@ fn kind_of(name: &str) -> PolicyKind {
     }
 }
 
-/// One line per diagnostic `lint` would print for the policies read:
+/// Every diagnostic `lint` would print for the policies read, rendered in the one error style, for text output.
+pub(crate) fn lint_rendered(args: &PolicyArgs, loaded: &Loaded) -> Vec<String> {
+    let colour = super::render::colour(super::render::Stream::Stdout);
+    let mut out = Vec::new();
+    for (name, file, text, policy) in &loaded.sources {
+        for d in validate(policy, kind_of(name)) {
+            let note = format!("the policy is used as {}", args.rename(name));
+            out.push(
+                super::render::diagnostic_with(
+                    &d,
+                    text,
+                    &file.display().to_string(),
+                    &[note],
+                    colour,
+                )
+                .trim_end()
+                .to_string(),
+            );
+        }
+    }
+    out
+}
+
+/// One line per diagnostic `lint` would print for the policies read, for JSON output:
 /// `identity[0] (p.json:7:25): warning[missing-version]: ...`.
 pub(crate) fn lint_warnings(args: &PolicyArgs, loaded: &Loaded) -> Vec<String> {
     let mut out = Vec::new();
@@ -82,15 +105,22 @@ pub(crate) fn rcps_skipped(args: &PolicyArgs, action: &str) -> Option<String> {
     })
 }
 
-/// Every warning for one decided request.
+/// Every warning for one decided request: lint's, then those about the decision. `rendered` gives lint's in the
+/// one error style (text output) instead of one line each (JSON output).
 pub(crate) fn for_request(
     args: &PolicyArgs,
     loaded: &Loaded,
     request: &Request,
     statements: &[StatementTrace],
+    rendered: bool,
 ) -> Vec<String> {
-    let mut w = lint_warnings(args, loaded);
-    w.extend(uncertain(args, statements));
-    w.extend(rcps_skipped(args, &request.action));
+    let mut w = if rendered {
+        lint_rendered(args, loaded)
+    } else {
+        lint_warnings(args, loaded)
+    };
+    let plain = |s: String| if rendered { format!("warning: {s}") } else { s };
+    w.extend(uncertain(args, statements).into_iter().map(plain));
+    w.extend(rcps_skipped(args, &request.action).map(plain));
     w
 }

@@ -151,9 +151,11 @@ fn newuser_decide_shows_lint_warnings_text_and_json() {
     let (code, out, err) = iamgate(&args);
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("ImplicitDeny"), "{out}");
-    assert!(out.contains("warning: identity[0] ("), "{out}");
+    // Text: lint's warnings in the one error style, with the policy's place in the request.
+    assert!(out.contains("warning[missing-version]"), "{out}");
+    assert!(out.contains("p.json:1:1"), "{out}");
     assert!(
-        out.contains("p.json:1:1): warning[missing-version]"),
+        out.contains("= note: the policy is used as identity[0]"),
         "{out}"
     );
     assert!(out.contains("10.0.0.0/33"), "{out}");
@@ -169,8 +171,10 @@ fn newuser_decide_shows_lint_warnings_text_and_json() {
     assert_eq!(keys, ["decision", "id", "reasons", "warnings"]);
     let w = v["warnings"].as_array().unwrap();
     assert!(
-        w.iter()
-            .any(|w| w.as_str().unwrap().contains("missing-version")),
+        w.iter().any(|w| w
+            .as_str()
+            .unwrap()
+            .contains("p.json:1:1): warning[missing-version]")),
         "{out}"
     );
     assert!(
