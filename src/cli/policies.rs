@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 /// What `--scp` and `--rcp` take, in the words of `--help`.
 const LEVEL_HELP: &str = "A level is the set of policies attached at one node of the organization: the root, an \
 OU, or the account. Give a level as `[NAME:]FILE[,FILE...]` or as a folder whose .json files are that level's \
-policies; repeat the flag for each level, root first. A request must be allowed by some policy at every level. \
-Reasons name a level by NAME when given (`scps[root][1]`), else by its position (`scps[0][1]`).";
+policies; repeat the flag for each level, root first. Reasons name a level by NAME when given (`scps[root][1]`), \
+else by its position (`scps[0][1]`).";
 
 #[derive(clap::Args, Debug, Clone)]
 pub(crate) struct PolicyArgs {
@@ -29,7 +29,8 @@ pub(crate) struct PolicyArgs {
     /// One level of service control policies (SCPs), as `[NAME:]FILE[,FILE...]` or a folder; repeat the flag
     /// for each level, root first (`--help` says what a level is).
     #[arg(long = "scp", value_name = "[NAME:]FILE[,FILE...]", value_parser = parse_level,
-          long_help = format!("One level of service control policies (SCPs). {LEVEL_HELP}"))]
+          long_help = format!("One level of service control policies (SCPs). {LEVEL_HELP} A request needs an \
+          Allow at every level."))]
     pub scps: Vec<Level>,
     /// One level of resource control policies (RCPs), written as for `--scp`; RCPs can only deny.
     #[arg(long = "rcp", value_name = "[NAME:]FILE[,FILE...]", value_parser = parse_level,
