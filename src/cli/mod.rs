@@ -29,11 +29,12 @@ struct Cli {
 enum Command {
     /// Decide cases (docs/FORMATS.md §1): JSONL on stdin, or files and folders; one JSON line out per case in.
     Batch(batch::Args),
-    /// Decide one request against policy files.
+    /// Decide one request against policy files, and say which statements decided it.
     Decide(decide::Args),
     /// Check policy files and print diagnostics with line:column; exits 1 when there are errors.
     Lint(lint::Args),
-    /// The exact network origins (public addresses, endpoints, VPCs) from which the URL can be created and used.
+    /// Find the exact network origins (public addresses, endpoints, VPCs) from which the URL can be created and
+    /// used.
     Reach(reach::Args),
     /// Decide both steps of the presigned-URL flow (create, then use) along a network path, with a verdict and
     /// findings; exits 1 unless it works without findings.

@@ -368,6 +368,23 @@ fn newuser_help_texts_are_sentences() {
         }
         assert!(checked >= 2, "{cmd}: {out}");
     }
+    // Each command's summary starts with a verb.
+    let (_, out, _) = iamgate(&["--help"]);
+    let commands = out
+        .split("Commands:")
+        .nth(1)
+        .unwrap()
+        .split("Options:")
+        .next()
+        .unwrap();
+    for line in commands.lines().filter(|l| !l.trim().is_empty()) {
+        let summary = line.trim().split_once(' ').unwrap().1.trim();
+        let verb = summary.split(' ').next().unwrap();
+        assert!(
+            ["Decide", "Check", "Find", "Print"].contains(&verb),
+            "`{line}`"
+        );
+    }
 }
 
 #[test]
