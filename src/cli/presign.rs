@@ -284,7 +284,8 @@ fn print_human(r: &PresignReport, net: &Network, a: &Args, loaded: &Loaded, net_
 /// policy and statement, and the help.
 fn print_finding(f: &Finding, a: &Args, loaded: &Loaded, net_text: &str) {
     let name = a.policies.rename(&f.policy);
-    let (file, text) = if f.policy == "endpoint" {
+    // Inline endpoint policies and findings about the network itself live in the network file.
+    let (file, text) = if f.policy == "endpoint" || f.policy == "network" {
         (a.network.display().to_string(), net_text)
     } else {
         match loaded.sources.iter().find(|s| s.0 == f.policy) {
