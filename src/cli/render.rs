@@ -321,6 +321,22 @@ mod tests {
     }
 
     #[test]
+    fn newuser_place_outside_the_text_still_renders() {
+        // A finding whose policy text is unknown, or a line past the end: the title and help, no panic.
+        for (text, place) in [("", (1, 1)), ("{}", (9, 9)), ("{\n}", (2, 40))] {
+            let extra = Extra {
+                warning: true,
+                code: Some("x"),
+                help: Some("do this"),
+                ..Extra::default()
+            };
+            let out = at_place("something", text, "f.json", place, extra, false);
+            assert!(out.starts_with("warning[x]: something"), "{out}");
+            assert!(out.contains("help: do this"), "{out}");
+        }
+    }
+
+    #[test]
     fn newuser_located_error_underlines_the_value() {
         let text = "{\n  \"name\": \"x\",\n  \"region\": 7\n}";
         let out = located(
