@@ -27,7 +27,8 @@ pub(crate) struct Args {
     /// The Studio endpoint id, optionally with its policy: `vpce-...` or `vpce-...=policy.json`.
     #[arg(long = "studio-endpoint", value_name = "ID[=FILE]")]
     studio_endpoint: Option<String>,
-    /// A further request context entry as `KEY=VALUE`; the analysis sets the network keys.
+    /// A further request context entry as `KEY=VALUE`; the analysis sets the network keys, and `aws:username` and
+    /// `aws:userid` are derived from the principal as in `presign`, unless given.
     #[arg(long = "context", value_name = "KEY=VALUE")]
     context: Vec<String>,
     /// Print the origins as JSON (docs/FORMATS.md §5; docs/reach.md).
@@ -89,6 +90,17 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
     let mut template = Request::new(&a.action, &resource);
     template.principal = Some(principal);
     template.context = parse_context(&a.context)?;
+    // As AWS sets them for this principal, unless given (docs/SEMANTICS.md §2.3).
+    if let Some(p) = &template.principal {
+        for (k, v) in super::presign::derived_identity_keys(p) {
+            if template.context.get(k).is_none() {
+                let _ = template.context.insert(
+                    k,
+                    crate::context::ContextValue::One(crate::context::Scalar::String(v)),
+                );
+            }
+        }
+    }
     let q = ReachQuery {
         template,
         api_endpoint: api,

@@ -582,3 +582,26 @@ fn newuser_colour_on_a_terminal_only_without_no_color() {
     assert!(!piped.contains('\u{1b}'), "a pipe, NO_COLOR unset: {piped}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn newuser_reach_derives_aws_username_too() {
+    let dir = scratch("reach-username");
+    let p = write(&dir, "own.json", OWN_PROFILE);
+    let reach = |principal: &str| {
+        let (code, out, err) = iamgate(&[
+            "reach",
+            "--policy",
+            &p,
+            "--principal",
+            principal,
+            "--resource",
+            PROFILE,
+            "--json",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        out
+    };
+    assert!(reach("arn:aws:iam::111122223333:user/alice").contains("\"Allow\""));
+    assert!(!reach("arn:aws:iam::111122223333:user/bob").contains("\"Allow\""));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
