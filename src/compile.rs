@@ -13,7 +13,7 @@ use crate::validate::PolicyKind;
 use std::fmt;
 use std::sync::Arc;
 
-/// Where a policy sits in a request's evaluation (DESIGN.md: the names used in decisions).
+/// Where a policy sits in a request's evaluation (docs/FORMATS.md §2: the names used in decisions).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PolicyRef {
     Scp(usize, usize),
@@ -50,7 +50,7 @@ impl PolicyRef {
     }
 }
 
-/// Which kind of VPC endpoint an endpoint policy belongs to (SEMANTICS.md §1.6): they read an account in
+/// Which kind of VPC endpoint an endpoint policy belongs to (docs/SEMANTICS.md §1.6): they read an account in
 /// `Principal` differently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum EndpointKind {
@@ -62,7 +62,7 @@ pub enum EndpointKind {
     Gateway,
 }
 
-/// What the resource-based policy of a set is (SEMANTICS.md §4.1): its own rules apply when the request names
+/// What the resource-based policy of a set is (docs/SEMANTICS.md §4.1): its own rules apply when the request names
 /// the service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ResourceKind {
@@ -75,7 +75,7 @@ pub enum ResourceKind {
     Key,
 }
 
-/// How an account in a statement's `Principal` matches (SEMANTICS.md §1.6, docs/semantics.md #24).
+/// How an account in a statement's `Principal` matches (docs/SEMANTICS.md §1.6, docs/SEMANTICS.md §9 row 24).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) enum AccountMatch {
     /// Every principal of the account.
@@ -172,7 +172,7 @@ pub(crate) struct CStatement {
     /// How an account in `Principal` matches; set when the statement enters a set.
     pub account_match: AccountMatch,
     /// A resource-policy `Deny` with `NotPrincipal` in a set with a permissions boundary: it applies to the
-    /// principal whatever `NotPrincipal` lists (SEMANTICS.md §4.1, AWS's boundaries page).
+    /// principal whatever `NotPrincipal` lists (docs/SEMANTICS.md §4.1, AWS's boundaries page).
     pub deny_any_principal: bool,
 }
 
@@ -450,7 +450,7 @@ impl Inner {
         self
     }
 
-    /// Set each statement's principal rules from its place and the set's kinds (SEMANTICS.md §1.6, §4.1).
+    /// Set each statement's principal rules from its place and the set's kinds (docs/SEMANTICS.md §1.6, §4.1).
     fn principal_rules(&mut self) {
         let gateway = self.endpoint_kind == EndpointKind::Gateway;
         let delegates = self.resource_kind != ResourceKind::Resource;
@@ -484,7 +484,7 @@ impl Inner {
     }
 
     /// Whether a decision must take the full walk: a resource-based policy whose grant depends on how it names
-    /// the caller (with a boundary or session policies, SEMANTICS.md §4.1), or a trust or key policy, which
+    /// the caller (with a boundary or session policies, docs/SEMANTICS.md §4.1), or a trust or key policy, which
     /// must itself allow. The action index's plans and gates do not model these; such sets are rare.
     fn needs_full_walk(&self) -> bool {
         self.resource.is_some()
@@ -1100,14 +1100,14 @@ impl PolicySetBuilder {
         self
     }
     /// Set the role trust policy of the role that the request (`sts:AssumeRole*`) names: it has no `Resource`,
-    /// and it must itself allow (SEMANTICS.md §4.1).
+    /// and it must itself allow (docs/SEMANTICS.md §4.1).
     pub fn trust_policy(mut self, p: Policy) -> Self {
         self.resource = Some(p);
         self.resource_kind = ResourceKind::Trust;
         self
     }
     /// Set the key policy of the KMS key that the request names: it must itself allow, and an Allow for the
-    /// account delegates to IAM policies (SEMANTICS.md §4.1).
+    /// account delegates to IAM policies (docs/SEMANTICS.md §4.1).
     pub fn key_policy(mut self, p: Policy) -> Self {
         self.resource = Some(p);
         self.resource_kind = ResourceKind::Key;
@@ -1146,7 +1146,7 @@ impl PolicySetBuilder {
         self.endpoint = Some(p);
         self
     }
-    /// Say which kind of VPC endpoint the endpoint policy belongs to (SEMANTICS.md §1.6): in a gateway
+    /// Say which kind of VPC endpoint the endpoint policy belongs to (docs/SEMANTICS.md §1.6): in a gateway
     /// endpoint's policy an account principal means only the account's root user.
     pub fn endpoint_kind(mut self, kind: EndpointKind) -> Self {
         self.endpoint_kind = kind;

@@ -15,6 +15,7 @@ pub mod parse;
 pub mod policy;
 pub mod refuse;
 pub mod span;
+mod suggest;
 pub mod validate;
 
 pub use compile::{PolicyRef, PolicySet, PolicySetBuilder};

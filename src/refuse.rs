@@ -1,4 +1,4 @@
-//! What IAM or Organizations refuses when a policy is saved, by the kind of policy (SEMANTICS.md §1.4, §1.7,
+//! What IAM or Organizations refuses when a policy is saved, by the kind of policy (docs/SEMANTICS.md §1.4, §1.7,
 //! §1.12). Such a policy cannot exist in an account, so deciding a request against it would answer a question
 //! AWS never faces: [`crate::PolicySet`] refuses to build with one (a compile error), `iamgate batch` answers the
 //! case with an error record, and `iamgate lint` reports each as an error.
@@ -166,16 +166,16 @@ fn sids(policy: &Policy, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// §1.12: a boundary (a managed policy) must be version 2012-10-17; an RCP must name it.
+/// §1.12: a boundary (a managed policy) and an RCP must name version 2012-10-17.
 fn version(policy: &Policy, kind: PolicyKind, out: &mut Vec<Diagnostic>) {
     let version = policy.version.as_ref();
     let current = version.is_some_and(|v| v.value == Version::V2012_10_17);
     match kind {
-        PolicyKind::Boundary if version.is_some() && !current => out.push(
+        PolicyKind::Boundary if !current => out.push(
             Diagnostic::error(
                 "boundary-version",
                 version.map_or(policy.span, |v| v.span),
-                "IAM refuses a managed policy, and so a permissions boundary, whose version is not 2012-10-17 (\"Policy document must be version 2012-10-17 or greater\")",
+                "IAM refuses a managed policy, and so a permissions boundary, without `\"Version\": \"2012-10-17\"` (\"Policy document must be version 2012-10-17 or greater\")",
             )
             .with_help("write `\"Version\": \"2012-10-17\"`"),
         ),

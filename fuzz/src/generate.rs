@@ -1,5 +1,5 @@
 //! Structured inputs from `arbitrary`: small policies, requests and contexts built from value pools that overlap
-//! on purpose (so that conditions match often), rendered as a Case JSON line (DESIGN.md, Case).
+//! on purpose (so that conditions match often), rendered as a Case JSON line (docs/FORMATS.md §1).
 //!
 //! Every pool mixes well-formed values with the spellings that trip evaluators: wildcards under StringEquals,
 //! variables with and without defaults, escapes, case variants, malformed CIDRs, numbers beyond f64, dates in
@@ -311,16 +311,16 @@ pub struct GenCase {
     scps: Vec<Vec<GenPolicy>>,
     rcps: Vec<Vec<GenPolicy>>,
     endpoint: Option<GenPolicy>,
-    /// The endpoint is a gateway endpoint (SEMANTICS.md §1.6).
+    /// The endpoint is a gateway endpoint (docs/SEMANTICS.md §1.6).
     gateway: bool,
     request: GenRequest,
 }
 
-/// Make a rendered policy one that IAM or Organizations accepts for its kind (SEMANTICS.md §1.12), so that the
+/// Make a rendered policy one that IAM or Organizations accepts for its kind (docs/SEMANTICS.md §1.12), so that the
 /// case is decided rather than refused: Sids unique, a boundary or RCP at version 2012-10-17, an RCP's
 /// statements `Deny` with `Action`, a trust policy's without `Resource`.
 fn accepted(mut doc: Value, kind: &str) -> Value {
-    if matches!(kind, "boundary" | "rcp") && (kind == "rcp" || doc.get("Version").is_some()) {
+    if matches!(kind, "boundary" | "rcp") {
         doc["Version"] = json!("2012-10-17");
     }
     let mut seen: Vec<Value> = Vec::new();
@@ -515,7 +515,7 @@ fn render_statement(s: &GenStatement, with_principal: bool, caps: &Caps) -> Valu
     Value::Object(st)
 }
 
-/// A policy as a JSON object. `with_principal` for resource, endpoint and RCPs (SEMANTICS.md §1.6).
+/// A policy as a JSON object. `with_principal` for resource, endpoint and RCPs (docs/SEMANTICS.md §1.6).
 pub fn render_policy(p: &GenPolicy, with_principal: bool, caps: &Caps) -> Value {
     let mut doc = Map::new();
     match p.version % 4 {

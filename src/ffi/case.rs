@@ -1,4 +1,4 @@
-//! The Case contract of DESIGN.md: one request with the policies that apply to it, in; one decision record, out.
+//! The Case format (docs/FORMATS.md §1): one request with the policies that apply to it, in; one decision record, out.
 //!
 //! A case is read with the spanned JSON parser, so a policy written inline as a JSON object is parsed from its
 //! exact text in the case, and every error names the line and column in the case and the JSON path.
@@ -142,7 +142,7 @@ impl Case {
         }
         if !self.set.inner.rcps.is_empty() && !crate::decide::rcp_governs(&self.request.action) {
             warnings.push(format!(
-                "resource control policies were not applied: `{}` is not an action of a service that RCPs govern ({}; docs/semantics.md #20)",
+                "resource control policies were not applied: `{}` is not an action of a service that RCPs govern ({}; docs/SEMANTICS.md §9 row 20)",
                 self.request.action,
                 crate::decide::rcp_service_list()
             ));
@@ -150,7 +150,7 @@ impl Case {
         if self.set.inner.resource.is_none() && resource_kind_of(&self.request) == ResourceKind::Key
         {
             warnings.push(format!(
-                "`{}` names a KMS key but the case gives no key policy: every key has one, and this decision assumes the default key policy, which allows the account and so leaves the decision to IAM policies (docs/semantics.md #31)",
+                "`{}` names a KMS key but the case gives no key policy: every key has one, and this decision assumes the default key policy, which allows the account and so leaves the decision to IAM policies (docs/SEMANTICS.md §9 row 32)",
                 self.request.action
             ));
         }
@@ -187,7 +187,7 @@ impl Case {
     }
 }
 
-/// What a case's resource policy is, by its request (SEMANTICS.md §4.1): the trust policy of the role that
+/// What a case's resource policy is, by its request (docs/SEMANTICS.md §4.1): the trust policy of the role that
 /// `sts:AssumeRole*` names, the key policy of a KMS key, or else a resource-based policy.
 pub fn resource_kind_of(req: &Request) -> ResourceKind {
     let (service, name) = req.action.split_once(':').unwrap_or((&req.action, ""));

@@ -46,7 +46,7 @@ pub(crate) fn action(i: &str) -> Result<Option<(&str, &str)>, ActionShape> {
     match (i.split_at_checked(n), b.get(n)) {
         (Some((p, rest)), Some(b':')) if n > 0 => {
             let name = rest.get(1..).unwrap_or_default();
-            // IAM refuses these when the policy is saved (SEMANTICS.md §1.7).
+            // IAM refuses these when the policy is saved (docs/SEMANTICS.md §1.7).
             if name.trim().is_empty() {
                 Err(ActionShape::EmptyName)
             } else if p.contains(['*', '?']) {

@@ -384,7 +384,7 @@ fn with_not_principal() -> impl Strategy<Value = Vec<serde_json::Value>> {
     })
 }
 
-/// What Organizations accepts as an RCP (SEMANTICS.md §1.12): `Deny` statements with `Action`.
+/// What Organizations accepts as an RCP (docs/SEMANTICS.md §1.12): `Deny` statements with `Action`.
 fn as_rcp(mut p: Vec<serde_json::Value>) -> Vec<serde_json::Value> {
     for st in &mut p {
         st["Effect"] = json!("Deny");

@@ -1,4 +1,4 @@
-//! The AWS rules of SEMANTICS.md §1.6, §1.7, §1.12, §3.3, §3.6 and §4.1 through the public API: what IAM or
+//! The AWS rules of docs/SEMANTICS.md §1.6, §1.7, §1.12, §3.3, §3.6 and §4.1 through the public API: what IAM or
 //! Organizations refuses when a policy is saved is an error in the library, in `batch` and in `lint`; the
 //! builder's endpoint and resource-policy kinds; the decisions each rule changes. The corpus (corpus/cases)
 //! holds one expected-decision case per rule as well.
@@ -212,7 +212,8 @@ fn kind_refusals_are_errors_everywhere() {
 }
 
 /// The same refusals do not touch what IAM accepts: a resource policy's Sid with spaces (S3 and KMS accept
-/// them), an S3 access point ARN with its region, a boundary without Version, the `RCPFullAWSAccess` Allow.
+/// them), an S3 access point ARN with its region, an identity policy without Version, the `RCPFullAWSAccess`
+/// Allow. A boundary without Version is refused (a managed policy must name 2012-10-17).
 #[test]
 fn what_aws_accepts_still_builds() {
     let p = |t: &str| Policy::parse(t).unwrap();
@@ -222,13 +223,22 @@ fn what_aws_accepts_still_builds() {
     let access_point = p(&statement(
         r#"{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:eu-west-1:111122223333:accesspoint/ap/object/*"}"#,
     ));
-    let boundary = p(r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#);
+    let unversioned = p(r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#);
+    let e = PolicySet::builder()
+        .boundary(unversioned.clone())
+        .build()
+        .unwrap_err();
+    assert_eq!(e.diagnostic.code, "boundary-version");
+    let boundary = p(&statement(
+        r#"{"Effect":"Allow","Action":"s3:*","Resource":"*"}"#,
+    ));
     let full = p(&statement(
         r#"{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}"#,
     ));
     PolicySet::builder()
         .resource(bucket)
         .identity(access_point)
+        .identity(unversioned)
         .boundary(boundary)
         .rcp_level([full])
         .build()

@@ -16,6 +16,10 @@ mod fidelity;
 mod hostile;
 mod json;
 mod network;
+#[cfg(feature = "cli")]
+mod newuser;
 mod properties;
 mod reach;
+#[cfg(feature = "cli")]
+mod readme;
 mod regressions;
