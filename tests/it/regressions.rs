@@ -160,7 +160,7 @@ fn reference_agrees_on_the_corpus() {
 }
 
 /// Every expected-decision case of corpus/cases through the `decide_differential` check: the reference evaluator
-/// (written from SEMANTICS.md, reading only the AST) agrees with `decide`, `decide_with_reasons` and `explain`
+/// (written from docs/SEMANTICS.md, reading only the AST) agrees with `decide`, `decide_with_reasons` and `explain`
 /// on every rule the corpus names (among them the rules of docs/SEMANTICS.md §1.6, §3.3 and §4.1 that the reference
 /// learned with the cases), and with the case's own expectation.
 #[test]
