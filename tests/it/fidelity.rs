@@ -449,3 +449,69 @@ fn network_endpoints_read_an_account_principal_as_interface_endpoints() {
     let denied = presign(&set, &Network::parse(&network(&other), None).unwrap());
     assert_ne!(denied.verdict.name(), "works");
 }
+
+/// The CLI: `lint --kind rcp|boundary|trust|key` reports the refusals with their codes and exits 1; a trust policy
+/// without `Resource` is clean under `--kind trust`; `batch` answers a refused policy with an error record.
+#[cfg(feature = "cli")]
+#[test]
+fn cli_lint_and_batch_report_refusals() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let dir = std::env::temp_dir().join(format!("iamgate-fidelity-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |args: &[&str], stdin: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_iamgate"))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let file = |name: &str, text: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    };
+    let rcp = file(
+        "rcp.json",
+        &statement(r#"{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*"}"#),
+    );
+    let (code, out) = run(&["lint", "--json", "--kind", "rcp", &rcp], "");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains(r#""code":"rcp-allow""#), "{out}");
+    let trust = file(
+        "trust.json",
+        &statement(
+            r#"{"Effect":"Allow","Principal":{"Service":"sagemaker.amazonaws.com"},"Action":"sts:AssumeRole"}"#,
+        ),
+    );
+    let (code, out) = run(&["lint", "--json", "--kind", "trust", &trust], "");
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = run(&["lint", "--json", "--kind", "key", &trust], "");
+    assert_eq!(code, 1, "a key policy needs Resource: {out}");
+    assert!(out.contains(r#""code":"missing-resource""#), "{out}");
+    let line = r#"{"id":"b","permissions_boundary":{"Version":"2008-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]},"request":{"principal":"arn:aws:iam::111122223333:role/DataSci","action":"s3:GetObject","resource":"arn:aws:s3:::b/k"}}"#;
+    let (code, out) = run(&["batch"], &format!("{line}\n"));
+    assert_eq!(code, 1, "{out}");
+    let record: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(record["id"], "b");
+    assert!(
+        record["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("2012-10-17")),
+        "{out}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
