@@ -18,6 +18,7 @@ pub const PRINCIPAL_PATTERNS: &[&str] = &[
     "444455556666",
     "arn:aws:iam::444455556666:role/Other",
     "sagemaker.amazonaws.com",
+    "arn:aws:iam::111122223333:user/alice",
 ];
 
 pub const PRINCIPALS: &[&str] = &[
@@ -27,6 +28,7 @@ pub const PRINCIPALS: &[&str] = &[
     "arn:aws:iam::444455556666:role/Other",
     "111122223333",
     "sagemaker.amazonaws.com",
+    "arn:aws:iam::111122223333:user/alice",
 ];
 
 pub const ACTION_PATTERNS: &[&str] = &[
