@@ -51,6 +51,16 @@ pub fn refusals(policy: &Policy, kind: PolicyKind) -> Vec<Diagnostic> {
             }
         }
         if kind == PolicyKind::Trust {
+            if let Some(p) = st.principal.as_ref().filter(|p| p.negated) {
+                out.push(
+                    Diagnostic::error(
+                        "notprincipal-in-trust-policy",
+                        p.span,
+                        "IAM refuses `NotPrincipal` in a role trust policy",
+                    )
+                    .with_help("name the principals that may assume the role in `Principal`"),
+                );
+            }
             if let Some(r) = &st.resource {
                 let name = if r.negated { "NotResource" } else { "Resource" };
                 out.push(

@@ -320,7 +320,7 @@ pub struct GenCase {
 
 /// Make a rendered policy one that IAM or Organizations accepts for its kind (docs/SEMANTICS.md §1.12), so that the
 /// case is decided rather than refused: Sids unique, a boundary or RCP at version 2012-10-17, an RCP's
-/// statements `Deny` with `Action`, a trust policy's without `Resource`.
+/// statements `Deny` with `Action`, a trust policy's without `Resource` and with `Principal`.
 fn accepted(mut doc: Value, kind: &str) -> Value {
     if matches!(kind, "boundary" | "rcp") {
         doc["Version"] = json!("2012-10-17");
@@ -349,6 +349,9 @@ fn accepted(mut doc: Value, kind: &str) -> Value {
         if kind == "trust" {
             m.remove("Resource");
             m.remove("NotResource");
+            if let Some(v) = m.remove("NotPrincipal") {
+                m.insert("Principal".into(), v);
+            }
         }
     }
     doc

@@ -365,6 +365,16 @@ fn trust_and_key_policies_must_allow() {
     );
     let other = "arn:aws:iam::111122223333:role/Other";
     assert_eq!(set(trust(other), true).decide(&req), Decision::ImplicitDeny);
+    // NotPrincipal has no place in a trust policy (docs/SEMANTICS.md §1.6).
+    let not_principal = Policy::parse(&statement(
+        r#"{"Effect":"Deny","NotPrincipal":{"AWS":"111122223333"},"Action":"sts:AssumeRole"}"#,
+    ))
+    .unwrap();
+    let e = PolicySet::builder()
+        .trust_policy(not_principal)
+        .build()
+        .unwrap_err();
+    assert_eq!(e.diagnostic.code, "notprincipal-in-trust-policy");
     // As a plain resource policy (no `Resource`), the same document is refused.
     assert!(PolicySet::builder().resource(trust(ROLE)).build().is_err());
     assert_eq!(iamgate::ffi::resource_kind_of(&req), ResourceKind::Trust);
