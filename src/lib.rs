@@ -13,8 +13,10 @@ mod lower;
 pub mod network;
 pub mod parse;
 pub mod policy;
+pub mod refuse;
 pub mod shape;
 pub mod span;
+mod suggest;
 pub mod validate;
 
 pub use compile::{PolicyRef, PolicySet, PolicySetBuilder};

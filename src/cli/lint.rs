@@ -9,7 +9,8 @@ pub(crate) struct Args {
     /// Policy files or folders of them (`.json`).
     #[arg(required = true)]
     paths: Vec<PathBuf>,
-    /// What the policies are: identity, resource, boundary, session, scp, rcp, endpoint.
+    /// What kind of policy the files hold: identity, resource, boundary, session, scp, rcp, endpoint, trust (a
+    /// role trust policy) or key (a KMS key policy).
     #[arg(long, default_value = "identity", value_parser = parse_kind)]
     kind: PolicyKind,
     /// Print diagnostics as JSON lines instead of rustc-style text.
@@ -26,41 +27,30 @@ fn parse_kind(s: &str) -> Result<PolicyKind, String> {
         "scp" => PolicyKind::Scp,
         "rcp" => PolicyKind::Rcp,
         "endpoint" => PolicyKind::Endpoint,
+        "trust" => PolicyKind::Trust,
+        "key" => PolicyKind::Key,
         _ => {
             return Err(format!(
-                "unknown kind `{s}`; valid kinds are identity, resource, boundary, session, scp, rcp, endpoint"
+                "unknown kind `{s}`; valid kinds are identity, resource, boundary, session, scp, rcp, endpoint, trust, key"
             ));
         }
     })
 }
 
 pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
-    let (mut errors, mut warnings) = (0usize, 0usize);
-    // Every file is reported: one that cannot be read (or is not UTF-8, or is too large) is an error of its
-    // own, and the next file is still linted.
+    let (mut errors, mut warnings, mut unreadable) = (0usize, 0usize, 0usize);
+    let colour = super::render::colour(super::render::Stream::Stdout);
+    // Every file is reported: one that cannot be read (or is not UTF-8, or is too large, or is no regular file
+    // in a folder) is an error of its own, and the next file is still linted.
     for found in input::walk(&a.paths, &["json"]) {
         let origin = found.path().display().to_string();
-        let limit = crate::limits::Limits::default().max_document_bytes;
-        let read = match &found {
-            input::Found::Refused(_, why) => Err(why.clone()),
-            input::Found::File(f) => match input::read_capped(f, limit) {
-                Ok(bytes) => String::from_utf8(bytes).map_err(|e| {
-                    format!(
-                        "not valid UTF-8 (byte {}); policies are UTF-8 text",
-                        e.utf8_error().valid_up_to() + 1
-                    )
-                }),
-                Err(None) => Err(format!("larger than the limit of {limit} bytes")),
-                Err(Some(e)) => Err(e.to_string()),
-            },
-        };
-        let text = match read {
+        let text = match read_policy(&found) {
             Ok(t) => t,
             Err(why) => {
-                errors += 1;
+                unreadable += 1;
                 let message = format!("cannot read `{origin}`: {why}");
                 if a.json {
-                    let v = serde_json::json!({"file": origin, "line": 1, "column": 1,
+                    let v = serde_json::json!({"file": origin, "line": 1, "column": 1, "path": "$",
                         "severity": "error", "code": "unreadable", "message": message, "help": null});
                     outln!("{v}");
                 } else {
@@ -70,10 +60,7 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
                 continue;
             }
         };
-        let diagnostics = match Policy::parse(&text) {
-            Ok(p) => validate(&p, a.kind),
-            Err(e) => e.diagnostics,
-        };
+        let diagnostics = all_diagnostics(&text, a.kind);
         for d in &diagnostics {
             if d.is_error() {
                 errors += 1;
@@ -82,21 +69,70 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
             }
             if a.json {
                 let (line, column) = d.span.line_col(&text);
-                let v = serde_json::json!({"file": origin, "line": line, "column": column,
+                let path = super::render::json_path(&text, d.span.start as usize);
+                let v = serde_json::json!({"file": origin, "line": line, "column": column, "path": path,
                     "severity": d.severity, "code": d.code, "message": d.message, "help": d.help});
                 outln!("{v}");
             } else {
-                out!("{}", d.render(&text, &origin));
+                outln!("{}", super::render::diagnostic(d, &text, &origin, colour));
                 outln!();
             }
         }
     }
     if !a.json {
-        eprintln!("{errors} errors, {warnings} warnings");
+        eprintln!(
+            "{}, {}",
+            count(errors, "error", "errors"),
+            count(warnings, "warning", "warnings")
+        );
     }
-    Ok(if errors > 0 {
+    // An unreadable file is exit 2, as for every command; the others were still reported.
+    Ok(if unreadable > 0 {
+        ExitCode::from(2)
+    } else if errors > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The text of a policy file, read up to the document limit, or why it cannot be linted.
+fn read_policy(found: &input::Found) -> Result<String, String> {
+    let limit = crate::limits::Limits::default().max_document_bytes;
+    match found {
+        input::Found::Refused(_, why) => Err(why.clone()),
+        input::Found::File(f) => match input::read_capped(f, limit) {
+            Ok(bytes) => String::from_utf8(bytes).map_err(|e| {
+                format!(
+                    "not valid UTF-8 (byte {}); policies are UTF-8 text",
+                    e.utf8_error().valid_up_to() + 1
+                )
+            }),
+            Err(None) => Err(format!("larger than the limit of {limit} bytes")),
+            Err(Some(e)) => Err(e.to_string()),
+        },
+    }
+}
+
+/// Every problem of one policy in one pass: the parse errors, and what `validate` finds in the statements that
+/// parsed (a policy with a misspelt element still gets its condition keys checked).
+pub(crate) fn all_diagnostics(text: &str, kind: PolicyKind) -> Vec<crate::diagnostic::Diagnostic> {
+    let (policy, mut out) = Policy::parse_partial(text);
+    let Some(p) = policy else {
+        return out;
+    };
+    let version_error = out.iter().any(|d| d.code == "invalid-version");
+    let seen: Vec<_> = out.iter().map(|d| (d.code, d.span)).collect();
+    out.extend(validate(&p, kind).into_iter().filter(|d| {
+        let repeated = seen.contains(&(d.code, d.span));
+        let version_again = version_error && d.code == "missing-version";
+        !repeated && !version_again
+    }));
+    out.sort_by_key(|d| (d.span.start, d.span.end));
+    out
+}
+
+/// `1 error`, `2 errors`, `0 errors`.
+pub(crate) fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }

@@ -1,9 +1,9 @@
-//! The Case contract of DESIGN.md: one request with the policies that apply to it, in; one decision record, out.
+//! The Case format (docs/FORMATS.md §1): one request with the policies that apply to it, in; one decision record, out.
 //!
 //! A case is read with the spanned JSON parser, so a policy written inline as a JSON object is parsed from its
 //! exact text in the case, and every error names the line and column in the case and the JSON path.
 
-use crate::compile::{PolicyRef, PolicySet, PolicySetBuilder};
+use crate::compile::{EndpointKind, PolicyRef, PolicySet, PolicySetBuilder, ResourceKind};
 use crate::context::{Context, ContextValue, Request, Scalar};
 use crate::decide::{Decision, Explanation, Reason, StatementTrace};
 use crate::limits::Limits;
@@ -145,7 +145,15 @@ impl Case {
         }
         if !self.set.inner.rcps.is_empty() && !crate::decide::rcp_governs(&self.request.action) {
             warnings.push(format!(
-                "resource control policies were not applied: `{}` is not an action of a service that RCPs govern (s3, sts, kms, sqs, secretsmanager; SEMANTICS.md §4.1, uncertain)",
+                "resource control policies were not applied: `{}` is not an action of a service that RCPs govern ({}; docs/SEMANTICS.md §9 row 20)",
+                self.request.action,
+                crate::decide::rcp_service_list()
+            ));
+        }
+        if self.set.inner.resource.is_none() && resource_kind_of(&self.request) == ResourceKind::Key
+        {
+            warnings.push(format!(
+                "`{}` names a KMS key but the case gives no key policy: every key has one, and this decision assumes the default key policy, which allows the account and so leaves the decision to IAM policies (docs/SEMANTICS.md §9 row 32)",
                 self.request.action
             ));
         }
@@ -186,17 +194,6 @@ impl Case {
     }
 }
 
-/// The `lint` errors that the IAM API itself refuses when the policy is written (SEMANTICS.md §1.12, "IAM API"):
-/// such a policy cannot exist in an account, so a case holding one is an error, not a decision. Every other
-/// `lint` finding (an error only Access Analyzer reports, a warning) goes into the record's warnings.
-const REJECTED_BY_IAM: [&str; 5] = [
-    "invalid-character",
-    "policy-too-large",
-    "invalid-sid",
-    "duplicate-sid",
-    "principal-not-allowed",
-];
-
 /// The kind `lint` checks a policy in this place as.
 fn kind_of(at: PolicyRef) -> crate::validate::PolicyKind {
     use crate::validate::PolicyKind;
@@ -211,6 +208,26 @@ fn kind_of(at: PolicyRef) -> crate::validate::PolicyKind {
     }
 }
 
+/// What a case's resource policy is, by its request (docs/SEMANTICS.md §4.1): the trust policy of the role that
+/// `sts:AssumeRole*` names, the key policy of a KMS key, or else a resource-based policy.
+pub fn resource_kind_of(req: &Request) -> ResourceKind {
+    let (service, name) = req.action.split_once(':').unwrap_or((&req.action, ""));
+    let role = crate::policy::arn::split(&req.resource)
+        .is_some_and(|f| f[2] == "iam" && f[5].starts_with("role/"));
+    if service.eq_ignore_ascii_case("sts")
+        && name
+            .get(..10)
+            .is_some_and(|p| p.eq_ignore_ascii_case("assumerole"))
+        && role
+    {
+        ResourceKind::Trust
+    } else if service.eq_ignore_ascii_case("kms") {
+        ResourceKind::Key
+    } else {
+        ResourceKind::Resource
+    }
+}
+
 struct Reader<'t> {
     text: &'t str,
     limits: &'t Limits,
@@ -218,7 +235,7 @@ struct Reader<'t> {
     lint: std::cell::RefCell<Vec<String>>,
 }
 
-const CASE_FIELDS: [&str; 13] = [
+const CASE_FIELDS: [&str; 14] = [
     "id",
     "identity_policies",
     "resource_policy",
@@ -227,6 +244,7 @@ const CASE_FIELDS: [&str; 13] = [
     "scps",
     "rcps",
     "endpoint_policy",
+    "endpoint_kind",
     "request",
     "expect",
     "description",
@@ -293,6 +311,16 @@ impl Reader<'_> {
     fn case(&mut self, root: &Node<'_>) -> Result<Case, CaseError> {
         let members = self.object(root, "$", &CASE_FIELDS)?;
         let get = |k: &str| members.iter().find(|m| m.key == k).map(|m| &m.value);
+        let Some(req) = get("request") else {
+            return Err(self.err(
+                root.span.start as usize,
+                "$.request",
+                "the case has no `request`",
+            ));
+        };
+        // The request says what the resource policy is: a role's trust policy or a KMS key policy (§4.1).
+        let request = self.request(req)?;
+        let resource_kind = resource_kind_of(&request);
         let mut b = PolicySetBuilder::default();
         // Where each policy sits in the case, for a compile error's place.
         let mut places: Vec<(PolicyRef, String, &Node<'_>)> = Vec::new();
@@ -300,6 +328,19 @@ impl Reader<'_> {
             places.push((at, path.to_string(), node));
             path.to_string()
         };
+        if let Some(n) = get("endpoint_kind") {
+            b = b.endpoint_kind(match self.string(n, "$.endpoint_kind")?.as_str() {
+                "interface" => EndpointKind::Interface,
+                "gateway" => EndpointKind::Gateway,
+                other => {
+                    return Err(self.err(
+                        n.span.start as usize,
+                        "$.endpoint_kind",
+                        format!("unknown endpoint kind `{other}`; write `interface` (the default: the SageMaker API and Studio endpoints, PrivateLink) or `gateway` (S3, DynamoDB)"),
+                    ));
+                }
+            });
+        }
         if let Some(n) = get("identity_policies") {
             for (i, p) in self.array(n, "$.identity_policies")?.iter().enumerate() {
                 let path = place(
@@ -307,16 +348,21 @@ impl Reader<'_> {
                     &format!("$.identity_policies[{i}]"),
                     p,
                 );
-                b = b.identity(self.policy(p, &path, PolicyRef::Identity(i))?);
+                b = b.identity(self.policy(p, &path, kind_of(PolicyRef::Identity(i)))?);
             }
         }
         if let Some(n) = get("resource_policy") {
             let path = place(PolicyRef::Resource, "$.resource_policy", n);
-            b = b.resource(self.policy(n, &path, PolicyRef::Resource)?);
+            let kind = match resource_kind {
+                ResourceKind::Trust => crate::validate::PolicyKind::Trust,
+                ResourceKind::Key => crate::validate::PolicyKind::Key,
+                _ => crate::validate::PolicyKind::Resource,
+            };
+            b = b.resource_as(self.policy(n, &path, kind)?, resource_kind);
         }
         if let Some(n) = get("permissions_boundary") {
             let path = place(PolicyRef::Boundary, "$.permissions_boundary", n);
-            b = b.boundary(self.policy(n, &path, PolicyRef::Boundary)?);
+            b = b.boundary(self.policy(n, &path, kind_of(PolicyRef::Boundary))?);
         }
         if let Some(n) = get("session_policies") {
             for (i, p) in self.array(n, "$.session_policies")?.iter().enumerate() {
@@ -325,7 +371,7 @@ impl Reader<'_> {
                     &format!("$.session_policies[{i}]"),
                     p,
                 );
-                b = b.session(self.policy(p, &path, PolicyRef::Session(i))?);
+                b = b.session(self.policy(p, &path, kind_of(PolicyRef::Session(i)))?);
             }
         }
         for (field, rcp) in [("scps", false), ("rcps", true)] {
@@ -340,7 +386,7 @@ impl Reader<'_> {
                             PolicyRef::Scp(l, j)
                         };
                         let path = place(at, &format!("{path}[{j}]"), p);
-                        out.push(self.policy(p, &path, at)?);
+                        out.push(self.policy(p, &path, kind_of(at))?);
                     }
                     b = if rcp {
                         b.rcp_level(out)
@@ -352,7 +398,7 @@ impl Reader<'_> {
         }
         if let Some(n) = get("endpoint_policy") {
             let path = place(PolicyRef::Endpoint, "$.endpoint_policy", n);
-            b = b.endpoint(self.policy(n, &path, PolicyRef::Endpoint)?);
+            b = b.endpoint(self.policy(n, &path, kind_of(PolicyRef::Endpoint))?);
         }
         let set = b.build().map_err(|e| {
             let offset = e.diagnostic.span.start as usize;
@@ -377,14 +423,6 @@ impl Reader<'_> {
                 }
             }
         })?;
-        let Some(req) = get("request") else {
-            return Err(self.err(
-                root.span.start as usize,
-                "$.request",
-                "the case has no `request`",
-            ));
-        };
-        let request = self.request(req)?;
         let expect = match get("expect") {
             Some(e) => Some(self.expect(e)?),
             None => None,
@@ -415,9 +453,15 @@ impl Reader<'_> {
     }
 
     /// A policy given inline as an object (parsed from its exact text) or as a string holding the policy text.
-    /// The policy at `node`, checked as `lint` checks a policy of its kind (`at`): an error `lint` reports (one
-    /// AWS would reject) is the case's error; its warnings are kept for the record.
-    fn policy(&self, node: &Node<'_>, path: &str, at: PolicyRef) -> Result<Policy, CaseError> {
+    /// The policy at `node`, checked as `lint` checks a policy of its kind: what `lint` reports is kept for the
+    /// record's warnings (a policy IAM refuses is refused when the set is built, `crate::refuse`: an error
+    /// record whose place this reader gives).
+    fn policy(
+        &self,
+        node: &Node<'_>,
+        path: &str,
+        kind: crate::validate::PolicyKind,
+    ) -> Result<Policy, CaseError> {
         let text = match &node.value {
             Value::Object(_) => self.text.get(node.span.range()).unwrap_or(""),
             Value::String(s) => s.as_ref(),
@@ -436,11 +480,8 @@ impl Reader<'_> {
             let message = d.map_or_else(|| "invalid policy".to_string(), |d| d.message.clone());
             self.placed(node, path, text, offset, message)
         })?;
-        for d in crate::validate::validate(&policy, kind_of(at)) {
+        for d in crate::validate::validate(&policy, kind) {
             let offset = d.span.start as usize;
-            if d.is_error() && REJECTED_BY_IAM.contains(&d.code) {
-                return Err(self.placed(node, path, text, offset, d.message));
-            }
             let severity = if d.is_error() { "error" } else { "warning" };
             let e = self.placed(node, path, text, offset, d.message);
             self.lint.borrow_mut().push(format!(

@@ -12,11 +12,16 @@ mod borrowed;
 mod cases;
 #[cfg(feature = "cli")]
 mod cli;
+mod fidelity;
 mod hostile;
 mod json;
 mod network;
+#[cfg(feature = "cli")]
+mod newuser;
 mod properties;
 mod reach;
+#[cfg(feature = "cli")]
+mod readme;
 mod regressions;
 #[cfg(feature = "cli")]
 mod streams;
