@@ -93,6 +93,9 @@ mod tests {
         engine.reload("{}").unwrap_or_else(|e| panic!("{e}"));
         assert!(weak.upgrade().is_some(), "freed while a decision used it");
         drop(guard);
-        assert!(weak.upgrade().is_none(), "kept after its last decision ended");
+        assert!(
+            weak.upgrade().is_none(),
+            "kept after its last decision ended"
+        );
     }
 }

@@ -79,7 +79,10 @@ fn engine(text: &str) -> Owned {
     Owned(e)
 }
 
-fn decide(e: *const iamgate_engine, r: *const iamgate_request) -> (iamgate_decision, iamgate_status) {
+fn decide(
+    e: *const iamgate_engine,
+    r: *const iamgate_request,
+) -> (iamgate_decision, iamgate_status) {
     let mut status = iamgate_status::Panic;
     // SAFETY: valid or null pointers, as the test chooses.
     let d = unsafe { iamgate_decide(e, r, &mut status, null_mut()) };
@@ -94,7 +97,11 @@ fn c_str(p: *const c_char) -> String {
 }
 
 fn chars(a: &[c_char]) -> String {
-    let bytes: Vec<u8> = a.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
+    let bytes: Vec<u8> = a
+        .iter()
+        .take_while(|&&c| c != 0)
+        .map(|&c| c as u8)
+        .collect();
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
@@ -123,9 +130,15 @@ fn bad_bundle_is_an_error_with_its_place_and_no_engine() {
     assert!(!err.is_null());
     // SAFETY: a live error.
     unsafe {
-        assert_eq!(c_str(iamgate_error_message(err)), "expected an array, found number");
+        assert_eq!(
+            c_str(iamgate_error_message(err)),
+            "expected an array, found number"
+        );
         assert_eq!(c_str(iamgate_error_path(err)), "$.scps");
-        assert_eq!((iamgate_error_line(err), iamgate_error_column(err)), (2, 11));
+        assert_eq!(
+            (iamgate_error_line(err), iamgate_error_column(err)),
+            (2, 11)
+        );
         iamgate_error_free(err);
     }
     // Deciding with the engine that was not made denies.
@@ -143,17 +156,26 @@ fn bad_reload_keeps_the_last_good_bundle() {
     // SAFETY: valid slices and places.
     let s = unsafe { iamgate_engine_reload(e.0, text.as_ptr(), text.len(), &mut err) };
     assert_eq!(s, iamgate_status::BadBundle);
-    assert_eq!(c_str(unsafe { iamgate_error_path(err) }), "$.identity_policies[0]");
+    assert_eq!(
+        c_str(unsafe { iamgate_error_path(err) }),
+        "$.identity_policies[0]"
+    );
     // SAFETY: a live error.
     unsafe { iamgate_error_free(err) };
     assert_eq!(unsafe { iamgate_engine_generation(e.0) }, 0);
-    assert_eq!(decide(e.0, &request("203.0.113.7")).0, iamgate_decision::Allow);
+    assert_eq!(
+        decide(e.0, &request("203.0.113.7")).0,
+        iamgate_decision::Allow
+    );
     // A good reload takes effect for the next decision.
     // SAFETY: valid slices.
     let s = unsafe { iamgate_engine_reload(e.0, EMPTY.as_ptr(), EMPTY.len(), null_mut()) };
     assert_eq!(s, iamgate_status::Ok);
     assert_eq!(unsafe { iamgate_engine_generation(e.0) }, 1);
-    assert_eq!(decide(e.0, &request("203.0.113.7")).0, iamgate_decision::ImplicitDeny);
+    assert_eq!(
+        decide(e.0, &request("203.0.113.7")).0,
+        iamgate_decision::ImplicitDeny
+    );
 }
 
 #[test]
@@ -177,15 +199,24 @@ fn null_request_denies() {
 fn null_slice_with_a_length_denies() {
     let e = engine(BUNDLE);
     let r = iamgate_request {
-        principal: iamgate_bytes { ptr: null(), len: 5 },
+        principal: iamgate_bytes {
+            ptr: null(),
+            len: 5,
+        },
         ..request("203.0.113.7")
     };
-    assert_eq!(decide(e.0, &r), (iamgate_decision::Error, iamgate_status::NullPointer));
+    assert_eq!(
+        decide(e.0, &r),
+        (iamgate_decision::Error, iamgate_status::NullPointer)
+    );
     let r = iamgate_request {
         extra_len: 2,
         ..request("203.0.113.7")
     };
-    assert_eq!(decide(e.0, &r), (iamgate_decision::Error, iamgate_status::NullPointer));
+    assert_eq!(
+        decide(e.0, &r),
+        (iamgate_decision::Error, iamgate_status::NullPointer)
+    );
 }
 
 #[test]
@@ -217,7 +248,10 @@ fn invalid_utf8_denies() {
         },
         ..request("203.0.113.7")
     };
-    assert_eq!(decide(e.0, &r), (iamgate_decision::Error, iamgate_status::InvalidUtf8));
+    assert_eq!(
+        decide(e.0, &r),
+        (iamgate_decision::Error, iamgate_status::InvalidUtf8)
+    );
     // In an extra key's value too.
     let pair = iamgate_pair {
         key: b("aws:PrincipalTag/team"),
@@ -231,7 +265,10 @@ fn invalid_utf8_denies() {
         extra_len: 1,
         ..request("203.0.113.7")
     };
-    assert_eq!(decide(e.0, &r), (iamgate_decision::Error, iamgate_status::InvalidUtf8));
+    assert_eq!(
+        decide(e.0, &r),
+        (iamgate_decision::Error, iamgate_status::InvalidUtf8)
+    );
     // And in a bundle.
     let mut out = null_mut();
     // SAFETY: valid slices and places.
@@ -246,7 +283,10 @@ fn missing_action_denies() {
         action: NONE,
         ..request("203.0.113.7")
     };
-    assert_eq!(decide(e.0, &r), (iamgate_decision::Error, iamgate_status::BadRequest));
+    assert_eq!(
+        decide(e.0, &r),
+        (iamgate_decision::Error, iamgate_status::BadRequest)
+    );
 }
 
 #[test]
@@ -270,7 +310,10 @@ fn source_ip_as_text_and_bytes_denies() {
         },
         ..request("203.0.113.7")
     };
-    assert_eq!(decide(e.0, &r), (iamgate_decision::Error, iamgate_status::BadRequest));
+    assert_eq!(
+        decide(e.0, &r),
+        (iamgate_decision::Error, iamgate_status::BadRequest)
+    );
 }
 
 #[test]
@@ -285,7 +328,10 @@ fn source_ip_of_wrong_length_denies() {
         },
         ..request("")
     };
-    assert_eq!(decide(e.0, &r), (iamgate_decision::Error, iamgate_status::BadRequest));
+    assert_eq!(
+        decide(e.0, &r),
+        (iamgate_decision::Error, iamgate_status::BadRequest)
+    );
 }
 
 #[test]
@@ -313,8 +359,14 @@ fn source_ip_bytes_decide_as_text_and_mapped_ipv4_is_ipv4() {
         assert_eq!(decide(e.0, &r), (want, iamgate_status::Ok), "{addr:?}");
     }
     // The same as text.
-    assert_eq!(decide(e.0, &request("::ffff:203.0.113.7")).0, iamgate_decision::Allow);
-    assert_eq!(decide(e.0, &request("::FFFF:203.0.113.7")).0, iamgate_decision::Allow);
+    assert_eq!(
+        decide(e.0, &request("::ffff:203.0.113.7")).0,
+        iamgate_decision::Allow
+    );
+    assert_eq!(
+        decide(e.0, &request("::FFFF:203.0.113.7")).0,
+        iamgate_decision::Allow
+    );
 }
 
 #[test]
@@ -333,12 +385,18 @@ fn caught_panic_denies() {
     let mut status = iamgate_status::Ok;
     // SAFETY: valid pointers.
     let d = unsafe { iamgate_decide(e.0, &r, &mut status, &mut st) };
-    assert_eq!((d, status), (iamgate_decision::Error, iamgate_status::Panic));
+    assert_eq!(
+        (d, status),
+        (iamgate_decision::Error, iamgate_status::Panic)
+    );
     // The deciding statement was cleared before the panic: nothing stale is reported.
     assert_eq!(chars(&st.policy), "");
     assert_eq!(st.index, -1);
     // The engine still works.
-    assert_eq!(decide(e.0, &request("203.0.113.7")).0, iamgate_decision::Allow);
+    assert_eq!(
+        decide(e.0, &request("203.0.113.7")).0,
+        iamgate_decision::Allow
+    );
 }
 
 #[test]
@@ -370,8 +428,14 @@ fn deciding_statement_is_named() {
     let mut status = iamgate_status::Panic;
     // SAFETY: valid pointers.
     let d = unsafe { iamgate_decide(e.0, &r, &mut status, &mut st) };
-    assert_eq!((d, status), (iamgate_decision::ExplicitDeny, iamgate_status::Ok));
-    assert_eq!((chars(&st.policy), chars(&st.sid), st.index), ("identity[0]".into(), "NoTag".into(), 2));
+    assert_eq!(
+        (d, status),
+        (iamgate_decision::ExplicitDeny, iamgate_status::Ok)
+    );
+    assert_eq!(
+        (chars(&st.policy), chars(&st.sid), st.index),
+        ("identity[0]".into(), "NoTag".into(), 2)
+    );
 
     // Through the listed endpoint whose policy denies.
     let r = iamgate_request {
@@ -382,13 +446,19 @@ fn deciding_statement_is_named() {
     // SAFETY: valid pointers.
     let d = unsafe { iamgate_decide(e.0, &r, &mut status, &mut st) };
     assert_eq!(d, iamgate_decision::ExplicitDeny);
-    assert_eq!((chars(&st.policy), chars(&st.sid), st.index), ("endpoint".into(), "EndpointDeny".into(), 0));
+    assert_eq!(
+        (chars(&st.policy), chars(&st.sid), st.index),
+        ("endpoint".into(), "EndpointDeny".into(), 0)
+    );
 
     // An implicit deny names the policy type without an Allow.
     // SAFETY: valid pointers.
     let d = unsafe { iamgate_decide(e.0, &request("198.51.100.1"), &mut status, &mut st) };
     assert_eq!(d, iamgate_decision::ImplicitDeny);
-    assert_eq!((chars(&st.policy), chars(&st.sid), st.index), ("identity".into(), String::new(), -1));
+    assert_eq!(
+        (chars(&st.policy), chars(&st.sid), st.index),
+        ("identity".into(), String::new(), -1)
+    );
 
     // An allow names the Allow.
     // SAFETY: valid pointers.
@@ -427,12 +497,18 @@ fn many_extra_keys_are_all_read() {
         extra_len: pairs.len(),
         ..request("203.0.113.7")
     };
-    assert_eq!(decide(e.0, &r), (iamgate_decision::ExplicitDeny, iamgate_status::Ok));
+    assert_eq!(
+        decide(e.0, &r),
+        (iamgate_decision::ExplicitDeny, iamgate_status::Ok)
+    );
     let r = iamgate_request {
         extra_len: pairs.len() - 1,
         ..r
     };
-    assert_eq!(decide(e.0, &r), (iamgate_decision::Allow, iamgate_status::Ok));
+    assert_eq!(
+        decide(e.0, &r),
+        (iamgate_decision::Allow, iamgate_status::Ok)
+    );
 }
 
 #[test]
@@ -459,7 +535,12 @@ fn explain_is_json_in_a_library_string() {
     let v: serde_json::Value = serde_json::from_str(&c_str(json)).unwrap_or_default();
     assert_eq!(v["decision"], "Error");
     assert_eq!(v["error"]["status"], "bad-request");
-    assert!(v["error"]["message"].as_str().unwrap_or("").contains("aws:SourceIp"));
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("aws:SourceIp")
+    );
     // SAFETY: from iamgate_explain.
     unsafe { iamgate_string_free(json) };
 
@@ -494,7 +575,12 @@ fn decisions_run_while_another_thread_reloads() {
                 let text = if i % 2 == 0 { EMPTY } else { BUNDLE };
                 // SAFETY: the engine lives until the scope ends.
                 let st = unsafe {
-                    iamgate_engine_reload(ptr as *const iamgate_engine, text.as_ptr(), text.len(), null_mut())
+                    iamgate_engine_reload(
+                        ptr as *const iamgate_engine,
+                        text.as_ptr(),
+                        text.len(),
+                        null_mut(),
+                    )
                 };
                 assert_eq!(st, iamgate_status::Ok);
             }
