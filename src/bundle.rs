@@ -50,6 +50,11 @@ use crate::policy::Policy;
 use crate::span::line_col;
 use serde::Serialize;
 
+/// docs/embedding.md, its Rust examples run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/embedding.md")]
+pub struct EmbeddingDoc;
+
 /// Why a bundle could not be read or compiled: a message, its place in the bundle text, and the JSON path.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[error("{path}: {message} (line {line}, column {column})")]
