@@ -147,7 +147,7 @@ uint64_t iamgate_engine_generation(const iamgate_engine *engine);
 // `engine` is null or from [`iamgate_engine_new`] and not freed.
 void iamgate_engine_free(iamgate_engine *engine);
 
-// Decide a request. Allocates nothing (unless `deciding` is asked for, or the request has more than 28
+// Decide a request. Allocates nothing (unless `deciding` is asked for, or the request has more than 12
 // extra keys).
 //
 // Returns the decision; only `IAMGATE_DECISION_ALLOW` allows. On any error the decision is

@@ -226,6 +226,32 @@ impl AddrText {
         }
     }
 
+    /// Dotted decimal, written digit by digit: the formatting machinery costs more than the decision's own
+    /// address lookup.
+    fn ipv4(&mut self, ip: Ipv4Addr) {
+        let mut at = 0;
+        for (i, o) in ip.octets().into_iter().enumerate() {
+            if i > 0 {
+                self.put(&mut at, b'.');
+            }
+            if o >= 100 {
+                self.put(&mut at, b'0' + o / 100);
+            }
+            if o >= 10 {
+                self.put(&mut at, b'0' + o / 10 % 10);
+            }
+            self.put(&mut at, b'0' + o % 10);
+        }
+        self.len = at;
+    }
+
+    fn put(&mut self, at: &mut usize, b: u8) {
+        if let Some(slot) = self.buf.get_mut(*at) {
+            *slot = b;
+            *at += 1;
+        }
+    }
+
     fn as_str(&self) -> &str {
         self.buf
             .get(..self.len)
@@ -280,12 +306,15 @@ unsafe fn address(
             }
         }
     };
-    write!(out, "{ip}").map_err(|_| iamgate_status::BadRequest)?;
+    match ip {
+        IpAddr::V4(v4) => out.ipv4(v4),
+        IpAddr::V6(_) => write!(out, "{ip}").map_err(|_| iamgate_status::BadRequest)?,
+    }
     Ok(Some(out.as_str()))
 }
 
 /// How many context entries a request holds on the stack; past this, one allocation holds them.
-const INLINE_KEYS: usize = 32;
+const INLINE_KEYS: usize = 16;
 
 /// Decide `req` with `f` given the borrowed request.
 ///
@@ -523,7 +552,7 @@ pub unsafe extern "C" fn iamgate_engine_free(engine: *mut iamgate_engine) {
     })
 }
 
-/// Decide a request. Allocates nothing (unless `deciding` is asked for, or the request has more than 28
+/// Decide a request. Allocates nothing (unless `deciding` is asked for, or the request has more than 12
 /// extra keys).
 ///
 /// Returns the decision; only `IAMGATE_DECISION_ALLOW` allows. On any error the decision is
@@ -672,11 +701,13 @@ pub unsafe extern "C" fn iamgate_string_free(s: *mut c_char) {
 /// `error` is null or from this library and not freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn iamgate_error_message(error: *const iamgate_error) -> *const c_char {
-    // SAFETY: the caller promises a live error or null.
-    match unsafe { error.as_ref() } {
-        Some(e) => e.message.as_ptr(),
-        None => c"".as_ptr(),
-    }
+    guard(c"".as_ptr(), || {
+        // SAFETY: the caller promises a live error or null.
+        match unsafe { error.as_ref() } {
+            Some(e) => e.message.as_ptr(),
+            None => c"".as_ptr(),
+        }
+    })
 }
 
 /// The JSON path of the error's place in the bundle, e.g. `$.scps[1][0]` (NUL-terminated, owned by the error).
@@ -685,11 +716,13 @@ pub unsafe extern "C" fn iamgate_error_message(error: *const iamgate_error) -> *
 /// `error` is null or from this library and not freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn iamgate_error_path(error: *const iamgate_error) -> *const c_char {
-    // SAFETY: the caller promises a live error or null.
-    match unsafe { error.as_ref() } {
-        Some(e) => e.path.as_ptr(),
-        None => c"".as_ptr(),
-    }
+    guard(c"".as_ptr(), || {
+        // SAFETY: the caller promises a live error or null.
+        match unsafe { error.as_ref() } {
+            Some(e) => e.path.as_ptr(),
+            None => c"".as_ptr(),
+        }
+    })
 }
 
 /// The error's 1-based line in the bundle text (0 when unknown).
@@ -698,8 +731,10 @@ pub unsafe extern "C" fn iamgate_error_path(error: *const iamgate_error) -> *con
 /// `error` is null or from this library and not freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn iamgate_error_line(error: *const iamgate_error) -> usize {
-    // SAFETY: the caller promises a live error or null.
-    unsafe { error.as_ref() }.map_or(0, |e| e.line)
+    guard(0, || {
+        // SAFETY: the caller promises a live error or null.
+        unsafe { error.as_ref() }.map_or(0, |e| e.line)
+    })
 }
 
 /// The error's 1-based column (in characters) in the bundle text (0 when unknown).
@@ -708,8 +743,10 @@ pub unsafe extern "C" fn iamgate_error_line(error: *const iamgate_error) -> usiz
 /// `error` is null or from this library and not freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn iamgate_error_column(error: *const iamgate_error) -> usize {
-    // SAFETY: the caller promises a live error or null.
-    unsafe { error.as_ref() }.map_or(0, |e| e.column)
+    guard(0, || {
+        // SAFETY: the caller promises a live error or null.
+        unsafe { error.as_ref() }.map_or(0, |e| e.column)
+    })
 }
 
 /// Free an error (null is ignored).
@@ -752,7 +789,7 @@ fn status_text(s: iamgate_status) -> &'static str {
 /// `int` so that any value is safe to pass.
 #[unsafe(no_mangle)]
 pub extern "C" fn iamgate_status_name(status: i32) -> *const c_char {
-    match status {
+    guard(c"unknown".as_ptr(), || match status {
         0 => c"ok".as_ptr(),
         1 => c"null-pointer".as_ptr(),
         2 => c"invalid-utf8".as_ptr(),
@@ -760,12 +797,17 @@ pub extern "C" fn iamgate_status_name(status: i32) -> *const c_char {
         4 => c"bad-request".as_ptr(),
         5 => c"panic".as_ptr(),
         _ => c"unknown".as_ptr(),
-    }
+    })
 }
 
 /// The library's version, e.g. `0.1.0` (a static NUL-terminated string).
 #[unsafe(no_mangle)]
 pub extern "C" fn iamgate_version() -> *const c_char {
-    const V: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
-    V.as_ptr().cast()
+    const V: &std::ffi::CStr = match std::ffi::CStr::from_bytes_with_nul(
+        concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes(),
+    ) {
+        Ok(v) => v,
+        Err(_) => c"unknown",
+    };
+    guard(c"unknown".as_ptr(), || V.as_ptr())
 }

@@ -609,3 +609,20 @@ fn decisions_run_while_another_thread_reloads() {
     });
     assert_eq!(unsafe { iamgate_engine_generation(e.0) }, 200);
 }
+
+/// The hand-written dotted decimal is `Ipv4Addr`'s `Display`, for every octet value in every place.
+#[test]
+fn ipv4_text_is_dotted_decimal() {
+    for o in 0..=255u8 {
+        for ip in [
+            Ipv4Addr::new(o, 0, 0, 0),
+            Ipv4Addr::new(1, o, 10, 100),
+            Ipv4Addr::new(255, 99, o, 9),
+            Ipv4Addr::new(10, 20, 1, o),
+        ] {
+            let mut t = AddrText::new();
+            t.ipv4(ip);
+            assert_eq!(t.as_str(), ip.to_string());
+        }
+    }
+}
