@@ -71,6 +71,41 @@ fn decide_c(engine: &Engine, req: &iamgate_request) -> iamgate_decision {
     unsafe { iamgate_decide(engine.0, req, &mut status, null_mut()) }
 }
 
+/// The Rust decide and the C ABI decide timed in alternating short rounds (the machine's load drifts between
+/// criterion's benches, less within a pair of rounds): the 10th percentile (the least disturbed rounds) and the
+/// median over the rounds of each, and of the per-round differences.
+fn interleaved(name: &str, rust: &dyn Fn() -> bool, capi: &dyn Fn() -> bool) {
+    const ROUNDS: usize = 401;
+    const CALLS: u32 = 2_000;
+    let time = |f: &dyn Fn() -> bool| {
+        let start = Instant::now();
+        for _ in 0..CALLS {
+            black_box(f());
+        }
+        start.elapsed().as_nanos() as f64 / f64::from(CALLS)
+    };
+    let (mut r, mut c, mut d) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        let a = time(rust);
+        let b = time(capi);
+        r.push(a);
+        c.push(b);
+        d.push(b - a);
+    }
+    let at = |v: &mut Vec<f64>, q: usize| {
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() * q / 100).copied().unwrap_or(f64::NAN)
+    };
+    for q in [10, 50] {
+        println!(
+            "interleaved {name}, p{q} of {ROUNDS} rounds of {CALLS} calls: rust {:.1} ns, capi {:.1} ns, capi - rust {:.1} ns",
+            at(&mut r, q),
+            at(&mut c, q),
+            at(&mut d, q)
+        );
+    }
+}
+
 fn bench(c: &mut Criterion) {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../corpus/bench/bundle.json");
     let text = std::fs::read_to_string(path).unwrap_or_else(|_| fail(path));
@@ -158,6 +193,24 @@ fn bench(c: &mut Criterion) {
     let (public_set, _) = compiled.set_for(None);
     let via_layout = via_set.key_layout(iamgate::bundle::NETWORK_KEYS);
     let public_layout = public_set.key_layout(iamgate::bundle::NETWORK_KEYS);
+
+    interleaved(
+        "via-endpoint-allow",
+        &|| compiled.decide_ref(black_box(&via)).is_ok(),
+        &|| decide_c(&engine, black_box(&c_via)) == iamgate_decision::Allow,
+    );
+    // The safe engine (arc-swap load, then the same decide): the share of the hot-reload pointer.
+    let safe = iamgate_capi::Engine::new(&text).unwrap_or_else(|e| fail(&e.to_string()));
+    interleaved(
+        "via-endpoint-allow, Engine::decide as capi",
+        &|| compiled.decide_ref(black_box(&via)).is_ok(),
+        &|| safe.decide(black_box(&via)).is_ok(),
+    );
+    interleaved(
+        "public-deny",
+        &|| compiled.decide_ref(black_box(&public)).is_ok(),
+        &|| decide_c(&engine, black_box(&c_public)) == iamgate_decision::ExplicitDeny,
+    );
 
     let mut g = c.benchmark_group("capi");
     g.bench_function("rust-set/via-endpoint-allow", |b| {

@@ -24,6 +24,7 @@ use iamgate::decide::Reason;
 use iamgate::{Decision, RequestRef, ValueRef};
 use std::ffi::{CString, c_char};
 use std::fmt::Write as _;
+use std::mem::MaybeUninit;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -173,6 +174,7 @@ fn guard<T>(on_panic: T, f: impl FnOnce() -> T) -> T {
 ///
 /// # Safety
 /// A non-null `ptr` must point to `len` readable bytes that stay unchanged for `'a`.
+#[inline]
 unsafe fn bytes<'a>(b: iamgate_bytes) -> Result<Option<&'a [u8]>, iamgate_status> {
     if b.ptr.is_null() {
         return if b.len == 0 {
@@ -192,10 +194,14 @@ unsafe fn bytes<'a>(b: iamgate_bytes) -> Result<Option<&'a [u8]>, iamgate_status
 ///
 /// # Safety
 /// As [`bytes`].
+#[inline]
 unsafe fn text<'a>(b: iamgate_bytes) -> Result<Option<&'a str>, iamgate_status> {
     // SAFETY: forwarded.
     match unsafe { bytes(b) }? {
         None => Ok(None),
+        // ASCII, the usual case, is checked a word at a time; anything else by the full UTF-8 check.
+        // SAFETY: ASCII is UTF-8.
+        Some(s) if s.is_ascii() => Ok(Some(unsafe { std::str::from_utf8_unchecked(s) })),
         Some(s) => std::str::from_utf8(s)
             .map(Some)
             .map_err(|_| iamgate_status::InvalidUtf8),
@@ -253,10 +259,13 @@ impl AddrText {
     }
 
     fn as_str(&self) -> &str {
-        self.buf
-            .get(..self.len)
-            .and_then(|b| std::str::from_utf8(b).ok())
-            .unwrap_or("")
+        let b = self.buf.get(..self.len).unwrap_or(&[]);
+        if b.is_ascii() {
+            // SAFETY: ASCII is UTF-8.
+            unsafe { std::str::from_utf8_unchecked(b) }
+        } else {
+            ""
+        }
     }
 }
 
@@ -316,6 +325,62 @@ unsafe fn address(
 /// How many context entries a request holds on the stack; past this, one allocation holds them.
 const INLINE_KEYS: usize = 16;
 
+/// A request's context entries: on the stack, or past [`INLINE_KEYS`] in one allocation. The stack slots are
+/// not initialised up front (a decision is a few dozen nanoseconds; writing every slot would be a good part of
+/// the C ABI's cost).
+struct Slots<'a> {
+    inline: [MaybeUninit<(&'a str, ValueRef<'a>)>; INLINE_KEYS],
+    /// How many of `inline` are written.
+    n: usize,
+    /// Every entry, once there are more than `inline` holds.
+    heap: Vec<(&'a str, ValueRef<'a>)>,
+}
+
+impl<'a> Slots<'a> {
+    fn new() -> Slots<'a> {
+        Slots {
+            inline: [const { MaybeUninit::uninit() }; INLINE_KEYS],
+            n: 0,
+            heap: Vec::new(),
+        }
+    }
+
+    #[inline(always)]
+    fn push(&mut self, e: (&'a str, ValueRef<'a>)) {
+        if self.heap.is_empty() {
+            if let Some(slot) = self.inline.get_mut(self.n) {
+                slot.write(e);
+                self.n += 1;
+                return;
+            }
+            self.spill();
+        }
+        self.heap.push(e);
+    }
+
+    /// Move the inline entries to the heap, once they overflow.
+    #[cold]
+    fn spill(&mut self) {
+        let written = self.inline_slice().to_vec();
+        self.heap = written;
+    }
+
+    #[inline]
+    fn inline_slice(&self) -> &[(&'a str, ValueRef<'a>)] {
+        // SAFETY: INVARIANT: the first `n` slots are written (`push`), and `n <= INLINE_KEYS`.
+        unsafe { std::slice::from_raw_parts(self.inline.as_ptr().cast(), self.n) }
+    }
+
+    #[inline]
+    fn as_slice(&self) -> &[(&'a str, ValueRef<'a>)] {
+        if self.heap.is_empty() {
+            self.inline_slice()
+        } else {
+            &self.heap
+        }
+    }
+}
+
 /// Decide `req` with `f` given the borrowed request.
 ///
 /// # Safety
@@ -353,16 +418,7 @@ unsafe fn with_request<T>(
         // SAFETY: non-null, and the caller promises `extra_len` pairs.
         unsafe { std::slice::from_raw_parts(req.extra, req.extra_len) }
     };
-    let mut inline: [(&str, ValueRef<'_>); INLINE_KEYS] = [("", ValueRef::One("")); INLINE_KEYS];
-    let mut heap: Vec<(&str, ValueRef<'_>)> = Vec::new();
-    let total = 4 + extra.len();
-    let slots: &mut [(&str, ValueRef<'_>)] = if total <= INLINE_KEYS {
-        &mut inline
-    } else {
-        heap.resize(total, ("", ValueRef::One("")));
-        &mut heap
-    };
-    let mut n = 0;
+    let mut slots = Slots::new();
     // The order of `iamgate::bundle::NETWORK_KEYS`, which the bundle's key layouts expect.
     let network = [
         ("aws:SourceIp", source_ip),
@@ -371,9 +427,8 @@ unsafe fn with_request<T>(
         ("aws:VpcSourceIp", vpc_source_ip),
     ];
     for (k, v) in network {
-        if let (Some(v), Some(slot)) = (v, slots.get_mut(n)) {
-            *slot = (k, ValueRef::One(v));
-            n += 1;
+        if let Some(v) = v {
+            slots.push((k, ValueRef::One(v)));
         }
     }
     for p in extra {
@@ -382,17 +437,14 @@ unsafe fn with_request<T>(
         let Some(k) = k else {
             return Err(iamgate_status::BadRequest);
         };
-        if let Some(slot) = slots.get_mut(n) {
-            *slot = (k, ValueRef::One(v.unwrap_or("")));
-            n += 1;
-        }
+        slots.push((k, ValueRef::One(v.unwrap_or(""))));
     }
     let request = RequestRef {
         principal,
         action,
         resource,
         resource_account: None,
-        context: slots.get(..n).unwrap_or(&[]),
+        context: slots.as_slice(),
     };
     f(&request)
 }
