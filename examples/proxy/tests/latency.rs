@@ -2,9 +2,11 @@
 //!
 //! `cargo test --release -p iamgate-proxy --test latency -- --ignored --nocapture`
 //!
-//! One client connection sends sequential GETs, kept alive: first straight to a local upstream, then through the
-//! proxy (which keeps its own connection to the upstream), interleaved in rounds so that both see the same
-//! machine load. Prints the median and the 10th/90th percentiles of each, and the difference of the medians.
+//! One client connection per path sends sequential GETs, kept alive: straight to a local upstream, through a
+//! bare hyper forwarder without iamgate (the cost of the extra hop alone), and through the proxy (which keeps
+//! its own connection to the upstream and decides each request), interleaved in rounds so that all three see
+//! the same machine load. Prints the median and the 10th/90th percentiles of each, and the differences of the
+//! medians.
 
 #![allow(
     clippy::unwrap_used,
@@ -51,6 +53,60 @@ async fn once(sender: &mut SendRequest<Empty<Bytes>>, upstream: SocketAddr) -> D
 fn percentile(v: &mut [Duration], p: usize) -> Duration {
     v.sort();
     v[(v.len() - 1) * p / 100]
+}
+
+/// A bare forwarder without iamgate, for comparison: the same hyper server and client, one kept upstream
+/// connection per client connection, no decision. Runs on its own thread and runtime, as the proxy does in its
+/// own process.
+fn bare_forwarder(upstream: SocketAddr) -> SocketAddr {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                stream.set_nodelay(true).unwrap();
+                tokio::spawn(async move {
+                    let up = TcpStream::connect(upstream).await.unwrap();
+                    up.set_nodelay(true).unwrap();
+                    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(up))
+                        .await
+                        .unwrap();
+                    tokio::spawn(conn);
+                    let sender = std::sync::Arc::new(std::sync::Mutex::new(Some(sender)));
+                    let service =
+                        hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                            let sender = std::sync::Arc::clone(&sender);
+                            async move {
+                                let mut s: SendRequest<hyper::body::Incoming> =
+                                    sender.lock().unwrap().take().unwrap();
+                                let (mut parts, body) = req.into_parts();
+                                parts.uri = parts
+                                    .uri
+                                    .path_and_query()
+                                    .unwrap()
+                                    .as_str()
+                                    .parse()
+                                    .unwrap();
+                                s.ready().await.unwrap();
+                                let resp = s.send_request(Request::from_parts(parts, body)).await;
+                                *sender.lock().unwrap() = Some(s);
+                                resp
+                            }
+                        });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+    });
+    rx.recv().unwrap()
 }
 
 #[test]
@@ -126,12 +182,14 @@ fn added_latency_on_loopback() {
         .parse()
         .unwrap();
 
+    let bare = bare_forwarder(upstream);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let (mut direct, mut via) = rt.block_on(async {
+    let (mut direct, mut via, mut forwarded) = rt.block_on(async {
         let mut d = client(upstream).await;
+        let mut f = client(bare).await;
         let stream = TcpStream::connect(proxy).await.unwrap();
         stream.set_nodelay(true).unwrap();
         let (mut p, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
@@ -160,20 +218,24 @@ fn added_latency_on_loopback() {
         // Warm up both paths.
         for _ in 0..PER_ROUND {
             once(&mut d, upstream).await;
+            once(&mut f, upstream).await;
             p.ready().await.unwrap();
             through(&mut p).await;
         }
-        let (mut direct, mut via) = (Vec::new(), Vec::new());
+        let (mut direct, mut via, mut forwarded) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..ROUNDS {
             for _ in 0..PER_ROUND {
                 direct.push(once(&mut d, upstream).await);
+            }
+            for _ in 0..PER_ROUND {
+                forwarded.push(once(&mut f, upstream).await);
             }
             for _ in 0..PER_ROUND {
                 p.ready().await.unwrap();
                 via.push(through(&mut p).await);
             }
         }
-        (direct, via)
+        (direct, via, forwarded)
     });
     let _ = child.kill();
     let _ = child.wait();
@@ -191,5 +253,20 @@ fn added_latency_on_loopback() {
         percentile(&mut via, 10),
         percentile(&mut via, 90)
     );
+    let f50 = percentile(&mut forwarded, 50);
+    println!(
+        "bare forward: median {:?}  p10 {:?}  p90 {:?}",
+        f50,
+        percentile(&mut forwarded, 10),
+        percentile(&mut forwarded, 90)
+    );
     println!("added by the proxy (median): {:?}", v50.saturating_sub(d50));
+    println!(
+        "added by the hop alone (bare forwarder, median): {:?}",
+        f50.saturating_sub(d50)
+    );
+    println!(
+        "the proxy over the bare forwarder (median): {:?}",
+        v50.saturating_sub(f50)
+    );
 }
