@@ -106,6 +106,62 @@ fn interleaved(name: &str, rust: &dyn Fn() -> bool, capi: &dyn Fn() -> bool) {
     }
 }
 
+/// This thread's time on a CPU so far, in ns (Linux: the first field of `/proc/thread-self/schedstat`).
+fn thread_cpu_ns() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace().next()?.parse().ok()
+}
+
+/// Whether decisions scale across cores, on a machine other processes share: N threads decide at once on one
+/// engine, and each measures its own CPU time per decision. Threads that do not contend (no lock, no cache line
+/// written by all) spend the same CPU time per decision with 2 threads as with 1, however busy the machine;
+/// wall time would mostly measure the other processes. Medians of 7 runs of 200,000 decisions per thread.
+fn scaling(engine: &Engine, req: &SharedRequest) {
+    const CALLS: u32 = 200_000;
+    let mut per_thread = Vec::new();
+    for threads in [1usize, 2] {
+        let mut runs = Vec::new();
+        for _ in 0..7 {
+            let wall = Instant::now();
+            let cpu: Vec<f64> = std::thread::scope(|s| {
+                let hs: Vec<_> = (0..threads)
+                    .map(|_| {
+                        s.spawn(|| {
+                            let before = thread_cpu_ns()?;
+                            for _ in 0..CALLS {
+                                black_box(decide_c(engine, black_box(req.get())));
+                            }
+                            let after = thread_cpu_ns()?;
+                            Some((after - before) as f64 / f64::from(CALLS))
+                        })
+                    })
+                    .collect();
+                hs.into_iter()
+                    .filter_map(|h| h.join().ok().flatten())
+                    .collect()
+            });
+            let wall = wall.elapsed().as_nanos() as f64 / f64::from(CALLS);
+            let mean = cpu.iter().sum::<f64>() / cpu.len().max(1) as f64;
+            runs.push((mean, wall));
+        }
+        runs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let (cpu, wall) = runs
+            .get(runs.len() / 2)
+            .copied()
+            .unwrap_or((f64::NAN, f64::NAN));
+        println!(
+            "scaling, {threads} thread(s): {cpu:.1} ns of CPU per decision per thread; wall {wall:.1} ns per decision per thread"
+        );
+        per_thread.push(cpu);
+    }
+    if let [one, two] = per_thread[..] {
+        println!(
+            "scaling: CPU per decision with 2 threads / with 1: {:.2}",
+            two / one
+        );
+    }
+}
+
 fn bench(c: &mut Criterion) {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../corpus/bench/bundle.json");
     let text = std::fs::read_to_string(path).unwrap_or_else(|_| fail(path));
@@ -235,6 +291,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| decide_c(&engine, black_box(&c_public_text)))
     });
     let shared = SharedRequest(c_via);
+    scaling(&engine, &shared);
     for threads in [1usize, 2] {
         g.bench_function(format!("threads/{threads}"), |b| {
             b.iter_custom(|iters| {
