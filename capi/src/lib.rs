@@ -337,17 +337,22 @@ struct Slots<'a> {
 }
 
 impl<'a> Slots<'a> {
-    fn new() -> Slots<'a> {
+    /// Slots for `room` entries: on the stack when they fit, else one allocation of that size.
+    fn new(room: usize) -> Slots<'a> {
         Slots {
             inline: [const { MaybeUninit::uninit() }; INLINE_KEYS],
             n: 0,
-            heap: Vec::new(),
+            heap: if room > INLINE_KEYS {
+                Vec::with_capacity(room)
+            } else {
+                Vec::new()
+            },
         }
     }
 
     #[inline(always)]
     fn push(&mut self, e: (&'a str, ValueRef<'a>)) {
-        if self.heap.is_empty() {
+        if self.heap.capacity() == 0 {
             if let Some(slot) = self.inline.get_mut(self.n) {
                 slot.write(e);
                 self.n += 1;
@@ -358,11 +363,12 @@ impl<'a> Slots<'a> {
         self.heap.push(e);
     }
 
-    /// Move the inline entries to the heap, once they overflow.
+    /// Move the inline entries to the heap, when more come than `new` was told.
     #[cold]
     fn spill(&mut self) {
-        let written = self.inline_slice().to_vec();
-        self.heap = written;
+        let mut heap = Vec::with_capacity(INLINE_KEYS * 2);
+        heap.extend_from_slice(self.inline_slice());
+        self.heap = heap;
     }
 
     #[inline]
@@ -373,7 +379,7 @@ impl<'a> Slots<'a> {
 
     #[inline]
     fn as_slice(&self) -> &[(&'a str, ValueRef<'a>)] {
-        if self.heap.is_empty() {
+        if self.heap.capacity() == 0 {
             self.inline_slice()
         } else {
             &self.heap
@@ -418,7 +424,6 @@ unsafe fn with_request<T>(
         // SAFETY: non-null, and the caller promises `extra_len` pairs.
         unsafe { std::slice::from_raw_parts(req.extra, req.extra_len) }
     };
-    let mut slots = Slots::new();
     // The order of `iamgate::bundle::NETWORK_KEYS`, which the bundle's key layouts expect.
     let network = [
         ("aws:SourceIp", source_ip),
@@ -426,6 +431,8 @@ unsafe fn with_request<T>(
         ("aws:SourceVpce", vpce),
         ("aws:VpcSourceIp", vpc_source_ip),
     ];
+    let given = network.iter().filter(|(_, v)| v.is_some()).count();
+    let mut slots = Slots::new(given + extra.len());
     for (k, v) in network {
         if let Some(v) = v {
             slots.push((k, ValueRef::One(v)));
@@ -604,8 +611,8 @@ pub unsafe extern "C" fn iamgate_engine_free(engine: *mut iamgate_engine) {
     })
 }
 
-/// Decide a request. Allocates nothing (unless `deciding` is asked for, or the request has more than 12
-/// extra keys).
+/// Decide a request. Allocates nothing, unless `deciding` is asked for or the request has more than 16 context
+/// keys in all (the network fields given and the extra pairs).
 ///
 /// Returns the decision; only `IAMGATE_DECISION_ALLOW` allows. On any error the decision is
 /// `IAMGATE_DECISION_ERROR` (a deny) and `*status`, when `status` is not null, says which error. When

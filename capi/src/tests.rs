@@ -626,3 +626,111 @@ fn ipv4_text_is_dotted_decimal() {
         }
     }
 }
+
+/// Counts the allocations of the current thread (other test threads do not disturb the count).
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+// SAFETY: forwards every call to the system allocator unchanged; only counts.
+unsafe impl std::alloc::GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as the caller's.
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as the caller's.
+        unsafe { std::alloc::System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations(mut f: impl FnMut()) -> usize {
+    f();
+    let before = ALLOCATIONS.with(|c| c.get());
+    for _ in 0..100 {
+        f();
+    }
+    ALLOCATIONS.with(|c| c.get()) - before
+}
+
+/// `iamgate_decide` allocates nothing: text or byte addresses, through an endpoint or not, with context keys up
+/// to the inline room (16 in all: here the source IP and 15 extra pairs); past it, one allocation per call;
+/// asking for the deciding statement allocates.
+#[test]
+fn decide_allocates_nothing() {
+    let e = engine(BUNDLE);
+    let v6 = [0x20u8, 1, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+    let tag = iamgate_pair {
+        key: b("aws:PrincipalTag/team"),
+        value: b("data"),
+    };
+    let fifteen = [tag; 15];
+    let sixteen = [tag; 16];
+    let requests = [
+        request("203.0.113.7"),
+        request("198.51.100.1"),
+        iamgate_request {
+            source_ip: NONE,
+            source_ip_bytes: iamgate_bytes {
+                ptr: v6.as_ptr(),
+                len: 16,
+            },
+            ..request("")
+        },
+        iamgate_request {
+            source_ip: NONE,
+            vpce_id: b("vpce-0deny000"),
+            vpc_id: b("vpc-1"),
+            vpc_source_ip: b("10.0.0.1"),
+            ..request("")
+        },
+        iamgate_request {
+            extra: fifteen.as_ptr(),
+            extra_len: fifteen.len(),
+            ..request("203.0.113.7")
+        },
+    ];
+    for r in &requests {
+        assert_eq!(
+            allocations(|| {
+                let _ = decide(e.0, r);
+            }),
+            0,
+            "{r:?}"
+        );
+        assert_eq!(decide(e.0, r).1, iamgate_status::Ok);
+    }
+    let spilled = iamgate_request {
+        extra: sixteen.as_ptr(),
+        extra_len: sixteen.len(),
+        ..request("203.0.113.7")
+    };
+    assert_eq!(
+        allocations(|| {
+            let _ = decide(e.0, &spilled);
+        }),
+        100
+    );
+    let mut st = iamgate_statement {
+        policy: [0; IAMGATE_POLICY_NAME_LEN],
+        sid: [0; IAMGATE_SID_LEN],
+        sid_truncated: false,
+        index: 0,
+    };
+    let with_statement = allocations(|| {
+        // SAFETY: valid pointers.
+        let _ = unsafe { iamgate_decide(e.0, &requests[0], null_mut(), &mut st) };
+    });
+    assert!(with_statement > 0);
+}
