@@ -10,6 +10,7 @@
 #include "iamgate.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +83,7 @@ struct shared {
     const iamgate_engine *engine;
     atomic_int stop;
     atomic_int failures;
+    atomic_long decisions;
 };
 
 struct counts {
@@ -106,6 +108,7 @@ static void *decider(void *arg) {
             fprintf(stderr, "via endpoint: unexpected decision %d\n", (int)d);
             atomic_fetch_add(&c->s->failures, 1);
         }
+        atomic_fetch_add(&c->s->decisions, 1);
         d = iamgate_decide(c->s->engine, &pub, &st, NULL);
         if (st != IAMGATE_STATUS_OK || d != IAMGATE_DECISION_EXPLICIT_DENY) {
             fprintf(stderr, "public: unexpected decision %d (%s)\n", (int)d, iamgate_status_name(st));
@@ -132,6 +135,9 @@ static void *reloader(void *arg) {
             iamgate_error_free(err);
             atomic_fetch_add(&r->s->failures, 1);
         }
+        /* Let the deciders decide with this bundle before the next reload. */
+        long seen = atomic_load(&r->s->decisions);
+        while (atomic_load(&r->s->decisions) < seen + DECIDERS) sched_yield();
     }
     atomic_store(&r->s->stop, 1);
     return NULL;
@@ -204,6 +210,7 @@ int main(int argc, char **argv) {
     struct shared s = {.engine = engine};
     atomic_init(&s.stop, 0);
     atomic_init(&s.failures, 0);
+    atomic_init(&s.decisions, 0);
     struct counts counts[DECIDERS];
     pthread_t threads[DECIDERS + 1];
     for (int i = 0; i < DECIDERS; i++) {
@@ -221,6 +228,7 @@ int main(int argc, char **argv) {
     printf("%d threads while %d reloads: %ld allowed, %ld denied (generation %llu)\n", DECIDERS, RELOADS, allow,
            deny, (unsigned long long)iamgate_engine_generation(engine));
     failed += expect(atomic_load(&s.failures) == 0, "no unexpected decision while reloading");
+    failed += expect(allow > 0 && deny > 0, "both bundles decided while reloading");
     failed += expect(iamgate_engine_generation(engine) == RELOADS, "every reload took");
 
     /* RELOADS is even: the last reload loaded the first bundle again. */
