@@ -234,7 +234,7 @@ impl AddrText {
 
     /// Dotted decimal, written digit by digit: the formatting machinery costs more than the decision's own
     /// address lookup.
-    fn ipv4(&mut self, ip: Ipv4Addr) {
+    fn ipv4(&mut self, ip: Ipv4Addr) -> &str {
         let mut at = 0;
         for (i, o) in ip.octets().into_iter().enumerate() {
             if i > 0 {
@@ -249,6 +249,10 @@ impl AddrText {
             self.put(&mut at, b'0' + o % 10);
         }
         self.len = at;
+        let b = self.buf.get(..at).unwrap_or(&[]);
+        // SAFETY: only ASCII digits and dots were written. (Checking would read the bytes back just after they
+        // were written one by one, a store-forwarding stall that cost more than the writing.)
+        unsafe { std::str::from_utf8_unchecked(b) }
     }
 
     fn put(&mut self, at: &mut usize, b: u8) {
@@ -316,10 +320,12 @@ unsafe fn address(
         }
     };
     match ip {
-        IpAddr::V4(v4) => out.ipv4(v4),
-        IpAddr::V6(_) => write!(out, "{ip}").map_err(|_| iamgate_status::BadRequest)?,
+        IpAddr::V4(v4) => Ok(Some(out.ipv4(v4))),
+        IpAddr::V6(_) => {
+            write!(out, "{ip}").map_err(|_| iamgate_status::BadRequest)?;
+            Ok(Some(out.as_str()))
+        }
     }
-    Ok(Some(out.as_str()))
 }
 
 /// How many context entries a request holds on the stack; past this, one allocation holds them.

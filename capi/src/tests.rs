@@ -621,7 +621,7 @@ fn ipv4_text_is_dotted_decimal() {
             Ipv4Addr::new(10, 20, 1, o),
         ] {
             let mut t = AddrText::new();
-            t.ipv4(ip);
+            assert_eq!(t.ipv4(ip), ip.to_string());
             assert_eq!(t.as_str(), ip.to_string());
         }
     }
