@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v cbindgen >/dev/null 2>&1; then
-    cargo install cbindgen --version 0.29.4 --locked -q
+    cargo install cbindgen --version 0.29.4 -q
 fi
 out=include/iamgate.h
 if [[ "${1:-}" == "--check" ]]; then

@@ -712,6 +712,38 @@ mod tests {
         assert_eq!(c.decide_ref(&req(&[])), Ok(Decision::Allow));
     }
 
+    /// The boundary and each session policy are gates of their own: an action the identity policy allows but
+    /// one of them does not is an implicit deny that names it.
+    #[test]
+    fn boundary_and_session_policies_gate() {
+        let only = |a: &str| {
+            format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"{a}","Resource":"*"}}]}}"#
+            )
+        };
+        let text = format!(
+            r#"{{"identity_policies": [{ALLOW_ALL}], "permissions_boundary": {}, "session_policies": [{}]}}"#,
+            only("s3:Get*"),
+            only("s3:GetObject")
+        );
+        let c = compiled(&text);
+        assert_eq!(c.decide_ref(&req(&[])), Ok(Decision::Allow));
+        for (action, gate) in [
+            ("s3:PutObject", "boundary"),
+            ("s3:GetBucketPolicy", "session"),
+        ] {
+            let r = RequestRef { action, ..req(&[]) };
+            let (d, reasons) = c.decide_with_reasons(&r).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(d, Decision::ImplicitDeny, "{action}");
+            let why = deciding(d, &reasons).map(ToString::to_string);
+            assert_eq!(
+                why,
+                Some(format!("no statement in {gate} allows the request")),
+                "{action}"
+            );
+        }
+    }
+
     /// A list of endpoint ids is refused, not routed by one of them.
     #[test]
     fn many_endpoint_ids_are_an_error() {

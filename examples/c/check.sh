@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
-# Build the C example against the shared and the static library, run both, and run the shared build under
+# Build the C example against the shared and the static library, run both, and run both builds under
 # valgrind memcheck (no errors, no leaks). Also runs the C ABI crate's tests and lints (the root's `cargo test`
-# builds the core only). CI calls this script; it installs valgrind when missing.
+# builds the core only) and checks include/iamgate.h for drift. CI calls this script; it installs gcc and
+# valgrind when missing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
+
+# What the C side needs, installed when missing (Debian packages; idempotent).
+need() {
+    command -v "$1" >/dev/null 2>&1 && return 0
+    local sudo=""
+    [[ $(id -u) == 0 ]] || sudo=sudo
+    $sudo apt-get install -y -q "$2" >/dev/null 2>&1 || { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q "$2" >/dev/null; }
+}
 
 echo "== C ABI crate: tests and clippy"
 cargo test -q -p iamgate-capi 2>&1 | grep -E "^test result|FAILED|panicked" || true
@@ -13,6 +22,8 @@ cargo clippy -q -p iamgate-capi --all-targets -- -D warnings
 
 echo "== header"
 bash scripts/header.sh --check
+
+need gcc gcc
 
 echo "== build the library (release)"
 cargo build -q --release -p iamgate-capi
@@ -30,13 +41,7 @@ echo "== shared library"
 echo "== static library"
 "$out/static" "${bundles[@]}"
 
-if ! command -v valgrind >/dev/null 2>&1; then
-    if [[ $(id -u) == 0 ]]; then
-        apt-get install -y -q valgrind >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q valgrind >/dev/null)
-    else
-        sudo apt-get install -y -q valgrind >/dev/null 2>&1 || (sudo apt-get update -q >/dev/null && sudo apt-get install -y -q valgrind >/dev/null)
-    fi
-fi
+need valgrind valgrind
 echo "== valgrind memcheck (shared and static)"
 for exe in shared static; do
     valgrind -q --tool=memcheck --leak-check=full --show-leak-kinds=definite,indirect,possible \
