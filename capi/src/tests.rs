@@ -734,3 +734,18 @@ fn decide_allocates_nothing() {
     });
     assert!(with_statement > 0);
 }
+
+/// The word-at-a-time ASCII check agrees with std's on every length up to 40 with a high byte anywhere.
+#[test]
+fn ascii_check_agrees_with_std() {
+    for len in 0..40 {
+        let mut v = vec![b'a'; len];
+        assert!(ascii(&v));
+        for i in 0..len {
+            v[i] = 0x80 | (i as u8);
+            assert_eq!(ascii(&v), v.is_ascii());
+            assert!(!ascii(&v), "{len} {i}");
+            v[i] = b'a';
+        }
+    }
+}
