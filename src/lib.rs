@@ -14,6 +14,7 @@ mod lower;
 pub mod network;
 pub mod parse;
 pub mod policy;
+pub mod refuse;
 pub mod span;
 mod suggest;
 pub mod validate;
