@@ -23,7 +23,8 @@
 //!   access (<https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html>), so no endpoint
 //!   policy restricts the request (`"unlisted_endpoints": "default-policy"`, the default). A bundle that lists
 //!   every endpoint it trusts can say `"unlisted_endpoints": "deny"` instead: a request through any other
-//!   endpoint is then denied (`ImplicitDeny`, no statement of the endpoint gate allows it).
+//!   endpoint is then denied (`ExplicitDeny` by the statement `UnlistedEndpoint` of the endpoint policy, which
+//!   the bundle supplies: `Deny` everything to everyone).
 //!
 //! ```
 //! use iamgate::bundle::Bundle;
@@ -211,26 +212,24 @@ impl Bundle {
                 Routed::new(public.with_endpoint(Some(compiled))),
             ));
         }
-        let unlisted =
-            match self.unlisted_endpoints {
-                UnlistedEndpoints::DefaultPolicy => None,
-                UnlistedEndpoints::Deny => {
-                    let none = Policy::parse(r#"{"Version":"2012-10-17","Statement":[]}"#)
-                        .map_err(|e| BundleError {
-                            message: e.to_string(),
-                            line: 0,
-                            column: 0,
-                            path: "$.unlisted_endpoints".into(),
-                        })?;
-                    let compiled = compile_endpoint_policy(none).map_err(|e| BundleError {
-                        message: e.to_string(),
-                        line: 0,
-                        column: 0,
-                        path: "$.unlisted_endpoints".into(),
-                    })?;
-                    Some(Routed::new(public.with_endpoint(Some(compiled))))
-                }
-            };
+        let unlisted = match self.unlisted_endpoints {
+            UnlistedEndpoints::DefaultPolicy => None,
+            UnlistedEndpoints::Deny => {
+                let deny_all = Policy::parse(UNLISTED_DENY).map_err(|e| BundleError {
+                    message: e.to_string(),
+                    line: 0,
+                    column: 0,
+                    path: "$.unlisted_endpoints".into(),
+                })?;
+                let compiled = compile_endpoint_policy(deny_all).map_err(|e| BundleError {
+                    message: e.to_string(),
+                    line: 0,
+                    column: 0,
+                    path: "$.unlisted_endpoints".into(),
+                })?;
+                Some(Routed::new(public.with_endpoint(Some(compiled))))
+            }
+        };
         Ok(CompiledBundle {
             public: Routed::new(public),
             endpoints: endpoints.into_boxed_slice(),
@@ -259,6 +258,9 @@ impl Bundle {
         }
     }
 }
+
+/// The endpoint policy of the endpoints a bundle does not list, when it denies them.
+const UNLISTED_DENY: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"UnlistedEndpoint","Effect":"Deny","Principal":"*","Action":"*","Resource":"*"}]}"#;
 
 /// How many policies' worth of bytes a bundle may hold ([`Limits::max_document_bytes`] each).
 const BUNDLE_POLICIES: usize = 64;
@@ -706,7 +708,15 @@ mod tests {
     fn unlisted_endpoints_can_be_denied() {
         let c = compiled(&bundle_with_endpoint(r#", "unlisted_endpoints": "deny""#));
         let unlisted = [("aws:SourceVpce", "vpce-0ffffffffffffffff".into())];
-        assert_eq!(c.decide_ref(&req(&unlisted)), Ok(Decision::ImplicitDeny));
+        assert_eq!(c.decide_ref(&req(&unlisted)), Ok(Decision::ExplicitDeny));
+        let (d, reasons) = c
+            .decide_with_reasons(&req(&unlisted))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let why = deciding(d, &reasons).map(ToString::to_string);
+        assert_eq!(
+            why.as_deref(),
+            Some("Deny by endpoint statement 0 (UnlistedEndpoint)")
+        );
         let listed = [("aws:SourceVpce", "vpce-1a2b3c4d".into())];
         assert_eq!(c.decide_ref(&req(&listed)), Ok(Decision::Allow));
         assert_eq!(c.decide_ref(&req(&[])), Ok(Decision::Allow));
