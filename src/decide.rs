@@ -302,7 +302,9 @@ impl PolicySet {
     pub fn try_decide(&self, req: &Request) -> Result<Decision, ContextError> {
         let input = Input::owned(&self.inner, req);
         let decision = self.run(&input, &mut ());
-        input.checked(decision, || req.check())?;
+        if input.suspect(decision) {
+            req.check()?;
+        }
         Ok(decision)
     }
 
@@ -362,7 +364,9 @@ impl PolicySet {
         let mut inp = Input::unchecked(&self.inner, req);
         inp.ingest(&self.inner, req, layout)?;
         let decision = self.run(&inp, &mut ());
-        inp.checked(decision, || crate::shape::check(req.action, req.resource))?;
+        if inp.suspect(decision) {
+            crate::shape::check(req.action, req.resource)?;
+        }
         Ok(decision)
     }
 
@@ -845,27 +849,18 @@ impl<'r> Input<'r> {
     /// account field a decision has located (`resource_account_at`) has its five colons.
     #[inline(always)]
     fn well_formed(&self) -> bool {
-        (self.entry.is_some() || crate::shape::action_ok(self.action))
-            && crate::shape::resource_ok_given(self.resource, self.resource_account_at.get().1 != 0)
+        !self.suspect(Decision::Allow)
     }
 
-    /// The checked forms' test, after `decision`: the error of `check` when the action is malformed or the
-    /// resource does not start as `*` or an ARN does, always; when the resource only lacks an ARN's six fields,
-    /// only if `decision` would allow it (a deny stands: finding the colons would cost every denied request a
-    /// scan of its resource). Checked after the decision, which has often found the colons.
-    #[inline]
-    fn checked(
-        &self,
-        decision: Decision,
-        check: impl FnOnce() -> Result<(), ContextError>,
-    ) -> Result<(), ContextError> {
-        let ok = if decision == Decision::Allow {
-            self.well_formed()
-        } else {
-            (self.entry.is_some() || crate::shape::action_ok(self.action))
-                && crate::shape::resource_ok_given(self.resource, true)
-        };
-        if ok { Ok(()) } else { check() }
+    /// Whether the checked forms must look at the request's shape after `decision`: always when the action is
+    /// malformed or the resource does not start as `*` or an ARN does; when the resource only lacks an ARN's
+    /// six fields, only if `decision` allows (a deny stands: finding the colons would cost every denied request
+    /// a scan of its resource). Checked after the decision, which has often found the colons.
+    #[inline(always)]
+    fn suspect(&self, decision: Decision) -> bool {
+        let colons_known = decision != Decision::Allow || self.resource_account_at.get().1 != 0;
+        !((self.entry.is_some() || action_ok_out_of_line(self.action))
+            && crate::shape::resource_ok_given(self.resource, colons_known))
     }
 
     /// An owned, already checked request: its entries carry their keys' hashes, so a condition finds its key
@@ -1103,6 +1098,12 @@ impl<'r> Input<'r> {
             account_field(principal).or_else(|| Some(principal).filter(|p| is_account_id(p)));
         principal_account.is_none_or(|p| crate::context::eq_bytes(p.as_bytes(), resource_account))
     }
+}
+
+/// [`crate::shape::action_ok`], out of line: only an action the set's index does not name needs it.
+#[inline(never)]
+fn action_ok_out_of_line(action: &str) -> bool {
+    crate::shape::action_ok(action)
 }
 
 /// `service_bit` of the service of `action` (every bit when it has none). Out of line: only a set without an
