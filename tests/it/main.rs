@@ -14,6 +14,7 @@ mod cases;
 mod cli;
 mod hostile;
 mod json;
+mod jsonapi;
 mod network;
 mod properties;
 mod reach;
