@@ -19,7 +19,8 @@ thread_local! {
 #[wasm_bindgen(js_name = installPanicHook)]
 pub fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
-        let message = info.to_string();
+        // One line: the message, then where.
+        let message = info.to_string().replace('\n', " ");
         LAST_PANIC.with(|p| {
             if let Ok(mut p) = p.try_borrow_mut() {
                 *p = Some(message);
