@@ -182,7 +182,7 @@ fn compile_reports_every_broken_policy_with_its_name_and_place() {
 /// text, the decision equals the batch record's, and explain's decision, reasons and warnings equal it too.
 #[test]
 fn decide_and_explain_equal_the_batch_decision_on_every_corpus_case() {
-    let mut compared = 0;
+    let (mut compared, mut fields_compared) = (0, 0);
     for p in case_files() {
         let text = std::fs::read_to_string(&p).unwrap();
         let record = serde_json::to_value(iamgate::ffi::decide_case(&text, false)).unwrap();
@@ -207,9 +207,36 @@ fn decide_and_explain_equal_the_batch_decision_on_every_corpus_case() {
         assert_eq!(explained["decision"], record["decision"], "{}", p.display());
         assert_eq!(explained["reasons"], record["reasons"], "{}", p.display());
         assert_eq!(explained["warnings"], record["warnings"], "{}", p.display());
+        // The fields path decides alike when every context value is single (it takes no lists).
+        let r = &case["request"];
+        let mut fields = format!(
+            "{}\u{1f}{}\u{1f}{}",
+            r["principal"].as_str().unwrap_or(""),
+            r["action"].as_str().unwrap(),
+            r["resource"].as_str().unwrap()
+        );
+        let context = r["context"].as_object().cloned().unwrap_or_default();
+        if r.get("resource_account").is_none() && context.values().all(|v| !v.is_array()) {
+            for (k, v) in &context {
+                let v = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+                fields.push_str(&format!("\u{1f}{k}\u{1f}{v}"));
+            }
+            let d = set.decide_fields(&fields);
+            assert_eq!(
+                d.map(|d| json!(d)).ok(),
+                Some(record["decision"].clone()),
+                "{}",
+                p.display()
+            );
+            fields_compared += 1;
+        }
         compared += 1;
     }
     assert!(compared > 300, "only {compared} cases compared");
+    assert!(
+        fields_compared > 200,
+        "only {fields_compared} cases decided by fields"
+    );
 }
 
 #[test]
@@ -240,6 +267,9 @@ fn explain_places_the_deciding_statement_and_each_condition() {
         .collect();
     assert!(texts.contains(&("\"aws:SourceVpce\": [\"vpce-1\", \"vpce-2\"]", true)));
     assert!(texts.contains(&("\"aws:ViaAWSService\": \"false\"", true)));
+    // Keys as the policy writes them.
+    let keys: Vec<&str> = conds.iter().map(|c| c["key"].as_str().unwrap()).collect();
+    assert!(keys.contains(&"aws:ViaAWSService"), "{keys:?}");
     // Every statement consulted is listed, with its place.
     assert_eq!(v["statements"].as_array().unwrap().len(), 2);
     // decide says the same, without the trace.

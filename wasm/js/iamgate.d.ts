@@ -163,6 +163,8 @@ export declare class PolicySet {
   decide(request: Request | string): Answer<Decided>;
   /** JSON text in, JSON text out (the fastest path). */
   decideJson(request: string): string;
+  /** The decision alone, by the fastest path (no JSON); a refused request answers its failure. */
+  decideFast(request: Request): Decision | { result: "failure"; errors: ApiError[] };
   explain(request: Request | string): Answer<Explained>;
   presign(input: PresignInput | string): Answer<Presigned>;
   reach(input: ReachInput | string): Answer<Reached>;

@@ -7,6 +7,7 @@
 //! records its message before the module traps, and the JavaScript wrapper (`iamgate.js`) catches the trap,
 //! answers a failure with that message and starts a fresh instance.
 
+use iamgate::Decision;
 use iamgate::api::{self, Answer, ApiError, Compiled};
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
@@ -102,6 +103,19 @@ impl PolicySet {
     /// Decide a request (`{"principal", "action", "resource", "context"}`): the decision and its reasons.
     pub fn decide(&self, request: &str) -> String {
         self.inner.decide(request).to_json()
+    }
+
+    /// Decide a request given as fields joined by U+001F (principal, action, resource, then key and value
+    /// pairs; single values): 0 Allow, 1 ExplicitDeny, 2 ImplicitDeny, -1 when the fields are refused (then
+    /// `decide` on the JSON request says why). No JSON on either side.
+    #[wasm_bindgen(js_name = decideFields)]
+    pub fn decide_fields(&self, fields: &str) -> i32 {
+        match self.inner.decide_fields(fields) {
+            Ok(Decision::Allow) => 0,
+            Ok(Decision::ExplicitDeny) => 1,
+            Ok(Decision::ImplicitDeny) => 2,
+            Err(_) => -1,
+        }
     }
 
     /// Decide and explain: the deciding statements and every condition, with byte spans and line:column.

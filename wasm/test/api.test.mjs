@@ -52,6 +52,7 @@ test("decisions and reasons equal the native CLI's batch on every corpus case", 
     assert.deepEqual(ex.warnings, native.warnings, f);
     // The same handle decides again, from JSON text, with the same answer.
     assert.equal(JSON.parse(set.decideJson(JSON.stringify(c.request))).decision, native.decision, f);
+    assert.equal(set.decideFast(c.request), native.decision, f);
     set.free();
     compared += 1;
   }
