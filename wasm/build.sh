@@ -8,6 +8,10 @@ here=$(pwd)
 
 step() { echo "== wasm: $*"; }
 
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  step "installing Node.js and npm from Debian"
+  apt-get update -qq && apt-get install -y -qq nodejs npm
+fi
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   step "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown

@@ -132,7 +132,14 @@ test("a shared link reproduces the state", async () => {
   const text = await page.evaluate(() => document.querySelector(".cm-content").innerText);
   assert.match(text, /StudioFromZscaler/);
   assert.match(text, /165\.225\.0\.0\/17/);
+  // The failed condition of the statement that matched is underlined in the editor.
+  assert.ok((await page.locator(".cm-cond-not").count()) > 0);
   await page.screenshot({ path: join(shots, "3-shared-link.png") });
+  // Alt+T switches light and dark.
+  const theme = await page.getAttribute("html", "data-theme");
+  await page.keyboard.press("Alt+t");
+  assert.notEqual(await page.getAttribute("html", "data-theme"), theme);
+  await page.screenshot({ path: join(shots, "3b-other-theme.png") });
   await context.close();
 });
 

@@ -389,7 +389,11 @@ function run() {
   // Marks: the deciding statements of the first step that does not allow (else the first), and their conditions.
   const focus = out.steps.find((s) => s.step.decision !== "Allow" && s.explained.length) ?? out.steps[0];
   for (const e of focus?.explained.slice(0, 1) ?? []) {
-    for (const st of e.ex.deciding) {
+    // An implicit deny has no deciding statement: mark the statements that matched, with the conditions that failed.
+    const marked = e.ex.deciding.length
+      ? e.ex.deciding
+      : e.ex.statements.filter((st) => st.action_matched && st.resource_matched && st.principal_matched);
+    for (const st of marked) {
       const tab = tabOf(st.policy, focus.step.step, focus.step.endpoint, net);
       if (!tab || !st.place) continue;
       (highlights[tab] ??= []).push({ place: st.place, cls: `cm-decide-${st.effect}` });
