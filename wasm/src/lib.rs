@@ -38,7 +38,10 @@ pub fn take_panic() -> Option<String> {
 
 /// Panic on purpose: lets a host check that it recovers from a panic (the wrapper's tests call it).
 #[wasm_bindgen(js_name = panicForTests)]
-#[expect(clippy::panic, reason = "the one deliberate panic, to test the recovery path")]
+#[expect(
+    clippy::panic,
+    reason = "the one deliberate panic, to test the recovery path"
+)]
 pub fn panic_for_tests() {
     panic!("a deliberate panic, for tests");
 }
