@@ -12,8 +12,8 @@
 //!
 //! ```
 //! use iamgate::api::{compile, Answer};
-//! let set = compile(r#"{"identity_policies": ["{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",
-//!   \"Action\":\"s3:GetObject\",\"Resource\":\"*\"}]}"]}"#).unwrap();
+//! let set = compile(r#"{"identity_policies": [{"Version": "2012-10-17",
+//!   "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}]}"#).unwrap();
 //! let answer = set.decide(r#"{"action": "s3:GetObject", "resource": "arn:aws:s3:::b/k"}"#);
 //! assert_eq!(answer.to_json(), r#"{"result":"success","decision":"Allow","reasons":[{"policy":"identity[0]","sid":null,"statement":0,"effect":"Allow"}]}"#);
 //! ```

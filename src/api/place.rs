@@ -22,8 +22,8 @@ pub struct Place {
 /// nearest character boundary).
 ///
 /// ```
-/// let p = iamgate::api::place("{\n  \"é😀x\": 1}", 9, 10);
-/// assert_eq!((p.line, p.column, p.end_column), (2, 6, 7)); // é is 1 unit, 😀 is 2
+/// let p = iamgate::api::place("{\n  \"é😀x\": 1}", 11, 12); // the `x`: é is 2 bytes, 😀 is 4
+/// assert_eq!((p.line, p.column, p.end_column), (2, 7, 8)); // é is 1 UTF-16 unit, 😀 is 2
 /// ```
 pub fn place(text: &str, start: usize, end: usize) -> Place {
     let start = floor(text, start);

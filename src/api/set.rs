@@ -249,22 +249,28 @@ impl Compiled {
     /// assert_eq!(d, Ok(iamgate::Decision::Allow));
     /// assert!(set.decide_fields("\u{1f}s3:GetObject\u{1f}arn:aws:s3:::b/k\u{1f}aws:SourceIp\u{1f}ten").is_err());
     /// ```
-    pub fn decide_fields(&self, fields: &str) -> Result<Decision, ApiError> {
+    pub fn decide_fields(&self, fields: &str) -> Result<Decision, Box<ApiError>> {
         const MAX: usize = 32;
         let mut parts = fields.split('\u{1f}');
         let (Some(principal), Some(action), Some(resource)) =
             (parts.next(), parts.next(), parts.next())
         else {
-            return Err(ApiError::new("expected principal, action and resource"));
+            return Err(Box::new(ApiError::new(
+                "expected principal, action and resource",
+            )));
         };
         let mut context = [("", ValueRef::One("")); MAX];
         let mut n = 0;
         while let Some(key) = parts.next() {
             let Some(value) = parts.next() else {
-                return Err(ApiError::new(format!("context key `{key}` has no value")));
+                return Err(Box::new(ApiError::new(format!(
+                    "context key `{key}` has no value"
+                ))));
             };
             let Some(slot) = context.get_mut(n) else {
-                return Err(ApiError::new(format!("more than {MAX} context keys")));
+                return Err(Box::new(ApiError::new(format!(
+                    "more than {MAX} context keys"
+                ))));
             };
             *slot = (key, ValueRef::One(value));
             n += 1;
@@ -278,7 +284,7 @@ impl Compiled {
         };
         self.set
             .decide_ref(&req)
-            .map_err(|e| ApiError::new(e.to_string()))
+            .map_err(|e| Box::new(ApiError::new(e.to_string())))
     }
 
     /// Decide one request and say why, with the places of the deciding statements and of every condition.
