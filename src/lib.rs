@@ -14,7 +14,9 @@ mod lower;
 pub mod network;
 pub mod parse;
 pub mod policy;
+pub mod refuse;
 pub mod span;
+mod suggest;
 pub mod validate;
 
 pub use compile::{PolicyRef, PolicySet, PolicySetBuilder};

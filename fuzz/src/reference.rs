@@ -1,5 +1,5 @@
-//! A deliberately naive IAM evaluator, written straight from SEMANTICS.md §2-§4 and the choices in
-//! docs/semantics.md, for differential testing of the compiled fast path.
+//! A deliberately naive IAM evaluator, written straight from docs/SEMANTICS.md §2-§4 and the choices in
+//! docs/SEMANTICS.md §9, for differential testing of the compiled fast path.
 //!
 //! It reads only the policy AST (`iamgate::policy`), never the compiled form, and shares no matching code with
 //! the crate: globs are a dynamic program over characters, ARNs are `splitn(6, ':')`, CIDRs are masks over
@@ -11,7 +11,7 @@
 //! inspection is the only goal. Shared by the fuzz crate and `tests/it/regressions.rs` (through `#[path]`), so
 //! it depends on nothing but `iamgate` and `std`.
 
-use iamgate::compile::PolicyRef;
+use iamgate::compile::{EndpointKind, PolicyRef, ResourceKind};
 use iamgate::decide::Gate;
 use iamgate::policy::operator::{BaseOperator, Qualifier};
 use iamgate::policy::value::Timestamp;
@@ -19,8 +19,20 @@ use iamgate::policy::{Condition, Effect, Policy, Principal, PrincipalKind, State
 use iamgate::{ContextValue, Decision, PolicySet, Reason, Request, Scalar};
 use std::net::IpAddr;
 
-/// Services whose requests RCPs govern (SEMANTICS.md §4.1, docs/semantics.md #20).
-const RCP_SERVICES: [&str; 5] = ["s3", "sts", "kms", "sqs", "secretsmanager"];
+/// Services whose requests RCPs govern (docs/SEMANTICS.md §4.1, corrected 2026-12-07, docs/SEMANTICS.md §9 row 20): the launch services, then ECR and OpenSearch Serverless, Cognito user
+/// pools, CloudWatch Logs and DynamoDB.
+const RCP_SERVICES: [&str; 10] = [
+    "s3",
+    "sts",
+    "kms",
+    "sqs",
+    "secretsmanager",
+    "ecr",
+    "aoss",
+    "cognito-idp",
+    "logs",
+    "dynamodb",
+];
 
 /// The decision and its reasons (corpus/cases/README.md, "Reasons"), reasons sorted for comparison.
 /// `scp_levels` is the number of SCP levels the case gives: a level without policies has no Allow, and the set
@@ -36,6 +48,12 @@ pub fn decide(set: &PolicySet, req: &Request, scp_levels: usize) -> (Decision, V
         .to_ascii_lowercase();
     let rcps_apply = RCP_SERVICES.contains(&service.as_str());
     let same_account = same_account(req);
+    let env = Env {
+        same_account,
+        own_rules: set.resource_kind() != ResourceKind::Resource,
+        has_boundary: policies.iter().any(|(at, _)| *at == PolicyRef::Boundary),
+        gateway: set.endpoint_kind() == EndpointKind::Gateway,
+    };
 
     // 1. Deny pass: every applicable Deny statement of every policy (RCPs only for the services they govern).
     let mut denies = Vec::new();
@@ -44,7 +62,7 @@ pub fn decide(set: &PolicySet, req: &Request, scp_levels: usize) -> (Decision, V
             continue;
         }
         for st in &p.statements {
-            if st.effect.value == Effect::Deny && applies(*at, p, st, req, same_account) {
+            if st.effect.value == Effect::Deny && applies(*at, p, st, req, env) {
                 denies.push(statement_reason(*at, st));
             }
         }
@@ -61,7 +79,7 @@ pub fn decide(set: &PolicySet, req: &Request, scp_levels: usize) -> (Decision, V
                 continue;
             }
             for st in &p.statements {
-                if st.effect.value == Effect::Allow && applies(*at, p, st, req, same_account) {
+                if st.effect.value == Effect::Allow && applies(*at, p, st, req, env) {
                     out.push(statement_reason(*at, st));
                 }
             }
@@ -80,8 +98,18 @@ pub fn decide(set: &PolicySet, req: &Request, scp_levels: usize) -> (Decision, V
     }
     let identity = allows_in(&|at| matches!(at, PolicyRef::Identity(_)));
     let resource = allows_in(&|at| matches!(at, PolicyRef::Resource));
+    // docs/SEMANTICS.md §4.1: how the resource policy's applicable Allows name the caller. In one account a grant to
+    // the caller itself (user or session ARN, `*`: docs/SEMANTICS.md §9 row 22) stands alone; a grant to the role is
+    // limited by the boundary and the session policies; a key or trust policy must allow, and its Allow for the
+    // account delegates to the identity policies.
+    let own_rules = env.own_rules;
+    let named = resource_naming(&policies, req, env);
+    let direct = same_account && named == Naming::Caller;
     if same_account {
-        if identity.is_empty() && resource.is_empty() {
+        if own_rules && named == Naming::Nothing {
+            missing.push(Reason::NoAllow(Gate::Resource));
+        }
+        if !direct && identity.is_empty() && named != Naming::Role {
             missing.push(Reason::NoAllow(Gate::Identity));
         }
     } else {
@@ -98,14 +126,18 @@ pub fn decide(set: &PolicySet, req: &Request, scp_levels: usize) -> (Decision, V
     let is_boundary = |at: PolicyRef| matches!(at, PolicyRef::Boundary);
     let is_session = |at: PolicyRef| matches!(at, PolicyRef::Session(_));
     let is_endpoint = |at: PolicyRef| matches!(at, PolicyRef::Endpoint);
-    for (is, gate) in [
-        (&is_boundary as &dyn Fn(PolicyRef) -> bool, Gate::Boundary),
-        (&is_session, Gate::Session),
-        (&is_endpoint, Gate::Endpoint),
+    for (is, gate, spared) in [
+        (
+            &is_boundary as &dyn Fn(PolicyRef) -> bool,
+            Gate::Boundary,
+            direct,
+        ),
+        (&is_session, Gate::Session, direct),
+        (&is_endpoint, Gate::Endpoint, false),
     ] {
         if has(is) {
             let a = allows_in(is);
-            if a.is_empty() {
+            if a.is_empty() && !spared {
                 missing.push(Reason::NoAllow(gate));
             }
             allows.extend(a);
@@ -115,6 +147,75 @@ pub fn decide(set: &PolicySet, req: &Request, scp_levels: usize) -> (Decision, V
         (Decision::Allow, sorted(allows))
     } else {
         (Decision::ImplicitDeny, sorted(missing))
+    }
+}
+
+/// How the resource policy's applicable Allows name the caller, weakest first (docs/SEMANTICS.md §4.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Naming {
+    Nothing,
+    /// The caller's account (delegation to the identity policies).
+    Account,
+    /// The role of the calling session.
+    Role,
+    /// The caller itself, `*`, or everyone but a `NotPrincipal` list.
+    Caller,
+}
+
+fn resource_naming(policies: &[(PolicyRef, &Policy)], req: &Request, env: Env) -> Naming {
+    let mut best = Naming::Nothing;
+    for (at, p) in policies {
+        if *at != PolicyRef::Resource {
+            continue;
+        }
+        for st in &p.statements {
+            if st.effect.value != Effect::Allow || !applies(*at, p, st, req, env) {
+                continue;
+            }
+            let n = match (&st.principal, req.principal.as_deref()) {
+                (Some(pe), Some(who)) if !pe.negated => match &pe.principal {
+                    Principal::Any => Naming::Caller,
+                    Principal::Map(m) => m
+                        .iter()
+                        .flat_map(|(k, vs)| vs.iter().map(move |v| (k.value, v.value.to_string())))
+                        .map(|(k, v)| naming_of(k, &v, who))
+                        .max()
+                        .unwrap_or(Naming::Nothing),
+                },
+                _ => Naming::Caller,
+            };
+            best = best.max(n);
+        }
+    }
+    best
+}
+
+fn naming_of(kind: PrincipalKind, v: &str, who: &str) -> Naming {
+    if kind != PrincipalKind::Aws {
+        return if v == who {
+            Naming::Caller
+        } else {
+            Naming::Nothing
+        };
+    }
+    if v == "*" || v == who {
+        return Naming::Caller;
+    }
+    let account_form =
+        is_account_id(v) || arn_fields(v).is_some_and(|f| f[2] == "iam" && f[5] == "root");
+    if account_form {
+        return if aws_principal_matches(v, who, true) {
+            Naming::Caller
+        } else if aws_principal_matches(v, who, false) {
+            Naming::Account
+        } else {
+            Naming::Nothing
+        };
+    }
+    if aws_principal_matches(v, who, false) {
+        Naming::Role
+    } else {
+        Naming::Nothing
     }
 }
 
@@ -134,7 +235,7 @@ fn statement_reason(at: PolicyRef, st: &Statement) -> Reason {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Accounts and principals (SEMANTICS.md §1.6, docs/semantics.md #24).
+// Accounts and principals (docs/SEMANTICS.md §1.6, docs/SEMANTICS.md §9 row 24).
 
 fn arn_fields(s: &str) -> Option<Vec<&str>> {
     let f: Vec<&str> = s.splitn(6, ':').collect();
@@ -224,7 +325,24 @@ fn principal_matches(p: &Principal, req: &Request, root_only: bool) -> bool {
 // ---------------------------------------------------------------------------------------------------------
 // Statements.
 
-fn applies(at: PolicyRef, p: &Policy, st: &Statement, req: &Request, same_account: bool) -> bool {
+/// What a statement's applicability depends on beyond the request.
+#[derive(Clone, Copy)]
+struct Env {
+    same_account: bool,
+    /// The resource policy is a key or trust policy (its Allow for the account counts, delegating).
+    own_rules: bool,
+    has_boundary: bool,
+    /// The endpoint policy is a gateway endpoint's.
+    gateway: bool,
+}
+
+fn applies(at: PolicyRef, p: &Policy, st: &Statement, req: &Request, env: Env) -> bool {
+    let Env {
+        same_account,
+        own_rules,
+        has_boundary,
+        gateway,
+    } = env;
     let vars = Vars {
         enabled: matches!(
             p.version.as_ref().map(|v| &v.value),
@@ -236,20 +354,36 @@ fn applies(at: PolicyRef, p: &Policy, st: &Statement, req: &Request, same_accoun
         tokens(&a.value.as_str().to_ascii_lowercase(), true, None)
             .is_some_and(|t| glob(&t, &req.action.to_ascii_lowercase()))
     }) != st.action.negated;
-    let Some(resource_el) = &st.resource else {
-        return false;
+    let resource = match &st.resource {
+        Some(resource_el) => {
+            resource_el
+                .patterns
+                .iter()
+                .any(|r| arn_like(&r.value, &req.resource, &vars) == Some(true))
+                != resource_el.negated
+        }
+        // A role trust policy has no `Resource`: the role is the resource.
+        None => at == PolicyRef::Resource && own_rules,
     };
-    let resource = resource_el
-        .patterns
-        .iter()
-        .any(|r| arn_like(&r.value, &req.resource, &vars) == Some(true))
-        != resource_el.negated;
     let principal = match &st.principal {
         None => true,
+        // docs/SEMANTICS.md §4.1: a resource-policy Deny with NotPrincipal denies a principal with a boundary.
+        Some(pe)
+            if pe.negated
+                && at == PolicyRef::Resource
+                && st.effect.value == Effect::Deny
+                && has_boundary =>
+        {
+            true
+        }
         Some(pe) => {
+            // §1.6: root only in a gateway endpoint's policy; in one account a resource policy's Allow for the
+            // account delegates (it grants alone only in a key or trust policy's own gate, see `decide`).
             let root_only = match at {
-                PolicyRef::Endpoint => true,
-                PolicyRef::Resource => st.effect.value == Effect::Allow && same_account,
+                PolicyRef::Endpoint => gateway,
+                PolicyRef::Resource => {
+                    st.effect.value == Effect::Allow && same_account && !own_rules
+                }
                 _ => false,
             };
             principal_matches(&pe.principal, req, root_only) != pe.negated
@@ -259,7 +393,7 @@ fn applies(at: PolicyRef, p: &Policy, st: &Statement, req: &Request, same_accoun
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Conditions: the kernel of SEMANTICS.md §3.6.
+// Conditions: the kernel of docs/SEMANTICS.md §3.6.
 
 fn condition(c: &Condition, req: &Request, vars: &Vars<'_>) -> bool {
     let op = c.operator.value;
@@ -280,24 +414,22 @@ fn condition(c: &Condition, req: &Request, vars: &Vars<'_>) -> bool {
         return texts.iter().any(|t| parse_bool(t) == Some(absent));
     }
     let mut values = present;
-    // docs/semantics.md #18: with a set qualifier, a lone empty string counts as absent.
+    // docs/SEMANTICS.md §9 row 18: with a set qualifier, a lone empty string counts as absent.
     if op.qualifier.is_some() && matches!(values.as_slice(), [Scalar::String(s)] if s.is_empty()) {
         values.clear();
     }
     let negated = op.base.is_negated();
     if values.is_empty() {
-        if op.if_exists {
-            return true;
-        }
+        // docs/SEMANTICS.md §3.3: the set qualifier decides before `IfExists`.
         return match op.qualifier {
             Some(Qualifier::ForAllValues) => true,
             Some(Qualifier::ForAnyValue) => false,
-            None => negated,
+            None => op.if_exists || negated,
         };
     }
     let m = |r: &Scalar| texts.iter().any(|p| base_match(op.base, r, p, vars));
     match op.qualifier {
-        // docs/semantics.md #17: a list without a qualifier matches when any of its values does.
+        // docs/SEMANTICS.md §9 row 17: a list without a qualifier matches when any of its values does.
         None => values.iter().any(m) != negated,
         Some(Qualifier::ForAnyValue) => values.iter().any(|r| m(r) != negated),
         Some(Qualifier::ForAllValues) => values.iter().all(|r| m(r) != negated),
@@ -374,7 +506,7 @@ fn base_match(base: BaseOperator, r: &Scalar, p: &str, vars: &Vars<'_>) -> bool 
                 Scalar::String(s) => parse_bool(s),
                 Scalar::Number(..) => None,
             };
-            // docs/semantics.md #10: Bool values expand variables.
+            // docs/SEMANTICS.md §9 row 10: Bool values expand variables.
             x.is_some_and(|x| expand(p, vars).is_some_and(|t| parse_bool(&t) == Some(x)))
         }
         BinaryEquals => match (base64(&rt), base64(p)) {
@@ -392,12 +524,12 @@ fn base_match(base: BaseOperator, r: &Scalar, p: &str, vars: &Vars<'_>) -> bool 
     }
 }
 
-/// Unicode lowercase, character by character (docs/semantics.md #12).
+/// Unicode lowercase, character by character (docs/SEMANTICS.md §9 row 12).
 fn fold(s: &str) -> String {
     s.chars().flat_map(char::to_lowercase).collect()
 }
 
-/// `true`/`false`, ASCII case-insensitively (docs/semantics.md #11).
+/// `true`/`false`, ASCII case-insensitively (docs/SEMANTICS.md §9 row 11).
 fn parse_bool(s: &str) -> Option<bool> {
     if s.eq_ignore_ascii_case("true") {
         Some(true)
@@ -408,7 +540,7 @@ fn parse_bool(s: &str) -> Option<bool> {
     }
 }
 
-/// `[+-]?digits(.digits)?([eE][+-]?digits)?`, finite (SEMANTICS.md §3.5).
+/// `[+-]?digits(.digits)?([eE][+-]?digits)?`, finite (docs/SEMANTICS.md §3.5).
 fn number(s: &str) -> Option<f64> {
     let b = s.as_bytes();
     let mut i = 0;
@@ -446,7 +578,7 @@ fn number(s: &str) -> Option<f64> {
     s.parse::<f64>().ok().filter(|x| x.is_finite())
 }
 
-/// A date (SEMANTICS.md §3.5): epoch seconds (any number of digits but four, which is a year), or ISO 8601
+/// A date (docs/SEMANTICS.md §3.5): epoch seconds (any number of digits but four, which is a year), or ISO 8601
 /// through the crate's leaf parser. Out-of-range epoch values are not dates.
 fn date(s: &str) -> Option<Timestamp> {
     let (neg, digits) = match s.strip_prefix('-') {
@@ -492,7 +624,7 @@ fn base64(s: &str) -> Option<Vec<u8>> {
 }
 
 /// A CIDR or a bare address (IPv4 /32, IPv6 /128), strictly spelled; the prefix in decimal without leading
-/// zeros (SEMANTICS.md §3.5, docs/semantics.md #15).
+/// zeros (docs/SEMANTICS.md §3.5, docs/SEMANTICS.md §9 row 15).
 fn cidr(s: &str) -> Option<(IpAddr, u32)> {
     let (addr, prefix) = match s.split_once('/') {
         Some((a, p)) => {
@@ -513,7 +645,7 @@ fn cidr(s: &str) -> Option<(IpAddr, u32)> {
     (prefix <= max).then_some((ip, prefix))
 }
 
-/// Whether `ip` is in `net/prefix`; families never cross (docs/semantics.md #16).
+/// Whether `ip` is in `net/prefix`; families never cross (docs/SEMANTICS.md §9 row 16).
 fn in_cidr(ip: IpAddr, net: IpAddr, prefix: u32) -> bool {
     match (ip, net) {
         (IpAddr::V4(a), IpAddr::V4(n)) => {
@@ -537,7 +669,7 @@ fn in_cidr(ip: IpAddr, net: IpAddr, prefix: u32) -> bool {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Patterns: wildcards and policy variables (SEMANTICS.md §2.1, §2.3).
+// Patterns: wildcards and policy variables (docs/SEMANTICS.md §2.1, §2.3).
 
 /// Where variables come from, and whether they are expanded at all (Version 2012-10-17 only, §1.2).
 struct Vars<'r> {
@@ -546,7 +678,7 @@ struct Vars<'r> {
 }
 
 impl Vars<'_> {
-    /// A single-valued key's text; a list is not a variable (docs/semantics.md #27).
+    /// A single-valued key's text; a list is not a variable (docs/SEMANTICS.md §9 row 27).
     fn get(&self, key: &str) -> Option<String> {
         self.req
             .context
@@ -569,7 +701,7 @@ enum Tok {
 /// Scan one `${...}` at the start of `s`: `Ok((consumed, Some(text)))` for an escape or a resolved variable,
 /// `Ok((consumed, None))` for a variable missing from the request, `Err(())` when `s` does not start with a
 /// well-formed variable (then `$` is literal). Grammar: `${*}`, `${?}`, `${$}`, or
-/// `${ KEY [, 'DEFAULT'] }` with spaces allowed around the parts (docs/semantics.md #9).
+/// `${ KEY [, 'DEFAULT'] }` with spaces allowed around the parts (docs/SEMANTICS.md §9 row 9).
 fn variable(s: &str, vars: &Vars<'_>) -> Result<(usize, Option<String>), ()> {
     for (esc, lit) in [("${*}", "*"), ("${?}", "?"), ("${$}", "$")] {
         if s.starts_with(esc) {
@@ -690,7 +822,7 @@ fn glob_with_vars(p: &str, value: &str, vars: &Vars<'_>) -> bool {
 }
 
 /// ArnLike (and the Resource element): `*` alone matches everything; otherwise both sides must have six
-/// colon-separated fields, matched field by field, case-sensitively (SEMANTICS.md §2.1). `None` when a
+/// colon-separated fields, matched field by field, case-sensitively (docs/SEMANTICS.md §2.1). `None` when a
 /// variable is missing (§2.3: that entry matches nothing).
 fn arn_like(p: &str, value: &str, vars: &Vars<'_>) -> Option<bool> {
     if p == "*" {

@@ -8,7 +8,7 @@ use crate::validate::{PolicyKind, validate};
 use serde::{Deserialize, Serialize};
 
 /// `{"policy": TEXT, "kind": "identity"}`; `kind` is one of identity (the default), resource, boundary,
-/// session, scp, rcp, endpoint.
+/// session, scp, rcp, endpoint, trust (a role's trust policy), key (a KMS key policy).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LintInput {
@@ -56,12 +56,14 @@ pub(crate) fn kind(name: Option<&str>) -> Result<PolicyKind, Vec<ApiError>> {
         "scp" => PolicyKind::Scp,
         "rcp" => PolicyKind::Rcp,
         "endpoint" => PolicyKind::Endpoint,
+        "trust" => PolicyKind::Trust,
+        "key" => PolicyKind::Key,
         other => {
             return Err(vec![
                 ApiError::new(format!("unknown policy kind `{other}`"))
                     .path("$.kind")
                     .with_help(
-                        "valid kinds are identity, resource, boundary, session, scp, rcp, endpoint",
+                        "valid kinds are identity, resource, boundary, session, scp, rcp, endpoint, trust, key",
                     ),
             ]);
         }
@@ -69,7 +71,7 @@ pub(crate) fn kind(name: Option<&str>) -> Result<PolicyKind, Vec<ApiError>> {
 }
 
 impl ApiError {
-    fn with_help(mut self, help: impl Into<String>) -> Self {
+    pub(crate) fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
     }

@@ -2,10 +2,10 @@
 
 use super::place::{Place, of_span, place};
 use super::{Answer, ApiError, read_input};
-use crate::compile::{PolicyRef, PolicySet, PolicySetBuilder};
+use crate::compile::{EndpointKind, PolicyRef, PolicySet, PolicySetBuilder, ResourceKind};
 use crate::context::{RequestRef, ValueRef};
 use crate::decide::{ConditionTrace, Decision, Reason, StatementTrace};
-use crate::ffi::case::{parse_request, warnings};
+use crate::ffi::case::{parse_request, resource_kind_of, warnings};
 use crate::limits::Limits;
 use crate::policy::{Effect, Policy};
 use serde::de::IgnoredAny;
@@ -36,8 +36,16 @@ pub struct SetInput<'a> {
     pub endpoint_policy: Option<&'a RawValue>,
     #[serde(default, rename = "id")]
     _id: Option<IgnoredAny>,
-    #[serde(default, rename = "request")]
-    _request: Option<IgnoredAny>,
+    /// Which kind of VPC endpoint the endpoint policy belongs to: `interface` (the default) or `gateway`.
+    #[serde(default)]
+    pub endpoint_kind: Option<String>,
+    /// What the resource policy is: `resource` (the default), `trust` (a role's trust policy) or `key` (a KMS key
+    /// policy). Without it, a case's `request` decides, as in a batch (`sts:AssumeRole*` on a role: trust;
+    /// `kms:*`: key).
+    #[serde(default)]
+    pub resource_kind: Option<String>,
+    #[serde(default, borrow)]
+    pub request: Option<&'a RawValue>,
     #[serde(default, rename = "expect")]
     _expect: Option<IgnoredAny>,
     #[serde(default, rename = "description")]
@@ -146,11 +154,38 @@ pub fn compile(input: &str) -> Result<Compiled, Vec<ApiError>> {
     let s: SetInput<'_> = read_input(input)?;
     let mut errors = Vec::new();
     let mut b = PolicySetBuilder::default();
+    let resource_kind = match s.resource_kind.as_deref() {
+        Some("resource") => ResourceKind::Resource,
+        Some("trust") => ResourceKind::Trust,
+        Some("key") => ResourceKind::Key,
+        Some(other) => {
+            return Err(vec![
+                ApiError::new(format!("unknown resource kind `{other}`"))
+                    .path("$.resource_kind")
+                    .with_help("valid kinds are resource, trust, key"),
+            ]);
+        }
+        None => s
+            .request
+            .and_then(|r| parse_request(r.get(), &Limits::default()).ok())
+            .map_or(ResourceKind::Resource, |r| resource_kind_of(&r)),
+    };
+    match s.endpoint_kind.as_deref() {
+        None | Some("interface") => {}
+        Some("gateway") => b = b.endpoint_kind(EndpointKind::Gateway),
+        Some(other) => {
+            return Err(vec![
+                ApiError::new(format!("unknown endpoint kind `{other}`"))
+                    .path("$.endpoint_kind")
+                    .with_help("valid kinds are interface (the default) and gateway"),
+            ]);
+        }
+    }
     let add = |b: PolicySetBuilder, raw: &RawValue, at: PolicyRef, errors: &mut Vec<ApiError>| {
         match parse_policy(raw, at.to_string(), errors) {
             Some(p) => match at {
                 PolicyRef::Identity(_) => b.identity(p),
-                PolicyRef::Resource => b.resource(p),
+                PolicyRef::Resource => b.resource_as(p, resource_kind),
                 PolicyRef::Boundary => b.boundary(p),
                 PolicyRef::Session(_) => b.session(p),
                 PolicyRef::Endpoint => b.endpoint(p),

@@ -157,6 +157,23 @@ fn compile_reports_every_broken_policy_with_its_name_and_place() {
         &broken[p.span.start as usize..p.span.end as usize],
         "\"s3\""
     );
+    // Kinds: an unknown one is refused; a KMS key policy must itself allow (an identity Allow is not enough).
+    let v = to_value(&api::compile_json(r#"{"resource_kind": "bucket"}"#));
+    assert_eq!(v["errors"][0]["path"], "$.resource_kind");
+    let v = to_value(&api::compile_json(r#"{"endpoint_kind": "vpn"}"#));
+    assert_eq!(v["errors"][0]["path"], "$.endpoint_kind");
+    let allow = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*"}]}"#;
+    let key = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/Other"},"Action":"kms:*","Resource":"*"}]}"#;
+    let req = r#"{"principal":"arn:aws:iam::111122223333:role/R","action":"kms:Decrypt","resource":"arn:aws:kms:eu-west-1:111122223333:key/k"}"#;
+    let decide = |kind: Option<&str>| {
+        let mut input = json!({"identity_policies": [allow], "resource_policy": key});
+        if let Some(k) = kind {
+            input["resource_kind"] = json!(k);
+        }
+        to_value(&api::compile(&input.to_string()).unwrap().decide(req))["decision"].clone()
+    };
+    assert_eq!(decide(Some("key")), "ImplicitDeny");
+    assert_eq!(decide(Some("resource")), "Allow");
     // A policy must be text or an object.
     let errors = api::compile(r#"{"identity_policies": [7]}"#).err().unwrap();
     assert_eq!(errors[0].policy.as_deref(), Some("identity[0]"));

@@ -12,10 +12,15 @@ mod borrowed;
 mod cases;
 #[cfg(feature = "cli")]
 mod cli;
+mod fidelity;
 mod hostile;
 mod json;
 mod jsonapi;
 mod network;
+#[cfg(feature = "cli")]
+mod newuser;
 mod properties;
 mod reach;
+#[cfg(feature = "cli")]
+mod readme;
 mod regressions;

@@ -22,7 +22,7 @@ export interface ApiError extends Partial<Place> {
 }
 
 export type Severity = "error" | "warning";
-export type PolicyKind = "identity" | "resource" | "boundary" | "session" | "scp" | "rcp" | "endpoint";
+export type PolicyKind = "identity" | "resource" | "boundary" | "session" | "scp" | "rcp" | "endpoint" | "trust" | "key";
 export type Decision = "Allow" | "ExplicitDeny" | "ImplicitDeny";
 
 export interface LintDiagnostic extends Place {
@@ -52,6 +52,10 @@ export interface PolicySetInput {
   scps?: PolicyInput[][];
   rcps?: PolicyInput[][];
   endpoint_policy?: PolicyInput;
+  /** The endpoint policy's endpoint: "interface" (default) or "gateway". */
+  endpoint_kind?: "interface" | "gateway";
+  /** The resource policy: "resource" (default), "trust" or "key"; a case's `request` decides when absent. */
+  resource_kind?: "resource" | "trust" | "key";
 }
 
 export type ContextValue = string | number | boolean | (string | number | boolean)[];
