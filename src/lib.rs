@@ -2,6 +2,7 @@
 
 pub mod analyse;
 pub mod api;
+pub mod bundle;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod compile;
