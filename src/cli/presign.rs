@@ -99,7 +99,7 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
         &a.network,
         crate::limits::Limits::default().max_document_bytes,
     )?;
-    let mut net = match Network::parse_with_feeds(&text, a.network.parent(), &a.feeds) {
+    let mut net = match Network::parse_allowing_feeds(&text, a.network.parent(), &a.feeds) {
         Ok(n) => n,
         Err(e) => {
             eprintln!(

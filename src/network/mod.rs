@@ -274,14 +274,23 @@ impl Network {
     ///
     /// A feed path is read only inside `base` (no `..`, no absolute path, no link out of it), only if it is a
     /// regular file, and up to 64 MiB; an error about a feed never quotes its text. See
-    /// [`Network::parse_with_feeds`] to allow feed files elsewhere.
+    /// [`Network::parse_allowing_feeds`] to allow feed files elsewhere.
     pub fn parse(text: &str, base: Option<&Path>) -> Result<Network, NetworkError> {
         read::parse(text, base, &[])
     }
 
+    /// Parse and check a network whose feeds (`cenr`, `aws_ip_ranges`, `feeds`) are given as texts keyed by the
+    /// names the network uses for them; nothing is read from disk.
+    pub fn parse_with_feeds(
+        text: &str,
+        feeds: &std::collections::BTreeMap<String, String>,
+    ) -> Result<Network, NetworkError> {
+        read::parse_from(text, read::Feeds::Given(feeds))
+    }
+
     /// [`Network::parse`], where the feed files `feeds` (named by the user, as `presign --feed` does) may also be
     /// read wherever they are when the network file names them (by a path that leads to the same file).
-    pub fn parse_with_feeds(
+    pub fn parse_allowing_feeds(
         text: &str,
         base: Option<&Path>,
         feeds: &[std::path::PathBuf],

@@ -981,7 +981,7 @@ fn feed_paths_stay_in_the_network_files_folder() {
     }
     // Named by the user, a feed may be anywhere, by any path that leads to it.
     for named in [outside.as_str(), "../outside.json", "link-out.json"] {
-        let n = Network::parse_with_feeds(
+        let n = Network::parse_allowing_feeds(
             &network_with_feed(named),
             Some(&net),
             &[d.join("outside.json")],
@@ -990,7 +990,7 @@ fn feed_paths_stay_in_the_network_files_folder() {
         assert_eq!(n.client.egress.as_ref().unwrap().feeds.len(), 8, "{named}");
     }
     // Naming one file allows no other.
-    let e = Network::parse_with_feeds(
+    let e = Network::parse_allowing_feeds(
         &network_with_feed("/etc/passwd"),
         Some(&net),
         &[d.join("outside.json")],
@@ -1021,8 +1021,8 @@ fn feeds_that_never_end_block_or_leak_are_refused() {
     ] {
         // `/dev/zero` lies outside: even named by the user, it is no regular file.
         let allowed = if named { vec![net.join(name)] } else { vec![] };
-        let e =
-            Network::parse_with_feeds(&network_with_feed(name), Some(&net), &allowed).unwrap_err();
+        let e = Network::parse_allowing_feeds(&network_with_feed(name), Some(&net), &allowed)
+            .unwrap_err();
         assert_eq!(
             e.message,
             format!("feed `{name}` is not a regular file (a FIFO, a device or a folder)")
