@@ -257,6 +257,110 @@ pub fn resource_kind_of(req: &Request) -> ResourceKind {
     }
 }
 
+/// Lint's findings for the policy texts this thread has linted lately. A batch's cases often share their
+/// policies (a bundle given in full in every case): each text is linted once per worker thread instead of once
+/// per case, and the findings (their spans relative to the policy text) placed in each case as before. Bounded:
+/// past [`seen::BUDGET`] bytes of texts and findings the cache starts afresh.
+mod seen {
+    use crate::diagnostic::Diagnostic;
+    use crate::policy::Policy;
+    use crate::validate::PolicyKind;
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    use std::rc::Rc;
+
+    /// Most bytes of policy text and findings held per thread.
+    pub(super) const BUDGET: usize = 1 << 20;
+
+    #[derive(Default)]
+    pub(super) struct Seen {
+        /// Each text, and its findings for each kind it was linted as.
+        by_text: HashMap<Box<str>, Vec<(PolicyKind, Rc<[Diagnostic]>)>>,
+        /// Bytes held: the texts, and the findings' messages with a fixed charge for each.
+        pub(super) bytes: usize,
+        /// How many times `validate` has run on this thread (what the cache saves, for the tests).
+        pub(super) linted: usize,
+    }
+
+    thread_local! {
+        pub(super) static SEEN: RefCell<Seen> = RefCell::new(Seen::default());
+    }
+
+    /// `crate::validate::validate(policy, kind)`, where `policy` is the parse of `text`: from the cache when
+    /// this thread has linted `text` as `kind` already.
+    pub(super) fn lint(text: &str, policy: &Policy, kind: PolicyKind) -> Rc<[Diagnostic]> {
+        SEEN.with(|seen| {
+            let mut seen = seen.borrow_mut();
+            if let Some(found) = seen
+                .by_text
+                .get(text)
+                .and_then(|kinds| kinds.iter().find(|(k, _)| *k == kind))
+            {
+                return Rc::clone(&found.1);
+            }
+            let found: Rc<[Diagnostic]> = crate::validate::validate(policy, kind).into();
+            seen.linted += 1;
+            let findings = found.iter().map(|d| 64 + d.message.len()).sum::<usize>();
+            let with_text = findings.saturating_add(text.len());
+            if with_text > BUDGET / 4 {
+                return found;
+            }
+            let cost = if seen.by_text.contains_key(text) {
+                findings
+            } else {
+                with_text
+            };
+            if seen.bytes + cost > BUDGET {
+                seen.by_text.clear();
+                seen.bytes = with_text;
+            } else {
+                seen.bytes += cost;
+            }
+            seen.by_text
+                .entry(text.into())
+                .or_default()
+                .push((kind, Rc::clone(&found)));
+            found
+        })
+    }
+}
+
+/// [`line_col`] for offsets into one text taken in increasing order: each call reads only the bytes since the
+/// last one (an offset behind it, or not at a character's start, is placed by [`line_col`] itself).
+struct Cursor<'t> {
+    text: &'t str,
+    at: usize,
+    line: usize,
+    col: usize,
+}
+
+impl<'t> Cursor<'t> {
+    fn new(text: &'t str) -> Cursor<'t> {
+        Cursor {
+            text,
+            at: 0,
+            line: 1,
+            col: 1,
+        }
+    }
+
+    fn line_col(&mut self, at: usize) -> (usize, usize) {
+        let at = at.min(self.text.len());
+        let Some(step) = self.text.get(self.at..at) else {
+            return line_col(self.text, at);
+        };
+        match step.rfind('\n') {
+            Some(i) => {
+                self.line += step.bytes().filter(|&b| b == b'\n').count();
+                self.col = step.get(i + 1..).map_or(0, |s| s.chars().count()) + 1;
+            }
+            None => self.col += step.chars().count(),
+        }
+        self.at = at;
+        (self.line, self.col)
+    }
+}
+
 struct Reader<'t> {
     text: &'t str,
     limits: &'t Limits,
@@ -509,14 +613,23 @@ impl Reader<'_> {
             let message = d.map_or_else(|| "invalid policy".to_string(), |d| d.message.clone());
             self.placed(node, path, text, offset, message)
         })?;
-        for d in crate::validate::validate(&policy, kind) {
-            let offset = d.span.start as usize;
-            let severity = if d.is_error() { "error" } else { "warning" };
-            let e = self.placed(node, path, text, offset, d.message);
-            self.lint.borrow_mut().push(format!(
-                "{}: lint {severity}[{}]: {} (line {}, column {})",
-                e.path, d.code, e.message, e.line, e.column
-            ));
+        let findings = seen::lint(text, &policy, kind);
+        if !findings.is_empty() {
+            // Placed as `placed` places them: inline, in the case text; in a string, in the policy text. The
+            // findings come in order of their offsets, so one cursor reads each text once.
+            let (mut cursor, base, within) = match &node.value {
+                Value::Object(_) => (Cursor::new(self.text), node.span.start as usize, ""),
+                _ => (Cursor::new(text), 0, " (in the policy text)"),
+            };
+            let mut lint = self.lint.borrow_mut();
+            for d in findings.iter() {
+                let (line, column) = cursor.line_col(base + d.span.start as usize);
+                let severity = if d.is_error() { "error" } else { "warning" };
+                lint.push(format!(
+                    "{path}: lint {severity}[{}]: {}{within} (line {line}, column {column})",
+                    d.code, d.message
+                ));
+            }
         }
         Ok(policy)
     }
@@ -710,5 +823,116 @@ impl Reader<'_> {
             None => None,
         };
         Ok(Expectation { decision, reasons })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::seen::{BUDGET, SEEN};
+    use super::*;
+
+    /// A policy `lint` warns about (an unknown global key), as text.
+    const WARNED: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*",
+"Condition":{"StringEquals":{"aws:SourceVpcID":"vpc-0abc"}}}]}"#;
+
+    fn forget() {
+        SEEN.with(|s| *s.borrow_mut() = seen::Seen::default());
+    }
+
+    fn linted() -> usize {
+        SEEN.with(|s| s.borrow().linted)
+    }
+
+    fn lint_of(case: &str) -> Vec<String> {
+        match Case::parse(case, &Limits::default()) {
+            Ok(c) => c.lint,
+            Err((_, e)) => vec![format!("refused: {e}")],
+        }
+    }
+
+    /// The same policy text, inline at two different places and held in a string: linted once, and each case's
+    /// warnings are those a fresh lint gives, placed where the policy is in that case.
+    #[test]
+    fn a_policy_text_seen_before_is_linted_once_and_placed_in_each_case() {
+        let request = r#""request":{"principal":"arn:aws:iam::111122223333:role/R","action":"s3:GetObject","resource":"arn:aws:s3:::b/k"}"#;
+        let quoted = serde_json::to_string(WARNED).unwrap_or_default();
+        let cases = [
+            format!(r#"{{"identity_policies":[{WARNED}],{request}}}"#),
+            format!(
+                r#"{{"id":"moved down a line",
+"identity_policies":[{WARNED}],{request}}}"#
+            ),
+            format!(r#"{{"identity_policies":[{quoted}],{request}}}"#),
+        ];
+        let fresh: Vec<Vec<String>> = cases
+            .iter()
+            .map(|c| {
+                forget();
+                lint_of(c)
+            })
+            .collect();
+        assert!(
+            fresh
+                .iter()
+                .all(|w| w.len() == 1 && w[0].contains("unknown-global-key")),
+            "{fresh:?}"
+        );
+        assert_ne!(fresh[0], fresh[1], "the places differ");
+        assert_ne!(fresh[0], fresh[2], "the places differ");
+        forget();
+        let cached: Vec<Vec<String>> = cases.iter().map(|c| lint_of(c)).collect();
+        assert_eq!(cached, fresh);
+        assert_eq!(linted(), 1);
+    }
+
+    /// The cursor places every offset as `line_col` does, in order, backwards, and inside a character.
+    #[test]
+    fn the_cursor_places_as_line_col_does() {
+        let text = "ab\n\u{e9}t\u{e9}\n\n  x\u{1f600}y\nz";
+        let mut offsets: Vec<usize> = (0..=text.len() + 2).collect();
+        offsets.extend([9, 3, 0, 4, 14, 1, 12]);
+        let mut cursor = Cursor::new(text);
+        for at in offsets {
+            assert_eq!(cursor.line_col(at), line_col(text, at), "offset {at}");
+        }
+    }
+
+    /// The kind is part of what is remembered: the same text as an SCP is linted as one.
+    #[test]
+    fn the_same_text_as_another_kind_is_linted_again() {
+        forget();
+        let p = Policy::parse(WARNED).unwrap_or_else(|e| panic!("{e:?}"));
+        for kind in [
+            crate::validate::PolicyKind::Identity,
+            crate::validate::PolicyKind::Scp,
+            crate::validate::PolicyKind::Identity,
+            crate::validate::PolicyKind::Scp,
+        ] {
+            let got = seen::lint(WARNED, &p, kind);
+            assert_eq!(&*got, crate::validate::validate(&p, kind).as_slice());
+        }
+        assert_eq!(linted(), 2);
+    }
+
+    /// Many distinct texts: the cache stays within its budget and still answers as lint does.
+    #[test]
+    fn the_cache_stays_within_its_budget() {
+        forget();
+        let pad = "x".repeat(4000);
+        for i in 0..400 {
+            let text = format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"S{i}","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::{pad}"}}]}}"#
+            );
+            let p = Policy::parse(&text).unwrap_or_else(|e| panic!("{e:?}"));
+            let kind = crate::validate::PolicyKind::Identity;
+            assert_eq!(
+                &*seen::lint(&text, &p, kind),
+                crate::validate::validate(&p, kind).as_slice()
+            );
+            let bytes = SEEN.with(|s| s.borrow().bytes);
+            assert!(bytes <= BUDGET, "{bytes} bytes held after {i} texts");
+        }
+        assert_eq!(linted(), 400);
+        assert!(400 * 4000 > BUDGET, "the texts exceed the budget");
     }
 }
