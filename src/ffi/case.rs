@@ -257,16 +257,18 @@ pub fn resource_kind_of(req: &Request) -> ResourceKind {
     }
 }
 
-/// Lint's findings for the policy texts this thread has linted lately. A batch's cases often share their
-/// policies (a bundle given in full in every case): each text is linted once per worker thread instead of once
-/// per case, and the findings (their spans relative to the policy text) placed in each case as before. Bounded:
-/// past [`seen::BUDGET`] bytes of texts and findings the cache starts afresh.
+/// The policies this thread has parsed and linted lately. A batch's cases often share their policies (a bundle
+/// given in full in every case): each text is linted once per worker thread instead of once per case, and the
+/// findings (their spans relative to the policy text) placed in each case as before; a text parsed among the
+/// last few is copied rather than parsed again. Bounded: past [`seen::BUDGET`] bytes of texts and findings the
+/// lint cache starts afresh.
 mod seen {
     use crate::diagnostic::Diagnostic;
-    use crate::policy::Policy;
+    use crate::limits::Limits;
+    use crate::policy::{Policy, PolicyError};
     use crate::validate::PolicyKind;
     use std::cell::RefCell;
-    use std::collections::HashMap;
+    use std::collections::{HashMap, VecDeque};
     use std::rc::Rc;
 
     /// Most bytes of policy text and findings held per thread.
@@ -284,6 +286,35 @@ mod seen {
 
     thread_local! {
         pub(super) static SEEN: RefCell<Seen> = RefCell::new(Seen::default());
+    }
+
+    /// `Policy::parse_with(text, limits)`: a copy of the policy this thread parsed from `text` under the same
+    /// limits, when it is among the last [`LAST_KEPT`] parsed (cases that share their policies hold a few, in
+    /// the same order); errors, and texts over [`PARSED_MAX`] bytes, are not kept.
+    pub(super) fn parse(text: &str, limits: &Limits) -> Result<Policy, PolicyError> {
+        LAST.with(|last| {
+            let mut last = last.borrow_mut();
+            if let Some(hit) = last.iter().find(|(t, l, _)| **t == *text && l == limits) {
+                return Ok(hit.2.clone());
+            }
+            let policy = Policy::parse_with(text, limits)?;
+            if text.len() <= PARSED_MAX {
+                if last.len() == LAST_KEPT {
+                    last.pop_front();
+                }
+                last.push_back((text.into(), *limits, policy.clone()));
+            }
+            Ok(policy)
+        })
+    }
+
+    /// How many parsed policies `parse` keeps.
+    pub(super) const LAST_KEPT: usize = 8;
+    /// The longest text whose policy `parse` keeps.
+    const PARSED_MAX: usize = 64 << 10;
+
+    thread_local! {
+        static LAST: RefCell<VecDeque<(Box<str>, Limits, Policy)>> = const { RefCell::new(VecDeque::new()) };
     }
 
     /// `crate::validate::validate(policy, kind)`, where `policy` is the parse of `text`: from the cache when
@@ -607,7 +638,7 @@ impl Reader<'_> {
                 ),
             )),
         };
-        let policy = Policy::parse_with(text, self.limits).map_err(|e| {
+        let policy = seen::parse(text, self.limits).map_err(|e| {
             let d = e.diagnostics.first();
             let offset = d.map_or(0, |d| d.span.start as usize);
             let message = d.map_or_else(|| "invalid policy".to_string(), |d| d.message.clone());
@@ -895,6 +926,29 @@ mod tests {
         for at in offsets {
             assert_eq!(cursor.line_col(at), line_col(text, at), "offset {at}");
         }
+    }
+
+    /// A text parsed before gives the same policy; under limits that refuse it, the error.
+    #[test]
+    fn a_policy_parsed_before_is_the_same_and_limits_still_apply() {
+        let text = WARNED.replace("s3:GetObject", "s3:PutObject");
+        let fresh = Policy::parse(&text).unwrap_or_else(|e| panic!("{e:?}"));
+        for _ in 0..2 {
+            let got = seen::parse(&text, &Limits::default()).unwrap_or_else(|e| panic!("{e:?}"));
+            assert_eq!(got, fresh);
+        }
+        let tight = Limits {
+            max_depth: 2,
+            ..Limits::default()
+        };
+        assert!(seen::parse(&text, &tight).is_err());
+        assert!(Policy::parse_with(&text, &tight).is_err());
+        // More texts than are kept, then the first again: parsed anew, the same policy.
+        for i in 0..=seen::LAST_KEPT {
+            let other = WARNED.replace("s3:GetObject", &format!("s3:Get{i}"));
+            assert!(seen::parse(&other, &Limits::default()).is_ok());
+        }
+        assert_eq!(seen::parse(&text, &Limits::default()).ok(), Some(fresh));
     }
 
     /// The kind is part of what is remembered: the same text as an SCP is linted as one.
