@@ -15,6 +15,8 @@ pub mod parse;
 pub mod policy;
 pub mod span;
 pub mod validate;
+#[cfg(feature = "cli")]
+pub mod whatif;
 
 pub use compile::{PolicyRef, PolicySet, PolicySetBuilder};
 pub use context::{Context, ContextValue, Request, RequestRef, Scalar, ValueRef};

@@ -7,6 +7,7 @@ mod lint;
 mod policies;
 mod presign;
 mod reach;
+mod whatif;
 
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -20,7 +21,7 @@ use std::process::ExitCode;
 )]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -36,6 +37,8 @@ enum Command {
     /// Decide both steps of the presigned-URL flow (create, then use) along a network path, with a verdict and
     /// findings; exits 1 unless it works without findings.
     Presign(presign::Args),
+    /// Every principal of a corpus against every network, and what a guardrail would change (docs/whatif.md).
+    Whatif(whatif::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -51,11 +54,13 @@ pub fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Batch(a) => batch::run(a),
-        Command::Decide(a) => decide::run(a),
-        Command::Lint(a) => lint::run(a),
-        Command::Reach(a) => reach::run(a),
-        Command::Presign(a) => presign::run(a),
+        None => whatif::run_default(),
+        Some(Command::Whatif(a)) => whatif::run(a),
+        Some(Command::Batch(a)) => batch::run(a),
+        Some(Command::Decide(a)) => decide::run(a),
+        Some(Command::Lint(a)) => lint::run(a),
+        Some(Command::Reach(a)) => reach::run(a),
+        Some(Command::Presign(a)) => presign::run(a),
     };
     match result {
         Ok(code) => code,

@@ -50,6 +50,7 @@ pub use addr::{is_private, show_net};
 pub use derive::{DerivedStep, Reach, StepKind, derive};
 pub use feeds::FeedRange;
 pub use findings::Finding;
+pub(crate) use report::decide_step_in;
 pub use report::{Outcome, PresignReport, StepDecision, StepReport, Verdict, presign};
 
 use crate::compile::CompiledPolicy;
@@ -80,8 +81,20 @@ pub struct Network {
     /// against (§7.6): the top-level `feeds`, plus whatever a caller adds. The egress's own Zscaler ranges are
     /// always included by the findings.
     pub shared_ranges: Vec<FeedRange>,
+    /// The Studio domain's authentication mode (`domain.auth_mode`), fixed when the domain is created.
+    pub auth_mode: AuthMode,
     /// The network file's text, to place findings in inline endpoint policies.
     pub(crate) source: Arc<str>,
+}
+
+/// How users sign in to the Studio domain (`domain.auth_mode` in a network file; default `iam`). In `sso` mode
+/// users come in through IAM Identity Center, and `CreatePresignedDomainUrl` is not the way in: the API works only
+/// for IAM-mode domains (AWS, SageMaker API reference, CreatePresignedDomainUrl; docs/whatif.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    Iam,
+    Sso,
 }
 
 /// The VPC that holds the interface endpoints and the Route 53 Resolver inbound endpoint.

@@ -195,31 +195,39 @@ fn ips_value(nets: &[IpNet]) -> Value {
 }
 
 fn decide_step(set: &PolicySet, net: &Network, d: DerivedStep) -> StepReport {
-    let mut context = Map::new();
     let step_set = match &d.reach {
+        Reach::Endpoint { role, .. } => set.with_endpoint(
+            net.endpoint(*role)
+                .and_then(|e| e.policy.as_ref())
+                .map(|p| p.compiled.clone()),
+        ),
+        Reach::Public { .. } | Reach::Unreachable => set.with_endpoint(None),
+    };
+    decide_step_in(step_set, d)
+}
+
+/// Decide one derived step with `step_set`: the identity-side policies with the endpoint policy of the endpoint
+/// the step reaches (none on the public path). Bulk callers cache `step_set` per policy combination.
+pub(crate) fn decide_step_in(step_set: PolicySet, d: DerivedStep) -> StepReport {
+    let mut context = Map::new();
+    match &d.reach {
         Reach::Public { source_ips } => {
             context.insert(SOURCE_IP.into(), ips_value(source_ips));
             context.insert(VIA_AWS_SERVICE.into(), Value::Bool(false));
-            set.with_endpoint(None)
         }
         Reach::Endpoint {
-            role,
             id,
             vpc,
             source_ips,
+            ..
         } => {
             context.insert(SOURCE_VPCE.into(), Value::String(id.clone()));
             context.insert(SOURCE_VPC.into(), Value::String(vpc.clone()));
             context.insert(VPC_SOURCE_IP.into(), ips_value(source_ips));
             context.insert(VIA_AWS_SERVICE.into(), Value::Bool(false));
-            let policy = net
-                .endpoint(*role)
-                .and_then(|e| e.policy.as_ref())
-                .map(|p| p.compiled.clone());
-            set.with_endpoint(policy)
         }
-        Reach::Unreachable => set.with_endpoint(None),
-    };
+        Reach::Unreachable => {}
+    }
     let mut classes = Vec::new();
     let mut outcomes: Vec<(IpNet, Outcome)> = Vec::new();
     if let Some((key, ranges)) = d.varying() {
