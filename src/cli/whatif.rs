@@ -2,7 +2,7 @@
 //! (docs/whatif.md).
 
 use super::CliError;
-use crate::network::Network;
+use crate::network::{Network, StepDecision, Verdict};
 use crate::whatif::runner::{Cell, Deciding, Guardrail, GuardrailKind, Options, Row, Runner};
 use crate::whatif::summary::Summary;
 use crate::whatif::{InputError, Item, PolicyDoc, Principal, Shard, inputs, synth};
@@ -370,8 +370,20 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-fn cell_json(c: &Cell) -> serde_json::Value {
-    serde_json::json!({"create": c.create, "use": c.use_, "verdict": c.verdict, "deciding": c.deciding})
+/// One row of the jsonl contract (docs/whatif.md).
+#[derive(serde::Serialize)]
+struct JsonRow<'a> {
+    principal: &'a str,
+    source: &'a str,
+    network: &'a str,
+    user_profile: &'a str,
+    create: StepDecision,
+    #[serde(rename = "use")]
+    use_: StepDecision,
+    verdict: Verdict,
+    deciding: &'a Option<Deciding>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    before: Option<&'a Cell>,
 }
 
 impl Writer {
@@ -483,16 +495,25 @@ impl Writer {
                 self.line(&s);
             }
             Format::Jsonl => {
-                let mut v = serde_json::json!({
-                    "principal": &*r.principal, "source": &*r.source, "network": net,
-                    "user_profile": r.user_profile,
-                    "create": r.now.create, "use": r.now.use_, "verdict": r.now.verdict,
-                    "deciding": r.now.deciding,
-                });
-                if let (Some(b), Some(o)) = (b, v.as_object_mut()) {
-                    o.insert("before".into(), cell_json(b));
+                let rec = JsonRow {
+                    principal: &r.principal,
+                    source: &r.source,
+                    network: &net,
+                    user_profile: &r.user_profile,
+                    create: r.now.create,
+                    use_: r.now.use_,
+                    verdict: r.now.verdict,
+                    deciding: &r.now.deciding,
+                    before: b,
+                };
+                if self.failed.is_none() {
+                    let res = serde_json::to_writer(&mut self.out, &rec)
+                        .map_err(std::io::Error::from)
+                        .and_then(|()| self.out.write_all(b"\n"));
+                    if let Err(e) = res {
+                        self.failed = Some(e);
+                    }
                 }
-                self.line(&v.to_string());
             }
         }
     }
@@ -601,15 +622,15 @@ impl Writer {
         if !s.findings.is_empty() {
             text.push_str(&h("Findings"));
             for f in &s.findings {
-                let sev = match f.finding.severity {
+                let sev = match f.severity {
                     crate::diagnostic::Severity::Error => "error",
                     crate::diagnostic::Severity::Warning => "warning",
                 };
-                let at = f.finding.place.as_deref().unwrap_or(&f.finding.policy);
+                let at = f.place.as_deref().unwrap_or(&f.policy);
                 text.push_str(&format!(
                     "\n{}{sev}[{}] on {} ({} rows): {}\n    --> {at}, line {}, column {}\n    help: {}",
                     if md { "- " } else { "  " },
-                    f.finding.code, f.network, f.rows, f.finding.message, f.finding.line, f.finding.column, f.finding.help
+                    f.code, f.network, f.rows, f.message, f.line, f.column, f.help
                 ));
             }
         }

@@ -96,19 +96,12 @@ pub struct Cell {
     pub deciding: Option<Deciding>,
 }
 
-/// A presign finding for one row, with its policy named as in [`Deciding`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A presign finding for one row, with its policy named as in [`Deciding`] (shared: rows only point at it).
+#[derive(Debug, Clone)]
 pub struct RowFinding {
-    pub code: &'static str,
-    pub severity: crate::diagnostic::Severity,
-    pub message: String,
-    pub policy: String,
-    pub place: Option<String>,
-    pub sid: Option<String>,
-    pub statement: Option<usize>,
-    pub line: usize,
-    pub column: usize,
-    pub help: String,
+    pub finding: Arc<Finding>,
+    pub policy: Arc<str>,
+    pub place: Option<Arc<str>>,
 }
 
 /// One principal on one network.
@@ -136,7 +129,7 @@ struct Decided {
     use_: StepDecision,
     verdict: Verdict,
     deciding: Option<(StepKind, Reason)>,
-    findings: Vec<Finding>,
+    findings: Vec<Arc<Finding>>,
 }
 
 struct NetInfo {
@@ -645,7 +638,10 @@ impl Runner {
         let (create, use_) = (decision(StepKind::Create), decision(StepKind::Use));
         let verdict = Verdict::of(create, use_);
         let deciding = deciding(&steps, verdict);
-        let findings = findings::analyse(base, &n.net, &steps);
+        let findings = findings::analyse(base, &n.net, &steps)
+            .into_iter()
+            .map(Arc::new)
+            .collect();
         Some(Decided {
             create,
             use_,
@@ -734,14 +730,14 @@ impl Namer<'_> {
         }
     }
 
-    fn name(&self, at: PolicyRef) -> (String, Option<String>) {
+    fn name(&self, at: PolicyRef) -> (Arc<str>, Option<Arc<str>>) {
         match self.doc(at) {
-            Some(d) => (d.name.to_string(), Some(d.place.to_string())),
+            Some(d) => (d.name.clone(), Some(d.place.clone())),
             None if at == PolicyRef::Endpoint => (
-                format!("endpoint policy of network `{}`", self.net.name),
+                format!("endpoint policy of network `{}`", self.net.name).into(),
                 None,
             ),
-            None => (at.to_string(), None),
+            None => (at.to_string().into(), None),
         }
     }
 
@@ -756,8 +752,8 @@ impl Namer<'_> {
                 let (name, place) = self.name(*policy);
                 Deciding {
                     step,
-                    policy: name,
-                    place,
+                    policy: name.to_string(),
+                    place: place.map(|p| p.to_string()),
                     sid: sid.clone(),
                     statement: Some(*statement),
                     effect: effect.to_string(),
@@ -774,22 +770,15 @@ impl Namer<'_> {
         }
     }
 
-    fn finding(&self, f: &Finding) -> RowFinding {
+    fn finding(&self, f: &Arc<Finding>) -> RowFinding {
         let (policy, place) = match parse_ref(&f.policy) {
             Some(at) => self.name(at),
-            None => (f.policy.clone(), None),
+            None => (f.policy.as_str().into(), None),
         };
         RowFinding {
-            code: f.code,
-            severity: f.severity,
-            message: f.message.clone(),
+            finding: f.clone(),
             policy,
             place,
-            sid: f.sid.clone(),
-            statement: f.statement,
-            line: f.line,
-            column: f.column,
-            help: f.help.clone(),
         }
     }
 }

@@ -6,6 +6,7 @@ use super::runner::{Row, RowFinding, Runner};
 use crate::network::{AuthMode, StepDecision, Verdict};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 /// How many examples each list keeps.
 const EXAMPLES: usize = 10;
@@ -28,13 +29,42 @@ impl Counted {
     }
 }
 
-/// A finding with the rows it holds for.
+/// A finding with the rows it holds for: the presign finding of docs/whatif.md, its policy named as in rows.
 #[derive(Debug, Clone, Serialize)]
 pub struct FindingCount {
     pub network: String,
-    #[serde(flatten)]
-    pub finding: RowFinding,
+    pub code: &'static str,
+    pub severity: crate::diagnostic::Severity,
+    pub message: String,
+    pub policy: String,
+    pub place: Option<String>,
+    pub sid: Option<String>,
+    pub statement: Option<usize>,
+    /// 1-based, in the policy document (for an export: in the document as printed from the export).
+    pub line: usize,
+    pub column: usize,
+    pub help: String,
     pub rows: usize,
+}
+
+impl FindingCount {
+    fn new(network: &str, f: &RowFinding) -> FindingCount {
+        let g = &f.finding;
+        FindingCount {
+            network: network.to_string(),
+            code: g.code,
+            severity: g.severity,
+            message: g.message.clone(),
+            policy: f.policy.to_string(),
+            place: f.place.as_deref().map(str::to_string),
+            sid: g.sid.clone(),
+            statement: g.statement,
+            line: g.line,
+            column: g.column,
+            help: g.help.clone(),
+            rows: 1,
+        }
+    }
 }
 
 /// What a guardrail changes, in rows (principal x network).
@@ -57,6 +87,9 @@ pub struct DomainLimit {
     pub message: String,
 }
 
+/// Network, code, policy, statement, line, column.
+type FindingKey = (usize, &'static str, Arc<str>, Option<usize>, usize, usize);
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Summary {
     pub inputs: usize,
@@ -77,7 +110,7 @@ pub struct Summary {
     pub guardrail: Option<GuardrailCounts>,
     pub findings: Vec<FindingCount>,
     #[serde(skip)]
-    finding_index: HashMap<(usize, &'static str, String, Option<usize>, usize, usize), usize>,
+    finding_index: HashMap<FindingKey, usize>,
     #[serde(skip)]
     profiles: HashMap<(String, String, String), HashSet<String>>,
 }
@@ -149,13 +182,14 @@ impl Summary {
                 }
             }
             for f in &r.findings {
+                let g = &f.finding;
                 let key = (
                     r.network,
-                    f.code,
+                    g.code,
                     f.policy.clone(),
-                    f.statement,
-                    f.line,
-                    f.column,
+                    g.statement,
+                    g.line,
+                    g.column,
                 );
                 match self.finding_index.get(&key) {
                     Some(&i) => {
@@ -165,11 +199,7 @@ impl Summary {
                     }
                     None => {
                         self.finding_index.insert(key, self.findings.len());
-                        self.findings.push(FindingCount {
-                            network: net.name.clone(),
-                            finding: f.clone(),
-                            rows: 1,
-                        });
+                        self.findings.push(FindingCount::new(&net.name, f));
                     }
                 }
             }
@@ -203,7 +233,7 @@ impl Summary {
                     code: "several-iam-domains",
                     message: format!(
                         "account {account} in {region} needs {} IAM-mode domains ({}); each domain holds at most {MAX_PROFILES_PER_DOMAIN} user profiles and its own endpoints and policies",
-                        domains.len(),
+domains.len(),
                         domains.iter().cloned().collect::<Vec<_>>().join(", ")
                     ),
                 });
@@ -224,11 +254,7 @@ impl Summary {
                 ),
             });
         }
-        self.findings.sort_by(|a, b| {
-            b.finding
-                .severity
-                .cmp(&a.finding.severity)
-                .then(b.rows.cmp(&a.rows))
-        });
+        self.findings
+            .sort_by(|a, b| b.severity.cmp(&a.severity).then(b.rows.cmp(&a.rows)));
     }
 }
