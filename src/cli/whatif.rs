@@ -437,7 +437,7 @@ impl Writer {
 
     fn row(&mut self, r: &Row) {
         if let Some(b) = &r.before {
-            if b == &r.now {
+            if !b.differs(&r.now) {
                 return;
             }
         }

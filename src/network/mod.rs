@@ -50,8 +50,8 @@ pub use addr::{is_private, show_net};
 pub use derive::{DerivedStep, Reach, StepKind, derive};
 pub use feeds::FeedRange;
 pub use findings::Finding;
-pub(crate) use report::decide_step_in;
 pub use report::{Outcome, PresignReport, StepDecision, StepReport, Verdict, presign};
+pub(crate) use report::{decide_step_in, sso_finding};
 
 use crate::compile::CompiledPolicy;
 use ipnet::IpNet;
@@ -83,6 +83,8 @@ pub struct Network {
     pub shared_ranges: Vec<FeedRange>,
     /// The Studio domain's authentication mode (`domain.auth_mode`), fixed when the domain is created.
     pub auth_mode: AuthMode,
+    /// Line and column of `domain.auth_mode` in the network file (1, 1 when absent).
+    pub(crate) auth_mode_at: (usize, usize),
     /// The network file's text, to place findings in inline endpoint policies.
     pub(crate) source: Arc<str>,
 }

@@ -340,11 +340,13 @@ impl Reader<'_> {
             },
             shared_ranges: Vec::new(),
             auth_mode: AuthMode::Iam,
+            auth_mode_at: (1, 1),
             source: Arc::from(self.text),
         };
         if let Some(n) = o.get("domain") {
             let d = self.object(n, "$.domain", &DOMAIN)?;
             if let Some(m) = d.get("auth_mode") {
+                net.auth_mode_at = line_col(self.text, m.span.start as usize);
                 net.auth_mode = match self.string(m, "$.domain.auth_mode")?.as_str() {
                     "iam" => AuthMode::Iam,
                     "sso" => AuthMode::Sso,

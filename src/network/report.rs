@@ -64,6 +64,9 @@ pub enum Verdict {
     Partial,
     /// A step never arrives. The first failing step, in flow order, decides the verdict.
     Unreachable,
+    /// The domain uses IAM Identity Center (`domain.auth_mode` = `sso`): `CreatePresignedDomainUrl` is not the
+    /// way in, whatever the policies decide (the steps still show what they would decide).
+    SsoDomain,
 }
 
 impl Verdict {
@@ -74,6 +77,7 @@ impl Verdict {
             Verdict::UseDenied => "use-denied",
             Verdict::Partial => "partial",
             Verdict::Unreachable => "unreachable",
+            Verdict::SsoDomain => "sso-domain",
         }
     }
 
@@ -177,14 +181,43 @@ pub fn presign(set: &PolicySet, net: &Network) -> PresignReport {
             .find(|s| s.step == k)
             .map_or(StepDecision::Unreachable, |s| s.decision)
     };
-    let verdict = Verdict::of(decision(StepKind::Create), decision(StepKind::Use));
-    let findings = findings::analyse(set, net, &steps);
+    let mut verdict = Verdict::of(decision(StepKind::Create), decision(StepKind::Use));
+    let mut findings = findings::analyse(set, net, &steps);
+    if let Some(f) = sso_finding(net) {
+        verdict = Verdict::SsoDomain;
+        findings.insert(0, f);
+    }
     PresignReport {
         network: net.name.clone(),
         steps,
         verdict,
         findings,
     }
+}
+
+/// The finding for a domain in IAM Identity Center mode, where presigned URLs are not the way in (AWS, SageMaker
+/// API reference, CreatePresignedDomainUrl: the domain must use IAM authentication; docs/whatif.md).
+pub(crate) fn sso_finding(net: &Network) -> Option<Finding> {
+    if net.auth_mode != super::AuthMode::Sso {
+        return None;
+    }
+    let (line, column) = net.auth_mode_at;
+    Some(Finding {
+        code: "sso-domain",
+        severity: crate::diagnostic::Severity::Error,
+        message: format!(
+            "domain `{}` uses IAM Identity Center authentication: `CreatePresignedDomainUrl` works only for IAM-mode domains, so no presigned URL opens it, whatever the policies allow",
+            net.domain_id
+        ),
+        policy: "network".into(),
+        endpoint: None,
+        sid: None,
+        statement: None,
+        line,
+        column,
+        help: "users of an SSO-mode domain sign in through the IAM Identity Center portal; to use presigned URLs, create an IAM-mode domain (the mode is fixed when the domain is created)".into(),
+        step: None,
+    })
 }
 
 fn ips_value(nets: &[IpNet]) -> Value {

@@ -405,7 +405,11 @@ fn principal(
 ) -> Item {
     match build_principal(source, kind, i, v, policies, groups, limits) {
         Ok(p) => Item::Principal(Box::new(p)),
-        Err(e) => Item::Error(e),
+        Err(mut e) => {
+            // The record names the principal; `path` says where in it.
+            e.source = format!("{source}#$.{kind}[{i}]");
+            Item::Error(e)
+        }
     }
 }
 

@@ -12,7 +12,7 @@ use crate::decide::Reason;
 use crate::network::findings::{self, Finding};
 use crate::network::{
     DerivedStep, EgressKind, EndpointRole, Network, Reach, StepDecision, StepKind, StepReport,
-    Verdict, decide_step_in, derive,
+    Verdict, decide_step_in, derive, sso_finding,
 };
 use crate::policy::Policy;
 use rayon::prelude::*;
@@ -94,6 +94,13 @@ pub struct Cell {
     pub use_: StepDecision,
     pub verdict: Verdict,
     pub deciding: Option<Deciding>,
+}
+
+impl Cell {
+    /// Whether the decisions differ (the deciding statement aside).
+    pub fn differs(&self, other: &Cell) -> bool {
+        (self.create, self.use_, self.verdict) != (other.create, other.use_, other.verdict)
+    }
 }
 
 /// A presign finding for one row, with its policy named as in [`Deciding`] (shared: rows only point at it).
@@ -636,12 +643,16 @@ impl Runner {
                 .map_or(StepDecision::Unreachable, |s| s.decision)
         };
         let (create, use_) = (decision(StepKind::Create), decision(StepKind::Use));
-        let verdict = Verdict::of(create, use_);
+        let mut verdict = Verdict::of(create, use_);
         let deciding = deciding(&steps, verdict);
-        let findings = findings::analyse(base, &n.net, &steps)
+        let mut findings: Vec<Arc<Finding>> = findings::analyse(base, &n.net, &steps)
             .into_iter()
             .map(Arc::new)
             .collect();
+        if let Some(f) = sso_finding(&n.net) {
+            verdict = Verdict::SsoDomain;
+            findings.insert(0, Arc::new(f));
+        }
         Some(Decided {
             create,
             use_,
@@ -697,7 +708,7 @@ fn deciding(steps: &[StepReport], verdict: Verdict) -> Option<(StepKind, Reason)
         }
         Verdict::UseDenied => steps.iter().find(|s| s.step == StepKind::Use)?,
         Verdict::Partial => steps.iter().find(|s| s.decision == StepDecision::Mixed)?,
-        Verdict::Unreachable => return None,
+        Verdict::Unreachable | Verdict::SsoDomain => return None,
     };
     let outcome = match step.decision {
         StepDecision::Mixed => step
@@ -707,7 +718,21 @@ fn deciding(steps: &[StepReport], verdict: Verdict) -> Option<(StepKind, Reason)
             .or(step.outcomes.first())?,
         _ => step.outcomes.first()?,
     };
-    Some((step.step, outcome.reasons.first()?.clone()))
+    // An allow names the grant (an identity statement) rather than the SCP or boundary that also allowed.
+    let grant = outcome.reasons.iter().find(|r| {
+        matches!(
+            r,
+            Reason::Statement {
+                policy: PolicyRef::Identity(_),
+                ..
+            }
+        )
+    });
+    let reason = match (outcome.decision.is_allowed(), grant) {
+        (true, Some(g)) => g,
+        _ => outcome.reasons.first()?,
+    };
+    Some((step.step, reason.clone()))
 }
 
 /// Names the policies of one principal's combination as the output shows them.
@@ -827,6 +852,74 @@ mod tests {
         }
         assert_eq!(parse_ref("identity"), None);
         assert_eq!(parse_line_col("bad (line 3, column 7)"), Some((3, 7)));
+    }
+
+    /// The shared (cached, memoised) decisions agree with `presign` deciding each principal on its own, on
+    /// every preset network; and far fewer combinations are compiled than there are principals.
+    #[test]
+    fn whatif_shared_decisions_match_presign() {
+        let dir = std::env::temp_dir().join(format!("iamgate-runner-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let org = dir.join("org.json");
+        let mut f = std::fs::File::create(&org).unwrap();
+        crate::whatif::synth::write(120, 5, false, &mut f).unwrap();
+        drop(f);
+        let mut principals = Vec::new();
+        crate::whatif::gaad::read(&org, "org.json", &mut |i| match i {
+            crate::whatif::Item::Principal(p) => principals.push(*p),
+            crate::whatif::Item::Error(e) => panic!("{e:?}"),
+        });
+        let nets_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/networks");
+        let mut nets = Vec::new();
+        for e in std::fs::read_dir(&nets_dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "json") {
+                nets.push(Network::load(&p).unwrap());
+            }
+        }
+        nets.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut runner = Runner::new(nets.clone(), Options::default()).unwrap();
+        let out = runner.run_batch(principals.clone());
+        assert!(
+            runner.compiled_combos * 2 < principals.len(),
+            "{}",
+            runner.compiled_combos
+        );
+        let mut checked = 0;
+        for (p, rows) in principals.iter().zip(out) {
+            let rows = rows.unwrap();
+            assert_eq!(rows.len(), nets.len());
+            if p.identity
+                .iter()
+                .chain(&p.boundary)
+                .any(|d| d.text.contains("${"))
+            {
+                continue;
+            }
+            let mut b = PolicySet::builder();
+            for d in &p.identity {
+                b = b.identity(Policy::parse(&d.text).unwrap());
+            }
+            if let Some(d) = &p.boundary {
+                b = b.boundary(Policy::parse(&d.text).unwrap());
+            }
+            let set = b.build().unwrap();
+            for (row, net) in rows.iter().zip(&nets) {
+                let mut net = net.clone();
+                net.principal = p.arn.to_string();
+                let r = crate::network::presign(&set, &net);
+                let d = |k: StepKind| r.step(k).map_or(StepDecision::Unreachable, |s| s.decision);
+                assert_eq!(
+                    (row.now.create, row.now.use_, row.now.verdict),
+                    (d(StepKind::Create), d(StepKind::Use), r.verdict),
+                    "{} on {}",
+                    p.arn,
+                    net.name
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 50 * nets.len(), "{checked}");
     }
 
     #[test]

@@ -171,7 +171,7 @@ impl Summary {
             }
             if let (Some(g), Some(before)) = (self.guardrail.as_mut(), &r.before) {
                 let what = format!("{principal} on {}", net.name);
-                if before != &r.now {
+                if before.differs(&r.now) {
                     g.changed += 1;
                 }
                 match (works(before.verdict), works(r.now.verdict)) {

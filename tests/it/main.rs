@@ -18,3 +18,5 @@ mod network;
 mod properties;
 mod reach;
 mod regressions;
+#[cfg(feature = "cli")]
+mod whatif;
