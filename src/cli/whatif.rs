@@ -265,8 +265,12 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
             w.error(&e);
         }
     }
+    // A batch ends at BATCH principals or BATCH_BYTES of policy text, whichever comes first: parsed and
+    // compiled policies take several times their text, and the caches are bounded between batches.
     const BATCH: usize = 2048;
+    const BATCH_BYTES: usize = 1 << 20;
     let mut batch: Vec<Principal> = Vec::with_capacity(BATCH);
+    let mut batch_bytes = 0usize;
     pool.install(|| {
         let flush = |batch: &mut Vec<Principal>,
                      runner: &mut Runner,
@@ -295,9 +299,16 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
             inputs::read(f, &account, &mut |item| match item {
                 Item::Principal(p) => {
                     if shard.is_none_or(|s| s.holds(&p.arn)) {
+                        batch_bytes += p
+                            .identity
+                            .iter()
+                            .chain(&p.boundary)
+                            .map(|d| d.text.len())
+                            .sum::<usize>();
                         batch.push(*p);
-                        if batch.len() >= BATCH {
+                        if batch.len() >= BATCH || batch_bytes >= BATCH_BYTES {
                             flush(&mut batch, &mut runner, &mut summary, &mut w);
+                            batch_bytes = 0;
                         }
                     }
                 }

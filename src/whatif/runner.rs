@@ -175,9 +175,11 @@ struct Stored {
     sensitive: bool,
 }
 
-/// Past these sizes the caches are dropped between batches.
-const MAX_DOCS: usize = 50_000;
-const MAX_MEMO: usize = 200_000;
+/// Past these sizes (distinct policy texts, their bytes, shared decisions) the caches are dropped between
+/// batches: memory stays flat however many distinct policies a corpus holds.
+const MAX_DOCS: usize = 20_000;
+const MAX_DOC_BYTES: usize = 1 << 20;
+const MAX_MEMO: usize = 100_000;
 
 /// The `FullAWSAccess` SCP that a candidate SCP sits beside when the run has no SCP levels.
 const FULL_ACCESS: &str =
@@ -191,6 +193,7 @@ pub struct Runner {
     full_access: PolicyDoc,
     docs: HashMap<Arc<str>, u32>,
     stored: Vec<Stored>,
+    stored_bytes: usize,
     combos: HashMap<ComboKey, u32>,
     combo_list: Vec<Combo>,
     /// (combo, network, endpoint role) -> the combo with that endpoint's policy.
@@ -241,6 +244,7 @@ impl Runner {
             },
             docs: HashMap::new(),
             stored: Vec::new(),
+            stored_bytes: 0,
             combos: HashMap::new(),
             combo_list: Vec::new(),
             ep_sets: HashMap::new(),
@@ -288,6 +292,7 @@ impl Runner {
                 .map_or_else(|| e.to_string(), |d| d.message.clone());
             format!("{msg} (line {line}, column {col})")
         });
+        self.stored_bytes += doc.text.len();
         self.stored.push(Stored {
             policy,
             sensitive: reads_principal(&doc.text),
@@ -419,7 +424,11 @@ impl Runner {
 
     /// Decide a batch of principals on every network, in parallel; one outcome per principal, in order.
     pub fn run_batch(&mut self, batch: Vec<Principal>) -> Vec<Outcome> {
-        if self.stored.len() > MAX_DOCS || self.memo.len() > MAX_MEMO {
+        if self.stored.len() > MAX_DOCS
+            || self.stored_bytes > MAX_DOC_BYTES
+            || self.memo.len() > MAX_MEMO
+        {
+            self.stored_bytes = 0;
             self.docs.clear();
             self.stored.clear();
             self.combos.clear();
