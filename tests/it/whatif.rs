@@ -437,3 +437,63 @@ fn whatif_scp_levels() {
     );
     assert_eq!(run(&[deny_only.display().to_string()]), "create-denied");
 }
+
+/// Domain limits: two IAM-mode domains in one account and region, and more than 1,000 user profiles mapped to
+/// one domain, are flagged; 1,000 exactly is not. `--out` writes the rows to a file.
+#[test]
+fn whatif_domain_limits() {
+    let d = tmp("limits");
+    let roles = |n: usize| -> String {
+        let list: Vec<String> = (0..n)
+            .map(|i| {
+                format!(
+                    r#"{{"Arn":"arn:aws:iam::111122223333:role/r{i}","RolePolicyList":[{{"PolicyName":"p","PolicyDocument":{PRESIGN_ANYWHERE}}}],"Tags":[{{"Key":"profile","Value":"p{i}"}}]}}"#
+                )
+            })
+            .collect();
+        format!(r#"{{"RoleDetailList":[{}],"Policies":[]}}"#, list.join(","))
+    };
+    let net = corpus("corpus/networks/zscaler-only.json");
+    let limits = |n: usize, extra: &[&str]| -> Vec<String> {
+        let f = d.join(format!("org{n}.json"));
+        std::fs::write(&f, roles(n)).unwrap();
+        let out = d.join(format!("rows{n}.jsonl"));
+        let mut args = vec![
+            "whatif",
+            f.to_str().unwrap(),
+            "--networks",
+            &net,
+            "--format",
+            "jsonl",
+            "--profile-tag",
+            "profile",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        let (code, stdout, _) = iamgate(&args);
+        assert_eq!((code, stdout.as_str()), (0, ""));
+        let recs = jsonl(&std::fs::read_to_string(&out).unwrap());
+        assert_eq!(
+            recs.iter().filter(|r| r.get("verdict").is_some()).count(),
+            n * (1 + extra.len() / 2)
+        );
+        recs.last().unwrap()["summary"]["domain_limits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["code"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(limits(1000, &[]).is_empty());
+    assert_eq!(limits(1001, &[]), ["too-many-user-profiles"]);
+    let mut other: Value = serde_json::from_str(&std::fs::read_to_string(&net).unwrap()).unwrap();
+    other["name"] = "second-domain".into();
+    other["domain_id"] = "d-second".into();
+    let other_f = d.join("second.json");
+    std::fs::write(&other_f, other.to_string()).unwrap();
+    assert_eq!(
+        limits(2, &["--networks", other_f.to_str().unwrap()]),
+        ["several-iam-domains"]
+    );
+}
