@@ -14,6 +14,7 @@ pub mod network;
 pub mod parse;
 pub mod policy;
 pub mod span;
+mod suggest;
 pub mod validate;
 #[cfg(feature = "cli")]
 pub mod whatif;

@@ -1,4 +1,4 @@
-//! Advice about a parsed policy: Access-Analyzer-style errors and warnings (SEMANTICS.md §1–§3 and §7).
+//! Advice about a parsed policy: Access-Analyzer-style errors and warnings (docs/SEMANTICS.md §1–§3 and §7).
 //!
 //! [`Policy::parse`] already rejects what no evaluation could use. This module looks for what parses but does
 //! not do what its author most likely meant: values that never match, keys that are never in the request,
@@ -41,7 +41,7 @@ pub enum PolicyKind {
 }
 
 impl PolicyKind {
-    /// Policies that IAM itself stores: IAM's Sid rule applies (SEMANTICS.md §1.4) and `Id` is not expected
+    /// Policies that IAM itself stores: IAM's Sid rule applies (docs/SEMANTICS.md §1.4) and `Id` is not expected
     /// (§1.3).
     fn is_iam(self) -> bool {
         matches!(
@@ -132,7 +132,7 @@ const fn key(name: &'static str, multivalued: bool, ty: KeyType) -> GlobalKey {
     }
 }
 
-/// The global keys of SEMANTICS.md §5 and the AWS global condition key reference. Order matters only for
+/// The global keys of docs/SEMANTICS.md §5 and the AWS global condition key reference. Order matters only for
 /// did-you-mean ties (`aws:SourceVpc` before `aws:SourceVpce`).
 const GLOBAL_KEYS: [GlobalKey; 44] = [
     key("aws:SourceIp", false, KeyType::Ip),
@@ -326,30 +326,10 @@ fn threshold(name: &str) -> usize {
     (name.len().saturating_sub(4) / 2).max(2)
 }
 
-/// Levenshtein distance over characters.
+/// Edit distance with swaps of neighbours costing 1 (`aws:SourceVcpe` is nearer `aws:SourceVpce` than
+/// `aws:SourceVpc`).
 fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = Vec::with_capacity(b.len() + 1);
-        cur.push(i + 1);
-        for (j, cb) in b.iter().enumerate() {
-            let substitute = prev
-                .get(j)
-                .copied()
-                .unwrap_or(usize::MAX)
-                .saturating_add(usize::from(ca != *cb));
-            let delete = prev
-                .get(j + 1)
-                .copied()
-                .unwrap_or(usize::MAX)
-                .saturating_add(1);
-            let insert = cur.last().copied().unwrap_or(usize::MAX).saturating_add(1);
-            cur.push(substitute.min(delete).min(insert));
-        }
-        prev = cur;
-    }
-    prev.last().copied().unwrap_or(0)
+    crate::suggest::distance(a, b)
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-//! Deciding both steps along the network path: the `presign --json` record of DESIGN.md.
+//! Deciding both steps along the network path: the presign record (docs/FORMATS.md §4).
 
 use super::Network;
 use super::addr::show_net;
@@ -236,12 +236,12 @@ fn decide_step(set: &PolicySet, net: &Network, d: DerivedStep) -> StepReport {
         ),
         Reach::Public { .. } | Reach::Unreachable => set.with_endpoint(None),
     };
-    decide_step_in(step_set, d)
+    decide_step_in(step_set, net, d)
 }
 
 /// Decide one derived step with `step_set`: the identity-side policies with the endpoint policy of the endpoint
 /// the step reaches (none on the public path). Bulk callers cache `step_set` per policy combination.
-pub(crate) fn decide_step_in(step_set: PolicySet, d: DerivedStep) -> StepReport {
+pub(crate) fn decide_step_in(step_set: PolicySet, net: &Network, d: DerivedStep) -> StepReport {
     let mut context = Map::new();
     match &d.reach {
         Reach::Public { source_ips } => {
@@ -260,6 +260,16 @@ pub(crate) fn decide_step_in(step_set: PolicySet, d: DerivedStep) -> StepReport 
             context.insert(VIA_AWS_SERVICE.into(), Value::Bool(false));
         }
         Reach::Unreachable => {}
+    }
+    if !matches!(d.reach, Reach::Unreachable) {
+        for (k, v) in net.context.iter() {
+            let text = |s: &crate::context::Scalar| Value::String(s.text().to_string());
+            let v = match v {
+                crate::context::ContextValue::One(s) => text(s),
+                crate::context::ContextValue::Many(l) => Value::Array(l.iter().map(text).collect()),
+            };
+            context.entry(k.to_string()).or_insert(v);
+        }
     }
     let mut classes = Vec::new();
     let mut outcomes: Vec<(IpNet, Outcome)> = Vec::new();

@@ -1,5 +1,5 @@
 //! String patterns in policies: literal text, the wildcards `*` and `?`, and policy variables `${key}` with
-//! defaults and escapes (SEMANTICS.md §2.1, §2.3).
+//! defaults and escapes (docs/SEMANTICS.md §2.1, §2.3).
 //!
 //! Matching is linear in the length of the value times the longest run of text between two `*` (no
 //! backtracking across stars), allocates nothing, and resolves variables from the request as it goes.
@@ -365,7 +365,7 @@ fn resolve<'v>(vars: &'v dyn Vars, key: &str, default: Option<&'v str>) -> Optio
     vars.var(key).or(default)
 }
 
-/// `${*}`, `${?}`, `${$}`, or `${ key }` / `${key, 'default'}` (spaces tolerated, SEMANTICS.md §2.3 UNCERTAIN).
+/// `${*}`, `${?}`, `${$}`, or `${ key }` / `${key, 'default'}` (spaces tolerated, docs/SEMANTICS.md §2.3 UNCERTAIN).
 fn variable(i: &str) -> IResult<&str, Atom> {
     let escape = alt((
         value(Atom::Text("*".into()), tag("${*}")),

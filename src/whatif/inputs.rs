@@ -5,7 +5,7 @@
 //! - Any other `.json` file is one identity policy, and one principal named by the file:
 //!   `arn:aws:iam::ACCOUNT:role/STEM` where STEM is the file name without `.json` (ACCOUNT from the first
 //!   network, or `000000000000`).
-//! - A `.jsonl` file holds Cases (DESIGN.md, Case; docs/whatif.md): each line is a principal with its
+//! - A `.jsonl` file holds Cases (docs/FORMATS.md §1; docs/whatif.md): each line is a principal with its
 //!   `identity_policies`, `permissions_boundary`, `scps` and `rcps`, named by `request.principal` (or `id`); the
 //!   request's action, resource and context are ignored, the networks supply them.
 //! - A folder contributes every `.json` and `.jsonl` file under it, sorted.

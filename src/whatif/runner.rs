@@ -206,7 +206,18 @@ pub struct Runner {
 /// Whether a policy text can read anything about the principal: a `Principal` element, an `aws:Principal*`
 /// key, or a policy variable.
 fn reads_principal(text: &str) -> bool {
-    text.contains("${") || text.to_ascii_lowercase().contains("principal")
+    let lower = text.to_ascii_lowercase();
+    text.contains("${")
+        || lower.contains("principal")
+        || lower.contains("aws:username")
+        || lower.contains("aws:userid")
+}
+
+/// The user name of an IAM user's ARN (`arn:aws:iam::ACCOUNT:user/PATH/NAME`), the value of `aws:username`.
+fn user_name(arn: &str) -> Option<&str> {
+    let rest = arn.splitn(6, ':').nth(5)?;
+    let path = rest.strip_prefix("user/")?;
+    path.rsplit('/').next()
 }
 
 impl Runner {
@@ -635,6 +646,10 @@ impl Runner {
                 if let Some(a) = p.account() {
                     let _ = ctx.insert("aws:PrincipalAccount", s(a));
                 }
+                // As presign derives it from the principal (docs/network.md): an IAM user's name.
+                if let Some(name) = user_name(&p.arn) {
+                    let _ = ctx.insert("aws:username", s(name));
+                }
                 for (k, v) in &p.tags {
                     let _ = ctx.insert(&format!("aws:PrincipalTag/{k}"), s(v));
                 }
@@ -643,7 +658,7 @@ impl Runner {
                 Reach::Endpoint { role, .. } => self.ep_sets.get(&(cid, ni, role))?.clone(),
                 Reach::Public { .. } | Reach::Unreachable => base.clone(),
             };
-            steps.push(decide_step_in(set, d));
+            steps.push(decide_step_in(set, &n.net, d));
         }
         let decision = |k: StepKind| {
             steps

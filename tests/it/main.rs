@@ -15,8 +15,12 @@ mod cli;
 mod hostile;
 mod json;
 mod network;
+#[cfg(feature = "cli")]
+mod newuser;
 mod properties;
 mod reach;
+#[cfg(feature = "cli")]
+mod readme;
 mod regressions;
 #[cfg(feature = "cli")]
 mod whatif;
