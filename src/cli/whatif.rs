@@ -392,9 +392,19 @@ struct JsonRow<'a> {
     #[serde(rename = "use")]
     use_: StepDecision,
     verdict: Verdict,
+    /// `{}` when nothing decided (a step unreachable): the contract's `deciding` is an object.
+    #[serde(serialize_with = "object_or_empty")]
     deciding: &'a Option<Deciding>,
     #[serde(skip_serializing_if = "Option::is_none")]
     before: Option<&'a Cell>,
+}
+
+fn object_or_empty<S: serde::Serializer>(d: &&Option<Deciding>, s: S) -> Result<S::Ok, S::Error> {
+    use serde::Serialize;
+    match d {
+        Some(d) => d.serialize(s),
+        None => serde_json::Map::new().serialize(s),
+    }
 }
 
 impl Writer {

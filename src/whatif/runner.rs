@@ -93,7 +93,16 @@ pub struct Cell {
     #[serde(rename = "use")]
     pub use_: StepDecision,
     pub verdict: Verdict,
+    /// `{}` when nothing decided (a step unreachable), as in the row.
+    #[serde(serialize_with = "object_or_empty")]
     pub deciding: Option<Deciding>,
+}
+
+fn object_or_empty<S: serde::Serializer>(d: &Option<Deciding>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => d.serialize(s),
+        None => serde_json::Map::new().serialize(s),
+    }
 }
 
 impl Cell {
@@ -732,7 +741,9 @@ fn deciding(steps: &[StepReport], verdict: Verdict) -> Option<(StepKind, Reason)
         }
         Verdict::UseDenied => steps.iter().find(|s| s.step == StepKind::Use)?,
         Verdict::Partial => steps.iter().find(|s| s.decision == StepDecision::Mixed)?,
-        Verdict::Unreachable | Verdict::SsoDomain => return None,
+        Verdict::Unreachable => return None,
+        // Not reached: the SSO verdict is set after the deciding statement is chosen.
+        Verdict::SsoDomain => return None,
     };
     let outcome = match step.decision {
         StepDecision::Mixed => step

@@ -322,6 +322,8 @@ fn whatif_sso_domain_is_not_the_way_in() {
     ]);
     let recs = jsonl(&out);
     assert_eq!(recs[0]["verdict"], "sso-domain");
+    // The deciding statement still says what the policies would decide.
+    assert_eq!(recs[0]["deciding"]["sid"], "Presign");
     assert_eq!(
         recs.last().unwrap()["summary"]["sso_domain_affected"]["count"],
         1
