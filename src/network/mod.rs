@@ -51,6 +51,7 @@ pub use derive::{DerivedStep, Reach, StepKind, derive};
 pub use feeds::FeedRange;
 pub use findings::Finding;
 pub use report::{Outcome, PresignReport, StepDecision, StepReport, Verdict, presign};
+#[cfg(feature = "cli")]
 pub(crate) use report::{decide_step_in, sso_finding};
 
 use crate::compile::CompiledPolicy;
