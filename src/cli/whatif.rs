@@ -198,9 +198,26 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
         .map_err(CliError::Usage)?;
     let mut networks = Vec::new();
     for p in super::collect_files(&a.networks, &["json"])? {
-        let net =
-            Network::load(&p).map_err(|e| CliError::Usage(format!("{}: {e}", p.display())))?;
-        networks.push(net);
+        let text = super::read(&p)?;
+        match Network::parse(&text, p.parent()) {
+            Ok(net) => networks.push(net),
+            Err(e) => {
+                // A network is not an input row: without it the matrix is not what was asked for.
+                eprintln!(
+                    "{}",
+                    super::render::located(
+                        &e.message,
+                        &text,
+                        &p.display().to_string(),
+                        (e.line, e.column),
+                        &e.path,
+                        e.help.as_deref(),
+                        super::render::colour(super::render::Stream::Stderr),
+                    )
+                );
+                return Ok(ExitCode::from(2));
+            }
+        }
     }
     let guardrail = match &a.guardrail {
         Some(p) => Some(Guardrail {
