@@ -8,6 +8,8 @@
 //! - A `.jsonl` file holds Cases (docs/FORMATS.md §1; docs/whatif.md): each line is a principal with its
 //!   `identity_policies`, `permissions_boundary`, `scps` and `rcps`, named by `request.principal` (or `id`); the
 //!   request's action, resource and context are ignored, the networks supply them.
+//! - A `.json` file with a top-level `request` and no `Statement` is one Case, pretty-printed (as in
+//!   corpus/cases/).
 //! - A folder contributes every `.json` and `.jsonl` file under it, sorted.
 
 use super::{InputError, Item, PolicyDoc, Principal, gaad};
@@ -91,6 +93,20 @@ pub fn read(path: &Path, account: &str, sink: &mut dyn FnMut(Item)) {
         Ok(t) => t,
         Err(e) => return sink(err(format!("cannot read `{source}`: {e}"))),
     };
+    // A pretty-printed Case (corpus/cases/) rather than a policy: a top-level `request` and no `Statement`.
+    if text.contains("\"request\"") {
+        if let Ok(Value::Object(o)) = serde_json::from_str::<Value>(&text) {
+            if o.contains_key("request") && !o.contains_key("Statement") {
+                let one_line = Value::Object(o).to_string();
+                return sink(match case(&one_line, &source) {
+                    Ok(p) => Item::Principal(Box::new(p)),
+                    Err((message, _, path)) => {
+                        Item::Error(InputError::new(&source, message, 1, 1, &path))
+                    }
+                });
+            }
+        }
+    }
     let stem = path
         .file_stem()
         .and_then(|s| s.to_str())
@@ -272,6 +288,31 @@ mod tests {
         let (m, _, path) = case(r#"{"identity_policies": 3, "id": "x"}"#, "f#1").unwrap_err();
         assert_eq!(path, "$.identity_policies", "{m}");
         assert!(case("{", "f#1").is_err());
+    }
+
+    /// A pretty-printed Case file is one principal; a policy file is one principal named by its file.
+    #[test]
+    fn whatif_json_files_are_cases_or_policies() {
+        let dir = std::env::temp_dir().join(format!("iamgate-inputs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let case = dir.join("case.json");
+        std::fs::write(&case, "{\n \"identity_policies\": [{\"Statement\": []}],\n \"request\": {\"principal\": \"arn:aws:iam::111122223333:role/FromCase\", \"action\": \"x:y\", \"resource\": \"*\"}\n}").unwrap();
+        let policy = dir.join("data sci.json");
+        std::fs::write(&policy, r#"{"Statement": [], "request": 1}"#).unwrap();
+        let mut got = Vec::new();
+        for f in [&case, &policy] {
+            read(f, "444455556666", &mut |i| match i {
+                Item::Principal(p) => got.push(p.arn.to_string()),
+                Item::Error(e) => panic!("{e:?}"),
+            });
+        }
+        assert_eq!(
+            got,
+            [
+                "arn:aws:iam::111122223333:role/FromCase",
+                "arn:aws:iam::444455556666:role/data-sci"
+            ]
+        );
     }
 
     #[test]
