@@ -64,6 +64,15 @@ fn managed() -> Vec<(&'static str, Value)> {
              "Condition": {"StringNotEqualsIfExists": {"aws:SourceVpce": ["vpce-0api0000000000001", "vpce-0studio000000002"]}, "Bool": {"aws:ViaAWSService": "false"}}}]),
             ),
         ),
+        // The set-qualifier trap: `ForAllValues:` is true when the key is absent, so this admits every public
+        // request too (docs/SEMANTICS.md §7.7).
+        (
+            "StudioForAllValuesTrap",
+            doc(
+                json!([{"Sid": "PresignForAllValues", "Effect": "Allow", "Action": PRESIGN, "Resource": "*",
+                    "Condition": {"ForAllValues:StringEquals": {"aws:SourceVpce": ["vpce-0api0000000000001", "vpce-0studio000000002"]}}}]),
+            ),
+        ),
         (
             "BoundaryDescribeOnly",
             doc(
@@ -97,8 +106,9 @@ pub fn write(n: usize, seed: u64, dangling: bool, out: &mut dyn Write) -> std::i
         s
     };
     let teams = ["ml", "risk", "fraud", "marketing", "research", "platform"];
-    let mixes: [&[&str]; 7] = [
+    let mixes: [&[&str]; 8] = [
         &["StudioAccess"],
+        &["StudioForAllValuesTrap", "DataReadOnly"],
         &["StudioFromCorpOrZscaler"],
         &["StudioViaEndpoints"],
         &["StudioAccess", "DenyOutsideCorp"],
@@ -211,6 +221,19 @@ pub fn write(n: usize, seed: u64, dangling: bool, out: &mut dyn Write) -> std::i
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// corpus/whatif/example-org.json is what `--generate 20 --seed 1` writes (regenerate it when this fails).
+    #[test]
+    fn whatif_synth_example_has_not_drifted() {
+        let mut out = Vec::new();
+        write(20, 1, false, &mut out).unwrap();
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/whatif/example-org.json");
+        assert!(
+            std::fs::read(path).unwrap() == out,
+            "run `iamgate whatif --generate 20 --seed 1 --out corpus/whatif/example-org.json`"
+        );
+    }
 
     /// The same seed writes the same export; the export is valid JSON with the four lists.
     #[test]
