@@ -499,3 +499,69 @@ fn whatif_domain_limits() {
         ["several-iam-domains"]
     );
 }
+
+/// The other guardrail kinds: an endpoint policy replaces the policy of each endpoint reached (the VPN row, through
+/// the endpoints, changes; the Zscaler row, on the public path, does not); an RCP changes nothing here, because
+/// RCPs do not govern SageMaker (docs/SEMANTICS.md §4.1).
+#[test]
+fn whatif_guardrail_kinds_endpoint_and_rcp() {
+    let d = tmp("guardrail-kinds");
+    let datasci = d.join("datasci.json");
+    std::fs::write(&datasci, PRESIGN_ANYWHERE).unwrap();
+    let guard = d.join("endpoint.json");
+    std::fs::write(
+        &guard,
+        r#"{"Version":"2012-10-17","Statement":[{"Sid":"OnlyS3","Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"*"}]}"#,
+    )
+    .unwrap();
+    let nets = two_networks();
+    let run = |kind: &str| {
+        let mut args = vec![
+            "whatif",
+            datasci.to_str().unwrap(),
+            "--guardrail",
+            guard.to_str().unwrap(),
+            "--guardrail-kind",
+            kind,
+            "--format",
+            "jsonl",
+        ];
+        args.extend(nets.iter().map(String::as_str));
+        let (code, out, err) = iamgate(&args);
+        assert_eq!(code, 0, "{err}");
+        jsonl(&out)
+    };
+    let recs = run("endpoint");
+    let rows: Vec<&Value> = recs.iter().filter(|r| r.get("verdict").is_some()).collect();
+    assert_eq!(rows.len(), 1, "{recs:?}");
+    assert_eq!(rows[0]["network"], "vpn");
+    assert_eq!(
+        (
+            rows[0]["before"]["verdict"].as_str(),
+            rows[0]["verdict"].as_str()
+        ),
+        (Some("works"), Some("create-denied"))
+    );
+    assert_eq!(rows[0]["deciding"]["policy"], "endpoint");
+    let recs = run("rcp");
+    assert_eq!(
+        recs.iter().filter(|r| r.get("verdict").is_some()).count(),
+        0
+    );
+    assert_eq!(
+        recs.last().unwrap()["summary"]["guardrail"]["still_open"]["count"],
+        2
+    );
+    let mut args = vec![
+        "whatif",
+        datasci.to_str().unwrap(),
+        "--guardrail",
+        guard.to_str().unwrap(),
+        "--guardrail-kind",
+        "acl",
+    ];
+    args.extend(nets.iter().map(String::as_str));
+    let (code, _, err) = iamgate(&args);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown guardrail kind `acl`"), "{err}");
+}
