@@ -145,7 +145,7 @@ struct Decided {
     use_: StepDecision,
     verdict: Verdict,
     deciding: Option<(StepKind, Reason)>,
-    findings: Vec<Arc<Finding>>,
+    findings: Arc<Vec<Arc<Finding>>>,
 }
 
 struct NetInfo {
@@ -208,6 +208,9 @@ pub struct Runner {
     /// (combo, network, endpoint role) -> the combo with that endpoint's policy.
     ep_sets: HashMap<(u32, usize, EndpointRole), PolicySet>,
     memo: HashMap<(u32, usize, String), Arc<Decided>>,
+    /// The findings of a principal-dependent combination on a network and profile: those of the first principal
+    /// met (findings are about the policies and the network; decisions stay per principal).
+    findings_memo: HashMap<(u32, usize, String), Arc<Vec<Arc<Finding>>>>,
     /// Distinct combinations compiled so far (for the tests and the benchmarks).
     pub compiled_combos: usize,
 }
@@ -269,6 +272,7 @@ impl Runner {
             combo_list: Vec::new(),
             ep_sets: HashMap::new(),
             memo: HashMap::new(),
+            findings_memo: HashMap::new(),
             compiled_combos: 0,
         })
     }
@@ -455,6 +459,7 @@ impl Runner {
             self.combo_list.clear();
             self.ep_sets.clear();
             self.memo.clear();
+            self.findings_memo.clear();
         }
         // 1. Combinations, sequentially (interning), then the new ones compiled in parallel.
         let guard = self.opts.guardrail.is_some();
@@ -531,6 +536,7 @@ impl Runner {
         self.ep_sets.extend(sets);
         // 3. Shared decisions: every (combination, network, profile) that does not depend on the principal.
         let mut shared: Vec<(u32, usize, String, usize)> = Vec::new();
+        let mut per_principal: Vec<(u32, usize, String, usize)> = Vec::new();
         let mut seen: std::collections::HashSet<(u32, usize, String)> = Default::default();
         for (pi, prep) in prepared.iter().enumerate() {
             let Ok(prep) = prep else { continue };
@@ -538,15 +544,19 @@ impl Runner {
                 let Some(combo) = self.combo_list.get(*cid as usize) else {
                     continue;
                 };
-                if combo.sensitive || combo.set.is_err() {
+                if combo.set.is_err() {
                     continue;
                 }
                 for (ni, n) in self.nets.iter().enumerate() {
-                    if n.sensitive {
+                    let key = (*cid, ni, self.profile(&prep.p, &n.net));
+                    let known =
+                        self.memo.contains_key(&key) || self.findings_memo.contains_key(&key);
+                    if known || !seen.insert(key.clone()) {
                         continue;
                     }
-                    let key = (*cid, ni, self.profile(&prep.p, &n.net));
-                    if !self.memo.contains_key(&key) && seen.insert(key.clone()) {
+                    if combo.sensitive || n.sensitive {
+                        per_principal.push((key.0, key.1, key.2, pi));
+                    } else {
                         shared.push((key.0, key.1, key.2, pi));
                     }
                 }
@@ -556,11 +566,20 @@ impl Runner {
             .into_par_iter()
             .filter_map(|(cid, ni, profile, pi)| {
                 let prep = prepared.get(pi)?.as_ref().ok()?;
-                let d = self.decide(cid, ni, &prep.p, &profile)?;
+                let d = self.decide(cid, ni, &prep.p, &profile, None)?;
                 Some(((cid, ni, profile), Arc::new(d)))
             })
             .collect();
         self.memo.extend(decided);
+        let found: Vec<_> = per_principal
+            .into_par_iter()
+            .filter_map(|(cid, ni, profile, pi)| {
+                let prep = prepared.get(pi)?.as_ref().ok()?;
+                let d = self.decide(cid, ni, &prep.p, &profile, None)?;
+                Some(((cid, ni, profile), d.findings))
+            })
+            .collect();
+        self.findings_memo.extend(found);
         // 4. Rows, in parallel, in order.
         let this = &*self;
         prepared
@@ -586,15 +605,18 @@ impl Runner {
                     let d = match self.memo.get(&key) {
                         Some(d) => d.clone(),
                         None => {
-                            Arc::new(self.decide(*cid, ni, &prep.p, &profile).ok_or_else(|| {
-                                InputError::new(
-                                    &prep.p.source,
-                                    "the policies could not be compiled".into(),
-                                    1,
-                                    1,
-                                    "$",
-                                )
-                            })?)
+                            let known = self.findings_memo.get(&key);
+                            Arc::new(self.decide(*cid, ni, &prep.p, &profile, known).ok_or_else(
+                                || {
+                                    InputError::new(
+                                        &prep.p.source,
+                                        "the policies could not be compiled".into(),
+                                        1,
+                                        1,
+                                        "$",
+                                    )
+                                },
+                            )?)
                         }
                     };
                     let namer = Namer {
@@ -635,7 +657,15 @@ impl Runner {
     }
 
     /// Decide both steps of network `ni` for principal `p` with combination `cid`.
-    fn decide(&self, cid: u32, ni: usize, p: &Principal, profile: &str) -> Option<Decided> {
+    /// With `known_findings`, the findings are taken from there rather than computed again.
+    fn decide(
+        &self,
+        cid: u32,
+        ni: usize,
+        p: &Principal,
+        profile: &str,
+        known_findings: Option<&Arc<Vec<Arc<Finding>>>>,
+    ) -> Option<Decided> {
         let combo = self.combo_list.get(cid as usize)?;
         let base = combo.set.as_ref().ok()?;
         let n = self.nets.get(ni)?;
@@ -678,14 +708,22 @@ impl Runner {
         let (create, use_) = (decision(StepKind::Create), decision(StepKind::Use));
         let mut verdict = Verdict::of(create, use_);
         let deciding = deciding(&steps, verdict);
-        let mut findings: Vec<Arc<Finding>> = findings::analyse(base, &n.net, &steps)
-            .into_iter()
-            .map(Arc::new)
-            .collect();
-        if let Some(f) = sso_finding(&n.net) {
+        let sso = sso_finding(&n.net);
+        if sso.is_some() {
             verdict = Verdict::SsoDomain;
-            findings.insert(0, Arc::new(f));
         }
+        let findings = match known_findings {
+            Some(f) => f.clone(),
+            None => {
+                let mut v: Vec<Arc<Finding>> = sso.into_iter().map(Arc::new).collect();
+                v.extend(
+                    findings::analyse(base, &n.net, &steps)
+                        .into_iter()
+                        .map(Arc::new),
+                );
+                Arc::new(v)
+            }
+        };
         Some(Decided {
             create,
             use_,
