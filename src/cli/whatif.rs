@@ -91,15 +91,15 @@ const PRESETS: [(&str, &str); 6] = [
     ),
 ];
 
+/// The bundled organisation: corpus/whatif/example-org.json (`--generate 20 --seed 1`).
+const EXAMPLE_ORG: &str = include_str!("../../corpus/whatif/example-org.json");
+
 /// `iamgate` with no arguments: what-if on a bundled synthetic organisation and the network presets.
 pub(crate) fn run_default() -> Result<ExitCode, CliError> {
     let dir = std::env::temp_dir().join(format!("iamgate-whatif-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(CliError::Write)?;
     let org = dir.join("example-org.json");
-    let mut f = BufWriter::new(std::fs::File::create(&org).map_err(CliError::Write)?);
-    synth::write(12, 1, false, &mut f).map_err(CliError::Write)?;
-    f.flush().map_err(CliError::Write)?;
-    drop(f);
+    std::fs::write(&org, EXAMPLE_ORG).map_err(CliError::Write)?;
     let mut networks = Vec::new();
     for (name, text) in PRESETS {
         let p = dir.join(name);
@@ -107,7 +107,7 @@ pub(crate) fn run_default() -> Result<ExitCode, CliError> {
         networks.push(p);
     }
     eprintln!(
-        "iamgate: no command given; running `iamgate whatif` on a bundled example organisation (12 principals) and {} network presets (see `iamgate --help`, docs/whatif.md)",
+        "iamgate: no command given; running `iamgate whatif` on the bundled example organisation (corpus/whatif/example-org.json, 20 principals) and {} network presets of corpus/networks (see `iamgate --help`, docs/whatif.md)",
         networks.len()
     );
     let code = run(Args {

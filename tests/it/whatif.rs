@@ -393,7 +393,7 @@ fn whatif_runs_with_no_arguments() {
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("principal "), "{out}");
     assert!(out.contains(" works "), "{out}");
-    assert!(err.contains("12 principals, 72 rows, 0 errors"), "{err}");
+    assert!(err.contains("20 principals, 120 rows, 0 errors"), "{err}");
 }
 
 /// SCP levels take `NAME:FILE,FILE` and folders; an SCP level without an Allow denies everything.
