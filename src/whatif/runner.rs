@@ -145,8 +145,11 @@ struct Decided {
     use_: StepDecision,
     verdict: Verdict,
     deciding: Option<(StepKind, Reason)>,
-    findings: Arc<Vec<Arc<Finding>>>,
+    findings: SharedFindings,
 }
+
+/// Findings shared between the rows (and principals) they hold for.
+type SharedFindings = Arc<Vec<Arc<Finding>>>;
 
 struct NetInfo {
     net: Network,
@@ -210,7 +213,7 @@ pub struct Runner {
     memo: HashMap<(u32, usize, String), Arc<Decided>>,
     /// The findings of a principal-dependent combination on a network and profile: those of the first principal
     /// met (findings are about the policies and the network; decisions stay per principal).
-    findings_memo: HashMap<(u32, usize, String), Arc<Vec<Arc<Finding>>>>,
+    findings_memo: HashMap<(u32, usize, String), SharedFindings>,
     /// Distinct combinations compiled so far (for the tests and the benchmarks).
     pub compiled_combos: usize,
 }
@@ -664,7 +667,7 @@ impl Runner {
         ni: usize,
         p: &Principal,
         profile: &str,
-        known_findings: Option<&Arc<Vec<Arc<Finding>>>>,
+        known_findings: Option<&SharedFindings>,
     ) -> Option<Decided> {
         let combo = self.combo_list.get(cid as usize)?;
         let base = combo.set.as_ref().ok()?;
