@@ -21,9 +21,14 @@ use std::sync::Arc;
 
 /// Whether `head` (the first bytes of a JSON file) looks like an authorization-details export.
 pub fn looks_like_gaad(head: &str) -> bool {
-    ["UserDetailList", "RoleDetailList", "GroupDetailList"]
-        .iter()
-        .any(|k| head.contains(&format!("\"{k}\"")))
+    [
+        "UserDetailList",
+        "RoleDetailList",
+        "GroupDetailList",
+        "Policies",
+    ]
+    .iter()
+    .any(|k| head.contains(&format!("\"{k}\"")))
 }
 
 /// A group: its policies, named `group:NAME/...`.
@@ -37,6 +42,8 @@ pub fn read(path: &Path, source: &str, sink: &mut dyn FnMut(Item)) {
     let limits = Limits::default();
     let mut policies: HashMap<String, PolicyDoc> = HashMap::new();
     let mut groups: HashMap<String, Group> = HashMap::new();
+    // Managed policies that are in the export but cannot be used, with where their error record points.
+    let mut broken: HashMap<String, String> = HashMap::new();
     // Pass 1: managed policies and groups.
     let pass1 = pass(
         path,
@@ -47,13 +54,22 @@ pub fn read(path: &Path, source: &str, sink: &mut dyn FnMut(Item)) {
                     policies.insert(arn, doc);
                 }
                 Ok(None) => {}
-                Err(e) => sink(Item::Error(e)),
+                Err(mut e) => {
+                    e.source = format!("{source}#$.Policies[{i}]");
+                    if let Some(arn) = str_field(&v, "Arn") {
+                        broken.insert(arn.to_string(), e.source.clone());
+                    }
+                    sink(Item::Error(e));
+                }
             },
             List::Groups => match group(source, i, &v, &limits) {
                 Ok((name, g)) => {
                     groups.insert(name, g);
                 }
-                Err(e) => sink(Item::Error(e)),
+                Err(mut e) => {
+                    e.source = format!("{source}#$.GroupDetailList[{i}]");
+                    sink(Item::Error(e));
+                }
             },
             List::Users | List::Roles => {}
         },
@@ -73,7 +89,12 @@ pub fn read(path: &Path, source: &str, sink: &mut dyn FnMut(Item)) {
                 List::Roles => "RoleDetailList",
                 List::Policies | List::Groups => return,
             };
-            sink(principal(source, kind, i, &v, &policies, &groups, &limits));
+            let known = Known {
+                policies: &policies,
+                broken: &broken,
+                groups: &groups,
+            };
+            sink(principal(source, kind, i, &v, &known, &limits));
         },
         false,
     );
@@ -377,21 +398,31 @@ fn group(
     ))
 }
 
+/// What pass 1 found: the managed policies (and those that could not be read), and the groups.
+struct Known<'a> {
+    policies: &'a HashMap<String, PolicyDoc>,
+    broken: &'a HashMap<String, String>,
+    groups: &'a HashMap<String, Group>,
+}
+
 fn resolve(
-    policies: &HashMap<String, PolicyDoc>,
+    known: &Known<'_>,
     arn: &str,
     source: &str,
     path: &str,
 ) -> Result<PolicyDoc, InputError> {
-    policies.get(arn).cloned().ok_or_else(|| {
-        InputError::new(
-            source,
-            format!("managed policy `{arn}` is not in the export's `Policies` list; export it too (the AWS CLI's default filter includes it)"),
-            1,
-            1,
-            path,
-        )
-    })
+    if let Some(doc) = known.policies.get(arn) {
+        return Ok(doc.clone());
+    }
+    let message = match known.broken.get(arn) {
+        Some(at) => {
+            format!("managed policy `{arn}` could not be read (see the error record for `{at}`)")
+        }
+        None => format!(
+            "managed policy `{arn}` is not in the export's `Policies` list; export it too (the AWS CLI's default filter includes it)"
+        ),
+    };
+    Err(InputError::new(source, message, 1, 1, path))
 }
 
 fn principal(
@@ -399,11 +430,10 @@ fn principal(
     kind: &str,
     i: usize,
     v: &Value,
-    policies: &HashMap<String, PolicyDoc>,
-    groups: &HashMap<String, Group>,
+    known: &Known<'_>,
     limits: &Limits,
 ) -> Item {
-    match build_principal(source, kind, i, v, policies, groups, limits) {
+    match build_principal(source, kind, i, v, known, limits) {
         Ok(p) => Item::Principal(Box::new(p)),
         Err(mut e) => {
             // The record names the principal; `path` says where in it.
@@ -418,8 +448,7 @@ fn build_principal(
     kind: &str,
     i: usize,
     v: &Value,
-    policies: &HashMap<String, PolicyDoc>,
-    groups: &HashMap<String, Group>,
+    known: &Known<'_>,
     limits: &Limits,
 ) -> Result<Principal, InputError> {
     let path = format!("$.{kind}[{i}]");
@@ -431,7 +460,7 @@ fn build_principal(
     };
     let mut identity = inline_policies(v, list, "", source, &path, limits)?;
     for (a, p) in attached(v, &path) {
-        identity.push(resolve(policies, &a, source, &p)?);
+        identity.push(resolve(known, &a, source, &p)?);
     }
     let group_names = v
         .get("GroupList")
@@ -441,7 +470,7 @@ fn build_principal(
     for (k, g) in group_names.iter().enumerate() {
         let here = format!("{path}.GroupList[{k}]");
         let name = g.as_str().unwrap_or_default();
-        let group = groups.get(name).ok_or_else(|| {
+        let group = known.groups.get(name).ok_or_else(|| {
             InputError::new(
                 source,
                 format!("group `{name}` is not in the export's `GroupDetailList`"),
@@ -452,7 +481,7 @@ fn build_principal(
         })?;
         identity.extend(group.inline.iter().cloned());
         for (a, p) in &group.attached {
-            identity.push(resolve(policies, a, source, p)?);
+            identity.push(resolve(known, a, source, p)?);
         }
     }
     let boundary = match v.get("PermissionsBoundary") {
@@ -460,7 +489,7 @@ fn build_principal(
             let here = format!("{path}.PermissionsBoundary");
             let a = str_field(b, "PermissionsBoundaryArn")
                 .ok_or_else(|| missing(source, &here, "PermissionsBoundaryArn"))?;
-            Some(resolve(policies, a, source, &here)?)
+            Some(resolve(known, a, source, &here)?)
         }
         _ => None,
     };
@@ -576,9 +605,10 @@ mod tests {
             {"Arn":"arn:aws:iam::111122223333:role/ok","RolePolicyList":[]},
             {"Arn":"arn:aws:iam::111122223333:role/dangling","AttachedManagedPolicies":[{"PolicyArn":"arn:aws:iam::aws:policy/Gone"}]},
             {"Arn":"arn:aws:iam::111122223333:role/bad","RolePolicyList":[{"PolicyName":"x","PolicyDocument":"%zz"}]},
-            {"RoleName":"no-arn"}],
+            {"RoleName":"no-arn"},
+            {"Arn":"arn:aws:iam::111122223333:role/uses-broken","AttachedManagedPolicies":[{"PolicyArn":"arn:aws:iam::111122223333:policy/NoDefault"}]}],
           "UserDetailList":[{"Arn":"arn:aws:iam::111122223333:user/u","GroupList":["nope"]}],
-          "Policies":[]}"#;
+          "Policies":[{"Arn":"arn:aws:iam::111122223333:policy/NoDefault","PolicyVersionList":[]}]}"#;
         let out = items(text);
         let errors: Vec<&InputError> = out
             .iter()
@@ -587,8 +617,25 @@ mod tests {
                 Item::Principal(_) => None,
             })
             .collect();
-        assert_eq!(out.len(), 5);
-        assert_eq!(errors.len(), 4);
+        // The broken managed policy, then (pass 2) the roles and the user.
+        assert_eq!(out.len(), 7);
+        assert_eq!(errors.len(), 6);
+        assert_eq!(errors[0].source, "gaad.json#$.Policies[0]");
+        assert!(
+            errors[0].error.message.contains("no default version"),
+            "{errors:?}"
+        );
+        let uses_broken = errors
+            .iter()
+            .find(|e| e.source == "gaad.json#$.RoleDetailList[4]")
+            .unwrap();
+        assert!(
+            uses_broken
+                .error
+                .message
+                .contains("could not be read (see the error record for `gaad.json#$.Policies[0]`)"),
+            "{uses_broken:?}"
+        );
         let paths: Vec<&str> = errors.iter().map(|e| e.error.path.as_str()).collect();
         assert!(
             paths.contains(&"$.RoleDetailList[1].AttachedManagedPolicies[0]"),
