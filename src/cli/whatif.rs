@@ -265,7 +265,7 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
         let p = indicatif::ProgressBar::new_spinner();
         p.set_style(
             indicatif::ProgressStyle::with_template(
-                "{spinner} {pos} principals decided, {per_sec} {msg}",
+                "{spinner} {pos} principals decided in {elapsed}",
             )
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
         );
