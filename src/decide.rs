@@ -7,6 +7,7 @@
 //! holds an unconditional Allow for the action (`run_indexed`). Property tests and the `decide_differential`
 //! fuzz target check that both walks, and [`PolicySet::decide_ref`] on a borrowed request, decide alike.
 
+use crate::compile::{AccountMatch, ResourceKind};
 use crate::compile::{
     ActionIndex, CCondition, CPrincipal, CStatement, CValues, CompiledPolicy, Inner, KeyEntry,
     KeyInfo, MASK_WORDS, PolicyRef, PolicySet,
@@ -210,13 +211,38 @@ impl Tracer for Recorder {
     }
 }
 
-/// The services whose requests RCPs govern (docs/SEMANTICS.md §4.1, UNCERTAIN: Control Tower's list).
-const RCP_SERVICES: [&str; 5] = ["s3", "sts", "kms", "sqs", "secretsmanager"];
+/// The services whose requests RCPs govern, each with the month it joined Organizations' list of services that
+/// support RCPs (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html; the
+/// later ones as AWS's What's New announced them, and as AWS's data-perimeter RCP examples list them). The one
+/// place the list lives: add a service here, with its date, when AWS adds it. SageMaker is not on it.
+pub const RCP_SERVICES: [(&str, &str); 10] = [
+    ("s3", "2024-11"),
+    ("sts", "2024-11"),
+    ("kms", "2024-11"),
+    ("sqs", "2024-11"),
+    ("secretsmanager", "2024-11"),
+    ("ecr", "2025-06"),
+    ("aoss", "2025-06"),
+    ("cognito-idp", "2026-01"),
+    ("logs", "2026-01"),
+    ("dynamodb", "2026-02"),
+];
 
 /// Whether RCPs govern requests for `action`.
 pub fn rcp_governs(action: &str) -> bool {
     let service = action.split_once(':').map_or(action, |(s, _)| s);
-    RCP_SERVICES.iter().any(|s| s.eq_ignore_ascii_case(service))
+    RCP_SERVICES
+        .iter()
+        .any(|(s, _)| s.eq_ignore_ascii_case(service))
+}
+
+/// The services of [`RCP_SERVICES`], comma-separated, for messages.
+pub fn rcp_service_list() -> String {
+    RCP_SERVICES
+        .iter()
+        .map(|(s, _)| *s)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Records only the reasons: every deciding statement, without the per-condition trace.
@@ -358,6 +384,15 @@ impl PolicySet {
                 }
             }
         }
+        self.walk(input, t)
+    }
+
+    /// The full walk: every policy in order, each gate evaluated (in full mode every one, so that every allowing
+    /// statement is recorded). Out of line, so that the fast path's dispatch in [`PolicySet::run`] stays small.
+    #[inline(never)]
+    fn walk<T: Tracer>(&self, input: &Input<'_>, t: &mut T) -> Decision {
+        let i = &*self.inner;
+        let index = i.actions();
         // The full walk matches each statement's action by the mask, which an action the set names has in its
         // entry (see `Input::mask`).
         let with_mask;
@@ -420,26 +455,30 @@ impl PolicySet {
             t,
             denied,
         );
-        let resource = allow_in_any(
-            i.resource.iter().map(|p| (PolicyRef::Resource, p)),
-            req,
-            t,
-            denied,
-        );
+        // §4.1: in one account, a resource policy's grant to the caller itself stands alone; a grant to the
+        // role is limited by the boundary and the session policies; a key or trust policy must itself allow,
+        // and its Allow for the account delegates to the identity policies.
+        let grant = resource_grant(i.resource.as_ref(), req, t, denied);
+        let own_rules = i.resource_kind != ResourceKind::Resource;
+        let direct = same_account && grant == Grant::Caller;
         if same_account {
-            if !identity && !resource {
+            if own_rules && grant == Grant::None {
+                fail(Gate::Resource, t);
+            }
+            let identity_side = identity || (grant == Grant::Role);
+            if !direct && !identity_side {
                 fail(Gate::Identity, t);
             }
         } else {
             if !identity {
                 fail(Gate::Identity, t);
             }
-            if !resource {
+            if grant == Grant::None {
                 fail(Gate::Resource, t);
             }
         }
         if let Some(b) = &i.boundary {
-            if !allow_in_any(std::iter::once((PolicyRef::Boundary, b)), req, t, denied) {
+            if !allow_in_any(std::iter::once((PolicyRef::Boundary, b)), req, t, denied) && !direct {
                 fail(Gate::Boundary, t);
             }
         }
@@ -453,6 +492,7 @@ impl PolicySet {
                 t,
                 denied,
             )
+            && !direct
         {
             fail(Gate::Session, t);
         }
@@ -1088,7 +1128,7 @@ fn applies<T: Tracer>(at: PolicyRef, st: &CStatement, inp: &Input<'_>, t: &mut T
     if !T::STATEMENTS && !resource_matched {
         return false;
     }
-    let principal_matched = principal_applies(at, st, inp);
+    let principal_matched = principal_applies(st, inp);
     let mut applies = action_matched && resource_matched && principal_matched;
     if !T::STATEMENTS {
         return applies
@@ -1137,23 +1177,108 @@ fn resource_matches(st: &CStatement, inp: &Input<'_>) -> bool {
         != st.not_resource
 }
 
-/// Whether `st`'s `Principal`/`NotPrincipal` (if any) matches the request's principal, in the policy at `at`.
+/// Whether `st`'s `Principal`/`NotPrincipal` (if any) matches the request's principal (the rules of its place are
+/// set on the statement: `CStatement::account_match`, `CStatement::deny_any_principal`).
 #[inline]
-fn principal_applies(at: PolicyRef, st: &CStatement, inp: &Input<'_>) -> bool {
+fn principal_applies(st: &CStatement, inp: &Input<'_>) -> bool {
     match &st.principal {
         None | Some((false, CPrincipal::Any)) => true,
+        // A resource-policy Deny with NotPrincipal denies a principal with a boundary whatever it lists (§4.1).
+        Some((true, _)) if st.deny_any_principal => true,
         Some((negated, p)) => {
-            // An account in a Principal grants only that account's root user in an endpoint policy (§1.6), and
-            // in a same-account resource policy an Allow for the account delegates to identity policies rather
-            // than granting by itself (docs/SEMANTICS.md §9 row 24).
-            let root_only = match at {
-                PolicyRef::Endpoint => true,
-                PolicyRef::Resource => st.effect == Effect::Allow && inp.same_account(),
-                _ => false,
+            // An account in a Principal grants only that account's root user in a gateway endpoint's policy
+            // (§1.6), and in a same-account resource policy an Allow for the account delegates to identity
+            // policies rather than granting by itself (docs/SEMANTICS.md §9 row 24).
+            let root_only = match st.account_match {
+                AccountMatch::Any => false,
+                AccountMatch::RootOnly => true,
+                AccountMatch::RootOnlySameAccount => inp.same_account(),
             };
             principal_matches(p, inp.principal, root_only) != *negated
         }
     }
+}
+
+/// How an applicable Allow of a resource-based policy names the caller, weakest first (docs/SEMANTICS.md §4.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Grant {
+    /// No applicable Allow.
+    None,
+    /// The caller's account: it delegates to the identity policies (a key or trust policy's Allow).
+    Account,
+    /// The role whose session calls: limited by the boundary and the session policies.
+    Role,
+    /// The caller itself: its IAM user or role session ARN, `*` (docs/SEMANTICS.md §9 row 22), or everyone but those
+    /// a `NotPrincipal` lists; not limited by an implicit deny in the identity policies, the boundary or the
+    /// session policies.
+    Caller,
+}
+
+/// How statement `st`, which applies, names `who` (the caller; `None`: anonymous).
+fn grant_of(st: &CStatement, who: Option<&str>) -> Grant {
+    let Some((false, CPrincipal::Map(map))) = &st.principal else {
+        return Grant::Caller;
+    };
+    let Some(who) = who else {
+        return Grant::Caller;
+    };
+    let mut best = Grant::None;
+    for (kind, values) in map {
+        for v in values {
+            let g = match kind {
+                PrincipalKind::Aws if v == "*" || v == who => Grant::Caller,
+                PrincipalKind::Aws if !aws_principal_matches(v, who, false) => Grant::None,
+                PrincipalKind::Aws
+                    if is_account_id(v)
+                        || crate::policy::arn::split(v).is_some_and(|f| f[5] == "root") =>
+                {
+                    // The account's root user is the account itself.
+                    if aws_principal_matches(v, who, true) {
+                        Grant::Caller
+                    } else {
+                        Grant::Account
+                    }
+                }
+                PrincipalKind::Aws => Grant::Role,
+                _ if v == who => Grant::Caller,
+                _ => Grant::None,
+            };
+            best = best.max(g);
+        }
+    }
+    best
+}
+
+/// The strongest way an applicable Allow of the resource-based policy names the caller; records each applicable
+/// Allow as [`allow_in_any`] does.
+fn resource_grant<T: Tracer>(
+    p: Option<&CompiledPolicy>,
+    req: &Input<'_>,
+    t: &mut T,
+    denied: bool,
+) -> Grant {
+    let mut best = Grant::None;
+    for st in p
+        .iter()
+        .flat_map(|p| p.statements.iter())
+        .filter(|s| s.effect == Effect::Allow)
+    {
+        if applies(PolicyRef::Resource, st, req, t) {
+            if T::FULL && !denied {
+                t.reason(Reason::Statement {
+                    policy: PolicyRef::Resource,
+                    sid: st.sid.clone(),
+                    statement: st.index,
+                    effect: Effect::Allow,
+                });
+            }
+            best = best.max(grant_of(st, req.principal));
+            if !T::FULL && best == Grant::Caller {
+                break;
+            }
+        }
+    }
+    best
 }
 
 /// [`resource_matches`] for statement `id` of an indexed set. Out of line, as [`general_condition`].
@@ -1165,7 +1290,7 @@ fn general_resource(set: &PolicySet, index: &ActionIndex, id: usize, inp: &Input
 /// [`principal_applies`] for statement `id` of an indexed set. Out of line, as [`general_condition`].
 #[inline(never)]
 fn general_principal(set: &PolicySet, index: &ActionIndex, id: usize, inp: &Input<'_>) -> bool {
-    statement(set, index, id).is_some_and(|(at, s)| principal_applies(at, s, inp))
+    statement(set, index, id).is_some_and(|(_, s)| principal_applies(s, inp))
 }
 
 /// Statement `id` of an indexed set, with its policy's place.
@@ -1362,12 +1487,12 @@ fn condition_on<'r>(c: &CCondition, entry: Option<Found<'r>>, vars: &dyn Vars) -
     }
     let negated = op.base.is_negated();
     if values.len() == 0 {
-        if op.if_exists {
-            return (true, Why::AbsentIfExists);
-        }
+        // The set qualifier decides before `IfExists` (docs/SEMANTICS.md §3.3): `ForAnyValue:…IfExists` on an
+        // absent or empty key is false, `ForAllValues:…IfExists` true.
         return match op.qualifier {
             Some(Qualifier::ForAllValues) => (true, Why::AbsentForAll),
             Some(Qualifier::ForAnyValue) => (false, Why::AbsentForAny),
+            None if op.if_exists => (true, Why::AbsentIfExists),
             None if negated => (true, Why::AbsentNegated),
             None => (false, Why::AbsentPositive),
         };

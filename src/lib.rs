@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod analyse;
+pub mod bundle;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod compile;
@@ -13,6 +14,7 @@ mod lower;
 pub mod network;
 pub mod parse;
 pub mod policy;
+pub mod refuse;
 pub mod span;
 mod suggest;
 pub mod validate;

@@ -9,7 +9,8 @@ pub(crate) struct Args {
     /// Policy files or folders of them (`.json`).
     #[arg(required = true)]
     paths: Vec<PathBuf>,
-    /// What kind of policy the files hold: identity, resource, boundary, session, scp, rcp or endpoint.
+    /// What kind of policy the files hold: identity, resource, boundary, session, scp, rcp, endpoint, trust (a
+    /// role trust policy) or key (a KMS key policy).
     #[arg(long, default_value = "identity", value_parser = parse_kind)]
     kind: PolicyKind,
     /// Print diagnostics as JSON lines instead of rustc-style text.
@@ -26,9 +27,11 @@ fn parse_kind(s: &str) -> Result<PolicyKind, String> {
         "scp" => PolicyKind::Scp,
         "rcp" => PolicyKind::Rcp,
         "endpoint" => PolicyKind::Endpoint,
+        "trust" => PolicyKind::Trust,
+        "key" => PolicyKind::Key,
         _ => {
             return Err(format!(
-                "unknown kind `{s}`; valid kinds are identity, resource, boundary, session, scp, rcp, endpoint"
+                "unknown kind `{s}`; valid kinds are identity, resource, boundary, session, scp, rcp, endpoint, trust, key"
             ));
         }
     })

@@ -3,7 +3,7 @@
 //! A case is read with the spanned JSON parser, so a policy written inline as a JSON object is parsed from its
 //! exact text in the case, and every error names the line and column in the case and the JSON path.
 
-use crate::compile::{PolicySet, PolicySetBuilder};
+use crate::compile::{EndpointKind, PolicySet, PolicySetBuilder, ResourceKind};
 use crate::context::{Context, ContextValue, Request, Scalar};
 use crate::decide::{Decision, Explanation, Reason, StatementTrace};
 use crate::limits::Limits;
@@ -142,7 +142,15 @@ impl Case {
         }
         if !self.set.inner.rcps.is_empty() && !crate::decide::rcp_governs(&self.request.action) {
             warnings.push(format!(
-                "resource control policies were not applied: `{}` is not an action of a service that RCPs govern (s3, sts, kms, sqs, secretsmanager; docs/SEMANTICS.md §4.1, uncertain)",
+                "resource control policies were not applied: `{}` is not an action of a service that RCPs govern ({}; docs/SEMANTICS.md §9 row 20)",
+                self.request.action,
+                crate::decide::rcp_service_list()
+            ));
+        }
+        if self.set.inner.resource.is_none() && resource_kind_of(&self.request) == ResourceKind::Key
+        {
+            warnings.push(format!(
+                "`{}` names a KMS key but the case gives no key policy: every key has one, and this decision assumes the default key policy, which allows the account and so leaves the decision to IAM policies (docs/SEMANTICS.md §9 row 32)",
                 self.request.action
             ));
         }
@@ -179,12 +187,32 @@ impl Case {
     }
 }
 
+/// What a case's resource policy is, by its request (docs/SEMANTICS.md §4.1): the trust policy of the role that
+/// `sts:AssumeRole*` names, the key policy of a KMS key, or else a resource-based policy.
+pub fn resource_kind_of(req: &Request) -> ResourceKind {
+    let (service, name) = req.action.split_once(':').unwrap_or((&req.action, ""));
+    let role = crate::policy::arn::split(&req.resource)
+        .is_some_and(|f| f[2] == "iam" && f[5].starts_with("role/"));
+    if service.eq_ignore_ascii_case("sts")
+        && name
+            .get(..10)
+            .is_some_and(|p| p.eq_ignore_ascii_case("assumerole"))
+        && role
+    {
+        ResourceKind::Trust
+    } else if service.eq_ignore_ascii_case("kms") {
+        ResourceKind::Key
+    } else {
+        ResourceKind::Resource
+    }
+}
+
 struct Reader<'t> {
     text: &'t str,
     limits: &'t Limits,
 }
 
-const CASE_FIELDS: [&str; 13] = [
+const CASE_FIELDS: [&str; 14] = [
     "id",
     "identity_policies",
     "resource_policy",
@@ -193,6 +221,7 @@ const CASE_FIELDS: [&str; 13] = [
     "scps",
     "rcps",
     "endpoint_policy",
+    "endpoint_kind",
     "request",
     "expect",
     "description",
@@ -259,14 +288,37 @@ impl Reader<'_> {
     fn case(&mut self, root: &Node<'_>) -> Result<Case, CaseError> {
         let members = self.object(root, "$", &CASE_FIELDS)?;
         let get = |k: &str| members.iter().find(|m| m.key == k).map(|m| &m.value);
+        let Some(req) = get("request") else {
+            return Err(self.err(
+                root.span.start as usize,
+                "$.request",
+                "the case has no `request`",
+            ));
+        };
+        // The request says what the resource policy is: a role's trust policy or a KMS key policy (§4.1).
+        let request = self.request(req)?;
+        let resource_kind = resource_kind_of(&request);
         let mut b = PolicySetBuilder::default();
+        if let Some(n) = get("endpoint_kind") {
+            b = b.endpoint_kind(match self.string(n, "$.endpoint_kind")?.as_str() {
+                "interface" => EndpointKind::Interface,
+                "gateway" => EndpointKind::Gateway,
+                other => {
+                    return Err(self.err(
+                        n.span.start as usize,
+                        "$.endpoint_kind",
+                        format!("unknown endpoint kind `{other}`; write `interface` (the default: the SageMaker API and Studio endpoints, PrivateLink) or `gateway` (S3, DynamoDB)"),
+                    ));
+                }
+            });
+        }
         if let Some(n) = get("identity_policies") {
             for (i, p) in self.array(n, "$.identity_policies")?.iter().enumerate() {
                 b = b.identity(self.policy(p, &format!("$.identity_policies[{i}]"))?);
             }
         }
         if let Some(n) = get("resource_policy") {
-            b = b.resource(self.policy(n, "$.resource_policy")?);
+            b = b.resource_as(self.policy(n, "$.resource_policy")?, resource_kind);
         }
         if let Some(n) = get("permissions_boundary") {
             b = b.boundary(self.policy(n, "$.permissions_boundary")?);
@@ -304,14 +356,6 @@ impl Reader<'_> {
                 path: format!("{}", e.policy),
             }
         })?;
-        let Some(req) = get("request") else {
-            return Err(self.err(
-                root.span.start as usize,
-                "$.request",
-                "the case has no `request`",
-            ));
-        };
-        let request = self.request(req)?;
         let expect = match get("expect") {
             Some(e) => Some(self.expect(e)?),
             None => None,

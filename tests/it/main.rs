@@ -12,6 +12,7 @@ mod borrowed;
 mod cases;
 #[cfg(feature = "cli")]
 mod cli;
+mod fidelity;
 mod hostile;
 mod json;
 mod network;
