@@ -237,13 +237,30 @@ fn user_name(arn: &str) -> Option<&str> {
 
 impl Runner {
     pub fn new(networks: Vec<Network>, opts: Options) -> Result<Runner, String> {
-        let guard_endpoint = match &opts.guardrail {
-            Some(g) if g.kind == GuardrailKind::Endpoint => {
-                let p = Policy::parse(&g.doc.text).map_err(|e| format!("{}: {e}", g.doc.place))?;
-                Some(compile_endpoint_policy(p).map_err(|e| format!("{}: {e}", g.doc.place))?)
-            }
-            _ => None,
-        };
+        let mut guard_endpoint = None;
+        if let Some(g) = &opts.guardrail {
+            // The candidate must be valid where it goes; else every principal would fail the same way.
+            let p = Policy::parse(&g.doc.text).map_err(|e| format!("{}: {e}", g.doc.place))?;
+            let built = match g.kind {
+                GuardrailKind::Endpoint => {
+                    guard_endpoint = Some(
+                        compile_endpoint_policy(p).map_err(|e| format!("{}: {e}", g.doc.place))?,
+                    );
+                    Ok(())
+                }
+                GuardrailKind::Scp => PolicySet::builder().scp_level([p]).build().map(drop),
+                GuardrailKind::Rcp => PolicySet::builder().rcp_level([p]).build().map(drop),
+                GuardrailKind::Boundary => PolicySet::builder().boundary(p).build().map(drop),
+            };
+            built.map_err(|e| {
+                let (line, col) =
+                    crate::span::line_col(&e.source_text, e.diagnostic.span.start as usize);
+                format!(
+                    "{}: {} (line {line}, column {col})",
+                    g.doc.place, e.diagnostic.message
+                )
+            })?;
+        }
         let nets = networks
             .into_iter()
             .map(|net| {

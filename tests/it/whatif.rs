@@ -501,8 +501,8 @@ fn whatif_domain_limits() {
 }
 
 /// The other guardrail kinds: an endpoint policy replaces the policy of each endpoint reached (the VPN row, through
-/// the endpoints, changes; the Zscaler row, on the public path, does not); an RCP changes nothing here, because
-/// RCPs do not govern SageMaker (docs/SEMANTICS.md §4.1).
+/// the endpoints, changes; the Zscaler row, on the public path, does not); an RCP that denies SageMaker changes
+/// nothing, because RCPs do not govern SageMaker (docs/SEMANTICS.md §4.1); an RCP with an Allow is refused.
 #[test]
 fn whatif_guardrail_kinds_endpoint_and_rcp() {
     let d = tmp("guardrail-kinds");
@@ -543,6 +543,24 @@ fn whatif_guardrail_kinds_endpoint_and_rcp() {
         (Some("works"), Some("create-denied"))
     );
     assert_eq!(rows[0]["deciding"]["policy"], "endpoint");
+    // A customer RCP may only deny: an Allow is refused once, up front (exit 2), not once per principal.
+    let mut args = vec![
+        "whatif",
+        datasci.to_str().unwrap(),
+        "--guardrail",
+        guard.to_str().unwrap(),
+        "--guardrail-kind",
+        "rcp",
+    ];
+    args.extend(nets.iter().map(String::as_str));
+    let (code, _, err) = iamgate(&args);
+    assert_eq!(code, 2);
+    assert!(err.contains("resource control policy"), "{err}");
+    std::fs::write(
+        &guard,
+        r#"{"Version":"2012-10-17","Statement":[{"Sid":"NoStudio","Effect":"Deny","Principal":"*","Action":"sagemaker:*","Resource":"*"}]}"#,
+    )
+    .unwrap();
     let recs = run("rcp");
     assert_eq!(
         recs.iter().filter(|r| r.get("verdict").is_some()).count(),
