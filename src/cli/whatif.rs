@@ -2,6 +2,7 @@
 //! (docs/whatif.md).
 
 use super::CliError;
+use super::policies::{Level, parse_level};
 use crate::network::{Network, StepDecision, Verdict};
 use crate::whatif::runner::{Cell, Deciding, Guardrail, GuardrailKind, Options, Row, Runner};
 use crate::whatif::summary::Summary;
@@ -19,12 +20,13 @@ pub(crate) struct Args {
     /// Network files or folders of them (the presign network format, docs/network.md).
     #[arg(long, value_name = "N", num_args = 1..)]
     networks: Vec<PathBuf>,
-    /// An SCP level, root first: `[NAME:]FILE[,FILE...]` or a folder (its .json files form the level).
-    #[arg(long = "scp", value_name = "LEVEL")]
-    scps: Vec<String>,
-    /// An RCP level, same syntax as `--scp`.
-    #[arg(long = "rcp", value_name = "LEVEL")]
-    rcps: Vec<String>,
+    /// One SCP level, root first, as for `decide`: `[NAME:]FILE[,FILE...]` or a folder whose .json files are the
+    /// level's policies; repeat the flag for each level.
+    #[arg(long = "scp", value_name = "[NAME:]FILE[,FILE...]", value_parser = parse_level)]
+    scps: Vec<Level>,
+    /// One RCP level, written as for `--scp`; RCPs can only deny.
+    #[arg(long = "rcp", value_name = "[NAME:]FILE[,FILE...]", value_parser = parse_level)]
+    rcps: Vec<Level>,
     /// A candidate policy: decide with and without it and show only the rows it changes.
     #[arg(long, value_name = "P.json")]
     guardrail: Option<PathBuf>,
@@ -122,29 +124,6 @@ pub(crate) fn run_default() -> Result<ExitCode, CliError> {
     code
 }
 
-/// Parse a level: `[NAME:]FILE[,FILE...]` or a folder whose .json files form the level.
-pub(crate) fn level(spec: &str) -> Result<Vec<PathBuf>, CliError> {
-    let body = match spec.split_once(':') {
-        Some((name, rest)) if !name.contains('/') && !Path::new(spec).exists() => rest,
-        _ => spec,
-    };
-    let mut out = Vec::new();
-    for part in body.split(',').filter(|p| !p.is_empty()) {
-        let p = PathBuf::from(part);
-        if p.is_dir() {
-            out.extend(super::collect_files(&[p], &["json"])?);
-        } else {
-            out.push(p);
-        }
-    }
-    if out.is_empty() {
-        return Err(CliError::Usage(format!(
-            "the level `{spec}` names no policy file"
-        )));
-    }
-    Ok(out)
-}
-
 fn doc(path: &Path) -> Result<PolicyDoc, CliError> {
     let text = super::read(path)?;
     let s = path.display().to_string();
@@ -155,10 +134,10 @@ fn doc(path: &Path) -> Result<PolicyDoc, CliError> {
     })
 }
 
-fn levels(specs: &[String]) -> Result<Vec<Vec<PolicyDoc>>, CliError> {
-    specs
+fn levels(levels: &[Level]) -> Result<Vec<Vec<PolicyDoc>>, CliError> {
+    levels
         .iter()
-        .map(|s| level(s)?.iter().map(|p| doc(p)).collect())
+        .map(|l| l.files.iter().map(|p| doc(p)).collect())
         .collect()
 }
 
