@@ -378,7 +378,7 @@ impl Runner {
         let check = |this: &mut Runner, d: &PolicyDoc| -> Result<u32, InputError> {
             let id = this.intern(d);
             match this.stored.get(id as usize).map(|s| &s.policy) {
-                Some(Err(m)) => Err(doc_error(d, m)),
+                Some(Err(m)) => Err(doc_error(p, d, m)),
                 _ => Ok(id),
             }
         };
@@ -768,16 +768,22 @@ struct Effective {
     endpoint_guard: bool,
 }
 
-fn doc_error(d: &PolicyDoc, message: &str) -> InputError {
+/// The error record of principal `p` whose policy `d` cannot be used: the record names the principal (`source`),
+/// the policy and where it was read (message, `path`), and the line and column inside the policy.
+fn doc_error(p: &Principal, d: &PolicyDoc, message: &str) -> InputError {
     let path = match d.place.split_once('#') {
-        Some((_, p)) if p.starts_with('$') => p,
+        Some((_, at)) if at.starts_with('$') => at,
         _ => "$",
     };
-    // The line and column are inside the policy document, given in the message.
     let (line, column) = parse_line_col(message).unwrap_or((1, 1));
+    let from = if *d.place == *d.name {
+        String::new()
+    } else {
+        format!(" (read from `{}`)", d.place)
+    };
     InputError::new(
-        &d.place,
-        format!("policy `{}`: {message}", d.name),
+        &p.source,
+        format!("policy `{}`{from}: {message}", d.name),
         line,
         column,
         path,

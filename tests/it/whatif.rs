@@ -583,3 +583,56 @@ fn whatif_guardrail_kinds_endpoint_and_rcp() {
     assert_eq!(code, 2);
     assert!(err.contains("unknown guardrail kind `acl`"), "{err}");
 }
+
+/// A managed policy that does not parse, attached to two roles: one error record per role, each naming the role
+/// as its source, the policy and where it was read, and the line and column inside the policy.
+#[test]
+fn whatif_bad_managed_policy_names_each_principal() {
+    let d = tmp("bad-managed");
+    let role = |n: &str| {
+        format!(
+            r#"{{"Arn":"arn:aws:iam::111122223333:role/{n}","AttachedManagedPolicies":[{{"PolicyArn":"arn:aws:iam::111122223333:policy/Bad"}}]}}"#
+        )
+    };
+    let gaad = format!(
+        r#"{{"RoleDetailList":[{},{}],"Policies":[{{"Arn":"arn:aws:iam::111122223333:policy/Bad","PolicyVersionList":[{{"VersionId":"v1","IsDefaultVersion":true,"Document":"{{\"Version\":\"2012-10-17\",\"Statement\":[{{\"Effect\":\"Allw\",\"Action\":\"*\",\"Resource\":\"*\"}}]}}"}}]}}]}}"#,
+        role("a"),
+        role("b")
+    );
+    let f = d.join("gaad.json");
+    std::fs::write(&f, gaad).unwrap();
+    let net = corpus("corpus/networks/zscaler-only.json");
+    let (code, out, _) = iamgate(&[
+        "whatif",
+        f.to_str().unwrap(),
+        "--networks",
+        &net,
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(code, 1);
+    let recs = jsonl(&out);
+    let errors: Vec<&Value> = recs.iter().filter(|r| r.get("error").is_some()).collect();
+    assert_eq!(errors.len(), 2, "{out}");
+    for (e, i) in errors.iter().zip([0, 1]) {
+        assert!(
+            e["source"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("gaad.json#$.RoleDetailList[{i}]"))
+        );
+        let m = e["error"]["message"].as_str().unwrap();
+        assert!(
+            m.contains("policy `arn:aws:iam::111122223333:policy/Bad`") && m.contains("Allw"),
+            "{m}"
+        );
+        assert_eq!(
+            e["error"]["path"],
+            "$.Policies[0].PolicyVersionList[0].Document"
+        );
+        assert_eq!(
+            (e["error"]["line"].as_u64(), e["error"]["column"].as_u64()),
+            (Some(1), Some(48))
+        );
+    }
+}
