@@ -1021,6 +1021,58 @@ mod tests {
         assert!(checked > 50 * nets.len(), "{checked}");
     }
 
+    /// Past MAX_DOC_BYTES of policy text the caches are dropped before the next batch, and the next batch decides
+    /// exactly as a fresh runner does.
+    #[test]
+    fn whatif_caches_are_bounded_between_batches() {
+        let big = |i: usize| -> PolicyDoc {
+            let actions: Vec<String> = (0..2000).map(|j| format!("\"s3:Get{i}x{j}\"")).collect();
+            let text = format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":["sagemaker:CreatePresignedDomainUrl",{}],"Resource":"*"}}]}}"#,
+                actions.join(",")
+            );
+            PolicyDoc {
+                name: format!("p{i}").into(),
+                place: format!("p{i}.json").into(),
+                text: text.into(),
+            }
+        };
+        let principals = |range: std::ops::Range<usize>| -> Vec<Principal> {
+            range
+                .map(|i| {
+                    let arn = format!("arn:aws:iam::111122223333:role/r{i}");
+                    Principal::new(&arn, &format!("p{i}.json"), vec![big(i)])
+                })
+                .collect()
+        };
+        let net_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("corpus/networks/zscaler-only.json");
+        let nets = vec![Network::load(&net_path).unwrap()];
+        let mut runner = Runner::new(nets.clone(), Options::default()).unwrap();
+        let first = runner.run_batch(principals(0..40));
+        assert!(first.iter().all(Result::is_ok));
+        assert!(
+            runner.stored_bytes > MAX_DOC_BYTES,
+            "{}",
+            runner.stored_bytes
+        );
+        let second = runner.run_batch(principals(30..33));
+        assert_eq!(
+            runner.stored.len(),
+            3,
+            "the caches were dropped before the second batch"
+        );
+        let mut fresh = Runner::new(nets, Options::default()).unwrap();
+        let alone = fresh.run_batch(principals(30..33));
+        let cells = |o: &[Outcome]| -> Vec<Cell> {
+            o.iter()
+                .flat_map(|r| r.as_ref().unwrap().iter().map(|row| row.now.clone()))
+                .collect()
+        };
+        assert_eq!(cells(&second), cells(&alone));
+        assert!(cells(&second).iter().all(|c| c.verdict == Verdict::Works));
+    }
+
     #[test]
     fn whatif_reads_principal_is_conservative() {
         assert!(reads_principal(

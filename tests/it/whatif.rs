@@ -272,7 +272,9 @@ fn whatif_formats_agree() {
     );
     let (_, md, _) = run("markdown");
     assert_eq!(md.lines().filter(|l| l.starts_with("| arn:")).count(), 2);
-    let (_, table, _) = run("table");
+    let (_, table, err) = run("table");
+    // Piped, stderr holds only the last line: no progress output.
+    assert_eq!(err, "whatif: 1 inputs, 1 principals, 2 rows, 0 errors\n");
     assert!(
         table.contains("principals that can create from a shared Zscaler egress: 1"),
         "{table}"
