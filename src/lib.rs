@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod analyse;
+pub mod api;
 pub mod bundle;
 #[cfg(feature = "cli")]
 pub mod cli;

@@ -119,6 +119,56 @@ pub fn decide_case(text: &str, explain: bool) -> DecisionRecord {
     }
 }
 
+/// The warnings of a decision: conditions whose result rests on an unsettled choice, and RCPs not applied.
+pub(crate) fn warnings(
+    set: &PolicySet,
+    request: &Request,
+    statements: &[StatementTrace],
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for st in statements
+        .iter()
+        .filter(|s| s.action_matched && s.resource_matched && s.principal_matched)
+    {
+        for c in &st.conditions {
+            if let Some(u) = c.uncertain {
+                warnings.push(format!(
+                    "{} statement {}: `{}` on `{}`: {u}",
+                    st.policy, st.statement, c.operator, c.key
+                ));
+            }
+        }
+    }
+    if !set.inner.rcps.is_empty() && !crate::decide::rcp_governs(&request.action) {
+        warnings.push(format!(
+            "resource control policies were not applied: `{}` is not an action of a service that RCPs govern ({}; docs/SEMANTICS.md §9 row 20)",
+            request.action,
+            crate::decide::rcp_service_list()
+        ));
+    }
+    if set.inner.resource.is_none() && resource_kind_of(request) == ResourceKind::Key {
+        warnings.push(format!(
+            "`{}` names a KMS key but the case gives no key policy: every key has one, and this decision assumes the default key policy, which allows the account and so leaves the decision to IAM policies (docs/SEMANTICS.md §9 row 32)",
+            request.action
+        ));
+    }
+    warnings
+}
+
+/// Read one request object (the Case contract's `request`) from JSON text; errors name `$.request...` paths.
+pub(crate) fn parse_request(text: &str, limits: &Limits) -> Result<Request, CaseError> {
+    let root = json::parse(text, limits).map_err(|e| {
+        let (line, column) = e.line_col(text);
+        CaseError {
+            message: e.message,
+            line,
+            column,
+            path: "$".into(),
+        }
+    })?;
+    Reader { text, limits }.request(&root)
+}
+
 impl Case {
     pub fn decide(&self, explain: bool) -> DecisionRecord {
         let Explanation {
@@ -126,34 +176,7 @@ impl Case {
             reasons,
             statements,
         } = self.set.explain(&self.request);
-        let mut warnings = Vec::new();
-        for st in statements
-            .iter()
-            .filter(|s| s.action_matched && s.resource_matched && s.principal_matched)
-        {
-            for c in &st.conditions {
-                if let Some(u) = c.uncertain {
-                    warnings.push(format!(
-                        "{} statement {}: `{}` on `{}`: {u}",
-                        st.policy, st.statement, c.operator, c.key
-                    ));
-                }
-            }
-        }
-        if !self.set.inner.rcps.is_empty() && !crate::decide::rcp_governs(&self.request.action) {
-            warnings.push(format!(
-                "resource control policies were not applied: `{}` is not an action of a service that RCPs govern ({}; docs/SEMANTICS.md §9 row 20)",
-                self.request.action,
-                crate::decide::rcp_service_list()
-            ));
-        }
-        if self.set.inner.resource.is_none() && resource_kind_of(&self.request) == ResourceKind::Key
-        {
-            warnings.push(format!(
-                "`{}` names a KMS key but the case gives no key policy: every key has one, and this decision assumes the default key policy, which allows the account and so leaves the decision to IAM policies (docs/SEMANTICS.md §9 row 32)",
-                self.request.action
-            ));
-        }
+        let warnings = warnings(&self.set, &self.request, &statements);
         DecisionRecord::Decided {
             id: self.id.clone(),
             decision,

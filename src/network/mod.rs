@@ -290,6 +290,15 @@ impl Network {
         read::parse(text, base)
     }
 
+    /// Parse and check a network whose feeds (`cenr`, `aws_ip_ranges`, `feeds`) are given as texts keyed by the
+    /// names the network uses for them; nothing is read from disk.
+    pub fn parse_with_feeds(
+        text: &str,
+        feeds: &std::collections::BTreeMap<String, String>,
+    ) -> Result<Network, NetworkError> {
+        read::parse_from(text, read::Feeds::Given(feeds))
+    }
+
     /// Read, parse and check the network file at `path`; feeds are read relative to its folder.
     pub fn load(path: &Path) -> Result<Network, NetworkError> {
         let text = std::fs::read_to_string(path).map_err(|e| NetworkError {

@@ -46,6 +46,18 @@ const CENR: [&str; 4] = ["path", "cloud", "continent", "city"];
 const IP_RANGES: [&str; 3] = ["path", "service", "region"];
 
 pub(super) fn parse(text: &str, base: Option<&Path>) -> Result<Network, NetworkError> {
+    parse_from(text, Feeds::Folder(base))
+}
+
+/// Where the feed files a network names come from: a folder on disk, or texts the caller gives by name (the
+/// WASM playground, which reads no files).
+#[derive(Clone, Copy)]
+pub(super) enum Feeds<'t> {
+    Folder(Option<&'t Path>),
+    Given(&'t std::collections::BTreeMap<String, String>),
+}
+
+pub(super) fn parse_from(text: &str, feeds: Feeds<'_>) -> Result<Network, NetworkError> {
     let root = json::parse(text, &Limits::default()).map_err(|e| {
         let (line, column) = e.line_col(text);
         NetworkError {
@@ -56,13 +68,13 @@ pub(super) fn parse(text: &str, base: Option<&Path>) -> Result<Network, NetworkE
             help: e.help,
         }
     })?;
-    let r = Reader { text, base };
+    let r = Reader { text, feeds };
     r.network(&root)
 }
 
 struct Reader<'t> {
     text: &'t str,
-    base: Option<&'t Path>,
+    feeds: Feeds<'t>,
 }
 
 /// An object's members, checked against the fields it may have.
@@ -737,7 +749,22 @@ impl Reader<'_> {
     }
 
     fn read_feed(&self, node: &Node<'_>, path: &str, file: &str) -> R<String> {
-        let Some(base) = self.base else {
+        let base = match self.feeds {
+            Feeds::Folder(base) => base,
+            Feeds::Given(texts) => {
+                return texts.get(file).cloned().ok_or_else(|| {
+                    let mut names: Vec<&str> = texts.keys().map(String::as_str).collect();
+                    names.truncate(8);
+                    let given = if names.is_empty() {
+                        "no feeds were given".to_string()
+                    } else {
+                        format!("the feeds given are `{}`", names.join("`, `"))
+                    };
+                    self.err(node, path, format!("feed `{file}` was not given; {given}"))
+                });
+            }
+        };
+        let Some(base) = base else {
             return Err(self.err(node, path, format!("cannot read feed `{file}`: the network was not read from a file, so relative paths have no folder")));
         };
         let full = base.join(file);

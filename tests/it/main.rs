@@ -15,6 +15,7 @@ mod cli;
 mod fidelity;
 mod hostile;
 mod json;
+mod jsonapi;
 mod network;
 #[cfg(feature = "cli")]
 mod newuser;
