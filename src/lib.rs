@@ -16,6 +16,7 @@ pub mod network;
 pub mod parse;
 pub mod policy;
 pub mod refuse;
+pub mod shape;
 pub mod span;
 mod suggest;
 pub mod validate;

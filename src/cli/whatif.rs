@@ -124,6 +124,30 @@ pub(crate) fn run_default() -> Result<ExitCode, CliError> {
     code
 }
 
+/// The network files: each file given, and the `.json` files of each folder given, sorted and not recursed (a
+/// folder of presets keeps its feeds in a subfolder, as corpus/networks/feeds/).
+fn network_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
+    let mut out = Vec::new();
+    for p in paths {
+        if !p.is_dir() {
+            out.push(p.clone());
+            continue;
+        }
+        let entries = std::fs::read_dir(p).map_err(|source| CliError::Read {
+            path: p.display().to_string(),
+            source,
+        })?;
+        let mut found: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|f| f.is_file() && f.extension().is_some_and(|x| x == "json"))
+            .collect();
+        found.sort();
+        out.extend(found);
+    }
+    Ok(out)
+}
+
 fn doc(path: &Path) -> Result<PolicyDoc, CliError> {
     let text = super::read(path)?;
     let s = path.display().to_string();
@@ -176,7 +200,7 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
         .transpose()
         .map_err(CliError::Usage)?;
     let mut networks = Vec::new();
-    for p in super::collect_files(&a.networks, &["json"])? {
+    for p in network_files(&a.networks)? {
         let text = super::read(&p)?;
         match Network::parse(&text, p.parent()) {
             Ok(net) => networks.push(net),
@@ -293,6 +317,8 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
         };
         for f in &files {
             inputs::read(f, &account, &mut |item| match item {
+                // Once the output is closed (a reader such as `head` went away), decide nothing more.
+                Item::Principal(_) | Item::Error(_) if w.failed.is_some() => {}
                 Item::Principal(p) => {
                     if shard.is_none_or(|s| s.holds(&p.arn)) {
                         batch_bytes += p

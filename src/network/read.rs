@@ -45,15 +45,19 @@ const FEEDS: [&str; 2] = ["cenr", "aws_ip_ranges"];
 const CENR: [&str; 4] = ["path", "cloud", "continent", "city"];
 const IP_RANGES: [&str; 3] = ["path", "service", "region"];
 
-pub(super) fn parse(text: &str, base: Option<&Path>) -> Result<Network, NetworkError> {
-    parse_from(text, Feeds::Folder(base))
+pub(super) fn parse(
+    text: &str,
+    base: Option<&Path>,
+    allowed: &[std::path::PathBuf],
+) -> Result<Network, NetworkError> {
+    parse_from(text, Feeds::Folder(base, allowed))
 }
 
-/// Where the feed files a network names come from: a folder on disk, or texts the caller gives by name (the
-/// WASM playground, which reads no files).
+/// Where the feed files a network names come from: a folder on disk (with the files the user named, readable
+/// wherever they are), or texts the caller gives by name (the WASM playground, which reads no files).
 #[derive(Clone, Copy)]
 pub(super) enum Feeds<'t> {
-    Folder(Option<&'t Path>),
+    Folder(Option<&'t Path>, &'t [std::path::PathBuf]),
     Given(&'t std::collections::BTreeMap<String, String>),
 }
 
@@ -749,8 +753,8 @@ impl Reader<'_> {
     }
 
     fn read_feed(&self, node: &Node<'_>, path: &str, file: &str) -> R<String> {
-        let base = match self.feeds {
-            Feeds::Folder(base) => base,
+        let (base, allowed) = match self.feeds {
+            Feeds::Folder(base, allowed) => (base, allowed),
             Feeds::Given(texts) => {
                 return texts.get(file).cloned().ok_or_else(|| {
                     let mut names: Vec<&str> = texts.keys().map(String::as_str).collect();
@@ -767,14 +771,7 @@ impl Reader<'_> {
         let Some(base) = base else {
             return Err(self.err(node, path, format!("cannot read feed `{file}`: the network was not read from a file, so relative paths have no folder")));
         };
-        let full = base.join(file);
-        std::fs::read_to_string(&full).map_err(|e| {
-            self.err(
-                node,
-                path,
-                format!("cannot read feed `{}`: {e}", full.display()),
-            )
-        })
+        super::feedfile::read(base, file, allowed).map_err(|m| self.err(node, path, m))
     }
 
     fn feed_err(
@@ -784,7 +781,7 @@ impl Reader<'_> {
         file: &str,
         e: feeds::FeedError,
     ) -> NetworkError {
-        self.err(node, path, format!("in feed `{file}`: {e}"))
+        self.err(node, path, super::feedfile::describe(file, self.text, &e))
     }
 
     /// The strings of an optional filter field (one string or a list); empty when absent.

@@ -25,4 +25,6 @@ mod reach;
 mod readme;
 mod regressions;
 #[cfg(feature = "cli")]
+mod streams;
+#[cfg(feature = "cli")]
 mod whatif;
