@@ -638,3 +638,34 @@ fn whatif_bad_managed_policy_names_each_principal() {
         );
     }
 }
+
+/// A folder of networks is its own `.json` files, not recursed: corpus/networks/ gives its presets and leaves
+/// the feeds of corpus/networks/feeds/ alone.
+#[test]
+fn whatif_network_folders_are_not_recursed() {
+    let d = tmp("netfolder");
+    std::fs::write(d.join("p.json"), PRESIGN_ANYWHERE).unwrap();
+    let nets = corpus("corpus/networks");
+    let presets = std::fs::read_dir(&nets)
+        .unwrap()
+        .filter(|e| {
+            let p = e.as_ref().unwrap().path();
+            p.is_file() && p.extension().is_some_and(|x| x == "json")
+        })
+        .count();
+    let (code, out, err) = iamgate(&[
+        "whatif",
+        d.to_str().unwrap(),
+        "--networks",
+        &nets,
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let rows = jsonl(&out)
+        .iter()
+        .filter(|r| r.get("verdict").is_some())
+        .count();
+    assert_eq!(rows, presets);
+    assert!(presets >= 10);
+}
