@@ -316,6 +316,118 @@ fn star_a_star_a_star_b_against_100_kb_finishes() {
     assert_eq!(decide(&like, ok), Decision::Allow);
 }
 
+/// Issue 14 item 1: a long `?`-heavy segment between stars (`*` + `?a`×4000 + `?b*`, near 8 KiB) against 50 KB
+/// under every element and operator that takes wildcards: each decides (trying each start would cost pattern ×
+/// value; the matcher's step count is asserted in src/policy/pattern.rs).
+#[test]
+fn a_long_question_mark_segment_decides_under_every_wildcard_element() {
+    let segment = format!("{}?b", "?a".repeat(4000));
+    let value = "a".repeat(50_000);
+    let hit = format!("{value}{}", "xa".repeat(4000) + "xb");
+    let pattern = format!("*{segment}*");
+    let like = allow_if(&format!(r#"{{"StringLike":{{"test:K":"{pattern}"}}}}"#));
+    let ctx = |v: &str| Context::new().with("test:K", v).unwrap();
+    assert_eq!(decide(&like, ctx(&value)), Decision::ImplicitDeny);
+    assert_eq!(decide(&like, ctx(&hit)), Decision::Allow);
+    let not_like = allow_if(&format!(r#"{{"StringNotLike":{{"test:K":"{pattern}"}}}}"#));
+    assert_eq!(decide(&not_like, ctx(&value)), Decision::Allow);
+    let arn_pattern = format!("arn:aws:s3:::*{segment}*");
+    let arn_like = allow_if(&format!(r#"{{"ArnLike":{{"test:K":"{arn_pattern}"}}}}"#));
+    let arn = |v: &str| format!("arn:aws:s3:::{v}");
+    assert_eq!(decide(&arn_like, ctx(&arn(&value))), Decision::ImplicitDeny);
+    assert_eq!(decide(&arn_like, ctx(&arn(&hit))), Decision::Allow);
+    let statement = |element: &str, action: &str, resource: &str| {
+        let set = PolicySet::builder()
+            .identity(
+                Policy::parse(&format!(
+                    r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow",{element}}}]}}"#
+                ))
+                .unwrap(),
+            )
+            .build()
+            .unwrap();
+        set.decide(&Request::new(action, resource).principal(ROLE))
+    };
+    let resource = format!(r#""Action":"s3:*","Resource":"{arn_pattern}""#);
+    assert_eq!(
+        statement(&resource, "s3:GetObject", &arn(&value)),
+        Decision::ImplicitDeny
+    );
+    assert_eq!(
+        statement(&resource, "s3:GetObject", &arn(&hit)),
+        Decision::Allow
+    );
+    let not_resource = format!(r#""Action":"s3:*","NotResource":"{arn_pattern}""#);
+    assert_eq!(
+        statement(&not_resource, "s3:GetObject", &arn(&value)),
+        Decision::Allow
+    );
+    assert_eq!(
+        statement(&not_resource, "s3:GetObject", &arn(&hit)),
+        Decision::ImplicitDeny
+    );
+    let action = format!(r#""Action":"s3:*{segment}*","Resource":"*""#);
+    assert_eq!(
+        statement(&action, &format!("s3:{value}"), "*"),
+        Decision::ImplicitDeny
+    );
+    assert_eq!(
+        statement(&action, &format!("s3:{hit}"), "*"),
+        Decision::Allow
+    );
+}
+
+/// Issue 14 item 1: `*${aws:userid, 'x'}*` with a 600 KB `aws:userid` expands past the 8 KiB bound and matches
+/// nothing, as a missing variable would: StringLike does not apply, StringNotLike does (docs/semantics.md).
+#[test]
+fn a_variable_that_expands_past_the_bound_matches_nothing() {
+    let big = "a".repeat(600_000);
+    let ctx = || {
+        Context::new()
+            .with("aws:userid", big.as_str())
+            .unwrap()
+            .with("test:K", big.as_str())
+            .unwrap()
+    };
+    let like = allow_if(r#"{"StringLike":{"test:K":"*${aws:userid, 'x'}*"}}"#);
+    assert_eq!(decide(&like, ctx()), Decision::ImplicitDeny);
+    let small = || {
+        Context::new()
+            .with("aws:userid", "AIDAEXAMPLE")
+            .unwrap()
+            .with("test:K", format!("{big}AIDAEXAMPLE").as_str())
+            .unwrap()
+    };
+    assert_eq!(decide(&like, small()), Decision::Allow);
+}
+
+/// Issue 14 item 17: an embedding that raises `max_depth` to 50,000 can parse, validate and drop a policy that
+/// deep on a thread with a small stack (the tree drops without recursion).
+#[test]
+fn a_policy_nested_50_000_deep_parses_and_drops_on_a_small_stack() {
+    let limits = Limits {
+        max_depth: 50_000,
+        ..Limits::default()
+    };
+    let n = 49_990;
+    let text = allow_if(&format!(
+        r#"{{"StringEquals":{{"aws:SourceVpce":{}"vpce-1"{}}}}}"#,
+        "[".repeat(n),
+        "]".repeat(n)
+    ));
+    std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || {
+            let doc = json::parse(&text, &limits).unwrap();
+            drop(doc);
+            let e = Policy::parse_with(&text, &limits).unwrap_err();
+            assert!(e.to_string().contains("array"), "{e}");
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
 #[test]
 fn question_marks_and_stars_mixed_with_multibyte_text_finish() {
     let pattern = format!("{}*é", "?*".repeat(1000));
