@@ -642,6 +642,51 @@ impl Context {
         Ok(())
     }
 
+    /// Add many keys at once, in any order, in O(n log n) (one [`Context::insert`] per key costs a shift of the
+    /// keys after it, quadratic for keys given in descending order). Each value is checked as `insert` checks it;
+    /// the first refused stops the run and is returned, the keys before it stay added. A key given again (in any
+    /// ASCII case) replaces the earlier value, as repeated inserts would.
+    ///
+    /// ```
+    /// use iamgate::context::{Context, ContextValue};
+    /// let mut c = Context::new();
+    /// c.extend([("b:k", ContextValue::One("1".into())), ("A:K", ContextValue::One("2".into())),
+    ///           ("a:k", ContextValue::One("3".into()))]).unwrap();
+    /// assert_eq!(c.iter().map(|(k, _)| k).collect::<Vec<_>>(), ["a:k", "b:k"]);
+    /// assert_eq!(c.get("a:k"), Some(&ContextValue::One("3".into())));
+    /// ```
+    pub fn extend<'k>(
+        &mut self,
+        pairs: impl IntoIterator<Item = (&'k str, ContextValue)>,
+    ) -> Result<(), ContextError> {
+        let mut result = Ok(());
+        let before = self.entries.len();
+        for (key, value) in pairs {
+            let lower = key.to_ascii_lowercase();
+            let ty = known_key_type(&lower);
+            if let Some(ty) = ty {
+                if let Some(e) = value
+                    .as_slice()
+                    .iter()
+                    .find_map(|s| check_type(key, ty, s.as_ref()).err())
+                {
+                    result = Err(e);
+                    break;
+                }
+            }
+            self.entries.push(Entry::new(lower, ty, value));
+        }
+        if self.entries.len() > before {
+            // Stable: of equal keys, the later stays later. Reversed, the dedup keeps the first of each run, which
+            // is the last given; reversed back, the keys ascend again.
+            self.entries.sort_by(|a, b| a.key.cmp(&b.key));
+            self.entries.reverse();
+            self.entries.dedup_by(|a, b| a.key == b.key);
+            self.entries.reverse();
+        }
+        result
+    }
+
     /// Builder form of [`Context::insert`].
     pub fn with(mut self, key: &str, value: impl Into<Scalar>) -> Result<Self, ContextError> {
         self.insert(key, ContextValue::One(value.into()))?;
@@ -651,10 +696,8 @@ impl Context {
     /// The value of `key`, compared case-insensitively.
     pub fn get(&self, key: &str) -> Option<&ContextValue> {
         if key.bytes().any(|b| b.is_ascii_uppercase()) {
-            self.entries
-                .iter()
-                .find(|e| e.key.eq_ignore_ascii_case(key))
-                .map(|e| &e.value)
+            // Lowercased once, then the binary search: never a scan of every key.
+            self.get_lower(&key.to_ascii_lowercase())
         } else {
             self.get_lower(key)
         }

@@ -40,3 +40,99 @@ pub fn line_col(text: &str, at: usize) -> (usize, usize) {
     let col = before.get(line_start..).map_or(0, |s| s.chars().count()) + 1;
     (line, col)
 }
+
+/// Line starts of a text, to find the line and column of many offsets in it: each lookup is a binary search and a
+/// count of at most [`LineIndex::BLOCK`] bytes, where [`line_col`] walks the text from its start (a lint run with
+/// tens of thousands of diagnostics was quadratic).
+///
+/// ```
+/// use iamgate::span::{LineIndex, line_col};
+/// let text = "ab\ncdé\nf";
+/// let index = LineIndex::new(text);
+/// for at in [0, 2, 3, 5, 7, 8, 9, 10] {
+///     assert_eq!(index.line_col(at), line_col(text, at));
+/// }
+/// assert_eq!(index.line(2), Some("cdé"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct LineIndex<'t> {
+    text: &'t str,
+    /// The offset of each line's first byte.
+    starts: Vec<usize>,
+    /// The number of characters before each multiple of `BLOCK`.
+    chars: Vec<usize>,
+    /// The text is ASCII: a character is a byte.
+    ascii: bool,
+}
+
+impl<'t> LineIndex<'t> {
+    /// Characters are counted from a checkpoint every this many bytes.
+    pub const BLOCK: usize = 512;
+
+    pub fn new(text: &'t str) -> LineIndex<'t> {
+        let b = text.as_bytes();
+        let starts = std::iter::once(0)
+            .chain(
+                b.iter()
+                    .enumerate()
+                    .filter(|(_, c)| **c == b'\n')
+                    .map(|(i, _)| i + 1),
+            )
+            .collect();
+        let mut chars = Vec::with_capacity(b.len() / Self::BLOCK + 1);
+        let mut n = 0;
+        for block in b.chunks(Self::BLOCK) {
+            chars.push(n);
+            n += count_chars(block);
+        }
+        chars.push(n);
+        LineIndex {
+            ascii: chars.last() == Some(&b.len()),
+            text,
+            starts,
+            chars,
+        }
+    }
+
+    /// The number of characters before byte offset `at`.
+    fn chars_before(&self, at: usize) -> usize {
+        if self.ascii {
+            return at;
+        }
+        let block = at / Self::BLOCK;
+        let base = self.chars.get(block).copied().unwrap_or(0);
+        let from = block * Self::BLOCK;
+        base + self.text.as_bytes().get(from..at).map_or(0, count_chars)
+    }
+
+    /// 1-based line and column (in characters) of byte offset `at`: the same as [`line_col`].
+    pub fn line_col(&self, at: usize) -> (usize, usize) {
+        let at = at.min(self.text.len());
+        // The last line start at or before `at`.
+        let line = self.starts.partition_point(|&s| s <= at);
+        let start = self.starts.get(line.wrapping_sub(1)).copied().unwrap_or(0);
+        (line, self.chars_before(at) - self.chars_before(start) + 1)
+    }
+
+    /// The text indexed.
+    pub fn text(&self) -> &'t str {
+        self.text
+    }
+
+    /// The text of 1-based line `line`, without its line break (as [`str::lines`] gives it).
+    pub fn line(&self, line: usize) -> Option<&'t str> {
+        let start = *self.starts.get(line.checked_sub(1)?)?;
+        if start == self.text.len() {
+            // After a final line break (or in an empty text) there is no line, as for `str::lines`.
+            return None;
+        }
+        let end = self.starts.get(line).map_or(self.text.len(), |&s| s - 1);
+        let l = self.text.get(start..end)?;
+        Some(l.strip_suffix('\r').unwrap_or(l))
+    }
+}
+
+/// Characters in UTF-8 bytes: the bytes that are not continuation bytes.
+fn count_chars(b: &[u8]) -> usize {
+    b.iter().filter(|&&c| (c & 0xc0) != 0x80).count()
+}

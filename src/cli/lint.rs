@@ -44,6 +44,7 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
             Ok(p) => validate(&p, a.kind),
             Err(e) => e.diagnostics,
         };
+        let index = crate::span::LineIndex::new(&text);
         for d in &diagnostics {
             if d.is_error() {
                 errors += 1;
@@ -51,12 +52,12 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
                 warnings += 1;
             }
             if a.json {
-                let (line, column) = d.span.line_col(&text);
+                let (line, column) = index.line_col(d.span.start as usize);
                 let v = serde_json::json!({"file": origin, "line": line, "column": column,
                     "severity": d.severity, "code": d.code, "message": d.message, "help": d.help});
                 println!("{v}");
             } else {
-                print!("{}", d.render(&text, &origin));
+                print!("{}", d.render_indexed(&index, &origin));
                 println!();
             }
         }

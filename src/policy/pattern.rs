@@ -490,7 +490,7 @@ fn find(segment: &[Atom], hay: &[u8], vars: &dyn Vars, fold: bool) -> Option<Opt
         // Each start in turn. A text starts on a character boundary, so only `?` needs the boundary check.
         let mut start = 0;
         while start <= hay.len() {
-            if !hay.get(start).is_some_and(|b| (b & 0xc0) == 0x80) {
+            if hay.get(start).is_none_or(|b| (b & 0xc0) != 0x80) {
                 tick(SHORT_SEGMENT);
                 if let Some(end) = match_at(segment, hay, start, vars, fold)? {
                     return Some(Some(end));
@@ -611,7 +611,7 @@ fn shift_and(symbols: &[Option<u8>], hay: &[u8], fold: impl Fn(u8) -> u8) -> Opt
         }
         let done = state.get(accept_word).is_some_and(|d| d & accept_bit != 0);
         // A trailing `?` ends with its character: not before a continuation byte.
-        if done && !hay.get(i + 1).is_some_and(|n| (n & 0xc0) == 0x80) {
+        if done && hay.get(i + 1).is_none_or(|n| (n & 0xc0) != 0x80) {
             return Some(i + 1);
         }
     }
