@@ -1131,4 +1131,39 @@ mod tests {
             }
         }
     }
+
+    /// `extend` keeps the keys sorted and the last value of a repeated key (in any case), like inserts one by one,
+    /// for keys in every order; a refused value stops it with that key's error.
+    #[test]
+    fn extend_is_insert_in_bulk() {
+        let one = |s: &str| ContextValue::One(Scalar::String(s.to_string()));
+        let pairs = [
+            ("b:k", "1"),
+            ("A:K", "2"),
+            ("c:k", "3"),
+            ("a:k", "4"),
+            ("B:k", "5"),
+        ];
+        let mut by_insert = Context::new();
+        for (k, v) in pairs {
+            by_insert.insert(k, one(v)).unwrap();
+        }
+        let mut bulk = Context::new();
+        bulk.insert("c:k", one("0")).unwrap();
+        bulk.extend(pairs.iter().map(|(k, v)| (*k, one(v))))
+            .unwrap();
+        assert_eq!(bulk, by_insert);
+        assert_eq!(bulk.get("a:K"), Some(&one("4")));
+        let mut refused = Context::new();
+        let e = refused
+            .extend([
+                ("x:k", one("1")),
+                ("aws:SourceIp", one("nope")),
+                ("y:k", one("2")),
+            ])
+            .unwrap_err();
+        assert_eq!(e.key, "aws:SourceIp");
+        assert_eq!(refused.len(), 1);
+        assert!(refused.get("X:K").is_some());
+    }
 }

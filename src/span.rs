@@ -136,3 +136,40 @@ impl<'t> LineIndex<'t> {
 fn count_chars(b: &[u8]) -> usize {
     b.iter().filter(|&&c| (c & 0xc0) != 0x80).count()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The index gives what `line_col` gives, at every offset of random texts with line breaks, `\r\n`, multi-byte
+    /// characters and lines longer than a block; and each line as `str::lines` does.
+    #[test]
+    fn line_index_agrees_with_line_col() {
+        let pieces = ["a", "\n", "\r\n", "é", "€", "😀", "xyz", "\n\n"];
+        let mut next = crate::xorshift(0x9e37_79b9_7f4a_7c15);
+        for len in [0usize, 1, 2, 5, 40, 300, 1200] {
+            for round in 0..6 {
+                // Odd rounds: mostly one long line, over several blocks.
+                let text: String = (0..len)
+                    .map(|_| {
+                        let p = pieces[next() as usize % pieces.len()];
+                        if round % 2 == 1 && p.contains('\n') && next() % 50 != 0 {
+                            "ü"
+                        } else {
+                            p
+                        }
+                    })
+                    .collect();
+                let index = LineIndex::new(&text);
+                for at in (0..=text.len()).filter(|&i| text.is_char_boundary(i)) {
+                    assert_eq!(index.line_col(at), line_col(&text, at), "{at} in {text:?}");
+                }
+                let lines: Vec<&str> = text.lines().collect();
+                for (i, l) in lines.iter().enumerate() {
+                    assert_eq!(index.line(i + 1), Some(*l));
+                }
+                assert_eq!(index.line(lines.len() + 1), None);
+            }
+        }
+    }
+}

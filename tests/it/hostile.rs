@@ -809,3 +809,98 @@ fn invalid_utf8_lines_in_batch_each_get_one_error_record() {
         assert_eq!(r["error"]["path"], "$", "{what}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Many keys (issue 14 item 4): each used to be quadratic somewhere
+
+/// `n` distinct lowercase words of four letters, ascending.
+fn words(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|mut i| {
+            let mut w = [b'a'; 4];
+            for c in w.iter_mut().rev() {
+                *c = b'a' + (i % 26) as u8;
+                i /= 26;
+            }
+            String::from_utf8(w.to_vec()).unwrap()
+        })
+        .collect()
+}
+
+/// 116,000 context keys in descending order (a 1 MiB line): each insert shifted every key after it; now the
+/// reader checks repeats through a hash set and sorts once. The condition's key sits in the middle.
+#[test]
+fn a_mebibyte_of_context_keys_in_descending_order_decides() {
+    let keys = words(116_000);
+    let context: Vec<String> = keys.iter().rev().map(|k| format!(r#""{k}":0"#)).collect();
+    let policy = allow_if(r#"{"NumericEquals":{"DAAA":"0"}}"#);
+    let line = format!(
+        r#"{{"identity_policies":[{policy}],"request":{{"action":"{ACTION}","resource":"{PROFILE}","context":{{{}}}}}}}"#,
+        context.join(",")
+    );
+    assert!(
+        line.len() > 1_000_000 && line.len() < 1 << 20,
+        "{}",
+        line.len()
+    );
+    let record = decide_case(&line, false);
+    assert_eq!(
+        record.decision(),
+        Some(Decision::Allow),
+        "{:?}",
+        format!("{record:?}").chars().take(300).collect::<String>()
+    );
+    // A refused value among them names its own key; a repeat in another case is still found.
+    let bad = line.replacen(r#""daaa":0"#, r#""aws:SourceIp":0"#, 1);
+    match decide_case(&bad, false) {
+        DecisionRecord::Failed { error, .. } => {
+            assert_eq!(error.path, "$.request.context[\"aws:SourceIp\"]");
+            assert!(
+                error.message.contains("not an IP address"),
+                "{}",
+                error.message
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let twice = line.replacen(r#""daab":0"#, r#""DAAA":1"#, 1);
+    match decide_case(&twice, false) {
+        DecisionRecord::Failed { error, .. } => {
+            assert!(error.message.contains("appears twice"), "{}", error.message);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// 80,000 condition keys under one operator (a 1 MiB policy): the parser compared each key with all earlier
+/// ones. It still finds an exact repeat and points at both places, and `validate` still finds a key repeated in
+/// another case.
+#[test]
+fn eighty_thousand_condition_keys_under_one_operator_parse_and_validate() {
+    let keys: Vec<String> = words(80_000)
+        .iter()
+        .map(|k| format!(r#""t:{k}":"v""#))
+        .collect();
+    let text = allow_if(&format!(r#"{{"StringEquals":{{{}}}}}"#, keys.join(",")));
+    assert!(text.len() < 1 << 20);
+    let p = Policy::parse(&text).unwrap();
+    assert_eq!(p.statements[0].conditions.len(), 80_000);
+    let twin = text.replacen(r#""t:aaab":"v""#, r#""T:AAAA":"v""#, 1);
+    let d: Vec<_> = validate(&Policy::parse(&twin).unwrap(), PolicyKind::Identity)
+        .into_iter()
+        .filter(|d| d.code == "duplicate-condition-key")
+        .collect();
+    assert_eq!(d.len(), 1);
+    let first = text.find(r#""t:aaaa""#).unwrap() as u32;
+    assert_eq!(d[0].related[0].0.start, first);
+    let repeat = text.replacen(r#""t:zzzz":"v""#, r#""t:aaaa":"w""#, 1);
+    let repeat = if repeat == text {
+        text.replacen(r#""t:eluz":"v""#, r#""t:aaaa":"w""#, 1)
+    } else {
+        repeat
+    };
+    let e = Policy::parse(&repeat).unwrap_err();
+    let dup = &e.diagnostics[0];
+    assert_eq!(dup.code, "duplicate-key");
+    assert_eq!(dup.related[0].0.start, first);
+}
