@@ -894,7 +894,13 @@ mod tests {
             .unwrap();
         assert!(set.substitutes("aws:sourcevpce"));
         let values: Vec<String> = ["vpce-1", "vpce-2", OTHER].map(String::from).to_vec();
-        let classes = value_classes(&[set.clone()], "aws:sourcevpce", &values, "vpce-x", None);
+        let classes = value_classes(
+            std::slice::from_ref(&set),
+            "aws:sourcevpce",
+            &values,
+            "vpce-x",
+            None,
+        );
         assert_eq!(classes, vec![vec![0], vec![1], vec![2]]);
         let plain = endpoint_policy(&[("Allow", ids("vpce-", 0, 2), ids("vpc-", 0, 1))]);
         let values = ids("vpce-", 0, 2)
