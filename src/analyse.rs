@@ -155,20 +155,26 @@ pub fn decide_over_ips(
             decide(IpAddr::V6(Ipv6Addr::from(a)), Piece::V6(a, b), &mut req);
         }
     }
-    // Pieces with equal outcomes that are not adjacent become one class with several ranges.
+    // Pieces with equal outcomes that are not adjacent become one class with several ranges (found through a
+    // hash map: thousands of distinct outcomes made a scan of the classes quadratic).
     let mut classes: Vec<IpOutcome> = Vec::new();
+    let mut class_of: std::collections::HashMap<(Decision, Vec<Reason>), usize> =
+        std::collections::HashMap::new();
     for (piece, decision, reasons) in pieces {
         let nets = piece.cidrs();
-        match classes
-            .iter_mut()
-            .find(|c| c.decision == decision && c.reasons == reasons)
+        match class_of
+            .get(&(decision, reasons.clone()))
+            .and_then(|&i| classes.get_mut(i))
         {
             Some(c) => c.ranges.extend(nets),
-            None => classes.push(IpOutcome {
-                ranges: nets,
-                decision,
-                reasons,
-            }),
+            None => {
+                class_of.insert((decision, reasons.clone()), classes.len());
+                classes.push(IpOutcome {
+                    ranges: nets,
+                    decision,
+                    reasons,
+                });
+            }
         }
     }
     classes

@@ -42,7 +42,7 @@ pub fn line_col(text: &str, at: usize) -> (usize, usize) {
 }
 
 /// Line starts of a text, to find the line and column of many offsets in it: each lookup is a binary search and a
-/// count of at most [`LineIndex::BLOCK`] bytes, where [`line_col`] walks the text from its start (a lint run with
+/// count of at most [`LineTable::BLOCK`] bytes, where [`line_col`] walks the text from its start (a lint run with
 /// tens of thousands of diagnostics was quadratic).
 ///
 /// ```
@@ -57,6 +57,37 @@ pub fn line_col(text: &str, at: usize) -> (usize, usize) {
 #[derive(Debug, Clone)]
 pub struct LineIndex<'t> {
     text: &'t str,
+    table: LineTable,
+}
+
+impl<'t> LineIndex<'t> {
+    pub fn new(text: &'t str) -> LineIndex<'t> {
+        LineIndex {
+            text,
+            table: LineTable::new(text),
+        }
+    }
+
+    /// The text indexed.
+    pub fn text(&self) -> &'t str {
+        self.text
+    }
+
+    /// 1-based line and column (in characters) of byte offset `at`: the same as [`line_col`].
+    pub fn line_col(&self, at: usize) -> (usize, usize) {
+        self.table.line_col(self.text, at)
+    }
+
+    /// The text of 1-based line `line`, without its line break (as [`str::lines`] gives it).
+    pub fn line(&self, line: usize) -> Option<&'t str> {
+        self.table.line(self.text, line)
+    }
+}
+
+/// [`LineIndex`] without the text it was built from: for a cache that outlives the borrow. Every method takes that
+/// same text again.
+#[derive(Debug, Clone)]
+pub struct LineTable {
     /// The offset of each line's first byte.
     starts: Vec<usize>,
     /// The number of characters before each multiple of `BLOCK`.
@@ -65,11 +96,11 @@ pub struct LineIndex<'t> {
     ascii: bool,
 }
 
-impl<'t> LineIndex<'t> {
+impl LineTable {
     /// Characters are counted from a checkpoint every this many bytes.
     pub const BLOCK: usize = 512;
 
-    pub fn new(text: &'t str) -> LineIndex<'t> {
+    pub fn new(text: &str) -> LineTable {
         let b = text.as_bytes();
         let starts = std::iter::once(0)
             .chain(
@@ -86,48 +117,45 @@ impl<'t> LineIndex<'t> {
             n += count_chars(block);
         }
         chars.push(n);
-        LineIndex {
+        LineTable {
             ascii: chars.last() == Some(&b.len()),
-            text,
             starts,
             chars,
         }
     }
 
-    /// The number of characters before byte offset `at`.
-    fn chars_before(&self, at: usize) -> usize {
+    /// The number of characters before byte offset `at` of `text`.
+    fn chars_before(&self, text: &str, at: usize) -> usize {
         if self.ascii {
             return at;
         }
         let block = at / Self::BLOCK;
         let base = self.chars.get(block).copied().unwrap_or(0);
         let from = block * Self::BLOCK;
-        base + self.text.as_bytes().get(from..at).map_or(0, count_chars)
+        base + text.as_bytes().get(from..at).map_or(0, count_chars)
     }
 
-    /// 1-based line and column (in characters) of byte offset `at`: the same as [`line_col`].
-    pub fn line_col(&self, at: usize) -> (usize, usize) {
-        let at = at.min(self.text.len());
+    /// [`LineIndex::line_col`] in `text`, the text this table was built from.
+    pub fn line_col(&self, text: &str, at: usize) -> (usize, usize) {
+        let at = at.min(text.len());
         // The last line start at or before `at`.
         let line = self.starts.partition_point(|&s| s <= at);
         let start = self.starts.get(line.wrapping_sub(1)).copied().unwrap_or(0);
-        (line, self.chars_before(at) - self.chars_before(start) + 1)
+        (
+            line,
+            self.chars_before(text, at) - self.chars_before(text, start) + 1,
+        )
     }
 
-    /// The text indexed.
-    pub fn text(&self) -> &'t str {
-        self.text
-    }
-
-    /// The text of 1-based line `line`, without its line break (as [`str::lines`] gives it).
-    pub fn line(&self, line: usize) -> Option<&'t str> {
+    /// [`LineIndex::line`] in `text`, the text this table was built from.
+    pub fn line<'t>(&self, text: &'t str, line: usize) -> Option<&'t str> {
         let start = *self.starts.get(line.checked_sub(1)?)?;
-        if start == self.text.len() {
+        if start == text.len() {
             // After a final line break (or in an empty text) there is no line, as for `str::lines`.
             return None;
         }
-        let end = self.starts.get(line).map_or(self.text.len(), |&s| s - 1);
-        let l = self.text.get(start..end)?;
+        let end = self.starts.get(line).map_or(text.len(), |&s| s - 1);
+        let l = text.get(start..end)?;
         Some(l.strip_suffix('\r').unwrap_or(l))
     }
 }
