@@ -972,7 +972,7 @@ mod tests {
     #[test]
     fn shared_index_agrees_with_a_pass_over_every_range() {
         let mut next = crate::xorshift(0x0123_4567_89ab_cdef);
-        let mut block = |next: &mut dyn FnMut() -> u64| -> IpNet {
+        let block = |next: &mut dyn FnMut() -> u64| -> IpNet {
             if next() % 4 == 0 {
                 let a =
                     std::net::Ipv6Addr::from(u128::from(next() % 8) << 120 | u128::from(next()));
