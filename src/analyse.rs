@@ -121,11 +121,19 @@ pub fn decide_over_ips(
     // CIDR set, so the decision is a function of the membership vector. Each distinct vector is decided once.
     let sets = set.ip_sets(&lower);
     let memo_ok = set.only_ip_conditions(&lower);
-    let mut memo: std::collections::HashMap<Vec<bool>, (Decision, Vec<Reason>)> =
+    // Membership vectors as bits: thousands of sets made hashing a byte per set a cost of its own.
+    let mut memo: std::collections::HashMap<Vec<u64>, (Decision, Vec<Reason>)> =
         std::collections::HashMap::new();
     let mut pieces: Vec<(Piece, Decision, Vec<Reason>)> = Vec::new();
     let mut decide = |ip: IpAddr, piece: Piece, req: &mut Request| {
-        let membership: Vec<bool> = sets.iter().map(|s| s.contains(ip)).collect();
+        let mut membership = vec![0u64; sets.len().div_ceil(64)];
+        for (i, s) in sets.iter().enumerate() {
+            if s.contains(ip) {
+                if let Some(w) = membership.get_mut(i / 64) {
+                    *w |= 1 << (i % 64);
+                }
+            }
+        }
         let (decision, reasons) = match memo.get(&membership).filter(|_| memo_ok) {
             Some(known) => known.clone(),
             None => {
