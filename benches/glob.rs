@@ -1,4 +1,4 @@
-//! The adversarial wildcard: `*a*a*...*a*b` (50 stars) against 100 KB of `a`, as DESIGN.md states it, plus two
+//! The adversarial wildcard: `*a*a*...*a*b` (50 stars) against 100 KB of `a`, as the targets table of benches/README.md states it, plus two
 //! variants that force the matcher through the text (a trailing `*`, so the tail check cannot reject early; and a
 //! value that matches), and the trailing-`*` variant against 200 KB to show the growth is linear; and issue 14's
 //! `*` + `?a`×4094 + `?b*` (8 KiB) against 500 KB of `a`. Throughput is the value's length.

@@ -1,6 +1,6 @@
 //! Parse throughput: `Policy::parse` (spanned JSON, then the policy grammar with spans and diagnostics) next to
 //! `serde_json::from_str::<Value>` on the same text, and the spanned JSON layer alone
-//! (`iamgate::parse::json::parse`). DESIGN.md target: at least serde_json's throughput, spans included.
+//! (`iamgate::parse::json::parse`). Target: at least serde_json's throughput, spans included.
 
 mod common;
 

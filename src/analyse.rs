@@ -304,7 +304,7 @@ pub fn all_addresses() -> Vec<IpNet> {
     ]
 }
 
-/// The two steps of the presigned-URL flow (SEMANTICS.md §6.2): the `CreatePresignedDomainUrl` call, then
+/// The two steps of the presigned-URL flow (docs/SEMANTICS.md §6.2): the `CreatePresignedDomainUrl` call, then
 /// every use of the URL, which AWS authorizes as the same action again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]

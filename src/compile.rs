@@ -12,7 +12,7 @@ use crate::policy::{Effect, Policy, Principal, PrincipalKind, Statement};
 use std::fmt;
 use std::sync::Arc;
 
-/// Where a policy sits in a request's evaluation (DESIGN.md: the names used in decisions).
+/// Where a policy sits in a request's evaluation (docs/FORMATS.md §2: the names used in decisions).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PolicyRef {
     Scp(usize, usize),

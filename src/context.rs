@@ -1,6 +1,6 @@
 //! Requests and their context: the values that condition keys read.
 //!
-//! Context values are taken exactly as given (DESIGN.md, Case): no key is added, dropped or derived.
+//! Context values are taken exactly as given (docs/FORMATS.md §1): no key is added, dropped or derived.
 
 use crate::policy::pattern::Vars;
 use crate::policy::value::{Timestamp, parse_bool, parse_cidr, parse_ip, parse_number};
@@ -846,7 +846,7 @@ impl Request {
         crate::policy::arn::account(p).or_else(|| is_account_id(p).then_some(p))
     }
 
-    /// The resource's account: `resource_account`, else the ARN's, else the principal's (DESIGN.md, Case).
+    /// The resource's account: `resource_account`, else the ARN's, else the principal's (docs/FORMATS.md §1).
     pub fn resource_account(&self) -> Option<&str> {
         self.resource_account
             .as_deref()

@@ -1,4 +1,4 @@
-//! Decide one request against a [`PolicySet`] (SEMANTICS.md §3, §4).
+//! Decide one request against a [`PolicySet`] (docs/SEMANTICS.md §3, §4).
 //!
 //! There is one evaluator: one statement test (`applies`, with the condition kernel `condition_on`) and one
 //! definition of the gates. [`PolicySet::explain`] walks every statement with a tracer that records each one and
@@ -49,7 +49,7 @@ impl fmt::Display for Decision {
     }
 }
 
-/// A gate that must allow for the request to be allowed (SEMANTICS.md §4.1-§4.2).
+/// A gate that must allow for the request to be allowed (docs/SEMANTICS.md §4.1-§4.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Gate {
     /// Identity-based policies (or, in the same account, the resource policy).
@@ -146,7 +146,7 @@ pub struct ConditionTrace {
     pub held: bool,
     /// In words: `key absent: a negated operator is true`, `203.0.113.7 is in the list`, ...
     pub why: String,
-    /// When the result rests on a choice where AWS's behaviour is not settled (docs/semantics.md), which one.
+    /// When the result rests on a choice where AWS's behaviour is not settled (docs/SEMANTICS.md §9), which one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uncertain: Option<&'static str>,
 }
@@ -210,7 +210,7 @@ impl Tracer for Recorder {
     }
 }
 
-/// The services whose requests RCPs govern (SEMANTICS.md §4.1, UNCERTAIN: Control Tower's list).
+/// The services whose requests RCPs govern (docs/SEMANTICS.md §4.1, UNCERTAIN: Control Tower's list).
 const RCP_SERVICES: [&str; 5] = ["s3", "sts", "kms", "sqs", "secretsmanager"];
 
 /// Whether RCPs govern requests for `action`.
@@ -520,7 +520,7 @@ impl PolicySet {
 
     /// The decision of `run` when nothing is recorded, by the action index: only the statements whose action
     /// matches are visited, in the same order, and a gate with an unconditional Allow for the action is passed
-    /// without evaluating anything. The gates and their order are those of `run` (SEMANTICS.md §4.1-§4.2).
+    /// without evaluating anything. The gates and their order are those of `run` (docs/SEMANTICS.md §4.1-§4.2).
     fn run_indexed(
         &self,
         inp: &Input<'_>,
@@ -1145,7 +1145,7 @@ fn principal_applies(at: PolicyRef, st: &CStatement, inp: &Input<'_>) -> bool {
         Some((negated, p)) => {
             // An account in a Principal grants only that account's root user in an endpoint policy (§1.6), and
             // in a same-account resource policy an Allow for the account delegates to identity policies rather
-            // than granting by itself (docs/semantics.md #24).
+            // than granting by itself (docs/SEMANTICS.md §9 row 24).
             let root_only = match at {
                 PolicyRef::Endpoint => true,
                 PolicyRef::Resource => st.effect == Effect::Allow && inp.same_account(),
@@ -1234,7 +1234,7 @@ fn principal_matches(p: &CPrincipal, principal: Option<&str>, root_only: bool) -
 }
 
 /// `"*"`, an account (id or root ARN: any principal of that account, or only its root user when `root_only`), the exact ARN, or a role ARN that the
-/// caller's assumed-role session belongs to (SEMANTICS.md §1.6).
+/// caller's assumed-role session belongs to (docs/SEMANTICS.md §1.6).
 fn aws_principal_matches(v: &str, who: &str, root_only: bool) -> bool {
     if v == "*" || v == who {
         return true;
@@ -1330,12 +1330,12 @@ impl fmt::Display for Why<'_> {
     }
 }
 
-/// The kernel of SEMANTICS.md §3.6, looking the key up in `req`.
+/// The kernel of docs/SEMANTICS.md §3.6, looking the key up in `req`.
 pub(crate) fn condition<'r>(c: &CCondition, req: &'r Request) -> (bool, Why<'r>) {
     condition_on(c, req.context.entry(&c.key).map(Found::entry), &req.context)
 }
 
-/// The kernel of SEMANTICS.md §3.6 on the value of `c`'s key (`None`: absent).
+/// The kernel of docs/SEMANTICS.md §3.6 on the value of `c`'s key (`None`: absent).
 // Inlined so that the fast path, which drops the `Why`, does not build it.
 #[inline(always)]
 fn condition_on<'r>(c: &CCondition, entry: Option<Found<'r>>, vars: &dyn Vars) -> (bool, Why<'r>) {
@@ -1376,7 +1376,7 @@ fn condition_on<'r>(c: &CCondition, entry: Option<Found<'r>>, vars: &dyn Vars) -
     match op.qualifier {
         None => {
             // A single-valued key; a list given without a qualifier matches when any of its values matches
-            // (SEMANTICS.md §3.4, UNCERTAIN).
+            // (docs/SEMANTICS.md §3.4, UNCERTAIN).
             let matched = values.iter().any(m);
             (
                 matched != negated,
@@ -1482,22 +1482,22 @@ fn in_cidrs(set: &crate::policy::value::CidrSet, ip: Option<IpAddr>, s: &str) ->
         .is_some_and(|a| set.contains(a))
 }
 
-/// The unsettled rule of docs/semantics.md that evaluating `c` on the value of its key relies on, if any.
+/// The unsettled rule of docs/SEMANTICS.md §9 that evaluating `c` on the value of its key relies on, if any.
 fn uncertainty(c: &CCondition, entry: Option<Found<'_>>) -> Option<&'static str> {
     let values = entry.map_or(Values::Text(&[]), |e| e.values);
     let negated = c.op.base.is_negated();
     if values.len() == 0 {
         return (c.op.qualifier == Some(Qualifier::ForAllValues) && negated && !c.op.if_exists).then_some(
-            "`ForAllValues:` with a negated operator on an absent key is taken as true (docs/semantics.md #19)",
+            "`ForAllValues:` with a negated operator on an absent key is taken as true (docs/SEMANTICS.md §9 row 19)",
         );
     }
     if c.op.qualifier.is_none() && values.len() > 1 {
         return Some(
-            "a list of values for a key used without `ForAnyValue:`/`ForAllValues:` matches when any value matches (docs/semantics.md #17)",
+            "a list of values for a key used without `ForAnyValue:`/`ForAllValues:` matches when any value matches (docs/SEMANTICS.md §9 row 17)",
         );
     }
     if c.op.qualifier.is_none() && matches!(values.one(), Some(ScalarRef::String(""))) {
-        return Some("an empty string is taken as a present value (docs/semantics.md #18)");
+        return Some("an empty string is taken as a present value (docs/SEMANTICS.md §9 row 18)");
     }
     let malformed = match &c.values {
         CValues::Numeric(v) => v.iter().any(Option::is_none),
@@ -1507,7 +1507,7 @@ fn uncertainty(c: &CCondition, entry: Option<Found<'_>>) -> Option<&'static str>
     };
     if malformed {
         return Some(
-            "a policy value that does not parse for its operator never matches (docs/semantics.md #13)",
+            "a policy value that does not parse for its operator never matches (docs/SEMANTICS.md §9 row 13)",
         );
     }
     if matches!(c.values, CValues::Ip(_))
@@ -1516,7 +1516,7 @@ fn uncertainty(c: &CCondition, entry: Option<Found<'_>>) -> Option<&'static str>
             .any(|v| matches!(v.ip(), Some(IpAddr::V6(a)) if a.to_ipv4_mapped().is_some()))
     {
         return Some(
-            "an IPv4-mapped IPv6 address never matches an IPv4 range (docs/semantics.md #16)",
+            "an IPv4-mapped IPv6 address never matches an IPv4 range (docs/SEMANTICS.md §9 row 16)",
         );
     }
     None

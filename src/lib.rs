@@ -14,6 +14,7 @@ pub mod network;
 pub mod parse;
 pub mod policy;
 pub mod span;
+mod suggest;
 pub mod validate;
 
 pub use compile::{PolicyRef, PolicySet, PolicySetBuilder};

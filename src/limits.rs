@@ -3,7 +3,7 @@
 /// Bounds that keep parsing and compiling of untrusted policy text linear and bounded in memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Largest policy document, in bytes. Default 1 MiB (AWS's own limits are far smaller; see SEMANTICS.md §1.11).
+    /// Largest policy document, in bytes. Default 1 MiB (AWS's own limits are far smaller; see docs/SEMANTICS.md §1.11).
     pub max_document_bytes: usize,
     /// Deepest nesting of JSON arrays and objects. Default 32 (a policy needs 5).
     pub max_depth: usize,

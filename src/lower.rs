@@ -12,7 +12,7 @@
 //! inside or variables, a condition with a qualifier or on a list of values) keeps the statement's id and is
 //! decided by the general evaluator. The property tests of tests/it/borrowed.rs hold the two to the same
 //! decisions over every policy kind, and `per_action_plans_decide_as_the_full_path` the plans to the gates of
-//! SEMANTICS.md §4.
+//! docs/SEMANTICS.md §4.
 
 use crate::compile::{CCondition, CPrincipal, CStatement, CValues, LiteralSet};
 use crate::policy::arn::ArnPattern;
@@ -84,7 +84,7 @@ pub(crate) struct LCondition {
     pub test: LTest,
 }
 
-/// What a lowered condition compares a single string value with. Absent keys follow SEMANTICS.md §3.6 for an
+/// What a lowered condition compares a single string value with. Absent keys follow docs/SEMANTICS.md §3.6 for an
 /// operator without a qualifier: true with `IfExists` or for a negated operator, false otherwise.
 #[derive(Debug, Clone)]
 pub(crate) enum LTest {
@@ -242,7 +242,7 @@ fn literals(ps: &[Pattern]) -> Option<Vec<&str>> {
 }
 
 /// What one action meets in a set, gate by gate: the statements the fast path of `decide` visits for a request
-/// with that action, in the order of SEMANTICS.md §4.1-§4.2, everything settled by the action alone settled when
+/// with that action, in the order of docs/SEMANTICS.md §4.1-§4.2, everything settled by the action alone settled when
 /// the set is built. Ids are statement ids, in [`Plans::ids`], and so are the gates' ranges, as pairs: a plan's
 /// lists and gates lie together there, read in one or two cache lines.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -147,6 +147,11 @@ impl LineTable {
         )
     }
 
+    /// The offset of the first byte of 1-based line `line` (`None` past the last line start).
+    pub fn line_start(&self, line: usize) -> Option<usize> {
+        self.starts.get(line.checked_sub(1)?).copied()
+    }
+
     /// [`LineIndex::line`] in `text`, the text this table was built from.
     pub fn line<'t>(&self, text: &'t str, line: usize) -> Option<&'t str> {
         let start = *self.starts.get(line.checked_sub(1)?)?;

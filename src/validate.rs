@@ -1,4 +1,4 @@
-//! Advice about a parsed policy: Access-Analyzer-style errors and warnings (SEMANTICS.md §1–§3 and §7).
+//! Advice about a parsed policy: Access-Analyzer-style errors and warnings (docs/SEMANTICS.md §1–§3 and §7).
 //!
 //! [`Policy::parse`] already rejects what no evaluation could use. This module looks for what parses but does
 //! not do what its author most likely meant: values that never match, keys that are never in the request,
@@ -41,7 +41,7 @@ pub enum PolicyKind {
 }
 
 impl PolicyKind {
-    /// Policies that IAM itself stores: IAM's Sid rule applies (SEMANTICS.md §1.4) and `Id` is not expected
+    /// Policies that IAM itself stores: IAM's Sid rule applies (docs/SEMANTICS.md §1.4) and `Id` is not expected
     /// (§1.3).
     fn is_iam(self) -> bool {
         matches!(
@@ -132,7 +132,7 @@ const fn key(name: &'static str, multivalued: bool, ty: KeyType) -> GlobalKey {
     }
 }
 
-/// The global keys of SEMANTICS.md §5 and the AWS global condition key reference. Order matters only for
+/// The global keys of docs/SEMANTICS.md §5 and the AWS global condition key reference. Order matters only for
 /// did-you-mean ties (`aws:SourceVpc` before `aws:SourceVpce`).
 const GLOBAL_KEYS: [GlobalKey; 44] = [
     key("aws:SourceIp", false, KeyType::Ip),
@@ -332,66 +332,17 @@ fn threshold(name: &str) -> usize {
     (name.len().saturating_sub(4) / 2).max(2)
 }
 
-/// [`edit_distance`] when it is at most `max`, else `None`; in time `|a| × |b|` at most, and none at all when the
-/// lengths alone differ by more than `max` (so a long unknown key costs nothing). ASCII texts are compared as bytes
-/// in one reused row: a lint of 40,000 unknown keys spends most of its time here.
+/// [`edit_distance`] when it is at most `max`, else `None` ([`crate::suggest::distance_within`]): a lint of
+/// 40,000 unknown keys spends most of its time here.
 fn edit_distance_within(a: &str, b: &str, max: usize) -> Option<usize> {
-    if !(a.is_ascii() && b.is_ascii()) {
-        return Some(edit_distance(a, b)).filter(|d| *d <= max);
-    }
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len().abs_diff(b.len()) > max {
-        return None;
-    }
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, &ca) in a.iter().enumerate() {
-        // row[j] becomes the distance of a[..=i] to b[..j]; `diagonal` is the previous row's row[j - 1].
-        let mut diagonal = i;
-        let mut left = i + 1;
-        let mut best = left;
-        for (cell, &cb) in row.iter_mut().skip(1).zip(b) {
-            let up = *cell;
-            let d = (diagonal + usize::from(ca != cb)).min(up + 1).min(left + 1);
-            diagonal = up;
-            *cell = d;
-            left = d;
-            best = best.min(d);
-        }
-        if let Some(first) = row.first_mut() {
-            *first = i + 1;
-        }
-        // Every path to the end crosses this row: once all of it is over `max`, so is the distance.
-        if best > max {
-            return None;
-        }
-    }
-    row.last().copied().filter(|d| *d <= max)
+    crate::suggest::distance_within(a, b, max)
 }
 
-/// Levenshtein distance over characters.
+/// Edit distance with swaps of neighbours costing 1 (`aws:SourceVcpe` is nearer `aws:SourceVpce` than
+/// `aws:SourceVpc`).
+#[cfg(test)]
 fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = Vec::with_capacity(b.len() + 1);
-        cur.push(i + 1);
-        for (j, cb) in b.iter().enumerate() {
-            let substitute = prev
-                .get(j)
-                .copied()
-                .unwrap_or(usize::MAX)
-                .saturating_add(usize::from(ca != *cb));
-            let delete = prev
-                .get(j + 1)
-                .copied()
-                .unwrap_or(usize::MAX)
-                .saturating_add(1);
-            let insert = cur.last().copied().unwrap_or(usize::MAX).saturating_add(1);
-            cur.push(substitute.min(delete).min(insert));
-        }
-        prev = cur;
-    }
-    prev.last().copied().unwrap_or(0)
+    crate::suggest::distance(a, b)
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -1832,7 +1783,7 @@ fn like_counterpart(op: Operator) -> Operator {
 }
 
 /// For each condition, the first earlier one under the same operator whose key differs from its key only in ASCII
-/// case (docs/semantics.md row 28), found through a hash map of the keys' lowercase forms: linear in the
+/// case (docs/SEMANTICS.md §9 row 28), found through a hash map of the keys' lowercase forms: linear in the
 /// conditions (comparing each with all earlier ones was quadratic in a statement of 80,000 keys).
 fn case_twins(conditions: &[Condition]) -> Vec<Option<&Condition>> {
     // (operator, lowercase key) -> the first condition, and the first spelled differently from it. For a

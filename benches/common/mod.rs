@@ -130,7 +130,7 @@ pub const PROXY_KEYS: &[&str] = &[
     "aws:ViaAWSService",
 ];
 
-/// The API call through the VPC endpoint (SEMANTICS.md §5.2: SourceVpce, SourceVpc, VpcSourceIp; no SourceIp).
+/// The API call through the VPC endpoint (docs/SEMANTICS.md §5.2: SourceVpce, SourceVpc, VpcSourceIp; no SourceIp).
 pub const VIA_ENDPOINT: RequestText<'static> = RequestText {
     principal: PRINCIPAL,
     action: ACTION,

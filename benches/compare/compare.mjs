@@ -3,7 +3,7 @@
 //   node compare.mjs probe   DIR   write DIR/probe.jsonl: for every disagreement, one small case per statement
 //                                  element (action + resource with no condition; each condition alone)
 //   node compare.mjs report  DIR   print timings, ratios, agreement, and each disagreement with the element on
-//                                  which the engines split and the SEMANTICS.md section that settles it
+//                                  which the engines split and the docs/SEMANTICS.md section that settles it
 //
 // DIR holds cases.jsonl, decisions-{iamgate,iamsim,iamrs}.jsonl, timing-*.json and, after the probe run,
 // probe.jsonl and probe-decisions-*.jsonl.
@@ -61,7 +61,7 @@ function probes(c) {
 const requestSpelling = (request, key) =>
   Object.keys(request.context ?? {}).find((k) => k.toLowerCase() === key.toLowerCase())
 
-// The SEMANTICS.md section that settles a split on one element, and why. A condition whose key is spelled
+// The docs/SEMANTICS.md section that settles a split on one element, and why. A condition whose key is spelled
 // differently from the request's is put down to §1.10 only when the respelled probe does not split the same way.
 function settle(what, request, respelledSplits = false) {
   if (what.element === 'action+resource') {
@@ -113,7 +113,7 @@ if (phase === 'probe') {
   if (cli) console.log(`  iamgate batch (CLI, process start, explain, JSON out): ${fmt(cli.ns_per_case)} per case, ${cli.seconds.toFixed(3)} s wall`)
   const g = timing.iamgate
   if (g) {
-    console.log('\nratios, peer time / iamgate time (DESIGN.md targets: iam-simulate >= 100x, iam-rs >= 20x per decision)')
+    console.log('\nratios, peer time / iamgate time (targets: iam-simulate >= 100x, iam-rs >= 20x per decision)')
     for (const [t, name, target] of [
       ['iamsim', 'iam-simulate', 100],
       ['iamrs', 'iam-rs', 20],
@@ -162,7 +162,7 @@ if (phase === 'probe') {
       tally.set(key, (tally.get(key) ?? 0) + 1)
     }
     if (!splits.length) {
-      const key = 'no single element differs: the combination (SEMANTICS.md §4.1, §3.2)'
+      const key = 'no single element differs: the combination (docs/SEMANTICS.md §4.1, §3.2)'
       tally.set(key, (tally.get(key) ?? 0) + 1)
     }
     detail.push(`  ${c.id}: ${d}\n${splits.join('\n') || '    (no single element differs; see §4.1)'}`)

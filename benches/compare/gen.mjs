@@ -87,7 +87,7 @@ function condition() {
     } else if (family === 'bool') {
       key = pick(BOOL_KEYS)
       op = 'Bool'
-      // Mostly lower case; now and then capitalised (SEMANTICS.md §3.5: case handling UNCERTAIN).
+      // Mostly lower case; now and then capitalised (docs/SEMANTICS.md §3.5: case handling UNCERTAIN).
       values = [chance(0.9) ? pick(['true', 'false']) : pick(['True', 'FALSE'])]
     } else {
       key = pick([...STRING_KEYS.map((s) => s[0]), ...IP_KEYS])
@@ -95,7 +95,7 @@ function condition() {
       values = [pick(['true', 'false'])]
     }
     op += ifExists
-    // Condition keys are case-insensitive (SEMANTICS.md §1.10): now and then write one in lower case.
+    // Condition keys are case-insensitive (docs/SEMANTICS.md §1.10): now and then write one in lower case.
     if (chance(0.1)) key = key.toLowerCase()
     block[op] ??= {}
     if (Object.keys(block[op]).some((k) => k.toLowerCase() === key.toLowerCase())) continue

@@ -707,7 +707,7 @@ pub fn reach_agrees_with_decide(
 // network_no_panic
 
 /// The policies the network target decides with: an endpoint allow-list, a corporate range, and a Deny that
-/// locks out endpoint traffic (SEMANTICS.md §7.1), so that both steps hit conditions on every network key.
+/// locks out endpoint traffic (docs/SEMANTICS.md §7.1), so that both steps hit conditions on every network key.
 const NETWORK_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[
  {"Effect":"Allow","Action":"sagemaker:CreatePresignedDomainUrl","Resource":"*",
   "Condition":{"StringEquals":{"aws:SourceVpce":["vpce-0api0000000000001","vpce-0studio000000002"]}}},

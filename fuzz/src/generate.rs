@@ -1,5 +1,5 @@
 //! Structured inputs from `arbitrary`: small policies, requests and contexts built from value pools that overlap
-//! on purpose (so that conditions match often), rendered as a Case JSON line (DESIGN.md, Case).
+//! on purpose (so that conditions match often), rendered as a Case JSON line (docs/FORMATS.md §1).
 //!
 //! Every pool mixes well-formed values with the spellings that trip evaluators: wildcards under StringEquals,
 //! variables with and without defaults, escapes, case variants, malformed CIDRs, numbers beyond f64, dates in
@@ -476,7 +476,7 @@ fn render_statement(s: &GenStatement, with_principal: bool, caps: &Caps) -> Valu
     Value::Object(st)
 }
 
-/// A policy as a JSON object. `with_principal` for resource, endpoint and RCPs (SEMANTICS.md §1.6).
+/// A policy as a JSON object. `with_principal` for resource, endpoint and RCPs (docs/SEMANTICS.md §1.6).
 pub fn render_policy(p: &GenPolicy, with_principal: bool, caps: &Caps) -> Value {
     let mut doc = Map::new();
     match p.version % 4 {

@@ -1,5 +1,5 @@
-//! A deliberately naive IAM evaluator, written straight from SEMANTICS.md §2-§4 and the choices in
-//! docs/semantics.md, for differential testing of the compiled fast path.
+//! A deliberately naive IAM evaluator, written straight from docs/SEMANTICS.md §2-§4 and the choices in
+//! docs/SEMANTICS.md §9, for differential testing of the compiled fast path.
 //!
 //! It reads only the policy AST (`iamgate::policy`), never the compiled form, and shares no matching code with
 //! the crate: globs are a dynamic program over characters, ARNs are `splitn(6, ':')`, CIDRs are masks over
@@ -19,7 +19,7 @@ use iamgate::policy::{Condition, Effect, Policy, Principal, PrincipalKind, State
 use iamgate::{ContextValue, Decision, PolicySet, Reason, Request, Scalar};
 use std::net::IpAddr;
 
-/// Services whose requests RCPs govern (SEMANTICS.md §4.1, docs/semantics.md #20).
+/// Services whose requests RCPs govern (docs/SEMANTICS.md §4.1, docs/SEMANTICS.md §9 row 20).
 const RCP_SERVICES: [&str; 5] = ["s3", "sts", "kms", "sqs", "secretsmanager"];
 
 /// The decision and its reasons (corpus/cases/README.md, "Reasons"), reasons sorted for comparison.
@@ -134,7 +134,7 @@ fn statement_reason(at: PolicyRef, st: &Statement) -> Reason {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Accounts and principals (SEMANTICS.md §1.6, docs/semantics.md #24).
+// Accounts and principals (docs/SEMANTICS.md §1.6, docs/SEMANTICS.md §9 row 24).
 
 fn arn_fields(s: &str) -> Option<Vec<&str>> {
     let f: Vec<&str> = s.splitn(6, ':').collect();
@@ -259,7 +259,7 @@ fn applies(at: PolicyRef, p: &Policy, st: &Statement, req: &Request, same_accoun
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Conditions: the kernel of SEMANTICS.md §3.6.
+// Conditions: the kernel of docs/SEMANTICS.md §3.6.
 
 fn condition(c: &Condition, req: &Request, vars: &Vars<'_>) -> bool {
     let op = c.operator.value;
@@ -280,7 +280,7 @@ fn condition(c: &Condition, req: &Request, vars: &Vars<'_>) -> bool {
         return texts.iter().any(|t| parse_bool(t) == Some(absent));
     }
     let mut values = present;
-    // docs/semantics.md #18: with a set qualifier, a lone empty string counts as absent.
+    // docs/SEMANTICS.md §9 row 18: with a set qualifier, a lone empty string counts as absent.
     if op.qualifier.is_some() && matches!(values.as_slice(), [Scalar::String(s)] if s.is_empty()) {
         values.clear();
     }
@@ -297,7 +297,7 @@ fn condition(c: &Condition, req: &Request, vars: &Vars<'_>) -> bool {
     }
     let m = |r: &Scalar| texts.iter().any(|p| base_match(op.base, r, p, vars));
     match op.qualifier {
-        // docs/semantics.md #17: a list without a qualifier matches when any of its values does.
+        // docs/SEMANTICS.md §9 row 17: a list without a qualifier matches when any of its values does.
         None => values.iter().any(m) != negated,
         Some(Qualifier::ForAnyValue) => values.iter().any(|r| m(r) != negated),
         Some(Qualifier::ForAllValues) => values.iter().all(|r| m(r) != negated),
@@ -374,7 +374,7 @@ fn base_match(base: BaseOperator, r: &Scalar, p: &str, vars: &Vars<'_>) -> bool 
                 Scalar::String(s) => parse_bool(s),
                 Scalar::Number(..) => None,
             };
-            // docs/semantics.md #10: Bool values expand variables.
+            // docs/SEMANTICS.md §9 row 10: Bool values expand variables.
             x.is_some_and(|x| expand(p, vars).is_some_and(|t| parse_bool(&t) == Some(x)))
         }
         BinaryEquals => match (base64(&rt), base64(p)) {
@@ -392,12 +392,12 @@ fn base_match(base: BaseOperator, r: &Scalar, p: &str, vars: &Vars<'_>) -> bool 
     }
 }
 
-/// Unicode lowercase, character by character (docs/semantics.md #12).
+/// Unicode lowercase, character by character (docs/SEMANTICS.md §9 row 12).
 fn fold(s: &str) -> String {
     s.chars().flat_map(char::to_lowercase).collect()
 }
 
-/// `true`/`false`, ASCII case-insensitively (docs/semantics.md #11).
+/// `true`/`false`, ASCII case-insensitively (docs/SEMANTICS.md §9 row 11).
 fn parse_bool(s: &str) -> Option<bool> {
     if s.eq_ignore_ascii_case("true") {
         Some(true)
@@ -408,7 +408,7 @@ fn parse_bool(s: &str) -> Option<bool> {
     }
 }
 
-/// `[+-]?digits(.digits)?([eE][+-]?digits)?`, finite (SEMANTICS.md §3.5).
+/// `[+-]?digits(.digits)?([eE][+-]?digits)?`, finite (docs/SEMANTICS.md §3.5).
 fn number(s: &str) -> Option<f64> {
     let b = s.as_bytes();
     let mut i = 0;
@@ -446,7 +446,7 @@ fn number(s: &str) -> Option<f64> {
     s.parse::<f64>().ok().filter(|x| x.is_finite())
 }
 
-/// A date (SEMANTICS.md §3.5): epoch seconds (any number of digits but four, which is a year), or ISO 8601
+/// A date (docs/SEMANTICS.md §3.5): epoch seconds (any number of digits but four, which is a year), or ISO 8601
 /// through the crate's leaf parser. Out-of-range epoch values are not dates.
 fn date(s: &str) -> Option<Timestamp> {
     let (neg, digits) = match s.strip_prefix('-') {
@@ -492,7 +492,7 @@ fn base64(s: &str) -> Option<Vec<u8>> {
 }
 
 /// A CIDR or a bare address (IPv4 /32, IPv6 /128), strictly spelled; the prefix in decimal without leading
-/// zeros (SEMANTICS.md §3.5, docs/semantics.md #15).
+/// zeros (docs/SEMANTICS.md §3.5, docs/SEMANTICS.md §9 row 15).
 fn cidr(s: &str) -> Option<(IpAddr, u32)> {
     let (addr, prefix) = match s.split_once('/') {
         Some((a, p)) => {
@@ -513,7 +513,7 @@ fn cidr(s: &str) -> Option<(IpAddr, u32)> {
     (prefix <= max).then_some((ip, prefix))
 }
 
-/// Whether `ip` is in `net/prefix`; families never cross (docs/semantics.md #16).
+/// Whether `ip` is in `net/prefix`; families never cross (docs/SEMANTICS.md §9 row 16).
 fn in_cidr(ip: IpAddr, net: IpAddr, prefix: u32) -> bool {
     match (ip, net) {
         (IpAddr::V4(a), IpAddr::V4(n)) => {
@@ -537,7 +537,7 @@ fn in_cidr(ip: IpAddr, net: IpAddr, prefix: u32) -> bool {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Patterns: wildcards and policy variables (SEMANTICS.md §2.1, §2.3).
+// Patterns: wildcards and policy variables (docs/SEMANTICS.md §2.1, §2.3).
 
 /// Where variables come from, and whether they are expanded at all (Version 2012-10-17 only, §1.2).
 struct Vars<'r> {
@@ -546,7 +546,7 @@ struct Vars<'r> {
 }
 
 impl Vars<'_> {
-    /// A single-valued key's text; a list is not a variable (docs/semantics.md #27).
+    /// A single-valued key's text; a list is not a variable (docs/SEMANTICS.md §9 row 27).
     fn get(&self, key: &str) -> Option<String> {
         self.req
             .context
@@ -569,7 +569,7 @@ enum Tok {
 /// Scan one `${...}` at the start of `s`: `Ok((consumed, Some(text)))` for an escape or a resolved variable,
 /// `Ok((consumed, None))` for a variable missing from the request, `Err(())` when `s` does not start with a
 /// well-formed variable (then `$` is literal). Grammar: `${*}`, `${?}`, `${$}`, or
-/// `${ KEY [, 'DEFAULT'] }` with spaces allowed around the parts (docs/semantics.md #9).
+/// `${ KEY [, 'DEFAULT'] }` with spaces allowed around the parts (docs/SEMANTICS.md §9 row 9).
 fn variable(s: &str, vars: &Vars<'_>) -> Result<(usize, Option<String>), ()> {
     for (esc, lit) in [("${*}", "*"), ("${?}", "?"), ("${$}", "$")] {
         if s.starts_with(esc) {
@@ -690,7 +690,7 @@ fn glob_with_vars(p: &str, value: &str, vars: &Vars<'_>) -> bool {
 }
 
 /// ArnLike (and the Resource element): `*` alone matches everything; otherwise both sides must have six
-/// colon-separated fields, matched field by field, case-sensitively (SEMANTICS.md §2.1). `None` when a
+/// colon-separated fields, matched field by field, case-sensitively (docs/SEMANTICS.md §2.1). `None` when a
 /// variable is missing (§2.3: that entry matches nothing).
 fn arn_like(p: &str, value: &str, vars: &Vars<'_>) -> Option<bool> {
     if p == "*" {

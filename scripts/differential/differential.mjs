@@ -190,7 +190,7 @@ function generateCase(r, id) {
   }
   const [action, resource] = pick(REQUESTS)
   // A KMS key always has a key policy; without one iam-simulate (rightly) denies. Give the default key policy,
-  // which delegates to the account's IAM policies (SEMANTICS.md §1.6, §4.1).
+  // which delegates to the account's IAM policies (docs/SEMANTICS.md §1.6, §4.1).
   const resourcePolicy = action.startsWith('kms:') ? DEFAULT_KEY_POLICY : undefined
   const context = {}
   for (const key of keyNames) {

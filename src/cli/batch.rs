@@ -193,9 +193,15 @@ impl Stats {
     }
 
     fn print(&self) {
+        let count = super::lint::count;
         eprintln!(
-            "{} cases: {} Allow, {} ExplicitDeny, {} ImplicitDeny, {} errors; {} not as expected",
-            self.total, self.allow, self.explicit, self.implicit, self.errors, self.mismatches
+            "{}: {} Allow, {} ExplicitDeny, {} ImplicitDeny, {}; {} not as expected",
+            count(self.total, "case", "cases"),
+            self.allow,
+            self.explicit,
+            self.implicit,
+            count(self.errors, "error", "errors"),
+            self.mismatches
         );
     }
 }

@@ -1,7 +1,7 @@
 use super::CliError;
-use super::policies::PolicyArgs;
+use super::policies::{LoadError, PolicyArgs};
 use crate::context::{Context, ContextValue, Request, Scalar};
-use crate::decide::Explanation;
+use crate::decide::{Decision, Explanation};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -12,34 +12,41 @@ pub(crate) struct Args {
     /// The policy of the VPC endpoint the request comes through.
     #[arg(long = "endpoint-policy", value_name = "FILE")]
     endpoint: Option<PathBuf>,
-    /// The action, `service:ActionName`.
+    /// The action to decide, as `service:ActionName`.
     #[arg(long)]
     action: String,
-    /// The resource ARN.
+    /// The ARN of the resource the action is on.
     #[arg(long)]
     resource: String,
-    /// The calling principal's ARN.
+    /// The ARN of the calling principal.
     #[arg(long)]
     principal: Option<String>,
-    /// The resource's account, when its ARN has none.
+    /// The resource's account, for a resource ARN that has none (S3, for example).
     #[arg(long = "resource-account")]
     resource_account: Option<String>,
-    /// A context entry `KEY=VALUE`; repeat a key to give a list.
+    /// A request context entry as `KEY=VALUE`; repeat a key to give a list.
     #[arg(long = "context", value_name = "KEY=VALUE")]
     context: Vec<String>,
     /// Show every statement consulted and each condition's result.
     #[arg(long)]
     explain: bool,
-    /// Print the decision record as JSON.
+    /// Print the decision record as JSON, in the shape `batch` prints (`id`, `decision`, `reasons`,
+    /// `warnings`).
     #[arg(long)]
     json: bool,
+    /// Exit with status 3 when the request is denied (explicitly or implicitly), for scripts.
+    #[arg(long = "exit-code")]
+    exit_code: bool,
 }
 
+/// The exit status of `decide --exit-code` for a denied request.
+pub(crate) const DENIED: u8 = 3;
+
 pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
-    let built = a.policies.build(a.endpoint.as_deref());
-    let set = match built {
-        Ok(s) => s,
-        Err(e) => {
+    let (set, loaded) = match a.policies.build_loaded(a.endpoint.as_deref()) {
+        Ok(x) => x,
+        Err(LoadError::Unreadable(e)) => return Err(e),
+        Err(LoadError::Invalid(e)) => {
             eprintln!("{e}");
             return Ok(ExitCode::from(1));
         }
@@ -49,21 +56,33 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
     request.resource_account = a.resource_account.clone();
     request.context = parse_context(&a.context)?;
     let ex = set.explain(&request);
+    let warnings =
+        super::warnings::for_request(&a.policies, &loaded, &request, &ex.statements, !a.json);
     if a.json {
-        let mut v = serde_json::json!({"decision": ex.decision, "reasons": ex.reasons});
-        if a.explain {
-            if let Some(m) = v.as_object_mut() {
-                m.insert(
-                    "statements".into(),
-                    serde_json::to_value(&ex.statements).unwrap_or_default(),
-                );
-            }
-        }
+        // The record `batch` prints, field for field and in its order.
+        let record = crate::ffi::DecisionRecord::Decided {
+            id: None,
+            decision: ex.decision,
+            reasons: ex.reasons.clone(),
+            warnings: warnings.clone(),
+            statements: a.explain.then(|| ex.statements.clone()),
+        };
+        let v = serde_json::to_string(&record)
+            .map_err(|e| CliError::Usage(format!("cannot print JSON: {e}")))?;
+        let v = a.policies.rename_json_text(&v);
         println!("{v}");
     } else {
-        print_human(&ex, a.explain);
+        print_human(&ex, a.explain, &a.policies);
+        for w in &warnings {
+            println!();
+            println!("{w}");
+        }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(if a.exit_code && ex.decision != Decision::Allow {
+        ExitCode::from(DENIED)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// `KEY=VALUE` pairs; a repeated key makes a list.
@@ -93,10 +112,10 @@ pub(crate) fn parse_context(pairs: &[String]) -> Result<Context, CliError> {
     Ok(ctx)
 }
 
-pub(crate) fn print_human(ex: &Explanation, explain: bool) {
+pub(crate) fn print_human(ex: &Explanation, explain: bool, names: &PolicyArgs) {
     println!("{}", ex.decision);
     for r in &ex.reasons {
-        println!("  {r}");
+        println!("  {}", names.reason_text(r));
     }
     if explain {
         for s in &ex.statements {
@@ -107,7 +126,7 @@ pub(crate) fn print_human(ex: &Explanation, explain: bool) {
             };
             println!(
                 "{} statement {}{} ({}): {mark}",
-                s.policy,
+                names.rename(&s.policy.to_string()),
                 s.statement,
                 s.sid
                     .as_deref()

@@ -1,5 +1,5 @@
-//! The `iamgate` command line: batch, decide, lint (DESIGN.md, CLI). Exit codes: 0 done, 1 findings or errors in
-//! the input, 2 usage.
+//! The `iamgate` command line: batch, decide, lint, presign, reach (README.md, Use). Exit codes: 0 done, 1
+//! findings or errors in the input, 2 usage or an unreadable file, 3 a denied request under `decide --exit-code`.
 
 mod batch;
 mod decide;
@@ -7,6 +7,8 @@ mod lint;
 mod policies;
 mod presign;
 mod reach;
+mod render;
+mod warnings;
 
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -25,13 +27,14 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Decide cases (DESIGN.md Case format): JSONL on stdin, or files and folders; one JSON line out per case in.
+    /// Decide cases (docs/FORMATS.md §1): JSONL on stdin, or files and folders; one JSON line out per case in.
     Batch(batch::Args),
-    /// Decide one request against policy files.
+    /// Decide one request against policy files, and say which statements decided it.
     Decide(decide::Args),
     /// Check policy files and print diagnostics with line:column; exits 1 when there are errors.
     Lint(lint::Args),
-    /// The exact network origins (public addresses, endpoints, VPCs) from which the URL can be created and used.
+    /// Find the exact network origins (public addresses, endpoints, VPCs) from which the URL can be created and
+    /// used.
     Reach(reach::Args),
     /// Decide both steps of the presigned-URL flow (create, then use) along a network path, with a verdict and
     /// findings; exits 1 unless it works without findings.

@@ -1,7 +1,9 @@
 //! `iamgate presign`: both steps of the presigned-URL flow along a network path (docs/network.md).
 
-use super::policies::PolicyArgs;
+use super::decide::parse_context;
+use super::policies::{LoadError, Loaded, PolicyArgs};
 use super::{CliError, read};
+use crate::context::{ContextValue, Scalar};
 use crate::network::feeds::{self, CenrFilter, IpRangesFilter};
 use crate::network::{Finding, Network, PresignReport, StepDecision, StepReport, Verdict, presign};
 use serde_json::Value;
@@ -12,7 +14,7 @@ use std::process::ExitCode;
 pub(crate) struct Args {
     #[command(flatten)]
     policies: PolicyArgs,
-    /// The network file (DESIGN.md, Network; docs/network.md).
+    /// The network file that describes the path (docs/FORMATS.md §3; docs/network.md).
     #[arg(long, value_name = "FILE")]
     network: PathBuf,
     /// A Zscaler CENR JSON feed whose ranges count as shared egress for the findings (repeat for several).
@@ -21,38 +23,105 @@ pub(crate) struct Args {
     /// An AWS ip-ranges.json whose ranges count as shared egress for the findings (repeat for several).
     #[arg(long = "ip-ranges", value_name = "FILE")]
     ip_ranges: Vec<PathBuf>,
-    /// Print the `presign --json` record of DESIGN.md.
+    /// A context entry every request of the flow carries, as `KEY=VALUE` (repeat a key to give a list). The
+    /// network keys come from the path and cannot be set here. `aws:username` (for an IAM user) and `aws:userid`
+    /// (for the root user and federated users) are derived from the principal, as AWS sets them, unless given.
+    #[arg(long = "context", value_name = "KEY=VALUE")]
+    context: Vec<String>,
+    /// Print the presign record as JSON (docs/FORMATS.md §4), with `warnings`.
     #[arg(long)]
     json: bool,
+}
+
+/// Keys the network path sets: `--context` cannot override them.
+const PATH_KEYS: [&str; 5] = [
+    "aws:sourceip",
+    "aws:sourcevpc",
+    "aws:sourcevpce",
+    "aws:vpcsourceip",
+    "aws:viaawsservice",
+];
+
+/// The keys AWS derives from the caller's identity and iamgate can read off its ARN: `aws:username` for an IAM
+/// user (the name after the path), `aws:userid` for the root user (the account id) and for a federated user
+/// (`ACCOUNT:NAME`). For a role session AWS sets `aws:userid` to `ROLEID:SESSION`, where ROLEID is the role's
+/// unique id, which the ARN does not hold, so it is left out; give it with `--context` when a policy tests it.
+/// (docs/SEMANTICS.md §2.3; AWS: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html)
+pub(crate) fn derived_identity_keys(principal: &str) -> Vec<(&'static str, String)> {
+    let mut parts = principal.splitn(6, ':');
+    let (Some("arn"), Some(_partition), Some(service), Some(_region), Some(account), Some(rest)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return Vec::new();
+    };
+    match (service, rest.split_once('/')) {
+        ("iam", Some(("user", path_and_name))) => {
+            let name = path_and_name.rsplit('/').next().unwrap_or(path_and_name);
+            vec![("aws:username", name.to_string())]
+        }
+        ("iam", None) if rest == "root" => vec![("aws:userid", account.to_string())],
+        ("sts", Some(("federated-user", name))) => {
+            vec![("aws:userid", format!("{account}:{name}"))]
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// Exit 0 when the flow works and there are no findings, 1 otherwise (findings, a denied or unreachable step, or
 /// a bad policy or network file), 2 for usage and unreadable files.
 pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
-    let set = match a.policies.build(None) {
+    let (set, loaded) = match a.policies.build_loaded(None) {
         Ok(s) => s,
-        Err(e) => {
+        Err(LoadError::Unreadable(e)) => return Err(e),
+        Err(LoadError::Invalid(e)) => {
             eprintln!("{e}");
             return Ok(ExitCode::from(1));
         }
     };
+    let mut extra = parse_context(&a.context)?;
+    for (k, _) in extra.iter() {
+        if PATH_KEYS.contains(&k) {
+            return Err(CliError::Usage(format!(
+                "--context cannot set `{k}`: the network path sets it; describe the path in the network file instead"
+            )));
+        }
+    }
     let text = read(&a.network)?;
     let mut net = match Network::parse(&text, a.network.parent()) {
         Ok(n) => n,
         Err(e) => {
-            eprintln!("error: {}: {e}", a.network.display());
-            if let Some(h) = &e.help {
-                eprintln!("  help: {h}");
-            }
+            eprintln!(
+                "{}",
+                super::render::located(
+                    &e.message,
+                    &text,
+                    &a.network.display().to_string(),
+                    (e.line, e.column),
+                    &e.path,
+                    e.help.as_deref(),
+                    super::render::colour(super::render::Stream::Stderr),
+                )
+            );
             return Ok(ExitCode::from(1));
         }
     };
+    for (k, v) in derived_identity_keys(&net.principal) {
+        if extra.get(k).is_none() {
+            let _ = extra.insert(k, ContextValue::One(Scalar::String(v)));
+        }
+    }
+    net.context = extra;
     for p in &a.cenr {
         let t = read(p)?;
         match feeds::parse_cenr(&t, &CenrFilter::default()) {
             Ok(r) => net.shared_ranges.extend(r),
             Err(e) => {
-                eprintln!("error: {}: {e}", p.display());
+                eprintln!("{}", feed_error(&e, &t, p));
                 return Ok(ExitCode::from(1));
             }
         }
@@ -62,18 +131,37 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
         match feeds::parse_aws_ip_ranges(&t, &IpRangesFilter::default()) {
             Ok(r) => net.shared_ranges.extend(r),
             Err(e) => {
-                eprintln!("error: {}: {e}", p.display());
+                eprintln!("{}", feed_error(&e, &t, p));
                 return Ok(ExitCode::from(1));
             }
         }
     }
     let report = presign(&set, &net);
+    let skipped = super::warnings::rcps_skipped(&a.policies, crate::network::ACTION);
     if a.json {
-        let v = serde_json::to_string(&report)
+        let mut warnings = super::warnings::lint_warnings(&a.policies, &loaded);
+        warnings.extend(skipped);
+        // The record's own field order, then `warnings`.
+        let record = serde_json::to_string(&report)
             .map_err(|e| CliError::Usage(format!("cannot print JSON: {e}")))?;
-        println!("{v}");
+        let warnings = serde_json::to_string(&warnings)
+            .map_err(|e| CliError::Usage(format!("cannot print JSON: {e}")))?;
+        let body = record.strip_suffix('}').unwrap_or(&record);
+        println!(
+            "{}",
+            a.policies
+                .rename_json_text(&format!("{body},\"warnings\":{warnings}}}"))
+        );
     } else {
-        print_human(&report, &net, &a);
+        print_human(&report, &net, &a, &loaded, &text);
+        for w in super::warnings::lint_rendered(&a.policies, &loaded) {
+            println!();
+            println!("{w}");
+        }
+        if let Some(w) = skipped {
+            println!();
+            println!("warning: {w}");
+        }
     }
     Ok(
         if report.verdict == Verdict::Works && report.findings.is_empty() {
@@ -84,30 +172,19 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
     )
 }
 
-/// The file a policy name (`identity[0]`, `scps[1][0]`, `endpoint`) was read from.
-fn file_of(name: &str, a: &Args) -> Option<String> {
-    let p = &a.policies;
-    let index = |prefix: &str| -> Option<usize> {
-        name.strip_prefix(prefix)?.split(']').next()?.parse().ok()
-    };
-    let path = if let Some(i) = index("identity[") {
-        p.policies.get(i)
-    } else if let Some(i) = index("session[") {
-        p.session.get(i)
-    } else if let Some(i) = index("scps[") {
-        p.scps.get(i)
-    } else if let Some(i) = index("rcps[") {
-        p.rcps.get(i)
-    } else if name == "boundary" {
-        p.boundary.as_ref()
-    } else if name == "resource" {
-        p.resource_policy.as_ref()
-    } else if name == "endpoint" {
-        Some(&a.network)
-    } else {
-        None
-    };
-    path.map(|p| p.display().to_string())
+/// A feed that cannot be read, in the one error style.
+fn feed_error(e: &feeds::FeedError, text: &str, path: &std::path::Path) -> String {
+    super::render::located(
+        &e.message,
+        text,
+        &path.display().to_string(),
+        (e.line, e.column),
+        &e.path,
+        Some(
+            "a feed is a Zscaler CENR JSON (`--cenr`) or AWS's ip-ranges.json (`--ip-ranges`); docs/FORMATS.md §3",
+        ),
+        super::render::colour(super::render::Stream::Stderr),
+    )
 }
 
 fn context_line(step: &StepReport) -> String {
@@ -153,7 +230,7 @@ fn verdict_line(r: &PresignReport) -> String {
     format!("verdict: {} - {what}", r.verdict)
 }
 
-fn print_human(r: &PresignReport, net: &Network, a: &Args) {
+fn print_human(r: &PresignReport, net: &Network, a: &Args, loaded: &Loaded, net_text: &str) {
     println!(
         "network {} ({}): {} on {}",
         r.network,
@@ -185,7 +262,7 @@ fn print_human(r: &PresignReport, net: &Network, a: &Args) {
                 "      "
             };
             for reason in &o.reasons {
-                println!("{indent}{reason}");
+                println!("{indent}{}", a.policies.reason_text(reason));
             }
             if uniform {
                 break;
@@ -197,18 +274,25 @@ fn print_human(r: &PresignReport, net: &Network, a: &Args) {
     if !r.findings.is_empty() {
         println!();
         for f in &r.findings {
-            print_finding(f, a);
+            print_finding(f, a, loaded, net_text);
+            println!();
         }
     }
 }
 
-fn print_finding(f: &Finding, a: &Args) {
-    let sev = match f.severity {
-        crate::diagnostic::Severity::Error => "error",
-        crate::diagnostic::Severity::Warning => "warning",
+/// A finding in the one error style: the policy's file and line:column, the snippet, the JSON path, which
+/// policy and statement, and the help.
+fn print_finding(f: &Finding, a: &Args, loaded: &Loaded, net_text: &str) {
+    let name = a.policies.rename(&f.policy);
+    // Inline endpoint policies and findings about the network itself live in the network file.
+    let (file, text) = if f.policy == "endpoint" || f.policy == "network" {
+        (a.network.display().to_string(), net_text)
+    } else {
+        match loaded.sources.iter().find(|s| s.0 == f.policy) {
+            Some(s) => (s.1.display().to_string(), s.2.as_str()),
+            None => (name.clone(), ""),
+        }
     };
-    println!("{sev}[{}]: {}", f.code, f.message);
-    let file = file_of(&f.policy, a).map(|p| format!("{p}:{}:{}", f.line, f.column));
     let endpoint = f
         .endpoint
         .as_deref()
@@ -218,12 +302,16 @@ fn print_finding(f: &Finding, a: &Args) {
         .statement
         .map(|i| format!(" statement {i}"))
         .unwrap_or_default();
-    match file {
-        Some(loc) => println!("  --> {loc} ({}{endpoint}{stmt})", f.policy),
-        None => println!(
-            "  --> {}{endpoint}{stmt}, line {}, column {}",
-            f.policy, f.line, f.column
-        ),
-    }
-    println!("  help: {}", f.help);
+    let extra = super::render::Extra {
+        warning: f.severity == crate::diagnostic::Severity::Warning,
+        code: Some(f.code),
+        notes: vec![format!("in {name}{endpoint}{stmt}")],
+        help: Some(&f.help),
+        ..super::render::Extra::default()
+    };
+    let colour = super::render::colour(super::render::Stream::Stdout);
+    print!(
+        "{}",
+        super::render::at_place(&f.message, text, &file, (f.line, f.column), extra, colour)
+    );
 }

@@ -1,6 +1,6 @@
 use super::CliError;
 use super::decide::parse_context;
-use super::policies::{PolicyArgs, load};
+use super::policies::{LoadError, PolicyArgs, load};
 use crate::analyse::{OTHER, Origin, ReachQuery, Values, reach};
 use crate::compile::compile_endpoint_policy;
 use crate::context::Request;
@@ -12,39 +12,48 @@ use std::process::ExitCode;
 pub(crate) struct Args {
     #[command(flatten)]
     policies: PolicyArgs,
-    /// The calling principal's ARN.
+    /// The ARN of the principal that creates and uses the URL (required).
     #[arg(long)]
     principal: Option<String>,
-    /// The user-profile ARN (default: a profile in the principal's account).
+    /// The ARN of the user profile the URL opens (required).
     #[arg(long)]
     resource: Option<String>,
-    /// The action (default `sagemaker:CreatePresignedDomainUrl`).
+    /// The action to analyse.
     #[arg(long, default_value = "sagemaker:CreatePresignedDomainUrl")]
     action: String,
     /// The SageMaker API endpoint id, optionally with its policy: `vpce-...` or `vpce-...=policy.json`.
     #[arg(long = "api-endpoint", value_name = "ID[=FILE]")]
     api_endpoint: Option<String>,
-    /// The Studio endpoint id, optionally with its policy.
+    /// The Studio endpoint id, optionally with its policy: `vpce-...` or `vpce-...=policy.json`.
     #[arg(long = "studio-endpoint", value_name = "ID[=FILE]")]
     studio_endpoint: Option<String>,
-    /// Further context `KEY=VALUE` (network keys are set by the analysis).
+    /// A further request context entry as `KEY=VALUE`; the analysis sets the network keys, and `aws:username` and
+    /// `aws:userid` are derived from the principal as in `presign`, unless given.
     #[arg(long = "context", value_name = "KEY=VALUE")]
     context: Vec<String>,
-    /// Print JSON (docs/reach.md).
+    /// Print the origins as JSON (docs/FORMATS.md §5; docs/reach.md).
     #[arg(long)]
     json: bool,
 }
 
 type Endpoint = Option<(String, Option<crate::compile::CompiledPolicy>)>;
 
-fn endpoint(arg: &Option<String>) -> Result<Endpoint, String> {
+fn endpoint(arg: &Option<String>) -> Result<Endpoint, LoadError> {
     let Some(a) = arg else { return Ok(None) };
     let (id, file) = match a.split_once('=') {
         Some((id, f)) => (id, Some(f)),
         None => (a.as_str(), None),
     };
     let policy = match file {
-        Some(f) => Some(compile_endpoint_policy(load(f.as_ref())?).map_err(|e| e.to_string())?),
+        Some(f) => Some(compile_endpoint_policy(load(f.as_ref())?).map_err(|e| {
+            let colour = super::render::colour(super::render::Stream::Stderr);
+            LoadError::Invalid(super::render::diagnostic(
+                &e.diagnostic,
+                &e.source_text,
+                f,
+                colour,
+            ))
+        })?),
         None => None,
     };
     Ok(Some((id.to_string(), policy)))
@@ -60,27 +69,38 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
     });
     let (set, api, studio) = match built {
         Ok(x) => x,
-        Err(e) => {
+        Err(LoadError::Unreadable(e)) => return Err(e),
+        Err(LoadError::Invalid(e)) => {
             eprintln!("{e}");
             return Ok(ExitCode::from(1));
         }
     };
-    let account = a
-        .principal
-        .as_deref()
-        .and_then(crate::policy::arn::account)
-        .unwrap_or("111122223333")
-        .to_string();
-    let resource = a.resource.clone().unwrap_or_else(|| {
-        let r = format!("arn:aws:sagemaker:us-east-1:{account}:user-profile/d-example/user");
-        if !a.json {
-            eprintln!("note: no --resource given; deciding for `{r}`");
-        }
-        r
-    });
+    let (Some(principal), Some(resource)) = (a.principal.clone(), a.resource.clone()) else {
+        let missing = match (&a.principal, &a.resource) {
+            (None, None) => "--principal and --resource",
+            (None, _) => "--principal",
+            _ => "--resource",
+        };
+        return Err(CliError::Usage(format!(
+            "reach needs {missing}: the principal that creates the URL and the user profile it opens, for example \
+             --principal arn:aws:iam::111122223333:role/DataSci \
+             --resource arn:aws:sagemaker:eu-west-1:111122223333:user-profile/d-abc123/alice"
+        )));
+    };
     let mut template = Request::new(&a.action, &resource);
-    template.principal = a.principal.clone();
+    template.principal = Some(principal);
     template.context = parse_context(&a.context)?;
+    // As AWS sets them for this principal, unless given (docs/SEMANTICS.md §2.3).
+    if let Some(p) = &template.principal {
+        for (k, v) in super::presign::derived_identity_keys(p) {
+            if template.context.get(k).is_none() {
+                let _ = template.context.insert(
+                    k,
+                    crate::context::ContextValue::One(crate::context::Scalar::String(v)),
+                );
+            }
+        }
+    }
     let q = ReachQuery {
         template,
         api_endpoint: api,
@@ -88,7 +108,8 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
     };
     let steps = reach(&set, &q);
     if a.json {
-        let v = serde_json::json!({ "steps": steps });
+        let mut v = serde_json::json!({ "steps": steps });
+        a.policies.rename_json(&mut v);
         println!("{v}");
     } else {
         for s in &steps {
@@ -100,7 +121,7 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
                     .unwrap_or_default()
             );
             for o in &s.origins {
-                println!("  {}", describe(o));
+                println!("  {}", describe(o, &a.policies));
             }
         }
     }
@@ -147,7 +168,7 @@ fn values(v: &Values, what: &str) -> String {
     }
 }
 
-fn why(reasons: &[Reason]) -> String {
+fn why(reasons: &[Reason], names: &PolicyArgs) -> String {
     let parts: Vec<String> = reasons
         .iter()
         .map(|r| match r {
@@ -156,11 +177,14 @@ fn why(reasons: &[Reason]) -> String {
                 sid,
                 statement,
                 ..
-            } => match sid {
-                Some(s) => format!("{policy} {s}"),
-                None => format!("{policy} statement {statement}"),
-            },
-            Reason::NoAllow(g) => format!("no Allow in {g}"),
+            } => {
+                let policy = names.rename(&policy.to_string());
+                match sid {
+                    Some(s) => format!("{policy} {s}"),
+                    None => format!("{policy} statement {statement}"),
+                }
+            }
+            Reason::NoAllow(g) => format!("no Allow in {}", names.rename(&g.to_string())),
         })
         .collect();
     if parts.is_empty() {
@@ -170,7 +194,7 @@ fn why(reasons: &[Reason]) -> String {
     }
 }
 
-fn describe(o: &Origin) -> String {
+fn describe(o: &Origin, names: &PolicyArgs) -> String {
     match o {
         Origin::Public {
             source_ip,
@@ -180,7 +204,7 @@ fn describe(o: &Origin) -> String {
             format!(
                 "public path from {}: {decision}{}",
                 ranges(source_ip),
-                why(reasons)
+                why(reasons, names)
             )
         }
         Origin::Endpoint {
@@ -194,7 +218,7 @@ fn describe(o: &Origin) -> String {
             values(vpce, "endpoint"),
             values(vpc, "VPC"),
             ranges(vpc_source_ip),
-            why(reasons)
+            why(reasons, names)
         ),
         Origin::ViaAwsService {
             source_ip,
@@ -203,7 +227,7 @@ fn describe(o: &Origin) -> String {
         } => format!(
             "by an AWS service on the principal's behalf, from {}: {decision}{}",
             ranges(source_ip),
-            why(reasons)
+            why(reasons, names)
         ),
     }
 }

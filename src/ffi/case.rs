@@ -1,4 +1,4 @@
-//! The Case contract of DESIGN.md: one request with the policies that apply to it, in; one decision record, out.
+//! The Case format (docs/FORMATS.md §1): one request with the policies that apply to it, in; one decision record, out.
 //!
 //! A case is read with the spanned JSON parser, so a policy written inline as a JSON object is parsed from its
 //! exact text in the case, and every error names the line and column in the case and the JSON path.
@@ -142,7 +142,7 @@ impl Case {
         }
         if !self.set.inner.rcps.is_empty() && !crate::decide::rcp_governs(&self.request.action) {
             warnings.push(format!(
-                "resource control policies were not applied: `{}` is not an action of a service that RCPs govern (s3, sts, kms, sqs, secretsmanager; SEMANTICS.md §4.1, uncertain)",
+                "resource control policies were not applied: `{}` is not an action of a service that RCPs govern (s3, sts, kms, sqs, secretsmanager; docs/SEMANTICS.md §4.1, uncertain)",
                 self.request.action
             ));
         }

@@ -1,5 +1,5 @@
 //! From a network to the two requests of the presigned-URL flow: name resolution, route, endpoint reached and the
-//! request context with exactly the keys AWS includes (SEMANTICS.md §5.2, §6.2, §6.3, §6.5).
+//! request context with exactly the keys AWS includes (docs/SEMANTICS.md §5.2, §6.2, §6.3, §6.5).
 
 use super::addr::{show_net, show_nets, touches_private};
 use super::{ACTION, CreateVia, EgressKind, Endpoint, EndpointRole, Network, RouteKind};
@@ -67,7 +67,7 @@ pub const SOURCE_VPCE: &str = "aws:SourceVpce";
 pub const VIA_AWS_SERVICE: &str = "aws:ViaAWSService";
 
 impl DerivedStep {
-    /// The endpoint reached as DESIGN.md's `presign --json` names it: the endpoint id, `public`, or `None` when
+    /// The endpoint reached as the presign record names it (docs/FORMATS.md §4): the endpoint id, `public`, or `None` when
     /// unreachable.
     pub fn endpoint(&self) -> Option<&str> {
         match &self.reach {
@@ -134,6 +134,11 @@ fn template(net: &Network, reach: &Reach) -> Request {
             let _ = ctx.insert(VIA_AWS_SERVICE, ContextValue::One(Scalar::Bool(false)));
         }
         Reach::Unreachable => {}
+    }
+    for (k, v) in net.context.iter() {
+        if ctx.get(k).is_none() {
+            let _ = ctx.insert(k, v.clone());
+        }
     }
     Request::new(ACTION, &net.resource_arn())
         .principal(&net.principal)
@@ -303,7 +308,7 @@ fn client_step(net: &Network, step: StepKind, role: EndpointRole) -> DerivedStep
                     _ => "",
                 };
                 let assumed = if r.source_ip.is_none() {
-                    "; aws:VpcSourceIp is taken to be the client's address (SEMANTICS.md §5.4, uncertain)"
+                    "; aws:VpcSourceIp is taken to be the client's address (docs/SEMANTICS.md §5.4, uncertain)"
                 } else {
                     ""
                 };
@@ -383,7 +388,7 @@ fn console_step(net: &Network) -> DerivedStep {
         Ok((source_ips, s)) => {
             path.push(s);
             path.push(
-                "reaches the public SageMaker API endpoint; aws:SourceIp is taken to be the browser's public egress address (SEMANTICS.md §7.14, uncertain)"
+                "reaches the public SageMaker API endpoint; aws:SourceIp is taken to be the browser's public egress address (docs/SEMANTICS.md §7.14, uncertain)"
                     .to_string(),
             );
             Reach::Public { source_ips }

@@ -1,4 +1,4 @@
-//! External IP-range feeds (SEMANTICS.md §6.6): Zscaler's CENR JSON and AWS's `ip-ranges.json`.
+//! External IP-range feeds (docs/SEMANTICS.md §6.6): Zscaler's CENR JSON and AWS's `ip-ranges.json`.
 //!
 //! Real feeds are the user's to download (`https://config.zscaler.com/api/<cloud>/cenr/json`,
 //! `https://ip-ranges.amazonaws.com/ip-ranges.json`); `corpus/feeds/` holds small hand-made samples for tests.

@@ -1,4 +1,4 @@
-//! Findings for the network traps of SEMANTICS.md §7, grounded in the decisions of the steps where they can be:
+//! Findings for the network traps of docs/SEMANTICS.md §7, grounded in the decisions of the steps where they can be:
 //! a finding that a step's outcome proves is an error; one that only the policy text shows is a warning.
 //!
 //! | code | trap | when |
@@ -355,7 +355,7 @@ impl<'a> Analyser<'a> {
                                 step.step
                             ),
                             format!(
-                                "exclude endpoint traffic: add `\"StringNotEqualsIfExists\": {{\"aws:SourceVpc\": [\"{vpc}\"]}}` to this Deny; `NotIpAddressIfExists` alone does not help, an absent key makes it true as well (SEMANTICS.md §7.1)"
+                                "exclude endpoint traffic: add `\"StringNotEqualsIfExists\": {{\"aws:SourceVpc\": [\"{vpc}\"]}}` to this Deny; `NotIpAddressIfExists` alone does not help, an absent key makes it true as well (docs/SEMANTICS.md §7.1)"
                             ),
                         ),
                         Some(x) => {
@@ -372,7 +372,7 @@ impl<'a> Analyser<'a> {
                                     canonical(&x.key)
                                 ),
                                 format!(
-                                    "add `{value}` to the statement's `{}` list (SEMANTICS.md §7.1)",
+                                    "add `{value}` to the statement's `{}` list (docs/SEMANTICS.md §7.1)",
                                     canonical(&x.key)
                                 ),
                             )
@@ -418,7 +418,7 @@ impl<'a> Analyser<'a> {
                                 step.step
                             ),
                             help: format!(
-                                "add a statement allowing `{ACTION}` with `\"Principal\": \"*\"` on `arn:aws:sagemaker:{}:{}:user-profile/{}/*`{} (SEMANTICS.md §6.4, §7.16)",
+                                "add a statement allowing `{ACTION}` with `\"Principal\": \"*\"` on `arn:aws:sagemaker:{}:{}:user-profile/{}/*`{} (docs/SEMANTICS.md §6.4, §7.16)",
                                 self.net.region,
                                 self.net.account,
                                 self.net.domain_id,
@@ -443,7 +443,7 @@ impl<'a> Analyser<'a> {
                                     "{name} of the policy of the {role} endpoint `{id}` denies the {} step through it",
                                     step.step
                                 ),
-                                help: "narrow the Deny so that it does not match the presigned-URL flow (SEMANTICS.md §7.16)".into(),
+                                help: "narrow the Deny so that it does not match the presigned-URL flow (docs/SEMANTICS.md §7.16)".into(),
                                 step: Some(step.step),
                                 site: &site,
                             });
@@ -462,7 +462,7 @@ impl<'a> Analyser<'a> {
                         "the policy of the Studio endpoint `{id}` does not allow `sagemaker:CreateApp`, so Studio cannot start apps through it"
                     ),
                     help: format!(
-                        "allow `sagemaker:CreateApp` on `arn:aws:sagemaker:{}:{}:app/{}/*` for `\"Principal\": \"*\"` (SEMANTICS.md §6.4, §7.16)",
+                        "allow `sagemaker:CreateApp` on `arn:aws:sagemaker:{}:{}:app/{}/*` for `\"Principal\": \"*\"` (docs/SEMANTICS.md §6.4, §7.16)",
                         self.net.region, self.net.account, self.net.domain_id
                     ),
                     step: Some(step.step),
@@ -565,7 +565,7 @@ impl<'a> Analyser<'a> {
                         label(st)
                     ),
                     help: format!(
-                        "list both endpoint ids, `{}` and `{}`: creation goes through the API endpoint and every use of the URL through the Studio endpoint (SEMANTICS.md §6.4, §7.3)",
+                        "list both endpoint ids, `{}` and `{}`: creation goes through the API endpoint and every use of the URL through the Studio endpoint (docs/SEMANTICS.md §6.4, §7.3)",
                         api.id, studio.id
                     ),
                     step: failing.map(|s| s.step),
@@ -654,7 +654,7 @@ impl<'a> Analyser<'a> {
                     cond: Some(i),
                     statement: Some(st.index),
                     message,
-                    help: "if Studio must be reached only through the VPC endpoints, create URLs through the API endpoint and resolve the Studio host to the Studio endpoint (SEMANTICS.md §6.5); to keep the console, allow it with an `aws:SourceIp` condition listing egress addresses you own (SEMANTICS.md §7.2, §7.14)".into(),
+                    help: "if Studio must be reached only through the VPC endpoints, create URLs through the API endpoint and resolve the Studio host to the Studio endpoint (docs/SEMANTICS.md §6.5); to keep the console, allow it with an `aws:SourceIp` condition listing egress addresses you own (docs/SEMANTICS.md §7.2, §7.14)".into(),
                     step: Some(step.step),
                     site,
                 });
@@ -722,7 +722,7 @@ impl<'a> Analyser<'a> {
                             label(st)
                         ),
                         help: format!(
-                            "`{}` is single-valued: drop `ForAllValues:` so that an absent key does not match (SEMANTICS.md §7.7)",
+                            "`{}` is single-valued: drop `ForAllValues:` so that an absent key does not match (docs/SEMANTICS.md §7.7)",
                             canonical(&c.key)
                         ),
                         step: grounded,
@@ -754,7 +754,7 @@ impl<'a> Analyser<'a> {
                             label(st)
                         ),
                         help: format!(
-                            "drop `IfExists`, or pair it with {pair} (\"IP range or VPC\" is correct only with both, SEMANTICS.md §7.8)"
+                            "drop `IfExists`, or pair it with {pair} (\"IP range or VPC\" is correct only with both, docs/SEMANTICS.md §7.8)"
                         ),
                         step: grounded,
                         site: &site,
@@ -830,7 +830,7 @@ impl<'a> Analyser<'a> {
                         hits.join(", "),
                         shown.join("; ")
                     ),
-                    help: "do not allow-list a security cloud's or cloud provider's shared ranges: send the flow through the VPC endpoints and condition on `aws:SourceVpce` (SEMANTICS.md §6.5, §7.6), or use egress addresses your organization owns".into(),
+                    help: "do not allow-list a security cloud's or cloud provider's shared ranges: send the flow through the VPC endpoints and condition on `aws:SourceVpce` (docs/SEMANTICS.md §6.5, §7.6), or use egress addresses your organization owns".into(),
                     step: None,
                     site: &site,
                 });
@@ -882,7 +882,7 @@ impl<'a> Analyser<'a> {
                     cond: Some(i),
                     statement: Some(st.index),
                     message,
-                    help: "to restrict private addresses, use `aws:VpcSourceIp` together with `aws:SourceVpc` or `aws:SourceVpce` (SEMANTICS.md §7.4)".into(),
+                    help: "to restrict private addresses, use `aws:VpcSourceIp` together with `aws:SourceVpc` or `aws:SourceVpce` (docs/SEMANTICS.md §7.4)".into(),
                     step: None,
                     site: &site,
                 });

@@ -1,5 +1,5 @@
-//! The network model (DESIGN.md, Network): where the user sits and how the two requests of the presigned-URL flow
-//! travel, and from that the exact request context of each step (SEMANTICS.md §5.2, §6.2, §6.3).
+//! The network model (docs/FORMATS.md §3): where the user sits and how the two requests of the presigned-URL flow
+//! travel, and from that the exact request context of each step (docs/SEMANTICS.md §5.2, §6.2, §6.3).
 //!
 //! The flow has two steps, both authorized as `sagemaker:CreatePresignedDomainUrl` on the user-profile ARN:
 //!
@@ -60,10 +60,10 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-/// The action both steps are authorized as (SEMANTICS.md §6.2).
+/// The action both steps are authorized as (docs/SEMANTICS.md §6.2).
 pub const ACTION: &str = "sagemaker:CreatePresignedDomainUrl";
 
-/// A network scenario: one JSON file of the Network contract in DESIGN.md.
+/// A network scenario: one JSON file of the Network format (docs/FORMATS.md §3).
 #[derive(Debug, Clone)]
 pub struct Network {
     pub name: String,
@@ -80,6 +80,9 @@ pub struct Network {
     /// against (§7.6): the top-level `feeds`, plus whatever a caller adds. The egress's own Zscaler ranges are
     /// always included by the findings.
     pub shared_ranges: Vec<FeedRange>,
+    /// Context keys every request of the flow carries besides those the path sets (for example `aws:username`,
+    /// from `presign --context`); a key the path sets keeps the path's value. Empty when read from a file.
+    pub context: crate::context::Context,
     /// The network file's text, to place findings in inline endpoint policies.
     pub(crate) source: Arc<str>,
 }

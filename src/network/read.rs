@@ -258,7 +258,7 @@ impl Reader<'_> {
                 node,
                 path,
                 format!("`{}` is a private address, but {what} is a public address as AWS sees it", addr::show_net(&n)),
-                "AWS never sees private addresses as `aws:SourceIp` (SEMANTICS.md §5.3); give the public address the traffic leaves from",
+                "AWS never sees private addresses as `aws:SourceIp` (docs/SEMANTICS.md §5.3); give the public address the traffic leaves from",
             ));
         }
         Ok(n)
@@ -301,7 +301,7 @@ impl Reader<'_> {
             return Err(self.err(
                 self.required(&o, "domain_id", "")?,
                 "$.domain_id",
-                format!("`{domain_id}` is not a domain id; a domain id is `d-` then lowercase letters, digits and `-` (SEMANTICS.md §6.1)"),
+                format!("`{domain_id}` is not a domain id; a domain id is `d-` then lowercase letters, digits and `-` (docs/SEMANTICS.md §6.1)"),
             ));
         }
         let user_profile = self.req_string(&o, "user_profile", "the user profile name")?;
@@ -309,7 +309,7 @@ impl Reader<'_> {
             return Err(self.err(
                 self.required(&o, "user_profile", "")?,
                 "$.user_profile",
-                format!("`{user_profile}` is not a user profile name; use letters, digits and `-`, at most 63 (SEMANTICS.md §6.1)"),
+                format!("`{user_profile}` is not a user profile name; use letters, digits and `-`, at most 63 (docs/SEMANTICS.md §6.1)"),
             ));
         }
         let vpc = match o.get("vpc") {
@@ -337,6 +337,7 @@ impl Reader<'_> {
                 source_ip: None,
             },
             shared_ranges: Vec::new(),
+            context: crate::context::Context::new(),
             source: Arc::from(self.text),
         };
         net.client = self.client(client_node, &net)?;
@@ -394,7 +395,7 @@ impl Reader<'_> {
                         n,
                         "$.vpc.endpoints.studio.id",
                         format!("the API and Studio endpoints are both `{}`", s.id),
-                        "they are two endpoints of two services (`com.amazonaws.REGION.sagemaker.api` and `aws.sagemaker.REGION.studio`, SEMANTICS.md §6.3)",
+                        "they are two endpoints of two services (`com.amazonaws.REGION.sagemaker.api` and `aws.sagemaker.REGION.studio`, docs/SEMANTICS.md §6.3)",
                     ));
                 }
             }
@@ -549,7 +550,7 @@ impl Reader<'_> {
                     n,
                     "$.client.dns_forwarding",
                     "names are forwarded to the Route 53 Resolver inbound endpoint, but the network has no `vpc.inbound_resolver`",
-                    "add the inbound endpoint's addresses as `vpc.inbound_resolver` (DNS servers outside the VPC cannot forward to the VPC+2 resolver, SEMANTICS.md §6.3)",
+                    "add the inbound endpoint's addresses as `vpc.inbound_resolver` (DNS servers outside the VPC cannot forward to the VPC+2 resolver, docs/SEMANTICS.md §6.3)",
                 ));
             }
             for (i, it) in items.iter().enumerate() {

@@ -1,4 +1,4 @@
-//! Deciding both steps along the network path: the `presign --json` record of DESIGN.md.
+//! Deciding both steps along the network path: the presign record (docs/FORMATS.md §4).
 
 use super::Network;
 use super::addr::show_net;
@@ -225,6 +225,16 @@ fn decide_step(set: &PolicySet, net: &Network, d: DerivedStep) -> StepReport {
         }
         Reach::Unreachable => set.with_endpoint(None),
     };
+    if !matches!(d.reach, Reach::Unreachable) {
+        for (k, v) in net.context.iter() {
+            let text = |s: &crate::context::Scalar| Value::String(s.text().to_string());
+            let v = match v {
+                crate::context::ContextValue::One(s) => text(s),
+                crate::context::ContextValue::Many(l) => Value::Array(l.iter().map(text).collect()),
+            };
+            context.entry(k.to_string()).or_insert(v);
+        }
+    }
     let mut classes = Vec::new();
     let mut explanations: Vec<Explanation> = Vec::new();
     let mut outcomes: Vec<(IpNet, Outcome)> = Vec::new();

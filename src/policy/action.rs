@@ -1,4 +1,4 @@
-//! Action patterns: `service:Name` with `*` and `?`, compared case-insensitively (SEMANTICS.md §1.7).
+//! Action patterns: `service:Name` with `*` and `?`, compared case-insensitively (docs/SEMANTICS.md §1.7).
 
 use super::pattern::{NoVars, Pattern};
 use super::text::Text;

@@ -1,4 +1,4 @@
-//! ARNs and ARN patterns, compared field by field (SEMANTICS.md §2.1).
+//! ARNs and ARN patterns, compared field by field (docs/SEMANTICS.md §2.1).
 
 use super::pattern::{Pattern, Vars};
 
@@ -306,7 +306,7 @@ mod tests {
 
     #[test]
     fn per_field_versus_flat() {
-        // SEMANTICS.md §2.1: StringLike matches, ArnLike does not.
+        // docs/SEMANTICS.md §2.1: StringLike matches, ArnLike does not.
         let pat = "arn:aws:someservice:*:111122223333:finance/*";
         let val = "arn:aws:someservice:us-east-2:999999999999:store/abc:111122223333:finance/document.txt";
         assert_eq!(

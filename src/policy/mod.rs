@@ -1,6 +1,6 @@
 //! The policy AST: every element with its byte span, built from the spanned JSON of [`crate::parse::json`].
 //!
-//! Building the AST checks the grammar of SEMANTICS.md §1 that any evaluation needs (element names, required
+//! Building the AST checks the grammar of docs/SEMANTICS.md §1 that any evaluation needs (element names, required
 //! elements, value types, operator names, duplicate keys). Everything that is advice rather than structure lives
 //! in [`crate::validate`].
 
@@ -35,7 +35,7 @@ impl<T> Spanned<T> {
     }
 }
 
-/// The policy language version (SEMANTICS.md §1.2).
+/// The policy language version (docs/SEMANTICS.md §1.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Version {
     V2012_10_17,
@@ -245,6 +245,38 @@ impl Policy {
         }
     }
 
+    /// Parse as far as the text allows, for reporting every problem in one pass: the policy without the statements
+    /// that have errors (none when the document itself cannot be read as a policy), and every error found.
+    ///
+    /// ```
+    /// let (p, errors) = iamgate::Policy::parse_partial(r#"{"Version":"2012-10-17","Statement":[
+    ///   {"Effect":"Alow","Action":"s3:*","Resource":"*"},
+    ///   {"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#);
+    /// assert_eq!(errors.len(), 1);
+    /// assert_eq!(p.unwrap().statements.len(), 1);
+    /// ```
+    pub fn parse_partial(text: &str) -> (Option<Policy>, Vec<Diagnostic>) {
+        let limits = Limits::default();
+        let source: Arc<str> = Arc::from(text);
+        let node = match json::parse(text, &limits) {
+            Ok(n) => n,
+            Err(e) => {
+                let mut d =
+                    Diagnostic::error("invalid-json", Span::new(e.offset, e.offset + 1), e.message);
+                d.help = e.help;
+                return (None, vec![d]);
+            }
+        };
+        let mut b = Builder {
+            errors: Vec::new(),
+            limits: &limits,
+            text,
+            source: &source,
+        };
+        let policy = b.policy(&node, source.clone());
+        (policy, b.errors)
+    }
+
     /// The text this policy was parsed from.
     pub fn source(&self) -> &str {
         &self.source
@@ -349,7 +381,13 @@ impl Builder<'_> {
         );
         d = match known.iter().find(|k| k.eq_ignore_ascii_case(&m.key)) {
             Some(k) => d.with_help(format!("element names are case-sensitive; write `{k}`")),
-            None => d.with_help(format!("valid elements are {}", list(known))),
+            None => match crate::suggest::nearest(&m.key, known.iter().copied()) {
+                Some(k) => d.with_help(format!(
+                    "did you mean `{k}`? valid elements are {}",
+                    list(known)
+                )),
+                None => d.with_help(format!("valid elements are {}", list(known))),
+            },
         };
         self.err(d);
     }
@@ -775,8 +813,11 @@ impl Builder<'_> {
                         OperatorError::NullIfExists => {
                             "`Null` already tests for presence; drop `IfExists`".to_string()
                         }
-                        OperatorError::Unknown(_) => {
-                            "valid operators are String*, Numeric*, Date*, Bool, BinaryEquals, IpAddress, NotIpAddress, Arn* and Null, optionally with `ForAllValues:`/`ForAnyValue:` and `IfExists`".to_string()
+                        OperatorError::Unknown(given) => {
+                            let hint = crate::policy::operator::suggest(given)
+                                .map(|s| format!("did you mean `{s}`? "))
+                                .unwrap_or_default();
+                            hint + "valid operators are String*, Numeric*, Date*, Bool, BinaryEquals, IpAddress, NotIpAddress, Arn* and Null, optionally with `ForAllValues:`/`ForAnyValue:` and `IfExists`"
                         }
                     };
                     self.err(
@@ -801,7 +842,7 @@ impl Builder<'_> {
             let key_repeats = first_repeats(keys);
             for (k, first) in keys.iter().zip(key_repeats) {
                 // An exact repeat is a repeated JSON key; keys that differ only in case are two conditions
-                // (ANDed), which `validate` reports (SEMANTICS.md §1.9).
+                // (ANDed), which `validate` reports (docs/SEMANTICS.md §1.9).
                 if let Some(first) = first {
                     self.err(
                         Diagnostic::error(

@@ -1,9 +1,9 @@
-//! Condition operator names: `[ForAllValues:|ForAnyValue:] Base [IfExists]` (SEMANTICS.md §3.1).
+//! Condition operator names: `[ForAllValues:|ForAnyValue:] Base [IfExists]` (docs/SEMANTICS.md §3.1).
 
 use std::fmt;
 use std::str::FromStr;
 
-/// The base operators of SEMANTICS.md §3.1.
+/// The base operators of docs/SEMANTICS.md §3.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BaseOperator {
     StringEquals,
@@ -58,7 +58,7 @@ impl Comparison {
     }
 }
 
-/// What an operator compares, after negation is taken out (SEMANTICS.md §3.6: `base_match` always uses the
+/// What an operator compares, after negation is taken out (docs/SEMANTICS.md §3.6: `base_match` always uses the
 /// positive counterpart).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Family {
@@ -118,7 +118,7 @@ const BASES: [(&str, BaseOperator); 27] = [
 ];
 
 impl BaseOperator {
-    /// Every base operator, in the order of SEMANTICS.md §3.1.
+    /// Every base operator, in the order of docs/SEMANTICS.md §3.1.
     pub fn all() -> impl Iterator<Item = BaseOperator> {
         BASES.iter().map(|(_, op)| *op)
     }
@@ -271,6 +271,40 @@ fn case_insensitive_match(s: &str) -> Option<String> {
         .map(|(n, _)| format!("{q}{n}{ie}"))
 }
 
+/// The valid operator nearest to a misspelt one (`NotIpAdress` -> `NotIpAddress`,
+/// `ForAllValue:StringEquals` -> `ForAllValues:StringEquals`), qualifier, base and `IfExists` matched apart.
+pub(crate) fn suggest(s: &str) -> Option<String> {
+    let (q, rest) = match s.split_once(':') {
+        Some((q, rest)) => (
+            Some(crate::suggest::nearest(q, ["ForAllValues", "ForAnyValue"])?),
+            rest,
+        ),
+        None => (None, s),
+    };
+    let lower = rest.to_ascii_lowercase();
+    let (base, if_exists) = match lower.len().checked_sub("ifexists".len()) {
+        Some(cut) if lower.ends_with("ifexists") => (rest.get(..cut).unwrap_or(rest), "IfExists"),
+        _ => (rest, ""),
+    };
+    let names = BASES.iter().map(|(n, _)| *n);
+    let b = match crate::suggest::nearest(base, names.clone()) {
+        Some(b) => b,
+        // `StringEqualsIfExist`: the whole name against the bases with `IfExists`.
+        None => {
+            let with: Vec<String> = BASES.iter().map(|(n, _)| format!("{n}IfExists")).collect();
+            let hit = crate::suggest::nearest(rest, with.iter().map(String::as_str))?;
+            return Some(format!(
+                "{}{hit}",
+                q.map(|q| format!("{q}:")).unwrap_or_default()
+            ));
+        }
+    };
+    Some(format!(
+        "{}{b}{if_exists}",
+        q.map(|q| format!("{q}:")).unwrap_or_default()
+    ))
+}
+
 impl fmt::Display for Operator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.qualifier {
@@ -305,6 +339,25 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn newuser_operator_typos_get_the_nearest_name() {
+        assert_eq!(suggest("NotIpAdress").as_deref(), Some("NotIpAddress"));
+        assert_eq!(suggest("StringEqual").as_deref(), Some("StringEquals"));
+        assert_eq!(
+            suggest("ForAllValue:StringLike").as_deref(),
+            Some("ForAllValues:StringLike")
+        );
+        assert_eq!(
+            suggest("StringEqualsIfExist").as_deref(),
+            Some("StringEqualsIfExists")
+        );
+        assert_eq!(
+            suggest("IpAdressIfExists").as_deref(),
+            Some("IpAddressIfExists")
+        );
+        assert_eq!(suggest("Frobnicate"), None);
     }
 
     #[test]

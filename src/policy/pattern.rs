@@ -1,5 +1,5 @@
 //! String patterns in policies: literal text, the wildcards `*` and `?`, and policy variables `${key}` with
-//! defaults and escapes (SEMANTICS.md §2.1, §2.3).
+//! defaults and escapes (docs/SEMANTICS.md §2.1, §2.3).
 //!
 //! Matching never backtracks across stars and resolves variables from the request as it goes. Its work is linear
 //! in the value plus the pattern after variable substitution, times one machine word per 64 bytes of the longest
@@ -367,7 +367,7 @@ fn resolve<'v>(vars: &'v dyn Vars, key: &str, default: Option<&'v str>) -> Optio
     vars.var(key).or(default)
 }
 
-/// `${*}`, `${?}`, `${$}`, or `${ key }` / `${key, 'default'}` (spaces tolerated, SEMANTICS.md §2.3 UNCERTAIN).
+/// `${*}`, `${?}`, `${$}`, or `${ key }` / `${key, 'default'}` (spaces tolerated, docs/SEMANTICS.md §2.3 UNCERTAIN).
 fn variable(i: &str) -> IResult<&str, Atom> {
     let escape = alt((
         value(Atom::Text("*".into()), tag("${*}")),
@@ -392,7 +392,7 @@ fn variable(i: &str) -> IResult<&str, Atom> {
 
 /// The longest a pattern with policy variables may grow once its variables are substituted: 8 KiB, the default
 /// pattern limit (`Limits::max_pattern_bytes`). A pattern whose expansion is longer matches nothing, exactly like
-/// a pattern whose variable the request lacks (`None` from [`Pattern::matches`]; docs/semantics.md, row 31). This bounds the work of one match by a small multiple of the value's length.
+/// a pattern whose variable the request lacks (`None` from [`Pattern::matches`]; docs/SEMANTICS.md §9 row 32). This bounds the work of one match by a small multiple of the value's length.
 pub const MAX_EXPANDED_BYTES: usize = 8 * 1024;
 
 /// A segment (text between two stars) at most this long after expansion is searched by trying each start: the

@@ -1,4 +1,4 @@
-//! Typed condition values: numbers, dates, booleans, binary, and IP address sets (SEMANTICS.md §3.5).
+//! Typed condition values: numbers, dates, booleans, binary, and IP address sets (docs/SEMANTICS.md §3.5).
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use std::fmt;
@@ -24,7 +24,7 @@ impl FromStr for Timestamp {
     type Err = ();
 
     /// The W3C ISO 8601 profile (`YYYY`, `YYYY-MM`, `YYYY-MM-DD`, `YYYY-MM-DDThh:mmTZD`,
-    /// `YYYY-MM-DDThh:mm:ss[.s+]TZD`) or epoch seconds (SEMANTICS.md §3.5).
+    /// `YYYY-MM-DDThh:mm:ss[.s+]TZD`) or epoch seconds (docs/SEMANTICS.md §3.5).
     ///
     /// ```
     /// use iamgate::policy::value::Timestamp;
@@ -85,7 +85,7 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// `"true"` / `"false"`, case-insensitively (SEMANTICS.md §3.5, UNCERTAIN: case handling).
+/// `"true"` / `"false"`, case-insensitively (docs/SEMANTICS.md §3.5, UNCERTAIN: case handling).
 pub fn parse_bool(s: &str) -> Option<bool> {
     // ORing 0x20 into a byte gives one of `true`'s or `false`'s letters only from that letter in either case.
     let head = |b: &[u8]| {
@@ -251,7 +251,7 @@ fn parse_dotted_quad(b: &[u8]) -> Option<std::net::Ipv4Addr> {
     (at == b.len()).then(|| octets.into())
 }
 
-/// Blocks that never appear as a public source address (`aws:SourceIp`, SEMANTICS.md §7.4): RFC 1918, shared
+/// Blocks that never appear as a public source address (`aws:SourceIp`, docs/SEMANTICS.md §7.4): RFC 1918, shared
 /// address space (RFC 6598), loopback, link-local, "this network", unique-local and link-local IPv6.
 pub const PRIVATE_RANGES: [&str; 10] = [
     "10.0.0.0/8",
@@ -459,7 +459,7 @@ mod num_like {
 }
 
 impl CidrSet {
-    /// Whether `ip` is in the set. IPv4 and IPv6 never cross-match (SEMANTICS.md §3.5, UNCERTAIN).
+    /// Whether `ip` is in the set. IPv4 and IPv6 never cross-match (docs/SEMANTICS.md §3.5, UNCERTAIN).
     #[inline]
     pub fn contains(&self, ip: IpAddr) -> bool {
         match ip {

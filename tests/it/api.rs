@@ -155,7 +155,7 @@ fn decisions_say_when_they_rest_on_an_unsettled_rule() {
     assert_eq!(rec["decision"], "Allow");
     assert_eq!(
         rec["warnings"][0],
-        "identity[0] statement 0: `StringEquals` on `aws:calledvia`: a list of values for a key used without `ForAnyValue:`/`ForAllValues:` matches when any value matches (docs/semantics.md #17)"
+        "identity[0] statement 0: `StringEquals` on `aws:calledvia`: a list of values for a key used without `ForAnyValue:`/`ForAllValues:` matches when any value matches (docs/SEMANTICS.md §9 row 17)"
     );
     // A settled rule gives no warning.
     let plain = line.replace("StringEquals", "ForAnyValue:StringEquals");

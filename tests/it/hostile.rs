@@ -1,5 +1,5 @@
 //! Hostile input, one test per class: each is rejected with the exact error asserted here, or handled as
-//! SEMANTICS.md says, within the limits of `iamgate::Limits`, and nothing panics. Timings are never asserted:
+//! docs/SEMANTICS.md says, within the limits of `iamgate::Limits`, and nothing panics. Timings are never asserted:
 //! a test that finishes proves the input is handled in bounded time.
 
 use iamgate::context::ContextValue;
@@ -378,7 +378,7 @@ fn a_long_question_mark_segment_decides_under_every_wildcard_element() {
 }
 
 /// Issue 14 item 1: `*${aws:userid, 'x'}*` with a 600 KB `aws:userid` expands past the 8 KiB bound and matches
-/// nothing, as a missing variable would: StringLike does not apply, StringNotLike does (docs/semantics.md).
+/// nothing, as a missing variable would: StringLike does not apply, StringNotLike does (docs/SEMANTICS.md §9 row 32).
 #[test]
 fn a_variable_that_expands_past_the_bound_matches_nothing() {
     let big = "a".repeat(600_000);
@@ -500,7 +500,7 @@ fn odd_ip_spellings_in_a_policy_never_match_and_lint_says_so() {
 
 #[test]
 fn ipv4_mapped_ipv6_never_crosses_families() {
-    // A mapped request address against an IPv4 range: no match (docs/semantics.md #16).
+    // A mapped request address against an IPv4 range: no match (docs/SEMANTICS.md §9 row 16).
     let v4 = allow_if(r#"{"IpAddress":{"aws:SourceIp":"1.2.3.0/24"}}"#);
     assert_eq!(
         decide(&v4, source_ip("::ffff:1.2.3.4")),
@@ -652,7 +652,7 @@ fn duplicate_condition_key_is_a_policy_error_and_a_case_variant_is_a_lint_error(
         "condition key `aws:SourceVpce` appears twice under `StringEquals` at line 1, column 172"
     );
     assert_eq!(e.diagnostics[0].related[0].0.line_col(&text), (1, 146));
-    // Differing only in case: two conditions that must both hold (SEMANTICS.md §1.9), and a lint error.
+    // Differing only in case: two conditions that must both hold (docs/SEMANTICS.md §1.9), and a lint error.
     let text =
         allow_if(r#"{"StringEquals":{"aws:SourceVpce":"vpce-1","AWS:SOURCEVPCE":"vpce-2"}}"#);
     assert!(codes(&text).contains(&(
@@ -683,7 +683,7 @@ fn duplicate_condition_key_is_a_policy_error_and_a_case_variant_is_a_lint_error(
 #[test]
 fn number_beyond_f64_in_a_numeric_condition_never_matches() {
     // The JSON number is kept as written (1e400 is valid JSON); as a number it is out of range, so it never
-    // matches (docs/semantics.md #13) and lint says so.
+    // matches (docs/SEMANTICS.md §9 row 13) and lint says so.
     let lt = allow_if(r#"{"NumericLessThan":{"test:N":1e400}}"#);
     let ctx = || Context::new().with("test:N", "5").unwrap();
     assert_eq!(decide(&lt, ctx()), Decision::ImplicitDeny);

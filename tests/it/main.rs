@@ -15,6 +15,10 @@ mod cli;
 mod hostile;
 mod json;
 mod network;
+#[cfg(feature = "cli")]
+mod newuser;
 mod properties;
 mod reach;
+#[cfg(feature = "cli")]
+mod readme;
 mod regressions;
