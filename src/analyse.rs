@@ -621,7 +621,8 @@ fn group_endpoint_rows(
 }
 
 /// `values` of `key` grouped into the classes the policies cannot tell apart: two values are alike when every
-/// condition on the key in every set matches both or neither ([`crate::decide::condition_matches_text`]), both or
+/// condition on the key in every set matches both or neither under the positive counterpart of its operator (what
+/// a decision reads of a single-valued key; `crate::decide::matches_any` with no variables), both or
 /// neither are empty, and both or neither are `this_id` (the endpoint whose policy applies). [`OTHER`] stands for
 /// `other_witness`. When a pattern substitutes the key as a policy variable, or a condition on it has variables,
 /// every value is its own class.
@@ -648,7 +649,14 @@ fn value_classes(
         let text = if v == OTHER { other_witness } else { v };
         let mut signature: Vec<bool> = conditions
             .iter()
-            .map(|c| crate::decide::condition_matches_text(c, text))
+            .map(|c| {
+                crate::decide::matches_any(
+                    c,
+                    crate::context::ScalarRef::String(text),
+                    None,
+                    &crate::policy::pattern::NoVars,
+                )
+            })
             .collect();
         signature.push(text.is_empty());
         signature.push(this_id == Some(v.as_str()));

@@ -1522,22 +1522,15 @@ fn uncertainty(c: &CCondition, entry: Option<Found<'_>>) -> Option<&'static str>
     None
 }
 
-/// Whether the single string value `v` matches any of `c`'s policy values under the positive counterpart of its
-/// operator, with no policy variables: what a decision reads of a single-valued key, so two values on which every
-/// condition on the key agrees decide alike (`reach` decides one of them for all).
-pub(crate) fn condition_matches_text(c: &CCondition, v: &str) -> bool {
-    matches_any(
-        c,
-        ScalarRef::String(v),
-        None,
-        &crate::policy::pattern::NoVars,
-    )
-}
-
 /// Whether request value `r` matches any policy value under the positive counterpart of the operator. `ip` is
 /// the entry's parsed address, when it has one (then `r` is its only value).
 #[inline]
-fn matches_any(c: &CCondition, r: ScalarRef<'_>, ip: Option<IpAddr>, vars: &dyn Vars) -> bool {
+pub(crate) fn matches_any(
+    c: &CCondition,
+    r: ScalarRef<'_>,
+    ip: Option<IpAddr>,
+    vars: &dyn Vars,
+) -> bool {
     match (&c.values, c.op.base.family()) {
         (CValues::Exact(_, Some(set)), _) => set.contains(r.text()),
         (CValues::Exact(ps, None), _) => ps
