@@ -9,6 +9,7 @@ use crate::policy::operator::{Family, Operator};
 use crate::policy::pattern::Pattern;
 use crate::policy::value::{CidrSet, Timestamp, decode_base64, parse_cidr, parse_number};
 use crate::policy::{Effect, Policy, Principal, PrincipalKind, Statement};
+use crate::validate::PolicyKind;
 use std::fmt;
 use std::sync::Arc;
 
@@ -47,6 +48,44 @@ impl PolicyRef {
             PolicyRef::Resource | PolicyRef::Endpoint | PolicyRef::Rcp(..)
         )
     }
+}
+
+/// Which kind of VPC endpoint an endpoint policy belongs to (docs/SEMANTICS.md §1.6): they read an account in
+/// `Principal` differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EndpointKind {
+    /// An interface endpoint (PrivateLink: the SageMaker API and Studio endpoints, and most services): an
+    /// account principal means every principal of that account.
+    #[default]
+    Interface,
+    /// A gateway endpoint (S3, DynamoDB): an account principal means only that account's root user.
+    Gateway,
+}
+
+/// What the resource-based policy of a set is (docs/SEMANTICS.md §4.1): its own rules apply when the request names
+/// the service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ResourceKind {
+    /// A resource-based policy (S3 bucket, SQS queue, ...).
+    #[default]
+    Resource,
+    /// A role trust policy, for `sts:AssumeRole*` on the role: it has no `Resource`, and it must itself allow.
+    Trust,
+    /// A KMS key policy: it must itself allow; an Allow for the account delegates to IAM policies.
+    Key,
+}
+
+/// How an account in a statement's `Principal` matches (docs/SEMANTICS.md §1.6, docs/SEMANTICS.md §9 row 24).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum AccountMatch {
+    /// Every principal of the account.
+    #[default]
+    Any,
+    /// Only the account's root user (a gateway endpoint's policy).
+    RootOnly,
+    /// Only the root user when principal and resource share the account (an Allow of a resource-based
+    /// policy: it delegates to identity policies rather than granting by itself); every principal otherwise.
+    RootOnlySameAccount,
 }
 
 /// A policy that cannot be used where it was given.
@@ -130,6 +169,11 @@ pub(crate) struct CStatement {
     /// Resource `*`, no principal or `Principal: *`, no condition: the statement applies to every request its
     /// action matches.
     pub unconditional: bool,
+    /// How an account in `Principal` matches; set when the statement enters a set.
+    pub account_match: AccountMatch,
+    /// A resource-policy `Deny` with `NotPrincipal` in a set with a permissions boundary: it applies to the
+    /// principal whatever `NotPrincipal` lists (docs/SEMANTICS.md §4.1, AWS's boundaries page).
+    pub deny_any_principal: bool,
 }
 
 /// One policy, parsed and compiled.
@@ -145,25 +189,58 @@ impl CompiledPolicy {
     }
 
     pub(crate) fn compile(policy: Policy, at: PolicyRef) -> Result<CompiledPolicy, CompileError> {
+        CompiledPolicy::compile_as(policy, at, ResourceKind::Resource)
+    }
+
+    /// Compile `policy` for its place `at`; `resource` says what a resource-based policy is. What IAM or
+    /// Organizations refuses when such a policy is saved is an error (`crate::refuse`).
+    pub(crate) fn compile_as(
+        policy: Policy,
+        at: PolicyRef,
+        resource: ResourceKind,
+    ) -> Result<CompiledPolicy, CompileError> {
+        let fail = |diagnostic: Diagnostic| CompileError {
+            policy: at,
+            source_text: policy.source_arc().clone(),
+            diagnostic: Box::new(diagnostic),
+        };
+        if let Some(d) = crate::refuse::refusals(&policy, policy_kind(at, resource))
+            .into_iter()
+            .next()
+        {
+            return Err(fail(d));
+        }
         let variables = policy.variables_enabled();
+        let trust = at == PolicyRef::Resource && resource == ResourceKind::Trust;
         let mut statements = Vec::with_capacity(policy.statements.len());
         for st in &policy.statements {
-            statements.push(compile_statement(st, at, variables).map_err(|diagnostic| {
-                CompileError {
-                    policy: at,
-                    source_text: policy.source_arc().clone(),
-                    diagnostic: Box::new(diagnostic),
-                }
-            })?);
+            statements.push(compile_statement(st, at, variables, trust).map_err(fail)?);
         }
         Ok(CompiledPolicy { policy, statements })
     }
 }
 
+/// The kind `crate::refuse` checks a policy at `at` as.
+fn policy_kind(at: PolicyRef, resource: ResourceKind) -> PolicyKind {
+    match (at, resource) {
+        (PolicyRef::Identity(_), _) => PolicyKind::Identity,
+        (PolicyRef::Resource, ResourceKind::Resource) => PolicyKind::Resource,
+        (PolicyRef::Resource, ResourceKind::Trust) => PolicyKind::Trust,
+        (PolicyRef::Resource, ResourceKind::Key) => PolicyKind::Key,
+        (PolicyRef::Boundary, _) => PolicyKind::Boundary,
+        (PolicyRef::Session(_), _) => PolicyKind::Session,
+        (PolicyRef::Scp(..), _) => PolicyKind::Scp,
+        (PolicyRef::Rcp(..), _) => PolicyKind::Rcp,
+        (PolicyRef::Endpoint, _) => PolicyKind::Endpoint,
+    }
+}
+
+/// `trust`: the statement is a role trust policy's, which has no `Resource` (the role is the resource).
 fn compile_statement(
     st: &Statement,
     at: PolicyRef,
     variables: bool,
+    trust: bool,
 ) -> Result<CStatement, Diagnostic> {
     let principal = match (&st.principal, at.needs_principal()) {
         (Some(p), true) => Some((
@@ -205,13 +282,20 @@ fn compile_statement(
         }
         (None, false) => None,
     };
-    let Some(resource) = &st.resource else {
-        return Err(Diagnostic::error(
+    let any_resource_element = crate::policy::ResourceElement {
+        negated: false,
+        span: st.span,
+        patterns: Vec::new(),
+    };
+    let resource = match &st.resource {
+        Some(r) => r,
+        None if trust => &any_resource_element,
+        None => return Err(Diagnostic::error(
             "missing-resource",
             st.span,
             "the statement has no `Resource` or `NotResource`",
         )
-        .with_help("add `\"Resource\": \"*\"` or the ARNs the statement is about"));
+        .with_help("add `\"Resource\": \"*\"` or the ARNs the statement is about; a role trust policy has none, but then the request must be `sts:AssumeRole*` on the role")),
     };
     let mut conditions = Vec::with_capacity(st.conditions.len());
     for c in &st.conditions {
@@ -265,7 +349,8 @@ fn compile_statement(
         .map(|p| ArnPattern::parse(&p.value, variables))
         .collect();
     let any_action = actions.iter().any(|a| a.glob().is_any());
-    let any_resource = resources.iter().any(|r| matches!(r, ArnPattern::Any));
+    let any_resource =
+        (trust && st.resource.is_none()) || resources.iter().any(|r| matches!(r, ArnPattern::Any));
     Ok(CStatement {
         unconditional: any_resource
             && !resource.negated
@@ -285,6 +370,8 @@ fn compile_statement(
         not_resource: resource.negated,
         resources,
         conditions,
+        account_match: AccountMatch::Any,
+        deny_any_principal: false,
     })
 }
 
@@ -314,6 +401,10 @@ pub(crate) struct Inner {
     pub boundary: Option<CompiledPolicy>,
     pub session: Vec<CompiledPolicy>,
     pub endpoint: Option<CompiledPolicy>,
+    /// The kind of VPC endpoint `endpoint` belongs to.
+    pub endpoint_kind: EndpointKind,
+    /// What `resource` is.
+    pub resource_kind: ResourceKind,
     /// The condition keys of every statement, and the keys checked at ingest.
     pub keys: KeyTable,
 }
@@ -334,6 +425,7 @@ impl Inner {
     /// Number the statements, give each distinct condition key a slot (where a decision keeps the request's
     /// value of that key), and index the actions the set names.
     fn intern(mut self) -> Inner {
+        self.principal_rules();
         let mut keys: Vec<(u64, String)> = Vec::new();
         let mut slot_of: std::collections::HashMap<String, usize> =
             std::collections::HashMap::new();
@@ -351,11 +443,54 @@ impl Inner {
             }
         }
         self.keys = KeyTable::build(keys);
-        self.index = (id <= MASK_WORDS * 64)
+        self.index = (id <= MASK_WORDS * 64 && !self.needs_full_walk())
             .then(|| ActionIndex::build(&self, id))
             .flatten()
             .unwrap_or_default();
         self
+    }
+
+    /// Set each statement's principal rules from its place and the set's kinds (docs/SEMANTICS.md §1.6, §4.1).
+    fn principal_rules(&mut self) {
+        let gateway = self.endpoint_kind == EndpointKind::Gateway;
+        let delegates = self.resource_kind != ResourceKind::Resource;
+        let boundary = self.boundary.is_some();
+        for st in self.policies_mut().flat_map(|p| p.statements.iter_mut()) {
+            st.account_match = AccountMatch::Any;
+            st.deny_any_principal = false;
+        }
+        for st in self
+            .endpoint
+            .iter_mut()
+            .flat_map(|p| p.statements.iter_mut())
+        {
+            if gateway {
+                st.account_match = AccountMatch::RootOnly;
+            }
+        }
+        for st in self
+            .resource
+            .iter_mut()
+            .flat_map(|p| p.statements.iter_mut())
+        {
+            match st.effect {
+                Effect::Allow if !delegates => st.account_match = AccountMatch::RootOnlySameAccount,
+                Effect::Allow => {}
+                Effect::Deny => {
+                    st.deny_any_principal = boundary && matches!(st.principal, Some((true, _)));
+                }
+            }
+        }
+    }
+
+    /// Whether a decision must take the full walk: a resource-based policy whose grant depends on how it names
+    /// the caller (with a boundary or session policies, docs/SEMANTICS.md §4.1), or a trust or key policy, which
+    /// must itself allow. The action index's plans and gates do not model these; such sets are rare.
+    fn needs_full_walk(&self) -> bool {
+        self.resource.is_some()
+            && (self.boundary.is_some()
+                || !self.session.is_empty()
+                || self.resource_kind != ResourceKind::Resource)
     }
 
     /// The action index, when the set has one.
@@ -731,6 +866,9 @@ impl ActionIndex {
         for st in inner.statements() {
             for a in &st.actions {
                 match a.glob().as_literal() {
+                    // INVARIANT: only well-formed actions have entries, so a request whose action finds one is
+                    // well-formed (`Input::well_formed`); a request naming a malformed literal is refused anyway.
+                    Some(l) if !crate::shape::action_ok(l) => {}
                     Some(l) => {
                         index_of.entry(l.as_bytes()).or_insert_with(|| {
                             entries.push((
@@ -948,6 +1086,8 @@ pub struct PolicySetBuilder {
     scps: Vec<Vec<Policy>>,
     rcps: Vec<Vec<Policy>>,
     endpoint: Option<Policy>,
+    endpoint_kind: EndpointKind,
+    resource_kind: ResourceKind,
 }
 
 impl PolicySetBuilder {
@@ -959,6 +1099,28 @@ impl PolicySetBuilder {
     /// Set the resource-based policy of the resource.
     pub fn resource(mut self, p: Policy) -> Self {
         self.resource = Some(p);
+        self.resource_kind = ResourceKind::Resource;
+        self
+    }
+    /// Set the role trust policy of the role that the request (`sts:AssumeRole*`) names: it has no `Resource`,
+    /// and it must itself allow (docs/SEMANTICS.md §4.1).
+    pub fn trust_policy(mut self, p: Policy) -> Self {
+        self.resource = Some(p);
+        self.resource_kind = ResourceKind::Trust;
+        self
+    }
+    /// Set the key policy of the KMS key that the request names: it must itself allow, and an Allow for the
+    /// account delegates to IAM policies (docs/SEMANTICS.md §4.1).
+    pub fn key_policy(mut self, p: Policy) -> Self {
+        self.resource = Some(p);
+        self.resource_kind = ResourceKind::Key;
+        self
+    }
+    /// Set the resource-based policy with its kind (see [`PolicySetBuilder::resource`],
+    /// [`PolicySetBuilder::trust_policy`], [`PolicySetBuilder::key_policy`]).
+    pub fn resource_as(mut self, p: Policy, kind: ResourceKind) -> Self {
+        self.resource = Some(p);
+        self.resource_kind = kind;
         self
     }
     /// Set the principal's permissions boundary.
@@ -981,9 +1143,16 @@ impl PolicySetBuilder {
         self.rcps.push(level.into_iter().collect());
         self
     }
-    /// Set the policy of the VPC endpoint the request came through.
+    /// Set the policy of the VPC endpoint the request came through (an interface endpoint unless
+    /// [`PolicySetBuilder::endpoint_kind`] says otherwise).
     pub fn endpoint(mut self, p: Policy) -> Self {
         self.endpoint = Some(p);
+        self
+    }
+    /// Say which kind of VPC endpoint the endpoint policy belongs to (docs/SEMANTICS.md §1.6): in a gateway
+    /// endpoint's policy an account principal means only the account's root user.
+    pub fn endpoint_kind(mut self, kind: EndpointKind) -> Self {
+        self.endpoint_kind = kind;
         self
     }
 
@@ -1004,10 +1173,13 @@ impl PolicySetBuilder {
             }
             inner.rcps.push(out);
         }
+        let kind = self.resource_kind;
         inner.resource = self
             .resource
-            .map(|p| c(p, PolicyRef::Resource))
+            .map(|p| CompiledPolicy::compile_as(p, PolicyRef::Resource, kind))
             .transpose()?;
+        inner.resource_kind = kind;
+        inner.endpoint_kind = self.endpoint_kind;
         for (i, p) in self.identity.into_iter().enumerate() {
             inner.identity.push(c(p, PolicyRef::Identity(i))?);
         }
@@ -1067,6 +1239,9 @@ impl PolicySet {
                     boundary: i.boundary.clone(),
                     session: i.session.clone(),
                     endpoint,
+                    resource_kind: i.resource_kind,
+                    // The endpoints of a network are interface endpoints (the SageMaker API and Studio).
+                    endpoint_kind: EndpointKind::Interface,
                     ..Inner::default()
                 }
                 .intern(),
@@ -1076,6 +1251,16 @@ impl PolicySet {
 
     pub fn has_scps(&self) -> bool {
         !self.inner.scps.is_empty()
+    }
+
+    /// The kind of VPC endpoint the set's endpoint policy belongs to.
+    pub fn endpoint_kind(&self) -> EndpointKind {
+        self.inner.endpoint_kind
+    }
+
+    /// What the set's resource-based policy is.
+    pub fn resource_kind(&self) -> ResourceKind {
+        self.inner.resource_kind
     }
 }
 

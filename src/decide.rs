@@ -7,6 +7,7 @@
 //! holds an unconditional Allow for the action (`run_indexed`). Property tests and the `decide_differential`
 //! fuzz target check that both walks, and [`PolicySet::decide_ref`] on a borrowed request, decide alike.
 
+use crate::compile::{AccountMatch, ResourceKind};
 use crate::compile::{
     ActionIndex, CCondition, CPrincipal, CStatement, CValues, CompiledPolicy, Inner, KeyEntry,
     KeyInfo, MASK_WORDS, PolicyRef, PolicySet,
@@ -210,13 +211,38 @@ impl Tracer for Recorder {
     }
 }
 
-/// The services whose requests RCPs govern (docs/SEMANTICS.md §4.1, UNCERTAIN: Control Tower's list).
-const RCP_SERVICES: [&str; 5] = ["s3", "sts", "kms", "sqs", "secretsmanager"];
+/// The services whose requests RCPs govern, each with the month it joined Organizations' list of services that
+/// support RCPs (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html; the
+/// later ones as AWS's What's New announced them, and as AWS's data-perimeter RCP examples list them). The one
+/// place the list lives: add a service here, with its date, when AWS adds it. SageMaker is not on it.
+pub const RCP_SERVICES: [(&str, &str); 10] = [
+    ("s3", "2024-11"),
+    ("sts", "2024-11"),
+    ("kms", "2024-11"),
+    ("sqs", "2024-11"),
+    ("secretsmanager", "2024-11"),
+    ("ecr", "2025-06"),
+    ("aoss", "2025-06"),
+    ("cognito-idp", "2026-01"),
+    ("logs", "2026-01"),
+    ("dynamodb", "2026-02"),
+];
 
 /// Whether RCPs govern requests for `action`.
 pub fn rcp_governs(action: &str) -> bool {
     let service = action.split_once(':').map_or(action, |(s, _)| s);
-    RCP_SERVICES.iter().any(|s| s.eq_ignore_ascii_case(service))
+    RCP_SERVICES
+        .iter()
+        .any(|(s, _)| s.eq_ignore_ascii_case(service))
+}
+
+/// The services of [`RCP_SERVICES`], comma-separated, for messages.
+pub fn rcp_service_list() -> String {
+    RCP_SERVICES
+        .iter()
+        .map(|(s, _)| *s)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Records only the reasons: every deciding statement, without the per-condition trace.
@@ -235,7 +261,11 @@ impl PolicySet {
     /// Decide `req` and return the reasons only (cheaper than [`PolicySet::explain`]).
     pub fn decide_with_reasons(&self, req: &Request) -> (Decision, Vec<Reason>) {
         let mut r = Reasons::default();
-        let decision = self.run(&Input::owned(&self.inner, req), &mut r);
+        let input = Input::owned(&self.inner, req);
+        let decision = self.run(&input, &mut r);
+        if !input.well_formed() {
+            return (Decision::ImplicitDeny, Vec::new());
+        }
         if decision == Decision::ImplicitDeny {
             r.0.retain(|x| matches!(x, Reason::NoAllow(_)));
         }
@@ -243,14 +273,48 @@ impl PolicySet {
     }
 
     /// Decide `req`. Allocates nothing and records nothing.
+    ///
+    /// A request whose action is not `service:ActionName` or whose resource is neither `*` nor an ARN
+    /// ([`Request::check`]) is never allowed: it gets `ImplicitDeny`, whatever the policies say. Use
+    /// [`PolicySet::try_decide`] to tell it from a decision.
+    ///
+    /// ```
+    /// use iamgate::{Decision, Policy, PolicySet, Request};
+    /// let p = Policy::parse(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#).unwrap();
+    /// let set = PolicySet::builder().identity(p).build().unwrap();
+    /// assert_eq!(set.decide(&Request::new("s3:GetObject", "arn:aws:s3:::b/k")), Decision::Allow);
+    /// assert_eq!(set.decide(&Request::new(" s3:GetObject", "arn:aws:s3:::b/k")), Decision::ImplicitDeny);
+    /// assert!(set.try_decide(&Request::new("s3:GetObject", "ARN:aws:s3:::b/k")).is_err());
+    /// ```
     pub fn decide(&self, req: &Request) -> Decision {
-        self.run(&Input::owned(&self.inner, req), &mut ())
+        let input = Input::owned(&self.inner, req);
+        let decision = self.run(&input, &mut ());
+        // Checked after the decision, and only when it allows: a deny of a malformed request is a deny anyway,
+        // and the walk has often found the resource's colons by then (see `Input::well_formed`).
+        if decision == Decision::Allow && !input.well_formed() {
+            return Decision::ImplicitDeny;
+        }
+        decision
+    }
+
+    /// [`PolicySet::decide`], with a malformed action or resource ([`Request::check`]) an error rather than
+    /// `ImplicitDeny` (with the exception [`PolicySet::decide_ref`] states for a short ARN).
+    pub fn try_decide(&self, req: &Request) -> Result<Decision, ContextError> {
+        let input = Input::owned(&self.inner, req);
+        let decision = self.run(&input, &mut ());
+        if input.suspect(decision) {
+            req.check()?;
+        }
+        Ok(decision)
     }
 
     /// Decide a borrowed request: the same decision as [`PolicySet::decide`] on [`RequestRef::to_request`],
     /// without building it. Allocates nothing unless a value is refused. A value that its key's documented
-    /// type refuses (an `aws:SourceIp` that is not an address) is an error, as [`Context::insert`] makes it;
-    /// an embedding that must fail closed treats the error as a deny.
+    /// type refuses (an `aws:SourceIp` that is not an address) is an error, as [`Context::insert`] makes it, and
+    /// so are a malformed action or resource ([`Request::check`]); an embedding that must fail closed treats the
+    /// error as a deny. One exception keeps denied requests from paying for a scan of their resource: a resource
+    /// that starts with `arn:` but lacks an ARN's six fields is an error only where the policies would allow the
+    /// request; where they deny it, that deny is returned.
     ///
     /// [`Context::insert`]: crate::Context::insert
     pub fn decide_ref(&self, req: &RequestRef<'_>) -> Result<Decision, ContextError> {
@@ -299,7 +363,11 @@ impl PolicySet {
     ) -> Result<Decision, ContextError> {
         let mut inp = Input::unchecked(&self.inner, req);
         inp.ingest(&self.inner, req, layout)?;
-        Ok(self.run(&inp, &mut ()))
+        let decision = self.run(&inp, &mut ());
+        if inp.suspect(decision) {
+            crate::shape::check(req.action, req.resource)?;
+        }
+        Ok(decision)
     }
 
     /// Resolve the context keys a caller sends, in its order, for [`PolicySet::decide_ref_with`]. Keys the set
@@ -320,17 +388,26 @@ impl PolicySet {
     }
 
     /// Decide `req` and say why: the deciding statements and, for every statement consulted, each condition's
-    /// result. The same evaluator as [`PolicySet::decide`].
+    /// result. The same evaluator as [`PolicySet::decide`]; a malformed request ([`Request::check`]) is an
+    /// `ImplicitDeny` with no reason and no statement consulted.
     pub fn explain(&self, req: &Request) -> Explanation {
         self.explain_input(Input::owned(&self.inner, req))
     }
 
-    /// [`PolicySet::explain`] of a borrowed request.
+    /// [`PolicySet::explain`] of a borrowed request; a malformed one is an error, as in [`PolicySet::decide_ref`].
     pub fn explain_ref(&self, req: &RequestRef<'_>) -> Result<Explanation, ContextError> {
+        crate::shape::check(req.action, req.resource)?;
         Ok(self.explain_input(Input::borrowed(&self.inner, req, None)?))
     }
 
     fn explain_input(&self, input: Input<'_>) -> Explanation {
+        if !input.well_formed() {
+            return Explanation {
+                decision: Decision::ImplicitDeny,
+                reasons: Vec::new(),
+                statements: Vec::new(),
+            };
+        }
         let mut r = Recorder::default();
         let decision = self.run(&input, &mut r);
         if decision == Decision::ImplicitDeny {
@@ -358,6 +435,15 @@ impl PolicySet {
                 }
             }
         }
+        self.walk(input, t)
+    }
+
+    /// The full walk: every policy in order, each gate evaluated (in full mode every one, so that every allowing
+    /// statement is recorded). Out of line, so that the fast path's dispatch in [`PolicySet::run`] stays small.
+    #[inline(never)]
+    fn walk<T: Tracer>(&self, input: &Input<'_>, t: &mut T) -> Decision {
+        let i = &*self.inner;
+        let index = i.actions();
         // The full walk matches each statement's action by the mask, which an action the set names has in its
         // entry (see `Input::mask`).
         let with_mask;
@@ -420,26 +506,30 @@ impl PolicySet {
             t,
             denied,
         );
-        let resource = allow_in_any(
-            i.resource.iter().map(|p| (PolicyRef::Resource, p)),
-            req,
-            t,
-            denied,
-        );
+        // §4.1: in one account, a resource policy's grant to the caller itself stands alone; a grant to the
+        // role is limited by the boundary and the session policies; a key or trust policy must itself allow,
+        // and its Allow for the account delegates to the identity policies.
+        let grant = resource_grant(i.resource.as_ref(), req, t, denied);
+        let own_rules = i.resource_kind != ResourceKind::Resource;
+        let direct = same_account && grant == Grant::Caller;
         if same_account {
-            if !identity && !resource {
+            if own_rules && grant == Grant::None {
+                fail(Gate::Resource, t);
+            }
+            let identity_side = identity || (grant == Grant::Role);
+            if !direct && !identity_side {
                 fail(Gate::Identity, t);
             }
         } else {
             if !identity {
                 fail(Gate::Identity, t);
             }
-            if !resource {
+            if grant == Grant::None {
                 fail(Gate::Resource, t);
             }
         }
         if let Some(b) = &i.boundary {
-            if !allow_in_any(std::iter::once((PolicyRef::Boundary, b)), req, t, denied) {
+            if !allow_in_any(std::iter::once((PolicyRef::Boundary, b)), req, t, denied) && !direct {
                 fail(Gate::Boundary, t);
             }
         }
@@ -453,6 +543,7 @@ impl PolicySet {
                 t,
                 denied,
             )
+            && !direct
         {
             fail(Gate::Session, t);
         }
@@ -753,6 +844,25 @@ impl<'r> Input<'r> {
         }
     }
 
+    /// Whether the action and resource have the shape [`crate::shape::check`] asks for. An action the set's
+    /// index names has it (only well-formed literals get an entry), so only another is read; a resource whose
+    /// account field a decision has located (`resource_account_at`) has its five colons.
+    #[inline(always)]
+    fn well_formed(&self) -> bool {
+        !self.suspect(Decision::Allow)
+    }
+
+    /// Whether the checked forms must look at the request's shape after `decision`: always when the action is
+    /// malformed or the resource does not start as `*` or an ARN does; when the resource only lacks an ARN's
+    /// six fields, only if `decision` allows (a deny stands: finding the colons would cost every denied request
+    /// a scan of its resource). Checked after the decision, which has often found the colons.
+    #[inline(always)]
+    fn suspect(&self, decision: Decision) -> bool {
+        let colons_known = decision != Decision::Allow || self.resource_account_at.get().1 != 0;
+        !((self.entry.is_some() || action_ok_out_of_line(self.action))
+            && crate::shape::resource_ok_given(self.resource, colons_known))
+    }
+
     /// An owned, already checked request: its entries carry their keys' hashes, so a condition finds its key
     /// by scanning them (see `Input::entry`).
     #[inline]
@@ -814,15 +924,11 @@ impl<'r> Input<'r> {
                 continue;
             };
             // Text needs no check; an IP key's single address is kept.
+            // A key with a documented type is single-valued: a list is refused, as `Context::insert` refuses it.
             let ip = match (k.ty, value) {
-                (None | Some(KeyType::String), _) => None,
+                (None, _) | (Some(KeyType::String), ValueRef::One(_)) => None,
                 (Some(ty), ValueRef::One(s)) => check_type(key, ty, ScalarRef::String(s))?,
-                (Some(ty), ValueRef::Many(vs)) => {
-                    for s in vs.iter() {
-                        check_type(key, ty, ScalarRef::String(s))?;
-                    }
-                    None
-                }
+                (Some(_), ValueRef::Many(_)) => return Err(crate::context::listed(key)),
             };
             let Some((slot, cell)) = k.slot.and_then(|s| Some((s, self.vals.get_mut(s)?))) else {
                 continue;
@@ -955,7 +1061,7 @@ impl<'r> Input<'r> {
 
     /// [`Input::same_account`], computed each time (the fast path asks at most once).
     fn accounts_agree(&self) -> bool {
-        use crate::policy::arn::{account_field, account_is};
+        use crate::policy::arn::{account_field, account_field_at, account_is};
         let Some(principal) = self.principal else {
             return true;
         };
@@ -969,7 +1075,17 @@ impl<'r> Input<'r> {
                     .get(usize::from(start)..usize::from(end)),
                 true,
             ),
-            None => (account_field(self.resource).map(str::as_bytes), true),
+            None => {
+                let at = account_field_at(self.resource);
+                // Kept for `well_formed` (and any later gate), as a literal resource test keeps it.
+                if let Some((fourth, fifth)) = at.filter(|(f, e)| f + 1 < *e) {
+                    if let (Ok(s), Ok(e)) = (u16::try_from(fourth + 1), u16::try_from(fifth)) {
+                        self.resource_account_at.set((s, e));
+                    }
+                }
+                let field = at.and_then(|(f, e)| self.resource.get(f + 1..e));
+                (field.filter(|a| !a.is_empty()).map(str::as_bytes), true)
+            }
         };
         // Without its own, the resource is in the principal's account.
         let Some(resource_account) = resource_account else {
@@ -982,6 +1098,12 @@ impl<'r> Input<'r> {
             account_field(principal).or_else(|| Some(principal).filter(|p| is_account_id(p)));
         principal_account.is_none_or(|p| crate::context::eq_bytes(p.as_bytes(), resource_account))
     }
+}
+
+/// [`crate::shape::action_ok`], out of line: only an action the set's index does not name needs it.
+#[inline(never)]
+fn action_ok_out_of_line(action: &str) -> bool {
+    crate::shape::action_ok(action)
 }
 
 /// `service_bit` of the service of `action` (every bit when it has none). Out of line: only a set without an
@@ -1088,7 +1210,7 @@ fn applies<T: Tracer>(at: PolicyRef, st: &CStatement, inp: &Input<'_>, t: &mut T
     if !T::STATEMENTS && !resource_matched {
         return false;
     }
-    let principal_matched = principal_applies(at, st, inp);
+    let principal_matched = principal_applies(st, inp);
     let mut applies = action_matched && resource_matched && principal_matched;
     if !T::STATEMENTS {
         return applies
@@ -1137,23 +1259,108 @@ fn resource_matches(st: &CStatement, inp: &Input<'_>) -> bool {
         != st.not_resource
 }
 
-/// Whether `st`'s `Principal`/`NotPrincipal` (if any) matches the request's principal, in the policy at `at`.
+/// Whether `st`'s `Principal`/`NotPrincipal` (if any) matches the request's principal (the rules of its place are
+/// set on the statement: `CStatement::account_match`, `CStatement::deny_any_principal`).
 #[inline]
-fn principal_applies(at: PolicyRef, st: &CStatement, inp: &Input<'_>) -> bool {
+fn principal_applies(st: &CStatement, inp: &Input<'_>) -> bool {
     match &st.principal {
         None | Some((false, CPrincipal::Any)) => true,
+        // A resource-policy Deny with NotPrincipal denies a principal with a boundary whatever it lists (§4.1).
+        Some((true, _)) if st.deny_any_principal => true,
         Some((negated, p)) => {
-            // An account in a Principal grants only that account's root user in an endpoint policy (§1.6), and
-            // in a same-account resource policy an Allow for the account delegates to identity policies rather
-            // than granting by itself (docs/SEMANTICS.md §9 row 24).
-            let root_only = match at {
-                PolicyRef::Endpoint => true,
-                PolicyRef::Resource => st.effect == Effect::Allow && inp.same_account(),
-                _ => false,
+            // An account in a Principal grants only that account's root user in a gateway endpoint's policy
+            // (§1.6), and in a same-account resource policy an Allow for the account delegates to identity
+            // policies rather than granting by itself (docs/SEMANTICS.md §9 row 24).
+            let root_only = match st.account_match {
+                AccountMatch::Any => false,
+                AccountMatch::RootOnly => true,
+                AccountMatch::RootOnlySameAccount => inp.same_account(),
             };
             principal_matches(p, inp.principal, root_only) != *negated
         }
     }
+}
+
+/// How an applicable Allow of a resource-based policy names the caller, weakest first (docs/SEMANTICS.md §4.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Grant {
+    /// No applicable Allow.
+    None,
+    /// The caller's account: it delegates to the identity policies (a key or trust policy's Allow).
+    Account,
+    /// The role whose session calls: limited by the boundary and the session policies.
+    Role,
+    /// The caller itself: its IAM user or role session ARN, `*` (docs/SEMANTICS.md §9 row 22), or everyone but those
+    /// a `NotPrincipal` lists; not limited by an implicit deny in the identity policies, the boundary or the
+    /// session policies.
+    Caller,
+}
+
+/// How statement `st`, which applies, names `who` (the caller; `None`: anonymous).
+fn grant_of(st: &CStatement, who: Option<&str>) -> Grant {
+    let Some((false, CPrincipal::Map(map))) = &st.principal else {
+        return Grant::Caller;
+    };
+    let Some(who) = who else {
+        return Grant::Caller;
+    };
+    let mut best = Grant::None;
+    for (kind, values) in map {
+        for v in values {
+            let g = match kind {
+                PrincipalKind::Aws if v == "*" || v == who => Grant::Caller,
+                PrincipalKind::Aws if !aws_principal_matches(v, who, false) => Grant::None,
+                PrincipalKind::Aws
+                    if is_account_id(v)
+                        || crate::policy::arn::split(v).is_some_and(|f| f[5] == "root") =>
+                {
+                    // The account's root user is the account itself.
+                    if aws_principal_matches(v, who, true) {
+                        Grant::Caller
+                    } else {
+                        Grant::Account
+                    }
+                }
+                PrincipalKind::Aws => Grant::Role,
+                _ if v == who => Grant::Caller,
+                _ => Grant::None,
+            };
+            best = best.max(g);
+        }
+    }
+    best
+}
+
+/// The strongest way an applicable Allow of the resource-based policy names the caller; records each applicable
+/// Allow as [`allow_in_any`] does.
+fn resource_grant<T: Tracer>(
+    p: Option<&CompiledPolicy>,
+    req: &Input<'_>,
+    t: &mut T,
+    denied: bool,
+) -> Grant {
+    let mut best = Grant::None;
+    for st in p
+        .iter()
+        .flat_map(|p| p.statements.iter())
+        .filter(|s| s.effect == Effect::Allow)
+    {
+        if applies(PolicyRef::Resource, st, req, t) {
+            if T::FULL && !denied {
+                t.reason(Reason::Statement {
+                    policy: PolicyRef::Resource,
+                    sid: st.sid.clone(),
+                    statement: st.index,
+                    effect: Effect::Allow,
+                });
+            }
+            best = best.max(grant_of(st, req.principal));
+            if !T::FULL && best == Grant::Caller {
+                break;
+            }
+        }
+    }
+    best
 }
 
 /// [`resource_matches`] for statement `id` of an indexed set. Out of line, as [`general_condition`].
@@ -1165,7 +1372,7 @@ fn general_resource(set: &PolicySet, index: &ActionIndex, id: usize, inp: &Input
 /// [`principal_applies`] for statement `id` of an indexed set. Out of line, as [`general_condition`].
 #[inline(never)]
 fn general_principal(set: &PolicySet, index: &ActionIndex, id: usize, inp: &Input<'_>) -> bool {
-    statement(set, index, id).is_some_and(|(at, s)| principal_applies(at, s, inp))
+    statement(set, index, id).is_some_and(|(_, s)| principal_applies(s, inp))
 }
 
 /// Statement `id` of an indexed set, with its policy's place.
@@ -1362,12 +1569,12 @@ fn condition_on<'r>(c: &CCondition, entry: Option<Found<'r>>, vars: &dyn Vars) -
     }
     let negated = op.base.is_negated();
     if values.len() == 0 {
-        if op.if_exists {
-            return (true, Why::AbsentIfExists);
-        }
+        // The set qualifier decides before `IfExists` (docs/SEMANTICS.md §3.3): `ForAnyValue:…IfExists` on an
+        // absent or empty key is false, `ForAllValues:…IfExists` true.
         return match op.qualifier {
             Some(Qualifier::ForAllValues) => (true, Why::AbsentForAll),
             Some(Qualifier::ForAnyValue) => (false, Why::AbsentForAny),
+            None if op.if_exists => (true, Why::AbsentIfExists),
             None if negated => (true, Why::AbsentNegated),
             None => (false, Why::AbsentPositive),
         };
@@ -1478,7 +1685,7 @@ fn in_set(set: &crate::compile::LiteralSet, s: &str) -> bool {
 /// Whether the address `ip` (or, when none was parsed, that of `s`) is in `set`.
 #[inline(never)]
 fn in_cidrs(set: &crate::policy::value::CidrSet, ip: Option<IpAddr>, s: &str) -> bool {
-    ip.or_else(|| crate::policy::value::parse_ip(s))
+    ip.or_else(|| crate::policy::value::parse_request_ip(s))
         .is_some_and(|a| set.contains(a))
 }
 
@@ -1508,15 +1715,6 @@ fn uncertainty(c: &CCondition, entry: Option<Found<'_>>) -> Option<&'static str>
     if malformed {
         return Some(
             "a policy value that does not parse for its operator never matches (docs/SEMANTICS.md §9 row 13)",
-        );
-    }
-    if matches!(c.values, CValues::Ip(_))
-        && values
-            .iter()
-            .any(|v| matches!(v.ip(), Some(IpAddr::V6(a)) if a.to_ipv4_mapped().is_some()))
-    {
-        return Some(
-            "an IPv4-mapped IPv6 address never matches an IPv4 range (docs/SEMANTICS.md §9 row 16)",
         );
     }
     None

@@ -38,15 +38,19 @@ pub enum PolicyKind {
     Rcp,
     /// A VPC endpoint policy.
     Endpoint,
+    /// A role trust policy: a resource-based policy with no `Resource` (the role is the resource).
+    Trust,
+    /// A KMS key policy.
+    Key,
 }
 
 impl PolicyKind {
     /// Policies that IAM itself stores: IAM's Sid rule applies (docs/SEMANTICS.md §1.4) and `Id` is not expected
     /// (§1.3).
-    fn is_iam(self) -> bool {
+    pub(crate) fn is_iam(self) -> bool {
         matches!(
             self,
-            PolicyKind::Identity | PolicyKind::Boundary | PolicyKind::Session
+            PolicyKind::Identity | PolicyKind::Boundary | PolicyKind::Session | PolicyKind::Trust
         )
     }
 
@@ -54,7 +58,11 @@ impl PolicyKind {
     fn takes_principal(self) -> bool {
         matches!(
             self,
-            PolicyKind::Resource | PolicyKind::Endpoint | PolicyKind::Rcp
+            PolicyKind::Resource
+                | PolicyKind::Endpoint
+                | PolicyKind::Rcp
+                | PolicyKind::Trust
+                | PolicyKind::Key
         )
     }
 
@@ -67,6 +75,8 @@ impl PolicyKind {
             PolicyKind::Scp => "service control policies",
             PolicyKind::Rcp => "resource control policies",
             PolicyKind::Endpoint => "VPC endpoint policies",
+            PolicyKind::Trust => "role trust policies",
+            PolicyKind::Key => "KMS key policies",
         }
     }
 }
@@ -97,6 +107,17 @@ pub fn validate(policy: &Policy, kind: PolicyKind) -> Vec<Diagnostic> {
         v.statement(st);
     }
     let mut out = v.out;
+    // What IAM or Organizations refuses when the policy is saved (the Sid and date rules are reported above).
+    out.extend(
+        crate::refuse::refusals(policy, kind)
+            .into_iter()
+            .filter(|d| {
+                !matches!(
+                    d.code,
+                    "invalid-sid" | "duplicate-sid" | "value-never-matches"
+                )
+            }),
+    );
     out.sort_by_key(|d| (d.span.start, d.span.end));
     out
 }
@@ -564,7 +585,14 @@ impl Validator<'_> {
                 "VPC endpoint policies hold at most 20,480 characters, whitespace included; \
                  minify the JSON or shorten the policy",
             ),
-            PolicyKind::Resource => return,
+            PolicyKind::Trust => (
+                non_ws,
+                2_048,
+                false,
+                "a role trust policy holds at most 2,048 characters not counting whitespace (4,096 \
+                 after a quota increase); shorten it",
+            ),
+            PolicyKind::Resource | PolicyKind::Key => return,
         };
         if count <= limit {
             return;
@@ -783,15 +811,16 @@ impl Validator<'_> {
                             "endpoint-account-principal",
                             v.span,
                             format!(
-                                "in a VPC endpoint policy `{}` grants only that account's root \
-                                 user",
+                                "in a gateway endpoint's policy (S3, DynamoDB) `{}` grants only that \
+                                 account's root user; in an interface endpoint's policy it admits \
+                                 every principal of the account",
                                 v.value
                             ),
                         )
                         .with_help(format!(
-                            "to admit every principal of the account write `\"Principal\": \"*\"` \
-                             with `\"Condition\": {{\"StringEquals\": {{\"aws:PrincipalAccount\": \
-                             \"{}\"}}}}`",
+                            "to admit every principal of the account through either kind write \
+                             `\"Principal\": \"*\"` with `\"Condition\": {{\"StringEquals\": \
+                             {{\"aws:PrincipalAccount\": \"{}\"}}}}`",
                             v.value
                         )),
                     );
@@ -837,13 +866,14 @@ impl Validator<'_> {
     /// §1.8, §2.3, §7.12: Resource and NotResource.
     fn resource(&mut self, st: &Statement) {
         let Some(r) = &st.resource else {
-            let trust = self.kind == PolicyKind::Resource
-                && !st.action.negated
-                && st.action.patterns.iter().all(|a| {
-                    TRUST_ACTIONS
-                        .iter()
-                        .any(|t| a.value.as_str().eq_ignore_ascii_case(t))
-                });
+            let trust = self.kind == PolicyKind::Trust
+                || self.kind == PolicyKind::Resource
+                    && !st.action.negated
+                    && st.action.patterns.iter().all(|a| {
+                        TRUST_ACTIONS
+                            .iter()
+                            .any(|t| a.value.as_str().eq_ignore_ascii_case(t))
+                    });
             if !trust {
                 self.push(
                     Diagnostic::error(
@@ -1077,6 +1107,7 @@ impl Validator<'_> {
         if st.effect.value == Effect::Allow
             && op.if_exists
             && !op.base.is_negated()
+            && op.qualifier != Some(Qualifier::ForAnyValue)
             && NETWORK_KEYS.contains(&key.as_str())
             && !complementary_if_exists(st, &key)
         {
@@ -1713,10 +1744,11 @@ fn covers_sagemaker(st: &Statement) -> bool {
 
 /// What an operator gives when the key is absent (§3.3); `Null` is handled by its callers.
 fn holds_when_absent(op: Operator) -> bool {
-    match (op.if_exists, op.qualifier) {
-        (true, _) | (false, Some(Qualifier::ForAllValues)) => true,
-        (false, Some(Qualifier::ForAnyValue)) => false,
-        (false, None) => op.base.is_negated(),
+    // The set qualifier decides before `IfExists`.
+    match (op.qualifier, op.if_exists) {
+        (Some(Qualifier::ForAllValues), _) | (None, true) => true,
+        (Some(Qualifier::ForAnyValue), _) => false,
+        (None, false) => op.base.is_negated(),
     }
 }
 
@@ -2725,7 +2757,7 @@ mod tests {
         let (d, at) = one(PolicyKind::Endpoint, text, "endpoint-account-principal");
         assert_eq!(
             d.message,
-            "in a VPC endpoint policy `111122223333` grants only that account's root user"
+            "in a gateway endpoint's policy (S3, DynamoDB) `111122223333` grants only that account's root user; in an interface endpoint's policy it admits every principal of the account"
         );
         assert_eq!(at, (2, 38));
         assert!(!codes(PolicyKind::Resource, text).contains(&"endpoint-account-principal"));

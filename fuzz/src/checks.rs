@@ -17,7 +17,7 @@ use ipnet::IpNet;
 use serde_json::Value;
 use std::net::IpAddr;
 
-const KINDS: [PolicyKind; 7] = [
+const KINDS: [PolicyKind; 9] = [
     PolicyKind::Identity,
     PolicyKind::Resource,
     PolicyKind::Boundary,
@@ -25,6 +25,8 @@ const KINDS: [PolicyKind; 7] = [
     PolicyKind::Scp,
     PolicyKind::Rcp,
     PolicyKind::Endpoint,
+    PolicyKind::Trust,
+    PolicyKind::Key,
 ];
 
 /// Small limits, so that every limit is reached by small inputs too.

@@ -18,6 +18,7 @@ pub const PRINCIPAL_PATTERNS: &[&str] = &[
     "444455556666",
     "arn:aws:iam::444455556666:role/Other",
     "sagemaker.amazonaws.com",
+    "arn:aws:iam::111122223333:user/alice",
 ];
 
 pub const PRINCIPALS: &[&str] = &[
@@ -27,6 +28,7 @@ pub const PRINCIPALS: &[&str] = &[
     "arn:aws:iam::444455556666:role/Other",
     "111122223333",
     "sagemaker.amazonaws.com",
+    "arn:aws:iam::111122223333:user/alice",
 ];
 
 pub const ACTION_PATTERNS: &[&str] = &[
@@ -38,8 +40,8 @@ pub const ACTION_PATTERNS: &[&str] = &[
     "s3:GetObject",
     "s3:*",
     "kms:Decrypt",
-    "*:Get*",
-    "sage*:Create*",
+    "s3:*Object",
+    "sagemaker:Create*",
     "s3:Get?bject",
     "sts:*",
 ];
@@ -77,6 +79,7 @@ pub const RESOURCES: &[&str] = &[
     "*",
     "arn:aws:sagemaker:eu-west-1:444455556666:user-profile/d-x/y",
     "arn:aws:s3:::bucket/alice",
+    "arn:aws:iam::111122223333:role/Admin",
 ];
 
 pub const KEYS: &[&str] = &[
@@ -310,7 +313,48 @@ pub struct GenCase {
     scps: Vec<Vec<GenPolicy>>,
     rcps: Vec<Vec<GenPolicy>>,
     endpoint: Option<GenPolicy>,
+    /// The endpoint is a gateway endpoint (docs/SEMANTICS.md §1.6).
+    gateway: bool,
     request: GenRequest,
+}
+
+/// Make a rendered policy one that IAM or Organizations accepts for its kind (docs/SEMANTICS.md §1.12), so that the
+/// case is decided rather than refused: Sids unique, a boundary or RCP at version 2012-10-17, an RCP's
+/// statements `Deny` with `Action`, a trust policy's without `Resource` and with `Principal`.
+fn accepted(mut doc: Value, kind: &str) -> Value {
+    if matches!(kind, "boundary" | "rcp") {
+        doc["Version"] = json!("2012-10-17");
+    }
+    let mut seen: Vec<Value> = Vec::new();
+    let statements: Vec<&mut Value> = match doc.get_mut("Statement") {
+        Some(Value::Array(a)) => a.iter_mut().collect(),
+        Some(v) => vec![v],
+        None => Vec::new(),
+    };
+    for st in statements {
+        let Some(m) = st.as_object_mut() else { continue };
+        if let Some(sid) = m.get("Sid").cloned() {
+            if seen.contains(&sid) {
+                m.remove("Sid");
+            } else {
+                seen.push(sid);
+            }
+        }
+        if kind == "rcp" {
+            m.insert("Effect".into(), json!("Deny"));
+            if let Some(v) = m.remove("NotAction") {
+                m.insert("Action".into(), v);
+            }
+        }
+        if kind == "trust" {
+            m.remove("Resource");
+            m.remove("NotResource");
+            if let Some(v) = m.remove("NotPrincipal") {
+                m.insert("Principal".into(), v);
+            }
+        }
+    }
+    doc
 }
 
 const OPERATORS: [&str; 27] = [
@@ -605,15 +649,24 @@ impl GenCase {
                 self.identity
                     .iter()
                     .take(caps.policies)
-                    .map(|p| render_policy(p, false, caps))
+                    .map(|p| accepted(render_policy(p, false, caps), "identity"))
                     .collect(),
             ),
         );
+        let trust = pick(ACTIONS, self.request.action) == "sts:AssumeRole"
+            && pick(RESOURCES, self.request.resource).contains(":role/");
         if let Some(p) = &self.resource {
-            case.insert("resource_policy".into(), render_policy(p, true, caps));
+            let kind = if trust { "trust" } else { "resource" };
+            case.insert(
+                "resource_policy".into(),
+                accepted(render_policy(p, true, caps), kind),
+            );
         }
         if let Some(p) = &self.boundary {
-            case.insert("permissions_boundary".into(), render_policy(p, false, caps));
+            case.insert(
+                "permissions_boundary".into(),
+                accepted(render_policy(p, false, caps), "boundary"),
+            );
         }
         if !self.session.is_empty() {
             case.insert(
@@ -622,7 +675,7 @@ impl GenCase {
                     self.session
                         .iter()
                         .take(2)
-                        .map(|p| render_policy(p, false, caps))
+                        .map(|p| accepted(render_policy(p, false, caps), "session"))
                         .collect(),
                 ),
             );
@@ -637,7 +690,10 @@ impl GenCase {
                         Value::Array(
                             l.iter()
                                 .take(2)
-                                .map(|p| render_policy(p, principal, caps))
+                                .map(|p| {
+                                    let kind = if principal { "rcp" } else { "scp" };
+                                    accepted(render_policy(p, principal, caps), kind)
+                                })
                                 .collect(),
                         )
                     })
@@ -647,6 +703,9 @@ impl GenCase {
         }
         if let Some(p) = &self.endpoint {
             case.insert("endpoint_policy".into(), render_policy(p, true, caps));
+            if self.gateway {
+                case.insert("endpoint_kind".into(), json!("gateway"));
+            }
         }
         case.insert("request".into(), render_request(&self.request, &[]));
         Value::Object(case).to_string()
@@ -684,7 +743,7 @@ impl GenReach {
             .identity
             .iter()
             .take(caps.policies)
-            .map(|p| render_policy(p, false, &caps))
+            .map(|p| accepted(render_policy(p, false, &caps), "identity"))
             .collect();
         if identity.is_empty() {
             identity.push(json!({"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}}));
@@ -693,11 +752,14 @@ impl GenReach {
         if let Some(p) = &self.boundary {
             case.insert(
                 "permissions_boundary".into(),
-                render_policy(p, false, &caps),
+                accepted(render_policy(p, false, &caps), "boundary"),
             );
         }
         if let Some(p) = &self.scp {
-            case.insert("scps".into(), json!([[render_policy(p, false, &caps)]]));
+            case.insert(
+                "scps".into(),
+                json!([[accepted(render_policy(p, false, &caps), "scp")]]),
+            );
         }
         let network = [
             "aws:sourceip",

@@ -11,7 +11,7 @@
 //! inspection is the only goal. Shared by the fuzz crate and `tests/it/regressions.rs` (through `#[path]`), so
 //! it depends on nothing but `iamgate` and `std`.
 
-use iamgate::compile::PolicyRef;
+use iamgate::compile::{EndpointKind, PolicyRef, ResourceKind};
 use iamgate::decide::Gate;
 use iamgate::policy::operator::{BaseOperator, Qualifier};
 use iamgate::policy::value::Timestamp;
@@ -19,8 +19,20 @@ use iamgate::policy::{Condition, Effect, Policy, Principal, PrincipalKind, State
 use iamgate::{ContextValue, Decision, PolicySet, Reason, Request, Scalar};
 use std::net::IpAddr;
 
-/// Services whose requests RCPs govern (docs/SEMANTICS.md §4.1, docs/SEMANTICS.md §9 row 20).
-const RCP_SERVICES: [&str; 5] = ["s3", "sts", "kms", "sqs", "secretsmanager"];
+/// Services whose requests RCPs govern (docs/SEMANTICS.md §4.1, corrected 2026-12-07, docs/SEMANTICS.md §9 row 20): the launch services, then ECR and OpenSearch Serverless, Cognito user
+/// pools, CloudWatch Logs and DynamoDB.
+const RCP_SERVICES: [&str; 10] = [
+    "s3",
+    "sts",
+    "kms",
+    "sqs",
+    "secretsmanager",
+    "ecr",
+    "aoss",
+    "cognito-idp",
+    "logs",
+    "dynamodb",
+];
 
 /// The decision and its reasons (corpus/cases/README.md, "Reasons"), reasons sorted for comparison.
 /// `scp_levels` is the number of SCP levels the case gives: a level without policies has no Allow, and the set
@@ -36,6 +48,12 @@ pub fn decide(set: &PolicySet, req: &Request, scp_levels: usize) -> (Decision, V
         .to_ascii_lowercase();
     let rcps_apply = RCP_SERVICES.contains(&service.as_str());
     let same_account = same_account(req);
+    let env = Env {
+        same_account,
+        own_rules: set.resource_kind() != ResourceKind::Resource,
+        has_boundary: policies.iter().any(|(at, _)| *at == PolicyRef::Boundary),
+        gateway: set.endpoint_kind() == EndpointKind::Gateway,
+    };
 
     // 1. Deny pass: every applicable Deny statement of every policy (RCPs only for the services they govern).
     let mut denies = Vec::new();
@@ -44,7 +62,7 @@ pub fn decide(set: &PolicySet, req: &Request, scp_levels: usize) -> (Decision, V
             continue;
         }
         for st in &p.statements {
-            if st.effect.value == Effect::Deny && applies(*at, p, st, req, same_account) {
+            if st.effect.value == Effect::Deny && applies(*at, p, st, req, env) {
                 denies.push(statement_reason(*at, st));
             }
         }
@@ -61,7 +79,7 @@ pub fn decide(set: &PolicySet, req: &Request, scp_levels: usize) -> (Decision, V
                 continue;
             }
             for st in &p.statements {
-                if st.effect.value == Effect::Allow && applies(*at, p, st, req, same_account) {
+                if st.effect.value == Effect::Allow && applies(*at, p, st, req, env) {
                     out.push(statement_reason(*at, st));
                 }
             }
@@ -80,8 +98,18 @@ pub fn decide(set: &PolicySet, req: &Request, scp_levels: usize) -> (Decision, V
     }
     let identity = allows_in(&|at| matches!(at, PolicyRef::Identity(_)));
     let resource = allows_in(&|at| matches!(at, PolicyRef::Resource));
+    // docs/SEMANTICS.md §4.1: how the resource policy's applicable Allows name the caller. In one account a grant to
+    // the caller itself (user or session ARN, `*`: docs/SEMANTICS.md §9 row 22) stands alone; a grant to the role is
+    // limited by the boundary and the session policies; a key or trust policy must allow, and its Allow for the
+    // account delegates to the identity policies.
+    let own_rules = env.own_rules;
+    let named = resource_naming(&policies, req, env);
+    let direct = same_account && named == Naming::Caller;
     if same_account {
-        if identity.is_empty() && resource.is_empty() {
+        if own_rules && named == Naming::Nothing {
+            missing.push(Reason::NoAllow(Gate::Resource));
+        }
+        if !direct && identity.is_empty() && named != Naming::Role {
             missing.push(Reason::NoAllow(Gate::Identity));
         }
     } else {
@@ -98,14 +126,18 @@ pub fn decide(set: &PolicySet, req: &Request, scp_levels: usize) -> (Decision, V
     let is_boundary = |at: PolicyRef| matches!(at, PolicyRef::Boundary);
     let is_session = |at: PolicyRef| matches!(at, PolicyRef::Session(_));
     let is_endpoint = |at: PolicyRef| matches!(at, PolicyRef::Endpoint);
-    for (is, gate) in [
-        (&is_boundary as &dyn Fn(PolicyRef) -> bool, Gate::Boundary),
-        (&is_session, Gate::Session),
-        (&is_endpoint, Gate::Endpoint),
+    for (is, gate, spared) in [
+        (
+            &is_boundary as &dyn Fn(PolicyRef) -> bool,
+            Gate::Boundary,
+            direct,
+        ),
+        (&is_session, Gate::Session, direct),
+        (&is_endpoint, Gate::Endpoint, false),
     ] {
         if has(is) {
             let a = allows_in(is);
-            if a.is_empty() {
+            if a.is_empty() && !spared {
                 missing.push(Reason::NoAllow(gate));
             }
             allows.extend(a);
@@ -115,6 +147,75 @@ pub fn decide(set: &PolicySet, req: &Request, scp_levels: usize) -> (Decision, V
         (Decision::Allow, sorted(allows))
     } else {
         (Decision::ImplicitDeny, sorted(missing))
+    }
+}
+
+/// How the resource policy's applicable Allows name the caller, weakest first (docs/SEMANTICS.md §4.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Naming {
+    Nothing,
+    /// The caller's account (delegation to the identity policies).
+    Account,
+    /// The role of the calling session.
+    Role,
+    /// The caller itself, `*`, or everyone but a `NotPrincipal` list.
+    Caller,
+}
+
+fn resource_naming(policies: &[(PolicyRef, &Policy)], req: &Request, env: Env) -> Naming {
+    let mut best = Naming::Nothing;
+    for (at, p) in policies {
+        if *at != PolicyRef::Resource {
+            continue;
+        }
+        for st in &p.statements {
+            if st.effect.value != Effect::Allow || !applies(*at, p, st, req, env) {
+                continue;
+            }
+            let n = match (&st.principal, req.principal.as_deref()) {
+                (Some(pe), Some(who)) if !pe.negated => match &pe.principal {
+                    Principal::Any => Naming::Caller,
+                    Principal::Map(m) => m
+                        .iter()
+                        .flat_map(|(k, vs)| vs.iter().map(move |v| (k.value, v.value.to_string())))
+                        .map(|(k, v)| naming_of(k, &v, who))
+                        .max()
+                        .unwrap_or(Naming::Nothing),
+                },
+                _ => Naming::Caller,
+            };
+            best = best.max(n);
+        }
+    }
+    best
+}
+
+fn naming_of(kind: PrincipalKind, v: &str, who: &str) -> Naming {
+    if kind != PrincipalKind::Aws {
+        return if v == who {
+            Naming::Caller
+        } else {
+            Naming::Nothing
+        };
+    }
+    if v == "*" || v == who {
+        return Naming::Caller;
+    }
+    let account_form =
+        is_account_id(v) || arn_fields(v).is_some_and(|f| f[2] == "iam" && f[5] == "root");
+    if account_form {
+        return if aws_principal_matches(v, who, true) {
+            Naming::Caller
+        } else if aws_principal_matches(v, who, false) {
+            Naming::Account
+        } else {
+            Naming::Nothing
+        };
+    }
+    if aws_principal_matches(v, who, false) {
+        Naming::Role
+    } else {
+        Naming::Nothing
     }
 }
 
@@ -224,7 +325,24 @@ fn principal_matches(p: &Principal, req: &Request, root_only: bool) -> bool {
 // ---------------------------------------------------------------------------------------------------------
 // Statements.
 
-fn applies(at: PolicyRef, p: &Policy, st: &Statement, req: &Request, same_account: bool) -> bool {
+/// What a statement's applicability depends on beyond the request.
+#[derive(Clone, Copy)]
+struct Env {
+    same_account: bool,
+    /// The resource policy is a key or trust policy (its Allow for the account counts, delegating).
+    own_rules: bool,
+    has_boundary: bool,
+    /// The endpoint policy is a gateway endpoint's.
+    gateway: bool,
+}
+
+fn applies(at: PolicyRef, p: &Policy, st: &Statement, req: &Request, env: Env) -> bool {
+    let Env {
+        same_account,
+        own_rules,
+        has_boundary,
+        gateway,
+    } = env;
     let vars = Vars {
         enabled: matches!(
             p.version.as_ref().map(|v| &v.value),
@@ -236,20 +354,36 @@ fn applies(at: PolicyRef, p: &Policy, st: &Statement, req: &Request, same_accoun
         tokens(&a.value.as_str().to_ascii_lowercase(), true, None)
             .is_some_and(|t| glob(&t, &req.action.to_ascii_lowercase()))
     }) != st.action.negated;
-    let Some(resource_el) = &st.resource else {
-        return false;
+    let resource = match &st.resource {
+        Some(resource_el) => {
+            resource_el
+                .patterns
+                .iter()
+                .any(|r| arn_like(&r.value, &req.resource, &vars) == Some(true))
+                != resource_el.negated
+        }
+        // A role trust policy has no `Resource`: the role is the resource.
+        None => at == PolicyRef::Resource && own_rules,
     };
-    let resource = resource_el
-        .patterns
-        .iter()
-        .any(|r| arn_like(&r.value, &req.resource, &vars) == Some(true))
-        != resource_el.negated;
     let principal = match &st.principal {
         None => true,
+        // docs/SEMANTICS.md §4.1: a resource-policy Deny with NotPrincipal denies a principal with a boundary.
+        Some(pe)
+            if pe.negated
+                && at == PolicyRef::Resource
+                && st.effect.value == Effect::Deny
+                && has_boundary =>
+        {
+            true
+        }
         Some(pe) => {
+            // §1.6: root only in a gateway endpoint's policy; in one account a resource policy's Allow for the
+            // account delegates (it grants alone only in a key or trust policy's own gate, see `decide`).
             let root_only = match at {
-                PolicyRef::Endpoint => true,
-                PolicyRef::Resource => st.effect.value == Effect::Allow && same_account,
+                PolicyRef::Endpoint => gateway,
+                PolicyRef::Resource => {
+                    st.effect.value == Effect::Allow && same_account && !own_rules
+                }
                 _ => false,
             };
             principal_matches(&pe.principal, req, root_only) != pe.negated
@@ -286,13 +420,11 @@ fn condition(c: &Condition, req: &Request, vars: &Vars<'_>) -> bool {
     }
     let negated = op.base.is_negated();
     if values.is_empty() {
-        if op.if_exists {
-            return true;
-        }
+        // docs/SEMANTICS.md §3.3: the set qualifier decides before `IfExists`.
         return match op.qualifier {
             Some(Qualifier::ForAllValues) => true,
             Some(Qualifier::ForAnyValue) => false,
-            None => negated,
+            None => op.if_exists || negated,
         };
     }
     let m = |r: &Scalar| texts.iter().any(|p| base_match(op.base, r, p, vars));
@@ -383,7 +515,9 @@ fn base_match(base: BaseOperator, r: &Scalar, p: &str, vars: &Vars<'_>) -> bool 
         },
         IpAddress | NotIpAddress => match (r, cidr(p)) {
             (Scalar::String(s), Some((net, prefix))) => {
-                s.parse::<IpAddr>().is_ok_and(|ip| in_cidr(ip, net, prefix))
+                // A request's IPv4-mapped address is the IPv4 address AWS sees (docs/SEMANTICS.md §9 row 16).
+                s.parse::<IpAddr>()
+                    .is_ok_and(|ip| in_cidr(ip.to_canonical(), net, prefix))
             }
             _ => false,
         },

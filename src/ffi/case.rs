@@ -3,7 +3,7 @@
 //! A case is read with the spanned JSON parser, so a policy written inline as a JSON object is parsed from its
 //! exact text in the case, and every error names the line and column in the case and the JSON path.
 
-use crate::compile::{PolicySet, PolicySetBuilder};
+use crate::compile::{EndpointKind, PolicyRef, PolicySet, PolicySetBuilder, ResourceKind};
 use crate::context::{Context, ContextValue, Request, Scalar};
 use crate::decide::{Decision, Explanation, Reason, StatementTrace};
 use crate::limits::Limits;
@@ -70,6 +70,9 @@ pub struct Case {
     pub set: PolicySet,
     pub request: Request,
     pub expect: Option<Expectation>,
+    /// The warnings `lint` gives for the case's policies, each with its place: every record of the case
+    /// carries them.
+    pub lint: Vec<String>,
 }
 
 /// One line of output: the decision, or the error.
@@ -119,6 +122,61 @@ pub fn decide_case(text: &str, explain: bool) -> DecisionRecord {
     }
 }
 
+/// The warnings of a decision: conditions whose result rests on an unsettled choice, and RCPs not applied.
+pub(crate) fn warnings(
+    set: &PolicySet,
+    request: &Request,
+    statements: &[StatementTrace],
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for st in statements
+        .iter()
+        .filter(|s| s.action_matched && s.resource_matched && s.principal_matched)
+    {
+        for c in &st.conditions {
+            if let Some(u) = c.uncertain {
+                warnings.push(format!(
+                    "{} statement {}: `{}` on `{}`: {u}",
+                    st.policy, st.statement, c.operator, c.key
+                ));
+            }
+        }
+    }
+    if !set.inner.rcps.is_empty() && !crate::decide::rcp_governs(&request.action) {
+        warnings.push(format!(
+            "resource control policies were not applied: `{}` is not an action of a service that RCPs govern ({}; docs/SEMANTICS.md §9 row 20)",
+            request.action,
+            crate::decide::rcp_service_list()
+        ));
+    }
+    if set.inner.resource.is_none() && resource_kind_of(request) == ResourceKind::Key {
+        warnings.push(format!(
+            "`{}` names a KMS key but the case gives no key policy: every key has one, and this decision assumes the default key policy, which allows the account and so leaves the decision to IAM policies (docs/SEMANTICS.md §9 row 32)",
+            request.action
+        ));
+    }
+    warnings
+}
+
+/// Read one request object (the Case contract's `request`) from JSON text; errors name `$.request...` paths.
+pub(crate) fn parse_request(text: &str, limits: &Limits) -> Result<Request, CaseError> {
+    let root = json::parse(text, limits).map_err(|e| {
+        let (line, column) = e.line_col(text);
+        CaseError {
+            message: e.message,
+            line,
+            column,
+            path: "$".into(),
+        }
+    })?;
+    Reader {
+        text,
+        limits,
+        lint: std::cell::RefCell::new(Vec::new()),
+    }
+    .request(&root)
+}
+
 impl Case {
     pub fn decide(&self, explain: bool) -> DecisionRecord {
         let Explanation {
@@ -126,26 +184,8 @@ impl Case {
             reasons,
             statements,
         } = self.set.explain(&self.request);
-        let mut warnings = Vec::new();
-        for st in statements
-            .iter()
-            .filter(|s| s.action_matched && s.resource_matched && s.principal_matched)
-        {
-            for c in &st.conditions {
-                if let Some(u) = c.uncertain {
-                    warnings.push(format!(
-                        "{} statement {}: `{}` on `{}`: {u}",
-                        st.policy, st.statement, c.operator, c.key
-                    ));
-                }
-            }
-        }
-        if !self.set.inner.rcps.is_empty() && !crate::decide::rcp_governs(&self.request.action) {
-            warnings.push(format!(
-                "resource control policies were not applied: `{}` is not an action of a service that RCPs govern (s3, sts, kms, sqs, secretsmanager; docs/SEMANTICS.md §4.1, uncertain)",
-                self.request.action
-            ));
-        }
+        let mut warnings = self.lint.clone();
+        warnings.extend(self::warnings(&self.set, &self.request, &statements));
         DecisionRecord::Decided {
             id: self.id.clone(),
             decision,
@@ -169,7 +209,11 @@ impl Case {
                 },
             )
         })?;
-        let mut r = Reader { text, limits };
+        let mut r = Reader {
+            text,
+            limits,
+            lint: std::cell::RefCell::new(Vec::new()),
+        };
         let id = root.get("id").and_then(|n| match &n.value {
             Value::String(s) => Some(s.to_string()),
             Value::Number(n) => Some((*n).to_string()),
@@ -179,12 +223,48 @@ impl Case {
     }
 }
 
+/// The kind `lint` checks a policy in this place as.
+fn kind_of(at: PolicyRef) -> crate::validate::PolicyKind {
+    use crate::validate::PolicyKind;
+    match at {
+        PolicyRef::Identity(_) => PolicyKind::Identity,
+        PolicyRef::Resource => PolicyKind::Resource,
+        PolicyRef::Boundary => PolicyKind::Boundary,
+        PolicyRef::Session(_) => PolicyKind::Session,
+        PolicyRef::Scp(..) => PolicyKind::Scp,
+        PolicyRef::Rcp(..) => PolicyKind::Rcp,
+        PolicyRef::Endpoint => PolicyKind::Endpoint,
+    }
+}
+
+/// What a case's resource policy is, by its request (docs/SEMANTICS.md §4.1): the trust policy of the role that
+/// `sts:AssumeRole*` names, the key policy of a KMS key, or else a resource-based policy.
+pub fn resource_kind_of(req: &Request) -> ResourceKind {
+    let (service, name) = req.action.split_once(':').unwrap_or((&req.action, ""));
+    let role = crate::policy::arn::split(&req.resource)
+        .is_some_and(|f| f[2] == "iam" && f[5].starts_with("role/"));
+    if service.eq_ignore_ascii_case("sts")
+        && name
+            .get(..10)
+            .is_some_and(|p| p.eq_ignore_ascii_case("assumerole"))
+        && role
+    {
+        ResourceKind::Trust
+    } else if service.eq_ignore_ascii_case("kms") {
+        ResourceKind::Key
+    } else {
+        ResourceKind::Resource
+    }
+}
+
 struct Reader<'t> {
     text: &'t str,
     limits: &'t Limits,
+    /// The lint warnings of the policies read so far.
+    lint: std::cell::RefCell<Vec<String>>,
 }
 
-const CASE_FIELDS: [&str; 13] = [
+const CASE_FIELDS: [&str; 14] = [
     "id",
     "identity_policies",
     "resource_policy",
@@ -193,6 +273,7 @@ const CASE_FIELDS: [&str; 13] = [
     "scps",
     "rcps",
     "endpoint_policy",
+    "endpoint_kind",
     "request",
     "expect",
     "description",
@@ -259,21 +340,67 @@ impl Reader<'_> {
     fn case(&mut self, root: &Node<'_>) -> Result<Case, CaseError> {
         let members = self.object(root, "$", &CASE_FIELDS)?;
         let get = |k: &str| members.iter().find(|m| m.key == k).map(|m| &m.value);
+        let Some(req) = get("request") else {
+            return Err(self.err(
+                root.span.start as usize,
+                "$.request",
+                "the case has no `request`",
+            ));
+        };
+        // The request says what the resource policy is: a role's trust policy or a KMS key policy (§4.1).
+        let request = self.request(req)?;
+        let resource_kind = resource_kind_of(&request);
         let mut b = PolicySetBuilder::default();
+        // Where each policy sits in the case, for a compile error's place.
+        let mut places: Vec<(PolicyRef, String, &Node<'_>)> = Vec::new();
+        let mut place = |at: PolicyRef, path: &str, node| {
+            places.push((at, path.to_string(), node));
+            path.to_string()
+        };
+        if let Some(n) = get("endpoint_kind") {
+            b = b.endpoint_kind(match self.string(n, "$.endpoint_kind")?.as_str() {
+                "interface" => EndpointKind::Interface,
+                "gateway" => EndpointKind::Gateway,
+                other => {
+                    return Err(self.err(
+                        n.span.start as usize,
+                        "$.endpoint_kind",
+                        format!("unknown endpoint kind `{other}`; write `interface` (the default: the SageMaker API and Studio endpoints, PrivateLink) or `gateway` (S3, DynamoDB)"),
+                    ));
+                }
+            });
+        }
         if let Some(n) = get("identity_policies") {
             for (i, p) in self.array(n, "$.identity_policies")?.iter().enumerate() {
-                b = b.identity(self.policy(p, &format!("$.identity_policies[{i}]"))?);
+                let path = place(
+                    PolicyRef::Identity(i),
+                    &format!("$.identity_policies[{i}]"),
+                    p,
+                );
+                b = b.identity(self.policy(p, &path, kind_of(PolicyRef::Identity(i)))?);
             }
         }
         if let Some(n) = get("resource_policy") {
-            b = b.resource(self.policy(n, "$.resource_policy")?);
+            let path = place(PolicyRef::Resource, "$.resource_policy", n);
+            let kind = match resource_kind {
+                ResourceKind::Trust => crate::validate::PolicyKind::Trust,
+                ResourceKind::Key => crate::validate::PolicyKind::Key,
+                _ => crate::validate::PolicyKind::Resource,
+            };
+            b = b.resource_as(self.policy(n, &path, kind)?, resource_kind);
         }
         if let Some(n) = get("permissions_boundary") {
-            b = b.boundary(self.policy(n, "$.permissions_boundary")?);
+            let path = place(PolicyRef::Boundary, "$.permissions_boundary", n);
+            b = b.boundary(self.policy(n, &path, kind_of(PolicyRef::Boundary))?);
         }
         if let Some(n) = get("session_policies") {
             for (i, p) in self.array(n, "$.session_policies")?.iter().enumerate() {
-                b = b.session(self.policy(p, &format!("$.session_policies[{i}]"))?);
+                let path = place(
+                    PolicyRef::Session(i),
+                    &format!("$.session_policies[{i}]"),
+                    p,
+                );
+                b = b.session(self.policy(p, &path, kind_of(PolicyRef::Session(i)))?);
             }
         }
         for (field, rcp) in [("scps", false), ("rcps", true)] {
@@ -282,7 +409,13 @@ impl Reader<'_> {
                     let path = format!("$.{field}[{l}]");
                     let mut out = Vec::new();
                     for (j, p) in self.array(level, &path)?.iter().enumerate() {
-                        out.push(self.policy(p, &format!("{path}[{j}]"))?);
+                        let at = if rcp {
+                            PolicyRef::Rcp(l, j)
+                        } else {
+                            PolicyRef::Scp(l, j)
+                        };
+                        let path = place(at, &format!("{path}[{j}]"), p);
+                        out.push(self.policy(p, &path, kind_of(at))?);
                     }
                     b = if rcp {
                         b.rcp_level(out)
@@ -293,25 +426,32 @@ impl Reader<'_> {
             }
         }
         if let Some(n) = get("endpoint_policy") {
-            b = b.endpoint(self.policy(n, "$.endpoint_policy")?);
+            let path = place(PolicyRef::Endpoint, "$.endpoint_policy", n);
+            b = b.endpoint(self.policy(n, &path, kind_of(PolicyRef::Endpoint))?);
         }
         let set = b.build().map_err(|e| {
-            let (line, column) = line_col(&e.source_text, e.diagnostic.span.start as usize);
-            CaseError {
-                message: e.diagnostic.message.clone(),
-                line,
-                column,
-                path: format!("{}", e.policy),
+            let offset = e.diagnostic.span.start as usize;
+            match places.iter().find(|(at, _, _)| *at == e.policy) {
+                // The place in the case: the policy's JSON path, and the line and column in the case text
+                // (inline) or in the policy's own text (a string), as for a parse error.
+                Some((_, path, node)) => self.placed(
+                    node,
+                    path,
+                    &e.source_text,
+                    offset,
+                    e.diagnostic.message.clone(),
+                ),
+                None => {
+                    let (line, column) = line_col(&e.source_text, offset);
+                    CaseError {
+                        message: e.diagnostic.message.clone(),
+                        line,
+                        column,
+                        path: format!("{}", e.policy),
+                    }
+                }
             }
         })?;
-        let Some(req) = get("request") else {
-            return Err(self.err(
-                root.span.start as usize,
-                "$.request",
-                "the case has no `request`",
-            ));
-        };
-        let request = self.request(req)?;
         let expect = match get("expect") {
             Some(e) => Some(self.expect(e)?),
             None => None,
@@ -326,6 +466,7 @@ impl Reader<'_> {
             set,
             request,
             expect,
+            lint: self.lint.take(),
         })
     }
 
@@ -341,13 +482,18 @@ impl Reader<'_> {
     }
 
     /// A policy given inline as an object (parsed from its exact text) or as a string holding the policy text.
-    fn policy(&self, node: &Node<'_>, path: &str) -> Result<Policy, CaseError> {
-        let (text, base) = match &node.value {
-            Value::Object(_) => (
-                self.text.get(node.span.range()).unwrap_or(""),
-                Some(node.span.start as usize),
-            ),
-            Value::String(s) => (s.as_ref(), None),
+    /// The policy at `node`, checked as `lint` checks a policy of its kind: what `lint` reports is kept for the
+    /// record's warnings (a policy IAM refuses is refused when the set is built, `crate::refuse`: an error
+    /// record whose place this reader gives).
+    fn policy(
+        &self,
+        node: &Node<'_>,
+        path: &str,
+        kind: crate::validate::PolicyKind,
+    ) -> Result<Policy, CaseError> {
+        let text = match &node.value {
+            Value::Object(_) => self.text.get(node.span.range()).unwrap_or(""),
+            Value::String(s) => s.as_ref(),
             v => return Err(self.err(
                 node.span.start as usize,
                 path,
@@ -357,25 +503,46 @@ impl Reader<'_> {
                 ),
             )),
         };
-        Policy::parse_with(text, self.limits).map_err(|e| {
+        let policy = Policy::parse_with(text, self.limits).map_err(|e| {
             let d = e.diagnostics.first();
             let offset = d.map_or(0, |d| d.span.start as usize);
             let message = d.map_or_else(|| "invalid policy".to_string(), |d| d.message.clone());
-            match base {
-                // Inline: the place in the case text.
-                Some(base) => self.err(base + offset, path, message),
-                // A string: the place within the policy text.
-                None => {
-                    let (line, column) = line_col(text, offset);
-                    CaseError {
-                        message: format!("{message} (in the policy text)"),
-                        line,
-                        column,
-                        path: path.to_string(),
-                    }
+            self.placed(node, path, text, offset, message)
+        })?;
+        for d in crate::validate::validate(&policy, kind) {
+            let offset = d.span.start as usize;
+            let severity = if d.is_error() { "error" } else { "warning" };
+            let e = self.placed(node, path, text, offset, d.message);
+            self.lint.borrow_mut().push(format!(
+                "{}: lint {severity}[{}]: {} (line {}, column {})",
+                e.path, d.code, e.message, e.line, e.column
+            ));
+        }
+        Ok(policy)
+    }
+
+    /// An error at byte `offset` of the text `text` of the policy at `node` (JSON path `path`): inline, the place
+    /// in the case text; a string, the place within the policy text, said so.
+    fn placed(
+        &self,
+        node: &Node<'_>,
+        path: &str,
+        text: &str,
+        offset: usize,
+        message: String,
+    ) -> CaseError {
+        match &node.value {
+            Value::Object(_) => self.err(node.span.start as usize + offset, path, message),
+            _ => {
+                let (line, column) = line_col(text, offset);
+                CaseError {
+                    message: format!("{message} (in the policy text)"),
+                    line,
+                    column,
+                    path: path.to_string(),
                 }
             }
-        })
+        }
     }
 
     fn string(&self, node: &Node<'_>, path: &str) -> Result<String, CaseError> {
@@ -403,11 +570,14 @@ impl Reader<'_> {
                 ));
             }
         }
-        if !req.action.contains(':') {
+        if !crate::shape::action_ok(&req.action) {
             return Err(self.err(
                 get("action").map_or(0, |n| n.span.start as usize),
                 "$.request.action",
-                format!("action `{}` must be `service:ActionName`", req.action),
+                format!(
+                    "action `{}` must be `service:ActionName` (ASCII letters, digits, `-` and `_`, no wildcard, no space)",
+                    req.action.escape_debug()
+                ),
             ));
         }
         match get("resource") {
@@ -419,6 +589,16 @@ impl Reader<'_> {
                     "the request has no `resource`",
                 ));
             }
+        }
+        if !crate::shape::resource_ok(&req.resource) {
+            return Err(self.err(
+                get("resource").map_or(0, |n| n.span.start as usize),
+                "$.request.resource",
+                format!(
+                    "resource `{}` must be `*` or an ARN (`arn:partition:service:region:account:resource`)",
+                    req.resource.escape_debug()
+                ),
+            ));
         }
         if let Some(n) = get("principal") {
             req.principal = Some(self.string(n, "$.request.principal")?);

@@ -3,4 +3,4 @@
 
 pub mod case;
 
-pub use case::{Case, CaseError, DecisionRecord, decide_case};
+pub use case::{Case, CaseError, DecisionRecord, decide_case, resource_kind_of};

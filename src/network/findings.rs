@@ -728,7 +728,11 @@ impl<'a> Analyser<'a> {
                         step: grounded,
                         site: &site,
                     });
-                } else if c.op.if_exists && !c.op.base.is_negated() {
+                } else if c.op.if_exists
+                    && !c.op.base.is_negated()
+                    // `ForAnyValue:` on an absent key is false, `IfExists` or not (§3.3).
+                    && c.op.qualifier != Some(Qualifier::ForAnyValue)
+                {
                     let paired = st.conditions.iter().any(|o| {
                         if c.key == SOURCE_IP {
                             ENDPOINT_KEYS.contains(&o.key.as_str())

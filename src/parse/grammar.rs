@@ -46,8 +46,13 @@ pub(crate) fn action(i: &str) -> Result<Option<(&str, &str)>, ActionShape> {
     match (i.split_at_checked(n), b.get(n)) {
         (Some((p, rest)), Some(b':')) if n > 0 => {
             let name = rest.get(1..).unwrap_or_default();
-            if name.is_empty() {
+            // IAM refuses these when the policy is saved (docs/SEMANTICS.md §1.7).
+            if name.trim().is_empty() {
                 Err(ActionShape::EmptyName)
+            } else if p.contains(['*', '?']) {
+                Err(ActionShape::WildPrefix)
+            } else if name.contains(':') && !name.contains("${") {
+                Err(ActionShape::ExtraColon)
             } else {
                 Ok(Some((p, name)))
             }
@@ -62,6 +67,8 @@ pub(crate) enum ActionShape {
     NoPrefix,
     BadPrefix,
     EmptyName,
+    WildPrefix,
+    ExtraColon,
 }
 
 /// The six colon-separated fields of an ARN; the last keeps any further colons.
@@ -200,10 +207,19 @@ mod tests {
         assert_eq!(action("s3"), Err(ActionShape::NoPrefix));
         assert_eq!(action("s 3:x"), Err(ActionShape::BadPrefix));
         assert_eq!(action("s3:"), Err(ActionShape::EmptyName));
+        assert_eq!(action("s3:  "), Err(ActionShape::EmptyName));
+        assert_eq!(action("*:GetObject"), Err(ActionShape::WildPrefix));
+        assert_eq!(action("s*:GetObject"), Err(ActionShape::WildPrefix));
+        assert_eq!(action("sagemaker:*:x"), Err(ActionShape::ExtraColon));
         assert_eq!(action(":x"), Err(ActionShape::BadPrefix));
-        assert_eq!(action("s3::"), Ok(Some(("s3", ":"))));
+        assert_eq!(action("s3::"), Err(ActionShape::ExtraColon));
         assert_eq!(action("é:x"), Err(ActionShape::BadPrefix));
-        assert_eq!(action("s3*?-:é"), Ok(Some(("s3*?-", "é"))));
+        assert_eq!(action("s3-x:é"), Ok(Some(("s3-x", "é"))));
+        // A variable is `validate`'s to report (`variable-in-action`).
+        assert_eq!(
+            action("s3:${aws:username}"),
+            Ok(Some(("s3", "${aws:username}")))
+        );
         assert_eq!(action(""), Err(ActionShape::NoPrefix));
     }
 

@@ -35,9 +35,17 @@ pub enum ActionError {
     )]
     BadPrefix(String),
     #[error(
-        "action `{0}` has an empty action name after the colon; use `*` for every action of the service"
+        "action `{0}` has an empty action name after the colon, which IAM refuses; use `*` for every action of the service"
     )]
     EmptyName(String),
+    #[error(
+        "action `{0}` has a wildcard in its service prefix, which IAM refuses (\"Action vendors must not contain wildcards\"); name the service, for example `sagemaker:CreatePresignedDomainUrl`, or write `*` for every action"
+    )]
+    WildPrefix(String),
+    #[error(
+        "action `{0}` has more than one colon, which IAM refuses (\"Actions/Condition can contain only one colon\"); write `service:ActionName`"
+    )]
+    ExtraColon(String),
 }
 
 impl FromStr for ActionPattern {
@@ -57,6 +65,8 @@ impl ActionPattern {
             Err(ActionShape::NoPrefix) => return Err(ActionError::NoPrefix(s.to_string())),
             Err(ActionShape::BadPrefix) => return Err(ActionError::BadPrefix(s.to_string())),
             Err(ActionShape::EmptyName) => return Err(ActionError::EmptyName(s.to_string())),
+            Err(ActionShape::WildPrefix) => return Err(ActionError::WildPrefix(s.to_string())),
+            Err(ActionShape::ExtraColon) => return Err(ActionError::ExtraColon(s.to_string())),
         }
         Ok(ActionPattern {
             source: text(),

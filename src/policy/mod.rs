@@ -468,6 +468,20 @@ impl Builder<'_> {
                 return None;
             }
         };
+        if items.is_empty() {
+            // IAM refuses it when the policy is saved (docs/SEMANTICS.md §1.12).
+            self.err(
+                Diagnostic::error(
+                    "empty-statement",
+                    stmt.value.span,
+                    "`Statement` is an empty array, which IAM refuses when the policy is saved",
+                )
+                .with_help(
+                    "add a statement: `{\"Effect\": ..., \"Action\": ..., \"Resource\": ...}`",
+                ),
+            );
+            return None;
+        }
         if items.len() > self.limits.max_statements {
             self.err(Diagnostic::error(
                 "too-many-statements",
@@ -675,12 +689,12 @@ impl Builder<'_> {
             (Some(m), None) => Some(ResourceElement {
                 negated: false,
                 span: m.value.span,
-                patterns: self.texts(&m.value, "Resource"),
+                patterns: self.resources(&m.value, "Resource"),
             }),
             (None, Some(m)) => Some(ResourceElement {
                 negated: true,
                 span: m.value.span,
-                patterns: self.texts(&m.value, "NotResource"),
+                patterns: self.resources(&m.value, "NotResource"),
             }),
             (None, None) => None,
         };
@@ -753,8 +767,47 @@ impl Builder<'_> {
         })
     }
 
+    /// The patterns of `Resource`/`NotResource`: IAM refuses an empty list and an empty string when the policy
+    /// is saved (docs/SEMANTICS.md §1.12).
+    fn resources(&mut self, node: &Node<'_>, name: &str) -> Vec<Spanned<Text>> {
+        if matches!(&node.value, Value::Array(a) if a.is_empty()) {
+            self.err(
+                Diagnostic::error(
+                    "empty-resource",
+                    node.span,
+                    format!("`{name}` is an empty array, which IAM refuses (\"Policy statement must contain resources\")"),
+                )
+                .with_help("list the ARNs the statement is about, or write `\"*\"`"),
+            );
+        }
+        let patterns = self.texts(node, name);
+        for p in &patterns {
+            if p.value.trim().is_empty() {
+                self.err(
+                    Diagnostic::error(
+                        "empty-resource",
+                        p.span,
+                        format!("a value in `{name}` is empty, which IAM refuses (\"Resource must be in ARN format or '*'\")"),
+                    )
+                    .with_help("write an ARN, or `\"*\"` for every resource"),
+                );
+            }
+        }
+        patterns
+    }
+
     fn actions(&mut self, node: &Node<'_>, negated: bool) -> ActionElement {
         let name = if negated { "NotAction" } else { "Action" };
+        if matches!(&node.value, Value::Array(a) if a.is_empty()) {
+            self.err(
+                Diagnostic::error(
+                    "empty-action",
+                    node.span,
+                    format!("`{name}` is an empty array, which IAM refuses (\"Policy statement must contain actions\")"),
+                )
+                .with_help("list the actions, for example `\"sagemaker:CreatePresignedDomainUrl\"`, or write `\"*\"`"),
+            );
+        }
         let mut patterns = Vec::with_capacity(items_of(node).len());
         let mut bad = Vec::new();
         let (text, source) = (self.text, self.source);

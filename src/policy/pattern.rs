@@ -392,7 +392,7 @@ fn variable(i: &str) -> IResult<&str, Atom> {
 
 /// The longest a pattern with policy variables may grow once its variables are substituted: 8 KiB, the default
 /// pattern limit (`Limits::max_pattern_bytes`). A pattern whose expansion is longer matches nothing, exactly like
-/// a pattern whose variable the request lacks (`None` from [`Pattern::matches`]; docs/SEMANTICS.md §9 row 32). This bounds the work of one match by a small multiple of the value's length.
+/// a pattern whose variable the request lacks (`None` from [`Pattern::matches`]; docs/SEMANTICS.md §9 row 37). This bounds the work of one match by a small multiple of the value's length.
 pub const MAX_EXPANDED_BYTES: usize = 8 * 1024;
 
 /// A segment (text between two stars) at most this long after expansion is searched by trying each start: the

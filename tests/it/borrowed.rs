@@ -12,6 +12,29 @@ use serde_json::json;
 
 fn same(set: &PolicySet, req: &Request, what: &str) {
     let want = set.decide(req);
+    if let Err(e) = req.check() {
+        // A malformed action or resource: never allowed. The checked forms return the error, except for an ARN
+        // that only lacks its six fields where the policies deny it anyway (`PolicySet::decide_ref`).
+        assert_ne!(want, Decision::Allow, "{what}");
+        let short_arn_only =
+            iamgate::shape::action_ok(&req.action) && req.resource.starts_with("arn:");
+        for got in [
+            set.try_decide(req),
+            with_ref(req, |_| false, |r| set.decide_ref(r)),
+        ] {
+            match got {
+                Ok(d) => assert!(short_arn_only && d == want, "{what}: {d}"),
+                Err(x) => assert_eq!(x, e, "{what}"),
+            }
+        }
+        assert_eq!(
+            with_ref(req, |_| false, |r| set.explain_ref(r)),
+            Err(e),
+            "{what}"
+        );
+        return;
+    }
+    assert_eq!(set.try_decide(req), Ok(want), "{what}");
     for upper in [false, true] {
         let got = with_ref(req, |i| upper && i % 2 == 0, |r| set.decide_ref(r));
         assert_eq!(got, Ok(want), "{what} (keys uppercased: {upper})");
@@ -368,17 +391,48 @@ fn with_principal() -> impl Strategy<Value = Vec<serde_json::Value>> {
         })
 }
 
+/// [`with_principal`], some of its Deny statements with `NotPrincipal` instead.
+fn with_not_principal() -> impl Strategy<Value = Vec<serde_json::Value>> {
+    (with_principal(), any::<u8>()).prop_map(|(mut p, bits)| {
+        for (i, st) in p.iter_mut().enumerate() {
+            if st["Effect"] == "Deny" && bits >> (i % 8) & 1 == 1 {
+                if let Some(m) = st.as_object_mut() {
+                    if let Some(v) = m.remove("Principal") {
+                        m.insert("NotPrincipal".into(), v);
+                    }
+                }
+            }
+        }
+        p
+    })
+}
+
+/// What Organizations accepts as an RCP (docs/SEMANTICS.md §1.12): `Deny` statements with `Action`.
+fn as_rcp(mut p: Vec<serde_json::Value>) -> Vec<serde_json::Value> {
+    for st in &mut p {
+        st["Effect"] = json!("Deny");
+        if let Some(m) = st.as_object_mut() {
+            if let Some(v) = m.remove("NotAction") {
+                m.insert("Action".into(), v);
+            }
+        }
+    }
+    p
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(1024))]
 
-    /// Every kind of policy at once (SCP levels, an RCP level, resource, identity, boundary, session, endpoint),
-    /// same- and cross-account: the fast path by the action index, the full path of `explain` and of
+    /// Every kind of policy at once (SCP levels, an RCP level, resource or KMS key policy with Principal or
+    /// NotPrincipal, identity, boundary, session, interface or gateway endpoint), same- and cross-account: the fast path by the action index, the full path of `explain` and of
     /// `decide_with_reasons`, the borrowed request, and the same set made too large to index all decide alike.
     #[test]
     fn fast_path_decides_as_full_path(
         scps in prop::collection::vec(prop::collection::vec(policy(), 1..=2), 0..=1),
-        rcps in prop::option::weighted(0.3, with_principal()),
-        resource in prop::option::of(with_principal()),
+        rcps in prop::option::weighted(0.3, with_principal().prop_map(as_rcp)),
+        resource in prop::option::of(with_not_principal()),
+        key_policy in any::<bool>(),
+        gateway in any::<bool>(),
         identity in prop::collection::vec(policy(), 0..=2),
         boundary in prop::option::weighted(0.3, policy()),
         session in prop::option::weighted(0.2, policy()),
@@ -395,7 +449,10 @@ proptest! {
                 b = b.rcp_level([doc(r)]);
             }
             if let Some(r) = &resource {
-                b = b.resource(doc(r));
+                b = if key_policy { b.key_policy(doc(r)) } else { b.resource(doc(r)) };
+            }
+            if gateway {
+                b = b.endpoint_kind(iamgate::compile::EndpointKind::Gateway);
             }
             for p in &identity {
                 b = b.identity(doc(p));

@@ -12,8 +12,10 @@ mod borrowed;
 mod cases;
 #[cfg(feature = "cli")]
 mod cli;
+mod fidelity;
 mod hostile;
 mod json;
+mod jsonapi;
 mod network;
 #[cfg(feature = "cli")]
 mod newuser;
@@ -22,3 +24,5 @@ mod reach;
 #[cfg(feature = "cli")]
 mod readme;
 mod regressions;
+#[cfg(feature = "cli")]
+mod streams;
