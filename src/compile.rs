@@ -1229,6 +1229,10 @@ impl PolicySet {
     /// through a different endpoint.
     pub fn with_endpoint(&self, endpoint: Option<CompiledPolicy>) -> PolicySet {
         let i = &self.inner;
+        if endpoint.is_none() && i.endpoint.is_none() {
+            // Nothing to swap: the same policies, already compiled (bulk callers ask for this per step).
+            return self.clone();
+        }
         PolicySet {
             inner: Arc::new(
                 Inner {

@@ -670,6 +670,24 @@ impl Context {
     /// assert!(c.insert("aws:MultiFactorAuthAge", nan).is_err());
     /// ```
     pub fn insert(&mut self, key: &str, value: ContextValue) -> Result<(), ContextError> {
+        let entry = Context::checked(key, value)?;
+        match self
+            .entries
+            .binary_search_by(|e| e.key.as_str().cmp(&entry.key))
+        {
+            Ok(i) => {
+                if let Some(e) = self.entries.get_mut(i) {
+                    *e = entry;
+                }
+            }
+            Err(i) => self.entries.insert(i, entry),
+        }
+        Ok(())
+    }
+
+    /// The entry for `key` and `value` with every check of [`Context::insert`] applied (one place for both
+    /// `insert` and [`Context::extend`]).
+    fn checked(key: &str, value: ContextValue) -> Result<Entry, ContextError> {
         let lower = key.to_ascii_lowercase();
         let ty = known_key_type(&lower);
         if let Some(ty) = ty {
@@ -690,18 +708,46 @@ impl Context {
                 message: format!("`{t}` ({n}) is not a finite number"),
             });
         }
-        match self
-            .entries
-            .binary_search_by(|e| e.key.as_str().cmp(&lower))
-        {
-            Ok(i) => {
-                if let Some(e) = self.entries.get_mut(i) {
-                    *e = Entry::new(lower, ty, value);
+        Ok(Entry::new(lower, ty, value))
+    }
+
+    /// Add many keys at once, in any order, in O(n log n) (one [`Context::insert`] per key costs a shift of the
+    /// keys after it, quadratic for keys given in descending order). Each value is checked as `insert` checks it;
+    /// the first refused stops the run and is returned, the keys before it stay added. A key given again (in any
+    /// ASCII case) replaces the earlier value, as repeated inserts would.
+    ///
+    /// ```
+    /// use iamgate::context::{Context, ContextValue};
+    /// let mut c = Context::new();
+    /// c.extend([("b:k", ContextValue::One("1".into())), ("A:K", ContextValue::One("2".into())),
+    ///           ("a:k", ContextValue::One("3".into()))]).unwrap();
+    /// assert_eq!(c.iter().map(|(k, _)| k).collect::<Vec<_>>(), ["a:k", "b:k"]);
+    /// assert_eq!(c.get("a:k"), Some(&ContextValue::One("3".into())));
+    /// ```
+    pub fn extend<'k>(
+        &mut self,
+        pairs: impl IntoIterator<Item = (&'k str, ContextValue)>,
+    ) -> Result<(), ContextError> {
+        let mut result = Ok(());
+        let before = self.entries.len();
+        for (key, value) in pairs {
+            match Context::checked(key, value) {
+                Ok(entry) => self.entries.push(entry),
+                Err(e) => {
+                    result = Err(e);
+                    break;
                 }
             }
-            Err(i) => self.entries.insert(i, Entry::new(lower, ty, value)),
         }
-        Ok(())
+        if self.entries.len() > before {
+            // Stable: of equal keys, the later stays later. Reversed, the dedup keeps the first of each run, which
+            // is the last given; reversed back, the keys ascend again.
+            self.entries.sort_by(|a, b| a.key.cmp(&b.key));
+            self.entries.reverse();
+            self.entries.dedup_by(|a, b| a.key == b.key);
+            self.entries.reverse();
+        }
+        result
     }
 
     /// Builder form of [`Context::insert`].
@@ -713,10 +759,8 @@ impl Context {
     /// The value of `key`, compared case-insensitively.
     pub fn get(&self, key: &str) -> Option<&ContextValue> {
         if key.bytes().any(|b| b.is_ascii_uppercase()) {
-            self.entries
-                .iter()
-                .find(|e| e.key.eq_ignore_ascii_case(key))
-                .map(|e| &e.value)
+            // Lowercased once, then the binary search: never a scan of every key.
+            self.get_lower(&key.to_ascii_lowercase())
         } else {
             self.get_lower(key)
         }
@@ -1171,5 +1215,45 @@ mod tests {
                 assert!(!eq_lower(&s, &[lower.as_slice(), b"x"].concat()));
             }
         }
+    }
+
+    /// `extend` keeps the keys sorted and the last value of a repeated key (in any case), like inserts one by one,
+    /// for keys in every order; a refused value stops it with that key's error.
+    #[test]
+    fn extend_is_insert_in_bulk() {
+        let one = |s: &str| ContextValue::One(Scalar::String(s.to_string()));
+        let pairs = [
+            ("b:k", "1"),
+            ("A:K", "2"),
+            ("c:k", "3"),
+            ("a:k", "4"),
+            ("B:k", "5"),
+        ];
+        let mut by_insert = Context::new();
+        for (k, v) in pairs {
+            by_insert.insert(k, one(v)).unwrap();
+        }
+        let mut bulk = Context::new();
+        bulk.insert("c:k", one("0")).unwrap();
+        bulk.extend(pairs.iter().map(|(k, v)| (*k, one(v))))
+            .unwrap();
+        assert_eq!(bulk, by_insert);
+        assert_eq!(bulk.get("a:K"), Some(&one("4")));
+        let mut refused = Context::new();
+        let e = refused
+            .extend([
+                ("x:k", one("1")),
+                ("aws:SourceIp", one("nope")),
+                ("y:k", one("2")),
+            ])
+            .unwrap_err();
+        assert_eq!(e.key, "aws:SourceIp");
+        assert_eq!(refused.len(), 1);
+        assert!(refused.get("X:K").is_some());
+        // Every check of `insert` applies: a list for a single-valued key, a number that is not finite.
+        let list = ContextValue::Many(vec![Scalar::String("203.0.113.7".into())]);
+        assert!(Context::new().extend([("aws:SourceIp", list)]).is_err());
+        let nan = ContextValue::One(Scalar::Number(f64::NAN, "NaN".into()));
+        assert!(Context::new().extend([("test:n", nan)]).is_err());
     }
 }

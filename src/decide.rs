@@ -1723,7 +1723,12 @@ fn uncertainty(c: &CCondition, entry: Option<Found<'_>>) -> Option<&'static str>
 /// Whether request value `r` matches any policy value under the positive counterpart of the operator. `ip` is
 /// the entry's parsed address, when it has one (then `r` is its only value).
 #[inline]
-fn matches_any(c: &CCondition, r: ScalarRef<'_>, ip: Option<IpAddr>, vars: &dyn Vars) -> bool {
+pub(crate) fn matches_any(
+    c: &CCondition,
+    r: ScalarRef<'_>,
+    ip: Option<IpAddr>,
+    vars: &dyn Vars,
+) -> bool {
     match (&c.values, c.op.base.family()) {
         (CValues::Exact(_, Some(set)), _) => set.contains(r.text()),
         (CValues::Exact(ps, None), _) => ps

@@ -20,6 +20,8 @@ pub mod shape;
 pub mod span;
 mod suggest;
 pub mod validate;
+#[cfg(feature = "cli")]
+pub mod whatif;
 
 pub use compile::{PolicyRef, PolicySet, PolicySetBuilder};
 pub use context::{Context, ContextValue, Request, RequestRef, Scalar, ValueRef};

@@ -61,6 +61,8 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
             }
         };
         let diagnostics = all_diagnostics(&text, a.kind);
+        // Parsed and indexed once for all of the file's diagnostics (each used to parse the text again).
+        let doc = super::render::Document::new(&text);
         for d in &diagnostics {
             if d.is_error() {
                 errors += 1;
@@ -68,13 +70,16 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
                 warnings += 1;
             }
             if a.json {
-                let (line, column) = d.span.line_col(&text);
-                let path = super::render::json_path(&text, d.span.start as usize);
+                let (line, column) = doc.line_col(d.span.start as usize);
+                let path = doc.json_path(d.span.start as usize);
                 let v = serde_json::json!({"file": origin, "line": line, "column": column, "path": path,
                     "severity": d.severity, "code": d.code, "message": d.message, "help": d.help});
                 outln!("{v}");
             } else {
-                outln!("{}", super::render::diagnostic(d, &text, &origin, colour));
+                outln!(
+                    "{}",
+                    super::render::diagnostic_in(d, &doc, &origin, &[], colour)
+                );
                 outln!();
             }
         }

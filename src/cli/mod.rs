@@ -28,6 +28,7 @@ mod presign;
 mod reach;
 mod render;
 mod warnings;
+mod whatif;
 
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -41,7 +42,7 @@ use std::process::ExitCode;
 )]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -58,6 +59,8 @@ enum Command {
     /// Decide both steps of the presigned-URL flow (create, then use) along a network path, with a verdict and
     /// findings; exits 1 unless it works without findings.
     Presign(presign::Args),
+    /// Decide every principal of a corpus on every network, and show what a guardrail would change (docs/whatif.md).
+    Whatif(whatif::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -73,11 +76,13 @@ pub fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Batch(a) => batch::run(a),
-        Command::Decide(a) => decide::run(a),
-        Command::Lint(a) => lint::run(a),
-        Command::Reach(a) => reach::run(a),
-        Command::Presign(a) => presign::run(a),
+        None => whatif::run_default(),
+        Some(Command::Whatif(a)) => whatif::run(a),
+        Some(Command::Batch(a)) => batch::run(a),
+        Some(Command::Decide(a)) => decide::run(a),
+        Some(Command::Lint(a)) => lint::run(a),
+        Some(Command::Reach(a)) => reach::run(a),
+        Some(Command::Presign(a)) => presign::run(a),
     };
     match result {
         Ok(code) => code,

@@ -226,6 +226,9 @@ fn verdict_line(r: &PresignReport) -> String {
         Verdict::CreateDenied => format!("the URL cannot be created ({create})"),
         Verdict::UseDenied => format!("the URL can be created, but not used ({use_})"),
         Verdict::Partial => "it works from part of the source range only".to_string(),
+        Verdict::SsoDomain => format!(
+            "the domain uses IAM Identity Center (SSO): CreatePresignedDomainUrl is not the way in (the steps would decide: create {create}, use {use_})"
+        ),
         Verdict::Unreachable => {
             if create == StepDecision::Unreachable {
                 "the create request never reaches AWS".to_string()

@@ -770,10 +770,13 @@ impl Reader<'_> {
                 ),
             ));
         };
-        let mut ctx = Context::new();
+        // Keys checked for repeats through a hash set and added to the context at once: linear and n log n in the
+        // number of keys, whatever their order.
+        let mut seen = std::collections::HashSet::with_capacity(members.len());
+        let mut pairs = Vec::with_capacity(members.len());
         for m in members {
             let path = format!("$.request.context[\"{}\"]", m.key);
-            if ctx.get(&m.key).is_some() {
+            if !seen.insert(m.key.to_ascii_lowercase()) {
                 return Err(self.err(
                     m.key_span.start as usize,
                     &path,
@@ -793,9 +796,17 @@ impl Reader<'_> {
                 }
                 _ => ContextValue::One(self.scalar(&m.value, &path)?),
             };
-            ctx.insert(&m.key, value)
-                .map_err(|e| self.err(m.value.span.start as usize, &path, e.to_string()))?;
+            pairs.push((m, value));
         }
+        let mut ctx = Context::new();
+        ctx.extend(pairs.into_iter().map(|(m, v)| (&*m.key, v)))
+            .map_err(|e| {
+                // Keys are unique here, so the refused one names its member.
+                let at = members.iter().find(|m| m.key == e.key);
+                let start = at.map_or(node.span.start, |m| m.value.span.start) as usize;
+                let path = format!("$.request.context[\"{}\"]", e.key);
+                self.err(start, &path, e.to_string())
+            })?;
         Ok(ctx)
     }
 

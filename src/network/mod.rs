@@ -52,6 +52,8 @@ pub use derive::{DerivedStep, Reach, StepKind, derive};
 pub use feeds::FeedRange;
 pub use findings::Finding;
 pub use report::{Outcome, PresignReport, StepDecision, StepReport, Verdict, presign};
+#[cfg(feature = "cli")]
+pub(crate) use report::{decide_step_in, sso_finding};
 
 use crate::compile::CompiledPolicy;
 use ipnet::IpNet;
@@ -81,11 +83,25 @@ pub struct Network {
     /// against (§7.6): the top-level `feeds`, plus whatever a caller adds. The egress's own Zscaler ranges are
     /// always included by the findings.
     pub shared_ranges: Vec<FeedRange>,
+    /// The Studio domain's authentication mode (`domain.auth_mode`), fixed when the domain is created.
+    pub auth_mode: AuthMode,
+    /// Line and column of `domain.auth_mode` in the network file (1, 1 when absent).
+    pub(crate) auth_mode_at: (usize, usize),
     /// Context keys every request of the flow carries besides those the path sets (for example `aws:username`,
     /// from `presign --context`); a key the path sets keeps the path's value. Empty when read from a file.
     pub context: crate::context::Context,
     /// The network file's text, to place findings in inline endpoint policies.
     pub(crate) source: Arc<str>,
+}
+
+/// How users sign in to the Studio domain (`domain.auth_mode` in a network file; default `iam`). In `sso` mode
+/// users come in through IAM Identity Center, and `CreatePresignedDomainUrl` is not the way in: the API works only
+/// for IAM-mode domains (AWS, SageMaker API reference, CreatePresignedDomainUrl; docs/whatif.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    Iam,
+    Sso,
 }
 
 /// The VPC that holds the interface endpoints and the Route 53 Resolver inbound endpoint.

@@ -3,8 +3,8 @@
 
 use super::feeds::{self, CenrFilter, FeedRange, IpRangesFilter};
 use super::{
-    Client, Create, CreateVia, Egress, EgressKind, Endpoint, EndpointPolicy, EndpointRole, Network,
-    NetworkError, PrivateRoute, RouteKind, Vpc, addr, covers,
+    AuthMode, Client, Create, CreateVia, Egress, EgressKind, Endpoint, EndpointPolicy,
+    EndpointRole, Network, NetworkError, PrivateRoute, RouteKind, Vpc, addr, covers,
 };
 use crate::compile::compile_endpoint_policy;
 use crate::limits::Limits;
@@ -17,8 +17,9 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-const ROOT: [&str; 13] = [
+const ROOT: [&str; 14] = [
     "name",
+    "domain",
     "region",
     "account",
     "principal",
@@ -32,6 +33,7 @@ const ROOT: [&str; 13] = [
     "notes",
     "$schema",
 ];
+const DOMAIN: [&str; 1] = ["auth_mode"];
 const VPC: [&str; 3] = ["id", "endpoints", "inbound_resolver"];
 const ENDPOINTS: [&str; 2] = ["api", "studio"];
 const ENDPOINT: [&str; 4] = ["id", "private_dns", "ips", "policy"];
@@ -353,9 +355,28 @@ impl Reader<'_> {
                 source_ip: None,
             },
             shared_ranges: Vec::new(),
+            auth_mode: AuthMode::Iam,
+            auth_mode_at: (1, 1),
             context: crate::context::Context::new(),
             source: Arc::from(self.text),
         };
+        if let Some(n) = o.get("domain") {
+            let d = self.object(n, "$.domain", &DOMAIN)?;
+            if let Some(m) = d.get("auth_mode") {
+                net.auth_mode_at = line_col(self.text, m.span.start as usize);
+                net.auth_mode = match self.string(m, "$.domain.auth_mode")?.as_str() {
+                    "iam" => AuthMode::Iam,
+                    "sso" => AuthMode::Sso,
+                    other => {
+                        return Err(self.err(
+                            m,
+                            "$.domain.auth_mode",
+                            format!("unknown authentication mode `{other}`; valid modes are `iam` and `sso`"),
+                        ));
+                    }
+                };
+            }
+        }
         net.client = self.client(client_node, &net)?;
         if let Some(n) = o.get("create") {
             net.create = self.create(n, &net)?;

@@ -281,6 +281,15 @@ impl ArnPattern {
         }
     }
 
+    /// The string patterns the ARN pattern is made of: six, one, or none.
+    pub(crate) fn patterns(&self) -> &[Pattern] {
+        match self {
+            ArnPattern::Fields(p) => &p[..],
+            ArnPattern::Flat(p) => std::slice::from_ref(p),
+            ArnPattern::Any | ArnPattern::Invalid(_) => &[],
+        }
+    }
+
     pub fn has_variables(&self) -> bool {
         match self {
             ArnPattern::Fields(p) => p.iter().any(Pattern::has_variables),

@@ -316,6 +316,118 @@ fn star_a_star_a_star_b_against_100_kb_finishes() {
     assert_eq!(decide(&like, ok), Decision::Allow);
 }
 
+/// Issue 14 item 1: a long `?`-heavy segment between stars (`*` + `?a`×4000 + `?b*`, near 8 KiB) against 50 KB
+/// under every element and operator that takes wildcards: each decides (trying each start would cost pattern ×
+/// value; the matcher's step count is asserted in src/policy/pattern.rs).
+#[test]
+fn a_long_question_mark_segment_decides_under_every_wildcard_element() {
+    let segment = format!("{}?b", "?a".repeat(4000));
+    let value = "a".repeat(50_000);
+    let hit = format!("{value}{}", "xa".repeat(4000) + "xb");
+    let pattern = format!("*{segment}*");
+    let like = allow_if(&format!(r#"{{"StringLike":{{"test:K":"{pattern}"}}}}"#));
+    let ctx = |v: &str| Context::new().with("test:K", v).unwrap();
+    assert_eq!(decide(&like, ctx(&value)), Decision::ImplicitDeny);
+    assert_eq!(decide(&like, ctx(&hit)), Decision::Allow);
+    let not_like = allow_if(&format!(r#"{{"StringNotLike":{{"test:K":"{pattern}"}}}}"#));
+    assert_eq!(decide(&not_like, ctx(&value)), Decision::Allow);
+    let arn_pattern = format!("arn:aws:s3:::*{segment}*");
+    let arn_like = allow_if(&format!(r#"{{"ArnLike":{{"test:K":"{arn_pattern}"}}}}"#));
+    let arn = |v: &str| format!("arn:aws:s3:::{v}");
+    assert_eq!(decide(&arn_like, ctx(&arn(&value))), Decision::ImplicitDeny);
+    assert_eq!(decide(&arn_like, ctx(&arn(&hit))), Decision::Allow);
+    let statement = |element: &str, action: &str, resource: &str| {
+        let set = PolicySet::builder()
+            .identity(
+                Policy::parse(&format!(
+                    r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow",{element}}}]}}"#
+                ))
+                .unwrap(),
+            )
+            .build()
+            .unwrap();
+        set.decide(&Request::new(action, resource).principal(ROLE))
+    };
+    let resource = format!(r#""Action":"s3:*","Resource":"{arn_pattern}""#);
+    assert_eq!(
+        statement(&resource, "s3:GetObject", &arn(&value)),
+        Decision::ImplicitDeny
+    );
+    assert_eq!(
+        statement(&resource, "s3:GetObject", &arn(&hit)),
+        Decision::Allow
+    );
+    let not_resource = format!(r#""Action":"s3:*","NotResource":"{arn_pattern}""#);
+    assert_eq!(
+        statement(&not_resource, "s3:GetObject", &arn(&value)),
+        Decision::Allow
+    );
+    assert_eq!(
+        statement(&not_resource, "s3:GetObject", &arn(&hit)),
+        Decision::ImplicitDeny
+    );
+    let action = format!(r#""Action":"s3:*{segment}*","Resource":"*""#);
+    assert_eq!(
+        statement(&action, &format!("s3:{value}"), "*"),
+        Decision::ImplicitDeny
+    );
+    assert_eq!(
+        statement(&action, &format!("s3:{hit}"), "*"),
+        Decision::Allow
+    );
+}
+
+/// Issue 14 item 1: `*${aws:userid, 'x'}*` with a 600 KB `aws:userid` expands past the 8 KiB bound and matches
+/// nothing, as a missing variable would: StringLike does not apply, StringNotLike does (docs/SEMANTICS.md §9 row 37).
+#[test]
+fn a_variable_that_expands_past_the_bound_matches_nothing() {
+    let big = "a".repeat(600_000);
+    let ctx = || {
+        Context::new()
+            .with("aws:userid", big.as_str())
+            .unwrap()
+            .with("test:K", big.as_str())
+            .unwrap()
+    };
+    let like = allow_if(r#"{"StringLike":{"test:K":"*${aws:userid, 'x'}*"}}"#);
+    assert_eq!(decide(&like, ctx()), Decision::ImplicitDeny);
+    let small = || {
+        Context::new()
+            .with("aws:userid", "AIDAEXAMPLE")
+            .unwrap()
+            .with("test:K", format!("{big}AIDAEXAMPLE").as_str())
+            .unwrap()
+    };
+    assert_eq!(decide(&like, small()), Decision::Allow);
+}
+
+/// Issue 14 item 17: an embedding that raises `max_depth` to 50,000 can parse, validate and drop a policy that
+/// deep on a thread with a small stack (the tree drops without recursion).
+#[test]
+fn a_policy_nested_50_000_deep_parses_and_drops_on_a_small_stack() {
+    let limits = Limits {
+        max_depth: 50_000,
+        ..Limits::default()
+    };
+    let n = 49_990;
+    let text = allow_if(&format!(
+        r#"{{"StringEquals":{{"aws:SourceVpce":{}"vpce-1"{}}}}}"#,
+        "[".repeat(n),
+        "]".repeat(n)
+    ));
+    std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || {
+            let doc = json::parse(&text, &limits).unwrap();
+            drop(doc);
+            let e = Policy::parse_with(&text, &limits).unwrap_err();
+            assert!(e.to_string().contains("array"), "{e}");
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
 #[test]
 fn question_marks_and_stars_mixed_with_multibyte_text_finish() {
     let pattern = format!("{}*é", "?*".repeat(1000));
@@ -1160,4 +1272,99 @@ fn a_policy_iam_would_refuse_is_an_error_record() {
         assert_eq!(error.path, "$.identity_policies[0]");
         assert!(error.message.contains(message), "{}", error.message);
     }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Many keys (issue 14 item 4): each used to be quadratic somewhere
+
+/// `n` distinct lowercase words of four letters, ascending.
+fn words(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|mut i| {
+            let mut w = [b'a'; 4];
+            for c in w.iter_mut().rev() {
+                *c = b'a' + (i % 26) as u8;
+                i /= 26;
+            }
+            String::from_utf8(w.to_vec()).unwrap()
+        })
+        .collect()
+}
+
+/// 116,000 context keys in descending order (a 1 MiB line): each insert shifted every key after it; now the
+/// reader checks repeats through a hash set and sorts once. The condition's key sits in the middle.
+#[test]
+fn a_mebibyte_of_context_keys_in_descending_order_decides() {
+    let keys = words(116_000);
+    let context: Vec<String> = keys.iter().rev().map(|k| format!(r#""{k}":0"#)).collect();
+    let policy = allow_if(r#"{"NumericEquals":{"DAAA":"0"}}"#);
+    let line = format!(
+        r#"{{"identity_policies":[{policy}],"request":{{"action":"{ACTION}","resource":"{PROFILE}","context":{{{}}}}}}}"#,
+        context.join(",")
+    );
+    assert!(
+        line.len() > 1_000_000 && line.len() < 1 << 20,
+        "{}",
+        line.len()
+    );
+    let record = decide_case(&line, false);
+    assert_eq!(
+        record.decision(),
+        Some(Decision::Allow),
+        "{:?}",
+        format!("{record:?}").chars().take(300).collect::<String>()
+    );
+    // A refused value among them names its own key; a repeat in another case is still found.
+    let bad = line.replacen(r#""daaa":0"#, r#""aws:SourceIp":0"#, 1);
+    match decide_case(&bad, false) {
+        DecisionRecord::Failed { error, .. } => {
+            assert_eq!(error.path, "$.request.context[\"aws:SourceIp\"]");
+            assert!(
+                error.message.contains("not an IP address"),
+                "{}",
+                error.message
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let twice = line.replacen(r#""daab":0"#, r#""DAAA":1"#, 1);
+    match decide_case(&twice, false) {
+        DecisionRecord::Failed { error, .. } => {
+            assert!(error.message.contains("appears twice"), "{}", error.message);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// 80,000 condition keys under one operator (a 1 MiB policy): the parser compared each key with all earlier
+/// ones. It still finds an exact repeat and points at both places, and `validate` still finds a key repeated in
+/// another case.
+#[test]
+fn eighty_thousand_condition_keys_under_one_operator_parse_and_validate() {
+    let keys: Vec<String> = words(80_000)
+        .iter()
+        .map(|k| format!(r#""t:{k}":"v""#))
+        .collect();
+    let text = allow_if(&format!(r#"{{"StringEquals":{{{}}}}}"#, keys.join(",")));
+    assert!(text.len() < 1 << 20);
+    let p = Policy::parse(&text).unwrap();
+    assert_eq!(p.statements[0].conditions.len(), 80_000);
+    let twin = text.replacen(r#""t:aaab":"v""#, r#""T:AAAA":"v""#, 1);
+    let d: Vec<_> = validate(&Policy::parse(&twin).unwrap(), PolicyKind::Identity)
+        .into_iter()
+        .filter(|d| d.code == "duplicate-condition-key")
+        .collect();
+    assert_eq!(d.len(), 1);
+    let first = text.find(r#""t:aaaa""#).unwrap() as u32;
+    assert_eq!(d[0].related[0].0.start, first);
+    let repeat = text.replacen(r#""t:zzzz":"v""#, r#""t:aaaa":"w""#, 1);
+    let repeat = if repeat == text {
+        text.replacen(r#""t:eluz":"v""#, r#""t:aaaa":"w""#, 1)
+    } else {
+        repeat
+    };
+    let e = Policy::parse(&repeat).unwrap_err();
+    let dup = &e.diagnostics[0];
+    assert_eq!(dup.code, "duplicate-key");
+    assert_eq!(dup.related[0].0.start, first);
 }

@@ -26,3 +26,5 @@ mod readme;
 mod regressions;
 #[cfg(feature = "cli")]
 mod streams;
+#[cfg(feature = "cli")]
+mod whatif;
