@@ -1,4 +1,4 @@
-//! The README runs as written: every command of its ` ```sh ` blocks (but ` ```sh no-run `), run by bash in a
+//! The README runs as written: every command of its ` ```sh ` blocks (but ` ```sh ignore `, which rustdoc also knows), run by bash in a
 //! fresh copy of the repository's tracked files with the built `iamgate` first on `PATH`.
 
 use std::path::{Path, PathBuf};
@@ -20,7 +20,7 @@ fn sh_commands(readme: &str) -> Vec<String> {
             in_block = words
                 .first()
                 .is_some_and(|w| ["sh", "bash", "shell"].contains(w))
-                && !words.contains(&"no-run");
+                && !words.iter().any(|w| ["ignore", "no-run"].contains(w));
             continue;
         }
         if !in_block {
@@ -40,7 +40,7 @@ fn sh_commands(readme: &str) -> Vec<String> {
 
 #[test]
 fn readme_blocks_are_found_and_no_run_is_skipped() {
-    let text = "x\n```sh\n# c\na \\\n  b\n\nc\n```\n```sh no-run\nd\n```\n```json\n{}\n```\n```sh,no-run\ne\n```\n```bash\nf\n```\n";
+    let text = "x\n```sh\n# c\na \\\n  b\n\nc\n```\n```sh ignore\nd\n```\n```json\n{}\n```\n```sh,no-run\ne\n```\n```bash\nf\n```\n";
     assert_eq!(sh_commands(text), vec!["a \\\n  b\n", "c\n", "f\n"]);
 }
 

@@ -49,7 +49,9 @@ test("decisions and reasons equal the native CLI's batch on every corpus case", 
     const ex = set.explain(c.request);
     assert.equal(ex.decision, native.decision, f);
     assert.deepEqual(ex.reasons, native.reasons, f);
-    assert.deepEqual(ex.warnings, native.warnings, f);
+    // A batch record also carries what `lint` says of the case's policies (`$.…: lint …`); the explanation
+    // carries the decision's own warnings, which must be the rest.
+    assert.deepEqual(ex.warnings, native.warnings.filter((w) => !w.includes(": lint ")), f);
     // The same handle decides again, from JSON text, with the same answer.
     assert.equal(JSON.parse(set.decideJson(JSON.stringify(c.request))).decision, native.decision, f);
     assert.equal(set.decideFast(c.request), native.decision, f);
