@@ -177,7 +177,13 @@ impl Case {
                 },
             )
         })?;
-        let mut r = Reader { text, limits };
+        let mut root = root;
+        let bases = rebase_policies(&mut root);
+        let mut r = Reader {
+            text,
+            limits,
+            bases,
+        };
         let id = root.get("id").and_then(|n| match &n.value {
             Value::String(s) => Some(s.to_string()),
             Value::Number(n) => Some((*n).to_string()),
@@ -210,6 +216,69 @@ pub fn resource_kind_of(req: &Request) -> ResourceKind {
 struct Reader<'t> {
     text: &'t str,
     limits: &'t Limits,
+    /// The policies given inline as objects, each by its node's address, with where its text starts in the
+    /// case: their nodes' spans are made relative to that (see [`rebase_policies`]).
+    bases: Vec<(usize, u32)>,
+}
+
+/// The node's address, to find it in [`Reader::bases`].
+fn address(node: &Node<'_>) -> usize {
+    std::ptr::from_ref(node) as usize
+}
+
+/// Make the spans of every policy given inline as an object relative to the policy's own text, so that it is
+/// built from the case's tree instead of parsed again (`Policy::from_tree`); returns each such node's address and
+/// where its text starts in the case. The fields read are those `Reader::case` reads policies from.
+fn rebase_policies(root: &mut Node<'_>) -> Vec<(usize, u32)> {
+    fn shift(node: &mut Node<'_>, base: u32) {
+        node.span.start = node.span.start.saturating_sub(base);
+        node.span.end = node.span.end.saturating_sub(base);
+        match &mut node.value {
+            Value::Array(items) => items.iter_mut().for_each(|n| shift(n, base)),
+            Value::Object(members) => {
+                for m in members {
+                    m.key_span.start = m.key_span.start.saturating_sub(base);
+                    m.key_span.end = m.key_span.end.saturating_sub(base);
+                    shift(&mut m.value, base);
+                }
+            }
+            _ => {}
+        }
+    }
+    fn policy(node: &mut Node<'_>, bases: &mut Vec<(usize, u32)>) {
+        if matches!(node.value, Value::Object(_)) {
+            let base = node.span.start;
+            shift(node, base);
+            bases.push((address(node), base));
+        }
+    }
+    fn items<'n, 'a>(node: &'n mut Node<'a>) -> &'n mut [Node<'a>] {
+        match &mut node.value {
+            Value::Array(a) => a,
+            _ => &mut [],
+        }
+    }
+    let mut bases = Vec::new();
+    let Value::Object(members) = &mut root.value else {
+        return bases;
+    };
+    for m in members {
+        match m.key.as_ref() {
+            "resource_policy" | "permissions_boundary" | "endpoint_policy" => {
+                policy(&mut m.value, &mut bases)
+            }
+            "identity_policies" | "session_policies" => items(&mut m.value)
+                .iter_mut()
+                .for_each(|p| policy(p, &mut bases)),
+            "scps" | "rcps" => {
+                for level in items(&mut m.value) {
+                    items(level).iter_mut().for_each(|p| policy(p, &mut bases));
+                }
+            }
+            _ => {}
+        }
+    }
+    bases
 }
 
 const CASE_FIELDS: [&str; 14] = [
@@ -347,7 +416,8 @@ impl Reader<'_> {
         if let Some(n) = get("endpoint_policy") {
             b = b.endpoint(self.policy(n, "$.endpoint_policy")?);
         }
-        let set = b.build().map_err(|e| {
+        // A case decides once (batch, the playground): the action index would cost more than it saves.
+        let set = b.build_lazy().map_err(|e| {
             let (line, column) = line_col(&e.source_text, e.diagnostic.span.start as usize);
             CaseError {
                 message: e.diagnostic.message.clone(),
@@ -386,6 +456,18 @@ impl Reader<'_> {
 
     /// A policy given inline as an object (parsed from its exact text) or as a string holding the policy text.
     fn policy(&self, node: &Node<'_>, path: &str) -> Result<Policy, CaseError> {
+        let rebased = self.bases.iter().find(|(a, _)| *a == address(node));
+        if let (Value::Object(_), Some(&(_, base))) = (&node.value, rebased) {
+            // Its spans are relative to its own text, which starts at `base`.
+            let (from, to) = (base as usize, base as usize + node.span.end as usize);
+            let text = self.text.get(from..to).unwrap_or("");
+            return Policy::from_tree(node, text, self.limits).map_err(|e| {
+                let d = e.diagnostics.first();
+                let offset = d.map_or(0, |d| d.span.start as usize);
+                let message = d.map_or_else(|| "invalid policy".to_string(), |d| d.message.clone());
+                self.err(from + offset, path, message)
+            });
+        }
         let (text, base) = match &node.value {
             Value::Object(_) => (
                 self.text.get(node.span.range()).unwrap_or(""),
@@ -574,5 +656,67 @@ impl Reader<'_> {
             None => None,
         };
         Ok(Expectation { decision, reasons })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile::PolicyRef;
+
+    const P1: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"S\u0041","Effect":"Allow","Action":"s3:GetObject","Resource":"*","Condition":{"StringEquals":{"aws:SourceVpce":["vpce-1","vpce-2"]},"NumericLessThan":{"s3:max-keys":10}}}]}"#;
+    const P2: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":["s3:*"],"Resource":"arn:aws:s3:::b/*"}}"#;
+    const R1: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*","Condition":{"StringNotEquals":{"aws:PrincipalOrgID":"o-1"}}}]}"#;
+    const E1: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*"}]}"#;
+
+    /// Policies given inline are built from the case's tree, not parsed again: each is the policy that parsing
+    /// its text gives (spans, shared texts, source), at every place a case holds policies.
+    #[test]
+    fn inline_policies_are_those_of_their_text() {
+        let case = format!(
+            r#"{{"id":"t","identity_policies":[{P1},{P2}],"session_policies":[{P2}],"permissions_boundary":{P1},
+            "scps":[[{P1},{P2}],[{P2}]],"rcps":[[{R1}]],"request":{{"principal":"arn:aws:iam::111122223333:role/R",
+            "action":"s3:GetObject","resource":"arn:aws:s3:::b/k"}}}}"#
+        );
+        let c = Case::parse(&case, &Limits::default()).unwrap();
+        let expected = [
+            (PolicyRef::Identity(0), P1),
+            (PolicyRef::Identity(1), P2),
+            (PolicyRef::Session(0), P2),
+            (PolicyRef::Boundary, P1),
+            (PolicyRef::Scp(0, 0), P1),
+            (PolicyRef::Scp(0, 1), P2),
+            (PolicyRef::Scp(1, 0), P2),
+            (PolicyRef::Rcp(0, 0), R1),
+        ];
+        for (at, text) in expected {
+            let got = c.set.get(at).unwrap().policy();
+            assert_eq!(got, &Policy::parse(text).unwrap(), "{at}");
+        }
+        assert_eq!(c.set.policies().count(), expected.len());
+    }
+
+    /// An inline policy's errors are placed in the case text, as when it was parsed from its slice; a policy
+    /// given as a string keeps its own place.
+    #[test]
+    fn inline_policy_errors_point_into_the_case() {
+        let bad = r#"{"Version":"2012-10-17","Statement":[{"Effect":"allow","Action":"s3:*","Resource":"*"}]}"#;
+        let case = format!(
+            r#"{{"identity_policies":[{P2},{bad}],"request":{{"action":"s3:GetObject","resource":"arn:aws:s3:::b/k"}}}}"#
+        );
+        let (_, e) = Case::parse(&case, &Limits::default()).unwrap_err();
+        let at = case.find(r#""allow""#).unwrap();
+        assert_eq!((e.line, e.column), (1, at + 1));
+        assert_eq!(e.path, "$.identity_policies[1]");
+        // A compile error: its place within the policy's own text.
+        let case = format!(
+            r#"{{"identity_policies":[{P2},{E1}],"request":{{"action":"s3:GetObject","resource":"arn:aws:s3:::b/k"}}}}"#
+        );
+        let (_, e) = Case::parse(&case, &Limits::default()).unwrap_err();
+        let at = E1.find(r#""*""#).unwrap();
+        assert_eq!(
+            (e.line, e.column, e.path.as_str()),
+            (1, at + 1, "identity[1]")
+        );
     }
 }
