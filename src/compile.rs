@@ -489,12 +489,14 @@ fn kind_name(at: PolicyRef) -> &'static str {
 #[derive(Debug, Default)]
 #[repr(C)]
 pub(crate) struct Inner {
-    /// Which statements each action the set names matches (not for a set of more than `MASK_WORDS * 64`
-    /// statements): see [`Inner::actions`]. Built when the set is (see [`PolicySetBuilder::build`]), or on the
-    /// set's second decision for a set built to decide once or a few times
-    /// ([`PolicySetBuilder::build_lazy`]): one decision walks the policies instead. First: a decision reads it
-    /// first (see [`ActionIndex`]).
-    index: std::sync::OnceLock<ActionIndex>,
+    /// Which statements each action the set names matches, when `index.on` (not for a set of more than
+    /// `MASK_WORDS * 64` statements): see [`Inner::actions`]. Built with the set (see
+    /// [`PolicySetBuilder::build`]). First: a decision reads it first (see [`ActionIndex`]).
+    index: ActionIndex,
+    /// Whether the index is built on the set's second decision, in `later`, instead (a set built to decide once
+    /// or a few times, [`PolicySetBuilder::build_lazy`]): one decision walks the policies instead.
+    lazy: bool,
+    later: std::sync::OnceLock<ActionIndex>,
     /// Whether a decision has gone without the index (a lazy set builds it on the next).
     walked: std::sync::atomic::AtomicBool,
     pub scps: Vec<Vec<CompiledPolicy>>,
@@ -602,20 +604,19 @@ impl Inner {
         self.slots = slots;
         self.statement_count = id;
         self.keys = KeyTable::build(keys);
+        self.lazy = lazy;
         if !lazy {
-            self.index_now();
+            self.index = self.build_index();
         }
         self
     }
 
-    /// The action index, built now if it is not yet.
-    fn index_now(&self) -> &ActionIndex {
-        self.index.get_or_init(|| {
-            (self.statement_count <= MASK_WORDS * 64 && !self.needs_full_walk())
-                .then(|| ActionIndex::build(self, self.statement_count))
-                .flatten()
-                .unwrap_or_default()
-        })
+    /// The action index of the set (an empty one, `on` false, when it has none).
+    fn build_index(&self) -> ActionIndex {
+        (self.statement_count <= MASK_WORDS * 64 && !self.needs_full_walk())
+            .then(|| ActionIndex::build(self, self.statement_count))
+            .flatten()
+            .unwrap_or_default()
     }
 
     /// Whether a decision must take the full walk: a resource-based policy whose grant depends on how it names
@@ -631,33 +632,49 @@ impl Inner {
     /// The action index, when the set has one (and, for a lazy set, has built it).
     #[inline]
     pub fn actions(&self) -> Option<&ActionIndex> {
-        self.index.get().filter(|i| i.on)
+        if self.index.on {
+            return Some(&self.index);
+        }
+        self.built_later()
+    }
+
+    /// A lazy set's index, when built.
+    #[cold]
+    #[inline(never)]
+    fn built_later(&self) -> Option<&ActionIndex> {
+        self.later.get().filter(|i| i.on)
     }
 
     /// The action index for a decision about to be made: a lazy set's first decision goes without it (one
     /// decision costs less walking the policies than indexing them), the next builds it.
     #[inline]
     pub fn actions_for_decision(&self) -> Option<&ActionIndex> {
-        match self.index.get() {
-            Some(i) => i.on.then_some(i),
-            None => self.index_later(),
+        if self.index.on {
+            return Some(&self.index);
         }
+        self.index_later()
     }
 
     #[cold]
     #[inline(never)]
     fn index_later(&self) -> Option<&ActionIndex> {
+        if !self.lazy {
+            return None;
+        }
+        if let Some(i) = self.later.get() {
+            return i.on.then_some(i);
+        }
         if !self.walked.swap(true, std::sync::atomic::Ordering::Relaxed) {
             return None;
         }
-        let i = self.index_now();
+        let i = self.later.get_or_init(|| self.build_index());
         i.on.then_some(i)
     }
 
     /// Whether the action index has been built (for tests of laziness).
     #[cfg(test)]
     pub fn indexed(&self) -> bool {
-        self.index.get().is_some()
+        !self.lazy || self.later.get().is_some()
     }
 
     /// The ordinal of the policy at `at` in the order of [`Inner::policies`].
