@@ -1100,6 +1100,9 @@ impl ActionIndex {
         for (st, _) in inner.statements() {
             for a in &st.actions {
                 match a.glob().as_literal() {
+                    // INVARIANT: only well-formed actions have entries, so a request whose action finds one is
+                    // well-formed (`Input::well_formed`); a request naming a malformed literal is refused anyway.
+                    Some(l) if !crate::shape::action_ok(l) => {}
                     Some(l) => {
                         index_of.entry(l.as_bytes()).or_insert_with(|| {
                             entries.push((

@@ -3,7 +3,7 @@
 //! Context values are taken exactly as given (docs/FORMATS.md §1): no key is added, dropped or derived.
 
 use crate::policy::pattern::Vars;
-use crate::policy::value::{Timestamp, parse_bool, parse_cidr, parse_ip, parse_number};
+use crate::policy::value::{Timestamp, parse_bool, parse_cidr, parse_number, parse_request_ip};
 use std::fmt;
 
 /// One scalar context value as the caller gave it.
@@ -66,7 +66,8 @@ impl<'a> ScalarRef<'a> {
 
     pub fn number(self) -> Option<f64> {
         match self {
-            ScalarRef::Number(n, _) => Some(n),
+            // A non-finite number is refused at ingest; should one get here, it is no number.
+            ScalarRef::Number(n, _) => Some(n).filter(|n| n.is_finite()),
             ScalarRef::String(s) => parse_number(s),
             ScalarRef::Bool(_) => None,
         }
@@ -91,9 +92,11 @@ impl<'a> ScalarRef<'a> {
         }
     }
 
+    /// The address, as AWS sees it: an IPv4-mapped IPv6 address (`::ffff:203.0.113.7`) is its IPv4 address
+    /// (see [`parse_request_ip`]).
     pub fn ip(self) -> Option<std::net::IpAddr> {
         match self {
-            ScalarRef::String(s) => parse_ip(s),
+            ScalarRef::String(s) => parse_request_ip(s),
             _ => None,
         }
     }
@@ -108,6 +111,30 @@ impl fmt::Display for ScalarRef<'_> {
 impl From<&str> for Scalar {
     fn from(s: &str) -> Self {
         Scalar::String(s.to_string())
+    }
+}
+
+impl Scalar {
+    /// The value of an IP-address key for the peer address `addr` of a connection, as AWS would see it: a
+    /// dual-stack socket reports an IPv4 peer as `::ffff:203.0.113.7`, which AWS sees as `203.0.113.7`, so the
+    /// mapped form is written as its IPv4 address. (Text given as the mapped form is read the same way.)
+    ///
+    /// ```
+    /// use iamgate::Scalar;
+    /// let peer: std::net::IpAddr = "::ffff:203.0.113.7".parse().unwrap();
+    /// assert_eq!(Scalar::from_ip(peer).text(), "203.0.113.7");
+    /// assert_eq!(Scalar::from(peer), Scalar::from_ip(peer));
+    /// assert_eq!(Scalar::from_ip("2001:db8::7".parse().unwrap()).text(), "2001:db8::7");
+    /// ```
+    pub fn from_ip(addr: std::net::IpAddr) -> Scalar {
+        Scalar::String(addr.to_canonical().to_string())
+    }
+}
+
+impl From<std::net::IpAddr> for Scalar {
+    /// [`Scalar::from_ip`]: an IPv4-mapped address becomes its IPv4 address.
+    fn from(addr: std::net::IpAddr) -> Self {
+        Scalar::from_ip(addr)
     }
 }
 
@@ -192,13 +219,25 @@ pub const KNOWN_KEYS: [(&str, KeyType); 20] = [
     ("aws:sourcevpcarn", KeyType::String),
 ];
 
-/// Why a context value was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("context key `{key}`: {message}")]
+/// Why a request was refused at ingest: a context value, or (with `key` [`crate::shape::ACTION`] or
+/// [`crate::shape::RESOURCE`]) the request's action or resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContextError {
     pub key: String,
     pub message: String,
 }
+
+impl fmt::Display for ContextError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.key.as_str() {
+            crate::shape::ACTION => write!(f, "action {}", self.message),
+            crate::shape::RESOURCE => write!(f, "resource {}", self.message),
+            key => write!(f, "context key `{key}`: {}", self.message),
+        }
+    }
+}
+
+impl std::error::Error for ContextError {}
 
 /// The request context: condition keys (case-insensitive) to values.
 ///
@@ -619,14 +658,37 @@ impl Context {
 
     /// Add or replace a key. Values of keys with a documented type (`aws:SourceIp` is an IP address,
     /// `aws:ViaAWSService` a boolean, ...) are checked here, so that a typo is an error rather than a silent
-    /// non-match.
+    /// non-match. Those keys are single-valued: AWS never sends a list for them, so a list is refused. A number
+    /// that is not finite (NaN, an infinity) is refused for every key: no comparison could hold for it.
+    ///
+    /// ```
+    /// use iamgate::context::{Context, ContextValue, Scalar};
+    /// let mut c = Context::new();
+    /// let two = ContextValue::Many(vec!["203.0.113.7".into(), "10.0.0.1".into()]);
+    /// assert!(c.insert("aws:SourceIp", two).is_err());
+    /// let nan = ContextValue::One(Scalar::Number(f64::NAN, "NaN".into()));
+    /// assert!(c.insert("aws:MultiFactorAuthAge", nan).is_err());
+    /// ```
     pub fn insert(&mut self, key: &str, value: ContextValue) -> Result<(), ContextError> {
         let lower = key.to_ascii_lowercase();
         let ty = known_key_type(&lower);
         if let Some(ty) = ty {
+            if matches!(value, ContextValue::Many(_)) {
+                return Err(listed(key));
+            }
             for s in value.as_slice() {
                 check_type(key, ty, s.as_ref())?;
             }
+        }
+        if let Some(Scalar::Number(n, t)) = value
+            .as_slice()
+            .iter()
+            .find(|s| matches!(s, Scalar::Number(n, _) if !n.is_finite()))
+        {
+            return Err(ContextError {
+                key: key.to_string(),
+                message: format!("`{t}` ({n}) is not a finite number"),
+            });
         }
         match self
             .entries
@@ -733,6 +795,15 @@ pub(crate) fn check_type(
     }
 }
 
+/// Why a list was refused for `key`, a key with a documented type: each is single-valued.
+#[cold]
+pub(crate) fn listed(key: &str) -> ContextError {
+    ContextError {
+        key: key.to_string(),
+        message: "takes one value, not a list (AWS sends one value for this key)".into(),
+    }
+}
+
 /// Why [`check_type`] refused `s`.
 #[cold]
 fn refused(key: &str, ty: KeyType, s: ScalarRef<'_>) -> ContextError {
@@ -795,6 +866,19 @@ impl Request {
     pub fn context(mut self, context: Context) -> Self {
         self.context = context;
         self
+    }
+
+    /// Whether the action is `service:ActionName` and the resource `*` or an ARN ([`crate::shape`]); the context
+    /// was checked as it was built. The decisions refuse a request that fails this check.
+    ///
+    /// ```
+    /// use iamgate::Request;
+    /// assert!(Request::new("s3:GetObject", "arn:aws:s3:::b/k").check().is_ok());
+    /// let e = Request::new(" s3:GetObject", "arn:aws:s3:::b/k").check().unwrap_err();
+    /// assert_eq!(e.to_string(), "action ` s3:GetObject` is not `service:ActionName` (ASCII letters, digits, `-` and `_`, no wildcard, no space)");
+    /// ```
+    pub fn check(&self) -> Result<(), ContextError> {
+        crate::shape::check(&self.action, &self.resource)
     }
 
     /// The principal's account: the ARN's account field, or a bare 12-digit account id.

@@ -1,6 +1,8 @@
 #![doc = include_str!("../README.md")]
 
 pub mod analyse;
+pub mod api;
+pub mod bundle;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod compile;
@@ -14,6 +16,7 @@ pub mod network;
 pub mod parse;
 pub mod policy;
 pub mod refuse;
+pub mod shape;
 pub mod span;
 mod suggest;
 pub mod validate;

@@ -3,7 +3,7 @@
 //! A case is read with the spanned JSON parser, so a policy written inline as a JSON object is parsed from its
 //! exact text in the case, and every error names the line and column in the case and the JSON path.
 
-use crate::compile::{EndpointKind, PolicySet, PolicySetBuilder, ResourceKind};
+use crate::compile::{EndpointKind, PolicyRef, PolicySet, PolicySetBuilder, ResourceKind};
 use crate::context::{Context, ContextValue, Request, Scalar};
 use crate::decide::{Decision, Explanation, Reason, StatementTrace};
 use crate::limits::Limits;
@@ -70,6 +70,9 @@ pub struct Case {
     pub set: PolicySet,
     pub request: Request,
     pub expect: Option<Expectation>,
+    /// The warnings `lint` gives for the case's policies, each with its place: every record of the case
+    /// carries them.
+    pub lint: Vec<String>,
 }
 
 /// One line of output: the decision, or the error.
@@ -119,6 +122,62 @@ pub fn decide_case(text: &str, explain: bool) -> DecisionRecord {
     }
 }
 
+/// The warnings of a decision: conditions whose result rests on an unsettled choice, and RCPs not applied.
+pub(crate) fn warnings(
+    set: &PolicySet,
+    request: &Request,
+    statements: &[StatementTrace],
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for st in statements
+        .iter()
+        .filter(|s| s.action_matched && s.resource_matched && s.principal_matched)
+    {
+        for c in &st.conditions {
+            if let Some(u) = c.uncertain {
+                warnings.push(format!(
+                    "{} statement {}: `{}` on `{}`: {u}",
+                    st.policy, st.statement, c.operator, c.key
+                ));
+            }
+        }
+    }
+    if !set.inner.rcps.is_empty() && !crate::decide::rcp_governs(&request.action) {
+        warnings.push(format!(
+            "resource control policies were not applied: `{}` is not an action of a service that RCPs govern ({}; docs/SEMANTICS.md §9 row 20)",
+            request.action,
+            crate::decide::rcp_service_list()
+        ));
+    }
+    if set.inner.resource.is_none() && resource_kind_of(request) == ResourceKind::Key {
+        warnings.push(format!(
+            "`{}` names a KMS key but the case gives no key policy: every key has one, and this decision assumes the default key policy, which allows the account and so leaves the decision to IAM policies (docs/SEMANTICS.md §9 row 32)",
+            request.action
+        ));
+    }
+    warnings
+}
+
+/// Read one request object (the Case contract's `request`) from JSON text; errors name `$.request...` paths.
+pub(crate) fn parse_request(text: &str, limits: &Limits) -> Result<Request, CaseError> {
+    let root = json::parse(text, limits).map_err(|e| {
+        let (line, column) = e.line_col(text);
+        CaseError {
+            message: e.message,
+            line,
+            column,
+            path: "$".into(),
+        }
+    })?;
+    Reader {
+        text,
+        limits,
+        bases: Vec::new(),
+        lint: std::cell::RefCell::new(Vec::new()),
+    }
+    .request(&root)
+}
+
 impl Case {
     pub fn decide(&self, explain: bool) -> DecisionRecord {
         let Explanation {
@@ -126,34 +185,8 @@ impl Case {
             reasons,
             statements,
         } = self.set.explain(&self.request);
-        let mut warnings = Vec::new();
-        for st in statements
-            .iter()
-            .filter(|s| s.action_matched && s.resource_matched && s.principal_matched)
-        {
-            for c in &st.conditions {
-                if let Some(u) = c.uncertain {
-                    warnings.push(format!(
-                        "{} statement {}: `{}` on `{}`: {u}",
-                        st.policy, st.statement, c.operator, c.key
-                    ));
-                }
-            }
-        }
-        if !self.set.inner.rcps.is_empty() && !crate::decide::rcp_governs(&self.request.action) {
-            warnings.push(format!(
-                "resource control policies were not applied: `{}` is not an action of a service that RCPs govern ({}; docs/SEMANTICS.md §9 row 20)",
-                self.request.action,
-                crate::decide::rcp_service_list()
-            ));
-        }
-        if self.set.inner.resource.is_none() && resource_kind_of(&self.request) == ResourceKind::Key
-        {
-            warnings.push(format!(
-                "`{}` names a KMS key but the case gives no key policy: every key has one, and this decision assumes the default key policy, which allows the account and so leaves the decision to IAM policies (docs/SEMANTICS.md §9 row 32)",
-                self.request.action
-            ));
-        }
+        let mut warnings = self.lint.clone();
+        warnings.extend(self::warnings(&self.set, &self.request, &statements));
         DecisionRecord::Decided {
             id: self.id.clone(),
             decision,
@@ -183,6 +216,7 @@ impl Case {
             text,
             limits,
             bases,
+            lint: std::cell::RefCell::new(Vec::new()),
         };
         let id = root.get("id").and_then(|n| match &n.value {
             Value::String(s) => Some(s.to_string()),
@@ -190,6 +224,20 @@ impl Case {
             _ => None,
         });
         r.case(&root).map_err(|e| (id, e))
+    }
+}
+
+/// The kind `lint` checks a policy in this place as.
+fn kind_of(at: PolicyRef) -> crate::validate::PolicyKind {
+    use crate::validate::PolicyKind;
+    match at {
+        PolicyRef::Identity(_) => PolicyKind::Identity,
+        PolicyRef::Resource => PolicyKind::Resource,
+        PolicyRef::Boundary => PolicyKind::Boundary,
+        PolicyRef::Session(_) => PolicyKind::Session,
+        PolicyRef::Scp(..) => PolicyKind::Scp,
+        PolicyRef::Rcp(..) => PolicyKind::Rcp,
+        PolicyRef::Endpoint => PolicyKind::Endpoint,
     }
 }
 
@@ -219,6 +267,8 @@ struct Reader<'t> {
     /// The policies given inline as objects, each by its node's address, with where its text starts in the
     /// case: their nodes' spans are made relative to that (see [`rebase_policies`]).
     bases: Vec<(usize, u32)>,
+    /// The lint warnings of the policies read so far.
+    lint: std::cell::RefCell<Vec<String>>,
 }
 
 /// The node's address, to find it in [`Reader::bases`].
@@ -306,6 +356,20 @@ const REQUEST_FIELDS: [&str; 5] = [
 ];
 
 impl Reader<'_> {
+    /// Where an inline policy's text starts in the case, when [`rebase_policies`] made its spans relative to it.
+    fn base_of(&self, node: &Node<'_>) -> Option<usize> {
+        let at = address(node);
+        self.bases
+            .iter()
+            .find(|(a, _)| *a == at)
+            .map(|&(_, base)| base as usize)
+    }
+
+    /// Where `node` starts in the case.
+    fn start_of(&self, node: &Node<'_>) -> usize {
+        self.base_of(node).unwrap_or(node.span.start as usize)
+    }
+
     fn err(&self, node_offset: usize, path: &str, message: impl Into<String>) -> CaseError {
         let (line, column) = line_col(self.text, node_offset);
         CaseError {
@@ -368,6 +432,12 @@ impl Reader<'_> {
         let request = self.request(req)?;
         let resource_kind = resource_kind_of(&request);
         let mut b = PolicySetBuilder::default();
+        // Where each policy sits in the case, for a compile error's place.
+        let mut places: Vec<(PolicyRef, String, &Node<'_>)> = Vec::new();
+        let mut place = |at: PolicyRef, path: &str, node| {
+            places.push((at, path.to_string(), node));
+            path.to_string()
+        };
         if let Some(n) = get("endpoint_kind") {
             b = b.endpoint_kind(match self.string(n, "$.endpoint_kind")?.as_str() {
                 "interface" => EndpointKind::Interface,
@@ -383,18 +453,35 @@ impl Reader<'_> {
         }
         if let Some(n) = get("identity_policies") {
             for (i, p) in self.array(n, "$.identity_policies")?.iter().enumerate() {
-                b = b.identity(self.policy(p, &format!("$.identity_policies[{i}]"))?);
+                let path = place(
+                    PolicyRef::Identity(i),
+                    &format!("$.identity_policies[{i}]"),
+                    p,
+                );
+                b = b.identity(self.policy(p, &path, kind_of(PolicyRef::Identity(i)))?);
             }
         }
         if let Some(n) = get("resource_policy") {
-            b = b.resource_as(self.policy(n, "$.resource_policy")?, resource_kind);
+            let path = place(PolicyRef::Resource, "$.resource_policy", n);
+            let kind = match resource_kind {
+                ResourceKind::Trust => crate::validate::PolicyKind::Trust,
+                ResourceKind::Key => crate::validate::PolicyKind::Key,
+                _ => crate::validate::PolicyKind::Resource,
+            };
+            b = b.resource_as(self.policy(n, &path, kind)?, resource_kind);
         }
         if let Some(n) = get("permissions_boundary") {
-            b = b.boundary(self.policy(n, "$.permissions_boundary")?);
+            let path = place(PolicyRef::Boundary, "$.permissions_boundary", n);
+            b = b.boundary(self.policy(n, &path, kind_of(PolicyRef::Boundary))?);
         }
         if let Some(n) = get("session_policies") {
             for (i, p) in self.array(n, "$.session_policies")?.iter().enumerate() {
-                b = b.session(self.policy(p, &format!("$.session_policies[{i}]"))?);
+                let path = place(
+                    PolicyRef::Session(i),
+                    &format!("$.session_policies[{i}]"),
+                    p,
+                );
+                b = b.session(self.policy(p, &path, kind_of(PolicyRef::Session(i)))?);
             }
         }
         for (field, rcp) in [("scps", false), ("rcps", true)] {
@@ -403,7 +490,13 @@ impl Reader<'_> {
                     let path = format!("$.{field}[{l}]");
                     let mut out = Vec::new();
                     for (j, p) in self.array(level, &path)?.iter().enumerate() {
-                        out.push(self.policy(p, &format!("{path}[{j}]"))?);
+                        let at = if rcp {
+                            PolicyRef::Rcp(l, j)
+                        } else {
+                            PolicyRef::Scp(l, j)
+                        };
+                        let path = place(at, &format!("{path}[{j}]"), p);
+                        out.push(self.policy(p, &path, kind_of(at))?);
                     }
                     b = if rcp {
                         b.rcp_level(out)
@@ -414,16 +507,31 @@ impl Reader<'_> {
             }
         }
         if let Some(n) = get("endpoint_policy") {
-            b = b.endpoint(self.policy(n, "$.endpoint_policy")?);
+            let path = place(PolicyRef::Endpoint, "$.endpoint_policy", n);
+            b = b.endpoint(self.policy(n, &path, kind_of(PolicyRef::Endpoint))?);
         }
         // A case decides once (batch, the playground): the action index would cost more than it saves.
         let set = b.build_lazy().map_err(|e| {
-            let (line, column) = line_col(&e.source_text, e.diagnostic.span.start as usize);
-            CaseError {
-                message: e.diagnostic.message.clone(),
-                line,
-                column,
-                path: format!("{}", e.policy),
+            let offset = e.diagnostic.span.start as usize;
+            match places.iter().find(|(at, _, _)| *at == e.policy) {
+                // The place in the case: the policy's JSON path, and the line and column in the case text
+                // (inline) or in the policy's own text (a string), as for a parse error.
+                Some((_, path, node)) => self.placed(
+                    node,
+                    path,
+                    &e.source_text,
+                    offset,
+                    e.diagnostic.message.clone(),
+                ),
+                None => {
+                    let (line, column) = line_col(&e.source_text, offset);
+                    CaseError {
+                        message: e.diagnostic.message.clone(),
+                        line,
+                        column,
+                        path: format!("{}", e.policy),
+                    }
+                }
             }
         })?;
         let expect = match get("expect") {
@@ -440,6 +548,7 @@ impl Reader<'_> {
             set,
             request,
             expect,
+            lint: self.lint.take(),
         })
     }
 
@@ -455,26 +564,25 @@ impl Reader<'_> {
     }
 
     /// A policy given inline as an object (parsed from its exact text) or as a string holding the policy text.
-    fn policy(&self, node: &Node<'_>, path: &str) -> Result<Policy, CaseError> {
-        let rebased = self.bases.iter().find(|(a, _)| *a == address(node));
-        if let (Value::Object(_), Some(&(_, base))) = (&node.value, rebased) {
-            // Its spans are relative to its own text, which starts at `base`.
-            let (from, to) = (base as usize, base as usize + node.span.end as usize);
-            let text = self.text.get(from..to).unwrap_or("");
-            return Policy::from_tree(node, text, self.limits).map_err(|e| {
-                let d = e.diagnostics.first();
-                let offset = d.map_or(0, |d| d.span.start as usize);
-                let message = d.map_or_else(|| "invalid policy".to_string(), |d| d.message.clone());
-                self.err(from + offset, path, message)
-            });
-        }
-        let (text, base) = match &node.value {
-            Value::Object(_) => (
-                self.text.get(node.span.range()).unwrap_or(""),
-                Some(node.span.start as usize),
-            ),
-            Value::String(s) => (s.as_ref(), None),
-            v => return Err(self.err(
+    /// The policy at `node`, checked as `lint` checks a policy of its kind: what `lint` reports is kept for the
+    /// record's warnings (a policy IAM refuses is refused when the set is built, `crate::refuse`: an error
+    /// record whose place this reader gives). An inline object is built from the case's tree, whose spans
+    /// [`rebase_policies`] made relative to its own text, not parsed again.
+    fn policy(
+        &self,
+        node: &Node<'_>,
+        path: &str,
+        kind: crate::validate::PolicyKind,
+    ) -> Result<Policy, CaseError> {
+        let rebased = self.base_of(node);
+        let text = match (&node.value, rebased) {
+            (Value::Object(_), Some(base)) => self
+                .text
+                .get(base..base + node.span.end as usize)
+                .unwrap_or(""),
+            (Value::Object(_), None) => self.text.get(node.span.range()).unwrap_or(""),
+            (Value::String(s), _) => s.as_ref(),
+            (v, _) => return Err(self.err(
                 node.span.start as usize,
                 path,
                 format!(
@@ -483,25 +591,50 @@ impl Reader<'_> {
                 ),
             )),
         };
-        Policy::parse_with(text, self.limits).map_err(|e| {
+        let parsed = match rebased {
+            Some(_) => Policy::from_tree(node, text, self.limits),
+            None => Policy::parse_with(text, self.limits),
+        };
+        let policy = parsed.map_err(|e| {
             let d = e.diagnostics.first();
             let offset = d.map_or(0, |d| d.span.start as usize);
             let message = d.map_or_else(|| "invalid policy".to_string(), |d| d.message.clone());
-            match base {
-                // Inline: the place in the case text.
-                Some(base) => self.err(base + offset, path, message),
-                // A string: the place within the policy text.
-                None => {
-                    let (line, column) = line_col(text, offset);
-                    CaseError {
-                        message: format!("{message} (in the policy text)"),
-                        line,
-                        column,
-                        path: path.to_string(),
-                    }
+            self.placed(node, path, text, offset, message)
+        })?;
+        for d in crate::validate::validate(&policy, kind) {
+            let offset = d.span.start as usize;
+            let severity = if d.is_error() { "error" } else { "warning" };
+            let e = self.placed(node, path, text, offset, d.message);
+            self.lint.borrow_mut().push(format!(
+                "{}: lint {severity}[{}]: {} (line {}, column {})",
+                e.path, d.code, e.message, e.line, e.column
+            ));
+        }
+        Ok(policy)
+    }
+
+    /// An error at byte `offset` of the text `text` of the policy at `node` (JSON path `path`): inline, the place
+    /// in the case text; a string, the place within the policy text, said so.
+    fn placed(
+        &self,
+        node: &Node<'_>,
+        path: &str,
+        text: &str,
+        offset: usize,
+        message: String,
+    ) -> CaseError {
+        match &node.value {
+            Value::Object(_) => self.err(self.start_of(node) + offset, path, message),
+            _ => {
+                let (line, column) = line_col(text, offset);
+                CaseError {
+                    message: format!("{message} (in the policy text)"),
+                    line,
+                    column,
+                    path: path.to_string(),
                 }
             }
-        })
+        }
     }
 
     fn string(&self, node: &Node<'_>, path: &str) -> Result<String, CaseError> {
@@ -529,11 +662,14 @@ impl Reader<'_> {
                 ));
             }
         }
-        if !req.action.contains(':') {
+        if !crate::shape::action_ok(&req.action) {
             return Err(self.err(
                 get("action").map_or(0, |n| n.span.start as usize),
                 "$.request.action",
-                format!("action `{}` must be `service:ActionName`", req.action),
+                format!(
+                    "action `{}` must be `service:ActionName` (ASCII letters, digits, `-` and `_`, no wildcard, no space)",
+                    req.action.escape_debug()
+                ),
             ));
         }
         match get("resource") {
@@ -545,6 +681,16 @@ impl Reader<'_> {
                     "the request has no `resource`",
                 ));
             }
+        }
+        if !crate::shape::resource_ok(&req.resource) {
+            return Err(self.err(
+                get("resource").map_or(0, |n| n.span.start as usize),
+                "$.request.resource",
+                format!(
+                    "resource `{}` must be `*` or an ARN (`arn:partition:service:region:account:resource`)",
+                    req.resource.escape_debug()
+                ),
+            ));
         }
         if let Some(n) = get("principal") {
             req.principal = Some(self.string(n, "$.request.principal")?);
@@ -708,15 +854,34 @@ mod tests {
         let at = case.find(r#""allow""#).unwrap();
         assert_eq!((e.line, e.column), (1, at + 1));
         assert_eq!(e.path, "$.identity_policies[1]");
-        // A compile error: its place within the policy's own text.
+        // A compile error: its place in the case too.
         let case = format!(
             r#"{{"identity_policies":[{P2},{E1}],"request":{{"action":"s3:GetObject","resource":"arn:aws:s3:::b/k"}}}}"#
         );
         let (_, e) = Case::parse(&case, &Limits::default()).unwrap_err();
-        let at = E1.find(r#""*""#).unwrap();
+        let at = case.find(E1).unwrap() + E1.find(r#""*""#).unwrap();
         assert_eq!(
             (e.line, e.column, e.path.as_str()),
-            (1, at + 1, "identity[1]")
+            (1, at + 1, "$.identity_policies[1]")
         );
+        // Lint findings of an inline policy are placed in the case as well: where the same policy given as a
+        // string places them in its text, shifted by where it starts in the case.
+        let unknown_key = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*","Condition":{"StringEquals":{"aws:SourceVpcee":"vpce-1"}}}]}"#;
+        let tail = r#"],"request":{"action":"s3:GetObject","resource":"arn:aws:s3:::b/k"}}"#;
+        let case = format!(r#"{{"identity_policies":[{P2},{unknown_key}{tail}"#);
+        let inline = Case::parse(&case, &Limits::default()).unwrap().lint;
+        let quoted = serde_json::to_string(unknown_key).unwrap();
+        let as_text = format!(r#"{{"identity_policies":[{P2},{quoted}{tail}"#);
+        let from_text = Case::parse(&as_text, &Limits::default()).unwrap().lint;
+        assert!(!inline.is_empty());
+        assert_eq!(inline.len(), from_text.len());
+        let col = |w: &str| -> usize {
+            let tail = w.rsplit("column ").next().unwrap();
+            tail.trim_end_matches(')').parse().unwrap()
+        };
+        let base = case.find(unknown_key).unwrap();
+        for (a, b) in inline.iter().zip(&from_text) {
+            assert_eq!(col(a), col(b) + base, "{a} / {b}");
+        }
     }
 }

@@ -41,6 +41,7 @@
 
 mod addr;
 mod derive;
+mod feedfile;
 pub mod feeds;
 pub mod findings;
 mod read;
@@ -270,20 +271,51 @@ pub struct NetworkError {
 impl Network {
     /// Parse and check a network file. `base` is the folder that relative feed paths (`cenr`,
     /// `aws_ip_ranges`, `feeds`) are read from; without it, a file naming a feed is an error.
+    ///
+    /// A feed path is read only inside `base` (no `..`, no absolute path, no link out of it), only if it is a
+    /// regular file, and up to 64 MiB; an error about a feed never quotes its text. See
+    /// [`Network::parse_allowing_feeds`] to allow feed files elsewhere.
     pub fn parse(text: &str, base: Option<&Path>) -> Result<Network, NetworkError> {
-        read::parse(text, base)
+        read::parse(text, base, &[])
     }
 
-    /// Read, parse and check the network file at `path`; feeds are read relative to its folder.
+    /// Parse and check a network whose feeds (`cenr`, `aws_ip_ranges`, `feeds`) are given as texts keyed by the
+    /// names the network uses for them; nothing is read from disk.
+    pub fn parse_with_feeds(
+        text: &str,
+        feeds: &std::collections::BTreeMap<String, String>,
+    ) -> Result<Network, NetworkError> {
+        read::parse_from(text, read::Feeds::Given(feeds))
+    }
+
+    /// [`Network::parse`], where the feed files `feeds` (named by the user, as `presign --feed` does) may also be
+    /// read wherever they are when the network file names them (by a path that leads to the same file).
+    pub fn parse_allowing_feeds(
+        text: &str,
+        base: Option<&Path>,
+        feeds: &[std::path::PathBuf],
+    ) -> Result<Network, NetworkError> {
+        let allowed: Vec<std::path::PathBuf> =
+            feeds.iter().filter_map(|f| f.canonicalize().ok()).collect();
+        read::parse(text, base, &allowed)
+    }
+
+    /// Read, parse and check the network file at `path`; feeds are read relative to its folder. At most one
+    /// byte more than the document limit is read: a longer file (or one that never ends) is refused by it.
     pub fn load(path: &Path) -> Result<Network, NetworkError> {
-        let text = std::fs::read_to_string(path).map_err(|e| NetworkError {
-            message: format!("cannot read `{}`: {e}", path.display()),
-            line: 1,
-            column: 1,
-            path: "$".into(),
-            help: None,
-        })?;
-        read::parse(&text, path.parent())
+        use std::io::Read;
+        let limit = crate::limits::Limits::default().max_document_bytes;
+        let mut text = String::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(limit as u64 + 1).read_to_string(&mut text))
+            .map_err(|e| NetworkError {
+                message: format!("cannot read `{}`: {e}", path.display()),
+                line: 1,
+                column: 1,
+                path: "$".into(),
+                help: None,
+            })?;
+        read::parse(&text, path.parent(), &[])
     }
 
     /// The user-profile ARN both steps are authorized on: `arn:aws:sagemaker:REGION:ACCOUNT:user-profile/DOMAIN/PROFILE`.

@@ -43,7 +43,23 @@ const FEEDS: [&str; 2] = ["cenr", "aws_ip_ranges"];
 const CENR: [&str; 4] = ["path", "cloud", "continent", "city"];
 const IP_RANGES: [&str; 3] = ["path", "service", "region"];
 
-pub(super) fn parse(text: &str, base: Option<&Path>) -> Result<Network, NetworkError> {
+pub(super) fn parse(
+    text: &str,
+    base: Option<&Path>,
+    allowed: &[std::path::PathBuf],
+) -> Result<Network, NetworkError> {
+    parse_from(text, Feeds::Folder(base, allowed))
+}
+
+/// Where the feed files a network names come from: a folder on disk (with the files the user named, readable
+/// wherever they are), or texts the caller gives by name (the WASM playground, which reads no files).
+#[derive(Clone, Copy)]
+pub(super) enum Feeds<'t> {
+    Folder(Option<&'t Path>, &'t [std::path::PathBuf]),
+    Given(&'t std::collections::BTreeMap<String, String>),
+}
+
+pub(super) fn parse_from(text: &str, feeds: Feeds<'_>) -> Result<Network, NetworkError> {
     let root = json::parse(text, &Limits::default()).map_err(|e| {
         let (line, column) = e.line_col(text);
         NetworkError {
@@ -54,13 +70,13 @@ pub(super) fn parse(text: &str, base: Option<&Path>) -> Result<Network, NetworkE
             help: e.help,
         }
     })?;
-    let r = Reader { text, base };
+    let r = Reader { text, feeds };
     r.network(&root)
 }
 
 struct Reader<'t> {
     text: &'t str,
-    base: Option<&'t Path>,
+    feeds: Feeds<'t>,
 }
 
 /// An object's members, checked against the fields it may have.
@@ -716,17 +732,25 @@ impl Reader<'_> {
     }
 
     fn read_feed(&self, node: &Node<'_>, path: &str, file: &str) -> R<String> {
-        let Some(base) = self.base else {
+        let (base, allowed) = match self.feeds {
+            Feeds::Folder(base, allowed) => (base, allowed),
+            Feeds::Given(texts) => {
+                return texts.get(file).cloned().ok_or_else(|| {
+                    let mut names: Vec<&str> = texts.keys().map(String::as_str).collect();
+                    names.truncate(8);
+                    let given = if names.is_empty() {
+                        "no feeds were given".to_string()
+                    } else {
+                        format!("the feeds given are `{}`", names.join("`, `"))
+                    };
+                    self.err(node, path, format!("feed `{file}` was not given; {given}"))
+                });
+            }
+        };
+        let Some(base) = base else {
             return Err(self.err(node, path, format!("cannot read feed `{file}`: the network was not read from a file, so relative paths have no folder")));
         };
-        let full = base.join(file);
-        std::fs::read_to_string(&full).map_err(|e| {
-            self.err(
-                node,
-                path,
-                format!("cannot read feed `{}`: {e}", full.display()),
-            )
-        })
+        super::feedfile::read(base, file, allowed).map_err(|m| self.err(node, path, m))
     }
 
     fn feed_err(
@@ -736,7 +760,7 @@ impl Reader<'_> {
         file: &str,
         e: feeds::FeedError,
     ) -> NetworkError {
-        self.err(node, path, format!("in feed `{file}`: {e}"))
+        self.err(node, path, super::feedfile::describe(file, self.text, &e))
     }
 
     /// The strings of an optional filter field (one string or a list); empty when absent.

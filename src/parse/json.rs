@@ -233,6 +233,17 @@ pub fn parse<'a>(text: &'a str, limits: &Limits) -> Result<Node<'a>, JsonError> 
             help: None,
         });
     }
+    if text.starts_with('\u{feff}') {
+        // Editors on Windows save UTF-8 with this mark; RFC 8259 §8.1 does not allow it, so name it rather than
+        // call it an unexpected character.
+        return Err(JsonError {
+            offset: 0,
+            message:
+                "the text starts with a UTF-8 byte order mark (U+FEFF), which JSON does not allow"
+                    .into(),
+            help: Some("save the file as UTF-8 without a byte order mark".into()),
+        });
+    }
     let err = match document(text, limits.max_depth) {
         Ok(("", node)) => return Ok(node),
         Ok((rest, _)) => PErr::new(
@@ -1252,7 +1263,17 @@ mod tests {
             e.help.as_deref(),
             Some("JSON whitespace is only space, tab, line feed and carriage return")
         );
-        assert_err("\u{feff}{}", 0, &format!("{v}, found U+FEFF"));
+        // A leading byte order mark is named as one (editors on Windows write it); elsewhere it is a character.
+        let e = assert_err(
+            "\u{feff}{}",
+            0,
+            "the text starts with a UTF-8 byte order mark (U+FEFF), which JSON does not allow",
+        );
+        assert_eq!(
+            e.help.as_deref(),
+            Some("save the file as UTF-8 without a byte order mark")
+        );
+        assert_err("[\u{feff}]", 1, &format!("{v}, found U+FEFF"));
         assert_err("[\u{c}]", 1, &format!("{v}, found U+000C"));
         let e = assert_err("// c\n1", 0, &format!("{v}, found `/`"));
         assert_eq!(e.help.as_deref(), Some("JSON has no comments"));

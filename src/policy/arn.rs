@@ -165,6 +165,12 @@ pub(crate) fn account_field(arn: &str) -> Option<&str> {
     arn.get(fourth + 1..fifth).filter(|a| !a.is_empty())
 }
 
+/// The offsets of the fourth and fifth colons of `arn`, when it has five (the shape every ARN has).
+#[inline]
+pub(crate) fn account_field_at(arn: &str) -> Option<(usize, usize)> {
+    fourth_and_fifth_colons(arn.as_bytes())
+}
+
 /// Whether the account field of `arn` is `account` (no colon in it), read where the usual principal ARN has it:
 /// `arn:aws:`, a three-letter service (`iam`, `sts`), no region, then the account and a colon. `false` says
 /// nothing: the caller reads [`account_field`].

@@ -252,7 +252,7 @@ impl Policy {
             text,
             source: &source,
         };
-        let policy = b.policy(&node, source.clone());
+        let policy = b.policy(node, source.clone());
         match policy {
             Some(p) if b.errors.is_empty() => Ok(p),
             _ => Err(fail(b.errors)),

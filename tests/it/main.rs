@@ -15,6 +15,7 @@ mod cli;
 mod fidelity;
 mod hostile;
 mod json;
+mod jsonapi;
 mod network;
 #[cfg(feature = "cli")]
 mod newuser;
@@ -23,3 +24,5 @@ mod reach;
 #[cfg(feature = "cli")]
 mod readme;
 mod regressions;
+#[cfg(feature = "cli")]
+mod streams;

@@ -1,0 +1,751 @@
+//! The C ABI's contract, called as C calls it: fail closed on every error, one test per case.
+
+use super::*;
+use std::ptr::{null, null_mut};
+
+/// The action that makes [`iamgate_decide`] panic in test builds, to check that the panic is caught.
+const PANIC_ACTION: &str = "test:Panic";
+
+pub(crate) fn maybe_panic(req: &iamgate_request) {
+    // SAFETY: the test passes readable slices.
+    if let Ok(Some(a)) = unsafe { text(req.action) } {
+        if a == PANIC_ACTION {
+            panic!("a panic inside iamgate_decide");
+        }
+    }
+}
+
+/// Allows everything (including `test:Panic`) from 203.0.113.0/24, by the public path or through
+/// `vpce-1a2b3c4d`; through `vpce-0deny000` the endpoint policy denies (statement 0, `EndpointDeny`).
+const BUNDLE: &str = r#"{
+  "identity_policies": [{"Version": "2012-10-17", "Statement": [
+    {"Sid": "FromCorp", "Effect": "Allow", "Action": "*", "Resource": "*",
+     "Condition": {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}},
+    {"Sid": "ViaEndpoint", "Effect": "Allow", "Action": "*", "Resource": "*",
+     "Condition": {"StringEquals": {"aws:SourceVpce": ["vpce-1a2b3c4d", "vpce-0deny000"]}}},
+    {"Sid": "NoTag", "Effect": "Deny", "Action": "*", "Resource": "*",
+     "Condition": {"StringEquals": {"aws:PrincipalTag/team": "blocked"}}}]}],
+  "endpoint_policies": {
+    "vpce-0deny000": {"Version": "2012-10-17", "Statement": [
+      {"Sid": "EndpointDeny", "Effect": "Deny", "Principal": "*", "Action": "*", "Resource": "*"}]}}
+}"#;
+
+/// Denies everything: no statement allows.
+const EMPTY: &str = "{}";
+
+fn b(s: &str) -> iamgate_bytes {
+    iamgate_bytes {
+        ptr: s.as_ptr(),
+        len: s.len(),
+    }
+}
+
+const NONE: iamgate_bytes = iamgate_bytes {
+    ptr: null(),
+    len: 0,
+};
+
+fn request(source_ip: &str) -> iamgate_request {
+    iamgate_request {
+        action: b("sagemaker:CreatePresignedDomainUrl"),
+        resource: b("arn:aws:sagemaker:eu-west-1:111122223333:user-profile/d-abc123/alice"),
+        principal: b("arn:aws:iam::111122223333:role/DataSci"),
+        source_ip: b(source_ip),
+        source_ip_bytes: NONE,
+        vpc_id: NONE,
+        vpce_id: NONE,
+        vpc_source_ip: NONE,
+        vpc_source_ip_bytes: NONE,
+        extra: null(),
+        extra_len: 0,
+    }
+}
+
+struct Owned(*mut iamgate_engine);
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        // SAFETY: from iamgate_engine_new, freed once.
+        unsafe { iamgate_engine_free(self.0) }
+    }
+}
+
+fn engine(text: &str) -> Owned {
+    let mut e = null_mut();
+    // SAFETY: valid slices and places.
+    let s = unsafe { iamgate_engine_new(text.as_ptr(), text.len(), &mut e, null_mut()) };
+    assert_eq!(s, iamgate_status::Ok);
+    assert!(!e.is_null());
+    Owned(e)
+}
+
+fn decide(
+    e: *const iamgate_engine,
+    r: *const iamgate_request,
+) -> (iamgate_decision, iamgate_status) {
+    let mut status = iamgate_status::Panic;
+    // SAFETY: valid or null pointers, as the test chooses.
+    let d = unsafe { iamgate_decide(e, r, &mut status, null_mut()) };
+    (d, status)
+}
+
+fn c_str(p: *const c_char) -> String {
+    // SAFETY: the library returns NUL-terminated strings.
+    unsafe { std::ffi::CStr::from_ptr(p) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn chars(a: &[c_char]) -> String {
+    let bytes: Vec<u8> = a
+        .iter()
+        .take_while(|&&c| c != 0)
+        .map(|&c| c as u8)
+        .collect();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+#[test]
+fn allowed_and_denied_requests_decide() {
+    let e = engine(BUNDLE);
+    assert_eq!(
+        decide(e.0, &request("203.0.113.7")),
+        (iamgate_decision::Allow, iamgate_status::Ok)
+    );
+    assert_eq!(
+        decide(e.0, &request("198.51.100.1")),
+        (iamgate_decision::ImplicitDeny, iamgate_status::Ok)
+    );
+}
+
+#[test]
+fn bad_bundle_is_an_error_with_its_place_and_no_engine() {
+    let text = "{\n  \"scps\": 3\n}";
+    let mut e = null_mut();
+    let mut err = null_mut();
+    // SAFETY: valid slices and places.
+    let s = unsafe { iamgate_engine_new(text.as_ptr(), text.len(), &mut e, &mut err) };
+    assert_eq!(s, iamgate_status::BadBundle);
+    assert!(e.is_null());
+    assert!(!err.is_null());
+    // SAFETY: a live error.
+    unsafe {
+        assert_eq!(
+            c_str(iamgate_error_message(err)),
+            "expected an array, found number"
+        );
+        assert_eq!(c_str(iamgate_error_path(err)), "$.scps");
+        assert_eq!(
+            (iamgate_error_line(err), iamgate_error_column(err)),
+            (2, 11)
+        );
+        iamgate_error_free(err);
+    }
+    // Deciding with the engine that was not made denies.
+    assert_eq!(
+        decide(e, &request("203.0.113.7")),
+        (iamgate_decision::Error, iamgate_status::NullPointer)
+    );
+}
+
+#[test]
+fn bad_reload_keeps_the_last_good_bundle() {
+    let e = engine(BUNDLE);
+    let text = "{\"identity_policies\": [7]}";
+    let mut err = null_mut();
+    // SAFETY: valid slices and places.
+    let s = unsafe { iamgate_engine_reload(e.0, text.as_ptr(), text.len(), &mut err) };
+    assert_eq!(s, iamgate_status::BadBundle);
+    assert_eq!(
+        c_str(unsafe { iamgate_error_path(err) }),
+        "$.identity_policies[0]"
+    );
+    // SAFETY: a live error.
+    unsafe { iamgate_error_free(err) };
+    assert_eq!(unsafe { iamgate_engine_generation(e.0) }, 0);
+    assert_eq!(
+        decide(e.0, &request("203.0.113.7")).0,
+        iamgate_decision::Allow
+    );
+    // A good reload takes effect for the next decision.
+    // SAFETY: valid slices.
+    let s = unsafe { iamgate_engine_reload(e.0, EMPTY.as_ptr(), EMPTY.len(), null_mut()) };
+    assert_eq!(s, iamgate_status::Ok);
+    assert_eq!(unsafe { iamgate_engine_generation(e.0) }, 1);
+    assert_eq!(
+        decide(e.0, &request("203.0.113.7")).0,
+        iamgate_decision::ImplicitDeny
+    );
+}
+
+#[test]
+fn null_engine_denies() {
+    assert_eq!(
+        decide(null(), &request("203.0.113.7")),
+        (iamgate_decision::Error, iamgate_status::NullPointer)
+    );
+}
+
+#[test]
+fn null_request_denies() {
+    let e = engine(BUNDLE);
+    assert_eq!(
+        decide(e.0, null()),
+        (iamgate_decision::Error, iamgate_status::NullPointer)
+    );
+}
+
+#[test]
+fn null_slice_with_a_length_denies() {
+    let e = engine(BUNDLE);
+    let r = iamgate_request {
+        principal: iamgate_bytes {
+            ptr: null(),
+            len: 5,
+        },
+        ..request("203.0.113.7")
+    };
+    assert_eq!(
+        decide(e.0, &r),
+        (iamgate_decision::Error, iamgate_status::NullPointer)
+    );
+    let r = iamgate_request {
+        extra_len: 2,
+        ..request("203.0.113.7")
+    };
+    assert_eq!(
+        decide(e.0, &r),
+        (iamgate_decision::Error, iamgate_status::NullPointer)
+    );
+}
+
+#[test]
+fn null_bundle_or_out_pointer_is_an_error() {
+    let mut e = null_mut();
+    // SAFETY: null pointers, which the function checks.
+    assert_eq!(
+        unsafe { iamgate_engine_new(null(), 3, &mut e, null_mut()) },
+        iamgate_status::NullPointer
+    );
+    assert_eq!(
+        unsafe { iamgate_engine_new(EMPTY.as_ptr(), EMPTY.len(), null_mut(), null_mut()) },
+        iamgate_status::NullPointer
+    );
+    assert_eq!(
+        unsafe { iamgate_engine_reload(null(), EMPTY.as_ptr(), EMPTY.len(), null_mut()) },
+        iamgate_status::NullPointer
+    );
+}
+
+#[test]
+fn invalid_utf8_denies() {
+    let e = engine(BUNDLE);
+    let bad = [b'a', b':', 0xff, 0xfe];
+    let r = iamgate_request {
+        action: iamgate_bytes {
+            ptr: bad.as_ptr(),
+            len: bad.len(),
+        },
+        ..request("203.0.113.7")
+    };
+    assert_eq!(
+        decide(e.0, &r),
+        (iamgate_decision::Error, iamgate_status::InvalidUtf8)
+    );
+    // In an extra key's value too.
+    let pair = iamgate_pair {
+        key: b("aws:PrincipalTag/team"),
+        value: iamgate_bytes {
+            ptr: bad.as_ptr(),
+            len: bad.len(),
+        },
+    };
+    let r = iamgate_request {
+        extra: &pair,
+        extra_len: 1,
+        ..request("203.0.113.7")
+    };
+    assert_eq!(
+        decide(e.0, &r),
+        (iamgate_decision::Error, iamgate_status::InvalidUtf8)
+    );
+    // And in a bundle.
+    let mut out = null_mut();
+    // SAFETY: valid slices and places.
+    let s = unsafe { iamgate_engine_new(bad.as_ptr(), bad.len(), &mut out, null_mut()) };
+    assert_eq!(s, iamgate_status::InvalidUtf8);
+}
+
+#[test]
+fn missing_action_denies() {
+    let e = engine(BUNDLE);
+    let r = iamgate_request {
+        action: NONE,
+        ..request("203.0.113.7")
+    };
+    assert_eq!(
+        decide(e.0, &r),
+        (iamgate_decision::Error, iamgate_status::BadRequest)
+    );
+}
+
+#[test]
+fn refused_source_ip_denies() {
+    let e = engine(BUNDLE);
+    // A range where an address belongs.
+    assert_eq!(
+        decide(e.0, &request("203.0.113.0/24")),
+        (iamgate_decision::Error, iamgate_status::BadRequest)
+    );
+}
+
+#[test]
+fn source_ip_as_text_and_bytes_denies() {
+    let e = engine(BUNDLE);
+    let ip = [203u8, 0, 113, 7];
+    let r = iamgate_request {
+        source_ip_bytes: iamgate_bytes {
+            ptr: ip.as_ptr(),
+            len: 4,
+        },
+        ..request("203.0.113.7")
+    };
+    assert_eq!(
+        decide(e.0, &r),
+        (iamgate_decision::Error, iamgate_status::BadRequest)
+    );
+}
+
+#[test]
+fn source_ip_of_wrong_length_denies() {
+    let e = engine(BUNDLE);
+    let ip = [203u8, 0, 113];
+    let r = iamgate_request {
+        source_ip: NONE,
+        source_ip_bytes: iamgate_bytes {
+            ptr: ip.as_ptr(),
+            len: 3,
+        },
+        ..request("")
+    };
+    assert_eq!(
+        decide(e.0, &r),
+        (iamgate_decision::Error, iamgate_status::BadRequest)
+    );
+}
+
+#[test]
+fn source_ip_bytes_decide_as_text_and_mapped_ipv4_is_ipv4() {
+    let e = engine(BUNDLE);
+    let v4 = [203u8, 0, 113, 7];
+    let mut mapped = [0u8; 16];
+    mapped[10] = 0xff;
+    mapped[11] = 0xff;
+    mapped[12..].copy_from_slice(&v4);
+    let outside = [198u8, 51, 100, 1];
+    for (addr, want) in [
+        (&v4[..], iamgate_decision::Allow),
+        (&mapped[..], iamgate_decision::Allow),
+        (&outside[..], iamgate_decision::ImplicitDeny),
+    ] {
+        let r = iamgate_request {
+            source_ip: NONE,
+            source_ip_bytes: iamgate_bytes {
+                ptr: addr.as_ptr(),
+                len: addr.len(),
+            },
+            ..request("")
+        };
+        assert_eq!(decide(e.0, &r), (want, iamgate_status::Ok), "{addr:?}");
+    }
+    // The same as text.
+    assert_eq!(
+        decide(e.0, &request("::ffff:203.0.113.7")).0,
+        iamgate_decision::Allow
+    );
+    assert_eq!(
+        decide(e.0, &request("::FFFF:203.0.113.7")).0,
+        iamgate_decision::Allow
+    );
+}
+
+#[test]
+fn caught_panic_denies() {
+    let e = engine(BUNDLE);
+    let r = iamgate_request {
+        action: b(PANIC_ACTION),
+        ..request("203.0.113.7")
+    };
+    let mut st = iamgate_statement {
+        policy: [1; IAMGATE_POLICY_NAME_LEN],
+        sid: [1; IAMGATE_SID_LEN],
+        sid_truncated: true,
+        index: 7,
+    };
+    let mut status = iamgate_status::Ok;
+    // SAFETY: valid pointers.
+    let d = unsafe { iamgate_decide(e.0, &r, &mut status, &mut st) };
+    assert_eq!(
+        (d, status),
+        (iamgate_decision::Error, iamgate_status::Panic)
+    );
+    // The deciding statement was cleared before the panic: nothing stale is reported.
+    assert_eq!(chars(&st.policy), "");
+    assert_eq!(st.index, -1);
+    // The engine still works.
+    assert_eq!(
+        decide(e.0, &request("203.0.113.7")).0,
+        iamgate_decision::Allow
+    );
+}
+
+#[test]
+fn status_is_optional_and_the_decision_alone_fails_closed() {
+    let e = engine(BUNDLE);
+    // SAFETY: null status and deciding are allowed.
+    let d = unsafe { iamgate_decide(e.0, &request("not an address"), null_mut(), null_mut()) };
+    assert_eq!(d, iamgate_decision::Error);
+}
+
+#[test]
+fn deciding_statement_is_named() {
+    let e = engine(BUNDLE);
+    let mut st = iamgate_statement {
+        policy: [0; IAMGATE_POLICY_NAME_LEN],
+        sid: [0; IAMGATE_SID_LEN],
+        sid_truncated: false,
+        index: 0,
+    };
+    let pair = iamgate_pair {
+        key: b("aws:PrincipalTag/team"),
+        value: b("blocked"),
+    };
+    let r = iamgate_request {
+        extra: &pair,
+        extra_len: 1,
+        ..request("203.0.113.7")
+    };
+    let mut status = iamgate_status::Panic;
+    // SAFETY: valid pointers.
+    let d = unsafe { iamgate_decide(e.0, &r, &mut status, &mut st) };
+    assert_eq!(
+        (d, status),
+        (iamgate_decision::ExplicitDeny, iamgate_status::Ok)
+    );
+    assert_eq!(
+        (chars(&st.policy), chars(&st.sid), st.index),
+        ("identity[0]".into(), "NoTag".into(), 2)
+    );
+
+    // Through the listed endpoint whose policy denies.
+    let r = iamgate_request {
+        source_ip: NONE,
+        vpce_id: b("vpce-0deny000"),
+        ..request("")
+    };
+    // SAFETY: valid pointers.
+    let d = unsafe { iamgate_decide(e.0, &r, &mut status, &mut st) };
+    assert_eq!(d, iamgate_decision::ExplicitDeny);
+    assert_eq!(
+        (chars(&st.policy), chars(&st.sid), st.index),
+        ("endpoint".into(), "EndpointDeny".into(), 0)
+    );
+
+    // An implicit deny names the policy type without an Allow.
+    // SAFETY: valid pointers.
+    let d = unsafe { iamgate_decide(e.0, &request("198.51.100.1"), &mut status, &mut st) };
+    assert_eq!(d, iamgate_decision::ImplicitDeny);
+    assert_eq!(
+        (chars(&st.policy), chars(&st.sid), st.index),
+        ("identity".into(), String::new(), -1)
+    );
+
+    // An allow names the Allow.
+    // SAFETY: valid pointers.
+    let d = unsafe { iamgate_decide(e.0, &request("203.0.113.9"), &mut status, &mut st) };
+    assert_eq!(d, iamgate_decision::Allow);
+    assert_eq!((chars(&st.sid), st.index), ("FromCorp".into(), 0));
+}
+
+#[test]
+fn long_sid_is_cut_at_a_character_boundary() {
+    let mut sid = [0 as c_char; 8];
+    assert!(write_c(&mut sid, "abcdefé"));
+    assert_eq!(chars(&sid), "abcdef");
+    assert!(!write_c(&mut sid, "abc"));
+    assert_eq!(chars(&sid), "abc");
+}
+
+#[test]
+fn many_extra_keys_are_all_read() {
+    let e = engine(BUNDLE);
+    // 40 keys: past the inline room, the last one decides.
+    let keys: Vec<String> = (0..40).map(|i| format!("aws:PrincipalTag/k{i}")).collect();
+    let mut pairs: Vec<iamgate_pair> = keys
+        .iter()
+        .map(|k| iamgate_pair {
+            key: b(k),
+            value: b("v"),
+        })
+        .collect();
+    pairs.push(iamgate_pair {
+        key: b("aws:PrincipalTag/team"),
+        value: b("blocked"),
+    });
+    let r = iamgate_request {
+        extra: pairs.as_ptr(),
+        extra_len: pairs.len(),
+        ..request("203.0.113.7")
+    };
+    assert_eq!(
+        decide(e.0, &r),
+        (iamgate_decision::ExplicitDeny, iamgate_status::Ok)
+    );
+    let r = iamgate_request {
+        extra_len: pairs.len() - 1,
+        ..r
+    };
+    assert_eq!(
+        decide(e.0, &r),
+        (iamgate_decision::Allow, iamgate_status::Ok)
+    );
+}
+
+#[test]
+fn explain_is_json_in_a_library_string() {
+    let e = engine(BUNDLE);
+    let mut json = null_mut();
+    let mut len = 0;
+    // SAFETY: valid pointers.
+    let s = unsafe { iamgate_explain(e.0, &request("203.0.113.7"), &mut json, &mut len) };
+    assert_eq!(s, iamgate_status::Ok);
+    let text = c_str(json);
+    assert_eq!(text.len(), len);
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    assert_eq!(v["decision"], "Allow");
+    assert_eq!(v["route"], "public");
+    assert_eq!(v["reasons"][0]["sid"], "FromCorp");
+    // SAFETY: from iamgate_explain.
+    unsafe { iamgate_string_free(json) };
+
+    // A bad request: the status, and JSON that says why.
+    // SAFETY: valid pointers.
+    let s = unsafe { iamgate_explain(e.0, &request("nope"), &mut json, &mut len) };
+    assert_eq!(s, iamgate_status::BadRequest);
+    let v: serde_json::Value = serde_json::from_str(&c_str(json)).unwrap_or_default();
+    assert_eq!(v["decision"], "Error");
+    assert_eq!(v["error"]["status"], "bad-request");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("aws:SourceIp")
+    );
+    // SAFETY: from iamgate_explain.
+    unsafe { iamgate_string_free(json) };
+
+    // Null engine.
+    // SAFETY: valid out pointers.
+    let s = unsafe { iamgate_explain(null(), &request("203.0.113.7"), &mut json, null_mut()) };
+    assert_eq!(s, iamgate_status::NullPointer);
+    // SAFETY: from iamgate_explain.
+    unsafe { iamgate_string_free(json) };
+    // SAFETY: a null out pointer, which the function checks.
+    let s = unsafe { iamgate_explain(e.0, &request("203.0.113.7"), null_mut(), null_mut()) };
+    assert_eq!(s, iamgate_status::NullPointer);
+}
+
+#[test]
+fn status_names_cover_any_int() {
+    assert_eq!(c_str(iamgate_status_name(4)), "bad-request");
+    assert_eq!(c_str(iamgate_status_name(-3)), "unknown");
+    assert_eq!(c_str(iamgate_version()), env!("CARGO_PKG_VERSION"));
+}
+
+/// Threads decide while another reloads between two bundles: every decision is one of the two bundles'
+/// answers (never an error, never a mix), and both are seen.
+#[test]
+fn decisions_run_while_another_thread_reloads() {
+    let e = engine(BUNDLE);
+    let ptr = e.0 as usize;
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let reloader = s.spawn(|| {
+            for i in 0..200 {
+                let text = if i % 2 == 0 { EMPTY } else { BUNDLE };
+                // SAFETY: the engine lives until the scope ends.
+                let st = unsafe {
+                    iamgate_engine_reload(
+                        ptr as *const iamgate_engine,
+                        text.as_ptr(),
+                        text.len(),
+                        null_mut(),
+                    )
+                };
+                assert_eq!(st, iamgate_status::Ok);
+            }
+            stop.store(true, std::sync::atomic::Ordering::Release);
+        });
+        let deciders: Vec<_> = (0..2)
+            .map(|_| {
+                s.spawn(|| {
+                    let (mut allow, mut deny) = (0u32, 0u32);
+                    while !stop.load(std::sync::atomic::Ordering::Acquire) {
+                        match decide(ptr as *const iamgate_engine, &request("203.0.113.7")) {
+                            (iamgate_decision::Allow, iamgate_status::Ok) => allow += 1,
+                            (iamgate_decision::ImplicitDeny, iamgate_status::Ok) => deny += 1,
+                            other => panic!("unexpected {other:?}"),
+                        }
+                    }
+                    (allow, deny)
+                })
+            })
+            .collect();
+        let _ = reloader.join();
+        for d in deciders {
+            let (allow, deny) = d.join().unwrap_or_default();
+            assert!(allow + deny > 0);
+        }
+    });
+    assert_eq!(unsafe { iamgate_engine_generation(e.0) }, 200);
+}
+
+/// The hand-written dotted decimal is `Ipv4Addr`'s `Display`, for every octet value in every place.
+#[test]
+fn ipv4_text_is_dotted_decimal() {
+    for o in 0..=255u8 {
+        for ip in [
+            Ipv4Addr::new(o, 0, 0, 0),
+            Ipv4Addr::new(1, o, 10, 100),
+            Ipv4Addr::new(255, 99, o, 9),
+            Ipv4Addr::new(10, 20, 1, o),
+        ] {
+            let mut t = AddrText::new();
+            assert_eq!(t.ipv4(ip), ip.to_string());
+            assert_eq!(t.as_str(), ip.to_string());
+        }
+    }
+}
+
+/// Counts the allocations of the current thread (other test threads do not disturb the count).
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+// SAFETY: forwards every call to the system allocator unchanged; only counts.
+unsafe impl std::alloc::GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as the caller's.
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as the caller's.
+        unsafe { std::alloc::System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations(mut f: impl FnMut()) -> usize {
+    f();
+    let before = ALLOCATIONS.with(|c| c.get());
+    for _ in 0..100 {
+        f();
+    }
+    ALLOCATIONS.with(|c| c.get()) - before
+}
+
+/// `iamgate_decide` allocates nothing: text or byte addresses, through an endpoint or not, with context keys up
+/// to the inline room (16 in all: here the source IP and 15 extra pairs); past it, one allocation per call;
+/// asking for the deciding statement allocates.
+#[test]
+fn decide_allocates_nothing() {
+    let e = engine(BUNDLE);
+    let v6 = [0x20u8, 1, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+    let tag = iamgate_pair {
+        key: b("aws:PrincipalTag/team"),
+        value: b("data"),
+    };
+    let fifteen = [tag; 15];
+    let sixteen = [tag; 16];
+    let requests = [
+        request("203.0.113.7"),
+        request("198.51.100.1"),
+        iamgate_request {
+            source_ip: NONE,
+            source_ip_bytes: iamgate_bytes {
+                ptr: v6.as_ptr(),
+                len: 16,
+            },
+            ..request("")
+        },
+        iamgate_request {
+            source_ip: NONE,
+            vpce_id: b("vpce-0deny000"),
+            vpc_id: b("vpc-1"),
+            vpc_source_ip: b("10.0.0.1"),
+            ..request("")
+        },
+        iamgate_request {
+            extra: fifteen.as_ptr(),
+            extra_len: fifteen.len(),
+            ..request("203.0.113.7")
+        },
+    ];
+    for r in &requests {
+        assert_eq!(
+            allocations(|| {
+                let _ = decide(e.0, r);
+            }),
+            0,
+            "{r:?}"
+        );
+        assert_eq!(decide(e.0, r).1, iamgate_status::Ok);
+    }
+    let spilled = iamgate_request {
+        extra: sixteen.as_ptr(),
+        extra_len: sixteen.len(),
+        ..request("203.0.113.7")
+    };
+    assert_eq!(
+        allocations(|| {
+            let _ = decide(e.0, &spilled);
+        }),
+        100
+    );
+    let mut st = iamgate_statement {
+        policy: [0; IAMGATE_POLICY_NAME_LEN],
+        sid: [0; IAMGATE_SID_LEN],
+        sid_truncated: false,
+        index: 0,
+    };
+    let with_statement = allocations(|| {
+        // SAFETY: valid pointers.
+        let _ = unsafe { iamgate_decide(e.0, &requests[0], null_mut(), &mut st) };
+    });
+    assert!(with_statement > 0);
+}
+
+/// The word-at-a-time ASCII check agrees with std's on every length up to 40 with a high byte anywhere.
+#[test]
+fn ascii_check_agrees_with_std() {
+    for len in 0..40 {
+        let mut v = vec![b'a'; len];
+        assert!(ascii(&v));
+        for i in 0..len {
+            v[i] = 0x80 | (i as u8);
+            assert_eq!(ascii(&v), v.is_ascii());
+            assert!(!ascii(&v), "{len} {i}");
+            v[i] = b'a';
+        }
+    }
+}

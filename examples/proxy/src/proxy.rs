@@ -1,0 +1,414 @@
+//! The proxy: configuration, the per-request decision, forwarding, and reloading.
+
+use http_body_util::{BodyExt, Full, combinators::BoxBody};
+use hyper::body::{Bytes, Incoming};
+use hyper::client::conn::http1::SendRequest;
+use hyper::header::HeaderValue;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode, Uri};
+use hyper_util::rt::TokioIo;
+use iamgate::bundle::deciding;
+use iamgate::{Decision, RequestRef, ValueRef};
+use iamgate_capi::Engine;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+use tokio::net::{TcpListener, TcpStream};
+
+type Body = BoxBody<Bytes, hyper::Error>;
+
+/// What the proxy decides with.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub listen: String,
+    pub bundle: std::path::PathBuf,
+    pub action: String,
+    pub resource: String,
+    pub principal: Option<String>,
+    pub vpc_id: Option<String>,
+    /// The header that carries the VPC endpoint id, when the deployment sets it (lowercase).
+    pub trusted_endpoint_header: Option<String>,
+    /// Further context keys and values, the same for every request.
+    pub context: Vec<(String, String)>,
+    /// How often to check the bundle file for a change; zero: never.
+    pub poll: Duration,
+}
+
+impl Config {
+    pub fn from_args(args: &[String]) -> Result<Config, String> {
+        let mut c = Config {
+            listen: "127.0.0.1:8080".into(),
+            poll: Duration::from_millis(500),
+            ..Config::default()
+        };
+        let mut it = args.iter();
+        while let Some(flag) = it.next() {
+            let mut value = || {
+                it.next()
+                    .cloned()
+                    .ok_or_else(|| format!("`{flag}` needs a value"))
+            };
+            match flag.as_str() {
+                "--listen" => c.listen = value()?,
+                "--bundle" => c.bundle = value()?.into(),
+                "--action" => c.action = value()?,
+                "--resource" => c.resource = value()?,
+                "--principal" => c.principal = Some(value()?),
+                "--vpc-id" => c.vpc_id = Some(value()?),
+                "--trusted-endpoint-header" => {
+                    c.trusted_endpoint_header = Some(value()?.to_ascii_lowercase());
+                }
+                "--context" => {
+                    let kv = value()?;
+                    let (k, v) = kv
+                        .split_once('=')
+                        .ok_or_else(|| format!("`--context {kv}`: write KEY=VALUE"))?;
+                    c.context.push((k.to_string(), v.to_string()));
+                }
+                "--poll-ms" => {
+                    let v = value()?;
+                    let ms: u64 = v
+                        .parse()
+                        .map_err(|_| format!("`--poll-ms {v}`: expected milliseconds"))?;
+                    c.poll = Duration::from_millis(ms);
+                }
+                other => return Err(format!("unknown option `{other}`")),
+            }
+        }
+        for (name, v) in [
+            ("--bundle", c.bundle.as_os_str().is_empty()),
+            ("--action", c.action.is_empty()),
+            ("--resource", c.resource.is_empty()),
+        ] {
+            if v {
+                return Err(format!("`{name}` is required"));
+            }
+        }
+        Ok(c)
+    }
+}
+
+/// An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, what a dual-stack socket reports for an IPv4 client) as the
+/// IPv4 address AWS would see.
+pub fn normalise(ip: IpAddr) -> IpAddr {
+    ip.to_canonical()
+}
+
+/// The network keys of one request.
+struct Path<'a> {
+    ip: &'a str,
+    endpoint: Option<&'a str>,
+}
+
+/// The decision for one request, and the text of the headers of a 403.
+fn decide(engine: &Engine, config: &Config, path: &Path<'_>) -> Result<(), (String, String)> {
+    let mut ctx: Vec<(&str, ValueRef<'_>)> = Vec::with_capacity(4 + config.context.len());
+    match path.endpoint {
+        None => ctx.push(("aws:SourceIp", ValueRef::One(path.ip))),
+        Some(id) => {
+            if let Some(v) = &config.vpc_id {
+                ctx.push(("aws:SourceVpc", ValueRef::One(v)));
+            }
+            ctx.push(("aws:SourceVpce", ValueRef::One(id)));
+            ctx.push(("aws:VpcSourceIp", ValueRef::One(path.ip)));
+        }
+    }
+    for (k, v) in &config.context {
+        ctx.push((k, ValueRef::One(v)));
+    }
+    let req = RequestRef {
+        principal: config.principal.as_deref(),
+        action: &config.action,
+        resource: &config.resource,
+        resource_account: None,
+        context: &ctx,
+    };
+    let bundle = engine.load();
+    match bundle.decide_ref(&req) {
+        Ok(Decision::Allow) => Ok(()),
+        Ok(_) => match bundle.decide_with_reasons(&req) {
+            Ok((d, reasons)) => Err((
+                d.to_string(),
+                deciding(d, &reasons).map_or_else(String::new, ToString::to_string),
+            )),
+            Err(e) => Err(("Error".into(), e.to_string())),
+        },
+        Err(e) => Err(("Error".into(), e.to_string())),
+    }
+}
+
+fn full(text: impl Into<Bytes>) -> Body {
+    Full::new(text.into())
+        .map_err(|never| match never {})
+        .boxed()
+}
+
+fn answer(status: StatusCode, text: &str, headers: &[(&'static str, &str)]) -> Response<Body> {
+    let mut r = Response::new(full(text.to_string()));
+    *r.status_mut() = status;
+    for (k, v) in headers {
+        // A value that cannot be a header (a control character in a Sid) is left out, not sent broken.
+        if let Ok(v) = HeaderValue::from_str(v) {
+            r.headers_mut().insert(*k, v);
+        }
+    }
+    r
+}
+
+/// One client connection's upstream connection, kept for its next request to the same host.
+type Upstream = Arc<Mutex<Option<(String, SendRequest<Incoming>)>>>;
+
+async fn forward(req: Request<Incoming>, upstream: Upstream) -> Response<Body> {
+    let Some(authority) = req.uri().authority().map(|a| a.to_string()) else {
+        return answer(
+            StatusCode::BAD_REQUEST,
+            "a forward proxy needs an absolute URI (http://host/path)\n",
+            &[],
+        );
+    };
+    if req.uri().scheme_str() != Some("http") {
+        return answer(StatusCode::BAD_REQUEST, "only http:// is forwarded\n", &[]);
+    }
+    let kept = upstream
+        .lock()
+        .ok()
+        .and_then(|mut g| g.take())
+        .filter(|(a, s)| *a == authority && !s.is_closed());
+    let mut sender = match kept {
+        Some((_, s)) => s,
+        None => match connect(&authority).await {
+            Ok(s) => s,
+            Err(e) => {
+                return answer(
+                    StatusCode::BAD_GATEWAY,
+                    &format!("cannot reach `{authority}`: {e}\n"),
+                    &[],
+                );
+            }
+        },
+    };
+    let (mut parts, body) = req.into_parts();
+    let path = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_string();
+    parts.uri = match path.parse::<Uri>() {
+        Ok(u) => u,
+        Err(_) => return answer(StatusCode::BAD_REQUEST, "bad request target\n", &[]),
+    };
+    if sender.ready().await.is_err() {
+        return answer(StatusCode::BAD_GATEWAY, "upstream closed\n", &[]);
+    }
+    match sender.send_request(Request::from_parts(parts, body)).await {
+        Ok(resp) => {
+            if let Ok(mut g) = upstream.lock() {
+                *g = Some((authority, sender));
+            }
+            resp.map(BodyExt::boxed)
+        }
+        Err(e) => answer(StatusCode::BAD_GATEWAY, &format!("upstream: {e}\n"), &[]),
+    }
+}
+
+async fn connect(authority: &str) -> Result<SendRequest<Incoming>, String> {
+    let stream = TcpStream::connect(authority)
+        .await
+        .map_err(|e| e.to_string())?;
+    let _ = stream.set_nodelay(true);
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(sender)
+}
+
+async fn handle(
+    req: Request<Incoming>,
+    peer: SocketAddr,
+    engine: Arc<Engine>,
+    config: Arc<Config>,
+    upstream: Upstream,
+) -> Result<Response<Body>, hyper::Error> {
+    let ip = normalise(peer.ip()).to_string();
+    let endpoint = match &config.trusted_endpoint_header {
+        None => None,
+        Some(h) => match req.headers().get(h.as_str()).map(|v| v.to_str()) {
+            None => None,
+            Some(Ok(v)) => Some(v.to_string()),
+            Some(Err(_)) => {
+                return Ok(answer(
+                    StatusCode::FORBIDDEN,
+                    "denied\n",
+                    &[
+                        ("x-iamgate-decision", "Error"),
+                        ("x-iamgate-error", "the endpoint header is not text"),
+                    ],
+                ));
+            }
+        },
+    };
+    let path = Path {
+        ip: &ip,
+        endpoint: endpoint.as_deref(),
+    };
+    match decide(&engine, &config, &path) {
+        Ok(()) => Ok(forward(req, upstream).await),
+        Err((decision, why)) => {
+            let header = if decision == "Error" {
+                "x-iamgate-error"
+            } else {
+                "x-iamgate-statement"
+            };
+            Ok(answer(
+                StatusCode::FORBIDDEN,
+                "denied\n",
+                &[("x-iamgate-decision", &decision), (header, &why)],
+            ))
+        }
+    }
+}
+
+/// The bundle file's modification time and length, to notice a change.
+fn stamp(path: &std::path::Path) -> Option<(SystemTime, u64)> {
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.modified().ok()?, m.len()))
+}
+
+fn reload(engine: &Engine, config: &Config) {
+    let result = std::fs::read_to_string(&config.bundle)
+        .map_err(|e| format!("{}: {e}", config.bundle.display()))
+        .and_then(|text| engine.reload(&text).map_err(|e| e.to_string()));
+    match result {
+        Ok(()) => println!("reloaded generation {}", engine.generation()),
+        Err(e) => println!("reload failed: {e}; the last good bundle stays in force"),
+    }
+}
+
+/// Reload on SIGHUP and when the bundle file changes.
+async fn watch(engine: Arc<Engine>, config: Arc<Config>) {
+    let mut hup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            println!("no SIGHUP reloads: {e}");
+            None
+        }
+    };
+    let mut last = stamp(&config.bundle);
+    let poll = if config.poll.is_zero() {
+        Duration::from_secs(3600)
+    } else {
+        config.poll
+    };
+    let mut tick = tokio::time::interval(poll);
+    loop {
+        tokio::select! {
+            Some(()) = async { match hup.as_mut() { Some(h) => h.recv().await, None => None } } => {
+                last = stamp(&config.bundle);
+                reload(&engine, &config);
+            }
+            _ = tick.tick() => {
+                if config.poll.is_zero() {
+                    continue;
+                }
+                let now = stamp(&config.bundle);
+                if now != last {
+                    last = now;
+                    reload(&engine, &config);
+                }
+            }
+        }
+    }
+}
+
+pub async fn run(config: Config) -> Result<(), String> {
+    let text = std::fs::read_to_string(&config.bundle)
+        .map_err(|e| format!("{}: {e}", config.bundle.display()))?;
+    let engine = Arc::new(Engine::new(&text).map_err(|e| e.to_string())?);
+    let listener = TcpListener::bind(&config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on `{}`: {e}", config.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    println!("listening on {addr}");
+    let config = Arc::new(config);
+    tokio::spawn(watch(Arc::clone(&engine), Arc::clone(&config)));
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                eprintln!("accept: {e}");
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let (engine, config) = (Arc::clone(&engine), Arc::clone(&config));
+        let upstream: Upstream = Arc::default();
+        tokio::spawn(async move {
+            let service = service_fn(move |req| {
+                handle(
+                    req,
+                    peer,
+                    Arc::clone(&engine),
+                    Arc::clone(&config),
+                    Arc::clone(&upstream),
+                )
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mapped_addresses_are_read_as_ipv4() {
+        let mapped: IpAddr = "::ffff:203.0.113.7"
+            .parse()
+            .unwrap_or(IpAddr::from([0u8; 4]));
+        assert_eq!(normalise(mapped).to_string(), "203.0.113.7");
+        let v6: IpAddr = "2001:db8::1".parse().unwrap_or(IpAddr::from([0u8; 4]));
+        assert_eq!(normalise(v6).to_string(), "2001:db8::1");
+    }
+
+    #[test]
+    fn options_are_read_and_required_ones_checked() {
+        let args: Vec<String> = [
+            "--bundle",
+            "b.json",
+            "--action",
+            "s3:GetObject",
+            "--resource",
+            "*",
+            "--trusted-endpoint-header",
+            "X-Vpce",
+            "--context",
+            "aws:ViaAWSService=false",
+            "--poll-ms",
+            "0",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let c = Config::from_args(&args).unwrap_or_default();
+        assert_eq!(c.trusted_endpoint_header.as_deref(), Some("x-vpce"));
+        assert_eq!(
+            c.context,
+            [("aws:ViaAWSService".to_string(), "false".to_string())]
+        );
+        assert!(c.poll.is_zero());
+        assert_eq!(
+            Config::from_args(&args[..4]).err().as_deref(),
+            Some("`--resource` is required")
+        );
+        assert_eq!(
+            Config::from_args(&["--nope".to_string()]).err().as_deref(),
+            Some("unknown option `--nope`")
+        );
+    }
+}

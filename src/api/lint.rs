@@ -1,0 +1,133 @@
+//! `lint`: every diagnostic of one policy text, placed for an editor.
+
+use super::place::{Place, of_span};
+use super::{Answer, ApiError, read_input};
+use crate::diagnostic::Severity;
+use crate::policy::Policy;
+use crate::validate::{PolicyKind, validate};
+use serde::{Deserialize, Serialize};
+
+/// `{"policy": TEXT, "kind": "identity"}`; `kind` is one of identity (the default), resource, boundary,
+/// session, scp, rcp, endpoint, trust (a role's trust policy), key (a KMS key policy).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LintInput {
+    pub policy: String,
+    #[serde(default)]
+    pub kind: Option<String>,
+}
+
+/// The diagnostics, sorted by position, and how many are errors and warnings.
+#[derive(Debug, Clone, Serialize)]
+pub struct Linted {
+    pub diagnostics: Vec<LintDiagnostic>,
+    pub errors: usize,
+    pub warnings: usize,
+}
+
+/// One diagnostic.
+#[derive(Debug, Clone, Serialize)]
+pub struct LintDiagnostic {
+    pub severity: Severity,
+    pub code: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+    #[serde(flatten)]
+    pub place: Place,
+    /// Other places that take part, each with a label.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<Related>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Related {
+    pub label: String,
+    #[serde(flatten)]
+    pub place: Place,
+}
+
+pub(crate) fn kind(name: Option<&str>) -> Result<PolicyKind, Vec<ApiError>> {
+    Ok(match name.unwrap_or("identity") {
+        "identity" => PolicyKind::Identity,
+        "resource" => PolicyKind::Resource,
+        "boundary" => PolicyKind::Boundary,
+        "session" => PolicyKind::Session,
+        "scp" => PolicyKind::Scp,
+        "rcp" => PolicyKind::Rcp,
+        "endpoint" => PolicyKind::Endpoint,
+        "trust" => PolicyKind::Trust,
+        "key" => PolicyKind::Key,
+        other => {
+            return Err(vec![
+                ApiError::new(format!("unknown policy kind `{other}`"))
+                    .path("$.kind")
+                    .with_help(
+                        "valid kinds are identity, resource, boundary, session, scp, rcp, endpoint, trust, key",
+                    ),
+            ]);
+        }
+    })
+}
+
+impl ApiError {
+    pub(crate) fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+/// Lint one policy text: its syntax errors, or else the checks for its kind.
+///
+/// ```
+/// use iamgate::api::{lint, Answer};
+/// let Answer::Success(out) = lint(r#"{"policy": "{\"Version\": \"2012-10-17\",\n \"Statement\": [{\"Effect\": \"allow\"}]}"}"#)
+/// else { panic!() };
+/// assert_eq!(out.diagnostics[0].code, "invalid-effect");
+/// assert_eq!((out.diagnostics[0].place.line, out.diagnostics[0].place.column), (2, 27));
+/// ```
+pub fn lint(input: &str) -> Answer<Linted> {
+    let run = || -> Result<Linted, Vec<ApiError>> {
+        let input: LintInput = read_input(input)?;
+        let kind = kind(input.kind.as_deref())?;
+        Ok(lint_text(&input.policy, kind))
+    };
+    run().into()
+}
+
+/// [`lint`] as JSON text in and out.
+pub fn lint_json(input: &str) -> String {
+    lint(input).to_json()
+}
+
+pub(crate) fn lint_text(text: &str, kind: PolicyKind) -> Linted {
+    let diagnostics = match Policy::parse(text) {
+        Ok(p) => validate(&p, kind),
+        Err(e) => e.diagnostics,
+    };
+    let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+    let warnings = diagnostics.len() - errors;
+    let diagnostics = diagnostics
+        .into_iter()
+        .map(|d| LintDiagnostic {
+            severity: d.severity,
+            code: d.code,
+            place: of_span(text, d.span),
+            related: d
+                .related
+                .iter()
+                .map(|(span, label)| Related {
+                    label: label.clone(),
+                    place: of_span(text, *span),
+                })
+                .collect(),
+            message: d.message,
+            help: d.help,
+        })
+        .collect();
+    Linted {
+        diagnostics,
+        errors,
+        warnings,
+    }
+}

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Build the npm package (wasm/pkg/) and the playground (wasm/playground/dist/). Idempotent: installs only what is
+# missing (the wasm32 target, wasm-bindgen-cli at the exact version of the wasm-bindgen crate in wasm/Cargo.lock,
+# the playground's npm packages, which bring esbuild and binaryen's wasm-opt), then prints the sizes.
+set -euo pipefail
+cd "$(dirname "$0")"
+here=$(pwd)
+
+step() { echo "== wasm: $*"; }
+
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  step "installing Node.js and npm from Debian"
+  apt-get update -qq && apt-get install -y -qq nodejs npm
+fi
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  step "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# The wasm-bindgen CLI must be exactly the crate's version (the glue and the module must agree).
+want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+have=$(wasm-bindgen --version 2>/dev/null | awk '{ print $2 }' || true)
+if [ "$have" != "$want" ]; then
+  step "installing wasm-bindgen-cli $want (found: ${have:-none})"
+  # Not --locked: the crates.io mirror can lag a patch release behind a lockfile.
+  cargo install wasm-bindgen-cli --version "$want"
+fi
+
+# npm packages: installed again only when package-lock.json changed since the last install.
+if [ ! -f playground/node_modules/.package-lock.json ] ||
+  [ playground/package-lock.json -nt playground/node_modules/.package-lock.json ]; then
+  step "installing the playground's npm packages"
+  (cd playground && npm ci --no-audit --no-fund)
+fi
+wasm_opt="$here/playground/node_modules/.bin/wasm-opt" # binaryen from npm; never Debian's (it breaks Rust 1.95 modules)
+
+step "cargo build --target wasm32-unknown-unknown --release"
+cargo build --target wasm32-unknown-unknown --release --quiet
+
+step "wasm-bindgen $want"
+rm -rf target/bindgen && mkdir -p target/bindgen
+wasm-bindgen --target bundler --out-dir target/bindgen target/wasm32-unknown-unknown/release/iamgate_wasm.wasm
+
+step "wasm-opt -Oz ($("$wasm_opt" --version))"
+rm -rf pkg && mkdir -p pkg
+"$wasm_opt" -Oz --strip-debug --strip-producers \
+  --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-reference-types \
+  --enable-multivalue --enable-mutable-globals \
+  target/bindgen/iamgate_wasm_bg.wasm -o pkg/iamgate_wasm_bg.wasm
+
+step "npm package in wasm/pkg"
+cp target/bindgen/iamgate_wasm_bg.js js/iamgate.js js/iamgate.d.ts pkg/
+version=$(awk -F'"' '/^version = / { print $2; exit }' Cargo.toml)
+cat > pkg/package.json <<JSON
+{
+  "name": "iamgate",
+  "version": "$version",
+  "description": "Exact AWS IAM decisions for SageMaker Studio presigned URLs along real network paths, in WebAssembly",
+  "license": "Apache-2.0",
+  "type": "module",
+  "main": "./iamgate.js",
+  "types": "./iamgate.d.ts",
+  "exports": { ".": { "types": "./iamgate.d.ts", "default": "./iamgate.js" } },
+  "files": ["iamgate.js", "iamgate.d.ts", "iamgate_wasm_bg.js", "iamgate_wasm_bg.wasm"],
+  "sideEffects": false
+}
+JSON
+
+step "playground in wasm/playground/dist"
+(cd playground && node build.mjs)
+
+raw=$(wc -c < pkg/iamgate_wasm_bg.wasm)
+gz=$(gzip -9 -c pkg/iamgate_wasm_bg.wasm | wc -c)
+page=0
+for f in playground/dist/*; do page=$((page + $(gzip -9 -c "$f" | wc -c))); done
+echo "sizes: iamgate_wasm_bg.wasm $raw bytes, $gz gzipped; playground page $page bytes gzipped (all of dist/)"

@@ -1,0 +1,147 @@
+//! iamgate in the browser: a thin wasm-bindgen layer over `iamgate::api`. Every function takes JSON text and
+//! returns JSON text (`{"result": "success", ...}` or `{"result": "failure", "errors": [...]}`); no policy logic
+//! lives here.
+//!
+//! A compiled set is a [`PolicySet`] handle the caller holds and frees explicitly (`set.free()` in JavaScript).
+//! Errors are values, never exceptions. A panic cannot unwind on `wasm32-unknown-unknown`: the panic hook
+//! records its message before the module traps, and the JavaScript wrapper (`iamgate.js`) catches the trap,
+//! answers a failure with that message and starts a fresh instance.
+
+use iamgate::Decision;
+use iamgate::api::{self, Answer, ApiError, Compiled};
+use std::cell::RefCell;
+use wasm_bindgen::prelude::*;
+
+thread_local! {
+    static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Install the panic hook that records the message for [`take_panic`]. Called once by the wrapper at load.
+#[wasm_bindgen(js_name = installPanicHook)]
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        // One line: the message, then where.
+        let message = info.to_string().replace('\n', " ");
+        LAST_PANIC.with(|p| {
+            if let Ok(mut p) = p.try_borrow_mut() {
+                *p = Some(message);
+            }
+        });
+    }));
+}
+
+/// The message of the panic that trapped the last call, if one did (and forget it).
+#[wasm_bindgen(js_name = takePanic)]
+pub fn take_panic() -> Option<String> {
+    LAST_PANIC.with(|p| p.try_borrow_mut().ok().and_then(|mut p| p.take()))
+}
+
+/// Panic on purpose: lets a host check that it recovers from a panic (the wrapper's tests call it).
+#[wasm_bindgen(js_name = panicForTests)]
+#[expect(
+    clippy::panic,
+    reason = "the one deliberate panic, to test the recovery path"
+)]
+pub fn panic_for_tests() {
+    panic!("a deliberate panic, for tests");
+}
+
+/// The package version.
+#[wasm_bindgen]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_string()
+}
+
+/// Lint one policy: `{"policy": TEXT, "kind": "identity"}` in, diagnostics with line, UTF-16 column and byte
+/// span out.
+#[wasm_bindgen]
+pub fn lint(input: &str) -> String {
+    api::lint_json(input)
+}
+
+/// A compiled policy set, held by the caller. Free it with `free()` when done.
+#[wasm_bindgen]
+pub struct PolicySet {
+    inner: Compiled,
+}
+
+/// Compile a set (the Case contract's policy fields). On success `set` is a handle and `answer` is
+/// `{"result": "success"}`; on failure `set` is undefined and `answer` holds the errors.
+#[wasm_bindgen]
+pub struct Compiling {
+    set: Option<PolicySet>,
+    answer: String,
+}
+
+#[wasm_bindgen]
+impl Compiling {
+    /// The compiled set, once (later calls return undefined).
+    #[wasm_bindgen(js_name = takeSet)]
+    pub fn take_set(&mut self) -> Option<PolicySet> {
+        self.set.take()
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn answer(&self) -> String {
+        self.answer.clone()
+    }
+}
+
+#[wasm_bindgen]
+pub fn compile(input: &str) -> Compiling {
+    match api::compile(input) {
+        Ok(inner) => Compiling {
+            set: Some(PolicySet { inner }),
+            answer: Answer::Success(()).to_json(),
+        },
+        Err(errors) => Compiling {
+            set: None,
+            answer: Answer::<()>::Failure { errors }.to_json(),
+        },
+    }
+}
+
+#[wasm_bindgen]
+impl PolicySet {
+    /// Decide a request (`{"principal", "action", "resource", "context"}`): the decision and its reasons.
+    pub fn decide(&self, request: &str) -> String {
+        self.inner.decide(request).to_json()
+    }
+
+    /// Decide a request given as fields joined by U+001F (principal, action, resource, then key and value
+    /// pairs; single values): 0 Allow, 1 ExplicitDeny, 2 ImplicitDeny, -1 when the fields are refused (then
+    /// `decide` on the JSON request says why). No JSON on either side.
+    #[wasm_bindgen(js_name = decideFields)]
+    pub fn decide_fields(&self, fields: &str) -> i32 {
+        match self.inner.decide_fields(fields) {
+            Ok(Decision::Allow) => 0,
+            Ok(Decision::ExplicitDeny) => 1,
+            Ok(Decision::ImplicitDeny) => 2,
+            Err(_) => -1,
+        }
+    }
+
+    /// Decide and explain: the deciding statements and every condition, with byte spans and line:column.
+    pub fn explain(&self, request: &str) -> String {
+        self.inner.explain(request).to_json()
+    }
+
+    /// Both steps of the presigned-URL flow: `{"network": NETWORK, "feeds": {"NAME": TEXT}}`.
+    pub fn presign(&self, input: &str) -> String {
+        self.inner.presign(input).to_json()
+    }
+
+    /// The reach map: `{"network": NETWORK}` or `{"request": ..., "api_endpoint": ..., "studio_endpoint": ...}`.
+    pub fn reach(&self, input: &str) -> String {
+        self.inner.reach(input).to_json()
+    }
+}
+
+/// A failure answer for a message (the wrapper uses it for a call that trapped).
+#[wasm_bindgen(js_name = failure)]
+pub fn failure(message: &str) -> String {
+    Answer::<()>::Failure {
+        errors: vec![ApiError::new(message)],
+    }
+    .to_json()
+}

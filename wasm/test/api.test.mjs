@@ -1,0 +1,134 @@
+// Node tests of the npm package (wasm/pkg): decisions equal the native CLI's on the corpus, errors are values,
+// a panic is reported and the module keeps working. Run by wasm/test.sh after wasm/build.sh.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync, readdirSync, statSync } from "node:fs";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { execFileSync } from "node:child_process";
+import { load } from "../pkg/iamgate.js";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
+const corpus = join(root, "corpus");
+const cli = process.env.IAMGATE_CLI ?? join(root, "target/release/iamgate");
+const iamgate = await load();
+
+function files(dir) {
+  return readdirSync(dir)
+    .sort()
+    .flatMap((f) => {
+      const p = join(dir, f);
+      return statSync(p).isDirectory() ? files(p) : f.endsWith(".json") ? [p] : [];
+    });
+}
+
+test("decisions and reasons equal the native CLI's batch on every corpus case", () => {
+  const out = execFileSync(cli, ["batch", join(corpus, "cases")], { maxBuffer: 1 << 26, stdio: ["ignore", "pipe", "ignore"] })
+    .toString()
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
+  const byId = new Map(out.map((r) => [r.id, r]));
+  let compared = 0;
+  for (const f of files(join(corpus, "cases"))) {
+    const text = readFileSync(f, "utf8");
+    const c = JSON.parse(text);
+    const native = byId.get(c.id);
+    assert.ok(native, `${f}: no CLI record for ${c.id}`);
+    const compiled = iamgate.compile(text); // the case's policies at their exact text
+    if (native.error) {
+      const failed = compiled.result === "failure" || compiled.set.decide(c.request).result === "failure";
+      assert.ok(failed, `${f}: the CLI failed (${native.error.message}) but the package decided`);
+      if (compiled.result === "success") compiled.set.free();
+      continue;
+    }
+    assert.equal(compiled.result, "success", `${f}: ${JSON.stringify(compiled.errors)}`);
+    const set = compiled.set;
+    const d = set.decide(c.request);
+    assert.equal(d.decision, native.decision, f);
+    const ex = set.explain(c.request);
+    assert.equal(ex.decision, native.decision, f);
+    assert.deepEqual(ex.reasons, native.reasons, f);
+    assert.deepEqual(ex.warnings, native.warnings, f);
+    // The same handle decides again, from JSON text, with the same answer.
+    assert.equal(JSON.parse(set.decideJson(JSON.stringify(c.request))).decision, native.decision, f);
+    assert.equal(set.decideFast(c.request), native.decision, f);
+    set.free();
+    compared += 1;
+  }
+  assert.ok(compared > 300, `only ${compared} cases compared`);
+});
+
+test("presign along every network preset equals the CLI's presign --json", () => {
+  const policy = join(corpus, "policies/studio-via-endpoints.json");
+  const feeds = {};
+  for (const f of readdirSync(join(corpus, "networks/feeds")).filter((f) => f.endsWith(".json"))) {
+    feeds[`feeds/${f}`] = readFileSync(join(corpus, "networks/feeds", f), "utf8");
+  }
+  const { set } = iamgate.compile({ identity_policies: [readFileSync(policy, "utf8")] });
+  for (const n of readdirSync(join(corpus, "networks")).filter((f) => f.endsWith(".json"))) {
+    const path = join(corpus, "networks", n);
+    let native;
+    try {
+      native = execFileSync(cli, ["presign", "--policy", policy, "--network", path, "--json"], { stdio: ["ignore", "pipe", "ignore"] });
+    } catch (e) {
+      native = e.stdout; // exit 1 for findings or a denied step
+    }
+    const { result, ...got } = set.presign({ network: readFileSync(path, "utf8"), feeds });
+    assert.equal(result, "success", n);
+    // The CLI adds `warnings`: lint's notes on the files it read, named by file (the package lints with lint()).
+    const { warnings, ...record } = JSON.parse(native.toString());
+    assert.ok(Array.isArray(warnings), n);
+    assert.deepEqual(got, record, n);
+    const reach = set.reach({ network: readFileSync(path, "utf8"), feeds });
+    assert.equal(reach.result, "success", n);
+    assert.deepEqual(reach.steps.map((s) => s.step), ["create", "use"]);
+  }
+  set.free();
+});
+
+test("lint places a broken policy at its line and UTF-16 column", () => {
+  const policy = '{\n  "Version": "2012-10-17",\n  "Statement": [{"Sid": "😀", "Effect": "Alow", "Action": "s3:*", "Resource": "*"}]\n}';
+  const a = iamgate.lint(policy, "identity");
+  assert.equal(a.result, "success");
+  const d = a.diagnostics.find((x) => x.severity === "error");
+  assert.equal(d.line, 3);
+  // JavaScript counts UTF-16 units: the column is where the string index says.
+  const line = policy.split("\n")[2];
+  assert.equal(d.column, line.indexOf('"Alow"') + 1);
+  assert.equal(d.end_column, line.indexOf('"Alow"') + 7);
+  const bytes = Buffer.from(policy);
+  assert.equal(bytes.subarray(d.span.start, d.span.end).toString(), '"Alow"');
+  assert.equal(iamgate.lint("{", "identity").diagnostics[0].code, "invalid-json");
+  assert.equal(iamgate.lint("{}", "role").result, "failure");
+});
+
+test("errors are values: bad input, a freed set, and a panic are failures, and the module keeps working", () => {
+  assert.equal(iamgate.compile("not json").result, "failure");
+  const bad = iamgate.compile({ identity_policies: ['{"Statement": [{"Effect": "Allow"}]}'] });
+  assert.equal(bad.result, "failure");
+  assert.equal(bad.errors[0].policy, "identity[0]");
+  assert.ok(bad.errors[0].line >= 1);
+  const { set } = iamgate.compile({ identity_policies: ['{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}'] });
+  for (const garbage of ["", "[", "{}", '{"action": 3}', "\u0000"]) {
+    assert.equal(set.decide(garbage).result, "failure", garbage);
+    assert.equal(set.explain(garbage).result, "failure", garbage);
+    assert.equal(set.presign(garbage).result, "failure", garbage);
+    assert.equal(set.reach(garbage).result, "failure", garbage);
+  }
+  const req = { action: "s3:GetObject", resource: "arn:aws:s3:::b/k" };
+  assert.equal(set.decide(req).decision, "Allow");
+  set.free();
+  assert.deepEqual(set.decide(req).errors.map((e) => e.code), ["freed"]);
+  set.free(); // twice is harmless
+
+  const p = iamgate.panicForTests();
+  assert.equal(p.result, "failure");
+  assert.equal(p.errors[0].code, "panic");
+  assert.match(p.errors[0].message, /^internal error: panicked at .*: a deliberate panic, for tests$/);
+  assert.equal(iamgate.panics, 1);
+  const again = iamgate.compile({ identity_policies: ['{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"}]}'] });
+  assert.equal(again.set.decide(req).decision, "ExplicitDeny");
+  again.set.free();
+  assert.equal(typeof iamgate.version, "string");
+});
