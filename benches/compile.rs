@@ -60,5 +60,82 @@ fn compile(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, compile);
+/// Identity policy `i` of a what-if population: two statements, one with conditions on keys that recur across
+/// the population.
+fn identity_text(i: usize) -> String {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[
+        {{"Sid":"Studio{i}","Effect":"Allow","Action":["sagemaker:CreatePresignedDomainUrl","sagemaker:DescribeUserProfile"],
+          "Resource":"arn:aws:sagemaker:eu-west-1:1111222233{n:02}:user-profile/d-{i}/*",
+          "Condition":{{"StringEquals":{{"aws:SourceVpce":["vpce-{i:08x}","vpce-0000{n:04}"]}},
+                        "IpAddress":{{"aws:VpcSourceIp":"10.{n}.0.0/16"}}}}}},
+        {{"Effect":"Deny","Action":"s3:Delete*","Resource":"arn:aws:s3:::bucket-{i}/*",
+          "Condition":{{"Bool":{{"aws:SecureTransport":"false"}}}}}}]}}"#,
+        n = i % 100
+    )
+}
+
+/// Endpoint policy `e`.
+fn endpoint_text(e: usize) -> String {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":"*","Action":"sagemaker:*",
+          "Resource":"*","Condition":{{"StringEquals":{{"aws:PrincipalAccount":"1111222233{e:02}"}}}}}}]}}"#
+    )
+}
+
+/// Compile once, compose many: 1,000 identity policies compiled (and one set built of them), against 1,500 sets
+/// built from those compiled policies, each with one of 20 compiled endpoint policies.
+fn compose(c: &mut Criterion) {
+    use iamgate::{CompiledPolicy, PolicyRef};
+    let mut g = c.benchmark_group("compose");
+    g.sample_size(10);
+    let identity: Vec<iamgate::Policy> = (0..1_000)
+        .map(|i| parse(&identity_text(i), "identity"))
+        .collect();
+    let endpoints: Vec<CompiledPolicy> = (0..20)
+        .map(|e| {
+            or_exit(
+                CompiledPolicy::compile(parse(&endpoint_text(e), "endpoint"), PolicyRef::Endpoint),
+                "compile",
+            )
+        })
+        .collect();
+    g.bench_function("compile_1000_identity", |b| {
+        b.iter_batched(
+            || identity.clone(),
+            |ps| {
+                let set = ps
+                    .into_iter()
+                    .fold(PolicySet::builder(), |b, p| b.identity(p));
+                black_box(or_exit(set.build(), "compile"))
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    let compiled: Vec<CompiledPolicy> = identity
+        .iter()
+        .map(|p| {
+            or_exit(
+                CompiledPolicy::compile(p.clone(), PolicyRef::Identity(0)),
+                "compile",
+            )
+        })
+        .collect();
+    g.bench_function("compose_1500_sets_of_1000_shared", |b| {
+        b.iter(|| {
+            let base = compiled
+                .iter()
+                .cloned()
+                .fold(PolicySet::builder(), |b, p| b.identity_compiled(p));
+            let base = or_exit(base.build_lazy(), "compose");
+            for k in 0..1_500 {
+                let e = endpoints.get(k % endpoints.len()).cloned();
+                black_box(base.with_endpoint(e));
+            }
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, compile, compose);
 criterion_main!(benches);

@@ -88,13 +88,56 @@ pub(crate) enum AccountMatch {
     RootOnlySameAccount,
 }
 
-/// A policy that cannot be used where it was given.
+/// A policy that cannot be used where it was given: the first error of a set, with every other one in
+/// [`CompileError::others`] (see [`CompileError::errors`]).
+///
+/// ```
+/// use iamgate::{CompileError, Policy, PolicySet, PolicyRef};
+/// // Two identity policies, each with a `Principal`, which identity-based policies must not have.
+/// let bad = || Policy::parse(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+///     "Principal":"*","Action":"s3:GetObject","Resource":"*"}]}"#).unwrap();
+/// let e: CompileError = PolicySet::builder().identity(bad()).identity(bad()).build().unwrap_err();
+/// assert_eq!(e.policy, PolicyRef::Identity(0));
+/// let places: Vec<PolicyRef> = e.errors().map(|e| e.policy).collect();
+/// assert_eq!(places, [PolicyRef::Identity(0), PolicyRef::Identity(1)]);
+/// ```
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{policy}: {}", .diagnostic.message)]
 pub struct CompileError {
+    /// Where the (first) offending policy sits.
     pub policy: PolicyRef,
+    /// Its source text, which `diagnostic`'s span points into.
     pub source_text: Arc<str>,
     pub diagnostic: Box<Diagnostic>,
+    /// Every other error of the set, in the order of [`PolicySet::policies`], then of the statements; each
+    /// has no `others` of its own.
+    pub others: Vec<CompileError>,
+}
+
+impl CompileError {
+    /// Every error: this one, then [`CompileError::others`].
+    pub fn errors(&self) -> impl Iterator<Item = &CompileError> {
+        std::iter::once(self).chain(self.others.iter())
+    }
+
+    /// One error of many, the first holding the rest; `None` for none.
+    fn gather(mut all: Vec<CompileError>) -> Option<CompileError> {
+        if all.is_empty() {
+            return None;
+        }
+        let mut first = all.remove(0);
+        first.others.extend(all);
+        Some(first)
+    }
+
+    /// This error and its `others`, flat.
+    fn flatten(mut self) -> Vec<CompileError> {
+        let others = std::mem::take(&mut self.others);
+        let mut all = Vec::with_capacity(1 + others.len());
+        all.push(self);
+        all.extend(others);
+        all
+    }
 }
 
 /// A compiled condition: operator, lowercase key, typed values.
@@ -104,10 +147,6 @@ pub(crate) struct CCondition {
     pub key: String,
     /// `text_hash(key)`.
     pub hash: u64,
-    /// The slot of `key` among the distinct keys of the owning set, where a decision caches its lookup.
-    // INVARIANT: set by `Inner::intern` whenever a policy enters a `PolicySet`: within a set, two conditions
-    // share a slot exactly when they test the same key.
-    pub slot: usize,
     pub values: CValues,
 }
 
@@ -142,11 +181,10 @@ pub(crate) enum CPrincipal {
 
 #[derive(Debug, Clone)]
 pub(crate) struct CStatement {
+    /// Its position in its policy: its id in a set is its policy's first id plus this (see [`Placed::id`]).
     pub index: usize,
-    /// The statement's place among every statement of the owning set, in the order of `PolicySet::policies`:
-    /// its bit in an [`ActionIndex`] mask.
-    // INVARIANT: set by `Inner::intern` whenever a policy enters a `PolicySet`.
-    pub id: usize,
+    /// The position of its first condition among its policy's conditions (see [`Placed::slot`]).
+    pub cond_at: usize,
     /// An `Action`/`NotAction` pattern has a wildcard and is not `*`: matching an action the set never names
     /// needs the patterns.
     pub wild: bool,
@@ -169,18 +207,47 @@ pub(crate) struct CStatement {
     /// Resource `*`, no principal or `Principal: *`, no condition: the statement applies to every request its
     /// action matches.
     pub unconditional: bool,
-    /// How an account in `Principal` matches; set when the statement enters a set.
-    pub account_match: AccountMatch,
-    /// A resource-policy `Deny` with `NotPrincipal` in a set with a permissions boundary: it applies to the
-    /// principal whatever `NotPrincipal` lists (docs/SEMANTICS.md §4.1, AWS's boundaries page).
-    pub deny_any_principal: bool,
 }
 
-/// One policy, parsed and compiled.
+/// The compiled statements of a policy, shared by every set that uses it.
+#[derive(Debug, Clone)]
+pub(crate) struct Statements(Arc<[CStatement]>);
+
+impl std::ops::Deref for Statements {
+    type Target = [CStatement];
+    fn deref(&self) -> &[CStatement] {
+        &self.0
+    }
+}
+
+impl<'a> IntoIterator for &'a Statements {
+    type Item = &'a CStatement;
+    type IntoIter = std::slice::Iter<'a, CStatement>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+/// One policy, parsed and compiled for a kind of place (identity, SCP, endpoint, ...). Immutable and shared:
+/// cloning it is cheap, and every set that uses it shares its statements; what depends on the set (statement
+/// ids, condition-key slots, principal rules) lives in the set (see `Inner::places`).
+///
+/// ```
+/// use iamgate::{CompiledPolicy, Policy, PolicyRef, PolicySet};
+/// let p = Policy::parse(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+///     "Action":"s3:GetObject","Resource":"*"}]}"#).unwrap();
+/// let shared = CompiledPolicy::compile(p, PolicyRef::Identity(0)).unwrap();
+/// let a = PolicySet::builder().identity_compiled(shared.clone()).build().unwrap();
+/// let b = PolicySet::builder().identity_compiled(shared.clone()).build().unwrap();
+/// assert!(a.get(PolicyRef::Identity(0)).unwrap().shares(&shared));
+/// assert!(b.get(PolicyRef::Identity(0)).unwrap().shares(&shared));
+/// ```
 #[derive(Debug, Clone)]
 pub struct CompiledPolicy {
-    pub(crate) policy: Policy,
-    pub(crate) statements: Vec<CStatement>,
+    pub(crate) policy: Arc<Policy>,
+    pub(crate) statements: Statements,
+    /// The kind it was compiled as: it may sit at any place of that kind.
+    kind: PolicyKind,
 }
 
 impl CompiledPolicy {
@@ -188,8 +255,16 @@ impl CompiledPolicy {
         &self.policy
     }
 
-    pub(crate) fn compile(policy: Policy, at: PolicyRef) -> Result<CompiledPolicy, CompileError> {
+    /// Compile `policy` for a place of `at`'s kind (a resource-based policy as an ordinary one: see
+    /// [`PolicySetBuilder::resource_as`] for trust and key policies). Every error is collected (see
+    /// [`CompileError::errors`]).
+    pub fn compile(policy: Policy, at: PolicyRef) -> Result<CompiledPolicy, CompileError> {
         CompiledPolicy::compile_as(policy, at, ResourceKind::Resource)
+    }
+
+    /// Whether `self` and `other` are the same compiled policy (one compilation, shared).
+    pub fn shares(&self, other: &CompiledPolicy) -> bool {
+        Arc::ptr_eq(&self.statements.0, &other.statements.0)
     }
 
     /// Compile `policy` for its place `at`; `resource` says what a resource-based policy is. What IAM or
@@ -203,20 +278,47 @@ impl CompiledPolicy {
             policy: at,
             source_text: policy.source_arc().clone(),
             diagnostic: Box::new(diagnostic),
+            others: Vec::new(),
         };
-        if let Some(d) = crate::refuse::refusals(&policy, policy_kind(at, resource))
+        let kind = policy_kind(at, resource);
+        let mut errors: Vec<CompileError> = crate::refuse::refusals(&policy, kind)
             .into_iter()
-            .next()
-        {
-            return Err(fail(d));
-        }
+            .map(fail)
+            .collect();
         let variables = policy.variables_enabled();
         let trust = at == PolicyRef::Resource && resource == ResourceKind::Trust;
         let mut statements = Vec::with_capacity(policy.statements.len());
+        let mut cond_at = 0;
         for st in &policy.statements {
-            statements.push(compile_statement(st, at, variables, trust).map_err(fail)?);
+            match compile_statement(st, at, variables, trust) {
+                Ok(mut c) => {
+                    c.cond_at = cond_at;
+                    cond_at += c.conditions.len();
+                    statements.push(c);
+                }
+                Err(d) => errors.push(fail(d)),
+            }
         }
-        Ok(CompiledPolicy { policy, statements })
+        if let Some(e) = CompileError::gather(errors) {
+            return Err(e);
+        }
+        Ok(CompiledPolicy {
+            policy: Arc::new(policy),
+            statements: Statements(statements.into()),
+            kind,
+        })
+    }
+
+    /// `self` if it was compiled for `at`'s kind, else its policy compiled afresh for it.
+    fn placed_at(
+        self,
+        at: PolicyRef,
+        resource: ResourceKind,
+    ) -> Result<CompiledPolicy, CompileError> {
+        if self.kind == policy_kind(at, resource) {
+            return Ok(self);
+        }
+        CompiledPolicy::compile_as((*self.policy).clone(), at, resource)
     }
 }
 
@@ -333,7 +435,6 @@ fn compile_statement(
             op: c.operator.value,
             hash: crate::context::text_hash(key.as_bytes()),
             key,
-            slot: 0,
             values,
         });
     }
@@ -357,7 +458,7 @@ fn compile_statement(
             && conditions.is_empty()
             && matches!(principal, None | Some((false, CPrincipal::Any))),
         index: st.index,
-        id: 0,
+        cond_at: 0,
         wild: !any_action && actions.iter().any(|a| a.glob().has_wildcards()),
         any_action,
         any_resource,
@@ -370,8 +471,6 @@ fn compile_statement(
         not_resource: resource.negated,
         resources,
         conditions,
-        account_match: AccountMatch::Any,
-        deny_any_principal: false,
     })
 }
 
@@ -391,9 +490,15 @@ fn kind_name(at: PolicyRef) -> &'static str {
 #[repr(C)]
 pub(crate) struct Inner {
     /// Which statements each action the set names matches, when `index.on` (not for a set of more than
-    /// `MASK_WORDS * 64` statements): see [`Inner::actions`]. First: a decision reads it first (see
-    /// [`ActionIndex`]).
+    /// `MASK_WORDS * 64` statements): see [`Inner::actions`]. Built with the set (see
+    /// [`PolicySetBuilder::build`]). First: a decision reads it first (see [`ActionIndex`]).
     index: ActionIndex,
+    /// Whether the index is built on the set's second decision, in `later`, instead (a set built to decide once
+    /// or a few times, [`PolicySetBuilder::build_lazy`]): one decision walks the policies instead.
+    lazy: bool,
+    later: std::sync::OnceLock<ActionIndex>,
+    /// Whether a decision has gone without the index (a lazy set builds it on the next).
+    walked: std::sync::atomic::AtomicBool,
     pub scps: Vec<Vec<CompiledPolicy>>,
     pub rcps: Vec<Vec<CompiledPolicy>>,
     pub resource: Option<CompiledPolicy>,
@@ -407,80 +512,111 @@ pub(crate) struct Inner {
     pub resource_kind: ResourceKind,
     /// The condition keys of every statement, and the keys checked at ingest.
     pub keys: KeyTable,
+    /// Per policy, in the order of [`Inner::policies`]: its first statement id and where its conditions' slots
+    /// start in `slots`. The set's side of its shared compiled policies.
+    places: Vec<(u32, u32)>,
+    /// The slot of each condition of the set (policies in order, then statements, then conditions): within a
+    /// set, two conditions share a slot exactly when they test the same key; a decision keeps the request's
+    /// value of that key there.
+    slots: Vec<u32>,
+    /// How many statements the set has.
+    statement_count: usize,
+}
+
+/// A policy at its place in a set: what a decision needs of the set to evaluate its statements.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Placed<'s> {
+    pub at: PolicyRef,
+    first_id: usize,
+    /// The slots of the policy's conditions.
+    slots: &'s [u32],
+    gateway: bool,
+    delegates: bool,
+    boundary: bool,
+}
+
+impl Placed<'_> {
+    /// Statement `st`'s id in the set: its bit in an [`ActionIndex`] mask.
+    #[inline]
+    pub fn id(&self, st: &CStatement) -> usize {
+        self.first_id + st.index
+    }
+
+    /// The slot of condition `k` of statement `st` (one no request has, should the tables disagree).
+    #[inline]
+    pub fn slot(&self, st: &CStatement, k: usize) -> usize {
+        self.slots
+            .get(st.cond_at + k)
+            .map_or(u32::MAX as usize, |&s| s as usize)
+    }
+
+    /// How an account in `st`'s `Principal` matches (docs/SEMANTICS.md §1.6, §9 row 24).
+    #[inline]
+    pub fn account_match(&self, st: &CStatement) -> AccountMatch {
+        match (self.at, st.effect) {
+            (PolicyRef::Endpoint, _) if self.gateway => AccountMatch::RootOnly,
+            (PolicyRef::Resource, Effect::Allow) if !self.delegates => {
+                AccountMatch::RootOnlySameAccount
+            }
+            _ => AccountMatch::Any,
+        }
+    }
+
+    /// A resource-policy `Deny` with `NotPrincipal` in a set with a permissions boundary: it applies to the
+    /// principal whatever `NotPrincipal` lists (docs/SEMANTICS.md §4.1, AWS's boundaries page).
+    #[inline]
+    pub fn deny_any_principal(&self, st: &CStatement) -> bool {
+        self.at == PolicyRef::Resource
+            && st.effect == Effect::Deny
+            && self.boundary
+            && matches!(st.principal, Some((true, _)))
+    }
 }
 
 impl Inner {
-    fn policies_mut(&mut self) -> impl Iterator<Item = &mut CompiledPolicy> {
-        self.scps
-            .iter_mut()
-            .chain(self.rcps.iter_mut())
-            .flatten()
-            .chain(self.resource.iter_mut())
-            .chain(self.identity.iter_mut())
-            .chain(self.boundary.iter_mut())
-            .chain(self.session.iter_mut())
-            .chain(self.endpoint.iter_mut())
-    }
-
     /// Number the statements, give each distinct condition key a slot (where a decision keeps the request's
-    /// value of that key), and index the actions the set names.
-    fn intern(mut self) -> Inner {
-        self.principal_rules();
+    /// value of that key), and, unless `lazy`, index the actions the set names. The compiled policies are
+    /// shared, not copied: the numbering goes to the set's side tables.
+    fn intern(mut self, lazy: bool) -> Inner {
         let mut keys: Vec<(u64, String)> = Vec::new();
-        let mut slot_of: std::collections::HashMap<String, usize> =
-            std::collections::HashMap::new();
-        let mut id = 0;
-        for p in self.policies_mut() {
-            for st in p.statements.iter_mut() {
-                st.id = id;
-                id += 1;
-                for c in st.conditions.iter_mut() {
-                    c.slot = *slot_of.entry(c.key.clone()).or_insert_with(|| {
+        let mut places = Vec::new();
+        let mut slots = Vec::new();
+        let mut id = 0usize;
+        {
+            let mut slot_of: std::collections::HashMap<&str, u32> =
+                std::collections::HashMap::new();
+            for (_, p) in self.policies() {
+                places.push((
+                    u32::try_from(id).unwrap_or(u32::MAX),
+                    u32::try_from(slots.len()).unwrap_or(u32::MAX),
+                ));
+                id += p.statements.len();
+                for c in p.statements.iter().flat_map(|st| st.conditions.iter()) {
+                    let slot = *slot_of.entry(c.key.as_str()).or_insert_with(|| {
                         keys.push((c.hash, c.key.clone()));
-                        keys.len() - 1
+                        u32::try_from(keys.len() - 1).unwrap_or(u32::MAX)
                     });
+                    slots.push(slot);
                 }
             }
         }
+        self.places = places;
+        self.slots = slots;
+        self.statement_count = id;
         self.keys = KeyTable::build(keys);
-        self.index = (id <= MASK_WORDS * 64 && !self.needs_full_walk())
-            .then(|| ActionIndex::build(&self, id))
-            .flatten()
-            .unwrap_or_default();
+        self.lazy = lazy;
+        if !lazy {
+            self.index = self.build_index();
+        }
         self
     }
 
-    /// Set each statement's principal rules from its place and the set's kinds (docs/SEMANTICS.md §1.6, §4.1).
-    fn principal_rules(&mut self) {
-        let gateway = self.endpoint_kind == EndpointKind::Gateway;
-        let delegates = self.resource_kind != ResourceKind::Resource;
-        let boundary = self.boundary.is_some();
-        for st in self.policies_mut().flat_map(|p| p.statements.iter_mut()) {
-            st.account_match = AccountMatch::Any;
-            st.deny_any_principal = false;
-        }
-        for st in self
-            .endpoint
-            .iter_mut()
-            .flat_map(|p| p.statements.iter_mut())
-        {
-            if gateway {
-                st.account_match = AccountMatch::RootOnly;
-            }
-        }
-        for st in self
-            .resource
-            .iter_mut()
-            .flat_map(|p| p.statements.iter_mut())
-        {
-            match st.effect {
-                Effect::Allow if !delegates => st.account_match = AccountMatch::RootOnlySameAccount,
-                Effect::Allow => {}
-                Effect::Deny => {
-                    st.deny_any_principal = boundary && matches!(st.principal, Some((true, _)));
-                }
-            }
-        }
+    /// The action index of the set (an empty one, `on` false, when it has none).
+    fn build_index(&self) -> ActionIndex {
+        (self.statement_count <= MASK_WORDS * 64 && !self.needs_full_walk())
+            .then(|| ActionIndex::build(self, self.statement_count))
+            .flatten()
+            .unwrap_or_default()
     }
 
     /// Whether a decision must take the full walk: a resource-based policy whose grant depends on how it names
@@ -493,10 +629,92 @@ impl Inner {
                 || self.resource_kind != ResourceKind::Resource)
     }
 
-    /// The action index, when the set has one.
+    /// The action index, when the set has one (and, for a lazy set, has built it).
     #[inline]
     pub fn actions(&self) -> Option<&ActionIndex> {
-        self.index.on.then_some(&self.index)
+        if self.index.on {
+            return Some(&self.index);
+        }
+        self.built_later()
+    }
+
+    /// A lazy set's index, when built.
+    #[cold]
+    #[inline(never)]
+    fn built_later(&self) -> Option<&ActionIndex> {
+        self.later.get().filter(|i| i.on)
+    }
+
+    /// The action index for a decision about to be made: a lazy set's first decision goes without it (one
+    /// decision costs less walking the policies than indexing them), the next builds it.
+    #[inline]
+    pub fn actions_for_decision(&self) -> Option<&ActionIndex> {
+        if self.index.on {
+            return Some(&self.index);
+        }
+        self.index_later()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn index_later(&self) -> Option<&ActionIndex> {
+        if !self.lazy {
+            return None;
+        }
+        if let Some(i) = self.later.get() {
+            return i.on.then_some(i);
+        }
+        if !self.walked.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            return None;
+        }
+        let i = self.later.get_or_init(|| self.build_index());
+        i.on.then_some(i)
+    }
+
+    /// Whether the action index has been built (for tests of laziness).
+    #[cfg(test)]
+    pub fn indexed(&self) -> bool {
+        !self.lazy || self.later.get().is_some()
+    }
+
+    /// The ordinal of the policy at `at` in the order of [`Inner::policies`].
+    fn ordinal(&self, at: PolicyRef) -> usize {
+        let scps: usize = self.scps.iter().map(Vec::len).sum();
+        let rcps: usize = self.rcps.iter().map(Vec::len).sum();
+        let before = |levels: &[Vec<CompiledPolicy>], l: usize| -> usize {
+            levels.iter().take(l).map(Vec::len).sum()
+        };
+        let resource = usize::from(self.resource.is_some());
+        let identity = scps + rcps + resource;
+        let boundary = identity + self.identity.len();
+        let session = boundary + usize::from(self.boundary.is_some());
+        match at {
+            PolicyRef::Scp(l, j) => before(&self.scps, l) + j,
+            PolicyRef::Rcp(l, j) => scps + before(&self.rcps, l) + j,
+            PolicyRef::Resource => scps + rcps,
+            PolicyRef::Identity(n) => identity + n,
+            PolicyRef::Boundary => boundary,
+            PolicyRef::Session(n) => session + n,
+            PolicyRef::Endpoint => session + self.session.len(),
+        }
+    }
+
+    /// The policy at `at` with the set's side of it.
+    #[inline]
+    pub(crate) fn placed(&self, at: PolicyRef) -> Placed<'_> {
+        let (first_id, first_slot) = self
+            .places
+            .get(self.ordinal(at))
+            .copied()
+            .unwrap_or_default();
+        Placed {
+            at,
+            first_id: first_id as usize,
+            slots: self.slots.get(first_slot as usize..).unwrap_or_default(),
+            gateway: self.endpoint_kind == EndpointKind::Gateway,
+            delegates: self.resource_kind != ResourceKind::Resource,
+            boundary: self.boundary.is_some(),
+        }
     }
 
     /// Every policy with its place, in evaluation order (see [`PolicySet::policies`]).
@@ -530,9 +748,21 @@ impl Inner {
             .chain(i.endpoint.iter().map(|p| (PolicyRef::Endpoint, p)))
     }
 
-    /// Every statement, in the order of `PolicySet::policies` (the order of their ids).
-    pub(crate) fn statements(&self) -> impl Iterator<Item = &CStatement> {
-        self.policies().flat_map(|(_, p)| p.statements.iter())
+    /// Every statement with its conditions' slots, in the order of `PolicySet::policies` (the order of their
+    /// ids).
+    pub(crate) fn statements(&self) -> impl Iterator<Item = (&CStatement, &[u32])> {
+        self.policies()
+            .zip(&self.places)
+            .flat_map(move |((_, p), &(_, first))| {
+                let slots = self.slots.get(first as usize..).unwrap_or_default();
+                p.statements.iter().map(move |st| {
+                    let n = st.conditions.len();
+                    (
+                        st,
+                        slots.get(st.cond_at..st.cond_at + n).unwrap_or_default(),
+                    )
+                })
+            })
     }
 }
 
@@ -820,7 +1050,11 @@ impl Gates {
             endpoint: present(inner.endpoint.is_some()),
             ..Gates::default()
         };
+        let mut next_id = 0usize;
         for (at, p) in inner.policies() {
+            let first = next_id;
+            next_id += p.statements.len();
+            let ids = || (first..).zip(p.statements.iter());
             let gate = match at {
                 PolicyRef::Scp(l, _) => g.scps.get_mut(l),
                 // RCPs only deny: they are no gate.
@@ -832,18 +1066,18 @@ impl Gates {
                 PolicyRef::Endpoint => g.endpoint.as_mut(),
             };
             if let Some(m) = gate {
-                p.statements.iter().for_each(|st| set_bit(m, st.id));
+                ids().for_each(|(id, _)| set_bit(m, id));
             }
-            for st in &p.statements {
+            for (id, st) in ids() {
                 match st.effect {
                     Effect::Deny if matches!(at, PolicyRef::Rcp(..)) => {
-                        set_bit(&mut g.rcp_deny, st.id)
+                        set_bit(&mut g.rcp_deny, id)
                     }
-                    Effect::Deny => set_bit(&mut g.deny, st.id),
+                    Effect::Deny => set_bit(&mut g.deny, id),
                     Effect::Allow => {
-                        set_bit(&mut g.allow, st.id);
+                        set_bit(&mut g.allow, id);
                         if st.unconditional {
-                            set_bit(&mut g.unconditional_allow, st.id);
+                            set_bit(&mut g.unconditional_allow, id);
                         }
                     }
                 }
@@ -863,7 +1097,7 @@ impl ActionIndex {
         let mut index_of: std::collections::HashMap<&[u8], usize> =
             std::collections::HashMap::new();
         let mut wild_patterns = 0usize;
-        for st in inner.statements() {
+        for (st, _) in inner.statements() {
             for a in &st.actions {
                 match a.glob().as_literal() {
                     // INVARIANT: only well-formed actions have entries, so a request whose action finds one is
@@ -889,7 +1123,7 @@ impl ActionIndex {
         // Per statement, which named actions its patterns match (`hit`), then its bit in each of their masks.
         let mut masks = vec![[0u64; MASK_WORDS]; entries.len()];
         let mut hit = vec![false; entries.len()];
-        for st in inner.statements() {
+        for (id, (st, _)) in inner.statements().enumerate() {
             hit.iter_mut().for_each(|h| *h = st.any_action);
             if !st.any_action {
                 for a in &st.actions {
@@ -911,14 +1145,14 @@ impl ActionIndex {
             }
             for (m, &h) in masks.iter_mut().zip(&hit) {
                 if h != st.not_action {
-                    set_bit(m, st.id);
+                    set_bit(m, id);
                 }
             }
         }
         let mut unknown = [0; MASK_WORDS];
-        for st in inner.statements() {
+        for (id, (st, _)) in inner.statements().enumerate() {
             if !st.wild && st.any_action != st.not_action {
-                set_bit(&mut unknown, st.id);
+                set_bit(&mut unknown, id);
             }
         }
         let gates = Gates::build(inner);
@@ -949,7 +1183,13 @@ impl ActionIndex {
             plans: plans.into(),
             plan_arena: pb.finish(),
             unknown,
-            wild: WildActions::build(inner.statements().filter(|s| s.wild)),
+            wild: WildActions::build(
+                inner
+                    .statements()
+                    .enumerate()
+                    .filter(|(_, (s, _))| s.wild)
+                    .map(|(id, (s, _))| (id, s)),
+            ),
             by_id,
             lowered,
             gates,
@@ -1000,9 +1240,10 @@ pub(crate) struct WildStatement {
 }
 
 impl WildActions {
-    fn build<'a>(statements: impl Iterator<Item = &'a CStatement>) -> WildActions {
+    /// The `wild` statements, with their ids.
+    fn build<'a>(statements: impl Iterator<Item = (usize, &'a CStatement)>) -> WildActions {
         let mut w = WildActions::default();
-        for st in statements {
+        for (id, st) in statements {
             let (from, bytes_from) = (w.texts.len(), w.bytes.len());
             let flat = st.actions.iter().all(|a| {
                 let g = a.glob();
@@ -1028,7 +1269,7 @@ impl WildActions {
             }
             let span = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
             w.statements.push(WildStatement {
-                id: st.id,
+                id,
                 not_action: st.not_action,
                 texts: (span(from), span(w.texts.len())),
                 general: (!flat).then(|| st.actions.clone().into_boxed_slice()),
@@ -1076,16 +1317,38 @@ pub struct PolicySet {
     pub(crate) inner: Arc<Inner>,
 }
 
-/// Collects policies for a [`PolicySet`].
+/// A policy given to a [`PolicySetBuilder`]: parsed, or already compiled (and then shared, not recompiled).
+#[derive(Debug, Clone)]
+enum Given {
+    Parsed(Policy),
+    Compiled(CompiledPolicy),
+}
+
+impl Given {
+    fn compile(
+        self,
+        at: PolicyRef,
+        resource: ResourceKind,
+    ) -> Result<CompiledPolicy, CompileError> {
+        match self {
+            Given::Parsed(p) => CompiledPolicy::compile_as(p, at, resource),
+            Given::Compiled(c) => c.placed_at(at, resource),
+        }
+    }
+}
+
+/// Collects policies for a [`PolicySet`]: parsed ones, compiled when the set is built, or compiled ones
+/// ([`CompiledPolicy`]), shared with every other set that uses them. [`PolicySet::edit`] starts from a set's
+/// compiled policies, to swap or add one without recompiling the others.
 #[derive(Debug, Default)]
 pub struct PolicySetBuilder {
-    identity: Vec<Policy>,
-    resource: Option<Policy>,
-    boundary: Option<Policy>,
-    session: Vec<Policy>,
-    scps: Vec<Vec<Policy>>,
-    rcps: Vec<Vec<Policy>>,
-    endpoint: Option<Policy>,
+    identity: Vec<Given>,
+    resource: Option<Given>,
+    boundary: Option<Given>,
+    session: Vec<Given>,
+    scps: Vec<Vec<Given>>,
+    rcps: Vec<Vec<Given>>,
+    endpoint: Option<Given>,
     endpoint_kind: EndpointKind,
     resource_kind: ResourceKind,
 }
@@ -1093,60 +1356,77 @@ pub struct PolicySetBuilder {
 impl PolicySetBuilder {
     /// Add an identity-based policy (attached to the principal, inline or managed).
     pub fn identity(mut self, p: Policy) -> Self {
-        self.identity.push(p);
+        self.identity.push(Given::Parsed(p));
+        self
+    }
+    /// Add a compiled identity-based policy, shared.
+    pub fn identity_compiled(mut self, p: CompiledPolicy) -> Self {
+        self.identity.push(Given::Compiled(p));
         self
     }
     /// Set the resource-based policy of the resource.
-    pub fn resource(mut self, p: Policy) -> Self {
-        self.resource = Some(p);
-        self.resource_kind = ResourceKind::Resource;
-        self
+    pub fn resource(self, p: Policy) -> Self {
+        self.resource_as(p, ResourceKind::Resource)
     }
     /// Set the role trust policy of the role that the request (`sts:AssumeRole*`) names: it has no `Resource`,
     /// and it must itself allow (docs/SEMANTICS.md §4.1).
-    pub fn trust_policy(mut self, p: Policy) -> Self {
-        self.resource = Some(p);
-        self.resource_kind = ResourceKind::Trust;
-        self
+    pub fn trust_policy(self, p: Policy) -> Self {
+        self.resource_as(p, ResourceKind::Trust)
     }
     /// Set the key policy of the KMS key that the request names: it must itself allow, and an Allow for the
     /// account delegates to IAM policies (docs/SEMANTICS.md §4.1).
-    pub fn key_policy(mut self, p: Policy) -> Self {
-        self.resource = Some(p);
-        self.resource_kind = ResourceKind::Key;
-        self
+    pub fn key_policy(self, p: Policy) -> Self {
+        self.resource_as(p, ResourceKind::Key)
     }
     /// Set the resource-based policy with its kind (see [`PolicySetBuilder::resource`],
     /// [`PolicySetBuilder::trust_policy`], [`PolicySetBuilder::key_policy`]).
     pub fn resource_as(mut self, p: Policy, kind: ResourceKind) -> Self {
-        self.resource = Some(p);
+        self.resource = Some(Given::Parsed(p));
         self.resource_kind = kind;
         self
     }
     /// Set the principal's permissions boundary.
     pub fn boundary(mut self, p: Policy) -> Self {
-        self.boundary = Some(p);
+        self.boundary = Some(Given::Parsed(p));
+        self
+    }
+    /// Set the principal's permissions boundary, compiled and shared.
+    pub fn boundary_compiled(mut self, p: CompiledPolicy) -> Self {
+        self.boundary = Some(Given::Compiled(p));
         self
     }
     /// Add a session policy.
     pub fn session(mut self, p: Policy) -> Self {
-        self.session.push(p);
+        self.session.push(Given::Parsed(p));
         self
     }
     /// Add one SCP level (root, then each OU, then the account); every level must allow.
     pub fn scp_level(mut self, level: impl IntoIterator<Item = Policy>) -> Self {
-        self.scps.push(level.into_iter().collect());
+        self.scps
+            .push(level.into_iter().map(Given::Parsed).collect());
+        self
+    }
+    /// Add one SCP level of compiled policies, shared.
+    pub fn scp_level_compiled(mut self, level: impl IntoIterator<Item = CompiledPolicy>) -> Self {
+        self.scps
+            .push(level.into_iter().map(Given::Compiled).collect());
         self
     }
     /// Add one RCP level; each level implicitly carries `RCPFullAWSAccess`, so RCPs can only deny.
     pub fn rcp_level(mut self, level: impl IntoIterator<Item = Policy>) -> Self {
-        self.rcps.push(level.into_iter().collect());
+        self.rcps
+            .push(level.into_iter().map(Given::Parsed).collect());
         self
     }
     /// Set the policy of the VPC endpoint the request came through (an interface endpoint unless
     /// [`PolicySetBuilder::endpoint_kind`] says otherwise).
     pub fn endpoint(mut self, p: Policy) -> Self {
-        self.endpoint = Some(p);
+        self.endpoint = Some(Given::Parsed(p));
+        self
+    }
+    /// Set the VPC endpoint's policy, compiled and shared; `None` for none.
+    pub fn endpoint_compiled(mut self, p: Option<CompiledPolicy>) -> Self {
+        self.endpoint = p.map(Given::Compiled);
         self
     }
     /// Say which kind of VPC endpoint the endpoint policy belongs to (docs/SEMANTICS.md §1.6): in a gateway
@@ -1156,46 +1436,70 @@ impl PolicySetBuilder {
         self
     }
 
+    /// Compile what is not compiled yet and build the set, with its action index (the fast path of a set that
+    /// decides many requests). Every error of every policy is collected (see [`CompileError::errors`]).
     pub fn build(self) -> Result<PolicySet, CompileError> {
-        let c = CompiledPolicy::compile;
+        self.build_as(false)
+    }
+
+    /// [`PolicySetBuilder::build`] for a set that decides once or a few times: the action index is built on
+    /// its second decision, not before (the first walks the policies). The same decisions.
+    pub fn build_lazy(self) -> Result<PolicySet, CompileError> {
+        self.build_as(true)
+    }
+
+    fn build_as(self, lazy: bool) -> Result<PolicySet, CompileError> {
+        let plain = ResourceKind::Resource;
+        let mut errors: Vec<CompileError> = Vec::new();
+        let mut keep = |r: Result<CompiledPolicy, CompileError>| match r {
+            Ok(c) => Some(c),
+            Err(e) => {
+                errors.extend(e.flatten());
+                None
+            }
+        };
         let mut inner = Inner::default();
         for (l, level) in self.scps.into_iter().enumerate() {
             let mut out = Vec::with_capacity(level.len());
             for (j, p) in level.into_iter().enumerate() {
-                out.push(c(p, PolicyRef::Scp(l, j))?);
+                out.extend(keep(p.compile(PolicyRef::Scp(l, j), plain)));
             }
             inner.scps.push(out);
         }
         for (l, level) in self.rcps.into_iter().enumerate() {
             let mut out = Vec::with_capacity(level.len());
             for (j, p) in level.into_iter().enumerate() {
-                out.push(c(p, PolicyRef::Rcp(l, j))?);
+                out.extend(keep(p.compile(PolicyRef::Rcp(l, j), plain)));
             }
             inner.rcps.push(out);
         }
         let kind = self.resource_kind;
         inner.resource = self
             .resource
-            .map(|p| CompiledPolicy::compile_as(p, PolicyRef::Resource, kind))
-            .transpose()?;
+            .and_then(|p| keep(p.compile(PolicyRef::Resource, kind)));
         inner.resource_kind = kind;
         inner.endpoint_kind = self.endpoint_kind;
         for (i, p) in self.identity.into_iter().enumerate() {
-            inner.identity.push(c(p, PolicyRef::Identity(i))?);
+            inner
+                .identity
+                .extend(keep(p.compile(PolicyRef::Identity(i), plain)));
         }
         inner.boundary = self
             .boundary
-            .map(|p| c(p, PolicyRef::Boundary))
-            .transpose()?;
+            .and_then(|p| keep(p.compile(PolicyRef::Boundary, plain)));
         for (i, p) in self.session.into_iter().enumerate() {
-            inner.session.push(c(p, PolicyRef::Session(i))?);
+            inner
+                .session
+                .extend(keep(p.compile(PolicyRef::Session(i), plain)));
         }
         inner.endpoint = self
             .endpoint
-            .map(|p| c(p, PolicyRef::Endpoint))
-            .transpose()?;
+            .and_then(|p| keep(p.compile(PolicyRef::Endpoint, plain)));
+        if let Some(e) = CompileError::gather(errors) {
+            return Err(e);
+        }
         Ok(PolicySet {
-            inner: Arc::new(inner.intern()),
+            inner: Arc::new(inner.intern(lazy)),
         })
     }
 }
@@ -1203,6 +1507,45 @@ impl PolicySetBuilder {
 impl PolicySet {
     pub fn builder() -> PolicySetBuilder {
         PolicySetBuilder::default()
+    }
+
+    /// A builder holding this set's compiled policies (shared, not copied) and kinds: swap or add a policy,
+    /// then build; only what was given parsed is compiled.
+    ///
+    /// ```
+    /// use iamgate::{Policy, PolicySet, PolicyRef};
+    /// let p = |s: &str| Policy::parse(s).unwrap();
+    /// let base = PolicySet::builder()
+    ///     .identity(p(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#))
+    ///     .build().unwrap();
+    /// let bounded = base.edit()
+    ///     .boundary(p(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#))
+    ///     .build().unwrap();
+    /// let shared = |s: &PolicySet| s.get(PolicyRef::Identity(0)).unwrap().clone();
+    /// assert!(shared(&base).shares(&shared(&bounded)));
+    /// ```
+    pub fn edit(&self) -> PolicySetBuilder {
+        let i = &self.inner;
+        let given = |p: &CompiledPolicy| Given::Compiled(p.clone());
+        PolicySetBuilder {
+            identity: i.identity.iter().map(given).collect(),
+            resource: i.resource.as_ref().map(given),
+            boundary: i.boundary.as_ref().map(given),
+            session: i.session.iter().map(given).collect(),
+            scps: i
+                .scps
+                .iter()
+                .map(|l| l.iter().map(given).collect())
+                .collect(),
+            rcps: i
+                .rcps
+                .iter()
+                .map(|l| l.iter().map(given).collect())
+                .collect(),
+            endpoint: i.endpoint.as_ref().map(given),
+            endpoint_kind: i.endpoint_kind,
+            resource_kind: i.resource_kind,
+        }
     }
 
     /// Every policy with its place, in evaluation order: SCPs, RCPs, resource, identity, boundary, session,
@@ -1225,8 +1568,10 @@ impl PolicySet {
         }
     }
 
-    /// A copy of this set with another endpoint policy (or none): the same identity-side policies decided
-    /// through a different endpoint.
+    /// A copy of this set with another endpoint policy (or none), an interface endpoint's: the same
+    /// identity-side policies decided through a different endpoint. The compiled policies are shared, not
+    /// copied; the set's tables are rebuilt, its action index on its second decision (as
+    /// [`PolicySetBuilder::build_lazy`]).
     pub fn with_endpoint(&self, endpoint: Option<CompiledPolicy>) -> PolicySet {
         let i = &self.inner;
         if endpoint.is_none() && i.endpoint.is_none() {
@@ -1248,7 +1593,7 @@ impl PolicySet {
                     endpoint_kind: EndpointKind::Interface,
                     ..Inner::default()
                 }
-                .intern(),
+                .intern(true),
             ),
         }
     }
@@ -1277,6 +1622,228 @@ pub fn compile_endpoint_policy(p: Policy) -> Result<CompiledPolicy, CompileError
 mod tests {
     use super::*;
     use crate::policy::pattern::NoVars;
+
+    fn parsed(text: &str) -> Policy {
+        Policy::parse(text).unwrap()
+    }
+
+    const IDENTITY: &str = r#"{"Version":"2012-10-17","Statement":[
+        {"Effect":"Allow","Action":"sagemaker:CreatePresignedDomainUrl","Resource":"*",
+         "Condition":{"StringEquals":{"aws:SourceVpce":"vpce-1"},"IpAddress":{"aws:VpcSourceIp":"10.0.0.0/8"}}},
+        {"Effect":"Deny","Action":"sagemaker:*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}"#;
+    const ENDPOINT: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*",
+        "Action":"sagemaker:*","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalAccount":"111122223333"},
+        "IpAddress":{"aws:VpcSourceIp":"10.1.0.0/16"}}}]}"#;
+    const BOUNDARY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sagemaker:*",
+        "Resource":"*","Condition":{"StringEquals":{"aws:SourceVpce":"vpce-1"}}}]}"#;
+    const SCP: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},
+        {"Effect":"Deny","Action":"*","Resource":"*","Condition":{"NotIpAddress":{"aws:VpcSourceIp":"10.1.2.0/24"}}}]}"#;
+
+    /// Requests over the keys the policies above test, present or not: `(action, context)`.
+    fn requests() -> Vec<(&'static str, Vec<(&'static str, &'static str)>)> {
+        let mut out = Vec::new();
+        for action in [
+            "sagemaker:CreatePresignedDomainUrl",
+            "sagemaker:DescribeDomain",
+            "s3:GetObject",
+        ] {
+            for vpce in [None, Some("vpce-1"), Some("vpce-2")] {
+                for ip in [None, Some("10.1.2.3"), Some("10.1.9.9"), Some("10.2.0.1")] {
+                    for tls in [None, Some("true"), Some("false")] {
+                        let context = [
+                            ("aws:SourceVpce", vpce),
+                            ("aws:VpcSourceIp", ip),
+                            ("aws:SecureTransport", tls),
+                            ("aws:PrincipalAccount", Some("111122223333")),
+                        ]
+                        .into_iter()
+                        .filter_map(|(k, v)| Some((k, v?)))
+                        .collect();
+                        out.push((action, context));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    const RESOURCE: &str = "arn:aws:sagemaker:eu-west-1:111122223333:user-profile/d-1/alice";
+    const PRINCIPAL: &str = "arn:aws:iam::111122223333:role/R";
+
+    fn owned(action: &str, context: &[(&str, &str)]) -> crate::Request {
+        let mut ctx = crate::Context::new();
+        for (k, v) in context {
+            ctx = ctx.with(k, *v).unwrap();
+        }
+        crate::Request::new(action, RESOURCE)
+            .principal(PRINCIPAL)
+            .context(ctx)
+    }
+
+    /// Two sets decide alike, explanations included, on [`requests`], owned and borrowed.
+    fn same_decisions(a: &PolicySet, b: &PolicySet) {
+        for (action, context) in requests() {
+            let r = owned(action, &context);
+            assert_eq!(a.decide(&r), b.decide(&r), "{r:?}");
+            assert_eq!(a.explain(&r), b.explain(&r), "{r:?}");
+            let values: Vec<(&str, crate::ValueRef<'_>)> = context
+                .iter()
+                .map(|&(k, v)| (k, crate::ValueRef::One(v)))
+                .collect();
+            let borrowed = crate::RequestRef {
+                principal: Some(PRINCIPAL),
+                action,
+                resource: RESOURCE,
+                context: &values,
+                ..crate::RequestRef::default()
+            };
+            assert_eq!(a.decide_ref(&borrowed), b.decide_ref(&borrowed), "{r:?}");
+            assert_eq!(a.decide_ref(&borrowed), Ok(a.decide(&r)), "{r:?}");
+        }
+    }
+
+    /// A set composed of compiled policies (with `with_endpoint`, `edit`) shares them, and decides as the set
+    /// built from the parsed policies.
+    #[test]
+    fn composed_sets_share_policies_and_decide_alike() {
+        let identity = CompiledPolicy::compile(parsed(IDENTITY), PolicyRef::Identity(0)).unwrap();
+        let endpoint = compile_endpoint_policy(parsed(ENDPOINT)).unwrap();
+        let base = PolicySet::builder()
+            .identity_compiled(identity.clone())
+            .identity(parsed(BOUNDARY))
+            .build()
+            .unwrap();
+        let through = base.with_endpoint(Some(endpoint.clone()));
+        for set in [&base, &through] {
+            assert!(set.get(PolicyRef::Identity(0)).unwrap().shares(&identity));
+        }
+        assert!(through.get(PolicyRef::Endpoint).unwrap().shares(&endpoint));
+        let fresh = PolicySet::builder()
+            .identity(parsed(IDENTITY))
+            .identity(parsed(BOUNDARY))
+            .endpoint(parsed(ENDPOINT))
+            .build()
+            .unwrap();
+        same_decisions(&through, &fresh);
+        // Swap back: the same decisions as without an endpoint.
+        same_decisions(&through.with_endpoint(None), &base);
+        // A boundary and an SCP level added to the composed set: only they are compiled.
+        let edited = through
+            .edit()
+            .boundary(parsed(BOUNDARY))
+            .scp_level([parsed(SCP)])
+            .build()
+            .unwrap();
+        assert!(
+            edited
+                .get(PolicyRef::Identity(0))
+                .unwrap()
+                .shares(&identity)
+        );
+        assert!(edited.get(PolicyRef::Endpoint).unwrap().shares(&endpoint));
+        let fresh = PolicySet::builder()
+            .scp_level([parsed(SCP)])
+            .identity(parsed(IDENTITY))
+            .identity(parsed(BOUNDARY))
+            .boundary(parsed(BOUNDARY))
+            .endpoint(parsed(ENDPOINT))
+            .build()
+            .unwrap();
+        same_decisions(&edited, &fresh);
+        // The composed sets number statements and slots in their own tables: an SCP level ahead moves every id.
+        assert_eq!(
+            edited
+                .inner
+                .placed(PolicyRef::Identity(0))
+                .id(&identity.statements[0]),
+            2
+        );
+        assert_eq!(
+            through
+                .inner
+                .placed(PolicyRef::Identity(0))
+                .id(&identity.statements[0]),
+            0
+        );
+    }
+
+    /// A compiled policy given at a place of another kind is compiled afresh for it, with that kind's rules.
+    #[test]
+    fn compiled_policy_of_another_kind_is_recompiled() {
+        let identity = CompiledPolicy::compile(parsed(IDENTITY), PolicyRef::Identity(0)).unwrap();
+        let e = PolicySet::builder()
+            .endpoint_compiled(Some(identity.clone()))
+            .build()
+            .unwrap_err();
+        assert_eq!(e.policy, PolicyRef::Endpoint);
+        assert_eq!(e.diagnostic.code, "missing-principal");
+        let boundary = PolicySet::builder()
+            .boundary_compiled(identity.clone())
+            .build()
+            .unwrap();
+        assert!(!boundary.get(PolicyRef::Boundary).unwrap().shares(&identity));
+    }
+
+    /// A lazy set indexes its actions on its second decision, not before, and decides as an eager one.
+    #[test]
+    fn lazy_set_indexes_on_its_second_decision() {
+        let build = |b: PolicySetBuilder, lazy: bool| if lazy { b.build_lazy() } else { b.build() };
+        let builder = || {
+            PolicySet::builder()
+                .identity(parsed(IDENTITY))
+                .endpoint(parsed(ENDPOINT))
+        };
+        let eager = build(builder(), false).unwrap();
+        assert!(eager.inner.indexed());
+        let (action, context) = requests().swap_remove(20);
+        let r = owned(action, &context);
+        let lazy = build(builder(), true).unwrap();
+        assert!(!lazy.inner.indexed());
+        assert_eq!(lazy.decide(&r), eager.decide(&r));
+        assert!(!lazy.inner.indexed());
+        assert_eq!(lazy.decide(&r), eager.decide(&r));
+        assert!(lazy.inner.indexed());
+        assert!(lazy.inner.actions().is_some());
+        same_decisions(&build(builder(), true).unwrap(), &eager);
+    }
+
+    /// Every error of a set is collected, in the order of its policies and statements; the first stays where
+    /// callers read it.
+    #[test]
+    fn compile_error_collects_every_error() {
+        let with_principal = r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*"},
+            {"Effect":"Allow","Action":"s3:GetObject","Resource":"*"},
+            {"Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"*"}]}"#;
+        let e = PolicySet::builder()
+            .scp_level([parsed(IDENTITY)])
+            .identity(parsed(with_principal))
+            .identity(parsed(IDENTITY))
+            .endpoint(parsed(IDENTITY))
+            .build()
+            .unwrap_err();
+        let all: Vec<(PolicyRef, &str, u32)> = e
+            .errors()
+            .map(|e| (e.policy, e.diagnostic.code, e.diagnostic.span.start))
+            .collect();
+        let codes: Vec<(PolicyRef, &str)> = all.iter().map(|&(p, c, _)| (p, c)).collect();
+        assert_eq!(
+            codes,
+            [
+                (PolicyRef::Identity(0), "principal-not-allowed"),
+                (PolicyRef::Identity(0), "principal-not-allowed"),
+                (PolicyRef::Endpoint, "missing-principal"),
+                (PolicyRef::Endpoint, "missing-principal"),
+            ]
+        );
+        assert!(all.first().unwrap().2 < all.get(1).unwrap().2);
+        assert_eq!(e.policy, PolicyRef::Identity(0));
+        assert_eq!(
+            e.to_string(),
+            format!("identity[0]: {}", e.diagnostic.message)
+        );
+        assert!(e.others.iter().all(|o| o.others.is_empty()));
+    }
 
     /// Colliding hashes: up to `MAX_PROBE` + 1 entries on one bucket build and are all found; more refuse to
     /// build; a lookup for an absent key stops within `MAX_PROBE` buckets.

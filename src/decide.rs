@@ -10,7 +10,7 @@
 use crate::compile::{AccountMatch, ResourceKind};
 use crate::compile::{
     ActionIndex, CCondition, CPrincipal, CStatement, CValues, CompiledPolicy, Inner, KeyEntry,
-    KeyInfo, MASK_WORDS, PolicyRef, PolicySet,
+    KeyInfo, MASK_WORDS, Placed, PolicyRef, PolicySet,
 };
 use crate::context::{
     Context, ContextError, ContextValue, Entry, Found, KeyType, Request, RequestRef, Scalar,
@@ -272,7 +272,8 @@ impl PolicySet {
         (decision, r.0)
     }
 
-    /// Decide `req`. Allocates nothing and records nothing.
+    /// Decide `req`. Allocates nothing and records nothing (but once: the second decision of a set built by
+    /// [`crate::PolicySetBuilder::build_lazy`] or [`PolicySet::with_endpoint`] builds its action index).
     ///
     /// A request whose action is not `service:ActionName` or whose resource is neither `*` nor an ARN
     /// ([`Request::check`]) is never allowed: it gets `ImplicitDeny`, whatever the policies say. Use
@@ -309,7 +310,7 @@ impl PolicySet {
     }
 
     /// Decide a borrowed request: the same decision as [`PolicySet::decide`] on [`RequestRef::to_request`],
-    /// without building it. Allocates nothing unless a value is refused. A value that its key's documented
+    /// without building it. Allocates nothing unless a value is refused (or, once, as [`PolicySet::decide`] says). A value that its key's documented
     /// type refuses (an `aws:SourceIp` that is not an address) is an error, as [`Context::insert`] makes it, and
     /// so are a malformed action or resource ([`Request::check`]); an embedding that must fail closed treats the
     /// error as a deny. One exception keeps denied requests from paying for a scan of their resource: a resource
@@ -462,7 +463,7 @@ impl PolicySet {
         // 1. The deny pass over every applicable policy (§4.1), in the order of `policies()`.
         let mut denied = false;
         let stopped = self.each_policy(rcps_apply, |at, p| {
-            if deny_in(at, p, req, t) {
+            if deny_in(&i.placed(at), p, req, t) {
                 denied = true;
                 return !T::FULL;
             }
@@ -482,6 +483,7 @@ impl PolicySet {
         };
         for (l, level) in i.scps.iter().enumerate() {
             if !allow_in_any(
+                i,
                 level
                     .iter()
                     .enumerate()
@@ -498,6 +500,7 @@ impl PolicySet {
         }
         let same_account = req.same_account();
         let identity = allow_in_any(
+            i,
             i.identity
                 .iter()
                 .enumerate()
@@ -509,7 +512,7 @@ impl PolicySet {
         // §4.1: in one account, a resource policy's grant to the caller itself stands alone; a grant to the
         // role is limited by the boundary and the session policies; a key or trust policy must itself allow,
         // and its Allow for the account delegates to the identity policies.
-        let grant = resource_grant(i.resource.as_ref(), req, t, denied);
+        let grant = resource_grant(i, req, t, denied);
         let own_rules = i.resource_kind != ResourceKind::Resource;
         let direct = same_account && grant == Grant::Caller;
         if same_account {
@@ -529,12 +532,15 @@ impl PolicySet {
             }
         }
         if let Some(b) = &i.boundary {
-            if !allow_in_any(std::iter::once((PolicyRef::Boundary, b)), req, t, denied) && !direct {
+            if !allow_in_any(i, std::iter::once((PolicyRef::Boundary, b)), req, t, denied)
+                && !direct
+            {
                 fail(Gate::Boundary, t);
             }
         }
         if !i.session.is_empty()
             && !allow_in_any(
+                i,
                 i.session
                     .iter()
                     .enumerate()
@@ -548,7 +554,7 @@ impl PolicySet {
             fail(Gate::Session, t);
         }
         if let Some(e) = &i.endpoint {
-            if !allow_in_any(std::iter::once((PolicyRef::Endpoint, e)), req, t, denied) {
+            if !allow_in_any(i, std::iter::once((PolicyRef::Endpoint, e)), req, t, denied) {
                 fail(Gate::Endpoint, t);
             }
         }
@@ -962,12 +968,6 @@ impl<'r> Input<'r> {
         }
     }
 
-    /// The value of the key that condition `c` reads.
-    #[inline]
-    fn entry(&self, c: &CCondition) -> Option<Found<'r>> {
-        self.value(c.slot, &c.key, c.hash)
-    }
-
     /// The value of the key `key` (lowercase, `text_hash` `hash`), whose slot in the set is `slot`.
     #[inline]
     fn value(&self, slot: usize, key: &str, hash: u64) -> Option<Found<'r>> {
@@ -1039,11 +1039,9 @@ impl<'r> Input<'r> {
 
     /// Whether statement `st`'s `Action`/`NotAction` matches.
     #[inline]
-    fn action_matches(&self, st: &CStatement) -> bool {
+    fn action_matches(&self, id: usize, st: &CStatement) -> bool {
         match &self.mask {
-            Some(m) => m
-                .get(st.id / 64)
-                .is_some_and(|w| w >> (st.id % 64) & 1 == 1),
+            Some(m) => m.get(id / 64).is_some_and(|w| w >> (id % 64) & 1 == 1),
             // A service whose bit the statement lacks matches none of its patterns (`NotAction` has every bit).
             None => {
                 (st.any_action
@@ -1128,7 +1126,7 @@ enum Quick<'r> {
 /// an index, which of its statements the action matches; and `service_bit` of the action when it has none.
 #[inline]
 fn action_mask(set: &Inner, action: &str) -> (Option<usize>, Option<[u64; MASK_WORDS]>, u64) {
-    let Some(index) = set.actions() else {
+    let Some(index) = set.actions_for_decision() else {
         return (None, None, service_bit(action));
     };
     if let Some(i) = index.find(action) {
@@ -1147,10 +1145,11 @@ fn action_mask(set: &Inner, action: &str) -> (Option<usize>, Option<[u64; MASK_W
 }
 
 /// Whether any Deny statement of `p` applies; records each (in full mode, all of them).
-fn deny_in<T: Tracer>(at: PolicyRef, p: &CompiledPolicy, req: &Input<'_>, t: &mut T) -> bool {
+fn deny_in<T: Tracer>(pl: &Placed<'_>, p: &CompiledPolicy, req: &Input<'_>, t: &mut T) -> bool {
     let mut any = false;
+    let at = pl.at;
     for st in p.statements.iter().filter(|s| s.effect == Effect::Deny) {
-        if applies(at, st, req, t) {
+        if applies(pl, st, req, t) {
             any = true;
             // INVARIANT: the fast path builds no reason (building one clones the Sid).
             if T::FULL {
@@ -1172,6 +1171,7 @@ fn deny_in<T: Tracer>(at: PolicyRef, p: &CompiledPolicy, req: &Input<'_>, t: &mu
 /// Whether any Allow statement of the given policies applies. Reasons are recorded only when the request is not
 /// already denied (a denied request's reasons are its Deny statements).
 fn allow_in_any<'p, T: Tracer>(
+    set: &Inner,
     policies: impl Iterator<Item = (PolicyRef, &'p CompiledPolicy)>,
     req: &Input<'_>,
     t: &mut T,
@@ -1179,8 +1179,9 @@ fn allow_in_any<'p, T: Tracer>(
 ) -> bool {
     let mut any = false;
     for (at, p) in policies {
+        let pl = set.placed(at);
         for st in p.statements.iter().filter(|s| s.effect == Effect::Allow) {
-            if applies(at, st, req, t) {
+            if applies(&pl, st, req, t) {
                 any = true;
                 if T::FULL && !denied {
                     t.reason(Reason::Statement {
@@ -1200,8 +1201,8 @@ fn allow_in_any<'p, T: Tracer>(
 }
 
 /// Whether statement `st` applies to `req`: action, resource, principal and every condition.
-fn applies<T: Tracer>(at: PolicyRef, st: &CStatement, inp: &Input<'_>, t: &mut T) -> bool {
-    let action_matched = inp.action_matches(st);
+fn applies<T: Tracer>(pl: &Placed<'_>, st: &CStatement, inp: &Input<'_>, t: &mut T) -> bool {
+    let action_matched = inp.action_matches(pl.id(st), st);
     if !T::STATEMENTS && (!action_matched || st.unconditional) {
         return action_matched;
     }
@@ -1210,18 +1211,20 @@ fn applies<T: Tracer>(at: PolicyRef, st: &CStatement, inp: &Input<'_>, t: &mut T
     if !T::STATEMENTS && !resource_matched {
         return false;
     }
-    let principal_matched = principal_applies(st, inp);
+    let principal_matched = principal_applies(pl, st, inp);
     let mut applies = action_matched && resource_matched && principal_matched;
+    let entry = |k: usize, c: &CCondition| inp.value(pl.slot(st, k), &c.key, c.hash);
     if !T::STATEMENTS {
         return applies
             && st
                 .conditions
                 .iter()
-                .all(|c| condition_on(c, inp.entry(c), vars).0);
+                .enumerate()
+                .all(|(k, c)| condition_on(c, entry(k, c), vars).0);
     }
     let mut conditions = Vec::with_capacity(st.conditions.len());
     for (index, c) in st.conditions.iter().enumerate() {
-        let entry = inp.entry(c);
+        let entry = entry(index, c);
         let (held, why) = condition_on(c, entry, vars);
         applies &= held;
         conditions.push(ConditionTrace {
@@ -1234,7 +1237,7 @@ fn applies<T: Tracer>(at: PolicyRef, st: &CStatement, inp: &Input<'_>, t: &mut T
         });
     }
     t.statement(StatementTrace {
-        policy: at,
+        policy: pl.at,
         statement: st.index,
         sid: st.sid.clone(),
         effect: st.effect,
@@ -1260,18 +1263,18 @@ fn resource_matches(st: &CStatement, inp: &Input<'_>) -> bool {
 }
 
 /// Whether `st`'s `Principal`/`NotPrincipal` (if any) matches the request's principal (the rules of its place are
-/// set on the statement: `CStatement::account_match`, `CStatement::deny_any_principal`).
+/// the set's: `Placed::account_match`, `Placed::deny_any_principal`).
 #[inline]
-fn principal_applies(st: &CStatement, inp: &Input<'_>) -> bool {
+fn principal_applies(pl: &Placed<'_>, st: &CStatement, inp: &Input<'_>) -> bool {
     match &st.principal {
         None | Some((false, CPrincipal::Any)) => true,
         // A resource-policy Deny with NotPrincipal denies a principal with a boundary whatever it lists (§4.1).
-        Some((true, _)) if st.deny_any_principal => true,
+        Some((true, _)) if pl.deny_any_principal(st) => true,
         Some((negated, p)) => {
             // An account in a Principal grants only that account's root user in a gateway endpoint's policy
             // (§1.6), and in a same-account resource policy an Allow for the account delegates to identity
             // policies rather than granting by itself (docs/SEMANTICS.md §9 row 24).
-            let root_only = match st.account_match {
+            let root_only = match pl.account_match(st) {
                 AccountMatch::Any => false,
                 AccountMatch::RootOnly => true,
                 AccountMatch::RootOnlySameAccount => inp.same_account(),
@@ -1333,19 +1336,16 @@ fn grant_of(st: &CStatement, who: Option<&str>) -> Grant {
 
 /// The strongest way an applicable Allow of the resource-based policy names the caller; records each applicable
 /// Allow as [`allow_in_any`] does.
-fn resource_grant<T: Tracer>(
-    p: Option<&CompiledPolicy>,
-    req: &Input<'_>,
-    t: &mut T,
-    denied: bool,
-) -> Grant {
+fn resource_grant<T: Tracer>(set: &Inner, req: &Input<'_>, t: &mut T, denied: bool) -> Grant {
+    let p = set.resource.as_ref();
+    let pl = set.placed(PolicyRef::Resource);
     let mut best = Grant::None;
     for st in p
         .iter()
         .flat_map(|p| p.statements.iter())
         .filter(|s| s.effect == Effect::Allow)
     {
-        if applies(PolicyRef::Resource, st, req, t) {
+        if applies(&pl, st, req, t) {
             if T::FULL && !denied {
                 t.reason(Reason::Statement {
                     policy: PolicyRef::Resource,
@@ -1372,7 +1372,8 @@ fn general_resource(set: &PolicySet, index: &ActionIndex, id: usize, inp: &Input
 /// [`principal_applies`] for statement `id` of an indexed set. Out of line, as [`general_condition`].
 #[inline(never)]
 fn general_principal(set: &PolicySet, index: &ActionIndex, id: usize, inp: &Input<'_>) -> bool {
-    statement(set, index, id).is_some_and(|(_, s)| principal_applies(s, inp))
+    statement(set, index, id)
+        .is_some_and(|(at, s)| principal_applies(&set.inner.placed(at), s, inp))
 }
 
 /// Statement `id` of an indexed set, with its policy's place.

@@ -23,11 +23,19 @@ pub mod validate;
 #[cfg(feature = "cli")]
 pub mod whatif;
 
-pub use compile::{PolicyRef, PolicySet, PolicySetBuilder};
+/// The error of a set whose policies cannot be used where they were given: the first, with every other one
+/// (see [`CompileError::errors`]).
+pub use compile::CompileError;
+pub use compile::{CompiledPolicy, PolicyRef, PolicySet, PolicySetBuilder};
+/// The error of a context value that its key's documented type refuses (an `aws:SourceIp` that is not an
+/// address).
+pub use context::ContextError;
 pub use context::{Context, ContextValue, Request, RequestRef, Scalar, ValueRef};
 pub use decide::{Decision, Explanation, KeyLayout, Reason};
 pub use limits::Limits;
 pub use policy::Policy;
+/// The error of a policy document that does not parse or breaks the grammar, with its span.
+pub use policy::PolicyError;
 
 /// A xorshift generator from `seed` (not zero): the unit tests' source of random texts, deterministic.
 #[cfg(test)]

@@ -72,7 +72,7 @@ impl LLiteral {
 /// A condition, lowered.
 #[derive(Debug, Clone)]
 pub(crate) struct LCondition {
-    /// The key's slot in the set (see `compile::CCondition::slot`).
+    /// The key's slot in the set (see `compile::Placed::slot`).
     pub slot: u32,
     pub negated: bool,
     pub if_exists: bool,
@@ -146,18 +146,20 @@ pub(crate) struct Lowered {
 }
 
 impl Lowered {
-    /// `statements` in id order; `None` when an id or index would pass `u32`.
-    pub fn build<'a>(statements: impl Iterator<Item = &'a CStatement>) -> Option<Lowered> {
+    /// `statements` in id order, each with its conditions' slots; `None` when an id or index would pass `u32`.
+    pub fn build<'a>(
+        statements: impl Iterator<Item = (&'a CStatement, &'a [u32])>,
+    ) -> Option<Lowered> {
         Some(Lowered {
             statements: statements
                 .enumerate()
-                .map(|(id, st)| statement(u32::try_from(id).ok()?, st))
+                .map(|(id, (st, slots))| statement(u32::try_from(id).ok()?, st, slots))
                 .collect::<Option<_>>()?,
         })
     }
 }
 
-fn statement(id: u32, st: &CStatement) -> Option<LStatement> {
+fn statement(id: u32, st: &CStatement, slots: &[u32]) -> Option<LStatement> {
     let resource = if st.not_resource {
         LResource::General
     } else if st.any_resource {
@@ -171,7 +173,7 @@ fn statement(id: u32, st: &CStatement) -> Option<LStatement> {
         .enumerate()
         .map(|(i, c)| {
             Some(LCondition {
-                slot: u32::try_from(c.slot).ok()?,
+                slot: *slots.get(i)?,
                 negated: c.op.base.is_negated(),
                 if_exists: c.op.if_exists,
                 hash: c.hash,

@@ -172,6 +172,7 @@ pub(crate) fn parse_request(text: &str, limits: &Limits) -> Result<Request, Case
     Reader {
         text,
         limits,
+        bases: Vec::new(),
         lint: std::cell::RefCell::new(Vec::new()),
     }
     .request(&root)
@@ -209,9 +210,12 @@ impl Case {
                 },
             )
         })?;
+        let mut root = root;
+        let bases = rebase_policies(&mut root);
         let mut r = Reader {
             text,
             limits,
+            bases,
             lint: std::cell::RefCell::new(Vec::new()),
         };
         let id = root.get("id").and_then(|n| match &n.value {
@@ -398,8 +402,71 @@ impl<'t> Cursor<'t> {
 struct Reader<'t> {
     text: &'t str,
     limits: &'t Limits,
+    /// The policies given inline as objects, each by its node's address, with where its text starts in the
+    /// case: their nodes' spans are made relative to that (see [`rebase_policies`]).
+    bases: Vec<(usize, u32)>,
     /// The lint warnings of the policies read so far.
     lint: std::cell::RefCell<Vec<String>>,
+}
+
+/// The node's address, to find it in [`Reader::bases`].
+fn address(node: &Node<'_>) -> usize {
+    std::ptr::from_ref(node) as usize
+}
+
+/// Make the spans of every policy given inline as an object relative to the policy's own text, so that it is
+/// built from the case's tree instead of parsed again (`Policy::from_tree`); returns each such node's address and
+/// where its text starts in the case. The fields read are those `Reader::case` reads policies from.
+fn rebase_policies(root: &mut Node<'_>) -> Vec<(usize, u32)> {
+    fn shift(node: &mut Node<'_>, base: u32) {
+        node.span.start = node.span.start.saturating_sub(base);
+        node.span.end = node.span.end.saturating_sub(base);
+        match &mut node.value {
+            Value::Array(items) => items.iter_mut().for_each(|n| shift(n, base)),
+            Value::Object(members) => {
+                for m in members {
+                    m.key_span.start = m.key_span.start.saturating_sub(base);
+                    m.key_span.end = m.key_span.end.saturating_sub(base);
+                    shift(&mut m.value, base);
+                }
+            }
+            _ => {}
+        }
+    }
+    fn policy(node: &mut Node<'_>, bases: &mut Vec<(usize, u32)>) {
+        if matches!(node.value, Value::Object(_)) {
+            let base = node.span.start;
+            shift(node, base);
+            bases.push((address(node), base));
+        }
+    }
+    fn items<'n, 'a>(node: &'n mut Node<'a>) -> &'n mut [Node<'a>] {
+        match &mut node.value {
+            Value::Array(a) => a,
+            _ => &mut [],
+        }
+    }
+    let mut bases = Vec::new();
+    let Value::Object(members) = &mut root.value else {
+        return bases;
+    };
+    for m in members {
+        match m.key.as_ref() {
+            "resource_policy" | "permissions_boundary" | "endpoint_policy" => {
+                policy(&mut m.value, &mut bases)
+            }
+            "identity_policies" | "session_policies" => items(&mut m.value)
+                .iter_mut()
+                .for_each(|p| policy(p, &mut bases)),
+            "scps" | "rcps" => {
+                for level in items(&mut m.value) {
+                    items(level).iter_mut().for_each(|p| policy(p, &mut bases));
+                }
+            }
+            _ => {}
+        }
+    }
+    bases
 }
 
 const CASE_FIELDS: [&str; 14] = [
@@ -427,6 +494,20 @@ const REQUEST_FIELDS: [&str; 5] = [
 ];
 
 impl Reader<'_> {
+    /// Where an inline policy's text starts in the case, when [`rebase_policies`] made its spans relative to it.
+    fn base_of(&self, node: &Node<'_>) -> Option<usize> {
+        let at = address(node);
+        self.bases
+            .iter()
+            .find(|(a, _)| *a == at)
+            .map(|&(_, base)| base as usize)
+    }
+
+    /// Where `node` starts in the case.
+    fn start_of(&self, node: &Node<'_>) -> usize {
+        self.base_of(node).unwrap_or(node.span.start as usize)
+    }
+
     fn err(&self, node_offset: usize, path: &str, message: impl Into<String>) -> CaseError {
         let (line, column) = line_col(self.text, node_offset);
         CaseError {
@@ -567,7 +648,8 @@ impl Reader<'_> {
             let path = place(PolicyRef::Endpoint, "$.endpoint_policy", n);
             b = b.endpoint(self.policy(n, &path, kind_of(PolicyRef::Endpoint))?);
         }
-        let set = b.build().map_err(|e| {
+        // A case decides once (batch, the playground): the action index would cost more than it saves.
+        let set = b.build_lazy().map_err(|e| {
             let offset = e.diagnostic.span.start as usize;
             match places.iter().find(|(at, _, _)| *at == e.policy) {
                 // The place in the case: the policy's JSON path, and the line and column in the case text
@@ -622,17 +704,23 @@ impl Reader<'_> {
     /// A policy given inline as an object (parsed from its exact text) or as a string holding the policy text.
     /// The policy at `node`, checked as `lint` checks a policy of its kind: what `lint` reports is kept for the
     /// record's warnings (a policy IAM refuses is refused when the set is built, `crate::refuse`: an error
-    /// record whose place this reader gives).
+    /// record whose place this reader gives). An inline object is built from the case's tree, whose spans
+    /// [`rebase_policies`] made relative to its own text, not parsed again.
     fn policy(
         &self,
         node: &Node<'_>,
         path: &str,
         kind: crate::validate::PolicyKind,
     ) -> Result<Policy, CaseError> {
-        let text = match &node.value {
-            Value::Object(_) => self.text.get(node.span.range()).unwrap_or(""),
-            Value::String(s) => s.as_ref(),
-            v => return Err(self.err(
+        let rebased = self.base_of(node);
+        let text = match (&node.value, rebased) {
+            (Value::Object(_), Some(base)) => self
+                .text
+                .get(base..base + node.span.end as usize)
+                .unwrap_or(""),
+            (Value::Object(_), None) => self.text.get(node.span.range()).unwrap_or(""),
+            (Value::String(s), _) => s.as_ref(),
+            (v, _) => return Err(self.err(
                 node.span.start as usize,
                 path,
                 format!(
@@ -641,7 +729,13 @@ impl Reader<'_> {
                 ),
             )),
         };
-        let policy = seen::parse(text, self.limits).map_err(|e| {
+        // An inline object is built from the case's tree (no second parse); a string goes through the
+        // thread's cache of recently parsed texts.
+        let parsed = match rebased {
+            Some(_) => Policy::from_tree(node, text, self.limits),
+            None => seen::parse(text, self.limits),
+        };
+        let policy = parsed.map_err(|e| {
             let d = e.diagnostics.first();
             let offset = d.map_or(0, |d| d.span.start as usize);
             let message = d.map_or_else(|| "invalid policy".to_string(), |d| d.message.clone());
@@ -652,7 +746,7 @@ impl Reader<'_> {
             // Placed as `placed` places them: inline, in the case text; in a string, in the policy text. The
             // findings come in order of their offsets, so one cursor reads each text once.
             let (mut cursor, base, within) = match &node.value {
-                Value::Object(_) => (Cursor::new(self.text), node.span.start as usize, ""),
+                Value::Object(_) => (Cursor::new(self.text), self.start_of(node), ""),
                 _ => (Cursor::new(text), 0, " (in the policy text)"),
             };
             let mut lint = self.lint.borrow_mut();
@@ -679,7 +773,7 @@ impl Reader<'_> {
         message: String,
     ) -> CaseError {
         match &node.value {
-            Value::Object(_) => self.err(node.span.start as usize + offset, path, message),
+            Value::Object(_) => self.err(self.start_of(node) + offset, path, message),
             _ => {
                 let (line, column) = line_col(text, offset);
                 CaseError {
@@ -1002,5 +1096,82 @@ mod tests {
         }
         assert_eq!(linted(), 400);
         const { assert!(400 * 4000 > BUDGET, "the texts exceed the budget") };
+    }
+
+    use crate::compile::PolicyRef;
+
+    const P1: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"S\u0041","Effect":"Allow","Action":"s3:GetObject","Resource":"*","Condition":{"StringEquals":{"aws:SourceVpce":["vpce-1","vpce-2"]},"NumericLessThan":{"s3:max-keys":10}}}]}"#;
+    const P2: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":["s3:*"],"Resource":"arn:aws:s3:::b/*"}}"#;
+    const R1: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*","Condition":{"StringNotEquals":{"aws:PrincipalOrgID":"o-1"}}}]}"#;
+    const E1: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*"}]}"#;
+
+    /// Policies given inline are built from the case's tree, not parsed again: each is the policy that parsing
+    /// its text gives (spans, shared texts, source), at every place a case holds policies.
+    #[test]
+    fn inline_policies_are_those_of_their_text() {
+        let case = format!(
+            r#"{{"id":"t","identity_policies":[{P1},{P2}],"session_policies":[{P2}],"permissions_boundary":{P1},
+            "scps":[[{P1},{P2}],[{P2}]],"rcps":[[{R1}]],"request":{{"principal":"arn:aws:iam::111122223333:role/R",
+            "action":"s3:GetObject","resource":"arn:aws:s3:::b/k"}}}}"#
+        );
+        let c = Case::parse(&case, &Limits::default()).unwrap();
+        let expected = [
+            (PolicyRef::Identity(0), P1),
+            (PolicyRef::Identity(1), P2),
+            (PolicyRef::Session(0), P2),
+            (PolicyRef::Boundary, P1),
+            (PolicyRef::Scp(0, 0), P1),
+            (PolicyRef::Scp(0, 1), P2),
+            (PolicyRef::Scp(1, 0), P2),
+            (PolicyRef::Rcp(0, 0), R1),
+        ];
+        for (at, text) in expected {
+            let got = c.set.get(at).unwrap().policy();
+            assert_eq!(got, &Policy::parse(text).unwrap(), "{at}");
+        }
+        assert_eq!(c.set.policies().count(), expected.len());
+    }
+
+    /// An inline policy's errors are placed in the case text, as when it was parsed from its slice; a policy
+    /// given as a string keeps its own place.
+    #[test]
+    fn inline_policy_errors_point_into_the_case() {
+        let bad = r#"{"Version":"2012-10-17","Statement":[{"Effect":"allow","Action":"s3:*","Resource":"*"}]}"#;
+        let case = format!(
+            r#"{{"identity_policies":[{P2},{bad}],"request":{{"action":"s3:GetObject","resource":"arn:aws:s3:::b/k"}}}}"#
+        );
+        let (_, e) = Case::parse(&case, &Limits::default()).unwrap_err();
+        let at = case.find(r#""allow""#).unwrap();
+        assert_eq!((e.line, e.column), (1, at + 1));
+        assert_eq!(e.path, "$.identity_policies[1]");
+        // A compile error: its place in the case too.
+        let case = format!(
+            r#"{{"identity_policies":[{P2},{E1}],"request":{{"action":"s3:GetObject","resource":"arn:aws:s3:::b/k"}}}}"#
+        );
+        let (_, e) = Case::parse(&case, &Limits::default()).unwrap_err();
+        let at = case.find(E1).unwrap() + E1.find(r#""*""#).unwrap();
+        assert_eq!(
+            (e.line, e.column, e.path.as_str()),
+            (1, at + 1, "$.identity_policies[1]")
+        );
+        // Lint findings of an inline policy are placed in the case as well: where the same policy given as a
+        // string places them in its text, shifted by where it starts in the case.
+        let unknown_key = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*","Condition":{"StringEquals":{"aws:SourceVpcee":"vpce-1"}}}]}"#;
+        let tail = r#"],"request":{"action":"s3:GetObject","resource":"arn:aws:s3:::b/k"}}"#;
+        let case = format!(r#"{{"identity_policies":[{P2},{unknown_key}{tail}"#);
+        let inline = Case::parse(&case, &Limits::default()).unwrap().lint;
+        let quoted = serde_json::to_string(unknown_key).unwrap();
+        let as_text = format!(r#"{{"identity_policies":[{P2},{quoted}{tail}"#);
+        let from_text = Case::parse(&as_text, &Limits::default()).unwrap().lint;
+        assert!(!inline.is_empty());
+        assert_eq!(inline.len(), from_text.len());
+        let col = |w: &str| -> usize {
+            let tail = w.rsplit("column ").next().unwrap();
+            tail.trim_end_matches(')').parse().unwrap()
+        };
+        let base = case.find(unknown_key).unwrap();
+        for (a, b) in inline.iter().zip(&from_text) {
+            assert_eq!(col(a), col(b) + base, "{a} / {b}");
+        }
     }
 }

@@ -213,6 +213,12 @@ impl ArnPattern {
         }
         match crate::parse::grammar::arn_fields(text) {
             Some(f) => {
+                // A field without a wildcard or a `$` is literal (`Pattern::parse`): the usual ARN, whose
+                // first five fields are literal, is parsed once, whole, without its fields.
+                let special = |b: u8| b == b'*' || b == b'?' || (variables && b == b'$');
+                if f.iter().take(5).all(|x| !x.bytes().any(special)) {
+                    return ArnPattern::Flat(Pattern::parse(text, true, variables));
+                }
                 let fields = f.map(|x| Pattern::parse(x, true, variables));
                 if fields.iter().take(5).all(|p| p.as_literal().is_some()) {
                     return ArnPattern::Flat(Pattern::parse(text, true, variables));
@@ -302,6 +308,65 @@ impl ArnPattern {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `ArnPattern::parse` without its shortcut for literal leading fields: every field parsed, then the whole
+    /// text when the first five are literal.
+    fn parse_by_fields(text: &str, variables: bool) -> ArnPattern {
+        if text == "*" {
+            return ArnPattern::Any;
+        }
+        match crate::parse::grammar::arn_fields(text) {
+            Some(f) => {
+                let fields = f.map(|x| Pattern::parse(x, true, variables));
+                if fields.iter().take(5).all(|p| p.as_literal().is_some()) {
+                    return ArnPattern::Flat(Pattern::parse(text, true, variables));
+                }
+                ArnPattern::Fields(Box::new(fields))
+            }
+            None => ArnPattern::Invalid(text.to_string()),
+        }
+    }
+
+    /// The shortcut gives the pattern of the field-by-field parse, for ARNs with wildcards, `?`, `$` and
+    /// variables in each field, and for texts that are no ARN (too few fields).
+    #[test]
+    fn literal_fields_shortcut_parses_alike() {
+        let pieces = [
+            "arn",
+            "aws",
+            "s3",
+            "",
+            "eu-west-1",
+            "111122223333",
+            "*",
+            "a?c",
+            "${aws:username}",
+            "$x",
+            "${*}",
+        ];
+        let mut next = crate::xorshift(0x9e37_79b9_7f4a_7c15);
+        let mut seen = [0; 4];
+        for _ in 0..3_000 {
+            // Mostly six fields after `arn`, sometimes fewer or more.
+            let n = 4 + (next() % 3) as usize;
+            let fields: Vec<&str> = (0..n)
+                .map(|_| pieces[(next() % pieces.len() as u64) as usize])
+                .collect();
+            let head = if next() % 8 == 0 { "*" } else { "arn" };
+            let text = format!("{head}:{}/res*", fields.join(":"));
+            for variables in [false, true] {
+                let p = ArnPattern::parse(&text, variables);
+                seen[match p {
+                    ArnPattern::Any => 0,
+                    ArnPattern::Flat(_) => 1,
+                    ArnPattern::Fields(_) => 2,
+                    ArnPattern::Invalid(_) => 3,
+                }] += 1;
+                assert_eq!(p, parse_by_fields(&text, variables), "{text} {variables}");
+            }
+        }
+        assert!(seen[1..].iter().all(|&n| n > 100), "{seen:?}");
+    }
 
     /// The account field by the cuts of `first_colons`: the reference for `account_field`.
     fn account_at(arn: &str, cuts: [usize; 5]) -> Option<&str> {

@@ -221,24 +221,38 @@ impl Policy {
     }
 
     pub fn parse_with(text: &str, limits: &Limits) -> Result<Policy, PolicyError> {
+        let node = json::parse(text, limits).map_err(|e| {
+            let mut d =
+                Diagnostic::error("invalid-json", Span::new(e.offset, e.offset + 1), e.message);
+            d.help = e.help;
+            PolicyError {
+                source_text: Arc::from(text),
+                diagnostics: vec![d],
+            }
+        })?;
+        Policy::from_tree(&node, text, limits)
+    }
+
+    /// [`Policy::parse_with`] of `text` whose JSON tree, `node`, is already parsed (a policy inside a larger
+    /// document, its spans made relative to `text` and its strings borrowed from it): the same policy or errors,
+    /// without parsing the text again.
+    pub(crate) fn from_tree(
+        node: &Node<'_>,
+        text: &str,
+        limits: &Limits,
+    ) -> Result<Policy, PolicyError> {
         let source: Arc<str> = Arc::from(text);
         let fail = |diagnostics| PolicyError {
             source_text: source.clone(),
             diagnostics,
         };
-        let node = json::parse(text, limits).map_err(|e| {
-            let mut d =
-                Diagnostic::error("invalid-json", Span::new(e.offset, e.offset + 1), e.message);
-            d.help = e.help;
-            fail(vec![d])
-        })?;
         let mut b = Builder {
             errors: Vec::new(),
             limits,
             text,
             source: &source,
         };
-        let policy = b.policy(&node, source.clone());
+        let policy = b.policy(node, source.clone());
         match policy {
             Some(p) if b.errors.is_empty() => Ok(p),
             _ => Err(fail(b.errors)),
