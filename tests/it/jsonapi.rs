@@ -254,7 +254,7 @@ fn decide_and_explain_equal_the_batch_decision_on_every_corpus_case() {
                 "{}",
                 p.display()
             );
-            let mut reversed = format!("\u{1f}a\u{1f}r");
+            let mut reversed = String::from("\u{1f}a\u{1f}r");
             for k in context.keys().rev() {
                 reversed.push_str(&format!("\u{1f}{k}\u{1f}v"));
             }
