@@ -8,7 +8,7 @@ use ipnet::{IpNet, Ipv4Net, Ipv4Subnets, Ipv6Net, Ipv6Subnets};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// One class of addresses that all decide the same way.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct IpOutcome {
     /// The addresses, as the fewest CIDR blocks, in ascending order.
     pub ranges: Vec<IpNet>,
@@ -121,17 +121,26 @@ pub fn decide_over_ips(
     // CIDR set, so the decision is a function of the membership vector. Each distinct vector is decided once.
     let sets = set.ip_sets(&lower);
     let memo_ok = set.only_ip_conditions(&lower);
-    let mut memo: std::collections::HashMap<Vec<bool>, (Decision, Vec<Reason>)> =
+    // Membership vectors as bits: thousands of sets made hashing a byte per set a cost of its own.
+    let mut memo: std::collections::HashMap<Vec<u64>, (Decision, Vec<Reason>)> =
         std::collections::HashMap::new();
     let mut pieces: Vec<(Piece, Decision, Vec<Reason>)> = Vec::new();
     let mut decide = |ip: IpAddr, piece: Piece, req: &mut Request| {
-        let membership: Vec<bool> = sets.iter().map(|s| s.contains(ip)).collect();
+        let mut membership = vec![0u64; sets.len().div_ceil(64)];
+        for (i, s) in sets.iter().enumerate() {
+            if s.contains(ip) {
+                if let Some(w) = membership.get_mut(i / 64) {
+                    *w |= 1 << (i % 64);
+                }
+            }
+        }
         let (decision, reasons) = match memo.get(&membership).filter(|_| memo_ok) {
             Some(known) => known.clone(),
             None => {
                 let _ = req
                     .context
                     .insert(&lower, ContextValue::One(Scalar::String(ip.to_string())));
+                count_decision();
                 let out = set.decide_with_reasons(req);
                 memo.insert(membership, out.clone());
                 out
@@ -154,23 +163,41 @@ pub fn decide_over_ips(
             decide(IpAddr::V6(Ipv6Addr::from(a)), Piece::V6(a, b), &mut req);
         }
     }
-    // Pieces with equal outcomes that are not adjacent become one class with several ranges.
+    // Pieces with equal outcomes that are not adjacent become one class with several ranges (found through a
+    // hash map: thousands of distinct outcomes made a scan of the classes quadratic).
     let mut classes: Vec<IpOutcome> = Vec::new();
+    let mut class_of: std::collections::HashMap<(Decision, Vec<Reason>), usize> =
+        std::collections::HashMap::new();
     for (piece, decision, reasons) in pieces {
         let nets = piece.cidrs();
-        match classes
-            .iter_mut()
-            .find(|c| c.decision == decision && c.reasons == reasons)
+        match class_of
+            .get(&(decision, reasons.clone()))
+            .and_then(|&i| classes.get_mut(i))
         {
             Some(c) => c.ranges.extend(nets),
-            None => classes.push(IpOutcome {
-                ranges: nets,
-                decision,
-                reasons,
-            }),
+            None => {
+                class_of.insert((decision, reasons.clone()), classes.len());
+                classes.push(IpOutcome {
+                    ranges: nets,
+                    decision,
+                    reasons,
+                });
+            }
         }
     }
     classes
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Decisions made by the analyses on this thread (tests only): their work.
+    static DECISIONS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+#[inline(always)]
+fn count_decision() {
+    #[cfg(test)]
+    DECISIONS.with(|d| d.set(d.get() + 1));
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -405,17 +432,36 @@ pub fn reach(set: &PolicySet, q: &ReachQuery) -> Vec<ReachStep> {
             });
         }
         // Through endpoints: every named endpoint and VPC, and any other. The other step's endpoint cannot carry
-        // this step (its service is different), so it is left out.
-        let mut rows: Vec<(String, String, IpOutcome)> = Vec::new();
-        for vpce in vpces
+        // this step (its service is different), so it is left out. Values the policies cannot tell apart form one
+        // class, decided once through its first value: the work grows with the classes, not with endpoint ids x
+        // VPC ids.
+        let step_vpces: Vec<String> = vpces
             .iter()
             .filter(|v| other.as_ref().is_none_or(|(id, _)| id != *v))
-        {
+            .cloned()
+            .collect();
+        let this_id = this.as_ref().map(|(id, _)| id.as_str());
+        let vpce_classes = value_classes(
+            &all_sets,
+            "aws:sourcevpce",
+            &step_vpces,
+            &vpce_other,
+            this_id,
+        );
+        let vpc_classes = value_classes(&all_sets, "aws:sourcevpc", &vpcs, &vpc_other, None);
+        let mut rows: Vec<(usize, usize, IpOutcome)> = Vec::new();
+        for (ai, a) in vpce_classes.iter().enumerate() {
+            let Some(vpce) = a.first().and_then(|&i| step_vpces.get(i)) else {
+                continue;
+            };
             let through = match this {
                 Some((id, Some(policy))) if id == vpce => set.with_endpoint(Some(policy.clone())),
                 _ => set.clone(),
             };
-            for vpc in &vpcs {
+            for (bi, b) in vpc_classes.iter().enumerate() {
+                let Some(vpc) = b.first().and_then(|&i| vpcs.get(i)) else {
+                    continue;
+                };
                 let mut req = q.template.clone();
                 strip_network(&mut req);
                 let witness = |v: &str, fallback: &str| {
@@ -440,11 +486,21 @@ pub fn reach(set: &PolicySet, q: &ReachQuery) -> Vec<ReachStep> {
                 );
                 put(&mut req, "aws:ViaAWSService", Scalar::Bool(false));
                 for c in decide_over_ips(&through, &req, "aws:VpcSourceIp", &everything) {
-                    rows.push((vpce.clone(), vpc.clone(), c));
+                    rows.push((ai, bi, c));
                 }
             }
         }
-        origins.extend(group_endpoint_rows(rows, &vpces, &vpcs));
+        let endpoint_ids = Classes {
+            values: &step_vpces,
+            classes: &vpce_classes,
+            all: vpces.len(),
+        };
+        let vpc_ids = Classes {
+            values: &vpcs,
+            classes: &vpc_classes,
+            all: vpcs.len(),
+        };
+        origins.extend(group_endpoint_rows(rows, &endpoint_ids, &vpc_ids));
         if tests_fas {
             let mut fas = q.template.clone();
             strip_network(&mut fas);
@@ -476,56 +532,169 @@ fn strip_network(req: &mut Request) {
     }
 }
 
-/// Merge rows that differ only in the endpoint id, then those that differ only in the VPC id.
+/// Values of one key grouped into classes (indices into `values`, ascending; classes in order of their first
+/// value), and how many values the key has in all (a list of every one of them prints as `"*"`).
+struct Classes<'v> {
+    values: &'v [String],
+    classes: &'v [Vec<usize>],
+    all: usize,
+}
+
+impl Classes<'_> {
+    /// The values of the classes `which`, in their order among all values.
+    fn values_of(&self, which: &[usize]) -> Values {
+        let mut at: Vec<usize> = which
+            .iter()
+            .filter_map(|&c| self.classes.get(c))
+            .flatten()
+            .copied()
+            .collect();
+        at.sort_unstable();
+        if at.len() == self.all {
+            return Values::Any;
+        }
+        Values::List(
+            at.into_iter()
+                .filter_map(|i| self.values.get(i).cloned())
+                .collect(),
+        )
+    }
+}
+
+/// Merge rows (endpoint class, VPC class, outcome) that differ only in the endpoint, then those that differ only
+/// in the VPC: the same grouping as over single values (every value of a class has its class's outcomes), in work
+/// that grows with the classes and memory with the answer.
 fn group_endpoint_rows(
-    rows: Vec<(String, String, IpOutcome)>,
-    vpces: &[String],
-    vpcs: &[String],
+    rows: Vec<(usize, usize, IpOutcome)>,
+    vpces: &Classes<'_>,
+    vpcs: &Classes<'_>,
 ) -> Vec<Origin> {
-    // (vpc, outcome) -> vpces
-    let mut by_vpc: Vec<(String, IpOutcome, Vec<String>)> = Vec::new();
+    use std::collections::HashMap;
+    // Outcomes interned, so that grouping compares numbers.
+    let mut outcomes: Vec<IpOutcome> = Vec::new();
+    let mut outcome_ids: HashMap<IpOutcome, usize> = HashMap::new();
+    // (vpc class, outcome) -> endpoint classes, in order of first appearance.
+    let mut by_vpc: Vec<(usize, usize, Vec<usize>)> = Vec::new();
+    let mut by_vpc_at: HashMap<(usize, usize), usize> = HashMap::new();
     for (vpce, vpc, o) in rows {
-        match by_vpc.iter_mut().find(|(v, oo, _)| *v == vpc && *oo == o) {
+        let next = outcomes.len();
+        let id = *outcome_ids.entry(o.clone()).or_insert(next);
+        if id == next {
+            outcomes.push(o);
+        }
+        match by_vpc_at.get(&(vpc, id)).and_then(|&i| by_vpc.get_mut(i)) {
             Some((_, _, list)) => list.push(vpce),
-            None => by_vpc.push((vpc, o, vec![vpce])),
+            None => {
+                by_vpc_at.insert((vpc, id), by_vpc.len());
+                by_vpc.push((vpc, id, vec![vpce]));
+            }
         }
     }
-    // (vpces, outcome) -> vpcs
-    let mut merged: Vec<(Vec<String>, IpOutcome, Vec<String>)> = Vec::new();
-    for (vpc, o, vpce_list) in by_vpc {
-        match merged
-            .iter_mut()
-            .find(|(l, oo, _)| *l == vpce_list && *oo == o)
+    // (endpoint classes, outcome) -> vpc classes.
+    let mut merged: Vec<(Vec<usize>, usize, Vec<usize>)> = Vec::new();
+    let mut merged_at: HashMap<(Vec<usize>, usize), usize> = HashMap::new();
+    for (vpc, id, vpce_list) in by_vpc {
+        match merged_at
+            .get(&(vpce_list.clone(), id))
+            .and_then(|&i| merged.get_mut(i))
         {
             Some((_, _, v)) => v.push(vpc),
-            None => merged.push((vpce_list, o, vec![vpc])),
+            None => {
+                merged_at.insert((vpce_list.clone(), id), merged.len());
+                merged.push((vpce_list, id, vec![vpc]));
+            }
         }
     }
-    let values = |list: Vec<String>, all: &[String]| {
-        if list.len() == all.len() {
-            Values::Any
-        } else {
-            Values::List(list)
-        }
-    };
     merged
         .into_iter()
-        .map(|(vpce_list, o, vpc_list)| Origin::Endpoint {
-            vpce: values(vpce_list, vpces),
-            vpc: values(vpc_list, vpcs),
-            vpc_source_ip: o.ranges,
-            decision: o.decision,
-            reasons: o.reasons,
+        .filter_map(|(vpce_list, id, vpc_list)| {
+            let o = outcomes.get(id)?.clone();
+            Some(Origin::Endpoint {
+                vpce: vpces.values_of(&vpce_list),
+                vpc: vpcs.values_of(&vpc_list),
+                vpc_source_ip: o.ranges,
+                decision: o.decision,
+                reasons: o.reasons,
+            })
         })
         .collect()
+}
+
+/// `values` of `key` grouped into the classes the policies cannot tell apart: two values are alike when every
+/// condition on the key in every set matches both or neither under the positive counterpart of its operator (what
+/// a decision reads of a single-valued key; `crate::decide::matches_any` with no variables), both or
+/// neither are empty, and both or neither are `this_id` (the endpoint whose policy applies). [`OTHER`] stands for
+/// `other_witness`. When a pattern substitutes the key as a policy variable, or a condition on it has variables,
+/// every value is its own class.
+fn value_classes(
+    sets: &[PolicySet],
+    key: &str,
+    values: &[String],
+    other_witness: &str,
+    this_id: Option<&str>,
+) -> Vec<Vec<usize>> {
+    let conditions: Vec<&crate::compile::CCondition> = sets
+        .iter()
+        .flat_map(|s| s.policies().map(|(_, p)| p))
+        .flat_map(|p| &p.statements)
+        .flat_map(|st| &st.conditions)
+        .filter(|c| c.key == key)
+        .collect();
+    let apart = sets.iter().any(|s| s.substitutes(key))
+        || conditions.iter().any(|c| condition_has_variables(c));
+    let mut classes: Vec<Vec<usize>> = Vec::new();
+    let mut by_signature: std::collections::HashMap<(Vec<bool>, Option<&str>), usize> =
+        std::collections::HashMap::new();
+    for (i, v) in values.iter().enumerate() {
+        let text = if v == OTHER { other_witness } else { v };
+        let mut signature: Vec<bool> = conditions
+            .iter()
+            .map(|c| {
+                crate::decide::matches_any(
+                    c,
+                    crate::context::ScalarRef::String(text),
+                    None,
+                    &crate::policy::pattern::NoVars,
+                )
+            })
+            .collect();
+        signature.push(text.is_empty());
+        signature.push(this_id == Some(v.as_str()));
+        let own = apart.then_some(v.as_str());
+        match by_signature.entry((signature, own)) {
+            std::collections::hash_map::Entry::Occupied(e) => {
+                if let Some(c) = classes.get_mut(*e.get()) {
+                    c.push(i);
+                }
+            }
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(classes.len());
+                classes.push(vec![i]);
+            }
+        }
+    }
+    classes
+}
+
+/// Whether a condition's policy values contain policy variables (they can then tell any two values apart).
+fn condition_has_variables(c: &crate::compile::CCondition) -> bool {
+    match &c.values {
+        CValues::Exact(ps, _) | CValues::IgnoreCase(ps) | CValues::Like(ps) | CValues::Bool(ps) => {
+            ps.iter()
+                .any(crate::policy::pattern::Pattern::has_variables)
+        }
+        CValues::Arn(ps) => ps.iter().any(crate::policy::arn::ArnPattern::has_variables),
+        _ => false,
+    }
 }
 
 /// The values of `key` that policies (and the query's endpoints) name, witnesses for its wildcard patterns, and
 /// [`OTHER`].
 fn key_values(sets: &[PolicySet], key: &str, prefix: &str, q: &ReachQuery) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut push = |v: String| {
-        if !out.contains(&v) {
+        if seen.insert(v.clone()) {
             out.push(v);
         }
     };
@@ -558,6 +727,28 @@ fn other_witness(sets: &[PolicySet], key: &str, prefix: &str) -> String {
 }
 
 impl PolicySet {
+    /// Whether any pattern (resource or condition value) substitutes the policy variable `key` (lowercase).
+    pub(crate) fn substitutes(&self, key: &str) -> bool {
+        use crate::policy::pattern::{Atom, Pattern};
+        let names = |p: &Pattern| {
+            p.has_variables()
+                && p.atoms()
+                    .iter()
+                    .any(|a| matches!(a, Atom::Var { key: k, .. } if k == key))
+        };
+        self.policies().flat_map(|(_, p)| &p.statements).any(|st| {
+            st.resources.iter().flat_map(|r| r.patterns()).any(names)
+                || st.conditions.iter().any(|c| match &c.values {
+                    CValues::Exact(ps, _)
+                    | CValues::IgnoreCase(ps)
+                    | CValues::Like(ps)
+                    | CValues::Bool(ps) => ps.iter().any(names),
+                    CValues::Arn(ps) => ps.iter().flat_map(|r| r.patterns()).any(names),
+                    _ => false,
+                })
+        })
+    }
+
     /// Whether any condition reads `key` (lowercase).
     pub(crate) fn tests_key(&self, key: &str) -> bool {
         self.policies().any(|(_, p)| {
@@ -623,4 +814,165 @@ fn witness(p: &crate::policy::pattern::Pattern) -> Option<String> {
         }
     }
     Some(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Policy;
+
+    fn take_decisions() -> u64 {
+        DECISIONS.with(|d| d.replace(0))
+    }
+
+    /// A policy of `statements` (effect, endpoint ids, VPC ids): each statement's condition lists its values.
+    fn endpoint_policy(statements: &[(&str, Vec<String>, Vec<String>)]) -> PolicySet {
+        let st: Vec<String> = statements
+            .iter()
+            .map(|(effect, vpces, vpcs)| {
+                format!(
+                    r#"{{"Effect":"{effect}","Action":"sagemaker:*","Resource":"*","Condition":{{"StringEquals":{{"aws:SourceVpce":{},"aws:SourceVpc":{}}}}}}}"#,
+                    serde_json::to_string(vpces).unwrap_or_default(),
+                    serde_json::to_string(vpcs).unwrap_or_default()
+                )
+            })
+            .collect();
+        let text = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{}]}}"#,
+            st.join(",")
+        );
+        let Ok(policy) = Policy::parse(&text) else {
+            return PolicySet::default();
+        };
+        PolicySet::builder()
+            .identity(policy)
+            .build()
+            .unwrap_or_default()
+    }
+
+    fn query() -> ReachQuery {
+        ReachQuery {
+            template: Request::new(
+                "sagemaker:CreatePresignedDomainUrl",
+                "arn:aws:sagemaker:eu-west-1:111122223333:user-profile/d-abc123/alice",
+            )
+            .principal("arn:aws:iam::111122223333:role/DataSci"),
+            ..ReachQuery::default()
+        }
+    }
+
+    fn ids(prefix: &str, from: usize, n: usize) -> Vec<String> {
+        (from..from + n)
+            .map(|i| format!("{prefix}{i:05x}"))
+            .collect()
+    }
+
+    /// Issue 14's reproduction: one statement listing 1,000 `aws:SourceVpce` and 1,000 `aws:SourceVpc` values
+    /// took 11.2 s and 690 MB (a million endpoint x VPC pairs, each decided over every address). The values form
+    /// two classes per key (listed, not listed), so the work is that of a one-value policy; the answer still
+    /// lists every value.
+    #[test]
+    fn a_thousand_endpoints_and_vpcs_are_decided_as_classes() {
+        let one = endpoint_policy(&[("Allow", ids("vpce-", 0, 1), ids("vpc-", 0, 1))]);
+        take_decisions();
+        let small = reach(&one, &query());
+        let base = take_decisions();
+        let many = endpoint_policy(&[("Allow", ids("vpce-", 0, 1000), ids("vpc-", 0, 1000))]);
+        let steps = reach(&many, &query());
+        assert_eq!(take_decisions(), base);
+        assert_eq!(steps.len(), small.len());
+        let allowed: Vec<&Origin> = steps
+            .iter()
+            .flat_map(|s| &s.origins)
+            .filter(|o| {
+                matches!(
+                    o,
+                    Origin::Endpoint {
+                        decision: Decision::Allow,
+                        ..
+                    }
+                )
+            })
+            .collect();
+        assert_eq!(allowed.len(), 2, "one per step");
+        for o in allowed {
+            let Origin::Endpoint { vpce, vpc, .. } = o else {
+                continue;
+            };
+            assert_eq!(vpce, &Values::List(ids("vpce-", 0, 1000)));
+            assert_eq!(vpc, &Values::List(ids("vpc-", 0, 1000)));
+        }
+    }
+
+    /// A value the policies substitute as a variable can tell any two values apart: each is then its own class.
+    #[test]
+    fn a_key_used_as_a_variable_keeps_every_value_apart() {
+        let text = r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Action":"sagemaker:*","Resource":"*","Condition":{"StringEquals":{"aws:SourceVpce":["vpce-1","vpce-2"]}}},
+            {"Effect":"Deny","Action":"sagemaker:*","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/vpce":"${aws:SourceVpce}"}}}]}"#;
+        let set = PolicySet::builder()
+            .identity(Policy::parse(text).unwrap())
+            .build()
+            .unwrap();
+        assert!(set.substitutes("aws:sourcevpce"));
+        let values: Vec<String> = ["vpce-1", "vpce-2", OTHER].map(String::from).to_vec();
+        let classes = value_classes(
+            std::slice::from_ref(&set),
+            "aws:sourcevpce",
+            &values,
+            "vpce-x",
+            None,
+        );
+        assert_eq!(classes, vec![vec![0], vec![1], vec![2]]);
+        let plain = endpoint_policy(&[("Allow", ids("vpce-", 0, 2), ids("vpc-", 0, 1))]);
+        let values = ids("vpce-", 0, 2)
+            .into_iter()
+            .chain([OTHER.to_string()])
+            .collect::<Vec<_>>();
+        let classes = value_classes(&[plain], "aws:sourcevpce", &values, "vpce-x", None);
+        assert_eq!(classes, vec![vec![0, 1], vec![2]]);
+        // The step's own endpoint is a class of its own (its endpoint policy applies to it alone).
+        let plain = endpoint_policy(&[("Allow", ids("vpce-", 0, 2), ids("vpc-", 0, 1))]);
+        let classes = value_classes(
+            &[plain],
+            "aws:sourcevpce",
+            &values,
+            "vpce-x",
+            Some("vpce-00001"),
+        );
+        assert_eq!(classes, vec![vec![0], vec![1], vec![2]]);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+        /// Reach's work (decisions made) does not grow with the number of values a policy lists: the same
+        /// statements listing `n` or `4n` endpoint and VPC ids (overlapping between statements as the generator
+        /// says) make the same number of decisions, so the growth in the size of the policy is linear (the reading
+        /// of the values) and never endpoint ids x VPC ids.
+        #[test]
+        fn reach_work_does_not_grow_with_the_values_listed(
+            shape in proptest::collection::vec((proptest::bool::ANY, 0usize..3, 0usize..3), 1..4),
+            half in 1usize..20,
+        ) {
+            let n = 2 * half;
+            let policy = |n: usize| {
+                let statements: Vec<(&str, Vec<String>, Vec<String>)> = shape
+                    .iter()
+                    .map(|(allow, e, v)| {
+                        // Statement lists start at one of three offsets: some overlap, some do not.
+                        (if *allow { "Allow" } else { "Deny" }, ids("vpce-", e * n / 2, n), ids("vpc-", v * n / 2, n))
+                    })
+                    .collect();
+                endpoint_policy(&statements)
+            };
+            take_decisions();
+            let small = reach(&policy(n), &query());
+            let work = take_decisions();
+            let large = reach(&policy(4 * n), &query());
+            proptest::prop_assert_eq!(take_decisions(), work);
+            proptest::prop_assert_eq!(small.len(), large.len());
+            proptest::prop_assert!(work <= 2 * 4 * (1 << (2 * shape.len())) * 64, "{}", work);
+        }
+    }
 }

@@ -866,6 +866,9 @@ impl ActionIndex {
         for st in inner.statements() {
             for a in &st.actions {
                 match a.glob().as_literal() {
+                    // INVARIANT: only well-formed actions have entries, so a request whose action finds one is
+                    // well-formed (`Input::well_formed`); a request naming a malformed literal is refused anyway.
+                    Some(l) if !crate::shape::action_ok(l) => {}
                     Some(l) => {
                         index_of.entry(l.as_bytes()).or_insert_with(|| {
                             entries.push((
@@ -1226,6 +1229,10 @@ impl PolicySet {
     /// through a different endpoint.
     pub fn with_endpoint(&self, endpoint: Option<CompiledPolicy>) -> PolicySet {
         let i = &self.inner;
+        if endpoint.is_none() && i.endpoint.is_none() {
+            // Nothing to swap: the same policies, already compiled (bulk callers ask for this per step).
+            return self.clone();
+        }
         PolicySet {
             inner: Arc::new(
                 Inner {

@@ -3,7 +3,7 @@
 //! Context values are taken exactly as given (docs/FORMATS.md §1): no key is added, dropped or derived.
 
 use crate::policy::pattern::Vars;
-use crate::policy::value::{Timestamp, parse_bool, parse_cidr, parse_ip, parse_number};
+use crate::policy::value::{Timestamp, parse_bool, parse_cidr, parse_number, parse_request_ip};
 use std::fmt;
 
 /// One scalar context value as the caller gave it.
@@ -66,7 +66,8 @@ impl<'a> ScalarRef<'a> {
 
     pub fn number(self) -> Option<f64> {
         match self {
-            ScalarRef::Number(n, _) => Some(n),
+            // A non-finite number is refused at ingest; should one get here, it is no number.
+            ScalarRef::Number(n, _) => Some(n).filter(|n| n.is_finite()),
             ScalarRef::String(s) => parse_number(s),
             ScalarRef::Bool(_) => None,
         }
@@ -91,9 +92,11 @@ impl<'a> ScalarRef<'a> {
         }
     }
 
+    /// The address, as AWS sees it: an IPv4-mapped IPv6 address (`::ffff:203.0.113.7`) is its IPv4 address
+    /// (see [`parse_request_ip`]).
     pub fn ip(self) -> Option<std::net::IpAddr> {
         match self {
-            ScalarRef::String(s) => parse_ip(s),
+            ScalarRef::String(s) => parse_request_ip(s),
             _ => None,
         }
     }
@@ -108,6 +111,30 @@ impl fmt::Display for ScalarRef<'_> {
 impl From<&str> for Scalar {
     fn from(s: &str) -> Self {
         Scalar::String(s.to_string())
+    }
+}
+
+impl Scalar {
+    /// The value of an IP-address key for the peer address `addr` of a connection, as AWS would see it: a
+    /// dual-stack socket reports an IPv4 peer as `::ffff:203.0.113.7`, which AWS sees as `203.0.113.7`, so the
+    /// mapped form is written as its IPv4 address. (Text given as the mapped form is read the same way.)
+    ///
+    /// ```
+    /// use iamgate::Scalar;
+    /// let peer: std::net::IpAddr = "::ffff:203.0.113.7".parse().unwrap();
+    /// assert_eq!(Scalar::from_ip(peer).text(), "203.0.113.7");
+    /// assert_eq!(Scalar::from(peer), Scalar::from_ip(peer));
+    /// assert_eq!(Scalar::from_ip("2001:db8::7".parse().unwrap()).text(), "2001:db8::7");
+    /// ```
+    pub fn from_ip(addr: std::net::IpAddr) -> Scalar {
+        Scalar::String(addr.to_canonical().to_string())
+    }
+}
+
+impl From<std::net::IpAddr> for Scalar {
+    /// [`Scalar::from_ip`]: an IPv4-mapped address becomes its IPv4 address.
+    fn from(addr: std::net::IpAddr) -> Self {
+        Scalar::from_ip(addr)
     }
 }
 
@@ -192,13 +219,25 @@ pub const KNOWN_KEYS: [(&str, KeyType); 20] = [
     ("aws:sourcevpcarn", KeyType::String),
 ];
 
-/// Why a context value was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("context key `{key}`: {message}")]
+/// Why a request was refused at ingest: a context value, or (with `key` [`crate::shape::ACTION`] or
+/// [`crate::shape::RESOURCE`]) the request's action or resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContextError {
     pub key: String,
     pub message: String,
 }
+
+impl fmt::Display for ContextError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.key.as_str() {
+            crate::shape::ACTION => write!(f, "action {}", self.message),
+            crate::shape::RESOURCE => write!(f, "resource {}", self.message),
+            key => write!(f, "context key `{key}`: {}", self.message),
+        }
+    }
+}
+
+impl std::error::Error for ContextError {}
 
 /// The request context: condition keys (case-insensitive) to values.
 ///
@@ -619,27 +658,96 @@ impl Context {
 
     /// Add or replace a key. Values of keys with a documented type (`aws:SourceIp` is an IP address,
     /// `aws:ViaAWSService` a boolean, ...) are checked here, so that a typo is an error rather than a silent
-    /// non-match.
+    /// non-match. Those keys are single-valued: AWS never sends a list for them, so a list is refused. A number
+    /// that is not finite (NaN, an infinity) is refused for every key: no comparison could hold for it.
+    ///
+    /// ```
+    /// use iamgate::context::{Context, ContextValue, Scalar};
+    /// let mut c = Context::new();
+    /// let two = ContextValue::Many(vec!["203.0.113.7".into(), "10.0.0.1".into()]);
+    /// assert!(c.insert("aws:SourceIp", two).is_err());
+    /// let nan = ContextValue::One(Scalar::Number(f64::NAN, "NaN".into()));
+    /// assert!(c.insert("aws:MultiFactorAuthAge", nan).is_err());
+    /// ```
     pub fn insert(&mut self, key: &str, value: ContextValue) -> Result<(), ContextError> {
+        let entry = Context::checked(key, value)?;
+        match self
+            .entries
+            .binary_search_by(|e| e.key.as_str().cmp(&entry.key))
+        {
+            Ok(i) => {
+                if let Some(e) = self.entries.get_mut(i) {
+                    *e = entry;
+                }
+            }
+            Err(i) => self.entries.insert(i, entry),
+        }
+        Ok(())
+    }
+
+    /// The entry for `key` and `value` with every check of [`Context::insert`] applied (one place for both
+    /// `insert` and [`Context::extend`]).
+    fn checked(key: &str, value: ContextValue) -> Result<Entry, ContextError> {
         let lower = key.to_ascii_lowercase();
         let ty = known_key_type(&lower);
         if let Some(ty) = ty {
+            if matches!(value, ContextValue::Many(_)) {
+                return Err(listed(key));
+            }
             for s in value.as_slice() {
                 check_type(key, ty, s.as_ref())?;
             }
         }
-        match self
-            .entries
-            .binary_search_by(|e| e.key.as_str().cmp(&lower))
+        if let Some(Scalar::Number(n, t)) = value
+            .as_slice()
+            .iter()
+            .find(|s| matches!(s, Scalar::Number(n, _) if !n.is_finite()))
         {
-            Ok(i) => {
-                if let Some(e) = self.entries.get_mut(i) {
-                    *e = Entry::new(lower, ty, value);
+            return Err(ContextError {
+                key: key.to_string(),
+                message: format!("`{t}` ({n}) is not a finite number"),
+            });
+        }
+        Ok(Entry::new(lower, ty, value))
+    }
+
+    /// Add many keys at once, in any order, in O(n log n) (one [`Context::insert`] per key costs a shift of the
+    /// keys after it, quadratic for keys given in descending order). Each value is checked as `insert` checks it;
+    /// the first refused stops the run and is returned, the keys before it stay added. A key given again (in any
+    /// ASCII case) replaces the earlier value, as repeated inserts would.
+    ///
+    /// ```
+    /// use iamgate::context::{Context, ContextValue};
+    /// let mut c = Context::new();
+    /// c.extend([("b:k", ContextValue::One("1".into())), ("A:K", ContextValue::One("2".into())),
+    ///           ("a:k", ContextValue::One("3".into()))]).unwrap();
+    /// assert_eq!(c.iter().map(|(k, _)| k).collect::<Vec<_>>(), ["a:k", "b:k"]);
+    /// assert_eq!(c.get("a:k"), Some(&ContextValue::One("3".into())));
+    /// ```
+    pub fn extend<'k>(
+        &mut self,
+        pairs: impl IntoIterator<Item = (&'k str, ContextValue)>,
+    ) -> Result<(), ContextError> {
+        let mut result = Ok(());
+        let before = self.entries.len();
+        for (key, value) in pairs {
+            match Context::checked(key, value) {
+                Ok(entry) => self.entries.push(entry),
+                Err(e) => {
+                    result = Err(e);
+                    break;
                 }
             }
-            Err(i) => self.entries.insert(i, Entry::new(lower, ty, value)),
         }
-        Ok(())
+        if self.entries.len() > before {
+            // Stable: of equal keys, the later stays later. Reversed, the dedup keeps the first of each run, which
+            // is the last given; reversed back, the keys ascend again.
+            self.entries.sort_by(|a, b| a.key.cmp(&b.key));
+            self.entries.reverse();
+            self.entries.dedup_by(|a, b| a.key == b.key);
+            self.entries.reverse();
+        }
+        result
     }
 
     /// Builder form of [`Context::insert`].
@@ -651,10 +759,8 @@ impl Context {
     /// The value of `key`, compared case-insensitively.
     pub fn get(&self, key: &str) -> Option<&ContextValue> {
         if key.bytes().any(|b| b.is_ascii_uppercase()) {
-            self.entries
-                .iter()
-                .find(|e| e.key.eq_ignore_ascii_case(key))
-                .map(|e| &e.value)
+            // Lowercased once, then the binary search: never a scan of every key.
+            self.get_lower(&key.to_ascii_lowercase())
         } else {
             self.get_lower(key)
         }
@@ -733,6 +839,15 @@ pub(crate) fn check_type(
     }
 }
 
+/// Why a list was refused for `key`, a key with a documented type: each is single-valued.
+#[cold]
+pub(crate) fn listed(key: &str) -> ContextError {
+    ContextError {
+        key: key.to_string(),
+        message: "takes one value, not a list (AWS sends one value for this key)".into(),
+    }
+}
+
 /// Why [`check_type`] refused `s`.
 #[cold]
 fn refused(key: &str, ty: KeyType, s: ScalarRef<'_>) -> ContextError {
@@ -795,6 +910,19 @@ impl Request {
     pub fn context(mut self, context: Context) -> Self {
         self.context = context;
         self
+    }
+
+    /// Whether the action is `service:ActionName` and the resource `*` or an ARN ([`crate::shape`]); the context
+    /// was checked as it was built. The decisions refuse a request that fails this check.
+    ///
+    /// ```
+    /// use iamgate::Request;
+    /// assert!(Request::new("s3:GetObject", "arn:aws:s3:::b/k").check().is_ok());
+    /// let e = Request::new(" s3:GetObject", "arn:aws:s3:::b/k").check().unwrap_err();
+    /// assert_eq!(e.to_string(), "action ` s3:GetObject` is not `service:ActionName` (ASCII letters, digits, `-` and `_`, no wildcard, no space)");
+    /// ```
+    pub fn check(&self) -> Result<(), ContextError> {
+        crate::shape::check(&self.action, &self.resource)
     }
 
     /// The principal's account: the ARN's account field, or a bare 12-digit account id.
@@ -1087,5 +1215,45 @@ mod tests {
                 assert!(!eq_lower(&s, &[lower.as_slice(), b"x"].concat()));
             }
         }
+    }
+
+    /// `extend` keeps the keys sorted and the last value of a repeated key (in any case), like inserts one by one,
+    /// for keys in every order; a refused value stops it with that key's error.
+    #[test]
+    fn extend_is_insert_in_bulk() {
+        let one = |s: &str| ContextValue::One(Scalar::String(s.to_string()));
+        let pairs = [
+            ("b:k", "1"),
+            ("A:K", "2"),
+            ("c:k", "3"),
+            ("a:k", "4"),
+            ("B:k", "5"),
+        ];
+        let mut by_insert = Context::new();
+        for (k, v) in pairs {
+            by_insert.insert(k, one(v)).unwrap();
+        }
+        let mut bulk = Context::new();
+        bulk.insert("c:k", one("0")).unwrap();
+        bulk.extend(pairs.iter().map(|(k, v)| (*k, one(v))))
+            .unwrap();
+        assert_eq!(bulk, by_insert);
+        assert_eq!(bulk.get("a:K"), Some(&one("4")));
+        let mut refused = Context::new();
+        let e = refused
+            .extend([
+                ("x:k", one("1")),
+                ("aws:SourceIp", one("nope")),
+                ("y:k", one("2")),
+            ])
+            .unwrap_err();
+        assert_eq!(e.key, "aws:SourceIp");
+        assert_eq!(refused.len(), 1);
+        assert!(refused.get("X:K").is_some());
+        // Every check of `insert` applies: a list for a single-valued key, a number that is not finite.
+        let list = ContextValue::Many(vec![Scalar::String("203.0.113.7".into())]);
+        assert!(Context::new().extend([("aws:SourceIp", list)]).is_err());
+        let nan = ContextValue::One(Scalar::Number(f64::NAN, "NaN".into()));
+        assert!(Context::new().extend([("test:n", nan)]).is_err());
     }
 }

@@ -261,7 +261,11 @@ impl PolicySet {
     /// Decide `req` and return the reasons only (cheaper than [`PolicySet::explain`]).
     pub fn decide_with_reasons(&self, req: &Request) -> (Decision, Vec<Reason>) {
         let mut r = Reasons::default();
-        let decision = self.run(&Input::owned(&self.inner, req), &mut r);
+        let input = Input::owned(&self.inner, req);
+        let decision = self.run(&input, &mut r);
+        if !input.well_formed() {
+            return (Decision::ImplicitDeny, Vec::new());
+        }
         if decision == Decision::ImplicitDeny {
             r.0.retain(|x| matches!(x, Reason::NoAllow(_)));
         }
@@ -269,14 +273,48 @@ impl PolicySet {
     }
 
     /// Decide `req`. Allocates nothing and records nothing.
+    ///
+    /// A request whose action is not `service:ActionName` or whose resource is neither `*` nor an ARN
+    /// ([`Request::check`]) is never allowed: it gets `ImplicitDeny`, whatever the policies say. Use
+    /// [`PolicySet::try_decide`] to tell it from a decision.
+    ///
+    /// ```
+    /// use iamgate::{Decision, Policy, PolicySet, Request};
+    /// let p = Policy::parse(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#).unwrap();
+    /// let set = PolicySet::builder().identity(p).build().unwrap();
+    /// assert_eq!(set.decide(&Request::new("s3:GetObject", "arn:aws:s3:::b/k")), Decision::Allow);
+    /// assert_eq!(set.decide(&Request::new(" s3:GetObject", "arn:aws:s3:::b/k")), Decision::ImplicitDeny);
+    /// assert!(set.try_decide(&Request::new("s3:GetObject", "ARN:aws:s3:::b/k")).is_err());
+    /// ```
     pub fn decide(&self, req: &Request) -> Decision {
-        self.run(&Input::owned(&self.inner, req), &mut ())
+        let input = Input::owned(&self.inner, req);
+        let decision = self.run(&input, &mut ());
+        // Checked after the decision, and only when it allows: a deny of a malformed request is a deny anyway,
+        // and the walk has often found the resource's colons by then (see `Input::well_formed`).
+        if decision == Decision::Allow && !input.well_formed() {
+            return Decision::ImplicitDeny;
+        }
+        decision
+    }
+
+    /// [`PolicySet::decide`], with a malformed action or resource ([`Request::check`]) an error rather than
+    /// `ImplicitDeny` (with the exception [`PolicySet::decide_ref`] states for a short ARN).
+    pub fn try_decide(&self, req: &Request) -> Result<Decision, ContextError> {
+        let input = Input::owned(&self.inner, req);
+        let decision = self.run(&input, &mut ());
+        if input.suspect(decision) {
+            req.check()?;
+        }
+        Ok(decision)
     }
 
     /// Decide a borrowed request: the same decision as [`PolicySet::decide`] on [`RequestRef::to_request`],
     /// without building it. Allocates nothing unless a value is refused. A value that its key's documented
-    /// type refuses (an `aws:SourceIp` that is not an address) is an error, as [`Context::insert`] makes it;
-    /// an embedding that must fail closed treats the error as a deny.
+    /// type refuses (an `aws:SourceIp` that is not an address) is an error, as [`Context::insert`] makes it, and
+    /// so are a malformed action or resource ([`Request::check`]); an embedding that must fail closed treats the
+    /// error as a deny. One exception keeps denied requests from paying for a scan of their resource: a resource
+    /// that starts with `arn:` but lacks an ARN's six fields is an error only where the policies would allow the
+    /// request; where they deny it, that deny is returned.
     ///
     /// [`Context::insert`]: crate::Context::insert
     pub fn decide_ref(&self, req: &RequestRef<'_>) -> Result<Decision, ContextError> {
@@ -325,7 +363,11 @@ impl PolicySet {
     ) -> Result<Decision, ContextError> {
         let mut inp = Input::unchecked(&self.inner, req);
         inp.ingest(&self.inner, req, layout)?;
-        Ok(self.run(&inp, &mut ()))
+        let decision = self.run(&inp, &mut ());
+        if inp.suspect(decision) {
+            crate::shape::check(req.action, req.resource)?;
+        }
+        Ok(decision)
     }
 
     /// Resolve the context keys a caller sends, in its order, for [`PolicySet::decide_ref_with`]. Keys the set
@@ -346,17 +388,26 @@ impl PolicySet {
     }
 
     /// Decide `req` and say why: the deciding statements and, for every statement consulted, each condition's
-    /// result. The same evaluator as [`PolicySet::decide`].
+    /// result. The same evaluator as [`PolicySet::decide`]; a malformed request ([`Request::check`]) is an
+    /// `ImplicitDeny` with no reason and no statement consulted.
     pub fn explain(&self, req: &Request) -> Explanation {
         self.explain_input(Input::owned(&self.inner, req))
     }
 
-    /// [`PolicySet::explain`] of a borrowed request.
+    /// [`PolicySet::explain`] of a borrowed request; a malformed one is an error, as in [`PolicySet::decide_ref`].
     pub fn explain_ref(&self, req: &RequestRef<'_>) -> Result<Explanation, ContextError> {
+        crate::shape::check(req.action, req.resource)?;
         Ok(self.explain_input(Input::borrowed(&self.inner, req, None)?))
     }
 
     fn explain_input(&self, input: Input<'_>) -> Explanation {
+        if !input.well_formed() {
+            return Explanation {
+                decision: Decision::ImplicitDeny,
+                reasons: Vec::new(),
+                statements: Vec::new(),
+            };
+        }
         let mut r = Recorder::default();
         let decision = self.run(&input, &mut r);
         if decision == Decision::ImplicitDeny {
@@ -793,6 +844,25 @@ impl<'r> Input<'r> {
         }
     }
 
+    /// Whether the action and resource have the shape [`crate::shape::check`] asks for. An action the set's
+    /// index names has it (only well-formed literals get an entry), so only another is read; a resource whose
+    /// account field a decision has located (`resource_account_at`) has its five colons.
+    #[inline(always)]
+    fn well_formed(&self) -> bool {
+        !self.suspect(Decision::Allow)
+    }
+
+    /// Whether the checked forms must look at the request's shape after `decision`: always when the action is
+    /// malformed or the resource does not start as `*` or an ARN does; when the resource only lacks an ARN's
+    /// six fields, only if `decision` allows (a deny stands: finding the colons would cost every denied request
+    /// a scan of its resource). Checked after the decision, which has often found the colons.
+    #[inline(always)]
+    fn suspect(&self, decision: Decision) -> bool {
+        let colons_known = decision != Decision::Allow || self.resource_account_at.get().1 != 0;
+        !((self.entry.is_some() || action_ok_out_of_line(self.action))
+            && crate::shape::resource_ok_given(self.resource, colons_known))
+    }
+
     /// An owned, already checked request: its entries carry their keys' hashes, so a condition finds its key
     /// by scanning them (see `Input::entry`).
     #[inline]
@@ -854,15 +924,11 @@ impl<'r> Input<'r> {
                 continue;
             };
             // Text needs no check; an IP key's single address is kept.
+            // A key with a documented type is single-valued: a list is refused, as `Context::insert` refuses it.
             let ip = match (k.ty, value) {
-                (None | Some(KeyType::String), _) => None,
+                (None, _) | (Some(KeyType::String), ValueRef::One(_)) => None,
                 (Some(ty), ValueRef::One(s)) => check_type(key, ty, ScalarRef::String(s))?,
-                (Some(ty), ValueRef::Many(vs)) => {
-                    for s in vs.iter() {
-                        check_type(key, ty, ScalarRef::String(s))?;
-                    }
-                    None
-                }
+                (Some(_), ValueRef::Many(_)) => return Err(crate::context::listed(key)),
             };
             let Some((slot, cell)) = k.slot.and_then(|s| Some((s, self.vals.get_mut(s)?))) else {
                 continue;
@@ -995,7 +1061,7 @@ impl<'r> Input<'r> {
 
     /// [`Input::same_account`], computed each time (the fast path asks at most once).
     fn accounts_agree(&self) -> bool {
-        use crate::policy::arn::{account_field, account_is};
+        use crate::policy::arn::{account_field, account_field_at, account_is};
         let Some(principal) = self.principal else {
             return true;
         };
@@ -1009,7 +1075,17 @@ impl<'r> Input<'r> {
                     .get(usize::from(start)..usize::from(end)),
                 true,
             ),
-            None => (account_field(self.resource).map(str::as_bytes), true),
+            None => {
+                let at = account_field_at(self.resource);
+                // Kept for `well_formed` (and any later gate), as a literal resource test keeps it.
+                if let Some((fourth, fifth)) = at.filter(|(f, e)| f + 1 < *e) {
+                    if let (Ok(s), Ok(e)) = (u16::try_from(fourth + 1), u16::try_from(fifth)) {
+                        self.resource_account_at.set((s, e));
+                    }
+                }
+                let field = at.and_then(|(f, e)| self.resource.get(f + 1..e));
+                (field.filter(|a| !a.is_empty()).map(str::as_bytes), true)
+            }
         };
         // Without its own, the resource is in the principal's account.
         let Some(resource_account) = resource_account else {
@@ -1022,6 +1098,12 @@ impl<'r> Input<'r> {
             account_field(principal).or_else(|| Some(principal).filter(|p| is_account_id(p)));
         principal_account.is_none_or(|p| crate::context::eq_bytes(p.as_bytes(), resource_account))
     }
+}
+
+/// [`crate::shape::action_ok`], out of line: only an action the set's index does not name needs it.
+#[inline(never)]
+fn action_ok_out_of_line(action: &str) -> bool {
+    crate::shape::action_ok(action)
 }
 
 /// `service_bit` of the service of `action` (every bit when it has none). Out of line: only a set without an
@@ -1603,7 +1685,7 @@ fn in_set(set: &crate::compile::LiteralSet, s: &str) -> bool {
 /// Whether the address `ip` (or, when none was parsed, that of `s`) is in `set`.
 #[inline(never)]
 fn in_cidrs(set: &crate::policy::value::CidrSet, ip: Option<IpAddr>, s: &str) -> bool {
-    ip.or_else(|| crate::policy::value::parse_ip(s))
+    ip.or_else(|| crate::policy::value::parse_request_ip(s))
         .is_some_and(|a| set.contains(a))
 }
 
@@ -1635,22 +1717,18 @@ fn uncertainty(c: &CCondition, entry: Option<Found<'_>>) -> Option<&'static str>
             "a policy value that does not parse for its operator never matches (docs/SEMANTICS.md §9 row 13)",
         );
     }
-    if matches!(c.values, CValues::Ip(_))
-        && values
-            .iter()
-            .any(|v| matches!(v.ip(), Some(IpAddr::V6(a)) if a.to_ipv4_mapped().is_some()))
-    {
-        return Some(
-            "an IPv4-mapped IPv6 address never matches an IPv4 range (docs/SEMANTICS.md §9 row 16)",
-        );
-    }
     None
 }
 
 /// Whether request value `r` matches any policy value under the positive counterpart of the operator. `ip` is
 /// the entry's parsed address, when it has one (then `r` is its only value).
 #[inline]
-fn matches_any(c: &CCondition, r: ScalarRef<'_>, ip: Option<IpAddr>, vars: &dyn Vars) -> bool {
+pub(crate) fn matches_any(
+    c: &CCondition,
+    r: ScalarRef<'_>,
+    ip: Option<IpAddr>,
+    vars: &dyn Vars,
+) -> bool {
     match (&c.values, c.op.base.family()) {
         (CValues::Exact(_, Some(set)), _) => set.contains(r.text()),
         (CValues::Exact(ps, None), _) => ps

@@ -1,6 +1,6 @@
 //! Diagnostics: errors and warnings with a byte span, help text, and rustc-style rendering.
 
-use crate::span::{Span, line_col};
+use crate::span::{LineIndex, Span};
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -70,15 +70,21 @@ impl Diagnostic {
     /// assert!(out.contains("p.json:2:2"));
     /// ```
     pub fn render(&self, source: &str, origin: &str) -> String {
+        self.render_indexed(&LineIndex::new(source), origin)
+    }
+
+    /// [`Diagnostic::render`] with the source's line index built once for many diagnostics: the cost of each is
+    /// then independent of where in a large text it points.
+    pub fn render_indexed(&self, index: &LineIndex<'_>, origin: &str) -> String {
         let mut out = String::new();
         let label = match self.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
         let _ = writeln!(out, "{label}[{}]: {}", self.code, self.message);
-        snippet(&mut out, source, origin, self.span, "");
+        snippet(&mut out, index, origin, self.span, "");
         for (span, text) in &self.related {
-            snippet(&mut out, source, origin, *span, text);
+            snippet(&mut out, index, origin, *span, text);
         }
         if let Some(help) = &self.help {
             let _ = writeln!(out, "  = help: {help}");
@@ -87,10 +93,10 @@ impl Diagnostic {
     }
 }
 
-fn snippet(out: &mut String, source: &str, origin: &str, span: Span, label: &str) {
-    let (line, col) = line_col(source, span.start as usize);
+fn snippet(out: &mut String, index: &LineIndex<'_>, origin: &str, span: Span, label: &str) {
+    let (line, col) = index.line_col(span.start as usize);
     let _ = writeln!(out, "  --> {origin}:{line}:{col}");
-    let Some(text) = source.lines().nth(line.saturating_sub(1)) else {
+    let Some(text) = index.line(line) else {
         return;
     };
     let shown: String = text.chars().take(160).collect();
@@ -98,8 +104,11 @@ fn snippet(out: &mut String, source: &str, origin: &str, span: Span, label: &str
     let _ = writeln!(out, "{:width$} |", "");
     let _ = writeln!(out, "{line} | {shown}");
     let start_col = col.saturating_sub(1);
-    let len = source.get(span.range()).map_or(1, |s| {
-        s.lines().next().map_or(1, |l| l.chars().count().max(1))
+    // The span's first line, counted no further than the snippet can show.
+    let len = index.text().get(span.range()).map_or(1, |s| {
+        s.lines()
+            .next()
+            .map_or(1, |l| l.chars().take(161).count().max(1))
     });
     let len = len.min(shown.chars().count().saturating_sub(start_col).max(1));
     let marker = format!(

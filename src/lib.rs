@@ -16,9 +16,12 @@ pub mod network;
 pub mod parse;
 pub mod policy;
 pub mod refuse;
+pub mod shape;
 pub mod span;
 mod suggest;
 pub mod validate;
+#[cfg(feature = "cli")]
+pub mod whatif;
 
 pub use compile::{PolicyRef, PolicySet, PolicySetBuilder};
 pub use context::{Context, ContextValue, Request, RequestRef, Scalar, ValueRef};

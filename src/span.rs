@@ -40,3 +40,169 @@ pub fn line_col(text: &str, at: usize) -> (usize, usize) {
     let col = before.get(line_start..).map_or(0, |s| s.chars().count()) + 1;
     (line, col)
 }
+
+/// Line starts of a text, to find the line and column of many offsets in it: each lookup is a binary search and a
+/// count of at most [`LineTable::BLOCK`] bytes, where [`line_col`] walks the text from its start (a lint run with
+/// tens of thousands of diagnostics was quadratic).
+///
+/// ```
+/// use iamgate::span::{LineIndex, line_col};
+/// let text = "ab\ncdé\nf";
+/// let index = LineIndex::new(text);
+/// for at in [0, 2, 3, 5, 7, 8, 9, 10] {
+///     assert_eq!(index.line_col(at), line_col(text, at));
+/// }
+/// assert_eq!(index.line(2), Some("cdé"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct LineIndex<'t> {
+    text: &'t str,
+    table: LineTable,
+}
+
+impl<'t> LineIndex<'t> {
+    pub fn new(text: &'t str) -> LineIndex<'t> {
+        LineIndex {
+            text,
+            table: LineTable::new(text),
+        }
+    }
+
+    /// The text indexed.
+    pub fn text(&self) -> &'t str {
+        self.text
+    }
+
+    /// 1-based line and column (in characters) of byte offset `at`: the same as [`line_col`].
+    pub fn line_col(&self, at: usize) -> (usize, usize) {
+        self.table.line_col(self.text, at)
+    }
+
+    /// The text of 1-based line `line`, without its line break (as [`str::lines`] gives it).
+    pub fn line(&self, line: usize) -> Option<&'t str> {
+        self.table.line(self.text, line)
+    }
+}
+
+/// [`LineIndex`] without the text it was built from: for a cache that outlives the borrow. Every method takes that
+/// same text again.
+#[derive(Debug, Clone)]
+pub struct LineTable {
+    /// The offset of each line's first byte.
+    starts: Vec<usize>,
+    /// The number of characters before each multiple of `BLOCK`.
+    chars: Vec<usize>,
+    /// The text is ASCII: a character is a byte.
+    ascii: bool,
+}
+
+impl LineTable {
+    /// Characters are counted from a checkpoint every this many bytes.
+    pub const BLOCK: usize = 512;
+
+    pub fn new(text: &str) -> LineTable {
+        let b = text.as_bytes();
+        let starts = std::iter::once(0)
+            .chain(
+                b.iter()
+                    .enumerate()
+                    .filter(|(_, c)| **c == b'\n')
+                    .map(|(i, _)| i + 1),
+            )
+            .collect();
+        let mut chars = Vec::with_capacity(b.len() / Self::BLOCK + 1);
+        let mut n = 0;
+        for block in b.chunks(Self::BLOCK) {
+            chars.push(n);
+            n += count_chars(block);
+        }
+        chars.push(n);
+        LineTable {
+            ascii: chars.last() == Some(&b.len()),
+            starts,
+            chars,
+        }
+    }
+
+    /// The number of characters before byte offset `at` of `text`.
+    fn chars_before(&self, text: &str, at: usize) -> usize {
+        if self.ascii {
+            return at;
+        }
+        let block = at / Self::BLOCK;
+        let base = self.chars.get(block).copied().unwrap_or(0);
+        let from = block * Self::BLOCK;
+        base + text.as_bytes().get(from..at).map_or(0, count_chars)
+    }
+
+    /// [`LineIndex::line_col`] in `text`, the text this table was built from.
+    pub fn line_col(&self, text: &str, at: usize) -> (usize, usize) {
+        let at = at.min(text.len());
+        // The last line start at or before `at`.
+        let line = self.starts.partition_point(|&s| s <= at);
+        let start = self.starts.get(line.wrapping_sub(1)).copied().unwrap_or(0);
+        (
+            line,
+            self.chars_before(text, at) - self.chars_before(text, start) + 1,
+        )
+    }
+
+    /// The offset of the first byte of 1-based line `line` (`None` past the last line start).
+    pub fn line_start(&self, line: usize) -> Option<usize> {
+        self.starts.get(line.checked_sub(1)?).copied()
+    }
+
+    /// [`LineIndex::line`] in `text`, the text this table was built from.
+    pub fn line<'t>(&self, text: &'t str, line: usize) -> Option<&'t str> {
+        let start = *self.starts.get(line.checked_sub(1)?)?;
+        if start == text.len() {
+            // After a final line break (or in an empty text) there is no line, as for `str::lines`.
+            return None;
+        }
+        let end = self.starts.get(line).map_or(text.len(), |&s| s - 1);
+        let l = text.get(start..end)?;
+        Some(l.strip_suffix('\r').unwrap_or(l))
+    }
+}
+
+/// Characters in UTF-8 bytes: the bytes that are not continuation bytes.
+fn count_chars(b: &[u8]) -> usize {
+    b.iter().filter(|&&c| (c & 0xc0) != 0x80).count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The index gives what `line_col` gives, at every offset of random texts with line breaks, `\r\n`, multi-byte
+    /// characters and lines longer than a block; and each line as `str::lines` does.
+    #[test]
+    fn line_index_agrees_with_line_col() {
+        let pieces = ["a", "\n", "\r\n", "é", "€", "😀", "xyz", "\n\n"];
+        let mut next = crate::xorshift(0x9e37_79b9_7f4a_7c15);
+        for len in [0usize, 1, 2, 5, 40, 300, 1200] {
+            for round in 0..6 {
+                // Odd rounds: mostly one long line, over several blocks.
+                let text: String = (0..len)
+                    .map(|_| {
+                        let p = pieces[next() as usize % pieces.len()];
+                        if round % 2 == 1 && p.contains('\n') && next() % 50 != 0 {
+                            "ü"
+                        } else {
+                            p
+                        }
+                    })
+                    .collect();
+                let index = LineIndex::new(&text);
+                for at in (0..=text.len()).filter(|&i| text.is_char_boundary(i)) {
+                    assert_eq!(index.line_col(at), line_col(&text, at), "{at} in {text:?}");
+                }
+                let lines: Vec<&str> = text.lines().collect();
+                for (i, l) in lines.iter().enumerate() {
+                    assert_eq!(index.line(i + 1), Some(*l));
+                }
+                assert_eq!(index.line(lines.len() + 1), None);
+            }
+        }
+    }
+}

@@ -32,6 +32,50 @@ pub(crate) fn distance(a: &str, b: &str) -> usize {
     prev.last().copied().unwrap_or(0)
 }
 
+/// [`distance`] when it is at most `max`, else `None`: nothing computed when the lengths alone differ by more than
+/// `max` (a long unknown key costs nothing), and the rows stop once two in a row exceed `max` (a swap skips at
+/// most one row, so every way to the end crosses one of them). Rows reused, so no allocation per row.
+pub(crate) fn distance_within(a: &str, b: &str, max: usize) -> Option<usize> {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    if a.len().abs_diff(b.len()) > max {
+        return None;
+    }
+    let mut before: Vec<usize> = vec![0; b.len() + 1];
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur: Vec<usize> = vec![0; b.len() + 1];
+    let mut prev_best = 0;
+    for (i, ca) in a.iter().enumerate() {
+        let mut best = i + 1;
+        if let Some(first) = cur.first_mut() {
+            *first = i + 1;
+        }
+        for (j, cb) in b.iter().enumerate() {
+            let at = |row: &[usize], k: usize| row.get(k).copied().unwrap_or(usize::MAX);
+            let mut d = at(&prev, j)
+                .saturating_add(usize::from(ca != cb))
+                .min(at(&prev, j + 1).saturating_add(1))
+                .min(at(&cur, j).saturating_add(1));
+            let swapped =
+                i > 0 && j > 0 && a.get(i - 1) == Some(cb) && b.get(j - 1) == Some(ca) && ca != cb;
+            if swapped {
+                d = d.min(at(&before, j - 1).saturating_add(1));
+            }
+            if let Some(c) = cur.get_mut(j + 1) {
+                *c = d;
+            }
+            best = best.min(d);
+        }
+        if best > max && prev_best > max {
+            return None;
+        }
+        prev_best = best;
+        std::mem::swap(&mut before, &mut prev);
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev.last().copied().filter(|d| *d <= max)
+}
+
 /// The candidate nearest to `word` (compared without ASCII case), when it is close enough to be a misspelling:
 /// at most a third of the candidate's length away, and at least 1 and at most 3 edits. Ties go to the earlier
 /// candidate.

@@ -309,8 +309,12 @@ fn suggest_key(key: &str) -> Option<String> {
         let original_tag = key.get(head.len()..).unwrap_or(tag);
         return TAG_KEYS
             .iter()
-            .map(|p| (edit_distance(&head, &p.to_ascii_lowercase()), *p))
-            .filter(|(d, p)| *d <= threshold(p))
+            .filter_map(|p| {
+                Some((
+                    edit_distance_within(&head, &p.to_ascii_lowercase(), threshold(p))?,
+                    *p,
+                ))
+            })
             .min_by_key(|(d, _)| *d)
             .map(|(_, p)| format!("{p}{original_tag}"));
     }
@@ -334,8 +338,10 @@ fn suggest_key(key: &str) -> Option<String> {
             (format!("{p}<tag-key>"), bare.to_ascii_lowercase())
         }));
     for (name, lower_name) in candidates {
-        let d = edit_distance(&lower, &lower_name);
-        if d <= threshold(&lower_name) && best.as_ref().is_none_or(|(b, _)| d < *b) {
+        let Some(d) = edit_distance_within(&lower, &lower_name, threshold(&lower_name)) else {
+            continue;
+        };
+        if best.as_ref().is_none_or(|(b, _)| d < *b) {
             best = Some((d, name));
         }
     }
@@ -347,8 +353,15 @@ fn threshold(name: &str) -> usize {
     (name.len().saturating_sub(4) / 2).max(2)
 }
 
+/// [`edit_distance`] when it is at most `max`, else `None` ([`crate::suggest::distance_within`]): a lint of
+/// 40,000 unknown keys spends most of its time here.
+fn edit_distance_within(a: &str, b: &str, max: usize) -> Option<usize> {
+    crate::suggest::distance_within(a, b, max)
+}
+
 /// Edit distance with swaps of neighbours costing 1 (`aws:SourceVcpe` is nearer `aws:SourceVpce` than
 /// `aws:SourceVpc`).
+#[cfg(test)]
 fn edit_distance(a: &str, b: &str) -> usize {
     crate::suggest::distance(a, b)
 }
@@ -636,7 +649,7 @@ impl Validator<'_> {
 
     /// §1.4: Sid characters, empty and duplicate Sids.
     fn sids(&mut self) {
-        let mut seen: Vec<(&str, Span)> = Vec::new();
+        let mut seen: std::collections::HashMap<&str, Span> = std::collections::HashMap::new();
         for st in &self.policy.statements {
             let Some(sid) = &st.sid else { continue };
             if sid.value.is_empty() {
@@ -673,7 +686,7 @@ impl Validator<'_> {
                 };
                 self.push(d);
             }
-            if let Some((_, first)) = seen.iter().find(|(s, _)| *s == sid.value) {
+            if let Some(first) = seen.get(sid.value.as_str()) {
                 let first = *first;
                 self.push(
                     Diagnostic::error(
@@ -685,7 +698,7 @@ impl Validator<'_> {
                     .with_help("statement ids must be unique within a policy; rename one of them"),
                 );
             } else {
-                seen.push((&sid.value, sid.span));
+                seen.insert(&sid.value, sid.span);
             }
         }
     }
@@ -695,13 +708,9 @@ impl Validator<'_> {
         self.action(st);
         self.resource(st);
         self.condition_block(st);
-        for (i, c) in st.conditions.iter().enumerate() {
+        let twins = case_twins(&st.conditions);
+        for (c, twin) in st.conditions.iter().zip(twins) {
             self.condition(st, c);
-            let twin = st.conditions.iter().take(i).find(|o| {
-                o.operator.value == c.operator.value
-                    && o.key.value != c.key.value
-                    && o.key.value.eq_ignore_ascii_case(&c.key.value)
-            });
             if let Some(first) = twin {
                 self.out.push(
                     Diagnostic::error(
@@ -1805,6 +1814,39 @@ fn like_counterpart(op: Operator) -> Operator {
     Operator { base, ..op }
 }
 
+/// For each condition, the first earlier one under the same operator whose key differs from its key only in ASCII
+/// case (docs/SEMANTICS.md §9 row 28), found through a hash map of the keys' lowercase forms: linear in the
+/// conditions (comparing each with all earlier ones was quadratic in a statement of 80,000 keys).
+fn case_twins(conditions: &[Condition]) -> Vec<Option<&Condition>> {
+    // (operator, lowercase key) -> the first condition, and the first spelled differently from it. For a
+    // condition spelled like the first, the earliest spelled differently is the second; otherwise the first.
+    type Firsts<'c> = (&'c Condition, Option<&'c Condition>);
+    let mut groups: std::collections::HashMap<(Operator, String), Firsts<'_>> =
+        std::collections::HashMap::new();
+    conditions
+        .iter()
+        .map(
+            |c| match groups.entry((c.operator.value, c.key.value.to_ascii_lowercase())) {
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert((c, None));
+                    None
+                }
+                std::collections::hash_map::Entry::Occupied(mut e) => {
+                    let (first, second) = e.get_mut();
+                    if first.key.value != c.key.value {
+                        if second.is_none() {
+                            *second = Some(c);
+                        }
+                        Some(*first)
+                    } else {
+                        *second
+                    }
+                }
+            },
+        )
+        .collect()
+}
+
 #[cfg(test)]
 mod duplicate_key_tests {
     use super::*;
@@ -2810,5 +2852,29 @@ mod tests {
         );
         assert_eq!(suggest_key("aws:CompletelyDifferentThing"), None);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
+        // The bounded form agrees with the full one wherever the distance is within the bound.
+        let words = [
+            "",
+            "a",
+            "ab",
+            "kitten",
+            "sitting",
+            "aws:sourceip",
+            "aws:sourcevpce",
+            "aws:sorceip",
+            "é",
+        ];
+        for a in words {
+            for b in words {
+                for max in 0..8 {
+                    let d = edit_distance(a, b);
+                    assert_eq!(
+                        edit_distance_within(a, b, max),
+                        (d <= max).then_some(d),
+                        "{a} {b} {max}"
+                    );
+                }
+            }
+        }
     }
 }

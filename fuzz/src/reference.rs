@@ -515,7 +515,9 @@ fn base_match(base: BaseOperator, r: &Scalar, p: &str, vars: &Vars<'_>) -> bool 
         },
         IpAddress | NotIpAddress => match (r, cidr(p)) {
             (Scalar::String(s), Some((net, prefix))) => {
-                s.parse::<IpAddr>().is_ok_and(|ip| in_cidr(ip, net, prefix))
+                // A request's IPv4-mapped address is the IPv4 address AWS sees (docs/SEMANTICS.md §9 row 16).
+                s.parse::<IpAddr>()
+                    .is_ok_and(|ip| in_cidr(ip.to_canonical(), net, prefix))
             }
             _ => false,
         },

@@ -55,6 +55,9 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
     request.principal = a.principal.clone();
     request.resource_account = a.resource_account.clone();
     request.context = parse_context(&a.context)?;
+    request
+        .check()
+        .map_err(|e| CliError::Usage(e.to_string()))?;
     let ex = set.explain(&request);
     let warnings =
         super::warnings::for_request(&a.policies, &loaded, &request, &ex.statements, !a.json);
@@ -70,12 +73,12 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
         let v = serde_json::to_string(&record)
             .map_err(|e| CliError::Usage(format!("cannot print JSON: {e}")))?;
         let v = a.policies.rename_json_text(&v);
-        println!("{v}");
+        outln!("{v}");
     } else {
         print_human(&ex, a.explain, &a.policies);
         for w in &warnings {
-            println!();
-            println!("{w}");
+            outln!();
+            outln!("{w}");
         }
     }
     Ok(if a.exit_code && ex.decision != Decision::Allow {
@@ -113,9 +116,9 @@ pub(crate) fn parse_context(pairs: &[String]) -> Result<Context, CliError> {
 }
 
 pub(crate) fn print_human(ex: &Explanation, explain: bool, names: &PolicyArgs) {
-    println!("{}", ex.decision);
+    outln!("{}", ex.decision);
     for r in &ex.reasons {
-        println!("  {}", names.reason_text(r));
+        outln!("  {}", names.reason_text(r));
     }
     if explain {
         for s in &ex.statements {
@@ -124,7 +127,7 @@ pub(crate) fn print_human(ex: &Explanation, explain: bool, names: &PolicyArgs) {
             } else {
                 "does not apply"
             };
-            println!(
+            outln!(
                 "{} statement {}{} ({}): {mark}",
                 names.rename(&s.policy.to_string()),
                 s.statement,
@@ -135,16 +138,16 @@ pub(crate) fn print_human(ex: &Explanation, explain: bool, names: &PolicyArgs) {
                 s.effect
             );
             if !s.action_matched {
-                println!("    action does not match");
+                outln!("    action does not match");
             }
             if !s.resource_matched {
-                println!("    resource does not match");
+                outln!("    resource does not match");
             }
             if !s.principal_matched {
-                println!("    principal does not match");
+                outln!("    principal does not match");
             }
             for c in &s.conditions {
-                println!(
+                outln!(
                     "    {} {} {}: {}",
                     if c.held { "✓" } else { "✗" },
                     c.operator,

@@ -1,4 +1,4 @@
-use super::{CliError, collect_files, read};
+use super::{CliError, input};
 use crate::policy::Policy;
 use crate::validate::{PolicyKind, validate};
 use std::path::PathBuf;
@@ -38,13 +38,31 @@ fn parse_kind(s: &str) -> Result<PolicyKind, String> {
 }
 
 pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
-    let files = collect_files(&a.paths, &["json"])?;
-    let (mut errors, mut warnings) = (0usize, 0usize);
+    let (mut errors, mut warnings, mut unreadable) = (0usize, 0usize, 0usize);
     let colour = super::render::colour(super::render::Stream::Stdout);
-    for f in files {
-        let text = read(&f)?;
-        let origin = f.display().to_string();
+    // Every file is reported: one that cannot be read (or is not UTF-8, or is too large, or is no regular file
+    // in a folder) is an error of its own, and the next file is still linted.
+    for found in input::walk(&a.paths, &["json"]) {
+        let origin = found.path().display().to_string();
+        let text = match read_policy(&found) {
+            Ok(t) => t,
+            Err(why) => {
+                unreadable += 1;
+                let message = format!("cannot read `{origin}`: {why}");
+                if a.json {
+                    let v = serde_json::json!({"file": origin, "line": 1, "column": 1, "path": "$",
+                        "severity": "error", "code": "unreadable", "message": message, "help": null});
+                    outln!("{v}");
+                } else {
+                    outln!("error[unreadable]: {message}");
+                    outln!();
+                }
+                continue;
+            }
+        };
         let diagnostics = all_diagnostics(&text, a.kind);
+        // Parsed and indexed once for all of the file's diagnostics (each used to parse the text again).
+        let doc = super::render::Document::new(&text);
         for d in &diagnostics {
             if d.is_error() {
                 errors += 1;
@@ -52,14 +70,17 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
                 warnings += 1;
             }
             if a.json {
-                let (line, column) = d.span.line_col(&text);
-                let path = super::render::json_path(&text, d.span.start as usize);
+                let (line, column) = doc.line_col(d.span.start as usize);
+                let path = doc.json_path(d.span.start as usize);
                 let v = serde_json::json!({"file": origin, "line": line, "column": column, "path": path,
                     "severity": d.severity, "code": d.code, "message": d.message, "help": d.help});
-                println!("{v}");
+                outln!("{v}");
             } else {
-                println!("{}", super::render::diagnostic(d, &text, &origin, colour));
-                println!();
+                outln!(
+                    "{}",
+                    super::render::diagnostic_in(d, &doc, &origin, &[], colour)
+                );
+                outln!();
             }
         }
     }
@@ -70,11 +91,32 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
             count(warnings, "warning", "warnings")
         );
     }
-    Ok(if errors > 0 {
+    // An unreadable file is exit 2, as for every command; the others were still reported.
+    Ok(if unreadable > 0 {
+        ExitCode::from(2)
+    } else if errors > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The text of a policy file, read up to the document limit, or why it cannot be linted.
+fn read_policy(found: &input::Found) -> Result<String, String> {
+    let limit = crate::limits::Limits::default().max_document_bytes;
+    match found {
+        input::Found::Refused(_, why) => Err(why.clone()),
+        input::Found::File(f) => match input::read_capped(f, limit) {
+            Ok(bytes) => String::from_utf8(bytes).map_err(|e| {
+                format!(
+                    "not valid UTF-8 (byte {}); policies are UTF-8 text",
+                    e.utf8_error().valid_up_to() + 1
+                )
+            }),
+            Err(None) => Err(format!("larger than the limit of {limit} bytes")),
+            Err(Some(e)) => Err(e.to_string()),
+        },
+    }
 }
 
 /// Every problem of one policy in one pass: the parse errors, and what `validate` finds in the statements that

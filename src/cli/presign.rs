@@ -20,6 +20,10 @@ pub(crate) struct Args {
     /// A Zscaler CENR JSON feed whose ranges count as shared egress for the findings (repeat for several).
     #[arg(long = "cenr", value_name = "FILE")]
     cenr: Vec<PathBuf>,
+    /// A feed file (CENR or ip-ranges.json) that the network file may name outside its own folder (repeat for
+    /// several). Without it, a network file reads feeds only from its folder.
+    #[arg(long = "feed", value_name = "FILE")]
+    feeds: Vec<PathBuf>,
     /// An AWS ip-ranges.json whose ranges count as shared egress for the findings (repeat for several).
     #[arg(long = "ip-ranges", value_name = "FILE")]
     ip_ranges: Vec<PathBuf>,
@@ -91,8 +95,11 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
             )));
         }
     }
-    let text = read(&a.network)?;
-    let mut net = match Network::parse(&text, a.network.parent()) {
+    let text = super::read_capped_text(
+        &a.network,
+        crate::limits::Limits::default().max_document_bytes,
+    )?;
+    let mut net = match Network::parse_allowing_feeds(&text, a.network.parent(), &a.feeds) {
         Ok(n) => n,
         Err(e) => {
             eprintln!(
@@ -147,7 +154,7 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
         let warnings = serde_json::to_string(&warnings)
             .map_err(|e| CliError::Usage(format!("cannot print JSON: {e}")))?;
         let body = record.strip_suffix('}').unwrap_or(&record);
-        println!(
+        outln!(
             "{}",
             a.policies
                 .rename_json_text(&format!("{body},\"warnings\":{warnings}}}"))
@@ -155,12 +162,12 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
     } else {
         print_human(&report, &net, &a, &loaded, &text);
         for w in super::warnings::lint_rendered(&a.policies, &loaded) {
-            println!();
-            println!("{w}");
+            outln!();
+            outln!("{w}");
         }
         if let Some(w) = skipped {
-            println!();
-            println!("warning: {w}");
+            outln!();
+            outln!("warning: {w}");
         }
     }
     Ok(
@@ -219,6 +226,9 @@ fn verdict_line(r: &PresignReport) -> String {
         Verdict::CreateDenied => format!("the URL cannot be created ({create})"),
         Verdict::UseDenied => format!("the URL can be created, but not used ({use_})"),
         Verdict::Partial => "it works from part of the source range only".to_string(),
+        Verdict::SsoDomain => format!(
+            "the domain uses IAM Identity Center (SSO): CreatePresignedDomainUrl is not the way in (the steps would decide: create {create}, use {use_})"
+        ),
         Verdict::Unreachable => {
             if create == StepDecision::Unreachable {
                 "the create request never reaches AWS".to_string()
@@ -231,7 +241,7 @@ fn verdict_line(r: &PresignReport) -> String {
 }
 
 fn print_human(r: &PresignReport, net: &Network, a: &Args, loaded: &Loaded, net_text: &str) {
-    println!(
+    outln!(
         "network {} ({}): {} on {}",
         r.network,
         net.region,
@@ -239,16 +249,17 @@ fn print_human(r: &PresignReport, net: &Network, a: &Args, loaded: &Loaded, net_
         net.resource_arn()
     );
     for s in &r.steps {
-        println!();
-        println!(
+        outln!();
+        outln!(
             "{}: sagemaker:CreatePresignedDomainUrl to {}",
-            s.step, s.host
+            s.step,
+            s.host
         );
         for (i, p) in s.path.iter().enumerate() {
-            println!("  {}. {p}", i + 1);
+            outln!("  {}. {p}", i + 1);
         }
-        println!("  context: {}", context_line(s));
-        println!("  decision: {}", s.decision);
+        outln!("  context: {}", context_line(s));
+        outln!("  decision: {}", s.decision);
         // One block of reasons when every address decides alike for the same reasons, else one per block.
         let uniform = s.outcomes.split_first().is_some_and(|(f, rest)| {
             rest.iter()
@@ -258,24 +269,24 @@ fn print_human(r: &PresignReport, net: &Network, a: &Args, loaded: &Loaded, net_
             let indent = if uniform {
                 "    "
             } else {
-                println!("    {}: {}", o.source_ip, o.decision);
+                outln!("    {}: {}", o.source_ip, o.decision);
                 "      "
             };
             for reason in &o.reasons {
-                println!("{indent}{}", a.policies.reason_text(reason));
+                outln!("{indent}{}", a.policies.reason_text(reason));
             }
             if uniform {
                 break;
             }
         }
     }
-    println!();
-    println!("{}", verdict_line(r));
+    outln!();
+    outln!("{}", verdict_line(r));
     if !r.findings.is_empty() {
-        println!();
+        outln!();
         for f in &r.findings {
             print_finding(f, a, loaded, net_text);
-            println!();
+            outln!();
         }
     }
 }
@@ -310,7 +321,7 @@ fn print_finding(f: &Finding, a: &Args, loaded: &Loaded, net_text: &str) {
         ..super::render::Extra::default()
     };
     let colour = super::render::colour(super::render::Stream::Stdout);
-    print!(
+    out!(
         "{}",
         super::render::at_place(&f.message, text, &file, (f.line, f.column), extra, colour)
     );

@@ -110,10 +110,10 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
     if a.json {
         let mut v = serde_json::json!({ "steps": steps });
         a.policies.rename_json(&mut v);
-        println!("{v}");
+        outln!("{v}");
     } else {
         for s in &steps {
-            println!(
+            outln!(
                 "{}:",
                 serde_json::to_value(s.step)
                     .ok()
@@ -121,7 +121,7 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
                     .unwrap_or_default()
             );
             for o in &s.origins {
-                println!("  {}", describe(o, &a.policies));
+                outln!("  {}", describe(o, &a.policies));
             }
         }
     }

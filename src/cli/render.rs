@@ -37,11 +37,60 @@ fn renderer(colour: bool) -> Renderer {
 
 /// The JSON path of the innermost value (or object key) of `text` at byte `at`: `$.Statement[0].Effect`. `$` when
 /// the text is not JSON or `at` is outside every value.
+#[cfg(test)]
 pub(crate) fn json_path(text: &str, at: usize) -> String {
-    let Ok(root) = json::parse(text, &Limits::default()) else {
-        return "$".into();
-    };
-    path_and_span(&root, at).0
+    Document::new(text).json_path(at)
+}
+
+/// A document parsed and indexed once for many diagnostics about it (`lint` of a policy with 40,000 of them): each
+/// then costs a path search down the tree and the lines it shows, not a parse and a pass over the whole text.
+pub(crate) struct Document<'t> {
+    text: &'t str,
+    root: Option<Node<'t>>,
+    lines: crate::span::LineTable,
+}
+
+impl<'t> Document<'t> {
+    pub(crate) fn new(text: &'t str) -> Document<'t> {
+        Document {
+            text,
+            root: json::parse(text, &Limits::default()).ok(),
+            lines: crate::span::LineTable::new(text),
+        }
+    }
+
+    /// [`json_path`] in this document.
+    pub(crate) fn json_path(&self, at: usize) -> String {
+        self.root
+            .as_ref()
+            .map_or_else(|| "$".to_string(), |r| path_and_span(r, at).0)
+    }
+
+    /// 1-based line and column (in characters) of byte `at`.
+    pub(crate) fn line_col(&self, at: usize) -> (usize, usize) {
+        self.lines.line_col(self.text, at)
+    }
+
+    /// The lines that hold bytes `lo..hi`: their first byte, their end (before the last one's line break, if any)
+    /// and the first one's number.
+    fn lines_around(&self, lo: usize, hi: usize) -> (usize, usize, usize) {
+        // The end of a text that ends with a line break belongs to the last line (as annotate-snippets shows it).
+        let last_byte = self.text.len().saturating_sub(1);
+        let (first, _) = self.line_col(lo.min(last_byte));
+        let (last, _) = self.line_col(hi.min(last_byte));
+        let start = self.lines.line_start(first).unwrap_or(0);
+        let end = self
+            .lines
+            .line_start(last + 1)
+            .map_or(self.text.len(), |s| s.saturating_sub(1));
+        // The window keeps its last line's break when the text ends there, so a span at the very end stays in it.
+        let end = if end + 1 >= self.text.len() {
+            self.text.len()
+        } else {
+            end
+        };
+        (start, end.max(start), first)
+    }
 }
 
 fn contains(span: crate::span::Span, at: usize) -> bool {
@@ -55,9 +104,13 @@ fn path_and_span(root: &Node<'_>, at: usize) -> (String, crate::span::Span) {
     loop {
         match &node.value {
             Value::Object(members) => {
-                let Some(m) = members
-                    .iter()
-                    .find(|m| contains(m.key_span, at) || contains(m.value.span, at))
+                // Members lie in source order, each key before its value: the one that can hold `at` is the last
+                // whose key starts at or before it (a binary search: objects of 80,000 keys are within limits).
+                let last = members.partition_point(|m| m.key_span.start as usize <= at);
+                let Some(m) = last
+                    .checked_sub(1)
+                    .and_then(|i| members.get(i))
+                    .filter(|m| contains(m.key_span, at) || contains(m.value.span, at))
                 else {
                     return (path, node.span);
                 };
@@ -68,7 +121,11 @@ fn path_and_span(root: &Node<'_>, at: usize) -> (String, crate::span::Span) {
                 node = &m.value;
             }
             Value::Array(items) => {
-                let Some((i, item)) = items.iter().enumerate().find(|(_, n)| contains(n.span, at))
+                let last = items.partition_point(|n| n.span.start as usize <= at);
+                let Some((i, item)) = last
+                    .checked_sub(1)
+                    .and_then(|i| Some((i, items.get(i)?)))
+                    .filter(|(_, n)| contains(n.span, at))
                 else {
                     return (path, node.span);
                 };
@@ -120,21 +177,55 @@ pub(crate) fn diagnostic_with(
     notes: &[String],
     colour: bool,
 ) -> String {
+    diagnostic_in(d, &Document::new(source), origin, notes, colour)
+}
+
+/// [`diagnostic_with`] about a document already parsed and indexed: the snippet is cut to the lines the spans
+/// touch (numbered as in the whole text), so each diagnostic costs those lines, not the whole text.
+pub(crate) fn diagnostic_in(
+    d: &Diagnostic,
+    doc: &Document<'_>,
+    origin: &str,
+    notes: &[String],
+    colour: bool,
+) -> String {
+    let source = doc.text;
     let level = match d.severity {
         Severity::Error => Level::ERROR,
         Severity::Warning => Level::WARNING,
     };
     let range = clamp(source, d.span.start as usize, d.span.end as usize);
-    let path = json_path(source, range.start);
-    let mut snippet = Snippet::source(source)
+    let path = doc.json_path(range.start);
+    let related: Vec<(std::ops::Range<usize>, &str)> = d
+        .related
+        .iter()
+        .map(|(span, label)| {
+            (
+                clamp(source, span.start as usize, span.end as usize),
+                label.as_str(),
+            )
+        })
+        .collect();
+    let lo = related
+        .iter()
+        .map(|(r, _)| r.start)
+        .fold(range.start, usize::min);
+    let hi = related
+        .iter()
+        .map(|(r, _)| r.end)
+        .fold(range.end, usize::max);
+    let (start, end, first_line) = doc.lines_around(lo, hi);
+    let window = clamp(source, start, end);
+    let shift = |r: &std::ops::Range<usize>| {
+        r.start.saturating_sub(window.start).min(window.len())
+            ..r.end.saturating_sub(window.start).min(window.len())
+    };
+    let mut snippet = Snippet::source(source.get(window.clone()).unwrap_or_default())
+        .line_start(first_line)
         .path(origin)
-        .annotation(AnnotationKind::Primary.span(range));
-    for (span, label) in &d.related {
-        snippet = snippet.annotation(
-            AnnotationKind::Context
-                .span(clamp(source, span.start as usize, span.end as usize))
-                .label(label.as_str()),
-        );
+        .annotation(AnnotationKind::Primary.span(shift(&range)));
+    for (r, label) in &related {
+        snippet = snippet.annotation(AnnotationKind::Context.span(shift(r)).label(*label));
     }
     let mut group = level
         .primary_title(d.message.as_str())
@@ -351,5 +442,64 @@ mod tests {
         assert!(out.contains("--> net.json:3:13"), "{out}");
         assert!(out.contains("at `$.region`"), "{out}");
         assert!(out.contains("help: write a region name"), "{out}");
+    }
+
+    /// The snippet cut to the lines the spans touch renders exactly as the whole text does: for diagnostics with
+    /// related places lines apart, on one long line, at the first and last lines, multi-line, and past the end.
+    #[test]
+    fn a_windowed_snippet_renders_as_the_whole_text() {
+        fn whole(d: &Diagnostic, source: &str) -> String {
+            let level = match d.severity {
+                Severity::Error => Level::ERROR,
+                Severity::Warning => Level::WARNING,
+            };
+            let range = clamp(source, d.span.start as usize, d.span.end as usize);
+            let path = json_path(source, range.start);
+            let mut snippet = Snippet::source(source)
+                .path("p.json")
+                .annotation(AnnotationKind::Primary.span(range));
+            for (span, label) in &d.related {
+                snippet = snippet.annotation(
+                    AnnotationKind::Context
+                        .span(clamp(source, span.start as usize, span.end as usize))
+                        .label(label.as_str()),
+                );
+            }
+            let mut group = level
+                .primary_title(d.message.as_str())
+                .id(d.code)
+                .element(snippet)
+                .element(Level::NOTE.message(format!("at `{path}`")));
+            if let Some(h) = &d.help {
+                group = group.element(Level::HELP.message(h.as_str()));
+            }
+            renderer(false).render(&[group])
+        }
+        let pretty = "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {\"Sid\": \"A\", \"Effect\": \"Allow\"},\n    {\"Sid\": \"A\", \"Effect\": \"Alow\"}\n  ]\n}\n";
+        let one_line = pretty.replace('\n', " ");
+        for text in [pretty.to_string(), one_line, format!("{pretty}\r\n")] {
+            let doc = Document::new(&text);
+            let find = |s: &str, n: usize| text.match_indices(s).nth(n).unwrap().0;
+            let spans = [
+                (find("\"A\"", 1), 3, Some(find("\"A\"", 0))),
+                (find("\"Alow\"", 0), 6, None),
+                (0, 1, Some(text.len() - 2)),
+                (find("\"Statement\"", 0), 40, Some(find("\"Version\"", 0))),
+                (text.len(), 0, None),
+                (text.len() - 1, 5, Some(0)),
+            ];
+            for (start, len, related) in spans {
+                let mut d = Diagnostic::error("x", Span::new(start, start + len), "a problem")
+                    .with_help("do this");
+                if let Some(r) = related {
+                    d = d.with_related(Span::new(r, r + 3), "first here");
+                }
+                assert_eq!(
+                    diagnostic_in(&d, &doc, "p.json", &[], false),
+                    whole(&d, &text),
+                    "{start} {len} {related:?} in {text:?}"
+                );
+            }
+        }
     }
 }

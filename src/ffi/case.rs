@@ -3,7 +3,7 @@
 //! A case is read with the spanned JSON parser, so a policy written inline as a JSON object is parsed from its
 //! exact text in the case, and every error names the line and column in the case and the JSON path.
 
-use crate::compile::{EndpointKind, PolicySet, PolicySetBuilder, ResourceKind};
+use crate::compile::{EndpointKind, PolicyRef, PolicySet, PolicySetBuilder, ResourceKind};
 use crate::context::{Context, ContextValue, Request, Scalar};
 use crate::decide::{Decision, Explanation, Reason, StatementTrace};
 use crate::limits::Limits;
@@ -70,6 +70,9 @@ pub struct Case {
     pub set: PolicySet,
     pub request: Request,
     pub expect: Option<Expectation>,
+    /// The warnings `lint` gives for the case's policies, each with its place: every record of the case
+    /// carries them.
+    pub lint: Vec<String>,
 }
 
 /// One line of output: the decision, or the error.
@@ -166,7 +169,12 @@ pub(crate) fn parse_request(text: &str, limits: &Limits) -> Result<Request, Case
             path: "$".into(),
         }
     })?;
-    Reader { text, limits }.request(&root)
+    Reader {
+        text,
+        limits,
+        lint: std::cell::RefCell::new(Vec::new()),
+    }
+    .request(&root)
 }
 
 impl Case {
@@ -176,7 +184,8 @@ impl Case {
             reasons,
             statements,
         } = self.set.explain(&self.request);
-        let warnings = warnings(&self.set, &self.request, &statements);
+        let mut warnings = self.lint.clone();
+        warnings.extend(self::warnings(&self.set, &self.request, &statements));
         DecisionRecord::Decided {
             id: self.id.clone(),
             decision,
@@ -200,13 +209,31 @@ impl Case {
                 },
             )
         })?;
-        let mut r = Reader { text, limits };
+        let mut r = Reader {
+            text,
+            limits,
+            lint: std::cell::RefCell::new(Vec::new()),
+        };
         let id = root.get("id").and_then(|n| match &n.value {
             Value::String(s) => Some(s.to_string()),
             Value::Number(n) => Some((*n).to_string()),
             _ => None,
         });
         r.case(&root).map_err(|e| (id, e))
+    }
+}
+
+/// The kind `lint` checks a policy in this place as.
+fn kind_of(at: PolicyRef) -> crate::validate::PolicyKind {
+    use crate::validate::PolicyKind;
+    match at {
+        PolicyRef::Identity(_) => PolicyKind::Identity,
+        PolicyRef::Resource => PolicyKind::Resource,
+        PolicyRef::Boundary => PolicyKind::Boundary,
+        PolicyRef::Session(_) => PolicyKind::Session,
+        PolicyRef::Scp(..) => PolicyKind::Scp,
+        PolicyRef::Rcp(..) => PolicyKind::Rcp,
+        PolicyRef::Endpoint => PolicyKind::Endpoint,
     }
 }
 
@@ -233,6 +260,8 @@ pub fn resource_kind_of(req: &Request) -> ResourceKind {
 struct Reader<'t> {
     text: &'t str,
     limits: &'t Limits,
+    /// The lint warnings of the policies read so far.
+    lint: std::cell::RefCell<Vec<String>>,
 }
 
 const CASE_FIELDS: [&str; 14] = [
@@ -322,6 +351,12 @@ impl Reader<'_> {
         let request = self.request(req)?;
         let resource_kind = resource_kind_of(&request);
         let mut b = PolicySetBuilder::default();
+        // Where each policy sits in the case, for a compile error's place.
+        let mut places: Vec<(PolicyRef, String, &Node<'_>)> = Vec::new();
+        let mut place = |at: PolicyRef, path: &str, node| {
+            places.push((at, path.to_string(), node));
+            path.to_string()
+        };
         if let Some(n) = get("endpoint_kind") {
             b = b.endpoint_kind(match self.string(n, "$.endpoint_kind")?.as_str() {
                 "interface" => EndpointKind::Interface,
@@ -337,18 +372,35 @@ impl Reader<'_> {
         }
         if let Some(n) = get("identity_policies") {
             for (i, p) in self.array(n, "$.identity_policies")?.iter().enumerate() {
-                b = b.identity(self.policy(p, &format!("$.identity_policies[{i}]"))?);
+                let path = place(
+                    PolicyRef::Identity(i),
+                    &format!("$.identity_policies[{i}]"),
+                    p,
+                );
+                b = b.identity(self.policy(p, &path, kind_of(PolicyRef::Identity(i)))?);
             }
         }
         if let Some(n) = get("resource_policy") {
-            b = b.resource_as(self.policy(n, "$.resource_policy")?, resource_kind);
+            let path = place(PolicyRef::Resource, "$.resource_policy", n);
+            let kind = match resource_kind {
+                ResourceKind::Trust => crate::validate::PolicyKind::Trust,
+                ResourceKind::Key => crate::validate::PolicyKind::Key,
+                _ => crate::validate::PolicyKind::Resource,
+            };
+            b = b.resource_as(self.policy(n, &path, kind)?, resource_kind);
         }
         if let Some(n) = get("permissions_boundary") {
-            b = b.boundary(self.policy(n, "$.permissions_boundary")?);
+            let path = place(PolicyRef::Boundary, "$.permissions_boundary", n);
+            b = b.boundary(self.policy(n, &path, kind_of(PolicyRef::Boundary))?);
         }
         if let Some(n) = get("session_policies") {
             for (i, p) in self.array(n, "$.session_policies")?.iter().enumerate() {
-                b = b.session(self.policy(p, &format!("$.session_policies[{i}]"))?);
+                let path = place(
+                    PolicyRef::Session(i),
+                    &format!("$.session_policies[{i}]"),
+                    p,
+                );
+                b = b.session(self.policy(p, &path, kind_of(PolicyRef::Session(i)))?);
             }
         }
         for (field, rcp) in [("scps", false), ("rcps", true)] {
@@ -357,7 +409,13 @@ impl Reader<'_> {
                     let path = format!("$.{field}[{l}]");
                     let mut out = Vec::new();
                     for (j, p) in self.array(level, &path)?.iter().enumerate() {
-                        out.push(self.policy(p, &format!("{path}[{j}]"))?);
+                        let at = if rcp {
+                            PolicyRef::Rcp(l, j)
+                        } else {
+                            PolicyRef::Scp(l, j)
+                        };
+                        let path = place(at, &format!("{path}[{j}]"), p);
+                        out.push(self.policy(p, &path, kind_of(at))?);
                     }
                     b = if rcp {
                         b.rcp_level(out)
@@ -368,15 +426,30 @@ impl Reader<'_> {
             }
         }
         if let Some(n) = get("endpoint_policy") {
-            b = b.endpoint(self.policy(n, "$.endpoint_policy")?);
+            let path = place(PolicyRef::Endpoint, "$.endpoint_policy", n);
+            b = b.endpoint(self.policy(n, &path, kind_of(PolicyRef::Endpoint))?);
         }
         let set = b.build().map_err(|e| {
-            let (line, column) = line_col(&e.source_text, e.diagnostic.span.start as usize);
-            CaseError {
-                message: e.diagnostic.message.clone(),
-                line,
-                column,
-                path: format!("{}", e.policy),
+            let offset = e.diagnostic.span.start as usize;
+            match places.iter().find(|(at, _, _)| *at == e.policy) {
+                // The place in the case: the policy's JSON path, and the line and column in the case text
+                // (inline) or in the policy's own text (a string), as for a parse error.
+                Some((_, path, node)) => self.placed(
+                    node,
+                    path,
+                    &e.source_text,
+                    offset,
+                    e.diagnostic.message.clone(),
+                ),
+                None => {
+                    let (line, column) = line_col(&e.source_text, offset);
+                    CaseError {
+                        message: e.diagnostic.message.clone(),
+                        line,
+                        column,
+                        path: format!("{}", e.policy),
+                    }
+                }
             }
         })?;
         let expect = match get("expect") {
@@ -393,6 +466,7 @@ impl Reader<'_> {
             set,
             request,
             expect,
+            lint: self.lint.take(),
         })
     }
 
@@ -408,13 +482,18 @@ impl Reader<'_> {
     }
 
     /// A policy given inline as an object (parsed from its exact text) or as a string holding the policy text.
-    fn policy(&self, node: &Node<'_>, path: &str) -> Result<Policy, CaseError> {
-        let (text, base) = match &node.value {
-            Value::Object(_) => (
-                self.text.get(node.span.range()).unwrap_or(""),
-                Some(node.span.start as usize),
-            ),
-            Value::String(s) => (s.as_ref(), None),
+    /// The policy at `node`, checked as `lint` checks a policy of its kind: what `lint` reports is kept for the
+    /// record's warnings (a policy IAM refuses is refused when the set is built, `crate::refuse`: an error
+    /// record whose place this reader gives).
+    fn policy(
+        &self,
+        node: &Node<'_>,
+        path: &str,
+        kind: crate::validate::PolicyKind,
+    ) -> Result<Policy, CaseError> {
+        let text = match &node.value {
+            Value::Object(_) => self.text.get(node.span.range()).unwrap_or(""),
+            Value::String(s) => s.as_ref(),
             v => return Err(self.err(
                 node.span.start as usize,
                 path,
@@ -424,25 +503,46 @@ impl Reader<'_> {
                 ),
             )),
         };
-        Policy::parse_with(text, self.limits).map_err(|e| {
+        let policy = Policy::parse_with(text, self.limits).map_err(|e| {
             let d = e.diagnostics.first();
             let offset = d.map_or(0, |d| d.span.start as usize);
             let message = d.map_or_else(|| "invalid policy".to_string(), |d| d.message.clone());
-            match base {
-                // Inline: the place in the case text.
-                Some(base) => self.err(base + offset, path, message),
-                // A string: the place within the policy text.
-                None => {
-                    let (line, column) = line_col(text, offset);
-                    CaseError {
-                        message: format!("{message} (in the policy text)"),
-                        line,
-                        column,
-                        path: path.to_string(),
-                    }
+            self.placed(node, path, text, offset, message)
+        })?;
+        for d in crate::validate::validate(&policy, kind) {
+            let offset = d.span.start as usize;
+            let severity = if d.is_error() { "error" } else { "warning" };
+            let e = self.placed(node, path, text, offset, d.message);
+            self.lint.borrow_mut().push(format!(
+                "{}: lint {severity}[{}]: {} (line {}, column {})",
+                e.path, d.code, e.message, e.line, e.column
+            ));
+        }
+        Ok(policy)
+    }
+
+    /// An error at byte `offset` of the text `text` of the policy at `node` (JSON path `path`): inline, the place
+    /// in the case text; a string, the place within the policy text, said so.
+    fn placed(
+        &self,
+        node: &Node<'_>,
+        path: &str,
+        text: &str,
+        offset: usize,
+        message: String,
+    ) -> CaseError {
+        match &node.value {
+            Value::Object(_) => self.err(node.span.start as usize + offset, path, message),
+            _ => {
+                let (line, column) = line_col(text, offset);
+                CaseError {
+                    message: format!("{message} (in the policy text)"),
+                    line,
+                    column,
+                    path: path.to_string(),
                 }
             }
-        })
+        }
     }
 
     fn string(&self, node: &Node<'_>, path: &str) -> Result<String, CaseError> {
@@ -470,11 +570,14 @@ impl Reader<'_> {
                 ));
             }
         }
-        if !req.action.contains(':') {
+        if !crate::shape::action_ok(&req.action) {
             return Err(self.err(
                 get("action").map_or(0, |n| n.span.start as usize),
                 "$.request.action",
-                format!("action `{}` must be `service:ActionName`", req.action),
+                format!(
+                    "action `{}` must be `service:ActionName` (ASCII letters, digits, `-` and `_`, no wildcard, no space)",
+                    req.action.escape_debug()
+                ),
             ));
         }
         match get("resource") {
@@ -486,6 +589,16 @@ impl Reader<'_> {
                     "the request has no `resource`",
                 ));
             }
+        }
+        if !crate::shape::resource_ok(&req.resource) {
+            return Err(self.err(
+                get("resource").map_or(0, |n| n.span.start as usize),
+                "$.request.resource",
+                format!(
+                    "resource `{}` must be `*` or an ARN (`arn:partition:service:region:account:resource`)",
+                    req.resource.escape_debug()
+                ),
+            ));
         }
         if let Some(n) = get("principal") {
             req.principal = Some(self.string(n, "$.request.principal")?);
@@ -510,10 +623,13 @@ impl Reader<'_> {
                 ),
             ));
         };
-        let mut ctx = Context::new();
+        // Keys checked for repeats through a hash set and added to the context at once: linear and n log n in the
+        // number of keys, whatever their order.
+        let mut seen = std::collections::HashSet::with_capacity(members.len());
+        let mut pairs = Vec::with_capacity(members.len());
         for m in members {
             let path = format!("$.request.context[\"{}\"]", m.key);
-            if ctx.get(&m.key).is_some() {
+            if !seen.insert(m.key.to_ascii_lowercase()) {
                 return Err(self.err(
                     m.key_span.start as usize,
                     &path,
@@ -533,9 +649,17 @@ impl Reader<'_> {
                 }
                 _ => ContextValue::One(self.scalar(&m.value, &path)?),
             };
-            ctx.insert(&m.key, value)
-                .map_err(|e| self.err(m.value.span.start as usize, &path, e.to_string()))?;
+            pairs.push((m, value));
         }
+        let mut ctx = Context::new();
+        ctx.extend(pairs.into_iter().map(|(m, v)| (&*m.key, v)))
+            .map_err(|e| {
+                // Keys are unique here, so the refused one names its member.
+                let at = members.iter().find(|m| m.key == e.key);
+                let start = at.map_or(node.span.start, |m| m.value.span.start) as usize;
+                let path = format!("$.request.context[\"{}\"]", e.key);
+                self.err(start, &path, e.to_string())
+            })?;
         Ok(ctx)
     }
 

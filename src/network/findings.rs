@@ -23,7 +23,8 @@ use crate::diagnostic::Severity;
 use crate::policy::operator::{BaseOperator, Qualifier};
 use crate::policy::value::parse_cidr;
 use crate::policy::{Effect, Policy};
-use crate::span::line_col;
+use crate::span::LineTable;
+use ipnet::IpNet;
 use serde::Serialize;
 
 /// One finding: what is wrong, where (the statement or condition, line:column in the file it was read from), and
@@ -69,29 +70,30 @@ struct Site<'a> {
     inline: Option<usize>,
 }
 
+/// The item whose index is `index` among items usually stored at their index: that place first (a scan of every
+/// statement per finding was quadratic in a policy of thousands), then a scan.
+fn at_index<T>(items: &[T], index: usize, of: impl Fn(&T) -> usize) -> Option<&T> {
+    match items.get(index) {
+        Some(s) if of(s) == index => Some(s),
+        _ => items.iter().find(|s| of(s) == index),
+    }
+}
+
 impl Site<'_> {
     fn statement(&self, index: usize) -> Option<&CStatement> {
-        self.compiled.statements.iter().find(|s| s.index == index)
+        at_index(&self.compiled.statements, index, |s| s.index)
     }
 
     /// The condition's key as written.
     fn key_as_written(&self, index: usize, cond: usize) -> String {
-        self.compiled
-            .policy()
-            .statements
-            .iter()
-            .find(|s| s.index == index)
+        at_index(&self.compiled.policy().statements, index, |s| s.index)
             .and_then(|s| s.conditions.get(cond))
             .map_or_else(String::new, |c| c.key.value.to_string())
     }
 
     /// The condition's values as written.
     fn values_as_written(&self, index: usize, cond: usize) -> Vec<String> {
-        self.compiled
-            .policy()
-            .statements
-            .iter()
-            .find(|s| s.index == index)
+        at_index(&self.compiled.policy().statements, index, |s| s.index)
             .and_then(|s| s.conditions.get(cond))
             .map(|c| {
                 c.values
@@ -128,7 +130,13 @@ struct Analyser<'a> {
     /// Statements whose action, resource and principal match the flow's request.
     relevant: Vec<(PolicyRef, usize, Option<EndpointRole>)>,
     out: Vec<Finding>,
+    /// What makes a finding a repeat of one in `out`: code, policy, endpoint, statement, line and column.
+    emitted: std::collections::HashSet<FindingKey>,
+    /// A line index per source text (keyed by its address and length), built on first use.
+    lines: std::collections::HashMap<(usize, usize), LineTable>,
 }
+
+type FindingKey = (String, String, Option<String>, Option<usize>, usize, usize);
 
 /// Every finding for `net`'s flow decided against `set`, errors first.
 pub(crate) fn analyse(set: &PolicySet, net: &Network, steps: &[StepReport]) -> Vec<Finding> {
@@ -138,6 +146,8 @@ pub(crate) fn analyse(set: &PolicySet, net: &Network, steps: &[StepReport]) -> V
         steps,
         relevant: Vec::new(),
         out: Vec::new(),
+        emitted: std::collections::HashSet::new(),
+        lines: std::collections::HashMap::new(),
     };
     a.collect_relevant();
     a.not_ip_lockout();
@@ -188,8 +198,8 @@ impl<'a> Analyser<'a> {
         }
         for step in self.steps {
             let role = role_of(step);
-            for c in &step.classes {
-                for t in &c.explanation.statements {
+            for e in &step.explanations {
+                for t in &e.statements {
                     if t.action_matched && t.resource_matched && t.principal_matched {
                         let r = if t.policy == PolicyRef::Endpoint {
                             role
@@ -202,8 +212,9 @@ impl<'a> Analyser<'a> {
             }
         }
         let mut seen = Vec::new();
+        let mut known = std::collections::HashSet::new();
         for r in rel {
-            if !seen.contains(&r) {
+            if known.insert(r) {
                 seen.push(r);
             }
         }
@@ -242,7 +253,7 @@ impl<'a> Analyser<'a> {
         let policy = e.site.compiled.policy();
         let ast = e
             .statement
-            .and_then(|i| policy.statements.iter().find(|s| s.index == i));
+            .and_then(|i| at_index(&policy.statements, i, |s| s.index));
         let span = match ast {
             Some(s) => e
                 .cond
@@ -250,22 +261,30 @@ impl<'a> Analyser<'a> {
                 .map_or(s.span, |c| c.operator.span),
             None => policy.statement_span,
         };
-        let (line, column) = match e.site.inline {
-            Some(base) => line_col(&self.net.source, base + span.start as usize),
-            None => span.line_col(policy.source()),
+        // Line indexes built once per text: a finding per statement of a large policy made this quadratic.
+        let (text, at) = match e.site.inline {
+            Some(base) => (&*self.net.source, base + span.start as usize),
+            None => (policy.source(), span.start as usize),
         };
+        let (line, column) = self
+            .lines
+            .entry((text.as_ptr() as usize, text.len()))
+            .or_insert_with(|| LineTable::new(text))
+            .line_col(text, at);
         let sid = ast
             .and_then(|s| s.sid.as_ref())
             .map(|s| s.value.to_string());
         let endpoint = e.site.endpoint.as_ref().map(|(_, id)| id.clone());
         let policy_name = e.site.at.to_string();
-        if self.out.iter().any(|f| {
-            f.code == e.code
-                && f.policy == policy_name
-                && f.endpoint == endpoint
-                && f.statement == e.statement
-                && (f.line, f.column) == (line, column)
-        }) {
+        let key = (
+            e.code.to_string(),
+            policy_name.clone(),
+            endpoint.clone(),
+            e.statement,
+            line,
+            column,
+        );
+        if !self.emitted.insert(key) {
             return;
         }
         self.out.push(Finding {
@@ -300,7 +319,7 @@ impl<'a> Analyser<'a> {
                 .iter()
                 .filter(|c| c.decision == Decision::ExplicitDeny)
             {
-                for r in &class.explanation.reasons {
+                for r in &class.reasons {
                     let Reason::Statement {
                         policy,
                         statement,
@@ -387,7 +406,7 @@ impl<'a> Analyser<'a> {
             };
             let resource = self.net.resource_arn();
             for class in &step.classes {
-                for r in &class.explanation.reasons {
+                for r in &class.reasons {
                     match r {
                         Reason::NoAllow(Gate::Endpoint) => self.emit(Emit {
                             code: "endpoint-policy-denies",
@@ -654,7 +673,7 @@ impl<'a> Analyser<'a> {
                 .any(|c| {
                     c.decision == Decision::Allow
                         && c.request.context.get_lower(key).is_none()
-                        && c.explanation.reasons.iter().any(|r| {
+                        && c.reasons.iter().any(|r| {
                             matches!(r, Reason::Statement { policy, statement, effect: Effect::Allow, .. }
                                 if *policy == site.at && *statement == idx)
                         })
@@ -758,6 +777,7 @@ impl<'a> Analyser<'a> {
         if shared.is_empty() {
             return;
         }
+        let index = SharedIndex::new(&shared);
         for (site, idx) in self.relevant_sites() {
             let Some(st) = site.statement(idx) else {
                 continue;
@@ -775,19 +795,17 @@ impl<'a> Analyser<'a> {
                 }
                 let mut hits: Vec<String> = Vec::new();
                 let mut sources: Vec<String> = Vec::new();
+                let mut seen_sources = std::collections::HashSet::new();
                 for v in site.values_as_written(st.index, i) {
                     let Ok(net) = parse_cidr(&v) else { continue };
-                    let overlapping: Vec<&super::FeedRange> = shared
-                        .iter()
-                        .filter(|r| addr::overlaps(&r.net, &net))
-                        .collect();
+                    let overlapping = index.overlapping(&net);
                     if overlapping.is_empty() {
                         continue;
                     }
                     hits.push(format!("`{v}`"));
-                    for r in overlapping {
+                    for r in overlapping.iter().filter_map(|&k| shared.get(k)) {
                         let s = format!("{} ({})", r.source, addr::show_net(&r.net));
-                        if !sources.contains(&s) {
+                        if seen_sources.insert(s.clone()) {
                             sources.push(s);
                         }
                     }
@@ -872,6 +890,119 @@ impl<'a> Analyser<'a> {
                     step: None,
                     site: &site,
                 });
+            }
+        }
+    }
+}
+
+/// Shared egress ranges indexed for overlap queries: two CIDR blocks overlap exactly when one contains the other,
+/// so the ranges overlapping a block are those that start inside it (a binary search over the ranges sorted by
+/// first address) and those that contain it (one hash lookup per shorter prefix). A policy value costs a search,
+/// not a pass over every range (a CENR feed holds thousands).
+struct SharedIndex {
+    /// (family, first address, index in the ranges), sorted.
+    starts: Vec<(bool, u128, usize)>,
+    /// Each range's block (normalised to its network address) to its indices.
+    blocks: std::collections::HashMap<IpNet, Vec<usize>>,
+}
+
+/// A block's family (IPv6 or not) and first and last addresses, as numbers.
+fn bounds(net: &IpNet) -> (bool, u128, u128) {
+    match net {
+        IpNet::V4(n) => (
+            false,
+            u128::from(u32::from(n.network())),
+            u128::from(u32::from(n.broadcast())),
+        ),
+        IpNet::V6(n) => (true, u128::from(n.network()), u128::from(n.broadcast())),
+    }
+}
+
+impl SharedIndex {
+    fn new(ranges: &[super::FeedRange]) -> SharedIndex {
+        let mut starts: Vec<(bool, u128, usize)> = ranges
+            .iter()
+            .enumerate()
+            .map(|(k, r)| {
+                let (v6, first, _) = bounds(&r.net);
+                (v6, first, k)
+            })
+            .collect();
+        starts.sort_unstable();
+        let mut blocks: std::collections::HashMap<IpNet, Vec<usize>> =
+            std::collections::HashMap::new();
+        for (k, r) in ranges.iter().enumerate() {
+            blocks.entry(r.net.trunc()).or_default().push(k);
+        }
+        SharedIndex { starts, blocks }
+    }
+
+    /// The indices of the ranges that share an address with `net`, ascending.
+    fn overlapping(&self, net: &IpNet) -> Vec<usize> {
+        let (v6, first, last) = bounds(net);
+        let lo = self
+            .starts
+            .partition_point(|&(f, s, _)| (f, s) < (v6, first));
+        let hi = self
+            .starts
+            .partition_point(|&(f, s, _)| (f, s) <= (v6, last));
+        let mut out: Vec<usize> = self
+            .starts
+            .get(lo..hi)
+            .unwrap_or_default()
+            .iter()
+            .map(|&(_, _, k)| k)
+            .collect();
+        for len in 0..net.prefix_len() {
+            let Ok(up) = IpNet::new(net.network(), len) else {
+                continue;
+            };
+            if let Some(ks) = self.blocks.get(&up.trunc()) {
+                out.extend(ks);
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::FeedRange;
+
+    /// The index finds exactly the ranges a pass over all of them finds, in the same order, for random blocks of
+    /// both families (nested, equal, disjoint, not normalised).
+    #[test]
+    fn shared_index_agrees_with_a_pass_over_every_range() {
+        let mut next = crate::xorshift(0x0123_4567_89ab_cdef);
+        let block = |next: &mut dyn FnMut() -> u64| -> IpNet {
+            if next() % 4 == 0 {
+                let a =
+                    std::net::Ipv6Addr::from(u128::from(next() % 8) << 120 | u128::from(next()));
+                IpNet::new(a.into(), (next() % 129) as u8).unwrap()
+            } else {
+                // A small corner of IPv4, so that blocks nest and repeat.
+                let a = std::net::Ipv4Addr::from(0x0a00_0000 | (next() as u32 & 0xffff));
+                IpNet::new(a.into(), 8 + (next() % 25) as u8).unwrap()
+            }
+        };
+        for _ in 0..40 {
+            let n = (next() % 60) as usize;
+            let ranges: Vec<FeedRange> = (0..n)
+                .map(|i| FeedRange {
+                    net: block(&mut next),
+                    source: format!("feed {i}"),
+                })
+                .collect();
+            let index = SharedIndex::new(&ranges);
+            for _ in 0..40 {
+                let q = block(&mut next);
+                let naive: Vec<usize> = (0..n)
+                    .filter(|&k| addr::overlaps(&ranges[k].net, &q))
+                    .collect();
+                assert_eq!(index.overlapping(&q), naive, "{q}");
             }
         }
     }

@@ -41,6 +41,7 @@
 
 mod addr;
 mod derive;
+mod feedfile;
 pub mod feeds;
 pub mod findings;
 mod read;
@@ -51,6 +52,8 @@ pub use derive::{DerivedStep, Reach, StepKind, derive};
 pub use feeds::FeedRange;
 pub use findings::Finding;
 pub use report::{Outcome, PresignReport, StepDecision, StepReport, Verdict, presign};
+#[cfg(feature = "cli")]
+pub(crate) use report::{decide_step_in, sso_finding};
 
 use crate::compile::CompiledPolicy;
 use ipnet::IpNet;
@@ -80,11 +83,25 @@ pub struct Network {
     /// against (§7.6): the top-level `feeds`, plus whatever a caller adds. The egress's own Zscaler ranges are
     /// always included by the findings.
     pub shared_ranges: Vec<FeedRange>,
+    /// The Studio domain's authentication mode (`domain.auth_mode`), fixed when the domain is created.
+    pub auth_mode: AuthMode,
+    /// Line and column of `domain.auth_mode` in the network file (1, 1 when absent).
+    pub(crate) auth_mode_at: (usize, usize),
     /// Context keys every request of the flow carries besides those the path sets (for example `aws:username`,
     /// from `presign --context`); a key the path sets keeps the path's value. Empty when read from a file.
     pub context: crate::context::Context,
     /// The network file's text, to place findings in inline endpoint policies.
     pub(crate) source: Arc<str>,
+}
+
+/// How users sign in to the Studio domain (`domain.auth_mode` in a network file; default `iam`). In `sso` mode
+/// users come in through IAM Identity Center, and `CreatePresignedDomainUrl` is not the way in: the API works only
+/// for IAM-mode domains (AWS, SageMaker API reference, CreatePresignedDomainUrl; docs/whatif.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    Iam,
+    Sso,
 }
 
 /// The VPC that holds the interface endpoints and the Route 53 Resolver inbound endpoint.
@@ -270,8 +287,12 @@ pub struct NetworkError {
 impl Network {
     /// Parse and check a network file. `base` is the folder that relative feed paths (`cenr`,
     /// `aws_ip_ranges`, `feeds`) are read from; without it, a file naming a feed is an error.
+    ///
+    /// A feed path is read only inside `base` (no `..`, no absolute path, no link out of it), only if it is a
+    /// regular file, and up to 64 MiB; an error about a feed never quotes its text. See
+    /// [`Network::parse_allowing_feeds`] to allow feed files elsewhere.
     pub fn parse(text: &str, base: Option<&Path>) -> Result<Network, NetworkError> {
-        read::parse(text, base)
+        read::parse(text, base, &[])
     }
 
     /// Parse and check a network whose feeds (`cenr`, `aws_ip_ranges`, `feeds`) are given as texts keyed by the
@@ -283,16 +304,34 @@ impl Network {
         read::parse_from(text, read::Feeds::Given(feeds))
     }
 
-    /// Read, parse and check the network file at `path`; feeds are read relative to its folder.
+    /// [`Network::parse`], where the feed files `feeds` (named by the user, as `presign --feed` does) may also be
+    /// read wherever they are when the network file names them (by a path that leads to the same file).
+    pub fn parse_allowing_feeds(
+        text: &str,
+        base: Option<&Path>,
+        feeds: &[std::path::PathBuf],
+    ) -> Result<Network, NetworkError> {
+        let allowed: Vec<std::path::PathBuf> =
+            feeds.iter().filter_map(|f| f.canonicalize().ok()).collect();
+        read::parse(text, base, &allowed)
+    }
+
+    /// Read, parse and check the network file at `path`; feeds are read relative to its folder. At most one
+    /// byte more than the document limit is read: a longer file (or one that never ends) is refused by it.
     pub fn load(path: &Path) -> Result<Network, NetworkError> {
-        let text = std::fs::read_to_string(path).map_err(|e| NetworkError {
-            message: format!("cannot read `{}`: {e}", path.display()),
-            line: 1,
-            column: 1,
-            path: "$".into(),
-            help: None,
-        })?;
-        read::parse(&text, path.parent())
+        use std::io::Read;
+        let limit = crate::limits::Limits::default().max_document_bytes;
+        let mut text = String::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(limit as u64 + 1).read_to_string(&mut text))
+            .map_err(|e| NetworkError {
+                message: format!("cannot read `{}`: {e}", path.display()),
+                line: 1,
+                column: 1,
+                path: "$".into(),
+                help: None,
+            })?;
+        read::parse(&text, path.parent(), &[])
     }
 
     /// The user-profile ARN both steps are authorized on: `arn:aws:sagemaker:REGION:ACCOUNT:user-profile/DOMAIN/PROFILE`.

@@ -3,8 +3,8 @@
 
 use super::feeds::{self, CenrFilter, FeedRange, IpRangesFilter};
 use super::{
-    Client, Create, CreateVia, Egress, EgressKind, Endpoint, EndpointPolicy, EndpointRole, Network,
-    NetworkError, PrivateRoute, RouteKind, Vpc, addr, covers,
+    AuthMode, Client, Create, CreateVia, Egress, EgressKind, Endpoint, EndpointPolicy,
+    EndpointRole, Network, NetworkError, PrivateRoute, RouteKind, Vpc, addr, covers,
 };
 use crate::compile::compile_endpoint_policy;
 use crate::limits::Limits;
@@ -17,8 +17,9 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-const ROOT: [&str; 13] = [
+const ROOT: [&str; 14] = [
     "name",
+    "domain",
     "region",
     "account",
     "principal",
@@ -32,6 +33,7 @@ const ROOT: [&str; 13] = [
     "notes",
     "$schema",
 ];
+const DOMAIN: [&str; 1] = ["auth_mode"];
 const VPC: [&str; 3] = ["id", "endpoints", "inbound_resolver"];
 const ENDPOINTS: [&str; 2] = ["api", "studio"];
 const ENDPOINT: [&str; 4] = ["id", "private_dns", "ips", "policy"];
@@ -43,15 +45,19 @@ const FEEDS: [&str; 2] = ["cenr", "aws_ip_ranges"];
 const CENR: [&str; 4] = ["path", "cloud", "continent", "city"];
 const IP_RANGES: [&str; 3] = ["path", "service", "region"];
 
-pub(super) fn parse(text: &str, base: Option<&Path>) -> Result<Network, NetworkError> {
-    parse_from(text, Feeds::Folder(base))
+pub(super) fn parse(
+    text: &str,
+    base: Option<&Path>,
+    allowed: &[std::path::PathBuf],
+) -> Result<Network, NetworkError> {
+    parse_from(text, Feeds::Folder(base, allowed))
 }
 
-/// Where the feed files a network names come from: a folder on disk, or texts the caller gives by name (the
-/// WASM playground, which reads no files).
+/// Where the feed files a network names come from: a folder on disk (with the files the user named, readable
+/// wherever they are), or texts the caller gives by name (the WASM playground, which reads no files).
 #[derive(Clone, Copy)]
 pub(super) enum Feeds<'t> {
-    Folder(Option<&'t Path>),
+    Folder(Option<&'t Path>, &'t [std::path::PathBuf]),
     Given(&'t std::collections::BTreeMap<String, String>),
 }
 
@@ -349,9 +355,28 @@ impl Reader<'_> {
                 source_ip: None,
             },
             shared_ranges: Vec::new(),
+            auth_mode: AuthMode::Iam,
+            auth_mode_at: (1, 1),
             context: crate::context::Context::new(),
             source: Arc::from(self.text),
         };
+        if let Some(n) = o.get("domain") {
+            let d = self.object(n, "$.domain", &DOMAIN)?;
+            if let Some(m) = d.get("auth_mode") {
+                net.auth_mode_at = line_col(self.text, m.span.start as usize);
+                net.auth_mode = match self.string(m, "$.domain.auth_mode")?.as_str() {
+                    "iam" => AuthMode::Iam,
+                    "sso" => AuthMode::Sso,
+                    other => {
+                        return Err(self.err(
+                            m,
+                            "$.domain.auth_mode",
+                            format!("unknown authentication mode `{other}`; valid modes are `iam` and `sso`"),
+                        ));
+                    }
+                };
+            }
+        }
         net.client = self.client(client_node, &net)?;
         if let Some(n) = o.get("create") {
             net.create = self.create(n, &net)?;
@@ -728,8 +753,8 @@ impl Reader<'_> {
     }
 
     fn read_feed(&self, node: &Node<'_>, path: &str, file: &str) -> R<String> {
-        let base = match self.feeds {
-            Feeds::Folder(base) => base,
+        let (base, allowed) = match self.feeds {
+            Feeds::Folder(base, allowed) => (base, allowed),
             Feeds::Given(texts) => {
                 return texts.get(file).cloned().ok_or_else(|| {
                     let mut names: Vec<&str> = texts.keys().map(String::as_str).collect();
@@ -746,14 +771,7 @@ impl Reader<'_> {
         let Some(base) = base else {
             return Err(self.err(node, path, format!("cannot read feed `{file}`: the network was not read from a file, so relative paths have no folder")));
         };
-        let full = base.join(file);
-        std::fs::read_to_string(&full).map_err(|e| {
-            self.err(
-                node,
-                path,
-                format!("cannot read feed `{}`: {e}", full.display()),
-            )
-        })
+        super::feedfile::read(base, file, allowed).map_err(|m| self.err(node, path, m))
     }
 
     fn feed_err(
@@ -763,7 +781,7 @@ impl Reader<'_> {
         file: &str,
         e: feeds::FeedError,
     ) -> NetworkError {
-        self.err(node, path, format!("in feed `{file}`: {e}"))
+        self.err(node, path, super::feedfile::describe(file, self.text, &e))
     }
 
     /// The strings of an optional filter field (one string or a list); empty when absent.

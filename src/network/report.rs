@@ -64,6 +64,9 @@ pub enum Verdict {
     Partial,
     /// A step never arrives. The first failing step, in flow order, decides the verdict.
     Unreachable,
+    /// The domain uses IAM Identity Center (`domain.auth_mode` = `sso`): `CreatePresignedDomainUrl` is not the
+    /// way in, whatever the policies decide (the steps still show what they would decide).
+    SsoDomain,
 }
 
 impl Verdict {
@@ -74,6 +77,7 @@ impl Verdict {
             Verdict::UseDenied => "use-denied",
             Verdict::Partial => "partial",
             Verdict::Unreachable => "unreachable",
+            Verdict::SsoDomain => "sso-domain",
         }
     }
 
@@ -117,11 +121,11 @@ pub struct Outcome {
     pub reasons: Vec<Reason>,
 }
 
-/// One class of addresses that decide alike, with the full explanation of one of them.
+/// One class of addresses that decide alike: the decision, its reasons, and the request of its first address.
 #[derive(Debug, Clone)]
 pub(crate) struct Class {
     pub decision: Decision,
-    pub explanation: Explanation,
+    pub reasons: Vec<Reason>,
     pub request: Request,
 }
 
@@ -143,6 +147,11 @@ pub struct StepReport {
     pub derived: DerivedStep,
     #[serde(skip)]
     pub(crate) classes: Vec<Class>,
+    /// The full explanation of the first class of each distinct decision (at most three): classes differ only in
+    /// the address, which decides conditions, never whether a statement's action, resource and principal match.
+    /// One per class made 2,000 one-address statements take 2.8 GB.
+    #[serde(skip)]
+    pub(crate) explanations: Vec<Explanation>,
     /// The policies that decided this step (with the endpoint policy of the endpoint reached, if any).
     #[serde(skip)]
     pub(crate) set: PolicySet,
@@ -177,14 +186,43 @@ pub fn presign(set: &PolicySet, net: &Network) -> PresignReport {
             .find(|s| s.step == k)
             .map_or(StepDecision::Unreachable, |s| s.decision)
     };
-    let verdict = Verdict::of(decision(StepKind::Create), decision(StepKind::Use));
-    let findings = findings::analyse(set, net, &steps);
+    let mut verdict = Verdict::of(decision(StepKind::Create), decision(StepKind::Use));
+    let mut findings = findings::analyse(set, net, &steps);
+    if let Some(f) = sso_finding(net) {
+        verdict = Verdict::SsoDomain;
+        findings.insert(0, f);
+    }
     PresignReport {
         network: net.name.clone(),
         steps,
         verdict,
         findings,
     }
+}
+
+/// The finding for a domain in IAM Identity Center mode, where presigned URLs are not the way in (AWS, SageMaker
+/// API reference, CreatePresignedDomainUrl: the domain must use IAM authentication; docs/whatif.md).
+pub(crate) fn sso_finding(net: &Network) -> Option<Finding> {
+    if net.auth_mode != super::AuthMode::Sso {
+        return None;
+    }
+    let (line, column) = net.auth_mode_at;
+    Some(Finding {
+        code: "sso-domain",
+        severity: crate::diagnostic::Severity::Error,
+        message: format!(
+            "domain `{}` uses IAM Identity Center authentication: `CreatePresignedDomainUrl` works only for IAM-mode domains, so no presigned URL opens it, whatever the policies allow",
+            net.domain_id
+        ),
+        policy: "network".into(),
+        endpoint: None,
+        sid: None,
+        statement: None,
+        line,
+        column,
+        help: "users of an SSO-mode domain sign in through the IAM Identity Center portal; to use presigned URLs, create an IAM-mode domain (the mode is fixed when the domain is created)".into(),
+        step: None,
+    })
 }
 
 fn ips_value(nets: &[IpNet]) -> Value {
@@ -195,31 +233,39 @@ fn ips_value(nets: &[IpNet]) -> Value {
 }
 
 fn decide_step(set: &PolicySet, net: &Network, d: DerivedStep) -> StepReport {
-    let mut context = Map::new();
     let step_set = match &d.reach {
+        Reach::Endpoint { role, .. } => set.with_endpoint(
+            net.endpoint(*role)
+                .and_then(|e| e.policy.as_ref())
+                .map(|p| p.compiled.clone()),
+        ),
+        Reach::Public { .. } | Reach::Unreachable => set.with_endpoint(None),
+    };
+    decide_step_in(step_set, net, d)
+}
+
+/// Decide one derived step with `step_set`: the identity-side policies with the endpoint policy of the endpoint
+/// the step reaches (none on the public path). Bulk callers cache `step_set` per policy combination.
+pub(crate) fn decide_step_in(step_set: PolicySet, net: &Network, d: DerivedStep) -> StepReport {
+    let mut context = Map::new();
+    match &d.reach {
         Reach::Public { source_ips } => {
             context.insert(SOURCE_IP.into(), ips_value(source_ips));
             context.insert(VIA_AWS_SERVICE.into(), Value::Bool(false));
-            set.with_endpoint(None)
         }
         Reach::Endpoint {
-            role,
             id,
             vpc,
             source_ips,
+            ..
         } => {
             context.insert(SOURCE_VPCE.into(), Value::String(id.clone()));
             context.insert(SOURCE_VPC.into(), Value::String(vpc.clone()));
             context.insert(VPC_SOURCE_IP.into(), ips_value(source_ips));
             context.insert(VIA_AWS_SERVICE.into(), Value::Bool(false));
-            let policy = net
-                .endpoint(*role)
-                .and_then(|e| e.policy.as_ref())
-                .map(|p| p.compiled.clone());
-            set.with_endpoint(policy)
         }
-        Reach::Unreachable => set.with_endpoint(None),
-    };
+        Reach::Unreachable => {}
+    }
     if !matches!(d.reach, Reach::Unreachable) {
         for (k, v) in net.context.iter() {
             let text = |s: &crate::context::Scalar| Value::String(s.text().to_string());
@@ -231,6 +277,7 @@ fn decide_step(set: &PolicySet, net: &Network, d: DerivedStep) -> StepReport {
         }
     }
     let mut classes = Vec::new();
+    let mut explanations: Vec<Explanation> = Vec::new();
     let mut outcomes: Vec<(IpNet, Outcome)> = Vec::new();
     if let Some((key, ranges)) = d.varying() {
         for c in decide_over_ips(&step_set, &d.request, key, ranges) {
@@ -238,7 +285,9 @@ fn decide_step(set: &PolicySet, net: &Network, d: DerivedStep) -> StepReport {
                 continue;
             };
             let request = d.request_at(first.network());
-            let explanation = step_set.explain(&request);
+            if !explanations.iter().any(|e| e.decision == c.decision) {
+                explanations.push(step_set.explain(&request));
+            }
             for r in &c.ranges {
                 outcomes.push((
                     *r,
@@ -251,7 +300,7 @@ fn decide_step(set: &PolicySet, net: &Network, d: DerivedStep) -> StepReport {
             }
             classes.push(Class {
                 decision: c.decision,
-                explanation,
+                reasons: c.reasons,
                 request,
             });
         }
@@ -275,6 +324,64 @@ fn decide_step(set: &PolicySet, net: &Network, d: DerivedStep) -> StepReport {
         decision,
         derived: d,
         classes,
+        explanations,
         set: step_set,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Policy;
+
+    /// Issue 14's presign reproduction, smaller: one-address Allow statements inside a /16 egress range. Each
+    /// address decides for its own statement (a class each), but the report keeps one full explanation per
+    /// distinct decision, not per class (2,000 statements took 2.8 GB), and every class keeps its reasons.
+    #[test]
+    fn one_explanation_per_decision_not_per_class() {
+        let n = 300;
+        let statements: Vec<String> = (0..n)
+            .map(|i| {
+                format!(
+                    r#"{{"Effect":"Allow","Action":"sagemaker:CreatePresignedDomainUrl","Resource":"*","Condition":{{"IpAddress":{{"aws:SourceIp":"165.225.{}.{}/32"}}}}}}"#,
+                    i / 250,
+                    i % 250
+                )
+            })
+            .collect();
+        let text = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{}]}}"#,
+            statements.join(",")
+        );
+        let set = PolicySet::builder()
+            .identity(Policy::parse(&text).unwrap())
+            .build()
+            .unwrap();
+        let net = Network::parse(
+            r#"{"name":"wide","region":"eu-west-1","account":"111122223333",
+                "principal":"arn:aws:iam::111122223333:role/DataSci","domain_id":"d-abc123","user_profile":"alice",
+                "client":{"ip":"10.20.1.5","egress":{"kind":"zscaler","ips":["165.225.0.0/16"]}},
+                "create":{"via":"client"}}"#,
+            None,
+        )
+        .unwrap();
+        let report = presign(&set, &net);
+        let create = &report.steps[0];
+        assert_eq!(create.classes.len(), n + 1);
+        assert_eq!(create.explanations.len(), 2, "Allow and ImplicitDeny");
+        let allowed = create
+            .classes
+            .iter()
+            .filter(|c| c.decision == Decision::Allow)
+            .count();
+        assert_eq!(allowed, n);
+        assert!(create.classes.iter().all(|c| !c.reasons.is_empty()));
+        // Every statement admits shared egress: one finding each, found through the index.
+        let shared = report
+            .findings
+            .iter()
+            .filter(|f| f.code == "shared-egress-allowed")
+            .count();
+        assert_eq!(shared, n);
     }
 }

@@ -8,9 +8,9 @@
 //! [`parse`] is strict RFC 8259 and bounded: it rejects documents longer than
 //! [`Limits::max_document_bytes`] before looking at them, and nesting deeper than [`Limits::max_depth`] at the
 //! offending `[` or `{`. The parser itself does not recurse (open arrays and objects live on a heap stack), so no
-//! input can overflow the call stack while parsing; it runs in time linear in the input. The derived `Drop`,
-//! `Clone`, `PartialEq` and `Debug` of [`Node`] do recurse, once per level: `max_depth` is what bounds them, so keep
-//! it in the hundreds at most (the default is 32).
+//! input can overflow the call stack while parsing; it runs in time linear in the input. Dropping a [`Node`] does
+//! not recurse either. The derived `Clone`, `PartialEq` and `Debug` of [`Node`] do recurse, once per level:
+//! `max_depth` is what bounds them, so do not clone, compare or print a tree parsed with a limit in the thousands.
 
 use crate::limits::Limits;
 use crate::span::Span;
@@ -48,6 +48,33 @@ pub struct Member<'a> {
     pub key: Cow<'a, str>,
     pub key_span: Span,
     pub value: Node<'a>,
+}
+
+/// Dropped without recursion: the children of arrays and objects move to a heap stack first, so that a tree as deep
+/// as an embedding's raised `max_depth` allows (say 50,000) cannot overflow the call stack when it goes away.
+impl Drop for Node<'_> {
+    fn drop(&mut self) {
+        let mut stack: Vec<Node<'_>> = Vec::new();
+        adopt_children(&mut self.value, &mut stack);
+        while let Some(mut node) = stack.pop() {
+            adopt_children(&mut node.value, &mut stack);
+            // `node` drops here with no nested containers left.
+        }
+    }
+}
+
+/// Move `value`'s children that are themselves non-empty arrays or objects onto `stack`; the others drop here.
+fn adopt_children<'a>(value: &mut Value<'a>, stack: &mut Vec<Node<'a>>) {
+    let nested = |n: &Node<'_>| match &n.value {
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(m) => !m.is_empty(),
+        _ => false,
+    };
+    match value {
+        Value::Array(a) => stack.extend(a.drain(..).filter(|n| nested(n))),
+        Value::Object(m) => stack.extend(m.drain(..).map(|m| m.value).filter(|n| nested(n))),
+        _ => {}
+    }
 }
 
 impl Value<'_> {
@@ -231,6 +258,17 @@ pub fn parse<'a>(text: &'a str, limits: &Limits) -> Result<Node<'a>, JsonError> 
                 limits.max_document_bytes
             ),
             help: None,
+        });
+    }
+    if text.starts_with('\u{feff}') {
+        // Editors on Windows save UTF-8 with this mark; RFC 8259 §8.1 does not allow it, so name it rather than
+        // call it an unexpected character.
+        return Err(JsonError {
+            offset: 0,
+            message:
+                "the text starts with a UTF-8 byte order mark (U+FEFF), which JSON does not allow"
+                    .into(),
+            help: Some("save the file as UTF-8 without a byte order mark".into()),
         });
     }
     let err = match document(text, limits.max_depth) {
@@ -1252,7 +1290,17 @@ mod tests {
             e.help.as_deref(),
             Some("JSON whitespace is only space, tab, line feed and carriage return")
         );
-        assert_err("\u{feff}{}", 0, &format!("{v}, found U+FEFF"));
+        // A leading byte order mark is named as one (editors on Windows write it); elsewhere it is a character.
+        let e = assert_err(
+            "\u{feff}{}",
+            0,
+            "the text starts with a UTF-8 byte order mark (U+FEFF), which JSON does not allow",
+        );
+        assert_eq!(
+            e.help.as_deref(),
+            Some("save the file as UTF-8 without a byte order mark")
+        );
+        assert_err("[\u{feff}]", 1, &format!("{v}, found U+FEFF"));
         assert_err("[\u{c}]", 1, &format!("{v}, found U+000C"));
         let e = assert_err("// c\n1", 0, &format!("{v}, found `/`"));
         assert_eq!(e.help.as_deref(), Some("JSON has no comments"));
@@ -1461,11 +1509,24 @@ mod tests {
         assert_eq!(e.offset, 1_000_000);
         let e = parse(&"{\"a\":".repeat(200_000), &unlimited).unwrap_err();
         assert_eq!(e.offset, 1_000_000);
-        // Closed, such documents parse (and a moderately deep tree is fine to drop).
-        let n = 2000;
-        let text = format!("{}{}", "[".repeat(n), "]".repeat(n));
-        let doc = parse(&text, &unlimited).unwrap();
-        assert_eq!(doc.span.end as usize, 2 * n);
+        // Closed, such documents parse, and drop without recursion (issue 14 item 17: a limit raised to 50,000
+        // overflowed the stack on drop): arrays, objects, and both mixed, on a thread with a small stack.
+        let n = 200_000;
+        let arrays = format!("{}{}", "[".repeat(n), "]".repeat(n));
+        let objects = format!("{}1{}", "{\"a\":".repeat(n), "}".repeat(n));
+        let mixed = format!("{}1{}", "[{\"a\":".repeat(n / 2), "}]".repeat(n / 2));
+        std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || {
+                for text in [arrays, objects, mixed] {
+                    let doc = parse(&text, &unlimited).unwrap();
+                    assert_eq!(doc.span.end as usize, text.len());
+                    drop(doc);
+                }
+            })
+            .unwrap()
+            .join()
+            .unwrap();
     }
 
     #[test]

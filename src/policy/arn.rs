@@ -165,6 +165,12 @@ pub(crate) fn account_field(arn: &str) -> Option<&str> {
     arn.get(fourth + 1..fifth).filter(|a| !a.is_empty())
 }
 
+/// The offsets of the fourth and fifth colons of `arn`, when it has five (the shape every ARN has).
+#[inline]
+pub(crate) fn account_field_at(arn: &str) -> Option<(usize, usize)> {
+    fourth_and_fifth_colons(arn.as_bytes())
+}
+
 /// Whether the account field of `arn` is `account` (no colon in it), read where the usual principal ARN has it:
 /// `arn:aws:`, a three-letter service (`iam`, `sts`), no region, then the account and a colon. `false` says
 /// nothing: the caller reads [`account_field`].
@@ -272,6 +278,15 @@ impl ArnPattern {
             ArnPattern::Fields(_) => {
                 self.matches_fields(cuts().and_then(|c| fields_at(value, c)), value, vars)
             }
+        }
+    }
+
+    /// The string patterns the ARN pattern is made of: six, one, or none.
+    pub(crate) fn patterns(&self) -> &[Pattern] {
+        match self {
+            ArnPattern::Fields(p) => &p[..],
+            ArnPattern::Flat(p) => std::slice::from_ref(p),
+            ArnPattern::Any | ArnPattern::Invalid(_) => &[],
         }
     }
 

@@ -1,8 +1,10 @@
 //! String patterns in policies: literal text, the wildcards `*` and `?`, and policy variables `${key}` with
 //! defaults and escapes (docs/SEMANTICS.md §2.1, §2.3).
 //!
-//! Matching is linear in the length of the value times the longest run of text between two `*` (no
-//! backtracking across stars), allocates nothing, and resolves variables from the request as it goes.
+//! Matching never backtracks across stars and resolves variables from the request as it goes. Its work is linear
+//! in the value plus the pattern after variable substitution, times one machine word per 64 bytes of the longest
+//! segment with `?` between two stars; a substituted pattern may not exceed [`MAX_EXPANDED_BYTES`], so that
+//! factor is at most 128. The common shapes and short segments allocate nothing.
 
 use nom::{
     IResult, Parser,
@@ -388,12 +390,49 @@ fn variable(i: &str) -> IResult<&str, Atom> {
     alt((escape, var)).parse(i)
 }
 
-/// Glob match over bytes: segments between stars are anchored (first, last) or found leftmost (middle).
-/// Leftmost-first placement of each middle segment is optimal for star-only globs, so no backtracking is
-/// needed and the work is linear in `value` times the segment length.
+/// The longest a pattern with policy variables may grow once its variables are substituted: 8 KiB, the default
+/// pattern limit (`Limits::max_pattern_bytes`). A pattern whose expansion is longer matches nothing, exactly like
+/// a pattern whose variable the request lacks (`None` from [`Pattern::matches`]; docs/SEMANTICS.md §9 row 37). This bounds the work of one match by a small multiple of the value's length.
+pub const MAX_EXPANDED_BYTES: usize = 8 * 1024;
+
+/// A segment (text between two stars) at most this long after expansion is searched by trying each start: the
+/// cheapest way for the short segments of real policies, and still linear (at most this many steps per byte).
+const SHORT_SEGMENT: usize = 32;
+
+#[cfg(test)]
+thread_local! {
+    /// Work done by the matcher on this thread: bytes compared or scanned, machine words stepped.
+    static STEPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Count `n` steps of matcher work (tests only: compiled away otherwise).
+#[inline(always)]
+fn tick(n: usize) {
+    #[cfg(test)]
+    STEPS.with(|s| s.set(s.get() + n as u64));
+    #[cfg(not(test))]
+    let _ = n;
+}
+
+/// The matcher's work on this thread since the last call (tests only).
+#[cfg(test)]
+pub(crate) fn take_steps() -> u64 {
+    STEPS.with(|s| s.replace(0))
+}
+
+/// Glob match over bytes: segments between stars are anchored (first, last) or found at their earliest end
+/// (middle). Placing each middle segment where it ends first is optimal for star-separated globs, so no
+/// backtracking is needed. Each middle segment is found in time linear in the part of the value it scans:
+/// short segments by trying each start, longer ones without `?` by Knuth-Morris-Pratt, longer ones with `?` by a
+/// bit-parallel automaton (one machine word per 64 bytes of segment, at most [`MAX_EXPANDED_BYTES`] / 64).
 // Out of line: inlined, it would burden the fast paths of `matches_bytes` with its prologue.
 #[inline(never)]
 fn glob(atoms: &[Atom], value: &[u8], vars: &dyn Vars, fold: bool) -> Option<bool> {
+    if atoms.iter().any(|a| matches!(a, Atom::Var { .. }))
+        && expanded_len(atoms, vars) > MAX_EXPANDED_BYTES
+    {
+        return None;
+    }
     let first_star = atoms.iter().position(|a| matches!(a, Atom::Star));
     let Some(first_star) = first_star else {
         // No star: the whole pattern must match the whole value.
@@ -420,27 +459,163 @@ fn glob(atoms: &[Atom], value: &[u8], vars: &dyn Vars, fold: bool) -> Option<boo
         if segment.is_empty() {
             continue;
         }
-        let mut found = None;
-        let mut start = pos;
-        while start <= tail_start {
-            if value.get(start).is_some_and(|b| (b & 0xc0) == 0x80) {
-                start += 1;
-                continue;
-            }
-            if let Some(end) = match_at(segment, value, start, vars, fold)? {
-                if end <= tail_start {
-                    found = Some(end);
-                }
-                break;
-            }
-            start += 1;
-        }
-        match found {
-            Some(end) => pos = end,
+        let hay = value.get(pos..tail_start).unwrap_or_default();
+        match find(segment, hay, vars, fold)? {
+            Some(end) => pos += end,
             None => return Some(false),
         }
     }
     Some(true)
+}
+
+/// The length of `atoms` with their variables substituted (a missing variable counts nothing: matching reports
+/// it), each `?` counted as one byte.
+fn expanded_len(atoms: &[Atom], vars: &dyn Vars) -> usize {
+    atoms
+        .iter()
+        .map(|a| match a {
+            Atom::Text(t) => t.len(),
+            Atom::Var { key, default } => {
+                resolve(vars, key, default.as_deref()).map_or(0, str::len)
+            }
+            Atom::One | Atom::Star => 1,
+        })
+        .sum()
+}
+
+/// The end of the earliest-ending occurrence of the star-free `segment` in `hay` (which starts and ends on
+/// character boundaries); `Some(None)` when there is none, `None` when a variable is missing.
+fn find(segment: &[Atom], hay: &[u8], vars: &dyn Vars, fold: bool) -> Option<Option<usize>> {
+    if expanded_len(segment, vars) <= SHORT_SEGMENT {
+        // Each start in turn. A text starts on a character boundary, so only `?` needs the boundary check.
+        let mut start = 0;
+        while start <= hay.len() {
+            if hay.get(start).is_none_or(|b| (b & 0xc0) != 0x80) {
+                tick(SHORT_SEGMENT);
+                if let Some(end) = match_at(segment, hay, start, vars, fold)? {
+                    return Some(Some(end));
+                }
+            }
+            start += 1;
+        }
+        return Some(None);
+    }
+    // Expand into bytes, `None` standing for `?`.
+    let mut symbols: Vec<Option<u8>> = Vec::new();
+    for a in segment {
+        match a {
+            Atom::Text(t) => symbols.extend(t.bytes().map(Some)),
+            Atom::Var { key, default } => {
+                symbols.extend(resolve(vars, key, default.as_deref())?.bytes().map(Some));
+            }
+            Atom::One => symbols.push(None),
+            Atom::Star => return Some(None),
+        }
+    }
+    let fold = |b: u8| if fold { b.to_ascii_lowercase() } else { b };
+    if symbols.iter().all(Option::is_some) {
+        let needle: Vec<u8> = symbols.into_iter().flatten().map(fold).collect();
+        Some(kmp(&needle, hay, fold))
+    } else {
+        Some(shift_and(&symbols, hay, fold))
+    }
+}
+
+/// Knuth-Morris-Pratt: the end of the first occurrence of `needle` (already passed through `fold`) in `hay`.
+/// At most two steps per byte of each.
+fn kmp(needle: &[u8], hay: &[u8], fold: impl Fn(u8) -> u8) -> Option<usize> {
+    if needle.is_empty() {
+        return Some(0);
+    }
+    // fail[i]: the length of the longest proper border of needle[..=i].
+    let mut fail = vec![0usize; needle.len()];
+    let mut k = 0usize;
+    for (i, &c) in needle.iter().enumerate().skip(1) {
+        tick(1);
+        while k > 0 && needle.get(k) != Some(&c) {
+            tick(1);
+            k = fail.get(k - 1).copied().unwrap_or(0);
+        }
+        if needle.get(k) == Some(&c) {
+            k += 1;
+        }
+        if let Some(f) = fail.get_mut(i) {
+            *f = k;
+        }
+    }
+    let mut k = 0usize;
+    for (i, &b) in hay.iter().enumerate() {
+        tick(1);
+        let c = fold(b);
+        while k > 0 && needle.get(k) != Some(&c) {
+            tick(1);
+            k = fail.get(k - 1).copied().unwrap_or(0);
+        }
+        if needle.get(k) == Some(&c) {
+            k += 1;
+        }
+        if k == needle.len() {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
+/// Shift-and over bytes: the end of the earliest-ending occurrence of `symbols` (bytes, `None` for `?`) in
+/// `hay`. State bit `j` says symbols `..=j` match the text just read; a `?` takes one lead byte and then stays
+/// set over the character's continuation bytes. `ceil(symbols / 64)` word steps per byte of `hay`.
+fn shift_and(symbols: &[Option<u8>], hay: &[u8], fold: impl Fn(u8) -> u8) -> Option<usize> {
+    let m = symbols.len();
+    let Some(last) = m.checked_sub(1) else {
+        return Some(0);
+    };
+    let words = m.div_ceil(64);
+    // masks[b]: the symbols that are byte `b`; any: the `?` symbols.
+    let mut masks = vec![0u64; 256 * words];
+    let mut any = vec![0u64; words];
+    for (j, s) in symbols.iter().enumerate() {
+        let (w, bit) = (j / 64, 1u64 << (j % 64));
+        match s {
+            Some(b) => {
+                for c in [*b, b.to_ascii_uppercase(), b.to_ascii_lowercase()] {
+                    if fold(c) == fold(*b) {
+                        if let Some(x) = masks.get_mut(usize::from(c) * words + w) {
+                            *x |= bit;
+                        }
+                    }
+                }
+            }
+            None => {
+                if let Some(x) = any.get_mut(w) {
+                    *x |= bit;
+                }
+            }
+        }
+    }
+    let (accept_word, accept_bit) = (last / 64, 1u64 << (last % 64));
+    let mut state = vec![0u64; words];
+    for (i, &b) in hay.iter().enumerate() {
+        tick(words);
+        let start = usize::from(b) * words;
+        let mask = masks.get(start..start + words).unwrap_or_default();
+        let continuation = (b & 0xc0) == 0x80;
+        let mut carry = 1u64;
+        for ((d, &mk), &q) in state.iter_mut().zip(mask).zip(&any) {
+            let shifted = (*d << 1) | carry;
+            carry = *d >> 63;
+            *d = if continuation {
+                (shifted & mk) | (*d & q)
+            } else {
+                shifted & (mk | q)
+            };
+        }
+        let done = state.get(accept_word).is_some_and(|d| d & accept_bit != 0);
+        // A trailing `?` ends with its character: not before a continuation byte.
+        if done && hay.get(i + 1).is_none_or(|n| (n & 0xc0) != 0x80) {
+            return Some(i + 1);
+        }
+    }
+    None
 }
 
 #[inline]
@@ -487,6 +662,7 @@ fn match_at(
             }
             Atom::Star => return Some(None),
         };
+        tick(text.len());
         let end = pos + text.len();
         match value.get(pos..end) {
             Some(s) if eq_bytes(s, text, fold) => pos = end,
@@ -526,6 +702,7 @@ fn match_rev(
             }
             Atom::Star => return Some(None),
         };
+        tick(text.len());
         let Some(start) = end.checked_sub(text.len()) else {
             return Some(None);
         };
@@ -768,6 +945,150 @@ mod tests {
         }
         assert!(Pattern::parse("**", true, false).is_any());
         assert!(!Pattern::parse("*", false, false).is_any());
+    }
+
+    /// A memoised matcher over characters, the reference: `?` is one character, `*` any run; ASCII letters fold
+    /// when `fold`.
+    fn reference(p: &str, v: &str, fold: bool) -> bool {
+        let p: Vec<char> = p.chars().collect();
+        let v: Vec<char> = v.chars().collect();
+        let eq = |a: char, b: char| {
+            if fold {
+                a.eq_ignore_ascii_case(&b)
+            } else {
+                a == b
+            }
+        };
+        // ok[j]: the pattern's first i symbols match the value's first j characters.
+        let mut ok = vec![false; v.len() + 1];
+        ok[0] = true;
+        for &c in &p {
+            let mut next = vec![false; v.len() + 1];
+            for j in 0..=v.len() {
+                next[j] = match c {
+                    '*' => ok[j] || (j > 0 && next[j - 1]),
+                    '?' => j > 0 && ok[j - 1],
+                    c => j > 0 && ok[j - 1] && eq(c, v[j - 1]),
+                };
+            }
+            ok = next;
+        }
+        ok[v.len()]
+    }
+
+    /// A pattern of star-separated segments, some longer than the short-segment search takes, over a small
+    /// alphabet with a multi-byte character, and a value over the same alphabet.
+    fn pattern_and_value() -> impl proptest::strategy::Strategy<Value = (String, String, bool)> {
+        use proptest::prelude::*;
+        let symbol = prop::sample::select(vec!['a', 'A', 'b', 'é', '?', '?']);
+        let segment = prop::collection::vec(symbol, 0..80).prop_map(|s| s.into_iter().collect());
+        let pattern = prop::collection::vec(segment, 1..5).prop_map(|s: Vec<String>| s.join("*"));
+        let value = prop::collection::vec(prop::sample::select(vec!['a', 'b', 'B', 'é']), 0..300)
+            .prop_map(|s| s.into_iter().collect());
+        (pattern, value, any::<bool>())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(400))]
+
+        /// Every way of finding a segment (each start, Knuth-Morris-Pratt, shift-and) agrees with the reference,
+        /// with and without ASCII case folding; so does a value built to match.
+        #[test]
+        fn glob_agrees_with_the_reference((p, v, fold) in pattern_and_value()) {
+            let pat = Pattern::parse(&p, true, false);
+            proptest::prop_assert_eq!(pat.matches(&v, &NoVars, fold), Some(reference(&p, &v, fold)), "{} vs {}", p, v);
+            let matching: String = p.chars().map(|c| match c {
+                '*' => "bé".to_string(),
+                '?' => "é".to_string(),
+                c => c.to_string(),
+            }).collect();
+            proptest::prop_assert_eq!(pat.matches(&matching, &NoVars, false), Some(true), "{} vs {}", p, matching);
+        }
+
+        /// The matcher's work grows linearly with the value: at most [`work_bound`] steps, for random patterns
+        /// against values made of many copies of a random unit (the shape that made the old search quadratic).
+        #[test]
+        fn glob_work_is_linear((p, unit, fold) in pattern_and_value(), copies in 1usize..200) {
+            let v = unit.repeat(copies);
+            let pat = Pattern::parse(&p, true, false);
+            take_steps();
+            let _ = pat.matches(&v, &NoVars, fold);
+            let steps = take_steps();
+            proptest::prop_assert!(steps <= work_bound(&p, &v), "{} steps for {} vs {} bytes", steps, p, v.len());
+        }
+    }
+
+    /// The documented bound on one match: each byte of pattern and value costs at most the short-segment search's
+    /// two passes, or one step per 64-byte word of the longest segment.
+    fn work_bound(pattern: &str, value: &str) -> u64 {
+        let longest = pattern.split('*').map(str::len).max().unwrap_or(0);
+        let per_byte = 2 * SHORT_SEGMENT + 2 + longest.div_ceil(64);
+        ((pattern.len() + value.len() + 1) * per_byte) as u64
+    }
+
+    /// Issue 14's plain reproduction: `*` + `?a`×4094 + `?b*` (8 KiB) against 500 KB. Trying each start costs
+    /// pattern × value (6.4 s); the automaton costs 128 word steps per byte.
+    #[test]
+    fn long_segment_with_question_marks_is_linear_in_the_value() {
+        let p = format!("*{}?b*", "?a".repeat(4094));
+        assert_eq!(p.len(), 8192);
+        let pat = Pattern::parse(&p, true, false);
+        let v = "a".repeat(500_000);
+        take_steps();
+        assert_eq!(pat.matches(&v, &NoVars, false), Some(false));
+        let steps = take_steps();
+        assert!(steps <= 500_000 * 130 + 20_000, "{steps}");
+        assert!(steps <= work_bound(&p, &v));
+        // And it finds an occurrence at the very end.
+        let v = format!("{}{}", "a".repeat(500_000), "xa".repeat(4094) + "xb");
+        assert_eq!(pat.matches(&v, &NoVars, false), Some(true));
+    }
+
+    /// Issue 14's variable reproduction: `*${aws:userid, 'x'}*` whose value is 600 KB expands past
+    /// [`MAX_EXPANDED_BYTES`] and matches nothing (as a missing variable), at no cost; one just under the bound is
+    /// found by Knuth-Morris-Pratt in steps linear in the value.
+    #[test]
+    fn expansion_is_bounded_and_long_texts_are_searched_linearly() {
+        let p = Pattern::parse("*${aws:userid, 'x'}*", true, true);
+        let big = "a".repeat(600_000);
+        let vars = Map(HashMap::from([("aws:userid".into(), big.clone())]));
+        take_steps();
+        assert_eq!(p.matches(&big, &vars, false), None);
+        assert!(take_steps() < 100);
+        let near: String = "a".repeat(MAX_EXPANDED_BYTES - 3) + "b";
+        let vars = Map(HashMap::from([("aws:userid".into(), near.clone())]));
+        assert_eq!(p.matches(&big, &vars, false), Some(false));
+        let steps = take_steps();
+        assert!(
+            steps <= 2 * (600_000 + MAX_EXPANDED_BYTES as u64) + 100,
+            "{steps}"
+        );
+        let hit = format!("{big}{near}{big}");
+        assert_eq!(p.matches(&hit, &vars, false), Some(true));
+        // Exactly at the bound still matches; one byte over matches nothing.
+        let p = Pattern::parse("${k}", true, true);
+        let at = "a".repeat(MAX_EXPANDED_BYTES);
+        let vars = Map(HashMap::from([("k".into(), at.clone())]));
+        assert_eq!(p.matches(&at, &vars, false), Some(true));
+        let over = "a".repeat(MAX_EXPANDED_BYTES + 1);
+        let vars = Map(HashMap::from([("k".into(), over.clone())]));
+        assert_eq!(p.matches(&over, &vars, false), None);
+    }
+
+    /// A trailing `?` in a long segment takes a whole multi-byte character, and ASCII folding applies to the
+    /// automaton's texts.
+    #[test]
+    fn long_segment_question_mark_takes_whole_characters() {
+        let seg = "x".repeat(40);
+        let p = Pattern::parse(&format!("*{seg}?*z"), true, false);
+        assert_eq!(p.matches(&format!("a{seg}éz"), &NoVars, false), Some(true));
+        assert_eq!(p.matches(&format!("a{seg}z"), &NoVars, false), Some(false));
+        let upper = seg.to_ascii_uppercase();
+        assert_eq!(p.matches(&format!("a{upper}éz"), &NoVars, true), Some(true));
+        assert_eq!(
+            p.matches(&format!("a{upper}éz"), &NoVars, false),
+            Some(false)
+        );
     }
 
     #[test]

@@ -214,6 +214,21 @@ pub fn parse_ip(s: &str) -> Option<IpAddr> {
     s.parse::<IpAddr>().ok()
 }
 
+/// An IP address of a request (a context value), as AWS sees it: an IPv4-mapped IPv6 address
+/// (`::ffff:203.0.113.7`, how a dual-stack socket reports an IPv4 peer) is its IPv4 address, since the request
+/// reached AWS over IPv4. Policy values are read by [`parse_cidr`], where families never cross
+/// (docs/SEMANTICS.md §9 row 16).
+///
+/// ```
+/// use iamgate::policy::value::parse_request_ip;
+/// assert_eq!(parse_request_ip("::ffff:203.0.113.7"), "203.0.113.7".parse().ok());
+/// assert_eq!(parse_request_ip("2001:db8::7"), "2001:db8::7".parse().ok());
+/// ```
+#[inline]
+pub fn parse_request_ip(s: &str) -> Option<IpAddr> {
+    parse_ip(s).map(|a| a.to_canonical())
+}
+
 /// The common case of [`parse_ip`], by hand: four decimal octets without leading zeros. `None` sends the text
 /// to std's parser.
 // INVARIANT: accepts only text that std's parser accepts, with the same address.

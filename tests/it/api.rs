@@ -153,8 +153,13 @@ fn decisions_say_when_they_rest_on_an_unsettled_rule() {
       "request":{"action":"s3:GetObject","resource":"arn:aws:s3:::b/k","context":{"aws:CalledVia":["athena.amazonaws.com","glue.amazonaws.com"]}}}"#;
     let rec = serde_json::to_value(iamgate::ffi::decide_case(line, false)).unwrap();
     assert_eq!(rec["decision"], "Allow");
+    // What `lint` says of the policy comes first, then what the decision rests on.
     assert_eq!(
         rec["warnings"][0],
+        "$.identity_policies[0]: lint warning[missing-qualifier]: `aws:CalledVia` is multivalued but `StringEquals` has no `ForAnyValue:` or `ForAllValues:` (line 2, column 20)"
+    );
+    assert_eq!(
+        rec["warnings"][1],
         "identity[0] statement 0: `StringEquals` on `aws:calledvia`: a list of values for a key used without `ForAnyValue:`/`ForAllValues:` matches when any value matches (docs/SEMANTICS.md §9 row 17)"
     );
     // A settled rule gives no warning.

@@ -12,6 +12,29 @@ use serde_json::json;
 
 fn same(set: &PolicySet, req: &Request, what: &str) {
     let want = set.decide(req);
+    if let Err(e) = req.check() {
+        // A malformed action or resource: never allowed. The checked forms return the error, except for an ARN
+        // that only lacks its six fields where the policies deny it anyway (`PolicySet::decide_ref`).
+        assert_ne!(want, Decision::Allow, "{what}");
+        let short_arn_only =
+            iamgate::shape::action_ok(&req.action) && req.resource.starts_with("arn:");
+        for got in [
+            set.try_decide(req),
+            with_ref(req, |_| false, |r| set.decide_ref(r)),
+        ] {
+            match got {
+                Ok(d) => assert!(short_arn_only && d == want, "{what}: {d}"),
+                Err(x) => assert_eq!(x, e, "{what}"),
+            }
+        }
+        assert_eq!(
+            with_ref(req, |_| false, |r| set.explain_ref(r)),
+            Err(e),
+            "{what}"
+        );
+        return;
+    }
+    assert_eq!(set.try_decide(req), Ok(want), "{what}");
     for upper in [false, true] {
         let got = with_ref(req, |i| upper && i % 2 == 0, |r| set.decide_ref(r));
         assert_eq!(got, Ok(want), "{what} (keys uppercased: {upper})");

@@ -316,6 +316,118 @@ fn star_a_star_a_star_b_against_100_kb_finishes() {
     assert_eq!(decide(&like, ok), Decision::Allow);
 }
 
+/// Issue 14 item 1: a long `?`-heavy segment between stars (`*` + `?a`×4000 + `?b*`, near 8 KiB) against 50 KB
+/// under every element and operator that takes wildcards: each decides (trying each start would cost pattern ×
+/// value; the matcher's step count is asserted in src/policy/pattern.rs).
+#[test]
+fn a_long_question_mark_segment_decides_under_every_wildcard_element() {
+    let segment = format!("{}?b", "?a".repeat(4000));
+    let value = "a".repeat(50_000);
+    let hit = format!("{value}{}", "xa".repeat(4000) + "xb");
+    let pattern = format!("*{segment}*");
+    let like = allow_if(&format!(r#"{{"StringLike":{{"test:K":"{pattern}"}}}}"#));
+    let ctx = |v: &str| Context::new().with("test:K", v).unwrap();
+    assert_eq!(decide(&like, ctx(&value)), Decision::ImplicitDeny);
+    assert_eq!(decide(&like, ctx(&hit)), Decision::Allow);
+    let not_like = allow_if(&format!(r#"{{"StringNotLike":{{"test:K":"{pattern}"}}}}"#));
+    assert_eq!(decide(&not_like, ctx(&value)), Decision::Allow);
+    let arn_pattern = format!("arn:aws:s3:::*{segment}*");
+    let arn_like = allow_if(&format!(r#"{{"ArnLike":{{"test:K":"{arn_pattern}"}}}}"#));
+    let arn = |v: &str| format!("arn:aws:s3:::{v}");
+    assert_eq!(decide(&arn_like, ctx(&arn(&value))), Decision::ImplicitDeny);
+    assert_eq!(decide(&arn_like, ctx(&arn(&hit))), Decision::Allow);
+    let statement = |element: &str, action: &str, resource: &str| {
+        let set = PolicySet::builder()
+            .identity(
+                Policy::parse(&format!(
+                    r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow",{element}}}]}}"#
+                ))
+                .unwrap(),
+            )
+            .build()
+            .unwrap();
+        set.decide(&Request::new(action, resource).principal(ROLE))
+    };
+    let resource = format!(r#""Action":"s3:*","Resource":"{arn_pattern}""#);
+    assert_eq!(
+        statement(&resource, "s3:GetObject", &arn(&value)),
+        Decision::ImplicitDeny
+    );
+    assert_eq!(
+        statement(&resource, "s3:GetObject", &arn(&hit)),
+        Decision::Allow
+    );
+    let not_resource = format!(r#""Action":"s3:*","NotResource":"{arn_pattern}""#);
+    assert_eq!(
+        statement(&not_resource, "s3:GetObject", &arn(&value)),
+        Decision::Allow
+    );
+    assert_eq!(
+        statement(&not_resource, "s3:GetObject", &arn(&hit)),
+        Decision::ImplicitDeny
+    );
+    let action = format!(r#""Action":"s3:*{segment}*","Resource":"*""#);
+    assert_eq!(
+        statement(&action, &format!("s3:{value}"), "*"),
+        Decision::ImplicitDeny
+    );
+    assert_eq!(
+        statement(&action, &format!("s3:{hit}"), "*"),
+        Decision::Allow
+    );
+}
+
+/// Issue 14 item 1: `*${aws:userid, 'x'}*` with a 600 KB `aws:userid` expands past the 8 KiB bound and matches
+/// nothing, as a missing variable would: StringLike does not apply, StringNotLike does (docs/SEMANTICS.md §9 row 37).
+#[test]
+fn a_variable_that_expands_past_the_bound_matches_nothing() {
+    let big = "a".repeat(600_000);
+    let ctx = || {
+        Context::new()
+            .with("aws:userid", big.as_str())
+            .unwrap()
+            .with("test:K", big.as_str())
+            .unwrap()
+    };
+    let like = allow_if(r#"{"StringLike":{"test:K":"*${aws:userid, 'x'}*"}}"#);
+    assert_eq!(decide(&like, ctx()), Decision::ImplicitDeny);
+    let small = || {
+        Context::new()
+            .with("aws:userid", "AIDAEXAMPLE")
+            .unwrap()
+            .with("test:K", format!("{big}AIDAEXAMPLE").as_str())
+            .unwrap()
+    };
+    assert_eq!(decide(&like, small()), Decision::Allow);
+}
+
+/// Issue 14 item 17: an embedding that raises `max_depth` to 50,000 can parse, validate and drop a policy that
+/// deep on a thread with a small stack (the tree drops without recursion).
+#[test]
+fn a_policy_nested_50_000_deep_parses_and_drops_on_a_small_stack() {
+    let limits = Limits {
+        max_depth: 50_000,
+        ..Limits::default()
+    };
+    let n = 49_990;
+    let text = allow_if(&format!(
+        r#"{{"StringEquals":{{"aws:SourceVpce":{}"vpce-1"{}}}}}"#,
+        "[".repeat(n),
+        "]".repeat(n)
+    ));
+    std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || {
+            let doc = json::parse(&text, &limits).unwrap();
+            drop(doc);
+            let e = Policy::parse_with(&text, &limits).unwrap_err();
+            assert!(e.to_string().contains("array"), "{e}");
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
 #[test]
 fn question_marks_and_stars_mixed_with_multibyte_text_finish() {
     let pattern = format!("{}*é", "?*".repeat(1000));
@@ -387,24 +499,52 @@ fn odd_ip_spellings_in_a_policy_never_match_and_lint_says_so() {
 }
 
 #[test]
-fn ipv4_mapped_ipv6_never_crosses_families() {
-    // A mapped request address against an IPv4 range: no match (docs/SEMANTICS.md §9 row 16).
+fn ipv4_mapped_request_address_is_the_ipv4_address_aws_sees() {
+    // A dual-stack socket reports an IPv4 peer as `::ffff:203.0.113.7`; AWS sees 203.0.113.7, so the mapped
+    // request value is that address and a Deny on its IPv4 range holds (docs/SEMANTICS.md §9 row 16).
+    let deny = r#"{"Version":"2012-10-17","Statement":[
+        {"Effect":"Allow","Action":"*","Resource":"*"},
+        {"Effect":"Deny","Action":"*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"203.0.113.0/24"}}}]}"#;
+    for peer in [
+        "::ffff:203.0.113.7",
+        "::FFFF:203.0.113.7",
+        "::ffff:cb00:7107",
+    ] {
+        assert_eq!(
+            decide(deny, source_ip(peer)),
+            Decision::ExplicitDeny,
+            "{peer}"
+        );
+        // The borrowed form reads it the same way.
+        let set = PolicySet::builder()
+            .identity(Policy::parse(deny).unwrap())
+            .build()
+            .unwrap();
+        let r = iamgate::RequestRef {
+            principal: Some(ROLE),
+            action: ACTION,
+            resource: PROFILE,
+            context: &[("aws:SourceIp", peer.into())],
+            ..Default::default()
+        };
+        assert_eq!(set.decide_ref(&r), Ok(Decision::ExplicitDeny), "{peer}");
+    }
+    assert_eq!(decide(deny, source_ip("2001:db8::7")), Decision::Allow);
+    // The embedding's constructor writes the peer as AWS sees it.
+    let peer: std::net::IpAddr = "::ffff:203.0.113.7".parse().unwrap();
+    assert_eq!(Scalar::from_ip(peer), Scalar::from("203.0.113.7"));
     let v4 = allow_if(r#"{"IpAddress":{"aws:SourceIp":"1.2.3.0/24"}}"#);
-    assert_eq!(
-        decide(&v4, source_ip("::ffff:1.2.3.4")),
-        Decision::ImplicitDeny
-    );
-    assert_eq!(decide(&v4, source_ip("1.2.3.4")), Decision::Allow);
-    // A mapped policy value against an IPv4 request: no match, and lint warns.
+    assert_eq!(decide(&v4, source_ip("::ffff:1.2.3.4")), Decision::Allow);
+    // A mapped policy value is IPv6 and never covers an IPv4 request (families never cross in a policy), which
+    // the request's mapped form now is too; lint warns on the value.
     let mapped = allow_if(r#"{"IpAddress":{"aws:SourceIp":"::ffff:1.2.3.4"}}"#);
-    assert_eq!(
-        decide(&mapped, source_ip("1.2.3.4")),
-        Decision::ImplicitDeny
-    );
-    assert_eq!(
-        decide(&mapped, source_ip("::ffff:1.2.3.4")),
-        Decision::Allow
-    );
+    for ip in ["1.2.3.4", "::ffff:1.2.3.4"] {
+        assert_eq!(
+            decide(&mapped, source_ip(ip)),
+            Decision::ImplicitDeny,
+            "{ip}"
+        );
+    }
     assert!(codes(&mapped).contains(&(
         "ipv4-mapped-ipv6",
         "`::ffff:1.2.3.4` is an IPv4-mapped IPv6 address".to_string()
@@ -696,4 +836,535 @@ fn invalid_utf8_lines_in_batch_each_get_one_error_record() {
         assert_eq!(r["error"]["column"], byte, "{what}");
         assert_eq!(r["error"]["path"], "$", "{what}");
     }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Malformed requests never reach Allow (issue 14, items 7-9)
+
+/// `Allow */*` and a `Deny s3:*` on the bucket: a well-formed request for the bucket is denied, so any Allow for
+/// a malformed one would be a bypass.
+const ALLOW_ALL_DENY_BUCKET: &str = r#"{"Version":"2012-10-17","Statement":[
+    {"Effect":"Allow","Action":"*","Resource":"*"},
+    {"Effect":"Deny","Action":"s3:*","Resource":["arn:aws:s3:::bucket","arn:aws:s3:::bucket/*"]}]}"#;
+
+#[test]
+fn malformed_actions_and_resources_never_reach_allow() {
+    let set = PolicySet::builder()
+        .identity(Policy::parse(ALLOW_ALL_DENY_BUCKET).unwrap())
+        .build()
+        .unwrap();
+    let good = ("s3:GetObject", "arn:aws:s3:::bucket/key");
+    assert_eq!(
+        set.decide(&Request::new(good.0, good.1)),
+        Decision::ExplicitDeny
+    );
+    let bad = [
+        ("", good.1),
+        (" s3:GetObject", good.1),
+        ("s3:GetObject ", good.1),
+        ("s3GetObject", good.1),
+        ("s3\u{ff1a}GetObject", good.1),
+        ("s3:Get*", good.1),
+        ("s3:GetObject\n", good.1),
+        (good.0, "ARN:aws:s3:::bucket/key"),
+        (good.0, " arn:aws:s3:::bucket/key"),
+        (good.0, ""),
+        (good.0, "arn:aws:s3"),
+        (good.0, "*\n"),
+    ];
+    for (action, resource) in bad {
+        let req = Request::new(action, resource).principal(ROLE);
+        let what = format!("{action:?} on {resource:?}");
+        // Never Allow: `ImplicitDeny` where the policies would allow it, their deny where they deny it anyway
+        // (`s3:*` matches `"s3:GetObject "`).
+        assert_ne!(set.decide(&req), Decision::Allow, "{what}");
+        assert_eq!(set.decide_with_reasons(&req).0, Decision::ImplicitDeny);
+        let ex = set.explain(&req);
+        assert_eq!(ex.decision, Decision::ImplicitDeny, "{what}");
+        assert!(ex.statements.is_empty() && ex.reasons.is_empty(), "{what}");
+        let e = set.try_decide(&req).unwrap_err();
+        assert_eq!(req.check(), Err(e.clone()));
+        let r = iamgate::RequestRef {
+            principal: Some(ROLE),
+            action,
+            resource,
+            ..Default::default()
+        };
+        assert_eq!(set.decide_ref(&r), Err(e.clone()), "{what}");
+        assert_eq!(set.explain_ref(&r).map(|x| x.decision), Err(e.clone()));
+        let layout = set.key_layout(["aws:SourceIp"]);
+        assert_eq!(set.decide_ref_with(&layout, &r), Err(e.clone()));
+        let which = if action == good.0 {
+            "resource"
+        } else {
+            "action"
+        };
+        assert!(e.to_string().starts_with(which), "{what}: {e}");
+        // A case is an error record naming the field.
+        let case = serde_json::json!({"identity_policies": [ALLOW_ALL_DENY_BUCKET],
+            "request": {"action": action, "resource": resource}});
+        match decide_case(&case.to_string(), false) {
+            DecisionRecord::Failed { error, .. } => {
+                assert_eq!(error.path, format!("$.request.{which}"), "{what}")
+            }
+            other => panic!("{what}: {other:?}"),
+        }
+    }
+    // Well-formed spellings AWS sends stay decided: any case of the action, `*`, a key with spaces.
+    for (action, resource) in [
+        ("S3:getobject", "arn:aws:s3:::bucket/key"),
+        (
+            "s3:GetObject",
+            "arn:aws:s3:::other/a key ending in a space ",
+        ),
+        ("execute-api:Invoke", "*"),
+    ] {
+        let req = Request::new(action, resource);
+        assert!(req.check().is_ok(), "{action} {resource}");
+        assert_eq!(set.try_decide(&req), Ok(set.decide(&req)));
+    }
+    assert_eq!(
+        set.decide(&Request::new("s3:GetObject", "arn:aws:s3:::other/key")),
+        Decision::Allow
+    );
+    // An ARN short of its six fields is an error where it would be allowed; where the policies deny it, the
+    // deny stands (no scan of a denied request's resource).
+    let deny_all = PolicySet::builder()
+        .identity(
+            Policy::parse(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}"#,
+            )
+            .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let short = Request::new("s3:GetObject", "arn:aws:s3");
+    assert_eq!(deny_all.try_decide(&short), Ok(Decision::ExplicitDeny));
+    assert!(set.try_decide(&short).is_err());
+    assert_eq!(set.decide(&short), Decision::ImplicitDeny);
+}
+
+#[test]
+fn a_nan_number_is_refused_at_insert() {
+    let deny = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},
+        {"Effect":"Deny","Action":"*","Resource":"*","Condition":{"NumericGreaterThan":{"aws:MultiFactorAuthAge":"3600"}}}]}"#;
+    for (n, text) in [
+        (f64::NAN, "NaN"),
+        (f64::INFINITY, "inf"),
+        (f64::NEG_INFINITY, "-inf"),
+    ] {
+        for key in ["aws:MultiFactorAuthAge", "s3:max-keys", "any:key"] {
+            let e = Context::new()
+                .with(key, Scalar::Number(n, text.into()))
+                .unwrap_err();
+            // A key documented as numeric says so by its type; any other by the number itself.
+            let why = if key == "aws:MultiFactorAuthAge" {
+                format!("`{text}` is not a number")
+            } else {
+                format!("`{text}` ({n}) is not a finite number")
+            };
+            assert_eq!(e.to_string(), format!("context key `{key}`: {why}"));
+        }
+    }
+    // A finite number still decides.
+    let ctx = Context::new()
+        .with(
+            "aws:MultiFactorAuthAge",
+            Scalar::Number(7200.0, "7200".into()),
+        )
+        .unwrap();
+    assert_eq!(decide(deny, ctx), Decision::ExplicitDeny);
+}
+
+#[test]
+fn a_list_for_a_single_valued_key_is_refused() {
+    let set = PolicySet::builder()
+        .identity(
+            Policy::parse(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},
+        {"Effect":"Deny","Action":"*","Resource":"*","Condition":{"NotIpAddress":{"aws:SourceIp":"203.0.113.0/24"}}}]}"#,
+            )
+            .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let list: &[&str] = &["203.0.113.7", "198.51.100.7"];
+    for key in [
+        "aws:SourceIp",
+        "AWS:SOURCEIP",
+        "aws:SourceVpce",
+        "aws:ViaAWSService",
+    ] {
+        let r = iamgate::RequestRef {
+            principal: Some(ROLE),
+            action: ACTION,
+            resource: PROFILE,
+            context: &[(key, iamgate::ValueRef::Many(list))],
+            ..Default::default()
+        };
+        let e = set.decide_ref(&r).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "context key `{key}`: takes one value, not a list (AWS sends one value for this key)"
+            )
+        );
+        let mut c = Context::new();
+        let many = ContextValue::Many(list.iter().map(|s| Scalar::from(*s)).collect());
+        assert_eq!(c.insert(key, many).unwrap_err(), e);
+        // Even a list of one.
+        let one = ContextValue::Many(vec![Scalar::from("203.0.113.7")]);
+        assert!(c.insert(key, one).is_err());
+    }
+    // A multivalued key keeps its list.
+    let mut c = Context::new();
+    c.insert(
+        "aws:CalledVia",
+        ContextValue::Many(vec!["athena.amazonaws.com".into()]),
+    )
+    .unwrap();
+    // In a case, an error record at the key.
+    let case = serde_json::json!({"identity_policies": [ALLOW_ALL_DENY_BUCKET],
+        "request": {"action": ACTION, "resource": PROFILE, "context": {"aws:SourceIp": list}}});
+    match decide_case(&case.to_string(), false) {
+        DecisionRecord::Failed { error, .. } => {
+            assert_eq!(error.path, "$.request.context[\"aws:SourceIp\"]");
+            assert!(error.message.contains("not a list"), "{}", error.message);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Feed paths in network files (issue 14, item 6)
+
+/// A network whose Zscaler egress reads the CENR feed `path`.
+fn network_with_feed(path: &str) -> String {
+    serde_json::json!({"name": "n", "region": "eu-west-1", "account": "111122223333",
+        "principal": "arn:aws:iam::111122223333:role/DataSci", "domain_id": "d-abc123", "user_profile": "alice",
+        "client": {"ip": "10.20.1.5", "egress": {"kind": "zscaler", "cenr": {"path": path}}},
+        "create": {"via": "client"}})
+    .to_string()
+}
+
+fn feed_dir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("iamgate-feeds-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(d.join("net")).unwrap();
+    d
+}
+
+const SAMPLE_CENR: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/corpus/networks/feeds/zscaler-cenr-sample.json"
+);
+
+#[test]
+fn feed_paths_stay_in_the_network_files_folder() {
+    use iamgate::network::Network;
+    let d = feed_dir("outside");
+    let net = d.join("net");
+    std::fs::copy(SAMPLE_CENR, net.join("cenr.json")).unwrap();
+    std::fs::copy(SAMPLE_CENR, d.join("outside.json")).unwrap();
+    std::os::unix::fs::symlink(d.join("outside.json"), net.join("link-out.json")).unwrap();
+    std::os::unix::fs::symlink(net.join("cenr.json"), net.join("link-in.json")).unwrap();
+    // Inside the folder, directly or through a link that stays in it: read.
+    for ok in ["cenr.json", "./cenr.json", "link-in.json"] {
+        let n = Network::parse(&network_with_feed(ok), Some(&net)).unwrap();
+        assert_eq!(n.client.egress.as_ref().unwrap().feeds.len(), 8, "{ok}");
+    }
+    let outside = d.join("outside.json").display().to_string();
+    for bad in [
+        "../outside.json",
+        "sub/../../outside.json",
+        outside.as_str(),
+        "/etc/passwd",
+        "link-out.json",
+    ] {
+        let e = Network::parse(&network_with_feed(bad), Some(&net)).unwrap_err();
+        assert_eq!(
+            e.message,
+            format!(
+                "feed `{bad}` is outside the network file's folder; a network file may only name feeds in its folder (name the file with `--feed` to allow it)"
+            ),
+            "{bad}"
+        );
+        assert_eq!(e.path, "$.client.egress.cenr");
+    }
+    // Named by the user, a feed may be anywhere, by any path that leads to it.
+    for named in [outside.as_str(), "../outside.json", "link-out.json"] {
+        let n = Network::parse_allowing_feeds(
+            &network_with_feed(named),
+            Some(&net),
+            &[d.join("outside.json")],
+        )
+        .unwrap();
+        assert_eq!(n.client.egress.as_ref().unwrap().feeds.len(), 8, "{named}");
+    }
+    // Naming one file allows no other.
+    let e = Network::parse_allowing_feeds(
+        &network_with_feed("/etc/passwd"),
+        Some(&net),
+        &[d.join("outside.json")],
+    )
+    .unwrap_err();
+    assert!(e.message.contains("outside the network file's folder"));
+}
+
+#[test]
+fn feeds_that_never_end_block_or_leak_are_refused() {
+    use iamgate::network::Network;
+    let d = feed_dir("special");
+    let net = d.join("net");
+    // A FIFO nobody writes (reading it would block for ever), a device that never ends, a folder.
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(net.join("fifo.json"))
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::os::unix::fs::symlink("/dev/zero", net.join("zero.json")).unwrap();
+    std::fs::create_dir(net.join("dir.json")).unwrap();
+    for (name, named) in [
+        ("fifo.json", false),
+        ("dir.json", false),
+        ("zero.json", true),
+    ] {
+        // `/dev/zero` lies outside: even named by the user, it is no regular file.
+        let allowed = if named { vec![net.join(name)] } else { vec![] };
+        let e = Network::parse_allowing_feeds(&network_with_feed(name), Some(&net), &allowed)
+            .unwrap_err();
+        assert_eq!(
+            e.message,
+            format!("feed `{name}` is not a regular file (a FIFO, a device or a folder)")
+        );
+    }
+    // Larger than the cap: refused after reading one byte past it.
+    let big = std::fs::File::create(net.join("big.json")).unwrap();
+    big.set_len(64 << 20 | 1).unwrap();
+    let e = Network::parse(&network_with_feed("big.json"), Some(&net)).unwrap_err();
+    assert_eq!(
+        e.message,
+        "feed `big.json` is larger than the limit of 67108864 bytes"
+    );
+    // A file that is not a feed: its text never shows in the message.
+    std::fs::write(net.join("passwd.json"), "root:x:0:0:root:/root:/bin/bash\n").unwrap();
+    std::fs::write(
+        net.join("secret.json"),
+        r#"{"aws_secret_access_key": "wJalrXUtnFEMI"}"#,
+    )
+    .unwrap();
+    for name in ["passwd.json", "secret.json"] {
+        let e = Network::parse(&network_with_feed(name), Some(&net)).unwrap_err();
+        assert!(
+            e.message.starts_with(&format!("in feed `{name}`: ")),
+            "{}",
+            e.message
+        );
+        for secret in ["root", "bin/bash", "aws_secret", "wJalr"] {
+            assert!(!e.message.contains(secret), "{}", e.message);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// A compile error's place in a case (issue 14, item 15)
+
+#[test]
+fn a_compile_error_names_the_case_path_and_the_column_in_the_case_line() {
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*"}]}"#;
+    // The error points at the `Principal` value.
+    let in_policy = policy.find(r#""*","Action""#).unwrap() + 1;
+    for (field, wrap) in [
+        ("identity_policies", true),
+        ("session_policies", true),
+        ("permissions_boundary", false),
+    ] {
+        let value = if wrap {
+            format!("[{policy}]")
+        } else {
+            policy.to_string()
+        };
+        let line = format!(
+            r#"{{"id":"x","{field}":{value},"request":{{"action":"s3:GetObject","resource":"*"}}}}"#
+        );
+        let DecisionRecord::Failed { error, .. } = decide_case(&line, false) else {
+            panic!("{field}: decided");
+        };
+        let path = if wrap {
+            format!("$.{field}[0]")
+        } else {
+            format!("$.{field}")
+        };
+        assert_eq!(error.path, path);
+        assert_eq!(error.line, 1);
+        // The column in the case line, where the policy's `Principal` value is.
+        assert_eq!(
+            error.column,
+            line.find(policy).unwrap() + in_policy,
+            "{field}"
+        );
+        assert!(
+            error.message.contains("`Principal` is not allowed"),
+            "{}",
+            error.message
+        );
+    }
+    // A policy given as a string: the place within its text, said so.
+    let line = serde_json::json!({"id": "y", "scps": [[policy]],
+        "request": {"action": "s3:GetObject", "resource": "*"}})
+    .to_string();
+    let DecisionRecord::Failed { error, .. } = decide_case(&line, false) else {
+        panic!("decided");
+    };
+    assert_eq!(error.path, "$.scps[0][0]");
+    assert_eq!((error.line, error.column), (1, in_policy));
+    assert!(
+        error.message.ends_with("(in the policy text)"),
+        "{}",
+        error.message
+    );
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Lint's findings in decision records (issue 14, item 11)
+
+#[test]
+fn a_malformed_cidr_is_not_silent_in_a_decision_record() {
+    let line = r#"{"id":"c","identity_policies":[{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"203.0.113.0/33"}}}]}],"request":{"action":"s3:GetObject","resource":"arn:aws:s3:::b/k","context":{"aws:SourceIp":"203.0.113.7"}}}"#;
+    let rec = serde_json::to_value(decide_case(line, false)).unwrap();
+    // AWS accepts the policy and the value never matches (docs/SEMANTICS.md §9 row 13): Allow, and the record says why.
+    assert_eq!(rec["decision"], "Allow");
+    let column = line.find(r#""203.0.113.0/33""#).unwrap() + 1;
+    let lint = codes(&line[31..line.find(r#"],"request""#).unwrap()]);
+    assert!(
+        lint.iter().any(|(c, _)| *c == "value-never-matches"),
+        "{lint:?}"
+    );
+    assert_eq!(
+        rec["warnings"][0],
+        format!(
+            "$.identity_policies[0]: lint error[value-never-matches]: `203.0.113.0/33` is not an IP address or CIDR block, so it never matches under `IpAddress` (line 1, column {column})"
+        )
+    );
+}
+
+#[test]
+fn a_policy_iam_would_refuse_is_an_error_record() {
+    for (policy, message) in [
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"A","Effect":"Allow","Action":"*","Resource":"*"},{"Sid":"A","Effect":"Deny","Action":"s3:*","Resource":"*"}]}"#,
+            "statement id `A` is used twice",
+        ),
+        (
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"Allow all","Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+            "IAM refuses the statement id `Allow all`",
+        ),
+    ] {
+        let line = format!(
+            r#"{{"id":"r","identity_policies":[{policy}],"request":{{"action":"s3:GetObject","resource":"arn:aws:s3:::b/k"}}}}"#
+        );
+        let DecisionRecord::Failed { id, error } = decide_case(&line, false) else {
+            panic!("{policy}: decided");
+        };
+        assert_eq!(id.as_deref(), Some("r"));
+        assert_eq!(error.path, "$.identity_policies[0]");
+        assert!(error.message.contains(message), "{}", error.message);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Many keys (issue 14 item 4): each used to be quadratic somewhere
+
+/// `n` distinct lowercase words of four letters, ascending.
+fn words(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|mut i| {
+            let mut w = [b'a'; 4];
+            for c in w.iter_mut().rev() {
+                *c = b'a' + (i % 26) as u8;
+                i /= 26;
+            }
+            String::from_utf8(w.to_vec()).unwrap()
+        })
+        .collect()
+}
+
+/// 116,000 context keys in descending order (a 1 MiB line): each insert shifted every key after it; now the
+/// reader checks repeats through a hash set and sorts once. The condition's key sits in the middle.
+#[test]
+fn a_mebibyte_of_context_keys_in_descending_order_decides() {
+    let keys = words(116_000);
+    let context: Vec<String> = keys.iter().rev().map(|k| format!(r#""{k}":0"#)).collect();
+    let policy = allow_if(r#"{"NumericEquals":{"DAAA":"0"}}"#);
+    let line = format!(
+        r#"{{"identity_policies":[{policy}],"request":{{"action":"{ACTION}","resource":"{PROFILE}","context":{{{}}}}}}}"#,
+        context.join(",")
+    );
+    assert!(
+        line.len() > 1_000_000 && line.len() < 1 << 20,
+        "{}",
+        line.len()
+    );
+    let record = decide_case(&line, false);
+    assert_eq!(
+        record.decision(),
+        Some(Decision::Allow),
+        "{:?}",
+        format!("{record:?}").chars().take(300).collect::<String>()
+    );
+    // A refused value among them names its own key; a repeat in another case is still found.
+    let bad = line.replacen(r#""daaa":0"#, r#""aws:SourceIp":0"#, 1);
+    match decide_case(&bad, false) {
+        DecisionRecord::Failed { error, .. } => {
+            assert_eq!(error.path, "$.request.context[\"aws:SourceIp\"]");
+            assert!(
+                error.message.contains("not an IP address"),
+                "{}",
+                error.message
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let twice = line.replacen(r#""daab":0"#, r#""DAAA":1"#, 1);
+    match decide_case(&twice, false) {
+        DecisionRecord::Failed { error, .. } => {
+            assert!(error.message.contains("appears twice"), "{}", error.message);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// 80,000 condition keys under one operator (a 1 MiB policy): the parser compared each key with all earlier
+/// ones. It still finds an exact repeat and points at both places, and `validate` still finds a key repeated in
+/// another case.
+#[test]
+fn eighty_thousand_condition_keys_under_one_operator_parse_and_validate() {
+    let keys: Vec<String> = words(80_000)
+        .iter()
+        .map(|k| format!(r#""t:{k}":"v""#))
+        .collect();
+    let text = allow_if(&format!(r#"{{"StringEquals":{{{}}}}}"#, keys.join(",")));
+    assert!(text.len() < 1 << 20);
+    let p = Policy::parse(&text).unwrap();
+    assert_eq!(p.statements[0].conditions.len(), 80_000);
+    let twin = text.replacen(r#""t:aaab":"v""#, r#""T:AAAA":"v""#, 1);
+    let d: Vec<_> = validate(&Policy::parse(&twin).unwrap(), PolicyKind::Identity)
+        .into_iter()
+        .filter(|d| d.code == "duplicate-condition-key")
+        .collect();
+    assert_eq!(d.len(), 1);
+    let first = text.find(r#""t:aaaa""#).unwrap() as u32;
+    assert_eq!(d[0].related[0].0.start, first);
+    let repeat = text.replacen(r#""t:zzzz":"v""#, r#""t:aaaa":"w""#, 1);
+    let repeat = if repeat == text {
+        text.replacen(r#""t:eluz":"v""#, r#""t:aaaa":"w""#, 1)
+    } else {
+        repeat
+    };
+    let e = Policy::parse(&repeat).unwrap_err();
+    let dup = &e.diagnostics[0];
+    assert_eq!(dup.code, "duplicate-key");
+    assert_eq!(dup.related[0].0.start, first);
 }

@@ -24,3 +24,7 @@ mod reach;
 #[cfg(feature = "cli")]
 mod readme;
 mod regressions;
+#[cfg(feature = "cli")]
+mod streams;
+#[cfg(feature = "cli")]
+mod whatif;

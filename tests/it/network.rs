@@ -656,7 +656,7 @@ fn feeds_need_a_folder_and_report_bad_filters() {
     let e = error_of(&v);
     assert_eq!(e.path, "$.client.egress.cenr");
     let text = v.to_string();
-    let feeds = corpus().join("feeds");
+    let feeds = corpus().join("networks/feeds");
     let net = Network::parse(&text, Some(&feeds)).unwrap();
     assert_eq!(net.client.egress.as_ref().unwrap().feeds.len(), 8);
     v["client"]["egress"]["cenr"] = json!({"path": "zscaler-cenr-sample.json", "city": "Atlantis"});
@@ -670,7 +670,8 @@ fn feeds_need_a_folder_and_report_bad_filters() {
 
 #[test]
 fn sample_feeds_parse_with_filters() {
-    let cenr = std::fs::read_to_string(corpus().join("feeds/zscaler-cenr-sample.json")).unwrap();
+    let cenr =
+        std::fs::read_to_string(corpus().join("networks/feeds/zscaler-cenr-sample.json")).unwrap();
     let all = parse_cenr(&cenr, &CenrFilter::default()).unwrap();
     assert_eq!(all.len(), 8);
     assert!(
@@ -687,7 +688,8 @@ fn sample_feeds_parse_with_filters() {
         london.iter().map(|r| r.net.to_string()).collect::<Vec<_>>(),
         ["165.225.196.0/23", "147.161.224.0/23"]
     );
-    let ipr = std::fs::read_to_string(corpus().join("feeds/aws-ip-ranges-sample.json")).unwrap();
+    let ipr =
+        std::fs::read_to_string(corpus().join("networks/feeds/aws-ip-ranges-sample.json")).unwrap();
     assert_eq!(
         parse_aws_ip_ranges(&ipr, &IpRangesFilter::default())
             .unwrap()
@@ -1036,7 +1038,7 @@ mod cli {
             "--network",
             &file("networks/console-corporate-nat.json"),
             "--ip-ranges",
-            &file("feeds/aws-ip-ranges-sample.json"),
+            &file("networks/feeds/aws-ip-ranges-sample.json"),
             "--json",
         ]);
         assert_eq!(code, 1);

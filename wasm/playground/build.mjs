@@ -14,7 +14,7 @@ const json = (dir) => readdirSync(join(corpus, dir)).filter((f) => f.endsWith(".
 // The network presets, the policies the presign cases use, the feeds the networks name, and the cases.
 const networks = Object.fromEntries(json("networks").map((f) => [f.replace(/\.json$/, ""), read("networks", f)]));
 const policies = Object.fromEntries(json("policies").map((f) => [f, read("policies", f)]));
-const feeds = Object.fromEntries(json("feeds").map((f) => [`../feeds/${f}`, read("feeds", f)]));
+const feeds = Object.fromEntries(json("networks/feeds").map((f) => [`feeds/${f}`, read("networks/feeds", f)]));
 const examples = json("presign").map((f) => {
   const c = JSON.parse(read("presign", f));
   return {

@@ -62,8 +62,8 @@ test("decisions and reasons equal the native CLI's batch on every corpus case", 
 test("presign along every network preset equals the CLI's presign --json", () => {
   const policy = join(corpus, "policies/studio-via-endpoints.json");
   const feeds = {};
-  for (const f of readdirSync(join(corpus, "feeds")).filter((f) => f.endsWith(".json"))) {
-    feeds[`../feeds/${f}`] = readFileSync(join(corpus, "feeds", f), "utf8");
+  for (const f of readdirSync(join(corpus, "networks/feeds")).filter((f) => f.endsWith(".json"))) {
+    feeds[`feeds/${f}`] = readFileSync(join(corpus, "networks/feeds", f), "utf8");
   }
   const { set } = iamgate.compile({ identity_policies: [readFileSync(policy, "utf8")] });
   for (const n of readdirSync(join(corpus, "networks")).filter((f) => f.endsWith(".json"))) {

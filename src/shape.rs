@@ -1,0 +1,96 @@
+//! The shape of a request's action and resource, checked at ingest so that a malformed request never reaches
+//! a decision: `" s3:GetObject"` or `"ARN:aws:s3:::b"` would slip past a `Deny` on `s3:*` or on the bucket and be
+//! allowed by an `Allow` on `*`. AWS never sends such a request; an embedding that passes one on has a bug (or an
+//! attacker), and iamgate refuses it: an error from the checked entry points, `ImplicitDeny` from the infallible
+//! ones (README, "Untrusted input").
+
+use crate::context::ContextError;
+
+/// [`ContextError::key`] of an error about the request's action.
+pub const ACTION: &str = "(action)";
+/// [`ContextError::key`] of an error about the request's resource.
+pub const RESOURCE: &str = "(resource)";
+
+/// Whether `action` is `service:ActionName`: a service prefix of ASCII letters, digits and `-`, one colon, and a
+/// name of ASCII letters, digits, `-` and `_` (no wildcard, no space, nothing else).
+///
+/// ```
+/// use iamgate::shape::action_ok;
+/// assert!(action_ok("sagemaker:CreatePresignedDomainUrl"));
+/// for bad in ["", " s3:GetObject", "s3GetObject", "s3\u{ff1a}GetObject", "s3:Get*", "s3:", ":GetObject"] {
+///     assert!(!action_ok(bad), "{bad:?}");
+/// }
+/// ```
+#[inline]
+pub fn action_ok(action: &str) -> bool {
+    let Some((service, name)) = action.split_once(':') else {
+        return false;
+    };
+    !service.is_empty()
+        && !name.is_empty()
+        && service
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Whether `resource` is `*` or an ARN: `arn:` (lowercase, as AWS writes it) and at least five colons in all
+/// (`arn:partition:service:region:account:resource`). What follows is not read: an S3 key may hold any
+/// character, spaces at its end included.
+///
+/// ```
+/// use iamgate::shape::resource_ok;
+/// assert!(resource_ok("arn:aws:s3:::bucket/key with spaces "));
+/// assert!(resource_ok("*"));
+/// for bad in ["", " arn:aws:s3:::b", "ARN:aws:s3:::b", "arn:aws:s3", "*\n", "bucket/key"] {
+///     assert!(!resource_ok(bad), "{bad:?}");
+/// }
+/// ```
+#[inline]
+pub fn resource_ok(resource: &str) -> bool {
+    resource_ok_given(resource, false)
+}
+
+/// [`resource_ok`], told whether `resource` is known to have five colons (a decision found its account field).
+#[inline(always)]
+pub(crate) fn resource_ok_given(resource: &str, five_colons: bool) -> bool {
+    let b = resource.as_bytes();
+    match b.first_chunk::<4>() {
+        Some(b"arn:") => five_colons || has_five_colons(resource),
+        _ => b == b"*",
+    }
+}
+
+/// Whether `arn` has five colons; out of line, since a decision usually knows.
+#[cold]
+#[inline(never)]
+fn has_five_colons(arn: &str) -> bool {
+    crate::policy::arn::account_field_at(arn).is_some()
+}
+
+/// Why the action or the resource of a request is refused, if one is: an error naming [`ACTION`] or
+/// [`RESOURCE`] as its key.
+#[cold]
+pub fn check(action: &str, resource: &str) -> Result<(), ContextError> {
+    if !action_ok(action) {
+        return Err(ContextError {
+            key: ACTION.into(),
+            message: format!(
+                "`{}` is not `service:ActionName` (ASCII letters, digits, `-` and `_`, no wildcard, no space)",
+                action.escape_debug()
+            ),
+        });
+    }
+    if !resource_ok(resource) {
+        return Err(ContextError {
+            key: RESOURCE.into(),
+            message: format!(
+                "`{}` is neither `*` nor an ARN (`arn:partition:service:region:account:resource`)",
+                resource.escape_debug()
+            ),
+        });
+    }
+    Ok(())
+}
