@@ -257,8 +257,38 @@ fn decide_and_explain_equal_the_batch_decision_on_every_corpus_case() {
             }
             let d = set.decide_fields(&fields);
             assert_eq!(
-                d.map(|d| json!(d)).ok(),
+                d.clone().map(|d| json!(d)).ok(),
                 Some(record["decision"].clone()),
+                "{}",
+                p.display()
+            );
+            // With the keys resolved beforehand (as the WASM handle does): its own layout, its keys in the
+            // reverse order, and another request's layout all decide alike.
+            let own = set.fields_layout(&fields);
+            assert_eq!(
+                set.decide_fields_with(Some(&own), &fields),
+                d,
+                "{}",
+                p.display()
+            );
+            let mut reversed = String::from("\u{1f}a\u{1f}r");
+            for k in context.keys().rev() {
+                reversed.push_str(&format!("\u{1f}{k}\u{1f}v"));
+            }
+            let reversed = set.fields_layout(&reversed);
+            assert_eq!(
+                set.decide_fields_with(Some(&reversed), &fields),
+                d,
+                "{}",
+                p.display()
+            );
+            let foreign = set.fields_layout(&format!(
+                "\u{1f}a\u{1f}r\u{1f}aws:SourceVpce\u{1f}v\u{1f}aws:PrincipalTag/team\u{1f}v{}",
+                "\u{1f}aws:SourceIp\u{1f}v"
+            ));
+            assert_eq!(
+                set.decide_fields_with(Some(&foreign), &fields),
+                d,
                 "{}",
                 p.display()
             );
@@ -423,5 +453,39 @@ fn a_feed_not_given_is_an_error_naming_it_and_disk_is_never_read() {
             .as_str()
             .unwrap()
             .ends_with("the feeds given are `other.json`")
+    );
+}
+
+/// The fields text splits at every U+001F, an empty field included: a trailing separator gives the last key an
+/// empty value, a key without its separator is refused, and fewer than three fields are refused.
+#[test]
+fn decide_fields_splits_at_each_separator() {
+    let policy = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+      "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalTag/team": ""}}}]}"#;
+    let set = api::compile(&json!({"identity_policies": [policy]}).to_string()).unwrap();
+    let allow = Ok(iamgate::Decision::Allow);
+    let implicit = Ok(iamgate::Decision::ImplicitDeny);
+    let base = "\u{1f}s3:GetObject\u{1f}arn:aws:s3:::b/k";
+    assert_eq!(
+        set.decide_fields(&format!("{base}\u{1f}aws:PrincipalTag/team\u{1f}")),
+        allow
+    );
+    assert_eq!(
+        set.decide_fields(&format!("{base}\u{1f}aws:PrincipalTag/team\u{1f}x")),
+        implicit
+    );
+    assert_eq!(set.decide_fields(base), implicit);
+    let unpaired = set.decide_fields(&format!("{base}\u{1f}aws:PrincipalTag/team"));
+    assert!(unpaired.unwrap_err().message.contains("has no value"));
+    assert!(set.decide_fields("\u{1f}s3:GetObject").is_err());
+    // The action and resource fields end at the separator, not after it.
+    assert_eq!(set.decide_fields("\u{1f}s3:GetObject\u{1f}*"), implicit);
+    assert_eq!(
+        set.decide_fields("\u{1f}s3:GetObjectX\u{1f}*\u{1f}aws:PrincipalTag/team\u{1f}"),
+        implicit
+    );
+    assert_eq!(
+        set.decide_fields("\u{1f}s3:GetObject\u{1f}*\u{1f}aws:PrincipalTag/team\u{1f}"),
+        allow
     );
 }

@@ -67,6 +67,15 @@ function guarded(run, onTrap, asText = false) {
 }
 
 const DECISIONS = ["Allow", "ExplicitDeny", "ImplicitDeny"];
+const encoder = new TextEncoder();
+let scratch = new Uint8Array(1024);
+
+/** The UTF-8 bytes of `s` in a reused buffer (a view of it: valid until the next call). */
+function utf8(s) {
+  // At most 3 bytes per UTF-16 unit.
+  if (scratch.length < s.length * 3) scratch = new Uint8Array(s.length * 3);
+  return scratch.subarray(0, encoder.encodeInto(s, scratch).written);
+}
 const text = (x) => (typeof x === "string" ? x : JSON.stringify(x));
 
 class Iamgate {
@@ -156,7 +165,7 @@ export class PolicySet {
       fields += `\x1f${k}\x1f${v}`;
     }
     if (simple && this.#retired === null && this.#inner !== null) {
-      const code = guarded(() => this.#inner.decideFields(fields), () => {
+      const code = guarded(() => this.#inner.decideFieldsBytes(utf8(fields)), () => {
         this.#retired = "this set was retired after an internal error; compile it again";
       });
       if (typeof code === "number" && code >= 0) return DECISIONS[code];

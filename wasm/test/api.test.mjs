@@ -134,3 +134,23 @@ test("errors are values: bad input, a freed set, and a panic are failures, and t
   again.set.free();
   assert.equal(typeof iamgate.version, "string");
 });
+
+test("decideFast passes non-ASCII and long fields as UTF-8, and keeps deciding as the keys change", () => {
+  const policy = JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [{ Effect: "Allow", Action: "s3:GetObject", Resource: "*", Condition: { StringEquals: { "aws:PrincipalTag/team": "équipe-𝔸" } } }],
+  });
+  const { set } = iamgate.compile({ identity_policies: [policy] });
+  const req = (context) => ({ action: "s3:GetObject", resource: "arn:aws:s3:::b/k", context });
+  assert.equal(set.decideFast(req({ "aws:PrincipalTag/team": "équipe-𝔸" })), "Allow");
+  assert.equal(set.decideFast(req({ "aws:PrincipalTag/team": "equipe-𝔸" })), "ImplicitDeny");
+  // Longer than the first buffer (1,024 bytes), then short again: the buffer grows and is reused.
+  const long = "é".repeat(3000);
+  assert.equal(set.decideFast(req({ "aws:SourceVpc": long, "aws:PrincipalTag/team": "équipe-𝔸" })), "Allow");
+  assert.equal(set.decideFast(req({ "aws:PrincipalTag/team": long })), "ImplicitDeny");
+  // Keys in another order, or other keys, than the first call's: the same decisions as the JSON path.
+  for (const ctx of [{ "aws:SourceIp": "10.0.0.1", "aws:PrincipalTag/team": "équipe-𝔸" }, {}, { "aws:PrincipalTag/team": "x" }]) {
+    assert.equal(set.decideFast(req(ctx)), set.decide(req(ctx)).decision);
+  }
+  set.free();
+});
