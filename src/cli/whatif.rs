@@ -353,9 +353,13 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
     if let Some(e) = w.failed {
         return Err(CliError::Write(e));
     }
+    let count = super::lint::count;
     let totals = format!(
-        "{} inputs, {} principals, {} rows, {} errors",
-        summary.inputs, summary.principals, summary.rows, summary.errors
+        "{}, {}, {}, {}",
+        count(summary.inputs, "input", "inputs"),
+        count(summary.principals, "principal", "principals"),
+        count(summary.rows, "row", "rows"),
+        count(summary.errors, "error", "errors")
     );
     if format != Format::Jsonl {
         eprintln!("whatif: {totals}");

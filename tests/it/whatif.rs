@@ -259,7 +259,7 @@ fn whatif_formats_agree() {
     let (code, csv, err) = run("csv");
     assert_eq!(code, 0);
     assert!(
-        err.contains("1 inputs, 1 principals, 2 rows, 0 errors"),
+        err.contains("1 input, 1 principal, 2 rows, 0 errors"),
         "{err}"
     );
     let lines: Vec<&str> = csv.lines().collect();
@@ -274,7 +274,7 @@ fn whatif_formats_agree() {
     assert_eq!(md.lines().filter(|l| l.starts_with("| arn:")).count(), 2);
     let (_, table, err) = run("table");
     // Piped, stderr holds only the last line: no progress output.
-    assert_eq!(err, "whatif: 1 inputs, 1 principals, 2 rows, 0 errors\n");
+    assert_eq!(err, "whatif: 1 input, 1 principal, 2 rows, 0 errors\n");
     assert!(
         table.contains("principals that can create from a shared Zscaler egress: 1"),
         "{table}"
