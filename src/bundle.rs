@@ -41,7 +41,8 @@
 //! ```
 
 use crate::compile::{
-    CompileError, PolicyRef, PolicySet, PolicySetBuilder, compile_endpoint_policy,
+    CompileError, CompiledPolicy, EndpointKind, PolicyRef, PolicySet, PolicySetBuilder,
+    compile_endpoint_policy,
 };
 use crate::context::{ContextError, RequestRef, ValueRef};
 use crate::decide::{Decision, Explanation, KeyLayout, Reason};
@@ -209,7 +210,10 @@ impl Bundle {
                 .map_err(|e| self.compile_error(&Origin::Endpoint(id.clone()), &e))?;
             endpoints.push((
                 id.clone().into_boxed_str(),
-                Routed::new(public.with_endpoint(Some(compiled))),
+                Routed::new(
+                    through(&public, compiled)
+                        .map_err(|e| self.compile_error(&Origin::Endpoint(id.clone()), &e))?,
+                ),
             ));
         }
         let unlisted = match self.unlisted_endpoints {
@@ -227,7 +231,13 @@ impl Bundle {
                     column: 0,
                     path: "$.unlisted_endpoints".into(),
                 })?;
-                Some(Routed::new(public.with_endpoint(Some(compiled))))
+                let set = through(&public, compiled).map_err(|e| BundleError {
+                    message: e.to_string(),
+                    line: 0,
+                    column: 0,
+                    path: "$.unlisted_endpoints".into(),
+                })?;
+                Some(Routed::new(set))
             }
         };
         Ok(CompiledBundle {
@@ -406,6 +416,16 @@ struct Reader<'t> {
     text: &'t str,
     limits: &'t Limits,
     bundle: Bundle,
+}
+
+/// `public` decided through an interface endpoint whose policy is `endpoint`: the compiled policies shared, the
+/// set built eagerly (with its action index), so a proxy's decisions allocate nothing from the first.
+fn through(public: &PolicySet, endpoint: CompiledPolicy) -> Result<PolicySet, CompileError> {
+    public
+        .edit()
+        .endpoint_compiled(Some(endpoint))
+        .endpoint_kind(EndpointKind::Interface)
+        .build()
 }
 
 impl Reader<'_> {
