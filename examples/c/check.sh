@@ -44,7 +44,7 @@ echo "== static library"
 need valgrind valgrind
 echo "== valgrind memcheck (shared and static)"
 for exe in shared static; do
-    valgrind -q --tool=memcheck --leak-check=full --show-leak-kinds=definite,indirect,possible \
+    valgrind -q --fair-sched=yes --tool=memcheck --leak-check=full --show-leak-kinds=definite,indirect,possible \
         --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 \
         "$out/$exe" "${bundles[@]}" >/dev/null
 done
