@@ -1,0 +1,140 @@
+//! Advice about a parsed policy: Access-Analyzer-style errors and warnings (docs/SEMANTICS.md §1–§3 and §7).
+//!
+//! [`Policy::parse`] already rejects what no evaluation could use. This module looks for what parses but does
+//! not do what its author most likely meant: values that never match, keys that are never in the request,
+//! operators that widen an Allow, Denies that lock out VPC-endpoint traffic, and the rules IAM or Organizations
+//! enforce when a policy is saved but the parser leaves alone (Sid characters, size, character set).
+//!
+//! Every finding has a stable kebab-case code, the span of the element it is about and a help text that says
+//! what to write instead. Findings are sorted by position.
+//!
+//! The checks are split by what they look at: `document` (the whole text), `statement` (its elements),
+//! `condition` and `values` (one condition), `variables` (policy variables), `network` (the §7 traps read across a
+//! statement), with the key catalog in `keys`. Each adds `impl Validator` methods; `mod.rs` runs them in order.
+
+mod condition;
+mod document;
+mod keys;
+mod network;
+mod statement;
+mod values;
+mod variables;
+
+use crate::diagnostic::Diagnostic;
+use crate::policy::Policy;
+
+/// What kind of policy is being checked (some rules depend on it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyKind {
+    /// An identity-based policy (managed or inline) attached to a user, group or role.
+    Identity,
+    /// A resource-based policy, including a role trust policy.
+    Resource,
+    /// A permissions boundary.
+    Boundary,
+    /// A session policy passed to `AssumeRole` and friends.
+    Session,
+    /// A service control policy.
+    Scp,
+    /// A resource control policy.
+    Rcp,
+    /// A VPC endpoint policy.
+    Endpoint,
+    /// A role trust policy: a resource-based policy with no `Resource` (the role is the resource).
+    Trust,
+    /// A KMS key policy.
+    Key,
+}
+
+impl PolicyKind {
+    /// Policies that IAM itself stores: IAM's Sid rule applies (docs/SEMANTICS.md §1.4) and `Id` is not expected
+    /// (§1.3).
+    pub(crate) fn is_iam(self) -> bool {
+        matches!(
+            self,
+            PolicyKind::Identity | PolicyKind::Boundary | PolicyKind::Session | PolicyKind::Trust
+        )
+    }
+
+    /// Whether statements carry a `Principal` (§1.6; same rule as `PolicyRef::needs_principal`).
+    fn takes_principal(self) -> bool {
+        matches!(
+            self,
+            PolicyKind::Resource
+                | PolicyKind::Endpoint
+                | PolicyKind::Rcp
+                | PolicyKind::Trust
+                | PolicyKind::Key
+        )
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            PolicyKind::Identity => "identity-based policies",
+            PolicyKind::Resource => "resource-based policies",
+            PolicyKind::Boundary => "permissions boundaries",
+            PolicyKind::Session => "session policies",
+            PolicyKind::Scp => "service control policies",
+            PolicyKind::Rcp => "resource control policies",
+            PolicyKind::Endpoint => "VPC endpoint policies",
+            PolicyKind::Trust => "role trust policies",
+            PolicyKind::Key => "KMS key policies",
+        }
+    }
+}
+
+/// Check `policy` as a policy of `kind` and return every finding, sorted by position.
+///
+/// ```
+/// use iamgate::validate::{validate, PolicyKind};
+/// let p = iamgate::Policy::parse(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+///   "Action":"sagemaker:CreatePresignedDomainUrl","Resource":"*",
+///   "Condition":{"StringEquals":{"aws:SourceVpcID":"vpc-0abc"}}}]}"#).unwrap();
+/// let d = validate(&p, PolicyKind::Identity);
+/// assert_eq!(d[0].code, "unknown-global-key");
+/// assert_eq!(d[0].span.line_col(p.source()), (3, 32));
+/// assert!(d[0].help.as_deref().unwrap().starts_with("did you mean `aws:SourceVpc`?"));
+/// ```
+pub fn validate(policy: &Policy, kind: PolicyKind) -> Vec<Diagnostic> {
+    let mut v = Validator {
+        policy,
+        kind,
+        out: Vec::new(),
+    };
+    v.characters();
+    v.size();
+    v.document();
+    v.sids();
+    for st in &policy.statements {
+        v.statement(st);
+    }
+    let mut out = v.out;
+    // What IAM or Organizations refuses when the policy is saved (the Sid and date rules are reported above).
+    out.extend(
+        crate::refuse::refusals(policy, kind)
+            .into_iter()
+            .filter(|d| {
+                !matches!(
+                    d.code,
+                    "invalid-sid" | "duplicate-sid" | "value-never-matches"
+                )
+            }),
+    );
+    out.sort_by_key(|d| (d.span.start, d.span.end));
+    out
+}
+
+struct Validator<'p> {
+    policy: &'p Policy,
+    kind: PolicyKind,
+    out: Vec<Diagnostic>,
+}
+
+impl Validator<'_> {
+    pub(super) fn push(&mut self, d: Diagnostic) {
+        self.out.push(d);
+    }
+}
+
+#[cfg(test)]
+mod tests;
