@@ -33,9 +33,9 @@ pub use context::ContextError;
 pub use context::{Context, ContextValue, Request, RequestRef, Scalar, ValueRef};
 pub use decide::{Decision, Explanation, KeyLayout, Reason};
 pub use limits::Limits;
-pub use policy::Policy;
 /// The error of a policy document that does not parse or breaks the grammar, with its span.
 pub use policy::PolicyError;
+pub use policy::{Policy, PolicyKind};
 
 /// A xorshift generator from `seed` (not zero): the unit tests' source of random texts, deterministic.
 #[cfg(test)]

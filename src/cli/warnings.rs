@@ -4,7 +4,8 @@
 use super::policies::{Loaded, PolicyArgs};
 use crate::context::Request;
 use crate::decide::StatementTrace;
-use crate::validate::{PolicyKind, validate};
+use crate::policy::PolicyKind;
+use crate::validate::validate;
 
 /// The kind `lint` checks a policy as, from its name in reasons.
 fn kind_of(name: &str) -> PolicyKind {

@@ -228,17 +228,8 @@ impl Case {
 }
 
 /// The kind `lint` checks a policy in this place as.
-fn kind_of(at: PolicyRef) -> crate::validate::PolicyKind {
-    use crate::validate::PolicyKind;
-    match at {
-        PolicyRef::Identity(_) => PolicyKind::Identity,
-        PolicyRef::Resource => PolicyKind::Resource,
-        PolicyRef::Boundary => PolicyKind::Boundary,
-        PolicyRef::Session(_) => PolicyKind::Session,
-        PolicyRef::Scp(..) => PolicyKind::Scp,
-        PolicyRef::Rcp(..) => PolicyKind::Rcp,
-        PolicyRef::Endpoint => PolicyKind::Endpoint,
-    }
+fn kind_of(at: PolicyRef) -> crate::policy::PolicyKind {
+    at.kind()
 }
 
 /// What a case's resource policy is, by its request (docs/SEMANTICS.md §4.1): the trust policy of the role that
@@ -269,8 +260,8 @@ pub fn resource_kind_of(req: &Request) -> ResourceKind {
 mod seen {
     use crate::diagnostic::Diagnostic;
     use crate::limits::Limits;
+    use crate::policy::PolicyKind;
     use crate::policy::{Policy, PolicyError};
-    use crate::validate::PolicyKind;
     use std::cell::RefCell;
     use std::collections::{HashMap, VecDeque};
     use std::rc::Rc;
@@ -601,11 +592,7 @@ impl Reader<'_> {
         }
         if let Some(n) = get("resource_policy") {
             let path = place(PolicyRef::Resource, "$.resource_policy", n);
-            let kind = match resource_kind {
-                ResourceKind::Trust => crate::validate::PolicyKind::Trust,
-                ResourceKind::Key => crate::validate::PolicyKind::Key,
-                _ => crate::validate::PolicyKind::Resource,
-            };
+            let kind = resource_kind.policy_kind();
             b = b.resource_as(self.policy(n, &path, kind)?, resource_kind);
         }
         if let Some(n) = get("permissions_boundary") {
@@ -710,7 +697,7 @@ impl Reader<'_> {
         &self,
         node: &Node<'_>,
         path: &str,
-        kind: crate::validate::PolicyKind,
+        kind: crate::policy::PolicyKind,
     ) -> Result<Policy, CaseError> {
         let rebased = self.base_of(node);
         let text = match (&node.value, rebased) {
@@ -1065,10 +1052,10 @@ mod tests {
         forget();
         let p = Policy::parse(WARNED).unwrap_or_else(|e| panic!("{e:?}"));
         for kind in [
-            crate::validate::PolicyKind::Identity,
-            crate::validate::PolicyKind::Scp,
-            crate::validate::PolicyKind::Identity,
-            crate::validate::PolicyKind::Scp,
+            crate::policy::PolicyKind::Identity,
+            crate::policy::PolicyKind::Scp,
+            crate::policy::PolicyKind::Identity,
+            crate::policy::PolicyKind::Scp,
         ] {
             let got = seen::lint(WARNED, &p, kind);
             assert_eq!(&*got, crate::validate::validate(&p, kind).as_slice());
@@ -1086,7 +1073,7 @@ mod tests {
                 r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"S{i}","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::{pad}"}}]}}"#
             );
             let p = Policy::parse(&text).unwrap_or_else(|e| panic!("{e:?}"));
-            let kind = crate::validate::PolicyKind::Identity;
+            let kind = crate::policy::PolicyKind::Identity;
             assert_eq!(
                 &*seen::lint(&text, &p, kind),
                 crate::validate::validate(&p, kind).as_slice()

@@ -6,6 +6,7 @@
 
 pub mod action;
 pub mod arn;
+mod kind;
 pub mod operator;
 pub mod pattern;
 pub mod text;
@@ -16,6 +17,7 @@ use crate::limits::Limits;
 use crate::parse::json::{self, Member, Node, Value};
 use crate::span::Span;
 use action::ActionPattern;
+pub use kind::{PolicyKind, UnknownPolicyKind};
 use operator::{Operator, OperatorError};
 use std::borrow::Cow;
 use std::fmt;

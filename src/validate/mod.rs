@@ -22,66 +22,7 @@ mod variables;
 
 use crate::diagnostic::Diagnostic;
 use crate::policy::Policy;
-
-/// What kind of policy is being checked (some rules depend on it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PolicyKind {
-    /// An identity-based policy (managed or inline) attached to a user, group or role.
-    Identity,
-    /// A resource-based policy, including a role trust policy.
-    Resource,
-    /// A permissions boundary.
-    Boundary,
-    /// A session policy passed to `AssumeRole` and friends.
-    Session,
-    /// A service control policy.
-    Scp,
-    /// A resource control policy.
-    Rcp,
-    /// A VPC endpoint policy.
-    Endpoint,
-    /// A role trust policy: a resource-based policy with no `Resource` (the role is the resource).
-    Trust,
-    /// A KMS key policy.
-    Key,
-}
-
-impl PolicyKind {
-    /// Policies that IAM itself stores: IAM's Sid rule applies (docs/SEMANTICS.md §1.4) and `Id` is not expected
-    /// (§1.3).
-    pub(crate) fn is_iam(self) -> bool {
-        matches!(
-            self,
-            PolicyKind::Identity | PolicyKind::Boundary | PolicyKind::Session | PolicyKind::Trust
-        )
-    }
-
-    /// Whether statements carry a `Principal` (§1.6; same rule as `PolicyRef::needs_principal`).
-    fn takes_principal(self) -> bool {
-        matches!(
-            self,
-            PolicyKind::Resource
-                | PolicyKind::Endpoint
-                | PolicyKind::Rcp
-                | PolicyKind::Trust
-                | PolicyKind::Key
-        )
-    }
-
-    fn describe(self) -> &'static str {
-        match self {
-            PolicyKind::Identity => "identity-based policies",
-            PolicyKind::Resource => "resource-based policies",
-            PolicyKind::Boundary => "permissions boundaries",
-            PolicyKind::Session => "session policies",
-            PolicyKind::Scp => "service control policies",
-            PolicyKind::Rcp => "resource control policies",
-            PolicyKind::Endpoint => "VPC endpoint policies",
-            PolicyKind::Trust => "role trust policies",
-            PolicyKind::Key => "KMS key policies",
-        }
-    }
-}
+pub use crate::policy::PolicyKind;
 
 /// Check `policy` as a policy of `kind` and return every finding, sorted by position.
 ///

@@ -132,3 +132,16 @@ fn usage_errors_exit_2() {
     let (code, _, _) = iamgate(&["frobnicate"], "");
     assert_eq!(code, 2);
 }
+
+#[test]
+fn lint_kind_names_are_policy_kinds_own() {
+    // `lint --kind` reads the names `PolicyKind` parses, and says the same as the JSON boundary's `"kind"`.
+    let (code, _, err) = iamgate(&["lint", "--kind", "role", "-"], "");
+    assert_eq!(code, 2);
+    assert!(
+        err.contains(
+            "unknown policy kind `role`; valid kinds are identity, resource, boundary, session, scp, rcp, endpoint, trust, key"
+        ),
+        "{err}"
+    );
+}

@@ -111,6 +111,10 @@ fn bad_inputs_are_failures_with_places_never_panics() {
     let v = to_value(&api::lint(r#"{"policy": "{}", "kind": "role"}"#));
     assert_eq!(v["errors"][0]["message"], "unknown policy kind `role`");
     assert_eq!(v["errors"][0]["path"], "$.kind");
+    assert_eq!(
+        v["errors"][0]["help"],
+        "valid kinds are identity, resource, boundary, session, scp, rcp, endpoint, trust, key"
+    );
     let v = to_value(&api::lint("{\n  \"policy\": \"x\",\n  \"extra\": 1}"));
     assert_eq!(v["errors"][0]["line"], 3);
 
