@@ -19,6 +19,7 @@ pub mod refuse;
 pub mod shape;
 pub mod span;
 mod suggest;
+pub mod traps;
 pub mod validate;
 #[cfg(feature = "cli")]
 pub mod whatif;

@@ -148,7 +148,7 @@ fn sids(policy: &Policy, out: &mut Vec<Diagnostic>) {
                 .collect();
             out.push(
                 Diagnostic::error(
-                    "invalid-sid",
+                    crate::traps::INVALID_SID.code,
                     sid.span,
                     format!(
                         "IAM refuses the statement id `{}`: \"Statement IDs (SID) must be alpha-numeric\"",

@@ -1,5 +1,6 @@
 //! Findings for the network traps of docs/SEMANTICS.md §7, grounded in the decisions of the steps where they can be:
-//! a finding that a step's outcome proves is an error; one that only the policy text shows is a warning.
+//! a finding that a step's outcome proves is an error; one that only the policy text shows is a warning. The codes
+//! are the trap registry's ([`crate::traps`]), shared with `lint`.
 //!
 //! | code | trap | when |
 //! |---|---|---|
@@ -24,6 +25,7 @@ use crate::policy::operator::{BaseOperator, Qualifier};
 use crate::policy::value::parse_cidr;
 use crate::policy::{Effect, Policy};
 use crate::span::LineTable;
+use crate::traps;
 use ipnet::IpNet;
 use serde::Serialize;
 
@@ -380,7 +382,7 @@ impl<'a> Analyser<'a> {
                     };
                     let statement = Some(st.index);
                     self.emit(Emit {
-                        code: "not-ip-lockout",
+                        code: traps::NOT_IP_LOCKOUT.code,
                         severity: Severity::Error,
                         cond: Some(i),
                         statement,
@@ -409,7 +411,7 @@ impl<'a> Analyser<'a> {
                 for r in &class.reasons {
                     match r {
                         Reason::NoAllow(Gate::Endpoint) => self.emit(Emit {
-                            code: "endpoint-policy-denies",
+                            code: traps::ENDPOINT_POLICY_DENIES.code,
                             severity: Severity::Error,
                             cond: None,
                             statement: None,
@@ -435,7 +437,7 @@ impl<'a> Analyser<'a> {
                         } => {
                             let name = site.statement(*statement).map(label).unwrap_or_default();
                             self.emit(Emit {
-                                code: "endpoint-policy-denies",
+                                code: traps::ENDPOINT_POLICY_DENIES.code,
                                 severity: Severity::Error,
                                 cond: None,
                                 statement: Some(*statement),
@@ -454,7 +456,7 @@ impl<'a> Analyser<'a> {
             }
             if *role == EndpointRole::Studio && !self.allows_create_app(&site, step) {
                 self.emit(Emit {
-                    code: "endpoint-policy-denies",
+                    code: traps::ENDPOINT_POLICY_DENIES.code,
                     severity: Severity::Warning,
                     cond: None,
                     statement: None,
@@ -556,7 +558,7 @@ impl<'a> Analyser<'a> {
                     role_of(s) == Some(missing_role) && s.decision != StepDecision::Allow
                 });
                 self.emit(Emit {
-                    code: "one-endpoint-only",
+                    code: traps::ONE_ENDPOINT_ONLY.code,
                     severity: if failing.is_some() { Severity::Error } else { Severity::Warning },
                     cond: Some(i),
                     statement: Some(st.index),
@@ -649,7 +651,7 @@ impl<'a> Analyser<'a> {
                     ),
                 };
                 self.emit(Emit {
-                    code: "console-broken",
+                    code: traps::CONSOLE_BROKEN.code,
                     severity: if console { Severity::Error } else { Severity::Warning },
                     cond: Some(i),
                     statement: Some(st.index),
@@ -713,7 +715,7 @@ impl<'a> Analyser<'a> {
                 };
                 if c.op.qualifier == Some(Qualifier::ForAllValues) {
                     self.emit(Emit {
-                        code: "forallvalues-network-key",
+                        code: traps::FORALLVALUES_NETWORK_KEY.code,
                         severity,
                         cond: Some(i),
                         statement: Some(st.index),
@@ -749,7 +751,7 @@ impl<'a> Analyser<'a> {
                         "an `IpAddressIfExists` condition on `aws:SourceIp` listing your own addresses"
                     };
                     self.emit(Emit {
-                        code: "ifexists-widening",
+                        code: traps::IFEXISTS_WIDENING.code,
                         severity,
                         cond: Some(i),
                         statement: Some(st.index),
@@ -824,7 +826,7 @@ impl<'a> Analyser<'a> {
                     "exempts from its Deny"
                 };
                 self.emit(Emit {
-                    code: "shared-egress-allowed",
+                    code: traps::SHARED_EGRESS_ALLOWED.code,
                     severity: Severity::Warning,
                     cond: Some(i),
                     statement: Some(st.index),
@@ -881,7 +883,7 @@ impl<'a> Analyser<'a> {
                     )
                 };
                 self.emit(Emit {
-                    code: "private-source-ip",
+                    code: traps::PRIVATE_SOURCE_IP.code,
                     severity: if all { Severity::Error } else { Severity::Warning },
                     cond: Some(i),
                     statement: Some(st.index),

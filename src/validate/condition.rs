@@ -21,6 +21,7 @@ use crate::policy::operator::Family;
 use crate::policy::operator::Operator;
 use crate::policy::operator::Qualifier;
 use crate::span::Span;
+use crate::traps;
 
 impl Validator<'_> {
     /// §3.2, §1.9: empty Condition blocks and empty operator blocks (the AST drops the latter, so the block is
@@ -90,7 +91,7 @@ impl Validator<'_> {
             };
             self.push(
                 Diagnostic::warning(
-                    "ifexists-widens-access",
+                    traps::IFEXISTS_WIDENING.code,
                     c.operator.span,
                     format!(
                         "`{op}` on `{}` widens access: the statement also allows requests without \
@@ -120,7 +121,7 @@ impl Validator<'_> {
                     format!("`{}` never holds", c.operator.value)
                 };
                 let mut d = Diagnostic::warning(
-                    "unknown-global-key",
+                    traps::UNKNOWN_GLOBAL_KEY.code,
                     c.key.span,
                     format!(
                         "`{}` is not a global condition key, so it is never in the request",
@@ -144,7 +145,7 @@ impl Validator<'_> {
                 if NOT_FOR_SAGEMAKER.contains(&lower.as_str()) && covers_sagemaker(st) {
                     self.push(
                         Diagnostic::warning(
-                            "key-absent-for-sagemaker",
+                            traps::KEY_ABSENT_FOR_SAGEMAKER.code,
                             c.key.span,
                             format!(
                                 "SageMaker does not populate `{}`, so it is never in a SageMaker \
@@ -206,7 +207,12 @@ impl Validator<'_> {
             (Some(Qualifier::ForAllValues), false) if st.effect.value == Effect::Allow => self
                 .push(
                 Diagnostic::warning(
-                    "forallvalues-single-valued-key",
+                    // The network keys' case is trap §7.7, with the code `presign` gives it too.
+                    if NETWORK_KEYS.contains(&name.to_ascii_lowercase().as_str()) {
+                        traps::FORALLVALUES_NETWORK_KEY.code
+                    } else {
+                        "forallvalues-single-valued-key"
+                    },
                     c.operator.span,
                     format!(
                         "`{op}` on single-valued `{name}` is overly permissive: true when the key \

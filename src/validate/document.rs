@@ -4,6 +4,7 @@ use super::PolicyKind;
 use super::Validator;
 use crate::diagnostic::Diagnostic;
 use crate::span::Span;
+use crate::traps;
 
 impl Validator<'_> {
     /// §1.1: tab, LF, CR and U+0020–U+00FF only. One finding per run of bad characters, at most 20.
@@ -29,7 +30,7 @@ impl Validator<'_> {
         let total = runs.len();
         for (n, (start, end, first)) in runs.into_iter().take(MAX).enumerate() {
             let mut d = Diagnostic::error(
-                "invalid-character",
+                traps::INVALID_CHARACTER.code,
                 Span::new(start, end),
                 format!(
                     "character `{first}` (U+{:04X}) is not allowed in a policy document",
@@ -110,9 +111,9 @@ impl Validator<'_> {
         );
         let span = self.policy.span;
         self.push(if error {
-            Diagnostic::error("policy-too-large", span, message).with_help(help)
+            Diagnostic::error(traps::POLICY_TOO_LARGE.code, span, message).with_help(help)
         } else {
-            Diagnostic::warning("policy-too-large", span, message).with_help(help)
+            Diagnostic::warning(traps::POLICY_TOO_LARGE.code, span, message).with_help(help)
         });
     }
 
@@ -135,7 +136,7 @@ impl Validator<'_> {
             if let Some(id) = &self.policy.id {
                 self.push(
                     Diagnostic::warning(
-                        "id-in-identity-policy",
+                        traps::ID_IN_IDENTITY_POLICY.code,
                         id.span,
                         format!("`Id` does not belong in {}", self.kind.describe()),
                     )
@@ -175,13 +176,15 @@ impl Validator<'_> {
                     sid.value
                 );
                 let d = if self.kind.is_iam() {
-                    Diagnostic::error("invalid-sid", sid.span, message).with_help(format!(
-                        "IAM accepts only `A-Z`, `a-z` and `0-9`; write `{fixed}` (AWS's \
+                    Diagnostic::error(traps::INVALID_SID.code, sid.span, message).with_help(
+                        format!(
+                            "IAM accepts only `A-Z`, `a-z` and `0-9`; write `{fixed}` (AWS's \
                          SageMaker example policies use Sids with spaces, which IAM rejects when \
                          the policy is saved)"
-                    ))
+                        ),
+                    )
                 } else {
-                    Diagnostic::warning("invalid-sid", sid.span, message).with_help(format!(
+                    Diagnostic::warning(traps::INVALID_SID.code, sid.span, message).with_help(format!(
                         "S3 bucket and KMS key policies accept spaces, but IAM and many services \
                          accept only `A-Z`, `a-z` and `0-9`; write `{fixed}` to be safe"
                     ))

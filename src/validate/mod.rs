@@ -6,7 +6,8 @@
 //! enforce when a policy is saved but the parser leaves alone (Sid characters, size, character set).
 //!
 //! Every finding has a stable kebab-case code, the span of the element it is about and a help text that says
-//! what to write instead. Findings are sorted by position.
+//! what to write instead. Findings are sorted by position. The traps of docs/SEMANTICS.md §7 carry the codes of
+//! [`crate::traps`], the same as `presign`'s findings.
 //!
 //! The checks are split by what they look at: `document` (the whole text), `statement` (its elements),
 //! `condition` and `values` (one condition), `variables` (policy variables), `network` (the §7 traps read across a

@@ -11,6 +11,7 @@ use crate::policy::Effect;
 use crate::policy::Statement;
 use crate::policy::operator::BaseOperator;
 use crate::policy::value::parse_bool;
+use crate::traps;
 
 impl Validator<'_> {
     /// §7.1, §7.2, §7.9, §7.15: network conditions that look across the statement.
@@ -26,7 +27,7 @@ impl Validator<'_> {
             {
                 self.push(
                     Diagnostic::warning(
-                        "deny-locks-out-endpoints",
+                        traps::NOT_IP_LOCKOUT.code,
                         c.operator.span,
                         format!(
                             "this Deny denies every request through a VPC endpoint: \
@@ -52,7 +53,7 @@ impl Validator<'_> {
                 if !has(&is_public_exclusion) {
                     self.push(
                         Diagnostic::warning(
-                            "deny-outside-endpoint",
+                            traps::CONSOLE_BROKEN.code,
                             c.operator.span,
                             format!(
                                 "this Deny blocks every request that does not come through {}, \
@@ -76,7 +77,7 @@ impl Validator<'_> {
                 if !has(&|o: &Condition| FAS_KEYS.contains(&o.key_lower().as_str())) {
                     self.push(
                         Diagnostic::warning(
-                            "deny-blocks-fas",
+                            traps::DENY_BLOCKS_FAS.code,
                             c.operator.span,
                             "this Deny also blocks calls AWS services make on the principal's \
                              behalf (forward access sessions)",
@@ -99,7 +100,7 @@ impl Validator<'_> {
             {
                 self.push(
                     Diagnostic::warning(
-                        "vpc-source-ip-without-vpc",
+                        traps::VPC_SOURCE_IP_WITHOUT_VPC.code,
                         c.key.span,
                         "`aws:VpcSourceIp` is used without `aws:SourceVpc` or `aws:SourceVpce`",
                     )

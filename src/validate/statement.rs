@@ -13,6 +13,7 @@ use crate::policy::Statement;
 use crate::policy::arn;
 use crate::policy::operator::Operator;
 use crate::span::Span;
+use crate::traps;
 
 impl Validator<'_> {
     pub(super) fn statement(&mut self, st: &Statement) {
@@ -249,7 +250,7 @@ impl Validator<'_> {
         {
             self.push(
                 Diagnostic::warning(
-                    "sagemaker-arn-uppercase",
+                    traps::SAGEMAKER_ARN_UPPERCASE.code,
                     span,
                     format!("user-profile ARN `{value}` has uppercase letters"),
                 )

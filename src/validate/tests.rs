@@ -664,13 +664,23 @@ fn forallvalues_on_single_valued_key_in_allow() {
             "Allow",
             r#"{"ForAllValues:StringEquals":{"aws:SourceVpce":"vpce-1"}}"#,
         ),
-        "forallvalues-single-valued-key",
+        // A network key: trap §7.7, under the code `presign` gives it (crate::traps).
+        "forallvalues-network-key",
     );
     assert_eq!(
         d.message,
         "`ForAllValues:StringEquals` on single-valued `aws:SourceVpce` is overly permissive: true when the key is absent"
     );
     assert_eq!(at, (2, 14));
+    let (d, _) = one(
+        ID,
+        &cond(
+            "Allow",
+            r#"{"ForAllValues:StringEquals":{"aws:username":"alice"}}"#,
+        ),
+        "forallvalues-single-valued-key",
+    );
+    assert!(d.message.contains("`aws:username`"));
     let (d, _) = one(
         ID,
         &cond(
@@ -729,7 +739,7 @@ fn if_exists_on_network_keys_in_allow() {
             "Allow",
             r#"{"StringEqualsIfExists":{"aws:SourceVpce":"vpce-1"}}"#,
         ),
-        "ifexists-widens-access",
+        "ifexists-widening",
     );
     assert_eq!(
         d.message,
@@ -739,7 +749,7 @@ fn if_exists_on_network_keys_in_allow() {
     assert!(d.help.unwrap().contains("public endpoint"));
     // The "IP range or VPC" idiom checks each path with the key it carries.
     let both = r#"{"IpAddressIfExists":{"aws:SourceIp":"203.0.113.0/24"},"StringEqualsIfExists":{"aws:SourceVpc":"vpc-1"}}"#;
-    assert!(!codes(ID, &cond("Allow", both)).contains(&"ifexists-widens-access"));
+    assert!(!codes(ID, &cond("Allow", both)).contains(&"ifexists-widening"));
     assert!(
         !codes(
             ID,
@@ -748,7 +758,7 @@ fn if_exists_on_network_keys_in_allow() {
                 r#"{"StringEqualsIfExists":{"aws:SourceVpce":"vpce-1"}}"#
             )
         )
-        .contains(&"ifexists-widens-access")
+        .contains(&"ifexists-widening")
     );
 }
 
@@ -756,14 +766,14 @@ fn if_exists_on_network_keys_in_allow() {
 fn deny_not_ip_address_locks_out_endpoint_traffic() {
     // §7.1: AWS's own deny-by-IP example.
     let c = r#"{"NotIpAddress":{"aws:SourceIp":["198.51.100.0/24"]},"Bool":{"aws:ViaAWSService":"false"}}"#;
-    let (d, at) = one(ID, &cond("Deny", c), "deny-locks-out-endpoints");
+    let (d, at) = one(ID, &cond("Deny", c), "not-ip-lockout");
     assert_eq!(
         d.message,
         "this Deny denies every request through a VPC endpoint: `aws:SourceIp` is absent there, so `NotIpAddress` is true"
     );
     assert_eq!(at, (2, 14));
     let c = r#"{"NotIpAddressIfExists":{"aws:SourceIp":["198.51.100.0/24"]}}"#;
-    assert!(codes(ID, &cond("Deny", c)).contains(&"deny-locks-out-endpoints"));
+    assert!(codes(ID, &cond("Deny", c)).contains(&"not-ip-lockout"));
     let c = r#"{"NotIpAddressIfExists":{"aws:SourceIp":["198.51.100.0/24"]},"StringNotEqualsIfExists":{"aws:SourceVpc":"vpc-1"},"BoolIfExists":{"aws:ViaAWSService":"false"}}"#;
     assert!(
         codes(ID, &cond("Deny", c)).is_empty(),
@@ -775,7 +785,7 @@ fn deny_not_ip_address_locks_out_endpoint_traffic() {
 #[test]
 fn deny_string_not_equals_on_vpc_keys() {
     let c = r#"{"StringNotEquals":{"aws:SourceVpce":"vpce-1"}}"#;
-    let (d, at) = one(ID, &cond("Deny", c), "deny-outside-endpoint");
+    let (d, at) = one(ID, &cond("Deny", c), "console-broken");
     assert_eq!(
         d.message,
         "this Deny blocks every request that does not come through a listed VPC endpoint, \

@@ -19,6 +19,7 @@ use crate::policy::value::parse_bool;
 use crate::policy::value::parse_cidr;
 use crate::policy::value::parse_ip;
 use crate::policy::value::parse_number;
+use crate::traps;
 use ipnet::IpNet;
 use std::net::IpAddr;
 
@@ -169,7 +170,7 @@ impl Validator<'_> {
             if public == 0 {
                 self.push(
                     Diagnostic::error(
-                        "private-source-ip",
+                        traps::PRIVATE_SOURCE_IP.code,
                         c.values_span,
                         "`aws:SourceIp` never holds a private address",
                     )
@@ -187,7 +188,7 @@ impl Validator<'_> {
                 for (span, text) in private {
                     self.push(
                         Diagnostic::warning(
-                            "private-source-ip",
+                            traps::PRIVATE_SOURCE_IP.code,
                             span,
                             format!(
                                 "`{text}` is a private range, which `aws:SourceIp` never holds"
@@ -300,7 +301,7 @@ impl Validator<'_> {
             {
                 self.push(
                     Diagnostic::error(
-                        "endpoint-wildcard-id-key",
+                        traps::ENDPOINT_WILDCARD_ID_KEY.code,
                         v.span,
                         format!(
                             "VPC endpoint policies do not allow wildcards in values of `{}`",
@@ -314,7 +315,7 @@ impl Validator<'_> {
             if wildcard && matches!(family, Family::String { .. }) {
                 self.push(
                     Diagnostic::warning(
-                        "wildcard-without-like",
+                        traps::WILDCARD_WITHOUT_LIKE.code,
                         v.span,
                         format!("`{text}` contains a wildcard but `{op}` compares it literally"),
                     )

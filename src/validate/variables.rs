@@ -7,6 +7,7 @@ use super::keys::suggest_key;
 use crate::diagnostic::Diagnostic;
 use crate::policy::Version;
 use crate::span::Span;
+use crate::traps;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum VarProblem {
@@ -113,7 +114,7 @@ impl Validator<'_> {
                 _ => "the policy has no `Version`",
             };
             let mut d = Diagnostic::warning(
-                "variable-without-version",
+                traps::VARIABLE_WITHOUT_VERSION.code,
                 span,
                 format!(
                     "policy variable `{}` is literal text because {why}",
@@ -183,7 +184,7 @@ impl Validator<'_> {
                 ),
                 KeyInfo::Unknown => {
                     let mut d = Diagnostic::warning(
-                        "unknown-global-key",
+                        traps::UNKNOWN_GLOBAL_KEY.code,
                         span,
                         format!(
                             "`{}` is not a global condition key, so `{}` never has a value",

@@ -1089,3 +1089,33 @@ mod cli {
         assert_eq!(code, 2);
     }
 }
+
+/// One code per trap (iamgate::traps): where `lint` and `presign` both report a trap of docs/SEMANTICS.md §7 for
+/// the same policy, they use the same code, the registry's.
+#[test]
+fn lint_and_presign_name_a_trap_alike() {
+    use iamgate::validate::{PolicyKind, validate};
+    for (case, code) in [
+        ("t1-notipaddressifexists-does-not-fix", "not-ip-lockout"),
+        ("t8-ifexists-sourcevpce-admits-public", "ifexists-widening"),
+        ("t7-forallvalues-admits-public", "forallvalues-network-key"),
+        ("t2-deny-not-sourcevpce-console", "console-broken"),
+    ] {
+        let path = corpus().join("presign").join(format!("{case}.json"));
+        let report = run_case(&path).unwrap();
+        assert!(
+            report.findings.iter().any(|f| f.code == code),
+            "{case}: presign did not report `{code}`"
+        );
+        let file: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let name = file["policies"][0].as_str().unwrap();
+        let linted = validate(&policy(name).unwrap(), PolicyKind::Identity);
+        assert!(
+            linted.iter().any(|d| d.code == code),
+            "{case}: lint did not report `{code}`: {:?}",
+            linted.iter().map(|d| d.code).collect::<Vec<_>>()
+        );
+        let trap = iamgate::traps::find(code).unwrap();
+        assert!(trap.by_lint() && trap.by_presign(), "{code}");
+    }
+}
