@@ -160,64 +160,15 @@ impl ContextValue {
     }
 }
 
-/// The type that AWS documents for a global key, used to reject malformed values at ingest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyType {
-    Ip,
-    Bool,
-    Numeric,
-    Date,
-    String,
-}
-
-/// The documented type of well-known global condition keys (lowercase name); `None` for any other key.
-pub fn known_key_type(lower: &str) -> Option<KeyType> {
-    Some(match lower {
-        "aws:sourceip" | "aws:vpcsourceip" => KeyType::Ip,
-        "aws:viaawsservice"
-        | "aws:securetransport"
-        | "aws:multifactorauthpresent"
-        | "aws:principalisawsservice" => KeyType::Bool,
-        "aws:multifactorauthage" => KeyType::Numeric,
-        "aws:currenttime" | "aws:tokenissuetime" => KeyType::Date,
-        "aws:epochtime" => KeyType::Numeric,
-        "aws:sourcevpc"
-        | "aws:sourcevpce"
-        | "aws:principalarn"
-        | "aws:principalaccount"
-        | "aws:username"
-        | "aws:userid"
-        | "aws:principaltype"
-        | "aws:requestedregion"
-        | "aws:principalorgid"
-        | "aws:sourcevpcarn" => KeyType::String,
-        _ => return None,
-    })
-}
-
-/// Every key [`known_key_type`] knows, with its type: the keys whose values are checked at ingest.
-pub const KNOWN_KEYS: [(&str, KeyType); 20] = [
-    ("aws:sourceip", KeyType::Ip),
-    ("aws:vpcsourceip", KeyType::Ip),
-    ("aws:viaawsservice", KeyType::Bool),
-    ("aws:securetransport", KeyType::Bool),
-    ("aws:multifactorauthpresent", KeyType::Bool),
-    ("aws:principalisawsservice", KeyType::Bool),
-    ("aws:multifactorauthage", KeyType::Numeric),
-    ("aws:currenttime", KeyType::Date),
-    ("aws:tokenissuetime", KeyType::Date),
-    ("aws:epochtime", KeyType::Numeric),
-    ("aws:sourcevpc", KeyType::String),
-    ("aws:sourcevpce", KeyType::String),
-    ("aws:principalarn", KeyType::String),
-    ("aws:principalaccount", KeyType::String),
-    ("aws:username", KeyType::String),
-    ("aws:userid", KeyType::String),
-    ("aws:principaltype", KeyType::String),
-    ("aws:requestedregion", KeyType::String),
-    ("aws:principalorgid", KeyType::String),
-    ("aws:sourcevpcarn", KeyType::String),
-];
+/// Every key [`known_key_type`] knows, with its type: the keys whose values are checked at ingest (the catalog's
+/// [`crate::keys::CHECKED_KEYS`]).
+pub use crate::keys::CHECKED_KEYS as KNOWN_KEYS;
+/// The type that AWS documents for a global key, used to reject malformed values at ingest (the catalog's
+/// [`crate::keys::IngestType`]).
+pub use crate::keys::IngestType as KeyType;
+/// The documented type of the keys checked at ingest (lowercase name); `None` for any other key. Generated from
+/// the condition-key catalog ([`crate::keys::checked_key_type`]).
+pub use crate::keys::checked_key_type as known_key_type;
 
 /// Why a request was refused at ingest: a context value, or (with `key` [`crate::shape::ACTION`] or
 /// [`crate::shape::RESOURCE`]) the request's action or resource.
@@ -1115,7 +1066,7 @@ mod tests {
 
     #[test]
     fn known_keys_list_agrees_with_the_match() {
-        for (k, ty) in KNOWN_KEYS {
+        for &(k, ty) in KNOWN_KEYS {
             assert_eq!(known_key_type(k), Some(ty), "{k}");
             assert_eq!(k, k.to_ascii_lowercase());
         }

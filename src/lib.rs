@@ -10,6 +10,7 @@ pub mod context;
 pub mod decide;
 pub mod diagnostic;
 pub mod ffi;
+pub mod keys;
 pub mod limits;
 mod lower;
 pub mod network;

@@ -21,6 +21,7 @@ use crate::compile::{CCondition, CStatement, CValues, CompiledPolicy, PolicyRef,
 use crate::context::{Context, ContextValue, Request, Scalar};
 use crate::decide::{Decision, Gate, Reason, condition};
 use crate::diagnostic::Severity;
+use crate::keys::ENDPOINT_KEYS;
 use crate::policy::operator::{BaseOperator, Qualifier};
 use crate::policy::value::parse_cidr;
 use crate::policy::{Effect, Policy};
@@ -56,7 +57,6 @@ pub struct Finding {
 }
 
 const SOURCE_IP: &str = "aws:sourceip";
-const ENDPOINT_KEYS: [&str; 3] = ["aws:sourcevpc", "aws:sourcevpce", "aws:vpcsourceip"];
 
 fn is_network_key(k: &str) -> bool {
     k == SOURCE_IP || ENDPOINT_KEYS.contains(&k)
@@ -115,14 +115,9 @@ fn label(st: &CStatement) -> String {
     }
 }
 
+/// A key's canonical spelling, from the condition-key catalog.
 fn canonical(key: &str) -> &str {
-    match key {
-        "aws:sourceip" => "aws:SourceIp",
-        "aws:sourcevpc" => "aws:SourceVpc",
-        "aws:sourcevpce" => "aws:SourceVpce",
-        "aws:vpcsourceip" => "aws:VpcSourceIp",
-        other => other,
-    }
+    crate::keys::global_key(key).map_or(key, |k| k.name)
 }
 
 struct Analyser<'a> {

@@ -1119,3 +1119,50 @@ fn lint_and_presign_name_a_trap_alike() {
         assert!(trap.by_lint() && trap.by_presign(), "{code}");
     }
 }
+
+/// The condition-key catalog (iamgate::keys) covers every key the network model sets on a request, with the type
+/// its value has, and checks each at ingest: what the evaluator reads as typed is typed in one place.
+#[test]
+fn every_key_the_network_model_sets_is_in_the_key_catalog() {
+    use iamgate::context::ContextValue;
+    use iamgate::keys::{KeyType, global_key};
+    let mut keys = BTreeSet::new();
+    for path in json_files(&corpus().join("networks")) {
+        let Ok(net) = Network::load(&path) else {
+            continue;
+        };
+        for step in derive(&net) {
+            for key in step.context_keys() {
+                assert!(global_key(key).is_some(), "`{key}` is not in the catalog");
+            }
+            let request = match step.varying() {
+                Some((_, ips)) if !ips.is_empty() => step.request_at(ips[0].addr()),
+                _ => step.request.clone(),
+            };
+            for (key, value) in request.context.iter() {
+                let k = global_key(key).unwrap_or_else(|| panic!("`{key}` is not in the catalog"));
+                assert!(k.checked, "`{key}` is not checked at ingest");
+                let ContextValue::One(v) = value else {
+                    panic!("`{key}` set as a list")
+                };
+                let fits = match k.ty {
+                    KeyType::Ip => v.ip().is_some(),
+                    KeyType::Bool => v.boolean().is_some(),
+                    KeyType::String | KeyType::Arn => true,
+                    KeyType::Date | KeyType::Epoch => v.timestamp().is_some(),
+                    KeyType::Numeric => v.number().is_some(),
+                };
+                assert!(fits, "`{key}` = `{}` does not fit {:?}", v.text(), k.ty);
+                keys.insert(k.name);
+            }
+        }
+    }
+    for key in [
+        "aws:SourceIp",
+        "aws:SourceVpc",
+        "aws:SourceVpce",
+        "aws:ViaAWSService",
+    ] {
+        assert!(keys.contains(key), "no network sets `{key}`: {keys:?}");
+    }
+}
