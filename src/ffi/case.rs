@@ -279,10 +279,11 @@ impl Case {
                     let keys: Vec<String> =
                         self.listed.iter().map(|l| format!("`{}`", l.key)).collect();
                     warnings.push(format!(
-                        "{} {} one value (AWS sends one value for such a key), but the case lists several: each \
-                         combination was decided on its own and this record is the most restrictive outcome ({})",
+                        "{} {} one value (AWS sends one value for such a key), but the case gives a list: each \
+                         {} was decided on its own and this record is the most restrictive outcome ({})",
                         keys.join(", "),
                         if keys.len() == 1 { "takes" } else { "each take" },
+                        if keys.len() == 1 { "value" } else { "combination" },
                         outcomes.join("; ")
                     ));
                     return Ok((std::borrow::Cow::Owned(request), explanation));
