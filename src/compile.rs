@@ -1029,7 +1029,7 @@ pub(crate) fn set_bit(m: &mut [u64; MASK_WORDS], id: usize) {
 impl Gates {
     /// The Deny statements an action meets: RCPs' only when they govern it (`action` lowercase).
     fn deny_for(&self, action: &[u8]) -> [u64; MASK_WORDS] {
-        self.denies(std::str::from_utf8(action).is_ok_and(crate::decide::rcp_governs))
+        self.denies(std::str::from_utf8(action).is_ok_and(crate::rules::rcp_governs))
     }
 
     /// The Deny statements, RCPs' too when `rcps`.

@@ -1,8 +1,17 @@
 #![doc = include_str!("../README.md")]
 
+// The stages and which way they depend (a module imports only those on its left, or leaves below them):
+//   leaves: span, limits, bytes, keys (the condition-key catalog), rules (AWS rules several stages read), traps
+//   (the docs/SEMANTICS.md §7 registry), suggest, diagnostic
+//   parse -> policy (AST, FromStr leaf types, PolicyKind) -> validate, refuse -> context, shape -> compile <-> lower
+//   -> decide -> analyse -> network (derive -> step -> findings -> report) -> ffi, bundle -> api -> cli, whatif
+// Two cycles are left (tests/it/layout.rs knows them): compile and lower (the lowered form reads compile's IR;
+// compile builds the plans), and context and shape (shape's checks return context's error).
+
 pub mod analyse;
 pub mod api;
 pub mod bundle;
+mod bytes;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod compile;
@@ -17,6 +26,7 @@ pub mod network;
 pub mod parse;
 pub mod policy;
 pub mod refuse;
+pub mod rules;
 pub mod shape;
 pub mod span;
 mod suggest;

@@ -144,11 +144,11 @@ pub(crate) fn warnings(
             }
         }
     }
-    if !set.inner.rcps.is_empty() && !crate::decide::rcp_governs(&request.action) {
+    if !set.inner.rcps.is_empty() && !crate::rules::rcp_governs(&request.action) {
         warnings.push(format!(
             "resource control policies were not applied: `{}` is not an action of a service that RCPs govern ({}; docs/SEMANTICS.md §9 row 20)",
             request.action,
-            crate::decide::rcp_service_list()
+            crate::rules::rcp_service_list()
         ));
     }
     if set.inner.resource.is_none() && resource_kind_of(request) == ResourceKind::Key {

@@ -14,7 +14,7 @@
 //! | `endpoint-policy-denies` | §7.16 | the endpoint policy of the endpoint reached denies the step, or the Studio endpoint's does not allow `CreateApp` |
 
 use super::derive::{Reach, StepKind};
-use super::report::{StepDecision, StepReport};
+use super::step::{StepDecision, StepReport};
 use super::{ACTION, CreateVia, EndpointRole, Network, addr};
 use crate::analyse::{all_addresses, decide_over_ips};
 use crate::compile::{CCondition, CStatement, CValues, CompiledPolicy, PolicyRef, PolicySet};

@@ -46,6 +46,7 @@ pub mod feeds;
 pub mod findings;
 mod read;
 mod report;
+mod step;
 
 pub use addr::{is_private, show_net};
 pub use derive::{DerivedStep, Reach, StepKind, derive};

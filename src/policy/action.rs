@@ -114,7 +114,7 @@ impl ActionPattern {
 
 /// One of 64 bits chosen by a lowercase service prefix: a cheap first test of whether an action can match.
 pub fn service_bit(service: &[u8]) -> u64 {
-    1 << (crate::context::key_hash(service) & 63)
+    1 << (crate::bytes::key_hash(service) & 63)
 }
 
 impl fmt::Display for ActionPattern {

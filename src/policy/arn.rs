@@ -185,7 +185,7 @@ pub(crate) fn account_is(arn: &[u8], account: &[u8]) -> bool {
         && rest.get(account.len()) == Some(&b':')
         && rest
             .get(..account.len())
-            .is_some_and(|a| crate::context::eq_bytes(a, account))
+            .is_some_and(|a| crate::bytes::eq_bytes(a, account))
 }
 
 /// The account field of an ARN, when it has one.

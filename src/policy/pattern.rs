@@ -281,7 +281,7 @@ impl Pattern {
             .as_literal()
             .filter(|l| l.is_ascii() && value.is_ascii())
         {
-            return Some(crate::context::eq_ignore_ascii_case(
+            return Some(crate::bytes::eq_ignore_ascii_case(
                 l.as_bytes(),
                 value.as_bytes(),
             ));
@@ -621,7 +621,7 @@ fn shift_and(symbols: &[Option<u8>], hay: &[u8], fold: impl Fn(u8) -> u8) -> Opt
 #[inline]
 fn eq_bytes(a: &[u8], b: &[u8], fold: bool) -> bool {
     if fold {
-        crate::context::eq_ignore_ascii_case(a, b)
+        crate::bytes::eq_ignore_ascii_case(a, b)
     } else {
         a == b
     }
