@@ -18,7 +18,14 @@ pub mod compile;
 pub mod context;
 pub mod decide;
 pub mod diagnostic;
-pub mod ffi;
+/// The Case reader and decider that `iamgate batch` runs, under its old name: it is [`api::case`] now, part of the
+/// one JSON boundary. This path stays for one release.
+#[deprecated(note = "use `iamgate::api::case`: the Case boundary is part of `api` now")]
+pub mod ffi {
+    pub use crate::api::case::{
+        self, Case, CaseError, DecisionRecord, decide_case, resource_kind_of,
+    };
+}
 pub mod keys;
 pub mod limits;
 mod lower;

@@ -1,11 +1,11 @@
 //! `compile` a set of policies once; `decide` and `explain` requests against it many times.
 
+use super::case::{parse_request, resource_kind_of, warnings};
 use super::place::{Place, of_span, place};
 use super::{Answer, ApiError, read_input};
 use crate::compile::{EndpointKind, PolicyRef, PolicySet, PolicySetBuilder, ResourceKind};
 use crate::context::{RequestRef, ValueRef};
 use crate::decide::{ConditionTrace, Decision, KeyLayout, Reason, StatementTrace};
-use crate::ffi::case::{parse_request, resource_kind_of, warnings};
 use crate::limits::Limits;
 use crate::policy::{Effect, Policy};
 use serde::de::IgnoredAny;

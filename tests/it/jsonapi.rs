@@ -206,7 +206,7 @@ fn decide_and_explain_equal_the_batch_decision_on_every_corpus_case() {
     let (mut compared, mut fields_compared) = (0, 0);
     for p in case_files() {
         let text = std::fs::read_to_string(&p).unwrap();
-        let record = serde_json::to_value(iamgate::ffi::decide_case(&text, false)).unwrap();
+        let record = serde_json::to_value(iamgate::api::case::decide_case(&text, false)).unwrap();
         let case: Value = serde_json::from_str(&text).unwrap();
         let Ok(set) = api::compile(&text) else {
             assert!(

@@ -8,21 +8,16 @@ use crate::context::{Context, ContextValue, Request, Scalar};
 use crate::decide::{Decision, Explanation, Reason, StatementTrace};
 use crate::limits::Limits;
 use crate::parse::json::{self, Member, Node, Value};
+use crate::parse::placed;
 use crate::policy::Policy;
 use crate::policy::value::parse_number;
 use crate::span::line_col;
 use serde::Serialize;
 
-/// Why a case could not be decided: a message, its place in the case text, and the JSON path.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
-#[error("{path}: {message} (line {line}, column {column})")]
-pub struct CaseError {
-    pub message: String,
-    pub line: usize,
-    pub column: usize,
-    /// JSON path of the offending value, e.g. `identity_policies[0].Statement[1].Effect`.
-    pub path: String,
-}
+/// Why a case could not be decided: a message, its place in the case text, and the JSON path (e.g.
+/// `identity_policies[0].Statement[1].Effect`). The same error as a bundle's
+/// ([`crate::parse::placed::PlacedError`]).
+pub type CaseError = crate::parse::placed::PlacedError;
 
 /// What a case expects (the corpus's test data; ignored when deciding).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,7 +108,7 @@ impl DecisionRecord {
 /// ```
 /// let line = r#"{"id":"c1","identity_policies":[{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}],
 ///   "request":{"principal":"arn:aws:iam::111122223333:role/R","action":"s3:GetObject","resource":"arn:aws:s3:::b/k"}}"#;
-/// let rec = iamgate::ffi::decide_case(line, false);
+/// let rec = iamgate::api::case::decide_case(line, false);
 /// assert_eq!(serde_json::to_string(&rec).unwrap(),
 ///   r#"{"id":"c1","decision":"Allow","reasons":[{"policy":"identity[0]","sid":null,"statement":0,"effect":"Allow"}],"warnings":[]}"#);
 /// ```
@@ -621,13 +616,7 @@ impl Reader<'_> {
     }
 
     fn err(&self, node_offset: usize, path: &str, message: impl Into<String>) -> CaseError {
-        let (line, column) = line_col(self.text, node_offset);
-        CaseError {
-            message: message.into(),
-            line,
-            column,
-            path: path.to_string(),
-        }
+        CaseError::at(self.text, node_offset, path, message)
     }
 
     fn object<'n, 'a>(
@@ -636,35 +625,8 @@ impl Reader<'_> {
         path: &str,
         fields: &[&str],
     ) -> Result<&'n [Member<'a>], CaseError> {
-        let Value::Object(members) = &node.value else {
-            return Err(self.err(
-                node.span.start as usize,
-                path,
-                format!("expected an object, found {}", node.value.kind_name()),
-            ));
-        };
-        let mut seen: Vec<&str> = Vec::new();
-        for m in members {
-            if !fields.contains(&m.key.as_ref()) {
-                return Err(self.err(
-                    m.key_span.start as usize,
-                    &format!("{path}.{}", m.key),
-                    format!(
-                        "unknown field `{}`; valid fields are {}",
-                        m.key,
-                        fields.join(", ")
-                    ),
-                ));
-            }
-            if seen.contains(&m.key.as_ref()) {
-                return Err(self.err(
-                    m.key_span.start as usize,
-                    &format!("{path}.{}", m.key),
-                    format!("field `{}` appears twice", m.key),
-                ));
-            }
-            seen.push(&m.key);
-        }
+        let members = placed::object(self.text, node, path)?;
+        placed::fields(self.text, members, path, fields)?;
         Ok(members)
     }
 
@@ -800,14 +762,7 @@ impl Reader<'_> {
     }
 
     fn array<'n, 'a>(&self, node: &'n Node<'a>, path: &str) -> Result<&'n [Node<'a>], CaseError> {
-        match &node.value {
-            Value::Array(a) => Ok(a),
-            v => Err(self.err(
-                node.span.start as usize,
-                path,
-                format!("expected an array, found {}", v.kind_name()),
-            )),
-        }
+        placed::array(self.text, node, path)
     }
 
     /// A policy given inline as an object (parsed from its exact text) or as a string holding the policy text.
