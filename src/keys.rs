@@ -10,14 +10,23 @@
 //! Dependencies: this module depends on nothing else in the crate; `context`, `compile`, `validate` and `network`
 //! depend on it.
 
+#![warn(missing_docs)]
+
 /// What a global condition key holds, as AWS documents it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum KeyType {
+    /// Text, compared with `String*` operators.
     String,
+    /// An ARN: `Arn*` operators, or `String*` ones.
     Arn,
+    /// An IP address: `IpAddress`, `NotIpAddress`.
     Ip,
+    /// `true` or `false`: `Bool`.
     Bool,
+    /// A date and time: `Date*` operators.
     Date,
+    /// A number: `Numeric*` operators.
     Numeric,
     /// `aws:EpochTime`: works with Date and Numeric operators (docs/SEMANTICS.md §3.5).
     Epoch,
@@ -27,10 +36,15 @@ pub enum KeyType {
 /// `KeyType`): ARNs are checked as strings, epoch times as numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IngestType {
+    /// An IP address (an IPv4-mapped IPv6 address is read as IPv4).
     Ip,
+    /// `true` or `false`, as a JSON boolean or a string.
     Bool,
+    /// A finite number, as a JSON number or a string.
     Numeric,
+    /// A date: ISO 8601 text or epoch seconds.
     Date,
+    /// Any text: not checked.
     String,
 }
 
@@ -56,6 +70,7 @@ pub struct GlobalKey {
     pub lower: &'static str,
     /// Whether a request carries it as a list (docs/SEMANTICS.md §3.4).
     pub multivalued: bool,
+    /// What it holds.
     pub ty: KeyType,
     /// Whether a request's value is checked against `ty` when given ([`checked_key_type`]).
     pub checked: bool,

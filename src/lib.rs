@@ -32,8 +32,8 @@ mod lower;
 pub mod network;
 pub mod parse;
 pub mod policy;
-pub mod refuse;
-pub mod rules;
+pub(crate) mod refuse;
+pub(crate) mod rules;
 pub mod shape;
 pub mod span;
 mod suggest;
@@ -51,10 +51,12 @@ pub use compile::{CompiledPolicy, PolicyRef, PolicySet, PolicySetBuilder};
 pub use context::ContextError;
 pub use context::{Context, ContextValue, Request, RequestRef, Scalar, ValueRef};
 pub use decide::{Decision, Explanation, KeyLayout, Reason};
+pub use diagnostic::{Diagnostic, Severity};
 pub use limits::Limits;
 /// The error of a policy document that does not parse or breaks the grammar, with its span.
 pub use policy::PolicyError;
-pub use policy::{Policy, PolicyKind};
+pub use policy::{Policy, PolicyKind, UnknownPolicyKind};
+pub use span::Span;
 
 /// A xorshift generator from `seed` (not zero): the unit tests' source of random texts, deterministic.
 #[cfg(test)]

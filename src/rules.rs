@@ -5,6 +5,8 @@
 //! Dependencies: this module depends on nothing else in the crate; `compile` and `decide` depend on it, so neither
 //! needs the other for it (`compile` used to import `decide::rcp_governs` while `decide` imports `compile`).
 
+#![warn(missing_docs)]
+
 /// The services whose requests RCPs govern, each with the month it joined Organizations' list of services that
 /// support RCPs (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html; the
 /// later ones as AWS's What's New announced them, and as AWS's data-perimeter RCP examples list them). The one

@@ -20,6 +20,7 @@ use std::fmt;
 /// The flow as a whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Verdict {
     /// Both steps are allowed from every address.
     Works,

@@ -3,6 +3,8 @@
 //! Dependencies: `report` (which decides the steps) and `findings` (which reads them) both depend on this
 //! module, and `report` on `findings`; neither is imported here, so the two no longer import each other.
 
+#![warn(missing_docs)]
+
 use super::derive::{DerivedStep, StepKind};
 use crate::compile::PolicySet;
 use crate::context::Request;
@@ -14,8 +16,11 @@ use std::fmt;
 /// A step's decision over every address it may come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum StepDecision {
+    /// Allowed from every address.
     Allow,
+    /// Explicitly denied from every address.
     ExplicitDeny,
+    /// Denied from every address, with no explicit Deny.
     ImplicitDeny,
     /// The outcomes differ across the source range.
     Mixed,
@@ -51,7 +56,9 @@ pub struct Outcome {
     /// The block: a bare address for one host, else a CIDR (`aws:SourceIp` on the public path,
     /// `aws:VpcSourceIp` through an endpoint).
     pub source_ip: String,
+    /// The decision for every address of the block.
     pub decision: Decision,
+    /// Why (docs/FORMATS.md §2).
     pub reasons: Vec<Reason>,
 }
 
@@ -66,17 +73,22 @@ pub(crate) struct Class {
 /// One step, decided.
 #[derive(Debug, Clone, Serialize)]
 pub struct StepReport {
+    /// Which step: `create` or `use`.
     pub step: StepKind,
+    /// The host the request is sent to.
     pub host: String,
     /// The endpoint id, `public`, or null when unreachable.
     pub endpoint: Option<String>,
+    /// The path in plain words, one sentence per hop.
     pub path: Vec<String>,
     /// The network keys of the request. A range (the egress, or a range of clients) stands for every address in
     /// it; several ranges are a list.
     pub context: Map<String, Value>,
     /// One per CIDR block, in address order; empty when unreachable.
     pub outcomes: Vec<Outcome>,
+    /// The step's decision over all its outcomes.
     pub decision: StepDecision,
+    /// The step as derived from the network, before any policy was consulted.
     #[serde(skip)]
     pub derived: DerivedStep,
     #[serde(skip)]

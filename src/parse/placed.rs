@@ -2,6 +2,8 @@
 //! type for what is wrong and where, and the object, array and field checks every such reader makes. The Case
 //! reader (crate::api::case) and the bundle reader (crate::bundle) share them.
 
+#![warn(missing_docs)]
+
 use super::json::{Member, Node, Value};
 use crate::span::line_col;
 use serde::Serialize;
@@ -10,6 +12,7 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[error("{path}: {message} (line {line}, column {column})")]
 pub struct PlacedError {
+    /// What is wrong: lowercase, one line.
     pub message: String,
     /// 1-based line in the text.
     pub line: usize,

@@ -2,6 +2,8 @@
 //! (docs/SEMANTICS.md §1, §4.1). One enum for every stage: `lint` checks a policy as a kind, `compile` refuses
 //! what a kind does not allow, and the command line and the JSON boundary name kinds with the same words.
 
+#![warn(missing_docs)]
+
 use std::fmt;
 use std::str::FromStr;
 
@@ -20,6 +22,7 @@ use std::str::FromStr;
 /// assert!(e.help().starts_with("valid kinds are identity, resource,"));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PolicyKind {
     /// An identity-based policy (managed or inline) attached to a user, group or role.
     Identity,

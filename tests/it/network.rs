@@ -1151,6 +1151,7 @@ fn every_key_the_network_model_sets_is_in_the_key_catalog() {
                     KeyType::String | KeyType::Arn => true,
                     KeyType::Date | KeyType::Epoch => v.timestamp().is_some(),
                     KeyType::Numeric => v.number().is_some(),
+                    other => panic!("`{key}`: a key type this test does not know, {other:?}"),
                 };
                 assert!(fits, "`{key}` = `{}` does not fit {:?}", v.text(), k.ty);
                 keys.insert(k.name);
