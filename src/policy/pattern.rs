@@ -28,7 +28,9 @@ pub enum Atom {
     Star,
     /// `${key}` or `${key, 'default'}`; `key` is lowercased (variable names are case-insensitive, §2.3).
     Var {
+        /// The key, lowercase.
         key: String,
+        /// The default value, if written.
         default: Option<String>,
     },
 }
@@ -200,6 +202,7 @@ impl Pattern {
         &self.source
     }
 
+    /// Whether it holds a policy variable.
     pub fn has_variables(&self) -> bool {
         match &self.shape {
             Shape::Glob(a) => a.iter().any(|a| matches!(a, Atom::Var { .. })),
@@ -207,6 +210,7 @@ impl Pattern {
         }
     }
 
+    /// Whether it holds `*` or `?`.
     pub fn has_wildcards(&self) -> bool {
         match &self.shape {
             Shape::Glob(a) => a.iter().any(|a| matches!(a, Atom::Star | Atom::One)),
