@@ -3,6 +3,8 @@
 //! A case is read with the spanned JSON parser, so a policy written inline as a JSON object is parsed from its
 //! exact text in the case, and every error names the line and column in the case and the JSON path.
 
+#![warn(missing_docs)]
+
 use crate::compile::{EndpointKind, PolicyRef, PolicySet, PolicySetBuilder, ResourceKind};
 use crate::context::{Context, ContextValue, Request, Scalar};
 use crate::decide::{Decision, Explanation, Reason, StatementTrace};
@@ -22,6 +24,7 @@ pub type CaseError = crate::parse::placed::PlacedError;
 /// What a case expects (the corpus's test data; ignored when deciding).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Expectation {
+    /// The decision expected.
     pub decision: Decision,
     /// The expected reasons as JSON values, compared as a set.
     pub reasons: Option<Vec<serde_json::Value>>,
@@ -61,9 +64,13 @@ impl Expectation {
 /// A parsed case.
 #[derive(Debug, Clone)]
 pub struct Case {
+    /// The case's `id`, echoed in its record.
     pub id: Option<String>,
+    /// Its policies, compiled.
     pub set: PolicySet,
+    /// Its request.
     pub request: Request,
+    /// What the corpus expects of it (`expect`), if anything.
     pub expect: Option<Expectation>,
     /// The warnings `lint` gives for the case's policies, each with its place: every record of the case
     /// carries them.
@@ -76,25 +83,36 @@ pub struct Case {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum DecisionRecord {
+    /// The case was decided (docs/FORMATS.md §2).
     Decided {
+        /// The case's `id`.
         id: Option<String>,
+        /// The decision.
         decision: Decision,
+        /// The statements or gates that decided.
         reasons: Vec<Reason>,
+        /// What `lint` says about the policies, unsettled rules the decision rests on, RCPs not applied.
         warnings: Vec<String>,
+        /// Every statement consulted, with `explain`.
         #[serde(skip_serializing_if = "Option::is_none")]
         statements: Option<Vec<StatementTrace>>,
     },
+    /// The case could not be decided.
     Failed {
+        /// The case's `id`, when it could be read.
         id: Option<String>,
+        /// What is wrong and where.
         error: CaseError,
     },
 }
 
 impl DecisionRecord {
+    /// Whether the case could not be decided.
     pub fn is_error(&self) -> bool {
         matches!(self, DecisionRecord::Failed { .. })
     }
 
+    /// The decision, for a decided case.
     pub fn decision(&self) -> Option<Decision> {
         match self {
             DecisionRecord::Decided { decision, .. } => Some(*decision),
