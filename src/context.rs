@@ -5,6 +5,9 @@
 use crate::policy::pattern::Vars;
 use crate::policy::value::{Timestamp, parse_bool, parse_cidr, parse_number, parse_request_ip};
 use std::fmt;
+// The byte helpers `policy` shares live in crate::bytes (a module that depends on nothing, so that `policy` does
+// not import `context`); the evaluator reaches them through here.
+pub(crate) use crate::bytes::{eq_bytes, eq_lower, key_hash, word};
 
 /// One scalar context value as the caller gave it.
 #[derive(Debug, Clone, PartialEq)]
@@ -235,9 +238,218 @@ impl Entry {
     }
 }
 
+/// The hash of a context key that [`KeyText`] and [`Folded`] use, the same in any ASCII case: of its length and
+/// first and last eight bytes.
+#[inline]
+pub(crate) fn text_hash(key: &[u8]) -> u64 {
+    KeyText::of(key).hash
+}
+
+/// [`key_hash`] of the decimal text of `n` (tests of the tables built on it).
 #[cfg(test)]
-pub(crate) use crate::bytes::key_hash_words_test;
-pub(crate) use crate::bytes::{Folded, KeyText, Shape, eq_bytes, eq_lower, key_hash, text_hash};
+pub(crate) fn key_hash_words_test(n: u64) -> u64 {
+    key_hash(n.to_string().as_bytes())
+}
+
+/// How many words of a key [`KeyText`] and [`Folded`] keep: 48 bytes, more than most keys and actions have. The rest of a
+/// longer key is compared as text.
+const KEPT: usize = 6;
+
+/// `0x20` in every byte: ORed into a byte, it turns a capital into its lowercase letter and leaves the byte the
+/// same whatever the case of the text around it.
+const FOLD: u64 = 0x2020_2020_2020_2020;
+
+/// A key as the request gave it, in any case, ready to be looked up: its hash, from its length and its first and
+/// last eight bytes (two loads, whatever its length); [`Folded::is`] then compares it whole.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct KeyText<'a> {
+    raw: &'a [u8],
+    hash: u64,
+}
+
+impl<'a> KeyText<'a> {
+    #[inline]
+    pub fn of(raw: &'a [u8]) -> KeyText<'a> {
+        let (first, last) = match raw.first_chunk::<8>().zip(raw.last_chunk::<8>()) {
+            Some((f, l)) => (u64::from_le_bytes(*f), u64::from_le_bytes(*l)),
+            None => (word(raw), 0),
+        };
+        // Case-blind: a capital and its lowercase letter agree once ORed with 0x20.
+        let (first, last) = (first | FOLD, last | FOLD);
+        let h = (raw.len() as u64)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .wrapping_add((first ^ (first >> 29)).wrapping_mul(0xc2b2_ae3d_27d4_eb4f))
+            .wrapping_add((last ^ (last >> 31)).wrapping_mul(0x1656_67b1_9e37_79f9));
+        let h = (h ^ (h >> 31)).wrapping_mul(0x85eb_ca77_c2b2_ae63);
+        KeyText {
+            raw,
+            hash: h ^ (h >> 32),
+        }
+    }
+
+    /// The same for any case of the key. Keys that share their length and first and last eight bytes collide
+    /// (a lookup then compares them all); tables built on it bound their probes (`compile::MAX_PROBE`).
+    #[inline]
+    pub fn hash(&self) -> u64 {
+        self.hash
+    }
+}
+
+/// A lowercase key as a table keeps it to compare with a [`KeyText`]: its hash, up to [`KEPT`] words and, per
+/// byte, `0x20` where it has a letter (the one bit by which that byte may differ in a key given in another case).
+/// The words are the key's leading words (at most `KEPT - 1`, each wholly before its last eight bytes), and, in the
+/// last place, its last eight bytes (overlapping the one before; a key shorter than eight bytes zero-padded), so
+/// that a comparison is a short run of loads with no tail to handle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Folded {
+    len: usize,
+    hash: u64,
+    words: [u64; KEPT],
+    letters: [u64; KEPT],
+}
+
+/// How many leading words of a key of `len` bytes [`Folded`] keeps apart from its last eight bytes.
+#[inline(always)]
+fn leading_words(len: usize) -> usize {
+    (len.saturating_sub(1) / 8).min(KEPT - 1)
+}
+
+/// The eight bytes of `b` from `at`, or 0 (the caller ensures they exist).
+#[inline(always)]
+fn load(b: &[u8], at: usize) -> u64 {
+    b.get(at..)
+        .and_then(|r| r.first_chunk::<8>())
+        .map_or(0, |c| u64::from_le_bytes(*c))
+}
+
+/// The last eight bytes of `b` as a word; for a shorter `b`, its bytes zero-padded.
+#[inline(always)]
+fn last_word(b: &[u8]) -> u64 {
+    match b.last_chunk::<8>() {
+        Some(c) => u64::from_le_bytes(*c),
+        None => word(b),
+    }
+}
+
+impl Folded {
+    /// The folding of `lower`, a lowercase key.
+    pub fn of(lower: &[u8]) -> Folded {
+        let mut words = [0u64; KEPT];
+        for (i, w) in words
+            .iter_mut()
+            .enumerate()
+            .take(leading_words(lower.len()))
+        {
+            *w = load(lower, 8 * i);
+        }
+        if let Some(w) = words.last_mut() {
+            *w = last_word(lower);
+        }
+        // A byte that is a lowercase letter: 0x20 there. Adding per byte cannot carry (seven bits).
+        let letters = words.map(|w| {
+            const ONES: u64 = 0x0101_0101_0101_0101;
+            const HIGH: u64 = 0x8080_8080_8080_8080;
+            let low = w & !HIGH;
+            let ge_a = low + ONES * (0x80 - u64::from(b'a'));
+            let gt_z = low + ONES * (0x80 - u64::from(b'z') - 1);
+            ((ge_a & !gt_z & !w & HIGH) >> 2) & FOLD
+        });
+        Folded {
+            len: lower.len(),
+            hash: KeyText::of(lower).hash,
+            words,
+            letters,
+        }
+    }
+
+    #[inline]
+    pub fn hash(&self) -> u64 {
+        self.hash
+    }
+
+    /// Whether `key` is this key in some case; `lower` is this key's text. A byte may differ from this key's
+    /// only by `0x20`, and only where this key has a letter.
+    #[inline]
+    pub fn is(&self, key: &KeyText<'_>, lower: &[u8]) -> bool {
+        let raw = key.raw;
+        let n = raw.len();
+        if n != self.len || key.hash != self.hash {
+            return false;
+        }
+        let differs = |w: u64, i: usize| match (self.words.get(i), self.letters.get(i)) {
+            (Some(x), Some(m)) => (w ^ x) & !m,
+            _ => 1,
+        };
+        let lead = leading_words(n);
+        let mut diff = differs(last_word(raw), KEPT - 1);
+        // Unrolled: a loop's setup costs more than its few words.
+        for i in 0..KEPT - 1 {
+            if i < lead {
+                diff |= differs(load(raw, 8 * i), i);
+            }
+        }
+        diff == 0 && (n <= 8 * KEPT || same_middle(raw, lower))
+    }
+}
+
+/// Whether the middle of a key longer than [`Folded`] keeps, past its kept words, is that of `lower` in some case.
+#[cold]
+#[inline(never)]
+fn same_middle(raw: &[u8], lower: &[u8]) -> bool {
+    fn middle(b: &[u8]) -> &[u8] {
+        b.get(8 * (KEPT - 1)..b.len().saturating_sub(8))
+            .unwrap_or_default()
+    }
+    eq_lower(middle(raw), middle(lower))
+}
+
+/// A text's length and first, second and last eight bytes, kept to recognise it among others by four comparisons
+/// up to 24 bytes (the usual condition key), by those and a comparison of the whole text beyond.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Shape {
+    len: usize,
+    first: u64,
+    second: u64,
+    last: u64,
+}
+
+impl Shape {
+    pub fn of(t: &[u8]) -> Shape {
+        let (first, last) = ends(t);
+        Shape {
+            len: t.len(),
+            first,
+            second: second(t),
+            last,
+        }
+    }
+
+    /// Whether `t` is `text`, whose shape this is.
+    #[inline]
+    pub fn is(&self, text: &[u8], t: &[u8]) -> bool {
+        t.len() == self.len
+            && ends(t) == (self.first, self.last)
+            && (t.len() <= 16 || (second(t) == self.second && (t.len() <= 24 || eq_bytes(text, t))))
+    }
+}
+
+/// The second eight bytes of `t`, when it has more than sixteen (fewer are all in its first and last eight).
+#[inline(always)]
+fn second(t: &[u8]) -> u64 {
+    match t.get(8..).and_then(|r| r.first_chunk::<8>()) {
+        Some(w) if t.len() > 16 => u64::from_le_bytes(*w),
+        _ => 0,
+    }
+}
+
+/// The first and last eight bytes of `t` as words; for fewer than eight, its bytes zero-padded, and 0.
+#[inline(always)]
+fn ends(t: &[u8]) -> (u64, u64) {
+    match (t.first_chunk::<8>(), t.last_chunk::<8>()) {
+        (Some(f), Some(l)) => (u64::from_le_bytes(*f), u64::from_le_bytes(*l)),
+        _ => (word(t), 0),
+    }
+}
 
 impl fmt::Debug for Context {
     /// As the derived form over `(key, value)` pairs (the precomputed fields are not shown).
@@ -719,6 +931,45 @@ mod tests {
             assert_eq!(k, k.to_ascii_lowercase());
         }
         assert_eq!(known_key_type("aws:principaltag/x"), None);
+    }
+
+    /// A [`Folded`] key recognises exactly the texts equal to it in ASCII case, past the kept words too, and the
+    /// hash of a [`KeyText`] is the same in any case: random keys of every length from 0 to 72 over letters, the
+    /// bytes that differ from a letter by `0x20` only (`@`, `[`, `` ` ``, `{`, DEL, `_`), digits and non-ASCII.
+    #[test]
+    fn folded_keys_match_exactly_the_case_variants() {
+        let alphabet: Vec<u8> = b"aAzZmM:/_@[`{\x7f09-"
+            .iter()
+            .copied()
+            .chain([0x7f, 0xc1, 0xe1, 0xff])
+            .collect();
+        let mut next = crate::xorshift(0x9e37_79b9_7f4a_7c15);
+        for len in 0..=72 {
+            for _ in 0..150 {
+                let s: Vec<u8> = (0..len)
+                    .map(|_| alphabet[next() as usize % alphabet.len()])
+                    .collect();
+                let lower = s.to_ascii_lowercase();
+                let folded = Folded::of(&lower);
+                assert!(folded.is(&KeyText::of(&s), &lower), "{s:?}");
+                assert_eq!(KeyText::of(&s).hash(), folded.hash(), "{s:?}");
+                // One byte changed: recognised exactly when the change is a case change.
+                if len > 0 {
+                    let mut t = s.clone();
+                    let i = next() as usize % len;
+                    t[i] = alphabet[next() as usize % alphabet.len()];
+                    let want = t.eq_ignore_ascii_case(&s);
+                    assert_eq!(folded.is(&KeyText::of(&t), &lower), want, "{s:?} vs {t:?}");
+                }
+                // One byte more or less never matches.
+                let mut longer = s.clone();
+                longer.push(b'a');
+                assert!(!folded.is(&KeyText::of(&longer), &lower));
+                if let Some((_, shorter)) = s.split_last() {
+                    assert!(!folded.is(&KeyText::of(shorter), &lower));
+                }
+            }
+        }
     }
 
     /// `extend` keeps the keys sorted and the last value of a repeated key (in any case), like inserts one by one,
