@@ -63,6 +63,7 @@ impl KeyType {
 
 /// One global condition key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct GlobalKey {
     /// The canonical spelling: `aws:SourceVpce`.
     pub name: &'static str,

@@ -29,6 +29,7 @@ pub enum Reporter {
 
 /// One trap of docs/SEMANTICS.md §7.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Trap {
     /// The stable kebab-case code diagnostics and findings carry.
     pub code: &'static str,

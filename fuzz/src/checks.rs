@@ -17,18 +17,6 @@ use ipnet::IpNet;
 use serde_json::Value;
 use std::net::IpAddr;
 
-const KINDS: [PolicyKind; 9] = [
-    PolicyKind::Identity,
-    PolicyKind::Resource,
-    PolicyKind::Boundary,
-    PolicyKind::Session,
-    PolicyKind::Scp,
-    PolicyKind::Rcp,
-    PolicyKind::Endpoint,
-    PolicyKind::Trust,
-    PolicyKind::Key,
-];
-
 /// Small limits, so that every limit is reached by small inputs too.
 pub const SMALL_LIMITS: Limits = Limits {
     max_document_bytes: 4096,
@@ -63,7 +51,7 @@ pub fn parse_no_panic(data: &[u8]) {
         }
         match Policy::parse_with(text, &limits) {
             Ok(p) => {
-                for kind in KINDS {
+                for kind in PolicyKind::ALL {
                     for d in validate(&p, kind) {
                         let _ = d.render(text, "fuzz.json");
                         assert!(
