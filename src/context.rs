@@ -12,8 +12,11 @@ pub(crate) use crate::bytes::{eq_bytes, eq_lower, key_hash, word};
 /// One scalar context value as the caller gave it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Scalar {
+    /// A string.
     String(String),
+    /// A JSON number: its value and its text as written.
     Number(f64, String),
+    /// A JSON boolean.
     Bool(bool),
 }
 
@@ -32,18 +35,22 @@ impl Scalar {
         self.as_ref().text()
     }
 
+    /// The value as a number, if it is one (a numeric string counts).
     pub fn number(&self) -> Option<f64> {
         self.as_ref().number()
     }
 
+    /// The value as a boolean, if it is one (`"true"` and `"false"` count).
     pub fn boolean(&self) -> Option<bool> {
         self.as_ref().boolean()
     }
 
+    /// The value as a date (ISO 8601 text or epoch seconds), if it is one.
     pub fn timestamp(&self) -> Option<Timestamp> {
         self.as_ref().timestamp()
     }
 
+    /// The value as an IP address, as AWS sees it (see [`ScalarRef::ip`]).
     pub fn ip(&self) -> Option<std::net::IpAddr> {
         self.as_ref().ip()
     }
@@ -52,8 +59,11 @@ impl Scalar {
 /// One scalar context value, borrowed: from a [`Scalar`] or from the text of a [`RequestRef`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ScalarRef<'a> {
+    /// A string.
     String(&'a str),
+    /// A JSON number: its value and its text as written.
     Number(f64, &'a str),
+    /// A JSON boolean.
     Bool(bool),
 }
 
@@ -67,6 +77,7 @@ impl<'a> ScalarRef<'a> {
         }
     }
 
+    /// The value as a finite number, if it is one (a numeric string counts).
     pub fn number(self) -> Option<f64> {
         match self {
             // A non-finite number is refused at ingest; should one get here, it is no number.
@@ -76,6 +87,7 @@ impl<'a> ScalarRef<'a> {
         }
     }
 
+    /// The value as a boolean, if it is one (`"true"` and `"false"` count).
     pub fn boolean(self) -> Option<bool> {
         match self {
             ScalarRef::Bool(b) => Some(b),
@@ -84,6 +96,7 @@ impl<'a> ScalarRef<'a> {
         }
     }
 
+    /// The value as a date (ISO 8601 text or whole epoch seconds), if it is one.
     pub fn timestamp(self) -> Option<Timestamp> {
         match self {
             ScalarRef::Number(n, _) if n.fract() == 0.0 => {
@@ -150,11 +163,14 @@ impl From<bool> for Scalar {
 /// A context value: one scalar, or a list (a multivalued key).
 #[derive(Debug, Clone, PartialEq)]
 pub enum ContextValue {
+    /// A single value.
     One(Scalar),
+    /// A multivalued key's values.
     Many(Vec<Scalar>),
 }
 
 impl ContextValue {
+    /// The values, one or many, as a slice.
     pub fn as_slice(&self) -> &[Scalar] {
         match self {
             ContextValue::One(s) => std::slice::from_ref(s),
@@ -177,7 +193,9 @@ pub use crate::keys::checked_key_type as known_key_type;
 /// [`crate::shape::RESOURCE`]) the request's action or resource.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContextError {
+    /// The key (or `action`/`resource`) refused, as given.
     pub key: String,
+    /// Why: lowercase, one line.
     pub message: String,
 }
 
@@ -463,6 +481,7 @@ impl fmt::Debug for Context {
 }
 
 impl Context {
+    /// An empty context.
     pub fn new() -> Self {
         Context::default()
     }
@@ -602,6 +621,7 @@ impl Context {
             .find(|e| e.hash == hash && eq_bytes(e.key.as_bytes(), lower.as_bytes()))
     }
 
+    /// Remove a key (in any case), returning its value.
     pub fn remove(&mut self, key: &str) -> Option<ContextValue> {
         let lower = key.to_ascii_lowercase();
         let i = self
@@ -611,14 +631,17 @@ impl Context {
         Some(self.entries.remove(i).value)
     }
 
+    /// Every key (lowercase) and value, sorted by key.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &ContextValue)> {
         self.entries.iter().map(|e| (e.key.as_str(), &e.value))
     }
 
+    /// How many keys it holds.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
+    /// Whether it holds no key.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
@@ -701,10 +724,12 @@ pub struct Request {
     pub resource: String,
     /// The resource's account when the ARN has none (S3, for example).
     pub resource_account: Option<String>,
+    /// The condition keys and their values.
     pub context: Context,
 }
 
 impl Request {
+    /// A request for `action` on `resource`, with no principal and an empty context.
     pub fn new(action: &str, resource: &str) -> Self {
         Request {
             action: action.to_string(),
@@ -713,11 +738,13 @@ impl Request {
         }
     }
 
+    /// The same request, made by `arn`.
     pub fn principal(mut self, arn: &str) -> Self {
         self.principal = Some(arn.to_string());
         self
     }
 
+    /// The same request, with `context`.
     pub fn context(mut self, context: Context) -> Self {
         self.context = context;
         self
@@ -751,6 +778,7 @@ impl Request {
     }
 }
 
+/// Whether `s` is an AWS account id: twelve digits.
 pub fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
@@ -765,6 +793,7 @@ impl fmt::Display for Scalar {
 /// is a boolean for `Bool`, a number for `NumericEquals`, text for `StringEquals`, as [`Scalar::String`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ValueRef<'a> {
+    /// A single value, as text.
     One(&'a str),
     /// A multivalued key.
     Many(&'a [&'a str]),
@@ -801,8 +830,11 @@ impl<'a> From<&'a str> for ValueRef<'a> {
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RequestRef<'a> {
+    /// The calling principal's ARN, if known.
     pub principal: Option<&'a str>,
+    /// `service:ActionName`.
     pub action: &'a str,
+    /// The resource ARN (or `*`).
     pub resource: &'a str,
     /// The resource's account when the ARN has none.
     pub resource_account: Option<&'a str>,

@@ -40,7 +40,7 @@ mod suggest;
 pub mod traps;
 pub mod validate;
 #[cfg(feature = "cli")]
-pub mod whatif;
+pub(crate) mod whatif;
 
 /// The error of a set whose policies cannot be used where they were given: the first, with every other one
 /// (see [`CompileError::errors`]).
