@@ -8,7 +8,7 @@
 #![warn(missing_docs)]
 
 /// The services whose requests RCPs govern, each with the month it joined Organizations' list of services that
-/// support RCPs (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html; the
+/// support RCPs (<https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html>; the
 /// later ones as AWS's What's New announced them, and as AWS's data-perimeter RCP examples list them). The one
 /// place the list lives: add a service here, with its date, when AWS adds it. SageMaker is not on it.
 pub const RCP_SERVICES: [(&str, &str); 10] = [
