@@ -699,20 +699,31 @@ mod tests {
                         format!(r#""{op}":{{{}}}"#, inner.join(","))
                     })
                     .collect();
-                format!(
-                    r#"{{{sid}"Effect":"{effect}","Action":"{action}","Resource":"*","Condition":{{{}}}}}"#,
-                    cond.join(",")
-                )
+                let cond = if cond.is_empty() {
+                    String::new()
+                } else {
+                    format!(r#","Condition":{{{}}}"#, cond.join(","))
+                };
+                format!(r#"{{{sid}"Effect":"{effect}","Action":"{action}","Resource":"*"{cond}}}"#)
             })
     }
 
-    fn policy() -> impl Strategy<Value = String> {
-        proptest::collection::vec(statement(), 0..5).prop_map(|sts| {
-            format!(r#"{{"Version":"2012-10-17","Statement":[{}]}}"#, sts.join(","))
-        })
+    /// Statement ids made unique within a policy (IAM refuses repeats).
+    fn unique_sids(sts: Vec<String>) -> String {
+        let sts: Vec<String> = sts
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| s.replacen(r#""Sid":"S"#, &format!(r#""Sid":"S{i}x"#), 1))
+            .collect();
+        format!(r#"{{"Version":"2012-10-17","Statement":[{}]}}"#, sts.join(","))
     }
 
-    /// A resource policy: statements as [`statement`] with a `Principal` (the role, its account, or anyone).
+    fn policy() -> impl Strategy<Value = String> {
+        proptest::collection::vec(statement(), 1..5).prop_map(unique_sids)
+    }
+
+    /// A resource or endpoint policy: statements as [`statement`] with a `Principal` (the role, its account, or
+    /// anyone).
     fn resource_policy() -> impl Strategy<Value = String> {
         proptest::collection::vec((statement(), 0u8..3), 1..4).prop_map(|sts| {
             let sts: Vec<String> = sts
@@ -726,7 +737,7 @@ mod tests {
                     format!(r#"{{"Principal":{{"AWS":{who}}},{}"#, s.trim_start_matches('{'))
                 })
                 .collect();
-            format!(r#"{{"Version":"2012-10-17","Statement":[{}]}}"#, sts.join(","))
+            unique_sids(sts)
         })
     }
 
@@ -779,7 +790,7 @@ mod tests {
             identity in proptest::collection::vec(policy(), 0..3),
             boundary in proptest::option::of(policy()),
             scps in proptest::collection::vec(policy(), 0..2),
-            endpoint in proptest::option::of(policy()),
+            endpoint in proptest::option::of(resource_policy()),
             resource in proptest::option::of(resource_policy()),
             tagged in proptest::bool::ANY,
             ranges in queries(),
