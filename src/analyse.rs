@@ -110,9 +110,25 @@ pub fn decide_over_ips(
     ranges: &[IpNet],
 ) -> Vec<IpOutcome> {
     let lower = key.to_ascii_lowercase();
-    let Some(mut sw) = sweep::Sweep::new(set, template, &lower) else {
+    // With a few boundaries there are a few pieces: deciding each on the whole set costs less than the sweep's
+    // traced decision (`reach` decides every class of endpoint and VPC ids this way).
+    let (b4, b6) = set.ip_boundaries(&lower);
+    if b4.len() + b6.len() <= FEW_BOUNDARIES {
         return decide_over_ips_walk(set, template, key, ranges);
-    };
+    }
+    decide_over_ips_sweep(set, template, &lower, ranges)
+        .unwrap_or_else(|| decide_over_ips_walk(set, template, key, ranges))
+}
+
+/// [`decide_over_ips`] by the sweep of `analyse/sweep.rs` (`lower`: the key in lowercase), or `None` when the key
+/// is not one it takes.
+fn decide_over_ips_sweep(
+    set: &PolicySet,
+    template: &Request,
+    lower: &str,
+    ranges: &[IpNet],
+) -> Option<Vec<IpOutcome>> {
+    let mut sw = sweep::Sweep::new(set, template, lower)?;
     let (v4, v6) = intervals(ranges);
     let pieces = sweep::pieces(&mut sw, &v4, &v6);
     // Adjacent pieces with one outcome are one range; pieces with equal outcomes that are not adjacent become one
@@ -149,8 +165,12 @@ pub fn decide_over_ips(
             }
         }
     }
-    classes
+    Some(classes)
 }
+
+/// Up to this many range boundaries (about two IP conditions' ranges), [`decide_over_ips`] decides each piece on
+/// the whole set.
+const FEW_BOUNDARIES: usize = 4;
 
 /// The addresses of `ranges`, IPv4 and IPv6, each family's sorted and merged.
 fn intervals(ranges: &[IpNet]) -> (Vec<(u32, u32)>, Vec<(u128, u128)>) {

@@ -1653,11 +1653,15 @@ impl PolicySet {
         // INVARIANT: the same order as `Inner::policies`, which numbers `k`.
         for (l, level) in i.scps.iter().enumerate() {
             let level = level.iter().enumerate();
-            inner.scps.push(level.map(|(j, p)| cut(PolicyRef::Scp(l, j), p)).collect());
+            inner
+                .scps
+                .push(level.map(|(j, p)| cut(PolicyRef::Scp(l, j), p)).collect());
         }
         for (l, level) in i.rcps.iter().enumerate() {
             let level = level.iter().enumerate();
-            inner.rcps.push(level.map(|(j, p)| cut(PolicyRef::Rcp(l, j), p)).collect());
+            inner
+                .rcps
+                .push(level.map(|(j, p)| cut(PolicyRef::Rcp(l, j), p)).collect());
         }
         inner.resource = i.resource.as_ref().map(|p| cut(PolicyRef::Resource, p));
         for (n, p) in i.identity.iter().enumerate() {

@@ -416,8 +416,7 @@ impl<'s> Sweep<'s> {
                     match self.memo.get(&key) {
                         Some(&id) => id,
                         None => {
-                            let chosen: Vec<u32> =
-                                self.allows.iter().flatten().copied().collect();
+                            let chosen: Vec<u32> = self.allows.iter().flatten().copied().collect();
                             let out = self.decide(&chosen, at);
                             let id = self.intern(out);
                             self.memo.insert(key, id);
@@ -448,10 +447,9 @@ impl<'s> Sweep<'s> {
         let mut statements: Vec<Vec<CStatement>> = vec![Vec::new(); self.policies];
         for &s in chosen {
             if let Some(c) = self.candidates.get(s as usize) {
-                if let (Some(i), Some(st)) = (
-                    indices.get_mut(c.policy),
-                    statements.get_mut(c.policy),
-                ) {
+                if let (Some(i), Some(st)) =
+                    (indices.get_mut(c.policy), statements.get_mut(c.policy))
+                {
                     i.push(c.index);
                     st.push(c.proxy.clone());
                 }
@@ -460,7 +458,10 @@ impl<'s> Sweep<'s> {
         count_decision();
         count_work(chosen.len() as u64 + self.policies as u64);
         let cut = self.set.with_statements(|k, _, _| {
-            statements.get_mut(k).map(std::mem::take).unwrap_or_default()
+            statements
+                .get_mut(k)
+                .map(std::mem::take)
+                .unwrap_or_default()
         });
         put(&mut self.req, &self.key, at);
         let (decision, mut reasons) = cut.decide_with_reasons(&self.req);
@@ -618,7 +619,8 @@ fn put(req: &mut Request, key: &str, a: IpAddr) {
 #[cfg(test)]
 mod tests {
     use super::super::{
-        DECISIONS, IpOutcome, WORK, all_addresses, decide_over_ips, decide_over_ips_walk,
+        DECISIONS, IpOutcome, WORK, all_addresses, decide_over_ips, decide_over_ips_sweep,
+        decide_over_ips_walk,
     };
     use crate::{Policy, PolicySet, Request};
     use ipnet::IpNet;
@@ -686,7 +688,9 @@ mod tests {
                 let mut by_op: Vec<(String, Vec<(String, String)>)> = Vec::new();
                 for (op, key, v) in conds {
                     match by_op.iter_mut().find(|(o, _)| *o == op) {
-                        Some((_, list)) if !list.iter().any(|(k, _)| *k == key) => list.push((key, v)),
+                        Some((_, list)) if !list.iter().any(|(k, _)| *k == key) => {
+                            list.push((key, v))
+                        }
                         Some(_) => {}
                         None => by_op.push((op, vec![(key, v)])),
                     }
@@ -715,7 +719,10 @@ mod tests {
             .enumerate()
             .map(|(i, s)| s.replacen(r#""Sid":"S"#, &format!(r#""Sid":"S{i}x"#), 1))
             .collect();
-        format!(r#"{{"Version":"2012-10-17","Statement":[{}]}}"#, sts.join(","))
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{}]}}"#,
+            sts.join(",")
+        )
     }
 
     fn policy() -> impl Strategy<Value = String> {
@@ -734,7 +741,10 @@ mod tests {
                         1 => r#""111122223333""#.to_string(),
                         _ => r#""*""#.to_string(),
                     };
-                    format!(r#"{{"Principal":{{"AWS":{who}}},{}"#, s.trim_start_matches('{'))
+                    format!(
+                        r#"{{"Principal":{{"AWS":{who}}},{}"#,
+                        s.trim_start_matches('{')
+                    )
                 })
                 .collect();
             unique_sids(sts)
@@ -805,9 +815,10 @@ mod tests {
                     crate::context::ContextValue::One(crate::context::Scalar::String("ml".into())),
                 );
             }
-            let fast: Vec<IpOutcome> = decide_over_ips(&set, &req, "aws:SourceIp", &ranges);
+            let fast: Option<Vec<IpOutcome>> = decide_over_ips_sweep(&set, &req, "aws:sourceip", &ranges);
             let reference = decide_over_ips_walk(&set, &req, "aws:SourceIp", &ranges);
-            prop_assert_eq!(fast, reference);
+            // Only a condition on the key of another kind sends the key to the walk; the generator writes none.
+            prop_assert_eq!(fast, Some(reference));
         }
     }
 
