@@ -74,10 +74,9 @@ impl<'t> Document<'t> {
     /// The byte where 1-based `line` (a column in characters) starts: for places given as line and column.
     fn byte_at(&self, (line, column): (usize, usize)) -> usize {
         let start = self.lines.line_start(line).unwrap_or(self.text.len());
-        self.text
-            .get(start..)
-            .and_then(|rest| rest.char_indices().nth(column.saturating_sub(1)))
-            .map_or(start, |(i, _)| start + i)
+        self.lines
+            .char_after(self.text, start, column.saturating_sub(1))
+            .unwrap_or(start)
     }
 
     /// The lines that hold bytes `lo..hi`: their first byte, their end (before the last one's line break, if any)
@@ -111,7 +110,7 @@ const CONTEXT: usize = 1024;
 /// `window` (one line) cut around `lo..hi` when it is long: the cut window, and the number of characters cut
 /// from its start (the columns annotate-snippets would then count short).
 fn cut_long_line(
-    source: &str,
+    doc: &Document<'_>,
     window: std::ops::Range<usize>,
     lo: usize,
     hi: usize,
@@ -120,13 +119,11 @@ fn cut_long_line(
         return (window, 0);
     }
     let r = clamp(
-        source,
+        doc.text,
         lo.saturating_sub(CONTEXT).max(window.start),
         hi.saturating_add(CONTEXT).min(window.end),
     );
-    let skipped = source
-        .get(window.start..r.start)
-        .map_or(0, |t| t.chars().count());
+    let skipped = doc.line_col(r.start).1.saturating_sub(doc.line_col(window.start).1);
     (r, skipped)
 }
 
@@ -269,7 +266,7 @@ pub(crate) fn diagnostic_in(
     let (start, end, first_line) = doc.lines_around(lo, hi);
     let window = clamp(source, start, end);
     let (window, skipped) = if doc.line_col(window.end).0 == first_line {
-        cut_long_line(source, window, lo, hi)
+        cut_long_line(doc, window, lo, hi)
     } else {
         (window, 0)
     };
@@ -355,7 +352,7 @@ pub(crate) fn at_place_in(
     let (start, end, first_line) = doc.lines_around(span.start, span.end);
     let window = clamp(source, start, end);
     let (window, skipped) = if doc.line_col(window.end).0 == first_line {
-        cut_long_line(source, window, span.start, span.end)
+        cut_long_line(doc, window, span.start, span.end)
     } else {
         (window, 0)
     };
