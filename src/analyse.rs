@@ -172,8 +172,11 @@ fn decide_over_ips_sweep(
 /// the whole set.
 const FEW_BOUNDARIES: usize = 4;
 
+/// Inclusive address intervals of IPv4 and of IPv6.
+type Intervals = (Vec<(u32, u32)>, Vec<(u128, u128)>);
+
 /// The addresses of `ranges`, IPv4 and IPv6, each family's sorted and merged.
-fn intervals(ranges: &[IpNet]) -> (Vec<(u32, u32)>, Vec<(u128, u128)>) {
+fn intervals(ranges: &[IpNet]) -> Intervals {
     let mut v4: Vec<(u32, u32)> = Vec::new();
     let mut v6: Vec<(u128, u128)> = Vec::new();
     for r in ranges {

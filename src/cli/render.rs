@@ -123,7 +123,10 @@ fn cut_long_line(
         lo.saturating_sub(CONTEXT).max(window.start),
         hi.saturating_add(CONTEXT).min(window.end),
     );
-    let skipped = doc.line_col(r.start).1.saturating_sub(doc.line_col(window.start).1);
+    let skipped = doc
+        .line_col(r.start)
+        .1
+        .saturating_sub(doc.line_col(window.start).1);
     (r, skipped)
 }
 
