@@ -105,7 +105,7 @@ impl<'t> Document<'t> {
 /// reads the whole line for each snippet (a minified policy is one line: thousands of findings on a 500 KB line
 /// made `presign` quadratic), and shows only about a terminal's width of it.
 const LONG_LINE: usize = 4096;
-const CONTEXT: usize = 1024;
+const CONTEXT: usize = 512;
 
 /// `window` (one line) cut around `lo..hi` when it is long: the cut window, and the number of characters cut
 /// from its start (the columns annotate-snippets would then count short).
@@ -620,7 +620,9 @@ mod tests {
                     .element(Level::NOTE.message(format!("at `{path}`")));
             renderer(false).render(&[group])
         };
-        for needle in ["\"Version\"", "\"S日本\"", "\"Alow\""] {
+        // A span longer than the context, and one longer than a terminal line.
+        let long = format!(r#""Action":"*","Resource":"*"}},{}"#, statement.repeat(12));
+        for needle in ["\"Version\"", "\"S日本\"", "\"Alow\"", long.as_str()] {
             let positions: Vec<usize> = text.match_indices(needle).map(|(i, _)| i).collect();
             for &at in [
                 positions[0],
