@@ -43,7 +43,7 @@ mod addr;
 mod derive;
 mod feedfile;
 pub mod feeds;
-pub mod findings;
+pub(crate) mod findings;
 mod read;
 mod report;
 mod step;
