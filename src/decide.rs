@@ -50,33 +50,6 @@ impl fmt::Display for Decision {
     }
 }
 
-/// A gate that must allow for the request to be allowed (docs/SEMANTICS.md §4.1-§4.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Gate {
-    /// Identity-based policies (or, in the same account, the resource policy).
-    Identity,
-    /// The resource policy, for a cross-account request.
-    Resource,
-    Boundary,
-    Session,
-    /// One SCP level.
-    Scp(usize),
-    Endpoint,
-}
-
-impl fmt::Display for Gate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Gate::Identity => f.write_str("identity"),
-            Gate::Resource => f.write_str("resource"),
-            Gate::Boundary => f.write_str("boundary"),
-            Gate::Session => f.write_str("session"),
-            Gate::Scp(l) => write!(f, "scps[{l}]"),
-            Gate::Endpoint => f.write_str("endpoint"),
-        }
-    }
-}
-
 /// Why the decision came out as it did: a statement that applied, or a gate without an Allow.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Reason {
@@ -211,7 +184,7 @@ impl Tracer for Recorder {
     }
 }
 
-pub use crate::rules::{RCP_SERVICES, rcp_governs, rcp_service_list};
+pub use crate::rules::{Gate, RCP_SERVICES, rcp_governs, rcp_service_list};
 
 /// Records only the reasons: every deciding statement, without the per-condition trace.
 #[derive(Default)]

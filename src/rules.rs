@@ -1,11 +1,43 @@
-//! The rules of AWS's evaluation that more than one stage reads (docs/SEMANTICS.md §4): which services
-//! resource control policies govern. `compile` (which skips RCPs for other services when it indexes a set) and
-//! `decide` (which applies them) both read it here.
+//! The rules of AWS's evaluation that more than one stage reads (docs/SEMANTICS.md §4): the gates a request must
+//! pass, and which services resource control policies govern. `compile` (which indexes a set's Allows and Denies
+//! by gate, and skips RCPs for other services) and `decide` (which applies them) both read them here.
 //!
 //! Dependencies: this module depends on nothing else in the crate; `compile` and `decide` depend on it, so neither
 //! needs the other for it (`compile` used to import `decide::rcp_governs` while `decide` imports `compile`).
 
 #![warn(missing_docs)]
+
+use std::fmt;
+
+/// A gate that must allow for the request to be allowed (docs/SEMANTICS.md §4.1-§4.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Gate {
+    /// Identity-based policies (or, in the same account, the resource policy).
+    Identity,
+    /// The resource policy, for a cross-account request.
+    Resource,
+    /// The permissions boundary.
+    Boundary,
+    /// The session policies.
+    Session,
+    /// One SCP level.
+    Scp(usize),
+    /// The VPC endpoint's policy.
+    Endpoint,
+}
+
+impl fmt::Display for Gate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Gate::Identity => f.write_str("identity"),
+            Gate::Resource => f.write_str("resource"),
+            Gate::Boundary => f.write_str("boundary"),
+            Gate::Session => f.write_str("session"),
+            Gate::Scp(l) => write!(f, "scps[{l}]"),
+            Gate::Endpoint => f.write_str("endpoint"),
+        }
+    }
+}
 
 /// The services whose requests RCPs govern, each with the month it joined Organizations' list of services that
 /// support RCPs (<https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html>; the
