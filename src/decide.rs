@@ -537,28 +537,41 @@ fn evaluate<S: StatementSource>(set: &Inner, inp: &Input<'_>, s: &mut S) -> Deci
     // for the account delegates to the identity policies.
     let own_rules = set.resource_kind != ResourceKind::Resource;
     let limited = set.boundary.is_some() || !set.session.is_empty();
-    let grant = if set.resource.is_some()
-        && (S::FULL || own_rules || limited || !identity || !inp.same_account())
+    let has_resource = set.resource.is_some();
+    // Whether principal and resource share an account. Without a resource policy nothing before the last gate
+    // needs it: the fast path asks last (`None` until then), when an earlier gate may have failed or a literal
+    // resource pattern located the resource's account. The fast path asks at most once (the cell is for the full
+    // walk, whose principal tests may ask again).
+    let same_account = match (S::FULL, has_resource) {
+        (true, _) => Some(inp.same_account()),
+        (false, true) => Some(inp.accounts_agree()),
+        (false, false) => None,
+    };
+    let grant = if has_resource
+        && (S::FULL || own_rules || limited || !identity || same_account == Some(false))
     {
         s.grant(denied)
     } else {
         Grant::None
     };
-    let same_account = inp.same_account();
-    let direct = same_account && grant == Grant::Caller;
-    if same_account {
-        if own_rules && grant == Grant::None {
-            fail!(Gate::Resource);
+    let direct = same_account == Some(true) && grant == Grant::Caller;
+    match same_account {
+        Some(true) => {
+            if own_rules && grant == Grant::None {
+                fail!(Gate::Resource);
+            }
+            if !direct && !identity && grant != Grant::Role {
+                fail!(Gate::Identity);
+            }
         }
-        if !direct && !identity && grant != Grant::Role {
-            fail!(Gate::Identity);
-        }
-    } else {
-        if !identity {
-            fail!(Gate::Identity);
-        }
-        if grant == Grant::None {
-            fail!(Gate::Resource);
+        // Across accounts, or (`None`) without a resource policy, in either case: the identity gate must allow.
+        _ => {
+            if !identity {
+                fail!(Gate::Identity);
+            }
+            if same_account == Some(false) && grant == Grant::None {
+                fail!(Gate::Resource);
+            }
         }
     }
     // In full mode evaluated even where a direct grant passes them, to record their statements.
@@ -578,6 +591,10 @@ fn evaluate<S: StatementSource>(set: &Inner, inp: &Input<'_>, s: &mut S) -> Deci
     }
     if set.endpoint.is_some() && !s.allows(Gate::Endpoint, denied) {
         fail!(Gate::Endpoint);
+    }
+    // Without a resource policy, a request across accounts has no resource policy to allow it.
+    if same_account.is_none() && !inp.accounts_agree() {
+        fail!(Gate::Resource);
     }
     if denied {
         Decision::ExplicitDeny
@@ -712,7 +729,7 @@ struct Planned<'a, 'r> {
 
 impl Planned<'_, '_> {
     /// Whether a statement of `ids[from..to]` applies.
-    #[inline]
+    #[inline(always)]
     fn any(&self, (from, to): (u32, u32)) -> bool {
         self.index
             .plan_arena
@@ -737,9 +754,13 @@ impl StatementSource for Planned<'_, '_> {
         self.any(self.plan.deny) || (rcps && self.any(self.plan.rcp_deny))
     }
 
-    #[inline]
+    #[inline(always)]
     fn allows(&mut self, gate: Gate, _denied: bool) -> bool {
-        let at = self.plan.gates as usize + 2 * gate_ordinal(gate, self.set.inner.scps.len());
+        let k = gate_ordinal(gate, self.set.inner.scps.len());
+        if self.plan.always.checked_shr(k as u32).unwrap_or(0) & 1 != 0 {
+            return true;
+        }
+        let at = self.plan.gates as usize + 2 * k;
         match self.index.plan_arena.ids.get(at..at + 2) {
             Some(&[ALWAYS, _]) => true,
             Some(&[from, to]) => self.any((from, to)),
@@ -1680,39 +1701,30 @@ fn null<'r>(when_absent: bool, when_present: bool, present: bool) -> (bool, Why<
 
 /// The condition kernel of docs/SEMANTICS.md §3.3-§3.6, written once for every walk: an operator with
 /// `qualifier`, `if_exists` and `negated` on the request's `values` of its key (none: absent), `m` telling whether
-/// one value matches a policy value under the operator's positive form. The fast path calls it with the lowered
-/// form's leaf tests; inlined, its rules for a single value or none fold to a comparison or two.
+/// one value matches a policy value under the operator's positive form. Its rules for an absent key
+/// ([`on_absent`]) and for one compared without a qualifier ([`unqualified`]) are functions of their own, which
+/// the fast path's lowered tests call on one value or none.
 #[inline(always)]
 fn kernel<'r>(
     qualifier: Option<Qualifier>,
     if_exists: bool,
     negated: bool,
-    mut values: Values<'r>,
-    m: impl FnMut(ScalarRef<'_>) -> bool,
+    values: Values<'r>,
+    m: impl Fn(ScalarRef<'_>) -> bool,
 ) -> (bool, Why<'r>) {
-    let mut m = m;
     // §3.6: for the set qualifiers a present-but-empty string counts as absent.
-    if qualifier.is_some() && matches!(values.one(), Some(ScalarRef::String(""))) {
-        values = Values::Text(&[]);
-    }
-    if values.len() == 0 {
-        // The set qualifier decides before `IfExists` (docs/SEMANTICS.md §3.3): `ForAnyValue:…IfExists` on an
-        // absent or empty key is false, `ForAllValues:…IfExists` true.
-        return match qualifier {
-            Some(Qualifier::ForAllValues) => (true, Why::AbsentForAll),
-            Some(Qualifier::ForAnyValue) => (false, Why::AbsentForAny),
-            None if if_exists => (true, Why::AbsentIfExists),
-            None if negated => (true, Why::AbsentNegated),
-            None => (false, Why::AbsentPositive),
-        };
+    if values.len() == 0
+        || (qualifier.is_some() && matches!(values.one(), Some(ScalarRef::String(""))))
+    {
+        return on_absent(qualifier, if_exists, negated);
     }
     match qualifier {
         None => {
             // A single-valued key; a list given without a qualifier matches when any of its values matches
             // (docs/SEMANTICS.md §3.4, UNCERTAIN).
-            let matched = values.iter().any(&mut m);
+            let matched = values.iter().any(|r| m(r));
             (
-                matched != negated,
+                unqualified(matched, negated),
                 Why::Compared {
                     negated,
                     matched,
@@ -1748,6 +1760,27 @@ fn kernel<'r>(
     }
 }
 
+/// The kernel's rule for a key that is absent (docs/SEMANTICS.md §3.6): the set qualifier decides before
+/// `IfExists` (§3.3: `ForAnyValue:…IfExists` on an absent or empty key is false, `ForAllValues:…IfExists` true);
+/// without one, `IfExists` or a negated operator makes the condition true.
+#[inline(always)]
+fn on_absent(qualifier: Option<Qualifier>, if_exists: bool, negated: bool) -> (bool, Why<'static>) {
+    match qualifier {
+        Some(Qualifier::ForAllValues) => (true, Why::AbsentForAll),
+        Some(Qualifier::ForAnyValue) => (false, Why::AbsentForAny),
+        None if if_exists => (true, Why::AbsentIfExists),
+        None if negated => (true, Why::AbsentNegated),
+        None => (false, Why::AbsentPositive),
+    }
+}
+
+/// The kernel's rule for a present key without a qualifier: whether the condition holds, given whether a value
+/// `matched` under the operator's positive form.
+#[inline(always)]
+fn unqualified(matched: bool, negated: bool) -> bool {
+    matched != negated
+}
+
 /// The original of lowered condition `c`, by the kernel, on the value of its key (`entry`). Out of line, so that the fast path that calls it stays
 /// small.
 #[inline(never)]
@@ -1777,7 +1810,7 @@ fn lowered_condition(
     if let LTest::General = c.test {
         return general(inp.value(c.slot as usize, &c.key, c.hash));
     }
-    let (one, ip) = match (inp.quick(c), &c.test) {
+    let (s, ip) = match (inp.quick(c), &c.test) {
         (q, &LTest::Null(absent, present)) => {
             let given = match q {
                 Quick::Absent => false,
@@ -1787,28 +1820,27 @@ fn lowered_condition(
             return null(absent, present, given).0;
         }
         (Quick::Other(f), _) => return general(Some(f)),
-        (Quick::Absent, _) => (None, None),
-        (Quick::One(s, ip), _) => (Some(s), ip),
+        (Quick::Absent, _) => return on_absent(None, c.if_exists, c.negated).0,
+        (Quick::One(s, ip), _) => (s, ip),
     };
-    let values = match &one {
-        Some(s) => Values::Text(std::slice::from_ref(s)),
-        None => Values::Text(&[]),
-    };
-    let leaf = |r: ScalarRef<'_>| {
-        let s = r.text();
-        match &c.test {
-            LTest::Literals(ts) => ts.iter().any(|t| crate::context::eq_bytes(t, s.as_bytes())),
-            LTest::Set(set) => in_set(set, s),
-            &LTest::Bool(t, f) => match crate::policy::value::parse_bool(s) {
-                Some(true) => t,
-                Some(false) => f,
-                None => false,
-            },
-            LTest::Ip(set) => in_cidrs(set, ip.or_else(|| inp.noted_ip(c.slot as usize)), s),
-            LTest::Null(..) | LTest::General => false,
-        }
-    };
-    kernel(None, c.if_exists, c.negated, values, leaf).0
+    unqualified(lowered_leaf(&c.test, s, ip, c.slot, inp), c.negated)
+}
+
+/// The lowered leaf test `test` on one string value `s` (`ip`: its address, when parsed already; `slot`: its
+/// key's), as [`matches_any`] compares it on the original condition.
+#[inline(always)]
+fn lowered_leaf(test: &LTest, s: &str, ip: Option<IpAddr>, slot: u32, inp: &Input<'_>) -> bool {
+    match test {
+        LTest::Literals(ts) => ts.iter().any(|t| crate::context::eq_bytes(t, s.as_bytes())),
+        LTest::Set(set) => in_set(set, s),
+        &LTest::Bool(t, f) => match crate::policy::value::parse_bool(s) {
+            Some(true) => t,
+            Some(false) => f,
+            None => false,
+        },
+        LTest::Ip(set) => in_cidrs(set, ip.or_else(|| inp.noted_ip(slot as usize)), s),
+        LTest::Null(..) | LTest::General => false,
+    }
 }
 
 /// Whether `s` is in `set`. Out of line, as [`in_cidrs`]: the statement loop that calls them stays small.

@@ -257,6 +257,8 @@ pub(crate) struct Plan {
     pub rcp_deny: (u32, u32),
     /// Whether RCPs govern the action (`decide::rcp_governs`, settled once).
     pub rcps_govern: bool,
+    /// Bit `k` for each gate of ordinal `k` below 64 whose pair is [`ALWAYS`]: read without a load.
+    pub always: u64,
     /// Where the gates' Allows start in `ids`: one pair per gate, in [`gate_ordinal`] order, either
     /// [`ALWAYS`] (an Allow applies to every request with the action) or the range of `ids` of its Allows.
     pub gates: u32,
@@ -331,11 +333,18 @@ impl PlanBuilder {
             })
             .collect::<Option<_>>()?;
         let at = u32::try_from(self.ids.len()).ok()?;
+        let always = pairs
+            .iter()
+            .enumerate()
+            .take(64)
+            .filter(|(_, p)| p.0 == ALWAYS)
+            .fold(0u64, |m, (k, _)| m | 1 << k);
         self.ids.extend(pairs.into_iter().flat_map(|(a, b)| [a, b]));
         Some(Plan {
             deny,
             rcp_deny,
             rcps_govern,
+            always,
             gates: at,
         })
     }
