@@ -575,19 +575,17 @@ fn evaluate<S: StatementSource>(set: &Inner, inp: &Input<'_>, s: &mut S) -> Deci
         }
     }
     // In full mode evaluated even where a direct grant passes them, to record their statements.
-    if set.boundary.is_some()
-        && (S::FULL || !direct)
-        && !s.allows(Gate::Boundary, denied)
-        && !direct
-    {
-        fail!(Gate::Boundary);
+    if set.boundary.is_some() && (S::FULL || !direct) {
+        let allowed = s.allows(Gate::Boundary, denied);
+        if !allowed && !direct {
+            fail!(Gate::Boundary);
+        }
     }
-    if !set.session.is_empty()
-        && (S::FULL || !direct)
-        && !s.allows(Gate::Session, denied)
-        && !direct
-    {
-        fail!(Gate::Session);
+    if !set.session.is_empty() && (S::FULL || !direct) {
+        let allowed = s.allows(Gate::Session, denied);
+        if !allowed && !direct {
+            fail!(Gate::Session);
+        }
     }
     if set.endpoint.is_some() && !s.allows(Gate::Endpoint, denied) {
         fail!(Gate::Endpoint);
@@ -1722,7 +1720,7 @@ fn kernel<'r>(
         None => {
             // A single-valued key; a list given without a qualifier matches when any of its values matches
             // (docs/SEMANTICS.md §3.4, UNCERTAIN).
-            let matched = values.iter().any(|r| m(r));
+            let matched = values.iter().any(&m);
             (
                 unqualified(matched, negated),
                 Why::Compared {
