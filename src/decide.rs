@@ -500,6 +500,11 @@ trait StatementSource {
     fn grant(&mut self, denied: bool) -> Grant;
     /// Record that `gate` has no applicable Allow.
     fn no_allow(&mut self, _gate: Gate) {}
+    /// Whether each of the `levels` SCP levels is known, without evaluating anything, to have an Allow that
+    /// applies to every request with the action (`false`: ask [`StatementSource::allows`] for each).
+    fn scps_always(&self, _levels: usize) -> bool {
+        false
+    }
 }
 
 /// The decision of docs/SEMANTICS.md §4.1-§4.2, the one place the gates are applied: an applicable Deny decides;
@@ -526,18 +531,20 @@ fn evaluate<S: StatementSource>(set: &Inner, inp: &Input<'_>, s: &mut S) -> Deci
             }
         }};
     }
-    for l in 0..set.scps.len() {
-        if !s.allows(Gate::Scp(l), denied) {
-            fail!(Gate::Scp(l));
+    let levels = set.scps.len();
+    if !s.scps_always(levels) {
+        for l in 0..levels {
+            if !s.allows(Gate::Scp(l), denied) {
+                fail!(Gate::Scp(l));
+            }
         }
     }
     let identity = s.allows(Gate::Identity, denied);
     // §4.1: in one account, a resource policy's grant to the caller itself stands alone; a grant to the role is
     // limited by the boundary and the session policies; a key or trust policy must itself allow, and its Allow
     // for the account delegates to the identity policies.
-    let own_rules = set.resource_kind != ResourceKind::Resource;
-    let limited = set.boundary.is_some() || !set.session.is_empty();
     let has_resource = set.resource.is_some();
+    let own_rules = has_resource && set.resource_kind != ResourceKind::Resource;
     // Whether principal and resource share an account. Without a resource policy nothing before the last gate
     // needs it: the fast path asks last (`None` until then), when an earlier gate may have failed or a literal
     // resource pattern located the resource's account. The fast path asks at most once (the cell is for the full
@@ -548,7 +555,12 @@ fn evaluate<S: StatementSource>(set: &Inner, inp: &Input<'_>, s: &mut S) -> Deci
         (false, false) => None,
     };
     let grant = if has_resource
-        && (S::FULL || own_rules || limited || !identity || same_account == Some(false))
+        && (S::FULL
+            || own_rules
+            || set.boundary.is_some()
+            || !set.session.is_empty()
+            || !identity
+            || same_account == Some(false))
     {
         s.grant(denied)
     } else {
@@ -742,6 +754,12 @@ impl Planned<'_, '_> {
 impl StatementSource for Planned<'_, '_> {
     const FULL: bool = false;
 
+    #[inline(always)]
+    fn scps_always(&self, levels: usize) -> bool {
+        let all = 1u64.checked_shl(levels as u32).map_or(u64::MAX, |b| b - 1);
+        levels < 64 && self.plan.always & all == all
+    }
+
     #[inline]
     fn rcps_govern(&self) -> bool {
         self.plan.rcps_govern
@@ -755,7 +773,7 @@ impl StatementSource for Planned<'_, '_> {
     #[inline(always)]
     fn allows(&mut self, gate: Gate, _denied: bool) -> bool {
         let k = gate_ordinal(gate, self.set.inner.scps.len());
-        if self.plan.always.checked_shr(k as u32).unwrap_or(0) & 1 != 0 {
+        if k < 64 && (self.plan.always >> k) & 1 != 0 {
             return true;
         }
         let at = self.plan.gates as usize + 2 * k;
