@@ -1827,19 +1827,20 @@ fn lowered_condition(
         return general(inp.value(c.slot as usize, &c.key, c.hash));
     }
     let (s, ip) = match (inp.quick(c), &c.test) {
-        (q, &LTest::Null(absent, present)) => {
-            let given = match q {
-                Quick::Absent => false,
-                Quick::One(..) => true,
-                Quick::Other(f) => f.values.len() > 0,
-            };
-            return null(absent, present, given).0;
-        }
-        (Quick::Other(f), _) => return general(Some(f)),
-        (Quick::Absent, _) => return on_absent(None, c.if_exists, c.negated).0,
         (Quick::One(s, ip), _) => (s, ip),
+        // `Null` on a list: present unless it has no value.
+        (Quick::Absent, &LTest::Null(absent, present)) => return null(absent, present, false).0,
+        (Quick::Other(f), &LTest::Null(absent, present)) => {
+            return null(absent, present, f.values.len() > 0).0;
+        }
+        (Quick::Absent, _) => return on_absent(None, c.if_exists, c.negated).0,
+        (Quick::Other(f), _) => return general(Some(f)),
     };
-    unqualified(lowered_leaf(&c.test, s, ip, c.slot, inp), c.negated)
+    let matched = match &c.test {
+        &LTest::Null(absent, present) => return null(absent, present, true).0,
+        test => lowered_leaf(test, s, ip, c.slot, inp),
+    };
+    unqualified(matched, c.negated)
 }
 
 /// The lowered leaf test `test` on one string value `s` (`ip`: its address, when parsed already; `slot`: its
