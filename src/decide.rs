@@ -1,11 +1,16 @@
 //! Decide one request against a [`PolicySet`] (docs/SEMANTICS.md §3, §4).
 //!
-//! There is one evaluator: one statement test (`applies`, with the condition kernel `condition_on`) and one
-//! definition of the gates. [`PolicySet::explain`] walks every statement with a tracer that records each one and
-//! its conditions. [`PolicySet::decide`] records nothing and stops at the first applicable Deny; on a set with an
-//! action index it visits only the statements whose action matches, in the same order, and passes a gate that
-//! holds an unconditional Allow for the action (`run_indexed`). Property tests and the `decide_differential`
-//! fuzz target check that both walks, and [`PolicySet::decide_ref`] on a borrowed request, decide alike.
+//! Each AWS rule is written once. The gates (SCP levels, RCPs, the resource policy in one account and across
+//! accounts, identity, boundary, session, endpoint) are `evaluate`, the one walk every decision takes; principal
+//! matching is `principal_applies`; the condition kernel is `kernel`, with its rules for `Null`
+//! (`null`), an absent key (`on_absent`) and a key without a qualifier (`unqualified`). What differs between
+//! the paths is only how `evaluate` reaches statements, a `StatementSource`, monomorphised so that the fast path
+//! pays nothing for the tracer: `Walk` visits every policy in order and tests each statement with `applies`,
+//! recording what [`PolicySet::explain`] shows; `Planned` (an action the set's index names) visits the statements
+//! of the action's plan, `Indexed` (another action) those the index's masks say match, both by the lowered form
+//! (`lowered_applies`, whose leaf tests compare one value as `matches_any` does). Property tests and the
+//! `decide_differential` fuzz target check that the sources, and [`PolicySet::decide_ref`] on a borrowed request,
+//! decide alike.
 
 use crate::compile::{AccountMatch, ResourceKind};
 use crate::compile::{
@@ -1960,6 +1965,52 @@ pub(crate) fn matches_any(
 mod tests {
     use super::*;
     use crate::Policy;
+
+    /// A plan keeps the SCP levels that pass unconditionally for an action as bits, 64 of them: every level is
+    /// still decided past the 64th, one level without an Allow denies wherever it is, and the plan, the index's
+    /// masks (an action the set does not name) and the full walk agree.
+    #[test]
+    fn plans_decide_every_scp_level_past_the_always_bits() {
+        let allow_all = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+        let allow_s3 = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
+        let identity = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject",
+            "sqs:SendMessage"],"Resource":"*"}]}"#;
+        for levels in [1, 3, 63, 64, 65, 70] {
+            for narrow in [None, Some(0), Some(levels / 2), Some(levels - 1)] {
+                let mut b = PolicySet::builder().identity(Policy::parse(identity).unwrap());
+                for l in 0..levels {
+                    let text = if narrow == Some(l) {
+                        allow_s3
+                    } else {
+                        allow_all
+                    };
+                    b = b.scp_level([Policy::parse(text).unwrap()]);
+                }
+                let set = b.build().unwrap();
+                for (action, named) in [
+                    ("s3:GetObject", true),
+                    ("sqs:SendMessage", true),
+                    ("sqs:ReceiveMessage", false),
+                ] {
+                    let req = Request::new(action, "arn:aws:s3:::b/k");
+                    let want = if action.starts_with("s3:") || (narrow.is_none() && named) {
+                        Decision::Allow
+                    } else {
+                        Decision::ImplicitDeny
+                    };
+                    let what = format!("{levels} levels, narrow {narrow:?}, {action}");
+                    assert_eq!(set.decide(&req), want, "{what}");
+                    assert_eq!(set.explain(&req).decision, want, "{what}: explain");
+                    let r = RequestRef {
+                        action,
+                        resource: "arn:aws:s3:::b/k",
+                        ..RequestRef::default()
+                    };
+                    assert_eq!(set.decide_ref(&r), Ok(want), "{what}: decide_ref");
+                }
+            }
+        }
+    }
 
     /// `decide_ref_with` reads the layout rather than looking keys up: a forged layout that calls the set's key
     /// unknown makes the request decide as if the key were absent. (`key_layout` never builds such a layout;
