@@ -193,13 +193,13 @@ impl<'a> Reader<'a> {
                 format!("expected an object, found {}", node.kind_name()),
             ));
         };
-        members
-            .iter()
-            .map(|m| {
-                let value = self.string(&m.value, &format!("{path}.{}", m.key))?;
-                Ok((m.key.to_string(), value.into_owned()))
-            })
-            .collect()
+        // Inserted one by one: `collect` into a map sorts first, a sort the module would carry for this alone.
+        let mut out = BTreeMap::new();
+        for m in members {
+            let value = self.string(&m.value, &format!("{path}.{}", m.key))?;
+            out.insert(m.key.to_string(), value.into_owned());
+        }
+        Ok(out)
     }
 }
 
