@@ -517,6 +517,16 @@ mod tests {
             let layout = set.fields_layout(&f);
             assert_eq!(set.decide_fields_with(Some(&layout), &f), Ok(want));
         }
+        // Fields of every length around a word's size.
+        for pad in 0..20 {
+            let resource = format!("arn:aws:s3:::b/{}", "k".repeat(pad));
+            for (tag, want) in [("x", Decision::Allow), ("xx", Decision::ImplicitDeny)] {
+                let f = format!(
+                    "\u{1f}s3:GetObject\u{1f}{resource}\u{1f}aws:PrincipalTag/t\u{1f}{tag}"
+                );
+                assert_eq!(set.decide_fields(&f), Ok(want), "{f:?}");
+            }
+        }
         // Empty fields are values: an empty tag is not `x`.
         let f = "\u{1f}s3:GetObject\u{1f}*\u{1f}aws:PrincipalTag/t\u{1f}";
         assert_eq!(set.decide_fields(f), Ok(Decision::ImplicitDeny));

@@ -74,9 +74,10 @@ let input = null; // a view of the module's input buffer (inputBuffer), in its m
 
 /** Write `s` as UTF-8 into the module's input buffer (no copy through JavaScript, nothing to free); its length. */
 function toInput(s) {
-  // At most 3 bytes per UTF-16 unit. A view goes stale when the memory grows (its buffer is then detached).
+  // At most 3 bytes per UTF-16 unit. A view goes stale when the memory grows: its buffer is then detached and
+  // its length 0, so the length check catches that too (and costs less than comparing memory.buffer).
   const need = s.length * 3;
-  if (input === null || input.length < need || input.buffer !== memory.buffer) {
+  if (input === null || input.length < need) {
     const len = Math.max(need, 1024);
     input = new Uint8Array(memory.buffer, bg.inputBuffer(len), len);
   }
