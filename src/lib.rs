@@ -36,6 +36,7 @@ pub mod policy;
 pub(crate) mod refuse;
 pub(crate) mod rules;
 pub mod shape;
+mod sort;
 pub mod span;
 mod suggest;
 pub mod traps;
