@@ -16,12 +16,20 @@ use std::sync::Arc;
 /// Where a policy sits in a request's evaluation (docs/FORMATS.md §2: the names used in decisions).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PolicyRef {
+    /// An SCP: (level, index in the level), levels numbered from 0 at the organisation's root down to the
+    /// account, in the order [`PolicySetBuilder::scp_level`] added them. Written `scps[L][j]`.
     Scp(usize, usize),
+    /// An RCP: (level, index in the level), numbered as for [`PolicyRef::Scp`]. Written `rcps[L][j]`.
     Rcp(usize, usize),
+    /// The resource-based policy (or the trust or key policy: [`ResourceKind`]). Written `resource`.
     Resource,
+    /// The i-th identity-based policy, in the order added (0-based). Written `identity[i]`.
     Identity(usize),
+    /// The permissions boundary. Written `boundary`.
     Boundary,
+    /// The i-th session policy, in the order added (0-based). Written `session[i]`.
     Session(usize),
+    /// The policy of the VPC endpoint the request came through. Written `endpoint`.
     Endpoint,
 }
 
@@ -136,6 +144,9 @@ pub struct CompileError {
     pub policy: PolicyRef,
     /// Its source text, which `diagnostic`'s span points into.
     pub source_text: Arc<str>,
+    /// What is wrong: an error with its stable code, message and help, and the byte span in `source_text` it
+    /// points at (the CLI prints it as docs/FORMATS.md §7 says). Refusals that IAM or Organizations would give
+    /// when such a policy is saved (docs/SEMANTICS.md §1.12) are among them.
     pub diagnostic: Box<Diagnostic>,
     /// Every other error of the set, in the order of [`PolicySet::policies`], then of the statements; each
     /// has no `others` of its own.
@@ -279,6 +290,7 @@ pub struct CompiledPolicy {
 }
 
 impl CompiledPolicy {
+    /// The parsed policy it was compiled from, with its source text and spans (shared, not copied).
     pub fn policy(&self) -> &Policy {
         &self.policy
     }
@@ -1536,6 +1548,14 @@ impl PolicySetBuilder {
 }
 
 impl PolicySet {
+    /// An empty builder: add the policies of each place, then [`PolicySetBuilder::build`] compiles them once.
+    /// A set built from no policy at all denies every request implicitly (no identity policy allows).
+    ///
+    /// ```
+    /// use iamgate::{Decision, PolicySet, Request};
+    /// let set = PolicySet::builder().build().unwrap();
+    /// assert_eq!(set.decide(&Request::new("s3:GetObject", "arn:aws:s3:::b/k")), Decision::ImplicitDeny);
+    /// ```
     pub fn builder() -> PolicySetBuilder {
         PolicySetBuilder::default()
     }
@@ -1629,6 +1649,8 @@ impl PolicySet {
         }
     }
 
+    /// Whether at least one SCP level was given ([`PolicySetBuilder::scp_level`]): the principal's account is
+    /// then taken to be in an organisation, and every level must allow (docs/SEMANTICS.md §4.1).
     pub fn has_scps(&self) -> bool {
         !self.inner.scps.is_empty()
     }

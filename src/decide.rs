@@ -31,15 +31,28 @@ use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-/// The outcome of a request.
+/// The outcome of a request (docs/SEMANTICS.md §4.1). It serialises, and displays, as the variant's name: the
+/// `decision` field of a decision record (docs/FORMATS.md §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum Decision {
+    /// No Deny applied, and every gate that had to allow (SCP levels, identity or resource policy, boundary,
+    /// session policies, endpoint policy) had an Allow that applied.
     Allow,
+    /// A Deny statement applied to the request in some policy. Final: no Allow anywhere overrides it.
     ExplicitDeny,
+    /// No Deny applied, but some gate had no applicable Allow (the default: every request starts denied). Also the
+    /// answer of [`PolicySet::decide`] to a malformed request ([`Request::check`]).
     ImplicitDeny,
 }
 
 impl Decision {
+    /// Whether the request is allowed: true for [`Decision::Allow`] only; both kinds of deny refuse it.
+    ///
+    /// ```
+    /// use iamgate::Decision;
+    /// assert!(Decision::Allow.is_allowed());
+    /// assert!(!Decision::ImplicitDeny.is_allowed());
+    /// ```
     pub fn is_allowed(self) -> bool {
         self == Decision::Allow
     }
@@ -55,15 +68,25 @@ impl fmt::Display for Decision {
     }
 }
 
-/// Why the decision came out as it did: a statement that applied, or a gate without an Allow.
+/// Why the decision came out as it did: a statement that applied, or a gate without an Allow. It serialises as
+/// one entry of a decision record's `reasons` (docs/FORMATS.md §2): `{"policy", "sid", "statement", "effect"}`,
+/// or `{"policy": GATE, "effect": "NoAllow"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Reason {
+    /// A statement that applied to the request: a Deny behind an [`Decision::ExplicitDeny`], or an Allow behind
+    /// an [`Decision::Allow`].
     Statement {
+        /// The policy that holds the statement, written `identity[0]`, `scps[1][0]`, ... in records.
         policy: PolicyRef,
+        /// The statement's `Sid`, if it has one.
         sid: Option<String>,
+        /// The statement's 0-based index in the policy's `Statement` list (0 when `Statement` is one object).
         statement: usize,
+        /// The statement's `Effect`.
         effect: Effect,
     },
+    /// A gate that had to allow the request and had no applicable Allow: one of the reasons for an
+    /// [`Decision::ImplicitDeny`].
     NoAllow(Gate),
 }
 
@@ -120,8 +143,13 @@ impl Serialize for Reason {
 pub struct ConditionTrace {
     /// Index in the statement's conditions (the order written).
     pub index: usize,
+    /// The condition operator in AWS's spelling, with its qualifier and `IfExists` if written
+    /// (`ForAnyValue:StringLikeIfExists`).
     pub operator: String,
+    /// The condition key, in lower case (keys ignore case; docs/SEMANTICS.md §1.10).
     pub key: String,
+    /// Whether the condition held for this request (docs/SEMANTICS.md §3.6). A statement applies only when all
+    /// its conditions hold.
     pub held: bool,
     /// In words: `key absent: a negated operator is true`, `203.0.113.7 is in the list`, ...
     pub why: String,
@@ -130,17 +158,28 @@ pub struct ConditionTrace {
     pub uncertain: Option<&'static str>,
 }
 
-/// How one statement fared.
+/// How one statement fared: one entry of the `statements` that `--explain` adds to a decision record
+/// (docs/FORMATS.md §2). The statement applies when its action, resource and principal match and every
+/// condition holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StatementTrace {
+    /// The policy that holds the statement; serialised as its name (`identity[0]`, `scps[1][0]`).
     #[serde(serialize_with = "ser_display")]
     pub policy: PolicyRef,
+    /// The statement's 0-based index in the policy's `Statement` list.
     pub statement: usize,
+    /// The statement's `Sid`, if it has one.
     pub sid: Option<String>,
+    /// The statement's `Effect`.
     pub effect: Effect,
+    /// Whether `Action` (or `NotAction`) matched the request's action.
     pub action_matched: bool,
+    /// Whether `Resource` (or `NotResource`) matched the request's resource.
     pub resource_matched: bool,
+    /// Whether `Principal` (or `NotPrincipal`) matched the caller; true for a statement without one (identity
+    /// policies, boundaries, session policies, SCPs).
     pub principal_matched: bool,
+    /// Each condition's result, in the order written (every condition is evaluated, even after one fails).
     pub conditions: Vec<ConditionTrace>,
     /// Whether the whole statement applied to the request.
     pub applies: bool,
@@ -153,8 +192,13 @@ fn ser_display<T: fmt::Display, S: serde::Serializer>(v: &T, s: S) -> Result<S::
 /// A decision with the statements and conditions that made it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Explanation {
+    /// The decision, always that of [`PolicySet::decide`] on the same request.
     pub decision: Decision,
+    /// What decided (docs/FORMATS.md §2): for an ExplicitDeny every Deny statement that applied; for an Allow
+    /// every Allow that applied in each policy consulted; for an ImplicitDeny every gate without an applicable
+    /// Allow. Empty for a malformed request.
     pub reasons: Vec<Reason>,
+
     /// Every statement of every policy that was consulted.
     pub statements: Vec<StatementTrace>,
 }

@@ -19,7 +19,12 @@ use std::collections::BTreeMap;
 /// Nothing is read from disk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PresignInput<'a> {
+    /// The network scenario (docs/FORMATS.md §3); places in its errors are in this text, their paths under
+    /// `$.network`.
     pub network: Doc<'a>,
+    /// Feed texts by the name the network gives them (its `cenr` or `aws_ip_ranges` value): a Zscaler CENR JSON
+    /// or AWS's `ip-ranges.json` (docs/FORMATS.md §3, Feeds). A name the network uses and this map lacks is an
+    /// error; empty when the network names no feed.
     pub feeds: BTreeMap<String, String>,
 }
 
@@ -28,17 +33,26 @@ pub struct PresignInput<'a> {
 /// `{"request": REQUEST, "api_endpoint": {"id": ..., "policy": ...}, "studio_endpoint": {...}}`.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ReachInput<'a> {
+    /// A network scenario (docs/FORMATS.md §3): the request template and both endpoints come from it. Give it
+    /// alone (with `feeds`), or not at all.
     pub network: Option<Doc<'a>>,
+    /// The feed texts the network names, as [`PresignInput::feeds`].
     pub feeds: BTreeMap<String, String>,
+    /// Without a network: the request template (the Case contract's `request`, docs/FORMATS.md §1) whose
+    /// principal, action, resource and context every origin shares; reach varies only the network keys.
     pub request: Option<Doc<'a>>,
+    /// Without a network: the VPC endpoint of the `create` step (the SageMaker API), if there is one.
     pub api_endpoint: Option<ReachEndpoint<'a>>,
+    /// Without a network: the VPC endpoint of the `use` step (Studio), if there is one.
     pub studio_endpoint: Option<ReachEndpoint<'a>>,
 }
 
 /// An endpoint id and, optionally, its policy (object or text); without one, the default full-access policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReachEndpoint<'a> {
+    /// The endpoint's id (`vpce-...`): the `aws:SourceVpce` of requests through it.
     pub id: String,
+    /// The endpoint's policy; `None` is AWS's default, which allows everything.
     pub policy: Option<Doc<'a>>,
 }
 
@@ -113,6 +127,8 @@ impl<'a> ReachInput<'a> {
 /// The answer of [`Compiled::reach`].
 #[derive(Debug, Clone, Serialize)]
 pub struct Reached {
+    /// One entry per step, `create` then `use`, each with every class of origin and its decision
+    /// (docs/FORMATS.md §5, docs/reach.md): together a step's classes cover every origin exactly once.
     pub steps: Vec<ReachStep>,
 }
 

@@ -12,7 +12,10 @@ use serde::Serialize;
 /// session, scp, rcp, endpoint, trust (a role's trust policy), key (a KMS key policy).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LintInput {
+    /// The policy text, as written (JSON in a string); every place in the answer is in this text.
     pub policy: String,
+    /// The kind of policy to check it as, by its name (`"scp"`, `"trust"`, ...); `None` is identity. A name that
+    /// is not a kind is an error at `$.kind` whose help lists the kinds.
     pub kind: Option<String>,
 }
 
@@ -39,19 +42,30 @@ impl LintInput {
 /// The diagnostics, sorted by position, and how many are errors and warnings.
 #[derive(Debug, Clone, Serialize)]
 pub struct Linted {
+    /// Every diagnostic: the syntax errors when the text does not parse, else every check for its kind.
     pub diagnostics: Vec<LintDiagnostic>,
+    /// How many of `diagnostics` are errors: the policy is refused, or never does what it says. Zero means the
+    /// policy is valid for its kind.
     pub errors: usize,
+    /// How many of `diagnostics` are warnings (advice: the policy works, perhaps not as meant).
     pub warnings: usize,
 }
 
 /// One diagnostic.
 #[derive(Debug, Clone, Serialize)]
 pub struct LintDiagnostic {
+    /// `"error"` or `"warning"`.
     pub severity: Severity,
+    /// A stable kebab-case code (`invalid-effect`, `duplicate-key`): the same code `iamgate lint --json`
+    /// prints (docs/FORMATS.md §7), and for a trap of docs/SEMANTICS.md §7 the same as in `presign`'s findings.
     pub code: &'static str,
+    /// What is wrong: lowercase, one line, no final period.
     pub message: String,
+    /// What to write instead, when there is something useful to say.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
+    /// Where in [`LintInput::policy`]'s text; its fields (`line`, `column`, `end_line`, `end_column`, `span`)
+    /// are written beside the others.
     #[serde(flatten)]
     pub place: Place,
     /// Other places that take part, each with a label.
@@ -59,9 +73,12 @@ pub struct LintDiagnostic {
     pub related: Vec<Related>,
 }
 
+/// Another place in the policy text that takes part in a diagnostic (the first of two duplicate keys).
 #[derive(Debug, Clone, Serialize)]
 pub struct Related {
+    /// What the place is, in words (`first written here`).
     pub label: String,
+    /// Where it is, flattened as in [`LintDiagnostic::place`].
     #[serde(flatten)]
     pub place: Place,
 }

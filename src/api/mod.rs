@@ -41,8 +41,13 @@ use serde::Serialize;
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "result", rename_all = "lowercase")]
 pub enum Answer<T> {
+    /// The call worked: `{"result": "success", ...}` with `T`'s fields beside `result`.
     Success(T),
-    Failure { errors: Vec<ApiError> },
+    /// The call could not be answered: `{"result": "failure", "errors": [...]}`.
+    Failure {
+        /// Every error found, at least one: what is wrong and where, each as the call's input placed it.
+        errors: Vec<ApiError>,
+    },
 }
 
 impl<T: Serialize> Answer<T> {
@@ -56,6 +61,7 @@ impl<T: Serialize> Answer<T> {
         })
     }
 
+    /// Whether the call worked ([`Answer::Success`]).
     pub fn is_success(&self) -> bool {
         matches!(self, Answer::Success(_))
     }
@@ -75,6 +81,7 @@ impl<T> From<Result<T, Vec<ApiError>>> for Answer<T> {
 pub struct ApiError {
     /// Lowercase, one line.
     pub message: String,
+    /// What would be valid instead, when there is something useful to say; absent from the JSON otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
     /// A stable kebab-case code when the error is a policy diagnostic.
@@ -92,6 +99,8 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// An error with only a message: no help, code, policy, path or place (a host-side failure such as an
+    /// answer that cannot be written).
     pub fn new(message: impl Into<String>) -> Self {
         ApiError {
             message: message.into(),

@@ -11,6 +11,8 @@ pub struct Place {
     pub line: usize,
     /// 1-based column of the start, in UTF-16 code units.
     pub column: usize,
+    /// 1-based line of the end (the line holding the byte just past the span; the start's line for an empty
+    /// span).
     pub end_line: usize,
     /// 1-based column just past the end, in UTF-16 code units.
     pub end_column: usize,

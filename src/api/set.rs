@@ -19,13 +19,20 @@ use std::borrow::Cow;
 /// `description`, `semantics` and `tags` are ignored.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct SetInput<'a> {
+    /// `identity_policies`: the principal's identity-based policies, named `identity[i]` in order.
     pub identity_policies: Vec<Doc<'a>>,
+    /// `resource_policy`: the resource's policy (read as `resource_kind` says), named `resource`.
     pub resource_policy: Option<Doc<'a>>,
+    /// `permissions_boundary`: the principal's permissions boundary, named `boundary`; when given, it must allow.
     pub permissions_boundary: Option<Doc<'a>>,
+    /// `session_policies`: the session policies, named `session[i]`; when any is given, one must allow.
     pub session_policies: Vec<Doc<'a>>,
     /// Levels, root first; each level a list of policies, and each level must allow.
     pub scps: Vec<Vec<Doc<'a>>>,
+    /// `rcps`: levels as for `scps`. Each level also carries AWS's allow-all, so RCPs can only deny, and only for
+    /// the services RCPs govern (docs/FORMATS.md §1).
     pub rcps: Vec<Vec<Doc<'a>>>,
+    /// `endpoint_policy`: given means the request came through that VPC endpoint, whose policy must then allow.
     pub endpoint_policy: Option<Doc<'a>>,
     /// Which kind of VPC endpoint the endpoint policy belongs to: `interface` (the default) or `gateway`.
     pub endpoint_kind: Option<String>,
@@ -33,6 +40,8 @@ pub struct SetInput<'a> {
     /// policy). Without it, a case's `request` decides, as in a batch (`sts:AssumeRole*` on a role: trust;
     /// `kms:*`: key).
     pub resource_kind: Option<String>,
+    /// A case's `request`, kept as text: [`compile`] reads it only to choose the resource policy's kind when
+    /// `resource_kind` is absent; decide it with [`Compiled::decide`].
     pub request: Option<Doc<'a>>,
 }
 
@@ -94,13 +103,17 @@ impl<'a> SetInput<'a> {
 /// A compiled set the caller holds: decide against it as often as needed, without re-parsing.
 #[derive(Debug, Clone)]
 pub struct Compiled {
+    /// The compiled policies, named as in decision records; [`PolicySet`]'s own calls work on it directly.
     pub set: PolicySet,
 }
 
 /// The answer of [`Compiled::decide`].
 #[derive(Debug, Clone, Serialize)]
 pub struct Decided {
+    /// `Allow`, `ExplicitDeny` or `ImplicitDeny`, as in a decision record (docs/FORMATS.md §2).
     pub decision: Decision,
+    /// What decided, as a decision record's `reasons`: the applicable Deny statements, the applicable Allow
+    /// statements, or the gates without an Allow.
     pub reasons: Vec<Reason>,
 }
 
@@ -108,39 +121,60 @@ pub struct Decided {
 /// and every statement consulted with its place and each condition's outcome and place.
 #[derive(Debug, Clone, Serialize)]
 pub struct Explained {
+    /// The decision, as [`Compiled::decide`] gives it.
     pub decision: Decision,
+    /// What decided, as [`Decided::reasons`].
     pub reasons: Vec<Reason>,
+    /// Sentences, as a decision record's `warnings` (docs/FORMATS.md §2): each condition whose result rests on a
+    /// rule AWS has not settled (docs/SEMANTICS.md §9), and RCPs not applied to a service they do not govern.
     pub warnings: Vec<String>,
     /// The statements named by `reasons`, in the same order.
     pub deciding: Vec<StatementOut>,
+    /// Every statement of every policy consulted, applicable or not, in the order consulted.
     pub statements: Vec<StatementOut>,
 }
 
 /// One statement: how it fared, and where it is in its policy's text.
 #[derive(Debug, Clone, Serialize)]
 pub struct StatementOut {
+    /// The policy's name as in decision records: `identity[0]`, `scps[1][0]`, `endpoint`.
     pub policy: String,
+    /// The statement's 0-based index in the policy's `Statement` list.
     pub statement: usize,
+    /// The statement's `Sid`, or null.
     pub sid: Option<String>,
+    /// `"Allow"` or `"Deny"`.
     pub effect: Effect,
+    /// Whether the statement applied: action, resource and principal matched and every condition held.
     pub applies: bool,
+    /// Whether `Action` (or `NotAction`) matched the request's action.
     pub action_matched: bool,
+    /// Whether `Resource` (or `NotResource`) matched the request's resource.
     pub resource_matched: bool,
+    /// Whether `Principal` (or `NotPrincipal`) matched the caller; true where the policy has none.
     pub principal_matched: bool,
     /// The whole statement object in the policy's text.
     pub place: Option<Place>,
+    /// Each condition of the statement, in the order written, evaluated even after one fails.
     pub conditions: Vec<ConditionOut>,
 }
 
 /// One condition (`Operator: {Key: values}` entry) and whether it held.
 #[derive(Debug, Clone, Serialize)]
 pub struct ConditionOut {
+    /// The operator in AWS's spelling, with its qualifier and `IfExists` (`ForAnyValue:StringLikeIfExists`).
     pub operator: String,
+    /// The condition key as the policy writes it (keys ignore case when matched).
     pub key: String,
+    /// Whether the condition held for the request (docs/SEMANTICS.md §3.6).
     pub held: bool,
+    /// Why, in words: `key absent: a negated operator is true`, `203.0.113.7 is in the list`.
     pub why: String,
+    /// When the result rests on a rule AWS has not settled, the choice made and its docs/SEMANTICS.md §9 row;
+    /// absent from the JSON otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uncertain: Option<&'static str>,
+
     /// From the key to the end of its values, in the policy's text.
     pub place: Option<Place>,
 }

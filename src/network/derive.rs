@@ -31,12 +31,21 @@ impl fmt::Display for StepKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reach {
     /// The public regional endpoint; `aws:SourceIp` is each address of `source_ips` (§5.2 row 1).
-    Public { source_ips: Vec<IpNet> },
+    Public {
+        /// The public addresses the request may leave from (the egress addresses, or the console's), as CIDR
+        /// blocks; a block stands for every address in it, each decided.
+        source_ips: Vec<IpNet>,
+    },
     /// An interface VPC endpoint; `aws:VpcSourceIp` is each address of `source_ips` (§5.2 row 2).
     Endpoint {
+        /// Which of the two SageMaker endpoints: its policy is the one that applies.
         role: EndpointRole,
+        /// The endpoint's id: the step's `aws:SourceVpce`.
         id: String,
+        /// The id of the VPC that holds it: the step's `aws:SourceVpc`.
         vpc: String,
+        /// The addresses the endpoint sees (the private route's `source_ip`, the client's address, or the
+        /// calling service's), as CIDR blocks, each address decided.
         source_ips: Vec<IpNet>,
     },
     /// The request never arrives (a private address with no private route, or no internet egress).
@@ -46,9 +55,15 @@ pub enum Reach {
 /// One step of the flow, derived from the network, before any policy is consulted.
 #[derive(Debug, Clone)]
 pub struct DerivedStep {
+    /// Which step of the flow this is.
     pub step: StepKind,
+    /// The host name the request goes to: `api.sagemaker.REGION.amazonaws.com` to create,
+    /// `DOMAIN.studio.REGION.sagemaker.aws` to use.
     pub host: String,
+    /// Where the request arrives, with the source addresses that vary over it; it decides which network keys
+    /// the context holds.
     pub reach: Reach,
+
     /// The path in plain words, one sentence per hop.
     pub path: Vec<String>,
     /// The request with every context key except the address that varies over `reach`'s `source_ips`.

@@ -28,7 +28,9 @@ use serde::Serialize;
 /// `AWS EC2 eu-west-1`, `client.egress.ips`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FeedRange {
+    /// The range, IPv4 or IPv6, host bits cleared.
     pub net: IpNet,
+    /// Where it came from, in words, for findings and messages (`AWS EC2 eu-west-1`).
     pub source: String,
 }
 
@@ -36,9 +38,13 @@ pub struct FeedRange {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{path}: {message} (line {line}, column {column})")]
 pub struct FeedError {
+    /// What is wrong, in one line; a filter that matches nothing lists what the feed has.
     pub message: String,
+    /// 1-based line in the feed's text of the value at fault (1 for the whole feed).
     pub line: usize,
+    /// 1-based column of the value at fault, counted in characters.
     pub column: usize,
+    /// The JSON path of the value at fault in the feed, `$` for the whole feed.
     pub path: String,
 }
 
@@ -46,8 +52,11 @@ pub struct FeedError {
 /// without the `continent : ` / `city : ` prefix.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CenrFilter {
+    /// The Zscaler clouds to take (the feed's top-level keys, `zscaler.net`, `zscalerthree.net`).
     pub clouds: Vec<String>,
+    /// The continents to take (`EMEA`, `Americas`, or `continent : EMEA`).
     pub continents: Vec<String>,
+    /// The cities to take (`Frankfurt II`, or `city : Frankfurt II`).
     pub cities: Vec<String>,
 }
 

@@ -36,6 +36,7 @@ use serde::Serialize;
 pub struct Finding {
     /// A stable kebab-case code, e.g. `not-ip-lockout`.
     pub code: &'static str,
+    /// An error when a decision of this network proves the trap; a warning when only the policy text shows it.
     pub severity: Severity,
     /// Lowercase, one line.
     pub message: String,
@@ -44,13 +45,17 @@ pub struct Finding {
     /// For `policy` = `endpoint`: which endpoint's policy.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
+    /// The `Sid` of the statement the finding is about, or null.
     pub sid: Option<String>,
     /// 0-based index in the `Statement` array; null for a finding about the policy as a whole.
     pub statement: Option<usize>,
     /// 1-based, in the policy's file (for an endpoint policy written inline: in the network file).
     pub line: usize,
+    /// 1-based, counted in characters, in the same file as `line`: the condition's operator, or the statement.
     pub column: usize,
+    /// What to change in the policy: the exclusion or condition to add, or the value to fix.
     pub help: String,
+
     /// The step whose decision grounds the finding, if one does.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step: Option<StepKind>,

@@ -70,15 +70,24 @@ pub const ACTION: &str = "sagemaker:CreatePresignedDomainUrl";
 /// A network scenario: one JSON file of the Network format (docs/FORMATS.md §3).
 #[derive(Debug, Clone)]
 pub struct Network {
+    /// `name`: the scenario's name, echoed as `network` in the presign record (docs/FORMATS.md §4).
     pub name: String,
+    /// `region`: the AWS Region code of the Studio domain (`eu-west-1`), in both hosts and the user-profile ARN.
     pub region: String,
+    /// `account`: the 12-digit id of the account that owns the domain, in the user-profile ARN.
     pub account: String,
     /// The principal that creates (and so uses, §6.2) the URL.
     pub principal: String,
+    /// `domain_id`: the Studio domain's id (`d-abc123`), in the Studio host and the user-profile ARN.
     pub domain_id: String,
+    /// `user_profile`: the user profile's name, the last part of the ARN both steps are authorized on.
     pub user_profile: String,
+    /// `vpc`: the VPC with the SageMaker interface endpoints; `None` when there is none, and every step then
+    /// travels over the public endpoints.
     pub vpc: Option<Vpc>,
+    /// `client`: where the user's browser and CLI sit, and how their traffic leaves.
     pub client: Client,
+    /// `create`: who makes the `CreatePresignedDomainUrl` call (the use step always follows the client's path).
     pub create: Create,
     /// Known shared egress ranges (security clouds, cloud providers) to cross-check `aws:SourceIp` allow-lists
     /// against (§7.6): the top-level `feeds`, plus whatever a caller adds. The egress's own Zscaler ranges are
@@ -101,13 +110,17 @@ pub struct Network {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AuthMode {
+    /// `iam` (the default): users come in through `CreatePresignedDomainUrl`, the flow presign decides.
     Iam,
+    /// `sso`: users come in through IAM Identity Center; presign's verdict is `sso-domain`.
     Sso,
 }
 
 /// The VPC that holds the interface endpoints and the Route 53 Resolver inbound endpoint.
 #[derive(Debug, Clone)]
 pub struct Vpc {
+    /// `vpc.id` (`vpc-...`): the value of `aws:SourceVpc` for requests through its endpoints
+    /// (docs/SEMANTICS.md §5.4).
     pub id: String,
     /// The SageMaker API endpoint (`com.amazonaws.REGION.sagemaker.api`): creation goes through it.
     pub api: Option<Endpoint>,
@@ -121,7 +134,9 @@ pub struct Vpc {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EndpointRole {
+    /// The SageMaker API endpoint (`vpc.endpoints.api`), which the create step can reach.
     Api,
+    /// The Studio endpoint (`vpc.endpoints.studio`), which the use step can reach.
     Studio,
 }
 
@@ -137,6 +152,7 @@ impl fmt::Display for EndpointRole {
 /// An interface VPC endpoint.
 #[derive(Debug, Clone)]
 pub struct Endpoint {
+    /// The endpoint's id (`vpce-...`): the value of `aws:SourceVpce` for requests through it.
     pub id: String,
     /// Whether the VPC resolver answers the service's names with the endpoint's private IPs (private DNS enabled,
     /// or a private hosted zone aliasing them, as in MULTI). Default true, as AWS's default for AWS services.
@@ -150,6 +166,8 @@ pub struct Endpoint {
 /// An endpoint policy from a network file, compiled, with where it was written.
 #[derive(Debug, Clone)]
 pub struct EndpointPolicy {
+    /// The policy, compiled as an endpoint policy (and refused at read time if it is not one); its spans are in
+    /// its own text.
     pub compiled: CompiledPolicy,
     /// Byte offset of the policy object in the network file, when written inline as an object (its spans are
     /// relative to its own text, which starts there). `None` when written as a string.
@@ -166,6 +184,8 @@ pub struct Client {
     /// Names the client's DNS forwards to the Route 53 Resolver inbound endpoint (`*.x` and `x` both cover
     /// every name under `x`).
     pub dns_forwarding: Vec<String>,
+    /// `client.private_route`: how the client reaches private VPC addresses; `None` makes them unreachable, so a
+    /// step whose host resolves privately is `Unreachable`.
     pub private_route: Option<PrivateRoute>,
     /// How public traffic leaves; `None` means directly from `ip` when it is public, else no internet access.
     pub egress: Option<Egress>,
@@ -174,20 +194,27 @@ pub struct Client {
 /// How private VPC addresses are reached from the client.
 #[derive(Debug, Clone)]
 pub struct PrivateRoute {
+    /// `kind`: what carries the traffic. Only `zpa` changes the derivation: its App Connector resolves names
+    /// inside the VPC, so forwarded names need no inbound resolver (docs/network.md).
     pub kind: RouteKind,
     /// The address the endpoint sees (`aws:VpcSourceIp`); default the client's address (§5.4, UNCERTAIN).
     pub source_ip: Option<IpNet>,
 }
 
+/// What carries a private route (`client.private_route.kind`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RouteKind {
+    /// `direct-connect`: AWS Direct Connect.
     DirectConnect,
+    /// `vpn`: a site-to-site or client VPN.
     Vpn,
+    /// `zpa`: a Zscaler Private Access App Connector in the VPC, which also resolves names inside the VPC.
     Zpa,
 }
 
 impl RouteKind {
+    /// The kind as the network file writes it: `direct-connect`, `vpn` or `zpa`.
     pub fn name(self) -> &'static str {
         match self {
             RouteKind::DirectConnect => "direct-connect",
@@ -200,6 +227,7 @@ impl RouteKind {
 /// How traffic to public addresses leaves the client's network.
 #[derive(Debug, Clone)]
 pub struct Egress {
+    /// `kind`: who owns the egress addresses, which decides whether other organisations share them.
     pub kind: EgressKind,
     /// The addresses given in `ips` (for `direct` without `ips`: the client's address).
     pub ips: Vec<IpNet>,
@@ -234,6 +262,7 @@ impl Egress {
     }
 }
 
+/// How public traffic leaves (`client.egress.kind`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EgressKind {
@@ -246,6 +275,7 @@ pub enum EgressKind {
 }
 
 impl EgressKind {
+    /// The kind as the network file writes it: `zscaler`, `nat` or `direct`.
     pub fn name(self) -> &'static str {
         match self {
             EgressKind::Zscaler => "zscaler",
@@ -258,17 +288,23 @@ impl EgressKind {
 /// Who calls `CreatePresignedDomainUrl`.
 #[derive(Debug, Clone)]
 pub struct Create {
+    /// `create.via` (default `client`).
     pub via: CreateVia,
     /// `vpc`: the calling service's address in the VPC (`aws:VpcSourceIp`; absent: every RFC 1918 address is
     /// decided); `console`: the browser's public address, when it differs from the client's egress.
     pub source_ip: Option<IpNet>,
 }
 
+/// Who calls `CreatePresignedDomainUrl` (`create.via`), and so which path the create step takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CreateVia {
+    /// `client`: the user's CLI or SDK, along the client's own path (as the use step).
     Client,
+    /// `console`: the AWS console calls the public API for the user; `aws:SourceIp` is the browser's public
+    /// egress.
     Console,
+    /// `vpc`: a service inside the VPC, through the API endpoint; `aws:VpcSourceIp` is its address.
     Vpc,
 }
 
@@ -276,11 +312,16 @@ pub enum CreateVia {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[error("{path}: {message} (line {line}, column {column})")]
 pub struct NetworkError {
+    /// What is wrong: lowercase, one line.
     pub message: String,
+    /// 1-based line of the offending value in the network file (in an endpoint policy given as a string, in
+    /// that policy's text).
     pub line: usize,
+    /// 1-based column of the offending value, counted in characters.
     pub column: usize,
     /// JSON path of the offending value, e.g. `$.client.private_route.kind`.
     pub path: String,
+    /// What would be valid instead, where the reader can say.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
 }
@@ -353,6 +394,7 @@ impl Network {
         format!("{}.studio.{}.sagemaker.aws", self.domain_id, self.region)
     }
 
+    /// The VPC's endpoint of `role`, if the network has a VPC with that endpoint.
     pub fn endpoint(&self, role: EndpointRole) -> Option<&Endpoint> {
         let vpc = self.vpc.as_ref()?;
         match role {
