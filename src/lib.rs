@@ -1,4 +1,6 @@
 #![doc = include_str!("../README.md")]
+// Every public item says what it means for a caller; CI's clippy (`-D warnings`) fails on one that does not.
+#![warn(missing_docs)]
 
 // The stages and which way they depend: a module imports only the leaves and the stages before it in this order.
 //   leaves: span, limits, bytes, keys (the condition-key catalog), rules (AWS rules several stages read), traps

@@ -12,6 +12,7 @@ mod borrowed;
 mod cases;
 #[cfg(feature = "cli")]
 mod cli;
+mod docs;
 mod fidelity;
 mod hostile;
 mod json;
