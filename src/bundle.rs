@@ -76,14 +76,22 @@ pub enum UnlistedEndpoints {
 /// A parsed bundle: policies, not yet compiled.
 #[derive(Debug, Clone, Default)]
 pub struct Bundle {
+    /// `identity_policies`: the principal's identity-based policies, named `identity[i]` in order.
     pub identity: Vec<Policy>,
+    /// `permissions_boundary`: when given, it must allow every request too.
     pub boundary: Option<Policy>,
+    /// `session_policies`: when any is given, one must allow; named `session[i]`.
     pub session: Vec<Policy>,
+    /// `scps`: levels, root first, then each OU, then the account; every level must allow.
     pub scps: Vec<Vec<Policy>>,
+    /// `rcps`: levels as for `scps`; each also carries AWS's allow-all, so these can only deny.
     pub rcps: Vec<Vec<Policy>>,
+    /// `resource_policy`: the resource-based policy of the resource the proxy guards.
     pub resource: Option<Policy>,
     /// Endpoint policies by endpoint id, sorted by id (ids are unique).
     pub endpoints: Vec<(String, Policy)>,
+    /// `unlisted_endpoints`: what a request through an endpoint not in `endpoints` meets (default: AWS's
+    /// full-access endpoint policy).
     pub unlisted_endpoints: UnlistedEndpoints,
     /// Where each policy sits in the bundle text, to place the errors found when compiling.
     places: Vec<(Origin, Place)>,
@@ -385,7 +393,10 @@ impl CompiledBundle {
 /// An [`Explanation`] with the endpoint route that chose the set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BundleExplanation {
+    /// Which endpoint policy applied: chosen by the request's `aws:SourceVpce` (docs/embedding.md, Routing by
+    /// endpoint).
     pub route: Route,
+    /// The decision and why, in the route's set; its fields are written beside `route`.
     #[serde(flatten)]
     pub explanation: Explanation,
 }
