@@ -1,7 +1,7 @@
 //! One error style for every command: a title with the code, the file with line:column, the snippet with the span
 //! underlined (annotate-snippets: multi-line spans, tabs, wide characters and long one-line documents come out
 //! right), the JSON path, and help that says what would be valid. Colour on a terminal only, never with
-//! `NO_COLOR` set (https://no-color.org).
+//! `NO_COLOR` set (<https://no-color.org>).
 
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::limits::Limits;

@@ -22,7 +22,7 @@
 //! principal is set, and policies conditioned on principal keys see them absent).
 //!
 //! [`presign`] then decides each step with the core, with the endpoint policy of the endpoint actually reached, and
-//! gives the verdict and the findings of [`findings`].
+//! gives the verdict and the findings (docs/network.md, Findings).
 //!
 //! ```
 //! use iamgate::network::{presign, Network, StepDecision, Verdict};
