@@ -1649,8 +1649,8 @@ impl PolicySet {
         }
     }
 
-    /// Whether at least one SCP level was given ([`PolicySetBuilder::scp_level`]): the principal's account is
-    /// then taken to be in an organisation, and every level must allow (docs/SEMANTICS.md §4.1).
+    /// Whether at least one SCP level was given ([`PolicySetBuilder::scp_level`]); if so, every level must allow
+    /// (docs/SEMANTICS.md §4.1).
     pub fn has_scps(&self) -> bool {
         !self.inner.scps.is_empty()
     }

@@ -40,7 +40,7 @@ pub struct FeedRange {
 pub struct FeedError {
     /// What is wrong, in one line; a filter that matches nothing lists what the feed has.
     pub message: String,
-    /// 1-based line in the feed's text of the value at fault (1 for the whole feed).
+    /// 1-based line of the value at fault in the feed's text.
     pub line: usize,
     /// 1-based column of the value at fault, counted in characters.
     pub column: usize,

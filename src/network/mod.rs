@@ -82,8 +82,8 @@ pub struct Network {
     pub domain_id: String,
     /// `user_profile`: the user profile's name, the last part of the ARN both steps are authorized on.
     pub user_profile: String,
-    /// `vpc`: the VPC with the SageMaker interface endpoints; `None` when there is none, and every step then
-    /// travels over the public endpoints.
+    /// `vpc`: the VPC with the SageMaker interface endpoints; `None` when there is none: every step then goes to
+    /// the public endpoints (or is unreachable without internet egress).
     pub vpc: Option<Vpc>,
     /// `client`: where the user's browser and CLI sit, and how their traffic leaves.
     pub client: Client,
@@ -184,8 +184,8 @@ pub struct Client {
     /// Names the client's DNS forwards to the Route 53 Resolver inbound endpoint (`*.x` and `x` both cover
     /// every name under `x`).
     pub dns_forwarding: Vec<String>,
-    /// `client.private_route`: how the client reaches private VPC addresses; `None` makes them unreachable, so a
-    /// step whose host resolves privately is `Unreachable`.
+    /// `client.private_route`: how the client reaches private VPC addresses. `None` (for a client not `in_vpc`)
+    /// makes them unreachable: a step whose host resolves to an endpoint's private address is `Unreachable`.
     pub private_route: Option<PrivateRoute>,
     /// How public traffic leaves; `None` means directly from `ip` when it is public, else no internet access.
     pub egress: Option<Egress>,
