@@ -237,13 +237,14 @@ unsafe fn text<'a>(b: iamgate_bytes) -> Result<Option<&'a str>, iamgate_status> 
     }
 }
 
-/// Bytes already checked to be UTF-8 (by [`high_bits`] and, for non-ASCII, `from_utf8`) as text; `None`
-/// when empty (absent).
+/// Bytes as text, unchecked; `None` when empty (absent). A `&str` that is not UTF-8 is not undefined
+/// behaviour until a `str` method relies on it: [`with_request`] builds these while it checks the bytes, and
+/// uses none before the check has passed.
 ///
 /// # Safety
-/// `s` is UTF-8.
+/// `s` is UTF-8, or the result is not used before `s` is found to be.
 #[inline(always)]
-unsafe fn checked(s: &[u8]) -> Option<&str> {
+unsafe fn str_unchecked(s: &[u8]) -> Option<&str> {
     // SAFETY: the caller's promise.
     (!s.is_empty()).then(|| unsafe { std::str::from_utf8_unchecked(s) })
 }
@@ -464,21 +465,25 @@ unsafe fn with_request<T>(
     req: &iamgate_request,
     f: impl FnOnce(&RequestRef<'_>) -> Result<T, iamgate_status>,
 ) -> Result<T, iamgate_status> {
-    // SAFETY: forwarded (the caller's promise on every slice).
-    let fields = unsafe {
-        [
-            raw(req.action)?,
-            raw(req.resource)?,
-            raw(req.principal)?,
-            raw(req.vpc_id)?,
-            raw(req.vpce_id)?,
-            raw(req.source_ip)?,
-            raw(req.vpc_source_ip)?,
-        ]
-    };
-    // SAFETY: forwarded.
-    let (ip_bytes, vpc_ip_bytes) =
-        unsafe { (raw(req.source_ip_bytes)?, raw(req.vpc_source_ip_bytes)?) };
+    // SAFETY (every `raw` below): forwarded (the caller's promise on every slice).
+    let (action, resource, principal) =
+        unsafe { (raw(req.action)?, raw(req.resource)?, raw(req.principal)?) };
+    // SAFETY: as above.
+    let (vpc, vpce) = unsafe { (raw(req.vpc_id)?, raw(req.vpce_id)?) };
+    // SAFETY: as above.
+    let (ip, vpc_ip) = unsafe { (raw(req.source_ip)?, raw(req.vpc_source_ip)?) };
+    // One read a field, not a loop over an array: a loop's bookkeeping cost as much as the reads.
+    let high = high_bits(action)
+        | high_bits(resource)
+        | high_bits(principal)
+        | high_bits(vpc)
+        | high_bits(vpce)
+        | high_bits(ip)
+        | high_bits(vpc_ip);
+    if high & HIGH != 0 {
+        // SAFETY: forwarded.
+        unsafe { not_ascii(req, &[]) }?;
+    }
     let extra: &[iamgate_pair] = if req.extra_len == 0 {
         &[]
     } else if req.extra.is_null() {
@@ -487,74 +492,69 @@ unsafe fn with_request<T>(
         // SAFETY: non-null, and the caller promises `extra_len` pairs.
         unsafe { std::slice::from_raw_parts(req.extra, req.extra_len) }
     };
-    let [action, resource, principal, vpc, vpce, ip, vpc_ip] = fields;
-    // One read a field, not a loop over the array: the loop's bookkeeping cost as much as the reads.
-    let mut high = high_bits(action)
-        | high_bits(resource)
-        | high_bits(principal)
-        | high_bits(vpc)
-        | high_bits(vpce)
-        | high_bits(ip)
-        | high_bits(vpc_ip);
+    let given = usize::from(!vpc.is_empty())
+        + usize::from(!vpce.is_empty())
+        + usize::from(!ip.is_empty() || req.source_ip_bytes.len != 0)
+        + usize::from(!vpc_ip.is_empty() || req.vpc_source_ip_bytes.len != 0);
+    let mut slots = Slots::new(given + extra.len());
+    let mut ip_text = AddrText::new();
+    let mut vpc_ip_text = AddrText::new();
+    // SAFETY (each `str_unchecked` below): the fields are UTF-8 (checked above); an extra pair's key and
+    // value are used as text only once `high` (and, if some byte is not ASCII, `not_ascii`) has found them
+    // UTF-8: on any failure the call returns first.
+    let source_ip = address(
+        unsafe { str_unchecked(ip) },
+        unsafe { raw(req.source_ip_bytes)? },
+        &mut ip_text,
+    )?;
+    let vpc_source_ip = address(
+        // SAFETY: as above.
+        unsafe { str_unchecked(vpc_ip) },
+        // SAFETY: as above.
+        unsafe { raw(req.vpc_source_ip_bytes)? },
+        &mut vpc_ip_text,
+    )?;
+    // The order of `iamgate::bundle::NETWORK_KEYS`, which the bundle's key layouts expect.
+    if let Some(v) = source_ip {
+        slots.push(("aws:SourceIp", ValueRef::One(v)));
+    }
+    // SAFETY: as above.
+    if let Some(v) = unsafe { str_unchecked(vpc) } {
+        slots.push(("aws:SourceVpc", ValueRef::One(v)));
+    }
+    // SAFETY: as above.
+    if let Some(v) = unsafe { str_unchecked(vpce) } {
+        slots.push(("aws:SourceVpce", ValueRef::One(v)));
+    }
+    if let Some(v) = vpc_source_ip {
+        slots.push(("aws:VpcSourceIp", ValueRef::One(v)));
+    }
+    let mut high = 0;
     for p in extra {
         // SAFETY: forwarded.
         let (k, v) = unsafe { (raw(p.key)?, raw(p.value)?) };
-        if k.is_empty() {
-            return Err(iamgate_status::BadRequest);
-        }
         high |= high_bits(k) | high_bits(v);
+        // SAFETY: as above.
+        let (Some(k), v) = (unsafe { str_unchecked(k) }, unsafe { str_unchecked(v) }) else {
+            return Err(iamgate_status::BadRequest);
+        };
+        slots.push((k, ValueRef::One(v.unwrap_or(""))));
     }
     if high & HIGH != 0 {
         // SAFETY: forwarded.
-        unsafe { not_ascii(&fields, extra) }?;
+        unsafe { not_ascii(req, extra) }?;
     }
-    // SAFETY (each `checked` below): every field and pair is UTF-8, checked above.
-    let (action, resource, principal, vpc, vpce, ip, vpc_ip) = unsafe {
+    // SAFETY: as above.
+    let (action, resource, principal) = unsafe {
         (
-            checked(action),
-            checked(resource),
-            checked(principal),
-            checked(vpc),
-            checked(vpce),
-            checked(ip),
-            checked(vpc_ip),
+            str_unchecked(action),
+            str_unchecked(resource),
+            str_unchecked(principal),
         )
     };
     let (Some(action), Some(resource)) = (action, resource) else {
         return Err(iamgate_status::BadRequest);
     };
-    let mut ip_text = AddrText::new();
-    let mut vpc_ip_text = AddrText::new();
-    let source_ip = address(ip, ip_bytes, &mut ip_text)?;
-    let vpc_source_ip = address(vpc_ip, vpc_ip_bytes, &mut vpc_ip_text)?;
-    let given = [source_ip, vpc, vpce, vpc_source_ip]
-        .iter()
-        .filter(|v| v.is_some())
-        .count();
-    let mut slots = Slots::new(given + extra.len());
-    // The order of `iamgate::bundle::NETWORK_KEYS`, which the bundle's key layouts expect.
-    for (k, v) in [
-        ("aws:SourceIp", source_ip),
-        ("aws:SourceVpc", vpc),
-        ("aws:SourceVpce", vpce),
-        ("aws:VpcSourceIp", vpc_source_ip),
-    ] {
-        if let Some(v) = v {
-            slots.push((k, ValueRef::One(v)));
-        }
-    }
-    for p in extra {
-        // SAFETY: read and checked above (the pointers did not change: the caller's promise).
-        let (k, v) = unsafe { (raw(p.key)?, raw(p.value)?) };
-        // SAFETY: checked UTF-8 above.
-        let (k, v) = unsafe {
-            (
-                std::str::from_utf8_unchecked(k),
-                std::str::from_utf8_unchecked(v),
-            )
-        };
-        slots.push((k, ValueRef::One(v)));
-    }
     let request = RequestRef {
         principal,
         action,
@@ -565,26 +565,34 @@ unsafe fn with_request<T>(
     f(&request)
 }
 
-/// The slow path of [`with_request`]'s check, when some byte is not ASCII: each field by `from_utf8`.
+/// The slow path of [`with_request`]'s check, when some byte is not ASCII: each text field by `from_utf8`.
 ///
 /// # Safety
-/// `extra`'s slices as [`bytes`] (already read once without error).
+/// `req`'s and `extra`'s slices as [`bytes`] (already read once without error).
 #[cold]
 #[inline(never)]
-unsafe fn not_ascii(fields: &[&[u8]], extra: &[iamgate_pair]) -> Result<(), iamgate_status> {
-    let utf8 = |s: &[u8]| {
+unsafe fn not_ascii(req: &iamgate_request, extra: &[iamgate_pair]) -> Result<(), iamgate_status> {
+    let utf8 = |b: iamgate_bytes| {
+        // SAFETY: forwarded.
+        let s = unsafe { raw(b) }?;
         std::str::from_utf8(s)
             .map(|_| ())
             .map_err(|_| iamgate_status::InvalidUtf8)
     };
-    for s in fields {
-        utf8(s)?;
+    for b in [
+        req.action,
+        req.resource,
+        req.principal,
+        req.vpc_id,
+        req.vpce_id,
+        req.source_ip,
+        req.vpc_source_ip,
+    ] {
+        utf8(b)?;
     }
     for p in extra {
-        // SAFETY: forwarded.
-        let (k, v) = unsafe { (raw(p.key)?, raw(p.value)?) };
-        utf8(k)?;
-        utf8(v)?;
+        utf8(p.key)?;
+        utf8(p.value)?;
     }
     Ok(())
 }
