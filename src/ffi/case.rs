@@ -73,6 +73,8 @@ pub struct Case {
     /// The warnings `lint` gives for the case's policies, each with its place: every record of the case
     /// carries them.
     pub lint: Vec<String>,
+    /// Lists the case gives for single-valued context keys; `request` holds none of them (see [`Listed`]).
+    pub listed: Vec<Listed>,
 }
 
 /// One line of output: the decision, or the error.
@@ -174,25 +176,125 @@ pub(crate) fn parse_request(text: &str, limits: &Limits) -> Result<Request, Case
         limits,
         bases: Vec::new(),
         lint: std::cell::RefCell::new(Vec::new()),
+        listed: None,
     }
     .request(&root)
 }
 
 impl Case {
+    /// Decide the case: its record, with the reasons, the warnings and (with `explain`) every statement's trace.
+    ///
+    /// A case that lists several values for a single-valued key (see [`Listed`]) is decided once for each
+    /// combination of the values listed; the record is the most restrictive outcome (an explicit deny over an
+    /// implicit one over an allow; the first such combination) and a warning gives each combination's decision.
     pub fn decide(&self, explain: bool) -> DecisionRecord {
+        let mut warnings = self.lint.clone();
+        let (request, explanation) = if self.listed.is_empty() {
+            (
+                std::borrow::Cow::Borrowed(&self.request),
+                self.set.explain(&self.request),
+            )
+        } else {
+            match self.decide_listed(&mut warnings) {
+                Ok(chosen) => chosen,
+                Err(error) => {
+                    return DecisionRecord::Failed {
+                        id: self.id.clone(),
+                        error,
+                    };
+                }
+            }
+        };
         let Explanation {
             decision,
             reasons,
             statements,
-        } = self.set.explain(&self.request);
-        let mut warnings = self.lint.clone();
-        warnings.extend(self::warnings(&self.set, &self.request, &statements));
+        } = explanation;
+        warnings.extend(self::warnings(&self.set, &request, &statements));
         DecisionRecord::Decided {
             id: self.id.clone(),
             decision,
             reasons,
             warnings,
             statements: explain.then_some(statements),
+        }
+    }
+
+    /// Every combination of the listed values decided; the most restrictive, and a warning naming each.
+    fn decide_listed(
+        &self,
+        warnings: &mut Vec<String>,
+    ) -> Result<(std::borrow::Cow<'_, Request>, Explanation), CaseError> {
+        fn rank(d: Decision) -> u8 {
+            match d {
+                Decision::ExplicitDeny => 2,
+                Decision::ImplicitDeny => 1,
+                Decision::Allow => 0,
+            }
+        }
+        let mut chosen: Option<(Request, Explanation)> = None;
+        let mut outcomes = Vec::new();
+        // Odometer over the lists; an empty list stands for the key being absent.
+        let mut at = vec![0usize; self.listed.len()];
+        loop {
+            let mut request = self.request.clone();
+            let mut named = Vec::with_capacity(self.listed.len());
+            for (l, &i) in self.listed.iter().zip(&at) {
+                match l.values.get(i) {
+                    Some(v) => {
+                        request
+                            .context
+                            .insert(&l.key, ContextValue::One(v.clone()))
+                            .map_err(|e| CaseError {
+                                message: e.to_string(),
+                                line: 0,
+                                column: 0,
+                                path: format!("$.request.context[\"{}\"]", l.key),
+                            })?;
+                        named.push(format!("{} = {}", l.key, v.text()));
+                    }
+                    None => named.push(format!("{} absent", l.key)),
+                }
+            }
+            let explanation = self.set.explain(&request);
+            outcomes.push(format!("{}: {}", named.join(", "), explanation.decision));
+            if chosen
+                .as_ref()
+                .is_none_or(|(_, c)| rank(explanation.decision) > rank(c.decision))
+            {
+                chosen = Some((request, explanation));
+            }
+            // Next combination.
+            let mut k = 0;
+            loop {
+                let (Some(i), Some(l)) = (at.get_mut(k), self.listed.get(k)) else {
+                    let Some((request, explanation)) = chosen else {
+                        return Err(CaseError {
+                            message: "no combination of the listed values was decided".into(),
+                            line: 0,
+                            column: 0,
+                            path: "$.request.context".into(),
+                        });
+                    };
+                    let keys: Vec<String> =
+                        self.listed.iter().map(|l| format!("`{}`", l.key)).collect();
+                    warnings.push(format!(
+                        "{} {} one value (AWS sends one value for such a key), but the case gives a list: each \
+                         {} was decided on its own and this record is the most restrictive outcome ({})",
+                        keys.join(", "),
+                        if keys.len() == 1 { "takes" } else { "each take" },
+                        if keys.len() == 1 { "value" } else { "combination" },
+                        outcomes.join("; ")
+                    ));
+                    return Ok((std::borrow::Cow::Owned(request), explanation));
+                };
+                *i += 1;
+                if *i < l.values.len() {
+                    break;
+                }
+                *i = 0;
+                k += 1;
+            }
         }
     }
 
@@ -217,6 +319,7 @@ impl Case {
             limits,
             bases,
             lint: std::cell::RefCell::new(Vec::new()),
+            listed: Some(std::cell::RefCell::new(Vec::new())),
         };
         let id = root.get("id").and_then(|n| match &n.value {
             Value::String(s) => Some(s.to_string()),
@@ -407,7 +510,25 @@ struct Reader<'t> {
     bases: Vec<(usize, u32)>,
     /// The lint warnings of the policies read so far.
     lint: std::cell::RefCell<Vec<String>>,
+    /// Lists given for single-valued context keys: collected here when reading a case (each value is decided on
+    /// its own, [`Case::decide`]); `None` when reading a bare request, where such a list is an error, as in the
+    /// library.
+    listed: Option<std::cell::RefCell<Vec<Listed>>>,
 }
+
+/// A list given in a case for a context key that takes one value (`aws:SourceIp`, ...). AWS never sends one, so
+/// [`Case::decide`] decides the case once for each value listed and gives the most restrictive outcome, with a
+/// warning (docs/FORMATS.md §1).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listed {
+    /// The key as the case wrote it.
+    pub key: String,
+    /// The values listed, each checked against the key's type.
+    pub values: Vec<Scalar>,
+}
+
+/// The most combinations of listed values one case is decided for.
+pub const MAX_LISTED_COMBINATIONS: usize = 64;
 
 /// The node's address, to find it in [`Reader::bases`].
 fn address(node: &Node<'_>) -> usize {
@@ -687,6 +808,7 @@ impl Reader<'_> {
             request,
             expect,
             lint: self.lint.take(),
+            listed: self.listed.as_ref().map(|l| l.take()).unwrap_or_default(),
         })
     }
 
@@ -890,6 +1012,48 @@ impl Reader<'_> {
                 }
                 _ => ContextValue::One(self.scalar(&m.value, &path)?),
             };
+            if let (Some(listed), ContextValue::Many(values)) = (&self.listed, &value) {
+                let lower = m.key.to_ascii_lowercase();
+                if crate::context::known_key_type(&lower).is_some() {
+                    // Each value gets every check of `Context::insert` here, so that an error names its element.
+                    for (i, v) in values.iter().enumerate() {
+                        Context::new()
+                            .insert(&m.key, ContextValue::One(v.clone()))
+                            .map_err(|e| {
+                                let at = match &m.value.value {
+                                    Value::Array(items) => items.get(i).map(|n| n.span.start),
+                                    _ => None,
+                                };
+                                self.err(
+                                    at.unwrap_or(m.value.span.start) as usize,
+                                    &format!("{path}[{i}]"),
+                                    e.to_string(),
+                                )
+                            })?;
+                    }
+                    let mut listed = listed.borrow_mut();
+                    listed.push(Listed {
+                        key: m.key.to_string(),
+                        values: values.clone(),
+                    });
+                    let combinations = listed
+                        .iter()
+                        .map(|l| l.values.len().max(1))
+                        .try_fold(1usize, |acc, n| acc.checked_mul(n))
+                        .unwrap_or(usize::MAX);
+                    if combinations > MAX_LISTED_COMBINATIONS {
+                        return Err(self.err(
+                            m.value.span.start as usize,
+                            &path,
+                            format!(
+                                "lists for single-valued keys give {combinations} combinations to decide; \
+                                 at most {MAX_LISTED_COMBINATIONS} are (AWS sends one value for each of these keys)"
+                            ),
+                        ));
+                    }
+                    continue;
+                }
+            }
             pairs.push((m, value));
         }
         let mut ctx = Context::new();

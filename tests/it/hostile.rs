@@ -1023,16 +1023,125 @@ fn a_list_for_a_single_valued_key_is_refused() {
         ContextValue::Many(vec!["athena.amazonaws.com".into()]),
     )
     .unwrap();
-    // In a case, an error record at the key.
-    let case = serde_json::json!({"identity_policies": [ALLOW_ALL_DENY_BUCKET],
-        "request": {"action": ACTION, "resource": PROFILE, "context": {"aws:SourceIp": list}}});
-    match decide_case(&case.to_string(), false) {
+}
+
+/// The policy of [`a_list_for_a_single_valued_key_is_refused`] as JSON: allow all, deny outside 203.0.113.0/24.
+fn deny_outside_range() -> serde_json::Value {
+    serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "*", "Resource": "*"},
+        {"Sid": "Outside", "Effect": "Deny", "Action": "*", "Resource": "*",
+         "Condition": {"NotIpAddress": {"aws:SourceIp": "203.0.113.0/24"}}}]})
+}
+
+fn listed_case(context: serde_json::Value) -> DecisionRecord {
+    let case = serde_json::json!({"id": "l", "identity_policies": [deny_outside_range()],
+        "request": {"action": ACTION, "resource": PROFILE, "context": context}});
+    decide_case(&case.to_string(), false)
+}
+
+fn decided(r: DecisionRecord) -> (Decision, Vec<iamgate::Reason>, Vec<String>) {
+    match r {
+        DecisionRecord::Decided {
+            decision,
+            reasons,
+            warnings,
+            ..
+        } => (decision, reasons, warnings),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// In a case (batch), a list for a single-valued key is a warning record: each value decided on its own, the most
+/// restrictive outcome given, whatever the order of the values.
+#[test]
+fn a_listed_single_valued_key_in_a_case_decides_each_value_and_warns() {
+    for list in [
+        ["203.0.113.7", "198.51.100.7"],
+        ["198.51.100.7", "203.0.113.7"],
+    ] {
+        let (d, reasons, warnings) =
+            decided(listed_case(serde_json::json!({"aws:SourceIp": list})));
+        assert_eq!(d, Decision::ExplicitDeny);
+        assert_eq!(reasons.len(), 1);
+        assert!(
+            matches!(&reasons[0], iamgate::Reason::Statement { sid: Some(s), .. } if s == "Outside"),
+            "{reasons:?}"
+        );
+        let w = warnings
+            .iter()
+            .find(|w| w.contains("`aws:SourceIp` takes one value"))
+            .unwrap_or_else(|| panic!("{warnings:?}"));
+        assert!(w.contains("aws:SourceIp = 203.0.113.7: Allow"), "{w}");
+        assert!(
+            w.contains("aws:SourceIp = 198.51.100.7: ExplicitDeny"),
+            "{w}"
+        );
+    }
+    // Every value allowed: Allow, still with the warning.
+    let (d, _, warnings) = decided(listed_case(
+        serde_json::json!({"aws:SourceIp": ["203.0.113.7", "203.0.113.8"]}),
+    ));
+    assert_eq!(d, Decision::Allow);
+    assert!(
+        warnings.iter().any(|w| w.contains("takes one value")),
+        "{warnings:?}"
+    );
+    // A list of one is that value; an empty list is the key absent (NotIpAddress holds: denied).
+    let (d, _, _) = decided(listed_case(
+        serde_json::json!({"aws:SourceIp": ["203.0.113.7"]}),
+    ));
+    assert_eq!(d, Decision::Allow);
+    let (d, _, warnings) = decided(listed_case(serde_json::json!({"aws:SourceIp": []})));
+    assert_eq!(d, Decision::ExplicitDeny);
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("aws:SourceIp absent: ExplicitDeny")),
+        "{warnings:?}"
+    );
+    // Two listed keys: every combination (2 x 2).
+    let (_, _, warnings) = decided(listed_case(serde_json::json!({
+        "aws:SourceIp": ["203.0.113.7", "198.51.100.7"],
+        "aws:SourceVpce": ["vpce-1", "vpce-2"]})));
+    let w = warnings
+        .iter()
+        .find(|w| w.contains("each take one value"))
+        .unwrap_or_else(|| panic!("{warnings:?}"));
+    assert_eq!(
+        w.matches(": Allow").count() + w.matches(": ExplicitDeny").count(),
+        4,
+        "{w}"
+    );
+    // A value of the wrong type is an error at its element.
+    match listed_case(serde_json::json!({"aws:SourceIp": ["203.0.113.7", "not-an-ip"]})) {
         DecisionRecord::Failed { error, .. } => {
-            assert_eq!(error.path, "$.request.context[\"aws:SourceIp\"]");
-            assert!(error.message.contains("not a list"), "{}", error.message);
+            assert_eq!(error.path, "$.request.context[\"aws:SourceIp\"][1]");
+            assert!(error.message.contains("not-an-ip"), "{}", error.message);
         }
         other => panic!("{other:?}"),
     }
+    // More combinations than are decided: an error record that says so.
+    let many: Vec<String> = (0..9).map(|i| format!("203.0.113.{i}")).collect();
+    match listed_case(
+        serde_json::json!({"aws:SourceIp": many, "aws:SourceVpce": many.iter().map(|i| format!("vpce-{i}")).collect::<Vec<_>>()}),
+    ) {
+        DecisionRecord::Failed { error, .. } => {
+            assert!(
+                error.message.contains("81 combinations"),
+                "{}",
+                error.message
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // A multivalued key's list is a list, no warning.
+    let (d, _, warnings) = decided(listed_case(serde_json::json!({
+        "aws:SourceIp": "203.0.113.7", "aws:CalledVia": ["athena.amazonaws.com"]})));
+    assert_eq!(d, Decision::Allow);
+    assert!(
+        !warnings.iter().any(|w| w.contains("one value")),
+        "{warnings:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------------------
