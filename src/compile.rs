@@ -1618,6 +1618,66 @@ pub fn compile_endpoint_policy(p: Policy) -> Result<CompiledPolicy, CompileError
     CompiledPolicy::compile(p, PolicyRef::Endpoint)
 }
 
+/// Sets cut down for the analyses (`crate::analyse`), which decide a class of requests on the statements that can
+/// apply to it.
+impl PolicySet {
+    /// This set with each policy's statements replaced by `statements(k, at, policy)` (`k` counts the policies in
+    /// the order of [`PolicySet::policies`]), renumbered from 0 in the order given. Every policy keeps its place,
+    /// so that reasons name the same policies; built lazily (such a set decides once).
+    pub(crate) fn with_statements(
+        &self,
+        mut statements: impl FnMut(usize, PolicyRef, &CompiledPolicy) -> Vec<CStatement>,
+    ) -> PolicySet {
+        let i = &*self.inner;
+        let mut k = 0usize;
+        let mut cut = |at: PolicyRef, p: &CompiledPolicy| {
+            let mut list = statements(k, at, p);
+            k += 1;
+            let mut cond_at = 0;
+            for (n, st) in list.iter_mut().enumerate() {
+                st.index = n;
+                st.cond_at = cond_at;
+                cond_at += st.conditions.len();
+            }
+            CompiledPolicy {
+                policy: p.policy.clone(),
+                statements: Statements(list.into()),
+                kind: p.kind,
+            }
+        };
+        let mut inner = Inner {
+            endpoint_kind: i.endpoint_kind,
+            resource_kind: i.resource_kind,
+            ..Inner::default()
+        };
+        // INVARIANT: the same order as `Inner::policies`, which numbers `k`.
+        for (l, level) in i.scps.iter().enumerate() {
+            let level = level.iter().enumerate();
+            inner
+                .scps
+                .push(level.map(|(j, p)| cut(PolicyRef::Scp(l, j), p)).collect());
+        }
+        for (l, level) in i.rcps.iter().enumerate() {
+            let level = level.iter().enumerate();
+            inner
+                .rcps
+                .push(level.map(|(j, p)| cut(PolicyRef::Rcp(l, j), p)).collect());
+        }
+        inner.resource = i.resource.as_ref().map(|p| cut(PolicyRef::Resource, p));
+        for (n, p) in i.identity.iter().enumerate() {
+            inner.identity.push(cut(PolicyRef::Identity(n), p));
+        }
+        inner.boundary = i.boundary.as_ref().map(|p| cut(PolicyRef::Boundary, p));
+        for (n, p) in i.session.iter().enumerate() {
+            inner.session.push(cut(PolicyRef::Session(n), p));
+        }
+        inner.endpoint = i.endpoint.as_ref().map(|p| cut(PolicyRef::Endpoint, p));
+        PolicySet {
+            inner: Arc::new(inner.intern(true)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -152,6 +152,24 @@ impl LineTable {
         self.starts.get(line.checked_sub(1)?).copied()
     }
 
+    /// The offset of the character `n` characters after byte offset `from` (a character boundary) of `text`, the
+    /// text this table was built from: `text[from..].char_indices().nth(n)`, by the checkpoints (a search, not a
+    /// pass over the characters before it). `None` past the end.
+    pub fn char_after(&self, text: &str, from: usize, n: usize) -> Option<usize> {
+        let want = self.chars_before(text, from.min(text.len())) + n;
+        // The first byte with `want + 1` characters starting at or before it is the start of the wanted one.
+        let (mut lo, mut hi) = (from.min(text.len()), text.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.chars_before(text, mid + 1) > want {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        (lo < text.len()).then_some(lo)
+    }
+
     /// [`LineIndex::line`] in `text`, the text this table was built from.
     pub fn line<'t>(&self, text: &'t str, line: usize) -> Option<&'t str> {
         let start = *self.starts.get(line.checked_sub(1)?)?;
@@ -173,6 +191,33 @@ fn count_chars(b: &[u8]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `char_after` finds what `char_indices().nth` finds, from every character boundary of texts with multi-byte
+    /// characters across the checkpoints, past the end included.
+    #[test]
+    fn char_after_is_nth_char() {
+        let texts = [
+            String::new(),
+            "abc".to_string(),
+            "日本語\nx€y".repeat(200),
+            format!("{}é{}", "a".repeat(LineTable::BLOCK - 1), "b".repeat(700)),
+        ];
+        for text in &texts {
+            let table = LineTable::new(text);
+            let bounds: Vec<usize> = (0..=text.len())
+                .filter(|&i| text.is_char_boundary(i))
+                .collect();
+            for &from in bounds.iter().step_by(7) {
+                for n in [0, 1, 2, 5, 300, 600, 5000] {
+                    let want = text
+                        .get(from..)
+                        .and_then(|r| r.char_indices().nth(n))
+                        .map(|(i, _)| from + i);
+                    assert_eq!(table.char_after(text, from, n), want, "{from} {n}");
+                }
+            }
+        }
+    }
 
     /// The index gives what `line_col` gives, at every offset of random texts with line breaks, `\r\n`, multi-byte
     /// characters and lines longer than a block; and each line as `str::lines` does.

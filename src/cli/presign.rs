@@ -284,8 +284,10 @@ fn print_human(r: &PresignReport, net: &Network, a: &Args, loaded: &Loaded, net_
     outln!("{}", verdict_line(r));
     if !r.findings.is_empty() {
         outln!();
+        // Each file parsed and indexed once for all its findings.
+        let mut docs: Vec<(*const u8, super::render::Document<'_>)> = Vec::new();
         for f in &r.findings {
-            print_finding(f, a, loaded, net_text);
+            print_finding(f, a, loaded, net_text, &mut docs);
             outln!();
         }
     }
@@ -293,7 +295,13 @@ fn print_human(r: &PresignReport, net: &Network, a: &Args, loaded: &Loaded, net_
 
 /// A finding in the one error style: the policy's file and line:column, the snippet, the JSON path, which
 /// policy and statement, and the help.
-fn print_finding(f: &Finding, a: &Args, loaded: &Loaded, net_text: &str) {
+fn print_finding<'t>(
+    f: &Finding,
+    a: &Args,
+    loaded: &'t Loaded,
+    net_text: &'t str,
+    docs: &mut Vec<(*const u8, super::render::Document<'t>)>,
+) {
     let name = a.policies.rename(&f.policy);
     // Inline endpoint policies and findings about the network itself live in the network file.
     let (file, text) = if f.policy == "endpoint" || f.policy == "network" {
@@ -321,8 +329,19 @@ fn print_finding(f: &Finding, a: &Args, loaded: &Loaded, net_text: &str) {
         ..super::render::Extra::default()
     };
     let colour = super::render::colour(super::render::Stream::Stdout);
+    let key = text.as_ptr();
+    let at = match docs.iter().position(|(k, _)| *k == key) {
+        Some(i) => i,
+        None => {
+            docs.push((key, super::render::Document::new(text)));
+            docs.len() - 1
+        }
+    };
+    let Some((_, doc)) = docs.get(at) else {
+        return;
+    };
     out!(
         "{}",
-        super::render::at_place(&f.message, text, &file, (f.line, f.column), extra, colour)
+        super::render::at_place_in(&f.message, doc, &file, (f.line, f.column), extra, colour)
     );
 }

@@ -71,6 +71,14 @@ impl<'t> Document<'t> {
         self.lines.line_col(self.text, at)
     }
 
+    /// The byte where 1-based `line` (a column in characters) starts: for places given as line and column.
+    fn byte_at(&self, (line, column): (usize, usize)) -> usize {
+        let start = self.lines.line_start(line).unwrap_or(self.text.len());
+        self.lines
+            .char_after(self.text, start, column.saturating_sub(1))
+            .unwrap_or(start)
+    }
+
     /// The lines that hold bytes `lo..hi`: their first byte, their end (before the last one's line break, if any)
     /// and the first one's number.
     fn lines_around(&self, lo: usize, hi: usize) -> (usize, usize, usize) {
@@ -91,6 +99,50 @@ impl<'t> Document<'t> {
         };
         (start, end.max(start), first)
     }
+}
+
+/// A window of one line longer than this is cut to [`CONTEXT`] bytes either side of what it shows: annotate-snippets
+/// reads the whole line for each snippet (a minified policy is one line: thousands of findings on a 500 KB line
+/// made `presign` quadratic), and shows only about a terminal's width of it.
+const LONG_LINE: usize = 4096;
+const CONTEXT: usize = 512;
+
+/// `window` (one line) cut around `lo..hi` when it is long: the cut window, and the number of characters cut
+/// from its start (the columns annotate-snippets would then count short).
+fn cut_long_line(
+    doc: &Document<'_>,
+    window: std::ops::Range<usize>,
+    lo: usize,
+    hi: usize,
+) -> (std::ops::Range<usize>, usize) {
+    if window.len() <= LONG_LINE {
+        return (window, 0);
+    }
+    let r = clamp(
+        doc.text,
+        lo.saturating_sub(CONTEXT).max(window.start),
+        hi.saturating_add(CONTEXT).min(window.end),
+    );
+    let skipped = doc
+        .line_col(r.start)
+        .1
+        .saturating_sub(doc.line_col(window.start).1);
+    (r, skipped)
+}
+
+/// Render `group`, whose snippet was cut `skipped` characters into line `line`, with the column of its location
+/// line (`--> origin:line:column`) counted from the start of the line, as for the whole text.
+fn render_cut(
+    group: annotate_snippets::Group<'_>,
+    colour: bool,
+    (origin, line, column, skipped): (&str, usize, usize, usize),
+) -> String {
+    let out = renderer(colour).render(&[group]);
+    if skipped == 0 {
+        return out;
+    }
+    let short = format!("{origin}:{line}:{}", column.saturating_sub(skipped));
+    out.replacen(&short, &format!("{origin}:{line}:{column}"), 1)
 }
 
 fn contains(span: crate::span::Span, at: usize) -> bool {
@@ -216,6 +268,12 @@ pub(crate) fn diagnostic_in(
         .fold(range.end, usize::max);
     let (start, end, first_line) = doc.lines_around(lo, hi);
     let window = clamp(source, start, end);
+    let (window, skipped) = if doc.line_col(window.end).0 == first_line {
+        cut_long_line(doc, window, lo, hi)
+    } else {
+        (window, 0)
+    };
+    let (_, column) = doc.line_col(range.start);
     let shift = |r: &std::ops::Range<usize>| {
         r.start.saturating_sub(window.start).min(window.len())
             ..r.end.saturating_sub(window.start).min(window.len())
@@ -238,7 +296,7 @@ pub(crate) fn diagnostic_in(
     if let Some(h) = &d.help {
         group = group.element(Level::HELP.message(h.as_str()));
     }
-    renderer(colour).render(&[group])
+    render_cut(group, colour, (origin, first_line, column, skipped))
 }
 
 /// What [`at_place`] shows besides the message: the severity and code, the JSON path (computed from the text
@@ -259,27 +317,51 @@ pub(crate) fn at_place(
     message: &str,
     source: &str,
     origin: &str,
+    place: (usize, usize),
+    extra: Extra<'_>,
+    colour: bool,
+) -> String {
+    at_place_in(
+        message,
+        &Document::new(source),
+        origin,
+        place,
+        extra,
+        colour,
+    )
+}
+
+/// [`at_place`] in a document parsed and indexed once (`presign`'s findings, thousands on one policy): each costs
+/// a path search and the lines it shows.
+pub(crate) fn at_place_in(
+    message: &str,
+    doc: &Document<'_>,
+    origin: &str,
     (line, column): (usize, usize),
     extra: Extra<'_>,
     colour: bool,
 ) -> String {
-    let line_start = source
-        .split_inclusive('\n')
-        .take(line.saturating_sub(1))
-        .map(str::len)
-        .sum::<usize>();
-    let at = source
-        .get(line_start..)
-        .and_then(|rest| rest.char_indices().nth(column.saturating_sub(1)))
-        .map_or(line_start, |(i, _)| line_start + i);
-    let (found_path, span) = match json::parse(source, &Limits::default()) {
-        Ok(root) => {
-            let (p, s) = path_and_span(&root, at);
+    let source = doc.text;
+    let at = doc.byte_at((line, column));
+    let (found_path, span) = match &doc.root {
+        Some(root) => {
+            let (p, s) = path_and_span(root, at);
             (p, Some(s).filter(|s| s.start as usize == at))
         }
-        Err(_) => ("$".to_string(), None),
+        None => ("$".to_string(), None),
     };
     let span = span.map_or(at..at + 1, |s| s.start as usize..s.end as usize);
+    let span = clamp(source, span.start, span.end);
+    let (start, end, first_line) = doc.lines_around(span.start, span.end);
+    let window = clamp(source, start, end);
+    let (window, skipped) = if doc.line_col(window.end).0 == first_line {
+        cut_long_line(doc, window, span.start, span.end)
+    } else {
+        (window, 0)
+    };
+    let (_, col) = doc.line_col(span.start);
+    let shifted = span.start.saturating_sub(window.start).min(window.len())
+        ..span.end.saturating_sub(window.start).min(window.len());
     let path = extra.path.map_or(found_path, str::to_string);
     let level = if extra.warning {
         Level::WARNING
@@ -292,9 +374,10 @@ pub(crate) fn at_place(
     }
     let mut group = title
         .element(
-            Snippet::source(source)
+            Snippet::source(source.get(window).unwrap_or_default())
+                .line_start(first_line)
                 .path(origin)
-                .annotation(AnnotationKind::Primary.span(clamp(source, span.start, span.end))),
+                .annotation(AnnotationKind::Primary.span(shifted)),
         )
         .element(Level::NOTE.message(format!("at `{path}`")));
     for n in &extra.notes {
@@ -303,7 +386,7 @@ pub(crate) fn at_place(
     if let Some(h) = extra.help {
         group = group.element(Level::HELP.message(h));
     }
-    renderer(colour).render(&[group])
+    render_cut(group, colour, (origin, first_line, col, skipped))
 }
 
 /// An error at `line`:`column` of `source` with its JSON path and help (network files, feeds).
@@ -444,37 +527,39 @@ mod tests {
         assert!(out.contains("help: write a region name"), "{out}");
     }
 
+    /// A diagnostic rendered with the whole text as its snippet (what the windows must reproduce).
+    fn whole(d: &Diagnostic, source: &str) -> String {
+        let level = match d.severity {
+            Severity::Error => Level::ERROR,
+            Severity::Warning => Level::WARNING,
+        };
+        let range = clamp(source, d.span.start as usize, d.span.end as usize);
+        let path = json_path(source, range.start);
+        let mut snippet = Snippet::source(source)
+            .path("p.json")
+            .annotation(AnnotationKind::Primary.span(range));
+        for (span, label) in &d.related {
+            snippet = snippet.annotation(
+                AnnotationKind::Context
+                    .span(clamp(source, span.start as usize, span.end as usize))
+                    .label(label.as_str()),
+            );
+        }
+        let mut group = level
+            .primary_title(d.message.as_str())
+            .id(d.code)
+            .element(snippet)
+            .element(Level::NOTE.message(format!("at `{path}`")));
+        if let Some(h) = &d.help {
+            group = group.element(Level::HELP.message(h.as_str()));
+        }
+        renderer(false).render(&[group])
+    }
+
     /// The snippet cut to the lines the spans touch renders exactly as the whole text does: for diagnostics with
     /// related places lines apart, on one long line, at the first and last lines, multi-line, and past the end.
     #[test]
     fn a_windowed_snippet_renders_as_the_whole_text() {
-        fn whole(d: &Diagnostic, source: &str) -> String {
-            let level = match d.severity {
-                Severity::Error => Level::ERROR,
-                Severity::Warning => Level::WARNING,
-            };
-            let range = clamp(source, d.span.start as usize, d.span.end as usize);
-            let path = json_path(source, range.start);
-            let mut snippet = Snippet::source(source)
-                .path("p.json")
-                .annotation(AnnotationKind::Primary.span(range));
-            for (span, label) in &d.related {
-                snippet = snippet.annotation(
-                    AnnotationKind::Context
-                        .span(clamp(source, span.start as usize, span.end as usize))
-                        .label(label.as_str()),
-                );
-            }
-            let mut group = level
-                .primary_title(d.message.as_str())
-                .id(d.code)
-                .element(snippet)
-                .element(Level::NOTE.message(format!("at `{path}`")));
-            if let Some(h) = &d.help {
-                group = group.element(Level::HELP.message(h.as_str()));
-            }
-            renderer(false).render(&[group])
-        }
         let pretty = "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {\"Sid\": \"A\", \"Effect\": \"Allow\"},\n    {\"Sid\": \"A\", \"Effect\": \"Alow\"}\n  ]\n}\n";
         let one_line = pretty.replace('\n', " ");
         for text in [pretty.to_string(), one_line, format!("{pretty}\r\n")] {
@@ -499,6 +584,63 @@ mod tests {
                     whole(&d, &text),
                     "{start} {len} {related:?} in {text:?}"
                 );
+            }
+        }
+    }
+
+    /// A long line (a minified policy of thousands of statements) is cut around the span before rendering, and
+    /// renders exactly as the whole text does, column of the location line included: for a diagnostic and for a
+    /// place given as line and column, at the start, the middle and the end of the line, with wide characters
+    /// before the span.
+    #[test]
+    fn a_long_line_cut_around_the_span_renders_as_the_whole_text() {
+        let statement = r#"{"Sid":"S日本","Effect":"Allow","Action":"*","Resource":"*"},"#;
+        let body = statement.repeat(200);
+        let text = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{}{{"Effect":"Alow"}}]}}"#,
+            body
+        );
+        assert!(text.len() > 3 * LONG_LINE);
+        let doc = Document::new(&text);
+        let whole_place = |line: usize, column: usize| {
+            // The rendering before the cut: the whole text as the snippet.
+            let at = doc.byte_at((line, column));
+            let (path, span) = path_and_span(doc.root.as_ref().unwrap(), at);
+            let span = if span.start as usize == at {
+                span.start as usize..span.end as usize
+            } else {
+                at..at + 1
+            };
+            let group =
+                Level::ERROR
+                    .primary_title("m")
+                    .element(Snippet::source(text.as_str()).path("p.json").annotation(
+                        AnnotationKind::Primary.span(clamp(&text, span.start, span.end)),
+                    ))
+                    .element(Level::NOTE.message(format!("at `{path}`")));
+            renderer(false).render(&[group])
+        };
+        // A span longer than the context, and one longer than a terminal line.
+        let long = format!(r#""Action":"*","Resource":"*"}},{}"#, statement.repeat(12));
+        for needle in ["\"Version\"", "\"S日本\"", "\"Alow\"", long.as_str()] {
+            let positions: Vec<usize> = text.match_indices(needle).map(|(i, _)| i).collect();
+            for &at in [
+                positions[0],
+                positions[positions.len() / 2],
+                positions[positions.len() - 1],
+            ]
+            .iter()
+            {
+                let d = Diagnostic::error("x", Span::new(at, at + needle.len()), "a problem");
+                assert_eq!(
+                    diagnostic_in(&d, &doc, "p.json", &[], false),
+                    whole(&d, &text),
+                    "{at}"
+                );
+                let (line, column) = doc.line_col(at);
+                let cut = at_place_in("m", &doc, "p.json", (line, column), Extra::default(), false);
+                assert_eq!(cut, whole_place(line, column), "{at}");
+                assert!(cut.contains(&format!("p.json:1:{column}")), "{cut}");
             }
         }
     }

@@ -70,6 +70,12 @@ struct Site<'a> {
     inline: Option<usize>,
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Classes read by [`Analyser::allowed_without`] on this thread (tests only): its work.
+    pub(crate) static CLASSES_READ: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
 /// The item whose index is `index` among items usually stored at their index: that place first (a scan of every
 /// statement per finding was quadratic in a policy of thousands), then a scan.
 fn at_index<T>(items: &[T], index: usize, of: impl Fn(&T) -> usize) -> Option<&T> {
@@ -134,6 +140,12 @@ struct Analyser<'a> {
     emitted: std::collections::HashSet<FindingKey>,
     /// A line index per source text (keyed by its address and length), built on first use.
     lines: std::collections::HashMap<(usize, usize), LineTable>,
+    /// Per network key, the statements that an allowed class of requests lacking the key names as a reason, with
+    /// the steps where it does, in order (see [`Analyser::allowed_without`]).
+    allowed: std::collections::HashMap<
+        String,
+        std::collections::HashMap<(PolicyRef, usize), Vec<usize>>,
+    >,
 }
 
 type FindingKey = (String, String, Option<String>, Option<usize>, usize, usize);
@@ -148,6 +160,7 @@ pub(crate) fn analyse(set: &PolicySet, net: &Network, steps: &[StepReport]) -> V
         out: Vec::new(),
         emitted: std::collections::HashSet::new(),
         lines: std::collections::HashMap::new(),
+        allowed: std::collections::HashMap::new(),
     };
     a.collect_relevant();
     a.not_ip_lockout();
@@ -663,23 +676,43 @@ impl<'a> Analyser<'a> {
     }
 
     /// The step (if any) that `site`'s statement `idx` allows while the step's requests lack `key`.
-    fn allowed_without(&self, site: &Site<'_>, idx: usize, key: &str) -> Option<StepKind> {
-        self.steps.iter().find_map(|step| {
-            if site.at == PolicyRef::Endpoint && site.endpoint.as_ref().map(|(r, _)| *r) != role_of(step) {
-                return None;
+    fn allowed_without(&mut self, site: &Site<'_>, idx: usize, key: &str) -> Option<StepKind> {
+        let steps = self.steps;
+        // Indexed once per key: asking each statement over every class of every step was statements x classes
+        // (4,096 one-address statements, 4,097 classes).
+        let index = self.allowed.entry(key.to_string()).or_insert_with(|| {
+            let mut m: std::collections::HashMap<(PolicyRef, usize), Vec<usize>> =
+                std::collections::HashMap::new();
+            for (n, step) in steps.iter().enumerate() {
+                let lacking = step.classes.iter().filter(|c| {
+                    #[cfg(test)]
+                    CLASSES_READ.with(|v| v.set(v.get() + 1));
+                    c.decision == Decision::Allow && c.request.context.get_lower(key).is_none()
+                });
+                for r in lacking.flat_map(|c| &c.reasons) {
+                    if let Reason::Statement {
+                        policy,
+                        statement,
+                        effect: Effect::Allow,
+                        ..
+                    } = r
+                    {
+                        let at = m.entry((*policy, *statement)).or_default();
+                        if at.last() != Some(&n) {
+                            at.push(n);
+                        }
+                    }
+                }
             }
-            step.classes
-                .iter()
-                .any(|c| {
-                    c.decision == Decision::Allow
-                        && c.request.context.get_lower(key).is_none()
-                        && c.reasons.iter().any(|r| {
-                            matches!(r, Reason::Statement { policy, statement, effect: Effect::Allow, .. }
-                                if *policy == site.at && *statement == idx)
-                        })
-                })
-                .then_some(step.step)
-        })
+            m
+        });
+        let role = site.endpoint.as_ref().map(|(r, _)| *r);
+        index
+            .get(&(site.at, idx))?
+            .iter()
+            .filter_map(|&n| steps.get(n))
+            .find(|step| site.at != PolicyRef::Endpoint || role == role_of(step))
+            .map(|step| step.step)
     }
 
     /// §7.7 and §7.8: `ForAllValues:` and `…IfExists` on network keys in Allow statements.

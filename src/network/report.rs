@@ -384,4 +384,52 @@ mod tests {
             .count();
         assert_eq!(shared, n);
     }
+
+    /// The findings read each class once per network key, not once per statement: `n` one-address Allow
+    /// statements with `IpAddressIfExists` (each an `ifexists-widening` finding, each asking whether a class of
+    /// requests without `aws:SourceIp` is allowed by it) read the steps' classes once (they read `n` x classes).
+    #[test]
+    fn findings_read_the_classes_once_per_key() {
+        let n = 200;
+        let statements: Vec<String> = (0..n)
+            .map(|i| {
+                format!(
+                    r#"{{"Effect":"Allow","Action":"sagemaker:CreatePresignedDomainUrl","Resource":"*","Condition":{{"IpAddressIfExists":{{"aws:SourceIp":"165.225.{}.{}/32"}}}}}}"#,
+                    i / 250,
+                    i % 250
+                )
+            })
+            .collect();
+        let text = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{}]}}"#,
+            statements.join(",")
+        );
+        let set = PolicySet::builder()
+            .identity(Policy::parse(&text).unwrap())
+            .build()
+            .unwrap();
+        let net = Network::parse(
+            r#"{"name":"wide","region":"eu-west-1","account":"111122223333",
+                "principal":"arn:aws:iam::111122223333:role/DataSci","domain_id":"d-abc123","user_profile":"alice",
+                "client":{"ip":"10.20.1.5","egress":{"kind":"zscaler","ips":["165.225.0.0/16"]}},
+                "create":{"via":"client"}}"#,
+            None,
+        )
+        .unwrap();
+        super::findings::CLASSES_READ.with(|v| v.set(0));
+        let report = presign(&set, &net);
+        let read = super::findings::CLASSES_READ.with(|v| v.replace(0));
+        let classes: usize = report.steps.iter().map(|s| s.classes.len()).sum();
+        assert!(classes > n);
+        assert!(read as usize <= classes, "{read} > {classes}");
+        let widening: Vec<&Finding> = report
+            .findings
+            .iter()
+            .filter(|f| f.code == "ifexists-widening")
+            .collect();
+        assert_eq!(widening.len(), n);
+        // Each statement allows a class of the create step's public requests, which lack `aws:SourceVpce`...
+        // but the condition is on `aws:SourceIp`, which they carry: the finding is not grounded there.
+        assert!(widening.iter().all(|f| f.step.is_none()));
+    }
 }
