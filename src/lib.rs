@@ -17,6 +17,7 @@ pub mod parse;
 pub mod policy;
 pub mod refuse;
 pub mod shape;
+mod sort;
 pub mod span;
 mod suggest;
 pub mod validate;

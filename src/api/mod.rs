@@ -19,11 +19,13 @@
 //! ```
 
 mod flow;
+mod input;
 mod lint;
 mod place;
 mod set;
 
 pub use flow::{PresignInput, ReachEndpoint, ReachInput, Reached};
+pub use input::Doc;
 pub use lint::{LintDiagnostic, LintInput, Linted, Related, lint, lint_json};
 pub use place::{Place, place};
 pub use set::{
@@ -107,18 +109,4 @@ impl ApiError {
         self.path = Some(path.into());
         self
     }
-}
-
-/// Read a call's input with serde; a malformed input is one error placed in it.
-fn read_input<'de, T: serde::Deserialize<'de>>(text: &'de str) -> Result<T, Vec<ApiError>> {
-    serde_json::from_str(text).map_err(|e| {
-        let offset = place::offset_of(text, e.line(), e.column());
-        let message = e.to_string();
-        // serde_json appends " at line L column C": the place says it.
-        let message = message
-            .rsplit_once(" at line ")
-            .map_or(message.as_str(), |(m, _)| m)
-            .to_string();
-        vec![ApiError::new(format!("invalid input: {message}")).at(place(text, offset, offset))]
-    })
 }

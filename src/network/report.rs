@@ -305,7 +305,7 @@ pub(crate) fn decide_step_in(step_set: PolicySet, net: &Network, d: DerivedStep)
             });
         }
     }
-    outcomes.sort_by_key(|a| a.0);
+    crate::sort::stable_by_key(&mut outcomes, |a| a.0);
     let outcomes: Vec<Outcome> = outcomes.into_iter().map(|(_, o)| o).collect();
     let decision = match outcomes.split_first() {
         None => StepDecision::Unreachable,
