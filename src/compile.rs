@@ -992,7 +992,7 @@ pub(crate) struct Gates {
     /// One mask per SCP level.
     pub scps: Vec<[u64; MASK_WORDS]>,
     pub identity: [u64; MASK_WORDS],
-    pub resource: [u64; MASK_WORDS],
+    pub resource: Option<[u64; MASK_WORDS]>,
     pub boundary: Option<[u64; MASK_WORDS]>,
     pub session: Option<[u64; MASK_WORDS]>,
     pub endpoint: Option<[u64; MASK_WORDS]>,
@@ -1006,11 +1006,6 @@ pub(crate) fn set_bit(m: &mut [u64; MASK_WORDS], id: usize) {
 }
 
 impl Gates {
-    /// The Deny statements an action meets: RCPs' only when they govern it (`action` lowercase).
-    fn deny_for(&self, action: &[u8]) -> [u64; MASK_WORDS] {
-        self.denies(std::str::from_utf8(action).is_ok_and(crate::decide::rcp_governs))
-    }
-
     /// The Deny statements, RCPs' too when `rcps`.
     pub fn denies(&self, rcps: bool) -> [u64; MASK_WORDS] {
         std::array::from_fn(|k| {
@@ -1020,31 +1015,45 @@ impl Gates {
         })
     }
 
-    /// The gates that must each have an applicable Allow, in the order of `decide` (§4.2): SCP levels, identity
-    /// (when there is no resource policy: with one, see [`Gates::cross`]), boundary, session, endpoint.
-    fn must_allow<'a>(&'a self, inner: &Inner) -> Vec<&'a [u64; MASK_WORDS]> {
-        let identity = inner.resource.is_none().then_some(&self.identity);
-        self.scps
-            .iter()
-            .chain(identity)
-            .chain(self.boundary.as_ref())
-            .chain(self.session.as_ref())
-            .chain(self.endpoint.as_ref())
-            .collect()
+    /// The statements of `gate`; `None` for a gate the set lacks.
+    pub fn of(&self, gate: crate::decide::Gate) -> Option<&[u64; MASK_WORDS]> {
+        use crate::decide::Gate;
+        match gate {
+            Gate::Scp(l) => self.scps.get(l),
+            Gate::Identity => Some(&self.identity),
+            Gate::Resource => self.resource.as_ref(),
+            Gate::Boundary => self.boundary.as_ref(),
+            Gate::Session => self.session.as_ref(),
+            Gate::Endpoint => self.endpoint.as_ref(),
+        }
     }
 
-    /// The identity and resource gates, when the set has a resource policy.
-    fn cross(&self, inner: &Inner) -> Option<(&[u64; MASK_WORDS], &[u64; MASK_WORDS])> {
-        inner
-            .resource
-            .is_some()
-            .then_some((&self.identity, &self.resource))
+    /// Every gate's statements in `lower::gate_ordinal` order (`None` for a gate the set lacks).
+    fn in_order(&self) -> Vec<Option<&[u64; MASK_WORDS]>> {
+        use crate::decide::Gate;
+        let n = self.scps.len();
+        (0..n)
+            .map(Gate::Scp)
+            .chain([
+                Gate::Identity,
+                Gate::Resource,
+                Gate::Boundary,
+                Gate::Session,
+                Gate::Endpoint,
+            ])
+            .enumerate()
+            .map(|(k, g)| {
+                debug_assert_eq!(crate::lower::gate_ordinal(g, n), k);
+                self.of(g)
+            })
+            .collect()
     }
 
     fn build(inner: &Inner) -> Gates {
         let present = |b: bool| b.then_some([0; MASK_WORDS]);
         let mut g = Gates {
             scps: vec![[0; MASK_WORDS]; inner.scps.len()],
+            resource: present(inner.resource.is_some()),
             boundary: present(inner.boundary.is_some()),
             session: present(!inner.session.is_empty()),
             endpoint: present(inner.endpoint.is_some()),
@@ -1059,7 +1068,7 @@ impl Gates {
                 PolicyRef::Scp(l, _) => g.scps.get_mut(l),
                 // RCPs only deny: they are no gate.
                 PolicyRef::Rcp(..) => None,
-                PolicyRef::Resource => Some(&mut g.resource),
+                PolicyRef::Resource => g.resource.as_mut(),
                 PolicyRef::Identity(_) => Some(&mut g.identity),
                 PolicyRef::Boundary => g.boundary.as_mut(),
                 PolicyRef::Session(_) => g.session.as_mut(),
@@ -1158,16 +1167,17 @@ impl ActionIndex {
         let gates = Gates::build(inner);
         let lowered = crate::lower::Lowered::build(inner.statements())?;
         let mut pb = crate::lower::PlanBuilder::new(&lowered);
+        let in_order = gates.in_order();
         let plans = masks
             .iter()
             .zip(&entries)
             .map(|(m, (_, action))| {
                 pb.plan(
                     m,
-                    &gates.deny_for(action),
+                    (&gates.deny, &gates.rcp_deny),
                     (&gates.allow, &gates.unconditional_allow),
-                    &gates.must_allow(inner),
-                    gates.cross(inner),
+                    &in_order,
+                    std::str::from_utf8(action).is_ok_and(crate::decide::rcp_governs),
                 )
             })
             .collect::<Option<Vec<_>>>()?;

@@ -307,39 +307,40 @@ pub(crate) fn key_hash_words_test(n: u64) -> u64 {
     key_hash(n.to_string().as_bytes())
 }
 
-/// How many words of a key [`KeyText`] and [`Folded`] keep: 48 bytes, more than most keys and actions have. The rest of a
-/// longer key is compared as text.
+/// How many words of a key [`Folded`] keeps: its first and last eight bytes and up to `KEPT - 2` words between,
+/// 48 bytes in all, more than most keys and actions have. The rest of a longer key is compared as text.
 const KEPT: usize = 6;
 
 /// `0x20` in every byte: ORed into a byte, it turns a capital into its lowercase letter and leaves the byte the
 /// same whatever the case of the text around it.
 const FOLD: u64 = 0x2020_2020_2020_2020;
 
-/// A key as the request gave it, in any case, ready to be looked up: its hash, from its length and its first and
-/// last eight bytes (two loads, whatever its length); [`Folded::is`] then compares it whole.
+/// A key as the request gave it, in any case, ready to be looked up: its first and last eight bytes (two loads,
+/// whatever its length; a key shorter than eight bytes zero-padded in `first`, `last` 0) and its hash, from its
+/// length and those two words; [`Folded::is`] then compares it whole, the two words without loading them again.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct KeyText<'a> {
     raw: &'a [u8],
     hash: u64,
+    first: u64,
+    last: u64,
 }
 
 impl<'a> KeyText<'a> {
     #[inline]
     pub fn of(raw: &'a [u8]) -> KeyText<'a> {
-        let (first, last) = match raw.first_chunk::<8>().zip(raw.last_chunk::<8>()) {
-            Some((f, l)) => (u64::from_le_bytes(*f), u64::from_le_bytes(*l)),
-            None => (word(raw), 0),
-        };
-        // Case-blind: a capital and its lowercase letter agree once ORed with 0x20.
-        let (first, last) = (first | FOLD, last | FOLD);
-        let h = (raw.len() as u64)
-            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
-            .wrapping_add((first ^ (first >> 29)).wrapping_mul(0xc2b2_ae3d_27d4_eb4f))
-            .wrapping_add((last ^ (last >> 31)).wrapping_mul(0x1656_67b1_9e37_79f9));
-        let h = (h ^ (h >> 31)).wrapping_mul(0x85eb_ca77_c2b2_ae63);
+        let (first, last) = ends(raw);
+        // Case-blind: a capital and its lowercase letter agree once ORed with 0x20. One multiplication mixes the
+        // two words and the length; the fold below brings its high bits, which it mixed, to the low ones that
+        // pick a bucket. Keys crafted to collide cost a comparison each, within bounded probes.
+        let (f, l) = (first | FOLD, last | FOLD);
+        let h = (f ^ l.rotate_left(29) ^ (raw.len() as u64).rotate_left(58))
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15);
         KeyText {
             raw,
             hash: h ^ (h >> 32),
+            first,
+            last,
         }
     }
 
@@ -351,23 +352,23 @@ impl<'a> KeyText<'a> {
     }
 }
 
-/// A lowercase key as a table keeps it to compare with a [`KeyText`]: its hash, up to [`KEPT`] words and, per
-/// byte, `0x20` where it has a letter (the one bit by which that byte may differ in a key given in another case).
-/// The words are the key's leading words (at most `KEPT - 1`, each wholly before its last eight bytes), and, in the
-/// last place, its last eight bytes (overlapping the one before; a key shorter than eight bytes zero-padded), so
-/// that a comparison is a short run of loads with no tail to handle.
+/// A lowercase key as a table keeps it to compare with a [`KeyText`]: its hash, its first and last words as
+/// [`KeyText`] takes them, up to `KEPT - 2` words between (at 8, 16, ..., each ending at or before its last eight
+/// bytes begin or overlapping them) and, per word, `0x20` on each byte that is a letter (the one bit by which that
+/// byte may differ in a key given in another case).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Folded {
     len: usize,
     hash: u64,
+    /// `[first, last]`, then the middle words.
     words: [u64; KEPT],
     letters: [u64; KEPT],
 }
 
-/// How many leading words of a key of `len` bytes [`Folded`] keeps apart from its last eight bytes.
+/// How many middle words (at 8, 16, ...) a key of `len` bytes has before its last eight, at most `KEPT - 2`.
 #[inline(always)]
-fn leading_words(len: usize) -> usize {
-    (len.saturating_sub(1) / 8).min(KEPT - 1)
+fn middle_words(len: usize) -> usize {
+    (len.saturating_sub(9) / 8).min(KEPT - 2)
 }
 
 /// The eight bytes of `b` from `at`, or 0 (the caller ensures they exist).
@@ -378,28 +379,19 @@ fn load(b: &[u8], at: usize) -> u64 {
         .map_or(0, |c| u64::from_le_bytes(*c))
 }
 
-/// The last eight bytes of `b` as a word; for a shorter `b`, its bytes zero-padded.
-#[inline(always)]
-fn last_word(b: &[u8]) -> u64 {
-    match b.last_chunk::<8>() {
-        Some(c) => u64::from_le_bytes(*c),
-        None => word(b),
-    }
-}
-
 impl Folded {
     /// The folding of `lower`, a lowercase key.
     pub fn of(lower: &[u8]) -> Folded {
         let mut words = [0u64; KEPT];
-        for (i, w) in words
+        let (first, last) = ends(lower);
+        let [w0, w1, middle @ ..] = &mut words;
+        (*w0, *w1) = (first, last);
+        for (i, w) in middle
             .iter_mut()
+            .take(middle_words(lower.len()))
             .enumerate()
-            .take(leading_words(lower.len()))
         {
-            *w = load(lower, 8 * i);
-        }
-        if let Some(w) = words.last_mut() {
-            *w = last_word(lower);
+            *w = load(lower, 8 * (i + 1));
         }
         // A byte that is a lowercase letter: 0x20 there. Adding per byte cannot carry (seven bits).
         let letters = words.map(|w| {
@@ -427,24 +419,34 @@ impl Folded {
     /// only by `0x20`, and only where this key has a letter.
     #[inline]
     pub fn is(&self, key: &KeyText<'_>, lower: &[u8]) -> bool {
-        let raw = key.raw;
-        let n = raw.len();
+        let n = key.raw.len();
         if n != self.len || key.hash != self.hash {
             return false;
         }
-        let differs = |w: u64, i: usize| match (self.words.get(i), self.letters.get(i)) {
-            (Some(x), Some(m)) => (w ^ x) & !m,
-            _ => 1,
-        };
-        let lead = leading_words(n);
-        let mut diff = differs(last_word(raw), KEPT - 1);
+        let [w0, w1, ..] = self.words;
+        let [m0, m1, ..] = self.letters;
+        let mut diff = ((key.first ^ w0) & !m0) | ((key.last ^ w1) & !m1);
+        if n > 16 {
+            diff |= self.middle_differs(key.raw);
+        }
+        diff == 0 && (n <= 8 * KEPT || same_middle(key.raw, lower))
+    }
+
+    /// The middle words of `raw` (of this key's length) against this key's, as [`Folded::is`] compares them.
+    #[inline(always)]
+    fn middle_differs(&self, raw: &[u8]) -> u64 {
+        let m = middle_words(raw.len());
+        let mut diff = 0;
         // Unrolled: a loop's setup costs more than its few words.
-        for i in 0..KEPT - 1 {
-            if i < lead {
-                diff |= differs(load(raw, 8 * i), i);
+        for i in 0..KEPT - 2 {
+            if i < m {
+                diff |= match (self.words.get(2 + i), self.letters.get(2 + i)) {
+                    (Some(w), Some(l)) => (load(raw, 8 * (i + 1)) ^ w) & !l,
+                    _ => 1,
+                };
             }
         }
-        diff == 0 && (n <= 8 * KEPT || same_middle(raw, lower))
+        diff
     }
 }
 
