@@ -3,13 +3,13 @@
 //! `Send + Sync` and cheap to clone), decide many.
 
 use crate::diagnostic::Diagnostic;
+use crate::policy::PolicyKind;
 use crate::policy::action::ActionPattern;
 use crate::policy::arn::ArnPattern;
 use crate::policy::operator::{Family, Operator};
 use crate::policy::pattern::Pattern;
 use crate::policy::value::{CidrSet, Timestamp, decode_base64, parse_cidr, parse_number};
 use crate::policy::{Effect, Policy, Principal, PrincipalKind, Statement};
-use crate::validate::PolicyKind;
 use std::fmt;
 use std::sync::Arc;
 
@@ -43,10 +43,27 @@ impl PolicyRef {
     /// Whether this kind of policy carries a `Principal` element (resource-based policies, endpoint policies
     /// and RCPs) or must not (identity-based policies, boundaries, session policies, SCPs).
     pub fn needs_principal(self) -> bool {
-        matches!(
-            self,
-            PolicyRef::Resource | PolicyRef::Endpoint | PolicyRef::Rcp(..)
-        )
+        self.kind().takes_principal()
+    }
+
+    /// The kind of policy this place holds (a resource-based policy as [`PolicyKind::Resource`]; see
+    /// [`ResourceKind::policy_kind`] for trust and key policies).
+    ///
+    /// ```
+    /// use iamgate::{PolicyKind, PolicyRef};
+    /// assert_eq!(PolicyRef::Scp(0, 1).kind(), PolicyKind::Scp);
+    /// assert_eq!(PolicyRef::Identity(2).kind(), PolicyKind::Identity);
+    /// ```
+    pub fn kind(self) -> PolicyKind {
+        match self {
+            PolicyRef::Identity(_) => PolicyKind::Identity,
+            PolicyRef::Resource => PolicyKind::Resource,
+            PolicyRef::Boundary => PolicyKind::Boundary,
+            PolicyRef::Session(_) => PolicyKind::Session,
+            PolicyRef::Scp(..) => PolicyKind::Scp,
+            PolicyRef::Rcp(..) => PolicyKind::Rcp,
+            PolicyRef::Endpoint => PolicyKind::Endpoint,
+        }
     }
 }
 
@@ -73,6 +90,17 @@ pub enum ResourceKind {
     Trust,
     /// A KMS key policy: it must itself allow; an Allow for the account delegates to IAM policies.
     Key,
+}
+
+impl ResourceKind {
+    /// The kind `lint` and `compile` check such a policy as.
+    pub fn policy_kind(self) -> PolicyKind {
+        match self {
+            ResourceKind::Resource => PolicyKind::Resource,
+            ResourceKind::Trust => PolicyKind::Trust,
+            ResourceKind::Key => PolicyKind::Key,
+        }
+    }
 }
 
 /// How an account in a statement's `Principal` matches (docs/SEMANTICS.md §1.6, docs/SEMANTICS.md §9 row 24).
@@ -323,17 +351,10 @@ impl CompiledPolicy {
 }
 
 /// The kind `crate::refuse` checks a policy at `at` as.
-fn policy_kind(at: PolicyRef, resource: ResourceKind) -> PolicyKind {
-    match (at, resource) {
-        (PolicyRef::Identity(_), _) => PolicyKind::Identity,
-        (PolicyRef::Resource, ResourceKind::Resource) => PolicyKind::Resource,
-        (PolicyRef::Resource, ResourceKind::Trust) => PolicyKind::Trust,
-        (PolicyRef::Resource, ResourceKind::Key) => PolicyKind::Key,
-        (PolicyRef::Boundary, _) => PolicyKind::Boundary,
-        (PolicyRef::Session(_), _) => PolicyKind::Session,
-        (PolicyRef::Scp(..), _) => PolicyKind::Scp,
-        (PolicyRef::Rcp(..), _) => PolicyKind::Rcp,
-        (PolicyRef::Endpoint, _) => PolicyKind::Endpoint,
+pub(crate) fn policy_kind(at: PolicyRef, resource: ResourceKind) -> PolicyKind {
+    match at {
+        PolicyRef::Resource => resource.policy_kind(),
+        _ => at.kind(),
     }
 }
 
@@ -1016,8 +1037,8 @@ impl Gates {
     }
 
     /// The statements of `gate`; `None` for a gate the set lacks.
-    pub fn of(&self, gate: crate::decide::Gate) -> Option<&[u64; MASK_WORDS]> {
-        use crate::decide::Gate;
+    pub fn of(&self, gate: crate::rules::Gate) -> Option<&[u64; MASK_WORDS]> {
+        use crate::rules::Gate;
         match gate {
             Gate::Scp(l) => self.scps.get(l),
             Gate::Identity => Some(&self.identity),
@@ -1030,7 +1051,7 @@ impl Gates {
 
     /// Every gate's statements in `lower::gate_ordinal` order (`None` for a gate the set lacks).
     fn in_order(&self) -> Vec<Option<&[u64; MASK_WORDS]>> {
-        use crate::decide::Gate;
+        use crate::rules::Gate;
         let n = self.scps.len();
         (0..n)
             .map(Gate::Scp)
@@ -1177,7 +1198,7 @@ impl ActionIndex {
                     (&gates.deny, &gates.rcp_deny),
                     (&gates.allow, &gates.unconditional_allow),
                     &in_order,
-                    std::str::from_utf8(action).is_ok_and(crate::decide::rcp_governs),
+                    std::str::from_utf8(action).is_ok_and(crate::rules::rcp_governs),
                 )
             })
             .collect::<Option<Vec<_>>>()?;

@@ -55,33 +55,6 @@ impl fmt::Display for Decision {
     }
 }
 
-/// A gate that must allow for the request to be allowed (docs/SEMANTICS.md §4.1-§4.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Gate {
-    /// Identity-based policies (or, in the same account, the resource policy).
-    Identity,
-    /// The resource policy, for a cross-account request.
-    Resource,
-    Boundary,
-    Session,
-    /// One SCP level.
-    Scp(usize),
-    Endpoint,
-}
-
-impl fmt::Display for Gate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Gate::Identity => f.write_str("identity"),
-            Gate::Resource => f.write_str("resource"),
-            Gate::Boundary => f.write_str("boundary"),
-            Gate::Session => f.write_str("session"),
-            Gate::Scp(l) => write!(f, "scps[{l}]"),
-            Gate::Endpoint => f.write_str("endpoint"),
-        }
-    }
-}
-
 /// Why the decision came out as it did: a statement that applied, or a gate without an Allow.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Reason {
@@ -216,39 +189,7 @@ impl Tracer for Recorder {
     }
 }
 
-/// The services whose requests RCPs govern, each with the month it joined Organizations' list of services that
-/// support RCPs (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html; the
-/// later ones as AWS's What's New announced them, and as AWS's data-perimeter RCP examples list them). The one
-/// place the list lives: add a service here, with its date, when AWS adds it. SageMaker is not on it.
-pub const RCP_SERVICES: [(&str, &str); 10] = [
-    ("s3", "2024-11"),
-    ("sts", "2024-11"),
-    ("kms", "2024-11"),
-    ("sqs", "2024-11"),
-    ("secretsmanager", "2024-11"),
-    ("ecr", "2025-06"),
-    ("aoss", "2025-06"),
-    ("cognito-idp", "2026-01"),
-    ("logs", "2026-01"),
-    ("dynamodb", "2026-02"),
-];
-
-/// Whether RCPs govern requests for `action`.
-pub fn rcp_governs(action: &str) -> bool {
-    let service = action.split_once(':').map_or(action, |(s, _)| s);
-    RCP_SERVICES
-        .iter()
-        .any(|(s, _)| s.eq_ignore_ascii_case(service))
-}
-
-/// The services of [`RCP_SERVICES`], comma-separated, for messages.
-pub fn rcp_service_list() -> String {
-    RCP_SERVICES
-        .iter()
-        .map(|(s, _)| *s)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
+pub use crate::rules::{Gate, RCP_SERVICES, rcp_governs, rcp_service_list};
 
 /// Records only the reasons: every deciding statement, without the per-condition trace.
 #[derive(Default)]

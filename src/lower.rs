@@ -270,8 +270,8 @@ pub(crate) const ALWAYS: u32 = u32::MAX;
 /// A gate's place among a plan's gate pairs: the SCP levels (`0..scp_levels`), then identity, resource,
 /// boundary, session and endpoint, whether the set has them or not.
 #[inline]
-pub(crate) fn gate_ordinal(gate: crate::decide::Gate, scp_levels: usize) -> usize {
-    use crate::decide::Gate;
+pub(crate) fn gate_ordinal(gate: crate::rules::Gate, scp_levels: usize) -> usize {
+    use crate::rules::Gate;
     match gate {
         Gate::Scp(l) => l,
         Gate::Identity => scp_levels,

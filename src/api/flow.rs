@@ -1,13 +1,13 @@
 //! `presign` and `reach` on a compiled set: the presigned-URL flow along a network path, and the exact origins
 //! from which the URL can be created and used (docs/network.md, docs/reach.md).
 
+use super::case::parse_request;
 use super::input::{Doc, Reader};
 use super::place::{offset_of_line_char, place};
 use super::set::Compiled;
 use super::{Answer, ApiError};
 use crate::analyse::{ReachQuery, ReachStep, reach};
 use crate::compile::{CompiledPolicy, compile_endpoint_policy};
-use crate::ffi::case::parse_request;
 use crate::limits::Limits;
 use crate::network::{EndpointRole, Network, NetworkError, PresignReport, presign};
 use crate::policy::Policy;

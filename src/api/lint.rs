@@ -4,8 +4,8 @@ use super::input::Reader;
 use super::place::{Place, of_span};
 use super::{Answer, ApiError};
 use crate::diagnostic::Severity;
-use crate::policy::Policy;
-use crate::validate::{PolicyKind, validate};
+use crate::policy::{Policy, PolicyKind, UnknownPolicyKind};
+use crate::validate::validate;
 use serde::Serialize;
 
 /// `{"policy": TEXT, "kind": "identity"}`; `kind` is one of identity (the default), resource, boundary,
@@ -66,27 +66,14 @@ pub struct Related {
     pub place: Place,
 }
 
+/// The kind named by `"kind"` (identity when absent), with `PolicyKind`'s own names and error.
 pub(crate) fn kind(name: Option<&str>) -> Result<PolicyKind, Vec<ApiError>> {
-    Ok(match name.unwrap_or("identity") {
-        "identity" => PolicyKind::Identity,
-        "resource" => PolicyKind::Resource,
-        "boundary" => PolicyKind::Boundary,
-        "session" => PolicyKind::Session,
-        "scp" => PolicyKind::Scp,
-        "rcp" => PolicyKind::Rcp,
-        "endpoint" => PolicyKind::Endpoint,
-        "trust" => PolicyKind::Trust,
-        "key" => PolicyKind::Key,
-        other => {
-            return Err(vec![
-                ApiError::new(format!("unknown policy kind `{other}`"))
-                    .path("$.kind")
-                    .with_help(
-                        "valid kinds are identity, resource, boundary, session, scp, rcp, endpoint, trust, key",
-                    ),
-            ]);
-        }
-    })
+    name.unwrap_or("identity")
+        .parse()
+        .map_err(|e: UnknownPolicyKind| {
+            let help = e.help();
+            vec![ApiError::new(e.to_string()).path("$.kind").with_help(help)]
+        })
 }
 
 impl ApiError {

@@ -4,6 +4,8 @@
 //! `{"result": "failure", "errors": [...]}` where each error says what is wrong and where (the policy, its
 //! line and UTF-16 column, the byte span, the JSON path in the input). Nothing panics across this boundary.
 //!
+//! - [`case`]: the Case format (docs/FORMATS.md §1), one request with its policies in and one decision record
+//!   out, as `iamgate batch` reads and writes it (formerly `iamgate::ffi`).
 //! - [`lint`]: diagnostics of one policy text, placed for an editor.
 //! - [`compile`]: a set of policies (the Case contract's policy fields) into a [`Compiled`] the caller holds and
 //!   decides against repeatedly: [`Compiled::decide`], [`Compiled::explain`] (with the byte spans of the deciding
@@ -18,6 +20,7 @@
 //! assert_eq!(answer.to_json(), r#"{"result":"success","decision":"Allow","reasons":[{"policy":"identity[0]","sid":null,"statement":0,"effect":"Allow"}]}"#);
 //! ```
 
+pub mod case;
 mod flow;
 mod input;
 mod lint;

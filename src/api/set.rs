@@ -1,12 +1,12 @@
 //! `compile` a set of policies once; `decide` and `explain` requests against it many times.
 
+use super::case::{parse_request, resource_kind_of, warnings};
 use super::input::{Doc, Reader};
 use super::place::{Place, of_span, place};
 use super::{Answer, ApiError};
 use crate::compile::{EndpointKind, PolicyRef, PolicySet, PolicySetBuilder, ResourceKind};
 use crate::context::{RequestRef, ValueRef};
 use crate::decide::{ConditionTrace, Decision, KeyLayout, Reason, StatementTrace};
-use crate::ffi::case::{parse_request, resource_kind_of, warnings};
 use crate::limits::Limits;
 use crate::parse::json::Node;
 use crate::policy::{Effect, Policy};

@@ -483,6 +483,7 @@ impl CidrSet {
         }
     }
 
+    /// Whether it holds no address.
     pub fn is_empty(&self) -> bool {
         self.v4.ranges.is_empty() && self.v6.ranges.is_empty()
     }
