@@ -151,7 +151,9 @@ fn decide_over_ips_sweep(
                 }
             }
             None => {
-                let Some((decision, reasons)) = sw.outcomes.get(id) else {
+                // Each outcome becomes one class: its reasons move there (a copy per class held the answer
+                // twice: 1,000 classes of 1,000 reasons each).
+                let Some((decision, reasons)) = sw.outcomes.get_mut(id) else {
                     continue;
                 };
                 if let Some(slot) = class_of.get_mut(id) {
@@ -160,7 +162,7 @@ fn decide_over_ips_sweep(
                 classes.push(IpOutcome {
                     ranges: nets,
                     decision: *decision,
-                    reasons: reasons.clone(),
+                    reasons: std::mem::take(reasons),
                 });
             }
         }
