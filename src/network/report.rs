@@ -163,6 +163,29 @@ impl Serialize for SharedReasons {
     }
 }
 
+impl std::borrow::Borrow<[Reason]> for SharedReasons {
+    fn borrow(&self) -> &[Reason] {
+        &self.0
+    }
+}
+
+/// Lists of reasons already built, so that equal lists share one allocation across classes and steps (the two
+/// steps of one flow often decide each class for the same reasons).
+#[derive(Default)]
+pub(crate) struct ReasonLists(std::collections::HashSet<SharedReasons>);
+
+impl ReasonLists {
+    /// `reasons` as a shared list: the one already built if an equal one was.
+    pub(crate) fn share(&mut self, reasons: Vec<Reason>) -> SharedReasons {
+        if let Some(known) = self.0.get(reasons.as_slice()) {
+            return known.clone();
+        }
+        let shared = SharedReasons::from(reasons);
+        self.0.insert(shared.clone());
+        shared
+    }
+}
+
 /// One class of addresses that decide alike: the decision, its reasons, and the request of its first address.
 #[derive(Debug, Clone)]
 pub(crate) struct Class {
@@ -218,9 +241,10 @@ impl PresignReport {
 /// replaced by that of the endpoint each step reaches, or removed on the public path), with the verdict and the
 /// findings.
 pub fn presign(set: &PolicySet, net: &Network) -> PresignReport {
+    let mut lists = ReasonLists::default();
     let steps: Vec<StepReport> = derive(net)
         .into_iter()
-        .map(|d| decide_step(set, net, d))
+        .map(|d| decide_step(set, net, d, &mut lists))
         .collect();
     let decision = |k: StepKind| {
         steps
@@ -274,7 +298,12 @@ fn ips_value(nets: &[IpNet]) -> Value {
     }
 }
 
-fn decide_step(set: &PolicySet, net: &Network, d: DerivedStep) -> StepReport {
+fn decide_step(
+    set: &PolicySet,
+    net: &Network,
+    d: DerivedStep,
+    lists: &mut ReasonLists,
+) -> StepReport {
     let step_set = match &d.reach {
         Reach::Endpoint { role, .. } => set.with_endpoint(
             net.endpoint(*role)
@@ -283,12 +312,22 @@ fn decide_step(set: &PolicySet, net: &Network, d: DerivedStep) -> StepReport {
         ),
         Reach::Public { .. } | Reach::Unreachable => set.with_endpoint(None),
     };
-    decide_step_in(step_set, net, d)
+    decide_step_sharing(step_set, net, d, lists)
 }
 
 /// Decide one derived step with `step_set`: the identity-side policies with the endpoint policy of the endpoint
 /// the step reaches (none on the public path). Bulk callers cache `step_set` per policy combination.
 pub(crate) fn decide_step_in(step_set: PolicySet, net: &Network, d: DerivedStep) -> StepReport {
+    decide_step_sharing(step_set, net, d, &mut ReasonLists::default())
+}
+
+/// [`decide_step_in`], with lists of reasons shared through `lists`.
+fn decide_step_sharing(
+    step_set: PolicySet,
+    net: &Network,
+    d: DerivedStep,
+    lists: &mut ReasonLists,
+) -> StepReport {
     let mut context = Map::new();
     match &d.reach {
         Reach::Public { source_ips } => {
@@ -330,7 +369,7 @@ pub(crate) fn decide_step_in(step_set: PolicySet, net: &Network, d: DerivedStep)
             if !explanations.iter().any(|e| e.decision == c.decision) {
                 explanations.push(step_set.explain(&request));
             }
-            let reasons = SharedReasons::from(c.reasons);
+            let reasons = lists.share(c.reasons);
             for r in &c.ranges {
                 outcomes.push((
                     *r,
@@ -479,6 +518,16 @@ mod tests {
             assert_eq!(class, 1, "{}", o.source_ip);
         }
         assert!(all.iter().all(|o| o.reasons.same_list(&all[0].reasons)));
+        // The use step decides alike: its blocks share the create step's lists.
+        let used = &report.steps[1];
+        assert_eq!(used.step, StepKind::Use);
+        assert_eq!(used.outcomes.len(), create.outcomes.len());
+        assert!(
+            used.outcomes
+                .iter()
+                .zip(&create.outcomes)
+                .all(|(u, c)| u.reasons.same_list(&c.reasons))
+        );
         assert_eq!(
             serde_json::to_value(&all[0].reasons)
                 .unwrap()
