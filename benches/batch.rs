@@ -1,4 +1,4 @@
-//! Batch: `ffi::decide_case` (what `iamgate batch` runs per line: parse the case, compile its policies, decide
+//! Batch: `api::case::decide_case` (what `iamgate batch` runs per line: parse the case, compile its policies, decide
 //! and explain) over every case of `corpus/cases/`, one iteration = the whole corpus; and, to show where that
 //! time goes, the case parse + compile alone, `Case::decide` (explain) alone and `PolicySet::decide` alone on the
 //! parsed cases.
@@ -8,7 +8,7 @@ mod common;
 use common::{case_texts, check};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use iamgate::Limits;
-use iamgate::ffi::{Case, decide_case};
+use iamgate::api::case::{Case, decide_case};
 use std::hint::black_box;
 
 fn batch(c: &mut Criterion) {

@@ -48,6 +48,7 @@ use crate::context::{ContextError, RequestRef, ValueRef};
 use crate::decide::{Decision, Explanation, KeyLayout, Reason};
 use crate::limits::Limits;
 use crate::parse::json::{self, Member, Node, Value};
+use crate::parse::placed;
 use crate::policy::Policy;
 use crate::span::line_col;
 use serde::Serialize;
@@ -57,18 +58,10 @@ use serde::Serialize;
 #[doc = include_str!("../docs/embedding.md")]
 pub struct EmbeddingDoc;
 
-/// Why a bundle could not be read or compiled: a message, its place in the bundle text, and the JSON path.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
-#[error("{path}: {message} (line {line}, column {column})")]
-pub struct BundleError {
-    pub message: String,
-    /// 1-based line in the bundle text.
-    pub line: usize,
-    /// 1-based column (in characters) in the bundle text.
-    pub column: usize,
-    /// JSON path of the offending value, e.g. `$.endpoint_policies["vpce-1"].Statement[0].Effect`.
-    pub path: String,
-}
+/// Why a bundle could not be read or compiled: a message, its place in the bundle text (1-based line, column in
+/// characters), and the JSON path (e.g. `$.endpoint_policies["vpce-1"].Statement[0].Effect`). The same error as a
+/// Case's ([`crate::parse::placed::PlacedError`]).
+pub type BundleError = crate::parse::placed::PlacedError;
 
 /// What a request through an endpoint that the bundle does not list meets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -430,13 +423,7 @@ fn through(public: &PolicySet, endpoint: CompiledPolicy) -> Result<PolicySet, Co
 
 impl Reader<'_> {
     fn err(&self, offset: u32, path: &str, message: impl Into<String>) -> BundleError {
-        let (line, column) = line_col(self.text, offset as usize);
-        BundleError {
-            message: message.into(),
-            line,
-            column,
-            path: path.to_string(),
-        }
+        BundleError::at(self.text, offset as usize, path, message)
     }
 
     fn object<'n, 'a>(
@@ -444,51 +431,18 @@ impl Reader<'_> {
         node: &'n Node<'a>,
         path: &str,
     ) -> Result<&'n [Member<'a>], BundleError> {
-        match &node.value {
-            Value::Object(m) => Ok(m),
-            v => Err(self.err(
-                node.span.start,
-                path,
-                format!("expected an object, found {}", v.kind_name()),
-            )),
-        }
+        placed::object(self.text, node, path)
     }
 
     fn array<'n, 'a>(&self, node: &'n Node<'a>, path: &str) -> Result<&'n [Node<'a>], BundleError> {
-        match &node.value {
-            Value::Array(a) => Ok(a),
-            v => Err(self.err(
-                node.span.start,
-                path,
-                format!("expected an array, found {}", v.kind_name()),
-            )),
-        }
+        placed::array(self.text, node, path)
     }
 
     fn read(mut self, root: &Node<'_>) -> Result<Bundle, BundleError> {
         let members = self.object(root, "$")?;
-        let mut seen: Vec<&str> = Vec::new();
+        placed::fields(self.text, members, "$", &FIELDS)?;
         for m in members {
             let path = format!("$.{}", m.key);
-            if !FIELDS.contains(&m.key.as_ref()) {
-                return Err(self.err(
-                    m.key_span.start,
-                    &path,
-                    format!(
-                        "unknown field `{}`; valid fields are {}",
-                        m.key,
-                        FIELDS.join(", ")
-                    ),
-                ));
-            }
-            if seen.contains(&m.key.as_ref()) {
-                return Err(self.err(
-                    m.key_span.start,
-                    &path,
-                    format!("field `{}` appears twice", m.key),
-                ));
-            }
-            seen.push(&m.key);
             self.field(&m.key, &m.value, &path)?;
         }
         self.bundle.endpoints.sort_by(|a, b| a.0.cmp(&b.0));

@@ -3,13 +3,13 @@
 //! `Send + Sync` and cheap to clone), decide many.
 
 use crate::diagnostic::Diagnostic;
+use crate::policy::PolicyKind;
 use crate::policy::action::ActionPattern;
 use crate::policy::arn::ArnPattern;
 use crate::policy::operator::{Family, Operator};
 use crate::policy::pattern::Pattern;
 use crate::policy::value::{CidrSet, Timestamp, decode_base64, parse_cidr, parse_number};
 use crate::policy::{Effect, Policy, Principal, PrincipalKind, Statement};
-use crate::validate::PolicyKind;
 use std::fmt;
 use std::sync::Arc;
 
@@ -43,10 +43,27 @@ impl PolicyRef {
     /// Whether this kind of policy carries a `Principal` element (resource-based policies, endpoint policies
     /// and RCPs) or must not (identity-based policies, boundaries, session policies, SCPs).
     pub fn needs_principal(self) -> bool {
-        matches!(
-            self,
-            PolicyRef::Resource | PolicyRef::Endpoint | PolicyRef::Rcp(..)
-        )
+        self.kind().takes_principal()
+    }
+
+    /// The kind of policy this place holds (a resource-based policy as [`PolicyKind::Resource`]; see
+    /// [`ResourceKind::policy_kind`] for trust and key policies).
+    ///
+    /// ```
+    /// use iamgate::{PolicyKind, PolicyRef};
+    /// assert_eq!(PolicyRef::Scp(0, 1).kind(), PolicyKind::Scp);
+    /// assert_eq!(PolicyRef::Identity(2).kind(), PolicyKind::Identity);
+    /// ```
+    pub fn kind(self) -> PolicyKind {
+        match self {
+            PolicyRef::Identity(_) => PolicyKind::Identity,
+            PolicyRef::Resource => PolicyKind::Resource,
+            PolicyRef::Boundary => PolicyKind::Boundary,
+            PolicyRef::Session(_) => PolicyKind::Session,
+            PolicyRef::Scp(..) => PolicyKind::Scp,
+            PolicyRef::Rcp(..) => PolicyKind::Rcp,
+            PolicyRef::Endpoint => PolicyKind::Endpoint,
+        }
     }
 }
 
@@ -73,6 +90,17 @@ pub enum ResourceKind {
     Trust,
     /// A KMS key policy: it must itself allow; an Allow for the account delegates to IAM policies.
     Key,
+}
+
+impl ResourceKind {
+    /// The kind `lint` and `compile` check such a policy as.
+    pub fn policy_kind(self) -> PolicyKind {
+        match self {
+            ResourceKind::Resource => PolicyKind::Resource,
+            ResourceKind::Trust => PolicyKind::Trust,
+            ResourceKind::Key => PolicyKind::Key,
+        }
+    }
 }
 
 /// How an account in a statement's `Principal` matches (docs/SEMANTICS.md §1.6, docs/SEMANTICS.md §9 row 24).
@@ -323,17 +351,10 @@ impl CompiledPolicy {
 }
 
 /// The kind `crate::refuse` checks a policy at `at` as.
-fn policy_kind(at: PolicyRef, resource: ResourceKind) -> PolicyKind {
-    match (at, resource) {
-        (PolicyRef::Identity(_), _) => PolicyKind::Identity,
-        (PolicyRef::Resource, ResourceKind::Resource) => PolicyKind::Resource,
-        (PolicyRef::Resource, ResourceKind::Trust) => PolicyKind::Trust,
-        (PolicyRef::Resource, ResourceKind::Key) => PolicyKind::Key,
-        (PolicyRef::Boundary, _) => PolicyKind::Boundary,
-        (PolicyRef::Session(_), _) => PolicyKind::Session,
-        (PolicyRef::Scp(..), _) => PolicyKind::Scp,
-        (PolicyRef::Rcp(..), _) => PolicyKind::Rcp,
-        (PolicyRef::Endpoint, _) => PolicyKind::Endpoint,
+pub(crate) fn policy_kind(at: PolicyRef, resource: ResourceKind) -> PolicyKind {
+    match at {
+        PolicyRef::Resource => resource.policy_kind(),
+        _ => at.kind(),
     }
 }
 
@@ -992,7 +1013,7 @@ pub(crate) struct Gates {
     /// One mask per SCP level.
     pub scps: Vec<[u64; MASK_WORDS]>,
     pub identity: [u64; MASK_WORDS],
-    pub resource: [u64; MASK_WORDS],
+    pub resource: Option<[u64; MASK_WORDS]>,
     pub boundary: Option<[u64; MASK_WORDS]>,
     pub session: Option<[u64; MASK_WORDS]>,
     pub endpoint: Option<[u64; MASK_WORDS]>,
@@ -1006,11 +1027,6 @@ pub(crate) fn set_bit(m: &mut [u64; MASK_WORDS], id: usize) {
 }
 
 impl Gates {
-    /// The Deny statements an action meets: RCPs' only when they govern it (`action` lowercase).
-    fn deny_for(&self, action: &[u8]) -> [u64; MASK_WORDS] {
-        self.denies(std::str::from_utf8(action).is_ok_and(crate::decide::rcp_governs))
-    }
-
     /// The Deny statements, RCPs' too when `rcps`.
     pub fn denies(&self, rcps: bool) -> [u64; MASK_WORDS] {
         std::array::from_fn(|k| {
@@ -1020,31 +1036,45 @@ impl Gates {
         })
     }
 
-    /// The gates that must each have an applicable Allow, in the order of `decide` (§4.2): SCP levels, identity
-    /// (when there is no resource policy: with one, see [`Gates::cross`]), boundary, session, endpoint.
-    fn must_allow<'a>(&'a self, inner: &Inner) -> Vec<&'a [u64; MASK_WORDS]> {
-        let identity = inner.resource.is_none().then_some(&self.identity);
-        self.scps
-            .iter()
-            .chain(identity)
-            .chain(self.boundary.as_ref())
-            .chain(self.session.as_ref())
-            .chain(self.endpoint.as_ref())
-            .collect()
+    /// The statements of `gate`; `None` for a gate the set lacks.
+    pub fn of(&self, gate: crate::rules::Gate) -> Option<&[u64; MASK_WORDS]> {
+        use crate::rules::Gate;
+        match gate {
+            Gate::Scp(l) => self.scps.get(l),
+            Gate::Identity => Some(&self.identity),
+            Gate::Resource => self.resource.as_ref(),
+            Gate::Boundary => self.boundary.as_ref(),
+            Gate::Session => self.session.as_ref(),
+            Gate::Endpoint => self.endpoint.as_ref(),
+        }
     }
 
-    /// The identity and resource gates, when the set has a resource policy.
-    fn cross(&self, inner: &Inner) -> Option<(&[u64; MASK_WORDS], &[u64; MASK_WORDS])> {
-        inner
-            .resource
-            .is_some()
-            .then_some((&self.identity, &self.resource))
+    /// Every gate's statements in `lower::gate_ordinal` order (`None` for a gate the set lacks).
+    fn in_order(&self) -> Vec<Option<&[u64; MASK_WORDS]>> {
+        use crate::rules::Gate;
+        let n = self.scps.len();
+        (0..n)
+            .map(Gate::Scp)
+            .chain([
+                Gate::Identity,
+                Gate::Resource,
+                Gate::Boundary,
+                Gate::Session,
+                Gate::Endpoint,
+            ])
+            .enumerate()
+            .map(|(k, g)| {
+                debug_assert_eq!(crate::lower::gate_ordinal(g, n), k);
+                self.of(g)
+            })
+            .collect()
     }
 
     fn build(inner: &Inner) -> Gates {
         let present = |b: bool| b.then_some([0; MASK_WORDS]);
         let mut g = Gates {
             scps: vec![[0; MASK_WORDS]; inner.scps.len()],
+            resource: present(inner.resource.is_some()),
             boundary: present(inner.boundary.is_some()),
             session: present(!inner.session.is_empty()),
             endpoint: present(inner.endpoint.is_some()),
@@ -1059,7 +1089,7 @@ impl Gates {
                 PolicyRef::Scp(l, _) => g.scps.get_mut(l),
                 // RCPs only deny: they are no gate.
                 PolicyRef::Rcp(..) => None,
-                PolicyRef::Resource => Some(&mut g.resource),
+                PolicyRef::Resource => g.resource.as_mut(),
                 PolicyRef::Identity(_) => Some(&mut g.identity),
                 PolicyRef::Boundary => g.boundary.as_mut(),
                 PolicyRef::Session(_) => g.session.as_mut(),
@@ -1158,16 +1188,17 @@ impl ActionIndex {
         let gates = Gates::build(inner);
         let lowered = crate::lower::Lowered::build(inner.statements())?;
         let mut pb = crate::lower::PlanBuilder::new(&lowered);
+        let in_order = gates.in_order();
         let plans = masks
             .iter()
             .zip(&entries)
             .map(|(m, (_, action))| {
                 pb.plan(
                     m,
-                    &gates.deny_for(action),
+                    (&gates.deny, &gates.rcp_deny),
                     (&gates.allow, &gates.unconditional_allow),
-                    &gates.must_allow(inner),
-                    gates.cross(inner),
+                    &in_order,
+                    std::str::from_utf8(action).is_ok_and(crate::rules::rcp_governs),
                 )
             })
             .collect::<Option<Vec<_>>>()?;

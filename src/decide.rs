@@ -1,11 +1,16 @@
 //! Decide one request against a [`PolicySet`] (docs/SEMANTICS.md §3, §4).
 //!
-//! There is one evaluator: one statement test (`applies`, with the condition kernel `condition_on`) and one
-//! definition of the gates. [`PolicySet::explain`] walks every statement with a tracer that records each one and
-//! its conditions. [`PolicySet::decide`] records nothing and stops at the first applicable Deny; on a set with an
-//! action index it visits only the statements whose action matches, in the same order, and passes a gate that
-//! holds an unconditional Allow for the action (`run_indexed`). Property tests and the `decide_differential`
-//! fuzz target check that both walks, and [`PolicySet::decide_ref`] on a borrowed request, decide alike.
+//! Each AWS rule is written once. The gates (SCP levels, RCPs, the resource policy in one account and across
+//! accounts, identity, boundary, session, endpoint) are `evaluate`, the one walk every decision takes; principal
+//! matching is `principal_applies`; the condition kernel is `kernel`, with its rules for `Null`
+//! (`null`), an absent key (`on_absent`) and a key without a qualifier (`unqualified`). What differs between
+//! the paths is only how `evaluate` reaches statements, a `StatementSource`, monomorphised so that the fast path
+//! pays nothing for the tracer: `Walk` visits every policy in order and tests each statement with `applies`,
+//! recording what [`PolicySet::explain`] shows; `Planned` (an action the set's index names) visits the statements
+//! of the action's plan, `Indexed` (another action) those the index's masks say match, both by the lowered form
+//! (`lowered_applies`, whose leaf tests compare one value as `matches_any` does). Property tests and the
+//! `decide_differential` fuzz target check that the sources, and [`PolicySet::decide_ref`] on a borrowed request,
+//! decide alike.
 
 use crate::compile::{AccountMatch, ResourceKind};
 use crate::compile::{
@@ -16,7 +21,7 @@ use crate::context::{
     Context, ContextError, ContextValue, Entry, Found, KeyType, Request, RequestRef, Scalar,
     ScalarRef, ValueRef, Values, check_type, is_account_id,
 };
-use crate::lower::{Allows, LCondition, LResource, LTest, Plan, and};
+use crate::lower::{ALWAYS, LCondition, LResource, LTest, Plan, and, gate_ordinal};
 use crate::policy::operator::{Family, Qualifier};
 use crate::policy::pattern::Vars;
 use crate::policy::{Effect, PrincipalKind};
@@ -47,33 +52,6 @@ impl fmt::Display for Decision {
             Decision::ExplicitDeny => "ExplicitDeny",
             Decision::ImplicitDeny => "ImplicitDeny",
         })
-    }
-}
-
-/// A gate that must allow for the request to be allowed (docs/SEMANTICS.md §4.1-§4.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Gate {
-    /// Identity-based policies (or, in the same account, the resource policy).
-    Identity,
-    /// The resource policy, for a cross-account request.
-    Resource,
-    Boundary,
-    Session,
-    /// One SCP level.
-    Scp(usize),
-    Endpoint,
-}
-
-impl fmt::Display for Gate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Gate::Identity => f.write_str("identity"),
-            Gate::Resource => f.write_str("resource"),
-            Gate::Boundary => f.write_str("boundary"),
-            Gate::Session => f.write_str("session"),
-            Gate::Scp(l) => write!(f, "scps[{l}]"),
-            Gate::Endpoint => f.write_str("endpoint"),
-        }
     }
 }
 
@@ -211,39 +189,7 @@ impl Tracer for Recorder {
     }
 }
 
-/// The services whose requests RCPs govern, each with the month it joined Organizations' list of services that
-/// support RCPs (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html; the
-/// later ones as AWS's What's New announced them, and as AWS's data-perimeter RCP examples list them). The one
-/// place the list lives: add a service here, with its date, when AWS adds it. SageMaker is not on it.
-pub const RCP_SERVICES: [(&str, &str); 10] = [
-    ("s3", "2024-11"),
-    ("sts", "2024-11"),
-    ("kms", "2024-11"),
-    ("sqs", "2024-11"),
-    ("secretsmanager", "2024-11"),
-    ("ecr", "2025-06"),
-    ("aoss", "2025-06"),
-    ("cognito-idp", "2026-01"),
-    ("logs", "2026-01"),
-    ("dynamodb", "2026-02"),
-];
-
-/// Whether RCPs govern requests for `action`.
-pub fn rcp_governs(action: &str) -> bool {
-    let service = action.split_once(':').map_or(action, |(s, _)| s);
-    RCP_SERVICES
-        .iter()
-        .any(|(s, _)| s.eq_ignore_ascii_case(service))
-}
-
-/// The services of [`RCP_SERVICES`], comma-separated, for messages.
-pub fn rcp_service_list() -> String {
-    RCP_SERVICES
-        .iter()
-        .map(|(s, _)| *s)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
+pub use crate::rules::{Gate, RCP_SERVICES, rcp_governs, rcp_service_list};
 
 /// Records only the reasons: every deciding statement, without the per-condition trace.
 #[derive(Default)]
@@ -422,33 +368,45 @@ impl PolicySet {
         }
     }
 
+    /// The decision: the one walk, [`evaluate`], over the statements as the fastest source at hand reaches them.
+    /// Without recording, on a set with an action index: by the action's plan when the set names the action, by
+    /// the index's masks otherwise; else (or to record) over every policy.
     fn run<T: Tracer>(&self, input: &Input<'_>, t: &mut T) -> Decision {
         let i = &*self.inner;
-        let index = i.actions();
         if !T::FULL {
-            if let Some(index) = index {
-                // A plan has settled whether RCPs govern the action.
+            if let Some(index) = i.actions() {
                 if let Some((_, plan)) = input.entry.and_then(|e| index.entry(e)) {
-                    return self.run_planned(input, index, plan);
+                    let mut s = Planned {
+                        set: self,
+                        index,
+                        plan,
+                        inp: input,
+                    };
+                    return evaluate(i, input, &mut s);
                 }
                 if let Some(mask) = &input.mask {
-                    return self.run_indexed(input, index, mask);
+                    let mut s = Indexed {
+                        set: self,
+                        index,
+                        mask,
+                        inp: input,
+                    };
+                    return evaluate(i, input, &mut s);
                 }
             }
         }
         self.walk(input, t)
     }
 
-    /// The full walk: every policy in order, each gate evaluated (in full mode every one, so that every allowing
-    /// statement is recorded). Out of line, so that the fast path's dispatch in [`PolicySet::run`] stays small.
+    /// [`evaluate`] over every policy in order. Out of line, so that the fast path's dispatch in
+    /// [`PolicySet::run`] stays small.
     #[inline(never)]
     fn walk<T: Tracer>(&self, input: &Input<'_>, t: &mut T) -> Decision {
         let i = &*self.inner;
-        let index = i.actions();
         // The full walk matches each statement's action by the mask, which an action the set names has in its
         // entry (see `Input::mask`).
         let with_mask;
-        let input = match (index, input.entry) {
+        let input = match (i.actions(), input.entry) {
             (Some(index), Some(e)) if input.mask.is_none() => {
                 with_mask = Input {
                     mask: index.entry(e).map(|(m, _)| *m),
@@ -458,277 +416,397 @@ impl PolicySet {
             }
             _ => input,
         };
-        let req = input;
-        let rcps_apply = self.rcps_apply(input.action);
-        // 1. The deny pass over every applicable policy (§4.1), in the order of `policies()`.
+        evaluate(
+            i,
+            input,
+            &mut Walk {
+                set: i,
+                inp: input,
+                t,
+            },
+        )
+    }
+}
+
+/// How a walk reaches the statements of a set (see [`evaluate`]): whether a Deny applies, whether a gate has an
+/// applicable Allow, how the resource policy's Allows name the caller. A source decides what each statement it
+/// visits says, by [`applies`] or, on the lowered form, [`lowered_applies`]; it never decides what the gates make
+/// of the answers.
+trait StatementSource {
+    /// Whether every statement is evaluated (to record them all) instead of stopping at the first decisive one.
+    const FULL: bool;
+    /// Whether RCPs govern the request's action ([`rcp_governs`]).
+    fn rcps_govern(&self) -> bool;
+    /// Whether a Deny statement applies: every policy's, RCPs' only when `rcps` (docs/SEMANTICS.md §4.1).
+    fn denied(&mut self, rcps: bool) -> bool;
+    /// Whether an Allow statement of `gate` applies; `denied`, whether the request is denied already (a denied
+    /// request's reasons are its Deny statements).
+    fn allows(&mut self, gate: Gate, denied: bool) -> bool;
+    /// The strongest way an applicable Allow of the resource policy names the caller.
+    fn grant(&mut self, denied: bool) -> Grant;
+    /// Record that `gate` has no applicable Allow.
+    fn no_allow(&mut self, _gate: Gate) {}
+    /// Whether each of the `levels` SCP levels is known, without evaluating anything, to have an Allow that
+    /// applies to every request with the action (`false`: ask [`StatementSource::allows`] for each).
+    fn scps_always(&self, _levels: usize) -> bool {
+        false
+    }
+}
+
+/// The decision of docs/SEMANTICS.md §4.1-§4.2, the one place the gates are applied: an applicable Deny decides;
+/// otherwise every SCP level, the identity side (in one account, a resource policy's grant may stand for it),
+/// across accounts the resource policy, the boundary and the session policies (unless a same-account resource
+/// policy grants the caller itself) and the endpoint policy must each have an applicable Allow. Without
+/// recording, it stops at the first gate that fails and asks only what the answer needs.
+#[inline(always)]
+fn evaluate<S: StatementSource>(set: &Inner, inp: &Input<'_>, s: &mut S) -> Decision {
+    let rcps = !set.rcps.is_empty() && s.rcps_govern();
+    let denied = s.denied(rcps);
+    if denied && !S::FULL {
+        return Decision::ExplicitDeny;
+    }
+    let mut failed = false;
+    macro_rules! fail {
+        ($gate:expr) => {{
+            failed = true;
+            if !denied {
+                s.no_allow($gate);
+            }
+            if !S::FULL {
+                return Decision::ImplicitDeny;
+            }
+        }};
+    }
+    let levels = set.scps.len();
+    if !s.scps_always(levels) {
+        for l in 0..levels {
+            if !s.allows(Gate::Scp(l), denied) {
+                fail!(Gate::Scp(l));
+            }
+        }
+    }
+    let identity = s.allows(Gate::Identity, denied);
+    // §4.1: in one account, a resource policy's grant to the caller itself stands alone; a grant to the role is
+    // limited by the boundary and the session policies; a key or trust policy must itself allow, and its Allow
+    // for the account delegates to the identity policies.
+    let has_resource = set.resource.is_some();
+    let own_rules = has_resource && set.resource_kind != ResourceKind::Resource;
+    // Whether principal and resource share an account. Without a resource policy nothing before the last gate
+    // needs it: the fast path asks last (`None` until then), when an earlier gate may have failed or a literal
+    // resource pattern located the resource's account. The fast path asks at most once (the cell is for the full
+    // walk, whose principal tests may ask again).
+    let same_account = match (S::FULL, has_resource) {
+        (true, _) => Some(inp.same_account()),
+        (false, true) => Some(inp.accounts_agree()),
+        (false, false) => None,
+    };
+    let grant = if has_resource
+        && (S::FULL
+            || own_rules
+            || set.boundary.is_some()
+            || !set.session.is_empty()
+            || !identity
+            || same_account == Some(false))
+    {
+        s.grant(denied)
+    } else {
+        Grant::None
+    };
+    let direct = same_account == Some(true) && grant == Grant::Caller;
+    match same_account {
+        Some(true) => {
+            if own_rules && grant == Grant::None {
+                fail!(Gate::Resource);
+            }
+            if !direct && !identity && grant != Grant::Role {
+                fail!(Gate::Identity);
+            }
+        }
+        // Across accounts, or (`None`) without a resource policy, in either case: the identity gate must allow.
+        _ => {
+            if !identity {
+                fail!(Gate::Identity);
+            }
+            if same_account == Some(false) && grant == Grant::None {
+                fail!(Gate::Resource);
+            }
+        }
+    }
+    // In full mode evaluated even where a direct grant passes them, to record their statements.
+    if set.boundary.is_some() && (S::FULL || !direct) {
+        let allowed = s.allows(Gate::Boundary, denied);
+        if !allowed && !direct {
+            fail!(Gate::Boundary);
+        }
+    }
+    if !set.session.is_empty() && (S::FULL || !direct) {
+        let allowed = s.allows(Gate::Session, denied);
+        if !allowed && !direct {
+            fail!(Gate::Session);
+        }
+    }
+    if set.endpoint.is_some() && !s.allows(Gate::Endpoint, denied) {
+        fail!(Gate::Endpoint);
+    }
+    // Without a resource policy, a request across accounts has no resource policy to allow it.
+    if same_account.is_none() && !inp.accounts_agree() {
+        fail!(Gate::Resource);
+    }
+    if denied {
+        Decision::ExplicitDeny
+    } else if failed {
+        Decision::ImplicitDeny
+    } else {
+        Decision::Allow
+    }
+}
+
+/// Every policy in order, each statement by [`applies`], recorded by `t`.
+struct Walk<'a, 'r, T> {
+    set: &'a Inner,
+    inp: &'a Input<'r>,
+    t: &'a mut T,
+}
+
+impl<T: Tracer> StatementSource for Walk<'_, '_, T> {
+    const FULL: bool = T::FULL;
+
+    fn rcps_govern(&self) -> bool {
+        rcp_governs(self.inp.action)
+    }
+
+    fn denied(&mut self, rcps: bool) -> bool {
+        let (set, inp) = (self.set, self.inp);
+        let t = &mut *self.t;
         let mut denied = false;
-        let stopped = self.each_policy(rcps_apply, |at, p| {
-            if deny_in(&i.placed(at), p, req, t) {
+        each_policy(set, rcps, |at, p| {
+            if deny_in(&set.placed(at), p, inp, t) {
                 denied = true;
                 return !T::FULL;
             }
             false
         });
-        if stopped {
-            return Decision::ExplicitDeny;
-        }
-        // 2. The gates: each must have an applicable Allow. In full mode every gate is evaluated so that every
-        // allowing statement is recorded.
-        let mut failed = false;
-        let mut fail = |g: Gate, t: &mut T| {
-            failed = true;
-            if !denied {
-                t.reason(Reason::NoAllow(g));
+        denied
+    }
+
+    fn allows(&mut self, gate: Gate, denied: bool) -> bool {
+        let (set, inp) = (self.set, self.inp);
+        let t = &mut *self.t;
+        match gate {
+            Gate::Scp(l) => {
+                let level = set.scps.get(l).map(Vec::as_slice).unwrap_or_default();
+                let ps = level.iter().enumerate();
+                let ps = ps.map(|(j, p)| (PolicyRef::Scp(l, j), p));
+                allow_in_any(set, ps, inp, t, denied)
             }
+            Gate::Identity => {
+                let ps = set.identity.iter().enumerate();
+                let ps = ps.map(|(n, p)| (PolicyRef::Identity(n), p));
+                allow_in_any(set, ps, inp, t, denied)
+            }
+            Gate::Session => {
+                let ps = set.session.iter().enumerate();
+                let ps = ps.map(|(n, p)| (PolicyRef::Session(n), p));
+                allow_in_any(set, ps, inp, t, denied)
+            }
+            Gate::Boundary => {
+                let ps = set.boundary.iter().map(|p| (PolicyRef::Boundary, p));
+                allow_in_any(set, ps, inp, t, denied)
+            }
+            Gate::Endpoint => {
+                let ps = set.endpoint.iter().map(|p| (PolicyRef::Endpoint, p));
+                allow_in_any(set, ps, inp, t, denied)
+            }
+            Gate::Resource => self.grant(denied) != Grant::None,
+        }
+    }
+
+    fn grant(&mut self, denied: bool) -> Grant {
+        resource_grant(self.set, self.inp, self.t, denied)
+    }
+
+    fn no_allow(&mut self, gate: Gate) {
+        self.t.reason(Reason::NoAllow(gate));
+    }
+}
+
+/// An action the set's index does not name: the statements of each gate whose action matches (`mask`), by
+/// [`lowered_applies`]; a gate with an unconditional Allow for the action passes without evaluating anything.
+struct Indexed<'a, 'r> {
+    set: &'a PolicySet,
+    index: &'a ActionIndex,
+    mask: &'a [u64; MASK_WORDS],
+    inp: &'a Input<'r>,
+}
+
+impl StatementSource for Indexed<'_, '_> {
+    const FULL: bool = false;
+
+    fn rcps_govern(&self) -> bool {
+        rcp_governs(self.inp.action)
+    }
+
+    fn denied(&mut self, rcps: bool) -> bool {
+        let deny = and(self.mask, &self.index.gates.denies(rcps));
+        any_applies(self.set, self.index, &deny, self.inp)
+    }
+
+    #[inline]
+    fn allows(&mut self, gate: Gate, _denied: bool) -> bool {
+        let g = &self.index.gates;
+        let Some(m) = g.of(gate) else {
+            return false;
         };
-        for (l, level) in i.scps.iter().enumerate() {
-            if !allow_in_any(
-                i,
-                level
-                    .iter()
-                    .enumerate()
-                    .map(|(j, p)| (PolicyRef::Scp(l, j), p)),
-                req,
-                t,
-                denied,
-            ) {
-                fail(Gate::Scp(l), t);
-                if !T::FULL {
-                    return Decision::ImplicitDeny;
-                }
-            }
-        }
-        let same_account = req.same_account();
-        let identity = allow_in_any(
-            i,
-            i.identity
-                .iter()
-                .enumerate()
-                .map(|(n, p)| (PolicyRef::Identity(n), p)),
-            req,
-            t,
-            denied,
-        );
-        // §4.1: in one account, a resource policy's grant to the caller itself stands alone; a grant to the
-        // role is limited by the boundary and the session policies; a key or trust policy must itself allow,
-        // and its Allow for the account delegates to the identity policies.
-        let grant = resource_grant(i, req, t, denied);
-        let own_rules = i.resource_kind != ResourceKind::Resource;
-        let direct = same_account && grant == Grant::Caller;
-        if same_account {
-            if own_rules && grant == Grant::None {
-                fail(Gate::Resource, t);
-            }
-            let identity_side = identity || (grant == Grant::Role);
-            if !direct && !identity_side {
-                fail(Gate::Identity, t);
-            }
+        let m = and(self.mask, m);
+        and(&g.unconditional_allow, &m).iter().any(|&w| w != 0)
+            || any_applies(self.set, self.index, &and(&g.allow, &m), self.inp)
+    }
+
+    fn grant(&mut self, denied: bool) -> Grant {
+        // INVARIANT: a set with an action index has no resource policy whose grant depends on how it names the
+        // caller (`Inner::needs_full_walk`: no boundary, no session policy, no key or trust policy), so any
+        // applicable Allow decides as a grant to the role does.
+        if self.allows(Gate::Resource, denied) {
+            Grant::Role
         } else {
-            if !identity {
-                fail(Gate::Identity, t);
-            }
-            if grant == Grant::None {
-                fail(Gate::Resource, t);
-            }
-        }
-        if let Some(b) = &i.boundary {
-            if !allow_in_any(i, std::iter::once((PolicyRef::Boundary, b)), req, t, denied)
-                && !direct
-            {
-                fail(Gate::Boundary, t);
-            }
-        }
-        if !i.session.is_empty()
-            && !allow_in_any(
-                i,
-                i.session
-                    .iter()
-                    .enumerate()
-                    .map(|(n, p)| (PolicyRef::Session(n), p)),
-                req,
-                t,
-                denied,
-            )
-            && !direct
-        {
-            fail(Gate::Session, t);
-        }
-        if let Some(e) = &i.endpoint {
-            if !allow_in_any(i, std::iter::once((PolicyRef::Endpoint, e)), req, t, denied) {
-                fail(Gate::Endpoint, t);
-            }
-        }
-        if denied {
-            Decision::ExplicitDeny
-        } else if failed {
-            Decision::ImplicitDeny
-        } else {
-            Decision::Allow
+            Grant::None
         }
     }
 }
 
-impl PolicySet {
-    /// The decision of `run` when nothing is recorded, for an action the set names, by its plan: the Deny
-    /// statements the action meets, then each gate's Allows for it (see `crate::lower::Plan`). The same
-    /// decision as [`PolicySet::run_indexed`], with what depends on the action alone settled beforehand.
-    #[inline]
-    fn run_planned(&self, inp: &Input<'_>, index: &ActionIndex, plan: &Plan) -> Decision {
-        let arena = &index.plan_arena;
-        let any = |(from, to): (u32, u32)| {
-            arena
-                .ids
-                .get(from as usize..to as usize)
-                .unwrap_or_default()
-                .iter()
-                .any(|&id| lowered_applies(self, index, id as usize, inp))
-        };
-        if any(plan.deny) {
-            return Decision::ExplicitDeny;
-        }
-        let gates = arena
+/// An action the set's index names: the statements of its plan (see `crate::lower::Plan`), by
+/// [`lowered_applies`].
+struct Planned<'a, 'r> {
+    set: &'a PolicySet,
+    index: &'a ActionIndex,
+    plan: &'a Plan,
+    inp: &'a Input<'r>,
+}
+
+impl Planned<'_, '_> {
+    /// Whether a statement of `ids[from..to]` applies.
+    #[inline(always)]
+    fn any(&self, (from, to): (u32, u32)) -> bool {
+        self.index
+            .plan_arena
             .ids
-            .get(plan.gates.0 as usize..plan.gates.1 as usize)
-            .unwrap_or_default();
-        if !gates.chunks_exact(2).all(|g| match *g {
-            [from, to] => any((from, to)),
-            _ => false,
-        }) {
-            return Decision::ImplicitDeny;
-        }
-        let allows = |a: Allows| a.always || any(a.ids);
-        let passed = match plan.cross {
-            // Without a resource policy the identity gate is among `gates`: the accounts must agree.
-            None => inp.accounts_agree(),
-            Some((identity, resource)) => {
-                if allows(identity) {
-                    inp.accounts_agree() || allows(resource)
-                } else {
-                    allows(resource) && inp.accounts_agree()
-                }
-            }
-        };
-        if passed {
-            Decision::Allow
-        } else {
-            Decision::ImplicitDeny
-        }
-    }
-
-    /// The decision of `run` when nothing is recorded, by the action index: only the statements whose action
-    /// matches are visited, in the same order, and a gate with an unconditional Allow for the action is passed
-    /// without evaluating anything. The gates and their order are those of `run` (docs/SEMANTICS.md §4.1-§4.2).
-    fn run_indexed(
-        &self,
-        inp: &Input<'_>,
-        index: &ActionIndex,
-        mask: &[u64; MASK_WORDS],
-    ) -> Decision {
-        let g = &index.gates;
-        let deny = and(mask, &g.denies(self.rcps_apply(inp.action)));
-        if self.any_applies(index, &deny, inp) {
-            return Decision::ExplicitDeny;
-        }
-        let allow = and(mask, &g.allow);
-        let unconditional = and(mask, &g.unconditional_allow);
-        let gate = |m: &[u64; MASK_WORDS]| {
-            and(&unconditional, m).iter().any(|&w| w != 0)
-                || self.any_applies(index, &and(&allow, m), inp)
-        };
-        if !g.scps.iter().all(gate) {
-            return Decision::ImplicitDeny;
-        }
-        let identity = gate(&g.identity);
-        let has_resource = self.inner.resource.is_some();
-        let passed = if identity {
-            // Same account: the identity Allow suffices; cross-account: the resource policy must allow too.
-            inp.same_account() || (has_resource && gate(&g.resource))
-        } else {
-            // Only a same-account resource policy can allow without an identity Allow.
-            has_resource && gate(&g.resource) && inp.same_account()
-        };
-        let allowed = passed
-            && g.boundary.as_ref().is_none_or(gate)
-            && g.session.as_ref().is_none_or(gate)
-            && g.endpoint.as_ref().is_none_or(gate);
-        if allowed {
-            Decision::Allow
-        } else {
-            Decision::ImplicitDeny
-        }
-    }
-
-    /// Whether the set's RCPs govern `action` (§4.1): it has some, and they govern the action's service.
-    fn rcps_apply(&self, action: &str) -> bool {
-        !self.inner.rcps.is_empty() && rcp_governs(action)
-    }
-
-    /// Whether any statement of `ids` (by id) applies to `inp`.
-    #[inline]
-    fn any_applies(&self, index: &ActionIndex, ids: &[u64; MASK_WORDS], inp: &Input<'_>) -> bool {
-        for (k, &word) in ids.iter().enumerate() {
-            let mut w = word;
-            while w != 0 {
-                let id = k * 64 + w.trailing_zeros() as usize;
-                w &= w - 1;
-                if lowered_applies(self, index, id, inp) {
-                    return true;
-                }
-            }
-        }
-        false
+            .get(from as usize..to as usize)
+            .unwrap_or_default()
+            .iter()
+            .any(|&id| lowered_applies(self.set, self.index, id as usize, self.inp))
     }
 }
 
-impl PolicySet {
-    /// Call `f` on every policy in the order of [`PolicySet::policies`] (RCPs only when `rcps`) until it
-    /// returns true; whether it did.
-    fn each_policy(
-        &self,
-        rcps: bool,
-        mut f: impl FnMut(PolicyRef, &CompiledPolicy) -> bool,
-    ) -> bool {
-        let i = &*self.inner;
-        for (l, level) in i.scps.iter().enumerate() {
+impl StatementSource for Planned<'_, '_> {
+    const FULL: bool = false;
+
+    #[inline(always)]
+    fn scps_always(&self, levels: usize) -> bool {
+        let all = 1u64.checked_shl(levels as u32).map_or(u64::MAX, |b| b - 1);
+        levels < 64 && self.plan.always & all == all
+    }
+
+    #[inline]
+    fn rcps_govern(&self) -> bool {
+        self.plan.rcps_govern
+    }
+
+    #[inline]
+    fn denied(&mut self, rcps: bool) -> bool {
+        self.any(self.plan.deny) || (rcps && self.any(self.plan.rcp_deny))
+    }
+
+    #[inline(always)]
+    fn allows(&mut self, gate: Gate, _denied: bool) -> bool {
+        let k = gate_ordinal(gate, self.set.inner.scps.len());
+        if k < 64 && (self.plan.always >> k) & 1 != 0 {
+            return true;
+        }
+        let at = self.plan.gates as usize + 2 * k;
+        match self.index.plan_arena.ids.get(at..at + 2) {
+            Some(&[ALWAYS, _]) => true,
+            Some(&[from, to]) => self.any((from, to)),
+            _ => false,
+        }
+    }
+
+    fn grant(&mut self, denied: bool) -> Grant {
+        // INVARIANT: as for `Indexed::grant`.
+        if self.allows(Gate::Resource, denied) {
+            Grant::Role
+        } else {
+            Grant::None
+        }
+    }
+}
+
+/// Whether any statement of `ids` (by id) applies to `inp`.
+#[inline]
+fn any_applies(
+    set: &PolicySet,
+    index: &ActionIndex,
+    ids: &[u64; MASK_WORDS],
+    inp: &Input<'_>,
+) -> bool {
+    for (k, &word) in ids.iter().enumerate() {
+        let mut w = word;
+        while w != 0 {
+            let id = k * 64 + w.trailing_zeros() as usize;
+            w &= w - 1;
+            if lowered_applies(set, index, id, inp) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// Call `f` on every policy of `i` in the order of [`PolicySet::policies`] (RCPs only when `rcps`) until it
+/// returns true; whether it did.
+fn each_policy(
+    i: &Inner,
+    rcps: bool,
+    mut f: impl FnMut(PolicyRef, &CompiledPolicy) -> bool,
+) -> bool {
+    for (l, level) in i.scps.iter().enumerate() {
+        for (j, p) in level.iter().enumerate() {
+            if f(PolicyRef::Scp(l, j), p) {
+                return true;
+            }
+        }
+    }
+    if rcps {
+        for (l, level) in i.rcps.iter().enumerate() {
             for (j, p) in level.iter().enumerate() {
-                if f(PolicyRef::Scp(l, j), p) {
+                if f(PolicyRef::Rcp(l, j), p) {
                     return true;
                 }
             }
         }
-        if rcps {
-            for (l, level) in i.rcps.iter().enumerate() {
-                for (j, p) in level.iter().enumerate() {
-                    if f(PolicyRef::Rcp(l, j), p) {
-                        return true;
-                    }
-                }
-            }
-        }
-        if let Some(p) = &i.resource {
-            if f(PolicyRef::Resource, p) {
-                return true;
-            }
-        }
-        for (n, p) in i.identity.iter().enumerate() {
-            if f(PolicyRef::Identity(n), p) {
-                return true;
-            }
-        }
-        if let Some(p) = &i.boundary {
-            if f(PolicyRef::Boundary, p) {
-                return true;
-            }
-        }
-        for (n, p) in i.session.iter().enumerate() {
-            if f(PolicyRef::Session(n), p) {
-                return true;
-            }
-        }
-        i.endpoint
-            .as_ref()
-            .is_some_and(|p| f(PolicyRef::Endpoint, p))
     }
+    if let Some(p) = &i.resource {
+        if f(PolicyRef::Resource, p) {
+            return true;
+        }
+    }
+    for (n, p) in i.identity.iter().enumerate() {
+        if f(PolicyRef::Identity(n), p) {
+            return true;
+        }
+    }
+    if let Some(p) = &i.boundary {
+        if f(PolicyRef::Boundary, p) {
+            return true;
+        }
+    }
+    for (n, p) in i.session.iter().enumerate() {
+        if f(PolicyRef::Session(n), p) {
+            return true;
+        }
+    }
+    i.endpoint
+        .as_ref()
+        .is_some_and(|p| f(PolicyRef::Endpoint, p))
 }
 
 /// How many condition keys a decision keeps on the stack; a set with more looks the others up each time.
@@ -1547,47 +1625,68 @@ pub(crate) fn condition<'r>(c: &CCondition, req: &'r Request) -> (bool, Why<'r>)
 // Inlined so that the fast path, which drops the `Why`, does not build it.
 #[inline(always)]
 fn condition_on<'r>(c: &CCondition, entry: Option<Found<'r>>, vars: &dyn Vars) -> (bool, Why<'r>) {
-    let op = c.op;
     if let CValues::Null {
         when_absent,
         when_present,
     } = c.values
     {
-        let present = entry.is_some_and(|e| e.values.len() > 0);
-        return if present {
-            (when_present, Why::NullPresent(when_present))
-        } else {
-            (when_absent, Why::NullAbsent(when_absent))
-        };
+        return null(
+            when_absent,
+            when_present,
+            entry.is_some_and(|e| e.values.len() > 0),
+        );
     }
-    let (mut values, ip) = match entry {
+    let (values, ip) = match entry {
         Some(e) => (e.values, e.ip),
         None => (Values::Text(&[]), None),
     };
+    let op = c.op;
+    kernel(
+        op.qualifier,
+        op.if_exists,
+        op.base.is_negated(),
+        values,
+        |r| matches_any(c, r, ip, vars),
+    )
+}
+
+/// `Null`: what it gives for an absent key, for a present one, on a key that is `present` (a list of no value is
+/// absent). The one place of the rule, for every walk.
+#[inline(always)]
+fn null<'r>(when_absent: bool, when_present: bool, present: bool) -> (bool, Why<'r>) {
+    if present {
+        (when_present, Why::NullPresent(when_present))
+    } else {
+        (when_absent, Why::NullAbsent(when_absent))
+    }
+}
+
+/// The condition kernel of docs/SEMANTICS.md §3.3-§3.6, written once for every walk: an operator with
+/// `qualifier`, `if_exists` and `negated` on the request's `values` of its key (none: absent), `m` telling whether
+/// one value matches a policy value under the operator's positive form. Its rules for an absent key
+/// ([`on_absent`]) and for one compared without a qualifier ([`unqualified`]) are functions of their own, which
+/// the fast path's lowered tests call on one value or none.
+#[inline(always)]
+fn kernel<'r>(
+    qualifier: Option<Qualifier>,
+    if_exists: bool,
+    negated: bool,
+    values: Values<'r>,
+    m: impl Fn(ScalarRef<'_>) -> bool,
+) -> (bool, Why<'r>) {
     // §3.6: for the set qualifiers a present-but-empty string counts as absent.
-    if op.qualifier.is_some() && matches!(values.one(), Some(ScalarRef::String(""))) {
-        values = Values::Text(&[]);
+    if values.len() == 0
+        || (qualifier.is_some() && matches!(values.one(), Some(ScalarRef::String(""))))
+    {
+        return on_absent(qualifier, if_exists, negated);
     }
-    let negated = op.base.is_negated();
-    if values.len() == 0 {
-        // The set qualifier decides before `IfExists` (docs/SEMANTICS.md §3.3): `ForAnyValue:…IfExists` on an
-        // absent or empty key is false, `ForAllValues:…IfExists` true.
-        return match op.qualifier {
-            Some(Qualifier::ForAllValues) => (true, Why::AbsentForAll),
-            Some(Qualifier::ForAnyValue) => (false, Why::AbsentForAny),
-            None if op.if_exists => (true, Why::AbsentIfExists),
-            None if negated => (true, Why::AbsentNegated),
-            None => (false, Why::AbsentPositive),
-        };
-    }
-    let m = |r: ScalarRef<'_>| matches_any(c, r, ip, vars);
-    match op.qualifier {
+    match qualifier {
         None => {
             // A single-valued key; a list given without a qualifier matches when any of its values matches
             // (docs/SEMANTICS.md §3.4, UNCERTAIN).
-            let matched = values.iter().any(m);
+            let matched = values.iter().any(&m);
             (
-                matched != negated,
+                unqualified(matched, negated),
                 Why::Compared {
                     negated,
                     matched,
@@ -1604,7 +1703,7 @@ fn condition_on<'r>(c: &CCondition, entry: Option<Found<'r>>, vars: &dyn Vars) -
                     negated,
                     matched: held != negated,
                     value: None,
-                    qualifier: op.qualifier,
+                    qualifier,
                 },
             )
         }
@@ -1616,11 +1715,32 @@ fn condition_on<'r>(c: &CCondition, entry: Option<Found<'r>>, vars: &dyn Vars) -
                     negated,
                     matched: held != negated,
                     value: None,
-                    qualifier: op.qualifier,
+                    qualifier,
                 },
             )
         }
     }
+}
+
+/// The kernel's rule for a key that is absent (docs/SEMANTICS.md §3.6): the set qualifier decides before
+/// `IfExists` (§3.3: `ForAnyValue:…IfExists` on an absent or empty key is false, `ForAllValues:…IfExists` true);
+/// without one, `IfExists` or a negated operator makes the condition true.
+#[inline(always)]
+fn on_absent(qualifier: Option<Qualifier>, if_exists: bool, negated: bool) -> (bool, Why<'static>) {
+    match qualifier {
+        Some(Qualifier::ForAllValues) => (true, Why::AbsentForAll),
+        Some(Qualifier::ForAnyValue) => (false, Why::AbsentForAny),
+        None if if_exists => (true, Why::AbsentIfExists),
+        None if negated => (true, Why::AbsentNegated),
+        None => (false, Why::AbsentPositive),
+    }
+}
+
+/// The kernel's rule for a present key without a qualifier: whether the condition holds, given whether a value
+/// `matched` under the operator's positive form.
+#[inline(always)]
+fn unqualified(matched: bool, negated: bool) -> bool {
+    matched != negated
 }
 
 /// The original of lowered condition `c`, by the kernel, on the value of its key (`entry`). Out of line, so that the fast path that calls it stays
@@ -1638,8 +1758,9 @@ fn general_condition(
         .is_some_and(|cc| condition_on(cc, entry, inp.vars()).0)
 }
 
-/// [`condition_on`] on a lowered condition: when the request gives its key one string value (or none), the lowered
-/// test compares it the way [`matches_any`] does; every other case is the kernel's, on the original condition.
+/// [`condition_on`] on a lowered condition: the same kernel; when the request gives its key one string value (or
+/// none), with the lowered leaf test, which compares the value the way [`matches_any`] does; every other case on
+/// the original condition.
 #[inline]
 fn lowered_condition(
     set: &PolicySet,
@@ -1653,17 +1774,26 @@ fn lowered_condition(
     }
     let (s, ip) = match (inp.quick(c), &c.test) {
         (Quick::One(s, ip), _) => (s, ip),
-        // `Null`: present or not (a list of no value is absent).
-        (Quick::Absent, &LTest::Null(absent, _)) => return absent,
+        // `Null` on a list: present unless it has no value.
+        (Quick::Absent, &LTest::Null(absent, present)) => return null(absent, present, false).0,
         (Quick::Other(f), &LTest::Null(absent, present)) => {
-            return if f.values.len() > 0 { present } else { absent };
+            return null(absent, present, f.values.len() > 0).0;
         }
-        // Absent, no qualifier (§3.6): true with `IfExists` or for a negated operator.
-        (Quick::Absent, _) => return c.if_exists || c.negated,
+        (Quick::Absent, _) => return on_absent(None, c.if_exists, c.negated).0,
         (Quick::Other(f), _) => return general(Some(f)),
     };
     let matched = match &c.test {
-        &LTest::Null(_, present) => return present,
+        &LTest::Null(absent, present) => return null(absent, present, true).0,
+        test => lowered_leaf(test, s, ip, c.slot, inp),
+    };
+    unqualified(matched, c.negated)
+}
+
+/// The lowered leaf test `test` on one string value `s` (`ip`: its address, when parsed already; `slot`: its
+/// key's), as [`matches_any`] compares it on the original condition.
+#[inline(always)]
+fn lowered_leaf(test: &LTest, s: &str, ip: Option<IpAddr>, slot: u32, inp: &Input<'_>) -> bool {
+    match test {
         LTest::Literals(ts) => ts.iter().any(|t| crate::context::eq_bytes(t, s.as_bytes())),
         LTest::Set(set) => in_set(set, s),
         &LTest::Bool(t, f) => match crate::policy::value::parse_bool(s) {
@@ -1671,10 +1801,9 @@ fn lowered_condition(
             Some(false) => f,
             None => false,
         },
-        LTest::Ip(set) => in_cidrs(set, ip.or_else(|| inp.noted_ip(c.slot as usize)), s),
-        LTest::General => return general(inp.value(c.slot as usize, &c.key, c.hash)),
-    };
-    matched != c.negated
+        LTest::Ip(set) => in_cidrs(set, ip.or_else(|| inp.noted_ip(slot as usize)), s),
+        LTest::Null(..) | LTest::General => false,
+    }
 }
 
 /// Whether `s` is in `set`. Out of line, as [`in_cidrs`]: the statement loop that calls them stays small.
@@ -1777,6 +1906,52 @@ pub(crate) fn matches_any(
 mod tests {
     use super::*;
     use crate::Policy;
+
+    /// A plan keeps the SCP levels that pass unconditionally for an action as bits, 64 of them: every level is
+    /// still decided past the 64th, one level without an Allow denies wherever it is, and the plan, the index's
+    /// masks (an action the set does not name) and the full walk agree.
+    #[test]
+    fn plans_decide_every_scp_level_past_the_always_bits() {
+        let allow_all = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+        let allow_s3 = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
+        let identity = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject",
+            "sqs:SendMessage"],"Resource":"*"}]}"#;
+        for levels in [1, 3, 63, 64, 65, 70] {
+            for narrow in [None, Some(0), Some(levels / 2), Some(levels - 1)] {
+                let mut b = PolicySet::builder().identity(Policy::parse(identity).unwrap());
+                for l in 0..levels {
+                    let text = if narrow == Some(l) {
+                        allow_s3
+                    } else {
+                        allow_all
+                    };
+                    b = b.scp_level([Policy::parse(text).unwrap()]);
+                }
+                let set = b.build().unwrap();
+                for (action, named) in [
+                    ("s3:GetObject", true),
+                    ("sqs:SendMessage", true),
+                    ("sqs:ReceiveMessage", false),
+                ] {
+                    let req = Request::new(action, "arn:aws:s3:::b/k");
+                    let want = if action.starts_with("s3:") || (narrow.is_none() && named) {
+                        Decision::Allow
+                    } else {
+                        Decision::ImplicitDeny
+                    };
+                    let what = format!("{levels} levels, narrow {narrow:?}, {action}");
+                    assert_eq!(set.decide(&req), want, "{what}");
+                    assert_eq!(set.explain(&req).decision, want, "{what}: explain");
+                    let r = RequestRef {
+                        action,
+                        resource: "arn:aws:s3:::b/k",
+                        ..RequestRef::default()
+                    };
+                    assert_eq!(set.decide_ref(&r), Ok(want), "{what}: decide_ref");
+                }
+            }
+        }
+    }
 
     /// `decide_ref_with` reads the layout rather than looking keys up: a forged layout that calls the set's key
     /// unknown makes the request decide as if the key were absent. (`key_layout` never builds such a layout;

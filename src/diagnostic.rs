@@ -1,25 +1,33 @@
 //! Diagnostics: errors and warnings with a byte span, help text, and rustc-style rendering.
 
+#![warn(missing_docs)]
+
 use crate::span::{LineIndex, Span};
 use serde::Serialize;
 use std::fmt::Write as _;
 
+/// How serious a diagnostic is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// Advice: the policy works, perhaps not as meant.
     Warning,
+    /// The policy is refused, or never does what it says.
     Error,
 }
 
 /// One finding about a policy text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {
+    /// Error or warning.
     pub severity: Severity,
     /// A stable kebab-case code, e.g. `duplicate-key`.
     pub code: &'static str,
     /// Lowercase, one line, no final period.
     pub message: String,
+    /// The bytes of the policy text it is about.
     pub span: Span,
+    /// What to write instead.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
     /// Other places that take part (for example the first of two duplicate keys).
@@ -28,6 +36,7 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
+    /// An error with `code` at `span`.
     pub fn error(code: &'static str, span: Span, message: impl Into<String>) -> Self {
         Diagnostic {
             severity: Severity::Error,
@@ -39,6 +48,7 @@ impl Diagnostic {
         }
     }
 
+    /// A warning with `code` at `span`.
     pub fn warning(code: &'static str, span: Span, message: impl Into<String>) -> Self {
         Diagnostic {
             severity: Severity::Warning,
@@ -46,16 +56,19 @@ impl Diagnostic {
         }
     }
 
+    /// The same, with `help`.
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
     }
 
+    /// The same, pointing also at `span` with `label` (the first of two duplicates, say).
     pub fn with_related(mut self, span: Span, label: impl Into<String>) -> Self {
         self.related.push((span, label.into()));
         self
     }
 
+    /// Whether it is an error.
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }

@@ -1,27 +1,48 @@
 #![doc = include_str!("../README.md")]
 
+// The stages and which way they depend: a module imports only the leaves and the stages before it in this order.
+//   leaves: span, limits, bytes, keys (the condition-key catalog), rules (AWS rules several stages read), traps
+//   (the docs/SEMANTICS.md §7 registry), suggest, diagnostic
+//   parse -> policy (AST, FromStr leaf types, PolicyKind) -> validate, refuse -> context, shape -> compile <-> lower
+//   -> decide -> analyse -> network (derive -> step -> findings -> report) -> bundle -> api (case, lint, set, flow)
+//   -> cli, whatif
+// Two cycles are left (tests/it/layout.rs knows them): compile and lower (the lowered form reads compile's IR;
+// compile builds the plans), and context and shape (shape's checks return context's error).
+
 pub mod analyse;
 pub mod api;
 pub mod bundle;
+mod bytes;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod compile;
 pub mod context;
 pub mod decide;
 pub mod diagnostic;
-pub mod ffi;
+/// The Case reader and decider that `iamgate batch` runs, under its old name: it is [`api::case`] now, part of the
+/// one JSON boundary. This path stays for one release.
+#[deprecated(note = "use `iamgate::api::case`: the Case boundary is part of `api` now")]
+pub mod ffi {
+    pub use crate::api::case::{
+        self, Case, CaseError, DecisionRecord, decide_case, resource_kind_of,
+    };
+}
+pub mod keys;
 pub mod limits;
 mod lower;
 pub mod network;
 pub mod parse;
 pub mod policy;
-pub mod refuse;
+pub(crate) mod refuse;
+pub(crate) mod rules;
 pub mod shape;
+mod sort;
 pub mod span;
 mod suggest;
+pub mod traps;
 pub mod validate;
 #[cfg(feature = "cli")]
-pub mod whatif;
+pub(crate) mod whatif;
 
 /// The error of a set whose policies cannot be used where they were given: the first, with every other one
 /// (see [`CompileError::errors`]).
@@ -32,10 +53,12 @@ pub use compile::{CompiledPolicy, PolicyRef, PolicySet, PolicySetBuilder};
 pub use context::ContextError;
 pub use context::{Context, ContextValue, Request, RequestRef, Scalar, ValueRef};
 pub use decide::{Decision, Explanation, KeyLayout, Reason};
+pub use diagnostic::{Diagnostic, Severity};
 pub use limits::Limits;
-pub use policy::Policy;
 /// The error of a policy document that does not parse or breaks the grammar, with its span.
 pub use policy::PolicyError;
+pub use policy::{Policy, PolicyKind, UnknownPolicyKind};
+pub use span::Span;
 
 /// A xorshift generator from `seed` (not zero): the unit tests' source of random texts, deterministic.
 #[cfg(test)]

@@ -4,11 +4,12 @@
 //!   action matches, its resource test, whether a principal must be matched, and its conditions, each holding
 //!   what its test reads (literal texts, a hashed set, a CIDR table).
 //! - For each action the set names, a [`Plan`] lists what the action meets: the Deny statements, then each
-//!   gate's Allows, everything the action alone settles (an RCP's relevance, a gate passed unconditionally or
-//!   without any Allow) settled when the set is built.
+//!   gate's Allows, what the action alone settles (whether RCPs govern it, a gate passed unconditionally)
+//!   settled when the set is built. The gates themselves are applied by `decide::evaluate`, the one walk every
+//!   path takes; a plan is only how the fast path reaches statements.
 //!
-//! Each lowered test is the rule of `decide::condition_on` / `decide::applies` for one common shape, specialised
-//! when the set is built; whatever is not lowered (a principal to match, a resource pattern with wildcards
+//! Each lowered test is the leaf of `decide::matches_any` for one common shape, specialised when the set is
+//! built, under the one condition kernel (`decide::kernel`); whatever is not lowered (a principal to match, a resource pattern with wildcards
 //! inside or variables, a condition with a qualifier or on a list of values) keeps the statement's id and is
 //! decided by the general evaluator. The property tests of tests/it/borrowed.rs hold the two to the same
 //! decisions over every policy kind, and `per_action_plans_decide_as_the_full_path` the plans to the gates of
@@ -244,29 +245,41 @@ fn literals(ps: &[Pattern]) -> Option<Vec<&str>> {
 }
 
 /// What one action meets in a set, gate by gate: the statements the fast path of `decide` visits for a request
-/// with that action, in the order of docs/SEMANTICS.md §4.1-§4.2, everything settled by the action alone settled when
-/// the set is built. Ids are statement ids, in [`Plans::ids`], and so are the gates' ranges, as pairs: a plan's
-/// lists and gates lie together there, read in one or two cache lines.
+/// with that action, everything settled by the action alone settled when the set is built. Ids are statement ids,
+/// in [`Plans::ids`], and so are the gates' ranges, as pairs: a plan's lists and gates lie together there, read in
+/// one or two cache lines. A plan only says how to reach statements: what the gates make of them is
+/// `decide::evaluate`'s, as for every walk.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Plan {
-    /// The Deny statements whose action matches (an RCP's only when RCPs govern the action).
+    /// The Deny statements whose action matches, RCPs' apart.
     pub deny: (u32, u32),
-    /// The gates that must each have an applicable Allow, those with an unconditional Allow for the action left
-    /// out: SCP levels, then the identity gate (when the set has no resource policy), boundary, session and
-    /// endpoint: `ids[gates.0..gates.1]` holds each as a pair `from, to`, the range of `ids` of its Allows. A gate without any Allow for the action (an implicit deny unless a
-    /// Deny applies) is kept alone: the others cannot change the decision.
-    pub gates: (u32, u32),
-    /// With a resource policy: the identity and resource gates, decided together with the accounts (§4.2).
-    pub cross: Option<(Allows, Allows)>,
+    /// The Deny statements of RCPs whose action matches (they count only where RCPs govern the action).
+    pub rcp_deny: (u32, u32),
+    /// Whether RCPs govern the action (`decide::rcp_governs`, settled once).
+    pub rcps_govern: bool,
+    /// Bit `k` for each gate of ordinal `k` below 64 whose pair is [`ALWAYS`]: read without a load.
+    pub always: u64,
+    /// Where the gates' Allows start in `ids`: one pair per gate, in [`gate_ordinal`] order, either
+    /// [`ALWAYS`] (an Allow applies to every request with the action) or the range of `ids` of its Allows.
+    pub gates: u32,
 }
 
-/// A gate's Allow statements for one action.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Allows {
-    /// One of them applies to every request with the action.
-    pub always: bool,
-    /// Otherwise, `ids[start..end]`.
-    pub ids: (u32, u32),
+/// The first half of a gate's pair in a plan when one of its Allows applies to every request with the action.
+pub(crate) const ALWAYS: u32 = u32::MAX;
+
+/// A gate's place among a plan's gate pairs: the SCP levels (`0..scp_levels`), then identity, resource,
+/// boundary, session and endpoint, whether the set has them or not.
+#[inline]
+pub(crate) fn gate_ordinal(gate: crate::rules::Gate, scp_levels: usize) -> usize {
+    use crate::rules::Gate;
+    match gate {
+        Gate::Scp(l) => l,
+        Gate::Identity => scp_levels,
+        Gate::Resource => scp_levels + 1,
+        Gate::Boundary => scp_levels + 2,
+        Gate::Session => scp_levels + 3,
+        Gate::Endpoint => scp_levels + 4,
+    }
 }
 
 /// The plans of one set: their statement ids and gate ranges in one arena.
@@ -295,60 +308,44 @@ impl PlanBuilder {
         }
     }
 
-    /// The plan of an action whose matching statements are `mask`. `deny` are the set's Deny statements (RCPs'
-    /// included when they govern the action), `allow` and `always` its Allow and unconditional Allow statements;
-    /// `gates` the gates that must each allow, `cross` the identity and resource gates when the set has a
-    /// resource policy. `None` when an id would pass `u32`.
+    /// The plan of an action whose matching statements are `mask`. `deny` and `rcp_deny` are the set's Deny
+    /// statements (RCPs' apart), `allow` and `always` its Allow and unconditional Allow statements, `gates` the
+    /// statements of each gate in [`gate_ordinal`] order (`None` for a gate the set lacks), `rcps_govern` whether
+    /// RCPs govern the action. `None` when an id would pass `u32`.
     pub fn plan(
         &mut self,
         mask: &Mask,
-        deny: &Mask,
+        (deny, rcp_deny): (&Mask, &Mask),
         (allow, always): (&Mask, &Mask),
-        gates: &[&Mask],
-        cross: Option<(&Mask, &Mask)>,
+        gates: &[Option<&Mask>],
+        rcps_govern: bool,
     ) -> Option<Plan> {
         let deny = self.ids_of(&and(mask, deny))?;
+        let rcp_deny = self.ids_of(&and(mask, rcp_deny))?;
         let allow = and(mask, allow);
         let always = and(mask, always);
-        let mut plan = Plan {
+        let pairs: Vec<(u32, u32)> = gates
+            .iter()
+            .map(|g| match g {
+                None => Some((0, 0)),
+                Some(g) if and(&always, g).iter().any(|&w| w != 0) => Some((ALWAYS, 0)),
+                Some(g) => self.ids_of(&and(&allow, g)),
+            })
+            .collect::<Option<_>>()?;
+        let at = u32::try_from(self.ids.len()).ok()?;
+        let always = pairs
+            .iter()
+            .enumerate()
+            .take(64)
+            .filter(|(_, p)| p.0 == ALWAYS)
+            .fold(0u64, |m, (k, _)| m | 1 << k);
+        self.ids.extend(pairs.into_iter().flat_map(|(a, b)| [a, b]));
+        Some(Plan {
             deny,
-            ..Plan::default()
-        };
-        let mut kept = Vec::new();
-        for g in gates {
-            let a = self.allows(&allow, &always, g)?;
-            if a.always {
-                continue;
-            }
-            if a.ids.0 == a.ids.1 {
-                kept = vec![a.ids];
-                break;
-            }
-            kept.push(a.ids);
-        }
-        let from = u32::try_from(self.ids.len()).ok()?;
-        self.ids.extend(kept.into_iter().flat_map(|(a, b)| [a, b]));
-        plan.gates = (from, u32::try_from(self.ids.len()).ok()?);
-        if let Some((identity, resource)) = cross {
-            plan.cross = Some((
-                self.allows(&allow, &always, identity)?,
-                self.allows(&allow, &always, resource)?,
-            ));
-        }
-        Some(plan)
-    }
-
-    /// The Allows of `gate` among `allow`.
-    fn allows(&mut self, allow: &Mask, always: &Mask, gate: &Mask) -> Option<Allows> {
-        if and(always, gate).iter().any(|&w| w != 0) {
-            return Some(Allows {
-                always: true,
-                ids: (0, 0),
-            });
-        }
-        Some(Allows {
-            always: false,
-            ids: self.ids_of(&and(allow, gate))?,
+            rcp_deny,
+            rcps_govern,
+            always,
+            gates: at,
         })
     }
 

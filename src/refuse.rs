@@ -8,10 +8,10 @@
 //! parser's ([`crate::Policy::parse`]); this module holds the ones that depend on the kind.
 
 use crate::diagnostic::Diagnostic;
+use crate::policy::PolicyKind;
 use crate::policy::operator::Family;
 use crate::policy::value::Timestamp;
 use crate::policy::{Effect, Policy, Principal, Version};
-use crate::validate::PolicyKind;
 
 /// Every refusal of `policy` as a policy of `kind`, in document order. Each is an error whose message says what
 /// IAM or Organizations answers and whose help says how to fix it.
@@ -148,7 +148,7 @@ fn sids(policy: &Policy, out: &mut Vec<Diagnostic>) {
                 .collect();
             out.push(
                 Diagnostic::error(
-                    "invalid-sid",
+                    crate::traps::INVALID_SID.code,
                     sid.span,
                     format!(
                         "IAM refuses the statement id `{}`: \"Statement IDs (SID) must be alpha-numeric\"",

@@ -1,15 +1,20 @@
 //! Byte spans into policy text, and their line/column on demand.
 
+#![warn(missing_docs)]
+
 use serde::Serialize;
 
 /// A half-open byte range `start..end` into the text a policy was parsed from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
 pub struct Span {
+    /// The first byte.
     pub start: u32,
+    /// One past the last byte.
     pub end: u32,
 }
 
 impl Span {
+    /// The span `start..end` (offsets past `u32::MAX` saturate).
     pub fn new(start: usize, end: usize) -> Self {
         Span {
             start: u32::try_from(start).unwrap_or(u32::MAX),
@@ -17,6 +22,7 @@ impl Span {
         }
     }
 
+    /// The span as a range, to slice the text with.
     pub fn range(self) -> std::ops::Range<usize> {
         self.start as usize..self.end as usize
     }
@@ -61,6 +67,7 @@ pub struct LineIndex<'t> {
 }
 
 impl<'t> LineIndex<'t> {
+    /// An index of the lines of `text`.
     pub fn new(text: &'t str) -> LineIndex<'t> {
         LineIndex {
             text,
@@ -100,6 +107,7 @@ impl LineTable {
     /// Characters are counted from a checkpoint every this many bytes.
     pub const BLOCK: usize = 512;
 
+    /// The line starts of `text`, with character checkpoints every [`LineTable::BLOCK`] bytes.
     pub fn new(text: &str) -> LineTable {
         let b = text.as_bytes();
         let starts = std::iter::once(0)

@@ -4,32 +4,14 @@
 /// substitutions and swaps of two neighbours each cost 1. Swaps matter: `SourceVcpe` is one swap from
 /// `SourceVpce` but two edits from `SourceVpc`.
 ///
-/// Linear memory in `b`, `|a| * |b|` time; callers compare names, never documents.
+/// Linear memory in `b`, `|a| * |b|` time; callers compare names, never documents. The library calls
+/// [`distance_within`] (every caller has a bound); this unbounded form is what the tests compare it with.
+#[cfg(test)]
 pub(crate) fn distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    // Three rows: i-2, i-1, i.
-    let mut before: Vec<usize> = vec![0; b.len() + 1];
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut cur = Vec::with_capacity(b.len() + 1);
-        cur.push(i + 1);
-        for (j, cb) in b.iter().enumerate() {
-            let at = |row: &[usize], k: usize| row.get(k).copied().unwrap_or(usize::MAX);
-            let mut d = at(&prev, j)
-                .saturating_add(usize::from(ca != cb))
-                .min(at(&prev, j + 1).saturating_add(1))
-                .min(at(&cur, j).saturating_add(1));
-            let swapped =
-                i > 0 && j > 0 && a.get(i - 1) == Some(cb) && b.get(j - 1) == Some(ca) && ca != cb;
-            if swapped {
-                d = d.min(at(&before, j - 1).saturating_add(1));
-            }
-            cur.push(d);
-        }
-        before = std::mem::replace(&mut prev, cur);
-    }
-    prev.last().copied().unwrap_or(0)
+    // INVARIANT: the distance never exceeds the longer length (substitute over the shorter, then insert or
+    // delete the rest), so [`distance_within`] with that bound always answers.
+    let bound = a.chars().count().max(b.chars().count());
+    distance_within(a, b, bound).unwrap_or(bound)
 }
 
 /// [`distance`] when it is at most `max`, else `None`: nothing computed when the lengths alone differ by more than
@@ -90,9 +72,11 @@ pub(crate) fn nearest<'a>(
     let w = word.to_ascii_lowercase();
     let mut best: Option<(usize, &'a str)> = None;
     for c in candidates {
-        let d = distance(&w, &c.to_ascii_lowercase());
         let limit = (c.chars().count() / 3).clamp(1, 3);
-        if d <= limit && best.is_none_or(|(b, _)| d < b) {
+        let Some(d) = distance_within(&w, &c.to_ascii_lowercase(), limit) else {
+            continue;
+        };
+        if best.is_none_or(|(b, _)| d < b) {
             best = Some((d, c));
         }
     }

@@ -8,7 +8,7 @@
 //! case's `expect`.
 
 use iamgate::Limits;
-use iamgate::ffi::Case;
+use iamgate::api::case::Case;
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::path::{Path, PathBuf};
 

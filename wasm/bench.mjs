@@ -1,42 +1,65 @@
 // Decide from JavaScript on a held compiled set, through the npm package (wasm/pkg), on the corpus/bench/ bundle:
 // the same calls as benches/api.rs natively. Usage: node wasm/bench.mjs (after wasm/build.sh).
+//
+// A/B: `node wasm/bench.mjs DIR_A DIR_B ...` loads each package directory (each with its own iamgate.js,
+// iamgate_wasm_bg.js and .wasm, e.g. a copy of wasm/pkg from another commit) in this one process and interleaves
+// their rounds, so that the machine's load falls on all of them alike.
 import { readFileSync } from "node:fs";
-import { join, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
-import { load } from "./pkg/iamgate.js";
+import { join, dirname, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, "..");
+const dirs = process.argv.length > 2 ? process.argv.slice(2).map((d) => resolve(d)) : [join(here, "pkg")];
 const f = (n) => readFileSync(join(root, "corpus/bench", n), "utf8");
-const iamgate = await load();
-const { set } = iamgate.compile({
+const policies = {
   identity_policies: [f("identity.json")],
   permissions_boundary: f("boundary.json"),
   scps: [[f("scp-full-access.json")], [f("scp-full-access.json"), f("scp-ou-deny-public.json")]],
   endpoint_policy: f("endpoint.json"),
-});
+};
 const base = { principal: "arn:aws:iam::111122223333:role/DataSci", action: "sagemaker:CreatePresignedDomainUrl", resource: "arn:aws:sagemaker:eu-west-1:111122223333:user-profile/d-abc123/alice" };
 const viaEndpoint = { ...base, context: { "aws:SourceVpce": "vpce-0api0000000000001", "aws:SourceVpc": "vpc-0shared00000000001", "aws:VpcSourceIp": "10.20.1.5", "aws:ViaAWSService": false } };
 const pub = { ...base, context: { "aws:SourceIp": "165.225.10.1", "aws:ViaAWSService": false } };
-
-function measure(name, fn, expect) {
-  if (!fn().includes(expect)) throw new Error(`${name}: expected ${expect}`);
-  const n = 20000;
-  const rounds = [];
-  for (let r = 0; r < 7; r++) {
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) fn();
-    rounds.push(Number(process.hrtime.bigint() - t0) / n);
-  }
-  rounds.sort((a, b) => a - b);
-  console.log(`${name}: median ${(rounds[3] / 1000).toFixed(3)} us per decision (${rounds.map((x) => (x / 1000).toFixed(2)).join(" ")})`);
-}
-
 const viaText = JSON.stringify(viaEndpoint);
 const pubText = JSON.stringify(pub);
-measure("wasm decideJson via_endpoint (text in, text out)", () => set.decideJson(viaText), '"Allow"');
-measure("wasm decideJson public", () => set.decideJson(pubText), '"ExplicitDeny"');
-measure("wasm decide via_endpoint (object in, object out)", () => JSON.stringify(set.decide(viaEndpoint).decision), "Allow");
-measure("wasm decideFast via_endpoint (fields, no JSON)", () => set.decideFast(viaEndpoint), "Allow");
-measure("wasm decideFast public", () => set.decideFast(pub), "ExplicitDeny");
-measure("wasm explain via_endpoint", () => JSON.stringify(set.explain(viaEndpoint).decision), "Allow");
-set.free();
+
+const sets = [];
+for (const dir of dirs) {
+  const { load } = await import(pathToFileURL(join(dir, "iamgate.js")).href);
+  const iamgate = await load(readFileSync(join(dir, "iamgate_wasm_bg.wasm")));
+  sets.push(iamgate.compile(policies).set);
+}
+
+// Each package gets its own copy of each timed loop (a fresh function per package), so that V8's type feedback
+// at the call sites stays monomorphic: with one shared loop, A/B runs slow down both sides.
+const loop = (call, set, arg) => new Function("set", "arg", "n", `for (let k = 0; k < n; k++) ${call}; return ${call};`).bind(null, set, arg);
+const benches = [
+  ["decideJson via_endpoint (text in, text out)", "set.decideJson(arg)", viaText, '"Allow"'],
+  ["decideJson public", "set.decideJson(arg)", pubText, '"ExplicitDeny"'],
+  ["decide via_endpoint (object in, object out)", "JSON.stringify(set.decide(arg).decision)", viaEndpoint, "Allow"],
+  ["decideFast via_endpoint (fields, no JSON)", "set.decideFast(arg)", viaEndpoint, "Allow"],
+  ["decideFast public", "set.decideFast(arg)", pub, "ExplicitDeny"],
+  ["explain via_endpoint", "JSON.stringify(set.explain(arg).decision)", viaEndpoint, "Allow"],
+];
+
+const us = (ns) => (ns / 1000).toFixed(3);
+for (const [name, call, arg, expect] of benches) {
+  const n = name.startsWith("explain") ? 2000 : 20000;
+  const runs = sets.map((set) => loop(call, set, arg));
+  const rounds = sets.map(() => []);
+  for (const run of runs) if (!run(0).includes(expect)) throw new Error(`${name}: expected ${expect}`);
+  for (let r = 0; r < 9; r++) {
+    runs.forEach((run, i) => {
+      const t0 = process.hrtime.bigint();
+      run(n);
+      rounds[i].push(Number(process.hrtime.bigint() - t0) / n);
+    });
+  }
+  sets.forEach((_, i) => {
+    const v = rounds[i].sort((a, b) => a - b);
+    const who = sets.length > 1 ? ` [${dirs[i]}]` : "";
+    console.log(`wasm ${name}${who}: median ${us(v[4])} us per decision (p10 ${us(v[1])}, p90 ${us(v[7])})`);
+  });
+}
+for (const set of sets) set.free();

@@ -7,8 +7,8 @@
 
 use super::{canonical, reference};
 use iamgate::analyse::{OTHER, Origin, ReachQuery, Values, reach};
+use iamgate::api::case::{Case, DecisionRecord, decide_case};
 use iamgate::compile::compile_endpoint_policy;
-use iamgate::ffi::{Case, DecisionRecord, decide_case};
 use iamgate::parse::json::{self, Node, Value as JValue};
 use iamgate::policy::operator::Family;
 use iamgate::validate::{PolicyKind, validate};
@@ -16,18 +16,6 @@ use iamgate::{ContextValue, Limits, Policy, PolicySet, Request, Scalar};
 use ipnet::IpNet;
 use serde_json::Value;
 use std::net::IpAddr;
-
-const KINDS: [PolicyKind; 9] = [
-    PolicyKind::Identity,
-    PolicyKind::Resource,
-    PolicyKind::Boundary,
-    PolicyKind::Session,
-    PolicyKind::Scp,
-    PolicyKind::Rcp,
-    PolicyKind::Endpoint,
-    PolicyKind::Trust,
-    PolicyKind::Key,
-];
 
 /// Small limits, so that every limit is reached by small inputs too.
 pub const SMALL_LIMITS: Limits = Limits {
@@ -63,7 +51,7 @@ pub fn parse_no_panic(data: &[u8]) {
         }
         match Policy::parse_with(text, &limits) {
             Ok(p) => {
-                for kind in KINDS {
+                for kind in PolicyKind::ALL {
                     for d in validate(&p, kind) {
                         let _ = d.render(text, "fuzz.json");
                         assert!(

@@ -1,56 +1,113 @@
 //! `presign` and `reach` on a compiled set: the presigned-URL flow along a network path, and the exact origins
 //! from which the URL can be created and used (docs/network.md, docs/reach.md).
 
+use super::case::parse_request;
+use super::input::{Doc, Reader};
 use super::place::{offset_of_line_char, place};
 use super::set::Compiled;
-use super::{Answer, ApiError, read_input};
+use super::{Answer, ApiError};
 use crate::analyse::{ReachQuery, ReachStep, reach};
 use crate::compile::{CompiledPolicy, compile_endpoint_policy};
-use crate::ffi::case::parse_request;
 use crate::limits::Limits;
 use crate::network::{EndpointRole, Network, NetworkError, PresignReport, presign};
 use crate::policy::Policy;
-use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
+use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// `{"network": NETWORK, "feeds": {"NAME": TEXT}}`: a network (the Network contract, as an object or a string
 /// holding its text) and the texts of the feeds it names (`cenr`, `aws_ip_ranges`), keyed by the name it uses.
 /// Nothing is read from disk.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PresignInput<'a> {
-    #[serde(borrow)]
-    pub network: &'a RawValue,
-    #[serde(default)]
+    pub network: Doc<'a>,
     pub feeds: BTreeMap<String, String>,
 }
 
 /// Either a network (as for `presign`: the principal, the user profile and the two endpoints with their policies
 /// come from it) or a request template with the endpoints:
 /// `{"request": REQUEST, "api_endpoint": {"id": ..., "policy": ...}, "studio_endpoint": {...}}`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ReachInput<'a> {
-    #[serde(default, borrow)]
-    pub network: Option<&'a RawValue>,
-    #[serde(default)]
+    pub network: Option<Doc<'a>>,
     pub feeds: BTreeMap<String, String>,
-    #[serde(default, borrow)]
-    pub request: Option<&'a RawValue>,
-    #[serde(default, borrow)]
+    pub request: Option<Doc<'a>>,
     pub api_endpoint: Option<ReachEndpoint<'a>>,
-    #[serde(default, borrow)]
     pub studio_endpoint: Option<ReachEndpoint<'a>>,
 }
 
 /// An endpoint id and, optionally, its policy (object or text); without one, the default full-access policy.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReachEndpoint<'a> {
     pub id: String,
-    #[serde(default, borrow)]
-    pub policy: Option<&'a RawValue>,
+    pub policy: Option<Doc<'a>>,
+}
+
+impl<'a> PresignInput<'a> {
+    /// Read presign's input; `network` is required.
+    pub fn read(text: &'a str) -> Result<Self, Vec<ApiError>> {
+        let (r, root) = Reader::parse(text)?;
+        let (mut network, mut fs) = (None, BTreeMap::new());
+        for m in r.object(&root, "$", &["network", "feeds"])? {
+            match m.key.as_ref() {
+                "network" => network = Some(r.doc(&m.value)),
+                _ => fs = r.strings(&m.value, "$.feeds")?,
+            }
+        }
+        let Some(network) = network else {
+            return Err(vec![
+                ApiError::new("invalid input: missing field `network`").path("$.network"),
+            ]);
+        };
+        Ok(PresignInput { network, feeds: fs })
+    }
+}
+
+impl<'a> ReachInput<'a> {
+    /// Read reach's input.
+    pub fn read(text: &'a str) -> Result<Self, Vec<ApiError>> {
+        let (r, root) = Reader::parse(text)?;
+        let mut out = ReachInput::default();
+        let fields = [
+            "network",
+            "feeds",
+            "request",
+            "api_endpoint",
+            "studio_endpoint",
+        ];
+        for m in r.object(&root, "$", &fields)? {
+            let v = &m.value;
+            let endpoint = |path: &str| -> Result<Option<ReachEndpoint<'a>>, Vec<ApiError>> {
+                if v.is_null() {
+                    return Ok(None);
+                }
+                let (mut id, mut policy) = (None, None);
+                for e in r.object(v, path, &["id", "policy"])? {
+                    match e.key.as_ref() {
+                        "id" => id = Some(r.string(&e.value, &format!("{path}.id"))?),
+                        _ => policy = r.opt_doc(&e.value),
+                    }
+                }
+                let Some(id) = id else {
+                    return Err(vec![
+                        ApiError::new("invalid input: missing field `id`")
+                            .path(format!("{path}.id")),
+                    ]);
+                };
+                Ok(Some(ReachEndpoint {
+                    id: id.into_owned(),
+                    policy,
+                }))
+            };
+            match m.key.as_ref() {
+                "network" => out.network = r.opt_doc(v),
+                "feeds" => out.feeds = r.strings(v, "$.feeds")?,
+                "request" => out.request = r.opt_doc(v),
+                "api_endpoint" => out.api_endpoint = endpoint("$.api_endpoint")?,
+                _ => out.studio_endpoint = endpoint("$.studio_endpoint")?,
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// The answer of [`Compiled::reach`].
@@ -59,23 +116,14 @@ pub struct Reached {
     pub steps: Vec<ReachStep>,
 }
 
-fn network_text(raw: &RawValue) -> Result<String, Vec<ApiError>> {
-    let t = raw.get();
-    if t.starts_with('"') {
-        serde_json::from_str::<String>(t).map_err(|e| vec![ApiError::new(e.to_string())])
-    } else {
-        Ok(t.to_string())
-    }
-}
-
-fn network(raw: &RawValue, feeds: &BTreeMap<String, String>) -> Result<Network, Vec<ApiError>> {
-    let text = network_text(raw)?;
-    Network::parse_with_feeds(&text, feeds).map_err(|e: NetworkError| {
-        let at = offset_of_line_char(&text, e.line, e.column);
+fn network(doc: &Doc<'_>, feeds: &BTreeMap<String, String>) -> Result<Network, Vec<ApiError>> {
+    let text = doc.text();
+    Network::parse_with_feeds(text, feeds).map_err(|e: NetworkError| {
+        let at = offset_of_line_char(text, e.line, e.column);
         vec![ApiError {
             help: e.help,
             path: Some(e.path.replacen('$', "$.network", 1)),
-            place: Some(place(&text, at, at)),
+            place: Some(place(text, at, at)),
             ..ApiError::new(e.message)
         }]
     })
@@ -88,16 +136,16 @@ fn endpoint(
     let Some(e) = e else { return Ok(None) };
     let policy = match e.policy {
         None => None,
-        Some(raw) => {
-            let text = network_text(raw)?;
-            let policy = Policy::parse_with(&text, &Limits::default()).map_err(|err| {
+        Some(doc) => {
+            let text = doc.text();
+            let policy = Policy::parse_with(text, &Limits::default()).map_err(|err| {
                 err.diagnostics
                     .into_iter()
                     .map(|d| ApiError {
                         code: Some(d.code),
                         help: d.help,
                         path: Some(format!("$.{field}.policy")),
-                        place: Some(super::place::of_span(&text, d.span)),
+                        place: Some(super::place::of_span(text, d.span)),
                         ..ApiError::new(d.message)
                     })
                     .collect::<Vec<_>>()
@@ -105,7 +153,7 @@ fn endpoint(
             Some(compile_endpoint_policy(policy).map_err(|err| {
                 vec![ApiError {
                     path: Some(format!("$.{field}.policy")),
-                    place: Some(super::place::of_span(&text, err.diagnostic.span)),
+                    place: Some(super::place::of_span(text, err.diagnostic.span)),
                     ..ApiError::new(err.diagnostic.message.clone())
                 }]
             })?)
@@ -118,8 +166,8 @@ impl Compiled {
     /// Both steps of the presigned-URL flow along the network: the `presign --json` record.
     pub fn presign(&self, input: &str) -> Answer<PresignReport> {
         let run = || -> Result<PresignReport, Vec<ApiError>> {
-            let i: PresignInput<'_> = read_input(input)?;
-            let net = network(i.network, &i.feeds)?;
+            let i = PresignInput::read(input)?;
+            let net = network(&i.network, &i.feeds)?;
             Ok(presign(&self.set, &net))
         };
         run().into()
@@ -129,8 +177,8 @@ impl Compiled {
     /// `reach --json` record.
     pub fn reach(&self, input: &str) -> Answer<Reached> {
         let run = || -> Result<Reached, Vec<ApiError>> {
-            let i: ReachInput<'_> = read_input(input)?;
-            let q = match (i.network, i.request) {
+            let i = ReachInput::read(input)?;
+            let q = match (&i.network, &i.request) {
                 (Some(n), None) if i.api_endpoint.is_none() && i.studio_endpoint.is_none() => {
                     let net = network(n, &i.feeds)?;
                     let ep = |role| {
@@ -147,7 +195,7 @@ impl Compiled {
                     }
                 }
                 (None, Some(r)) => {
-                    let text = r.get();
+                    let text = r.raw;
                     let template = parse_request(text, &Limits::default()).map_err(|e| {
                         let at = offset_of_line_char(text, e.line, e.column);
                         vec![ApiError {

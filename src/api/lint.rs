@@ -1,20 +1,39 @@
 //! `lint`: every diagnostic of one policy text, placed for an editor.
 
+use super::input::Reader;
 use super::place::{Place, of_span};
-use super::{Answer, ApiError, read_input};
+use super::{Answer, ApiError};
 use crate::diagnostic::Severity;
-use crate::policy::Policy;
-use crate::validate::{PolicyKind, validate};
-use serde::{Deserialize, Serialize};
+use crate::policy::{Policy, PolicyKind, UnknownPolicyKind};
+use crate::validate::validate;
+use serde::Serialize;
 
 /// `{"policy": TEXT, "kind": "identity"}`; `kind` is one of identity (the default), resource, boundary,
 /// session, scp, rcp, endpoint, trust (a role's trust policy), key (a KMS key policy).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LintInput {
     pub policy: String,
-    #[serde(default)]
     pub kind: Option<String>,
+}
+
+impl LintInput {
+    /// Read lint's input; `policy` is required.
+    pub fn read(text: &str) -> Result<Self, Vec<ApiError>> {
+        let (r, root) = Reader::parse(text)?;
+        let (mut policy, mut kind) = (None, None);
+        for m in r.object(&root, "$", &["policy", "kind"])? {
+            match m.key.as_ref() {
+                "policy" => policy = Some(r.string(&m.value, "$.policy")?.into_owned()),
+                _ => kind = r.opt_string(&m.value, "$.kind")?.map(|k| k.into_owned()),
+            }
+        }
+        let Some(policy) = policy else {
+            return Err(vec![
+                ApiError::new("invalid input: missing field `policy`").path("$.policy"),
+            ]);
+        };
+        Ok(LintInput { policy, kind })
+    }
 }
 
 /// The diagnostics, sorted by position, and how many are errors and warnings.
@@ -47,27 +66,14 @@ pub struct Related {
     pub place: Place,
 }
 
+/// The kind named by `"kind"` (identity when absent), with `PolicyKind`'s own names and error.
 pub(crate) fn kind(name: Option<&str>) -> Result<PolicyKind, Vec<ApiError>> {
-    Ok(match name.unwrap_or("identity") {
-        "identity" => PolicyKind::Identity,
-        "resource" => PolicyKind::Resource,
-        "boundary" => PolicyKind::Boundary,
-        "session" => PolicyKind::Session,
-        "scp" => PolicyKind::Scp,
-        "rcp" => PolicyKind::Rcp,
-        "endpoint" => PolicyKind::Endpoint,
-        "trust" => PolicyKind::Trust,
-        "key" => PolicyKind::Key,
-        other => {
-            return Err(vec![
-                ApiError::new(format!("unknown policy kind `{other}`"))
-                    .path("$.kind")
-                    .with_help(
-                        "valid kinds are identity, resource, boundary, session, scp, rcp, endpoint, trust, key",
-                    ),
-            ]);
-        }
-    })
+    name.unwrap_or("identity")
+        .parse()
+        .map_err(|e: UnknownPolicyKind| {
+            let help = e.help();
+            vec![ApiError::new(e.to_string()).path("$.kind").with_help(help)]
+        })
 }
 
 impl ApiError {
@@ -88,7 +94,7 @@ impl ApiError {
 /// ```
 pub fn lint(input: &str) -> Answer<Linted> {
     let run = || -> Result<Linted, Vec<ApiError>> {
-        let input: LintInput = read_input(input)?;
+        let input = LintInput::read(input)?;
         let kind = kind(input.kind.as_deref())?;
         Ok(lint_text(&input.policy, kind))
     };

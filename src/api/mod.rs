@@ -4,6 +4,8 @@
 //! `{"result": "failure", "errors": [...]}` where each error says what is wrong and where (the policy, its
 //! line and UTF-16 column, the byte span, the JSON path in the input). Nothing panics across this boundary.
 //!
+//! - [`case`]: the Case format (docs/FORMATS.md §1), one request with its policies in and one decision record
+//!   out, as `iamgate batch` reads and writes it (formerly `iamgate::ffi`).
 //! - [`lint`]: diagnostics of one policy text, placed for an editor.
 //! - [`compile`]: a set of policies (the Case contract's policy fields) into a [`Compiled`] the caller holds and
 //!   decides against repeatedly: [`Compiled::decide`], [`Compiled::explain`] (with the byte spans of the deciding
@@ -18,12 +20,15 @@
 //! assert_eq!(answer.to_json(), r#"{"result":"success","decision":"Allow","reasons":[{"policy":"identity[0]","sid":null,"statement":0,"effect":"Allow"}]}"#);
 //! ```
 
+pub mod case;
 mod flow;
+mod input;
 mod lint;
 mod place;
 mod set;
 
 pub use flow::{PresignInput, ReachEndpoint, ReachInput, Reached};
+pub use input::Doc;
 pub use lint::{LintDiagnostic, LintInput, Linted, Related, lint, lint_json};
 pub use place::{Place, place};
 pub use set::{
@@ -107,18 +112,4 @@ impl ApiError {
         self.path = Some(path.into());
         self
     }
-}
-
-/// Read a call's input with serde; a malformed input is one error placed in it.
-fn read_input<'de, T: serde::Deserialize<'de>>(text: &'de str) -> Result<T, Vec<ApiError>> {
-    serde_json::from_str(text).map_err(|e| {
-        let offset = place::offset_of(text, e.line(), e.column());
-        let message = e.to_string();
-        // serde_json appends " at line L column C": the place says it.
-        let message = message
-            .rsplit_once(" at line ")
-            .map_or(message.as_str(), |(m, _)| m)
-            .to_string();
-        vec![ApiError::new(format!("invalid input: {message}")).at(place(text, offset, offset))]
-    })
 }

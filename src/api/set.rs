@@ -1,59 +1,94 @@
 //! `compile` a set of policies once; `decide` and `explain` requests against it many times.
 
+use super::case::{parse_request, resource_kind_of, warnings};
+use super::input::{Doc, Reader};
 use super::place::{Place, of_span, place};
-use super::{Answer, ApiError, read_input};
+use super::{Answer, ApiError};
 use crate::compile::{EndpointKind, PolicyRef, PolicySet, PolicySetBuilder, ResourceKind};
 use crate::context::{RequestRef, ValueRef};
 use crate::decide::{ConditionTrace, Decision, KeyLayout, Reason, StatementTrace};
-use crate::ffi::case::{parse_request, resource_kind_of, warnings};
 use crate::limits::Limits;
+use crate::parse::json::Node;
 use crate::policy::{Effect, Policy};
-use serde::de::IgnoredAny;
-use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
+use serde::Serialize;
+use std::borrow::Cow;
 
 /// The policies of a set, named as in the Case contract (docs: `corpus/cases/README.md`). Each policy is a JSON
 /// object or a string holding the policy text; places in errors and explanations are in that text (for an
 /// object, in its exact text within the input). A whole case compiles as it is: its `id`, `request`, `expect`,
 /// `description`, `semantics` and `tags` are ignored.
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct SetInput<'a> {
-    #[serde(default, borrow)]
-    pub identity_policies: Vec<&'a RawValue>,
-    #[serde(default, borrow)]
-    pub resource_policy: Option<&'a RawValue>,
-    #[serde(default, borrow)]
-    pub permissions_boundary: Option<&'a RawValue>,
-    #[serde(default, borrow)]
-    pub session_policies: Vec<&'a RawValue>,
+    pub identity_policies: Vec<Doc<'a>>,
+    pub resource_policy: Option<Doc<'a>>,
+    pub permissions_boundary: Option<Doc<'a>>,
+    pub session_policies: Vec<Doc<'a>>,
     /// Levels, root first; each level a list of policies, and each level must allow.
-    #[serde(default, borrow)]
-    pub scps: Vec<Vec<&'a RawValue>>,
-    #[serde(default, borrow)]
-    pub rcps: Vec<Vec<&'a RawValue>>,
-    #[serde(default, borrow)]
-    pub endpoint_policy: Option<&'a RawValue>,
-    #[serde(default, rename = "id")]
-    _id: Option<IgnoredAny>,
+    pub scps: Vec<Vec<Doc<'a>>>,
+    pub rcps: Vec<Vec<Doc<'a>>>,
+    pub endpoint_policy: Option<Doc<'a>>,
     /// Which kind of VPC endpoint the endpoint policy belongs to: `interface` (the default) or `gateway`.
-    #[serde(default)]
     pub endpoint_kind: Option<String>,
     /// What the resource policy is: `resource` (the default), `trust` (a role's trust policy) or `key` (a KMS key
     /// policy). Without it, a case's `request` decides, as in a batch (`sts:AssumeRole*` on a role: trust;
     /// `kms:*`: key).
-    #[serde(default)]
     pub resource_kind: Option<String>,
-    #[serde(default, borrow)]
-    pub request: Option<&'a RawValue>,
-    #[serde(default, rename = "expect")]
-    _expect: Option<IgnoredAny>,
-    #[serde(default, rename = "description")]
-    _description: Option<IgnoredAny>,
-    #[serde(default, rename = "semantics")]
-    _semantics: Option<IgnoredAny>,
-    #[serde(default, rename = "tags")]
-    _tags: Option<IgnoredAny>,
+    pub request: Option<Doc<'a>>,
+}
+
+const SET_FIELDS: [&str; 15] = [
+    "identity_policies",
+    "resource_policy",
+    "permissions_boundary",
+    "session_policies",
+    "scps",
+    "rcps",
+    "endpoint_policy",
+    "endpoint_kind",
+    "resource_kind",
+    "request",
+    "id",
+    "expect",
+    "description",
+    "semantics",
+    "tags",
+];
+
+impl<'a> SetInput<'a> {
+    /// Read a set's input; unknown and repeated fields are refused, each error placed in `text`.
+    ///
+    /// ```
+    /// let s = iamgate::api::SetInput::read(r#"{"scps": [["{}"], [{"Statement": []}]], "id": 7}"#).unwrap();
+    /// assert_eq!(s.scps[1][0].text(), r#"{"Statement": []}"#);
+    /// assert!(iamgate::api::SetInput::read(r#"{"scp": []}"#).is_err());
+    /// ```
+    pub fn read(text: &'a str) -> Result<Self, Vec<ApiError>> {
+        let (r, root) = Reader::parse(text)?;
+        let mut s = SetInput::default();
+        for m in r.object(&root, "$", &SET_FIELDS)? {
+            let (v, path) = (&m.value, format!("$.{}", m.key));
+            let levels = |v: &Node<'a>| -> Result<Vec<Vec<Doc<'a>>>, Vec<ApiError>> {
+                let levels = r.array(v, &path)?.iter().enumerate();
+                levels
+                    .map(|(i, l)| r.docs(l, &format!("{path}[{i}]")))
+                    .collect()
+            };
+            match m.key.as_ref() {
+                "identity_policies" => s.identity_policies = r.docs(v, &path)?,
+                "resource_policy" => s.resource_policy = r.opt_doc(v),
+                "permissions_boundary" => s.permissions_boundary = r.opt_doc(v),
+                "session_policies" => s.session_policies = r.docs(v, &path)?,
+                "scps" => s.scps = levels(v)?,
+                "rcps" => s.rcps = levels(v)?,
+                "endpoint_policy" => s.endpoint_policy = r.opt_doc(v),
+                "endpoint_kind" => s.endpoint_kind = r.opt_string(v, &path)?.map(Cow::into_owned),
+                "resource_kind" => s.resource_kind = r.opt_string(v, &path)?.map(Cow::into_owned),
+                "request" => s.request = r.opt_doc(v),
+                _ => {} // the rest of a case
+            }
+        }
+        Ok(s)
+    }
 }
 
 /// A compiled set the caller holds: decide against it as often as needed, without re-parsing.
@@ -110,20 +145,8 @@ pub struct ConditionOut {
     pub place: Option<Place>,
 }
 
-/// The text of one policy given as an object or a string.
-fn policy_text(raw: &RawValue) -> Result<String, String> {
-    let t = raw.get();
-    if t.starts_with('"') {
-        serde_json::from_str::<String>(t).map_err(|e| e.to_string())
-    } else if t.starts_with('{') {
-        Ok(t.to_string())
-    } else {
-        Err("a policy must be a JSON object or a string holding the policy text".into())
-    }
-}
-
-fn parse_policy(raw: &RawValue, name: String, errors: &mut Vec<ApiError>) -> Option<Policy> {
-    let text = match policy_text(raw) {
+fn parse_policy(doc: &Doc<'_>, name: String, errors: &mut Vec<ApiError>) -> Option<Policy> {
+    let text = match doc.policy_text() {
         Ok(t) => t,
         Err(m) => {
             errors.push(ApiError {
@@ -133,7 +156,7 @@ fn parse_policy(raw: &RawValue, name: String, errors: &mut Vec<ApiError>) -> Opt
             return None;
         }
     };
-    match Policy::parse_with(&text, &Limits::default()) {
+    match Policy::parse_with(text, &Limits::default()) {
         Ok(p) => Some(p),
         Err(e) => {
             errors.extend(e.diagnostics.into_iter().map(|d| ApiError {
@@ -142,7 +165,7 @@ fn parse_policy(raw: &RawValue, name: String, errors: &mut Vec<ApiError>) -> Opt
                 code: Some(d.code),
                 policy: Some(name.clone()),
                 path: None,
-                place: Some(of_span(&text, d.span)),
+                place: Some(of_span(text, d.span)),
             }));
             None
         }
@@ -151,7 +174,7 @@ fn parse_policy(raw: &RawValue, name: String, errors: &mut Vec<ApiError>) -> Opt
 
 /// Compile a set. Every policy that does not parse is reported, each error with its policy and place.
 pub fn compile(input: &str) -> Result<Compiled, Vec<ApiError>> {
-    let s: SetInput<'_> = read_input(input)?;
+    let s = SetInput::read(input)?;
     let mut errors = Vec::new();
     let mut b = PolicySetBuilder::default();
     let resource_kind = match s.resource_kind.as_deref() {
@@ -167,7 +190,8 @@ pub fn compile(input: &str) -> Result<Compiled, Vec<ApiError>> {
         }
         None => s
             .request
-            .and_then(|r| parse_request(r.get(), &Limits::default()).ok())
+            .as_ref()
+            .and_then(|r| parse_request(r.raw, &Limits::default()).ok())
             .map_or(ResourceKind::Resource, |r| resource_kind_of(&r)),
     };
     match s.endpoint_kind.as_deref() {
@@ -181,7 +205,7 @@ pub fn compile(input: &str) -> Result<Compiled, Vec<ApiError>> {
             ]);
         }
     }
-    let add = |b: PolicySetBuilder, raw: &RawValue, at: PolicyRef, errors: &mut Vec<ApiError>| {
+    let add = |b: PolicySetBuilder, raw: &Doc<'_>, at: PolicyRef, errors: &mut Vec<ApiError>| {
         match parse_policy(raw, at.to_string(), errors) {
             Some(p) => match at {
                 PolicyRef::Identity(_) => b.identity(p),
@@ -197,10 +221,10 @@ pub fn compile(input: &str) -> Result<Compiled, Vec<ApiError>> {
     for (i, raw) in s.identity_policies.iter().enumerate() {
         b = add(b, raw, PolicyRef::Identity(i), &mut errors);
     }
-    if let Some(raw) = s.resource_policy {
+    if let Some(raw) = &s.resource_policy {
         b = add(b, raw, PolicyRef::Resource, &mut errors);
     }
-    if let Some(raw) = s.permissions_boundary {
+    if let Some(raw) = &s.permissions_boundary {
         b = add(b, raw, PolicyRef::Boundary, &mut errors);
     }
     for (i, raw) in s.session_policies.iter().enumerate() {
@@ -224,7 +248,7 @@ pub fn compile(input: &str) -> Result<Compiled, Vec<ApiError>> {
             };
         }
     }
-    if let Some(raw) = s.endpoint_policy {
+    if let Some(raw) = &s.endpoint_policy {
         b = add(b, raw, PolicyRef::Endpoint, &mut errors);
     }
     if !errors.is_empty() {
@@ -299,36 +323,57 @@ impl Compiled {
     /// let layout = set.fields_layout(fields);
     /// assert_eq!(set.decide_fields_with(Some(&layout), fields), Ok(iamgate::Decision::Allow));
     /// ```
-    pub fn decide_fields_with(
+    pub fn decide_fields_with<'f>(
         &self,
         layout: Option<&KeyLayout>,
-        fields: &str,
+        fields: &'f str,
     ) -> Result<Decision, Box<ApiError>> {
         const MAX: usize = 32;
-        let mut parts = Fields(Some(fields));
-        let (Some(principal), Some(action), Some(resource)) =
-            (parts.next(), parts.next(), parts.next())
-        else {
+        let (mut principal, mut action, mut resource, mut key) = ("", "", "", "");
+        let mut context = [("", ValueRef::One("")); MAX];
+        // Field `k` is `text`: one pass over the bytes, each field placed as its separator is found (at the
+        // WebAssembly build's `opt-level = "z"`, a split through iterator adapters was a fifth of a decision).
+        let mut take = |k: usize, text: &'f str| -> bool {
+            match k {
+                0 => principal = text,
+                1 => action = text,
+                2 => resource = text,
+                _ if k % 2 == 1 => key = text,
+                _ => match context.get_mut((k - 4) / 2) {
+                    Some(slot) => *slot = (key, ValueRef::One(text)),
+                    None => return false,
+                },
+            }
+            true
+        };
+        let (mut k, mut start) = (0, 0);
+        for (i, &b) in fields.as_bytes().iter().enumerate() {
+            if b == 0x1f {
+                // U+001F is one byte, so both sides of it are on character boundaries.
+                if !take(k, fields.get(start..i).unwrap_or_default()) {
+                    return Err(Box::new(ApiError::new(format!(
+                        "more than {MAX} context keys"
+                    ))));
+                }
+                (k, start) = (k + 1, i + 1);
+            }
+        }
+        if !take(k, fields.get(start..).unwrap_or_default()) {
+            return Err(Box::new(ApiError::new(format!(
+                "more than {MAX} context keys"
+            ))));
+        }
+        if k < 2 {
             return Err(Box::new(ApiError::new(
                 "expected principal, action and resource",
             )));
-        };
-        let mut context = [("", ValueRef::One("")); MAX];
-        let mut n = 0;
-        while let Some(key) = parts.next() {
-            let Some(value) = parts.next() else {
-                return Err(Box::new(ApiError::new(format!(
-                    "context key `{key}` has no value"
-                ))));
-            };
-            let Some(slot) = context.get_mut(n) else {
-                return Err(Box::new(ApiError::new(format!(
-                    "more than {MAX} context keys"
-                ))));
-            };
-            *slot = (key, ValueRef::One(value));
-            n += 1;
         }
+        if k % 2 == 1 {
+            return Err(Box::new(ApiError::new(format!(
+                "context key `{key}` has no value"
+            ))));
+        }
+        let n = (k - 2) / 2;
         let req = RequestRef {
             principal: (!principal.is_empty()).then_some(principal),
             action,
@@ -416,8 +461,8 @@ impl Compiled {
     }
 }
 
-/// The fields of a [`Compiled::decide_fields`] text, split at each U+001F byte: a plain byte loop, since the
-/// fields are short and `str::split` on a `char` sets up a searcher for each field (which shows in WebAssembly).
+/// The fields of a [`Compiled::decide_fields`] text, split at each U+001F byte (for [`Compiled::fields_layout`],
+/// once per key order; each decision splits in one pass of its own).
 struct Fields<'a>(Option<&'a str>);
 
 impl<'a> Iterator for Fields<'a> {
@@ -436,5 +481,66 @@ impl<'a> Iterator for Fields<'a> {
                 Some(text)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decide_fields_refuses_malformed_fields_and_decides_the_rest() {
+        let set = compile(
+            r#"{"identity_policies": [{"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Action": "s3:GetObject", "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalTag/t": "x"}}}]}]}"#,
+        )
+        .unwrap();
+        let refused = |f: &str| set.decide_fields(f).unwrap_err().message;
+        assert_eq!(refused(""), "expected principal, action and resource");
+        assert_eq!(
+            refused("\u{1f}s3:GetObject"),
+            "expected principal, action and resource"
+        );
+        assert_eq!(
+            refused("\u{1f}s3:GetObject\u{1f}*\u{1f}aws:PrincipalTag/t"),
+            "context key `aws:PrincipalTag/t` has no value"
+        );
+        let many: String = (0..33).map(|i| format!("\u{1f}k{i}\u{1f}v")).collect();
+        assert_eq!(
+            refused(&format!("\u{1f}s3:GetObject\u{1f}*{many}")),
+            "more than 32 context keys"
+        );
+        let ok: String = (0..31).map(|i| format!("\u{1f}k{i}\u{1f}v")).collect();
+        for (tag, want) in [("x", Decision::Allow), ("y", Decision::ImplicitDeny)] {
+            let f = format!("\u{1f}s3:GetObject\u{1f}*{ok}\u{1f}aws:PrincipalTag/t\u{1f}{tag}");
+            assert_eq!(set.decide_fields(&f), Ok(want));
+            let layout = set.fields_layout(&f);
+            assert_eq!(set.decide_fields_with(Some(&layout), &f), Ok(want));
+        }
+        // Fields of every length around a word's size.
+        for pad in 0..20 {
+            let resource = format!("arn:aws:s3:::b/{}", "k".repeat(pad));
+            for (tag, want) in [("x", Decision::Allow), ("xx", Decision::ImplicitDeny)] {
+                let f = format!(
+                    "\u{1f}s3:GetObject\u{1f}{resource}\u{1f}aws:PrincipalTag/t\u{1f}{tag}"
+                );
+                assert_eq!(set.decide_fields(&f), Ok(want), "{f:?}");
+            }
+        }
+        // Empty fields are values: an empty tag is not `x`.
+        let f = "\u{1f}s3:GetObject\u{1f}*\u{1f}aws:PrincipalTag/t\u{1f}";
+        assert_eq!(set.decide_fields(f), Ok(Decision::ImplicitDeny));
+    }
+
+    #[test]
+    fn fields_split_at_each_separator_and_keep_empty_ones() {
+        let got: Vec<&str> = Fields(Some(
+            "\u{1f}s3:GetObject\u{1f}arn:aws:s3:::bucket-name/key\u{1f}\u{1f}é",
+        ))
+        .collect();
+        assert_eq!(
+            got,
+            ["", "s3:GetObject", "arn:aws:s3:::bucket-name/key", "", "é"]
+        );
     }
 }

@@ -1,6 +1,6 @@
 use super::{CliError, input};
+use crate::api::case::{Case, CaseError, DecisionRecord};
 use crate::decide::Decision;
-use crate::ffi::{Case, CaseError, DecisionRecord};
 use crate::limits::Limits;
 use rayon::prelude::*;
 use std::io::{BufRead, Write};

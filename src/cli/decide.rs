@@ -63,7 +63,7 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
         super::warnings::for_request(&a.policies, &loaded, &request, &ex.statements, !a.json);
     if a.json {
         // The record `batch` prints, field for field and in its order.
-        let record = crate::ffi::DecisionRecord::Decided {
+        let record = crate::api::case::DecisionRecord::Decided {
             id: None,
             decision: ex.decision,
             reasons: ex.reasons.clone(),

@@ -1,6 +1,6 @@
 use super::{CliError, input};
-use crate::policy::Policy;
-use crate::validate::{PolicyKind, validate};
+use crate::policy::{Policy, PolicyKind};
+use crate::validate::validate;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -18,23 +18,10 @@ pub(crate) struct Args {
     json: bool,
 }
 
+/// `--kind`, with `PolicyKind`'s own names and error.
 fn parse_kind(s: &str) -> Result<PolicyKind, String> {
-    Ok(match s {
-        "identity" => PolicyKind::Identity,
-        "resource" => PolicyKind::Resource,
-        "boundary" => PolicyKind::Boundary,
-        "session" => PolicyKind::Session,
-        "scp" => PolicyKind::Scp,
-        "rcp" => PolicyKind::Rcp,
-        "endpoint" => PolicyKind::Endpoint,
-        "trust" => PolicyKind::Trust,
-        "key" => PolicyKind::Key,
-        _ => {
-            return Err(format!(
-                "unknown kind `{s}`; valid kinds are identity, resource, boundary, session, scp, rcp, endpoint, trust, key"
-            ));
-        }
-    })
+    s.parse()
+        .map_err(|e: crate::policy::UnknownPolicyKind| format!("{e}; {}", e.help()))
 }
 
 pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {

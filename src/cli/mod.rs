@@ -63,6 +63,7 @@ enum Command {
     Whatif(whatif::Args),
 }
 
+/// Run the `iamgate` command line with the process's arguments; the exit code follows docs/FORMATS.md §7.
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,

@@ -4,7 +4,8 @@
 use super::policies::{Loaded, PolicyArgs};
 use crate::context::Request;
 use crate::decide::StatementTrace;
-use crate::validate::{PolicyKind, validate};
+use crate::policy::PolicyKind;
+use crate::validate::validate;
 
 /// The kind `lint` checks a policy as, from its name in reasons.
 fn kind_of(name: &str) -> PolicyKind {
@@ -98,7 +99,7 @@ pub(crate) fn uncertain(args: &PolicyArgs, statements: &[StatementTrace]) -> Vec
 
 /// The warning that RCPs were given but not applied, because `action` is not of a service RCPs govern.
 pub(crate) fn rcps_skipped(args: &PolicyArgs, action: &str) -> Option<String> {
-    (!args.rcps.is_empty() && !crate::decide::rcp_governs(action)).then(|| {
+    (!args.rcps.is_empty() && !crate::rules::rcp_governs(action)).then(|| {
         format!(
             "resource control policies were not applied: `{action}` is not an action of a service that RCPs govern (s3, sts, kms, sqs, secretsmanager; docs/SEMANTICS.md §4.1, uncertain)"
         )

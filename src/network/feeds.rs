@@ -137,7 +137,7 @@ fn all_used(
         let name = label(f, prefix);
         if !seen.iter().any(|s| s.eq_ignore_ascii_case(name)) {
             let mut known: Vec<&str> = seen.iter().map(String::as_str).collect();
-            known.sort_unstable();
+            crate::sort::unstable(&mut known);
             known.dedup();
             let more = known.len().saturating_sub(12);
             let mut list = known

@@ -1,5 +1,6 @@
 //! Findings for the network traps of docs/SEMANTICS.md §7, grounded in the decisions of the steps where they can be:
-//! a finding that a step's outcome proves is an error; one that only the policy text shows is a warning.
+//! a finding that a step's outcome proves is an error; one that only the policy text shows is a warning. The codes
+//! are the trap registry's ([`crate::traps`]), shared with `lint`.
 //!
 //! | code | trap | when |
 //! |---|---|---|
@@ -13,17 +14,19 @@
 //! | `endpoint-policy-denies` | §7.16 | the endpoint policy of the endpoint reached denies the step, or the Studio endpoint's does not allow `CreateApp` |
 
 use super::derive::{Reach, StepKind};
-use super::report::{StepDecision, StepReport};
+use super::step::{StepDecision, StepReport};
 use super::{ACTION, CreateVia, EndpointRole, Network, addr};
 use crate::analyse::{all_addresses, decide_over_ips};
 use crate::compile::{CCondition, CStatement, CValues, CompiledPolicy, PolicyRef, PolicySet};
 use crate::context::{Context, ContextValue, Request, Scalar};
 use crate::decide::{Decision, Gate, Reason, condition};
 use crate::diagnostic::Severity;
+use crate::keys::ENDPOINT_KEYS;
 use crate::policy::operator::{BaseOperator, Qualifier};
 use crate::policy::value::parse_cidr;
 use crate::policy::{Effect, Policy};
 use crate::span::LineTable;
+use crate::traps;
 use ipnet::IpNet;
 use serde::Serialize;
 
@@ -54,7 +57,6 @@ pub struct Finding {
 }
 
 const SOURCE_IP: &str = "aws:sourceip";
-const ENDPOINT_KEYS: [&str; 3] = ["aws:sourcevpc", "aws:sourcevpce", "aws:vpcsourceip"];
 
 fn is_network_key(k: &str) -> bool {
     k == SOURCE_IP || ENDPOINT_KEYS.contains(&k)
@@ -119,14 +121,9 @@ fn label(st: &CStatement) -> String {
     }
 }
 
+/// A key's canonical spelling, from the condition-key catalog.
 fn canonical(key: &str) -> &str {
-    match key {
-        "aws:sourceip" => "aws:SourceIp",
-        "aws:sourcevpc" => "aws:SourceVpc",
-        "aws:sourcevpce" => "aws:SourceVpce",
-        "aws:vpcsourceip" => "aws:VpcSourceIp",
-        other => other,
-    }
+    crate::keys::global_key(key).map_or(key, |k| k.name)
 }
 
 struct Analyser<'a> {
@@ -393,7 +390,7 @@ impl<'a> Analyser<'a> {
                     };
                     let statement = Some(st.index);
                     self.emit(Emit {
-                        code: "not-ip-lockout",
+                        code: traps::NOT_IP_LOCKOUT.code,
                         severity: Severity::Error,
                         cond: Some(i),
                         statement,
@@ -422,7 +419,7 @@ impl<'a> Analyser<'a> {
                 for r in &class.reasons {
                     match r {
                         Reason::NoAllow(Gate::Endpoint) => self.emit(Emit {
-                            code: "endpoint-policy-denies",
+                            code: traps::ENDPOINT_POLICY_DENIES.code,
                             severity: Severity::Error,
                             cond: None,
                             statement: None,
@@ -448,7 +445,7 @@ impl<'a> Analyser<'a> {
                         } => {
                             let name = site.statement(*statement).map(label).unwrap_or_default();
                             self.emit(Emit {
-                                code: "endpoint-policy-denies",
+                                code: traps::ENDPOINT_POLICY_DENIES.code,
                                 severity: Severity::Error,
                                 cond: None,
                                 statement: Some(*statement),
@@ -467,7 +464,7 @@ impl<'a> Analyser<'a> {
             }
             if *role == EndpointRole::Studio && !self.allows_create_app(&site, step) {
                 self.emit(Emit {
-                    code: "endpoint-policy-denies",
+                    code: traps::ENDPOINT_POLICY_DENIES.code,
                     severity: Severity::Warning,
                     cond: None,
                     statement: None,
@@ -569,7 +566,7 @@ impl<'a> Analyser<'a> {
                     role_of(s) == Some(missing_role) && s.decision != StepDecision::Allow
                 });
                 self.emit(Emit {
-                    code: "one-endpoint-only",
+                    code: traps::ONE_ENDPOINT_ONLY.code,
                     severity: if failing.is_some() { Severity::Error } else { Severity::Warning },
                     cond: Some(i),
                     statement: Some(st.index),
@@ -662,7 +659,7 @@ impl<'a> Analyser<'a> {
                     ),
                 };
                 self.emit(Emit {
-                    code: "console-broken",
+                    code: traps::CONSOLE_BROKEN.code,
                     severity: if console { Severity::Error } else { Severity::Warning },
                     cond: Some(i),
                     statement: Some(st.index),
@@ -746,7 +743,7 @@ impl<'a> Analyser<'a> {
                 };
                 if c.op.qualifier == Some(Qualifier::ForAllValues) {
                     self.emit(Emit {
-                        code: "forallvalues-network-key",
+                        code: traps::FORALLVALUES_NETWORK_KEY.code,
                         severity,
                         cond: Some(i),
                         statement: Some(st.index),
@@ -782,7 +779,7 @@ impl<'a> Analyser<'a> {
                         "an `IpAddressIfExists` condition on `aws:SourceIp` listing your own addresses"
                     };
                     self.emit(Emit {
-                        code: "ifexists-widening",
+                        code: traps::IFEXISTS_WIDENING.code,
                         severity,
                         cond: Some(i),
                         statement: Some(st.index),
@@ -857,7 +854,7 @@ impl<'a> Analyser<'a> {
                     "exempts from its Deny"
                 };
                 self.emit(Emit {
-                    code: "shared-egress-allowed",
+                    code: traps::SHARED_EGRESS_ALLOWED.code,
                     severity: Severity::Warning,
                     cond: Some(i),
                     statement: Some(st.index),
@@ -914,7 +911,7 @@ impl<'a> Analyser<'a> {
                     )
                 };
                 self.emit(Emit {
-                    code: "private-source-ip",
+                    code: traps::PRIVATE_SOURCE_IP.code,
                     severity: if all { Severity::Error } else { Severity::Warning },
                     cond: Some(i),
                     statement: Some(st.index),

@@ -43,9 +43,10 @@ mod addr;
 mod derive;
 mod feedfile;
 pub mod feeds;
-pub mod findings;
+pub(crate) mod findings;
 mod read;
 mod report;
+mod step;
 
 pub use addr::{is_private, show_net};
 pub use derive::{DerivedStep, Reach, StepKind, derive};

@@ -7,53 +7,20 @@ use super::derive::{
 };
 use super::derive::{SOURCE_VPC, SOURCE_VPCE};
 use super::findings::{self, Finding};
+use super::step::{Class, ReasonLists};
+pub use super::step::{Outcome, SharedReasons, StepDecision, StepReport};
 use crate::analyse::decide_over_ips;
 use crate::compile::PolicySet;
-use crate::context::Request;
-use crate::decide::{Decision, Explanation, Reason};
+use crate::decide::Explanation;
 use ipnet::IpNet;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::fmt;
-use std::sync::Arc;
-
-/// A step's decision over every address it may come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-pub enum StepDecision {
-    Allow,
-    ExplicitDeny,
-    ImplicitDeny,
-    /// The outcomes differ across the source range.
-    Mixed,
-    /// The request never arrives.
-    Unreachable,
-}
-
-impl fmt::Display for StepDecision {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            StepDecision::Allow => "Allow",
-            StepDecision::ExplicitDeny => "ExplicitDeny",
-            StepDecision::ImplicitDeny => "ImplicitDeny",
-            StepDecision::Mixed => "Mixed",
-            StepDecision::Unreachable => "Unreachable",
-        })
-    }
-}
-
-impl From<Decision> for StepDecision {
-    fn from(d: Decision) -> Self {
-        match d {
-            Decision::Allow => StepDecision::Allow,
-            Decision::ExplicitDeny => StepDecision::ExplicitDeny,
-            Decision::ImplicitDeny => StepDecision::ImplicitDeny,
-        }
-    }
-}
 
 /// The flow as a whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Verdict {
     /// Both steps are allowed from every address.
     Works,
@@ -110,116 +77,6 @@ impl fmt::Display for Verdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
-}
-
-/// The decision for one block of source addresses.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Outcome {
-    /// The block: a bare address for one host, else a CIDR (`aws:SourceIp` on the public path,
-    /// `aws:VpcSourceIp` through an endpoint).
-    pub source_ip: String,
-    pub decision: Decision,
-    /// Shared by every block of the class (and the class itself).
-    pub reasons: SharedReasons,
-}
-
-/// The reasons of one class of addresses, shared by each of its CIDR blocks: one copy per class, not one per
-/// block (1,000 classes of 1,000 reasons over 2,000 blocks held 140 MB of answer several times over). Reads as a
-/// slice; serialises as the list of reasons.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
-pub struct SharedReasons(Arc<[Reason]>);
-
-impl SharedReasons {
-    /// Whether `self` and `other` are the same list, not only equal ones.
-    pub fn same_list(&self, other: &SharedReasons) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
-    }
-}
-
-impl From<Vec<Reason>> for SharedReasons {
-    fn from(v: Vec<Reason>) -> Self {
-        SharedReasons(v.into())
-    }
-}
-
-impl std::ops::Deref for SharedReasons {
-    type Target = [Reason];
-    fn deref(&self) -> &[Reason] {
-        &self.0
-    }
-}
-
-impl<'a> IntoIterator for &'a SharedReasons {
-    type Item = &'a Reason;
-    type IntoIter = std::slice::Iter<'a, Reason>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.iter()
-    }
-}
-
-impl Serialize for SharedReasons {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(s)
-    }
-}
-
-impl std::borrow::Borrow<[Reason]> for SharedReasons {
-    fn borrow(&self) -> &[Reason] {
-        &self.0
-    }
-}
-
-/// Lists of reasons already built, so that equal lists share one allocation across classes and steps (the two
-/// steps of one flow often decide each class for the same reasons).
-#[derive(Default)]
-pub(crate) struct ReasonLists(std::collections::HashSet<SharedReasons>);
-
-impl ReasonLists {
-    /// `reasons` as a shared list: the one already built if an equal one was.
-    pub(crate) fn share(&mut self, reasons: Vec<Reason>) -> SharedReasons {
-        if let Some(known) = self.0.get(reasons.as_slice()) {
-            return known.clone();
-        }
-        let shared = SharedReasons::from(reasons);
-        self.0.insert(shared.clone());
-        shared
-    }
-}
-
-/// One class of addresses that decide alike: the decision, its reasons, and the request of its first address.
-#[derive(Debug, Clone)]
-pub(crate) struct Class {
-    pub decision: Decision,
-    pub reasons: SharedReasons,
-    pub request: Request,
-}
-
-/// One step, decided.
-#[derive(Debug, Clone, Serialize)]
-pub struct StepReport {
-    pub step: StepKind,
-    pub host: String,
-    /// The endpoint id, `public`, or null when unreachable.
-    pub endpoint: Option<String>,
-    pub path: Vec<String>,
-    /// The network keys of the request. A range (the egress, or a range of clients) stands for every address in
-    /// it; several ranges are a list.
-    pub context: Map<String, Value>,
-    /// One per CIDR block, in address order; empty when unreachable.
-    pub outcomes: Vec<Outcome>,
-    pub decision: StepDecision,
-    #[serde(skip)]
-    pub derived: DerivedStep,
-    #[serde(skip)]
-    pub(crate) classes: Vec<Class>,
-    /// The full explanation of the first class of each distinct decision (at most three): classes differ only in
-    /// the address, which decides conditions, never whether a statement's action, resource and principal match.
-    /// One per class made 2,000 one-address statements take 2.8 GB.
-    #[serde(skip)]
-    pub(crate) explanations: Vec<Explanation>,
-    /// The policies that decided this step (with the endpoint policy of the endpoint reached, if any).
-    #[serde(skip)]
-    pub(crate) set: PolicySet,
 }
 
 /// The whole answer of `iamgate presign`.
@@ -387,7 +244,7 @@ fn decide_step_sharing(
             });
         }
     }
-    outcomes.sort_by_key(|a| a.0);
+    crate::sort::stable_by_key(&mut outcomes, |a| a.0);
     let outcomes: Vec<Outcome> = outcomes.into_iter().map(|(_, o)| o).collect();
     let decision = match outcomes.split_first() {
         None => StepDecision::Unreachable,
@@ -415,6 +272,7 @@ fn decide_step_sharing(
 mod tests {
     use super::*;
     use crate::Policy;
+    use crate::decide::Decision;
 
     /// Issue 14's presign reproduction, smaller: one-address Allow statements inside a /16 egress range. Each
     /// address decides for its own statement (a class each), but the report keeps one full explanation per

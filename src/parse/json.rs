@@ -12,6 +12,8 @@
 //! not recurse either. The derived `Clone`, `PartialEq` and `Debug` of [`Node`] do recurse, once per level:
 //! `max_depth` is what bounds them, so do not clone, compare or print a tree parsed with a limit in the thousands.
 
+#![warn(missing_docs)]
+
 use crate::limits::Limits;
 use crate::span::Span;
 use nom::branch::alt;
@@ -26,27 +28,37 @@ use std::borrow::Cow;
 /// One JSON value with its span in the source text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node<'a> {
+    /// Where the value is written.
     pub span: Span,
+    /// The value.
     pub value: Value<'a>,
 }
 
+/// A JSON value; its items and members are [`Node`]s, with their spans.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value<'a> {
+    /// `null`.
     Null,
+    /// `true` or `false`.
     Bool(bool),
     /// The number exactly as written (validated JSON number grammar).
     Number(&'a str),
     /// The unescaped string; borrowed when it had no escapes.
     String(Cow<'a, str>),
+    /// Items in source order.
     Array(Vec<Node<'a>>),
     /// Members in source order; duplicates are kept.
     Object(Vec<Member<'a>>),
 }
 
+/// One `"key": value` of an object.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Member<'a> {
+    /// The unescaped key.
     pub key: Cow<'a, str>,
+    /// Where the key (with its quotes) is written.
     pub key_span: Span,
+    /// The value.
     pub value: Node<'a>,
 }
 

@@ -2,3 +2,4 @@
 
 pub(crate) mod grammar;
 pub mod json;
+pub mod placed;

@@ -26,22 +26,27 @@ pub struct ActionPattern {
 /// Why an action is not valid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ActionError {
+    /// No `service:` prefix.
     #[error(
         "action `{0}` has no service prefix; write `service:ActionName`, for example `sagemaker:CreatePresignedDomainUrl`"
     )]
     NoPrefix(String),
+    /// An empty prefix, or one with characters other than letters, digits and `-`.
     #[error(
         "action `{0}` has an empty or invalid service prefix; a prefix is letters, digits and `-`"
     )]
     BadPrefix(String),
+    /// Nothing after the colon.
     #[error(
         "action `{0}` has an empty action name after the colon, which IAM refuses; use `*` for every action of the service"
     )]
     EmptyName(String),
+    /// A wildcard in the prefix.
     #[error(
         "action `{0}` has a wildcard in its service prefix, which IAM refuses (\"Action vendors must not contain wildcards\"); name the service, for example `sagemaker:CreatePresignedDomainUrl`, or write `*` for every action"
     )]
     WildPrefix(String),
+    /// More than one colon.
     #[error(
         "action `{0}` has more than one colon, which IAM refuses (\"Actions/Condition can contain only one colon\"); write `service:ActionName`"
     )]
@@ -103,10 +108,12 @@ impl ActionPattern {
         }
     }
 
+    /// The pattern as written.
     pub fn as_str(&self) -> &str {
         &self.source
     }
 
+    /// The pattern as a case-insensitive glob.
     pub fn glob(&self) -> &Pattern {
         &self.glob
     }
@@ -114,7 +121,7 @@ impl ActionPattern {
 
 /// One of 64 bits chosen by a lowercase service prefix: a cheap first test of whether an action can match.
 pub fn service_bit(service: &[u8]) -> u64 {
-    1 << (crate::context::key_hash(service) & 63)
+    1 << (crate::bytes::key_hash(service) & 63)
 }
 
 impl fmt::Display for ActionPattern {

@@ -185,7 +185,7 @@ pub(crate) fn account_is(arn: &[u8], account: &[u8]) -> bool {
         && rest.get(account.len()) == Some(&b':')
         && rest
             .get(..account.len())
-            .is_some_and(|a| crate::context::eq_bytes(a, account))
+            .is_some_and(|a| crate::bytes::eq_bytes(a, account))
 }
 
 /// The account field of an ARN, when it has one.
@@ -198,6 +198,8 @@ pub fn account(arn: &str) -> Option<&str> {
 pub enum ArnPattern {
     /// `*`: every value.
     Any,
+    /// One glob per field: partition, service, region, account, resource type and id (the sixth takes the
+    /// rest, colons included).
     Fields(Box<[Pattern; 6]>),
     /// The first five fields are literal text: the same as one glob over the whole value (the sixth field takes
     /// the rest, colons included), which is faster.
@@ -207,6 +209,7 @@ pub enum ArnPattern {
 }
 
 impl ArnPattern {
+    /// The pattern of `text`; `variables`: whether `${...}` is a policy variable (Version `2012-10-17`).
     pub fn parse(text: &str, variables: bool) -> ArnPattern {
         if text == "*" {
             return ArnPattern::Any;
@@ -296,6 +299,7 @@ impl ArnPattern {
         }
     }
 
+    /// Whether any field holds a policy variable.
     pub fn has_variables(&self) -> bool {
         match self {
             ArnPattern::Fields(p) => p.iter().any(Pattern::has_variables),

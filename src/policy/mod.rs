@@ -4,8 +4,11 @@
 //! elements, value types, operator names, duplicate keys). Everything that is advice rather than structure lives
 //! in [`crate::validate`].
 
+#![warn(missing_docs)]
+
 pub mod action;
 pub mod arn;
+mod kind;
 pub mod operator;
 pub mod pattern;
 pub mod text;
@@ -16,6 +19,7 @@ use crate::limits::Limits;
 use crate::parse::json::{self, Member, Node, Value};
 use crate::span::Span;
 use action::ActionPattern;
+pub use kind::{PolicyKind, UnknownPolicyKind};
 use operator::{Operator, OperatorError};
 use std::borrow::Cow;
 use std::fmt;
@@ -25,11 +29,14 @@ pub use text::Text;
 /// A value with the span it was written at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Spanned<T> {
+    /// The value.
     pub value: T,
+    /// Where it was written.
     pub span: Span,
 }
 
 impl<T> Spanned<T> {
+    /// `value`, written at `span`.
     pub fn new(value: T, span: Span) -> Self {
         Spanned { value, span }
     }
@@ -38,13 +45,18 @@ impl<T> Spanned<T> {
 /// The policy language version (docs/SEMANTICS.md §1.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Version {
+    /// `2012-10-17`, the current version: policy variables are expanded.
     V2012_10_17,
+    /// `2008-10-17`: policy variables are literal text.
     V2008_10_17,
 }
 
+/// A statement's `Effect` (docs/SEMANTICS.md §1.5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum Effect {
+    /// The statement allows what it matches.
     Allow,
+    /// The statement denies what it matches.
     Deny,
 }
 
@@ -61,37 +73,53 @@ impl fmt::Display for Effect {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
     source: Arc<str>,
+    /// The `Version` element, if written.
     pub version: Option<Spanned<Version>>,
+    /// The `Id` element, if written.
     pub id: Option<Spanned<String>>,
+    /// The statements, in order.
     pub statements: Vec<Statement>,
     /// The span of the `Statement` value.
     pub statement_span: Span,
+    /// The whole document.
     pub span: Span,
 }
 
+/// One statement of a policy (docs/SEMANTICS.md §1).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Statement {
     /// 0-based position in the `Statement` array (0 for a single statement object).
     pub index: usize,
+    /// The statement object.
     pub span: Span,
+    /// The `Sid`, if written.
     pub sid: Option<Spanned<Text>>,
+    /// The `Effect`.
     pub effect: Spanned<Effect>,
+    /// The `Principal` or `NotPrincipal`, if written.
     pub principal: Option<PrincipalElement>,
+    /// The `Action` or `NotAction`.
     pub action: ActionElement,
+    /// The `Resource` or `NotResource`, if written (a trust policy has none).
     pub resource: Option<ResourceElement>,
+    /// Every condition of the `Condition` block, each operator and key on its own.
     pub conditions: Vec<Condition>,
     /// The span of the `Condition` value, when present.
     pub condition_span: Option<Span>,
 }
 
+/// A `Principal` or `NotPrincipal` element (docs/SEMANTICS.md §1.6).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PrincipalElement {
     /// `NotPrincipal`.
     pub negated: bool,
+    /// The element's value.
     pub span: Span,
+    /// The principals listed.
     pub principal: Principal,
 }
 
+/// What a `Principal` element lists.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Principal {
     /// `"*"`.
@@ -100,42 +128,56 @@ pub enum Principal {
     Map(Vec<(Spanned<PrincipalKind>, Vec<Spanned<Text>>)>),
 }
 
+/// The kind of a principal in a `Principal` map.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PrincipalKind {
+    /// `AWS`: accounts, users, roles, sessions.
     Aws,
+    /// `Federated`: identity providers.
     Federated,
+    /// `Service`: AWS service principals.
     Service,
+    /// `CanonicalUser`: S3 canonical user ids.
     CanonicalUser,
 }
 
+/// An `Action` or `NotAction` element (docs/SEMANTICS.md §1.7).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ActionElement {
     /// `NotAction`.
     pub negated: bool,
+    /// The element's value.
     pub span: Span,
+    /// The action patterns listed.
     pub patterns: Vec<Spanned<ActionPattern>>,
 }
 
+/// A `Resource` or `NotResource` element (docs/SEMANTICS.md §1.8).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResourceElement {
     /// `NotResource`.
     pub negated: bool,
+    /// The element's value.
     pub span: Span,
+    /// The resource patterns listed, as written.
     pub patterns: Vec<Spanned<Text>>,
 }
 
 /// One `Operator: { Key: values }` entry of a Condition block.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Condition {
+    /// The condition operator.
     pub operator: Spanned<Operator>,
     /// The key as written; compare with [`Condition::key_lower`].
     pub key: Spanned<Text>,
+    /// The values to compare with, each with its span.
     pub values: Vec<Spanned<ConditionValue>>,
     /// The span of the value (string or array) as written.
     pub values_span: Span,
 }
 
 impl Condition {
+    /// The key in lowercase (keys ignore case).
     pub fn key_lower(&self) -> String {
         self.key.value.to_ascii_lowercase()
     }
@@ -144,8 +186,11 @@ impl Condition {
 /// A condition value as written: IAM accepts strings, and numbers and booleans unquoted (§1.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConditionValue {
+    /// A JSON string.
     String(Text),
+    /// A JSON number, as written.
     Number(Text),
+    /// A JSON boolean.
     Bool(bool),
 }
 
@@ -159,6 +204,7 @@ impl ConditionValue {
         }
     }
 
+    /// The JSON type, for messages: `string`, `number` or `boolean`.
     pub fn kind(&self) -> &'static str {
         match self {
             ConditionValue::String(_) => "string",
@@ -171,7 +217,9 @@ impl ConditionValue {
 /// A policy text that could not be turned into a policy: every structural error found, each with its place.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub struct PolicyError {
+    /// The text that was parsed, which the diagnostics' spans point into.
     pub source_text: Arc<str>,
+    /// Every error found, in order.
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -220,6 +268,7 @@ impl Policy {
         Policy::parse_with(text, &Limits::default())
     }
 
+    /// [`Policy::parse`] under `limits` instead of the defaults.
     pub fn parse_with(text: &str, limits: &Limits) -> Result<Policy, PolicyError> {
         let node = json::parse(text, limits).map_err(|e| {
             let mut d =
@@ -296,6 +345,7 @@ impl Policy {
         &self.source
     }
 
+    /// The source text, shared.
     pub fn source_arc(&self) -> &Arc<str> {
         &self.source
     }

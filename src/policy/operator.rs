@@ -1,51 +1,86 @@
 //! Condition operator names: `[ForAllValues:|ForAnyValue:] Base [IfExists]` (docs/SEMANTICS.md §3.1).
 
+#![warn(missing_docs)]
+
 use std::fmt;
 use std::str::FromStr;
 
 /// The base operators of docs/SEMANTICS.md §3.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BaseOperator {
+    /// Exact match, case-sensitive.
     StringEquals,
+    /// Negated `StringEquals`.
     StringNotEquals,
+    /// Exact match, ignoring ASCII case.
     StringEqualsIgnoreCase,
+    /// Negated `StringEqualsIgnoreCase`.
     StringNotEqualsIgnoreCase,
+    /// Match with `*` and `?` wildcards, case-sensitive.
     StringLike,
+    /// Negated `StringLike`.
     StringNotLike,
+    /// Numbers equal.
     NumericEquals,
+    /// Negated `NumericEquals`.
     NumericNotEquals,
+    /// The request's number is less than the policy's.
     NumericLessThan,
+    /// Less than or equal.
     NumericLessThanEquals,
+    /// Greater than.
     NumericGreaterThan,
+    /// Greater than or equal.
     NumericGreaterThanEquals,
+    /// Dates equal.
     DateEquals,
+    /// Negated `DateEquals`.
     DateNotEquals,
+    /// The request's date is before the policy's.
     DateLessThan,
+    /// Before or at.
     DateLessThanEquals,
+    /// After.
     DateGreaterThan,
+    /// At or after.
     DateGreaterThanEquals,
+    /// Booleans equal.
     Bool,
+    /// Bytes equal, the policy's written in base-64.
     BinaryEquals,
+    /// The address is in one of the CIDR blocks.
     IpAddress,
+    /// Negated `IpAddress`.
     NotIpAddress,
+    /// ARN match per field, with wildcards (as `ArnLike`, docs/SEMANTICS.md §2.1).
     ArnEquals,
+    /// ARN match per field, with wildcards.
     ArnLike,
+    /// Negated `ArnEquals`.
     ArnNotEquals,
+    /// Negated `ArnLike`.
     ArnNotLike,
+    /// Whether the key is absent (`true`) or present (`false`).
     Null,
 }
 
 /// How two values are ordered for the numeric and date operators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Comparison {
+    /// Equal.
     Equal,
+    /// The request's value is less.
     Less,
+    /// Less or equal.
     LessOrEqual,
+    /// Greater.
     Greater,
+    /// Greater or equal.
     GreaterOrEqual,
 }
 
 impl Comparison {
+    /// Whether `ordering` (the request's value against the policy's) satisfies this comparison.
     pub fn holds(self, ordering: std::cmp::Ordering) -> bool {
         use std::cmp::Ordering::*;
         match self {
@@ -64,17 +99,24 @@ impl Comparison {
 pub enum Family {
     /// Exact string comparison, optionally ignoring case.
     String {
+        /// Whether ASCII case is ignored.
         ignore_case: bool,
     },
     /// Glob comparison (`*`, `?`) over the whole string.
     StringLike,
+    /// Numbers, compared so.
     Numeric(Comparison),
+    /// Dates, compared so.
     Date(Comparison),
+    /// Booleans.
     Bool,
+    /// Bytes.
     Binary,
+    /// IP addresses against CIDR blocks.
     Ip,
     /// ARN comparison per colon-separated field; ArnEquals and ArnLike behave the same (§2.1).
     Arn,
+    /// Presence of the key.
     Null,
 }
 
@@ -123,6 +165,7 @@ impl BaseOperator {
         BASES.iter().map(|(_, op)| *op)
     }
 
+    /// The operator's name as written in policies.
     pub fn name(self) -> &'static str {
         BASES
             .iter()
@@ -147,6 +190,7 @@ impl BaseOperator {
         )
     }
 
+    /// What it compares, negation taken out.
     pub fn family(self) -> Family {
         use BaseOperator::*;
         match self {
@@ -186,7 +230,9 @@ impl BaseOperator {
 /// A set qualifier (§3.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Qualifier {
+    /// `ForAllValues:`: every value of the request's key must match (true when there is none).
     ForAllValues,
+    /// `ForAnyValue:`: some value of the request's key must match.
     ForAnyValue,
 }
 
@@ -202,21 +248,31 @@ pub enum Qualifier {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Operator {
+    /// The set qualifier, if any.
     pub qualifier: Option<Qualifier>,
+    /// The base operator.
     pub base: BaseOperator,
+    /// The `IfExists` suffix: true when the key is absent.
     pub if_exists: bool,
 }
 
 /// Why an operator name is not valid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OperatorError {
+    /// No operator has this name.
     #[error("unknown condition operator `{0}`")]
     Unknown(String),
+    /// `NullIfExists` is not an operator.
     #[error("`Null` cannot be combined with `IfExists`")]
     NullIfExists,
     /// The name differs from a real operator only in letter case.
     #[error("unknown condition operator `{given}`; operator names are case-sensitive")]
-    WrongCase { given: String, expected: String },
+    WrongCase {
+        /// The name as written.
+        given: String,
+        /// The operator it differs from only in case.
+        expected: String,
+    },
 }
 
 impl FromStr for Operator {

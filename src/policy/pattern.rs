@@ -28,7 +28,9 @@ pub enum Atom {
     Star,
     /// `${key}` or `${key, 'default'}`; `key` is lowercased (variable names are case-insensitive, §2.3).
     Var {
+        /// The key, lowercase.
         key: String,
+        /// The default value, if written.
         default: Option<String>,
     },
 }
@@ -200,6 +202,7 @@ impl Pattern {
         &self.source
     }
 
+    /// Whether it holds a policy variable.
     pub fn has_variables(&self) -> bool {
         match &self.shape {
             Shape::Glob(a) => a.iter().any(|a| matches!(a, Atom::Var { .. })),
@@ -207,6 +210,7 @@ impl Pattern {
         }
     }
 
+    /// Whether it holds `*` or `?`.
     pub fn has_wildcards(&self) -> bool {
         match &self.shape {
             Shape::Glob(a) => a.iter().any(|a| matches!(a, Atom::Star | Atom::One)),
@@ -281,7 +285,7 @@ impl Pattern {
             .as_literal()
             .filter(|l| l.is_ascii() && value.is_ascii())
         {
-            return Some(crate::context::eq_ignore_ascii_case(
+            return Some(crate::bytes::eq_ignore_ascii_case(
                 l.as_bytes(),
                 value.as_bytes(),
             ));
@@ -621,7 +625,7 @@ fn shift_and(symbols: &[Option<u8>], hay: &[u8], fold: impl Fn(u8) -> u8) -> Opt
 #[inline]
 fn eq_bytes(a: &[u8], b: &[u8], fold: bool) -> bool {
     if fold {
-        crate::context::eq_ignore_ascii_case(a, b)
+        crate::bytes::eq_ignore_ascii_case(a, b)
     } else {
         a == b
     }

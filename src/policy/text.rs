@@ -45,6 +45,7 @@ impl Text {
         })
     }
 
+    /// The text.
     pub fn as_str(&self) -> &str {
         match &self.0 {
             Repr::Shared { source, start, end } => source

@@ -428,7 +428,7 @@ impl FromIterator<IpNet> for CidrSet {
 }
 
 fn merge<T: num_like::Addr>(mut ranges: Vec<(T, T)>) -> Vec<(T, T)> {
-    ranges.sort_unstable();
+    crate::sort::unstable(&mut ranges);
     let mut out: Vec<(T, T)> = Vec::with_capacity(ranges.len());
     for (lo, hi) in ranges {
         match out.last_mut() {
@@ -483,6 +483,7 @@ impl CidrSet {
         }
     }
 
+    /// Whether it holds no address.
     pub fn is_empty(&self) -> bool {
         self.v4.ranges.is_empty() && self.v6.ranges.is_empty()
     }

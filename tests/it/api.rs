@@ -151,7 +151,7 @@ fn decisions_say_when_they_rest_on_an_unsettled_rule() {
     let line = r#"{"id":"u","identity_policies":[{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*",
       "Condition":{"StringEquals":{"aws:CalledVia":"athena.amazonaws.com"}}}]}],
       "request":{"action":"s3:GetObject","resource":"arn:aws:s3:::b/k","context":{"aws:CalledVia":["athena.amazonaws.com","glue.amazonaws.com"]}}}"#;
-    let rec = serde_json::to_value(iamgate::ffi::decide_case(line, false)).unwrap();
+    let rec = serde_json::to_value(iamgate::api::case::decide_case(line, false)).unwrap();
     assert_eq!(rec["decision"], "Allow");
     // What `lint` says of the policy comes first, then what the decision rests on.
     assert_eq!(
@@ -164,6 +164,18 @@ fn decisions_say_when_they_rest_on_an_unsettled_rule() {
     );
     // A settled rule gives no warning.
     let plain = line.replace("StringEquals", "ForAnyValue:StringEquals");
-    let rec = serde_json::to_value(iamgate::ffi::decide_case(&plain, false)).unwrap();
+    let rec = serde_json::to_value(iamgate::api::case::decide_case(&plain, false)).unwrap();
     assert_eq!(rec["warnings"], serde_json::json!([]));
+}
+
+/// `iamgate::ffi` is `iamgate::api::case` under its old name, kept (deprecated) for one release.
+#[test]
+#[allow(deprecated)]
+fn the_old_ffi_path_is_the_case_boundary() {
+    let line = r#"{"request":{"action":"s3:GetObject","resource":"*"}}"#;
+    assert_eq!(
+        iamgate::ffi::decide_case(line, false),
+        iamgate::api::case::decide_case(line, false)
+    );
+    let _: fn(&str, bool) -> iamgate::ffi::DecisionRecord = iamgate::ffi::case::decide_case;
 }

@@ -133,6 +133,19 @@ fn usage_errors_exit_2() {
     assert_eq!(code, 2);
 }
 
+#[test]
+fn lint_kind_names_are_policy_kinds_own() {
+    // `lint --kind` reads the names `PolicyKind` parses, and says the same as the JSON boundary's `"kind"`.
+    let (code, _, err) = iamgate(&["lint", "--kind", "role", "-"], "");
+    assert_eq!(code, 2);
+    assert!(
+        err.contains(
+            "unknown policy kind `role`; valid kinds are identity, resource, boundary, session, scp, rcp, endpoint, trust, key"
+        ),
+        "{err}"
+    );
+}
+
 /// `lint` renders the first 1,000 diagnostics of a file with their snippets and lists the others with their
 /// place only, saying so once (each snippet costs about 20 µs: 70,000 of them, a 1 MiB file, took over a
 /// second); `--json` gives every one in full, and the counts cover all of them.

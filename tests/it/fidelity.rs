@@ -3,8 +3,8 @@
 //! builder's endpoint and resource-policy kinds; the decisions each rule changes. The corpus (corpus/cases)
 //! holds one expected-decision case per rule as well.
 
+use iamgate::api::case::{DecisionRecord, decide_case};
 use iamgate::compile::{EndpointKind, ResourceKind};
-use iamgate::ffi::{DecisionRecord, decide_case};
 use iamgate::validate::{PolicyKind, validate};
 use iamgate::{Decision, Policy, PolicySet, Request};
 
@@ -377,10 +377,16 @@ fn trust_and_key_policies_must_allow() {
     assert_eq!(e.diagnostic.code, "notprincipal-in-trust-policy");
     // As a plain resource policy (no `Resource`), the same document is refused.
     assert!(PolicySet::builder().resource(trust(ROLE)).build().is_err());
-    assert_eq!(iamgate::ffi::resource_kind_of(&req), ResourceKind::Trust);
+    assert_eq!(
+        iamgate::api::case::resource_kind_of(&req),
+        ResourceKind::Trust
+    );
     let key =
         Request::new("kms:Decrypt", "arn:aws:kms:eu-west-1:111122223333:key/k1").principal(SESSION);
-    assert_eq!(iamgate::ffi::resource_kind_of(&key), ResourceKind::Key);
+    assert_eq!(
+        iamgate::api::case::resource_kind_of(&key),
+        ResourceKind::Key
+    );
     // No key policy: the default key policy is assumed, and the record warns.
     let line = r#"{"identity_policies":[{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*"}]}],
         "request":{"principal":"arn:aws:sts::111122223333:assumed-role/DataSci/alice","action":"kms:Decrypt","resource":"arn:aws:kms:eu-west-1:111122223333:key/k1"}}"#;

@@ -2,8 +2,8 @@
 //! docs/SEMANTICS.md says, within the limits of `iamgate::Limits`, and nothing panics. Timings are never asserted:
 //! a test that finishes proves the input is handled in bounded time.
 
+use iamgate::api::case::{DecisionRecord, decide_case};
 use iamgate::context::ContextValue;
-use iamgate::ffi::{DecisionRecord, decide_case};
 use iamgate::parse::json;
 use iamgate::validate::{PolicyKind, validate};
 use iamgate::{Context, Decision, Limits, Policy, PolicySet, Request, Scalar};

@@ -111,6 +111,10 @@ fn bad_inputs_are_failures_with_places_never_panics() {
     let v = to_value(&api::lint(r#"{"policy": "{}", "kind": "role"}"#));
     assert_eq!(v["errors"][0]["message"], "unknown policy kind `role`");
     assert_eq!(v["errors"][0]["path"], "$.kind");
+    assert_eq!(
+        v["errors"][0]["help"],
+        "valid kinds are identity, resource, boundary, session, scp, rcp, endpoint, trust, key"
+    );
     let v = to_value(&api::lint("{\n  \"policy\": \"x\",\n  \"extra\": 1}"));
     assert_eq!(v["errors"][0]["line"], 3);
 
@@ -202,7 +206,7 @@ fn decide_and_explain_equal_the_batch_decision_on_every_corpus_case() {
     let (mut compared, mut fields_compared) = (0, 0);
     for p in case_files() {
         let text = std::fs::read_to_string(&p).unwrap();
-        let record = serde_json::to_value(iamgate::ffi::decide_case(&text, false)).unwrap();
+        let record = serde_json::to_value(iamgate::api::case::decide_case(&text, false)).unwrap();
         let case: Value = serde_json::from_str(&text).unwrap();
         let Ok(set) = api::compile(&text) else {
             assert!(

@@ -16,6 +16,7 @@ mod fidelity;
 mod hostile;
 mod json;
 mod jsonapi;
+mod layout;
 mod network;
 #[cfg(feature = "cli")]
 mod newuser;

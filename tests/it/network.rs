@@ -1089,3 +1089,81 @@ mod cli {
         assert_eq!(code, 2);
     }
 }
+
+/// One code per trap (iamgate::traps): where `lint` and `presign` both report a trap of docs/SEMANTICS.md §7 for
+/// the same policy, they use the same code, the registry's.
+#[test]
+fn lint_and_presign_name_a_trap_alike() {
+    use iamgate::validate::{PolicyKind, validate};
+    for (case, code) in [
+        ("t1-notipaddressifexists-does-not-fix", "not-ip-lockout"),
+        ("t8-ifexists-sourcevpce-admits-public", "ifexists-widening"),
+        ("t7-forallvalues-admits-public", "forallvalues-network-key"),
+        ("t2-deny-not-sourcevpce-console", "console-broken"),
+    ] {
+        let path = corpus().join("presign").join(format!("{case}.json"));
+        let report = run_case(&path).unwrap();
+        assert!(
+            report.findings.iter().any(|f| f.code == code),
+            "{case}: presign did not report `{code}`"
+        );
+        let file: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let name = file["policies"][0].as_str().unwrap();
+        let linted = validate(&policy(name).unwrap(), PolicyKind::Identity);
+        assert!(
+            linted.iter().any(|d| d.code == code),
+            "{case}: lint did not report `{code}`: {:?}",
+            linted.iter().map(|d| d.code).collect::<Vec<_>>()
+        );
+        let trap = iamgate::traps::find(code).unwrap();
+        assert!(trap.by_lint() && trap.by_presign(), "{code}");
+    }
+}
+
+/// The condition-key catalog (iamgate::keys) covers every key the network model sets on a request, with the type
+/// its value has, and checks each at ingest: what the evaluator reads as typed is typed in one place.
+#[test]
+fn every_key_the_network_model_sets_is_in_the_key_catalog() {
+    use iamgate::context::ContextValue;
+    use iamgate::keys::{KeyType, global_key};
+    let mut keys = BTreeSet::new();
+    for path in json_files(&corpus().join("networks")) {
+        let Ok(net) = Network::load(&path) else {
+            continue;
+        };
+        for step in derive(&net) {
+            for key in step.context_keys() {
+                assert!(global_key(key).is_some(), "`{key}` is not in the catalog");
+            }
+            let request = match step.varying() {
+                Some((_, ips)) if !ips.is_empty() => step.request_at(ips[0].addr()),
+                _ => step.request.clone(),
+            };
+            for (key, value) in request.context.iter() {
+                let k = global_key(key).unwrap_or_else(|| panic!("`{key}` is not in the catalog"));
+                assert!(k.checked, "`{key}` is not checked at ingest");
+                let ContextValue::One(v) = value else {
+                    panic!("`{key}` set as a list")
+                };
+                let fits = match k.ty {
+                    KeyType::Ip => v.ip().is_some(),
+                    KeyType::Bool => v.boolean().is_some(),
+                    KeyType::String | KeyType::Arn => true,
+                    KeyType::Date | KeyType::Epoch => v.timestamp().is_some(),
+                    KeyType::Numeric => v.number().is_some(),
+                    other => panic!("`{key}`: a key type this test does not know, {other:?}"),
+                };
+                assert!(fits, "`{key}` = `{}` does not fit {:?}", v.text(), k.ty);
+                keys.insert(k.name);
+            }
+        }
+    }
+    for key in [
+        "aws:SourceIp",
+        "aws:SourceVpc",
+        "aws:SourceVpce",
+        "aws:ViaAWSService",
+    ] {
+        assert!(keys.contains(key), "no network sets `{key}`: {keys:?}");
+    }
+}

@@ -166,7 +166,7 @@ fn reference_agrees_on_the_corpus() {
 #[test]
 fn reference_decides_every_corpus_case() {
     use iamgate::Limits;
-    use iamgate::ffi::Case;
+    use iamgate::api::case::Case;
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
             let p = e.path();

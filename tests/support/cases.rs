@@ -1,8 +1,8 @@
 //! Shared by test binaries (a `#[path]` module): the cases of `corpus/cases` that parse, and a `Request` borrowed
 //! as a `RequestRef`.
 
+use iamgate::api::case::Case;
 use iamgate::context::{ContextValue, RequestRef, ValueRef};
-use iamgate::ffi::Case;
 use iamgate::{Limits, Request};
 use std::path::{Path, PathBuf};
 

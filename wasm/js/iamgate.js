@@ -9,6 +9,7 @@ import * as bg from "./iamgate_wasm_bg.js";
 
 let loading = null;
 let panics = 0;
+let memory = null;
 
 /** Load the module once. `source`: the .wasm bytes (ArrayBuffer or typed array), a compiled WebAssembly.Module, a
  * URL, or nothing (next to this file: fetched in browsers, read from disk in Node). */
@@ -39,6 +40,7 @@ async function instantiate(source) {
       ? await WebAssembly.instantiate(bytes, imports)
       : (await WebAssembly.instantiate(bytes, imports)).instance;
   bg.__wbg_set_wasm(instance.exports);
+  memory = instance.exports.memory;
   instance.exports.__wbindgen_start();
   bg.installPanicHook();
   return new Iamgate();
@@ -68,14 +70,20 @@ function guarded(run, onTrap, asText = false) {
 
 const DECISIONS = ["Allow", "ExplicitDeny", "ImplicitDeny"];
 const encoder = new TextEncoder();
-let scratch = new Uint8Array(1024);
+let input = null; // a view of the module's input buffer (inputBuffer), in its memory
 
-/** The UTF-8 bytes of `s` in a reused buffer (a view of it: valid until the next call). */
-function utf8(s) {
-  // At most 3 bytes per UTF-16 unit.
-  if (scratch.length < s.length * 3) scratch = new Uint8Array(s.length * 3);
-  return scratch.subarray(0, encoder.encodeInto(s, scratch).written);
+/** Write `s` as UTF-8 into the module's input buffer (no copy through JavaScript, nothing to free); its length. */
+function toInput(s) {
+  // At most 3 bytes per UTF-16 unit. A view goes stale when the memory grows: its buffer is then detached and
+  // its length 0, so the length check catches that too (and costs less than comparing memory.buffer).
+  const need = s.length * 3;
+  if (input === null || input.length < need) {
+    const len = Math.max(need, 1024);
+    input = new Uint8Array(memory.buffer, bg.inputBuffer(len), len);
+  }
+  return encoder.encodeInto(s, input).written;
 }
+const retiredAfterTrap = "this set was retired after an internal error; compile it again";
 const text = (x) => (typeof x === "string" ? x : JSON.stringify(x));
 
 class Iamgate {
@@ -133,7 +141,7 @@ export class PolicySet {
     return guarded(
       () => this.#inner[name](input),
       () => {
-        this.#retired = "this set was retired after an internal error; compile it again";
+        this.#retired = retiredAfterTrap;
       },
       true,
     );
@@ -156,20 +164,27 @@ export class PolicySet {
   /** The decision alone ("Allow", "ExplicitDeny" or "ImplicitDeny"), by the fastest path: no JSON on either side.
    * Lists as context values, or a resource_account, take the JSON path; a refused request answers its failure. */
   decideFast(request) {
-    const ctx = request.context ?? {};
-    let fields = `${request.principal ?? ""}\x1f${request.action}\x1f${request.resource}`;
+    const ctx = request.context;
+    let fields = (request.principal ?? "") + "\x1f" + request.action + "\x1f" + request.resource;
     let simple = request.resource_account === undefined;
     for (const k in ctx) {
       const v = ctx[k];
       if (Array.isArray(v)) simple = false;
-      fields += `\x1f${k}\x1f${v}`;
+      fields += "\x1f" + k + "\x1f" + v;
     }
     if (simple && this.#retired === null && this.#inner !== null) {
-      const code = guarded(() => this.#inner.decideFieldsBytes(utf8(fields)), () => {
-        this.#retired = "this set was retired after an internal error; compile it again";
-      });
-      if (typeof code === "number" && code >= 0) return DECISIONS[code];
-      if (typeof code === "object") return code;
+      // Not through guarded(): no closure per call on this path. A trap is handled as guarded() does.
+      let code;
+      try {
+        code = this.#inner.decideInput(toInput(fields));
+      } catch (e) {
+        code = guarded(() => {
+          throw e;
+        });
+        this.#retired = retiredAfterTrap;
+        return code;
+      }
+      if (code >= 0) return DECISIONS[code];
     }
     const answer = this.decide(request);
     return answer.result === "success" ? answer.decision : answer;

@@ -14,6 +14,24 @@ use wasm_bindgen::prelude::*;
 
 thread_local! {
     static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// The input buffer of `decideInput`: the wrapper writes a request's fields into it (`TextEncoder.encodeInto`
+    /// straight into the module's memory), so a decision allocates nothing and copies the fields once.
+    static INPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The address of the input buffer in the module's memory, grown to at least `len` bytes. The address stays valid
+/// until the next call that grows it. 0 if the buffer is in use (it never is between calls).
+#[wasm_bindgen(js_name = inputBuffer)]
+pub fn input_buffer(len: usize) -> *mut u8 {
+    INPUT.with(|b| match b.try_borrow_mut() {
+        Ok(mut b) => {
+            if b.len() < len {
+                b.resize(len, 0);
+            }
+            b.as_mut_ptr()
+        }
+        Err(_) => std::ptr::null_mut(),
+    })
 }
 
 /// Install the panic hook that records the message for [`take_panic`]. Called once by the wrapper at load.
@@ -134,12 +152,17 @@ impl PolicySet {
         }
     }
 
-    /// [`PolicySet::decide_fields`] on the fields' UTF-8 bytes (-1 also when they are not UTF-8). The wrapper
-    /// encodes with `TextEncoder.encodeInto`, which is quicker than the glue's copy of a string built by
-    /// concatenation (a rope that the glue reads one character at a time).
-    #[wasm_bindgen(js_name = decideFieldsBytes)]
-    pub fn decide_fields_bytes(&self, fields: &[u8]) -> i32 {
-        std::str::from_utf8(fields).map_or(-1, |f| self.decide_fields(f))
+    /// [`PolicySet::decide_fields`] on the first `len` bytes of the input buffer (see `inputBuffer`): no
+    /// argument to copy or free. -1 also when they are not UTF-8 or `len` is past the buffer's end.
+    #[wasm_bindgen(js_name = decideInput)]
+    pub fn decide_input(&self, len: usize) -> i32 {
+        INPUT.with(|b| {
+            let Ok(b) = b.try_borrow() else { return -1 };
+            match b.get(..len).map(std::str::from_utf8) {
+                Some(Ok(fields)) => self.decide_fields(fields),
+                _ => -1,
+            }
+        })
     }
 
     /// Decide and explain: the deciding statements and every condition, with byte spans and line:column.

@@ -8,7 +8,7 @@
 //! policies, then `decide`).
 
 use iamgate::Limits;
-use iamgate::ffi::Case;
+use iamgate::api::case::Case;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 

@@ -3,30 +3,28 @@
 //! A case is read with the spanned JSON parser, so a policy written inline as a JSON object is parsed from its
 //! exact text in the case, and every error names the line and column in the case and the JSON path.
 
+#![warn(missing_docs)]
+
 use crate::compile::{EndpointKind, PolicyRef, PolicySet, PolicySetBuilder, ResourceKind};
 use crate::context::{Context, ContextValue, Request, Scalar};
 use crate::decide::{Decision, Explanation, Reason, StatementTrace};
 use crate::limits::Limits;
 use crate::parse::json::{self, Member, Node, Value};
+use crate::parse::placed;
 use crate::policy::Policy;
 use crate::policy::value::parse_number;
 use crate::span::line_col;
 use serde::Serialize;
 
-/// Why a case could not be decided: a message, its place in the case text, and the JSON path.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
-#[error("{path}: {message} (line {line}, column {column})")]
-pub struct CaseError {
-    pub message: String,
-    pub line: usize,
-    pub column: usize,
-    /// JSON path of the offending value, e.g. `identity_policies[0].Statement[1].Effect`.
-    pub path: String,
-}
+/// Why a case could not be decided: a message, its place in the case text, and the JSON path (e.g.
+/// `identity_policies[0].Statement[1].Effect`). The same error as a bundle's
+/// ([`crate::parse::placed::PlacedError`]).
+pub type CaseError = crate::parse::placed::PlacedError;
 
 /// What a case expects (the corpus's test data; ignored when deciding).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Expectation {
+    /// The decision expected.
     pub decision: Decision,
     /// The expected reasons as JSON values, compared as a set.
     pub reasons: Option<Vec<serde_json::Value>>,
@@ -66,9 +64,13 @@ impl Expectation {
 /// A parsed case.
 #[derive(Debug, Clone)]
 pub struct Case {
+    /// The case's `id`, echoed in its record.
     pub id: Option<String>,
+    /// Its policies, compiled.
     pub set: PolicySet,
+    /// Its request.
     pub request: Request,
+    /// What the corpus expects of it (`expect`), if anything.
     pub expect: Option<Expectation>,
     /// The warnings `lint` gives for the case's policies, each with its place: every record of the case
     /// carries them.
@@ -81,25 +83,36 @@ pub struct Case {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum DecisionRecord {
+    /// The case was decided (docs/FORMATS.md §2).
     Decided {
+        /// The case's `id`.
         id: Option<String>,
+        /// The decision.
         decision: Decision,
+        /// The statements or gates that decided.
         reasons: Vec<Reason>,
+        /// What `lint` says about the policies, unsettled rules the decision rests on, RCPs not applied.
         warnings: Vec<String>,
+        /// Every statement consulted, with `explain`.
         #[serde(skip_serializing_if = "Option::is_none")]
         statements: Option<Vec<StatementTrace>>,
     },
+    /// The case could not be decided.
     Failed {
+        /// The case's `id`, when it could be read.
         id: Option<String>,
+        /// What is wrong and where.
         error: CaseError,
     },
 }
 
 impl DecisionRecord {
+    /// Whether the case could not be decided.
     pub fn is_error(&self) -> bool {
         matches!(self, DecisionRecord::Failed { .. })
     }
 
+    /// The decision, for a decided case.
     pub fn decision(&self) -> Option<Decision> {
         match self {
             DecisionRecord::Decided { decision, .. } => Some(*decision),
@@ -113,7 +126,7 @@ impl DecisionRecord {
 /// ```
 /// let line = r#"{"id":"c1","identity_policies":[{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}],
 ///   "request":{"principal":"arn:aws:iam::111122223333:role/R","action":"s3:GetObject","resource":"arn:aws:s3:::b/k"}}"#;
-/// let rec = iamgate::ffi::decide_case(line, false);
+/// let rec = iamgate::api::case::decide_case(line, false);
 /// assert_eq!(serde_json::to_string(&rec).unwrap(),
 ///   r#"{"id":"c1","decision":"Allow","reasons":[{"policy":"identity[0]","sid":null,"statement":0,"effect":"Allow"}],"warnings":[]}"#);
 /// ```
@@ -144,11 +157,11 @@ pub(crate) fn warnings(
             }
         }
     }
-    if !set.inner.rcps.is_empty() && !crate::decide::rcp_governs(&request.action) {
+    if !set.inner.rcps.is_empty() && !crate::rules::rcp_governs(&request.action) {
         warnings.push(format!(
             "resource control policies were not applied: `{}` is not an action of a service that RCPs govern ({}; docs/SEMANTICS.md §9 row 20)",
             request.action,
-            crate::decide::rcp_service_list()
+            crate::rules::rcp_service_list()
         ));
     }
     if set.inner.resource.is_none() && resource_kind_of(request) == ResourceKind::Key {
@@ -331,17 +344,8 @@ impl Case {
 }
 
 /// The kind `lint` checks a policy in this place as.
-fn kind_of(at: PolicyRef) -> crate::validate::PolicyKind {
-    use crate::validate::PolicyKind;
-    match at {
-        PolicyRef::Identity(_) => PolicyKind::Identity,
-        PolicyRef::Resource => PolicyKind::Resource,
-        PolicyRef::Boundary => PolicyKind::Boundary,
-        PolicyRef::Session(_) => PolicyKind::Session,
-        PolicyRef::Scp(..) => PolicyKind::Scp,
-        PolicyRef::Rcp(..) => PolicyKind::Rcp,
-        PolicyRef::Endpoint => PolicyKind::Endpoint,
-    }
+fn kind_of(at: PolicyRef) -> crate::policy::PolicyKind {
+    at.kind()
 }
 
 /// What a case's resource policy is, by its request (docs/SEMANTICS.md §4.1): the trust policy of the role that
@@ -372,8 +376,8 @@ pub fn resource_kind_of(req: &Request) -> ResourceKind {
 mod seen {
     use crate::diagnostic::Diagnostic;
     use crate::limits::Limits;
+    use crate::policy::PolicyKind;
     use crate::policy::{Policy, PolicyError};
-    use crate::validate::PolicyKind;
     use std::cell::RefCell;
     use std::collections::{HashMap, VecDeque};
     use std::rc::Rc;
@@ -630,13 +634,7 @@ impl Reader<'_> {
     }
 
     fn err(&self, node_offset: usize, path: &str, message: impl Into<String>) -> CaseError {
-        let (line, column) = line_col(self.text, node_offset);
-        CaseError {
-            message: message.into(),
-            line,
-            column,
-            path: path.to_string(),
-        }
+        CaseError::at(self.text, node_offset, path, message)
     }
 
     fn object<'n, 'a>(
@@ -645,35 +643,8 @@ impl Reader<'_> {
         path: &str,
         fields: &[&str],
     ) -> Result<&'n [Member<'a>], CaseError> {
-        let Value::Object(members) = &node.value else {
-            return Err(self.err(
-                node.span.start as usize,
-                path,
-                format!("expected an object, found {}", node.value.kind_name()),
-            ));
-        };
-        let mut seen: Vec<&str> = Vec::new();
-        for m in members {
-            if !fields.contains(&m.key.as_ref()) {
-                return Err(self.err(
-                    m.key_span.start as usize,
-                    &format!("{path}.{}", m.key),
-                    format!(
-                        "unknown field `{}`; valid fields are {}",
-                        m.key,
-                        fields.join(", ")
-                    ),
-                ));
-            }
-            if seen.contains(&m.key.as_ref()) {
-                return Err(self.err(
-                    m.key_span.start as usize,
-                    &format!("{path}.{}", m.key),
-                    format!("field `{}` appears twice", m.key),
-                ));
-            }
-            seen.push(&m.key);
-        }
+        let members = placed::object(self.text, node, path)?;
+        placed::fields(self.text, members, path, fields)?;
         Ok(members)
     }
 
@@ -722,11 +693,7 @@ impl Reader<'_> {
         }
         if let Some(n) = get("resource_policy") {
             let path = place(PolicyRef::Resource, "$.resource_policy", n);
-            let kind = match resource_kind {
-                ResourceKind::Trust => crate::validate::PolicyKind::Trust,
-                ResourceKind::Key => crate::validate::PolicyKind::Key,
-                _ => crate::validate::PolicyKind::Resource,
-            };
+            let kind = resource_kind.policy_kind();
             b = b.resource_as(self.policy(n, &path, kind)?, resource_kind);
         }
         if let Some(n) = get("permissions_boundary") {
@@ -813,14 +780,7 @@ impl Reader<'_> {
     }
 
     fn array<'n, 'a>(&self, node: &'n Node<'a>, path: &str) -> Result<&'n [Node<'a>], CaseError> {
-        match &node.value {
-            Value::Array(a) => Ok(a),
-            v => Err(self.err(
-                node.span.start as usize,
-                path,
-                format!("expected an array, found {}", v.kind_name()),
-            )),
-        }
+        placed::array(self.text, node, path)
     }
 
     /// A policy given inline as an object (parsed from its exact text) or as a string holding the policy text.
@@ -832,7 +792,7 @@ impl Reader<'_> {
         &self,
         node: &Node<'_>,
         path: &str,
-        kind: crate::validate::PolicyKind,
+        kind: crate::policy::PolicyKind,
     ) -> Result<Policy, CaseError> {
         let rebased = self.base_of(node);
         let text = match (&node.value, rebased) {
@@ -1229,10 +1189,10 @@ mod tests {
         forget();
         let p = Policy::parse(WARNED).unwrap_or_else(|e| panic!("{e:?}"));
         for kind in [
-            crate::validate::PolicyKind::Identity,
-            crate::validate::PolicyKind::Scp,
-            crate::validate::PolicyKind::Identity,
-            crate::validate::PolicyKind::Scp,
+            crate::policy::PolicyKind::Identity,
+            crate::policy::PolicyKind::Scp,
+            crate::policy::PolicyKind::Identity,
+            crate::policy::PolicyKind::Scp,
         ] {
             let got = seen::lint(WARNED, &p, kind);
             assert_eq!(&*got, crate::validate::validate(&p, kind).as_slice());
@@ -1250,7 +1210,7 @@ mod tests {
                 r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"S{i}","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::{pad}"}}]}}"#
             );
             let p = Policy::parse(&text).unwrap_or_else(|e| panic!("{e:?}"));
-            let kind = crate::validate::PolicyKind::Identity;
+            let kind = crate::policy::PolicyKind::Identity;
             assert_eq!(
                 &*seen::lint(&text, &p, kind),
                 crate::validate::validate(&p, kind).as_slice()

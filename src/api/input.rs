@@ -1,0 +1,282 @@
+//! Reading a call's input with the crate's own JSON parser ([`crate::parse::json`]) rather than serde's derive:
+//! the WebAssembly package then carries one JSON reader instead of two (serde_json's deserializer, its float
+//! parsing and the float printing its error messages pull in were about a tenth of the module), and every error
+//! is placed at the offending value.
+
+use super::ApiError;
+use super::place::place;
+use crate::limits::Limits;
+use crate::parse::json::{Member, Node, Value, parse};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+/// A document given in the input either as a JSON object (its exact text there) or as a string holding its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Doc<'a> {
+    /// The value's exact JSON text in the input.
+    pub raw: &'a str,
+    /// The string's content, when the value is a string.
+    pub string: Option<Cow<'a, str>>,
+}
+
+impl Doc<'_> {
+    /// The document's text: the string's content, or the value's own text.
+    pub fn text(&self) -> &str {
+        self.string.as_deref().unwrap_or(self.raw)
+    }
+
+    /// The text of a policy, which must be an object or a string.
+    pub(crate) fn policy_text(&self) -> Result<&str, &'static str> {
+        match &self.string {
+            Some(s) => Ok(s),
+            None if self.raw.starts_with('{') => Ok(self.raw),
+            None => Err("a policy must be a JSON object or a string holding the policy text"),
+        }
+    }
+}
+
+/// A call's input, parsed: values are read from it by JSON path, each error placed at the value.
+pub(crate) struct Reader<'a> {
+    text: &'a str,
+}
+
+/// The envelope may hold several policies and feeds: far more than one policy's 1 MiB, and one level of nesting
+/// per list around them. Each policy is parsed again under the policy limits.
+const ENVELOPE: Limits = Limits {
+    max_document_bytes: 64 << 20,
+    max_depth: 64,
+    max_statements: 4096,
+    max_pattern_bytes: 8192,
+};
+
+impl<'a> Reader<'a> {
+    /// Parse `text`; a malformed input is one error placed in it.
+    pub(crate) fn parse(text: &'a str) -> Result<(Self, Node<'a>), Vec<ApiError>> {
+        let root = parse(text, &ENVELOPE).map_err(|e| {
+            let mut err = ApiError::new(format!("invalid input: {}", e.message))
+                .at(place(text, e.offset, e.offset));
+            err.help = e.help;
+            vec![err]
+        })?;
+        Ok((Reader { text }, root))
+    }
+
+    fn err(&self, node: &Node<'_>, path: &str, message: String) -> Vec<ApiError> {
+        let at = node.span.start as usize;
+        vec![
+            ApiError::new(format!("invalid input: {message}"))
+                .path(path)
+                .at(place(self.text, at, at)),
+        ]
+    }
+
+    /// The members of an object, each name one of `fields` and none twice.
+    pub(crate) fn object<'n>(
+        &self,
+        node: &'n Node<'a>,
+        path: &str,
+        fields: &[&str],
+    ) -> Result<&'n [Member<'a>], Vec<ApiError>> {
+        let Value::Object(members) = &node.value else {
+            return Err(self.err(
+                node,
+                path,
+                format!("expected an object, found {}", node.kind_name()),
+            ));
+        };
+        for (i, m) in members.iter().enumerate() {
+            let at = |message: String| {
+                let start = m.key_span.start as usize;
+                vec![
+                    ApiError::new(format!("invalid input: {message}"))
+                        .path(format!("{path}.{}", m.key))
+                        .at(place(self.text, start, m.key_span.end as usize)),
+                ]
+            };
+            if !fields.contains(&m.key.as_ref()) {
+                return Err(at(format!(
+                    "unknown field `{}`, expected one of `{}`",
+                    m.key,
+                    fields.join("`, `")
+                )));
+            }
+            if members.iter().take(i).any(|o| o.key == m.key) {
+                return Err(at(format!("duplicate field `{}`", m.key)));
+            }
+        }
+        Ok(members)
+    }
+
+    /// A string's content.
+    pub(crate) fn string(
+        &self,
+        node: &Node<'a>,
+        path: &str,
+    ) -> Result<Cow<'a, str>, Vec<ApiError>> {
+        match &node.value {
+            Value::String(s) => Ok(s.clone()),
+            v => Err(self.err(
+                node,
+                path,
+                format!("expected a string, found {}", v.kind_name()),
+            )),
+        }
+    }
+
+    /// A string's content, or nothing for `null`.
+    pub(crate) fn opt_string(
+        &self,
+        node: &Node<'a>,
+        path: &str,
+    ) -> Result<Option<Cow<'a, str>>, Vec<ApiError>> {
+        if node.is_null() {
+            return Ok(None);
+        }
+        self.string(node, path).map(Some)
+    }
+
+    /// An array's elements, or none for `null`.
+    pub(crate) fn array<'n>(
+        &self,
+        node: &'n Node<'a>,
+        path: &str,
+    ) -> Result<&'n [Node<'a>], Vec<ApiError>> {
+        match &node.value {
+            Value::Array(items) => Ok(items),
+            Value::Null => Ok(&[]),
+            v => Err(self.err(
+                node,
+                path,
+                format!("expected an array, found {}", v.kind_name()),
+            )),
+        }
+    }
+
+    /// A value kept as a document: its text, and a string's content.
+    pub(crate) fn doc(&self, node: &Node<'a>) -> Doc<'a> {
+        Doc {
+            raw: self.text.get(node.span.range()).unwrap_or_default(),
+            string: match &node.value {
+                Value::String(s) => Some(s.clone()),
+                _ => None,
+            },
+        }
+    }
+
+    /// [`Reader::doc`], or nothing for `null`.
+    pub(crate) fn opt_doc(&self, node: &Node<'a>) -> Option<Doc<'a>> {
+        (!node.is_null()).then(|| self.doc(node))
+    }
+
+    /// An array of documents (`null`: none).
+    pub(crate) fn docs(&self, node: &Node<'a>, path: &str) -> Result<Vec<Doc<'a>>, Vec<ApiError>> {
+        Ok(self
+            .array(node, path)?
+            .iter()
+            .map(|n| self.doc(n))
+            .collect())
+    }
+
+    /// An object of strings, by name (`null`: none; a name given twice keeps its last value).
+    pub(crate) fn strings(
+        &self,
+        node: &Node<'a>,
+        path: &str,
+    ) -> Result<BTreeMap<String, String>, Vec<ApiError>> {
+        if node.is_null() {
+            return Ok(BTreeMap::new());
+        }
+        let Value::Object(members) = &node.value else {
+            return Err(self.err(
+                node,
+                path,
+                format!("expected an object, found {}", node.kind_name()),
+            ));
+        };
+        // Inserted one by one: `collect` into a map sorts first, a sort the module would carry for this alone.
+        let mut out = BTreeMap::new();
+        for m in members {
+            let value = self.string(&m.value, &format!("{path}.{}", m.key))?;
+            out.insert(m.key.to_string(), value.into_owned());
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors(text: &str, fields: &[&str]) -> Vec<ApiError> {
+        let (r, root) = match Reader::parse(text) {
+            Ok(x) => x,
+            Err(e) => return e,
+        };
+        r.object(&root, "$", fields).err().unwrap_or_default()
+    }
+
+    #[test]
+    fn unknown_and_repeated_fields_are_placed_at_their_names() {
+        let e = errors("{\"a\": 1,\n \"b\": 2}", &["a"]);
+        assert_eq!(e[0].path.as_deref(), Some("$.b"));
+        assert!(
+            e[0].message
+                .starts_with("invalid input: unknown field `b`, expected one of `a`")
+        );
+        let p = e[0].place.unwrap();
+        assert_eq!((p.line, p.column, p.end_column), (2, 2, 5));
+        let e = errors(r#"{"a": 1, "a": 2}"#, &["a"]);
+        assert_eq!(e[0].message, "invalid input: duplicate field `a`");
+        assert_eq!(e[0].place.unwrap().span.start, 9);
+        let e = errors("[1]", &["a"]);
+        assert_eq!(
+            e[0].message,
+            "invalid input: expected an object, found array"
+        );
+        let e = errors("{\"a\": ", &["a"]);
+        assert!(e[0].message.starts_with("invalid input: "));
+        assert_eq!(e[0].place.unwrap().span.start, 6);
+        assert!(errors(r#"{"a": 1}"#, &["a"]).is_empty());
+    }
+
+    #[test]
+    fn documents_are_their_exact_text_or_the_string_content() {
+        let text = r#"{"o": {"x": [1, 2]}, "s": "{\"y\": \"\u00e9\"}", "n": 7, "z": null}"#;
+        let (r, root) = Reader::parse(text).unwrap();
+        let get = |k: &str| root.get(k).unwrap();
+        let o = r.doc(get("o"));
+        assert_eq!(o.text(), r#"{"x": [1, 2]}"#);
+        assert_eq!(o.policy_text(), Ok(r#"{"x": [1, 2]}"#));
+        let s = r.doc(get("s"));
+        assert_eq!(s.text(), "{\"y\": \"\u{e9}\"}");
+        assert_eq!(s.policy_text(), Ok("{\"y\": \"\u{e9}\"}"));
+        let n = r.doc(get("n"));
+        assert_eq!(n.text(), "7");
+        assert!(n.policy_text().is_err());
+        assert_eq!(r.opt_doc(get("z")), None);
+        assert_eq!(r.docs(get("z"), "$.z"), Ok(Vec::new()));
+        assert_eq!(r.opt_string(get("z"), "$.z"), Ok(None));
+        assert_eq!(
+            r.string(get("n"), "$.n").unwrap_err()[0].path.as_deref(),
+            Some("$.n")
+        );
+        assert!(r.array(get("z"), "$.z").unwrap().is_empty());
+        assert_eq!(
+            r.array(get("o"), "$.o").unwrap_err()[0].path.as_deref(),
+            Some("$.o")
+        );
+    }
+
+    #[test]
+    fn feeds_are_an_object_of_strings() {
+        let (r, root) = Reader::parse(r#"{"b": "y\n", "a": "x", "a": "z"}"#).unwrap();
+        let got = r.strings(&root, "$.feeds").unwrap();
+        let want = [("a", "z"), ("b", "y\n")].map(|(k, v)| (k.to_string(), v.to_string()));
+        assert_eq!(got, BTreeMap::from(want));
+        let (r, root) = Reader::parse(r#"{"a": 1}"#).unwrap();
+        assert_eq!(
+            r.strings(&root, "$.feeds").unwrap_err()[0].path.as_deref(),
+            Some("$.feeds.a")
+        );
+    }
+}

@@ -1,0 +1,211 @@
+//! Byte helpers for keys and texts: a case-blind hash and word-at-a-time comparisons, eight bytes at a time.
+//!
+//! Dependencies: this module depends on nothing else in the crate. `policy` (ARN and wildcard matching, action
+//! names) and `context` (whose key lookup forms, `KeyText`, `Folded` and `Shape`, are built on them, and which
+//! re-exports them to `compile` and `decide`) depend on it; they used to live in context.rs, which made `policy`
+//! and `context` import each other.
+
+/// A fixed (not randomised) hash of a key, the same in any ASCII case: every byte is ORed with `0x20` first,
+/// which turns each capital into its lowercase letter and gives any other byte the same value whatever the
+/// case of the text around it. Collisions (other bytes that differ only in `0x20`, such as `_` and DEL) cost
+/// only a comparison: every hit is confirmed by comparing the texts.
+#[inline]
+pub(crate) fn key_hash(key: &[u8]) -> u64 {
+    const FOLD: u64 = 0x2020_2020_2020_2020;
+    hash_words(key, |w| w | FOLD)
+}
+
+/// The hash of the little-endian words of `key` (the last one zero-padded), each passed through `f`. Every byte
+/// counts, and keys of one length whose words differ after `f` in one word only never share a 64-bit hash (each
+/// step is a bijection of the state). Tables built on it bound their probes (`compile::MAX_PROBE`), so keys crafted to
+/// collide cost a scan, never a quadratic build.
+#[inline(always)]
+fn hash_words(key: &[u8], f: impl Fn(u64) -> u64) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut h = key.len() as u64;
+    let mut rest = key;
+    while let Some((c, tail)) = rest.split_first_chunk::<8>() {
+        h = (h.rotate_left(29) ^ f(u64::from_le_bytes(*c))).wrapping_mul(K);
+        rest = tail;
+    }
+    if !rest.is_empty() {
+        h = (h.rotate_left(29) ^ f(tail_word(key))).wrapping_mul(K);
+    }
+    // The bucket index takes the low bits: fold the high ones, which the multiplications mixed, into them.
+    h ^ (h >> 32)
+}
+
+/// The last `key.len() % 8` bytes of `key` as a zero-padded word: for a key of eight bytes or more, one load of
+/// its last eight bytes, shifted.
+#[inline(always)]
+fn tail_word(key: &[u8]) -> u64 {
+    let n = key.len();
+    match key.last_chunk::<8>() {
+        Some(last) if n % 8 != 0 => u64::from_le_bytes(*last) >> (8 * (8 - n % 8)),
+        Some(_) => 0,
+        None => word(key),
+    }
+}
+
+/// Each ASCII capital of the eight bytes of `w` lowercased; every other byte (non-ASCII included) unchanged.
+#[inline(always)]
+pub(crate) fn lower8(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Seven bits per byte, so that the additions below cannot carry into the next byte.
+    let low = w & !HIGH;
+    let ge_a = low + ONES * (0x80 - u64::from(b'A'));
+    let gt_z = low + ONES * (0x80 - u64::from(b'Z') - 1);
+    let upper = ge_a & !gt_z & !w & HIGH;
+    w | (upper >> 2)
+}
+
+/// The little-endian word of up to eight bytes (missing bytes zero), without a variable-length copy: short
+/// tails are read as two overlapping loads.
+#[inline(always)]
+pub(crate) fn word(b: &[u8]) -> u64 {
+    let n = b.len();
+    if let Ok(a) = <[u8; 8]>::try_from(b) {
+        return u64::from_le_bytes(a);
+    }
+    let u32_at = |i: usize| {
+        b.get(i..i + 4)
+            .and_then(|s| <[u8; 4]>::try_from(s).ok())
+            .map_or(0, |a| u64::from(u32::from_le_bytes(a)))
+    };
+    let byte = |i: usize| b.get(i).map_or(0, |&x| u64::from(x));
+    match n {
+        // The two loads overlap on bytes that are equal, so OR-ing them is exact.
+        4..=7 => u32_at(0) | u32_at(n - 4) << (8 * (n - 4)),
+        1..=3 => byte(0) | byte(n / 2) << (8 * (n / 2)) | byte(n - 1) << (8 * (n - 1)),
+        _ => 0,
+    }
+}
+
+/// Whether `raw` ASCII-lowercased is `lower`, eight bytes at a time.
+#[inline]
+pub(crate) fn eq_lower(raw: &[u8], lower: &[u8]) -> bool {
+    eq_words(raw, lower, lower8)
+}
+
+/// Whether `a == b`, eight bytes at a time, inline (no call to `memcmp` for short keys).
+#[inline]
+pub(crate) fn eq_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    // The word at `at` of both (`at + 8 <= n`).
+    let same = |at: usize| {
+        let w = |t: &[u8]| t.get(at..).and_then(|r| r.first_chunk::<8>().copied());
+        w(a) == w(b)
+    };
+    // Up to 32 bytes: two or four loads each, overlapping; then a loop over the middle.
+    match n {
+        0..=7 => word(a) == word(b),
+        8..=16 => same(0) && same(n - 8),
+        17..=32 => same(0) && same(8) && same(n - 16) && same(n - 8),
+        _ => {
+            same(0)
+                && same(n - 8)
+                && eq_words(
+                    a.get(8..n - 8).unwrap_or_default(),
+                    b.get(8..n - 8).unwrap_or_default(),
+                    |w| w,
+                )
+        }
+    }
+}
+
+/// Whether `a` and `b` are equal in ASCII case, eight bytes at a time (as `eq_ignore_ascii_case`).
+#[inline]
+pub(crate) fn eq_ignore_ascii_case(a: &[u8], b: &[u8]) -> bool {
+    eq_words_both(a, b, lower8, lower8)
+}
+
+/// Whether `a`, each word passed through `f`, is `b`.
+#[inline(always)]
+fn eq_words(a: &[u8], b: &[u8], f: impl Fn(u64) -> u64) -> bool {
+    eq_words_both(a, b, f, |w| w)
+}
+
+/// Whether `a`'s words through `f` are `b`'s through `g`.
+#[inline(always)]
+fn eq_words_both(a: &[u8], b: &[u8], f: impl Fn(u64) -> u64, g: impl Fn(u64) -> u64) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (whole_a, whole_b) = (a, b);
+    let (mut a, mut b) = (a, b);
+    while let (Some((x, at)), Some((y, bt))) =
+        (a.split_first_chunk::<8>(), b.split_first_chunk::<8>())
+    {
+        if f(u64::from_le_bytes(*x)) != g(u64::from_le_bytes(*y)) {
+            return false;
+        }
+        (a, b) = (at, bt);
+    }
+    a.is_empty() || f(tail_word(whole_a)) == g(tail_word(whole_b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::context::Shape;
+
+    /// The word-at-a-time helpers agree with their byte-at-a-time definitions on every length from 0 to 40,
+    /// ASCII letters of both cases, the bytes around `A`/`Z`/`a`/`z`, and non-ASCII bytes.
+    #[test]
+    fn word_helpers_agree_with_bytewise_definitions() {
+        let alphabet: Vec<u8> = b"aZ@[`{AzQq:/-09\x7f"
+            .iter()
+            .copied()
+            .chain([0x80, 0xc1, 0xc3, 0xa9, 0xff, 0xda])
+            .collect();
+        let mut next = crate::xorshift(0x2545_f491_4f6c_dd1d);
+        for len in 0..=40 {
+            for _ in 0..200 {
+                let s: Vec<u8> = (0..len)
+                    .map(|_| alphabet[next() as usize % alphabet.len()])
+                    .collect();
+                let lower = s.to_ascii_lowercase();
+                assert_eq!(key_hash(&s), key_hash(&lower), "{s:?}");
+                assert!(eq_lower(&s, &lower), "{s:?}");
+                assert!(eq_ignore_ascii_case(&s, &lower) && eq_ignore_ascii_case(&lower, &s));
+                let upper = s.to_ascii_uppercase();
+                assert!(eq_ignore_ascii_case(&upper, &s), "{s:?}");
+                assert!(eq_bytes(&lower, &lower));
+                let w: u64 = s
+                    .iter()
+                    .take(8)
+                    .enumerate()
+                    .fold(0, |w, (i, &b)| w | u64::from(b) << (8 * i));
+                if len <= 8 {
+                    assert_eq!(word(&s), w, "{s:?}");
+                }
+                if let Some(i) = (len > 0).then(|| next() as usize % len) {
+                    let mut t = lower.clone();
+                    t[i] ^= 0x01;
+                    assert!(!eq_lower(&s, &t), "{s:?} vs {t:?}");
+                    assert!(!eq_bytes(&lower, &t));
+                    assert_eq!(eq_ignore_ascii_case(&s, &t), s.eq_ignore_ascii_case(&t));
+                    // A change of 0x20 is a change of case only on letters.
+                    let mut u = s.clone();
+                    u[i] ^= 0x20;
+                    assert!(!eq_bytes(&s, &u) && eq_bytes(&u, &u.clone()));
+                    // A shape recognises exactly its own text.
+                    let shape = Shape::of(&s);
+                    assert!(
+                        shape.is(&s, &s) && !shape.is(&s, &u) && !shape.is(&s, &t[..t.len() - 1])
+                    );
+                    assert_eq!(
+                        eq_ignore_ascii_case(&s, &u),
+                        s.eq_ignore_ascii_case(&u),
+                        "{s:?} vs {u:?}"
+                    );
+                }
+                assert!(!eq_lower(&s, &[lower.as_slice(), b"x"].concat()));
+            }
+        }
+    }
+}

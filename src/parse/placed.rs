@@ -1,0 +1,131 @@
+//! Reading a JSON document of a given shape (a Case, a bundle) from the spanned tree of [`super::json`]: one error
+//! type for what is wrong and where, and the object, array and field checks every such reader makes. The Case
+//! reader (crate::api::case) and the bundle reader (crate::bundle) share them.
+
+#![warn(missing_docs)]
+
+use super::json::{Member, Node, Value};
+use crate::span::line_col;
+use serde::Serialize;
+
+/// What is wrong in a JSON input and where: a message, its place in the text, and the JSON path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{path}: {message} (line {line}, column {column})")]
+pub struct PlacedError {
+    /// What is wrong: lowercase, one line.
+    pub message: String,
+    /// 1-based line in the text.
+    pub line: usize,
+    /// 1-based column (in characters) in the text.
+    pub column: usize,
+    /// JSON path of the offending value, e.g. `$.identity_policies[0].Statement[1].Effect`.
+    pub path: String,
+}
+
+impl PlacedError {
+    /// The error `message` at byte `offset` of `text`, for the value at `path`.
+    pub(crate) fn at(text: &str, offset: usize, path: &str, message: impl Into<String>) -> Self {
+        let (line, column) = line_col(text, offset);
+        PlacedError {
+            message: message.into(),
+            line,
+            column,
+            path: path.to_string(),
+        }
+    }
+}
+
+/// The members of `node` (in `text`), or an error if it is no object.
+pub(crate) fn object<'n, 'a>(
+    text: &str,
+    node: &'n Node<'a>,
+    path: &str,
+) -> Result<&'n [Member<'a>], PlacedError> {
+    match &node.value {
+        Value::Object(m) => Ok(m),
+        v => Err(PlacedError::at(
+            text,
+            node.span.start as usize,
+            path,
+            format!("expected an object, found {}", v.kind_name()),
+        )),
+    }
+}
+
+/// The items of `node` (in `text`), or an error if it is no array.
+pub(crate) fn array<'n, 'a>(
+    text: &str,
+    node: &'n Node<'a>,
+    path: &str,
+) -> Result<&'n [Node<'a>], PlacedError> {
+    match &node.value {
+        Value::Array(a) => Ok(a),
+        v => Err(PlacedError::at(
+            text,
+            node.span.start as usize,
+            path,
+            format!("expected an array, found {}", v.kind_name()),
+        )),
+    }
+}
+
+/// An error for the first member of an object at `path` that is not one of `fields`, or that appears twice.
+pub(crate) fn fields(
+    text: &str,
+    members: &[Member<'_>],
+    path: &str,
+    fields: &[&str],
+) -> Result<(), PlacedError> {
+    let mut seen: Vec<&str> = Vec::new();
+    for m in members {
+        let at = |message: String| {
+            PlacedError::at(
+                text,
+                m.key_span.start as usize,
+                &format!("{path}.{}", m.key),
+                message,
+            )
+        };
+        if !fields.contains(&m.key.as_ref()) {
+            return Err(at(format!(
+                "unknown field `{}`; valid fields are {}",
+                m.key,
+                fields.join(", ")
+            )));
+        }
+        if seen.contains(&m.key.as_ref()) {
+            return Err(at(format!("field `{}` appears twice", m.key)));
+        }
+        seen.push(&m.key);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::limits::Limits;
+
+    #[test]
+    fn placed_errors_name_line_column_and_path() {
+        let text = "{\n  \"a\": 1,\n  \"b\": [],\n  \"a\": 2}";
+        let root = crate::parse::json::parse(text, &Limits::default()).unwrap();
+        let members = object(text, &root, "$").unwrap();
+        let e = fields(text, members, "$", &["a", "c"]).unwrap_err();
+        assert_eq!(
+            (e.message.as_str(), e.line, e.column, e.path.as_str()),
+            ("unknown field `b`; valid fields are a, c", 3, 3, "$.b")
+        );
+        let e = fields(text, members, "$", &["a", "b"]).unwrap_err();
+        assert_eq!(
+            (e.message.as_str(), e.line, e.path.as_str()),
+            ("field `a` appears twice", 4, "$.a")
+        );
+        let e = array(text, &members[0].value, "$.a").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "$.a: expected an array, found number (line 2, column 8)"
+        );
+        assert!(array(text, &members[1].value, "$.b").unwrap().is_empty());
+    }
+}
