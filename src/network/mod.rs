@@ -56,6 +56,7 @@ pub use report::{
     Outcome, PresignReport, SharedReasons, StepDecision, StepReport, Verdict, presign,
 };
 #[cfg(feature = "cli")]
+#[cfg(feature = "cli")]
 pub(crate) use report::{decide_step_in, sso_finding};
 
 use crate::compile::CompiledPolicy;

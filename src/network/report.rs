@@ -174,6 +174,7 @@ fn decide_step(
 
 /// Decide one derived step with `step_set`: the identity-side policies with the endpoint policy of the endpoint
 /// the step reaches (none on the public path). Bulk callers cache `step_set` per policy combination.
+#[cfg(feature = "cli")]
 pub(crate) fn decide_step_in(step_set: PolicySet, net: &Network, d: DerivedStep) -> StepReport {
     decide_step_sharing(step_set, net, d, &mut ReasonLists::default())
 }
