@@ -275,16 +275,13 @@ mod tests {
     use crate::Policy;
     use crate::decide::Decision;
 
-    /// Issue 14's presign reproduction, smaller: one-address Allow statements inside a /16 egress range. Each
-    /// address decides for its own statement (a class each), but the report keeps one full explanation per
-    /// distinct decision, not per class (2,000 statements took 2.8 GB), and every class keeps its reasons.
-    #[test]
-    fn one_explanation_per_decision_not_per_class() {
-        let n = 300;
+    /// `n` one-address Allow statements for the presign action, each `op` on its own `aws:SourceIp` address
+    /// inside 165.225.0.0/16, and a network whose Zscaler egress is that /16.
+    fn one_address_statements(op: &str, n: usize) -> (PolicySet, Network) {
         let statements: Vec<String> = (0..n)
             .map(|i| {
                 format!(
-                    r#"{{"Effect":"Allow","Action":"sagemaker:CreatePresignedDomainUrl","Resource":"*","Condition":{{"IpAddress":{{"aws:SourceIp":"165.225.{}.{}/32"}}}}}}"#,
+                    r#"{{"Effect":"Allow","Action":"sagemaker:CreatePresignedDomainUrl","Resource":"*","Condition":{{"{op}":{{"aws:SourceIp":"165.225.{}.{}/32"}}}}}}"#,
                     i / 250,
                     i % 250
                 )
@@ -306,6 +303,16 @@ mod tests {
             None,
         )
         .unwrap();
+        (set, net)
+    }
+
+    /// Issue 14's presign reproduction, smaller: one-address Allow statements inside a /16 egress range. Each
+    /// address decides for its own statement (a class each), but the report keeps one full explanation per
+    /// distinct decision, not per class (2,000 statements took 2.8 GB), and every class keeps its reasons.
+    #[test]
+    fn one_explanation_per_decision_not_per_class() {
+        let n = 300;
+        let (set, net) = one_address_statements("IpAddress", n);
         let report = presign(&set, &net);
         let create = &report.steps[0];
         assert_eq!(create.classes.len(), n + 1);
@@ -403,31 +410,7 @@ mod tests {
     #[test]
     fn findings_read_the_classes_once_per_key() {
         let n = 200;
-        let statements: Vec<String> = (0..n)
-            .map(|i| {
-                format!(
-                    r#"{{"Effect":"Allow","Action":"sagemaker:CreatePresignedDomainUrl","Resource":"*","Condition":{{"IpAddressIfExists":{{"aws:SourceIp":"165.225.{}.{}/32"}}}}}}"#,
-                    i / 250,
-                    i % 250
-                )
-            })
-            .collect();
-        let text = format!(
-            r#"{{"Version":"2012-10-17","Statement":[{}]}}"#,
-            statements.join(",")
-        );
-        let set = PolicySet::builder()
-            .identity(Policy::parse(&text).unwrap())
-            .build()
-            .unwrap();
-        let net = Network::parse(
-            r#"{"name":"wide","region":"eu-west-1","account":"111122223333",
-                "principal":"arn:aws:iam::111122223333:role/DataSci","domain_id":"d-abc123","user_profile":"alice",
-                "client":{"ip":"10.20.1.5","egress":{"kind":"zscaler","ips":["165.225.0.0/16"]}},
-                "create":{"via":"client"}}"#,
-            None,
-        )
-        .unwrap();
+        let (set, net) = one_address_statements("IpAddressIfExists", n);
         super::findings::CLASSES_READ.with(|v| v.set(0));
         let report = presign(&set, &net);
         let read = super::findings::CLASSES_READ.with(|v| v.replace(0));
