@@ -7,6 +7,7 @@ use crate::decide::{Decision, Reason};
 use ipnet::{IpNet, Ipv4Net, Ipv4Subnets, Ipv6Net, Ipv6Subnets};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+mod pairs;
 mod sweep;
 
 /// One class of addresses that all decide the same way.
@@ -151,7 +152,9 @@ fn decide_over_ips_sweep(
                 }
             }
             None => {
-                let Some((decision, reasons)) = sw.outcomes.get(id) else {
+                // Each outcome becomes one class: its reasons move there (a copy per class held the answer
+                // twice: 1,000 classes of 1,000 reasons each).
+                let Some((decision, reasons)) = sw.outcomes.get_mut(id) else {
                     continue;
                 };
                 if let Some(slot) = class_of.get_mut(id) {
@@ -160,7 +163,7 @@ fn decide_over_ips_sweep(
                 classes.push(IpOutcome {
                     ranges: nets,
                     decision: *decision,
-                    reasons: reasons.clone(),
+                    reasons: std::mem::take(reasons),
                 });
             }
         }
@@ -497,6 +500,12 @@ pub struct ReachQuery {
 /// endpoint id and VPC id the policies name plus "any other", and `aws:VpcSourceIp` over all addresses.
 /// A value matched only by a wildcard pattern is represented by a witness string that matches it.
 pub fn reach(set: &PolicySet, q: &ReachQuery) -> Vec<ReachStep> {
+    reach_with(set, q, true)
+}
+
+/// [`reach`], deciding endpoint x VPC pairs once per distinct set of applying statements (`pair_memo`, see
+/// `analyse/pairs.rs`) or each on its own (the reference the tests compare with).
+fn reach_with(set: &PolicySet, q: &ReachQuery, pair_memo: bool) -> Vec<ReachStep> {
     // Every set a request can meet: the policies alone, and with each given endpoint policy. Values and witnesses
     // come from all of them, so an id named only in an endpoint policy gets its own class.
     let mut all_sets = vec![set.clone()];
@@ -549,44 +558,91 @@ pub fn reach(set: &PolicySet, q: &ReachQuery) -> Vec<ReachStep> {
             this_id,
         );
         let vpc_classes = value_classes(&all_sets, "aws:sourcevpc", &vpcs, &vpc_other, None);
-        let mut rows: Vec<(usize, usize, IpOutcome)> = Vec::new();
-        for (ai, a) in vpce_classes.iter().enumerate() {
-            let Some(vpce) = a.first().and_then(|&i| step_vpces.get(i)) else {
-                continue;
+        // One request per endpoint class and per VPC class (the witness of its first value, the other key's first
+        // class), and the set each endpoint class is decided with (its endpoint's policy, for the endpoint the
+        // step goes through).
+        let witness = |v: &str, fallback: &str| {
+            if v == OTHER {
+                fallback.to_string()
+            } else {
+                v.to_string()
+            }
+        };
+        let first = |classes: &[Vec<usize>], values: &[String]| -> Vec<String> {
+            classes
+                .iter()
+                .filter_map(|c| c.first().and_then(|&i| values.get(i)).cloned())
+                .collect()
+        };
+        let vpce_firsts = first(&vpce_classes, &step_vpces);
+        let vpc_firsts = first(&vpc_classes, &vpcs);
+        let pair_request = |vpce: &str, vpc: &str| {
+            let mut req = q.template.clone();
+            strip_network(&mut req);
+            let put = |req: &mut Request, k: &str, v: Scalar| {
+                let _ = req.context.insert(k, ContextValue::One(v));
             };
-            let through = match this {
-                Some((id, Some(policy))) if id == vpce => set.with_endpoint(Some(policy.clone())),
-                _ => set.clone(),
-            };
-            for (bi, b) in vpc_classes.iter().enumerate() {
-                let Some(vpc) = b.first().and_then(|&i| vpcs.get(i)) else {
-                    continue;
+            put(
+                &mut req,
+                "aws:SourceVpce",
+                Scalar::String(witness(vpce, &vpce_other)),
+            );
+            put(
+                &mut req,
+                "aws:SourceVpc",
+                Scalar::String(witness(vpc, &vpc_other)),
+            );
+            put(&mut req, "aws:ViaAWSService", Scalar::Bool(false));
+            req
+        };
+        let through_endpoint = match this {
+            Some((id, Some(policy))) => Some((id, set.with_endpoint(Some(policy.clone())))),
+            _ => None,
+        };
+        let mut sets = vec![set];
+        if let Some((_, s)) = &through_endpoint {
+            sets.push(s);
+        }
+        let a_side: Vec<(usize, Request)> = vpce_firsts
+            .iter()
+            .map(|vpce| {
+                let t = usize::from(through_endpoint.as_ref().is_some_and(|(id, _)| *id == vpce));
+                let vpc = vpc_firsts.first().map_or(OTHER, String::as_str);
+                (t, pair_request(vpce, vpc))
+            })
+            .collect();
+        let b_side: Vec<Request> = vpc_firsts
+            .iter()
+            .map(|vpc| pair_request(vpce_firsts.first().map_or(OTHER, String::as_str), vpc))
+            .collect();
+        let mut pairs = pair_memo
+            .then(|| pairs::Pairs::new(&sets, &a_side, &b_side))
+            .flatten();
+        // Pairs with the same applying statements decide alike: each distinct one is decided once, and the rows
+        // refer to its outcomes (`decided`) by index.
+        let mut decided: Vec<IpOutcome> = Vec::new();
+        let mut decided_at: Vec<std::ops::Range<usize>> = Vec::new();
+        let mut rows: Vec<(usize, usize, usize)> = Vec::new();
+        for (ai, (vpce, (t, _))) in vpce_firsts.iter().zip(&a_side).enumerate() {
+            let through = sets.get(*t).copied().unwrap_or(set);
+            for (bi, vpc) in vpc_firsts.iter().enumerate() {
+                let id = match pairs.as_mut() {
+                    Some(p) => p.id(ai, bi),
+                    None => decided_at.len(),
                 };
-                let mut req = q.template.clone();
-                strip_network(&mut req);
-                let witness = |v: &str, fallback: &str| {
-                    if v == OTHER {
-                        fallback.to_string()
-                    } else {
-                        v.to_string()
-                    }
-                };
-                let put = |req: &mut Request, k: &str, v: Scalar| {
-                    let _ = req.context.insert(k, ContextValue::One(v));
-                };
-                put(
-                    &mut req,
-                    "aws:SourceVpce",
-                    Scalar::String(witness(vpce, &vpce_other)),
-                );
-                put(
-                    &mut req,
-                    "aws:SourceVpc",
-                    Scalar::String(witness(vpc, &vpc_other)),
-                );
-                put(&mut req, "aws:ViaAWSService", Scalar::Bool(false));
-                for c in decide_over_ips(&through, &req, "aws:VpcSourceIp", &everything) {
-                    rows.push((ai, bi, c));
+                if id == decided_at.len() {
+                    let req = pair_request(vpce, vpc);
+                    let from = decided.len();
+                    decided.extend(decide_over_ips(
+                        through,
+                        &req,
+                        "aws:VpcSourceIp",
+                        &everything,
+                    ));
+                    decided_at.push(from..decided.len());
+                }
+                for o in decided_at.get(id).cloned().unwrap_or_default() {
+                    rows.push((ai, bi, o));
                 }
             }
         }
@@ -600,7 +656,7 @@ pub fn reach(set: &PolicySet, q: &ReachQuery) -> Vec<ReachStep> {
             classes: &vpc_classes,
             all: vpcs.len(),
         };
-        origins.extend(group_endpoint_rows(rows, &endpoint_ids, &vpc_ids));
+        origins.extend(group_endpoint_rows(rows, &decided, &endpoint_ids, &vpc_ids));
         if tests_fas {
             let mut fas = q.template.clone();
             strip_network(&mut fas);
@@ -665,23 +721,33 @@ impl Classes<'_> {
 /// in the VPC: the same grouping as over single values (every value of a class has its class's outcomes), in work
 /// that grows with the classes and memory with the answer.
 fn group_endpoint_rows(
-    rows: Vec<(usize, usize, IpOutcome)>,
+    rows: Vec<(usize, usize, usize)>,
+    decided: &[IpOutcome],
     vpces: &Classes<'_>,
     vpcs: &Classes<'_>,
 ) -> Vec<Origin> {
     use std::collections::HashMap;
-    // Outcomes interned, so that grouping compares numbers.
-    let mut outcomes: Vec<IpOutcome> = Vec::new();
-    let mut outcome_ids: HashMap<IpOutcome, usize> = HashMap::new();
+    // Outcomes interned, so that grouping compares numbers: each decided outcome once.
+    let mut outcomes: Vec<&IpOutcome> = Vec::new();
+    let mut outcome_ids: HashMap<&IpOutcome, usize> = HashMap::new();
+    let interned: Vec<usize> = decided
+        .iter()
+        .map(|o| {
+            let next = outcomes.len();
+            let id = *outcome_ids.entry(o).or_insert(next);
+            if id == next {
+                outcomes.push(o);
+            }
+            id
+        })
+        .collect();
     // (vpc class, outcome) -> endpoint classes, in order of first appearance.
     let mut by_vpc: Vec<(usize, usize, Vec<usize>)> = Vec::new();
     let mut by_vpc_at: HashMap<(usize, usize), usize> = HashMap::new();
     for (vpce, vpc, o) in rows {
-        let next = outcomes.len();
-        let id = *outcome_ids.entry(o.clone()).or_insert(next);
-        if id == next {
-            outcomes.push(o);
-        }
+        let Some(&id) = interned.get(o) else {
+            continue;
+        };
         match by_vpc_at.get(&(vpc, id)).and_then(|&i| by_vpc.get_mut(i)) {
             Some((_, _, list)) => list.push(vpce),
             None => {
@@ -708,7 +774,7 @@ fn group_endpoint_rows(
     merged
         .into_iter()
         .filter_map(|(vpce_list, id, vpc_list)| {
-            let o = outcomes.get(id)?.clone();
+            let o = (*outcomes.get(id)?).clone();
             Some(Origin::Endpoint {
                 vpce: vpces.values_of(&vpce_list),
                 vpc: vpcs.values_of(&vpc_list),

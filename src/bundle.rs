@@ -162,15 +162,7 @@ impl Bundle {
             max_depth: limits.max_depth.saturating_add(3),
             ..*limits
         };
-        let root = json::parse(text, &outer).map_err(|e| {
-            let (line, column) = e.line_col(text);
-            BundleError {
-                message: e.message,
-                line,
-                column,
-                path: "$".into(),
-            }
-        })?;
+        let root = json::parse(text, &outer).map_err(|e| BundleError::not_json(text, e))?;
         Reader {
             text,
             limits,

@@ -176,39 +176,53 @@ fn guard<T>(on_panic: T, f: impl FnOnce() -> T) -> T {
 /// A non-null `ptr` must point to `len` readable bytes that stay unchanged for `'a`.
 #[inline]
 unsafe fn bytes<'a>(b: iamgate_bytes) -> Result<Option<&'a [u8]>, iamgate_status> {
-    if b.ptr.is_null() {
-        return if b.len == 0 {
-            Ok(None)
-        } else {
-            Err(iamgate_status::NullPointer)
-        };
-    }
+    // SAFETY: forwarded.
+    let s = unsafe { raw(b) }?;
+    Ok((!s.is_empty()).then_some(s))
+}
+
+/// The slice's bytes, empty when absent (length 0, whatever the pointer).
+///
+/// # Safety
+/// As [`bytes`].
+#[inline(always)]
+unsafe fn raw<'a>(b: iamgate_bytes) -> Result<&'a [u8], iamgate_status> {
     if b.len == 0 {
-        return Ok(None);
+        return Ok(&[]);
+    }
+    if b.ptr.is_null() {
+        return Err(iamgate_status::NullPointer);
     }
     // SAFETY: non-null, and the caller promises `len` readable bytes for 'a.
-    Ok(Some(unsafe { std::slice::from_raw_parts(b.ptr, b.len) }))
+    Ok(unsafe { std::slice::from_raw_parts(b.ptr, b.len) })
 }
 
-/// Whether every byte is ASCII: eight bytes at a time, one test at the end (short fields: no alignment
-/// prologue, no early exit).
-#[inline]
-fn ascii(s: &[u8]) -> bool {
-    let mut chunks = s.chunks_exact(8);
-    let mut acc = 0u64;
-    for c in &mut chunks {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        acc |= u64::from_ne_bytes(w);
+/// Every byte's high bit of the words read from `s`, or-ed together: `HIGH` bits are all clear when `s` is
+/// ASCII. Words only, no byte loop: whole 8-byte words, then the last 8 bytes again (overlapping); a field of
+/// 4 to 7 bytes as two overlapping 4-byte reads; under 4 bytes, its first, middle and last bytes.
+#[inline(always)]
+fn high_bits(s: &[u8]) -> u64 {
+    if let Some(last) = s.last_chunk::<8>() {
+        let mut acc = u64::from_ne_bytes(*last);
+        let mut rest = s;
+        while let Some((w, r)) = rest.split_first_chunk::<8>() {
+            acc |= u64::from_ne_bytes(*w);
+            rest = r;
+        }
+        acc
+    } else if let (Some(first), Some(last)) = (s.first_chunk::<4>(), s.last_chunk::<4>()) {
+        u64::from(u32::from_ne_bytes(*first) | u32::from_ne_bytes(*last))
+    } else {
+        let at = |i: usize| u64::from(s.get(i).copied().unwrap_or(0));
+        at(0) | at(s.len() / 2) | at(s.len().wrapping_sub(1))
     }
-    let mut tail = 0u8;
-    for &b in chunks.remainder() {
-        tail |= b;
-    }
-    acc & 0x8080_8080_8080_8080 == 0 && tail < 0x80
 }
 
-/// The slice as UTF-8 text; `None` when absent.
+/// The high bit of every byte of a word.
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// The slice as UTF-8 text; `None` when absent. For one-off texts (a bundle); a request's fields are
+/// checked all at once by [`with_request`].
 ///
 /// # Safety
 /// As [`bytes`].
@@ -217,13 +231,22 @@ unsafe fn text<'a>(b: iamgate_bytes) -> Result<Option<&'a str>, iamgate_status> 
     // SAFETY: forwarded.
     match unsafe { bytes(b) }? {
         None => Ok(None),
-        // ASCII, the usual case, is checked a word at a time; anything else by the full UTF-8 check.
-        // SAFETY: ASCII is UTF-8.
-        Some(s) if ascii(s) => Ok(Some(unsafe { std::str::from_utf8_unchecked(s) })),
         Some(s) => std::str::from_utf8(s)
             .map(Some)
             .map_err(|_| iamgate_status::InvalidUtf8),
     }
+}
+
+/// Bytes as text, unchecked; `None` when empty (absent). A `&str` that is not UTF-8 is not undefined
+/// behaviour until a `str` method relies on it: [`with_request`] builds these while it checks the bytes, and
+/// uses none before the check has passed.
+///
+/// # Safety
+/// `s` is UTF-8, or the result is not used before `s` is found to be.
+#[inline(always)]
+unsafe fn str_unchecked(s: &[u8]) -> Option<&str> {
+    // SAFETY: the caller's promise.
+    (!s.is_empty()).then(|| unsafe { std::str::from_utf8_unchecked(s) })
 }
 
 /// An address as text written into a caller's buffer, without allocating.
@@ -242,6 +265,29 @@ impl std::fmt::Write for AddrText {
     }
 }
 
+/// Each octet's decimal digits followed by a dot, and how many bytes of that are used: `7` is `"7."`, 2.
+const DOTTED: [([u8; 4], u8); 256] = {
+    let mut t = [([0u8; 4], 0u8); 256];
+    let mut o = 0;
+    while o < 256 {
+        let (h, d, u) = ((o / 100) as u8, (o / 10 % 10) as u8, (o % 10) as u8);
+        #[expect(
+            clippy::indexing_slicing,
+            reason = "a const loop over the table's own length"
+        )]
+        let slot = &mut t[o];
+        *slot = if o >= 100 {
+            ([b'0' + h, b'0' + d, b'0' + u, b'.'], 4)
+        } else if o >= 10 {
+            ([b'0' + d, b'0' + u, b'.', 0], 3)
+        } else {
+            ([b'0' + u, b'.', 0, 0], 2)
+        };
+        o += 1;
+    }
+    t
+};
+
 impl AddrText {
     fn new() -> AddrText {
         AddrText {
@@ -250,34 +296,28 @@ impl AddrText {
         }
     }
 
-    /// Dotted decimal, written digit by digit: the formatting machinery costs more than the decision's own
-    /// address lookup.
+    /// Dotted decimal: each octet's text and dot from [`DOTTED`], written as one 4-byte word (the next octet
+    /// overwrites what is past its dot), the last dot left out. The formatting machinery cost more than the
+    /// decision's own address lookup; this is a few instructions an octet.
+    #[inline]
     fn ipv4(&mut self, ip: Ipv4Addr) -> &str {
         let mut at = 0;
-        for (i, o) in ip.octets().into_iter().enumerate() {
-            if i > 0 {
-                self.put(&mut at, b'.');
+        for o in ip.octets() {
+            // (Never `None`: an octet indexes 256 entries.)
+            let (text, n) = DOTTED
+                .get(usize::from(o))
+                .copied()
+                .unwrap_or(([b'0', b'.', 0, 0], 2));
+            if let Some(dst) = self.buf.get_mut(at..at + 4) {
+                dst.copy_from_slice(&text);
             }
-            if o >= 100 {
-                self.put(&mut at, b'0' + o / 100);
-            }
-            if o >= 10 {
-                self.put(&mut at, b'0' + o / 10 % 10);
-            }
-            self.put(&mut at, b'0' + o % 10);
+            at += usize::from(n);
         }
-        self.len = at;
-        let b = self.buf.get(..at).unwrap_or(&[]);
+        self.len = at.saturating_sub(1);
+        let b = self.buf.get(..self.len).unwrap_or(&[]);
         // SAFETY: only ASCII digits and dots were written. (Checking would read the bytes back just after they
-        // were written one by one, a store-forwarding stall that cost more than the writing.)
+        // were written, a store-forwarding stall that cost more than the writing.)
         unsafe { std::str::from_utf8_unchecked(b) }
-    }
-
-    fn put(&mut self, at: &mut usize, b: u8) {
-        if let Some(slot) = self.buf.get_mut(*at) {
-            *slot = b;
-            *at += 1;
-        }
     }
 
     fn as_str(&self) -> &str {
@@ -300,6 +340,7 @@ fn normalise(ip: IpAddr) -> IpAddr {
 }
 
 /// Text `::ffff:a.b.c.d` (any case) as `a.b.c.d`; other text as given.
+#[inline]
 fn normalise_text(s: &str) -> &str {
     match s.get(..7) {
         Some(p) if p.eq_ignore_ascii_case("::ffff:") => match s.get(7..) {
@@ -310,27 +351,22 @@ fn normalise_text(s: &str) -> &str {
     }
 }
 
-/// An address given as text or as 4/16 bytes (not both), as text; `out` holds the text of bytes.
-///
-/// # Safety
-/// As [`bytes`], for both slices.
-unsafe fn address(
-    as_text: iamgate_bytes,
-    as_bytes: iamgate_bytes,
-    out: &mut AddrText,
-) -> Result<Option<&str>, iamgate_status> {
-    // SAFETY: forwarded.
-    let t = unsafe { text(as_text) }?;
-    // SAFETY: forwarded.
-    let b = unsafe { bytes(as_bytes) }?;
-    let ip = match (t, b) {
-        (Some(_), Some(_)) => return Err(iamgate_status::BadRequest),
-        (Some(t), None) => return Ok(Some(normalise_text(t))),
-        (None, None) => return Ok(None),
-        (None, Some(b)) => {
-            if let Ok(a) = <[u8; 4]>::try_from(b) {
+/// An address given as text (already checked UTF-8) or as 4/16 bytes (not both), as text; `out` holds the
+/// text of bytes.
+#[inline(always)]
+fn address<'a>(
+    as_text: Option<&'a str>,
+    as_bytes: &[u8],
+    out: &'a mut AddrText,
+) -> Result<Option<&'a str>, iamgate_status> {
+    let ip = match (as_text, as_bytes.len()) {
+        (None, 0) => return Ok(None),
+        (Some(t), 0) => return Ok(Some(normalise_text(t))),
+        (Some(_), _) => return Err(iamgate_status::BadRequest),
+        (None, _) => {
+            if let Ok(a) = <[u8; 4]>::try_from(as_bytes) {
                 IpAddr::V4(Ipv4Addr::from(a))
-            } else if let Ok(a) = <[u8; 16]>::try_from(b) {
+            } else if let Ok(a) = <[u8; 16]>::try_from(as_bytes) {
                 normalise(IpAddr::V6(Ipv6Addr::from(a)))
             } else {
                 return Err(iamgate_status::BadRequest);
@@ -339,11 +375,16 @@ unsafe fn address(
     };
     match ip {
         IpAddr::V4(v4) => Ok(Some(out.ipv4(v4))),
-        IpAddr::V6(_) => {
-            write!(out, "{ip}").map_err(|_| iamgate_status::BadRequest)?;
-            Ok(Some(out.as_str()))
-        }
+        IpAddr::V6(_) => ipv6(ip, out),
     }
+}
+
+/// IPv6 text, through `Display` (rare at the edge: kept out of the hot path).
+#[cold]
+#[inline(never)]
+fn ipv6(ip: IpAddr, out: &mut AddrText) -> Result<Option<&str>, iamgate_status> {
+    write!(out, "{ip}").map_err(|_| iamgate_status::BadRequest)?;
+    Ok(Some(out.as_str()))
 }
 
 /// How many context entries a request holds on the stack; past this, one allocation holds them.
@@ -413,63 +454,107 @@ impl<'a> Slots<'a> {
 
 /// Decide `req` with `f` given the borrowed request.
 ///
+/// The text fields are checked to be UTF-8 all at once: the high bits of every field's words are or-ed
+/// together and tested once (ASCII, the usual case, costs a few instructions a field); only when some byte is
+/// not ASCII is each field checked by `from_utf8`, and any that is not UTF-8 fails the call.
+///
 /// # Safety
 /// Every slice of `req` as [`bytes`]; `extra` null or pointing to `extra_len` pairs.
+#[inline(always)]
 unsafe fn with_request<T>(
     req: &iamgate_request,
     f: impl FnOnce(&RequestRef<'_>) -> Result<T, iamgate_status>,
 ) -> Result<T, iamgate_status> {
-    // SAFETY: forwarded (the caller's promise on every slice).
-    let (action, resource, principal, vpc, vpce) = unsafe {
+    // SAFETY (every `raw` below): forwarded (the caller's promise on every slice).
+    let (action, resource, principal) =
+        unsafe { (raw(req.action)?, raw(req.resource)?, raw(req.principal)?) };
+    // SAFETY: as above.
+    let (vpc, vpce) = unsafe { (raw(req.vpc_id)?, raw(req.vpce_id)?) };
+    // SAFETY: as above.
+    let (ip, vpc_ip) = unsafe { (raw(req.source_ip)?, raw(req.vpc_source_ip)?) };
+    // One read a field, not a loop over an array: a loop's bookkeeping cost as much as the reads.
+    let high = high_bits(action)
+        | high_bits(resource)
+        | high_bits(principal)
+        | high_bits(vpc)
+        | high_bits(vpce)
+        | high_bits(ip)
+        | high_bits(vpc_ip);
+    if high & HIGH != 0 {
+        // SAFETY: forwarded.
+        unsafe { not_ascii(req, &[]) }?;
+    }
+    let extra: &[iamgate_pair] = if req.extra_len == 0 {
+        &[]
+    } else if req.extra.is_null() {
+        return Err(iamgate_status::NullPointer);
+    } else {
+        // SAFETY: non-null, and the caller promises `extra_len` pairs.
+        unsafe { std::slice::from_raw_parts(req.extra, req.extra_len) }
+    };
+    let given = usize::from(!vpc.is_empty())
+        + usize::from(!vpce.is_empty())
+        + usize::from(!ip.is_empty() || req.source_ip_bytes.len != 0)
+        + usize::from(!vpc_ip.is_empty() || req.vpc_source_ip_bytes.len != 0);
+    let mut slots = Slots::new(given + extra.len());
+    let mut ip_text = AddrText::new();
+    let mut vpc_ip_text = AddrText::new();
+    // SAFETY (each `str_unchecked` below): the fields are UTF-8 (checked above); an extra pair's key and
+    // value are used as text only once `high` (and, if some byte is not ASCII, `not_ascii`) has found them
+    // UTF-8: on any failure the call returns first.
+    let source_ip = address(
+        unsafe { str_unchecked(ip) },
+        unsafe { raw(req.source_ip_bytes)? },
+        &mut ip_text,
+    )?;
+    let vpc_source_ip = address(
+        // SAFETY: as above.
+        unsafe { str_unchecked(vpc_ip) },
+        // SAFETY: as above.
+        unsafe { raw(req.vpc_source_ip_bytes)? },
+        &mut vpc_ip_text,
+    )?;
+    // The order of `iamgate::bundle::NETWORK_KEYS`, which the bundle's key layouts expect.
+    if let Some(v) = source_ip {
+        slots.push(("aws:SourceIp", ValueRef::One(v)));
+    }
+    // SAFETY: as above.
+    if let Some(v) = unsafe { str_unchecked(vpc) } {
+        slots.push(("aws:SourceVpc", ValueRef::One(v)));
+    }
+    // SAFETY: as above.
+    if let Some(v) = unsafe { str_unchecked(vpce) } {
+        slots.push(("aws:SourceVpce", ValueRef::One(v)));
+    }
+    if let Some(v) = vpc_source_ip {
+        slots.push(("aws:VpcSourceIp", ValueRef::One(v)));
+    }
+    let mut high = 0;
+    for p in extra {
+        // SAFETY: forwarded.
+        let (k, v) = unsafe { (raw(p.key)?, raw(p.value)?) };
+        high |= high_bits(k) | high_bits(v);
+        // SAFETY: as above.
+        let (Some(k), v) = (unsafe { str_unchecked(k) }, unsafe { str_unchecked(v) }) else {
+            return Err(iamgate_status::BadRequest);
+        };
+        slots.push((k, ValueRef::One(v.unwrap_or(""))));
+    }
+    if high & HIGH != 0 {
+        // SAFETY: forwarded.
+        unsafe { not_ascii(req, extra) }?;
+    }
+    // SAFETY: as above.
+    let (action, resource, principal) = unsafe {
         (
-            text(req.action)?,
-            text(req.resource)?,
-            text(req.principal)?,
-            text(req.vpc_id)?,
-            text(req.vpce_id)?,
+            str_unchecked(action),
+            str_unchecked(resource),
+            str_unchecked(principal),
         )
     };
     let (Some(action), Some(resource)) = (action, resource) else {
         return Err(iamgate_status::BadRequest);
     };
-    let mut ip_text = AddrText::new();
-    let mut vpc_ip_text = AddrText::new();
-    // SAFETY: forwarded.
-    let source_ip = unsafe { address(req.source_ip, req.source_ip_bytes, &mut ip_text) }?;
-    // SAFETY: forwarded.
-    let vpc_source_ip =
-        unsafe { address(req.vpc_source_ip, req.vpc_source_ip_bytes, &mut vpc_ip_text) }?;
-    let extra: &[iamgate_pair] = if req.extra.is_null() {
-        if req.extra_len != 0 {
-            return Err(iamgate_status::NullPointer);
-        }
-        &[]
-    } else {
-        // SAFETY: non-null, and the caller promises `extra_len` pairs.
-        unsafe { std::slice::from_raw_parts(req.extra, req.extra_len) }
-    };
-    // The order of `iamgate::bundle::NETWORK_KEYS`, which the bundle's key layouts expect.
-    let network = [
-        ("aws:SourceIp", source_ip),
-        ("aws:SourceVpc", vpc),
-        ("aws:SourceVpce", vpce),
-        ("aws:VpcSourceIp", vpc_source_ip),
-    ];
-    let given = network.iter().filter(|(_, v)| v.is_some()).count();
-    let mut slots = Slots::new(given + extra.len());
-    for (k, v) in network {
-        if let Some(v) = v {
-            slots.push((k, ValueRef::One(v)));
-        }
-    }
-    for p in extra {
-        // SAFETY: forwarded.
-        let (k, v) = unsafe { (text(p.key)?, text(p.value)?) };
-        let Some(k) = k else {
-            return Err(iamgate_status::BadRequest);
-        };
-        slots.push((k, ValueRef::One(v.unwrap_or(""))));
-    }
     let request = RequestRef {
         principal,
         action,
@@ -478,6 +563,38 @@ unsafe fn with_request<T>(
         context: slots.as_slice(),
     };
     f(&request)
+}
+
+/// The slow path of [`with_request`]'s check, when some byte is not ASCII: each text field by `from_utf8`.
+///
+/// # Safety
+/// `req`'s and `extra`'s slices as [`bytes`] (already read once without error).
+#[cold]
+#[inline(never)]
+unsafe fn not_ascii(req: &iamgate_request, extra: &[iamgate_pair]) -> Result<(), iamgate_status> {
+    let utf8 = |b: iamgate_bytes| {
+        // SAFETY: forwarded.
+        let s = unsafe { raw(b) }?;
+        std::str::from_utf8(s)
+            .map(|_| ())
+            .map_err(|_| iamgate_status::InvalidUtf8)
+    };
+    for b in [
+        req.action,
+        req.resource,
+        req.principal,
+        req.vpc_id,
+        req.vpce_id,
+        req.source_ip,
+        req.vpc_source_ip,
+    ] {
+        utf8(b)?;
+    }
+    for p in extra {
+        utf8(p.key)?;
+        utf8(p.value)?;
+    }
+    Ok(())
 }
 
 /// Write `s` NUL-terminated into `dst`, cut at a character boundary if need be; whether it was cut.

@@ -735,10 +735,12 @@ fn decide_allocates_nothing() {
     assert!(with_statement > 0);
 }
 
-/// The word-at-a-time ASCII check agrees with std's on every length up to 40 with a high byte anywhere.
+/// The word-at-a-time ASCII check agrees with std's on every length up to 40 (under 4, 4 to 7, whole and
+/// overlapping words) with a high byte anywhere.
 #[test]
 fn ascii_check_agrees_with_std() {
-    for len in 0..40 {
+    let ascii = |s: &[u8]| high_bits(s) & HIGH == 0;
+    for len in 0..70 {
         let mut v = vec![b'a'; len];
         assert!(ascii(&v));
         for i in 0..len {
@@ -748,4 +750,144 @@ fn ascii_check_agrees_with_std() {
             v[i] = b'a';
         }
     }
+}
+
+/// The fields are checked for UTF-8 all at once: a bad byte in any one of them (at its start, middle or end,
+/// in a short or a long field) still fails the call closed.
+#[test]
+fn invalid_utf8_in_any_field_denies() {
+    let e = engine(BUNDLE);
+    let good = request("203.0.113.7");
+    assert_eq!(decide(e.0, &good).0, iamgate_decision::Allow);
+    let texts: [&[u8]; 4] = [
+        b"ab\xffcd",
+        b"\xc3",
+        b"arn:aws:iam::111122223333:role/Data\xe2\x82",
+        b"\x80vpce-1a2b3c4d-and-some-more-bytes-to-be-long",
+    ];
+    for bad in texts {
+        let s = iamgate_bytes {
+            ptr: bad.as_ptr(),
+            len: bad.len(),
+        };
+        let pair_key = [iamgate_pair {
+            key: s,
+            value: b("v"),
+        }];
+        let pair_value = [iamgate_pair {
+            key: b("aws:PrincipalTag/team"),
+            value: s,
+        }];
+        let cases = [
+            ("action", iamgate_request { action: s, ..good }),
+            (
+                "resource",
+                iamgate_request {
+                    resource: s,
+                    ..good
+                },
+            ),
+            (
+                "principal",
+                iamgate_request {
+                    principal: s,
+                    ..good
+                },
+            ),
+            ("vpc_id", iamgate_request { vpc_id: s, ..good }),
+            ("vpce_id", iamgate_request { vpce_id: s, ..good }),
+            (
+                "source_ip",
+                iamgate_request {
+                    source_ip: s,
+                    ..good
+                },
+            ),
+            (
+                "vpc_source_ip",
+                iamgate_request {
+                    vpc_source_ip: s,
+                    ..good
+                },
+            ),
+            (
+                "extra key",
+                iamgate_request {
+                    extra: pair_key.as_ptr(),
+                    extra_len: 1,
+                    ..good
+                },
+            ),
+            (
+                "extra value",
+                iamgate_request {
+                    extra: pair_value.as_ptr(),
+                    extra_len: 1,
+                    ..good
+                },
+            ),
+        ];
+        for (field, r) in cases {
+            assert_eq!(
+                decide(e.0, &r),
+                (iamgate_decision::Error, iamgate_status::InvalidUtf8),
+                "{field} {bad:?}"
+            );
+        }
+    }
+}
+
+/// UTF-8 that is not ASCII passes the check and is read as text: a tag value `blocké` does not match the
+/// `blocked` deny, `blocked` does, and a non-ASCII resource is decided, not refused.
+#[test]
+fn non_ascii_utf8_is_read() {
+    let e = engine(BUNDLE);
+    let tag = |v: &'static str| {
+        [iamgate_pair {
+            key: b("aws:PrincipalTag/team"),
+            value: b(v),
+        }]
+    };
+    let (near, exact) = (tag("blocké"), tag("blocked"));
+    let with = |p: &[iamgate_pair; 1]| iamgate_request {
+        extra: p.as_ptr(),
+        extra_len: 1,
+        ..request("203.0.113.7")
+    };
+    assert_eq!(
+        decide(e.0, &with(&near)),
+        (iamgate_decision::Allow, iamgate_status::Ok)
+    );
+    assert_eq!(
+        decide(e.0, &with(&exact)),
+        (iamgate_decision::ExplicitDeny, iamgate_status::Ok)
+    );
+    let r = iamgate_request {
+        resource: b("arn:aws:s3:::bücket/ключ"),
+        action: b("s3:GetObject"),
+        ..request("203.0.113.7")
+    };
+    assert_eq!(
+        decide(e.0, &r),
+        (iamgate_decision::Allow, iamgate_status::Ok)
+    );
+}
+
+/// An extra pair without a key is a bad request, whatever its value.
+#[test]
+fn extra_pair_without_a_key_denies() {
+    let e = engine(BUNDLE);
+    let pair = [iamgate_pair {
+        key: NONE,
+        value: b("x"),
+    }];
+    let r = iamgate_request {
+        extra: pair.as_ptr(),
+        extra_len: 1,
+        ..request("203.0.113.7")
+    };
+    assert_eq!(
+        decide(e.0, &r),
+        (iamgate_decision::Error, iamgate_status::BadRequest)
+    );
 }

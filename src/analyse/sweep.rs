@@ -92,7 +92,10 @@ pub(super) struct Sweep<'s> {
     memo: HashMap<Key, usize>,
     gate_memo: HashMap<(u64, u64), GateMemo>,
     pub(super) outcomes: Vec<(Decision, Vec<Reason>)>,
-    outcome_of: HashMap<(Decision, Vec<Reason>), usize>,
+    /// Outcomes by their hash (the outcomes themselves are kept once, in `outcomes`: a copy as a key held each
+    /// answer twice, 1,000 reasons for each of 1,000 classes).
+    outcome_of: HashMap<u64, Vec<usize>>,
+    outcome_hasher: std::hash::RandomState,
 }
 
 impl<'s> Sweep<'s> {
@@ -148,6 +151,7 @@ impl<'s> Sweep<'s> {
             gate_memo: HashMap::new(),
             outcomes: Vec::new(),
             outcome_of: HashMap::new(),
+            outcome_hasher: std::hash::RandomState::new(),
         };
         for (k, (at, p)) in set.policies().enumerate() {
             sweep.policies = k + 1;
@@ -433,12 +437,20 @@ impl<'s> Sweep<'s> {
         id
     }
 
-    fn intern(&mut self, out: (Decision, Vec<Reason>)) -> usize {
-        if let Some(&id) = self.outcome_of.get(&out) {
+    fn intern(&mut self, mut out: (Decision, Vec<Reason>)) -> usize {
+        use std::hash::BuildHasher;
+        let hash = self.outcome_hasher.hash_one(&out);
+        let same = self.outcome_of.get(&hash).and_then(|ids| {
+            ids.iter()
+                .copied()
+                .find(|&id| self.outcomes.get(id) == Some(&out))
+        });
+        if let Some(id) = same {
             return id;
         }
         let id = self.outcomes.len();
-        self.outcome_of.insert(out.clone(), id);
+        self.outcome_of.entry(hash).or_default().push(id);
+        out.1.shrink_to_fit();
         self.outcomes.push(out);
         id
     }

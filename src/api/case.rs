@@ -175,15 +175,7 @@ pub(crate) fn warnings(
 
 /// Read one request object (the Case contract's `request`) from JSON text; errors name `$.request...` paths.
 pub(crate) fn parse_request(text: &str, limits: &Limits) -> Result<Request, CaseError> {
-    let root = json::parse(text, limits).map_err(|e| {
-        let (line, column) = e.line_col(text);
-        CaseError {
-            message: e.message,
-            line,
-            column,
-            path: "$".into(),
-        }
-    })?;
+    let root = json::parse(text, limits).map_err(|e| CaseError::not_json(text, e))?;
     Reader {
         text,
         limits,
@@ -313,18 +305,7 @@ impl Case {
 
     /// Parse a case. On error, the case's `id` (when it could be read) and the error.
     pub fn parse(text: &str, limits: &Limits) -> Result<Case, (Option<String>, CaseError)> {
-        let root = json::parse(text, limits).map_err(|e| {
-            let (line, column) = e.line_col(text);
-            (
-                None,
-                CaseError {
-                    message: e.message,
-                    line,
-                    column,
-                    path: "$".into(),
-                },
-            )
-        })?;
+        let root = json::parse(text, limits).map_err(|e| (None, CaseError::not_json(text, e)))?;
         let mut root = root;
         let bases = rebase_policies(&mut root);
         let mut r = Reader {
@@ -879,50 +860,55 @@ impl Reader<'_> {
         }
     }
 
+    /// The request's required text field `field` (`value` when present), refused unless `ok` holds for it (the
+    /// request shape every decision checks, `crate::shape`), with `rule` saying what it must be.
+    fn shaped(
+        &self,
+        request: &Node<'_>,
+        value: Option<&Node<'_>>,
+        field: &str,
+        ok: fn(&str) -> bool,
+        rule: &str,
+    ) -> Result<String, CaseError> {
+        let path = format!("$.request.{field}");
+        let Some(n) = value else {
+            return Err(self.err(
+                request.span.start as usize,
+                &path,
+                format!("the request has no `{field}`"),
+            ));
+        };
+        let text = self.string(n, &path)?;
+        if !ok(&text) {
+            return Err(self.err(
+                n.span.start as usize,
+                &path,
+                format!("{field} `{}` {rule}", text.escape_debug()),
+            ));
+        }
+        Ok(text)
+    }
+
     fn request(&self, node: &Node<'_>) -> Result<Request, CaseError> {
         let members = self.object(node, "$.request", &REQUEST_FIELDS)?;
         let get = |k: &str| members.iter().find(|m| m.key == k).map(|m| &m.value);
-        let mut req = Request::default();
-        match get("action") {
-            Some(n) => req.action = self.string(n, "$.request.action")?,
-            None => {
-                return Err(self.err(
-                    node.span.start as usize,
-                    "$.request.action",
-                    "the request has no `action`",
-                ));
-            }
-        }
-        if !crate::shape::action_ok(&req.action) {
-            return Err(self.err(
-                get("action").map_or(0, |n| n.span.start as usize),
-                "$.request.action",
-                format!(
-                    "action `{}` must be `service:ActionName` (ASCII letters, digits, `-` and `_`, no wildcard, no space)",
-                    req.action.escape_debug()
-                ),
-            ));
-        }
-        match get("resource") {
-            Some(n) => req.resource = self.string(n, "$.request.resource")?,
-            None => {
-                return Err(self.err(
-                    node.span.start as usize,
-                    "$.request.resource",
-                    "the request has no `resource`",
-                ));
-            }
-        }
-        if !crate::shape::resource_ok(&req.resource) {
-            return Err(self.err(
-                get("resource").map_or(0, |n| n.span.start as usize),
-                "$.request.resource",
-                format!(
-                    "resource `{}` must be `*` or an ARN (`arn:partition:service:region:account:resource`)",
-                    req.resource.escape_debug()
-                ),
-            ));
-        }
+        let mut req = Request {
+            action: self.shaped(
+                node,
+                get("action"),
+                "action",
+                crate::shape::action_ok,
+                "must be `service:ActionName` (ASCII letters, digits, `-` and `_`, no wildcard, no space)",
+            )?,
+            resource: self.shaped(
+                node,
+                get("resource"),
+                "resource",
+                crate::shape::resource_ok,
+                "must be `*` or an ARN (`arn:partition:service:region:account:resource`)",
+            )?,
+            ..Request::default()
+        };
         if let Some(n) = get("principal") {
             req.principal = Some(self.string(n, "$.request.principal")?);
         }

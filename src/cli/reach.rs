@@ -108,9 +108,7 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
     };
     let steps = reach(&set, &q);
     if a.json {
-        let mut v = serde_json::json!({ "steps": steps });
-        a.policies.rename_json(&mut v);
-        outln!("{v}");
+        print_json(&steps, &a.policies)?;
     } else {
         for s in &steps {
             outln!(
@@ -229,5 +227,100 @@ fn describe(o: &Origin, names: &PolicyArgs) -> String {
             ranges(source_ip),
             why(reasons, names)
         ),
+    }
+}
+
+/// Print `{"steps":[...]}` as `serde_json::json!` would (keys in order, compact), one origin at a time: the
+/// answer can be quadratic in the statements (105 MB for 2,000 statements that each name their own endpoint and
+/// VPC), and a JSON tree of all of it took several times its size.
+fn print_json(steps: &[crate::analyse::ReachStep], names: &PolicyArgs) -> Result<(), CliError> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match write_json(&mut out, steps, names) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            std::process::exit(i32::from(super::BROKEN_PIPE))
+        }
+        r => r.map_err(CliError::Write),
+    }
+}
+
+/// The record of [`print_json`], with its newline, to `out`.
+fn write_json(
+    out: &mut impl std::io::Write,
+    steps: &[crate::analyse::ReachStep],
+    names: &PolicyArgs,
+) -> std::io::Result<()> {
+    out.write_all(b"{\"steps\":[")?;
+    for (i, step) in steps.iter().enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        out.write_all(b"{\"origins\":[")?;
+        for (j, o) in step.origins.iter().enumerate() {
+            let mut v = serde_json::to_value(o)?;
+            names.rename_json(&mut v);
+            if j > 0 {
+                out.write_all(b",")?;
+            }
+            serde_json::to_writer(&mut *out, &v)?;
+        }
+        out.write_all(b"],\"step\":")?;
+        serde_json::to_writer(&mut *out, &step.step)?;
+        out.write_all(b"}")?;
+    }
+    out.write_all(b"]}\n")?;
+    out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::super::policies::Level;
+    use super::*;
+
+    /// The record written one origin at a time is the text of the whole answer as one JSON value (keys sorted,
+    /// level names put in), as it was printed before.
+    #[test]
+    fn presign2_reach_json_streamed_is_the_json_value() {
+        let p = crate::Policy::parse(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sagemaker:CreatePresignedDomainUrl","Resource":"*","Condition":{"StringEquals":{"aws:SourceVpce":["vpce-1","vpce-2"],"aws:SourceVpc":"vpc-1"}}},{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"NotIpAddress":{"aws:SourceIp":"10.0.0.0/8"},"Null":{"aws:SourceVpc":"true"}}}]}"#,
+        )
+        .unwrap();
+        let scp = crate::Policy::parse(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+        )
+        .unwrap();
+        let set = crate::PolicySet::builder()
+            .identity(p)
+            .scp_level(vec![scp])
+            .build()
+            .unwrap();
+        let q = ReachQuery {
+            template: Request::new(
+                "sagemaker:CreatePresignedDomainUrl",
+                "arn:aws:sagemaker:eu-west-1:111122223333:user-profile/d-abc123/alice",
+            )
+            .principal("arn:aws:iam::111122223333:role/DataSci"),
+            ..ReachQuery::default()
+        };
+        let steps = reach(&set, &q);
+        let names = PolicyArgs {
+            policies: vec![],
+            resource_policy: None,
+            boundary: None,
+            session: vec![],
+            scps: vec![Level {
+                name: Some("root".into()),
+                files: vec![],
+            }],
+            rcps: vec![],
+        };
+        let mut v = serde_json::json!({ "steps": steps });
+        names.rename_json(&mut v);
+        let mut out = Vec::new();
+        write_json(&mut out, &steps, &names).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text, format!("{v}\n"));
+        assert!(text.contains("scps[root]"), "{text}");
+        assert!(steps.iter().all(|s| s.origins.len() > 2));
     }
 }

@@ -52,7 +52,10 @@ pub use addr::{is_private, show_net};
 pub use derive::{DerivedStep, Reach, StepKind, derive};
 pub use feeds::FeedRange;
 pub use findings::Finding;
-pub use report::{Outcome, PresignReport, StepDecision, StepReport, Verdict, presign};
+pub use report::{
+    Outcome, PresignReport, SharedReasons, StepDecision, StepReport, Verdict, presign,
+};
+#[cfg(feature = "cli")]
 #[cfg(feature = "cli")]
 pub(crate) use report::{decide_step_in, sso_finding};
 

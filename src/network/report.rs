@@ -7,8 +7,8 @@ use super::derive::{
 };
 use super::derive::{SOURCE_VPC, SOURCE_VPCE};
 use super::findings::{self, Finding};
-use super::step::Class;
-pub use super::step::{Outcome, StepDecision, StepReport};
+use super::step::{Class, ReasonLists};
+pub use super::step::{Outcome, SharedReasons, StepDecision, StepReport};
 use crate::analyse::decide_over_ips;
 use crate::compile::PolicySet;
 use crate::decide::Explanation;
@@ -98,9 +98,10 @@ impl PresignReport {
 /// replaced by that of the endpoint each step reaches, or removed on the public path), with the verdict and the
 /// findings.
 pub fn presign(set: &PolicySet, net: &Network) -> PresignReport {
+    let mut lists = ReasonLists::default();
     let steps: Vec<StepReport> = derive(net)
         .into_iter()
-        .map(|d| decide_step(set, net, d))
+        .map(|d| decide_step(set, net, d, &mut lists))
         .collect();
     let decision = |k: StepKind| {
         steps
@@ -154,7 +155,12 @@ fn ips_value(nets: &[IpNet]) -> Value {
     }
 }
 
-fn decide_step(set: &PolicySet, net: &Network, d: DerivedStep) -> StepReport {
+fn decide_step(
+    set: &PolicySet,
+    net: &Network,
+    d: DerivedStep,
+    lists: &mut ReasonLists,
+) -> StepReport {
     let step_set = match &d.reach {
         Reach::Endpoint { role, .. } => set.with_endpoint(
             net.endpoint(*role)
@@ -163,12 +169,23 @@ fn decide_step(set: &PolicySet, net: &Network, d: DerivedStep) -> StepReport {
         ),
         Reach::Public { .. } | Reach::Unreachable => set.with_endpoint(None),
     };
-    decide_step_in(step_set, net, d)
+    decide_step_sharing(step_set, net, d, lists)
 }
 
 /// Decide one derived step with `step_set`: the identity-side policies with the endpoint policy of the endpoint
 /// the step reaches (none on the public path). Bulk callers cache `step_set` per policy combination.
+#[cfg(feature = "cli")]
 pub(crate) fn decide_step_in(step_set: PolicySet, net: &Network, d: DerivedStep) -> StepReport {
+    decide_step_sharing(step_set, net, d, &mut ReasonLists::default())
+}
+
+/// [`decide_step_in`], with lists of reasons shared through `lists`.
+fn decide_step_sharing(
+    step_set: PolicySet,
+    net: &Network,
+    d: DerivedStep,
+    lists: &mut ReasonLists,
+) -> StepReport {
     let mut context = Map::new();
     match &d.reach {
         Reach::Public { source_ips } => {
@@ -210,19 +227,20 @@ pub(crate) fn decide_step_in(step_set: PolicySet, net: &Network, d: DerivedStep)
             if !explanations.iter().any(|e| e.decision == c.decision) {
                 explanations.push(step_set.explain(&request));
             }
+            let reasons = lists.share(c.reasons);
             for r in &c.ranges {
                 outcomes.push((
                     *r,
                     Outcome {
                         source_ip: show_net(r),
                         decision: c.decision,
-                        reasons: c.reasons.clone(),
+                        reasons: reasons.clone(),
                     },
                 ));
             }
             classes.push(Class {
                 decision: c.decision,
-                reasons: c.reasons,
+                reasons,
                 request,
             });
         }
@@ -257,16 +275,13 @@ mod tests {
     use crate::Policy;
     use crate::decide::Decision;
 
-    /// Issue 14's presign reproduction, smaller: one-address Allow statements inside a /16 egress range. Each
-    /// address decides for its own statement (a class each), but the report keeps one full explanation per
-    /// distinct decision, not per class (2,000 statements took 2.8 GB), and every class keeps its reasons.
-    #[test]
-    fn one_explanation_per_decision_not_per_class() {
-        let n = 300;
+    /// `n` one-address Allow statements for the presign action, each `op` on its own `aws:SourceIp` address
+    /// inside 165.225.0.0/16, and a network whose Zscaler egress is that /16.
+    fn one_address_statements(op: &str, n: usize) -> (PolicySet, Network) {
         let statements: Vec<String> = (0..n)
             .map(|i| {
                 format!(
-                    r#"{{"Effect":"Allow","Action":"sagemaker:CreatePresignedDomainUrl","Resource":"*","Condition":{{"IpAddress":{{"aws:SourceIp":"165.225.{}.{}/32"}}}}}}"#,
+                    r#"{{"Effect":"Allow","Action":"sagemaker:CreatePresignedDomainUrl","Resource":"*","Condition":{{"{op}":{{"aws:SourceIp":"165.225.{}.{}/32"}}}}}}"#,
                     i / 250,
                     i % 250
                 )
@@ -288,6 +303,16 @@ mod tests {
             None,
         )
         .unwrap();
+        (set, net)
+    }
+
+    /// Issue 14's presign reproduction, smaller: one-address Allow statements inside a /16 egress range. Each
+    /// address decides for its own statement (a class each), but the report keeps one full explanation per
+    /// distinct decision, not per class (2,000 statements took 2.8 GB), and every class keeps its reasons.
+    #[test]
+    fn one_explanation_per_decision_not_per_class() {
+        let n = 300;
+        let (set, net) = one_address_statements("IpAddress", n);
         let report = presign(&set, &net);
         let create = &report.steps[0];
         assert_eq!(create.classes.len(), n + 1);
@@ -308,18 +333,17 @@ mod tests {
         assert_eq!(shared, n);
     }
 
-    /// The findings read each class once per network key, not once per statement: `n` one-address Allow
-    /// statements with `IpAddressIfExists` (each an `ifexists-widening` finding, each asking whether a class of
-    /// requests without `aws:SourceIp` is allowed by it) read the steps' classes once (they read `n` x classes).
+    /// Every CIDR block of a class shares the class's one list of reasons: Allows that each apply everywhere but
+    /// at their own address split a /24 into one class per address and one for the rest, which is many blocks
+    /// each listing every statement (1,000 such statements made 140 MB of answer, held once per block before).
     #[test]
-    fn findings_read_the_classes_once_per_key() {
-        let n = 200;
+    fn presign2_blocks_of_a_class_share_its_reasons() {
+        let n = 40;
         let statements: Vec<String> = (0..n)
             .map(|i| {
                 format!(
-                    r#"{{"Effect":"Allow","Action":"sagemaker:CreatePresignedDomainUrl","Resource":"*","Condition":{{"IpAddressIfExists":{{"aws:SourceIp":"165.225.{}.{}/32"}}}}}}"#,
-                    i / 250,
-                    i % 250
+                    r#"{{"Effect":"Allow","Action":"sagemaker:CreatePresignedDomainUrl","Resource":"*","Condition":{{"NotIpAddress":{{"aws:SourceIp":"165.225.0.{}/32"}}}}}}"#,
+                    2 * i + 1
                 )
             })
             .collect();
@@ -334,11 +358,59 @@ mod tests {
         let net = Network::parse(
             r#"{"name":"wide","region":"eu-west-1","account":"111122223333",
                 "principal":"arn:aws:iam::111122223333:role/DataSci","domain_id":"d-abc123","user_profile":"alice",
-                "client":{"ip":"10.20.1.5","egress":{"kind":"zscaler","ips":["165.225.0.0/16"]}},
+                "client":{"ip":"10.20.1.5","egress":{"kind":"zscaler","ips":["165.225.0.0/24"]}},
                 "create":{"via":"client"}}"#,
             None,
         )
         .unwrap();
+        let report = presign(&set, &net);
+        let create = &report.steps[0];
+        assert_eq!(create.classes.len(), n + 1);
+        assert!(create.outcomes.len() > 2 * n, "{}", create.outcomes.len());
+        // The class of every address but the 40: all 40 statements apply there, over many blocks.
+        let all: Vec<&Outcome> = create
+            .outcomes
+            .iter()
+            .filter(|o| o.reasons.len() == n)
+            .collect();
+        assert!(all.len() > n, "{}", all.len());
+        // Each block holds its class's list, not a copy: as many lists as classes.
+        for o in &create.outcomes {
+            let class = create
+                .classes
+                .iter()
+                .filter(|c| c.reasons.same_list(&o.reasons))
+                .count();
+            assert_eq!(class, 1, "{}", o.source_ip);
+        }
+        assert!(all.iter().all(|o| o.reasons.same_list(&all[0].reasons)));
+        // The use step decides alike: its blocks share the create step's lists.
+        let used = &report.steps[1];
+        assert_eq!(used.step, StepKind::Use);
+        assert_eq!(used.outcomes.len(), create.outcomes.len());
+        assert!(
+            used.outcomes
+                .iter()
+                .zip(&create.outcomes)
+                .all(|(u, c)| u.reasons.same_list(&c.reasons))
+        );
+        assert_eq!(
+            serde_json::to_value(&all[0].reasons)
+                .unwrap()
+                .as_array()
+                .unwrap()
+                .len(),
+            n
+        );
+    }
+
+    /// The findings read each class once per network key, not once per statement: `n` one-address Allow
+    /// statements with `IpAddressIfExists` (each an `ifexists-widening` finding, each asking whether a class of
+    /// requests without `aws:SourceIp` is allowed by it) read the steps' classes once (they read `n` x classes).
+    #[test]
+    fn findings_read_the_classes_once_per_key() {
+        let n = 200;
+        let (set, net) = one_address_statements("IpAddressIfExists", n);
         super::findings::CLASSES_READ.with(|v| v.set(0));
         let report = presign(&set, &net);
         let read = super::findings::CLASSES_READ.with(|v| v.replace(0));

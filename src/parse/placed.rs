@@ -23,6 +23,17 @@ pub struct PlacedError {
 }
 
 impl PlacedError {
+    /// A document of `text` that is not JSON: the parser's error, placed, at the root path `$`.
+    pub(crate) fn not_json(text: &str, e: super::json::JsonError) -> Self {
+        let (line, column) = e.line_col(text);
+        PlacedError {
+            message: e.message,
+            line,
+            column,
+            path: "$".into(),
+        }
+    }
+
     /// The error `message` at byte `offset` of `text`, for the value at `path`.
     pub(crate) fn at(text: &str, offset: usize, path: &str, message: impl Into<String>) -> Self {
         let (line, column) = line_col(text, offset);

@@ -4,13 +4,14 @@ use http_body_util::{BodyExt, Full, combinators::BoxBody};
 use hyper::body::{Bytes, Incoming};
 use hyper::client::conn::http1::SendRequest;
 use hyper::header::HeaderValue;
+use hyper::http::uri::{Authority, PathAndQuery};
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode, Uri};
 use hyper_util::rt::TokioIo;
 use iamgate::bundle::deciding;
 use iamgate::{Decision, RequestRef, ValueRef};
 use iamgate_capi::Engine;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use tokio::net::{TcpListener, TcpStream};
@@ -100,28 +101,74 @@ struct Path<'a> {
     endpoint: Option<&'a str>,
 }
 
-/// The decision for one request, and the text of the headers of a 403.
+/// How many context entries a request holds on the stack: the three network keys of the endpoint path and
+/// five `--context` pairs; more take one allocation.
+const INLINE_KEYS: usize = 8;
+
+/// A request's context entries, on the stack while they fit.
+struct Entries<'a> {
+    inline: [(&'a str, ValueRef<'a>); INLINE_KEYS],
+    n: usize,
+    /// Every entry, once there are more than `inline` holds.
+    heap: Vec<(&'a str, ValueRef<'a>)>,
+}
+
+impl<'a> Entries<'a> {
+    fn new() -> Entries<'a> {
+        Entries {
+            inline: [("", ValueRef::One("")); INLINE_KEYS],
+            n: 0,
+            heap: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, k: &'a str, v: &'a str) {
+        match self.inline.get_mut(self.n) {
+            Some(slot) => {
+                *slot = (k, ValueRef::One(v));
+                self.n += 1;
+            }
+            None => {
+                if self.heap.is_empty() {
+                    self.heap.extend_from_slice(&self.inline);
+                }
+                self.heap.push((k, ValueRef::One(v)));
+            }
+        }
+    }
+
+    fn as_slice(&self) -> &[(&'a str, ValueRef<'a>)] {
+        if self.heap.is_empty() {
+            self.inline.get(..self.n).unwrap_or(&[])
+        } else {
+            &self.heap
+        }
+    }
+}
+
+/// The decision for one request, and the text of the headers of a 403. Allocates nothing for an allowed
+/// request with up to five `--context` pairs.
 fn decide(engine: &Engine, config: &Config, path: &Path<'_>) -> Result<(), (String, String)> {
-    let mut ctx: Vec<(&str, ValueRef<'_>)> = Vec::with_capacity(4 + config.context.len());
+    let mut ctx = Entries::new();
     match path.endpoint {
-        None => ctx.push(("aws:SourceIp", ValueRef::One(path.ip))),
+        None => ctx.push("aws:SourceIp", path.ip),
         Some(id) => {
             if let Some(v) = &config.vpc_id {
-                ctx.push(("aws:SourceVpc", ValueRef::One(v)));
+                ctx.push("aws:SourceVpc", v);
             }
-            ctx.push(("aws:SourceVpce", ValueRef::One(id)));
-            ctx.push(("aws:VpcSourceIp", ValueRef::One(path.ip)));
+            ctx.push("aws:SourceVpce", id);
+            ctx.push("aws:VpcSourceIp", path.ip);
         }
     }
     for (k, v) in &config.context {
-        ctx.push((k, ValueRef::One(v)));
+        ctx.push(k, v);
     }
     let req = RequestRef {
         principal: config.principal.as_deref(),
         action: &config.action,
         resource: &config.resource,
         resource_account: None,
-        context: &ctx,
+        context: ctx.as_slice(),
     };
     let bundle = engine.load();
     match bundle.decide_ref(&req) {
@@ -156,10 +203,19 @@ fn answer(status: StatusCode, text: &str, headers: &[(&'static str, &str)]) -> R
 }
 
 /// One client connection's upstream connection, kept for its next request to the same host.
-type Upstream = Arc<Mutex<Option<(String, SendRequest<Incoming>)>>>;
+type Upstream = Mutex<Option<(Authority, SendRequest<Incoming>)>>;
 
-async fn forward(req: Request<Incoming>, upstream: Upstream) -> Response<Body> {
-    let Some(authority) = req.uri().authority().map(|a| a.to_string()) else {
+/// What one client connection's requests share: the engine, the configuration, the client's address as text
+/// (the same for every request on the connection: written once), and the kept upstream connection.
+struct Conn {
+    engine: Arc<Engine>,
+    config: Arc<Config>,
+    ip: String,
+    upstream: Upstream,
+}
+
+async fn forward(req: Request<Incoming>, upstream: &Upstream) -> Response<Body> {
+    let Some(authority) = req.uri().authority().cloned() else {
         return answer(
             StatusCode::BAD_REQUEST,
             "a forward proxy needs an absolute URI (http://host/path)\n",
@@ -176,7 +232,7 @@ async fn forward(req: Request<Incoming>, upstream: Upstream) -> Response<Body> {
         .filter(|(a, s)| *a == authority && !s.is_closed());
     let mut sender = match kept {
         Some((_, s)) => s,
-        None => match connect(&authority).await {
+        None => match connect(authority.as_str()).await {
             Ok(s) => s,
             Err(e) => {
                 return answer(
@@ -188,12 +244,16 @@ async fn forward(req: Request<Incoming>, upstream: Upstream) -> Response<Body> {
         },
     };
     let (mut parts, body) = req.into_parts();
-    let path = parts
-        .uri
-        .path_and_query()
-        .map_or("/", |p| p.as_str())
-        .to_string();
-    parts.uri = match path.parse::<Uri>() {
+    // The origin-form target: the path and query the client sent (shared, not copied or parsed again).
+    let mut target = hyper::http::uri::Parts::default();
+    target.path_and_query = Some(
+        parts
+            .uri
+            .path_and_query()
+            .cloned()
+            .unwrap_or_else(|| PathAndQuery::from_static("/")),
+    );
+    parts.uri = match Uri::from_parts(target) {
         Ok(u) => u,
         Err(_) => return answer(StatusCode::BAD_REQUEST, "bad request target\n", &[]),
     };
@@ -225,19 +285,12 @@ async fn connect(authority: &str) -> Result<SendRequest<Incoming>, String> {
     Ok(sender)
 }
 
-async fn handle(
-    req: Request<Incoming>,
-    peer: SocketAddr,
-    engine: Arc<Engine>,
-    config: Arc<Config>,
-    upstream: Upstream,
-) -> Result<Response<Body>, hyper::Error> {
-    let ip = normalise(peer.ip()).to_string();
-    let endpoint = match &config.trusted_endpoint_header {
+async fn handle(req: Request<Incoming>, conn: Arc<Conn>) -> Result<Response<Body>, hyper::Error> {
+    let endpoint = match &conn.config.trusted_endpoint_header {
         None => None,
         Some(h) => match req.headers().get(h.as_str()).map(|v| v.to_str()) {
             None => None,
-            Some(Ok(v)) => Some(v.to_string()),
+            Some(Ok(v)) => Some(v),
             Some(Err(_)) => {
                 return Ok(answer(
                     StatusCode::FORBIDDEN,
@@ -251,11 +304,11 @@ async fn handle(
         },
     };
     let path = Path {
-        ip: &ip,
-        endpoint: endpoint.as_deref(),
+        ip: &conn.ip,
+        endpoint,
     };
-    match decide(&engine, &config, &path) {
-        Ok(()) => Ok(forward(req, upstream).await),
+    match decide(&conn.engine, &conn.config, &path) {
+        Ok(()) => Ok(forward(req, &conn.upstream).await),
         Err((decision, why)) => {
             let header = if decision == "Error" {
                 "x-iamgate-error"
@@ -343,18 +396,14 @@ pub async fn run(config: Config) -> Result<(), String> {
             }
         };
         let _ = stream.set_nodelay(true);
-        let (engine, config) = (Arc::clone(&engine), Arc::clone(&config));
-        let upstream: Upstream = Arc::default();
+        let conn = Arc::new(Conn {
+            engine: Arc::clone(&engine),
+            config: Arc::clone(&config),
+            ip: normalise(peer.ip()).to_string(),
+            upstream: Mutex::new(None),
+        });
         tokio::spawn(async move {
-            let service = service_fn(move |req| {
-                handle(
-                    req,
-                    peer,
-                    Arc::clone(&engine),
-                    Arc::clone(&config),
-                    Arc::clone(&upstream),
-                )
-            });
+            let service = service_fn(move |req| handle(req, Arc::clone(&conn)));
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
@@ -374,6 +423,22 @@ mod tests {
         assert_eq!(normalise(mapped).to_string(), "203.0.113.7");
         let v6: IpAddr = "2001:db8::1".parse().unwrap_or(IpAddr::from([0u8; 4]));
         assert_eq!(normalise(v6).to_string(), "2001:db8::1");
+    }
+
+    /// Context entries past the stack's room are all kept, in order (a key given twice takes its last value,
+    /// so order matters).
+    #[test]
+    fn entries_past_the_inline_room_are_all_kept_in_order() {
+        let names: Vec<String> = (0..INLINE_KEYS + 3).map(|i| format!("k{i}")).collect();
+        for n in [0, 1, INLINE_KEYS, INLINE_KEYS + 1, INLINE_KEYS + 3] {
+            let mut e = Entries::new();
+            for k in names.iter().take(n) {
+                e.push(k, k);
+            }
+            let got: Vec<&str> = e.as_slice().iter().map(|(k, _)| *k).collect();
+            let want: Vec<&str> = names.iter().take(n).map(String::as_str).collect();
+            assert_eq!(got, want, "{n} entries");
+        }
     }
 
     #[test]
