@@ -15,7 +15,9 @@ mod sweep;
 pub struct IpOutcome {
     /// The addresses, as the fewest CIDR blocks, in ascending order.
     pub ranges: Vec<IpNet>,
+    /// The decision every address of `ranges` gets.
     pub decision: Decision,
+    /// Why, the same for every address of the class: the reasons of a decision record (docs/FORMATS.md §2).
     pub reasons: Vec<Reason>,
 }
 
@@ -412,7 +414,9 @@ pub fn all_addresses() -> Vec<IpNet> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Step {
+    /// `create`: the `CreatePresignedDomainUrl` call to the SageMaker API, through the API endpoint or public.
     Create,
+    /// `use`: the browser's requests to the Studio host, through the Studio endpoint or public.
     Use,
 }
 
@@ -420,7 +424,10 @@ pub enum Step {
 /// [`OTHER`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Values {
+    /// Every value, named by a policy or not: written `"*"`.
     Any,
+    /// These values: ids a policy names (or witnesses of its wildcard patterns), and [`OTHER`] for every value
+    /// no policy names. A list of [`OTHER`] alone is written `"*other*"`, any other list as a JSON array.
     List(Vec<String>),
 }
 
@@ -445,28 +452,40 @@ impl serde::Serialize for Values {
 pub enum Origin {
     /// Through the public endpoint: `aws:SourceIp` present, no VPC keys.
     Public {
+        /// The class's values of `aws:SourceIp`, as the fewest CIDR blocks, ascending, IPv4 before IPv6.
         source_ip: Vec<IpNet>,
+        /// The decision of every origin in the class.
         decision: Decision,
+        /// Why, as a decision record's `reasons` (docs/FORMATS.md §2); the same for every origin in the class.
         reasons: Vec<Reason>,
     },
     /// Through an interface VPC endpoint: `aws:SourceVpce`, `aws:SourceVpc`, `aws:VpcSourceIp` present.
     Endpoint {
+        /// The class's values of `aws:SourceVpce`: the endpoint ids.
         vpce: Values,
+        /// The class's values of `aws:SourceVpc`: the ids of the VPCs holding the endpoints.
         vpc: Values,
+        /// The class's values of `aws:VpcSourceIp`, as the fewest CIDR blocks, ascending, IPv4 before IPv6.
         vpc_source_ip: Vec<IpNet>,
+        /// The decision of every origin in the class.
         decision: Decision,
+        /// Why, as a decision record's `reasons`; the same for every origin in the class.
         reasons: Vec<Reason>,
     },
     /// A call an AWS service makes on the principal's behalf (forward access session) after a public request:
     /// `aws:ViaAWSService` true, `aws:SourceIp` kept (§5.2). Listed only when a policy tests `aws:ViaAWSService`.
     ViaAwsService {
+        /// The `aws:SourceIp` of the first, public request, which the service's call keeps, as CIDR blocks.
         source_ip: Vec<IpNet>,
+        /// The decision of every origin in the class.
         decision: Decision,
+        /// Why, as a decision record's `reasons`; the same for every origin in the class.
         reasons: Vec<Reason>,
     },
 }
 
 impl Origin {
+    /// The decision every origin of the class gets, whichever path it is on.
     pub fn decision(&self) -> Decision {
         match self {
             Origin::Public { decision, .. }
@@ -479,7 +498,10 @@ impl Origin {
 /// Every origin class of one step; together they cover every origin exactly once.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ReachStep {
+    /// Which step of the flow.
     pub step: Step,
+    /// The classes: the public path, then the endpoint path, then (when a policy tests `aws:ViaAWSService`) calls
+    /// via an AWS service. Classes that decide alike for the same reasons are merged (docs/reach.md).
     pub origins: Vec<Origin>,
 }
 
@@ -487,7 +509,11 @@ pub struct ReachStep {
 /// network has, with their policies.
 #[derive(Debug, Clone, Default)]
 pub struct ReachQuery {
+    /// The request every origin shares: principal, action, resource and the context keys other than the network
+    /// keys, which reach sets for each class, replacing any value given here (`aws:SourceIp`, `aws:SourceVpce`, `aws:SourceVpc`,
+    /// `aws:VpcSourceIp`, `aws:ViaAWSService`).
     pub template: Request,
+
     /// The SageMaker API endpoint (`com.amazonaws.REGION.sagemaker.api`) id and its policy, if known.
     pub api_endpoint: Option<(String, Option<crate::compile::CompiledPolicy>)>,
     /// The Studio endpoint (`aws.sagemaker.REGION.studio`) id and its policy, if known.

@@ -38,6 +38,8 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// The verdict as the presign record writes it (docs/FORMATS.md §4): `works`, `create-denied`,
+    /// `use-denied`, `partial`, `unreachable` or `sso-domain`.
     pub fn name(self) -> &'static str {
         match self {
             Verdict::Works => "works",
@@ -82,13 +84,19 @@ impl fmt::Display for Verdict {
 /// The whole answer of `iamgate presign`.
 #[derive(Debug, Clone, Serialize)]
 pub struct PresignReport {
+    /// The network's `name`.
     pub network: String,
+    /// Both steps, `create` then `use`, each with its host, endpoint, path, context and decision.
     pub steps: Vec<StepReport>,
+    /// The flow as a whole: the first step, in flow order, that fails decides it; `sso-domain` overrides all.
     pub verdict: Verdict,
+    /// The traps of docs/SEMANTICS.md §7 this network's policies fall into (docs/network.md, Findings), each
+    /// placed in its policy's file; the `sso-domain` finding comes first when present. Empty when none.
     pub findings: Vec<Finding>,
 }
 
 impl PresignReport {
+    /// The report of `step`, if the report has it (a report from [`presign`] always has both).
     pub fn step(&self, step: StepKind) -> Option<&StepReport> {
         self.steps.iter().find(|s| s.step == step)
     }
