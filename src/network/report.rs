@@ -286,12 +286,21 @@ mod tests {
     /// `n` one-address Allow statements for the presign action, each `op` on its own `aws:SourceIp` address
     /// inside 165.225.0.0/16, and a network whose Zscaler egress is that /16.
     fn one_address_statements(op: &str, n: usize) -> (PolicySet, Network) {
-        let statements: Vec<String> = (0..n)
-            .map(|i| {
+        let addresses = (0..n).map(|i| format!("165.225.{}.{}", i / 250, i % 250));
+        address_statements(op, addresses, "165.225.0.0/16")
+    }
+
+    /// One Allow statement for the presign action per address, each `op` on that `aws:SourceIp` address, and a
+    /// network whose Zscaler egress is `egress`.
+    fn address_statements(
+        op: &str,
+        addresses: impl Iterator<Item = String>,
+        egress: &str,
+    ) -> (PolicySet, Network) {
+        let statements: Vec<String> = addresses
+            .map(|a| {
                 format!(
-                    r#"{{"Effect":"Allow","Action":"sagemaker:CreatePresignedDomainUrl","Resource":"*","Condition":{{"{op}":{{"aws:SourceIp":"165.225.{}.{}/32"}}}}}}"#,
-                    i / 250,
-                    i % 250
+                    r#"{{"Effect":"Allow","Action":"sagemaker:CreatePresignedDomainUrl","Resource":"*","Condition":{{"{op}":{{"aws:SourceIp":"{a}/32"}}}}}}"#
                 )
             })
             .collect();
@@ -304,10 +313,12 @@ mod tests {
             .build()
             .unwrap();
         let net = Network::parse(
-            r#"{"name":"wide","region":"eu-west-1","account":"111122223333",
+            &format!(
+                r#"{{"name":"wide","region":"eu-west-1","account":"111122223333",
                 "principal":"arn:aws:iam::111122223333:role/DataSci","domain_id":"d-abc123","user_profile":"alice",
-                "client":{"ip":"10.20.1.5","egress":{"kind":"zscaler","ips":["165.225.0.0/16"]}},
-                "create":{"via":"client"}}"#,
+                "client":{{"ip":"10.20.1.5","egress":{{"kind":"zscaler","ips":["{egress}"]}}}},
+                "create":{{"via":"client"}}}}"#
+            ),
             None,
         )
         .unwrap();
@@ -347,30 +358,8 @@ mod tests {
     #[test]
     fn presign2_blocks_of_a_class_share_its_reasons() {
         let n = 40;
-        let statements: Vec<String> = (0..n)
-            .map(|i| {
-                format!(
-                    r#"{{"Effect":"Allow","Action":"sagemaker:CreatePresignedDomainUrl","Resource":"*","Condition":{{"NotIpAddress":{{"aws:SourceIp":"165.225.0.{}/32"}}}}}}"#,
-                    2 * i + 1
-                )
-            })
-            .collect();
-        let text = format!(
-            r#"{{"Version":"2012-10-17","Statement":[{}]}}"#,
-            statements.join(",")
-        );
-        let set = PolicySet::builder()
-            .identity(Policy::parse(&text).unwrap())
-            .build()
-            .unwrap();
-        let net = Network::parse(
-            r#"{"name":"wide","region":"eu-west-1","account":"111122223333",
-                "principal":"arn:aws:iam::111122223333:role/DataSci","domain_id":"d-abc123","user_profile":"alice",
-                "client":{"ip":"10.20.1.5","egress":{"kind":"zscaler","ips":["165.225.0.0/24"]}},
-                "create":{"via":"client"}}"#,
-            None,
-        )
-        .unwrap();
+        let addresses = (0..n).map(|i| format!("165.225.0.{}", 2 * i + 1));
+        let (set, net) = address_statements("NotIpAddress", addresses, "165.225.0.0/24");
         let report = presign(&set, &net);
         let create = &report.steps[0];
         assert_eq!(create.classes.len(), n + 1);
