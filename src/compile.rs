@@ -611,27 +611,49 @@ impl Inner {
     /// value of that key), and, unless `lazy`, index the actions the set names. The compiled policies are
     /// shared, not copied: the numbering goes to the set's side tables.
     fn intern(mut self, lazy: bool) -> Inner {
-        let mut keys: Vec<(u64, String)> = Vec::new();
+        let keys: Vec<(u64, String)>;
         let mut places = Vec::new();
         let mut slots = Vec::new();
         let mut id = 0usize;
         {
+            // Each key's slot: found in the list of keys while they are few (the usual set), without hashing
+            // them; through a map once they are many.
+            const SMALL_KEYS: usize = 16;
+            let mut listed: Vec<(u64, &str)> = Vec::new();
             let mut slot_of: std::collections::HashMap<&str, u32> =
                 std::collections::HashMap::new();
+            let slot = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
             for (_, p) in self.policies() {
-                places.push((
-                    u32::try_from(id).unwrap_or(u32::MAX),
-                    u32::try_from(slots.len()).unwrap_or(u32::MAX),
-                ));
+                places.push((slot(id), slot(slots.len())));
                 id += p.statements.len();
                 for c in p.statements.iter().flat_map(|st| st.conditions.iter()) {
-                    let slot = *slot_of.entry(c.key.as_str()).or_insert_with(|| {
-                        keys.push((c.hash, c.key.clone()));
-                        u32::try_from(keys.len() - 1).unwrap_or(u32::MAX)
+                    let key = c.key.as_str();
+                    if slot_of.is_empty() && listed.len() >= SMALL_KEYS {
+                        slot_of.extend(listed.iter().enumerate().map(|(i, (_, k))| (*k, slot(i))));
+                    }
+                    let found = if slot_of.is_empty() {
+                        listed
+                            .iter()
+                            .position(|(h, k)| *h == c.hash && *k == key)
+                            .map(slot)
+                    } else {
+                        slot_of.get(key).copied()
+                    };
+                    let at = found.unwrap_or_else(|| {
+                        listed.push((c.hash, key));
+                        let at = slot(listed.len() - 1);
+                        if !slot_of.is_empty() {
+                            slot_of.insert(key, at);
+                        }
+                        at
                     });
-                    slots.push(slot);
+                    slots.push(at);
                 }
             }
+            keys = listed
+                .into_iter()
+                .map(|(h, k)| (h, k.to_string()))
+                .collect();
         }
         self.places = places;
         self.slots = slots;
@@ -1918,6 +1940,35 @@ mod tests {
         assert!(lazy.inner.indexed());
         assert!(lazy.inner.actions().is_some());
         same_decisions(&build(builder(), true).unwrap(), &eager);
+    }
+
+    /// A condition key's slot is the same wherever the key is tested, whether the set's keys are few (found in
+    /// their list) or many (found through a map): 40 keys, in two policies, each in both of them.
+    #[test]
+    fn cold_slots_shared_by_equal_keys_few_or_many() {
+        for n in [3usize, 16, 17, 40] {
+            let conds: Vec<String> = (0..n).map(|i| format!(r#""test:key{i}":"v""#)).collect();
+            let policy = |keys: &[String]| {
+                Policy::parse(&format!(
+                    r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Action":"*","Resource":"*","Condition":{{"StringEquals":{{{}}}}}}}}}"#,
+                    keys.join(",")
+                ))
+                .unwrap()
+            };
+            let mut reversed = conds.clone();
+            reversed.reverse();
+            let set = PolicySet::builder()
+                .identity(policy(&conds))
+                .identity(policy(&reversed))
+                .build_lazy()
+                .unwrap();
+            let slots = &set.inner.slots;
+            assert_eq!(slots.len(), 2 * n);
+            let (first, second) = slots.split_at(n);
+            // The first policy gives keys 0..n their slots in order; the second, reversed, finds the same ones.
+            assert_eq!(first, (0..n as u32).collect::<Vec<_>>());
+            assert_eq!(second, (0..n as u32).rev().collect::<Vec<_>>());
+        }
     }
 
     /// Every error of a set is collected, in the order of its policies and statements; the first stays where

@@ -307,14 +307,9 @@ impl Validator<'_> {
 
 /// Whether `text` may hold an empty JSON object: a `{` followed, after JSON whitespace only, by `}`.
 pub(super) fn has_empty_object(text: &str) -> bool {
-    let b = text.as_bytes();
-    b.iter().enumerate().any(|(i, &c)| {
-        c == b'{'
-            && b.get(i + 1..).is_some_and(|rest| {
-                rest.iter()
-                    .find(|c| !matches!(c, b' ' | b'\t' | b'\n' | b'\r'))
-                    .is_some_and(|&c| c == b'}')
-            })
+    text.split('{').skip(1).any(|rest| {
+        rest.trim_start_matches([' ', '\t', '\n', '\r'])
+            .starts_with('}')
     })
 }
 
