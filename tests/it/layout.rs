@@ -108,3 +108,17 @@ fn network_findings_and_report_import_one_way() {
         "findings imports report again"
     );
 }
+
+/// The parser's JSON tree is private to the crate: only the non-default `internals` feature (fuzz targets,
+/// benches, these tests) makes `parse::json` reachable, hidden from the documentation.
+#[test]
+fn the_json_tree_is_private_without_internals() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let parse = std::fs::read_to_string(dir.join("src/parse/mod.rs")).unwrap();
+    assert!(parse.contains("#[cfg(not(feature = \"internals\"))]\npub(crate) mod json;"));
+    assert!(parse.contains("#[cfg(feature = \"internals\")]\n#[doc(hidden)]\npub mod json;"));
+    let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+    assert!(manifest.contains("default = []") && manifest.contains("internals = []"));
+    let fuzz = std::fs::read_to_string(dir.join("fuzz/Cargo.toml")).unwrap();
+    assert!(fuzz.contains(r#"features = ["internals"]"#));
+}

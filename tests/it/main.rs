@@ -15,6 +15,8 @@ mod cli;
 mod docs;
 mod fidelity;
 mod hostile;
+// The spanned JSON parser, which the `internals` feature makes reachable.
+#[cfg(feature = "internals")]
 mod json;
 mod jsonapi;
 mod layout;
@@ -25,6 +27,8 @@ mod properties;
 mod reach;
 #[cfg(feature = "cli")]
 mod readme;
+// The fuzz targets' checks, which reach the JSON parser through the `internals` feature.
+#[cfg(feature = "internals")]
 mod regressions;
 #[cfg(feature = "cli")]
 mod streams;
