@@ -14,10 +14,7 @@ impl Validator<'_> {
         let allowed = |c: char| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{ff}');
         // Most policies are ASCII without control characters: one pass over the bytes proves there is nothing
         // to report, without decoding characters.
-        if src
-            .bytes()
-            .all(|b| b.is_ascii() && (b >= 0x20 || matches!(b, b'\t' | b'\n' | b'\r')))
-        {
+        if plain_ascii(src.as_bytes()) {
             return;
         }
         let mut run: Option<(usize, usize, char)> = None;
@@ -234,4 +231,23 @@ impl Validator<'_> {
             }
         }
     }
+}
+
+/// Whether `b` is ASCII with no control character but tab, line feed and carriage return: eight bytes at a time,
+/// a word looked at byte by byte only when it holds a byte below `0x20`.
+pub(super) fn plain_ascii(b: &[u8]) -> bool {
+    const LOW: u64 = 0x2020_2020_2020_2020;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let byte_ok = |c: &u8| *c >= 0x20 && c.is_ascii() || matches!(c, b'\t' | b'\n' | b'\r');
+    let words = b.chunks_exact(8);
+    let rest = words.remainder();
+    words.clone().all(|w| {
+        let x = w.try_into().map_or(HIGH, u64::from_le_bytes);
+        // A byte of 0x80 or more, or one below 0x20 (whose subtraction borrows into its high bit), flags the word.
+        if (x | x.wrapping_sub(LOW)) & HIGH == 0 {
+            true
+        } else {
+            w.iter().all(byte_ok)
+        }
+    }) && rest.iter().all(byte_ok)
 }

@@ -1146,3 +1146,29 @@ fn cold_key_lists_compared_without_case_are_lowercase() {
     assert!(Lower::of("aws:SourceVpce").is_in(&keys::ENDPOINT_KEYS));
     assert!(!Lower::of("aws:SourceVpcArn").is_in(&keys::ENDPOINT_KEYS));
 }
+
+#[test]
+fn cold_plain_ascii_is_the_byte_rule() {
+    // Every byte value at every offset of a word, against the rule read byte by byte.
+    let rule = |b: &[u8]| {
+        b.iter()
+            .all(|&c| c.is_ascii() && (c >= 0x20 || matches!(c, b'\t' | b'\n' | b'\r')))
+    };
+    for len in [1usize, 7, 8, 9, 17, 24] {
+        for at in 0..len {
+            for c in 0..=255u8 {
+                let mut b = vec![b'a'; len];
+                b[at] = c;
+                assert_eq!(
+                    document::plain_ascii(&b),
+                    rule(&b),
+                    "{c:#x} at {at} of {len}"
+                );
+            }
+        }
+    }
+    assert!(document::plain_ascii(b""));
+    assert!(document::plain_ascii(
+        b"{\"Version\": \"2012-10-17\",\r\n\t\"Statement\": []}"
+    ));
+}
