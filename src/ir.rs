@@ -51,9 +51,9 @@ pub(crate) enum CPrincipal {
 
 #[derive(Debug, Clone)]
 pub(crate) struct CStatement {
-    /// Its position in its policy: its id in a set is its policy's first id plus this (see [`Placed::id`]).
+    /// Its position in its policy: its id in a set is its policy's first id plus this (see `compile::Placed::id`).
     pub index: usize,
-    /// The position of its first condition among its policy's conditions (see [`Placed::slot`]).
+    /// The position of its first condition among its policy's conditions (see `compile::Placed::slot`).
     pub cond_at: usize,
     /// An `Action`/`NotAction` pattern has a wildcard and is not `*`: matching an action the set never names
     /// needs the patterns.
