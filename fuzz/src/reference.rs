@@ -231,6 +231,7 @@ fn statement_reason(at: PolicyRef, st: &Statement) -> Reason {
         sid: st.sid.as_ref().map(|s| s.value.to_string()),
         statement: st.index,
         effect: st.effect.value,
+        span: st.span,
     }
 }
 

@@ -6,7 +6,7 @@ use super::place::{Place, of_span, place};
 use super::{Answer, ApiError};
 use crate::compile::{EndpointKind, PolicyRef, PolicySet, PolicySetBuilder, ResourceKind};
 use crate::context::{RequestRef, ValueRef};
-use crate::decide::{ConditionTrace, Decision, KeyLayout, Reason, StatementTrace};
+use crate::decide::{ConditionTrace, Decision, KeyLayout, Outcome, Reason, StatementTrace};
 use crate::limits::Limits;
 use crate::parse::json::Node;
 use crate::policy::{Effect, Policy};
@@ -177,6 +177,13 @@ pub struct ConditionOut {
 
     /// From the key to the end of its values, in the policy's text.
     pub place: Option<Place>,
+    /// What `held` rests on, named as in a decision record's condition trace (docs/FORMATS.md §2): `matched`,
+    /// `no-match`, `absent-if-exists`, ...
+    pub outcome: Outcome,
+    /// The policy's values for the key, as written.
+    pub values: Vec<String>,
+    /// The request's values of the key; null when the request does not give the key.
+    pub request_values: Option<Vec<String>>,
 }
 
 fn parse_policy(doc: &Doc<'_>, name: String, errors: &mut Vec<ApiError>) -> Option<Policy> {
@@ -473,22 +480,25 @@ impl Compiled {
             action_matched: t.action_matched,
             resource_matched: t.resource_matched,
             principal_matched: t.principal_matched,
-            place: st.map(|s| of_span(text, s.span)),
+            place: st.map(|_| of_span(text, t.span)),
             conditions: t
                 .conditions
                 .iter()
                 .map(|c: &ConditionTrace| ConditionOut {
-                    operator: c.operator.clone(),
+                    operator: c.operator.to_string(),
                     // The key as the policy writes it (the trace has it in lowercase).
                     key: st
                         .and_then(|s| s.conditions.get(c.index))
                         .map_or_else(|| c.key.clone(), |w| w.key.value.to_string()),
                     held: c.held,
-                    why: c.why.clone(),
+                    why: c.why(),
                     uncertain: c.uncertain,
-                    place: st.and_then(|s| s.conditions.get(c.index)).map(|w| {
-                        place(text, w.key.span.start as usize, w.values_span.end as usize)
-                    }),
+                    place: st
+                        .and_then(|s| s.conditions.get(c.index))
+                        .map(|_| of_span(text, c.span)),
+                    outcome: c.outcome,
+                    values: c.values.clone(),
+                    request_values: c.request_values.clone(),
                 })
                 .collect(),
         }

@@ -286,7 +286,7 @@ fn foranyvalue_ifexists_on_an_absent_key_is_false() {
         assert_eq!(s.decide_ref(&borrowed), Ok(want), "{op}");
     }
     let why = set("ForAnyValue:StringEqualsIfExists").explain(&public);
-    let text = &why.statements[0].conditions[0].why;
+    let text = &why.statements[0].conditions[0].why();
     assert!(text.contains("`ForAnyValue` is false"), "{text}");
 }
 
