@@ -419,3 +419,227 @@ impl PolicySet {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Context, ContextValue, Request, Scalar};
+
+    const TEXT: &str = r#"{"Version": "2012-10-17", "Statement": [{"Sid": "Other", "Effect": "Deny", "Action": "s3:PutObject", "Resource": "*"},
+ {"Sid": "Every", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": {
+  "StringEquals": {"aws:PrincipalTag/team": ["a", "b"], "aws:PrincipalTag/x": 5},
+  "StringNotEquals": {"aws:PrincipalTag/team": "a", "aws:PrincipalTag/absent": "z"},
+  "StringEqualsIfExists": {"aws:PrincipalTag/absent": "z"},
+  "ForAnyValue:StringEquals": {"aws:TagKeys": ["k"], "aws:absent1": "v"},
+  "ForAllValues:StringEquals": {"aws:absent2": "v"},
+  "NumericLessThan": {"s3:max-keys": "10"},
+  "Null": {"aws:absent3": "true", "aws:PrincipalTag/team": "true"}}}]}"#;
+
+    fn explained() -> Explanation {
+        let set = PolicySet::builder()
+            .identity(Policy::parse(TEXT).unwrap())
+            .build()
+            .unwrap();
+        let ctx = Context::new()
+            .with("aws:PrincipalTag/team", "a")
+            .unwrap()
+            .with("aws:PrincipalTag/x", "6")
+            .unwrap()
+            .context_list("aws:TagKeys", &["j", "k"]);
+        set.explain(&Request::new("s3:GetObject", "arn:aws:s3:::b/k").context(ctx))
+    }
+
+    trait List {
+        fn context_list(self, key: &str, values: &[&str]) -> Self;
+    }
+    impl List for Context {
+        fn context_list(mut self, key: &str, values: &[&str]) -> Self {
+            let list = values.iter().map(|v| Scalar::from(*v)).collect();
+            self.insert(key, ContextValue::Many(list)).unwrap();
+            self
+        }
+    }
+
+    #[test]
+    fn every_outcome_with_its_values_why_and_span() {
+        let ex = explained();
+        assert_eq!(ex.decision, Decision::ImplicitDeny);
+        let st = ex.statements.iter().find(|s| s.statement == 1).unwrap();
+        assert!(TEXT[st.span.range()].starts_with(r#"{"Sid": "Every""#));
+        assert!(TEXT[st.span.range()].ends_with(r#""true"}}}"#));
+        let got: Vec<(String, &str, bool, &str, String)> = st
+            .conditions
+            .iter()
+            .map(|c| {
+                (
+                    c.operator.to_string(),
+                    c.key.as_str(),
+                    c.held,
+                    c.outcome.name(),
+                    c.why(),
+                )
+            })
+            .collect();
+        let want = [
+            (
+                "StringEquals",
+                "aws:principaltag/team",
+                true,
+                "matched",
+                "`a` matches a policy value",
+            ),
+            (
+                "StringEquals",
+                "aws:principaltag/x",
+                false,
+                "no-match",
+                "`6` matches no policy value",
+            ),
+            (
+                "StringNotEquals",
+                "aws:principaltag/team",
+                false,
+                "matched",
+                "`a` matches a policy value, so the negated operator is false",
+            ),
+            (
+                "StringNotEquals",
+                "aws:principaltag/absent",
+                true,
+                "absent-negated",
+                "key absent: a negated operator is true",
+            ),
+            (
+                "StringEqualsIfExists",
+                "aws:principaltag/absent",
+                true,
+                "absent-if-exists",
+                "key absent: `IfExists` makes the condition true",
+            ),
+            (
+                "ForAnyValue:StringEquals",
+                "aws:tagkeys",
+                true,
+                "matched",
+                "the request values matches a policy value (any request value checked)",
+            ),
+            (
+                "ForAnyValue:StringEquals",
+                "aws:absent1",
+                false,
+                "absent-for-any-value",
+                "key absent: `ForAnyValue` is false",
+            ),
+            (
+                "ForAllValues:StringEquals",
+                "aws:absent2",
+                true,
+                "absent-for-all-values",
+                "key absent: `ForAllValues` is vacuously true",
+            ),
+            (
+                "NumericLessThan",
+                "s3:max-keys",
+                false,
+                "absent-positive",
+                "key absent: a positive operator is false",
+            ),
+            (
+                "Null",
+                "aws:absent3",
+                true,
+                "null-absent",
+                "key absent: `Null` is true",
+            ),
+            (
+                "Null",
+                "aws:principaltag/team",
+                false,
+                "null-present",
+                "key present: `Null` is false",
+            ),
+        ];
+        let want: Vec<(String, &str, bool, &str, String)> = want
+            .iter()
+            .map(|&(o, k, h, n, w)| (o.to_string(), k, h, n, w.to_string()))
+            .collect();
+        assert_eq!(got, want);
+        // Each condition's span runs from its key to the end of its values, as written.
+        let spans: Vec<&str> = st
+            .conditions
+            .iter()
+            .map(|c| &TEXT[c.span.range()])
+            .collect();
+        assert_eq!(spans[0], r#""aws:PrincipalTag/team": ["a", "b"]"#);
+        assert_eq!(spans[1], r#""aws:PrincipalTag/x": 5"#);
+        assert_eq!(spans[9], r#""aws:absent3": "true""#);
+        // The policy's values as written, and the request's as the condition read them (none: absent).
+        assert_eq!(st.conditions[1].values, ["5"]);
+        assert_eq!(
+            st.conditions[5].request_values,
+            Some(vec!["j".to_string(), "k".to_string()])
+        );
+        assert_eq!(st.conditions[3].request_values, None);
+    }
+
+    #[test]
+    fn a_condition_serialises_with_the_old_fields_first_then_the_new() {
+        let ex = explained();
+        let st = ex.statements.iter().find(|s| s.statement == 1).unwrap();
+        let c = serde_json::to_string(&st.conditions[0]).unwrap();
+        let start = TEXT.find(r#""aws:PrincipalTag/team": ["a""#).unwrap();
+        let end = start + r#""aws:PrincipalTag/team": ["a", "b"]"#.len();
+        assert_eq!(
+            c,
+            format!(
+                r#"{{"index":0,"operator":"StringEquals","key":"aws:principaltag/team","held":true,"why":"`a` matches a policy value","outcome":"matched","values":["a","b"],"request_values":["a"],"span":{{"start":{start},"end":{end}}}}}"#
+            )
+        );
+        let s = serde_json::to_value(st).unwrap();
+        let keys: Vec<&String> = s.as_object().unwrap().keys().collect();
+        // serde_json's map without `preserve_order` sorts keys: check the text's order instead.
+        assert_eq!(keys.len(), 10);
+        let bare = StatementTrace {
+            conditions: Vec::new(),
+            ..st.clone()
+        };
+        let text = serde_json::to_string(&bare).unwrap();
+        let order = [
+            "\"policy\"",
+            "\"statement\"",
+            "\"sid\"",
+            "\"effect\"",
+            "\"action_matched\"",
+            "\"resource_matched\"",
+            "\"principal_matched\"",
+            "\"conditions\"",
+            "\"applies\"",
+            "\"span\"",
+        ];
+        let at: Vec<usize> = order.iter().map(|k| text.find(k).unwrap()).collect();
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "{text}");
+    }
+
+    #[test]
+    fn reasons_carry_their_statement_span_and_serialise_as_before() {
+        let set = PolicySet::builder()
+            .identity(Policy::parse(TEXT).unwrap())
+            .build()
+            .unwrap();
+        let req = Request::new("s3:PutObject", "arn:aws:s3:::b/k");
+        let ex = set.explain(&req);
+        assert_eq!(ex.decision, Decision::ExplicitDeny);
+        let span = ex.reasons[0].span().unwrap();
+        assert_eq!(
+            &TEXT[span.range()],
+            r#"{"Sid": "Other", "Effect": "Deny", "Action": "s3:PutObject", "Resource": "*"}"#
+        );
+        assert_eq!(ex.deciding().next().map(|s| s.span), Some(span));
+        // The reasons-only path places them alike.
+        assert_eq!(set.decide_with_reasons(&req).1, ex.reasons);
+        assert_eq!(
+            serde_json::to_string(&ex.reasons[0]).unwrap(),
+            r#"{"policy":"identity[0]","sid":"Other","statement":0,"effect":"Deny"}"#
+        );
+    }
+}
