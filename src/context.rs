@@ -762,7 +762,7 @@ impl Request {
     /// assert_eq!(e.to_string(), "action ` s3:GetObject` is not `service:ActionName` (ASCII letters, digits, `-` and `_`, no wildcard, no space)");
     /// ```
     pub fn check(&self) -> Result<(), ContextError> {
-        crate::shape::check(&self.action, &self.resource)
+        check_shape(&self.action, &self.resource)
     }
 
     /// The principal's account: the ARN's account field, or a bare 12-digit account id.
@@ -952,6 +952,31 @@ impl<'a> Found<'a> {
             ip: e.ip,
         }
     }
+}
+
+/// Why the action or the resource of a request is refused, if one is ([`crate::shape`]'s rules): an error naming
+/// [`crate::shape::ACTION`] or [`crate::shape::RESOURCE`] as its key.
+#[cold]
+pub(crate) fn check_shape(action: &str, resource: &str) -> Result<(), ContextError> {
+    if !crate::shape::action_ok(action) {
+        return Err(ContextError {
+            key: crate::shape::ACTION.into(),
+            message: format!(
+                "`{}` is not `service:ActionName` (ASCII letters, digits, `-` and `_`, no wildcard, no space)",
+                action.escape_debug()
+            ),
+        });
+    }
+    if !crate::shape::resource_ok(resource) {
+        return Err(ContextError {
+            key: crate::shape::RESOURCE.into(),
+            message: format!(
+                "`{}` is neither `*` nor an ARN (`arn:partition:service:region:account:resource`)",
+                resource.escape_debug()
+            ),
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -226,7 +226,7 @@ impl PolicySet {
         inp.ingest(&self.inner, req, layout)?;
         let decision = self.run(&inp, &mut ());
         if inp.suspect(decision) {
-            crate::shape::check(req.action, req.resource)?;
+            crate::context::check_shape(req.action, req.resource)?;
         }
         Ok(decision)
     }
@@ -257,7 +257,7 @@ impl PolicySet {
 
     /// [`PolicySet::explain`] of a borrowed request; a malformed one is an error, as in [`PolicySet::decide_ref`].
     pub fn explain_ref(&self, req: &RequestRef<'_>) -> Result<Explanation, ContextError> {
-        crate::shape::check(req.action, req.resource)?;
+        crate::context::check_shape(req.action, req.resource)?;
         Ok(self.explain_input(Input::borrowed(&self.inner, req, None)?))
     }
 
@@ -843,7 +843,7 @@ impl<'r> Input<'r> {
         }
     }
 
-    /// Whether the action and resource have the shape [`crate::shape::check`] asks for. An action the set's
+    /// Whether the action and resource have the shape [`crate::context::check_shape`] asks for. An action the set's
     /// index names has it (only well-formed literals get an entry), so only another is read; a resource whose
     /// account field a decision has located (`resource_account_at`) has its five colons.
     #[inline(always)]

@@ -4,11 +4,9 @@
 //! attacker), and iamgate refuses it: an error from the checked entry points, `ImplicitDeny` from the infallible
 //! ones (README, "Untrusted input").
 
-use crate::context::ContextError;
-
-/// [`ContextError::key`] of an error about the request's action.
+/// [`crate::ContextError::key`] of an error about the request's action.
 pub const ACTION: &str = "(action)";
-/// [`ContextError::key`] of an error about the request's resource.
+/// [`crate::ContextError::key`] of an error about the request's resource.
 pub const RESOURCE: &str = "(resource)";
 
 /// Whether `action` is `service:ActionName`: a service prefix of ASCII letters, digits and `-`, one colon, and a
@@ -68,29 +66,4 @@ pub(crate) fn resource_ok_given(resource: &str, five_colons: bool) -> bool {
 #[inline(never)]
 fn has_five_colons(arn: &str) -> bool {
     crate::policy::arn::account_field_at(arn).is_some()
-}
-
-/// Why the action or the resource of a request is refused, if one is: an error naming [`ACTION`] or
-/// [`RESOURCE`] as its key.
-#[cold]
-pub fn check(action: &str, resource: &str) -> Result<(), ContextError> {
-    if !action_ok(action) {
-        return Err(ContextError {
-            key: ACTION.into(),
-            message: format!(
-                "`{}` is not `service:ActionName` (ASCII letters, digits, `-` and `_`, no wildcard, no space)",
-                action.escape_debug()
-            ),
-        });
-    }
-    if !resource_ok(resource) {
-        return Err(ContextError {
-            key: RESOURCE.into(),
-            message: format!(
-                "`{}` is neither `*` nor an ARN (`arn:partition:service:region:account:resource`)",
-                resource.escape_debug()
-            ),
-        });
-    }
-    Ok(())
 }
