@@ -181,13 +181,13 @@ impl ContextValue {
 
 /// Every key [`known_key_type`] knows, with its type: the keys whose values are checked at ingest (the catalog's
 /// [`crate::keys::CHECKED_KEYS`]).
-pub use crate::keys::CHECKED_KEYS as KNOWN_KEYS;
+pub(crate) use crate::keys::CHECKED_KEYS as KNOWN_KEYS;
 /// The type that AWS documents for a global key, used to reject malformed values at ingest (the catalog's
 /// [`crate::keys::IngestType`]).
-pub use crate::keys::IngestType as KeyType;
+pub(crate) use crate::keys::IngestType as KeyType;
 /// The documented type of the keys checked at ingest (lowercase name); `None` for any other key. Generated from
 /// the condition-key catalog ([`crate::keys::checked_key_type`]).
-pub use crate::keys::checked_key_type as known_key_type;
+pub(crate) use crate::keys::checked_key_type as known_key_type;
 
 /// Why a request was refused at ingest: a context value, or (with `key` [`crate::shape::ACTION`] or
 /// [`crate::shape::RESOURCE`]) the request's action or resource.

@@ -25,6 +25,7 @@ use crate::lower::{ALWAYS, LCondition, LResource, LTest, Plan, and, gate_ordinal
 use crate::policy::operator::{Family, Qualifier};
 use crate::policy::pattern::Vars;
 use crate::policy::{Effect, PrincipalKind};
+use crate::rules::rcp_governs;
 use crate::span::Span;
 use serde::Serialize;
 use std::cell::{Cell, OnceCell};
@@ -102,7 +103,7 @@ impl Tracer for Recorder {
     }
 }
 
-pub use crate::rules::{Gate, RCP_SERVICES, rcp_governs, rcp_service_list};
+pub use crate::rules::Gate;
 
 /// Records only the reasons: every deciding statement, without the per-condition trace.
 #[derive(Default)]
@@ -250,7 +251,24 @@ impl PolicySet {
 
     /// Decide `req` and say why: the deciding statements and, for every statement consulted, each condition's
     /// result. The same evaluator as [`PolicySet::decide`]; a malformed request ([`Request::check`]) is an
-    /// `ImplicitDeny` with no reason and no statement consulted.
+    /// `ImplicitDeny` with no reason and no statement consulted. Spans point into each policy's text
+    /// ([`crate::Policy::source`]); [`Explanation`] shows the fields.
+    ///
+    /// ```
+    /// use iamgate::decide::{AbsentRule, Outcome};
+    /// use iamgate::{Decision, Policy, PolicySet, Reason, Request};
+    /// let text = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*",
+    ///   "Condition": {"StringNotEqualsIfExists": {"aws:SourceVpce": "vpce-1a2b3c4d"}}}]}"#;
+    /// let set = PolicySet::builder().identity(Policy::parse(text).unwrap()).build().unwrap();
+    /// let ex = set.explain(&Request::new("s3:GetObject", "arn:aws:s3:::b/k"));
+    /// assert_eq!(ex.decision, Decision::ExplicitDeny);
+    /// let Reason::Statement { span, .. } = &ex.reasons[0] else { panic!("a statement decided") };
+    /// assert_eq!(&text[span.range()], &text[text.find("{\"Effect").unwrap()..text.len() - 2]);
+    /// let c = &ex.statements[0].conditions[0];
+    /// assert_eq!((c.held, c.outcome), (true, Outcome::Absent(AbsentRule::IfExists)));
+    /// assert_eq!(c.request_values, None);
+    /// assert_eq!(c.values, ["vpce-1a2b3c4d"]);
+    /// ```
     pub fn explain(&self, req: &Request) -> Explanation {
         self.explain_input(Input::owned(&self.inner, req))
     }

@@ -29,6 +29,10 @@ pub mod ffi {
         self, Case, CaseError, DecisionRecord, decide_case, resource_kind_of,
     };
 }
+/// Internals for the fuzz targets, benches and integration tests: not an API (the `internals` feature).
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod internals;
 pub mod keys;
 pub mod limits;
 mod lower;
@@ -37,7 +41,7 @@ pub mod parse;
 pub mod policy;
 pub(crate) mod refuse;
 pub(crate) mod rules;
-pub mod shape;
+pub(crate) mod shape;
 mod sort;
 pub mod span;
 mod suggest;

@@ -11,14 +11,6 @@ pub const RESOURCE: &str = "(resource)";
 
 /// Whether `action` is `service:ActionName`: a service prefix of ASCII letters, digits and `-`, one colon, and a
 /// name of ASCII letters, digits, `-` and `_` (no wildcard, no space, nothing else).
-///
-/// ```
-/// use iamgate::shape::action_ok;
-/// assert!(action_ok("sagemaker:CreatePresignedDomainUrl"));
-/// for bad in ["", " s3:GetObject", "s3GetObject", "s3\u{ff1a}GetObject", "s3:Get*", "s3:", ":GetObject"] {
-///     assert!(!action_ok(bad), "{bad:?}");
-/// }
-/// ```
 #[inline]
 pub fn action_ok(action: &str) -> bool {
     let Some((service, name)) = action.split_once(':') else {
@@ -37,15 +29,6 @@ pub fn action_ok(action: &str) -> bool {
 /// Whether `resource` is `*` or an ARN: `arn:` (lowercase, as AWS writes it) and at least five colons in all
 /// (`arn:partition:service:region:account:resource`). What follows is not read: an S3 key may hold any
 /// character, spaces at its end included.
-///
-/// ```
-/// use iamgate::shape::resource_ok;
-/// assert!(resource_ok("arn:aws:s3:::bucket/key with spaces "));
-/// assert!(resource_ok("*"));
-/// for bad in ["", " arn:aws:s3:::b", "ARN:aws:s3:::b", "arn:aws:s3", "*\n", "bucket/key"] {
-///     assert!(!resource_ok(bad), "{bad:?}");
-/// }
-/// ```
 #[inline]
 pub fn resource_ok(resource: &str) -> bool {
     resource_ok_given(resource, false)
@@ -66,4 +49,43 @@ pub(crate) fn resource_ok_given(resource: &str, five_colons: bool) -> bool {
 #[inline(never)]
 fn has_five_colons(arn: &str) -> bool {
     crate::policy::arn::account_field_at(arn).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    /// `action_ok` on a few telling inputs.
+    #[test]
+    fn action_ok_examples() {
+        use super::action_ok;
+        assert!(action_ok("sagemaker:CreatePresignedDomainUrl"));
+        for bad in [
+            "",
+            " s3:GetObject",
+            "s3GetObject",
+            "s3\u{ff1a}GetObject",
+            "s3:Get*",
+            "s3:",
+            ":GetObject",
+        ] {
+            assert!(!action_ok(bad), "{bad:?}");
+        }
+    }
+
+    /// `resource_ok` on a few telling inputs.
+    #[test]
+    fn resource_ok_examples() {
+        use super::resource_ok;
+        assert!(resource_ok("arn:aws:s3:::bucket/key with spaces "));
+        assert!(resource_ok("*"));
+        for bad in [
+            "",
+            " arn:aws:s3:::b",
+            "ARN:aws:s3:::b",
+            "arn:aws:s3",
+            "*\n",
+            "bucket/key",
+        ] {
+            assert!(!resource_ok(bad), "{bad:?}");
+        }
+    }
 }

@@ -435,7 +435,24 @@ impl Compiled {
         self.set.key_layout(Fields(Some(fields)).skip(3).step_by(2))
     }
 
-    /// Decide one request and say why, with the places of the deciding statements and of every condition.
+    /// Decide one request and say why, with the places of the deciding statements and of every condition
+    /// (1-based line, UTF-16 column, byte span in the policy's text) and each condition's outcome and values.
+    ///
+    /// ```
+    /// use iamgate::api::{Answer, compile};
+    /// let set = compile(r#"{"identity_policies": ["{\"Version\": \"2012-10-17\", \"Statement\": [\n {\"Effect\": \"Allow\", \"Action\": \"s3:GetObject\", \"Resource\": \"*\",\n  \"Condition\": {\"IpAddress\": {\"aws:SourceIp\": \"10.0.0.0/8\"}}}]}"]}"#).unwrap();
+    /// let Answer::Success(ex) = set.explain(r#"{"action": "s3:GetObject", "resource": "*", "context": {"aws:SourceIp": "10.1.2.3"}}"#) else {
+    ///     panic!("explained")
+    /// };
+    /// let st = &ex.deciding[0];
+    /// let place = st.place.unwrap();
+    /// assert_eq!((place.line, place.column, place.end_line), (2, 2, 3));
+    /// let c = &st.conditions[0];
+    /// let place = c.place.unwrap();
+    /// assert_eq!((place.line, place.column), (3, 31)); // `"aws:SourceIp": "10.0.0.0/8"`
+    /// assert_eq!((c.outcome.name(), c.values.as_slice()), ("matched", &["10.0.0.0/8".to_string()][..]));
+    /// assert_eq!(c.request_values, Some(vec!["10.1.2.3".to_string()]));
+    /// ```
     pub fn explain(&self, request: &str) -> Answer<Explained> {
         self.request(request)
             .map(|req| {
