@@ -109,7 +109,7 @@ impl<'a> ScalarRef<'a> {
     }
 
     /// The address, as AWS sees it: an IPv4-mapped IPv6 address (`::ffff:203.0.113.7`) is its IPv4 address
-    /// (see [`parse_request_ip`]).
+    /// (docs/SEMANTICS.md §9 row 16).
     pub fn ip(self) -> Option<std::net::IpAddr> {
         match self {
             ScalarRef::String(s) => parse_request_ip(s),
@@ -189,21 +189,36 @@ pub(crate) use crate::keys::IngestType as KeyType;
 /// the condition-key catalog ([`crate::keys::checked_key_type`]).
 pub(crate) use crate::keys::checked_key_type as known_key_type;
 
-/// Why a request was refused at ingest: a context value, or (with `key` [`crate::shape::ACTION`] or
-/// [`crate::shape::RESOURCE`]) the request's action or resource.
+/// Why a request was refused at ingest: a context value, or (with `key` [`ContextError::ACTION`] or
+/// [`ContextError::RESOURCE`]) the request's action or resource.
+///
+/// ```
+/// use iamgate::{ContextError, Request};
+/// let e = Request::new("s3:Get Object", "arn:aws:s3:::b/k").check().unwrap_err();
+/// assert_eq!(e.key, ContextError::ACTION);
+/// let e = Request::new("s3:GetObject", "bucket/key").check().unwrap_err();
+/// assert_eq!(e.key, ContextError::RESOURCE);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContextError {
-    /// The key (or `action`/`resource`) refused, as given.
+    /// The key (or [`ContextError::ACTION`], [`ContextError::RESOURCE`]) refused, as given.
     pub key: String,
     /// Why: lowercase, one line.
     pub message: String,
 }
 
+impl ContextError {
+    /// [`ContextError::key`] of an error about the request's action, which is not `service:ActionName`.
+    pub const ACTION: &str = crate::shape::ACTION;
+    /// [`ContextError::key`] of an error about the request's resource, which is neither `*` nor an ARN.
+    pub const RESOURCE: &str = crate::shape::RESOURCE;
+}
+
 impl fmt::Display for ContextError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.key.as_str() {
-            crate::shape::ACTION => write!(f, "action {}", self.message),
-            crate::shape::RESOURCE => write!(f, "resource {}", self.message),
+            ContextError::ACTION => write!(f, "action {}", self.message),
+            ContextError::RESOURCE => write!(f, "resource {}", self.message),
             key => write!(f, "context key `{key}`: {}", self.message),
         }
     }
@@ -752,7 +767,7 @@ impl Request {
         self
     }
 
-    /// Whether the action is `service:ActionName` and the resource `*` or an ARN ([`crate::shape`]); the context
+    /// Whether the action is `service:ActionName` and the resource `*` or an ARN (`shape`'s rules); the context
     /// was checked as it was built. The decisions refuse a request that fails this check.
     ///
     /// ```
@@ -781,7 +796,7 @@ impl Request {
 }
 
 /// Whether `s` is an AWS account id: twelve digits.
-pub fn is_account_id(s: &str) -> bool {
+pub(crate) fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 

@@ -4,7 +4,7 @@
 //!
 //! Two stages read it. `lint` (crate::validate) checks operators against a key's type and names the nearest real
 //! key to a misspelt one. The request context (crate::context) refuses a malformed value of a key marked
-//! `checked` at ingest: for those keys [`checked_key_type`] and [`CHECKED_KEYS`] are the fast forms, generated
+//! `checked` at ingest: for those keys `checked_key_type` and `CHECKED_KEYS` are the fast forms, generated
 //! from the same rows by the macro below, so there is no second list to drift.
 //!
 //! Dependencies: this module depends on nothing else in the crate; `context`, `compile`, `validate` and `network`
@@ -71,7 +71,7 @@ pub struct GlobalKey {
     pub multivalued: bool,
     /// What it holds.
     pub ty: KeyType,
-    /// Whether a request's value is checked against `ty` when given ([`checked_key_type`]).
+    /// Whether a request's value is checked against `ty` when given (`checked_key_type`).
     pub checked: bool,
 }
 

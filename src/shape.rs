@@ -4,9 +4,9 @@
 //! attacker), and iamgate refuses it: an error from the checked entry points, `ImplicitDeny` from the infallible
 //! ones (README, "Untrusted input").
 
-/// [`crate::ContextError::key`] of an error about the request's action.
+/// [`crate::ContextError::key`] of an error about the request's action ([`crate::ContextError::ACTION`]).
 pub const ACTION: &str = "(action)";
-/// [`crate::ContextError::key`] of an error about the request's resource.
+/// [`crate::ContextError::key`] of an error about the request's resource ([`crate::ContextError::RESOURCE`]).
 pub const RESOURCE: &str = "(resource)";
 
 /// Whether `action` is `service:ActionName`: a service prefix of ASCII letters, digits and `-`, one colon, and a
