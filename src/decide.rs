@@ -1247,6 +1247,7 @@ fn applies<T: Tracer>(pl: &Placed<'_>, st: &CStatement, inp: &Input<'_>, t: &mut
             // The values as written, and the span, come from the parsed policy (`PolicySet::locate`).
             values: Vec::new(),
             request_values: entry.map(|e| e.values.iter().map(|v| v.text().to_string()).collect()),
+            matched_values: matched_values(c, entry, vars),
             held,
             outcome,
             uncertain: uncertainty(c, entry),
@@ -1682,6 +1683,20 @@ fn in_set(set: &crate::compile::LiteralSet, s: &str) -> bool {
 fn in_cidrs(set: &crate::policy::value::CidrSet, ip: Option<IpAddr>, s: &str) -> bool {
     ip.or_else(|| crate::policy::value::parse_request_ip(s))
         .is_some_and(|a| set.contains(a))
+}
+
+/// The request's values of `c`'s key that match a policy value under the operator's positive form, as the kernel
+/// compares them (none for `Null`, which compares no value). Explaining only.
+fn matched_values(c: &CCondition, entry: Option<Found<'_>>, vars: &dyn Vars) -> Vec<String> {
+    match (entry, &c.values) {
+        (None, _) | (_, CValues::Null { .. }) => Vec::new(),
+        (Some(e), _) => e
+            .values
+            .iter()
+            .filter(|&r| matches_any(c, r, e.ip, vars))
+            .map(|r| r.text().to_string())
+            .collect(),
+    }
 }
 
 /// The unsettled rule of docs/SEMANTICS.md §9 that evaluating `c` on the value of its key relies on, if any.

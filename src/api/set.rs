@@ -184,6 +184,8 @@ pub struct ConditionOut {
     pub values: Vec<String>,
     /// The request's values of the key; null when the request does not give the key.
     pub request_values: Option<Vec<String>>,
+    /// Which of `request_values` matched a policy value under the operator's positive form.
+    pub matched_values: Vec<String>,
 }
 
 fn parse_policy(doc: &Doc<'_>, name: String, errors: &mut Vec<ApiError>) -> Option<Policy> {
@@ -516,6 +518,7 @@ impl Compiled {
                     outcome: c.outcome,
                     values: c.values.clone(),
                     request_values: c.request_values.clone(),
+                    matched_values: c.matched_values.clone(),
                 })
                 .collect(),
         }

@@ -182,6 +182,10 @@ pub struct ConditionTrace {
     pub values: Vec<String>,
     /// The request's values of the key as the condition read them; `None` when the request does not give the key.
     pub request_values: Option<Vec<String>>,
+    /// Which of `request_values` matched a policy value under the operator's positive form (`StringEquals` for
+    /// `StringNotEquals`): the one that made an unqualified condition match, or, under `ForAllValues:`, all but
+    /// the ones that did not. Empty for `Null`.
+    pub matched_values: Vec<String>,
     /// Whether the condition held for this request (docs/SEMANTICS.md §3.6). A statement applies only when all
     /// its conditions hold.
     pub held: bool,
@@ -257,7 +261,7 @@ impl fmt::Display for Why<'_> {
 
 impl Serialize for ConditionTrace {
     /// docs/FORMATS.md §2: `index`, `operator`, `key`, `held`, `why`, `uncertain` (when set), then `outcome`,
-    /// `values`, `request_values` and `span`.
+    /// `values`, `request_values`, `matched_values` and `span`.
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("index", &self.index)?;
@@ -271,6 +275,7 @@ impl Serialize for ConditionTrace {
         m.serialize_entry("outcome", &self.outcome)?;
         m.serialize_entry("values", &self.values)?;
         m.serialize_entry("request_values", &self.request_values)?;
+        m.serialize_entry("matched_values", &self.matched_values)?;
         m.serialize_entry("span", &self.span)?;
         m.end()
     }
@@ -580,6 +585,10 @@ mod tests {
             Some(vec!["j".to_string(), "k".to_string()])
         );
         assert_eq!(st.conditions[3].request_values, None);
+        // Which request values matched: `k` of `j` and `k`; none of `6`; none for `Null`.
+        assert_eq!(st.conditions[5].matched_values, ["k"]);
+        assert!(st.conditions[1].matched_values.is_empty());
+        assert!(st.conditions[10].matched_values.is_empty());
     }
 
     #[test]
@@ -592,7 +601,7 @@ mod tests {
         assert_eq!(
             c,
             format!(
-                r#"{{"index":0,"operator":"StringEquals","key":"aws:principaltag/team","held":true,"why":"`a` matches a policy value","outcome":"matched","values":["a","b"],"request_values":["a"],"span":{{"start":{start},"end":{end}}}}}"#
+                r#"{{"index":0,"operator":"StringEquals","key":"aws:principaltag/team","held":true,"why":"`a` matches a policy value","outcome":"matched","values":["a","b"],"request_values":["a"],"matched_values":["a"],"span":{{"start":{start},"end":{end}}}}}"#
             )
         );
         let s = serde_json::to_value(st).unwrap();

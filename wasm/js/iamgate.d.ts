@@ -102,6 +102,8 @@ export interface ConditionOut {
   values: string[];
   /** The request's values of the key; null when the request does not give it. */
   request_values: string[] | null;
+  /** Which of `request_values` matched a policy value under the operator's positive form. */
+  matched_values: string[];
 }
 
 export interface StatementOut {

@@ -57,7 +57,7 @@ test("decisions and reasons equal the native CLI's batch on every corpus case", 
     const traced = (st) => ({
       policy: st.policy, statement: st.statement, applies: st.applies, span: st.span ?? st.place?.span,
       conditions: st.conditions.map((c) => ({
-        held: c.held, why: c.why, outcome: c.outcome, values: c.values, request_values: c.request_values,
+        held: c.held, why: c.why, outcome: c.outcome, values: c.values, request_values: c.request_values, matched_values: c.matched_values,
         span: c.span ?? c.place?.span,
       })),
     });

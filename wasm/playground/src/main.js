@@ -530,7 +530,7 @@ function render(out, presigned, reached, net) {
         ${ex.reasons.map((r) => `<div>${reasonText(r)}</div>`).join("")}
         ${sts
           .map((st, i) => `<div class="stmt ${st.effect}"><a data-st="${i}" title="Show in the editor">${esc(st.policy)} statement ${st.statement}${st.sid ? ` ${esc(st.sid)}` : ""}</a> ${st.applies ? "applies" : "does not apply"}
-            ${st.conditions.map((c) => `<div class="cond ${c.held ? "held" : "not"}"><span class="mark">${c.held ? "✓" : "✗"}</span><span><code>${esc(c.operator)}</code> on <code>${esc(c.key)}</code>: ${esc(c.why)} <span class="muted">(request: ${c.request_values ? c.request_values.map((v) => `<code>${esc(v)}</code>`).join(", ") || "no value" : "absent"}; policy: ${c.values.map((v) => `<code>${esc(v)}</code>`).join(", ")})</span>${c.uncertain ? ` <i class="muted">(${esc(c.uncertain)})</i>` : ""}</span></div>`).join("")}</div>`)
+            ${st.conditions.map((c) => `<div class="cond ${c.held ? "held" : "not"}"><span class="mark">${c.held ? "✓" : "✗"}</span><span><code>${esc(c.operator)}</code> on <code>${esc(c.key)}</code>: ${esc(c.why)} <span class="muted">(request: ${c.request_values ? c.request_values.map((v) => `<code${c.matched_values.includes(v) ? ' class="matched"' : ""}>${esc(v)}</code>`).join(", ") || "no value" : "absent"}; policy: ${c.values.map((v) => `<code>${esc(v)}</code>`).join(", ")})</span>${c.uncertain ? ` <i class="muted">(${esc(c.uncertain)})</i>` : ""}</span></div>`).join("")}</div>`)
           .join("")}
         ${ex.warnings.map((w) => `<div class="muted">warning: ${esc(w)}</div>`).join("")}</div>`;
       queueMicrotask(() => {
