@@ -123,8 +123,8 @@ pub struct Decided {
 pub struct Explained {
     /// The decision, as [`Compiled::decide`] gives it.
     pub decision: Decision,
-    /// What decided, as [`Decided::reasons`].
-    pub reasons: Vec<Reason>,
+    /// What decided, as [`Decided::reasons`], each deciding statement with its place in its policy's text.
+    pub reasons: Vec<PlacedReason>,
     /// Sentences, as a decision record's `warnings` (docs/FORMATS.md §2): each condition whose result rests on a
     /// rule AWS has not settled (docs/SEMANTICS.md §9), and RCPs not applied to a service they do not govern.
     pub warnings: Vec<String>,
@@ -132,6 +132,17 @@ pub struct Explained {
     pub deciding: Vec<StatementOut>,
     /// Every statement of every policy consulted, applicable or not, in the order consulted.
     pub statements: Vec<StatementOut>,
+}
+
+/// A reason of [`Explained`]: the decision record's fields (docs/FORMATS.md §2), and for a statement its place.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlacedReason {
+    /// The reason, serialised with its own fields.
+    #[serde(flatten)]
+    pub reason: Reason,
+    /// The deciding statement in its policy's text; absent for a gate without an Allow.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub place: Option<Place>,
 }
 
 /// One statement: how it fared, and where it is in its policy's text.
@@ -447,6 +458,7 @@ impl Compiled {
     ///     panic!("explained")
     /// };
     /// let st = &ex.deciding[0];
+    /// assert_eq!(ex.reasons[0].place, st.place); // the reason is placed too
     /// let place = st.place.unwrap();
     /// assert_eq!((place.line, place.column, place.end_line), (2, 2, 3));
     /// let c = &st.conditions[0];
@@ -475,9 +487,23 @@ impl Compiled {
                         Reason::NoAllow(_) => None,
                     })
                     .collect();
+                let reasons = ex
+                    .reasons
+                    .into_iter()
+                    .map(|reason| {
+                        let place = match &reason {
+                            Reason::Statement { policy, span, .. } => self
+                                .set
+                                .get(*policy)
+                                .map(|c| of_span(c.policy().source(), *span)),
+                            Reason::NoAllow(_) => None,
+                        };
+                        PlacedReason { reason, place }
+                    })
+                    .collect();
                 Explained {
                     decision: ex.decision,
-                    reasons: ex.reasons,
+                    reasons,
                     warnings,
                     deciding,
                     statements,

@@ -119,7 +119,10 @@ export interface StatementOut {
   conditions: ConditionOut[];
 }
 
-export interface Explained extends Decided {
+export interface Explained {
+  decision: Decision;
+  /** As `Decided`'s, each deciding statement with its place in its policy's text. */
+  reasons: (Reason & { place?: Place })[];
   warnings: string[];
   deciding: StatementOut[];
   statements: StatementOut[];

@@ -48,7 +48,9 @@ test("decisions and reasons equal the native CLI's batch on every corpus case", 
     assert.equal(d.decision, native.decision, f);
     const ex = set.explain(c.request);
     assert.equal(ex.decision, native.decision, f);
-    assert.deepEqual(ex.reasons, native.reasons, f);
+    assert.deepEqual(ex.reasons.map(({ place, ...r }) => r), native.reasons, f);
+    // Each deciding statement's reason is placed where its trace is.
+    assert.deepEqual(ex.reasons.filter((r) => r.place).map((r) => r.place), ex.deciding.map((s) => s.place), f);
     // A batch record also carries what `lint` says of the case's policies (`$.…: lint …`); the explanation
     // carries the decision's own warnings, which must be the rest.
     assert.deepEqual(ex.warnings, native.warnings.filter((w) => !w.includes(": lint ")), f);
