@@ -168,8 +168,9 @@ impl Serialize for Outcome {
     }
 }
 
-/// Why one condition held or not.
+/// Why one condition held or not. Fields may be added (it is only built by [`PolicySet::explain`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ConditionTrace {
     /// Index in the statement's conditions (the order written).
     pub index: usize,
@@ -283,8 +284,9 @@ impl Serialize for ConditionTrace {
 
 /// How one statement fared: one entry of the `statements` that `--explain` adds to a decision record
 /// (docs/FORMATS.md §2). The statement applies when its action, resource and principal match and every
-/// condition holds.
+/// condition holds. Fields may be added (it is only built by [`PolicySet::explain`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct StatementTrace {
     /// The policy that holds the statement; serialised as its name (`identity[0]`, `scps[1][0]`).
     #[serde(serialize_with = "ser_display")]
