@@ -1,13 +1,13 @@
 //! Parse throughput: `Policy::parse` (spanned JSON, then the policy grammar with spans and diagnostics) next to
 //! `serde_json::from_str::<Value>` on the same text, and the spanned JSON layer alone
-//! (`iamgate::parse::json::parse`, reached with the `internals` feature). Target: at least serde_json's throughput,
-//! spans included.
+//! (`iamgate::internals::json::parse`, with the `internals` feature). Target: at least serde_json's throughput, spans
+//! included.
 
 mod common;
 
 use common::{BUNDLE_FILES, bench_file, case_texts, check, cidr_policy, random_cidrs};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use iamgate::parse::json::{self, Node, Value};
+use iamgate::internals::json::{self, Node, Value};
 use iamgate::{Limits, Policy};
 use std::hint::black_box;
 
@@ -26,7 +26,7 @@ fn group(c: &mut Criterion, name: &str, texts: &[String]) {
         let limits = Limits::default();
         b.iter(|| {
             for t in texts {
-                let _ = black_box(iamgate::parse::json::parse(black_box(t), &limits));
+                let _ = black_box(iamgate::internals::json::parse(black_box(t), &limits));
             }
         })
     });

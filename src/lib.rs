@@ -5,11 +5,11 @@
 // The stages and which way they depend: a module imports only the leaves and the stages before it in this order.
 //   leaves: span, limits, bytes, keys (the condition-key catalog), rules (AWS rules several stages read), traps
 //   (the docs/SEMANTICS.md §7 registry), suggest, diagnostic
-//   parse -> policy (AST, FromStr leaf types, PolicyKind) -> validate, refuse -> context, shape -> ir -> lower
+//   parse -> policy (AST, FromStr leaf types, PolicyKind) -> validate, refuse -> shape -> context -> ir -> lower
 //   -> compile -> decide -> analyse -> network (derive -> step -> findings -> report) -> bundle -> api (case, lint,
 //   set, flow) -> cli, whatif
-// ir holds the compiled statements that compile builds and lower reads, so those two import it, not each other.
-// One cycle is left (tests/it/layout.rs knows it): context and shape (shape's checks return context's error).
+// ir holds the compiled statements that compile builds and lower reads, so those two import it, not each other:
+// no two stages import each other (tests/it/layout.rs).
 
 pub mod analyse;
 pub mod api;
@@ -29,6 +29,10 @@ pub mod ffi {
         self, Case, CaseError, DecisionRecord, decide_case, resource_kind_of,
     };
 }
+/// Internals for the fuzz targets, benches and integration tests: not an API (the `internals` feature).
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod internals;
 mod ir;
 pub mod keys;
 pub mod limits;
@@ -38,7 +42,7 @@ pub mod parse;
 pub mod policy;
 pub(crate) mod refuse;
 pub(crate) mod rules;
-pub mod shape;
+pub(crate) mod shape;
 mod sort;
 pub mod span;
 mod suggest;

@@ -27,7 +27,7 @@ mod properties;
 mod reach;
 #[cfg(feature = "cli")]
 mod readme;
-// The fuzz targets' checks, which reach the JSON parser through the `internals` feature.
+// The fuzz targets' checks, which reach internals.
 #[cfg(feature = "internals")]
 mod regressions;
 #[cfg(feature = "cli")]
