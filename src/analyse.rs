@@ -77,9 +77,9 @@ impl PolicySet {
                 }
             }
         }
-        v4.sort_unstable();
+        crate::sort::unstable(&mut v4);
         v4.dedup();
-        v6.sort_unstable();
+        crate::sort::unstable(&mut v6);
         v6.dedup();
         (v4, v6)
     }
@@ -341,7 +341,7 @@ impl Piece {
 }
 
 fn merge<T: Ord + Copy + Successor>(mut v: Vec<(T, T)>) -> Vec<(T, T)> {
-    v.sort_unstable();
+    crate::sort::unstable(&mut v);
     let mut out: Vec<(T, T)> = Vec::with_capacity(v.len());
     for (lo, hi) in v {
         match out.last_mut() {
@@ -731,7 +731,7 @@ impl Classes<'_> {
             .flatten()
             .copied()
             .collect();
-        at.sort_unstable();
+        crate::sort::unstable(&mut at);
         if at.len() == self.all {
             return Values::Any;
         }

@@ -168,8 +168,8 @@ impl<'s> Sweep<'s> {
                 sweep.add(k, at, st);
             }
         }
-        sweep.v4.sort_unstable();
-        sweep.v6.sort_unstable();
+        crate::sort::unstable(&mut sweep.v4);
+        crate::sort::unstable(&mut sweep.v6);
         count_work((sweep.v4.len() + sweep.v6.len()) as u64);
         Some(sweep)
     }
@@ -592,7 +592,7 @@ pub(super) fn pieces(
         })
         .collect();
     if !points.is_empty() {
-        points.sort_unstable();
+        crate::sort::unstable(&mut points);
         points.dedup();
         let mut at_point: HashMap<u32, usize> = HashMap::new();
         sweep.family(

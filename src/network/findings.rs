@@ -173,7 +173,7 @@ pub(crate) fn analyse(set: &PolicySet, net: &Network, steps: &[StepReport]) -> V
     a.shared_egress();
     a.private_source_ip();
     let mut out = a.out;
-    out.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    crate::sort::stable_by_key(&mut out, |f| std::cmp::Reverse(f.severity));
     out
 }
 
@@ -963,7 +963,7 @@ impl SharedIndex {
                 (v6, first, k)
             })
             .collect();
-        starts.sort_unstable();
+        crate::sort::unstable(&mut starts);
         let mut blocks: std::collections::HashMap<IpNet, Vec<usize>> =
             std::collections::HashMap::new();
         for (k, r) in ranges.iter().enumerate() {
@@ -996,7 +996,7 @@ impl SharedIndex {
                 out.extend(ks);
             }
         }
-        out.sort_unstable();
+        crate::sort::unstable(&mut out);
         out.dedup();
         out
     }
