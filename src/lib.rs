@@ -32,6 +32,7 @@ pub mod ffi {
 pub mod keys;
 pub mod limits;
 mod lower;
+mod map;
 pub mod network;
 pub mod parse;
 pub mod policy;
