@@ -616,8 +616,7 @@ impl Inner {
         let mut slots = Vec::new();
         let mut id = 0usize;
         {
-            let mut slot_of: std::collections::HashMap<&str, u32> =
-                std::collections::HashMap::new();
+            let mut slot_of: crate::map::Map<&str, u32> = crate::map::Map::new();
             for (_, p) in self.policies() {
                 places.push((
                     u32::try_from(id).unwrap_or(u32::MAX),
@@ -1136,8 +1135,7 @@ impl ActionIndex {
     fn build(inner: &Inner, statements: usize) -> Option<ActionIndex> {
         debug_assert!(statements <= MASK_WORDS * 64);
         let mut entries: Vec<(crate::context::Folded, Box<[u8]>)> = Vec::new();
-        let mut index_of: std::collections::HashMap<&[u8], usize> =
-            std::collections::HashMap::new();
+        let mut index_of: crate::map::Map<&[u8], usize> = crate::map::Map::new();
         let mut wild_patterns = 0usize;
         for (st, _) in inner.statements() {
             for a in &st.actions {

@@ -108,6 +108,15 @@ impl<K: Hash + Eq, V> Compact<K, V> {
         Self::default()
     }
 
+    /// Room for `n` entries (the table itself is sized at the first insertion).
+    pub(crate) fn with_capacity(n: usize) -> Self {
+        Compact {
+            entries: Vec::with_capacity(n),
+            hashes: Vec::with_capacity(n),
+            slots: Vec::new(),
+        }
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
@@ -235,6 +244,10 @@ impl<K> Default for CompactSet<K> {
 impl<K: Hash + Eq> CompactSet<K> {
     pub(crate) fn new() -> Self {
         Self::default()
+    }
+
+    pub(crate) fn with_capacity(n: usize) -> Self {
+        CompactSet(Compact::with_capacity(n))
     }
 
     /// Add `k`; whether it was not there yet.

@@ -934,7 +934,7 @@ impl Reader<'_> {
         };
         // Keys checked for repeats through a hash set and added to the context at once: linear and n log n in the
         // number of keys, whatever their order.
-        let mut seen = std::collections::HashSet::with_capacity(members.len());
+        let mut seen = crate::map::Set::with_capacity(members.len());
         let mut pairs = Vec::with_capacity(members.len());
         for m in members {
             let path = format!("$.request.context[\"{}\"]", m.key);

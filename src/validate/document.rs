@@ -152,7 +152,7 @@ impl Validator<'_> {
 
     /// §1.4: Sid characters, empty and duplicate Sids.
     pub(super) fn sids(&mut self) {
-        let mut seen: std::collections::HashMap<&str, Span> = std::collections::HashMap::new();
+        let mut seen: crate::map::Map<&str, Span> = crate::map::Map::new();
         for st in &self.policy.statements {
             let Some(sid) = &st.sid else { continue };
             if sid.value.is_empty() {
