@@ -50,9 +50,20 @@ impl<K, V> Default for Compact<K, V> {
     }
 }
 
+/// The hash of `k`: only the feeding of the hasher is per type; starting and finishing it are one copy each.
 fn hash_of<Q: Hash + ?Sized>(k: &Q) -> u64 {
-    let mut h = std::hash::DefaultHasher::new();
+    let mut h = new_hasher();
     k.hash(&mut h);
+    finish(&h)
+}
+
+#[inline(never)]
+fn new_hasher() -> std::hash::DefaultHasher {
+    std::hash::DefaultHasher::new()
+}
+
+#[inline(never)]
+fn finish(h: &std::hash::DefaultHasher) -> u64 {
     h.finish()
 }
 
