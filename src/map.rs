@@ -29,6 +29,77 @@ pub(crate) type Set<K> = CompactSet<K>;
 #[cfg(not(target_arch = "wasm32"))]
 pub(crate) type Set<K> = std::collections::HashSet<K>;
 
+/// An ordered set of ids (statement numbers) of the code that uses this module: natively a `BTreeSet<u32>`; on
+/// `wasm32` a sorted vector, one small copy of code instead of a B-tree's (insertion and removal move the ids
+/// after the one changed, which the sets of applying statements this holds keep short).
+#[cfg(target_arch = "wasm32")]
+pub(crate) type Ids = SortedIds;
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) type Ids = std::collections::BTreeSet<u32>;
+
+/// A set of `u32` as a sorted vector (see [`Ids`]).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SortedIds(Vec<u32>);
+
+impl SortedIds {
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    /// Add `id`; whether it was not there yet.
+    pub(crate) fn insert(&mut self, id: u32) -> bool {
+        match self.0.binary_search(&id) {
+            Ok(_) => false,
+            Err(at) => {
+                self.0.insert(at, id);
+                true
+            }
+        }
+    }
+
+    /// Take `id` out; whether it was there.
+    pub(crate) fn remove(&mut self, id: &u32) -> bool {
+        match self.0.binary_search(id) {
+            Ok(at) => {
+                self.0.remove(at);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.0.clear();
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The smallest id.
+    pub(crate) fn first(&self) -> Option<&u32> {
+        self.0.first()
+    }
+
+    /// The ids, ascending.
+    pub(crate) fn iter(&self) -> std::slice::Iter<'_, u32> {
+        self.0.iter()
+    }
+}
+
+impl<'s> IntoIterator for &'s SortedIds {
+    type Item = &'s u32;
+    type IntoIter = std::slice::Iter<'s, u32>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
 /// A hash map whose table code is shared by every key and value type (see the module's documentation).
 #[derive(Debug, Clone)]
 pub(crate) struct Compact<K, V> {
@@ -329,5 +400,32 @@ mod tests {
             (2, Some(&3), Some(&2))
         );
         assert_eq!(Compact::<u8, u8>::new().get(&1), None);
+    }
+
+    /// The same answers and order as `BTreeSet<u32>` over pseudo-random insertions and removals.
+    #[test]
+    fn sorted_ids_answer_as_a_btree_set() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut ours = SortedIds::new();
+        let mut want = std::collections::BTreeSet::new();
+        for _ in 0..5_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let id = (x % 200) as u32;
+            if x & (1 << 40) == 0 {
+                assert_eq!(ours.insert(id), want.insert(id));
+            } else {
+                assert_eq!(ours.remove(&id), want.remove(&id));
+            }
+            assert_eq!(
+                (ours.len(), ours.is_empty(), ours.first()),
+                (want.len(), want.is_empty(), want.first())
+            );
+        }
+        assert!(ours.iter().eq(want.iter()));
+        assert!((&ours).into_iter().eq(&want));
+        ours.clear();
+        assert!(ours.is_empty());
     }
 }

@@ -25,7 +25,6 @@ use crate::context::{ContextValue, Request, Scalar};
 use crate::decide::{Decision, Reason, condition};
 use crate::map::Map;
 use crate::policy::Effect;
-use std::collections::BTreeSet;
 use std::hash::BuildHasher;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -82,8 +81,8 @@ pub(super) struct Sweep<'s> {
     // Sweep state, reset per family.
     member: Vec<bool>,
     unsat: Vec<u32>,
-    denies: BTreeSet<u32>,
-    allows: Vec<BTreeSet<u32>>,
+    denies: crate::map::Ids,
+    allows: Vec<crate::map::Ids>,
     h_deny: (u64, u64),
     h_allow: (u64, u64),
     h_gates: (u64, u64),
@@ -141,7 +140,7 @@ impl<'s> Sweep<'s> {
             hash: [Default::default(), Default::default()],
             member: Vec::new(),
             unsat: Vec::new(),
-            denies: BTreeSet::new(),
+            denies: crate::map::Ids::new(),
             allows: Vec::new(),
             h_deny: (0, 0),
             h_allow: (0, 0),
@@ -285,7 +284,7 @@ impl<'s> Sweep<'s> {
         self.member = vec![false; self.conditions.len()];
         self.unsat = self.candidates.iter().map(|c| c.inside).collect();
         self.denies.clear();
-        self.allows = vec![BTreeSet::new(); self.policies];
+        self.allows = vec![crate::map::Ids::new(); self.policies];
         self.h_deny = (0, 0);
         self.h_allow = (0, 0);
         self.h_gates = (0, 0);
