@@ -77,9 +77,9 @@ impl PolicySet {
                 }
             }
         }
-        v4.sort_unstable();
+        crate::sort::unstable(&mut v4);
         v4.dedup();
-        v6.sort_unstable();
+        crate::sort::unstable(&mut v6);
         v6.dedup();
         (v4, v6)
     }
@@ -213,8 +213,7 @@ fn decide_over_ips_walk(
     let sets = set.ip_sets(&lower);
     let memo_ok = set.only_ip_conditions(&lower);
     // Membership vectors as bits: thousands of sets made hashing a byte per set a cost of its own.
-    let mut memo: std::collections::HashMap<Vec<u64>, (Decision, Vec<Reason>)> =
-        std::collections::HashMap::new();
+    let mut memo: crate::map::Map<Vec<u64>, (Decision, Vec<Reason>)> = crate::map::Map::new();
     let mut pieces: Vec<(Piece, Decision, Vec<Reason>)> = Vec::new();
     let mut decide = |ip: IpAddr, piece: Piece, req: &mut Request| {
         let mut membership = vec![0u64; sets.len().div_ceil(64)];
@@ -258,8 +257,7 @@ fn decide_over_ips_walk(
     // Pieces with equal outcomes that are not adjacent become one class with several ranges (found through a
     // hash map: thousands of distinct outcomes made a scan of the classes quadratic).
     let mut classes: Vec<IpOutcome> = Vec::new();
-    let mut class_of: std::collections::HashMap<(Decision, Vec<Reason>), usize> =
-        std::collections::HashMap::new();
+    let mut class_of: crate::map::Map<(Decision, Vec<Reason>), usize> = crate::map::Map::new();
     for (piece, decision, reasons) in pieces {
         let nets = piece.cidrs();
         match class_of
@@ -341,7 +339,7 @@ impl Piece {
 }
 
 fn merge<T: Ord + Copy + Successor>(mut v: Vec<(T, T)>) -> Vec<(T, T)> {
-    v.sort_unstable();
+    crate::sort::unstable(&mut v);
     let mut out: Vec<(T, T)> = Vec::with_capacity(v.len());
     for (lo, hi) in v {
         match out.last_mut() {
@@ -751,7 +749,7 @@ impl Classes<'_> {
             .flatten()
             .copied()
             .collect();
-        at.sort_unstable();
+        crate::sort::unstable(&mut at);
         if at.len() == self.all {
             return Values::Any;
         }
@@ -772,10 +770,10 @@ fn group_endpoint_rows(
     vpces: &Classes<'_>,
     vpcs: &Classes<'_>,
 ) -> Vec<Origin> {
-    use std::collections::HashMap;
+    use crate::map::Map;
     // Outcomes interned, so that grouping compares numbers: each decided outcome once.
     let mut outcomes: Vec<&IpOutcome> = Vec::new();
-    let mut outcome_ids: HashMap<&IpOutcome, usize> = HashMap::new();
+    let mut outcome_ids: Map<&IpOutcome, usize> = Map::new();
     let interned: Vec<usize> = decided
         .iter()
         .map(|o| {
@@ -789,7 +787,7 @@ fn group_endpoint_rows(
         .collect();
     // (vpc class, outcome) -> endpoint classes, in order of first appearance.
     let mut by_vpc: Vec<(usize, usize, Vec<usize>)> = Vec::new();
-    let mut by_vpc_at: HashMap<(usize, usize), usize> = HashMap::new();
+    let mut by_vpc_at: Map<(usize, usize), usize> = Map::new();
     for (vpce, vpc, o) in rows {
         let Some(&id) = interned.get(o) else {
             continue;
@@ -804,7 +802,7 @@ fn group_endpoint_rows(
     }
     // (endpoint classes, outcome) -> vpc classes.
     let mut merged: Vec<(Vec<usize>, usize, Vec<usize>)> = Vec::new();
-    let mut merged_at: HashMap<(Vec<usize>, usize), usize> = HashMap::new();
+    let mut merged_at: Map<(Vec<usize>, usize), usize> = Map::new();
     for (vpc, id, vpce_list) in by_vpc {
         match merged_at
             .get(&(vpce_list.clone(), id))
@@ -855,8 +853,8 @@ fn value_classes(
     let apart = sets.iter().any(|s| s.substitutes(key))
         || conditions.iter().any(|c| condition_has_variables(c));
     let mut classes: Vec<Vec<usize>> = Vec::new();
-    let mut by_signature: std::collections::HashMap<(Vec<bool>, Option<&str>), usize> =
-        std::collections::HashMap::new();
+    let mut by_signature: crate::map::Map<(Vec<bool>, Option<&str>), usize> =
+        crate::map::Map::new();
     for (i, v) in values.iter().enumerate() {
         let text = if v == OTHER { other_witness } else { v };
         let mut signature: Vec<bool> = conditions
@@ -873,16 +871,11 @@ fn value_classes(
         signature.push(text.is_empty());
         signature.push(this_id == Some(v.as_str()));
         let own = apart.then_some(v.as_str());
-        match by_signature.entry((signature, own)) {
-            std::collections::hash_map::Entry::Occupied(e) => {
-                if let Some(c) = classes.get_mut(*e.get()) {
-                    c.push(i);
-                }
-            }
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(classes.len());
-                classes.push(vec![i]);
-            }
+        let next = classes.len();
+        let c = *by_signature.entry((signature, own)).or_insert(next);
+        match classes.get_mut(c) {
+            Some(class) => class.push(i),
+            None => classes.push(vec![i]),
         }
     }
     classes
@@ -904,7 +897,7 @@ fn condition_has_variables(c: &crate::compile::CCondition) -> bool {
 /// [`OTHER`].
 fn key_values(sets: &[PolicySet], key: &str, prefix: &str, q: &ReachQuery) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut seen: crate::map::Set<String> = crate::map::Set::new();
     let mut push = |v: String| {
         if seen.insert(v.clone()) {
             out.push(v);

@@ -448,7 +448,7 @@ impl Reader<'_> {
             let path = format!("$.{}", m.key);
             self.field(&m.key, &m.value, &path)?;
         }
-        self.bundle.endpoints.sort_by(|a, b| a.0.cmp(&b.0));
+        crate::sort::stable_by(&mut self.bundle.endpoints, |a, b| a.0.cmp(&b.0));
         Ok(self.bundle)
     }
 

@@ -537,18 +537,21 @@ impl Inner {
             // them; through a map once they are many.
             const SMALL_KEYS: usize = 16;
             let mut listed: Vec<(u64, &str)> = Vec::new();
-            let mut slot_of: std::collections::HashMap<&str, u32> =
-                std::collections::HashMap::new();
+            let mut slot_of: crate::map::Map<&str, u32> = crate::map::Map::new();
+            let mut hashed = false;
             let slot = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
             for (_, p) in self.policies() {
                 places.push((slot(id), slot(slots.len())));
                 id += p.statements.len();
                 for c in p.statements.iter().flat_map(|st| st.conditions.iter()) {
                     let key = c.key.as_str();
-                    if slot_of.is_empty() && listed.len() >= SMALL_KEYS {
-                        slot_of.extend(listed.iter().enumerate().map(|(i, (_, k))| (*k, slot(i))));
+                    if !hashed && listed.len() >= SMALL_KEYS {
+                        for (i, (_, k)) in listed.iter().enumerate() {
+                            slot_of.insert(*k, slot(i));
+                        }
+                        hashed = true;
                     }
-                    let found = if slot_of.is_empty() {
+                    let found = if !hashed {
                         listed
                             .iter()
                             .position(|(h, k)| *h == c.hash && *k == key)
@@ -559,7 +562,7 @@ impl Inner {
                     let at = found.unwrap_or_else(|| {
                         listed.push((c.hash, key));
                         let at = slot(listed.len() - 1);
-                        if !slot_of.is_empty() {
+                        if hashed {
                             slot_of.insert(key, at);
                         }
                         at
@@ -984,8 +987,7 @@ impl ActionIndex {
     fn build(inner: &Inner, statements: usize) -> Option<ActionIndex> {
         debug_assert!(statements <= MASK_WORDS * 64);
         let mut entries: Vec<(crate::context::Folded, Box<[u8]>)> = Vec::new();
-        let mut index_of: std::collections::HashMap<&[u8], usize> =
-            std::collections::HashMap::new();
+        let mut index_of: crate::map::Map<&[u8], usize> = crate::map::Map::new();
         let mut wild_patterns = 0usize;
         for (st, _) in inner.statements() {
             for a in &st.actions {

@@ -552,7 +552,7 @@ impl Context {
         {
             return Err(ContextError {
                 key: key.to_string(),
-                message: format!("`{t}` ({n}) is not a finite number"),
+                message: format!("`{t}` ({}) is not a finite number", non_finite(*n)),
             });
         }
         Ok(Entry::new(lower, ty, value))
@@ -589,7 +589,7 @@ impl Context {
         if self.entries.len() > before {
             // Stable: of equal keys, the later stays later. Reversed, the dedup keeps the first of each run, which
             // is the last given; reversed back, the keys ascend again.
-            self.entries.sort_by(|a, b| a.key.cmp(&b.key));
+            crate::sort::stable_by(&mut self.entries, |a, b| a.key.cmp(&b.key));
             self.entries.reverse();
             self.entries.dedup_by(|a, b| a.key == b.key);
             self.entries.reverse();
@@ -687,6 +687,18 @@ pub(crate) fn check_type(
         Ok(None)
     } else {
         Err(refused(key, ty, s))
+    }
+}
+
+/// How a non-finite number prints (as `f64`'s `Display` does): written out here so that the WebAssembly module
+/// carries no float formatting (about 15 KB) for this one message.
+fn non_finite(n: f64) -> &'static str {
+    if n.is_nan() {
+        "NaN"
+    } else if n > 0.0 {
+        "inf"
+    } else {
+        "-inf"
     }
 }
 

@@ -1406,6 +1406,17 @@ fn statement<'s>(
     Some((at, set.get(at)?.statements.get(n)?))
 }
 
+/// `a == b`: natively the slices' own comparison (the platform's `memcmp`); in WebAssembly, whose `memcmp` goes
+/// one byte at a time (a tenth of a decision from JavaScript compared the resource's ARN that way), eight bytes
+/// at a time.
+#[inline(always)]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    #[cfg(target_arch = "wasm32")]
+    return crate::context::eq_bytes(a, b);
+    #[cfg(not(target_arch = "wasm32"))]
+    return a == b;
+}
+
 /// [`applies`] without recording, for statement `id` of an indexed set whose action is known to match (the fast
 /// path), on its lowered form (`crate::lower`): what the lowering left out goes to the same tests as [`applies`].
 #[inline]
@@ -1421,9 +1432,10 @@ fn lowered_applies(set: &PolicySet, index: &ActionIndex, id: usize, inp: &Input<
         LResource::Literals(ts) => ts.iter().any(|t| {
             let r = inp.resource.as_bytes();
             let hit = if t.prefix {
-                r.get(..t.text.len()).is_some_and(|h| h == &t.text[..])
+                r.get(..t.text.len())
+                    .is_some_and(|h| same_bytes(h, &t.text))
             } else {
-                r == &t.text[..]
+                same_bytes(r, &t.text)
             };
             if hit && t.account.1 != 0 {
                 inp.resource_account_at.set(t.account);

@@ -37,6 +37,7 @@ mod ir;
 pub mod keys;
 pub mod limits;
 mod lower;
+mod map;
 pub mod network;
 pub mod parse;
 pub mod policy;

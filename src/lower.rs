@@ -185,7 +185,7 @@ fn statement(id: u32, st: &CStatement, slots: &[u32]) -> Option<LStatement> {
         })
         .collect::<Option<Vec<_>>>()?;
     // The conditions are ANDed: the cheaper are tried first, to stop sooner.
-    conds.sort_by_key(LCondition::cost);
+    crate::sort::stable_by_key(&mut conds, LCondition::cost);
     Some(LStatement {
         always: st.unconditional,
         principal: !matches!(st.principal, None | Some((false, CPrincipal::Any))),
@@ -362,7 +362,9 @@ impl PlanBuilder {
         }
         let costs = &self.costs;
         if let Some(list) = self.ids.get_mut(from..) {
-            list.sort_by_key(|&id| costs.get(id as usize).copied().unwrap_or(u32::MAX));
+            crate::sort::stable_by_key(list, |&id| {
+                costs.get(id as usize).copied().unwrap_or(u32::MAX)
+            });
         }
         Some((
             u32::try_from(from).ok()?,

@@ -12,7 +12,7 @@
 use super::count_work;
 use crate::compile::PolicySet;
 use crate::context::Request;
-use std::collections::HashMap;
+use crate::map::Map;
 
 const VPCE: &str = "aws:sourcevpce";
 const VPC: &str = "aws:sourcevpc";
@@ -40,7 +40,7 @@ fn side(set: &PolicySet, key: &str, other: &str, reqs: &[&Request]) -> Side {
             )
         })
         .collect();
-    let mut only_ids: HashMap<Vec<u32>, usize> = HashMap::new();
+    let mut only_ids: Map<Vec<u32>, usize> = Map::new();
     let mut side = Side {
         both: Vec::with_capacity(reqs.len()),
         only: Vec::with_capacity(reqs.len()),
@@ -79,7 +79,7 @@ pub(super) struct Pairs {
     through: Vec<usize>,
     /// Per set: the endpoint side (indexed by endpoint class) and the VPC side (by VPC class).
     sides: Vec<(Side, Side)>,
-    ids: HashMap<(usize, usize, usize, Vec<u32>), usize>,
+    ids: Map<(usize, usize, usize, Vec<u32>), usize>,
 }
 
 impl Pairs {
@@ -129,7 +129,7 @@ impl Pairs {
         Some(Pairs {
             through: vpces.iter().map(|(t, _)| *t).collect(),
             sides,
-            ids: HashMap::new(),
+            ids: Map::new(),
         })
     }
 

@@ -23,8 +23,8 @@ use super::{Piece, count_decision, count_work};
 use crate::compile::{CCondition, CStatement, CValues, PolicyRef, PolicySet};
 use crate::context::{ContextValue, Request, Scalar};
 use crate::decide::{Decision, Reason, condition};
+use crate::map::Map;
 use crate::policy::Effect;
-use std::collections::{BTreeSet, HashMap};
 use std::hash::BuildHasher;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -76,25 +76,25 @@ pub(super) struct Sweep<'s> {
     /// The statements the traced decision visited: what a decision on the whole set costs.
     whole: usize,
     resource: Option<usize>,
-    at_of: HashMap<PolicyRef, usize>,
+    at_of: Map<PolicyRef, usize>,
     hash: [std::collections::hash_map::RandomState; 2],
     // Sweep state, reset per family.
     member: Vec<bool>,
     unsat: Vec<u32>,
-    denies: BTreeSet<u32>,
-    allows: Vec<BTreeSet<u32>>,
+    denies: crate::map::Ids,
+    allows: Vec<crate::map::Ids>,
     h_deny: (u64, u64),
     h_allow: (u64, u64),
     h_gates: (u64, u64),
     dirty: bool,
     current: usize,
     // Memos, across families.
-    memo: HashMap<Key, usize>,
-    gate_memo: HashMap<(u64, u64), GateMemo>,
+    memo: Map<Key, usize>,
+    gate_memo: Map<(u64, u64), GateMemo>,
     pub(super) outcomes: Vec<(Decision, Vec<Reason>)>,
     /// Outcomes by their hash (the outcomes themselves are kept once, in `outcomes`: a copy as a key held each
     /// answer twice, 1,000 reasons for each of 1,000 classes).
-    outcome_of: HashMap<u64, Vec<usize>>,
+    outcome_of: Map<u64, Vec<usize>>,
     outcome_hasher: std::hash::RandomState,
 }
 
@@ -114,7 +114,7 @@ impl<'s> Sweep<'s> {
         count_decision();
         let trace = set.explain(&req);
         count_work(trace.statements.len() as u64);
-        let others_hold: HashMap<(PolicyRef, usize), bool> = trace
+        let others_hold: Map<(PolicyRef, usize), bool> = trace
             .statements
             .iter()
             .map(|t| {
@@ -136,21 +136,21 @@ impl<'s> Sweep<'s> {
             policies: 0,
             whole: trace.statements.len(),
             resource: None,
-            at_of: HashMap::new(),
+            at_of: Map::new(),
             hash: [Default::default(), Default::default()],
             member: Vec::new(),
             unsat: Vec::new(),
-            denies: BTreeSet::new(),
+            denies: crate::map::Ids::new(),
             allows: Vec::new(),
             h_deny: (0, 0),
             h_allow: (0, 0),
             h_gates: (0, 0),
             dirty: true,
             current: 0,
-            memo: HashMap::new(),
-            gate_memo: HashMap::new(),
+            memo: Map::new(),
+            gate_memo: Map::new(),
             outcomes: Vec::new(),
-            outcome_of: HashMap::new(),
+            outcome_of: Map::new(),
             outcome_hasher: std::hash::RandomState::new(),
         };
         for (k, (at, p)) in set.policies().enumerate() {
@@ -168,8 +168,8 @@ impl<'s> Sweep<'s> {
                 sweep.add(k, at, st);
             }
         }
-        sweep.v4.sort_unstable();
-        sweep.v6.sort_unstable();
+        crate::sort::unstable(&mut sweep.v4);
+        crate::sort::unstable(&mut sweep.v6);
         count_work((sweep.v4.len() + sweep.v6.len()) as u64);
         Some(sweep)
     }
@@ -284,7 +284,7 @@ impl<'s> Sweep<'s> {
         self.member = vec![false; self.conditions.len()];
         self.unsat = self.candidates.iter().map(|c| c.inside).collect();
         self.denies.clear();
-        self.allows = vec![BTreeSet::new(); self.policies];
+        self.allows = vec![crate::map::Ids::new(); self.policies];
         self.h_deny = (0, 0);
         self.h_allow = (0, 0);
         self.h_gates = (0, 0);
@@ -598,9 +598,9 @@ pub(super) fn pieces(
         })
         .collect();
     if !points.is_empty() {
-        points.sort_unstable();
+        crate::sort::unstable(&mut points);
         points.dedup();
-        let mut at_point: HashMap<u32, usize> = HashMap::new();
+        let mut at_point: Map<u32, usize> = Map::new();
         sweep.family(
             &points,
             |a| Some(IpAddr::V4(Ipv4Addr::from(a))),

@@ -983,8 +983,7 @@ impl Reader<'_> {
         // number of keys, whatever their order.
         // A few keys (the usual request) are compared with the earlier ones in place, without copies.
         let small = members.len() <= 16;
-        let mut seen =
-            std::collections::HashSet::with_capacity(if small { 0 } else { members.len() });
+        let mut seen = crate::map::Set::with_capacity(if small { 0 } else { members.len() });
         let mut pairs = Vec::with_capacity(members.len());
         for (k, m) in members.iter().enumerate() {
             // The member's JSON path, for an error (made only then).

@@ -4,15 +4,27 @@
 //! [`MAX_FEED_BYTES`]; and no error ever quotes the file's text (`/etc/passwd` named as a feed must not leak its
 //! first line into a message).
 
-use std::io::Read;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 /// The largest feed read: a real `ip-ranges.json` is a few megabytes, Zscaler's CENR file less.
+#[cfg_attr(target_arch = "wasm32", allow(dead_code))]
 pub const MAX_FEED_BYTES: usize = 64 << 20;
+
+/// In WebAssembly there are no files to read (`wasm32-unknown-unknown` has no file system: every `std::fs` call
+/// fails), so the module carries none of the path handling below; feeds come as texts given by name.
+#[cfg(target_arch = "wasm32")]
+pub(crate) fn read(_base: &Path, file: &str, _allowed: &[PathBuf]) -> Result<String, String> {
+    Err(format!(
+        "cannot read feed `{file}`: WebAssembly has no files; give the feed's text by name"
+    ))
+}
 
 /// Read the feed `file` named in a network file whose folder is `base`. `allowed` are feed files the user named
 /// (canonical paths): those may lie anywhere. The error is a message for the network file's error.
+#[cfg(not(target_arch = "wasm32"))]
 pub(crate) fn read(base: &Path, file: &str, allowed: &[PathBuf]) -> Result<String, String> {
+    use std::io::Read;
+    use std::path::Component;
     let given = Path::new(file);
     let canonical = base.join(given).canonicalize();
     let named = canonical.as_ref().is_ok_and(|c| allowed.contains(c));

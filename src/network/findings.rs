@@ -139,15 +139,12 @@ struct Analyser<'a> {
     relevant: Vec<(PolicyRef, usize, Option<EndpointRole>)>,
     out: Vec<Finding>,
     /// What makes a finding a repeat of one in `out`: code, policy, endpoint, statement, line and column.
-    emitted: std::collections::HashSet<FindingKey>,
+    emitted: crate::map::Set<FindingKey>,
     /// A line index per source text (keyed by its address and length), built on first use.
-    lines: std::collections::HashMap<(usize, usize), LineTable>,
+    lines: crate::map::Map<(usize, usize), LineTable>,
     /// Per network key, the statements that an allowed class of requests lacking the key names as a reason, with
     /// the steps where it does, in order (see [`Analyser::allowed_without`]).
-    allowed: std::collections::HashMap<
-        String,
-        std::collections::HashMap<(PolicyRef, usize), Vec<usize>>,
-    >,
+    allowed: crate::map::Map<String, crate::map::Map<(PolicyRef, usize), Vec<usize>>>,
 }
 
 type FindingKey = (String, String, Option<String>, Option<usize>, usize, usize);
@@ -160,9 +157,9 @@ pub(crate) fn analyse(set: &PolicySet, net: &Network, steps: &[StepReport]) -> V
         steps,
         relevant: Vec::new(),
         out: Vec::new(),
-        emitted: std::collections::HashSet::new(),
-        lines: std::collections::HashMap::new(),
-        allowed: std::collections::HashMap::new(),
+        emitted: crate::map::Set::new(),
+        lines: crate::map::Map::new(),
+        allowed: crate::map::Map::new(),
     };
     a.collect_relevant();
     a.not_ip_lockout();
@@ -173,7 +170,7 @@ pub(crate) fn analyse(set: &PolicySet, net: &Network, steps: &[StepReport]) -> V
     a.shared_egress();
     a.private_source_ip();
     let mut out = a.out;
-    out.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    crate::sort::stable_by_key(&mut out, |f| std::cmp::Reverse(f.severity));
     out
 }
 
@@ -227,7 +224,7 @@ impl<'a> Analyser<'a> {
             }
         }
         let mut seen = Vec::new();
-        let mut known = std::collections::HashSet::new();
+        let mut known = crate::map::Set::new();
         for r in rel {
             if known.insert(r) {
                 seen.push(r);
@@ -683,8 +680,7 @@ impl<'a> Analyser<'a> {
         // Indexed once per key: asking each statement over every class of every step was statements x classes
         // (4,096 one-address statements, 4,097 classes).
         let index = self.allowed.entry(key.to_string()).or_insert_with(|| {
-            let mut m: std::collections::HashMap<(PolicyRef, usize), Vec<usize>> =
-                std::collections::HashMap::new();
+            let mut m: crate::map::Map<(PolicyRef, usize), Vec<usize>> = crate::map::Map::new();
             for (n, step) in steps.iter().enumerate() {
                 let lacking = step.classes.iter().filter(|c| {
                     #[cfg(test)]
@@ -830,7 +826,7 @@ impl<'a> Analyser<'a> {
                 }
                 let mut hits: Vec<String> = Vec::new();
                 let mut sources: Vec<String> = Vec::new();
-                let mut seen_sources = std::collections::HashSet::new();
+                let mut seen_sources = crate::map::Set::new();
                 for v in site.values_as_written(st.index, i) {
                     let Ok(net) = parse_cidr(&v) else { continue };
                     let overlapping = index.overlapping(&net);
@@ -938,7 +934,7 @@ struct SharedIndex {
     /// (family, first address, index in the ranges), sorted.
     starts: Vec<(bool, u128, usize)>,
     /// Each range's block (normalised to its network address) to its indices.
-    blocks: std::collections::HashMap<IpNet, Vec<usize>>,
+    blocks: crate::map::Map<IpNet, Vec<usize>>,
 }
 
 /// A block's family (IPv6 or not) and first and last addresses, as numbers.
@@ -963,9 +959,8 @@ impl SharedIndex {
                 (v6, first, k)
             })
             .collect();
-        starts.sort_unstable();
-        let mut blocks: std::collections::HashMap<IpNet, Vec<usize>> =
-            std::collections::HashMap::new();
+        crate::sort::unstable(&mut starts);
+        let mut blocks: crate::map::Map<IpNet, Vec<usize>> = crate::map::Map::new();
         for (k, r) in ranges.iter().enumerate() {
             blocks.entry(r.net.trunc()).or_default().push(k);
         }
@@ -996,7 +991,7 @@ impl SharedIndex {
                 out.extend(ks);
             }
         }
-        out.sort_unstable();
+        crate::sort::unstable(&mut out);
         out.dedup();
         out
     }

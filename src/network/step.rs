@@ -110,7 +110,7 @@ impl std::borrow::Borrow<[Reason]> for SharedReasons {
 /// Lists of reasons already built, so that equal lists share one allocation across classes and steps (the two
 /// steps of one flow often decide each class for the same reasons).
 #[derive(Default)]
-pub(crate) struct ReasonLists(std::collections::HashSet<SharedReasons>);
+pub(crate) struct ReasonLists(crate::map::Set<SharedReasons>);
 
 impl ReasonLists {
     /// `reasons` as a shared list: the one already built if an equal one was.

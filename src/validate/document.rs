@@ -167,7 +167,7 @@ impl Validator<'_> {
         // A few statements (the usual policy): the Sids seen are searched in a list, without hashing them.
         let small = self.policy.statements.len() <= super::statement::SMALL;
         let mut listed: Vec<(&str, Span)> = Vec::new();
-        let mut seen: std::collections::HashMap<&str, Span> = std::collections::HashMap::new();
+        let mut seen: crate::map::Map<&str, Span> = crate::map::Map::new();
         for st in &self.policy.statements {
             let Some(sid) = &st.sid else { continue };
             if sid.value.is_empty() {

@@ -62,7 +62,7 @@ pub fn validate(policy: &Policy, kind: PolicyKind) -> Vec<Diagnostic> {
                 )
             }),
     );
-    out.sort_by_key(|d| (d.span.start, d.span.end));
+    crate::sort::stable_by_key(&mut out, |d| (d.span.start, d.span.end));
     out
 }
 
