@@ -198,23 +198,32 @@ unsafe fn raw<'a>(b: iamgate_bytes) -> Result<&'a [u8], iamgate_status> {
 }
 
 /// Every byte's high bit of the words read from `s`, or-ed together: `HIGH` bits are all clear when `s` is
-/// ASCII. Words only, no byte loop: whole 8-byte words, then the last 8 bytes again (overlapping); a field of
-/// 4 to 7 bytes as two overlapping 4-byte reads; under 4 bytes, its first, middle and last bytes.
+/// ASCII. Straight-line reads by length, no byte loop: past 32 bytes, 32-byte blocks and then the last 32 bytes
+/// again (overlapping); 16 to 32 bytes, the first and the last 16 (overlapping); 8 to 15, the first and the
+/// last 8; 4 to 7, the first and the last 4; under 4, its first, middle and last bytes.
 #[inline(always)]
 fn high_bits(s: &[u8]) -> u64 {
-    if let Some(last) = s.last_chunk::<8>() {
-        let mut acc = u64::from_ne_bytes(*last);
-        let mut rest = s;
-        while let Some((w, r)) = rest.split_first_chunk::<8>() {
-            acc |= u64::from_ne_bytes(*w);
-            rest = r;
+    let n = s.len();
+    let p = s.as_ptr();
+    // SAFETY (each use): `i + 8 <= n`, checked by the length tests below: the 8 bytes are within `s`.
+    let w = |i: usize| unsafe { p.add(i).cast::<u64>().read_unaligned() };
+    if n > 32 {
+        let mut acc = w(n - 32) | w(n - 24) | w(n - 16) | w(n - 8);
+        let mut i = 0;
+        while i + 32 < n {
+            acc |= w(i) | w(i + 8) | w(i + 16) | w(i + 24);
+            i += 32;
         }
         acc
+    } else if n >= 16 {
+        w(0) | w(8) | w(n - 16) | w(n - 8)
+    } else if n >= 8 {
+        w(0) | w(n - 8)
     } else if let (Some(first), Some(last)) = (s.first_chunk::<4>(), s.last_chunk::<4>()) {
         u64::from(u32::from_ne_bytes(*first) | u32::from_ne_bytes(*last))
     } else {
         let at = |i: usize| u64::from(s.get(i).copied().unwrap_or(0));
-        at(0) | at(s.len() / 2) | at(s.len().wrapping_sub(1))
+        at(0) | at(n / 2) | at(n.wrapping_sub(1))
     }
 }
 
@@ -390,73 +399,62 @@ fn ipv6(ip: IpAddr, out: &mut AddrText) -> Result<Option<&str>, iamgate_status> 
 /// How many context entries a request holds on the stack; past this, one allocation holds them.
 const INLINE_KEYS: usize = 16;
 
-/// A request's context entries: on the stack, or past [`INLINE_KEYS`] in one allocation. The stack slots are
-/// not initialised up front (a decision is a few dozen nanoseconds; writing every slot would be a good part of
-/// the C ABI's cost).
-struct Slots<'a> {
-    inline: [MaybeUninit<(&'a str, ValueRef<'a>)>; INLINE_KEYS],
-    /// How many of `inline` are written.
-    n: usize,
-    /// Every entry, once there are more than `inline` holds.
-    heap: Vec<(&'a str, ValueRef<'a>)>,
+/// Where a request's context entries go: a stack array or, for many extra pairs, a vector.
+trait Entries<'a> {
+    fn push(&mut self, e: (&'a str, ValueRef<'a>));
+    fn as_slice(&self) -> &[(&'a str, ValueRef<'a>)];
 }
 
-impl<'a> Slots<'a> {
-    /// Slots for `room` entries: on the stack when they fit, else one allocation of that size.
-    fn new(room: usize) -> Slots<'a> {
-        Slots {
-            inline: [const { MaybeUninit::uninit() }; INLINE_KEYS],
+/// A request's context entries on the stack, for up to [`INLINE_KEYS`]. The slots are not initialised up front
+/// (a decision is a few dozen nanoseconds; writing every slot would be a good part of the C ABI's cost).
+struct Inline<'a> {
+    slots: [MaybeUninit<(&'a str, ValueRef<'a>)>; INLINE_KEYS],
+    /// How many of `slots` are written.
+    n: usize,
+}
+
+impl Inline<'_> {
+    fn new() -> Self {
+        Inline {
+            slots: [const { MaybeUninit::uninit() }; INLINE_KEYS],
             n: 0,
-            heap: if room > INLINE_KEYS {
-                Vec::with_capacity(room)
-            } else {
-                Vec::new()
-            },
+        }
+    }
+}
+
+impl<'a> Entries<'a> for Inline<'a> {
+    /// (Never past the end: [`with_request`] takes this path only for a request whose entries fit; an entry past
+    /// the end would be dropped, not written out of bounds.)
+    #[inline(always)]
+    fn push(&mut self, e: (&'a str, ValueRef<'a>)) {
+        if let Some(slot) = self.slots.get_mut(self.n) {
+            slot.write(e);
+            self.n += 1;
         }
     }
 
     #[inline(always)]
-    fn push(&mut self, e: (&'a str, ValueRef<'a>)) {
-        if self.heap.capacity() == 0 {
-            if let Some(slot) = self.inline.get_mut(self.n) {
-                slot.write(e);
-                self.n += 1;
-                return;
-            }
-            self.spill();
-        }
-        self.heap.push(e);
-    }
-
-    /// Move the inline entries to the heap, when more come than `new` was told.
-    #[cold]
-    fn spill(&mut self) {
-        let mut heap = Vec::with_capacity(INLINE_KEYS * 2);
-        heap.extend_from_slice(self.inline_slice());
-        self.heap = heap;
-    }
-
-    #[inline]
-    fn inline_slice(&self) -> &[(&'a str, ValueRef<'a>)] {
-        // SAFETY: INVARIANT: the first `n` slots are written (`push`), and `n <= INLINE_KEYS`.
-        unsafe { std::slice::from_raw_parts(self.inline.as_ptr().cast(), self.n) }
-    }
-
-    #[inline]
     fn as_slice(&self) -> &[(&'a str, ValueRef<'a>)] {
-        if self.heap.capacity() == 0 {
-            self.inline_slice()
-        } else {
-            &self.heap
-        }
+        // SAFETY: INVARIANT: the first `n` slots are written (`push`), and `n <= INLINE_KEYS`.
+        unsafe { std::slice::from_raw_parts(self.slots.as_ptr().cast(), self.n) }
+    }
+}
+
+impl<'a> Entries<'a> for Vec<(&'a str, ValueRef<'a>)> {
+    fn push(&mut self, e: (&'a str, ValueRef<'a>)) {
+        Vec::push(self, e);
+    }
+
+    fn as_slice(&self) -> &[(&'a str, ValueRef<'a>)] {
+        self
     }
 }
 
 /// Decide `req` with `f` given the borrowed request.
 ///
-/// The text fields are checked to be UTF-8 all at once: the high bits of every field's words are or-ed
-/// together and tested once (ASCII, the usual case, costs a few instructions a field); only when some byte is
-/// not ASCII is each field checked by `from_utf8`, and any that is not UTF-8 fails the call.
+/// The text fields are checked to be UTF-8 all at once: the high bits of every field's words are or-ed together and tested
+/// once (ASCII, the usual case, costs a few instructions a field); only when some byte is not ASCII is each
+/// field checked by `from_utf8`, and any that is not UTF-8 fails the call.
 ///
 /// # Safety
 /// Every slice of `req` as [`bytes`]; `extra` null or pointing to `extra_len` pairs.
@@ -465,6 +463,58 @@ unsafe fn with_request<T>(
     req: &iamgate_request,
     f: impl FnOnce(&RequestRef<'_>) -> Result<T, iamgate_status>,
 ) -> Result<T, iamgate_status> {
+    let extra: &[iamgate_pair] = if req.extra_len == 0 {
+        &[]
+    } else if req.extra.is_null() {
+        return Err(iamgate_status::NullPointer);
+    } else {
+        // SAFETY: non-null, and the caller promises `extra_len` pairs.
+        unsafe { std::slice::from_raw_parts(req.extra, req.extra_len) }
+    };
+    // The network fields given (an address as text or as bytes).
+    let given = usize::from(req.source_ip.len | req.source_ip_bytes.len != 0)
+        + usize::from(req.vpc_id.len != 0)
+        + usize::from(req.vpce_id.len != 0)
+        + usize::from(req.vpc_source_ip.len | req.vpc_source_ip_bytes.len != 0);
+    let mut texts = [AddrText::new(), AddrText::new()];
+    if given + extra.len() <= INLINE_KEYS {
+        let mut entries = Inline::new();
+        // SAFETY: forwarded.
+        let (action, resource, principal) = unsafe { fill(req, extra, &mut texts, &mut entries) }?;
+        f(&RequestRef {
+            principal,
+            action,
+            resource,
+            resource_account: None,
+            context: entries.as_slice(),
+        })
+    } else {
+        let mut entries = Vec::with_capacity(given + extra.len());
+        // SAFETY: forwarded.
+        let (action, resource, principal) = unsafe { fill(req, extra, &mut texts, &mut entries) }?;
+        f(&RequestRef {
+            principal,
+            action,
+            resource,
+            resource_account: None,
+            context: entries.as_slice(),
+        })
+    }
+}
+
+/// The action, resource and principal of `req`, its context entries written to `entries` (the network keys in
+/// the order of `iamgate::bundle::NETWORK_KEYS`, which the bundle's key layouts expect, then the extra pairs);
+/// `texts` hold the text of addresses given as bytes.
+///
+/// # Safety
+/// As [`with_request`]; `extra` is `req`'s pairs.
+#[inline(always)]
+unsafe fn fill<'a>(
+    req: &'a iamgate_request,
+    extra: &'a [iamgate_pair],
+    [ip_text, vpc_ip_text]: &'a mut [AddrText; 2],
+    entries: &mut impl Entries<'a>,
+) -> Result<(&'a str, &'a str, Option<&'a str>), iamgate_status> {
     // SAFETY (every `raw` below): forwarded (the caller's promise on every slice).
     let (action, resource, principal) =
         unsafe { (raw(req.action)?, raw(req.resource)?, raw(req.principal)?) };
@@ -484,50 +534,35 @@ unsafe fn with_request<T>(
         // SAFETY: forwarded.
         unsafe { not_ascii(req, &[]) }?;
     }
-    let extra: &[iamgate_pair] = if req.extra_len == 0 {
-        &[]
-    } else if req.extra.is_null() {
-        return Err(iamgate_status::NullPointer);
-    } else {
-        // SAFETY: non-null, and the caller promises `extra_len` pairs.
-        unsafe { std::slice::from_raw_parts(req.extra, req.extra_len) }
-    };
-    let given = usize::from(!vpc.is_empty())
-        + usize::from(!vpce.is_empty())
-        + usize::from(!ip.is_empty() || req.source_ip_bytes.len != 0)
-        + usize::from(!vpc_ip.is_empty() || req.vpc_source_ip_bytes.len != 0);
-    let mut slots = Slots::new(given + extra.len());
-    let mut ip_text = AddrText::new();
-    let mut vpc_ip_text = AddrText::new();
     // SAFETY (each `str_unchecked` below): the fields are UTF-8 (checked above); an extra pair's key and
     // value are used as text only once `high` (and, if some byte is not ASCII, `not_ascii`) has found them
     // UTF-8: on any failure the call returns first.
     let source_ip = address(
         unsafe { str_unchecked(ip) },
+        // SAFETY: as above.
         unsafe { raw(req.source_ip_bytes)? },
-        &mut ip_text,
+        ip_text,
     )?;
+    if let Some(v) = source_ip {
+        entries.push(("aws:SourceIp", ValueRef::One(v)));
+    }
+    // SAFETY: as above.
+    if let Some(v) = unsafe { str_unchecked(vpc) } {
+        entries.push(("aws:SourceVpc", ValueRef::One(v)));
+    }
+    // SAFETY: as above.
+    if let Some(v) = unsafe { str_unchecked(vpce) } {
+        entries.push(("aws:SourceVpce", ValueRef::One(v)));
+    }
     let vpc_source_ip = address(
         // SAFETY: as above.
         unsafe { str_unchecked(vpc_ip) },
         // SAFETY: as above.
         unsafe { raw(req.vpc_source_ip_bytes)? },
-        &mut vpc_ip_text,
+        vpc_ip_text,
     )?;
-    // The order of `iamgate::bundle::NETWORK_KEYS`, which the bundle's key layouts expect.
-    if let Some(v) = source_ip {
-        slots.push(("aws:SourceIp", ValueRef::One(v)));
-    }
-    // SAFETY: as above.
-    if let Some(v) = unsafe { str_unchecked(vpc) } {
-        slots.push(("aws:SourceVpc", ValueRef::One(v)));
-    }
-    // SAFETY: as above.
-    if let Some(v) = unsafe { str_unchecked(vpce) } {
-        slots.push(("aws:SourceVpce", ValueRef::One(v)));
-    }
     if let Some(v) = vpc_source_ip {
-        slots.push(("aws:VpcSourceIp", ValueRef::One(v)));
+        entries.push(("aws:VpcSourceIp", ValueRef::One(v)));
     }
     let mut high = 0;
     for p in extra {
@@ -538,7 +573,7 @@ unsafe fn with_request<T>(
         let (Some(k), v) = (unsafe { str_unchecked(k) }, unsafe { str_unchecked(v) }) else {
             return Err(iamgate_status::BadRequest);
         };
-        slots.push((k, ValueRef::One(v.unwrap_or(""))));
+        entries.push((k, ValueRef::One(v.unwrap_or(""))));
     }
     if high & HIGH != 0 {
         // SAFETY: forwarded.
@@ -555,14 +590,7 @@ unsafe fn with_request<T>(
     let (Some(action), Some(resource)) = (action, resource) else {
         return Err(iamgate_status::BadRequest);
     };
-    let request = RequestRef {
-        principal,
-        action,
-        resource,
-        resource_account: None,
-        context: slots.as_slice(),
-    };
-    f(&request)
+    Ok((action, resource, principal))
 }
 
 /// The slow path of [`with_request`]'s check, when some byte is not ASCII: each text field by `from_utf8`.
