@@ -360,32 +360,44 @@ fn normalise_text(s: &str) -> &str {
     }
 }
 
-/// An address given as text (already checked UTF-8) or as 4/16 bytes (not both), as text; `out` holds the
-/// text of bytes.
+/// An address given as text or as 4/16 bytes (not both), as text; `out` holds the text of bytes. Text is
+/// checked to be UTF-8 here, before it is read (an address is ASCII: one high-bit test; other text goes to
+/// `from_utf8`, and if it is UTF-8 the core refuses it as an address).
 #[inline(always)]
 fn address<'a>(
-    as_text: Option<&'a str>,
+    as_text: &'a [u8],
     as_bytes: &[u8],
     out: &'a mut AddrText,
 ) -> Result<Option<&'a str>, iamgate_status> {
-    let ip = match (as_text, as_bytes.len()) {
-        (None, 0) => return Ok(None),
-        (Some(t), 0) => return Ok(Some(normalise_text(t))),
-        (Some(_), _) => return Err(iamgate_status::BadRequest),
-        (None, _) => {
-            if let Ok(a) = <[u8; 4]>::try_from(as_bytes) {
-                IpAddr::V4(Ipv4Addr::from(a))
-            } else if let Ok(a) = <[u8; 16]>::try_from(as_bytes) {
-                normalise(IpAddr::V6(Ipv6Addr::from(a)))
-            } else {
-                return Err(iamgate_status::BadRequest);
-            }
+    let ip = match (as_text.len(), as_bytes.len()) {
+        (0, 0) => return Ok(None),
+        (_, 0) => return address_text(as_text).map(Some),
+        (_, 4) if as_text.is_empty() => {
+            let a = as_bytes.first_chunk::<4>().copied().unwrap_or_default();
+            return Ok(Some(out.ipv4(Ipv4Addr::from(a))));
         }
+        (0, 16) => match as_bytes.first_chunk::<16>() {
+            Some(a) => normalise(IpAddr::V6(Ipv6Addr::from(*a))),
+            None => return Err(iamgate_status::BadRequest),
+        },
+        _ => return Err(iamgate_status::BadRequest),
     };
     match ip {
         IpAddr::V4(v4) => Ok(Some(out.ipv4(v4))),
         IpAddr::V6(_) => ipv6(ip, out),
     }
+}
+
+/// An address given as text, checked to be UTF-8, IPv4-mapped IPv6 text as IPv4.
+#[inline(always)]
+fn address_text(t: &[u8]) -> Result<&str, iamgate_status> {
+    let t = if high_bits(t) & HIGH == 0 {
+        // SAFETY: ASCII is UTF-8.
+        unsafe { std::str::from_utf8_unchecked(t) }
+    } else {
+        std::str::from_utf8(t).map_err(|_| iamgate_status::InvalidUtf8)?
+    };
+    Ok(normalise_text(t))
 }
 
 /// IPv6 text, through `Display` (rare at the edge: kept out of the hot path).
@@ -506,6 +518,11 @@ unsafe fn with_request<T>(
 /// the order of `iamgate::bundle::NETWORK_KEYS`, which the bundle's key layouts expect, then the extra pairs);
 /// `texts` hold the text of addresses given as bytes.
 ///
+/// One pass: each field is read, its words' high bits or-ed into one word, and its entry written, so that few
+/// values stay live (the compiler spilled the fields when all were read first). No text is used before the
+/// check has passed: the entries are only handed to the core after it, and an address given as text is
+/// checked before it is read.
+///
 /// # Safety
 /// As [`with_request`]; `extra` is `req`'s pairs.
 #[inline(always)]
@@ -518,34 +535,16 @@ unsafe fn fill<'a>(
     // SAFETY (every `raw` below): forwarded (the caller's promise on every slice).
     let (action, resource, principal) =
         unsafe { (raw(req.action)?, raw(req.resource)?, raw(req.principal)?) };
+    let mut high = high_bits(action) | high_bits(resource) | high_bits(principal);
     // SAFETY: as above.
-    let (vpc, vpce) = unsafe { (raw(req.vpc_id)?, raw(req.vpce_id)?) };
-    // SAFETY: as above.
-    let (ip, vpc_ip) = unsafe { (raw(req.source_ip)?, raw(req.vpc_source_ip)?) };
-    // One read a field, not a loop over an array: a loop's bookkeeping cost as much as the reads.
-    let high = high_bits(action)
-        | high_bits(resource)
-        | high_bits(principal)
-        | high_bits(vpc)
-        | high_bits(vpce)
-        | high_bits(ip)
-        | high_bits(vpc_ip);
-    if high & HIGH != 0 {
-        // SAFETY: forwarded.
-        unsafe { not_ascii(req, &[]) }?;
-    }
-    // SAFETY (each `str_unchecked` below): the fields are UTF-8 (checked above); an extra pair's key and
-    // value are used as text only once `high` (and, if some byte is not ASCII, `not_ascii`) has found them
-    // UTF-8: on any failure the call returns first.
-    let source_ip = address(
-        unsafe { str_unchecked(ip) },
-        // SAFETY: as above.
-        unsafe { raw(req.source_ip_bytes)? },
-        ip_text,
-    )?;
-    if let Some(v) = source_ip {
+    let (ip, ip_bytes) = unsafe { (raw(req.source_ip)?, raw(req.source_ip_bytes)?) };
+    if let Some(v) = address(ip, ip_bytes, ip_text)? {
         entries.push(("aws:SourceIp", ValueRef::One(v)));
     }
+    // SAFETY (each `str_unchecked` below): the text is used only once `high` (and, if some byte is not
+    // ASCII, `not_ascii`) has found every field UTF-8: on any failure the call returns first.
+    let (vpc, vpce) = unsafe { (raw(req.vpc_id)?, raw(req.vpce_id)?) };
+    high |= high_bits(vpc) | high_bits(vpce);
     // SAFETY: as above.
     if let Some(v) = unsafe { str_unchecked(vpc) } {
         entries.push(("aws:SourceVpc", ValueRef::One(v)));
@@ -554,17 +553,11 @@ unsafe fn fill<'a>(
     if let Some(v) = unsafe { str_unchecked(vpce) } {
         entries.push(("aws:SourceVpce", ValueRef::One(v)));
     }
-    let vpc_source_ip = address(
-        // SAFETY: as above.
-        unsafe { str_unchecked(vpc_ip) },
-        // SAFETY: as above.
-        unsafe { raw(req.vpc_source_ip_bytes)? },
-        vpc_ip_text,
-    )?;
-    if let Some(v) = vpc_source_ip {
+    // SAFETY: as above.
+    let (ip, ip_bytes) = unsafe { (raw(req.vpc_source_ip)?, raw(req.vpc_source_ip_bytes)?) };
+    if let Some(v) = address(ip, ip_bytes, vpc_ip_text)? {
         entries.push(("aws:VpcSourceIp", ValueRef::One(v)));
     }
-    let mut high = 0;
     for p in extra {
         // SAFETY: forwarded.
         let (k, v) = unsafe { (raw(p.key)?, raw(p.value)?) };

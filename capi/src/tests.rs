@@ -299,6 +299,29 @@ fn refused_source_ip_denies() {
     );
 }
 
+/// An address given as text that is UTF-8 but not ASCII is read as text and refused by its key (a bad
+/// request), not taken for invalid UTF-8; in either address field, and with the mapped-IPv4 prefix too.
+#[test]
+fn non_ascii_address_text_is_a_bad_request() {
+    let e = engine(BUNDLE);
+    for text in ["203.0.113.٧", "::ffff:203.0.113.٧", "２03.0.113.7"] {
+        assert_eq!(
+            decide(e.0, &request(text)),
+            (iamgate_decision::Error, iamgate_status::BadRequest),
+            "{text}"
+        );
+        let r = iamgate_request {
+            vpc_source_ip: b(text),
+            ..request("203.0.113.7")
+        };
+        assert_eq!(
+            decide(e.0, &r),
+            (iamgate_decision::Error, iamgate_status::BadRequest),
+            "{text}"
+        );
+    }
+}
+
 #[test]
 fn source_ip_as_text_and_bytes_denies() {
     let e = engine(BUNDLE);
