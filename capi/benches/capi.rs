@@ -74,10 +74,13 @@ fn load() -> String {
         .unwrap_or_else(|| "?".into())
 }
 
+/// Decisions per thread in a scaling run.
+const SCALING_CALLS: u32 = 200_000;
+
 /// CPU time per call of `decide` over `CALLS` calls on this thread, once every thread of the run is ready;
 /// `None` when a call decided wrongly or the CPU time could not be read.
 fn timed(barrier: &Barrier, mut decide: impl FnMut() -> bool) -> Option<f64> {
-    const CALLS: u32 = 200_000;
+    const CALLS: u32 = SCALING_CALLS;
     barrier.wait();
     let before = thread_cpu_ns()?;
     let mut right = 0u32;
@@ -88,47 +91,53 @@ fn timed(barrier: &Barrier, mut decide: impl FnMut() -> bool) -> Option<f64> {
     (right == CALLS).then(|| (after - before) as f64 / f64::from(CALLS))
 }
 
-/// Whether decisions scale across cores: N threads decide at once, and each measures its own CPU time per
-/// decision (`run`: set up what the thread decides with, then [`timed`]). Threads that do not contend (no
-/// lock, no cache line that they all write) spend the same CPU time per decision with 2 threads as with 1; a
-/// line written by both moves between the cores on every write and shows as more CPU per decision. Medians
-/// of 7 runs of 200,000 decisions per thread. Wall time per decision per thread is printed too: about equal
-/// to the CPU time when the threads ran at once, about twice it when they took turns (a busy machine).
-fn scaling(name: &str, run: &(dyn Fn(&Barrier) -> Option<f64> + Sync)) {
-    let mut per_thread = Vec::new();
-    for threads in [1usize, 2] {
-        let mut runs = Vec::new();
-        for _ in 0..7 {
-            let barrier = Barrier::new(threads);
-            let wall = Instant::now();
-            let cpu: Vec<f64> = std::thread::scope(|s| {
-                let hs: Vec<_> = (0..threads).map(|_| s.spawn(|| run(&barrier))).collect();
-                hs.into_iter()
-                    .filter_map(|h| h.join().ok().flatten())
-                    .collect()
-            });
-            if cpu.len() != threads {
-                common::fail("a scaling thread decided wrongly or could not read its CPU time");
-            }
-            let wall = wall.elapsed().as_nanos() as f64 / 200_000.0;
-            let mean = cpu.iter().sum::<f64>() / cpu.len().max(1) as f64;
-            runs.push((mean, wall));
-        }
-        runs.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let (cpu, wall) = runs
-            .get(runs.len() / 2)
-            .copied()
-            .unwrap_or((f64::NAN, f64::NAN));
-        println!(
-            "scaling {name}, {threads} thread(s): {cpu:.1} ns of CPU per decision per thread; wall {wall:.1} ns per decision per thread (load {})",
-            load()
-        );
-        per_thread.push(cpu);
+/// One run: `threads` threads decide at once with `run`; each thread's CPU time per decision, averaged, and the
+/// wall time per decision per thread.
+fn run_once(threads: usize, run: &(dyn Fn(&Barrier) -> Option<f64> + Sync)) -> (f64, f64) {
+    let barrier = Barrier::new(threads);
+    let wall = Instant::now();
+    let cpu: Vec<f64> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..threads).map(|_| s.spawn(|| run(&barrier))).collect();
+        hs.into_iter()
+            .filter_map(|h| h.join().ok().flatten())
+            .collect()
+    });
+    if cpu.len() != threads {
+        common::fail("a scaling thread decided wrongly or could not read its CPU time");
     }
-    if let [one, two] = per_thread[..] {
+    let wall = wall.elapsed().as_nanos() as f64 / f64::from(SCALING_CALLS);
+    (cpu.iter().sum::<f64>() / cpu.len().max(1) as f64, wall)
+}
+
+/// Whether decisions scale across cores: N threads decide at once, and each measures its own CPU time per
+/// decision. Threads that do not contend (no lock, no cache line that they all write) spend the same CPU time
+/// per decision with 2 threads as with 1; a line written by both moves between the cores on every write and
+/// shows as more CPU per decision. Each variant (`name`, `run`: set up what the thread decides with, then
+/// [`timed`]) runs 7 rounds of 200,000 decisions per thread with 1 and with 2 threads; the variants take turns
+/// within a round, so that they see the same machine (on this VM two threads can slow each other with no data
+/// shared: the first variant, which shares nothing, is the control). Medians over the rounds; wall time per
+/// decision per thread too: about equal to the CPU time when the threads ran at once, about twice it when they
+/// took turns (a busy machine), when the figure says nothing about contention.
+fn scaling(variants: &[(&str, &(dyn Fn(&Barrier) -> Option<f64> + Sync))]) {
+    const ROUNDS: usize = 7;
+    let mut runs = vec![[Vec::new(), Vec::new()]; variants.len()];
+    for _ in 0..ROUNDS {
+        for ((_, run), r) in variants.iter().zip(runs.iter_mut()) {
+            for (threads, r) in [1, 2].into_iter().zip(r.iter_mut()) {
+                r.push(run_once(threads, *run));
+            }
+        }
+    }
+    let median = |v: &mut Vec<(f64, f64)>| {
+        v.sort_by(|a, b| a.0.total_cmp(&b.0));
+        v.get(v.len() / 2).copied().unwrap_or((f64::NAN, f64::NAN))
+    };
+    let load = load();
+    for ((name, _), [one, two]) in variants.iter().zip(runs.iter_mut()) {
+        let ((c1, w1), (c2, w2)) = (median(one), median(two));
         println!(
-            "scaling {name}: CPU per decision with 2 threads / with 1: {:.2}",
-            two / one
+            "scaling {name}: CPU per decision per thread 1 thread {c1:.1} ns, 2 threads {c2:.1} ns, ratio {:.2}; wall per decision per thread {w1:.1} / {w2:.1} ns (load {load})",
+            c2 / c1
         );
     }
 }
@@ -139,7 +148,7 @@ fn scaling(name: &str, run: &(dyn Fn(&Barrier) -> Option<f64> + Sync)) {
 /// request).
 fn scaling_all(s: &Setup, safe: &iamgate_capi::Engine) {
     let want = s.via.want;
-    scaling("private bundle", &|barrier| {
+    let private = |barrier: &Barrier| {
         let compiled = Bundle::parse(&s.text, &Limits::default())
             .and_then(|b| b.compile())
             .ok()?;
@@ -167,21 +176,26 @@ fn scaling_all(s: &Setup, safe: &iamgate_capi::Engine) {
             context: &ctx,
         };
         timed(barrier, || compiled.decide_ref(black_box(&req)) == Ok(want))
-    });
-    scaling("rust decide_ref", &|barrier| {
+    };
+    let shared = |barrier: &Barrier| {
         timed(barrier, || {
             s.compiled.decide_ref(black_box(&s.via.rust)) == Ok(want)
         })
-    });
-    scaling("Engine::decide", &|barrier| {
-        timed(barrier, || safe.decide(black_box(&s.via.rust)) == Ok(want))
-    });
+    };
+    let engine =
+        |barrier: &Barrier| timed(barrier, || safe.decide(black_box(&s.via.rust)) == Ok(want));
     let c_via: &CRequest = &s.via.c;
-    scaling("iamgate_decide", &|barrier| {
+    let capi = |barrier: &Barrier| {
         timed(barrier, || {
             decide_c(&s.engine, black_box(c_via)) == iamgate_decision::Allow
         })
-    });
+    };
+    scaling(&[
+        ("private bundle (control)", &private),
+        ("rust decide_ref", &shared),
+        ("Engine::decide", &engine),
+        ("iamgate_decide", &capi),
+    ]);
 }
 
 fn bench(c: &mut Criterion) {

@@ -763,7 +763,27 @@ fn decide_allocates_nothing() {
 /// anywhere.
 #[test]
 fn ascii_check_agrees_with_std() {
-    let ascii = |s: &[u8]| high_bits(s) & HIGH == 0;
+    fn gathered<G: Gather>(texts: &[&[u8]]) -> bool {
+        let mut g = G::default();
+        for t in texts {
+            g.add(t);
+        }
+        g.ascii()
+    }
+    let ascii = |s: &[u8]| {
+        let (words, ascii) = (gathered::<Words>(&[s]), gathered::<Ascii>(&[s]));
+        // Among other texts, before and after them.
+        let among = [
+            b"short".as_slice(),
+            b"a text of more than 32 bytes, all ascii",
+        ];
+        let mut texts = among.to_vec();
+        texts.insert(1, s);
+        assert_eq!(gathered::<Ascii>(&texts), ascii);
+        assert_eq!(gathered::<Words>(&texts), words);
+        assert_eq!(words, ascii);
+        words
+    };
     for len in 0..140 {
         let mut v = vec![b'a'; len];
         assert!(ascii(&v));
