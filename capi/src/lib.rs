@@ -898,21 +898,21 @@ pub unsafe extern "C" fn iamgate_decide(
         };
         #[cfg(test)]
         tests::maybe_panic(request);
+        // The bundle first: arc-swap's load ends with a full fence, which waits for every store before it (the
+        // request's entries, written next, would be many).
+        let bundle = engine.0.load();
         // SAFETY: the caller's promise on the request's slices.
         let r = unsafe {
-            with_request(request, |req| {
-                let bundle = engine.0.load();
-                match deciding {
-                    None => bundle
-                        .decide_ref(req)
-                        .map_err(|_| iamgate_status::BadRequest),
-                    Some(out) => {
-                        let (d, reasons) = bundle
-                            .decide_with_reasons(req)
-                            .map_err(|_| iamgate_status::BadRequest)?;
-                        fill_statement(out, iamgate::bundle::deciding(d, &reasons));
-                        Ok(d)
-                    }
+            with_request(request, |req| match deciding {
+                None => bundle
+                    .decide_ref(req)
+                    .map_err(|_| iamgate_status::BadRequest),
+                Some(out) => {
+                    let (d, reasons) = bundle
+                        .decide_with_reasons(req)
+                        .map_err(|_| iamgate_status::BadRequest)?;
+                    fill_statement(out, iamgate::bundle::deciding(d, &reasons));
+                    Ok(d)
                 }
             })
         };
