@@ -91,9 +91,12 @@ fn timed(barrier: &Barrier, mut decide: impl FnMut() -> bool) -> Option<f64> {
     (right == CALLS).then(|| (after - before) as f64 / f64::from(CALLS))
 }
 
+/// What a scaling thread runs: its set-up, then [`timed`].
+type Run<'a> = dyn Fn(&Barrier) -> Option<f64> + Sync + 'a;
+
 /// One run: `threads` threads decide at once with `run`; each thread's CPU time per decision, averaged, and the
 /// wall time per decision per thread.
-fn run_once(threads: usize, run: &(dyn Fn(&Barrier) -> Option<f64> + Sync)) -> (f64, f64) {
+fn run_once(threads: usize, run: &Run<'_>) -> (f64, f64) {
     let barrier = Barrier::new(threads);
     let wall = Instant::now();
     let cpu: Vec<f64> = std::thread::scope(|s| {
@@ -120,7 +123,7 @@ fn run_once(threads: usize, run: &(dyn Fn(&Barrier) -> Option<f64> + Sync)) -> (
 /// A 2-thread run counts only if its threads ran at once: wall time per decision per thread within 15% of the
 /// CPU time (on a busy machine they take turns, wall about twice the CPU time, and contention cannot show).
 /// Medians over the rounds (1 thread) and over the 2-thread runs that ran at once, and how many did.
-fn scaling(variants: &[(&str, &(dyn Fn(&Barrier) -> Option<f64> + Sync))]) {
+fn scaling(variants: &[(&str, &Run<'_>)]) {
     const ROUNDS: usize = 9;
     let mut runs = vec![[Vec::new(), Vec::new()]; variants.len()];
     for _ in 0..ROUNDS {
