@@ -39,3 +39,5 @@ for a, b in ((1, 3), (3, 1)):
               f"{W[b].get(line, 0)}x, reads it {R[b].get(line, 0)}x{'  <- every decision' if hot else ''}")
 print(f"  lines written by A: {len(W[1])}, by B: {len(W[3])}; written by one and touched by the other: "
       f"{shared}; of those written on every decision: {per_decision}")
+if per_decision:
+    sys.exit("a line is written on every decision by one thread and used by the other: decisions contend")
