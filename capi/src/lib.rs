@@ -256,13 +256,12 @@ impl Gather for Words {
     }
 }
 
-/// [`Gather`] in 16-byte SSE2 registers (every x86-64 has SSE2): a text of 16 bytes or more is read as
-/// 16-byte blocks (the last one overlapping) or-ed into one register, shorter ones as [`Words`]; one
+/// [`Gather`] in one 16-byte SSE2 register (every x86-64 has SSE2): a text of 16 bytes or more is read as
+/// 16-byte blocks (the last one overlapping) or-ed into it, a shorter one's [`high_bits`] word too; one
 /// `movemask` at the end tests every text's bytes at once.
 #[cfg(target_arch = "x86_64")]
 struct Sse2 {
     v: std::arch::x86_64::__m128i,
-    w: u64,
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -271,7 +270,6 @@ impl Default for Sse2 {
         Sse2 {
             // SAFETY: SSE2 is in x86-64's baseline: every x86-64 CPU has it (as for each intrinsic below).
             v: unsafe { std::arch::x86_64::_mm_setzero_si128() },
-            w: 0,
         }
     }
 }
@@ -280,10 +278,11 @@ impl Default for Sse2 {
 impl Gather for Sse2 {
     #[inline(always)]
     fn add(&mut self, s: &[u8]) {
-        use std::arch::x86_64::{_mm_loadu_si128, _mm_or_si128};
+        use std::arch::x86_64::{_mm_cvtsi64_si128, _mm_loadu_si128, _mm_or_si128};
         let n = s.len();
         if n < 16 {
-            self.w |= high_bits(s);
+            // SAFETY: SSE2, as in `default`.
+            self.v = unsafe { _mm_or_si128(self.v, _mm_cvtsi64_si128(high_bits(s) as i64)) };
             return;
         }
         let p = s.as_ptr();
@@ -309,7 +308,7 @@ impl Gather for Sse2 {
     #[inline(always)]
     fn ascii(&self) -> bool {
         // SAFETY: SSE2, as in `default`.
-        (unsafe { std::arch::x86_64::_mm_movemask_epi8(self.v) }) == 0 && self.w & HIGH == 0
+        (unsafe { std::arch::x86_64::_mm_movemask_epi8(self.v) }) == 0
     }
 }
 
@@ -397,7 +396,7 @@ impl AddrText {
     /// Dotted decimal: each octet's text and dot from [`DOTTED`], written as one 4-byte word (the next octet
     /// overwrites what is past its dot), the last dot left out. The formatting machinery cost more than the
     /// decision's own address lookup; this is a few instructions an octet.
-    #[inline]
+    #[inline(always)]
     fn ipv4(&mut self, ip: Ipv4Addr) -> &str {
         let mut at = 0;
         for o in ip.octets() {
