@@ -346,9 +346,11 @@ unsafe fn str_unchecked(s: &[u8]) -> Option<&str> {
     (!s.is_empty()).then(|| unsafe { std::str::from_utf8_unchecked(s) })
 }
 
-/// An address as text written into a caller's buffer, without allocating.
+/// An address as text written into a caller's buffer, without allocating. The buffer is not initialised up
+/// front (zeroing both buffers was 7 stores a call); only its first `len` bytes are read, and they are written
+/// first.
 struct AddrText {
-    buf: [u8; 48],
+    buf: [MaybeUninit<u8>; 48],
     len: usize,
 }
 
@@ -356,7 +358,9 @@ impl std::fmt::Write for AddrText {
     fn write_str(&mut self, s: &str) -> std::fmt::Result {
         let end = self.len + s.len();
         let dst = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
-        dst.copy_from_slice(s.as_bytes());
+        for (d, b) in dst.iter_mut().zip(s.as_bytes()) {
+            d.write(*b);
+        }
         self.len = end;
         Ok(())
     }
@@ -388,9 +392,16 @@ const DOTTED: [([u8; 4], u8); 256] = {
 impl AddrText {
     fn new() -> AddrText {
         AddrText {
-            buf: [0; 48],
+            buf: [MaybeUninit::uninit(); 48],
             len: 0,
         }
+    }
+
+    /// The bytes written so far.
+    fn written(&self) -> &[u8] {
+        let n = self.len.min(self.buf.len());
+        // SAFETY: INVARIANT: the first `len` bytes are written (`ipv4`, `write_str`), and `n <= len`.
+        unsafe { std::slice::from_raw_parts(self.buf.as_ptr().cast::<u8>(), n) }
     }
 
     /// Dotted decimal: each octet's text and dot from [`DOTTED`], written as one 4-byte word (the next octet
@@ -406,19 +417,23 @@ impl AddrText {
                 .copied()
                 .unwrap_or(([b'0', b'.', 0, 0], 2));
             if let Some(dst) = self.buf.get_mut(at..at + 4) {
-                dst.copy_from_slice(&text);
+                for (d, b) in dst.iter_mut().zip(text) {
+                    d.write(b);
+                }
             }
             at += usize::from(n);
         }
+        // Every byte before `at` is written (each octet writes 4 bytes from where the last one's text ended),
+        // and `len < at`.
         self.len = at.saturating_sub(1);
-        let b = self.buf.get(..self.len).unwrap_or(&[]);
+        let b = self.written();
         // SAFETY: only ASCII digits and dots were written. (Checking would read the bytes back just after they
         // were written, a store-forwarding stall that cost more than the writing.)
         unsafe { std::str::from_utf8_unchecked(b) }
     }
 
     fn as_str(&self) -> &str {
-        let b = self.buf.get(..self.len).unwrap_or(&[]);
+        let b = self.written();
         if b.is_ascii() {
             // SAFETY: ASCII is UTF-8.
             unsafe { std::str::from_utf8_unchecked(b) }
@@ -448,21 +463,22 @@ fn normalise_text(s: &str) -> &str {
     }
 }
 
-/// An address given as text or as 4/16 bytes (not both), as text; `out` holds the text of bytes. Text is
+/// An address given as text or as 4/16 bytes (not both), as text; `out` receives the text of bytes (it is
+/// only written when bytes are given). Text is
 /// checked to be UTF-8 here, before it is read (an address is ASCII: one high-bit test; other text goes to
 /// `from_utf8`, and if it is UTF-8 the core refuses it as an address).
 #[inline(always)]
 fn address<'a>(
     as_text: &'a [u8],
     as_bytes: &[u8],
-    out: &'a mut AddrText,
+    out: &'a mut MaybeUninit<AddrText>,
 ) -> Result<Option<&'a str>, iamgate_status> {
     let ip = match (as_text.len(), as_bytes.len()) {
         (0, 0) => return Ok(None),
         (_, 0) => return address_text(as_text).map(Some),
         (_, 4) if as_text.is_empty() => {
             let a = as_bytes.first_chunk::<4>().copied().unwrap_or_default();
-            return Ok(Some(out.ipv4(Ipv4Addr::from(a))));
+            return Ok(Some(out.write(AddrText::new()).ipv4(Ipv4Addr::from(a))));
         }
         (0, 16) => match as_bytes.first_chunk::<16>() {
             Some(a) => normalise(IpAddr::V6(Ipv6Addr::from(*a))),
@@ -471,8 +487,8 @@ fn address<'a>(
         _ => return Err(iamgate_status::BadRequest),
     };
     match ip {
-        IpAddr::V4(v4) => Ok(Some(out.ipv4(v4))),
-        IpAddr::V6(_) => ipv6(ip, out),
+        IpAddr::V4(v4) => Ok(Some(out.write(AddrText::new()).ipv4(v4))),
+        IpAddr::V6(_) => ipv6(ip, out.write(AddrText::new())),
     }
 }
 
@@ -576,7 +592,7 @@ unsafe fn with_request<T>(
         + usize::from(req.vpc_id.len != 0)
         + usize::from(req.vpce_id.len != 0)
         + usize::from(req.vpc_source_ip.len | req.vpc_source_ip_bytes.len != 0);
-    let mut texts = [AddrText::new(), AddrText::new()];
+    let mut texts = [const { MaybeUninit::uninit() }; 2];
     if given + extra.len() <= INLINE_KEYS {
         let mut entries = Inline::new();
         // SAFETY: forwarded.
@@ -617,7 +633,7 @@ unsafe fn with_request<T>(
 unsafe fn fill<'a>(
     req: &'a iamgate_request,
     extra: &'a [iamgate_pair],
-    [ip_text, vpc_ip_text]: &'a mut [AddrText; 2],
+    [ip_text, vpc_ip_text]: &'a mut [MaybeUninit<AddrText>; 2],
     entries: &mut impl Entries<'a>,
 ) -> Result<(&'a str, &'a str, Option<&'a str>), iamgate_status> {
     // SAFETY (every `raw` below): forwarded (the caller's promise on every slice).
