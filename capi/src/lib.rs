@@ -523,22 +523,16 @@ trait Entries<'a> {
 
 /// A request's context entries on the stack, for up to [`INLINE_KEYS`]. The slots are not initialised up front
 /// (a decision is a few dozen nanoseconds; writing every slot would be a good part of the C ABI's cost).
-struct Inline<'a> {
-    slots: [MaybeUninit<(&'a str, ValueRef<'a>)>; INLINE_KEYS],
+struct Inline<'a, 's> {
+    /// The slots, in an array of their own: its address goes to the core with the request, so the count is kept
+    /// apart, where the compiler can keep it in a register (in one struct with the array it stayed in memory, a
+    /// store and a load a push).
+    slots: &'s mut [MaybeUninit<(&'a str, ValueRef<'a>)>; INLINE_KEYS],
     /// How many of `slots` are written.
     n: usize,
 }
 
-impl Inline<'_> {
-    fn new() -> Self {
-        Inline {
-            slots: [const { MaybeUninit::uninit() }; INLINE_KEYS],
-            n: 0,
-        }
-    }
-}
-
-impl<'a> Entries<'a> for Inline<'a> {
+impl<'a> Entries<'a> for Inline<'a, '_> {
     /// (Never past the end: [`with_request`] takes this path only for a request whose entries fit; an entry past
     /// the end would be dropped, not written out of bounds.)
     #[inline(always)]
@@ -594,7 +588,11 @@ unsafe fn with_request<T>(
         + usize::from(req.vpc_source_ip.len | req.vpc_source_ip_bytes.len != 0);
     let mut texts = [const { MaybeUninit::uninit() }; 2];
     if given + extra.len() <= INLINE_KEYS {
-        let mut entries = Inline::new();
+        let mut slots = [const { MaybeUninit::uninit() }; INLINE_KEYS];
+        let mut entries = Inline {
+            slots: &mut slots,
+            n: 0,
+        };
         // SAFETY: forwarded.
         let (action, resource, principal) = unsafe { fill(req, extra, &mut texts, &mut entries) }?;
         f(&RequestRef {
