@@ -146,6 +146,12 @@ fn scaling(variants: &[(&str, &Run<'_>)]) {
             .filter(|&(c, w)| w <= c * 1.15)
             .collect();
         let n = at_once.len();
+        if n == 0 {
+            println!(
+                "scaling {name}: CPU per decision per thread, 1 thread {c1:.1} ns (wall {w1:.1}); no 2-thread run of {ROUNDS} ran at once (load {load}: try a quiet machine, or `chrt -f 10`)"
+            );
+            continue;
+        }
         let (c2, w2) = median(&mut at_once);
         println!(
             "scaling {name}: CPU per decision per thread, 1 thread {c1:.1} ns (wall {w1:.1}), 2 threads at once {c2:.1} ns (wall {w2:.1}; {n} of {ROUNDS} runs ran at once), ratio {:.2} (load {load})",
