@@ -9,7 +9,7 @@ use common::{
     random_cidrs, request,
 };
 use criterion::{Criterion, criterion_group, criterion_main};
-use iamgate::policy::value::{CidrSet, parse_cidr, parse_ip};
+use iamgate::internals::{CidrSet, parse_cidr, parse_ip};
 use iamgate::{Decision, PolicySet, ValueRef};
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};

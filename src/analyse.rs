@@ -402,7 +402,7 @@ impl Predecessor for u128 {
 }
 
 /// Every IPv4 and IPv6 address.
-pub fn all_addresses() -> Vec<IpNet> {
+pub(crate) fn all_addresses() -> Vec<IpNet> {
     vec![
         IpNet::V4(Ipv4Net::new(Ipv4Addr::UNSPECIFIED, 0).unwrap_or_default()),
         IpNet::V6(Ipv6Net::new(Ipv6Addr::UNSPECIFIED, 0).unwrap_or_default()),
@@ -525,6 +525,26 @@ pub struct ReachQuery {
 /// For each step: on the public path, `aws:SourceIp` over all of IPv4 and IPv6; through an endpoint, every
 /// endpoint id and VPC id the policies name plus "any other", and `aws:VpcSourceIp` over all addresses.
 /// A value matched only by a wildcard pattern is represented by a witness string that matches it.
+///
+/// ```
+/// use iamgate::analyse::{Origin, ReachQuery, Step, reach};
+/// use iamgate::{Decision, Policy, PolicySet, Request};
+/// let p = Policy::parse(r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+///   "Action": "sagemaker:CreatePresignedDomainUrl", "Resource": "*",
+///   "Condition": {"IpAddress": {"aws:SourceIp": "198.51.100.0/24"}}}]}"#).unwrap();
+/// let set = PolicySet::builder().identity(p).build().unwrap();
+/// let template = Request::new("sagemaker:CreatePresignedDomainUrl",
+///     "arn:aws:sagemaker:eu-west-1:111122223333:user-profile/d-abc123/alice");
+/// let steps = reach(&set, &ReachQuery { template, ..ReachQuery::default() });
+/// assert_eq!(steps[0].step, Step::Create);
+/// // Allowed from exactly the one public block; every endpoint origin is denied (no aws:SourceIp there).
+/// let allowed: Vec<String> = steps[0].origins.iter().filter_map(|o| match o {
+///     Origin::Public { source_ip, decision: Decision::Allow, .. } => Some(source_ip.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(" ")),
+///     _ => None,
+/// }).collect();
+/// assert_eq!(allowed, ["198.51.100.0/24"]);
+/// assert!(steps[0].origins.iter().all(|o| !matches!(o, Origin::Endpoint { decision: Decision::Allow, .. })));
+/// ```
 pub fn reach(set: &PolicySet, q: &ReachQuery) -> Vec<ReachStep> {
     reach_with(set, q, true)
 }

@@ -1667,7 +1667,7 @@ impl PolicySet {
 }
 
 /// Compile a single endpoint policy, for [`PolicySet::with_endpoint`].
-pub fn compile_endpoint_policy(p: Policy) -> Result<CompiledPolicy, CompileError> {
+pub(crate) fn compile_endpoint_policy(p: Policy) -> Result<CompiledPolicy, CompileError> {
     CompiledPolicy::compile(p, PolicyRef::Endpoint)
 }
 

@@ -109,7 +109,7 @@ impl<'a> ScalarRef<'a> {
     }
 
     /// The address, as AWS sees it: an IPv4-mapped IPv6 address (`::ffff:203.0.113.7`) is its IPv4 address
-    /// (see [`parse_request_ip`]).
+    /// (docs/SEMANTICS.md §9 row 16).
     pub fn ip(self) -> Option<std::net::IpAddr> {
         match self {
             ScalarRef::String(s) => parse_request_ip(s),
@@ -181,29 +181,44 @@ impl ContextValue {
 
 /// Every key [`known_key_type`] knows, with its type: the keys whose values are checked at ingest (the catalog's
 /// [`crate::keys::CHECKED_KEYS`]).
-pub use crate::keys::CHECKED_KEYS as KNOWN_KEYS;
+pub(crate) use crate::keys::CHECKED_KEYS as KNOWN_KEYS;
 /// The type that AWS documents for a global key, used to reject malformed values at ingest (the catalog's
 /// [`crate::keys::IngestType`]).
-pub use crate::keys::IngestType as KeyType;
+pub(crate) use crate::keys::IngestType as KeyType;
 /// The documented type of the keys checked at ingest (lowercase name); `None` for any other key. Generated from
 /// the condition-key catalog ([`crate::keys::checked_key_type`]).
-pub use crate::keys::checked_key_type as known_key_type;
+pub(crate) use crate::keys::checked_key_type as known_key_type;
 
-/// Why a request was refused at ingest: a context value, or (with `key` [`crate::shape::ACTION`] or
-/// [`crate::shape::RESOURCE`]) the request's action or resource.
+/// Why a request was refused at ingest: a context value, or (with `key` [`ContextError::ACTION`] or
+/// [`ContextError::RESOURCE`]) the request's action or resource.
+///
+/// ```
+/// use iamgate::{ContextError, Request};
+/// let e = Request::new("s3:Get Object", "arn:aws:s3:::b/k").check().unwrap_err();
+/// assert_eq!(e.key, ContextError::ACTION);
+/// let e = Request::new("s3:GetObject", "bucket/key").check().unwrap_err();
+/// assert_eq!(e.key, ContextError::RESOURCE);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContextError {
-    /// The key (or `action`/`resource`) refused, as given.
+    /// The key (or [`ContextError::ACTION`], [`ContextError::RESOURCE`]) refused, as given.
     pub key: String,
     /// Why: lowercase, one line.
     pub message: String,
 }
 
+impl ContextError {
+    /// [`ContextError::key`] of an error about the request's action, which is not `service:ActionName`.
+    pub const ACTION: &str = crate::shape::ACTION;
+    /// [`ContextError::key`] of an error about the request's resource, which is neither `*` nor an ARN.
+    pub const RESOURCE: &str = crate::shape::RESOURCE;
+}
+
 impl fmt::Display for ContextError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.key.as_str() {
-            crate::shape::ACTION => write!(f, "action {}", self.message),
-            crate::shape::RESOURCE => write!(f, "resource {}", self.message),
+            ContextError::ACTION => write!(f, "action {}", self.message),
+            ContextError::RESOURCE => write!(f, "resource {}", self.message),
             key => write!(f, "context key `{key}`: {}", self.message),
         }
     }
@@ -752,7 +767,7 @@ impl Request {
         self
     }
 
-    /// Whether the action is `service:ActionName` and the resource `*` or an ARN ([`crate::shape`]); the context
+    /// Whether the action is `service:ActionName` and the resource `*` or an ARN (`shape`'s rules); the context
     /// was checked as it was built. The decisions refuse a request that fails this check.
     ///
     /// ```
@@ -762,7 +777,7 @@ impl Request {
     /// assert_eq!(e.to_string(), "action ` s3:GetObject` is not `service:ActionName` (ASCII letters, digits, `-` and `_`, no wildcard, no space)");
     /// ```
     pub fn check(&self) -> Result<(), ContextError> {
-        crate::shape::check(&self.action, &self.resource)
+        check_shape(&self.action, &self.resource)
     }
 
     /// The principal's account: the ARN's account field, or a bare 12-digit account id.
@@ -781,7 +796,7 @@ impl Request {
 }
 
 /// Whether `s` is an AWS account id: twelve digits.
-pub fn is_account_id(s: &str) -> bool {
+pub(crate) fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
@@ -952,6 +967,31 @@ impl<'a> Found<'a> {
             ip: e.ip,
         }
     }
+}
+
+/// Why the action or the resource of a request is refused, if one is ([`crate::shape`]'s rules): an error naming
+/// [`crate::shape::ACTION`] or [`crate::shape::RESOURCE`] as its key.
+#[cold]
+pub(crate) fn check_shape(action: &str, resource: &str) -> Result<(), ContextError> {
+    if !crate::shape::action_ok(action) {
+        return Err(ContextError {
+            key: crate::shape::ACTION.into(),
+            message: format!(
+                "`{}` is not `service:ActionName` (ASCII letters, digits, `-` and `_`, no wildcard, no space)",
+                action.escape_debug()
+            ),
+        });
+    }
+    if !crate::shape::resource_ok(resource) {
+        return Err(ContextError {
+            key: crate::shape::RESOURCE.into(),
+            message: format!(
+                "`{}` is neither `*` nor an ARN (`arn:partition:service:region:account:resource`)",
+                resource.escape_debug()
+            ),
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]

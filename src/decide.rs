@@ -25,6 +25,8 @@ use crate::lower::{ALWAYS, LCondition, LResource, LTest, Plan, and, gate_ordinal
 use crate::policy::operator::{Family, Qualifier};
 use crate::policy::pattern::Vars;
 use crate::policy::{Effect, PrincipalKind};
+use crate::rules::rcp_governs;
+use crate::span::Span;
 use serde::Serialize;
 use std::cell::{Cell, OnceCell};
 use std::fmt;
@@ -68,140 +70,8 @@ impl fmt::Display for Decision {
     }
 }
 
-/// Why the decision came out as it did: a statement that applied, or a gate without an Allow. It serialises as
-/// one entry of a decision record's `reasons` (docs/FORMATS.md §2): `{"policy", "sid", "statement", "effect"}`,
-/// or `{"policy": GATE, "effect": "NoAllow"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Reason {
-    /// A statement that applied to the request: a Deny behind an [`Decision::ExplicitDeny`], or an Allow behind
-    /// an [`Decision::Allow`].
-    Statement {
-        /// The policy that holds the statement, written `identity[0]`, `scps[1][0]`, ... in records.
-        policy: PolicyRef,
-        /// The statement's `Sid`, if it has one.
-        sid: Option<String>,
-        /// The statement's 0-based index in the policy's `Statement` list (0 when `Statement` is one object).
-        statement: usize,
-        /// The statement's `Effect`.
-        effect: Effect,
-    },
-    /// A gate that had to allow the request and had no applicable Allow: one of the reasons for an
-    /// [`Decision::ImplicitDeny`].
-    NoAllow(Gate),
-}
-
-impl fmt::Display for Reason {
-    /// `Deny by identity[0] statement 1 (DenyOutsideCorp)`, or `no statement in boundary allows the request`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Reason::Statement {
-                policy,
-                sid,
-                statement,
-                effect,
-            } => {
-                write!(f, "{effect} by {policy} statement {statement}")?;
-                if let Some(s) = sid {
-                    write!(f, " ({s})")?;
-                }
-                Ok(())
-            }
-            Reason::NoAllow(g) => write!(f, "no statement in {g} allows the request"),
-        }
-    }
-}
-
-impl Serialize for Reason {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        match self {
-            Reason::Statement {
-                policy,
-                sid,
-                statement,
-                effect,
-            } => {
-                let mut m = s.serialize_map(Some(4))?;
-                m.serialize_entry("policy", &policy.to_string())?;
-                m.serialize_entry("sid", sid)?;
-                m.serialize_entry("statement", statement)?;
-                m.serialize_entry("effect", effect)?;
-                m.end()
-            }
-            Reason::NoAllow(g) => {
-                let mut m = s.serialize_map(Some(2))?;
-                m.serialize_entry("policy", &g.to_string())?;
-                m.serialize_entry("effect", "NoAllow")?;
-                m.end()
-            }
-        }
-    }
-}
-
-/// Why one condition held or not.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ConditionTrace {
-    /// Index in the statement's conditions (the order written).
-    pub index: usize,
-    /// The condition operator in AWS's spelling, with its qualifier and `IfExists` if written
-    /// (`ForAnyValue:StringLikeIfExists`).
-    pub operator: String,
-    /// The condition key, in lower case (keys ignore case; docs/SEMANTICS.md §1.10).
-    pub key: String,
-    /// Whether the condition held for this request (docs/SEMANTICS.md §3.6). A statement applies only when all
-    /// its conditions hold.
-    pub held: bool,
-    /// In words: `key absent: a negated operator is true`, `203.0.113.7 is in the list`, ...
-    pub why: String,
-    /// When the result rests on a choice where AWS's behaviour is not settled (docs/SEMANTICS.md §9), which one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub uncertain: Option<&'static str>,
-}
-
-/// How one statement fared: one entry of the `statements` that `--explain` adds to a decision record
-/// (docs/FORMATS.md §2). The statement applies when its action, resource and principal match and every
-/// condition holds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct StatementTrace {
-    /// The policy that holds the statement; serialised as its name (`identity[0]`, `scps[1][0]`).
-    #[serde(serialize_with = "ser_display")]
-    pub policy: PolicyRef,
-    /// The statement's 0-based index in the policy's `Statement` list.
-    pub statement: usize,
-    /// The statement's `Sid`, if it has one.
-    pub sid: Option<String>,
-    /// The statement's `Effect`.
-    pub effect: Effect,
-    /// Whether `Action` (or `NotAction`) matched the request's action.
-    pub action_matched: bool,
-    /// Whether `Resource` (or `NotResource`) matched the request's resource.
-    pub resource_matched: bool,
-    /// Whether `Principal` (or `NotPrincipal`) matched the caller; true for a statement without one (identity
-    /// policies, boundaries, session policies, SCPs).
-    pub principal_matched: bool,
-    /// Each condition's result, in the order written (every condition is evaluated, even after one fails).
-    pub conditions: Vec<ConditionTrace>,
-    /// Whether the whole statement applied to the request.
-    pub applies: bool,
-}
-
-fn ser_display<T: fmt::Display, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(v)
-}
-
-/// A decision with the statements and conditions that made it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Explanation {
-    /// The decision, always that of [`PolicySet::decide`] on the same request.
-    pub decision: Decision,
-    /// What decided (docs/FORMATS.md §2): for an ExplicitDeny every Deny statement that applied; for an Allow
-    /// every Allow that applied in each policy consulted; for an ImplicitDeny every gate without an applicable
-    /// Allow. Empty for a malformed request.
-    pub reasons: Vec<Reason>,
-
-    /// Every statement of every policy that was consulted.
-    pub statements: Vec<StatementTrace>,
-}
+mod explain;
+pub use explain::{AbsentRule, ConditionTrace, Explanation, Outcome, Reason, StatementTrace};
 
 /// What the evaluator reports as it goes. The fast path uses `()`, which records nothing.
 pub(crate) trait Tracer {
@@ -233,7 +103,7 @@ impl Tracer for Recorder {
     }
 }
 
-pub use crate::rules::{Gate, RCP_SERVICES, rcp_governs, rcp_service_list};
+pub use crate::rules::Gate;
 
 /// Records only the reasons: every deciding statement, without the per-condition trace.
 #[derive(Default)]
@@ -259,6 +129,7 @@ impl PolicySet {
         if decision == Decision::ImplicitDeny {
             r.0.retain(|x| matches!(x, Reason::NoAllow(_)));
         }
+        self.locate(&mut r.0, &mut []);
         (decision, r.0)
     }
 
@@ -356,7 +227,7 @@ impl PolicySet {
         inp.ingest(&self.inner, req, layout)?;
         let decision = self.run(&inp, &mut ());
         if inp.suspect(decision) {
-            crate::shape::check(req.action, req.resource)?;
+            crate::context::check_shape(req.action, req.resource)?;
         }
         Ok(decision)
     }
@@ -380,14 +251,31 @@ impl PolicySet {
 
     /// Decide `req` and say why: the deciding statements and, for every statement consulted, each condition's
     /// result. The same evaluator as [`PolicySet::decide`]; a malformed request ([`Request::check`]) is an
-    /// `ImplicitDeny` with no reason and no statement consulted.
+    /// `ImplicitDeny` with no reason and no statement consulted. Spans point into each policy's text
+    /// ([`crate::Policy::source`]); [`Explanation`] shows the fields.
+    ///
+    /// ```
+    /// use iamgate::decide::{AbsentRule, Outcome};
+    /// use iamgate::{Decision, Policy, PolicySet, Reason, Request};
+    /// let text = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*",
+    ///   "Condition": {"StringNotEqualsIfExists": {"aws:SourceVpce": "vpce-1a2b3c4d"}}}]}"#;
+    /// let set = PolicySet::builder().identity(Policy::parse(text).unwrap()).build().unwrap();
+    /// let ex = set.explain(&Request::new("s3:GetObject", "arn:aws:s3:::b/k"));
+    /// assert_eq!(ex.decision, Decision::ExplicitDeny);
+    /// let Reason::Statement { span, .. } = &ex.reasons[0] else { panic!("a statement decided") };
+    /// assert_eq!(&text[span.range()], &text[text.find("{\"Effect").unwrap()..text.len() - 2]);
+    /// let c = &ex.statements[0].conditions[0];
+    /// assert_eq!((c.held, c.outcome), (true, Outcome::Absent(AbsentRule::IfExists)));
+    /// assert_eq!(c.request_values, None);
+    /// assert_eq!(c.values, ["vpce-1a2b3c4d"]);
+    /// ```
     pub fn explain(&self, req: &Request) -> Explanation {
         self.explain_input(Input::owned(&self.inner, req))
     }
 
     /// [`PolicySet::explain`] of a borrowed request; a malformed one is an error, as in [`PolicySet::decide_ref`].
     pub fn explain_ref(&self, req: &RequestRef<'_>) -> Result<Explanation, ContextError> {
-        crate::shape::check(req.action, req.resource)?;
+        crate::context::check_shape(req.action, req.resource)?;
         Ok(self.explain_input(Input::borrowed(&self.inner, req, None)?))
     }
 
@@ -405,6 +293,7 @@ impl PolicySet {
             // An implicit deny is explained by the gates that lacked an Allow, not by the Allows elsewhere.
             r.reasons.retain(|x| matches!(x, Reason::NoAllow(_)));
         }
+        self.locate(&mut r.reasons, &mut r.statements);
         Explanation {
             decision,
             reasons: r.reasons,
@@ -972,7 +861,7 @@ impl<'r> Input<'r> {
         }
     }
 
-    /// Whether the action and resource have the shape [`crate::shape::check`] asks for. An action the set's
+    /// Whether the action and resource have the shape [`crate::context::check_shape`] asks for. An action the set's
     /// index names has it (only well-formed literals get an entry), so only another is read; a resource whose
     /// account field a decision has located (`resource_account_at`) has its five colons.
     #[inline(always)]
@@ -1280,6 +1169,7 @@ fn deny_in<T: Tracer>(pl: &Placed<'_>, p: &CompiledPolicy, req: &Input<'_>, t: &
                     sid: st.sid.clone(),
                     statement: st.index,
                     effect: Effect::Deny,
+                    span: Span::default(),
                 });
             }
             if !T::FULL {
@@ -1311,6 +1201,7 @@ fn allow_in_any<'p, T: Tracer>(
                         sid: st.sid.clone(),
                         statement: st.index,
                         effect: Effect::Allow,
+                        span: Span::default(),
                     });
                 }
                 if !T::FULL {
@@ -1347,15 +1238,20 @@ fn applies<T: Tracer>(pl: &Placed<'_>, st: &CStatement, inp: &Input<'_>, t: &mut
     let mut conditions = Vec::with_capacity(st.conditions.len());
     for (index, c) in st.conditions.iter().enumerate() {
         let entry = entry(index, c);
-        let (held, why) = condition_on(c, entry, vars);
+        let (held, outcome) = condition_on(c, entry, vars);
         applies &= held;
         conditions.push(ConditionTrace {
             index,
-            operator: c.op.to_string(),
+            operator: c.op,
             key: c.key.clone(),
+            // The values as written, and the span, come from the parsed policy (`PolicySet::locate`).
+            values: Vec::new(),
+            request_values: entry.map(|e| e.values.iter().map(|v| v.text().to_string()).collect()),
+            matched_values: matched_values(c, entry, vars),
             held,
-            why: why.to_string(),
+            outcome,
             uncertain: uncertainty(c, entry),
+            span: Span::default(),
         });
     }
     t.statement(StatementTrace {
@@ -1368,6 +1264,7 @@ fn applies<T: Tracer>(pl: &Placed<'_>, st: &CStatement, inp: &Input<'_>, t: &mut
         principal_matched,
         conditions,
         applies,
+        span: Span::default(),
     });
     applies
 }
@@ -1474,6 +1371,7 @@ fn resource_grant<T: Tracer>(set: &Inner, req: &Input<'_>, t: &mut T, denied: bo
                     sid: st.sid.clone(),
                     statement: st.index,
                     effect: Effect::Allow,
+                    span: Span::default(),
                 });
             }
             best = best.max(grant_of(st, req.principal));
@@ -1600,75 +1498,15 @@ fn aws_principal_matches(v: &str, who: &str, root_only: bool) -> bool {
     false
 }
 
-/// Why a condition came out as it did. Static or cheap to build; only turned into text when explaining.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Why<'a> {
-    AbsentIfExists,
-    AbsentForAll,
-    AbsentForAny,
-    AbsentPositive,
-    AbsentNegated,
-    NullAbsent(bool),
-    NullPresent(bool),
-    Compared {
-        negated: bool,
-        matched: bool,
-        value: Option<ScalarRef<'a>>,
-        qualifier: Option<Qualifier>,
-    },
-}
-
-impl fmt::Display for Why<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Why::AbsentIfExists => f.write_str("key absent: `IfExists` makes the condition true"),
-            Why::AbsentForAll => f.write_str("key absent: `ForAllValues` is vacuously true"),
-            Why::AbsentForAny => f.write_str("key absent: `ForAnyValue` is false"),
-            Why::AbsentPositive => f.write_str("key absent: a positive operator is false"),
-            Why::AbsentNegated => f.write_str("key absent: a negated operator is true"),
-            Why::NullAbsent(h) => write!(f, "key absent: `Null` is {h}"),
-            Why::NullPresent(h) => write!(f, "key present: `Null` is {h}"),
-            Why::Compared {
-                negated,
-                matched,
-                value,
-                qualifier,
-            } => {
-                match value {
-                    Some(v) => write!(f, "`{v}` ")?,
-                    None => f.write_str("the request values ")?,
-                }
-                let q = match qualifier {
-                    Some(Qualifier::ForAllValues) => " (all request values checked)",
-                    Some(Qualifier::ForAnyValue) => " (any request value checked)",
-                    None => "",
-                };
-                match (matched, negated) {
-                    (true, false) => write!(f, "matches a policy value{q}"),
-                    (false, false) => write!(f, "matches no policy value{q}"),
-                    (true, true) => write!(
-                        f,
-                        "matches a policy value, so the negated operator is false{q}"
-                    ),
-                    (false, true) => write!(
-                        f,
-                        "matches no policy value, so the negated operator is true{q}"
-                    ),
-                }
-            }
-        }
-    }
-}
-
 /// The kernel of docs/SEMANTICS.md §3.6, looking the key up in `req`.
-pub(crate) fn condition<'r>(c: &CCondition, req: &'r Request) -> (bool, Why<'r>) {
+pub(crate) fn condition(c: &CCondition, req: &Request) -> (bool, Outcome) {
     condition_on(c, req.context.entry(&c.key).map(Found::entry), &req.context)
 }
 
 /// The kernel of docs/SEMANTICS.md §3.6 on the value of `c`'s key (`None`: absent).
-// Inlined so that the fast path, which drops the `Why`, does not build it.
+// Inlined so that the fast path, which drops the `Outcome`, does not build it.
 #[inline(always)]
-fn condition_on<'r>(c: &CCondition, entry: Option<Found<'r>>, vars: &dyn Vars) -> (bool, Why<'r>) {
+fn condition_on(c: &CCondition, entry: Option<Found<'_>>, vars: &dyn Vars) -> (bool, Outcome) {
     if let CValues::Null {
         when_absent,
         when_present,
@@ -1697,12 +1535,9 @@ fn condition_on<'r>(c: &CCondition, entry: Option<Found<'r>>, vars: &dyn Vars) -
 /// `Null`: what it gives for an absent key, for a present one, on a key that is `present` (a list of no value is
 /// absent). The one place of the rule, for every walk.
 #[inline(always)]
-fn null<'r>(when_absent: bool, when_present: bool, present: bool) -> (bool, Why<'r>) {
-    if present {
-        (when_present, Why::NullPresent(when_present))
-    } else {
-        (when_absent, Why::NullAbsent(when_absent))
-    }
+fn null(when_absent: bool, when_present: bool, present: bool) -> (bool, Outcome) {
+    let held = if present { when_present } else { when_absent };
+    (held, Outcome::Null { present })
 }
 
 /// The condition kernel of docs/SEMANTICS.md §3.3-§3.6, written once for every walk: an operator with
@@ -1711,13 +1546,13 @@ fn null<'r>(when_absent: bool, when_present: bool, present: bool) -> (bool, Why<
 /// ([`on_absent`]) and for one compared without a qualifier ([`unqualified`]) are functions of their own, which
 /// the fast path's lowered tests call on one value or none.
 #[inline(always)]
-fn kernel<'r>(
+fn kernel(
     qualifier: Option<Qualifier>,
     if_exists: bool,
     negated: bool,
-    values: Values<'r>,
+    values: Values<'_>,
     m: impl Fn(ScalarRef<'_>) -> bool,
-) -> (bool, Why<'r>) {
+) -> (bool, Outcome) {
     // §3.6: for the set qualifiers a present-but-empty string counts as absent.
     if values.len() == 0
         || (qualifier.is_some() && matches!(values.one(), Some(ScalarRef::String(""))))
@@ -1729,39 +1564,15 @@ fn kernel<'r>(
             // A single-valued key; a list given without a qualifier matches when any of its values matches
             // (docs/SEMANTICS.md §3.4, UNCERTAIN).
             let matched = values.iter().any(&m);
-            (
-                unqualified(matched, negated),
-                Why::Compared {
-                    negated,
-                    matched,
-                    value: values.one(),
-                    qualifier: None,
-                },
-            )
+            (unqualified(matched, negated), compared(matched))
         }
         Some(Qualifier::ForAnyValue) => {
             let held = values.iter().any(|r| m(r) != negated);
-            (
-                held,
-                Why::Compared {
-                    negated,
-                    matched: held != negated,
-                    value: None,
-                    qualifier,
-                },
-            )
+            (held, compared(held != negated))
         }
         Some(Qualifier::ForAllValues) => {
             let held = values.iter().all(|r| m(r) != negated);
-            (
-                held,
-                Why::Compared {
-                    negated,
-                    matched: held != negated,
-                    value: None,
-                    qualifier,
-                },
-            )
+            (held, compared(held != negated))
         }
     }
 }
@@ -1770,13 +1581,24 @@ fn kernel<'r>(
 /// `IfExists` (§3.3: `ForAnyValue:…IfExists` on an absent or empty key is false, `ForAllValues:…IfExists` true);
 /// without one, `IfExists` or a negated operator makes the condition true.
 #[inline(always)]
-fn on_absent(qualifier: Option<Qualifier>, if_exists: bool, negated: bool) -> (bool, Why<'static>) {
-    match qualifier {
-        Some(Qualifier::ForAllValues) => (true, Why::AbsentForAll),
-        Some(Qualifier::ForAnyValue) => (false, Why::AbsentForAny),
-        None if if_exists => (true, Why::AbsentIfExists),
-        None if negated => (true, Why::AbsentNegated),
-        None => (false, Why::AbsentPositive),
+fn on_absent(qualifier: Option<Qualifier>, if_exists: bool, negated: bool) -> (bool, Outcome) {
+    let (held, rule) = match qualifier {
+        Some(Qualifier::ForAllValues) => (true, AbsentRule::ForAllValues),
+        Some(Qualifier::ForAnyValue) => (false, AbsentRule::ForAnyValue),
+        None if if_exists => (true, AbsentRule::IfExists),
+        None if negated => (true, AbsentRule::Negated),
+        None => (false, AbsentRule::Positive),
+    };
+    (held, Outcome::Absent(rule))
+}
+
+/// The outcome of a comparison whose values `matched` under the operator's positive form.
+#[inline(always)]
+fn compared(matched: bool) -> Outcome {
+    if matched {
+        Outcome::Matched
+    } else {
+        Outcome::NoMatch
     }
 }
 
@@ -1861,6 +1683,20 @@ fn in_set(set: &crate::compile::LiteralSet, s: &str) -> bool {
 fn in_cidrs(set: &crate::policy::value::CidrSet, ip: Option<IpAddr>, s: &str) -> bool {
     ip.or_else(|| crate::policy::value::parse_request_ip(s))
         .is_some_and(|a| set.contains(a))
+}
+
+/// The request's values of `c`'s key that match a policy value under the operator's positive form, as the kernel
+/// compares them (none for `Null`, which compares no value). Explaining only.
+fn matched_values(c: &CCondition, entry: Option<Found<'_>>, vars: &dyn Vars) -> Vec<String> {
+    match (entry, &c.values) {
+        (None, _) | (_, CValues::Null { .. }) => Vec::new(),
+        (Some(e), _) => e
+            .values
+            .iter()
+            .filter(|&r| matches_any(c, r, e.ip, vars))
+            .map(|r| r.text().to_string())
+            .collect(),
+    }
 }
 
 /// The unsettled rule of docs/SEMANTICS.md §9 that evaluating `c` on the value of its key relies on, if any.

@@ -1,7 +1,5 @@
 //! Diagnostics: errors and warnings with a byte span, help text, and rustc-style rendering.
 
-#![warn(missing_docs)]
-
 use crate::span::{LineIndex, Span};
 use serde::Serialize;
 use std::fmt::Write as _;

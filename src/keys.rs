@@ -4,13 +4,11 @@
 //!
 //! Two stages read it. `lint` (crate::validate) checks operators against a key's type and names the nearest real
 //! key to a misspelt one. The request context (crate::context) refuses a malformed value of a key marked
-//! `checked` at ingest: for those keys [`checked_key_type`] and [`CHECKED_KEYS`] are the fast forms, generated
+//! `checked` at ingest: for those keys `checked_key_type` and `CHECKED_KEYS` are the fast forms, generated
 //! from the same rows by the macro below, so there is no second list to drift.
 //!
 //! Dependencies: this module depends on nothing else in the crate; `context`, `compile`, `validate` and `network`
 //! depend on it.
-
-#![warn(missing_docs)]
 
 /// What a global condition key holds, as AWS documents it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +33,7 @@ pub enum KeyType {
 /// How a request's value of a checked key is checked when it is given (crate::context re-exports it as
 /// `KeyType`): ARNs are checked as strings, epoch times as numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IngestType {
+pub(crate) enum IngestType {
     /// An IP address (an IPv4-mapped IPv6 address is read as IPv4).
     Ip,
     /// `true` or `false`, as a JSON boolean or a string.
@@ -50,7 +48,7 @@ pub enum IngestType {
 
 impl KeyType {
     /// How a value of a key of this type is checked at ingest.
-    pub const fn ingest(self) -> IngestType {
+    pub(crate) const fn ingest(self) -> IngestType {
         match self {
             KeyType::String | KeyType::Arn => IngestType::String,
             KeyType::Ip => IngestType::Ip,
@@ -73,7 +71,7 @@ pub struct GlobalKey {
     pub multivalued: bool,
     /// What it holds.
     pub ty: KeyType,
-    /// Whether a request's value is checked against `ty` when given ([`checked_key_type`]).
+    /// Whether a request's value is checked against `ty` when given (`checked_key_type`).
     pub checked: bool,
 }
 
@@ -140,12 +138,12 @@ macro_rules! catalog {
 
         /// How a value of the checked key `lower` (lowercase) is checked at ingest; `None` for any other key.
         #[inline]
-        pub fn checked_key_type(lower: &str) -> Option<IngestType> {
+        pub(crate) fn checked_key_type(lower: &str) -> Option<IngestType> {
             checked_match!(lower; []; $($mark $lower $ty,)*)
         }
 
         /// Every key [`checked_key_type`] knows (lowercase), with its check.
-        pub const CHECKED_KEYS: &[(&str, IngestType)] = checked_list!([]; $($mark $lower $ty,)*);
+        pub(crate) const CHECKED_KEYS: &[(&str, IngestType)] = checked_list!([]; $($mark $lower $ty,)*);
     };
 }
 
@@ -199,10 +197,10 @@ catalog! {
 }
 
 /// Global keys with a tag-key suffix: `aws:PrincipalTag/<tag-key>` and so on. Single-valued strings.
-pub const TAG_KEYS: [&str; 3] = ["aws:PrincipalTag/", "aws:RequestTag/", "aws:ResourceTag/"];
+pub(crate) const TAG_KEYS: [&str; 3] = ["aws:PrincipalTag/", "aws:RequestTag/", "aws:ResourceTag/"];
 
 /// Keys a SageMaker request never carries although they are global keys (docs/SEMANTICS.md §5.1, §7.5).
-pub const NOT_FOR_SAGEMAKER: [&str; 4] = [
+pub(crate) const NOT_FOR_SAGEMAKER: [&str; 4] = [
     "aws:sourcevpcarn",
     "aws:vpceaccount",
     "aws:vpceorgid",
@@ -210,10 +208,10 @@ pub const NOT_FOR_SAGEMAKER: [&str; 4] = [
 ];
 
 /// Keys present only on requests through a VPC endpoint, for every service (docs/SEMANTICS.md §5.2).
-pub const ENDPOINT_KEYS: [&str; 3] = ["aws:sourcevpc", "aws:sourcevpce", "aws:vpcsourceip"];
+pub(crate) const ENDPOINT_KEYS: [&str; 3] = ["aws:sourcevpc", "aws:sourcevpce", "aws:vpcsourceip"];
 
 /// Network keys whose presence depends on the path (docs/SEMANTICS.md §7.8).
-pub const NETWORK_KEYS: [&str; 5] = [
+pub(crate) const NETWORK_KEYS: [&str; 5] = [
     "aws:sourceip",
     "aws:sourcevpc",
     "aws:sourcevpce",
@@ -222,7 +220,7 @@ pub const NETWORK_KEYS: [&str; 5] = [
 ];
 
 /// Keys that exclude forward-access-session calls from a Deny (docs/SEMANTICS.md §7.15).
-pub const FAS_KEYS: [&str; 4] = [
+pub(crate) const FAS_KEYS: [&str; 4] = [
     "aws:viaawsservice",
     "aws:calledvia",
     "aws:calledviafirst",
@@ -231,7 +229,8 @@ pub const FAS_KEYS: [&str; 4] = [
 
 /// Keys naming system-generated identifiers, on which endpoint policies allow no wildcards and no numeric
 /// operators (docs/SEMANTICS.md §4.1).
-pub const ENDPOINT_ID_KEYS: [&str; 3] = ["aws:sourcevpc", "aws:sourcevpce", "aws:principalaccount"];
+pub(crate) const ENDPOINT_ID_KEYS: [&str; 3] =
+    ["aws:sourcevpc", "aws:sourcevpce", "aws:principalaccount"];
 
 /// The catalog's row for `key`, in any ASCII case.
 ///

@@ -5,11 +5,11 @@
 // The stages and which way they depend: a module imports only the leaves and the stages before it in this order.
 //   leaves: span, limits, bytes, keys (the condition-key catalog), rules (AWS rules several stages read), traps
 //   (the docs/SEMANTICS.md §7 registry), suggest, diagnostic
-//   parse -> policy (AST, FromStr leaf types, PolicyKind) -> validate, refuse -> context, shape -> compile <-> lower
-//   -> decide -> analyse -> network (derive -> step -> findings -> report) -> bundle -> api (case, lint, set, flow)
-//   -> cli, whatif
-// Two cycles are left (tests/it/layout.rs knows them): compile and lower (the lowered form reads compile's IR;
-// compile builds the plans), and context and shape (shape's checks return context's error).
+//   parse -> policy (AST, FromStr leaf types, PolicyKind) -> validate, refuse -> shape -> context -> compile <->
+//   lower -> decide -> analyse -> network (derive -> step -> findings -> report) -> bundle -> api (case, lint, set,
+//   flow) -> cli, whatif
+// One cycle is left (tests/it/layout.rs knows it): compile and lower (the lowered form reads compile's IR; compile
+// builds the plans).
 
 pub mod analyse;
 pub mod api;
@@ -29,6 +29,10 @@ pub mod ffi {
         self, Case, CaseError, DecisionRecord, decide_case, resource_kind_of,
     };
 }
+/// Internals for the fuzz targets, benches and integration tests: not an API (the `internals` feature).
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod internals;
 pub mod keys;
 pub mod limits;
 mod lower;
@@ -37,7 +41,7 @@ pub mod parse;
 pub mod policy;
 pub(crate) mod refuse;
 pub(crate) mod rules;
-pub mod shape;
+pub(crate) mod shape;
 mod sort;
 pub mod span;
 mod suggest;

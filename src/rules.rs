@@ -5,8 +5,6 @@
 //! Dependencies: this module depends on nothing else in the crate; `compile` and `decide` depend on it, so neither
 //! needs the other for it (`compile` used to import `decide::rcp_governs` while `decide` imports `compile`).
 
-#![warn(missing_docs)]
-
 use std::fmt;
 
 /// A gate that must allow for the request to be allowed (docs/SEMANTICS.md §4.1-§4.2).

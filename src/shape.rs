@@ -4,23 +4,13 @@
 //! attacker), and iamgate refuses it: an error from the checked entry points, `ImplicitDeny` from the infallible
 //! ones (README, "Untrusted input").
 
-use crate::context::ContextError;
-
-/// [`ContextError::key`] of an error about the request's action.
+/// [`crate::ContextError::key`] of an error about the request's action ([`crate::ContextError::ACTION`]).
 pub const ACTION: &str = "(action)";
-/// [`ContextError::key`] of an error about the request's resource.
+/// [`crate::ContextError::key`] of an error about the request's resource ([`crate::ContextError::RESOURCE`]).
 pub const RESOURCE: &str = "(resource)";
 
 /// Whether `action` is `service:ActionName`: a service prefix of ASCII letters, digits and `-`, one colon, and a
 /// name of ASCII letters, digits, `-` and `_` (no wildcard, no space, nothing else).
-///
-/// ```
-/// use iamgate::shape::action_ok;
-/// assert!(action_ok("sagemaker:CreatePresignedDomainUrl"));
-/// for bad in ["", " s3:GetObject", "s3GetObject", "s3\u{ff1a}GetObject", "s3:Get*", "s3:", ":GetObject"] {
-///     assert!(!action_ok(bad), "{bad:?}");
-/// }
-/// ```
 #[inline]
 pub fn action_ok(action: &str) -> bool {
     let Some((service, name)) = action.split_once(':') else {
@@ -39,15 +29,6 @@ pub fn action_ok(action: &str) -> bool {
 /// Whether `resource` is `*` or an ARN: `arn:` (lowercase, as AWS writes it) and at least five colons in all
 /// (`arn:partition:service:region:account:resource`). What follows is not read: an S3 key may hold any
 /// character, spaces at its end included.
-///
-/// ```
-/// use iamgate::shape::resource_ok;
-/// assert!(resource_ok("arn:aws:s3:::bucket/key with spaces "));
-/// assert!(resource_ok("*"));
-/// for bad in ["", " arn:aws:s3:::b", "ARN:aws:s3:::b", "arn:aws:s3", "*\n", "bucket/key"] {
-///     assert!(!resource_ok(bad), "{bad:?}");
-/// }
-/// ```
 #[inline]
 pub fn resource_ok(resource: &str) -> bool {
     resource_ok_given(resource, false)
@@ -70,27 +51,41 @@ fn has_five_colons(arn: &str) -> bool {
     crate::policy::arn::account_field_at(arn).is_some()
 }
 
-/// Why the action or the resource of a request is refused, if one is: an error naming [`ACTION`] or
-/// [`RESOURCE`] as its key.
-#[cold]
-pub fn check(action: &str, resource: &str) -> Result<(), ContextError> {
-    if !action_ok(action) {
-        return Err(ContextError {
-            key: ACTION.into(),
-            message: format!(
-                "`{}` is not `service:ActionName` (ASCII letters, digits, `-` and `_`, no wildcard, no space)",
-                action.escape_debug()
-            ),
-        });
+#[cfg(test)]
+mod tests {
+    /// `action_ok` on a few telling inputs.
+    #[test]
+    fn action_ok_examples() {
+        use super::action_ok;
+        assert!(action_ok("sagemaker:CreatePresignedDomainUrl"));
+        for bad in [
+            "",
+            " s3:GetObject",
+            "s3GetObject",
+            "s3\u{ff1a}GetObject",
+            "s3:Get*",
+            "s3:",
+            ":GetObject",
+        ] {
+            assert!(!action_ok(bad), "{bad:?}");
+        }
     }
-    if !resource_ok(resource) {
-        return Err(ContextError {
-            key: RESOURCE.into(),
-            message: format!(
-                "`{}` is neither `*` nor an ARN (`arn:partition:service:region:account:resource`)",
-                resource.escape_debug()
-            ),
-        });
+
+    /// `resource_ok` on a few telling inputs.
+    #[test]
+    fn resource_ok_examples() {
+        use super::resource_ok;
+        assert!(resource_ok("arn:aws:s3:::bucket/key with spaces "));
+        assert!(resource_ok("*"));
+        for bad in [
+            "",
+            " arn:aws:s3:::b",
+            "ARN:aws:s3:::b",
+            "arn:aws:s3",
+            "*\n",
+            "bucket/key",
+        ] {
+            assert!(!resource_ok(bad), "{bad:?}");
+        }
     }
-    Ok(())
 }

@@ -1,7 +1,5 @@
 //! Byte spans into policy text, and their line/column on demand.
 
-#![warn(missing_docs)]
-
 use serde::Serialize;
 
 /// A half-open byte range `start..end` into the text a policy was parsed from.

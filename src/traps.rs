@@ -13,8 +13,6 @@
 //! assert_eq!(t.anchor(), "docs/SEMANTICS.md §7.1");
 //! ```
 
-#![warn(missing_docs)]
-
 /// Who reports a trap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]

@@ -8,7 +8,6 @@
 use super::{canonical, reference};
 use iamgate::analyse::{OTHER, Origin, ReachQuery, Values, reach};
 use iamgate::api::case::{Case, DecisionRecord, decide_case};
-use iamgate::compile::compile_endpoint_policy;
 use iamgate::parse::json::{self, Node, Value as JValue};
 use iamgate::policy::operator::Family;
 use iamgate::validate::{PolicyKind, validate};
@@ -522,7 +521,8 @@ pub fn reach_agrees_with_decide(
     let compile = |e: Option<(String, Option<Policy>)>| match e {
         None => Ok(None),
         Some((id, None)) => Ok(Some((id, None))),
-        Some((id, Some(p))) => compile_endpoint_policy(p).map(|c| Some((id, Some(c)))),
+        Some((id, Some(p))) => iamgate::CompiledPolicy::compile(p, iamgate::PolicyRef::Endpoint)
+            .map(|c| Some((id, Some(c)))),
     };
     let (Ok(api), Ok(studio)) = (compile(api), compile(studio)) else {
         return;

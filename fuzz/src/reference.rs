@@ -4,7 +4,7 @@
 //! It reads only the policy AST (`iamgate::policy`), never the compiled form, and shares no matching code with
 //! the crate: globs are a dynamic program over characters, ARNs are `splitn(6, ':')`, CIDRs are masks over
 //! integers, variables are expanded by a hand-written scanner. The only leaf it borrows is the ISO 8601 date
-//! parser ([`iamgate::policy::value::Timestamp`]): dates have their own unit tests, and re-deriving the W3C
+//! parser ([`iamgate::internals::Timestamp`]): dates have their own unit tests, and re-deriving the W3C
 //! profile here would test nothing about evaluation.
 //!
 //! Slow on purpose (it allocates everywhere and re-parses every value on every request); correctness by
@@ -13,8 +13,8 @@
 
 use iamgate::compile::{EndpointKind, PolicyRef, ResourceKind};
 use iamgate::decide::Gate;
+use iamgate::internals::Timestamp;
 use iamgate::policy::operator::{BaseOperator, Qualifier};
-use iamgate::policy::value::Timestamp;
 use iamgate::policy::{Condition, Effect, Policy, Principal, PrincipalKind, Statement, Version};
 use iamgate::{ContextValue, Decision, PolicySet, Reason, Request, Scalar};
 use std::net::IpAddr;
@@ -231,6 +231,7 @@ fn statement_reason(at: PolicyRef, st: &Statement) -> Reason {
         sid: st.sid.as_ref().map(|s| s.value.to_string()),
         statement: st.index,
         effect: st.effect.value,
+        span: st.span,
     }
 }
 

@@ -489,7 +489,10 @@ impl<'s> Sweep<'s> {
         let (decision, mut reasons) = cut.decide_with_reasons(&self.req);
         for r in &mut reasons {
             if let Reason::Statement {
-                policy, statement, ..
+                policy,
+                statement,
+                span,
+                ..
             } = r
             {
                 let original = self
@@ -500,6 +503,9 @@ impl<'s> Sweep<'s> {
                     .copied();
                 if let Some(i) = original {
                     *statement = i;
+                    if let Some(s) = self.set.statement_span(*policy, i) {
+                        *span = s;
+                    }
                 }
             }
         }

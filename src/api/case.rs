@@ -3,8 +3,6 @@
 //! A case is read with the spanned JSON parser, so a policy written inline as a JSON object is parsed from its
 //! exact text in the case, and every error names the line and column in the case and the JSON path.
 
-#![warn(missing_docs)]
-
 use crate::compile::{EndpointKind, PolicyRef, PolicySet, PolicySetBuilder, ResourceKind};
 use crate::context::{Context, ContextValue, Request, Scalar};
 use crate::decide::{Decision, Explanation, Reason, StatementTrace};

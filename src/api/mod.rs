@@ -32,7 +32,8 @@ pub use input::Doc;
 pub use lint::{LintDiagnostic, LintInput, Linted, Related, lint, lint_json};
 pub use place::{Place, place};
 pub use set::{
-    Compiled, ConditionOut, Decided, Explained, SetInput, StatementOut, compile, compile_json,
+    Compiled, ConditionOut, Decided, Explained, PlacedReason, SetInput, StatementOut, compile,
+    compile_json,
 };
 
 use serde::Serialize;

@@ -6,7 +6,7 @@ use super::place::{Place, of_span, place};
 use super::{Answer, ApiError};
 use crate::compile::{EndpointKind, PolicyRef, PolicySet, PolicySetBuilder, ResourceKind};
 use crate::context::{RequestRef, ValueRef};
-use crate::decide::{ConditionTrace, Decision, KeyLayout, Reason, StatementTrace};
+use crate::decide::{ConditionTrace, Decision, KeyLayout, Outcome, Reason, StatementTrace};
 use crate::limits::Limits;
 use crate::parse::json::Node;
 use crate::policy::{Effect, Policy};
@@ -123,8 +123,8 @@ pub struct Decided {
 pub struct Explained {
     /// The decision, as [`Compiled::decide`] gives it.
     pub decision: Decision,
-    /// What decided, as [`Decided::reasons`].
-    pub reasons: Vec<Reason>,
+    /// What decided, as [`Decided::reasons`], each deciding statement with its place in its policy's text.
+    pub reasons: Vec<PlacedReason>,
     /// Sentences, as a decision record's `warnings` (docs/FORMATS.md §2): each condition whose result rests on a
     /// rule AWS has not settled (docs/SEMANTICS.md §9), and RCPs not applied to a service they do not govern.
     pub warnings: Vec<String>,
@@ -132,6 +132,17 @@ pub struct Explained {
     pub deciding: Vec<StatementOut>,
     /// Every statement of every policy consulted, applicable or not, in the order consulted.
     pub statements: Vec<StatementOut>,
+}
+
+/// A reason of [`Explained`]: the decision record's fields (docs/FORMATS.md §2), and for a statement its place.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlacedReason {
+    /// The reason, serialised with its own fields.
+    #[serde(flatten)]
+    pub reason: Reason,
+    /// The deciding statement in its policy's text; absent for a gate without an Allow.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub place: Option<Place>,
 }
 
 /// One statement: how it fared, and where it is in its policy's text.
@@ -177,6 +188,15 @@ pub struct ConditionOut {
 
     /// From the key to the end of its values, in the policy's text.
     pub place: Option<Place>,
+    /// What `held` rests on, named as in a decision record's condition trace (docs/FORMATS.md §2): `matched`,
+    /// `no-match`, `absent-if-exists`, ...
+    pub outcome: Outcome,
+    /// The policy's values for the key, as written.
+    pub values: Vec<String>,
+    /// The request's values of the key; null when the request does not give the key.
+    pub request_values: Option<Vec<String>>,
+    /// Which of `request_values` matched a policy value under the operator's positive form.
+    pub matched_values: Vec<String>,
 }
 
 fn parse_policy(doc: &Doc<'_>, name: String, errors: &mut Vec<ApiError>) -> Option<Policy> {
@@ -428,7 +448,25 @@ impl Compiled {
         self.set.key_layout(Fields(Some(fields)).skip(3).step_by(2))
     }
 
-    /// Decide one request and say why, with the places of the deciding statements and of every condition.
+    /// Decide one request and say why, with the places of the deciding statements and of every condition
+    /// (1-based line, UTF-16 column, byte span in the policy's text) and each condition's outcome and values.
+    ///
+    /// ```
+    /// use iamgate::api::{Answer, compile};
+    /// let set = compile(r#"{"identity_policies": ["{\"Version\": \"2012-10-17\", \"Statement\": [\n {\"Effect\": \"Allow\", \"Action\": \"s3:GetObject\", \"Resource\": \"*\",\n  \"Condition\": {\"IpAddress\": {\"aws:SourceIp\": \"10.0.0.0/8\"}}}]}"]}"#).unwrap();
+    /// let Answer::Success(ex) = set.explain(r#"{"action": "s3:GetObject", "resource": "*", "context": {"aws:SourceIp": "10.1.2.3"}}"#) else {
+    ///     panic!("explained")
+    /// };
+    /// let st = &ex.deciding[0];
+    /// assert_eq!(ex.reasons[0].place, st.place); // the reason is placed too
+    /// let place = st.place.unwrap();
+    /// assert_eq!((place.line, place.column, place.end_line), (2, 2, 3));
+    /// let c = &st.conditions[0];
+    /// let place = c.place.unwrap();
+    /// assert_eq!((place.line, place.column), (3, 31)); // `"aws:SourceIp": "10.0.0.0/8"`
+    /// assert_eq!((c.outcome.name(), c.values.as_slice()), ("matched", &["10.0.0.0/8".to_string()][..]));
+    /// assert_eq!(c.request_values, Some(vec!["10.1.2.3".to_string()]));
+    /// ```
     pub fn explain(&self, request: &str) -> Answer<Explained> {
         self.request(request)
             .map(|req| {
@@ -449,9 +487,23 @@ impl Compiled {
                         Reason::NoAllow(_) => None,
                     })
                     .collect();
+                let reasons = ex
+                    .reasons
+                    .into_iter()
+                    .map(|reason| {
+                        let place = match &reason {
+                            Reason::Statement { policy, span, .. } => self
+                                .set
+                                .get(*policy)
+                                .map(|c| of_span(c.policy().source(), *span)),
+                            Reason::NoAllow(_) => None,
+                        };
+                        PlacedReason { reason, place }
+                    })
+                    .collect();
                 Explained {
                     decision: ex.decision,
-                    reasons: ex.reasons,
+                    reasons,
                     warnings,
                     deciding,
                     statements,
@@ -473,22 +525,26 @@ impl Compiled {
             action_matched: t.action_matched,
             resource_matched: t.resource_matched,
             principal_matched: t.principal_matched,
-            place: st.map(|s| of_span(text, s.span)),
+            place: st.map(|_| of_span(text, t.span)),
             conditions: t
                 .conditions
                 .iter()
                 .map(|c: &ConditionTrace| ConditionOut {
-                    operator: c.operator.clone(),
+                    operator: c.operator.to_string(),
                     // The key as the policy writes it (the trace has it in lowercase).
                     key: st
                         .and_then(|s| s.conditions.get(c.index))
                         .map_or_else(|| c.key.clone(), |w| w.key.value.to_string()),
                     held: c.held,
-                    why: c.why.clone(),
+                    why: c.why(),
                     uncertain: c.uncertain,
-                    place: st.and_then(|s| s.conditions.get(c.index)).map(|w| {
-                        place(text, w.key.span.start as usize, w.values_span.end as usize)
-                    }),
+                    place: st
+                        .and_then(|s| s.conditions.get(c.index))
+                        .map(|_| of_span(text, c.span)),
+                    outcome: c.outcome,
+                    values: c.values.clone(),
+                    request_values: c.request_values.clone(),
+                    matched_values: c.matched_values.clone(),
                 })
                 .collect(),
         }

@@ -152,7 +152,7 @@ pub(crate) fn print_human(ex: &Explanation, explain: bool, names: &PolicyArgs) {
                     if c.held { "✓" } else { "✗" },
                     c.operator,
                     c.key,
-                    c.why
+                    c.why()
                 );
             }
         }

@@ -3,8 +3,6 @@
 //! Dependencies: `report` (which decides the steps) and `findings` (which reads them) both depend on this
 //! module, and `report` on `findings`; neither is imported here, so the two no longer import each other.
 
-#![warn(missing_docs)]
-
 use super::derive::{DerivedStep, StepKind};
 use crate::compile::PolicySet;
 use crate::context::Request;

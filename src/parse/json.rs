@@ -12,8 +12,6 @@
 //! not recurse either. The derived `Clone`, `PartialEq` and `Debug` of [`Node`] do recurse, once per level:
 //! `max_depth` is what bounds them, so do not clone, compare or print a tree parsed with a limit in the thousands.
 
-#![warn(missing_docs)]
-
 use crate::limits::Limits;
 use crate::span::Span;
 use nom::branch::alt;

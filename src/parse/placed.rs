@@ -2,8 +2,6 @@
 //! type for what is wrong and where, and the object, array and field checks every such reader makes. The Case
 //! reader (crate::api::case) and the bundle reader (crate::bundle) share them.
 
-#![warn(missing_docs)]
-
 use super::json::{Member, Node, Value};
 use crate::span::line_col;
 use serde::Serialize;

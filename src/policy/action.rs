@@ -98,7 +98,7 @@ impl ActionPattern {
         (!p.contains(['*', '?'])).then(|| p.to_ascii_lowercase())
     }
 
-    /// The bit of [`service_bit`] for this pattern's service; every bit when the service has a wildcard.
+    /// The bit of `service_bit` (one of 64, by a hash of the lowercase prefix) for this pattern's service; every bit when the service has a wildcard.
     pub fn service_bit(&self) -> u64 {
         match self.source.split_once(':') {
             Some((p, _)) if !p.contains(['*', '?']) => {
@@ -120,7 +120,7 @@ impl ActionPattern {
 }
 
 /// One of 64 bits chosen by a lowercase service prefix: a cheap first test of whether an action can match.
-pub fn service_bit(service: &[u8]) -> u64 {
+pub(crate) fn service_bit(service: &[u8]) -> u64 {
     1 << (crate::bytes::key_hash(service) & 63)
 }
 

@@ -2,8 +2,6 @@
 //! (docs/SEMANTICS.md §1, §4.1). One enum for every stage: `lint` checks a policy as a kind, `compile` refuses
 //! what a kind does not allow, and the command line and the JSON boundary name kinds with the same words.
 
-#![warn(missing_docs)]
-
 use std::fmt;
 use std::str::FromStr;
 

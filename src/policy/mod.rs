@@ -4,15 +4,13 @@
 //! elements, value types, operator names, duplicate keys). Everything that is advice rather than structure lives
 //! in [`crate::validate`].
 
-#![warn(missing_docs)]
-
 pub mod action;
 pub mod arn;
 mod kind;
 pub mod operator;
 pub mod pattern;
 pub mod text;
-pub mod value;
+pub(crate) mod value;
 
 use crate::diagnostic::Diagnostic;
 use crate::limits::Limits;

@@ -1,7 +1,5 @@
 //! Condition operator names: `[ForAllValues:|ForAnyValue:] Base [IfExists]` (docs/SEMANTICS.md §3.1).
 
-#![warn(missing_docs)]
-
 use std::fmt;
 use std::str::FromStr;
 

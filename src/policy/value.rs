@@ -6,12 +6,6 @@ use std::net::IpAddr;
 use std::str::FromStr;
 
 /// Parse a decimal number as IAM's numeric operators accept it: an integer or a decimal, optionally signed.
-///
-/// ```
-/// assert_eq!(iamgate::policy::value::parse_number("10"), Some(10.0));
-/// assert_eq!(iamgate::policy::value::parse_number("-1.5"), Some(-1.5));
-/// assert_eq!(iamgate::policy::value::parse_number("ten"), None);
-/// ```
 pub fn parse_number(s: &str) -> Option<f64> {
     crate::parse::grammar::number(s)
 }
@@ -25,14 +19,6 @@ impl FromStr for Timestamp {
 
     /// The W3C ISO 8601 profile (`YYYY`, `YYYY-MM`, `YYYY-MM-DD`, `YYYY-MM-DDThh:mmTZD`,
     /// `YYYY-MM-DDThh:mm:ss[.s+]TZD`) or epoch seconds (docs/SEMANTICS.md §3.5).
-    ///
-    /// ```
-    /// use iamgate::policy::value::Timestamp;
-    /// let a: Timestamp = "2020-01-01T00:00:00Z".parse().unwrap();
-    /// let b: Timestamp = "1577836800".parse().unwrap();
-    /// assert_eq!(a, b);
-    /// assert_eq!("2020-01-01".parse::<Timestamp>(), Ok(a));
-    /// ```
     fn from_str(s: &str) -> Result<Self, ()> {
         let b = s.as_bytes();
         if !b.is_empty() && s.bytes().all(|c| c.is_ascii_digit()) && b.len() != 4 {
@@ -105,11 +91,6 @@ pub fn parse_bool(s: &str) -> Option<bool> {
 }
 
 /// Whether the base-64 text `s` decodes to exactly `bytes`, without allocating.
-///
-/// ```
-/// assert!(iamgate::policy::value::base64_equals("aGk=", b"hi"));
-/// assert!(!iamgate::policy::value::base64_equals("aGk=", b"ho"));
-/// ```
 pub fn base64_equals(s: &str, bytes: &[u8]) -> bool {
     let s = s.trim_end_matches('=');
     let mut acc: u32 = 0;
@@ -142,10 +123,6 @@ fn sextet(c: u8) -> Option<u8> {
 }
 
 /// Decode standard base-64 (with or without padding).
-///
-/// ```
-/// assert_eq!(iamgate::policy::value::decode_base64("aGk="), Some(b"hi".to_vec()));
-/// ```
 pub fn decode_base64(s: &str) -> Option<Vec<u8>> {
     let s = s.trim_end_matches('=');
     let mut out = Vec::with_capacity(s.len() * 3 / 4);
@@ -175,13 +152,6 @@ pub struct IpError(pub String);
 
 /// Parse an IP condition value: a CIDR, or a bare address (IPv4 /32, IPv6 /128). Host bits are ignored (§3.5).
 /// The spelling is strict: no leading zeros, no surrounding spaces, no zone ids.
-///
-/// ```
-/// use iamgate::policy::value::parse_cidr;
-/// assert_eq!(parse_cidr("203.0.113.7/24").unwrap().to_string(), "203.0.113.0/24");
-/// assert_eq!(parse_cidr("2001:db8::1").unwrap().to_string(), "2001:db8::1/128");
-/// assert!(parse_cidr("010.0.0.1").is_err());
-/// ```
 pub fn parse_cidr(s: &str) -> Result<IpNet, IpError> {
     let err = || IpError(s.to_string());
     let (addr, prefix) = match s.split_once('/') {
@@ -218,12 +188,6 @@ pub fn parse_ip(s: &str) -> Option<IpAddr> {
 /// (`::ffff:203.0.113.7`, how a dual-stack socket reports an IPv4 peer) is its IPv4 address, since the request
 /// reached AWS over IPv4. Policy values are read by [`parse_cidr`], where families never cross
 /// (docs/SEMANTICS.md §9 row 16).
-///
-/// ```
-/// use iamgate::policy::value::parse_request_ip;
-/// assert_eq!(parse_request_ip("::ffff:203.0.113.7"), "203.0.113.7".parse().ok());
-/// assert_eq!(parse_request_ip("2001:db8::7"), "2001:db8::7".parse().ok());
-/// ```
 #[inline]
 pub fn parse_request_ip(s: &str) -> Option<IpAddr> {
     parse_ip(s).map(|a| a.to_canonical())
@@ -287,13 +251,6 @@ pub fn private_blocks() -> impl Iterator<Item = IpNet> {
 }
 
 /// Whether every address of `net` is private, so never an `aws:SourceIp`.
-///
-/// ```
-/// use iamgate::policy::value::is_private;
-/// assert!(is_private(&"10.20.0.0/16".parse().unwrap()));
-/// assert!(!is_private(&"198.51.100.0/24".parse().unwrap()));
-/// assert!(!is_private(&"0.0.0.0/0".parse().unwrap()));
-/// ```
 pub fn is_private(net: &IpNet) -> bool {
     private_blocks().any(|p| p.contains(net))
 }
@@ -307,15 +264,6 @@ pub fn is_private(net: &IpNet) -> bool {
 /// comparisons instead of 14. The index costs `4 * (2^k + 1)` bytes: at most about 16 bytes per merged range and
 /// never more than 256 KiB (65,537 `u32`) per family (128 KiB in that example). Smaller families keep a plain
 /// bisection. The bisections are branchless for IPv4.
-///
-/// ```
-/// use iamgate::policy::value::CidrSet;
-/// use iamgate::policy::value::parse_cidr;
-/// let set: CidrSet = ["10.0.0.0/8", "10.1.0.0/16", "192.0.2.7"].iter().map(|s| parse_cidr(s).unwrap()).collect();
-/// assert!(set.contains("10.200.0.1".parse().unwrap()));
-/// assert!(set.contains("192.0.2.7".parse().unwrap()));
-/// assert!(!set.contains("192.0.2.8".parse().unwrap()));
-/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CidrSet {
     v4: Ranges<u32>,
@@ -483,11 +431,6 @@ impl CidrSet {
         }
     }
 
-    /// Whether it holds no address.
-    pub fn is_empty(&self) -> bool {
-        self.v4.ranges.is_empty() && self.v6.ranges.is_empty()
-    }
-
     /// The merged IPv4 ranges, inclusive.
     pub fn v4_ranges(&self) -> &[(u32, u32)] {
         &self.v4.ranges
@@ -528,6 +471,86 @@ impl fmt::Display for CidrSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `parse_number` on a few telling inputs.
+    #[test]
+    fn parse_number_examples() {
+        assert_eq!(super::parse_number("10"), Some(10.0));
+        assert_eq!(super::parse_number("-1.5"), Some(-1.5));
+        assert_eq!(super::parse_number("ten"), None);
+    }
+
+    /// `Timestamp::from_str` on a few telling inputs.
+    #[test]
+    fn timestamp_from_str_examples() {
+        use super::Timestamp;
+        let a: Timestamp = "2020-01-01T00:00:00Z".parse().unwrap();
+        let b: Timestamp = "1577836800".parse().unwrap();
+        assert_eq!(a, b);
+        assert_eq!("2020-01-01".parse::<Timestamp>(), Ok(a));
+    }
+
+    /// `base64_equals` on a few telling inputs.
+    #[test]
+    fn base64_equals_examples() {
+        assert!(super::base64_equals("aGk=", b"hi"));
+        assert!(!super::base64_equals("aGk=", b"ho"));
+    }
+
+    /// `decode_base64` on a few telling inputs.
+    #[test]
+    fn decode_base64_examples() {
+        assert_eq!(super::decode_base64("aGk="), Some(b"hi".to_vec()));
+    }
+
+    /// `parse_cidr` on a few telling inputs.
+    #[test]
+    fn parse_cidr_examples() {
+        use super::parse_cidr;
+        assert_eq!(
+            parse_cidr("203.0.113.7/24").unwrap().to_string(),
+            "203.0.113.0/24"
+        );
+        assert_eq!(
+            parse_cidr("2001:db8::1").unwrap().to_string(),
+            "2001:db8::1/128"
+        );
+        assert!(parse_cidr("010.0.0.1").is_err());
+    }
+
+    /// `parse_request_ip` on a few telling inputs.
+    #[test]
+    fn parse_request_ip_examples() {
+        use super::parse_request_ip;
+        assert_eq!(
+            parse_request_ip("::ffff:203.0.113.7"),
+            "203.0.113.7".parse().ok()
+        );
+        assert_eq!(parse_request_ip("2001:db8::7"), "2001:db8::7".parse().ok());
+    }
+
+    /// `is_private` on a few telling inputs.
+    #[test]
+    fn is_private_examples() {
+        use super::is_private;
+        assert!(is_private(&"10.20.0.0/16".parse().unwrap()));
+        assert!(!is_private(&"198.51.100.0/24".parse().unwrap()));
+        assert!(!is_private(&"0.0.0.0/0".parse().unwrap()));
+    }
+
+    /// `CidrSet` on a few telling inputs.
+    #[test]
+    fn cidrset_examples() {
+        use super::CidrSet;
+        use super::parse_cidr;
+        let set: CidrSet = ["10.0.0.0/8", "10.1.0.0/16", "192.0.2.7"]
+            .iter()
+            .map(|s| parse_cidr(s).unwrap())
+            .collect();
+        assert!(set.contains("10.200.0.1".parse().unwrap()));
+        assert!(set.contains("192.0.2.7".parse().unwrap()));
+        assert!(!set.contains("192.0.2.8".parse().unwrap()));
+    }
 
     /// `parse_bool` is `true`/`false` in any ASCII case and nothing else: every text of four and five bytes
     /// over the letters of both words in both cases, `@` and `0`.

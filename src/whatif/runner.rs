@@ -872,6 +872,7 @@ impl Namer<'_> {
                 sid,
                 statement,
                 effect,
+                ..
             } => {
                 let (name, place) = self.name(*policy);
                 Deciding {

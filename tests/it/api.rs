@@ -55,13 +55,18 @@ fn semantics_6_7_rows() {
 
     let ex = set.explain(&studio_request(zscaler));
     assert_eq!(ex.decision, Decision::ExplicitDeny);
+    // The deciding statement's span is its object in the policy's text: from `{"Sid":"DenyOutsideCorp"` to the
+    // `}` before the closing `]`.
+    let start = STUDIO.find(r#"{"Sid":"DenyOutsideCorp""#).unwrap();
+    let end = STUDIO.rfind(']').unwrap();
     assert_eq!(
         ex.reasons,
         vec![Reason::Statement {
             policy: iamgate::PolicyRef::Identity(0),
             sid: Some("DenyOutsideCorp".into()),
             statement: 1,
-            effect: iamgate::policy::Effect::Deny
+            effect: iamgate::policy::Effect::Deny,
+            span: iamgate::Span::new(start, end),
         }]
     );
     let deny = ex.statements.iter().find(|s| s.statement == 1).unwrap();
@@ -72,7 +77,7 @@ fn semantics_6_7_rows() {
         .find(|c| c.key == "aws:sourcevpc")
         .unwrap();
     assert!(vpc.held);
-    assert_eq!(vpc.why, "key absent: `IfExists` makes the condition true");
+    assert_eq!(vpc.why(), "key absent: `IfExists` makes the condition true");
 }
 
 #[test]

@@ -74,3 +74,23 @@ fn no_module_silences_missing_docs() {
         "files that silence missing_docs: {silenced:?}"
     );
 }
+
+/// The crate root's `#![warn(missing_docs)]` covers every module: none repeats it.
+#[test]
+fn no_module_repeats_the_crate_roots_missing_docs_lint() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let repeated: Vec<String> = files
+        .iter()
+        .filter(|f| !f.ends_with("lib.rs"))
+        .filter(|f| {
+            std::fs::read_to_string(f)
+                .unwrap()
+                .lines()
+                .any(|l| l.trim() == "#![warn(missing_docs)]")
+        })
+        .map(|f| f.display().to_string())
+        .collect();
+    assert!(repeated.is_empty(), "modules that repeat it: {repeated:?}");
+}

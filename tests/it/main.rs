@@ -25,6 +25,8 @@ mod properties;
 mod reach;
 #[cfg(feature = "cli")]
 mod readme;
+// The fuzz targets' checks, which reach internals.
+#[cfg(feature = "internals")]
 mod regressions;
 #[cfg(feature = "cli")]
 mod streams;

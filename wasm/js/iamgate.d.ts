@@ -77,13 +77,33 @@ export interface Decided {
   reasons: Reason[];
 }
 
+/** What a condition's `held` rests on (docs/FORMATS.md §2). */
+export type Outcome =
+  | "matched"
+  | "no-match"
+  | "absent-for-all-values"
+  | "absent-for-any-value"
+  | "absent-if-exists"
+  | "absent-negated"
+  | "absent-positive"
+  | "null-absent"
+  | "null-present";
+
 export interface ConditionOut {
   operator: string;
   key: string;
   held: boolean;
   why: string;
   uncertain?: string;
+  /** From the key to the end of its values, in the policy's text. */
   place: Place | null;
+  outcome: Outcome;
+  /** The policy's values for the key, as written. */
+  values: string[];
+  /** The request's values of the key; null when the request does not give it. */
+  request_values: string[] | null;
+  /** Which of `request_values` matched a policy value under the operator's positive form. */
+  matched_values: string[];
 }
 
 export interface StatementOut {
@@ -99,7 +119,10 @@ export interface StatementOut {
   conditions: ConditionOut[];
 }
 
-export interface Explained extends Decided {
+export interface Explained {
+  decision: Decision;
+  /** As `Decided`'s, each deciding statement with its place in its policy's text. */
+  reasons: (Reason & { place?: Place })[];
   warnings: string[];
   deciding: StatementOut[];
   statements: StatementOut[];

@@ -23,7 +23,7 @@ function files(dir) {
 }
 
 test("decisions and reasons equal the native CLI's batch on every corpus case", () => {
-  const out = execFileSync(cli, ["batch", join(corpus, "cases")], { maxBuffer: 1 << 26, stdio: ["ignore", "pipe", "ignore"] })
+  const out = execFileSync(cli, ["batch", "--explain", join(corpus, "cases")], { maxBuffer: 1 << 26, stdio: ["ignore", "pipe", "ignore"] })
     .toString()
     .trim()
     .split("\n")
@@ -48,10 +48,25 @@ test("decisions and reasons equal the native CLI's batch on every corpus case", 
     assert.equal(d.decision, native.decision, f);
     const ex = set.explain(c.request);
     assert.equal(ex.decision, native.decision, f);
-    assert.deepEqual(ex.reasons, native.reasons, f);
+    assert.deepEqual(ex.reasons.map(({ place, ...r }) => r), native.reasons, f);
+    // Each deciding statement's reason is placed where its trace is.
+    assert.deepEqual(ex.reasons.filter((r) => r.place).map((r) => r.place), ex.deciding.map((s) => s.place), f);
     // A batch record also carries what `lint` says of the case's policies (`$.…: lint …`); the explanation
     // carries the decision's own warnings, which must be the rest.
     assert.deepEqual(ex.warnings, native.warnings.filter((w) => !w.includes(": lint ")), f);
+    // Every statement and condition as `batch --explain` traces it: the same outcome, values on both sides and
+    // span (the package places them in the same policy text, the case's own).
+    const traced = (st) => ({
+      policy: st.policy, statement: st.statement, applies: st.applies, span: st.span ?? st.place?.span,
+      conditions: st.conditions.map((c) => ({
+        held: c.held, why: c.why, outcome: c.outcome, values: c.values, request_values: c.request_values, matched_values: c.matched_values,
+        span: c.span ?? c.place?.span,
+      })),
+    });
+    assert.deepEqual(ex.statements.map(traced), native.statements.map(traced), f);
+    const named = ex.reasons.filter((r) => r.statement !== undefined);
+    const found = named.map((r) => ex.statements.find((s) => s.policy === r.policy && s.statement === r.statement));
+    assert.deepEqual(ex.deciding.map(traced), found.map(traced), f);
     // The same handle decides again, from JSON text, with the same answer.
     assert.equal(JSON.parse(set.decideJson(JSON.stringify(c.request))).decision, native.decision, f);
     assert.equal(set.decideFast(c.request), native.decision, f);

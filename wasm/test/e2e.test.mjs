@@ -74,6 +74,15 @@ async function decisions(page) {
   };
 }
 
+/** The text under the editor's marks of class `cls` (a mark spanning lines is one element per line; a mark nested
+ * in another of its class is counted once), and the marks' `data-outcome`s. */
+async function marked(page, cls) {
+  return page.$$eval(`.${cls}`, (els, cls) => {
+    const top = els.filter((e) => !e.parentElement?.closest(`.${cls}`));
+    return { text: top.map((e) => e.textContent).join(""), outcomes: [...new Set(top.map((e) => e.dataset.outcome).filter(Boolean))] };
+  }, cls);
+}
+
 async function settle(page) {
   // Let the debounced run, the lint and the fragment update happen.
   await page.waitForTimeout(700);
@@ -103,8 +112,11 @@ test("type a policy, pick a network: both decisions, for two networks", async ()
   await settle(page);
   let d = await decisions(page);
   assert.deepEqual(d, { create: "Allow", use: "Allow", verdict: "works" });
-  // The deciding statement is highlighted in the editor.
-  assert.ok((await page.locator(".cm-decide-Allow").count()) > 0);
+  // The deciding statement is highlighted in the editor: exactly its object, from `{` to `}`.
+  const statement = ZSCALER_ALLOWLIST.slice(ZSCALER_ALLOWLIST.indexOf('{\n      "Sid"'), ZSCALER_ALLOWLIST.lastIndexOf("}\n  ]") + 1);
+  assert.equal((await marked(page, "cm-decide-Allow")).text, statement.replaceAll("\n", ""));
+  // Its condition is marked at its own span (key to values) with the outcome: the address matched.
+  assert.deepEqual(await marked(page, "cm-cond-held"), { text: '"aws:SourceIp": ["165.225.0.0/17"]', outcomes: ["matched"] });
   await page.screenshot({ path: join(shots, "1-zscaler-only-works.png") });
 
   await page.selectOption("#network", "zscaler-r53-dx");
@@ -132,8 +144,9 @@ test("a shared link reproduces the state", async () => {
   const text = await page.evaluate(() => document.querySelector(".cm-content").innerText);
   assert.match(text, /StudioFromZscaler/);
   assert.match(text, /165\.225\.0\.0\/17/);
-  // The failed condition of the statement that matched is underlined in the editor.
-  assert.ok((await page.locator(".cm-cond-not").count()) > 0);
+  // The failed condition of the statement that matched is underlined in the editor, at its span, with its
+  // outcome: through the endpoints the request has no aws:SourceIp, and IpAddress is false on an absent key.
+  assert.deepEqual(await marked(page, "cm-cond-not"), { text: '"aws:SourceIp": ["165.225.0.0/17"]', outcomes: ["absent-positive"] });
   await page.screenshot({ path: join(shots, "3-shared-link.png") });
   // Alt+T switches light and dark.
   const theme = await page.getAttribute("html", "data-theme");

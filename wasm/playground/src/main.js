@@ -297,15 +297,15 @@ function compile(input) {
   return a;
 }
 
-let highlights = {}; // tab -> [{from: place, cls}]
+let highlights = {}; // tab -> [{place, cls, attrs}]
 function applyMarks() {
   const list = highlights[current] ?? [];
   const doc = view.state.doc;
   const ranges = list
-    .map((h) => ({ ...range(doc, h.place), cls: h.cls }))
+    .map((h) => ({ ...range(doc, h.place), cls: h.cls, attrs: h.attrs }))
     .filter((r) => r.to > r.from)
     .sort((a, b) => a.from - b.from || a.to - b.to)
-    .map((r) => Decoration.mark({ class: r.cls }).range(r.from, r.to));
+    .map((r) => Decoration.mark({ class: r.cls, attributes: r.attrs }).range(r.from, r.to));
   view.dispatch({ effects: setMarks.of(Decoration.set(ranges, true)) });
 }
 
@@ -396,9 +396,19 @@ function run() {
     for (const st of marked) {
       const tab = tabOf(st.policy, focus.step.step, focus.step.endpoint, net);
       if (!tab || !st.place) continue;
-      (highlights[tab] ??= []).push({ place: st.place, cls: `cm-decide-${st.effect}` });
+      // The statement at its span; each condition at its own (key to values), marked with its outcome.
+      (highlights[tab] ??= []).push({
+        place: st.place,
+        cls: `cm-decide-${st.effect}`,
+        attrs: { "data-statement": `${st.policy} ${st.statement}`, title: `${st.effect}: ${st.policy} statement ${st.statement}${st.sid ? ` (${st.sid})` : ""}` },
+      });
       for (const c of st.conditions) {
-        if (c.place) highlights[tab].push({ place: c.place, cls: c.held ? "cm-cond-held" : "cm-cond-not" });
+        if (!c.place) continue;
+        highlights[tab].push({
+          place: c.place,
+          cls: `${c.held ? "cm-cond-held" : "cm-cond-not"} cm-outcome-${c.outcome}`,
+          attrs: { "data-outcome": c.outcome, title: `${c.operator} on ${c.key}: ${c.why}` },
+        });
       }
     }
   }
@@ -520,7 +530,7 @@ function render(out, presigned, reached, net) {
         ${ex.reasons.map((r) => `<div>${reasonText(r)}</div>`).join("")}
         ${sts
           .map((st, i) => `<div class="stmt ${st.effect}"><a data-st="${i}" title="Show in the editor">${esc(st.policy)} statement ${st.statement}${st.sid ? ` ${esc(st.sid)}` : ""}</a> ${st.applies ? "applies" : "does not apply"}
-            ${st.conditions.map((c) => `<div class="cond ${c.held ? "held" : "not"}"><span class="mark">${c.held ? "✓" : "✗"}</span><span><code>${esc(c.operator)}</code> on <code>${esc(c.key)}</code>: ${esc(c.why)}${c.uncertain ? ` <i class="muted">(${esc(c.uncertain)})</i>` : ""}</span></div>`).join("")}</div>`)
+            ${st.conditions.map((c) => `<div class="cond ${c.held ? "held" : "not"}"><span class="mark">${c.held ? "✓" : "✗"}</span><span><code>${esc(c.operator)}</code> on <code>${esc(c.key)}</code>: ${esc(c.why)} <span class="muted">(request: ${c.request_values ? c.request_values.map((v) => `<code${c.matched_values.includes(v) ? ' class="matched"' : ""}>${esc(v)}</code>`).join(", ") || "no value" : "absent"}; policy: ${c.values.map((v) => `<code>${esc(v)}</code>`).join(", ")})</span>${c.uncertain ? ` <i class="muted">(${esc(c.uncertain)})</i>` : ""}</span></div>`).join("")}</div>`)
           .join("")}
         ${ex.warnings.map((w) => `<div class="muted">warning: ${esc(w)}</div>`).join("")}</div>`;
       queueMicrotask(() => {
