@@ -51,5 +51,6 @@ for exe in shared static; do
 done
 
 echo "== no cache line written on every decision and used by another deciding thread (lackey)"
+need python3 python3-minimal
 bash capi/examples/shared_writes.sh
 echo "examples/c: ok"
