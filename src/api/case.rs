@@ -177,7 +177,6 @@ pub(crate) fn parse_request(text: &str, limits: &Limits) -> Result<Request, Case
     Reader {
         text,
         limits,
-        bases: Vec::new(),
         lint: std::cell::RefCell::new(Vec::new()),
         listed: None,
     }
@@ -304,12 +303,9 @@ impl Case {
     /// Parse a case. On error, the case's `id` (when it could be read) and the error.
     pub fn parse(text: &str, limits: &Limits) -> Result<Case, (Option<String>, CaseError)> {
         let root = json::parse(text, limits).map_err(|e| (None, CaseError::not_json(text, e)))?;
-        let mut root = root;
-        let bases = rebase_policies(&mut root);
         let mut r = Reader {
             text,
             limits,
-            bases,
             lint: std::cell::RefCell::new(Vec::new()),
             listed: Some(std::cell::RefCell::new(Vec::new())),
         };
@@ -538,9 +534,6 @@ impl<'t> Cursor<'t> {
 struct Reader<'t> {
     text: &'t str,
     limits: &'t Limits,
-    /// The policies given inline as objects, each by its node's address, with where its text starts in the
-    /// case: their nodes' spans are made relative to that (see [`rebase_policies`]).
-    bases: Vec<(usize, u32)>,
     /// The lint warnings of the policies read so far.
     lint: std::cell::RefCell<Vec<String>>,
     /// Lists given for single-valued context keys: collected here when reading a case (each value is decided on
@@ -562,66 +555,6 @@ pub struct Listed {
 
 /// The most combinations of listed values one case is decided for.
 pub const MAX_LISTED_COMBINATIONS: usize = 64;
-
-/// The node's address, to find it in [`Reader::bases`].
-fn address(node: &Node<'_>) -> usize {
-    std::ptr::from_ref(node) as usize
-}
-
-/// Make the spans of every policy given inline as an object relative to the policy's own text, so that it is
-/// built from the case's tree instead of parsed again (`Policy::from_tree`); returns each such node's address and
-/// where its text starts in the case. The fields read are those `Reader::case` reads policies from.
-fn rebase_policies(root: &mut Node<'_>) -> Vec<(usize, u32)> {
-    fn shift(node: &mut Node<'_>, base: u32) {
-        node.span.start = node.span.start.saturating_sub(base);
-        node.span.end = node.span.end.saturating_sub(base);
-        match &mut node.value {
-            Value::Array(items) => items.iter_mut().for_each(|n| shift(n, base)),
-            Value::Object(members) => {
-                for m in members {
-                    m.key_span.start = m.key_span.start.saturating_sub(base);
-                    m.key_span.end = m.key_span.end.saturating_sub(base);
-                    shift(&mut m.value, base);
-                }
-            }
-            _ => {}
-        }
-    }
-    fn policy(node: &mut Node<'_>, bases: &mut Vec<(usize, u32)>) {
-        if matches!(node.value, Value::Object(_)) {
-            let base = node.span.start;
-            shift(node, base);
-            bases.push((address(node), base));
-        }
-    }
-    fn items<'n, 'a>(node: &'n mut Node<'a>) -> &'n mut [Node<'a>] {
-        match &mut node.value {
-            Value::Array(a) => a,
-            _ => &mut [],
-        }
-    }
-    let mut bases = Vec::new();
-    let Value::Object(members) = &mut root.value else {
-        return bases;
-    };
-    for m in members {
-        match m.key.as_ref() {
-            "resource_policy" | "permissions_boundary" | "endpoint_policy" => {
-                policy(&mut m.value, &mut bases)
-            }
-            "identity_policies" | "session_policies" => items(&mut m.value)
-                .iter_mut()
-                .for_each(|p| policy(p, &mut bases)),
-            "scps" | "rcps" => {
-                for level in items(&mut m.value) {
-                    items(level).iter_mut().for_each(|p| policy(p, &mut bases));
-                }
-            }
-            _ => {}
-        }
-    }
-    bases
-}
 
 const CASE_FIELDS: [&str; 14] = [
     "id",
@@ -648,20 +581,6 @@ const REQUEST_FIELDS: [&str; 5] = [
 ];
 
 impl Reader<'_> {
-    /// Where an inline policy's text starts in the case, when [`rebase_policies`] made its spans relative to it.
-    fn base_of(&self, node: &Node<'_>) -> Option<usize> {
-        let at = address(node);
-        self.bases
-            .iter()
-            .find(|(a, _)| *a == at)
-            .map(|&(_, base)| base as usize)
-    }
-
-    /// Where `node` starts in the case.
-    fn start_of(&self, node: &Node<'_>) -> usize {
-        self.base_of(node).unwrap_or(node.span.start as usize)
-    }
-
     fn err(&self, node_offset: usize, path: &str, message: impl Into<String>) -> CaseError {
         CaseError::at(self.text, node_offset, path, message)
     }
@@ -807,8 +726,8 @@ impl Reader<'_> {
     /// A policy given inline as an object (parsed from its exact text) or as a string holding the policy text.
     /// The policy at `node`, checked as `lint` checks a policy of its kind: what `lint` reports is kept for the
     /// record's warnings (a policy IAM refuses is refused when the set is built, `crate::refuse`: an error
-    /// record whose place this reader gives). An inline object is built from the case's tree, whose spans
-    /// [`rebase_policies`] made relative to its own text, not parsed again.
+    /// record whose place this reader gives). An inline object is built from the case's tree, not parsed
+    /// again.
     fn policy(
         &self,
         node: &Node<'_>,
@@ -817,15 +736,10 @@ impl Reader<'_> {
     ) -> Result<Policy, CaseError> {
         // The policy's JSON path, for an error or a finding (made only then).
         let path = || case_path(at);
-        let rebased = self.base_of(node);
-        let text = match (&node.value, rebased) {
-            (Value::Object(_), Some(base)) => self
-                .text
-                .get(base..base + node.span.end as usize)
-                .unwrap_or(""),
-            (Value::Object(_), None) => self.text.get(node.span.range()).unwrap_or(""),
-            (Value::String(s), _) => s.as_ref(),
-            (v, _) => return Err(self.err(
+        let text = match &node.value {
+            Value::Object(_) => self.text.get(node.span.range()).unwrap_or(""),
+            Value::String(s) => s.as_ref(),
+            v => return Err(self.err(
                 node.span.start as usize,
                 &path(),
                 format!(
@@ -834,11 +748,11 @@ impl Reader<'_> {
                 ),
             )),
         };
-        // An inline object is built from the case's tree (no second parse); a string goes through the
-        // thread's cache of recently parsed texts.
-        let parsed = match rebased {
-            Some(_) => Policy::from_tree(node, text, self.limits),
-            None => seen::parse(text, self.limits),
+        // An inline object is built from the case's tree (no second parse), its spans made relative to its own
+        // text as it is built; a string goes through the thread's cache of recently parsed texts.
+        let parsed = match &node.value {
+            Value::Object(_) => Policy::from_tree(node, text, node.span.start, self.limits),
+            _ => seen::parse(text, self.limits),
         };
         let policy = parsed.map_err(|e| {
             let d = e.diagnostics.first();
@@ -851,7 +765,7 @@ impl Reader<'_> {
             // Placed as `placed` places them: inline, in the case text; in a string, in the policy text. The
             // findings come in order of their offsets, so one cursor reads each text once.
             let (mut cursor, base, within) = match &node.value {
-                Value::Object(_) => (Cursor::new(self.text), self.start_of(node), ""),
+                Value::Object(_) => (Cursor::new(self.text), node.span.start as usize, ""),
                 _ => (Cursor::new(text), 0, " (in the policy text)"),
             };
             let mut lint = self.lint.borrow_mut();
@@ -879,7 +793,7 @@ impl Reader<'_> {
         message: String,
     ) -> CaseError {
         match &node.value {
-            Value::Object(_) => self.err(self.start_of(node) + offset, path, message),
+            Value::Object(_) => self.err(node.span.start as usize + offset, path, message),
             _ => {
                 let (line, column) = line_col(text, offset);
                 CaseError {

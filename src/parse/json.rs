@@ -8,9 +8,10 @@
 //! [`parse`] is strict RFC 8259 and bounded: it rejects documents longer than
 //! [`Limits::max_document_bytes`] before looking at them, and nesting deeper than [`Limits::max_depth`] at the
 //! offending `[` or `{`. The parser itself does not recurse (open arrays and objects live on a heap stack), so no
-//! input can overflow the call stack while parsing; it runs in time linear in the input. Dropping a [`Node`] does
-//! not recurse either. The derived `Clone`, `PartialEq` and `Debug` of [`Node`] do recurse, once per level:
-//! `max_depth` is what bounds them, so do not clone, compare or print a tree parsed with a limit in the thousands.
+//! input can overflow the call stack while parsing; it runs in time linear in the input. Dropping a [`Node`]
+//! recurses a bounded number of levels (deeper subtrees go to a heap stack). The derived `Clone`, `PartialEq`
+//! and `Debug` of [`Node`] do recurse, once per level: `max_depth` is what bounds them, so do not clone, compare
+//! or print a tree parsed with a limit in the thousands.
 
 use crate::limits::Limits;
 use crate::span::Span;
@@ -60,26 +61,63 @@ pub struct Member<'a> {
     pub value: Node<'a>,
 }
 
-/// Dropped without recursion: the children of arrays and objects move to a heap stack first, so that a tree as deep
-/// as an embedding's raised `max_depth` allows (say 50,000) cannot overflow the call stack when it goes away.
+/// Dropped without deep recursion: [`release`] frees the tree bottom-up, recursing at most [`RECURSION`] levels,
+/// and hands anything deeper to a heap stack ([`release_deep`]), so that a tree as deep as an embedding's raised
+/// `max_depth` allows (say 50,000) cannot overflow the call stack when it goes away.
 impl Drop for Node<'_> {
     fn drop(&mut self) {
-        let mut stack: Vec<Node<'_>> = Vec::new();
-        adopt_children(&mut self.value, &mut stack);
-        while let Some(mut node) = stack.pop() {
-            adopt_children(&mut node.value, &mut stack);
-            // `node` drops here with no nested containers left.
+        release(&mut self.value, 0);
+    }
+}
+
+/// How many levels [`release`] recurses before it hands a subtree to [`release_deep`]. Policies and cases nest
+/// a few levels, so the heap stack (an allocation, and a move of every child) is almost never needed.
+const RECURSION: usize = 24;
+
+/// Whether `value` is an array or object with something in it.
+fn is_nested(value: &Value<'_>) -> bool {
+    match value {
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(m) => !m.is_empty(),
+        _ => false,
+    }
+}
+
+/// Free the subtrees of `value`'s children that are non-empty containers, deepest first, so that what is left
+/// for the drop glue of `value` holds no nested container (dropping it recurses one level). `depth` is how many
+/// calls of this function are on the call stack already.
+fn release(value: &mut Value<'_>, depth: usize) {
+    let free = |child: &mut Value<'_>| {
+        if is_nested(child) {
+            if depth < RECURSION {
+                release(child, depth.saturating_add(1));
+            } else {
+                release_deep(child);
+            }
+            // Its children are all leaves now: dropping them recurses no further.
+            *child = Value::Null;
         }
+    };
+    match value {
+        Value::Array(a) => a.iter_mut().for_each(|n| free(&mut n.value)),
+        Value::Object(m) => m.iter_mut().for_each(|m| free(&mut m.value.value)),
+        _ => {}
+    }
+}
+
+/// [`release`] without recursion: the nested children move to a heap stack, and each one's own children after it.
+fn release_deep(value: &mut Value<'_>) {
+    let mut stack: Vec<Node<'_>> = Vec::new();
+    adopt_children(value, &mut stack);
+    while let Some(mut node) = stack.pop() {
+        adopt_children(&mut node.value, &mut stack);
+        // `node` drops here with no nested containers left.
     }
 }
 
 /// Move `value`'s children that are themselves non-empty arrays or objects onto `stack`; the others drop here.
 fn adopt_children<'a>(value: &mut Value<'a>, stack: &mut Vec<Node<'a>>) {
-    let nested = |n: &Node<'_>| match &n.value {
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(m) => !m.is_empty(),
-        _ => false,
-    };
+    let nested = |n: &Node<'_>| is_nested(&n.value);
     match value {
         Value::Array(a) => stack.extend(a.drain(..).filter(|n| nested(n))),
         Value::Object(m) => stack.extend(m.drain(..).map(|m| m.value).filter(|n| nested(n))),

@@ -277,15 +277,16 @@ impl Policy {
                 diagnostics: vec![d],
             }
         })?;
-        Policy::from_tree(&node, text, limits)
+        Policy::from_tree(&node, text, 0, limits)
     }
 
     /// [`Policy::parse_with`] of `text` whose JSON tree, `node`, is already parsed (a policy inside a larger
-    /// document, its spans made relative to `text` and its strings borrowed from it): the same policy or errors,
-    /// without parsing the text again.
+    /// document that holds `text` at byte `base`, the node's spans relative to that document and its strings
+    /// borrowed from it): the same policy or errors, spans relative to `text`, without parsing the text again.
     pub(crate) fn from_tree(
         node: &Node<'_>,
         text: &str,
+        base: u32,
         limits: &Limits,
     ) -> Result<Policy, PolicyError> {
         let source: Arc<str> = Arc::from(text);
@@ -298,6 +299,7 @@ impl Policy {
             limits,
             text,
             source: &source,
+            base,
         };
         let policy = b.policy(node, source.clone());
         match policy {
@@ -333,6 +335,7 @@ impl Policy {
             limits: &limits,
             text,
             source: &source,
+            base: 0,
         };
         let policy = b.policy(&node, source.clone());
         (policy, b.errors)
@@ -370,6 +373,9 @@ struct Builder<'l> {
     /// The text parsed, which the JSON nodes borrow from, and the policy's copy of it.
     text: &'l str,
     source: &'l Arc<str>,
+    /// Where `text` starts in the document whose tree is read: the nodes' spans are relative to that document,
+    /// the policy's to `text` (0 when the tree is `text`'s own).
+    base: u32,
 }
 
 fn kind(node: &Node<'_>) -> &'static str {
@@ -397,6 +403,15 @@ const STATEMENT_KEYS: [&str; 9] = [
 ];
 
 impl Builder<'_> {
+    /// A node's span made relative to the policy's text.
+    #[inline]
+    fn at(&self, span: Span) -> Span {
+        Span {
+            start: span.start.saturating_sub(self.base),
+            end: span.end.saturating_sub(self.base),
+        }
+    }
+
     fn err(&mut self, d: Diagnostic) {
         self.errors.push(d);
     }
@@ -424,7 +439,7 @@ impl Builder<'_> {
             };
             match out.get_mut(at) {
                 Some(Some(first)) => {
-                    let first = first.key_span;
+                    let first = self.at(first.key_span);
                     self.duplicate(m, known.get(at).copied().unwrap_or_default(), first, what);
                 }
                 Some(slot) => *slot = Some(m),
@@ -438,7 +453,7 @@ impl Builder<'_> {
     fn unknown(&mut self, m: &Member<'_>, known: &[&'static str], what: &str) {
         let mut d = Diagnostic::error(
             "unknown-element",
-            m.key_span,
+            self.at(m.key_span),
             format!("unknown {what} element `{}`", m.key),
         );
         d = match known.iter().find(|k| k.eq_ignore_ascii_case(&m.key)) {
@@ -458,7 +473,7 @@ impl Builder<'_> {
     fn duplicate(&mut self, m: &Member<'_>, name: &str, first: Span, what: &str) {
         let d = Diagnostic::error(
             "duplicate-key",
-            m.key_span,
+            self.at(m.key_span),
             format!("`{name}` appears twice in one {what}"),
         )
         .with_related(first, "first written here")
@@ -471,7 +486,7 @@ impl Builder<'_> {
             self.err(
                 Diagnostic::error(
                     "not-an-object",
-                    node.span,
+                    self.at(node.span),
                     format!("a policy must be a JSON object, found {}", kind(node)),
                 )
                 .with_help("write `{\"Version\": \"2012-10-17\", \"Statement\": [...]}`"),
@@ -481,16 +496,16 @@ impl Builder<'_> {
         let [version, id, stmt] = self.members(members, &POLICY_KEYS, "policy");
         let version = version.and_then(|m| match &m.value.value {
             Value::String(s) if s == "2012-10-17" => {
-                Some(Spanned::new(Version::V2012_10_17, m.value.span))
+                Some(Spanned::new(Version::V2012_10_17, self.at(m.value.span)))
             }
             Value::String(s) if s == "2008-10-17" => {
-                Some(Spanned::new(Version::V2008_10_17, m.value.span))
+                Some(Spanned::new(Version::V2008_10_17, self.at(m.value.span)))
             }
             _ => {
                 self.err(
                     Diagnostic::error(
                         "invalid-version",
-                        m.value.span,
+                        self.at(m.value.span),
                         format!(
                             "`Version` must be `2012-10-17` or `2008-10-17`, found {}",
                             show(&m.value)
@@ -506,7 +521,7 @@ impl Builder<'_> {
             self.err(
                 Diagnostic::error(
                     "missing-statement",
-                    node.span,
+                    self.at(node.span),
                     "the policy has no `Statement` element",
                 )
                 .with_help(
@@ -521,7 +536,7 @@ impl Builder<'_> {
             _ => {
                 self.err(Diagnostic::error(
                     "invalid-statement",
-                    stmt.value.span,
+                    self.at(stmt.value.span),
                     format!(
                         "`Statement` must be an object or an array of objects, found {}",
                         kind(&stmt.value)
@@ -535,7 +550,7 @@ impl Builder<'_> {
             self.err(
                 Diagnostic::error(
                     "empty-statement",
-                    stmt.value.span,
+                    self.at(stmt.value.span),
                     "`Statement` is an empty array, which IAM refuses when the policy is saved",
                 )
                 .with_help(
@@ -547,7 +562,7 @@ impl Builder<'_> {
         if items.len() > self.limits.max_statements {
             self.err(Diagnostic::error(
                 "too-many-statements",
-                stmt.value.span,
+                self.at(stmt.value.span),
                 format!(
                     "the policy has {} statements, more than the limit of {}",
                     items.len(),
@@ -567,15 +582,15 @@ impl Builder<'_> {
             version,
             id,
             statements,
-            statement_span: stmt.value.span,
-            span: node.span,
+            statement_span: self.at(stmt.value.span),
+            span: self.at(node.span),
         })
     }
 
     /// [`Builder::string`] as a [`Text`].
     fn text(&mut self, node: &Node<'_>, what: &str) -> Option<Spanned<Text>> {
         match &node.value {
-            Value::String(s) => Some(Spanned::new(self.text_of(s), node.span)),
+            Value::String(s) => Some(Spanned::new(self.text_of(s), self.at(node.span))),
             _ => {
                 self.type_error(node, what);
                 None
@@ -587,18 +602,18 @@ impl Builder<'_> {
     fn type_error(&mut self, node: &Node<'_>, what: &str) {
         self.err(Diagnostic::error(
             "invalid-type",
-            node.span,
+            self.at(node.span),
             format!("`{what}` must be a string, found {}", kind(node)),
         ));
     }
 
     fn string(&mut self, node: &Node<'_>, what: &str) -> Option<Spanned<String>> {
         match &node.value {
-            Value::String(s) => Some(Spanned::new(s.to_string(), node.span)),
+            Value::String(s) => Some(Spanned::new(s.to_string(), self.at(node.span))),
             _ => {
                 self.err(Diagnostic::error(
                     "invalid-type",
-                    node.span,
+                    self.at(node.span),
                     format!("`{what}` must be a string, found {}", kind(node)),
                 ));
                 None
@@ -621,10 +636,12 @@ impl Builder<'_> {
     fn each_string(&mut self, node: &Node<'_>, what: &str, mut f: impl FnMut(&str, Span)) {
         for item in items_of(node) {
             match &item.value {
-                Value::String(s) if s.len() <= self.limits.max_pattern_bytes => f(s, item.span),
+                Value::String(s) if s.len() <= self.limits.max_pattern_bytes => {
+                    f(s, self.at(item.span))
+                }
                 Value::String(s) => self.err(Diagnostic::error(
                     "pattern-too-long",
-                    item.span,
+                    self.at(item.span),
                     format!(
                         "a value in `{what}` of {} bytes is longer than the limit of {}",
                         s.len(),
@@ -633,7 +650,7 @@ impl Builder<'_> {
                 )),
                 _ => self.err(Diagnostic::error(
                     "invalid-type",
-                    item.span,
+                    self.at(item.span),
                     format!(
                         "`{what}` must be a string or an array of strings, found {}",
                         kind(item)
@@ -647,7 +664,7 @@ impl Builder<'_> {
         let Value::Object(members) = &node.value else {
             self.err(Diagnostic::error(
                 "invalid-statement",
-                node.span,
+                self.at(node.span),
                 format!("a statement must be an object, found {}", kind(node)),
             ));
             return None;
@@ -668,19 +685,27 @@ impl Builder<'_> {
         let effect = match effect {
             None => {
                 self.err(
-                    Diagnostic::error("missing-effect", node.span, "the statement has no `Effect`")
-                        .with_help("add `\"Effect\": \"Allow\"` or `\"Effect\": \"Deny\"`"),
+                    Diagnostic::error(
+                        "missing-effect",
+                        self.at(node.span),
+                        "the statement has no `Effect`",
+                    )
+                    .with_help("add `\"Effect\": \"Allow\"` or `\"Effect\": \"Deny\"`"),
                 );
                 None
             }
             Some(m) => match &m.value.value {
-                Value::String(s) if s == "Allow" => Some(Spanned::new(Effect::Allow, m.value.span)),
-                Value::String(s) if s == "Deny" => Some(Spanned::new(Effect::Deny, m.value.span)),
+                Value::String(s) if s == "Allow" => {
+                    Some(Spanned::new(Effect::Allow, self.at(m.value.span)))
+                }
+                Value::String(s) if s == "Deny" => {
+                    Some(Spanned::new(Effect::Deny, self.at(m.value.span)))
+                }
                 _ => {
                     self.err(
                         Diagnostic::error(
                             "invalid-effect",
-                            m.value.span,
+                            self.at(m.value.span),
                             format!(
                                 "`Effect` must be `Allow` or `Deny`, found {}",
                                 show(&m.value)
@@ -697,10 +722,10 @@ impl Builder<'_> {
                 self.err(
                     Diagnostic::error(
                         "principal-and-notprincipal",
-                        b.key_span,
+                        self.at(b.key_span),
                         "a statement cannot have both `Principal` and `NotPrincipal`",
                     )
-                    .with_related(a.key_span, "`Principal` is here"),
+                    .with_related(self.at(a.key_span), "`Principal` is here"),
                 );
                 None
             }
@@ -713,10 +738,10 @@ impl Builder<'_> {
                 self.err(
                     Diagnostic::error(
                         "action-and-notaction",
-                        b.key_span,
+                        self.at(b.key_span),
                         "a statement cannot have both `Action` and `NotAction`",
                     )
-                    .with_related(a.key_span, "`Action` is here"),
+                    .with_related(self.at(a.key_span), "`Action` is here"),
                 );
                 None
             }
@@ -726,7 +751,7 @@ impl Builder<'_> {
                 self.err(
                     Diagnostic::error(
                         "missing-action",
-                        node.span,
+                        self.at(node.span),
                         "the statement has no `Action` or `NotAction`",
                     )
                     .with_help(
@@ -741,27 +766,27 @@ impl Builder<'_> {
                 self.err(
                     Diagnostic::error(
                         "resource-and-notresource",
-                        b.key_span,
+                        self.at(b.key_span),
                         "a statement cannot have both `Resource` and `NotResource`",
                     )
-                    .with_related(a.key_span, "`Resource` is here"),
+                    .with_related(self.at(a.key_span), "`Resource` is here"),
                 );
                 None
             }
             (Some(m), None) => Some(ResourceElement {
                 negated: false,
-                span: m.value.span,
+                span: self.at(m.value.span),
                 patterns: self.resources(&m.value, "Resource"),
             }),
             (None, Some(m)) => Some(ResourceElement {
                 negated: true,
-                span: m.value.span,
+                span: self.at(m.value.span),
                 patterns: self.resources(&m.value, "NotResource"),
             }),
             (None, None) => None,
         };
         let (conditions, condition_span) = match condition {
-            Some(m) => (self.conditions(&m.value), Some(m.value.span)),
+            Some(m) => (self.conditions(&m.value), Some(self.at(m.value.span))),
             None => (Vec::new(), None),
         };
         if self.errors.len() > errors_before {
@@ -769,7 +794,7 @@ impl Builder<'_> {
         }
         Some(Statement {
             index,
-            span: node.span,
+            span: self.at(node.span),
             sid,
             effect: effect?,
             principal,
@@ -803,7 +828,7 @@ impl Builder<'_> {
                         _ => PrincipalKind::CanonicalUser,
                     };
                     let values = self.texts(&m.value, name);
-                    map.push((Spanned::new(kind, m.key_span), values));
+                    map.push((Spanned::new(kind, self.at(m.key_span)), values));
                 }
                 Principal::Map(map)
             }
@@ -811,7 +836,7 @@ impl Builder<'_> {
                 self.err(
                     Diagnostic::error(
                         "invalid-principal",
-                        node.span,
+                        self.at(node.span),
                         format!(
                             "`{name}` must be `\"*\"` or an object, found {}",
                             show(node)
@@ -824,7 +849,7 @@ impl Builder<'_> {
         };
         Some(PrincipalElement {
             negated,
-            span: node.span,
+            span: self.at(node.span),
             principal,
         })
     }
@@ -836,7 +861,7 @@ impl Builder<'_> {
             self.err(
                 Diagnostic::error(
                     "empty-resource",
-                    node.span,
+                    self.at(node.span),
                     format!("`{name}` is an empty array, which IAM refuses (\"Policy statement must contain resources\")"),
                 )
                 .with_help("list the ARNs the statement is about, or write `\"*\"`"),
@@ -864,7 +889,7 @@ impl Builder<'_> {
             self.err(
                 Diagnostic::error(
                     "empty-action",
-                    node.span,
+                    self.at(node.span),
                     format!("`{name}` is an empty array, which IAM refuses (\"Policy statement must contain actions\")"),
                 )
                 .with_help("list the actions, for example `\"sagemaker:CreatePresignedDomainUrl\"`, or write `\"*\"`"),
@@ -884,7 +909,7 @@ impl Builder<'_> {
         }
         ActionElement {
             negated,
-            span: node.span,
+            span: self.at(node.span),
             patterns,
         }
     }
@@ -894,7 +919,7 @@ impl Builder<'_> {
             self.err(
                 Diagnostic::error(
                     "invalid-condition",
-                    node.span,
+                    self.at(node.span),
                     format!("`Condition` must be an object, found {}", kind(node)),
                 )
                 .with_help("write `{\"StringEquals\": {\"aws:SourceVpce\": \"vpce-...\"}}`"),
@@ -909,13 +934,13 @@ impl Builder<'_> {
                 self.err(
                     Diagnostic::error(
                         "duplicate-key",
-                        op.key_span,
+                        self.at(op.key_span),
                         format!(
                             "condition operator `{}` appears twice in one `Condition`",
                             op.key
                         ),
                     )
-                    .with_related(first.key_span, "first written here")
+                    .with_related(self.at(first.key_span), "first written here")
                     .with_help("put all keys for one operator in one block"),
                 );
                 continue;
@@ -936,7 +961,7 @@ impl Builder<'_> {
                         }
                     };
                     self.err(
-                        Diagnostic::error("invalid-operator", op.key_span, e.to_string())
+                        Diagnostic::error("invalid-operator", self.at(op.key_span), e.to_string())
                             .with_help(help),
                     );
                     continue;
@@ -945,7 +970,7 @@ impl Builder<'_> {
             let Value::Object(keys) = &op.value.value else {
                 self.err(Diagnostic::error(
                     "invalid-condition",
-                    op.value.span,
+                    self.at(op.value.span),
                     format!(
                         "the block of `{}` must be an object of condition keys, found {}",
                         op.key,
@@ -962,10 +987,10 @@ impl Builder<'_> {
                     self.err(
                         Diagnostic::error(
                             "duplicate-key",
-                            k.key_span,
+                            self.at(k.key_span),
                             format!("condition key `{}` appears twice under `{}`", k.key, op.key),
                         )
-                        .with_related(first.key_span, "first written here")
+                        .with_related(self.at(first.key_span), "first written here")
                         .with_help("list all values in one array"),
                     );
                     continue;
@@ -983,7 +1008,7 @@ impl Builder<'_> {
                         _ => {
                             self.err(Diagnostic::error(
                                 "invalid-condition-value",
-                                item.span,
+                                self.at(item.span),
                                 format!(
                                     "a condition value must be a string, number or boolean, found {}",
                                     kind(item)
@@ -995,7 +1020,7 @@ impl Builder<'_> {
                     if v.text().len() > self.limits.max_pattern_bytes {
                         self.err(Diagnostic::error(
                             "pattern-too-long",
-                            item.span,
+                            self.at(item.span),
                             format!(
                                 "a condition value of {} bytes is longer than the limit of {}",
                                 v.text().len(),
@@ -1004,13 +1029,13 @@ impl Builder<'_> {
                         ));
                         continue;
                     }
-                    values.push(Spanned::new(v, item.span));
+                    values.push(Spanned::new(v, self.at(item.span)));
                 }
                 out.push(Condition {
-                    operator: Spanned::new(operator, op.key_span),
-                    key: Spanned::new(self.text_of(&k.key), k.key_span),
+                    operator: Spanned::new(operator, self.at(op.key_span)),
+                    key: Spanned::new(self.text_of(&k.key), self.at(k.key_span)),
                     values,
-                    values_span: k.value.span,
+                    values_span: self.at(k.value.span),
                 });
             }
         }
