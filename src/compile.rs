@@ -529,14 +529,21 @@ impl Inner {
     /// shared, not copied: the numbering goes to the set's side tables.
     fn intern(mut self, lazy: bool) -> Inner {
         let keys: Vec<(u64, String)>;
-        let mut places = Vec::new();
-        let mut slots = Vec::new();
+        // One place per policy and one slot per condition: sized before they are filled.
+        let (policies, conditions) =
+            self.policies()
+                .fold((0usize, 0usize), |(p, c), (_, policy)| {
+                    let here = policy.statements.iter().map(|st| st.conditions.len());
+                    (p.saturating_add(1), c.saturating_add(here.sum()))
+                });
+        let mut places = Vec::with_capacity(policies);
+        let mut slots = Vec::with_capacity(conditions);
         let mut id = 0usize;
         {
             // Each key's slot: found in the list of keys while they are few (the usual set), without hashing
             // them; through a map once they are many.
             const SMALL_KEYS: usize = 16;
-            let mut listed: Vec<(u64, &str)> = Vec::new();
+            let mut listed: Vec<(u64, &str)> = Vec::with_capacity(conditions.min(SMALL_KEYS));
             let mut slot_of: crate::map::Map<&str, u32> = crate::map::Map::new();
             let mut hashed = false;
             let slot = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);

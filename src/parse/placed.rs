@@ -85,8 +85,9 @@ pub(crate) fn fields(
     path: &str,
     fields: &[&str],
 ) -> Result<(), PlacedError> {
-    let mut seen: Vec<&str> = Vec::new();
-    for m in members {
+    // Each member is one of `fields` and not written before it (the first that is not stops the loop, so the
+    // members compared are at most as many as `fields`).
+    for (i, m) in members.iter().enumerate() {
         let at = |message: String| {
             PlacedError::at(
                 text,
@@ -102,10 +103,10 @@ pub(crate) fn fields(
                 fields.join(", ")
             )));
         }
-        if seen.contains(&m.key.as_ref()) {
+        let earlier = members.get(..i).unwrap_or_default();
+        if earlier.iter().any(|e| e.key == m.key) {
             return Err(at(format!("field `{}` appears twice", m.key)));
         }
-        seen.push(&m.key);
     }
     Ok(())
 }

@@ -926,11 +926,16 @@ impl Builder<'_> {
             );
             return Vec::new();
         };
-        let mut out = Vec::new();
+        // One condition for each key under each operator, as written (fewer when some are refused).
+        let mut out = Vec::with_capacity(
+            ops.iter()
+                .map(|op| op.value.as_object().map_or(0, <[_]>::len))
+                .sum(),
+        );
         let op_repeats = first_repeats(ops);
-        for (op, first) in ops.iter().zip(op_repeats) {
+        for (i, op) in ops.iter().enumerate() {
             // The first of the earlier members with this name (never itself a repeat).
-            if let Some(first) = first {
+            if let Some(first) = op_repeats.of(i) {
                 self.err(
                     Diagnostic::error(
                         "duplicate-key",
@@ -980,10 +985,10 @@ impl Builder<'_> {
                 continue;
             };
             let key_repeats = first_repeats(keys);
-            for (k, first) in keys.iter().zip(key_repeats) {
+            for (j, k) in keys.iter().enumerate() {
                 // An exact repeat is a repeated JSON key; keys that differ only in case are two conditions
                 // (ANDed), which `validate` reports (docs/SEMANTICS.md §1.9).
-                if let Some(first) = first {
+                if let Some(first) = key_repeats.of(j) {
                     self.err(
                         Diagnostic::error(
                             "duplicate-key",
@@ -1078,32 +1083,49 @@ fn list(names: &[&str]) -> String {
         .join(", ")
 }
 
-/// For each member of an object, the first earlier member with the same name (`None` for a first use). Linear in
-/// the members through a hash map (comparing each with all earlier ones was quadratic: 80,000 condition keys under
-/// one operator took seconds); a short object is compared directly.
-fn first_repeats<'m, 'a>(members: &'m [Member<'a>]) -> Vec<Option<&'m Member<'a>>> {
+/// For each member of an object, the first earlier member with the same name (`None` for a first use): see
+/// [`Repeats::of`].
+fn first_repeats<'m, 'a>(members: &'m [Member<'a>]) -> Repeats<'m, 'a> {
     if members.len() <= 16 {
-        return members
-            .iter()
-            .enumerate()
-            .map(|(i, m)| {
-                let earlier = members.get(..i).unwrap_or_default();
-                earlier.iter().find(|e| e.key == m.key)
-            })
-            .collect();
+        return Repeats::Few(members);
     }
     let mut first: std::collections::HashMap<&str, &'m Member<'a>> =
         std::collections::HashMap::with_capacity(members.len());
-    members
-        .iter()
-        .map(|m| match first.entry(&m.key) {
-            std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(m);
-                None
+    Repeats::Many(
+        members
+            .iter()
+            .map(|m| match first.entry(&m.key) {
+                std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(m);
+                    None
+                }
+            })
+            .collect(),
+    )
+}
+
+/// The earlier members with the same name as each member of an object. Linear in the members through a hash map
+/// (comparing each with all earlier ones was quadratic: 80,000 condition keys under one operator took seconds); a
+/// short object is compared directly, when asked, with nothing allocated.
+enum Repeats<'m, 'a> {
+    /// At most 16 members, compared when asked.
+    Few(&'m [Member<'a>]),
+    /// The answer for each member, computed through a hash map.
+    Many(Vec<Option<&'m Member<'a>>>),
+}
+
+impl<'m, 'a> Repeats<'m, 'a> {
+    /// The first member before the `i`-th with the same name, if any.
+    fn of(&self, i: usize) -> Option<&'m Member<'a>> {
+        match self {
+            Repeats::Few(members) => {
+                let m = members.get(i)?;
+                members.get(..i)?.iter().find(|e| e.key == m.key)
             }
-        })
-        .collect()
+            Repeats::Many(first) => first.get(i).copied().flatten(),
+        }
+    }
 }
 
 #[cfg(test)]
