@@ -4,31 +4,28 @@
 use nom::{
     IResult, Parser,
     branch::alt,
-    bytes::complete::{tag, take_while_m_n, take_while1},
+    bytes::complete::{take_while_m_n, take_while1},
     character::complete::{char, digit1, one_of},
     combinator::{all_consuming, map_res, opt, recognize},
-    error::Error,
     sequence::preceded,
 };
 
-/// `[ForAllValues:|ForAnyValue:] Base [IfExists]` split into its three parts (the base is not checked here).
+/// `[ForAllValues:|ForAnyValue:] Base [IfExists]` split into its three parts (the base is not checked here,
+/// beyond being ASCII letters). By hand: every condition of every policy goes through here.
 pub(crate) fn operator_name(i: &str) -> Option<(Option<&str>, &str, bool)> {
-    let (rest, q) = opt(alt((
-        tag::<_, _, Error<&str>>("ForAllValues:"),
-        tag("ForAnyValue:"),
-    )))
-    .parse(i)
-    .ok()?;
+    let (q, rest) = if let Some(rest) = i.strip_prefix("ForAllValues:") {
+        (Some("ForAllValues"), rest)
+    } else if let Some(rest) = i.strip_prefix("ForAnyValue:") {
+        (Some("ForAnyValue"), rest)
+    } else {
+        (None, i)
+    };
     let (base, if_exists) = match rest.strip_suffix("IfExists") {
         Some(b) => (b, true),
         None => (rest, false),
     };
-    let (_, base) = all_consuming(take_while1::<_, _, Error<&str>>(|c: char| {
-        c.is_ascii_alphabetic()
-    }))
-    .parse(base)
-    .ok()?;
-    Some((q.map(|q| q.trim_end_matches(':')), base, if_exists))
+    let letters = !base.is_empty() && base.bytes().all(|c| c.is_ascii_alphabetic());
+    letters.then_some((q, base, if_exists))
 }
 
 /// `*`, or `prefix:name` where the prefix is letters, digits, `-` and wildcards and the name is not empty.
@@ -76,6 +73,7 @@ pub(crate) enum ActionShape {
 #[cfg(test)]
 pub(crate) fn arn_fields(i: &str) -> Option<[&str; 6]> {
     use nom::bytes::complete::take_while;
+    use nom::error::Error;
     let field = || take_while::<_, _, Error<&str>>(|c: char| c != ':');
     let mut parser = (
         field(),
@@ -201,6 +199,21 @@ mod tests {
         assert_eq!(operator_name("Bool"), Some((None, "Bool", false)));
         assert_eq!(operator_name("For:Bool"), None);
         assert_eq!(operator_name(""), None);
+        assert_eq!(
+            operator_name("ForAllValues:StringEquals"),
+            Some((Some("ForAllValues"), "StringEquals", false))
+        );
+        assert_eq!(operator_name("BoolIfExists"), Some((None, "Bool", true)));
+        // The base is letters only, and not empty.
+        assert_eq!(operator_name("IfExists"), None);
+        assert_eq!(operator_name("ForAnyValue:"), None);
+        assert_eq!(operator_name("ForAnyValue:IfExists"), None);
+        assert_eq!(operator_name("ForAllValues:ForAnyValue:Bool"), None);
+        assert_eq!(operator_name("String Equals"), None);
+        assert_eq!(operator_name("StringEquals1"), None);
+        assert_eq!(operator_name("StringÉquals"), None);
+        // Case matters here; `Operator::from_str` names a wrong case.
+        assert_eq!(operator_name("forallvalues:Bool"), None);
     }
 
     #[test]
