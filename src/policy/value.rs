@@ -153,6 +153,12 @@ pub struct IpError(pub String);
 /// Parse an IP condition value: a CIDR, or a bare address (IPv4 /32, IPv6 /128). Host bits are ignored (§3.5).
 /// The spelling is strict: no leading zeros, no surrounding spaces, no zone ids.
 pub fn parse_cidr(s: &str) -> Result<IpNet, IpError> {
+    parse_cidr_as_written(s).map(|net| net.trunc())
+}
+
+/// [`parse_cidr`] before the bits after the prefix are cleared: the address as written, with its prefix (lint
+/// compares the two to report host bits).
+pub(crate) fn parse_cidr_as_written(s: &str) -> Result<IpNet, IpError> {
     let err = || IpError(s.to_string());
     let (addr, prefix) = match s.split_once('/') {
         Some((a, p)) => {
@@ -172,7 +178,7 @@ pub fn parse_cidr(s: &str) -> Result<IpNet, IpError> {
         IpAddr::V4(a) => IpNet::V4(Ipv4Net::new(a, prefix.unwrap_or(32)).map_err(|_| err())?),
         IpAddr::V6(a) => IpNet::V6(Ipv6Net::new(a, prefix.unwrap_or(128)).map_err(|_| err())?),
     };
-    Ok(net.trunc())
+    Ok(net)
 }
 
 /// Parse one IP address strictly (std's parser already refuses leading zeros, octal/hex forms, zone ids and

@@ -273,6 +273,48 @@ fn ip_value_with_host_bits() {
     assert_eq!(at, (2, 42));
 }
 
+/// Host bits are the bits after the prefix of the address as written: none in a network address, a bare address
+/// or a /0 of `0.0.0.0`; some in an IPv6 block written from an address inside it.
+#[test]
+fn ip_values_with_and_without_host_bits() {
+    let host_bits = |value: &str| {
+        let text = cond(
+            "Allow",
+            &format!(r#"{{"IpAddress":{{"aws:SourceIp":"{value}"}}}}"#),
+        );
+        codes(ID, &text).contains(&"improve-ip-range")
+    };
+    for clean in [
+        "203.0.113.0/24",
+        "203.0.113.7",
+        "203.0.113.7/32",
+        "0.0.0.0/0",
+        "2001:db8::/32",
+    ] {
+        assert!(!host_bits(clean), "{clean}");
+    }
+    for set in [
+        "203.0.113.7/24",
+        "10.0.0.1/8",
+        "2001:db8::1/32",
+        "2001:db8::1/127",
+    ] {
+        assert!(host_bits(set), "{set}");
+    }
+    let (d, _) = one(
+        ID,
+        &cond(
+            "Allow",
+            r#"{"IpAddress":{"aws:SourceIp":"2001:db8::1/32"}}"#,
+        ),
+        "improve-ip-range",
+    );
+    assert_eq!(
+        d.message,
+        "`2001:db8::1/32` has host bits set; it means `2001:db8::/32`"
+    );
+}
+
 #[test]
 fn ipv4_mapped_ipv6_value() {
     let (d, at) = one(

@@ -16,8 +16,7 @@ use crate::policy::value::Timestamp;
 use crate::policy::value::decode_base64;
 use crate::policy::value::is_private;
 use crate::policy::value::parse_bool;
-use crate::policy::value::parse_cidr;
-use crate::policy::value::parse_ip;
+use crate::policy::value::parse_cidr_as_written;
 use crate::policy::value::parse_number;
 use crate::traps;
 use ipnet::IpNet;
@@ -112,13 +111,15 @@ impl Validator<'_> {
                          accepted",
                     ),
                 ),
-                Family::Ip => match parse_cidr(text) {
+                Family::Ip => match parse_cidr_as_written(text) {
                     Err(_) => self.push(bad(
                         "an IP address or CIDR block",
                         "write for example `203.0.113.0/24` or `2001:db8::/32`".to_string(),
                     )),
-                    Ok(net) => {
-                        if has_host_bits(text, &net) {
+                    Ok(written) => {
+                        let net = written.trunc();
+                        // Bits set after the prefix (`203.0.113.7/24`): the address differs from the network's.
+                        if written.addr() != net.network() {
                             self.push(
                                 Diagnostic::warning(
                                     "improve-ip-range",
@@ -330,12 +331,6 @@ impl Validator<'_> {
             }
         }
     }
-}
-
-/// Whether the address part of an IP value has bits set after the prefix (`203.0.113.7/24`).
-pub(super) fn has_host_bits(text: &str, net: &IpNet) -> bool {
-    let addr = text.split_once('/').map_or(text, |(a, _)| a);
-    parse_ip(addr).is_some_and(|a| a != net.network())
 }
 
 pub(super) fn is_ipv4_mapped(net: &IpNet) -> bool {
