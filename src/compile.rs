@@ -533,8 +533,12 @@ impl Inner {
         let (policies, conditions) =
             self.policies()
                 .fold((0usize, 0usize), |(p, c), (_, policy)| {
-                    let here = policy.statements.iter().map(|st| st.conditions.len());
-                    (p.saturating_add(1), c.saturating_add(here.sum()))
+                    // A policy's conditions end where its last statement's do (`cond_at` counts those before).
+                    let here = policy
+                        .statements
+                        .last()
+                        .map_or(0, |st| st.cond_at.saturating_add(st.conditions.len()));
+                    (p.saturating_add(1), c.saturating_add(here))
                 });
         let mut places = Vec::with_capacity(policies);
         let mut slots = Vec::with_capacity(conditions);
