@@ -107,3 +107,33 @@ fn network_findings_and_report_import_one_way() {
         "findings imports report again"
     );
 }
+
+/// The modules of src/decide/ that a decision passes through, in order: each names (as `super::NAME`) only those
+/// before it, so the request, the condition kernel, the statement tests and the walk stay one-way.
+#[test]
+fn decide_modules_import_in_pipeline_order() {
+    let order = ["input", "condition", "statement", "lowered", "walk"];
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/decide");
+    let mut names = BTreeMap::new();
+    for (at, module) in order.iter().enumerate() {
+        let text = std::fs::read_to_string(dir.join(format!("{module}.rs"))).unwrap();
+        let code = text.split("#[cfg(test)]\nmod tests").next().unwrap();
+        let mut named = BTreeSet::new();
+        for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
+            for (k, other) in order.iter().enumerate() {
+                if k != at && line.contains(&format!("super::{other}")) {
+                    named.insert(*other);
+                    assert!(
+                        k < at,
+                        "decide/{module}.rs names decide/{other}.rs, which comes after it"
+                    );
+                }
+            }
+        }
+        names.insert(*module, named);
+    }
+    // The imports the order allows are there: the check above is not vacuous.
+    assert!(names["walk"].contains("statement") && names["walk"].contains("lowered"));
+    assert!(names["lowered"].contains("condition") && names["statement"].contains("input"));
+    assert!(names["condition"].is_empty() && names["input"].is_empty());
+}
