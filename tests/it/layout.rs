@@ -137,3 +137,29 @@ fn decide_modules_import_in_pipeline_order() {
     assert!(names["lowered"].contains("condition") && names["statement"].contains("input"));
     assert!(names["condition"].is_empty() && names["input"].is_empty());
 }
+
+/// src/analyse/: the addresses (`ips`, with its `sweep`) are below the network origins (`reach`, with its `pairs`),
+/// which build on them; the addresses name nothing of the origins.
+#[test]
+fn analyse_addresses_do_not_import_reach() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/analyse");
+    let code = |m: &str| {
+        let text = std::fs::read_to_string(dir.join(format!("{m}.rs"))).unwrap();
+        text.split("#[cfg(test)]\nmod tests")
+            .next()
+            .unwrap()
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    for low in ["ips", "sweep"] {
+        for high in ["reach", "pairs"] {
+            assert!(
+                !code(low).contains(&format!("super::{high}")),
+                "analyse/{low}.rs names analyse/{high}.rs"
+            );
+        }
+    }
+    assert!(code("reach").contains("super::ips") && code("reach").contains("super::pairs"));
+}
