@@ -1,11 +1,13 @@
 //! Parse throughput: `Policy::parse` (spanned JSON, then the policy grammar with spans and diagnostics) next to
 //! `serde_json::from_str::<Value>` on the same text, and the spanned JSON layer alone
-//! (`iamgate::parse::json::parse`). Target: at least serde_json's throughput, spans included.
+//! (`iamgate::internals::json::parse`, with the `internals` feature). Target: at least serde_json's throughput, spans
+//! included.
 
 mod common;
 
-use common::{BUNDLE_FILES, bench_file, case_policy_texts, check, cidr_policy, random_cidrs};
+use common::{BUNDLE_FILES, bench_file, case_texts, check, cidr_policy, random_cidrs};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use iamgate::internals::json::{self, Node, Value};
 use iamgate::{Limits, Policy};
 use std::hint::black_box;
 
@@ -24,7 +26,7 @@ fn group(c: &mut Criterion, name: &str, texts: &[String]) {
         let limits = Limits::default();
         b.iter(|| {
             for t in texts {
-                let _ = black_box(iamgate::parse::json::parse(black_box(t), &limits));
+                let _ = black_box(iamgate::internals::json::parse(black_box(t), &limits));
             }
         })
     });
@@ -66,3 +68,41 @@ fn parse(c: &mut Criterion) {
 
 criterion_group!(benches, parse);
 criterion_main!(benches);
+
+/// Every policy written in the cases, as its exact text (an inline object's bytes, or the string that holds the
+/// policy), keeping only those that both iamgate and serde_json accept so that both parse the same work.
+fn case_policy_texts() -> Vec<String> {
+    let mut out = Vec::new();
+    for text in case_texts() {
+        let Ok(root) = json::parse(&text, &Limits::default()) else {
+            continue;
+        };
+        let mut nodes: Vec<&Node<'_>> = Vec::new();
+        for field in ["resource_policy", "permissions_boundary", "endpoint_policy"] {
+            nodes.extend(root.get(field));
+        }
+        for field in ["identity_policies", "session_policies"] {
+            nodes.extend(root.get(field).and_then(Node::as_array).unwrap_or(&[]));
+        }
+        for field in ["scps", "rcps"] {
+            for level in root.get(field).and_then(Node::as_array).unwrap_or(&[]) {
+                nodes.extend(level.as_array().unwrap_or(&[]));
+            }
+        }
+        for n in nodes {
+            let policy = match &n.value {
+                Value::Object(_) => text.get(n.span.range()).map(str::to_string),
+                Value::String(s) => Some(s.to_string()),
+                _ => None,
+            };
+            if let Some(p) = policy {
+                if Policy::parse(&p).is_ok()
+                    && serde_json::from_str::<serde_json::Value>(&p).is_ok()
+                {
+                    out.push(p);
+                }
+            }
+        }
+    }
+    out
+}

@@ -6,12 +6,17 @@ use crate::diagnostic::Diagnostic;
 use crate::policy::PolicyKind;
 use crate::policy::action::ActionPattern;
 use crate::policy::arn::ArnPattern;
-use crate::policy::operator::{Family, Operator};
+use crate::policy::operator::Family;
 use crate::policy::pattern::Pattern;
-use crate::policy::value::{CidrSet, Timestamp, decode_base64, parse_cidr, parse_number};
-use crate::policy::{Effect, Policy, Principal, PrincipalKind, Statement};
+use crate::policy::value::{decode_base64, parse_cidr, parse_number};
+use crate::policy::{Effect, Policy, Principal, Statement};
 use std::fmt;
 use std::sync::Arc;
+
+pub(crate) use crate::ir::{
+    CCondition, CPrincipal, CStatement, CValues, LiteralSet, MASK_WORDS, Statements,
+};
+use crate::ir::{buckets, probe};
 
 /// Where a policy sits in a request's evaluation (docs/FORMATS.md §2: the names used in decisions).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -176,94 +181,6 @@ impl CompileError {
         all.push(self);
         all.extend(others);
         all
-    }
-}
-
-/// A compiled condition: operator, lowercase key, typed values.
-#[derive(Debug, Clone)]
-pub(crate) struct CCondition {
-    pub op: Operator,
-    pub key: String,
-    /// `text_hash(key)`.
-    pub hash: u64,
-    pub values: CValues,
-}
-
-#[derive(Debug, Clone)]
-pub(crate) enum CValues {
-    /// StringEquals family: literal patterns (maybe with variables); hashed too when they are many and all
-    /// literal.
-    Exact(Vec<Pattern>, Option<Arc<LiteralSet>>),
-    IgnoreCase(Vec<Pattern>),
-    Like(Vec<Pattern>),
-    /// `None` for a value that is not a number: it never matches.
-    Numeric(Vec<Option<f64>>),
-    Date(Vec<Option<Timestamp>>),
-    /// Bool values compared case-insensitively with `true`/`false` (variables allowed, §2.3 UNCERTAIN).
-    Bool(Vec<Pattern>),
-    Binary(Vec<Option<Vec<u8>>>),
-    /// Valid CIDRs merged; values that are not CIDRs never match.
-    Ip(Arc<CidrSet>),
-    Arn(Vec<ArnPattern>),
-    /// `Null: true` matches an absent key, `false` a present one; several values are ORed.
-    Null {
-        when_absent: bool,
-        when_present: bool,
-    },
-}
-
-#[derive(Debug, Clone)]
-pub(crate) enum CPrincipal {
-    Any,
-    Map(Vec<(PrincipalKind, Vec<String>)>),
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct CStatement {
-    /// Its position in its policy: its id in a set is its policy's first id plus this (see [`Placed::id`]).
-    pub index: usize,
-    /// The position of its first condition among its policy's conditions (see [`Placed::slot`]).
-    pub cond_at: usize,
-    /// An `Action`/`NotAction` pattern has a wildcard and is not `*`: matching an action the set never names
-    /// needs the patterns.
-    pub wild: bool,
-    pub sid: Option<String>,
-    pub effect: Effect,
-    /// `(negated, pattern)`: Principal / NotPrincipal.
-    pub principal: Option<(bool, CPrincipal)>,
-    pub not_action: bool,
-    pub actions: Vec<ActionPattern>,
-    pub not_resource: bool,
-    pub resources: Vec<ArnPattern>,
-    pub conditions: Vec<CCondition>,
-    /// One bit per service the `Action` patterns name (`service_bit`); every bit when a pattern's service has a
-    /// wildcard, or for `NotAction`. A request whose service's bit is clear cannot match an action.
-    pub services: u64,
-    /// An `Action` pattern is `*`: every action matches (before `not_action`).
-    pub any_action: bool,
-    /// A `Resource` pattern is `*`: every resource matches (before `not_resource`).
-    pub any_resource: bool,
-    /// Resource `*`, no principal or `Principal: *`, no condition: the statement applies to every request its
-    /// action matches.
-    pub unconditional: bool,
-}
-
-/// The compiled statements of a policy, shared by every set that uses it.
-#[derive(Debug, Clone)]
-pub(crate) struct Statements(Arc<[CStatement]>);
-
-impl std::ops::Deref for Statements {
-    type Target = [CStatement];
-    fn deref(&self) -> &[CStatement] {
-        &self.0
-    }
-}
-
-impl<'a> IntoIterator for &'a Statements {
-    type Item = &'a CStatement;
-    type IntoIter = std::slice::Iter<'a, CStatement>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.iter()
     }
 }
 
@@ -611,26 +528,52 @@ impl Inner {
     /// value of that key), and, unless `lazy`, index the actions the set names. The compiled policies are
     /// shared, not copied: the numbering goes to the set's side tables.
     fn intern(mut self, lazy: bool) -> Inner {
-        let mut keys: Vec<(u64, String)> = Vec::new();
+        let keys: Vec<(u64, String)>;
         let mut places = Vec::new();
         let mut slots = Vec::new();
         let mut id = 0usize;
         {
+            // Each key's slot: found in the list of keys while they are few (the usual set), without hashing
+            // them; through a map once they are many.
+            const SMALL_KEYS: usize = 16;
+            let mut listed: Vec<(u64, &str)> = Vec::new();
             let mut slot_of: crate::map::Map<&str, u32> = crate::map::Map::new();
+            let mut hashed = false;
+            let slot = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
             for (_, p) in self.policies() {
-                places.push((
-                    u32::try_from(id).unwrap_or(u32::MAX),
-                    u32::try_from(slots.len()).unwrap_or(u32::MAX),
-                ));
+                places.push((slot(id), slot(slots.len())));
                 id += p.statements.len();
                 for c in p.statements.iter().flat_map(|st| st.conditions.iter()) {
-                    let slot = *slot_of.entry(c.key.as_str()).or_insert_with(|| {
-                        keys.push((c.hash, c.key.clone()));
-                        u32::try_from(keys.len() - 1).unwrap_or(u32::MAX)
+                    let key = c.key.as_str();
+                    if !hashed && listed.len() >= SMALL_KEYS {
+                        for (i, (_, k)) in listed.iter().enumerate() {
+                            slot_of.insert(*k, slot(i));
+                        }
+                        hashed = true;
+                    }
+                    let found = if !hashed {
+                        listed
+                            .iter()
+                            .position(|(h, k)| *h == c.hash && *k == key)
+                            .map(slot)
+                    } else {
+                        slot_of.get(key).copied()
+                    };
+                    let at = found.unwrap_or_else(|| {
+                        listed.push((c.hash, key));
+                        let at = slot(listed.len() - 1);
+                        if hashed {
+                            slot_of.insert(key, at);
+                        }
+                        at
                     });
-                    slots.push(slot);
+                    slots.push(at);
                 }
             }
+            keys = listed
+                .into_iter()
+                .map(|(h, k)| (h, k.to_string()))
+                .collect();
         }
         self.places = places;
         self.slots = slots;
@@ -798,94 +741,6 @@ impl Inner {
     }
 }
 
-/// The longest run of buckets a key may be from its own: beyond it a table is not built (keys crafted to collide
-/// would make building it quadratic and lookups linear), and a lookup stops there.
-const MAX_PROBE: usize = 64;
-
-/// An open-addressing table of `len` entries keyed by hash: the bucket list, a power of two at least twice
-/// `len`, each bucket 0 (empty) or an entry index + 1. `None` when some entry would sit more than [`MAX_PROBE`]
-/// buckets from its own.
-fn buckets(hashes: impl Iterator<Item = u64>, len: usize) -> Option<Box<[u32]>> {
-    let n = (len * 2).next_power_of_two().max(8);
-    let mut b = vec![0u32; n];
-    for (i, h) in hashes.enumerate() {
-        let mut at = h as usize & (n - 1);
-        let mut steps = 0;
-        while b.get(at).is_some_and(|&x| x != 0) {
-            steps += 1;
-            if steps > MAX_PROBE {
-                return None;
-            }
-            at = (at + 1) & (n - 1);
-        }
-        *b.get_mut(at)? = u32::try_from(i + 1).ok()?;
-    }
-    Some(b.into_boxed_slice())
-}
-
-/// The entry index whose hash is `hash` and for which `eq` holds, by linear probing over [`buckets`]: at most
-/// [`MAX_PROBE`] buckets past the key's own, since no entry sits farther.
-#[inline]
-fn probe(buckets: &[u32], hash: u64, mut eq: impl FnMut(usize) -> bool) -> Option<usize> {
-    let mask = buckets.len().wrapping_sub(1);
-    let mut at = hash as usize & mask;
-    for _ in 0..=MAX_PROBE {
-        match *buckets.get(at)? {
-            0 => return None,
-            i => {
-                let i = i as usize - 1;
-                if eq(i) {
-                    return Some(i);
-                }
-            }
-        }
-        at = (at + 1) & mask;
-    }
-    None
-}
-
-/// The literal values of a `StringEquals`-family condition, hashed: a lookup instead of a scan when a
-/// condition lists many values (an allow-list of endpoint ids, accounts or VPCs).
-#[derive(Debug, Clone)]
-pub(crate) struct LiteralSet {
-    buckets: Box<[u32]>,
-    /// `(key_hash, text)`.
-    texts: Vec<(u64, Box<str>)>,
-}
-
-impl LiteralSet {
-    /// Below this many values a scan is as fast.
-    const MIN: usize = 8;
-
-    /// The set of `ps`, when there are at least [`LiteralSet::MIN`] and each is literal (no variable).
-    fn of(ps: &[Pattern]) -> Option<Arc<LiteralSet>> {
-        if ps.len() < Self::MIN {
-            return None;
-        }
-        let mut texts: Vec<(u64, Box<str>)> = Vec::with_capacity(ps.len());
-        for p in ps {
-            let t = p.as_literal()?;
-            texts.push((crate::context::key_hash(t.as_bytes()), t.into()));
-        }
-        Some(Arc::new(LiteralSet {
-            buckets: buckets(texts.iter().map(|t| t.0), texts.len())?,
-            texts,
-        }))
-    }
-
-    /// Whether `v` is one of the values, exactly.
-    #[inline]
-    pub fn contains(&self, v: &str) -> bool {
-        let hash = crate::context::key_hash(v.as_bytes());
-        probe(&self.buckets, hash, |i| {
-            self.texts.get(i).is_some_and(|(h, t)| {
-                *h == hash && crate::context::eq_bytes(t.as_bytes(), v.as_bytes())
-            })
-        })
-        .is_some()
-    }
-}
-
 /// A context key the set knows: a condition key (with its slot), a key with a documented type, or both.
 #[derive(Debug, Clone)]
 pub(crate) struct KeyEntry {
@@ -915,7 +770,7 @@ impl KeyEntry {
 /// Where a request's context keys go, found by hash.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct KeyTable {
-    /// `None`: the keys collide too much to hash (see [`MAX_PROBE`]); they are scanned.
+    /// `None`: the keys collide too much to hash (see [`crate::ir::MAX_PROBE`]); they are scanned.
     buckets: Option<Box<[u32]>>,
     entries: Vec<KeyEntry>,
 }
@@ -975,9 +830,6 @@ impl KeyTable {
         }
     }
 }
-
-/// How many 64-bit words an action mask has: sets of up to 256 statements are indexed.
-pub(crate) const MASK_WORDS: usize = 4;
 
 /// For each action the set names literally (lowercase), which statements' `Action`/`NotAction` match it (one
 /// bit per statement id, `NotAction` already applied); for any other action, the bits that do not depend on it.
@@ -1732,6 +1584,7 @@ impl PolicySet {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ir::MAX_PROBE;
     use crate::policy::pattern::NoVars;
 
     fn parsed(text: &str) -> Policy {
@@ -1916,6 +1769,35 @@ mod tests {
         assert!(lazy.inner.indexed());
         assert!(lazy.inner.actions().is_some());
         same_decisions(&build(builder(), true).unwrap(), &eager);
+    }
+
+    /// A condition key's slot is the same wherever the key is tested, whether the set's keys are few (found in
+    /// their list) or many (found through a map): 40 keys, in two policies, each in both of them.
+    #[test]
+    fn cold_slots_shared_by_equal_keys_few_or_many() {
+        for n in [3usize, 16, 17, 40] {
+            let conds: Vec<String> = (0..n).map(|i| format!(r#""test:key{i}":"v""#)).collect();
+            let policy = |keys: &[String]| {
+                Policy::parse(&format!(
+                    r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Action":"*","Resource":"*","Condition":{{"StringEquals":{{{}}}}}}}}}"#,
+                    keys.join(",")
+                ))
+                .unwrap()
+            };
+            let mut reversed = conds.clone();
+            reversed.reverse();
+            let set = PolicySet::builder()
+                .identity(policy(&conds))
+                .identity(policy(&reversed))
+                .build_lazy()
+                .unwrap();
+            let slots = &set.inner.slots;
+            assert_eq!(slots.len(), 2 * n);
+            let (first, second) = slots.split_at(n);
+            // The first policy gives keys 0..n their slots in order; the second, reversed, finds the same ones.
+            assert_eq!(first, (0..n as u32).collect::<Vec<_>>());
+            assert_eq!(second, (0..n as u32).rev().collect::<Vec<_>>());
+        }
     }
 
     /// Every error of a set is collected, in the order of its policies and statements; the first stays where

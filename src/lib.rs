@@ -5,11 +5,11 @@
 // The stages and which way they depend: a module imports only the leaves and the stages before it in this order.
 //   leaves: span, limits, bytes, keys (the condition-key catalog), rules (AWS rules several stages read), traps
 //   (the docs/SEMANTICS.md §7 registry), suggest, diagnostic
-//   parse -> policy (AST, FromStr leaf types, PolicyKind) -> validate, refuse -> shape -> context -> compile <->
-//   lower -> decide -> analyse -> network (derive -> step -> findings -> report) -> bundle -> api (case, lint, set,
-//   flow) -> cli, whatif
-// One cycle is left (tests/it/layout.rs knows it): compile and lower (the lowered form reads compile's IR; compile
-// builds the plans).
+//   parse -> policy (AST, FromStr leaf types, PolicyKind) -> validate, refuse -> shape -> context -> ir -> lower
+//   -> compile -> decide -> analyse -> network (derive -> step -> findings -> report) -> bundle -> api (case, lint,
+//   set, flow) -> cli, whatif
+// ir holds the compiled statements that compile builds and lower reads, so those two import it, not each other:
+// no two stages import each other (tests/it/layout.rs).
 
 pub mod analyse;
 pub mod api;
@@ -33,6 +33,7 @@ pub mod ffi {
 #[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod internals;
+mod ir;
 pub mod keys;
 pub mod limits;
 mod lower;

@@ -15,7 +15,7 @@
 //! decisions over every policy kind, and `per_action_plans_decide_as_the_full_path` the plans to the gates of
 //! docs/SEMANTICS.md §4.
 
-use crate::compile::{CCondition, CPrincipal, CStatement, CValues, LiteralSet};
+use crate::ir::{CCondition, CPrincipal, CStatement, CValues, LiteralSet};
 use crate::policy::arn::ArnPattern;
 use crate::policy::pattern::Pattern;
 use crate::policy::value::CidrSet;
@@ -297,7 +297,7 @@ pub(crate) struct PlanBuilder {
 }
 
 /// Statements of a set, one bit per statement id (as the action index keeps them).
-pub(crate) type Mask = [u64; crate::compile::MASK_WORDS];
+pub(crate) type Mask = [u64; crate::ir::MASK_WORDS];
 
 impl PlanBuilder {
     /// A builder for the set whose statements are `lowered`.

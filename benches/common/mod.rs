@@ -6,8 +6,7 @@
 #![allow(dead_code)]
 
 use iamgate::context::ContextError;
-use iamgate::parse::json::{self, Node, Value};
-use iamgate::{Decision, Limits, Policy, PolicySet, Request, RequestRef, ValueRef};
+use iamgate::{Decision, Policy, PolicySet, Request, RequestRef, ValueRef};
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
@@ -254,42 +253,4 @@ pub fn case_texts() -> Vec<String> {
         .iter()
         .map(|p| or_exit(std::fs::read_to_string(p), &p.display().to_string()))
         .collect()
-}
-
-/// Every policy written in the cases, as its exact text (an inline object's bytes, or the string that holds the
-/// policy), keeping only those that both iamgate and serde_json accept so that both parse the same work.
-pub fn case_policy_texts() -> Vec<String> {
-    let mut out = Vec::new();
-    for text in case_texts() {
-        let Ok(root) = json::parse(&text, &Limits::default()) else {
-            continue;
-        };
-        let mut nodes: Vec<&Node<'_>> = Vec::new();
-        for field in ["resource_policy", "permissions_boundary", "endpoint_policy"] {
-            nodes.extend(root.get(field));
-        }
-        for field in ["identity_policies", "session_policies"] {
-            nodes.extend(root.get(field).and_then(Node::as_array).unwrap_or(&[]));
-        }
-        for field in ["scps", "rcps"] {
-            for level in root.get(field).and_then(Node::as_array).unwrap_or(&[]) {
-                nodes.extend(level.as_array().unwrap_or(&[]));
-            }
-        }
-        for n in nodes {
-            let policy = match &n.value {
-                Value::Object(_) => text.get(n.span.range()).map(str::to_string),
-                Value::String(s) => Some(s.to_string()),
-                _ => None,
-            };
-            if let Some(p) = policy {
-                if Policy::parse(&p).is_ok()
-                    && serde_json::from_str::<serde_json::Value>(&p).is_ok()
-                {
-                    out.push(p);
-                }
-            }
-        }
-    }
-    out
 }

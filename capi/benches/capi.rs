@@ -1,6 +1,6 @@
 //! The C ABI's cost over the Rust decide, on the typical Studio bundle (`corpus/bench/bundle.json`, the bundle
 //! of `benches/` in one file), for the allowed call through the API endpoint and the public call denied by the
-//! OU SCP:
+//! OU SCP (the set-up is `common/mod.rs`, shared with `examples/capi_ir.rs`):
 //!
 //! - `rust/...`: `CompiledBundle::decide_ref` (routing by `aws:SourceVpce`, keys laid out) on a `RequestRef`;
 //! - `rust-set/...`: `PolicySet::decide_ref_with` on the endpoint's set directly (no routing), as `benches/decide`;
@@ -8,68 +8,21 @@
 //!   checks, the source IP given as 4 bytes, routing, decide);
 //! - `threads/N`: N threads each making the same number of `iamgate_decide` calls on one engine; a time per
 //!   batch that stays flat from 1 to 2 threads means decisions scale across the cores.
+//!
+//! Before criterion's benches it prints the interleaved comparison and the scaling figures (`scaling ...`: the
+//! Rust decide on one shared `CompiledBundle`, `Engine::decide` on one shared engine, and `iamgate_decide`).
+//! `CAPI_BENCH=scaling` or `CAPI_BENCH=interleaved` prints only that part and skips criterion's benches.
 
+mod common;
+
+use common::{CRequest, Setup, decide_c};
 use criterion::{Criterion, criterion_group, criterion_main};
 use iamgate::bundle::Bundle;
-use iamgate::{Decision, Limits, RequestRef, ValueRef};
-use iamgate_capi::{
-    iamgate_bytes, iamgate_decide, iamgate_decision, iamgate_engine, iamgate_engine_free,
-    iamgate_engine_new, iamgate_pair, iamgate_request, iamgate_status,
-};
+use iamgate::{Limits, RequestRef, ValueRef};
+use iamgate_capi::iamgate_decision;
 use std::hint::black_box;
-use std::ptr::{null, null_mut};
+use std::sync::Barrier;
 use std::time::{Duration, Instant};
-
-const ACTION: &str = "sagemaker:CreatePresignedDomainUrl";
-const RESOURCE: &str = "arn:aws:sagemaker:eu-west-1:111122223333:user-profile/d-abc123/alice";
-const PRINCIPAL: &str = "arn:aws:iam::111122223333:role/DataSci";
-
-fn bytes(s: &str) -> iamgate_bytes {
-    iamgate_bytes {
-        ptr: s.as_ptr(),
-        len: s.len(),
-    }
-}
-
-const NONE: iamgate_bytes = iamgate_bytes {
-    ptr: null(),
-    len: 0,
-};
-
-fn fail(what: &str) -> ! {
-    eprintln!("bench setup failed: {what}");
-    std::process::exit(1)
-}
-
-struct Engine(*mut iamgate_engine);
-// SAFETY: the engine is Send + Sync by its contract (iamgate_decide may be called from any thread).
-unsafe impl Send for Engine {}
-// SAFETY: as above.
-unsafe impl Sync for Engine {}
-
-impl Drop for Engine {
-    fn drop(&mut self) {
-        // SAFETY: from iamgate_engine_new, freed once.
-        unsafe { iamgate_engine_free(self.0) }
-    }
-}
-
-/// A request shared by the threads of `threads/N`.
-struct SharedRequest(iamgate_request);
-// SAFETY: its slices point to data that lives, unchanged, for the whole bench, and is only read.
-unsafe impl Sync for SharedRequest {}
-
-impl SharedRequest {
-    fn get(&self) -> &iamgate_request {
-        &self.0
-    }
-}
-
-fn decide_c(engine: &Engine, req: &iamgate_request) -> iamgate_decision {
-    let mut status = iamgate_status::Ok;
-    // SAFETY: a live engine and a request whose slices outlive the call.
-    unsafe { iamgate_decide(engine.0, req, &mut status, null_mut()) }
-}
 
 /// The Rust decide and the C ABI decide timed in alternating short rounds (the machine's load drifts between
 /// criterion's benches, less within a pair of rounds): the 10th percentile (the least disturbed rounds) and the
@@ -112,195 +65,224 @@ fn thread_cpu_ns() -> Option<u64> {
     s.split_whitespace().next()?.parse().ok()
 }
 
-/// Whether decisions scale across cores, on a machine other processes share: N threads decide at once on one
-/// engine, and each measures its own CPU time per decision. Threads that do not contend (no lock, no cache line
-/// written by all) spend the same CPU time per decision with 2 threads as with 1, however busy the machine;
-/// wall time would mostly measure the other processes. Medians of 7 runs of 200,000 decisions per thread.
-fn scaling(engine: &Engine, req: &SharedRequest) {
-    const CALLS: u32 = 200_000;
-    let mut per_thread = Vec::new();
-    for threads in [1usize, 2] {
-        let mut runs = Vec::new();
-        for _ in 0..7 {
-            let wall = Instant::now();
-            let cpu: Vec<f64> = std::thread::scope(|s| {
-                let hs: Vec<_> = (0..threads)
-                    .map(|_| {
-                        s.spawn(|| {
-                            let before = thread_cpu_ns()?;
-                            for _ in 0..CALLS {
-                                black_box(decide_c(engine, black_box(req.get())));
-                            }
-                            let after = thread_cpu_ns()?;
-                            Some((after - before) as f64 / f64::from(CALLS))
-                        })
-                    })
-                    .collect();
-                hs.into_iter()
-                    .filter_map(|h| h.join().ok().flatten())
-                    .collect()
-            });
-            let wall = wall.elapsed().as_nanos() as f64 / f64::from(CALLS);
-            let mean = cpu.iter().sum::<f64>() / cpu.len().max(1) as f64;
-            runs.push((mean, wall));
-        }
-        runs.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let (cpu, wall) = runs
-            .get(runs.len() / 2)
-            .copied()
-            .unwrap_or((f64::NAN, f64::NAN));
-        println!(
-            "scaling, {threads} thread(s): {cpu:.1} ns of CPU per decision per thread; wall {wall:.1} ns per decision per thread"
-        );
-        per_thread.push(cpu);
+/// The machine's load average over the last minute (`/proc/loadavg`), printed with each scaling figure: on a
+/// busy machine the threads do not run at once and the 2-thread figure says little.
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".into())
+}
+
+/// Decisions per thread in a scaling run.
+const SCALING_CALLS: u32 = 200_000;
+
+/// CPU time per call of `decide` over `CALLS` calls on this thread, once every thread of the run is ready;
+/// `None` when a call decided wrongly or the CPU time could not be read.
+fn timed(barrier: &Barrier, mut decide: impl FnMut() -> bool) -> Option<f64> {
+    const CALLS: u32 = SCALING_CALLS;
+    barrier.wait();
+    let before = thread_cpu_ns()?;
+    let mut right = 0u32;
+    for _ in 0..CALLS {
+        right += u32::from(black_box(decide()));
     }
-    if let [one, two] = per_thread[..] {
+    let after = thread_cpu_ns()?;
+    (right == CALLS).then(|| (after - before) as f64 / f64::from(CALLS))
+}
+
+/// What a scaling thread runs: its set-up, then [`timed`].
+type Run<'a> = dyn Fn(&Barrier) -> Option<f64> + Sync + 'a;
+
+/// One run: `threads` threads decide at once with `run`; each thread's CPU time per decision, averaged, and the
+/// wall time per decision per thread.
+fn run_once(threads: usize, run: &Run<'_>) -> (f64, f64) {
+    let barrier = Barrier::new(threads);
+    let wall = Instant::now();
+    let cpu: Vec<f64> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..threads).map(|_| s.spawn(|| run(&barrier))).collect();
+        hs.into_iter()
+            .filter_map(|h| h.join().ok().flatten())
+            .collect()
+    });
+    if cpu.len() != threads {
+        common::fail("a scaling thread decided wrongly or could not read its CPU time");
+    }
+    let wall = wall.elapsed().as_nanos() as f64 / f64::from(SCALING_CALLS);
+    (cpu.iter().sum::<f64>() / cpu.len().max(1) as f64, wall)
+}
+
+/// Whether decisions scale across cores: N threads decide at once, and each measures its own CPU time per
+/// decision. Threads that do not contend (no lock, no cache line that they all write) spend the same CPU time
+/// per decision with 2 threads as with 1; a line written by both moves between the cores on every write and
+/// shows as more CPU per decision. Each variant (`name`, `run`: set up what the thread decides with, then
+/// [`timed`]) runs rounds of 200,000 decisions per thread with 1 and with 2 threads; the variants take turns
+/// within a round, so that they see the same machine (on this VM two threads can slow each other with no data
+/// shared: the first variant, which shares nothing, is the control).
+///
+/// A 2-thread run counts only if its threads ran at once: wall time per decision per thread within 15% of the
+/// CPU time (on a busy machine they take turns, wall about twice the CPU time, and contention cannot show).
+/// Medians over the rounds (1 thread) and over the 2-thread runs that ran at once, and how many did.
+fn scaling(variants: &[(&str, &Run<'_>)]) {
+    const ROUNDS: usize = 9;
+    let mut runs = vec![[Vec::new(), Vec::new()]; variants.len()];
+    for _ in 0..ROUNDS {
+        for ((_, run), r) in variants.iter().zip(runs.iter_mut()) {
+            for (threads, r) in [1, 2].into_iter().zip(r.iter_mut()) {
+                r.push(run_once(threads, *run));
+            }
+        }
+    }
+    let median = |v: &mut Vec<(f64, f64)>| {
+        v.sort_by(|a, b| a.0.total_cmp(&b.0));
+        v.get(v.len() / 2).copied().unwrap_or((f64::NAN, f64::NAN))
+    };
+    let load = load();
+    for ((name, _), [one, two]) in variants.iter().zip(runs.iter_mut()) {
+        let (c1, w1) = median(one);
+        let mut at_once: Vec<(f64, f64)> = two
+            .iter()
+            .copied()
+            .filter(|&(c, w)| w <= c * 1.15)
+            .collect();
+        let n = at_once.len();
+        if n == 0 {
+            println!(
+                "scaling {name}: CPU per decision per thread, 1 thread {c1:.1} ns (wall {w1:.1}); no 2-thread run of {ROUNDS} ran at once (load {load}: try a quiet machine, or `chrt -f 10`)"
+            );
+            continue;
+        }
+        let (c2, w2) = median(&mut at_once);
         println!(
-            "scaling: CPU per decision with 2 threads / with 1: {:.2}",
-            two / one
+            "scaling {name}: CPU per decision per thread, 1 thread {c1:.1} ns (wall {w1:.1}), 2 threads at once {c2:.1} ns (wall {w2:.1}; {n} of {ROUNDS} runs ran at once), ratio {:.2} (load {load})",
+            c2 / c1
         );
     }
 }
 
+/// The scaling variants, from nothing shared to the C ABI: each thread with its own compiled bundle and its own
+/// copy of the request's text (the control: no data shared at all), the Rust decide on one shared
+/// `CompiledBundle`, `Engine::decide` on one shared engine (adds arc-swap's load), `iamgate_decide` (adds the C
+/// request).
+fn scaling_all(s: &Setup, safe: &iamgate_capi::Engine) {
+    let want = s.via.want;
+    let private = |barrier: &Barrier| {
+        let compiled = Bundle::parse(&s.text, &Limits::default())
+            .and_then(|b| b.compile())
+            .ok()?;
+        let owned: Vec<(String, String)> = common::VIA_CTX
+            .iter()
+            .filter_map(|(k, v)| match v {
+                ValueRef::One(v) => Some(((*k).to_owned(), (*v).to_owned())),
+                ValueRef::Many(_) => None,
+            })
+            .collect();
+        let ctx: Vec<(&str, ValueRef<'_>)> = owned
+            .iter()
+            .map(|(k, v)| (k.as_str(), ValueRef::One(v.as_str())))
+            .collect();
+        let (action, resource, principal) = (
+            common::ACTION.to_owned(),
+            common::RESOURCE.to_owned(),
+            common::PRINCIPAL.to_owned(),
+        );
+        let req = RequestRef {
+            principal: Some(&principal),
+            action: &action,
+            resource: &resource,
+            resource_account: None,
+            context: &ctx,
+        };
+        timed(barrier, || compiled.decide_ref(black_box(&req)) == Ok(want))
+    };
+    let shared = |barrier: &Barrier| {
+        timed(barrier, || {
+            s.compiled.decide_ref(black_box(&s.via.rust)) == Ok(want)
+        })
+    };
+    let engine =
+        |barrier: &Barrier| timed(barrier, || safe.decide(black_box(&s.via.rust)) == Ok(want));
+    let c_via: &CRequest = &s.via.c;
+    let capi = |barrier: &Barrier| {
+        timed(barrier, || {
+            decide_c(&s.engine, black_box(c_via)) == iamgate_decision::Allow
+        })
+    };
+    scaling(&[
+        ("private bundle (control)", &private),
+        ("rust decide_ref", &shared),
+        ("Engine::decide", &engine),
+        ("iamgate_decide", &capi),
+    ]);
+}
+
 fn bench(c: &mut Criterion) {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../corpus/bench/bundle.json");
-    let text = std::fs::read_to_string(path).unwrap_or_else(|_| fail(path));
-    let compiled = Bundle::parse(&text, &Limits::default())
-        .and_then(|b| b.compile())
-        .unwrap_or_else(|e| fail(&e.to_string()));
-    let mut raw = null_mut();
-    // SAFETY: valid slices and places.
-    let st = unsafe { iamgate_engine_new(text.as_ptr(), text.len(), &mut raw, null_mut()) };
-    if st != iamgate_status::Ok {
-        fail("iamgate_engine_new");
+    let s = Setup::new();
+    let part = std::env::var("CAPI_BENCH").unwrap_or_default();
+    let (via, public) = (&s.via, &s.public);
+    let (compiled, engine) = (&s.compiled, &s.engine);
+    // The safe engine (arc-swap load, then the same decide): the share of the hot-reload pointer.
+    let safe = iamgate_capi::Engine::new(&s.text).unwrap_or_else(|e| common::fail(&e.to_string()));
+
+    if part.is_empty() || part == "interleaved" {
+        interleaved(
+            "via-endpoint-allow",
+            &|| compiled.decide_ref(black_box(&via.rust)).is_ok(),
+            &|| decide_c(engine, black_box(&via.c)) == iamgate_decision::Allow,
+        );
+        interleaved(
+            "via-endpoint-allow, Engine::decide as capi",
+            &|| compiled.decide_ref(black_box(&via.rust)).is_ok(),
+            &|| safe.decide(black_box(&via.rust)).is_ok(),
+        );
+        interleaved(
+            "public-deny",
+            &|| compiled.decide_ref(black_box(&public.rust)).is_ok(),
+            &|| decide_c(engine, black_box(&public.c)) == iamgate_decision::ExplicitDeny,
+        );
     }
-    let engine = Engine(raw);
-
-    // The requests of benches/common: keys in the order of iamgate::bundle::NETWORK_KEYS, then the extra.
-    let via_ctx = [
-        ("aws:SourceVpc", ValueRef::One("vpc-0shared00000000001")),
-        ("aws:SourceVpce", ValueRef::One("vpce-0api0000000000001")),
-        ("aws:VpcSourceIp", ValueRef::One("10.20.1.5")),
-        ("aws:ViaAWSService", ValueRef::One("false")),
-    ];
-    let public_ctx = [
-        ("aws:SourceIp", ValueRef::One("165.225.10.1")),
-        ("aws:ViaAWSService", ValueRef::One("false")),
-    ];
-    let rust_req = |ctx| RequestRef {
-        principal: Some(PRINCIPAL),
-        action: ACTION,
-        resource: RESOURCE,
-        resource_account: None,
-        context: ctx,
-    };
-    let via = rust_req(&via_ctx);
-    let public = rust_req(&public_ctx);
-
-    let extra = [iamgate_pair {
-        key: bytes("aws:ViaAWSService"),
-        value: bytes("false"),
-    }];
-    let vpc_ip = [10u8, 20, 1, 5];
-    let public_ip = [165u8, 225, 10, 1];
-    let base = iamgate_request {
-        action: bytes(ACTION),
-        resource: bytes(RESOURCE),
-        principal: bytes(PRINCIPAL),
-        source_ip: NONE,
-        source_ip_bytes: NONE,
-        vpc_id: NONE,
-        vpce_id: NONE,
-        vpc_source_ip: NONE,
-        vpc_source_ip_bytes: NONE,
-        extra: extra.as_ptr(),
-        extra_len: extra.len(),
-    };
-    let c_via = iamgate_request {
-        vpc_id: bytes("vpc-0shared00000000001"),
-        vpce_id: bytes("vpce-0api0000000000001"),
-        vpc_source_ip_bytes: iamgate_bytes {
-            ptr: vpc_ip.as_ptr(),
-            len: 4,
-        },
-        ..base
-    };
-    let c_public = iamgate_request {
-        source_ip_bytes: iamgate_bytes {
-            ptr: public_ip.as_ptr(),
-            len: 4,
-        },
-        ..base
-    };
-    let c_public_text = iamgate_request {
-        source_ip: bytes("165.225.10.1"),
-        ..base
-    };
-
-    let ok = compiled.decide_ref(&via) == Ok(Decision::Allow)
-        && compiled.decide_ref(&public) == Ok(Decision::ExplicitDeny)
-        && decide_c(&engine, &c_via) == iamgate_decision::Allow
-        && decide_c(&engine, &c_public) == iamgate_decision::ExplicitDeny
-        && decide_c(&engine, &c_public_text) == iamgate_decision::ExplicitDeny;
-    if !ok {
-        fail("the requests do not decide as expected");
+    if part.is_empty() || part == "scaling" {
+        scaling_all(&s, &safe);
     }
+    if !part.is_empty() {
+        return;
+    }
+
     let (via_set, _) = compiled.set_for(Some("vpce-0api0000000000001"));
     let (public_set, _) = compiled.set_for(None);
     let via_layout = via_set.key_layout(iamgate::bundle::NETWORK_KEYS);
     let public_layout = public_set.key_layout(iamgate::bundle::NETWORK_KEYS);
-
-    interleaved(
-        "via-endpoint-allow",
-        &|| compiled.decide_ref(black_box(&via)).is_ok(),
-        &|| decide_c(&engine, black_box(&c_via)) == iamgate_decision::Allow,
-    );
-    // The safe engine (arc-swap load, then the same decide): the share of the hot-reload pointer.
-    let safe = iamgate_capi::Engine::new(&text).unwrap_or_else(|e| fail(&e.to_string()));
-    interleaved(
-        "via-endpoint-allow, Engine::decide as capi",
-        &|| compiled.decide_ref(black_box(&via)).is_ok(),
-        &|| safe.decide(black_box(&via)).is_ok(),
-    );
-    interleaved(
-        "public-deny",
-        &|| compiled.decide_ref(black_box(&public)).is_ok(),
-        &|| decide_c(&engine, black_box(&c_public)) == iamgate_decision::ExplicitDeny,
-    );
-
     let mut g = c.benchmark_group("capi");
     g.bench_function("rust-set/via-endpoint-allow", |b| {
-        b.iter(|| via_set.decide_ref_with(&via_layout, black_box(&via)))
+        b.iter(|| via_set.decide_ref_with(&via_layout, black_box(&via.rust)))
     });
     g.bench_function("rust/via-endpoint-allow", |b| {
-        b.iter(|| compiled.decide_ref(black_box(&via)))
+        b.iter(|| compiled.decide_ref(black_box(&via.rust)))
     });
     g.bench_function("capi/via-endpoint-allow", |b| {
-        b.iter(|| decide_c(&engine, black_box(&c_via)))
+        b.iter(|| decide_c(engine, black_box(&via.c)))
     });
     g.bench_function("rust-set/public-deny", |b| {
-        b.iter(|| public_set.decide_ref_with(&public_layout, black_box(&public)))
+        b.iter(|| public_set.decide_ref_with(&public_layout, black_box(&public.rust)))
     });
     g.bench_function("rust/public-deny", |b| {
-        b.iter(|| compiled.decide_ref(black_box(&public)))
+        b.iter(|| compiled.decide_ref(black_box(&public.rust)))
     });
     g.bench_function("capi/public-deny", |b| {
-        b.iter(|| decide_c(&engine, black_box(&c_public)))
+        b.iter(|| decide_c(engine, black_box(&public.c)))
     });
     g.bench_function("capi/public-deny-ip-text", |b| {
-        b.iter(|| decide_c(&engine, black_box(&c_public_text)))
+        b.iter(|| decide_c(engine, black_box(&s.public_text)))
     });
-    let shared = SharedRequest(c_via);
-    scaling(&engine, &shared);
     for threads in [1usize, 2] {
         g.bench_function(format!("threads/{threads}"), |b| {
             b.iter_custom(|iters| {
                 let start = Instant::now();
-                std::thread::scope(|s| {
+                std::thread::scope(|sc| {
                     for _ in 0..threads {
-                        s.spawn(|| {
+                        sc.spawn(|| {
                             for _ in 0..iters {
-                                black_box(decide_c(&engine, black_box(shared.get())));
+                                black_box(decide_c(engine, black_box(&via.c)));
                             }
                         });
                     }

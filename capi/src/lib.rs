@@ -198,28 +198,125 @@ unsafe fn raw<'a>(b: iamgate_bytes) -> Result<&'a [u8], iamgate_status> {
 }
 
 /// Every byte's high bit of the words read from `s`, or-ed together: `HIGH` bits are all clear when `s` is
-/// ASCII. Words only, no byte loop: whole 8-byte words, then the last 8 bytes again (overlapping); a field of
-/// 4 to 7 bytes as two overlapping 4-byte reads; under 4 bytes, its first, middle and last bytes.
+/// ASCII. Straight-line reads by length, no byte loop: past 32 bytes, 32-byte blocks and then the last 32 bytes
+/// again (overlapping); 16 to 32 bytes, the first and the last 16 (overlapping); 8 to 15, the first and the
+/// last 8; 4 to 7, the first and the last 4; under 4, its first, middle and last bytes.
 #[inline(always)]
 fn high_bits(s: &[u8]) -> u64 {
-    if let Some(last) = s.last_chunk::<8>() {
-        let mut acc = u64::from_ne_bytes(*last);
-        let mut rest = s;
-        while let Some((w, r)) = rest.split_first_chunk::<8>() {
-            acc |= u64::from_ne_bytes(*w);
-            rest = r;
+    let n = s.len();
+    let p = s.as_ptr();
+    // SAFETY (each use): `i + 8 <= n`, checked by the length tests below: the 8 bytes are within `s`.
+    let w = |i: usize| unsafe { p.add(i).cast::<u64>().read_unaligned() };
+    if n > 32 {
+        let mut acc = w(n - 32) | w(n - 24) | w(n - 16) | w(n - 8);
+        let mut i = 0;
+        while i + 32 < n {
+            acc |= w(i) | w(i + 8) | w(i + 16) | w(i + 24);
+            i += 32;
         }
         acc
+    } else if n >= 16 {
+        w(0) | w(8) | w(n - 16) | w(n - 8)
+    } else if n >= 8 {
+        w(0) | w(n - 8)
     } else if let (Some(first), Some(last)) = (s.first_chunk::<4>(), s.last_chunk::<4>()) {
         u64::from(u32::from_ne_bytes(*first) | u32::from_ne_bytes(*last))
     } else {
         let at = |i: usize| u64::from(s.get(i).copied().unwrap_or(0));
-        at(0) | at(s.len() / 2) | at(s.len().wrapping_sub(1))
+        at(0) | at(n / 2) | at(n.wrapping_sub(1))
     }
 }
 
 /// The high bit of every byte of a word.
 const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// The high bits of every byte of several texts, gathered to be tested once: are they all ASCII?
+trait Gather: Default {
+    fn add(&mut self, s: &[u8]);
+    fn ascii(&self) -> bool;
+}
+
+/// [`Gather`] in 8-byte words ([`high_bits`]), for any target.
+#[cfg_attr(
+    all(target_arch = "x86_64", not(test)),
+    expect(dead_code, reason = "x86-64 uses `Sse2`; the tests compare both")
+)]
+#[derive(Default)]
+struct Words(u64);
+
+impl Gather for Words {
+    #[inline(always)]
+    fn add(&mut self, s: &[u8]) {
+        self.0 |= high_bits(s);
+    }
+
+    #[inline(always)]
+    fn ascii(&self) -> bool {
+        self.0 & HIGH == 0
+    }
+}
+
+/// [`Gather`] in one 16-byte SSE2 register (every x86-64 has SSE2): a text of 16 bytes or more is read as
+/// 16-byte blocks (the last one overlapping) or-ed into it, a shorter one's [`high_bits`] word too; one
+/// `movemask` at the end tests every text's bytes at once.
+#[cfg(target_arch = "x86_64")]
+struct Sse2 {
+    v: std::arch::x86_64::__m128i,
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Default for Sse2 {
+    fn default() -> Self {
+        Sse2 {
+            // SAFETY: SSE2 is in x86-64's baseline: every x86-64 CPU has it (as for each intrinsic below).
+            v: unsafe { std::arch::x86_64::_mm_setzero_si128() },
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Gather for Sse2 {
+    #[inline(always)]
+    fn add(&mut self, s: &[u8]) {
+        use std::arch::x86_64::{_mm_cvtsi64_si128, _mm_loadu_si128, _mm_or_si128};
+        let n = s.len();
+        if n < 16 {
+            // SAFETY: SSE2, as in `default`.
+            self.v = unsafe { _mm_or_si128(self.v, _mm_cvtsi64_si128(high_bits(s) as i64)) };
+            return;
+        }
+        let p = s.as_ptr();
+        // SAFETY (each use): `i + 16 <= n` by the tests below (`n >= 16`; past 32 bytes, blocks while
+        // `i + 32 < n`, then the last 32): the 16 bytes are within `s`. `loadu` takes any alignment.
+        let at = |i: usize| unsafe { _mm_loadu_si128(p.add(i).cast()) };
+        // SAFETY: SSE2, as in `default`.
+        let or = |a, b| unsafe { _mm_or_si128(a, b) };
+        let mut v = or(self.v, at(n - 16));
+        if n > 32 {
+            let mut i = 0;
+            while i + 32 < n {
+                v = or(v, or(at(i), at(i + 16)));
+                i += 32;
+            }
+            v = or(v, at(n - 32));
+        } else {
+            v = or(v, at(0));
+        }
+        self.v = v;
+    }
+
+    #[inline(always)]
+    fn ascii(&self) -> bool {
+        // SAFETY: SSE2, as in `default`.
+        (unsafe { std::arch::x86_64::_mm_movemask_epi8(self.v) }) == 0
+    }
+}
+
+/// The [`Gather`] of this target.
+#[cfg(target_arch = "x86_64")]
+type Ascii = Sse2;
+#[cfg(not(target_arch = "x86_64"))]
+type Ascii = Words;
 
 /// The slice as UTF-8 text; `None` when absent. For one-off texts (a bundle); a request's fields are
 /// checked all at once by [`with_request`].
@@ -249,9 +346,11 @@ unsafe fn str_unchecked(s: &[u8]) -> Option<&str> {
     (!s.is_empty()).then(|| unsafe { std::str::from_utf8_unchecked(s) })
 }
 
-/// An address as text written into a caller's buffer, without allocating.
+/// An address as text written into a caller's buffer, without allocating. The buffer is not initialised up
+/// front (zeroing both buffers was 7 stores a call); only its first `len` bytes are read, and they are written
+/// first.
 struct AddrText {
-    buf: [u8; 48],
+    buf: [MaybeUninit<u8>; 48],
     len: usize,
 }
 
@@ -259,7 +358,9 @@ impl std::fmt::Write for AddrText {
     fn write_str(&mut self, s: &str) -> std::fmt::Result {
         let end = self.len + s.len();
         let dst = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
-        dst.copy_from_slice(s.as_bytes());
+        for (d, b) in dst.iter_mut().zip(s.as_bytes()) {
+            d.write(*b);
+        }
         self.len = end;
         Ok(())
     }
@@ -291,15 +392,22 @@ const DOTTED: [([u8; 4], u8); 256] = {
 impl AddrText {
     fn new() -> AddrText {
         AddrText {
-            buf: [0; 48],
+            buf: [MaybeUninit::uninit(); 48],
             len: 0,
         }
+    }
+
+    /// The bytes written so far.
+    fn written(&self) -> &[u8] {
+        let n = self.len.min(self.buf.len());
+        // SAFETY: INVARIANT: the first `len` bytes are written (`ipv4`, `write_str`), and `n <= len`.
+        unsafe { std::slice::from_raw_parts(self.buf.as_ptr().cast::<u8>(), n) }
     }
 
     /// Dotted decimal: each octet's text and dot from [`DOTTED`], written as one 4-byte word (the next octet
     /// overwrites what is past its dot), the last dot left out. The formatting machinery cost more than the
     /// decision's own address lookup; this is a few instructions an octet.
-    #[inline]
+    #[inline(always)]
     fn ipv4(&mut self, ip: Ipv4Addr) -> &str {
         let mut at = 0;
         for o in ip.octets() {
@@ -309,19 +417,23 @@ impl AddrText {
                 .copied()
                 .unwrap_or(([b'0', b'.', 0, 0], 2));
             if let Some(dst) = self.buf.get_mut(at..at + 4) {
-                dst.copy_from_slice(&text);
+                for (d, b) in dst.iter_mut().zip(text) {
+                    d.write(b);
+                }
             }
             at += usize::from(n);
         }
+        // Every byte before `at` is written (each octet writes 4 bytes from where the last one's text ended),
+        // and `len < at`.
         self.len = at.saturating_sub(1);
-        let b = self.buf.get(..self.len).unwrap_or(&[]);
+        let b = self.written();
         // SAFETY: only ASCII digits and dots were written. (Checking would read the bytes back just after they
         // were written, a store-forwarding stall that cost more than the writing.)
         unsafe { std::str::from_utf8_unchecked(b) }
     }
 
     fn as_str(&self) -> &str {
-        let b = self.buf.get(..self.len).unwrap_or(&[]);
+        let b = self.written();
         if b.is_ascii() {
             // SAFETY: ASCII is UTF-8.
             unsafe { std::str::from_utf8_unchecked(b) }
@@ -351,32 +463,45 @@ fn normalise_text(s: &str) -> &str {
     }
 }
 
-/// An address given as text (already checked UTF-8) or as 4/16 bytes (not both), as text; `out` holds the
-/// text of bytes.
+/// An address given as text or as 4/16 bytes (not both), as text; `out` receives the text of bytes (it is
+/// only written when bytes are given). Text is
+/// checked to be UTF-8 here, before it is read (an address is ASCII: one high-bit test; other text goes to
+/// `from_utf8`, and if it is UTF-8 the core refuses it as an address).
 #[inline(always)]
 fn address<'a>(
-    as_text: Option<&'a str>,
+    as_text: &'a [u8],
     as_bytes: &[u8],
-    out: &'a mut AddrText,
+    out: &'a mut MaybeUninit<AddrText>,
 ) -> Result<Option<&'a str>, iamgate_status> {
-    let ip = match (as_text, as_bytes.len()) {
-        (None, 0) => return Ok(None),
-        (Some(t), 0) => return Ok(Some(normalise_text(t))),
-        (Some(_), _) => return Err(iamgate_status::BadRequest),
-        (None, _) => {
-            if let Ok(a) = <[u8; 4]>::try_from(as_bytes) {
-                IpAddr::V4(Ipv4Addr::from(a))
-            } else if let Ok(a) = <[u8; 16]>::try_from(as_bytes) {
-                normalise(IpAddr::V6(Ipv6Addr::from(a)))
-            } else {
-                return Err(iamgate_status::BadRequest);
-            }
+    let ip = match (as_text.len(), as_bytes.len()) {
+        (0, 0) => return Ok(None),
+        (_, 0) => return address_text(as_text).map(Some),
+        (_, 4) if as_text.is_empty() => {
+            let a = as_bytes.first_chunk::<4>().copied().unwrap_or_default();
+            return Ok(Some(out.write(AddrText::new()).ipv4(Ipv4Addr::from(a))));
         }
+        (0, 16) => match as_bytes.first_chunk::<16>() {
+            Some(a) => normalise(IpAddr::V6(Ipv6Addr::from(*a))),
+            None => return Err(iamgate_status::BadRequest),
+        },
+        _ => return Err(iamgate_status::BadRequest),
     };
     match ip {
-        IpAddr::V4(v4) => Ok(Some(out.ipv4(v4))),
-        IpAddr::V6(_) => ipv6(ip, out),
+        IpAddr::V4(v4) => Ok(Some(out.write(AddrText::new()).ipv4(v4))),
+        IpAddr::V6(_) => ipv6(ip, out.write(AddrText::new())),
     }
+}
+
+/// An address given as text, checked to be UTF-8, IPv4-mapped IPv6 text as IPv4.
+#[inline(always)]
+fn address_text(t: &[u8]) -> Result<&str, iamgate_status> {
+    let t = if high_bits(t) & HIGH == 0 {
+        // SAFETY: ASCII is UTF-8.
+        unsafe { std::str::from_utf8_unchecked(t) }
+    } else {
+        std::str::from_utf8(t).map_err(|_| iamgate_status::InvalidUtf8)?
+    };
+    Ok(normalise_text(t))
 }
 
 /// IPv6 text, through `Display` (rare at the edge: kept out of the hot path).
@@ -390,73 +515,56 @@ fn ipv6(ip: IpAddr, out: &mut AddrText) -> Result<Option<&str>, iamgate_status> 
 /// How many context entries a request holds on the stack; past this, one allocation holds them.
 const INLINE_KEYS: usize = 16;
 
-/// A request's context entries: on the stack, or past [`INLINE_KEYS`] in one allocation. The stack slots are
-/// not initialised up front (a decision is a few dozen nanoseconds; writing every slot would be a good part of
-/// the C ABI's cost).
-struct Slots<'a> {
-    inline: [MaybeUninit<(&'a str, ValueRef<'a>)>; INLINE_KEYS],
-    /// How many of `inline` are written.
-    n: usize,
-    /// Every entry, once there are more than `inline` holds.
-    heap: Vec<(&'a str, ValueRef<'a>)>,
+/// Where a request's context entries go: a stack array or, for many extra pairs, a vector.
+trait Entries<'a> {
+    fn push(&mut self, e: (&'a str, ValueRef<'a>));
+    fn as_slice(&self) -> &[(&'a str, ValueRef<'a>)];
 }
 
-impl<'a> Slots<'a> {
-    /// Slots for `room` entries: on the stack when they fit, else one allocation of that size.
-    fn new(room: usize) -> Slots<'a> {
-        Slots {
-            inline: [const { MaybeUninit::uninit() }; INLINE_KEYS],
-            n: 0,
-            heap: if room > INLINE_KEYS {
-                Vec::with_capacity(room)
-            } else {
-                Vec::new()
-            },
+/// A request's context entries on the stack, for up to [`INLINE_KEYS`]. The slots are not initialised up front
+/// (a decision is a few dozen nanoseconds; writing every slot would be a good part of the C ABI's cost).
+struct Inline<'a, 's> {
+    /// The slots, in an array of their own: its address goes to the core with the request, so the count is kept
+    /// apart, where the compiler can keep it in a register (in one struct with the array it stayed in memory, a
+    /// store and a load a push).
+    slots: &'s mut [MaybeUninit<(&'a str, ValueRef<'a>)>; INLINE_KEYS],
+    /// How many of `slots` are written.
+    n: usize,
+}
+
+impl<'a> Entries<'a> for Inline<'a, '_> {
+    /// (Never past the end: [`with_request`] takes this path only for a request whose entries fit; an entry past
+    /// the end would be dropped, not written out of bounds.)
+    #[inline(always)]
+    fn push(&mut self, e: (&'a str, ValueRef<'a>)) {
+        if let Some(slot) = self.slots.get_mut(self.n) {
+            slot.write(e);
+            self.n += 1;
         }
     }
 
     #[inline(always)]
-    fn push(&mut self, e: (&'a str, ValueRef<'a>)) {
-        if self.heap.capacity() == 0 {
-            if let Some(slot) = self.inline.get_mut(self.n) {
-                slot.write(e);
-                self.n += 1;
-                return;
-            }
-            self.spill();
-        }
-        self.heap.push(e);
-    }
-
-    /// Move the inline entries to the heap, when more come than `new` was told.
-    #[cold]
-    fn spill(&mut self) {
-        let mut heap = Vec::with_capacity(INLINE_KEYS * 2);
-        heap.extend_from_slice(self.inline_slice());
-        self.heap = heap;
-    }
-
-    #[inline]
-    fn inline_slice(&self) -> &[(&'a str, ValueRef<'a>)] {
-        // SAFETY: INVARIANT: the first `n` slots are written (`push`), and `n <= INLINE_KEYS`.
-        unsafe { std::slice::from_raw_parts(self.inline.as_ptr().cast(), self.n) }
-    }
-
-    #[inline]
     fn as_slice(&self) -> &[(&'a str, ValueRef<'a>)] {
-        if self.heap.capacity() == 0 {
-            self.inline_slice()
-        } else {
-            &self.heap
-        }
+        // SAFETY: INVARIANT: the first `n` slots are written (`push`), and `n <= INLINE_KEYS`.
+        unsafe { std::slice::from_raw_parts(self.slots.as_ptr().cast(), self.n) }
+    }
+}
+
+impl<'a> Entries<'a> for Vec<(&'a str, ValueRef<'a>)> {
+    fn push(&mut self, e: (&'a str, ValueRef<'a>)) {
+        Vec::push(self, e);
+    }
+
+    fn as_slice(&self) -> &[(&'a str, ValueRef<'a>)] {
+        self
     }
 }
 
 /// Decide `req` with `f` given the borrowed request.
 ///
-/// The text fields are checked to be UTF-8 all at once: the high bits of every field's words are or-ed
-/// together and tested once (ASCII, the usual case, costs a few instructions a field); only when some byte is
-/// not ASCII is each field checked by `from_utf8`, and any that is not UTF-8 fails the call.
+/// The text fields are checked to be UTF-8 all at once: the high bits of every field's words are or-ed together and tested
+/// once (ASCII, the usual case, costs a few instructions a field); only when some byte is not ASCII is each
+/// field checked by `from_utf8`, and any that is not UTF-8 fails the call.
 ///
 /// # Safety
 /// Every slice of `req` as [`bytes`]; `extra` null or pointing to `extra_len` pairs.
@@ -465,25 +573,6 @@ unsafe fn with_request<T>(
     req: &iamgate_request,
     f: impl FnOnce(&RequestRef<'_>) -> Result<T, iamgate_status>,
 ) -> Result<T, iamgate_status> {
-    // SAFETY (every `raw` below): forwarded (the caller's promise on every slice).
-    let (action, resource, principal) =
-        unsafe { (raw(req.action)?, raw(req.resource)?, raw(req.principal)?) };
-    // SAFETY: as above.
-    let (vpc, vpce) = unsafe { (raw(req.vpc_id)?, raw(req.vpce_id)?) };
-    // SAFETY: as above.
-    let (ip, vpc_ip) = unsafe { (raw(req.source_ip)?, raw(req.vpc_source_ip)?) };
-    // One read a field, not a loop over an array: a loop's bookkeeping cost as much as the reads.
-    let high = high_bits(action)
-        | high_bits(resource)
-        | high_bits(principal)
-        | high_bits(vpc)
-        | high_bits(vpce)
-        | high_bits(ip)
-        | high_bits(vpc_ip);
-    if high & HIGH != 0 {
-        // SAFETY: forwarded.
-        unsafe { not_ascii(req, &[]) }?;
-    }
     let extra: &[iamgate_pair] = if req.extra_len == 0 {
         &[]
     } else if req.extra.is_null() {
@@ -492,55 +581,101 @@ unsafe fn with_request<T>(
         // SAFETY: non-null, and the caller promises `extra_len` pairs.
         unsafe { std::slice::from_raw_parts(req.extra, req.extra_len) }
     };
-    let given = usize::from(!vpc.is_empty())
-        + usize::from(!vpce.is_empty())
-        + usize::from(!ip.is_empty() || req.source_ip_bytes.len != 0)
-        + usize::from(!vpc_ip.is_empty() || req.vpc_source_ip_bytes.len != 0);
-    let mut slots = Slots::new(given + extra.len());
-    let mut ip_text = AddrText::new();
-    let mut vpc_ip_text = AddrText::new();
-    // SAFETY (each `str_unchecked` below): the fields are UTF-8 (checked above); an extra pair's key and
-    // value are used as text only once `high` (and, if some byte is not ASCII, `not_ascii`) has found them
-    // UTF-8: on any failure the call returns first.
-    let source_ip = address(
-        unsafe { str_unchecked(ip) },
-        unsafe { raw(req.source_ip_bytes)? },
-        &mut ip_text,
-    )?;
-    let vpc_source_ip = address(
-        // SAFETY: as above.
-        unsafe { str_unchecked(vpc_ip) },
-        // SAFETY: as above.
-        unsafe { raw(req.vpc_source_ip_bytes)? },
-        &mut vpc_ip_text,
-    )?;
-    // The order of `iamgate::bundle::NETWORK_KEYS`, which the bundle's key layouts expect.
-    if let Some(v) = source_ip {
-        slots.push(("aws:SourceIp", ValueRef::One(v)));
+    // The network fields given (an address as text or as bytes).
+    let given = usize::from(req.source_ip.len | req.source_ip_bytes.len != 0)
+        + usize::from(req.vpc_id.len != 0)
+        + usize::from(req.vpce_id.len != 0)
+        + usize::from(req.vpc_source_ip.len | req.vpc_source_ip_bytes.len != 0);
+    let mut texts = [const { MaybeUninit::uninit() }; 2];
+    if given + extra.len() <= INLINE_KEYS {
+        let mut slots = [const { MaybeUninit::uninit() }; INLINE_KEYS];
+        let mut entries = Inline {
+            slots: &mut slots,
+            n: 0,
+        };
+        // SAFETY: forwarded.
+        let (action, resource, principal) = unsafe { fill(req, extra, &mut texts, &mut entries) }?;
+        f(&RequestRef {
+            principal,
+            action,
+            resource,
+            resource_account: None,
+            context: entries.as_slice(),
+        })
+    } else {
+        let mut entries = Vec::with_capacity(given + extra.len());
+        // SAFETY: forwarded.
+        let (action, resource, principal) = unsafe { fill(req, extra, &mut texts, &mut entries) }?;
+        f(&RequestRef {
+            principal,
+            action,
+            resource,
+            resource_account: None,
+            context: entries.as_slice(),
+        })
     }
+}
+
+/// The action, resource and principal of `req`, its context entries written to `entries` (the network keys in
+/// the order of `iamgate::bundle::NETWORK_KEYS`, which the bundle's key layouts expect, then the extra pairs);
+/// `texts` hold the text of addresses given as bytes.
+///
+/// One pass: each field is read, its words' high bits or-ed into one word, and its entry written, so that few
+/// values stay live (the compiler spilled the fields when all were read first). No text is used before the
+/// check has passed: the entries are only handed to the core after it, and an address given as text is
+/// checked before it is read.
+///
+/// # Safety
+/// As [`with_request`]; `extra` is `req`'s pairs.
+#[inline(always)]
+unsafe fn fill<'a>(
+    req: &'a iamgate_request,
+    extra: &'a [iamgate_pair],
+    [ip_text, vpc_ip_text]: &'a mut [MaybeUninit<AddrText>; 2],
+    entries: &mut impl Entries<'a>,
+) -> Result<(&'a str, &'a str, Option<&'a str>), iamgate_status> {
+    // SAFETY (every `raw` below): forwarded (the caller's promise on every slice).
+    let (action, resource, principal) =
+        unsafe { (raw(req.action)?, raw(req.resource)?, raw(req.principal)?) };
+    let mut high = Ascii::default();
+    high.add(action);
+    high.add(resource);
+    high.add(principal);
+    // SAFETY: as above.
+    let (ip, ip_bytes) = unsafe { (raw(req.source_ip)?, raw(req.source_ip_bytes)?) };
+    if let Some(v) = address(ip, ip_bytes, ip_text)? {
+        entries.push(("aws:SourceIp", ValueRef::One(v)));
+    }
+    // SAFETY (each `str_unchecked` below): the text is used only once `high` (and, if some byte is not
+    // ASCII, `not_ascii`) has found every field UTF-8: on any failure the call returns first.
+    let (vpc, vpce) = unsafe { (raw(req.vpc_id)?, raw(req.vpce_id)?) };
+    high.add(vpc);
+    high.add(vpce);
     // SAFETY: as above.
     if let Some(v) = unsafe { str_unchecked(vpc) } {
-        slots.push(("aws:SourceVpc", ValueRef::One(v)));
+        entries.push(("aws:SourceVpc", ValueRef::One(v)));
     }
     // SAFETY: as above.
     if let Some(v) = unsafe { str_unchecked(vpce) } {
-        slots.push(("aws:SourceVpce", ValueRef::One(v)));
+        entries.push(("aws:SourceVpce", ValueRef::One(v)));
     }
-    if let Some(v) = vpc_source_ip {
-        slots.push(("aws:VpcSourceIp", ValueRef::One(v)));
+    // SAFETY: as above.
+    let (ip, ip_bytes) = unsafe { (raw(req.vpc_source_ip)?, raw(req.vpc_source_ip_bytes)?) };
+    if let Some(v) = address(ip, ip_bytes, vpc_ip_text)? {
+        entries.push(("aws:VpcSourceIp", ValueRef::One(v)));
     }
-    let mut high = 0;
     for p in extra {
         // SAFETY: forwarded.
         let (k, v) = unsafe { (raw(p.key)?, raw(p.value)?) };
-        high |= high_bits(k) | high_bits(v);
+        high.add(k);
+        high.add(v);
         // SAFETY: as above.
         let (Some(k), v) = (unsafe { str_unchecked(k) }, unsafe { str_unchecked(v) }) else {
             return Err(iamgate_status::BadRequest);
         };
-        slots.push((k, ValueRef::One(v.unwrap_or(""))));
+        entries.push((k, ValueRef::One(v.unwrap_or(""))));
     }
-    if high & HIGH != 0 {
+    if !high.ascii() {
         // SAFETY: forwarded.
         unsafe { not_ascii(req, extra) }?;
     }
@@ -555,14 +690,7 @@ unsafe fn with_request<T>(
     let (Some(action), Some(resource)) = (action, resource) else {
         return Err(iamgate_status::BadRequest);
     };
-    let request = RequestRef {
-        principal,
-        action,
-        resource,
-        resource_account: None,
-        context: slots.as_slice(),
-    };
-    f(&request)
+    Ok((action, resource, principal))
 }
 
 /// The slow path of [`with_request`]'s check, when some byte is not ASCII: each text field by `from_utf8`.
@@ -783,21 +911,21 @@ pub unsafe extern "C" fn iamgate_decide(
         };
         #[cfg(test)]
         tests::maybe_panic(request);
+        // The bundle first: arc-swap's load ends with a full fence, which waits for every store before it (the
+        // request's entries, written next, would be many).
+        let bundle = engine.0.load();
         // SAFETY: the caller's promise on the request's slices.
         let r = unsafe {
-            with_request(request, |req| {
-                let bundle = engine.0.load();
-                match deciding {
-                    None => bundle
-                        .decide_ref(req)
-                        .map_err(|_| iamgate_status::BadRequest),
-                    Some(out) => {
-                        let (d, reasons) = bundle
-                            .decide_with_reasons(req)
-                            .map_err(|_| iamgate_status::BadRequest)?;
-                        fill_statement(out, iamgate::bundle::deciding(d, &reasons));
-                        Ok(d)
-                    }
+            with_request(request, |req| match deciding {
+                None => bundle
+                    .decide_ref(req)
+                    .map_err(|_| iamgate_status::BadRequest),
+                Some(out) => {
+                    let (d, reasons) = bundle
+                        .decide_with_reasons(req)
+                        .map_err(|_| iamgate_status::BadRequest)?;
+                    fill_statement(out, iamgate::bundle::deciding(d, &reasons));
+                    Ok(d)
                 }
             })
         };

@@ -299,6 +299,29 @@ fn refused_source_ip_denies() {
     );
 }
 
+/// An address given as text that is UTF-8 but not ASCII is read as text and refused by its key (a bad
+/// request), not taken for invalid UTF-8; in either address field, and with the mapped-IPv4 prefix too.
+#[test]
+fn non_ascii_address_text_is_a_bad_request() {
+    let e = engine(BUNDLE);
+    for text in ["203.0.113.٧", "::ffff:203.0.113.٧", "２03.0.113.7"] {
+        assert_eq!(
+            decide(e.0, &request(text)),
+            (iamgate_decision::Error, iamgate_status::BadRequest),
+            "{text}"
+        );
+        let r = iamgate_request {
+            vpc_source_ip: b(text),
+            ..request("203.0.113.7")
+        };
+        assert_eq!(
+            decide(e.0, &r),
+            (iamgate_decision::Error, iamgate_status::BadRequest),
+            "{text}"
+        );
+    }
+}
+
 #[test]
 fn source_ip_as_text_and_bytes_denies() {
     let e = engine(BUNDLE);
@@ -735,12 +758,33 @@ fn decide_allocates_nothing() {
     assert!(with_statement > 0);
 }
 
-/// The word-at-a-time ASCII check agrees with std's on every length up to 40 (under 4, 4 to 7, whole and
-/// overlapping words) with a high byte anywhere.
+/// The word-at-a-time ASCII check agrees with std's on every length up to 140 (under 4, 4 to 7, 8 to 15, 16
+/// to 32, and past 32: one to four 32-byte blocks and the overlapping last 32 bytes) with a high byte
+/// anywhere.
 #[test]
 fn ascii_check_agrees_with_std() {
-    let ascii = |s: &[u8]| high_bits(s) & HIGH == 0;
-    for len in 0..70 {
+    fn gathered<G: Gather>(texts: &[&[u8]]) -> bool {
+        let mut g = G::default();
+        for t in texts {
+            g.add(t);
+        }
+        g.ascii()
+    }
+    let ascii = |s: &[u8]| {
+        let (words, ascii) = (gathered::<Words>(&[s]), gathered::<Ascii>(&[s]));
+        // Among other texts, before and after them.
+        let among = [
+            b"short".as_slice(),
+            b"a text of more than 32 bytes, all ascii",
+        ];
+        let mut texts = among.to_vec();
+        texts.insert(1, s);
+        assert_eq!(gathered::<Ascii>(&texts), ascii);
+        assert_eq!(gathered::<Words>(&texts), words);
+        assert_eq!(words, ascii);
+        words
+    };
+    for len in 0..140 {
         let mut v = vec![b'a'; len];
         assert!(ascii(&v));
         for i in 0..len {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build the C example against the shared and the static library, run both, and run both builds under
-# valgrind memcheck (no errors, no leaks). Also runs the C ABI crate's tests and lints (the root's `cargo test`
+# valgrind memcheck (no errors, no leaks), and checks that deciding threads share no written cache line
+# (capi/examples/shared_writes.sh). Also runs the C ABI crate's tests and lints (the root's `cargo test`
 # builds the core only) and checks include/iamgate.h for drift. CI calls this script; it installs gcc and
 # valgrind when missing.
 set -euo pipefail
@@ -48,4 +49,8 @@ for exe in shared static; do
         --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 \
         "$out/$exe" "${bundles[@]}" >/dev/null
 done
+
+echo "== no cache line written on every decision and used by another deciding thread (lackey)"
+need python3 python3-minimal
+bash capi/examples/shared_writes.sh
 echo "examples/c: ok"

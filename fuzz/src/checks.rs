@@ -8,7 +8,7 @@
 use super::{canonical, reference};
 use iamgate::analyse::{OTHER, Origin, ReachQuery, Values, reach};
 use iamgate::api::case::{Case, DecisionRecord, decide_case};
-use iamgate::parse::json::{self, Node, Value as JValue};
+use iamgate::internals::json::{self, Node, Value as JValue};
 use iamgate::policy::operator::Family;
 use iamgate::validate::{PolicyKind, validate};
 use iamgate::{ContextValue, Limits, Policy, PolicySet, Request, Scalar};

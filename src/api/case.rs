@@ -322,6 +322,19 @@ impl Case {
     }
 }
 
+/// The JSON path in a case of the policy at `at`: `$.identity_policies[0]`, `$.scps[1][0]`, ...
+fn case_path(at: PolicyRef) -> String {
+    match at {
+        PolicyRef::Identity(i) => format!("$.identity_policies[{i}]"),
+        PolicyRef::Resource => "$.resource_policy".into(),
+        PolicyRef::Boundary => "$.permissions_boundary".into(),
+        PolicyRef::Session(i) => format!("$.session_policies[{i}]"),
+        PolicyRef::Scp(l, j) => format!("$.scps[{l}][{j}]"),
+        PolicyRef::Rcp(l, j) => format!("$.rcps[{l}][{j}]"),
+        PolicyRef::Endpoint => "$.endpoint_policy".into(),
+    }
+}
+
 /// The kind `lint` checks a policy in this place as.
 fn kind_of(at: PolicyRef) -> crate::policy::PolicyKind {
     at.kind()
@@ -367,10 +380,38 @@ mod seen {
     /// Lint's findings for one text and kind, shared by every case that holds the text.
     type Findings = Rc<[Diagnostic]>;
 
+    /// The texts linted, by their hash (`Seen::hasher`): each text is hashed once per lookup, and the map
+    /// grows without hashing its texts again.
+    type ByHash = HashMap<u64, Vec<Linted>, std::hash::BuildHasherDefault<Prehashed>>;
+
+    /// A text, and its findings for each kind it was linted as.
+    type Linted = (Box<str>, Vec<(PolicyKind, Findings)>);
+
+    /// The hasher of a map whose keys are hashes already.
+    #[derive(Default)]
+    pub(super) struct Prehashed(u64);
+
+    impl std::hash::Hasher for Prehashed {
+        fn finish(&self) -> u64 {
+            self.0
+        }
+        fn write(&mut self, bytes: &[u8]) {
+            // Only `write_u64` is used; any other input is folded in all the same.
+            for &b in bytes {
+                self.0 = self.0.rotate_left(8) ^ u64::from(b);
+            }
+        }
+        fn write_u64(&mut self, n: u64) {
+            self.0 = n;
+        }
+    }
+
     #[derive(Default)]
     pub(super) struct Seen {
         /// Each text, and its findings for each kind it was linted as.
-        by_text: HashMap<Box<str>, Vec<(PolicyKind, Findings)>>,
+        by_text: ByHash,
+        /// The keyed hash of the texts (randomised: texts crafted to collide cannot be chosen in advance).
+        hasher: std::hash::RandomState,
         /// Bytes held: the texts, and the findings' messages with a fixed charge for each.
         pub(super) bytes: usize,
         /// How many times `validate` has run on this thread (what the cache saves, for the tests).
@@ -415,13 +456,23 @@ mod seen {
     pub(super) fn lint(text: &str, policy: &Policy, kind: PolicyKind) -> Rc<[Diagnostic]> {
         SEEN.with(|seen| {
             let mut seen = seen.borrow_mut();
-            if let Some(found) = seen
-                .by_text
-                .get(text)
-                .and_then(|kinds| kinds.iter().find(|(k, _)| *k == kind))
-            {
-                return Rc::clone(&found.1);
-            }
+            let hash = std::hash::BuildHasher::hash_one(&seen.hasher, text);
+            let held = |seen: &Seen| {
+                seen.by_text
+                    .get(&hash)
+                    .and_then(|texts| texts.iter().find(|(t, _)| **t == *text))
+                    .map(|(_, kinds)| {
+                        kinds
+                            .iter()
+                            .find(|(k, _)| *k == kind)
+                            .map(|f| Rc::clone(&f.1))
+                    })
+            };
+            let known = match held(&seen) {
+                Some(Some(found)) => return found,
+                Some(None) => true,
+                None => false,
+            };
             let found: Rc<[Diagnostic]> = crate::validate::validate(policy, kind).into();
             seen.linted += 1;
             let findings = found.iter().map(|d| 64 + d.message.len()).sum::<usize>();
@@ -429,21 +480,20 @@ mod seen {
             if with_text > BUDGET / 4 {
                 return found;
             }
-            let cost = if seen.by_text.contains_key(text) {
-                findings
-            } else {
-                with_text
-            };
-            if seen.bytes + cost > BUDGET {
+            let cost = if known { findings } else { with_text };
+            let known = if seen.bytes + cost > BUDGET {
                 seen.by_text.clear();
                 seen.bytes = with_text;
+                false
             } else {
                 seen.bytes += cost;
+                known
+            };
+            let texts = seen.by_text.entry(hash).or_default();
+            match texts.iter_mut().find(|(t, _)| **t == *text) {
+                Some((_, kinds)) if known => kinds.push((kind, Rc::clone(&found))),
+                _ => texts.push((text.into(), vec![(kind, Rc::clone(&found))])),
             }
-            seen.by_text
-                .entry(text.into())
-                .or_default()
-                .push((kind, Rc::clone(&found)));
             found
         })
     }
@@ -642,10 +692,10 @@ impl Reader<'_> {
         let resource_kind = resource_kind_of(&request);
         let mut b = PolicySetBuilder::default();
         // Where each policy sits in the case, for a compile error's place.
-        let mut places: Vec<(PolicyRef, String, &Node<'_>)> = Vec::new();
-        let mut place = |at: PolicyRef, path: &str, node| {
-            places.push((at, path.to_string(), node));
-            path.to_string()
+        let mut places: Vec<(PolicyRef, &Node<'_>)> = Vec::new();
+        let mut place = |at: PolicyRef, node| {
+            places.push((at, node));
+            at
         };
         if let Some(n) = get("endpoint_kind") {
             b = b.endpoint_kind(match self.string(n, "$.endpoint_kind")?.as_str() {
@@ -662,31 +712,23 @@ impl Reader<'_> {
         }
         if let Some(n) = get("identity_policies") {
             for (i, p) in self.array(n, "$.identity_policies")?.iter().enumerate() {
-                let path = place(
-                    PolicyRef::Identity(i),
-                    &format!("$.identity_policies[{i}]"),
-                    p,
-                );
-                b = b.identity(self.policy(p, &path, kind_of(PolicyRef::Identity(i)))?);
+                let at = place(PolicyRef::Identity(i), p);
+                b = b.identity(self.policy(p, at, kind_of(at))?);
             }
         }
         if let Some(n) = get("resource_policy") {
-            let path = place(PolicyRef::Resource, "$.resource_policy", n);
+            let at = place(PolicyRef::Resource, n);
             let kind = resource_kind.policy_kind();
-            b = b.resource_as(self.policy(n, &path, kind)?, resource_kind);
+            b = b.resource_as(self.policy(n, at, kind)?, resource_kind);
         }
         if let Some(n) = get("permissions_boundary") {
-            let path = place(PolicyRef::Boundary, "$.permissions_boundary", n);
-            b = b.boundary(self.policy(n, &path, kind_of(PolicyRef::Boundary))?);
+            let at = place(PolicyRef::Boundary, n);
+            b = b.boundary(self.policy(n, at, kind_of(at))?);
         }
         if let Some(n) = get("session_policies") {
             for (i, p) in self.array(n, "$.session_policies")?.iter().enumerate() {
-                let path = place(
-                    PolicyRef::Session(i),
-                    &format!("$.session_policies[{i}]"),
-                    p,
-                );
-                b = b.session(self.policy(p, &path, kind_of(PolicyRef::Session(i)))?);
+                let at = place(PolicyRef::Session(i), p);
+                b = b.session(self.policy(p, at, kind_of(at))?);
             }
         }
         for (field, rcp) in [("scps", false), ("rcps", true)] {
@@ -700,8 +742,8 @@ impl Reader<'_> {
                         } else {
                             PolicyRef::Scp(l, j)
                         };
-                        let path = place(at, &format!("{path}[{j}]"), p);
-                        out.push(self.policy(p, &path, kind_of(at))?);
+                        let at = place(at, p);
+                        out.push(self.policy(p, at, kind_of(at))?);
                     }
                     b = if rcp {
                         b.rcp_level(out)
@@ -712,18 +754,18 @@ impl Reader<'_> {
             }
         }
         if let Some(n) = get("endpoint_policy") {
-            let path = place(PolicyRef::Endpoint, "$.endpoint_policy", n);
-            b = b.endpoint(self.policy(n, &path, kind_of(PolicyRef::Endpoint))?);
+            let at = place(PolicyRef::Endpoint, n);
+            b = b.endpoint(self.policy(n, at, kind_of(at))?);
         }
         // A case decides once (batch, the playground): the action index would cost more than it saves.
         let set = b.build_lazy().map_err(|e| {
             let offset = e.diagnostic.span.start as usize;
-            match places.iter().find(|(at, _, _)| *at == e.policy) {
+            match places.iter().find(|(at, _)| *at == e.policy) {
                 // The place in the case: the policy's JSON path, and the line and column in the case text
                 // (inline) or in the policy's own text (a string), as for a parse error.
-                Some((_, path, node)) => self.placed(
+                Some((at, node)) => self.placed(
                     node,
-                    path,
+                    &case_path(*at),
                     &e.source_text,
                     offset,
                     e.diagnostic.message.clone(),
@@ -770,9 +812,11 @@ impl Reader<'_> {
     fn policy(
         &self,
         node: &Node<'_>,
-        path: &str,
+        at: PolicyRef,
         kind: crate::policy::PolicyKind,
     ) -> Result<Policy, CaseError> {
+        // The policy's JSON path, for an error or a finding (made only then).
+        let path = || case_path(at);
         let rebased = self.base_of(node);
         let text = match (&node.value, rebased) {
             (Value::Object(_), Some(base)) => self
@@ -783,7 +827,7 @@ impl Reader<'_> {
             (Value::String(s), _) => s.as_ref(),
             (v, _) => return Err(self.err(
                 node.span.start as usize,
-                path,
+                &path(),
                 format!(
                     "a policy must be a JSON object or a string holding the policy text, found {}",
                     v.kind_name()
@@ -800,7 +844,7 @@ impl Reader<'_> {
             let d = e.diagnostics.first();
             let offset = d.map_or(0, |d| d.span.start as usize);
             let message = d.map_or_else(|| "invalid policy".to_string(), |d| d.message.clone());
-            self.placed(node, path, text, offset, message)
+            self.placed(node, &path(), text, offset, message)
         })?;
         let findings = seen::lint(text, &policy, kind);
         if !findings.is_empty() {
@@ -811,6 +855,7 @@ impl Reader<'_> {
                 _ => (Cursor::new(text), 0, " (in the policy text)"),
             };
             let mut lint = self.lint.borrow_mut();
+            let path = path();
             for d in findings.iter() {
                 let (line, column) = cursor.line_col(base + d.span.start as usize);
                 let severity = if d.is_error() { "error" } else { "warning" };
@@ -868,19 +913,23 @@ impl Reader<'_> {
         ok: fn(&str) -> bool,
         rule: &str,
     ) -> Result<String, CaseError> {
-        let path = format!("$.request.{field}");
+        let path = || format!("$.request.{field}");
         let Some(n) = value else {
             return Err(self.err(
                 request.span.start as usize,
-                &path,
+                &path(),
                 format!("the request has no `{field}`"),
             ));
         };
-        let text = self.string(n, &path)?;
+        let text = match &n.value {
+            Value::String(s) => s.to_string(),
+            // Not a string: `string` says so.
+            _ => self.string(n, &path())?,
+        };
         if !ok(&text) {
             return Err(self.err(
                 n.span.start as usize,
-                &path,
+                &path(),
                 format!("{field} `{}` {rule}", text.escape_debug()),
             ));
         }
@@ -932,14 +981,26 @@ impl Reader<'_> {
         };
         // Keys checked for repeats through a hash set and added to the context at once: linear and n log n in the
         // number of keys, whatever their order.
-        let mut seen = crate::map::Set::with_capacity(members.len());
+        // A few keys (the usual request) are compared with the earlier ones in place, without copies.
+        let small = members.len() <= 16;
+        let mut seen = crate::map::Set::with_capacity(if small { 0 } else { members.len() });
         let mut pairs = Vec::with_capacity(members.len());
-        for m in members {
-            let path = format!("$.request.context[\"{}\"]", m.key);
-            if !seen.insert(m.key.to_ascii_lowercase()) {
+        for (k, m) in members.iter().enumerate() {
+            // The member's JSON path, for an error (made only then).
+            let path = || format!("$.request.context[\"{}\"]", m.key);
+            let repeated = if small {
+                members
+                    .get(..k)
+                    .unwrap_or_default()
+                    .iter()
+                    .any(|o| o.key.eq_ignore_ascii_case(&m.key))
+            } else {
+                !seen.insert(m.key.to_ascii_lowercase())
+            };
+            if repeated {
                 return Err(self.err(
                     m.key_span.start as usize,
-                    &path,
+                    &path(),
                     format!(
                         "context key `{}` appears twice (keys are case-insensitive)",
                         m.key
@@ -950,11 +1011,11 @@ impl Reader<'_> {
                 Value::Array(items) => {
                     let mut v = Vec::with_capacity(items.len());
                     for (i, it) in items.iter().enumerate() {
-                        v.push(self.scalar(it, &format!("{path}[{i}]"))?);
+                        v.push(self.scalar(it, || format!("{}[{i}]", path()))?);
                     }
                     ContextValue::Many(v)
                 }
-                _ => ContextValue::One(self.scalar(&m.value, &path)?),
+                _ => ContextValue::One(self.scalar(&m.value, path)?),
             };
             if let (Some(listed), ContextValue::Many(values)) = (&self.listed, &value) {
                 let lower = m.key.to_ascii_lowercase();
@@ -970,7 +1031,7 @@ impl Reader<'_> {
                                 };
                                 self.err(
                                     at.unwrap_or(m.value.span.start) as usize,
-                                    &format!("{path}[{i}]"),
+                                    &format!("{}[{i}]", path()),
                                     e.to_string(),
                                 )
                             })?;
@@ -988,7 +1049,7 @@ impl Reader<'_> {
                     if combinations > MAX_LISTED_COMBINATIONS {
                         return Err(self.err(
                             m.value.span.start as usize,
-                            &path,
+                            &path(),
                             format!(
                                 "lists for single-valued keys give {combinations} combinations to decide; \
                                  at most {MAX_LISTED_COMBINATIONS} are (AWS sends one value for each of these keys)"
@@ -1012,7 +1073,8 @@ impl Reader<'_> {
         Ok(ctx)
     }
 
-    fn scalar(&self, node: &Node<'_>, path: &str) -> Result<Scalar, CaseError> {
+    /// A context value; `path` names it in an error.
+    fn scalar(&self, node: &Node<'_>, path: impl Fn() -> String) -> Result<Scalar, CaseError> {
         Ok(match &node.value {
             Value::String(s) => Scalar::String(s.to_string()),
             Value::Bool(b) => Scalar::Bool(*b),
@@ -1021,14 +1083,14 @@ impl Reader<'_> {
                 None => {
                     return Err(self.err(
                         node.span.start as usize,
-                        path,
+                        &path(),
                         format!("number `{n}` is out of range"),
                     ));
                 }
             },
             v => return Err(self.err(
                 node.span.start as usize,
-                path,
+                &path(),
                 format!(
                     "a context value must be a string, number, boolean or a list of them, found {}",
                     v.kind_name()

@@ -89,11 +89,6 @@ fn adopt_children<'a>(value: &mut Value<'a>, stack: &mut Vec<Node<'a>>) {
 
 impl Value<'_> {
     /// What kind of JSON value this is, for messages: `null`, `boolean`, `number`, `string`, `array` or `object`.
-    ///
-    /// ```
-    /// use iamgate::parse::json::Value;
-    /// assert_eq!(Value::Bool(true).kind_name(), "boolean");
-    /// ```
     pub fn kind_name(&self) -> &'static str {
         match self {
             Value::Null => "null",
@@ -108,23 +103,11 @@ impl Value<'_> {
 
 impl<'a> Node<'a> {
     /// What kind of JSON value this is, for messages: `null`, `boolean`, `number`, `string`, `array` or `object`.
-    ///
-    /// ```
-    /// # use iamgate::{limits::Limits, parse::json::parse};
-    /// assert_eq!(parse("[1]", &Limits::default())?.kind_name(), "array");
-    /// # Ok::<(), iamgate::parse::json::JsonError>(())
-    /// ```
     pub fn kind_name(&self) -> &'static str {
         self.value.kind_name()
     }
 
     /// The unescaped text, if this is a string.
-    ///
-    /// ```
-    /// # use iamgate::{limits::Limits, parse::json::parse};
-    /// assert_eq!(parse(r#""a\/b""#, &Limits::default())?.as_str(), Some("a/b"));
-    /// # Ok::<(), iamgate::parse::json::JsonError>(())
-    /// ```
     pub fn as_str(&self) -> Option<&str> {
         match &self.value {
             Value::String(s) => Some(s),
@@ -133,12 +116,6 @@ impl<'a> Node<'a> {
     }
 
     /// The value, if this is `true` or `false`.
-    ///
-    /// ```
-    /// # use iamgate::{limits::Limits, parse::json::parse};
-    /// assert_eq!(parse("false", &Limits::default())?.as_bool(), Some(false));
-    /// # Ok::<(), iamgate::parse::json::JsonError>(())
-    /// ```
     pub fn as_bool(&self) -> Option<bool> {
         match self.value {
             Value::Bool(b) => Some(b),
@@ -147,12 +124,7 @@ impl<'a> Node<'a> {
     }
 
     /// The number exactly as written, if this is a number.
-    ///
-    /// ```
-    /// # use iamgate::{limits::Limits, parse::json::parse};
-    /// assert_eq!(parse("-1.50e3", &Limits::default())?.as_number(), Some("-1.50e3"));
-    /// # Ok::<(), iamgate::parse::json::JsonError>(())
-    /// ```
+    #[cfg(any(test, feature = "internals"))]
     pub fn as_number(&self) -> Option<&'a str> {
         match self.value {
             Value::Number(n) => Some(n),
@@ -161,23 +133,11 @@ impl<'a> Node<'a> {
     }
 
     /// Whether this is `null`.
-    ///
-    /// ```
-    /// # use iamgate::{limits::Limits, parse::json::parse};
-    /// assert!(parse("null", &Limits::default())?.is_null());
-    /// # Ok::<(), iamgate::parse::json::JsonError>(())
-    /// ```
     pub fn is_null(&self) -> bool {
         matches!(self.value, Value::Null)
     }
 
     /// The elements, if this is an array.
-    ///
-    /// ```
-    /// # use iamgate::{limits::Limits, parse::json::parse};
-    /// assert_eq!(parse("[1, 2]", &Limits::default())?.as_array().map(<[_]>::len), Some(2));
-    /// # Ok::<(), iamgate::parse::json::JsonError>(())
-    /// ```
     pub fn as_array(&self) -> Option<&[Node<'a>]> {
         match &self.value {
             Value::Array(items) => Some(items),
@@ -186,13 +146,6 @@ impl<'a> Node<'a> {
     }
 
     /// The members in source order, duplicates included, if this is an object.
-    ///
-    /// ```
-    /// # use iamgate::{limits::Limits, parse::json::parse};
-    /// let doc = parse(r#"{"a": 1, "a": 2}"#, &Limits::default())?;
-    /// assert_eq!(doc.as_object().map(<[_]>::len), Some(2));
-    /// # Ok::<(), iamgate::parse::json::JsonError>(())
-    /// ```
     pub fn as_object(&self) -> Option<&[Member<'a>]> {
         match &self.value {
             Value::Object(members) => Some(members),
@@ -201,14 +154,6 @@ impl<'a> Node<'a> {
     }
 
     /// The value of the first member named `key` (compared exactly, after unescaping), if this is an object.
-    ///
-    /// ```
-    /// # use iamgate::{limits::Limits, parse::json::parse};
-    /// let doc = parse(r#"{"Effect": "Allow", "Effect": "Deny"}"#, &Limits::default())?;
-    /// assert_eq!(doc.get("Effect").and_then(|n| n.as_str()), Some("Allow"));
-    /// assert!(doc.get("effect").is_none());
-    /// # Ok::<(), iamgate::parse::json::JsonError>(())
-    /// ```
     pub fn get(&self, key: &str) -> Option<&Node<'a>> {
         self.as_object()?
             .iter()
@@ -231,33 +176,12 @@ pub struct JsonError {
 
 impl JsonError {
     /// 1-based line and column (in characters) of the error within `text`, the text that was parsed.
-    ///
-    /// ```
-    /// # use iamgate::{limits::Limits, parse::json::parse};
-    /// let text = "{\n  \"a\": tru\n}";
-    /// let err = parse(text, &Limits::default()).unwrap_err();
-    /// assert_eq!(err.line_col(text), (2, 8));
-    /// ```
     pub fn line_col(&self, text: &str) -> (usize, usize) {
         crate::span::line_col(text, self.offset)
     }
 }
 
 /// Parses one JSON document (RFC 8259), keeping the span of every value and key, and every duplicate key.
-///
-/// ```
-/// use iamgate::{limits::Limits, parse::json::parse};
-///
-/// let text = r#"{"Effect": "Allow", "Action": ["s3:GetObject"]}"#;
-/// let doc = parse(text, &Limits::default())?;
-/// let action = &doc.get("Action").and_then(|a| a.as_array()).unwrap()[0];
-/// assert_eq!(&text[action.span.range()], r#""s3:GetObject""#);
-///
-/// let err = parse(r#"{"Effect": "Allow",}"#, &Limits::default()).unwrap_err();
-/// assert_eq!(err.offset, 19);
-/// assert_eq!(err.message, "expected a string key after `,`, found `}`");
-/// # Ok::<(), iamgate::parse::json::JsonError>(())
-/// ```
 pub fn parse<'a>(text: &'a str, limits: &Limits) -> Result<Node<'a>, JsonError> {
     if text.len() > limits.max_document_bytes {
         return Err(JsonError {
@@ -979,6 +903,111 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use serde_json::Value as SValue;
+
+    // The examples of the items' documentation (a private module runs no doctests).
+
+    #[test]
+    fn example_value_kind_name() -> Result<(), JsonError> {
+        use crate::parse::json::Value;
+        assert_eq!(Value::Bool(true).kind_name(), "boolean");
+        Ok(())
+    }
+
+    #[test]
+    fn example_node_kind_name() -> Result<(), JsonError> {
+        use crate::{limits::Limits, parse::json::parse};
+        assert_eq!(parse("[1]", &Limits::default())?.kind_name(), "array");
+        Ok(())
+    }
+
+    #[test]
+    fn example_as_str() -> Result<(), JsonError> {
+        use crate::{limits::Limits, parse::json::parse};
+        assert_eq!(
+            parse(r#""a\/b""#, &Limits::default())?.as_str(),
+            Some("a/b")
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn example_as_bool() -> Result<(), JsonError> {
+        use crate::{limits::Limits, parse::json::parse};
+        assert_eq!(parse("false", &Limits::default())?.as_bool(), Some(false));
+        Ok(())
+    }
+
+    #[test]
+    fn example_as_number() -> Result<(), JsonError> {
+        use crate::{limits::Limits, parse::json::parse};
+        assert_eq!(
+            parse("-1.50e3", &Limits::default())?.as_number(),
+            Some("-1.50e3")
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn example_is_null() -> Result<(), JsonError> {
+        use crate::{limits::Limits, parse::json::parse};
+        assert!(parse("null", &Limits::default())?.is_null());
+        Ok(())
+    }
+
+    #[test]
+    fn example_as_array() -> Result<(), JsonError> {
+        use crate::{limits::Limits, parse::json::parse};
+        assert_eq!(
+            parse("[1, 2]", &Limits::default())?
+                .as_array()
+                .map(<[_]>::len),
+            Some(2)
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn example_as_object() -> Result<(), JsonError> {
+        use crate::{limits::Limits, parse::json::parse};
+        let doc = parse(r#"{"a": 1, "a": 2}"#, &Limits::default())?;
+        assert_eq!(doc.as_object().map(<[_]>::len), Some(2));
+        Ok(())
+    }
+
+    #[test]
+    fn example_get() -> Result<(), JsonError> {
+        use crate::{limits::Limits, parse::json::parse};
+        let doc = parse(
+            r#"{"Effect": "Allow", "Effect": "Deny"}"#,
+            &Limits::default(),
+        )?;
+        assert_eq!(doc.get("Effect").and_then(|n| n.as_str()), Some("Allow"));
+        assert!(doc.get("effect").is_none());
+        Ok(())
+    }
+
+    #[test]
+    fn example_line_col() -> Result<(), JsonError> {
+        use crate::{limits::Limits, parse::json::parse};
+        let text = "{\n  \"a\": tru\n}";
+        let err = parse(text, &Limits::default()).unwrap_err();
+        assert_eq!(err.line_col(text), (2, 8));
+        Ok(())
+    }
+
+    #[test]
+    fn example_parse() -> Result<(), JsonError> {
+        use crate::{limits::Limits, parse::json::parse};
+        let text = r#"{"Effect": "Allow", "Action": ["s3:GetObject"]}"#;
+        let doc = parse(text, &Limits::default())?;
+        let action = &doc.get("Action").and_then(|a| a.as_array()).unwrap()[0];
+        assert_eq!(&text[action.span.range()], r#""s3:GetObject""#);
+
+        let err = parse(r#"{"Effect": "Allow",}"#, &Limits::default()).unwrap_err();
+        assert_eq!(err.offset, 19);
+        assert_eq!(err.message, "expected a string key after `,`, found `}`");
+        Ok(())
+    }
 
     fn limits() -> Limits {
         Limits {

@@ -102,7 +102,8 @@ impl ActionPattern {
     pub fn service_bit(&self) -> u64 {
         match self.source.split_once(':') {
             Some((p, _)) if !p.contains(['*', '?']) => {
-                service_bit(p.to_ascii_lowercase().as_bytes())
+                // The hash ignores ASCII case: no lowercase copy.
+                service_bit(p.as_bytes())
             }
             _ => u64::MAX,
         }

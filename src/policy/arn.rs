@@ -10,8 +10,8 @@ use super::pattern::{Pattern, Vars};
 /// assert!(iamgate::policy::arn::split("not-an-arn").is_none());
 /// ```
 pub fn split(arn: &str) -> Option<[&str; 6]> {
-    // The hot path (a request's resource and principal, once per decision) splits by hand, eight bytes at a
-    // time; policy text goes through the nom grammar in `parse::grammar::arn_fields`, which agrees (tested).
+    // The hot path (a request's resource and principal, once per decision) and `ArnPattern::parse` split by hand,
+    // eight bytes at a time; the nom grammar in `parse::grammar::arn_fields` agrees (tested).
     fields_at(arn, first_colons(arn.as_bytes())?)
 }
 
@@ -214,7 +214,9 @@ impl ArnPattern {
         if text == "*" {
             return ArnPattern::Any;
         }
-        match crate::parse::grammar::arn_fields(text) {
+        // `split`, eight bytes at a time, gives the fields the grammar's `arn_fields` gives (tested below), at a
+        // fraction of the cost: a set built to decide once parses every resource pattern.
+        match split(text) {
             Some(f) => {
                 // A field without a wildcard or a `$` is literal (`Pattern::parse`): the usual ARN, whose
                 // first five fields are literal, is parsed once, whole, without its fields.

@@ -247,7 +247,17 @@ pub const PRIVATE_RANGES: [&str; 10] = [
 
 /// The blocks of [`PRIVATE_RANGES`].
 pub fn private_blocks() -> impl Iterator<Item = IpNet> {
-    PRIVATE_RANGES.iter().filter_map(|s| s.parse().ok())
+    // Parsed once per process: lint asks for every IP value of every condition.
+    static BLOCKS: std::sync::OnceLock<Vec<IpNet>> = std::sync::OnceLock::new();
+    BLOCKS
+        .get_or_init(|| {
+            PRIVATE_RANGES
+                .iter()
+                .filter_map(|s| s.parse().ok())
+                .collect()
+        })
+        .iter()
+        .copied()
 }
 
 /// Whether every address of `net` is private, so never an `aws:SourceIp`.
@@ -470,6 +480,18 @@ impl fmt::Display for CidrSet {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn private_blocks_are_every_private_range() {
+        let blocks: Vec<IpNet> = super::private_blocks().collect();
+        let parsed: Vec<IpNet> = super::PRIVATE_RANGES
+            .iter()
+            .map(|s| s.parse().unwrap())
+            .collect();
+        assert_eq!(blocks, parsed);
+        // Twice: the second call reads the blocks parsed by the first.
+        assert_eq!(super::private_blocks().count(), super::PRIVATE_RANGES.len());
+    }
+
     use super::*;
 
     /// `parse_number` on a few telling inputs.

@@ -31,7 +31,14 @@ impl Validator<'_> {
             return;
         };
         let mut empty_ops = Vec::new();
-        if let Some(text) = self.policy.source().get(span.range()) {
+        // Read again only when the block holds an empty object (`{` then `}` with only whitespace between): an
+        // operator without keys can be nothing else.
+        let text = self
+            .policy
+            .source()
+            .get(span.range())
+            .filter(|t| has_empty_object(t));
+        if let Some(text) = text {
             if let Ok(node) = json::parse(text, &Limits::default()) {
                 if let Value::Object(ops) = &node.value {
                     for m in ops {
@@ -75,14 +82,14 @@ impl Validator<'_> {
         if let KeyInfo::Global { ty, .. } = info {
             self.operator_type(c, ty);
         }
-        let key = c.key_lower();
+        let key = super::Lower::of(&c.key.value);
         // §7.8: IfExists on a network key in an Allow.
         if st.effect.value == Effect::Allow
             && op.if_exists
             && !op.base.is_negated()
             && op.qualifier != Some(Qualifier::ForAnyValue)
-            && NETWORK_KEYS.contains(&key.as_str())
-            && !complementary_if_exists(st, &key)
+            && key.is_in(&NETWORK_KEYS)
+            && !complementary_if_exists(st, key)
         {
             let absent_on = if key == "aws:sourceip" {
                 "every request through a VPC endpoint"
@@ -141,8 +148,7 @@ impl Validator<'_> {
                 self.push(d);
             }
             KeyInfo::Global { name, .. } => {
-                let lower = name.to_ascii_lowercase();
-                if NOT_FOR_SAGEMAKER.contains(&lower.as_str()) && covers_sagemaker(st) {
+                if super::Lower::of(name).is_in(&NOT_FOR_SAGEMAKER) && covers_sagemaker(st) {
                     self.push(
                         Diagnostic::warning(
                             traps::KEY_ABSENT_FOR_SAGEMAKER.code,
@@ -299,6 +305,14 @@ impl Validator<'_> {
     }
 }
 
+/// Whether `text` may hold an empty JSON object: a `{` followed, after JSON whitespace only, by `}`.
+pub(super) fn has_empty_object(text: &str) -> bool {
+    text.split('{').skip(1).any(|rest| {
+        rest.trim_start_matches([' ', '\t', '\n', '\r'])
+            .starts_with('}')
+    })
+}
+
 /// Whether the statement's actions include SageMaker's (§7.5: keys SageMaker does not populate).
 pub(super) fn covers_sagemaker(st: &Statement) -> bool {
     const PROBE: &str = "sagemaker:CreatePresignedDomainUrl";
@@ -326,14 +340,14 @@ pub(super) fn holds_when_absent(op: Operator) -> bool {
 
 /// Whether an Allow statement pairs `IfExists` on `aws:SourceIp` with `IfExists` on an endpoint key, which is
 /// the documented "IP range or VPC" idiom: each path is checked by the key it carries (§7.8).
-pub(super) fn complementary_if_exists(st: &Statement, key: &str) -> bool {
+pub(super) fn complementary_if_exists(st: &Statement, key: super::Lower<'_>) -> bool {
     let is_pos_if_exists =
         |c: &&Condition| c.operator.value.if_exists && !c.operator.value.base.is_negated();
     let want_endpoint = key == "aws:sourceip";
     st.conditions.iter().filter(is_pos_if_exists).any(|c| {
-        let k = c.key_lower();
+        let k = super::Lower::of(&c.key.value);
         if want_endpoint {
-            ENDPOINT_KEYS.contains(&k.as_str()) || k == "aws:sourcevpcarn"
+            k.is_in(&ENDPOINT_KEYS) || k == "aws:sourcevpcarn"
         } else {
             k == "aws:sourceip"
         }

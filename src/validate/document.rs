@@ -12,6 +12,11 @@ impl Validator<'_> {
         const MAX: usize = 20;
         let src = self.policy.source();
         let allowed = |c: char| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{ff}');
+        // Most policies are ASCII without control characters: one pass over the bytes proves there is nothing
+        // to report, without decoding characters.
+        if plain_ascii(src.as_bytes()) {
+            return;
+        }
         let mut run: Option<(usize, usize, char)> = None;
         let mut runs = Vec::new();
         for (i, c) in src.char_indices() {
@@ -53,14 +58,16 @@ impl Validator<'_> {
     /// §1.11: size limits per kind.
     pub(super) fn size(&mut self) {
         let src = self.policy.source();
-        let all = src.chars().count();
-        let non_ws = src
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '\t' | '\n' | '\r'))
-            .count();
-        let (count, limit, error, help) = match self.kind {
+        // Both counts are at most the byte length, which the limit usually covers.
+        let all = || src.chars().count();
+        let non_ws = || {
+            src.chars()
+                .filter(|c| !matches!(c, ' ' | '\t' | '\n' | '\r'))
+                .count()
+        };
+        let (counts_all, limit, error, help) = match self.kind {
             PolicyKind::Identity | PolicyKind::Boundary => (
-                non_ws,
+                false,
                 6_144,
                 false,
                 "a customer managed policy holds at most 6,144 characters not counting whitespace \
@@ -68,28 +75,28 @@ impl Validator<'_> {
                  it into several policies or use wildcards",
             ),
             PolicyKind::Session => (
-                non_ws,
+                false,
                 2_048,
                 false,
                 "session policies hold at most 2,048 characters, and STS may reject smaller ones \
                  after packing; shorten the policy or pass managed policy ARNs",
             ),
             PolicyKind::Scp | PolicyKind::Rcp => (
-                all,
+                true,
                 5_120,
                 true,
                 "Organizations counts every character, whitespace included, up to 5,120; minify \
                  the JSON or split the policy",
             ),
             PolicyKind::Endpoint => (
-                all,
+                true,
                 20_480,
                 true,
                 "VPC endpoint policies hold at most 20,480 characters, whitespace included; \
                  minify the JSON or shorten the policy",
             ),
             PolicyKind::Trust => (
-                non_ws,
+                false,
                 2_048,
                 false,
                 "a role trust policy holds at most 2,048 characters not counting whitespace (4,096 \
@@ -97,6 +104,11 @@ impl Validator<'_> {
             ),
             PolicyKind::Resource | PolicyKind::Key => return,
         };
+        if src.len() <= limit {
+            return;
+        }
+        let all = all();
+        let count = if counts_all { all } else { non_ws() };
         if count <= limit {
             return;
         }
@@ -152,6 +164,9 @@ impl Validator<'_> {
 
     /// §1.4: Sid characters, empty and duplicate Sids.
     pub(super) fn sids(&mut self) {
+        // A few statements (the usual policy): the Sids seen are searched in a list, without hashing them.
+        let small = self.policy.statements.len() <= super::statement::SMALL;
+        let mut listed: Vec<(&str, Span)> = Vec::new();
         let mut seen: crate::map::Map<&str, Span> = crate::map::Map::new();
         for st in &self.policy.statements {
             let Some(sid) = &st.sid else { continue };
@@ -191,8 +206,15 @@ impl Validator<'_> {
                 };
                 self.push(d);
             }
-            if let Some(first) = seen.get(sid.value.as_str()) {
-                let first = *first;
+            let earlier = if small {
+                listed
+                    .iter()
+                    .find(|(s, _)| *s == sid.value.as_str())
+                    .map(|&(_, span)| span)
+            } else {
+                seen.get(sid.value.as_str()).copied()
+            };
+            if let Some(first) = earlier {
                 self.push(
                     Diagnostic::error(
                         "duplicate-sid",
@@ -202,9 +224,30 @@ impl Validator<'_> {
                     .with_related(first, "first used here")
                     .with_help("statement ids must be unique within a policy; rename one of them"),
                 );
+            } else if small {
+                listed.push((&sid.value, sid.span));
             } else {
                 seen.insert(&sid.value, sid.span);
             }
         }
     }
+}
+
+/// Whether `b` is ASCII with no control character but tab, line feed and carriage return: eight bytes at a time,
+/// a word looked at byte by byte only when it holds a byte below `0x20`.
+pub(super) fn plain_ascii(b: &[u8]) -> bool {
+    const LOW: u64 = 0x2020_2020_2020_2020;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let byte_ok = |c: &u8| *c >= 0x20 && c.is_ascii() || matches!(c, b'\t' | b'\n' | b'\r');
+    let words = b.chunks_exact(8);
+    let rest = words.remainder();
+    words.clone().all(|w| {
+        let x = w.try_into().map_or(HIGH, u64::from_le_bytes);
+        // A byte of 0x80 or more, or one below 0x20 (whose subtraction borrows into its high bit), flags the word.
+        if (x | x.wrapping_sub(LOW)) & HIGH == 0 {
+            true
+        } else {
+            w.iter().all(byte_ok)
+        }
+    }) && rest.iter().all(byte_ok)
 }

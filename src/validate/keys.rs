@@ -11,7 +11,7 @@ pub(super) enum KeyInfo {
     /// Not an `aws:` key: a service key, not checked here.
     Service,
     Global {
-        name: String,
+        name: std::borrow::Cow<'static, str>,
         multivalued: bool,
         ty: KeyType,
     },
@@ -20,8 +20,7 @@ pub(super) enum KeyInfo {
 }
 
 pub(super) fn key_info(key: &str) -> KeyInfo {
-    let lower = key.to_ascii_lowercase();
-    if !lower.starts_with("aws:") {
+    if strip_prefix_ignore_case(key, "aws:").is_none() {
         return KeyInfo::Service;
     }
     if let Some(k) = GLOBAL_KEYS
@@ -29,7 +28,7 @@ pub(super) fn key_info(key: &str) -> KeyInfo {
         .find(|k| k.name.eq_ignore_ascii_case(key))
     {
         return KeyInfo::Global {
-            name: k.name.to_string(),
+            name: std::borrow::Cow::Borrowed(k.name),
             multivalued: k.multivalued,
             ty: k.ty,
         };
@@ -38,7 +37,7 @@ pub(super) fn key_info(key: &str) -> KeyInfo {
         if let Some(rest) = strip_prefix_ignore_case(key, prefix) {
             if !rest.is_empty() {
                 return KeyInfo::Global {
-                    name: format!("{prefix}{rest}"),
+                    name: format!("{prefix}{rest}").into(),
                     multivalued: false,
                     ty: KeyType::String,
                 };

@@ -66,6 +66,30 @@ pub fn validate(policy: &Policy, kind: PolicyKind) -> Vec<Diagnostic> {
     out
 }
 
+/// A condition key compared as `Condition::key_lower` would be, without making the lowercase copy: lint reads
+/// each key several times, and copying it each time cost more than the checks. The names it is compared with are
+/// lowercase.
+#[derive(Clone, Copy)]
+pub(super) struct Lower<'k>(&'k str);
+
+impl<'k> Lower<'k> {
+    pub(super) fn of(key: &'k str) -> Lower<'k> {
+        Lower(key)
+    }
+
+    /// Whether the key is one of `names` (lowercase).
+    pub(super) fn is_in(self, names: &[&str]) -> bool {
+        names.iter().any(|n| self.0.eq_ignore_ascii_case(n))
+    }
+}
+
+impl PartialEq<&str> for Lower<'_> {
+    /// `other` is lowercase.
+    fn eq(&self, other: &&str) -> bool {
+        self.0.eq_ignore_ascii_case(other)
+    }
+}
+
 struct Validator<'p> {
     policy: &'p Policy,
     kind: PolicyKind,

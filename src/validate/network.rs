@@ -18,7 +18,7 @@ impl Validator<'_> {
     pub(super) fn network(&mut self, st: &Statement) {
         let has = |pred: &dyn Fn(&Condition) -> bool| st.conditions.iter().any(pred);
         for c in &st.conditions {
-            let key = c.key_lower();
+            let key = super::Lower::of(&c.key.value);
             let base = c.operator.value.base;
             if st.effect.value == Effect::Deny
                 && base == BaseOperator::NotIpAddress
@@ -74,7 +74,7 @@ impl Validator<'_> {
                         )),
                     );
                 }
-                if !has(&|o: &Condition| FAS_KEYS.contains(&o.key_lower().as_str())) {
+                if !has(&|o: &Condition| super::Lower::of(&o.key.value).is_in(&FAS_KEYS)) {
                     self.push(
                         Diagnostic::warning(
                             traps::DENY_BLOCKS_FAS.code,
@@ -92,10 +92,11 @@ impl Validator<'_> {
             if key == "aws:vpcsourceip"
                 && base != BaseOperator::Null
                 && !has(&|o: &Condition| {
-                    matches!(
-                        o.key_lower().as_str(),
-                        "aws:sourcevpc" | "aws:sourcevpce" | "aws:sourcevpcarn"
-                    )
+                    super::Lower::of(&o.key.value).is_in(&[
+                        "aws:sourcevpc",
+                        "aws:sourcevpce",
+                        "aws:sourcevpcarn",
+                    ])
                 })
             {
                 self.push(
@@ -116,8 +117,8 @@ impl Validator<'_> {
 
 /// A condition that is false for requests through a VPC endpoint, so a Deny with it spares them (§7.1).
 pub(super) fn is_endpoint_exclusion(c: &Condition) -> bool {
-    let key = c.key_lower();
-    let endpoint_key = ENDPOINT_KEYS.contains(&key.as_str());
+    let key = super::Lower::of(&c.key.value);
+    let endpoint_key = key.is_in(&ENDPOINT_KEYS);
     if c.operator.value.base == BaseOperator::Null {
         let v = null_value(c);
         return (endpoint_key && v == Some(true)) || (key == "aws:sourceip" && v == Some(false));
@@ -127,10 +128,10 @@ pub(super) fn is_endpoint_exclusion(c: &Condition) -> bool {
 
 /// A condition that can be false for requests through a public endpoint, so a Deny with it spares them (§7.2).
 pub(super) fn is_public_exclusion(c: &Condition) -> bool {
-    let key = c.key_lower();
+    let key = super::Lower::of(&c.key.value);
     if c.operator.value.base == BaseOperator::Null {
         let v = null_value(c);
-        return (ENDPOINT_KEYS.contains(&key.as_str()) && v == Some(false))
+        return (key.is_in(&ENDPOINT_KEYS) && v == Some(false))
             || (key == "aws:sourceip" && v == Some(true));
     }
     key == "aws:sourceip"

@@ -264,6 +264,9 @@ impl Validator<'_> {
     }
 }
 
+/// Up to this many conditions in a statement, [`case_twins`] compares each with the earlier ones directly.
+pub(super) const SMALL: usize = 16;
+
 /// Actions that have no `Resource` in a role trust policy (§1.8).
 pub(super) const TRUST_ACTIONS: [&str; 6] = [
     "sts:assumerole",
@@ -278,6 +281,37 @@ pub(super) const TRUST_ACTIONS: [&str; 6] = [
 /// case (docs/SEMANTICS.md §9 row 28), found through a hash map of the keys' lowercase forms: linear in the
 /// conditions (comparing each with all earlier ones was quadratic in a statement of 80,000 keys).
 pub(super) fn case_twins(conditions: &[Condition]) -> Vec<Option<&Condition>> {
+    // A few conditions (the usual statement): compared with the earlier ones in place, without a map or copies
+    // of their keys; the same answers.
+    if conditions.len() <= SMALL {
+        case_twins_small(conditions)
+    } else {
+        case_twins_hashed(conditions)
+    }
+}
+
+/// [`case_twins`] by comparing each condition with the earlier ones: quadratic, for a few conditions.
+pub(super) fn case_twins_small(conditions: &[Condition]) -> Vec<Option<&Condition>> {
+    conditions
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let mut group = conditions.get(..i).unwrap_or_default().iter().filter(|o| {
+                o.operator.value == c.operator.value
+                    && o.key.value.eq_ignore_ascii_case(&c.key.value)
+            });
+            let first = group.next()?;
+            if first.key.value != c.key.value {
+                Some(first)
+            } else {
+                group.find(|o| o.key.value != first.key.value)
+            }
+        })
+        .collect()
+}
+
+/// [`case_twins`] through a map of the keys' lowercase forms: linear, for any number of conditions.
+pub(super) fn case_twins_hashed(conditions: &[Condition]) -> Vec<Option<&Condition>> {
     // (operator, lowercase key) -> the first condition, and the first spelled differently from it. For a
     // condition spelled like the first, the earliest spelled differently is the second; otherwise the first.
     type Firsts<'c> = (&'c Condition, Option<&'c Condition>);

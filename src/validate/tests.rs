@@ -1039,3 +1039,136 @@ mod duplicate_key_tests {
         assert_eq!(d[0].span.line_col(p.source()), (2, 56));
     }
 }
+
+// The cold path's shortcuts (benches/README.md, "Cold path"): each gives what the full check gives.
+
+#[test]
+fn cold_case_twins_small_and_hashed_agree() {
+    // Spellings of two keys under two operators, in an order that makes firsts, seconds and repeats of both.
+    let keys = [
+        "aws:SourceVpc",
+        "aws:sourcevpc",
+        "AWS:SOURCEVPC",
+        "aws:SourceVpce",
+        "aws:sourcevpc",
+        "aws:SourceVpc",
+        "aws:sourcevpce",
+    ];
+    for n in 1..=keys.len() {
+        for op in ["StringEquals", "StringLike"] {
+            let blocks: Vec<String> = keys
+                .iter()
+                .take(n)
+                .enumerate()
+                .map(|(i, k)| {
+                    // Distinct operators per key spelling: the parser refuses a repeated JSON key in one block.
+                    let op = if i % 2 == 0 { op } else { "StringNotEquals" };
+                    format!(r#"{{"{op}":{{"{k}":"v{i}"}}}}"#)
+                })
+                .collect();
+            // One statement per block, then their conditions together.
+            let mut conditions = Vec::new();
+            for b in &blocks {
+                let text = format!(
+                    r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Action":"*","Resource":"*","Condition":{b}}}}}"#
+                );
+                let p = Policy::parse(&text).unwrap();
+                conditions.extend(p.statements[0].conditions.iter().cloned());
+            }
+            let small = statement::case_twins_small(&conditions);
+            let hashed = statement::case_twins_hashed(&conditions);
+            let at = |v: &[Option<&crate::policy::Condition>]| -> Vec<Option<usize>> {
+                v.iter()
+                    .map(|t| t.map(|t| conditions.iter().position(|c| std::ptr::eq(c, t)).unwrap()))
+                    .collect()
+            };
+            assert_eq!(at(&small), at(&hashed), "{n} conditions under {op}");
+            if n >= 3 {
+                assert!(small.iter().any(Option::is_some), "the twins were found");
+            }
+        }
+    }
+}
+
+#[test]
+fn cold_empty_object_scan_finds_every_empty_object() {
+    use condition::has_empty_object;
+    assert!(has_empty_object("{}"));
+    assert!(has_empty_object("{\"StringEquals\": { \n\t\r }}"));
+    assert!(!has_empty_object(
+        "{\"StringEquals\": {\"aws:SourceVpc\": \"vpc-1\"}}"
+    ));
+    assert!(!has_empty_object("{ \"a\": [] }"));
+    // An operator without keys is reported whatever the spacing inside its braces.
+    for inner in ["{}", "{ }", "{\n   }"] {
+        let text = format!(
+            r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow","Action":"*","Resource":"*",
+              "Condition":{{"StringEquals":{inner}}}}}}}"#
+        );
+        assert!(codes(ID, &text).contains(&"empty-condition"), "{inner:?}");
+    }
+}
+
+#[test]
+fn cold_size_and_characters_fast_paths_report_as_before() {
+    // Whitespace past the byte count of the limit, but not past its count without whitespace: no finding.
+    let padded = format!(
+        r#"{{"Version":"2012-10-17",{}"Statement":{{"Effect":"Allow","Action":"*","Resource":"*"}}}}"#,
+        " ".repeat(7_000)
+    );
+    assert!(!codes(ID, &padded).contains(&"policy-too-large"));
+    // The same whitespace counts in an SCP, whose limit counts every character.
+    assert!(codes(PolicyKind::Scp, &padded).contains(&"policy-too-large"));
+    // A character past U+00FF is reported (a parsed policy holds no raw control character: JSON refuses them).
+    let wide = "{\"Version\":\"2012-10-17\",\"Statement\":{\"Sid\":\"A\u{2013}\",\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}}";
+    assert!(codes(ID, wide).contains(&"invalid-character"));
+    // U+007F and Latin-1 letters are allowed.
+    let latin = "{\"Version\":\"2012-10-17\",\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"arn:aws:s3:::b/\u{7f}\u{e9}\"}}";
+    assert!(!codes(ID, latin).contains(&"invalid-character"));
+}
+
+#[test]
+fn cold_key_lists_compared_without_case_are_lowercase() {
+    // `Lower` compares a key with these names ignoring case, which equals `key_lower() == name` only when the
+    // names are lowercase.
+    for list in [
+        &keys::NETWORK_KEYS[..],
+        &keys::ENDPOINT_KEYS[..],
+        &keys::ENDPOINT_ID_KEYS[..],
+        &keys::FAS_KEYS[..],
+        &keys::NOT_FOR_SAGEMAKER[..],
+    ] {
+        for name in list {
+            assert_eq!(*name, name.to_ascii_lowercase());
+        }
+    }
+    assert!(Lower::of("AWS:SourceIP") == "aws:sourceip");
+    assert!(Lower::of("aws:SourceVpce").is_in(&keys::ENDPOINT_KEYS));
+    assert!(!Lower::of("aws:SourceVpcArn").is_in(&keys::ENDPOINT_KEYS));
+}
+
+#[test]
+fn cold_plain_ascii_is_the_byte_rule() {
+    // Every byte value at every offset of a word, against the rule read byte by byte.
+    let rule = |b: &[u8]| {
+        b.iter()
+            .all(|&c| c.is_ascii() && (c >= 0x20 || matches!(c, b'\t' | b'\n' | b'\r')))
+    };
+    for len in [1usize, 7, 8, 9, 17, 24] {
+        for at in 0..len {
+            for c in 0..=255u8 {
+                let mut b = vec![b'a'; len];
+                b[at] = c;
+                assert_eq!(
+                    document::plain_ascii(&b),
+                    rule(&b),
+                    "{c:#x} at {at} of {len}"
+                );
+            }
+        }
+    }
+    assert!(document::plain_ascii(b""));
+    assert!(document::plain_ascii(
+        b"{\"Version\": \"2012-10-17\",\r\n\t\"Statement\": []}"
+    ));
+}

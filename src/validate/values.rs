@@ -56,7 +56,7 @@ impl Validator<'_> {
                 );
             }
         }
-        let key = c.key_lower();
+        let key = super::Lower::of(&c.key.value);
         let mut private = Vec::new();
         let mut public = 0usize;
         for v in &c.values {
@@ -231,9 +231,9 @@ impl Validator<'_> {
     pub(super) fn value_variables(&mut self, c: &Condition) {
         let op = c.operator.value;
         let family = op.base.family();
-        let key = c.key_lower();
+        let key = super::Lower::of(&c.key.value);
         if self.kind == PolicyKind::Endpoint
-            && ENDPOINT_ID_KEYS.contains(&key.as_str())
+            && key.is_in(&ENDPOINT_ID_KEYS)
             && matches!(family, Family::Numeric(_))
         {
             self.push(
@@ -292,7 +292,7 @@ impl Validator<'_> {
             let literal = without_variables(text);
             let wildcard = literal.contains(['*', '?']);
             if self.kind == PolicyKind::Endpoint
-                && ENDPOINT_ID_KEYS.contains(&key.as_str())
+                && key.is_in(&ENDPOINT_ID_KEYS)
                 && wildcard
                 && matches!(
                     family,

@@ -77,7 +77,10 @@ pub(super) fn variables(s: &str) -> Vec<VarRef<'_>> {
 }
 
 /// `s` without its `${...}` parts (for checks on the literal text around variables).
-pub(super) fn without_variables(s: &str) -> String {
+pub(super) fn without_variables(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.contains("${") {
+        return std::borrow::Cow::Borrowed(s);
+    }
     let mut out = String::new();
     let mut rest = s;
     while let Some(p) = rest.find("${") {
@@ -85,11 +88,11 @@ pub(super) fn without_variables(s: &str) -> String {
         let after = rest.get(p..).unwrap_or("");
         match after.find('}') {
             Some(q) => rest = after.get(q + 1..).unwrap_or(""),
-            None => return out,
+            None => return out.into(),
         }
     }
     out.push_str(rest);
-    out
+    out.into()
 }
 
 /// The first `${...}` of `s`, for messages.

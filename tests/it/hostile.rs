@@ -4,7 +4,6 @@
 
 use iamgate::api::case::{DecisionRecord, decide_case};
 use iamgate::context::ContextValue;
-use iamgate::parse::json;
 use iamgate::validate::{PolicyKind, validate};
 use iamgate::{Context, Decision, Limits, Policy, PolicySet, Request, Scalar};
 
@@ -47,17 +46,25 @@ fn codes(text: &str) -> Vec<(&'static str, String)> {
 // ---------------------------------------------------------------------------------------------------------
 // Deep nesting
 
+/// Where and why `text` is not JSON under `limits`, as `Policy::parse_with` reports it (its `invalid-json`
+/// diagnostic); `None` when it is JSON, whatever the policy grammar makes of it.
+fn json_error(text: &str, limits: &Limits) -> Option<(usize, String)> {
+    let e = Policy::parse_with(text, limits).err()?;
+    let d = e.diagnostics.first()?;
+    (d.code == "invalid-json").then(|| (d.span.start as usize, d.message.clone()))
+}
+
 #[test]
 fn nesting_beyond_max_depth_is_an_error_at_the_bracket() {
     let limits = Limits::default();
     // 32 levels are fine, the 33rd is not.
     let ok = format!("{}{}", "[".repeat(32), "]".repeat(32));
-    assert!(json::parse(&ok, &limits).is_ok());
+    assert_eq!(json_error(&ok, &limits), None);
     let deep = format!("{}{}", "[".repeat(33), "]".repeat(33));
-    let e = json::parse(&deep, &limits).unwrap_err();
-    assert_eq!(e.offset, 32);
+    let (offset, message) = json_error(&deep, &limits).unwrap();
+    assert_eq!(offset, 32);
     assert_eq!(
-        e.message,
+        message,
         "`[` nests arrays and objects 33 deep, more than the limit of 32"
     );
 }
@@ -70,8 +77,8 @@ fn a_million_open_brackets_fail_without_exhausting_the_stack() {
     };
     for open in ["[", "{\"a\":"] {
         let text = open.repeat(1_000_000);
-        let e = json::parse(&text, &limits).unwrap_err();
-        assert!(e.message.contains("more than the limit of 32"), "{e}");
+        let (_, message) = json_error(&text, &limits).unwrap();
+        assert!(message.contains("more than the limit of 32"), "{message}");
     }
     // With no depth limit at all the parser still does not recurse (it runs out of input instead).
     let unbounded = Limits {
@@ -79,8 +86,8 @@ fn a_million_open_brackets_fail_without_exhausting_the_stack() {
         max_document_bytes: usize::MAX,
         ..Limits::default()
     };
-    let e = json::parse(&"[".repeat(1_000_000), &unbounded).unwrap_err();
-    assert_eq!(e.offset, 1_000_000);
+    let (offset, _) = json_error(&"[".repeat(1_000_000), &unbounded).unwrap();
+    assert_eq!(offset, 1_000_000);
 }
 
 #[test]
@@ -108,12 +115,12 @@ fn document_size_limit_is_checked_before_parsing() {
     let text = format!("[\"{}\"]", "x".repeat(97));
     assert_eq!(text.len(), 101);
     assert_eq!(
-        json::parse(&text, &limits).unwrap_err().message,
+        json_error(&text, &limits).unwrap().1,
         "document is 101 bytes, more than the limit of 100 bytes"
     );
     // Within the limit, the parser looks at the text (and finds the cut-off string).
-    let e = json::parse(&text[..99], &limits).unwrap_err();
-    assert_eq!((e.offset, e.message.as_str()), (1, "unterminated string"));
+    let (offset, message) = json_error(&text[..99], &limits).unwrap();
+    assert_eq!((offset, message.as_str()), (1, "unterminated string"));
 }
 
 #[test]
@@ -418,8 +425,8 @@ fn a_policy_nested_50_000_deep_parses_and_drops_on_a_small_stack() {
     std::thread::Builder::new()
         .stack_size(256 * 1024)
         .spawn(move || {
-            let doc = json::parse(&text, &limits).unwrap();
-            drop(doc);
+            // The JSON is read (and its tree dropped) before the policy grammar refuses the nested arrays.
+            assert_eq!(json_error(&text, &limits), None);
             let e = Policy::parse_with(&text, &limits).unwrap_err();
             assert!(e.to_string().contains("array"), "{e}");
         })

@@ -2,7 +2,7 @@
 //! and every policy inside every case, each at its own span.
 
 use iamgate::Limits;
-use iamgate::parse::json::{Node, Value, parse};
+use iamgate::internals::json::{Node, Value, parse};
 use std::path::{Path, PathBuf};
 
 fn to_serde(n: &Node<'_>) -> serde_json::Value {

@@ -15,6 +15,8 @@ mod cli;
 mod docs;
 mod fidelity;
 mod hostile;
+// The spanned JSON parser, which the `internals` feature makes reachable.
+#[cfg(feature = "internals")]
 mod json;
 mod jsonapi;
 mod layout;

@@ -1,0 +1,89 @@
+//! Instruction counts of the cold path (benches/README.md, "Cold path"). Run it under `valgrind --tool=callgrind`
+//! for two values of `N`: the difference, divided by the difference in `N` (times the number of cases for
+//! `MODE=case`), is the count per unit.
+//!
+//! - `MODE=case` (the default): reads a JSONL file of cases (`CASES`, by default benches/compare's generated
+//!   cases) and, `N` times over, parses each case (`Case::parse`: the JSON, the case, the policies, lint, the set)
+//!   and decides it, as benches/compare's end-to-end column does.
+//! - `MODE=compose`: the loop of `benches/compile.rs`'s `compose_1500_sets_of_1000_shared`: 1,000 compiled
+//!   identity policies in one set, then `N` sets from it, each with one of 20 compiled endpoint policies.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use iamgate::api::case::Case;
+use iamgate::{CompiledPolicy, Limits, Policy, PolicyRef, PolicySet};
+use std::hint::black_box;
+
+fn main() {
+    let n: usize = std::env::var("N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    match std::env::var("MODE").as_deref().unwrap_or("case") {
+        "case" => cases(n),
+        "compose" => compose(n),
+        other => panic!("MODE `{other}`: case or compose"),
+    }
+}
+
+fn cases(n: usize) {
+    let path =
+        std::env::var("CASES").unwrap_or_else(|_| "benches/compare/target/run/cases.jsonl".into());
+    let text = std::fs::read_to_string(&path).expect("CASES: a JSONL file of cases");
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let limits = Limits::default();
+    let mut decided = 0usize;
+    for _ in 0..n {
+        for l in &lines {
+            if let Ok(c) = Case::parse(black_box(l), &limits) {
+                black_box(c.set.decide(&c.request));
+                decided += 1;
+            }
+        }
+    }
+    println!("{decided} cases decided");
+}
+
+/// The policies of benches/compile.rs's `compose` group, written out again (a bench's helpers are not a library).
+fn compose(n: usize) {
+    let compile =
+        |text: &str, at| CompiledPolicy::compile(Policy::parse(text).unwrap(), at).unwrap();
+    let identity: Vec<CompiledPolicy> = (0..1_000)
+        .map(|i| {
+            let n = i % 100;
+            compile(
+                &format!(
+                    r#"{{"Version":"2012-10-17","Statement":[
+        {{"Sid":"Studio{i}","Effect":"Allow","Action":["sagemaker:CreatePresignedDomainUrl","sagemaker:DescribeUserProfile"],
+          "Resource":"arn:aws:sagemaker:eu-west-1:1111222233{n:02}:user-profile/d-{i}/*",
+          "Condition":{{"StringEquals":{{"aws:SourceVpce":["vpce-{i:08x}","vpce-0000{n:04}"]}},
+                        "IpAddress":{{"aws:VpcSourceIp":"10.{n}.0.0/16"}}}}}},
+        {{"Effect":"Deny","Action":"s3:Delete*","Resource":"arn:aws:s3:::bucket-{i}/*",
+          "Condition":{{"Bool":{{"aws:SecureTransport":"false"}}}}}}]}}"#
+                ),
+                PolicyRef::Identity(0),
+            )
+        })
+        .collect();
+    let endpoints: Vec<CompiledPolicy> = (0..20)
+        .map(|e| {
+            compile(
+                &format!(
+                    r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":"*","Action":"sagemaker:*",
+          "Resource":"*","Condition":{{"StringEquals":{{"aws:PrincipalAccount":"1111222233{e:02}"}}}}}}]}}"#
+                ),
+                PolicyRef::Endpoint,
+            )
+        })
+        .collect();
+    let base = identity
+        .iter()
+        .cloned()
+        .fold(PolicySet::builder(), |b, p| b.identity_compiled(p))
+        .build_lazy()
+        .unwrap();
+    for k in 0..n {
+        black_box(base.with_endpoint(endpoints.get(k % endpoints.len()).cloned()));
+    }
+    println!("{n} sets built");
+}
