@@ -3,7 +3,7 @@
 //!
 //! - `ips`: [`decide_over_ips`], a decision for every address of a range, by the sweep of `sweep` or piece by
 //!   piece;
-//! - `reach`: [`reach`], the network origins from which a presigned URL can be created and used, over the classes
+//! - `reach`: [`reach()`], the network origins from which a presigned URL can be created and used, over the classes
 //!   of endpoint and VPC ids (`pairs`) and the addresses (`ips`).
 //!
 //! Here too the work counters the tests read (decisions made, steps taken).

@@ -12,8 +12,9 @@ use crate::context::Found;
 use crate::lower::{LCondition, LResource, LTest};
 use std::net::IpAddr;
 
-/// [`applies`] without recording, for statement `id` of an indexed set whose action is known to match (the fast
-/// path), on its lowered form (`crate::lower`): what the lowering left out goes to the same tests as [`applies`].
+/// [`applies`](super::statement::applies) without recording, for statement `id` of an indexed set whose action is
+/// known to match (the fast path), on its lowered form (`crate::lower`): what the lowering left out goes to the
+/// same tests as `applies`.
 #[inline]
 pub(super) fn lowered_applies(
     set: &PolicySet,
@@ -87,8 +88,8 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// [`condition_on`] on a lowered condition: the same kernel; when the request gives its key one string value (or
-/// none), with the lowered leaf test, which compares the value the way [`matches_any`] does; every other case on
-/// the original condition.
+/// none), with the lowered leaf test, which compares the value the way
+/// [`matches_any`](super::condition::matches_any) does; every other case on the original condition.
 #[inline]
 fn lowered_condition(
     set: &PolicySet,
@@ -133,7 +134,7 @@ fn general_condition(
 }
 
 /// The lowered leaf test `test` on one string value `s` (`ip`: its address, when parsed already; `slot`: its
-/// key's), as [`matches_any`] compares it on the original condition.
+/// key's), as [`matches_any`](super::condition::matches_any) compares it on the original condition.
 #[inline(always)]
 fn lowered_leaf(test: &LTest, s: &str, ip: Option<IpAddr>, slot: u32, inp: &Input<'_>) -> bool {
     match test {

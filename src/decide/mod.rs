@@ -1,10 +1,10 @@
 //! Decide one request against a [`PolicySet`] (docs/SEMANTICS.md §3, §4): the public surface ([`Decision`], the
-//! decide and explain entry points of [`PolicySet`], [`KeyLayout`]) and the [`Tracer`] that says what a walk
+//! decide and explain entry points of [`PolicySet`], [`KeyLayout`]) and the `Tracer` that says what a walk
 //! records.
 //!
 //! Each AWS rule is written once, and each concern has its module, in the order a decision meets them:
 //!
-//! - `input`: the request prepared once per decision ([`Input`]): the statements its action matches (the set's
+//! - `input`: the request prepared once per decision (`Input`): the statements its action matches (the set's
 //!   action index), a borrowed request's context keys in their slots ([`KeyLayout`]), where the accounts lie;
 //! - `condition`: the condition kernel (`kernel`, with its rules for `Null`, an absent key and a key without a
 //!   qualifier) and the comparison of one value (`matches_any`), on a key's values, whatever the walk;
