@@ -176,7 +176,8 @@ impl Pairs {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
-    use super::super::{DECISIONS, ReachQuery, WORK, reach, reach_with};
+    use super::super::reach::{ReachQuery, reach, reach_with};
+    use super::super::{DECISIONS, WORK};
     use crate::compile::compile_endpoint_policy;
     use crate::{Policy, PolicySet, Request};
 

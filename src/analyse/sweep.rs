@@ -19,7 +19,8 @@
 //! removes statements, and decided once per distinct key. The hashes are keyed per run from the operating
 //! system's randomness (`RandomState`), 128 bits: a collision would need about 2^64 distinct keys.
 
-use super::{Piece, count_decision, count_work};
+use super::ips::Piece;
+use super::{count_decision, count_work};
 use crate::compile::{CCondition, CStatement, CValues, PolicyRef, PolicySet};
 use crate::context::{ContextValue, Request, Scalar};
 use crate::decide::{Decision, Reason, condition};
@@ -623,7 +624,7 @@ pub(super) fn pieces(
 
 /// An address of one family outside the merged ranges `r` (ascending), if one is: the family's first address,
 /// or the one after a range.
-fn outside<A: Copy + Ord + From<u8> + super::Successor>(
+fn outside<A: Copy + Ord + From<u8> + super::ips::Successor>(
     r: &[(A, A)],
     ip: impl Fn(A) -> IpAddr,
 ) -> Option<IpAddr> {
@@ -659,10 +660,10 @@ fn put(req: &mut Request, key: &str, a: IpAddr) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{
-        DECISIONS, IpOutcome, WORK, all_addresses, decide_over_ips, decide_over_ips_sweep,
-        decide_over_ips_walk,
+    use super::super::ips::{
+        IpOutcome, all_addresses, decide_over_ips, decide_over_ips_sweep, decide_over_ips_walk,
     };
+    use super::super::{DECISIONS, WORK};
     use crate::{Policy, PolicySet, Request};
     use ipnet::IpNet;
     use proptest::prelude::*;

@@ -107,6 +107,62 @@ fn network_findings_and_report_import_one_way() {
     );
 }
 
+/// The modules of src/decide/ that a decision passes through, in order: each names (as `super::NAME`) only those
+/// before it, so the request, the condition kernel, the statement tests and the walk stay one-way.
+#[test]
+fn decide_modules_import_in_pipeline_order() {
+    let order = ["input", "condition", "statement", "lowered", "walk"];
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/decide");
+    let mut names = BTreeMap::new();
+    for (at, module) in order.iter().enumerate() {
+        let text = std::fs::read_to_string(dir.join(format!("{module}.rs"))).unwrap();
+        let code = text.split("#[cfg(test)]\nmod tests").next().unwrap();
+        let mut named = BTreeSet::new();
+        for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
+            for (k, other) in order.iter().enumerate() {
+                if k != at && line.contains(&format!("super::{other}")) {
+                    named.insert(*other);
+                    assert!(
+                        k < at,
+                        "decide/{module}.rs names decide/{other}.rs, which comes after it"
+                    );
+                }
+            }
+        }
+        names.insert(*module, named);
+    }
+    // The imports the order allows are there: the check above is not vacuous.
+    assert!(names["walk"].contains("statement") && names["walk"].contains("lowered"));
+    assert!(names["lowered"].contains("condition") && names["statement"].contains("input"));
+    assert!(names["condition"].is_empty() && names["input"].is_empty());
+}
+
+/// src/analyse/: the addresses (`ips`, with its `sweep`) are below the network origins (`reach`, with its `pairs`),
+/// which build on them; the addresses name nothing of the origins.
+#[test]
+fn analyse_addresses_do_not_import_reach() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/analyse");
+    let code = |m: &str| {
+        let text = std::fs::read_to_string(dir.join(format!("{m}.rs"))).unwrap();
+        text.split("#[cfg(test)]\nmod tests")
+            .next()
+            .unwrap()
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    for low in ["ips", "sweep"] {
+        for high in ["reach", "pairs"] {
+            assert!(
+                !code(low).contains(&format!("super::{high}")),
+                "analyse/{low}.rs names analyse/{high}.rs"
+            );
+        }
+    }
+    assert!(code("reach").contains("super::ips") && code("reach").contains("super::pairs"));
+}
+
 /// The parser's JSON tree is private to the crate: only the non-default `internals` feature (fuzz targets,
 /// benches, these tests) makes `parse::json` reachable, hidden from the documentation.
 #[test]
