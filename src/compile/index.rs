@@ -112,6 +112,7 @@ impl Gates {
 }
 
 impl ActionIndex {
+    /// The most pattern matches building an index may take (a few tens of milliseconds).
     pub(super) const BUDGET: usize = 1 << 22;
 
     /// The entry of `action` (any case), when the set names it.

@@ -137,6 +137,37 @@ fn decide_modules_import_in_pipeline_order() {
     assert!(names["condition"].is_empty() && names["input"].is_empty());
 }
 
+/// The modules of src/compile/ in the order compiling meets them: each names (as `super::NAME`) only those before
+/// it. The set builds its key table and action index, so the index names nothing of the set.
+#[test]
+fn compile_modules_import_in_pipeline_order() {
+    let order = ["place", "error", "policy", "keys", "index", "set"];
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/compile");
+    let mut names = BTreeMap::new();
+    for (at, module) in order.iter().enumerate() {
+        let text = std::fs::read_to_string(dir.join(format!("{module}.rs"))).unwrap();
+        let code = text.split("#[cfg(test)]\nmod tests").next().unwrap();
+        let mut named = BTreeSet::new();
+        for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
+            for (k, other) in order.iter().enumerate() {
+                if k != at && line.contains(&format!("super::{other}")) {
+                    named.insert(*other);
+                    assert!(
+                        k < at,
+                        "compile/{module}.rs names compile/{other}.rs, which comes after it"
+                    );
+                }
+            }
+        }
+        names.insert(*module, named);
+    }
+    // The imports the order allows are there: the check above is not vacuous.
+    assert!(names["set"].contains("index") && names["set"].contains("keys"));
+    assert!(names["set"].contains("policy") && names["index"].contains("place"));
+    assert!(names["policy"].contains("error") && names["error"].contains("place"));
+    assert!(names["place"].is_empty() && names["keys"].is_empty());
+}
+
 /// src/analyse/: the addresses (`ips`, with its `sweep`) are below the network origins (`reach`, with its `pairs`),
 /// which build on them; the addresses name nothing of the origins.
 #[test]
