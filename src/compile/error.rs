@@ -31,6 +31,8 @@ pub struct CompileError {
     pub diagnostic: Box<Diagnostic>,
     /// Every other error of the set, in the order of [`PolicySet::policies`], then of the statements; each
     /// has no `others` of its own.
+    ///
+    /// [`PolicySet::policies`]: crate::PolicySet::policies
     pub others: Vec<CompileError>,
 }
 

@@ -10,6 +10,8 @@ use std::fmt;
 pub enum PolicyRef {
     /// An SCP: (level, index in the level), levels numbered from 0 at the organisation's root down to the
     /// account, in the order [`PolicySetBuilder::scp_level`] added them. Written `scps[L][j]`.
+    ///
+    /// [`PolicySetBuilder::scp_level`]: crate::PolicySetBuilder::scp_level
     Scp(usize, usize),
     /// An RCP: (level, index in the level), numbered as for [`PolicyRef::Scp`]. Written `rcps[L][j]`.
     Rcp(usize, usize),

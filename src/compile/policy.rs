@@ -46,6 +46,8 @@ impl CompiledPolicy {
     /// Compile `policy` for a place of `at`'s kind (a resource-based policy as an ordinary one: see
     /// [`PolicySetBuilder::resource_as`] for trust and key policies). Every error is collected (see
     /// [`CompileError::errors`]).
+    ///
+    /// [`PolicySetBuilder::resource_as`]: crate::PolicySetBuilder::resource_as
     pub fn compile(policy: Policy, at: PolicyRef) -> Result<CompiledPolicy, CompileError> {
         CompiledPolicy::compile_as(policy, at, ResourceKind::Resource)
     }
