@@ -329,6 +329,9 @@ impl Inner {
     }
 }
 
+// The action index is built here, from the set's statements (`Inner::build_index`), so that index.rs, which holds
+// its types and what a decision reads of it, names nothing of the set.
+
 impl Gates {
     fn build(inner: &Inner) -> Gates {
         let present = |b: bool| b.then_some([0; MASK_WORDS]);
