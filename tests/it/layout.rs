@@ -107,15 +107,13 @@ fn network_findings_and_report_import_one_way() {
     );
 }
 
-/// The modules of src/decide/ that a decision passes through, in order: each names (as `super::NAME`) only those
-/// before it, so the request, the condition kernel, the statement tests and the walk stay one-way.
-#[test]
-fn decide_modules_import_in_pipeline_order() {
-    let order = ["input", "condition", "statement", "lowered", "walk"];
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/decide");
+/// What each module of `src/DIR/` names of its siblings in `order` (as `super::NAME`, outside comments and its
+/// tests), failing when one names a sibling that comes after it.
+fn imports_in_order<'a>(dir: &str, order: &[&'a str]) -> BTreeMap<&'a str, BTreeSet<&'a str>> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(dir);
     let mut names = BTreeMap::new();
     for (at, module) in order.iter().enumerate() {
-        let text = std::fs::read_to_string(dir.join(format!("{module}.rs"))).unwrap();
+        let text = std::fs::read_to_string(root.join(format!("{module}.rs"))).unwrap();
         let code = text.split("#[cfg(test)]\nmod tests").next().unwrap();
         let mut named = BTreeSet::new();
         for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
@@ -124,13 +122,24 @@ fn decide_modules_import_in_pipeline_order() {
                     named.insert(*other);
                     assert!(
                         k < at,
-                        "decide/{module}.rs names decide/{other}.rs, which comes after it"
+                        "{dir}/{module}.rs names {dir}/{other}.rs, which comes after it"
                     );
                 }
             }
         }
         names.insert(*module, named);
     }
+    names
+}
+
+/// The modules of src/decide/ that a decision passes through, in order: each names (as `super::NAME`) only those
+/// before it, so the request, the condition kernel, the statement tests and the walk stay one-way.
+#[test]
+fn decide_modules_import_in_pipeline_order() {
+    let names = imports_in_order(
+        "decide",
+        &["input", "condition", "statement", "lowered", "walk"],
+    );
     // The imports the order allows are there: the check above is not vacuous.
     assert!(names["walk"].contains("statement") && names["walk"].contains("lowered"));
     assert!(names["lowered"].contains("condition") && names["statement"].contains("input"));
@@ -141,26 +150,10 @@ fn decide_modules_import_in_pipeline_order() {
 /// it. The set builds its key table and action index, so the index names nothing of the set.
 #[test]
 fn compile_modules_import_in_pipeline_order() {
-    let order = ["place", "error", "policy", "keys", "index", "set"];
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/compile");
-    let mut names = BTreeMap::new();
-    for (at, module) in order.iter().enumerate() {
-        let text = std::fs::read_to_string(dir.join(format!("{module}.rs"))).unwrap();
-        let code = text.split("#[cfg(test)]\nmod tests").next().unwrap();
-        let mut named = BTreeSet::new();
-        for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
-            for (k, other) in order.iter().enumerate() {
-                if k != at && line.contains(&format!("super::{other}")) {
-                    named.insert(*other);
-                    assert!(
-                        k < at,
-                        "compile/{module}.rs names compile/{other}.rs, which comes after it"
-                    );
-                }
-            }
-        }
-        names.insert(*module, named);
-    }
+    let names = imports_in_order(
+        "compile",
+        &["place", "error", "policy", "keys", "index", "set"],
+    );
     // The imports the order allows are there: the check above is not vacuous.
     assert!(names["set"].contains("index") && names["set"].contains("keys"));
     assert!(names["set"].contains("policy") && names["index"].contains("place"));
