@@ -40,11 +40,29 @@ fn hash_words(key: &[u8], f: impl Fn(u64) -> u64) -> u64 {
 #[inline(always)]
 fn tail_word(key: &[u8]) -> u64 {
     let n = key.len();
-    match key.last_chunk::<8>() {
+    match last8(key) {
         Some(last) if n % 8 != 0 => u64::from_le_bytes(*last) >> (8 * (8 - n % 8)),
         Some(_) => 0,
         None => word(key),
     }
+}
+
+/// The last eight bytes of `b` (`b.last_chunk::<8>()`). In WebAssembly at `opt-level = "z"`, `last_chunk` stays a
+/// call into a checked `split_at`, called a few dozen times per decision (a tenth of a decision's time in Node);
+/// `get` and `first_chunk` are inlined.
+#[inline(always)]
+pub(crate) fn last8(b: &[u8]) -> Option<&[u8; 8]> {
+    #[cfg(target_arch = "wasm32")]
+    return last8_by_get(b);
+    #[cfg(not(target_arch = "wasm32"))]
+    return b.last_chunk::<8>();
+}
+
+/// [`last8`] through `get` (the WebAssembly form; tested natively against `last_chunk`).
+#[inline(always)]
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+fn last8_by_get(b: &[u8]) -> Option<&[u8; 8]> {
+    b.get(b.len().checked_sub(8)?..)?.first_chunk::<8>()
 }
 
 /// Each ASCII capital of the eight bytes of `w` lowercased; every other byte (non-ASCII included) unchanged.
@@ -159,6 +177,16 @@ fn eq_words_both(a: &[u8], b: &[u8], f: impl Fn(u64) -> u64, g: impl Fn(u64) -> 
 mod tests {
     use super::*;
     use crate::context::Shape;
+
+    #[test]
+    fn last8_by_get_is_last_chunk() {
+        let b: Vec<u8> = (0..20).collect();
+        for n in 0..=b.len() {
+            let t = &b[..n];
+            assert_eq!(last8_by_get(t), t.last_chunk::<8>(), "{n}");
+        }
+        assert_eq!(last8_by_get(&b), Some(&[12, 13, 14, 15, 16, 17, 18, 19]));
+    }
 
     /// The word-at-a-time helpers agree with their byte-at-a-time definitions on every length from 0 to 40,
     /// ASCII letters of both cases, the bytes around `A`/`Z`/`a`/`z`, and non-ASCII bytes.

@@ -480,7 +480,7 @@ fn second(t: &[u8]) -> u64 {
 /// The first and last eight bytes of `t` as words; for fewer than eight, its bytes zero-padded, and 0.
 #[inline(always)]
 fn ends(t: &[u8]) -> (u64, u64) {
-    match (t.first_chunk::<8>(), t.last_chunk::<8>()) {
+    match (t.first_chunk::<8>(), crate::bytes::last8(t)) {
         (Some(f), Some(l)) => (u64::from_le_bytes(*f), u64::from_le_bytes(*l)),
         _ => (word(t), 0),
     }

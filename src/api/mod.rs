@@ -22,12 +22,14 @@
 
 pub mod case;
 mod flow;
+mod held;
 mod input;
 mod lint;
 mod place;
 mod set;
 
 pub use flow::{PresignInput, ReachEndpoint, ReachInput, Reached};
+pub use held::{HeldFields, KEPT};
 pub use input::Doc;
 pub use lint::{LintDiagnostic, LintInput, Linted, Related, lint, lint_json};
 pub use place::{Place, place};

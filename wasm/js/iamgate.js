@@ -70,19 +70,81 @@ function guarded(run, onTrap, asText = false) {
 
 const DECISIONS = ["Allow", "ExplicitDeny", "ImplicitDeny"];
 const encoder = new TextEncoder();
-let input = null; // a view of the module's input buffer (inputBuffer), in its memory
 
-/** Write `s` as UTF-8 into the module's input buffer (no copy through JavaScript, nothing to free); its length. */
-function toInput(s) {
-  // At most 3 bytes per UTF-16 unit. A view goes stale when the memory grows: its buffer is then detached and
-  // its length 0, so the length check catches that too (and costs less than comparing memory.buffer).
-  const need = s.length * 3;
-  if (input === null || input.length < need) {
-    const len = Math.max(need, 1024);
-    input = new Uint8Array(memory.buffer, bg.inputBuffer(len), len);
-  }
-  return encoder.encodeInto(s, input).written;
+// decideFast's fields are held by the module between calls (HeldFields): a call sends only the fields that are not
+// equal (===) to the ones sent at their places before, so a caller sweeping addresses sends only the address. A
+// field sent is written into the module's input buffer (inputBuffer), its start and length into the spans buffer
+// (inputSpans); a field not sent has the start KEPT there.
+const MAX_FIELDS = 3 + 2 * 32; // principal, action, resource, and up to 32 context keys with their values
+const KEPT = 0xffffffff;
+let bytes = null; // a view of the input buffer
+let spans = null; // a view of the spans buffer
+let capacity = 0; // the input buffer's length
+let end = 0; // bytes written by this call
+const sent = []; // the field sent at each place and held by the module (none after a refusal or a trap)
+
+/** (Re)make the views, the input buffer at least `need` bytes. A view goes stale when the memory grows: its buffer
+ * is then detached and its length 0. */
+function views(need) {
+  if (need > capacity) capacity = Math.max(need, 2 * capacity, 1024);
+  const at = bg.inputBuffer(capacity);
+  const spansAt = bg.inputSpans(MAX_FIELDS * 2);
+  bytes = new Uint8Array(memory.buffer, at, capacity);
+  spans = new Uint32Array(memory.buffer, spansAt, MAX_FIELDS * 2);
 }
+
+/** Send field `i`, `s`, unless it is the one held there; false when the input buffer has no room for it. */
+function put(i, s) {
+  if (sent[i] === s) {
+    spans[2 * i] = KEPT;
+    return true;
+  }
+  const n = s.length;
+  const at = end;
+  if (at + 3 * n > capacity) return false; // at most 3 bytes per UTF-16 unit
+  let j = 0;
+  for (; j < n; j++) {
+    const c = s.charCodeAt(j);
+    if (c > 0x7f) break;
+    bytes[at + j] = c;
+  }
+  if (j < n) j = encoder.encodeInto(s, bytes.subarray(at)).written; // not ASCII: as UTF-8, from its start
+  spans[2 * i] = at;
+  spans[2 * i + 1] = j;
+  end = at + j;
+  sent[i] = s;
+  return true;
+}
+
+const str = (v) => (typeof v === "string" ? v : String(v));
+
+/** Send a request's fields (see above): how many, or -1 when it needs the JSON path (a list as a value, more
+ * than 32 context keys). */
+function putFields(request) {
+  if (bytes === null || bytes.length === 0) views(0);
+  const ctx = request.context;
+  for (;;) {
+    end = 0;
+    let ok = put(0, str(request.principal ?? "")) && put(1, str(request.action)) && put(2, str(request.resource));
+    let i = 3;
+    for (const k in ctx) {
+      const v = ctx[k];
+      if (Array.isArray(v) || i === MAX_FIELDS) {
+        sent.length = 0; // what was sent is not held: the module does not see this call
+        return -1;
+      }
+      ok = ok && put(i, k) && put(i + 1, str(v));
+      i += 2;
+    }
+    if (ok) return i;
+    // No room: every field again, into a buffer that holds them all.
+    sent.length = 0;
+    let need = str(request.principal ?? "").length + str(request.action).length + str(request.resource).length;
+    for (const k in ctx) need += k.length + str(ctx[k]).length;
+    views(3 * need);
+  }
+}
+
 const retiredAfterTrap = "this set was retired after an internal error; compile it again";
 const text = (x) => (typeof x === "string" ? x : JSON.stringify(x));
 
@@ -164,27 +226,24 @@ export class PolicySet {
   /** The decision alone ("Allow", "ExplicitDeny" or "ImplicitDeny"), by the fastest path: no JSON on either side.
    * Lists as context values, or a resource_account, take the JSON path; a refused request answers its failure. */
   decideFast(request) {
-    const ctx = request.context;
-    let fields = (request.principal ?? "") + "\x1f" + request.action + "\x1f" + request.resource;
-    let simple = request.resource_account === undefined;
-    for (const k in ctx) {
-      const v = ctx[k];
-      if (Array.isArray(v)) simple = false;
-      fields += "\x1f" + k + "\x1f" + v;
-    }
-    if (simple && this.#retired === null && this.#inner !== null) {
-      // Not through guarded(): no closure per call on this path. A trap is handled as guarded() does.
-      let code;
-      try {
-        code = this.#inner.decideInput(toInput(fields));
-      } catch (e) {
-        code = guarded(() => {
-          throw e;
-        });
-        this.#retired = retiredAfterTrap;
-        return code;
+    if (request.resource_account === undefined && this.#retired === null && this.#inner !== null) {
+      const fields = putFields(request);
+      if (fields > 0) {
+        // Not through guarded(): no closure per call on this path. A trap is handled as guarded() does.
+        let code;
+        try {
+          code = this.#inner.decideSpans(fields);
+        } catch (e) {
+          sent.length = 0;
+          code = guarded(() => {
+            throw e;
+          });
+          this.#retired = retiredAfterTrap;
+          return code;
+        }
+        if (code >= 0) return DECISIONS[code];
+        sent.length = 0; // refused: the module may hold no field
       }
-      if (code >= 0) return DECISIONS[code];
     }
     const answer = this.decide(request);
     return answer.result === "success" ? answer.decision : answer;

@@ -7,7 +7,7 @@
 //! records its message before the module traps, and the JavaScript wrapper (`iamgate.js`) catches the trap,
 //! answers a failure with that message and starts a fresh instance.
 
-use iamgate::api::{self, Answer, ApiError, Compiled};
+use iamgate::api::{self, Answer, ApiError, Compiled, HeldFields};
 use iamgate::{Decision, KeyLayout};
 use std::cell::{OnceCell, RefCell};
 use wasm_bindgen::prelude::*;
@@ -17,6 +17,10 @@ thread_local! {
     /// The input buffer of `decideInput`: the wrapper writes a request's fields into it (`TextEncoder.encodeInto`
     /// straight into the module's memory), so a decision allocates nothing and copies the fields once.
     static INPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    /// The spans of `decideSpans`: a start and a length in the input buffer for each field, or `KEPT`.
+    static SPANS: RefCell<Vec<u32>> = const { RefCell::new(Vec::new()) };
+    /// The fields of the last `decideSpans` request, whatever the set: the wrapper sends only those that changed.
+    static HELD: RefCell<HeldFields> = RefCell::new(HeldFields::default());
 }
 
 /// The address of the input buffer in the module's memory, grown to at least `len` bytes. The address stays valid
@@ -24,6 +28,20 @@ thread_local! {
 #[wasm_bindgen(js_name = inputBuffer)]
 pub fn input_buffer(len: usize) -> *mut u8 {
     INPUT.with(|b| match b.try_borrow_mut() {
+        Ok(mut b) => {
+            if b.len() < len {
+                b.resize(len, 0);
+            }
+            b.as_mut_ptr()
+        }
+        Err(_) => std::ptr::null_mut(),
+    })
+}
+
+/// The address of the spans buffer (`decideSpans`), grown to at least `len` numbers; as [`input_buffer`].
+#[wasm_bindgen(js_name = inputSpans)]
+pub fn input_spans(len: usize) -> *mut u32 {
+    SPANS.with(|b| match b.try_borrow_mut() {
         Ok(mut b) => {
             if b.len() < len {
                 b.resize(len, 0);
@@ -161,6 +179,43 @@ impl PolicySet {
             match b.get(..len).map(std::str::from_utf8) {
                 Some(Ok(fields)) => self.decide_fields(fields),
                 _ => -1,
+            }
+        })
+    }
+
+    /// Decide the request of `fields` fields (principal, action, resource, then key and value pairs) whose new
+    /// fields lie in the input buffer where the first `2 * fields` numbers of the spans buffer say (start and
+    /// length, or `KEPT` for the field of the last call): see `HeldFields`. Answers as
+    /// [`PolicySet::decide_fields`]; after -1 no field is held.
+    #[wasm_bindgen(js_name = decideSpans)]
+    pub fn decide_spans(&self, fields: usize) -> i32 {
+        let taken = INPUT.with(|b| {
+            SPANS.with(|s| {
+                HELD.with(|h| {
+                    let (Ok(b), Ok(s), Ok(mut h)) =
+                        (b.try_borrow(), s.try_borrow(), h.try_borrow_mut())
+                    else {
+                        return false;
+                    };
+                    let spans = fields.checked_mul(2).and_then(|n| s.get(..n));
+                    spans.is_some_and(|spans| h.take(&b, spans).is_ok())
+                })
+            })
+        });
+        if !taken {
+            return -1;
+        }
+        HELD.with(|h| {
+            let Ok(h) = h.try_borrow() else { return -1 };
+            let layout = match self.layout.get() {
+                None if fields > 3 => Some(self.layout.get_or_init(|| h.layout(&self.inner))),
+                layout => layout,
+            };
+            match h.decide(&self.inner, layout) {
+                Ok(Decision::Allow) => 0,
+                Ok(Decision::ExplicitDeny) => 1,
+                Ok(Decision::ImplicitDeny) => 2,
+                Err(_) => -1,
             }
         })
     }
