@@ -24,31 +24,46 @@ const pub = { ...base, context: { "aws:SourceIp": "165.225.10.1", "aws:ViaAWSSer
 const viaText = JSON.stringify(viaEndpoint);
 const pubText = JSON.stringify(pub);
 
+// A sweep over addresses: each call's address differs from the last one's (4,096 of them, all in the ranges that
+// decide alike), so decideFast sends that field on every call.
+const sweep = (r, key, prefix) =>
+  Array.from({ length: 4096 }, (_, i) => ({ ...r, context: { ...r.context, [key]: `${prefix}.${i >> 8}.${i & 255}` } }));
+const viaSweep = sweep(viaEndpoint, "aws:VpcSourceIp", "10.20"); // in 10.20.0.0/16
+const pubSweep = sweep(pub, "aws:SourceIp", "165.225"); // in 165.225.0.0/16
+
 const sets = [];
+const modules = [];
 for (const dir of dirs) {
   const { load } = await import(pathToFileURL(join(dir, "iamgate.js")).href);
   const iamgate = await load(readFileSync(join(dir, "iamgate_wasm_bg.wasm")));
   sets.push(iamgate.compile(policies).set);
+  modules.push(iamgate);
 }
 
 // Each package gets its own copy of each timed loop (a fresh function per package), so that V8's type feedback
 // at the call sites stays monomorphic: with one shared loop, A/B runs slow down both sides.
-const loop = (call, set, arg) => new Function("set", "arg", "n", `for (let k = 0; k < n; k++) ${call}; return ${call};`).bind(null, set, arg);
+const loop = (call, set, arg, g) =>
+  new Function("set", "arg", "g", "n", `let r; for (let k = 0; k < n; k++) r = ${call}; return r;`).bind(null, set, arg, g);
 const benches = [
   ["decideJson via_endpoint (text in, text out)", "set.decideJson(arg)", viaText, '"Allow"'],
   ["decideJson public", "set.decideJson(arg)", pubText, '"ExplicitDeny"'],
   ["decide via_endpoint (object in, object out)", "JSON.stringify(set.decide(arg).decision)", viaEndpoint, "Allow"],
   ["decideFast via_endpoint (fields, no JSON)", "set.decideFast(arg)", viaEndpoint, "Allow"],
   ["decideFast public", "set.decideFast(arg)", pub, "ExplicitDeny"],
+  ["decideFast via_endpoint, a new address each call", "set.decideFast(arg[k & 4095])", viaSweep, "Allow"],
+  ["decideFast public, a new address each call", "set.decideFast(arg[k & 4095])", pubSweep, "ExplicitDeny"],
+  // Every field sent on every call, as for a caller whose fields all change (a package without forgetFields
+  // sends every field anyway).
+  ["decideFast via_endpoint, every field sent", "(g.forgetFields?.(), set.decideFast(arg))", viaEndpoint, "Allow"],
   ["explain via_endpoint", "JSON.stringify(set.explain(arg).decision)", viaEndpoint, "Allow"],
 ];
 
 const us = (ns) => (ns / 1000).toFixed(3);
 for (const [name, call, arg, expect] of benches) {
   const n = name.startsWith("explain") ? 2000 : 20000;
-  const runs = sets.map((set) => loop(call, set, arg));
+  const runs = sets.map((set, i) => loop(call, set, arg, modules[i]));
   const rounds = sets.map(() => []);
-  for (const run of runs) if (!run(0).includes(expect)) throw new Error(`${name}: expected ${expect}`);
+  for (const run of runs) if (!run(1).includes(expect)) throw new Error(`${name}: expected ${expect}`);
   for (let r = 0; r < 9; r++) {
     runs.forEach((run, i) => {
       const t0 = process.hrtime.bigint();

@@ -190,7 +190,8 @@ export declare class PolicySet {
   decide(request: Request | string): Answer<Decided>;
   /** JSON text in, JSON text out (the fastest path). */
   decideJson(request: string): string;
-  /** The decision alone, by the fastest path (no JSON); a refused request answers its failure. */
+  /** The decision alone, by the fastest path (no JSON; only the fields that changed since the last call are sent
+   * to the module); a refused request answers its failure. */
   decideFast(request: Request): Decision | { result: "failure"; errors: ApiError[] };
   explain(request: Request | string): Answer<Explained>;
   presign(input: PresignInput | string): Answer<Presigned>;
@@ -205,6 +206,9 @@ export interface Iamgate {
   readonly panics: number;
   lint(policy: string, kind?: PolicyKind): Answer<Linted>;
   compile(policies: PolicySetInput | string): Answer<{ set: PolicySet }>;
+  /** Forget the fields decideFast holds between calls (it sends only those that changed): the next call sends
+   * every field. Never needed for correct decisions. */
+  forgetFields(): void;
   panicForTests(): Answer<{}>;
 }
 

@@ -79,41 +79,27 @@ const MAX_FIELDS = 3 + 2 * 32; // principal, action, resource, and up to 32 cont
 const KEPT = 0xffffffff;
 let bytes = null; // a view of the input buffer
 let spans = null; // a view of the spans buffer
-let capacity = 0; // the input buffer's length
-let end = 0; // bytes written by this call
 const sent = []; // the field sent at each place and held by the module (none after a refusal or a trap)
+const todo = new Uint8Array(MAX_FIELDS); // the places of the fields this call sends, in order
+let todoCount = 0;
+let todoLength = 0; // their UTF-16 units in all
 
 /** (Re)make the views, the input buffer at least `need` bytes. A view goes stale when the memory grows: its buffer
  * is then detached and its length 0. */
 function views(need) {
-  if (need > capacity) capacity = Math.max(need, 2 * capacity, 1024);
+  const capacity = Math.max(need, 2 * (bytes === null ? 0 : bytes.length), 1024);
   const at = bg.inputBuffer(capacity);
   const spansAt = bg.inputSpans(MAX_FIELDS * 2);
   bytes = new Uint8Array(memory.buffer, at, capacity);
   spans = new Uint32Array(memory.buffer, spansAt, MAX_FIELDS * 2);
 }
 
-/** Send field `i`, `s`, unless it is the one held there; false when the input buffer has no room for it. */
-function put(i, s) {
-  if (sent[i] === s) {
-    spans[2 * i] = KEPT;
-    return true;
-  }
-  const n = s.length;
-  const at = end;
-  if (at + 3 * n > capacity) return false; // at most 3 bytes per UTF-16 unit
-  let j = 0;
-  for (; j < n; j++) {
-    const c = s.charCodeAt(j);
-    if (c > 0x7f) break;
-    bytes[at + j] = c;
-  }
-  if (j < n) j = encoder.encodeInto(s, bytes.subarray(at)).written; // not ASCII: as UTF-8, from its start
-  spans[2 * i] = at;
-  spans[2 * i + 1] = j;
-  end = at + j;
+/** Field `i` is `s`: to be sent unless it is the one held there. */
+function mark(i, s) {
+  if (sent[i] === s) return;
   sent[i] = s;
-  return true;
+  todo[todoCount++] = i;
+  todoLength += s.length;
 }
 
 const str = (v) => (typeof v === "string" ? v : String(v));
@@ -121,28 +107,58 @@ const str = (v) => (typeof v === "string" ? v : String(v));
 /** Send a request's fields (see above): how many, or -1 when it needs the JSON path (a list as a value, more
  * than 32 context keys). */
 function putFields(request) {
-  if (bytes === null || bytes.length === 0) views(0);
   const ctx = request.context;
-  for (;;) {
-    end = 0;
-    let ok = put(0, str(request.principal ?? "")) && put(1, str(request.action)) && put(2, str(request.resource));
-    let i = 3;
-    for (const k in ctx) {
-      const v = ctx[k];
-      if (Array.isArray(v) || i === MAX_FIELDS) {
-        sent.length = 0; // what was sent is not held: the module does not see this call
-        return -1;
-      }
-      ok = ok && put(i, k) && put(i + 1, str(v));
-      i += 2;
+  todoCount = 0;
+  todoLength = 0;
+  mark(0, str(request.principal ?? ""));
+  mark(1, str(request.action));
+  mark(2, str(request.resource));
+  let n = 3;
+  for (const k in ctx) {
+    const v = ctx[k];
+    if (Array.isArray(v) || n === MAX_FIELDS) {
+      sent.length = 0; // what was marked is not held: the module does not see this call
+      return -1;
     }
-    if (ok) return i;
-    // No room: every field again, into a buffer that holds them all.
-    sent.length = 0;
-    let need = str(request.principal ?? "").length + str(request.action).length + str(request.resource).length;
-    for (const k in ctx) need += k.length + str(ctx[k]).length;
-    views(3 * need);
+    mark(n, k);
+    mark(n + 1, str(v));
+    n += 2;
   }
+  // At most 3 bytes per UTF-16 unit. A stale view has length 0.
+  if (bytes === null || bytes.length < 3 * todoLength) views(3 * todoLength);
+  for (let i = 0; i < n; i++) spans[2 * i] = KEPT;
+  let at = 0;
+  if (todoLength <= 32) {
+    // A few short fields (a new address): byte by byte, each ASCII character as its byte.
+    for (let t = 0; t < todoCount; t++) {
+      const i = todo[t];
+      const s = sent[i];
+      let j = 0;
+      for (; j < s.length; j++) {
+        const c = s.charCodeAt(j);
+        if (c > 0x7f) break;
+        bytes[at + j] = c;
+      }
+      if (j < s.length) j = encoder.encodeInto(s, bytes.subarray(at)).written; // not ASCII: from its start
+      spans[2 * i] = at;
+      spans[2 * i + 1] = j;
+      at += j;
+    }
+    return n;
+  }
+  // Longer: joined and encoded at once; when that is one byte per unit (ASCII), each field's bytes are its units.
+  let joined = "";
+  for (let t = 0; t < todoCount; t++) joined += sent[todo[t]];
+  const ascii = encoder.encodeInto(joined, bytes).written === joined.length;
+  for (let t = 0; t < todoCount; t++) {
+    const i = todo[t];
+    const s = sent[i];
+    const len = ascii ? s.length : encoder.encodeInto(s, bytes.subarray(at)).written;
+    spans[2 * i] = at;
+    spans[2 * i + 1] = len;
+    at += len;
+  }
+  return n;
 }
 
 const retiredAfterTrap = "this set was retired after an internal error; compile it again";
@@ -177,6 +193,12 @@ class Iamgate {
         c.free();
       }
     });
+  }
+
+  /** Forget the fields decideFast holds: the next call sends every field, as a caller whose fields all change
+   * does on each call (a benchmark measures that so). Never needed for correct decisions. */
+  forgetFields() {
+    for (let i = 0; i < sent.length; i++) sent[i] = undefined;
   }
 
   /** Panic inside the module on purpose (tests use it to check the recovery). */
