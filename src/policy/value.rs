@@ -206,7 +206,11 @@ fn parse_dotted_quad(b: &[u8]) -> Option<std::net::Ipv4Addr> {
     if !(7..=15).contains(&b.len()) {
         return None;
     }
-    let digit = |at: usize| b.get(at).map(|c| c.wrapping_sub(b'0')).filter(|&d| d < 10);
+    // A function, not a closure: in WebAssembly at `opt-level = "z"` the closure stayed a call per digit.
+    #[cfg_attr(target_arch = "wasm32", inline(always))]
+    fn digit(b: &[u8], at: usize) -> Option<u8> {
+        b.get(at).map(|c| c.wrapping_sub(b'0')).filter(|&d| d < 10)
+    }
     let mut octets = [0u8; 4];
     let mut at = 0;
     for (i, o) in octets.iter_mut().enumerate() {
@@ -217,16 +221,16 @@ fn parse_dotted_quad(b: &[u8]) -> Option<std::net::Ipv4Addr> {
             at += 1;
         }
         // One to three digits, no leading zero, at most 255.
-        let first = digit(at)?;
+        let first = digit(b, at)?;
         let mut v = u32::from(first);
         at += 1;
-        if let Some(d) = digit(at) {
+        if let Some(d) = digit(b, at) {
             if first == 0 {
                 return None;
             }
             v = v * 10 + u32::from(d);
             at += 1;
-            if let Some(d) = digit(at) {
+            if let Some(d) = digit(b, at) {
                 v = v * 10 + u32::from(d);
                 at += 1;
             }
