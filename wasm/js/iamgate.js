@@ -102,10 +102,16 @@ function mark(i, s) {
   todoLength += s.length;
 }
 
+/** -1: the request takes the JSON path. What was marked is not held: the module does not see this call. */
+function refuse() {
+  sent.length = 0;
+  return -1;
+}
+
 const str = (v) => (typeof v === "string" ? v : String(v));
 
 /** Send a request's fields (see above): how many, or -1 when it needs the JSON path (a list as a value, more
- * than 32 context keys). */
+ * than 32 context keys, a lone surrogate). */
 function putFields(request) {
   const ctx = request.context;
   todoCount = 0;
@@ -116,10 +122,7 @@ function putFields(request) {
   let n = 3;
   for (const k in ctx) {
     const v = ctx[k];
-    if (Array.isArray(v) || n === MAX_FIELDS) {
-      sent.length = 0; // what was marked is not held: the module does not see this call
-      return -1;
-    }
+    if (Array.isArray(v) || n === MAX_FIELDS) return refuse();
     mark(n, k);
     mark(n + 1, str(v));
     n += 2;
@@ -139,7 +142,11 @@ function putFields(request) {
         if (c > 0x7f) break;
         bytes[at + j] = c;
       }
-      if (j < s.length) j = encoder.encodeInto(s, bytes.subarray(at)).written; // not ASCII: from its start
+      if (j < s.length) {
+        // Not ASCII: as UTF-8, from its start. A lone surrogate takes the JSON path, which refuses it.
+        if (!s.isWellFormed()) return refuse();
+        j = encoder.encodeInto(s, bytes.subarray(at)).written;
+      }
       spans[2 * i] = at;
       spans[2 * i + 1] = j;
       at += j;
@@ -153,6 +160,7 @@ function putFields(request) {
   for (let t = 0; t < todoCount; t++) {
     const i = todo[t];
     const s = sent[i];
+    if (!ascii && !s.isWellFormed()) return refuse();
     const len = ascii ? s.length : encoder.encodeInto(s, bytes.subarray(at)).written;
     spans[2 * i] = at;
     spans[2 * i + 1] = len;

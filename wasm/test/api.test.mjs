@@ -169,3 +169,61 @@ test("decideFast passes non-ASCII and long fields as UTF-8, and keeps deciding a
   }
   set.free();
 });
+
+test("decideFast sends only the fields that changed and decides as decide() on every call of a long sequence", () => {
+  // Two sets decided in turn (the fields held are shared by all sets), fields that repeat, change, grow past the
+  // short path (32 units), carry non-ASCII text and lone surrogates; refused values, lists (the JSON path) and a
+  // growth of the module's memory (which detaches the package's views of it) in between.
+  const allow = (cond) => JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "s3:*", Resource: "*", Condition: cond }] });
+  const long = "team-" + "x".repeat(40);
+  const a = iamgate.compile({
+    identity_policies: [allow({ IpAddress: { "aws:SourceIp": "10.0.0.0/8" }, StringEquals: { "aws:PrincipalTag/team": ["équipe-𝔸", "x", long] } })],
+  }).set;
+  const b = iamgate.compile({
+    identity_policies: [
+      allow({ StringNotLike: { "aws:PrincipalTag/team": "*𝔸*" } }),
+      JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Deny", Action: "s3:PutObject", Resource: "*", Condition: { StringEquals: { "aws:SourceVpc": "vpc-2" } } }] }),
+    ],
+    permissions_boundary: allow({ StringEqualsIfExists: { "aws:SourceVpc": ["vpc-1", "vpc-é"] } }),
+  }).set;
+  let seed = 12345;
+  const next = (n) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return Math.floor(seed / 65536) % n; // the high bits: the low ones of this generator repeat quickly
+  };
+  const pick = (xs) => xs[next(xs.length)];
+  const teams = ["équipe-𝔸", "x", "y", long, long + "é", "\ud800", "𝔸", ""];
+  const counts = { Allow: 0, ExplicitDeny: 0, ImplicitDeny: 0, failure: 0 };
+  for (let k = 0; k < 3000; k++) {
+    const ctx = {};
+    const keys = ["aws:SourceIp", "aws:PrincipalTag/team", "aws:SourceVpc"].filter(() => next(4) > 0);
+    if (next(2)) keys.reverse();
+    for (const key of keys) {
+      if (key === "aws:SourceIp") ctx[key] = next(20) === 0 ? "not-an-address" : `${pick(["10", "192"])}.${next(256)}.${next(3)}.1`;
+      else if (key === "aws:SourceVpc") ctx[key] = next(30) === 0 ? ["vpc-1"] : pick(["vpc-1", "vpc-é", "vpc-2"]);
+      else ctx[key] = pick(teams);
+    }
+    const req = {
+      principal: pick([undefined, "arn:aws:iam::111122223333:role/R", "arn:aws:iam::111122223333:role/Ré"]),
+      action: pick(["s3:GetObject", "s3:PutObject"]),
+      resource: pick(["arn:aws:s3:::b/k", "arn:aws:s3:::b/" + "k".repeat(40)]),
+      context: ctx,
+    };
+    const set = next(3) ? a : b;
+    const want = set.decide(req);
+    const got = set.decideFast(req);
+    if (want.result === "failure") {
+      assert.equal(got.result, "failure", JSON.stringify(req));
+      counts.failure += 1;
+    } else {
+      assert.equal(got, want.decision, JSON.stringify(req));
+      counts[got] += 1;
+    }
+    if (k % 500 === 250) iamgate.forgetFields();
+    if (k === 1000) iamgate.lint("[" + " ".repeat(8 << 20) + "]"); // 8 MB through the module: its memory grows
+  }
+  // The sequence exercises every outcome.
+  for (const [what, n] of Object.entries(counts)) assert.ok(n > 30, `${what}: ${n}`);
+  a.free();
+  b.free();
+});
