@@ -14,8 +14,8 @@ use wasm_bindgen::prelude::*;
 
 thread_local! {
     static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
-    /// The input buffer of `decideInput`: the wrapper writes a request's fields into it (`TextEncoder.encodeInto`
-    /// straight into the module's memory), so a decision allocates nothing and copies the fields once.
+    /// The input buffer of `decideSpans`: the wrapper writes a request's new fields into it, straight into the
+    /// module's memory, so a decision allocates nothing and copies each new field once.
     static INPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     /// The spans of `decideSpans`: a start and a length in the input buffer for each field, or `KEPT`.
     static SPANS: RefCell<Vec<u32>> = const { RefCell::new(Vec::new()) };
@@ -99,7 +99,7 @@ pub fn lint(input: &str) -> String {
 #[wasm_bindgen]
 pub struct PolicySet {
     inner: Compiled,
-    /// The context keys of the first `decideFields` call that had any, resolved once: later calls whose keys come
+    /// The context keys of the first `decideSpans` call that had any, resolved once: later calls whose keys come
     /// in the same order skip the lookups. The decision never depends on it (a key it does not hold is looked up).
     layout: OnceCell<KeyLayout>,
 }
@@ -150,43 +150,11 @@ impl PolicySet {
         self.inner.decide(request).to_json()
     }
 
-    /// Decide a request given as fields joined by U+001F (principal, action, resource, then key and value
-    /// pairs; single values): 0 Allow, 1 ExplicitDeny, 2 ImplicitDeny, -1 when the fields are refused (then
-    /// `decide` on the JSON request says why). No JSON on either side.
-    #[wasm_bindgen(js_name = decideFields)]
-    pub fn decide_fields(&self, fields: &str) -> i32 {
-        let layout = self.layout.get();
-        let layout = match layout {
-            None if fields.bytes().filter(|&b| b == 0x1f).count() > 2 => {
-                Some(self.layout.get_or_init(|| self.inner.fields_layout(fields)))
-            }
-            _ => layout,
-        };
-        match self.inner.decide_fields_with(layout, fields) {
-            Ok(Decision::Allow) => 0,
-            Ok(Decision::ExplicitDeny) => 1,
-            Ok(Decision::ImplicitDeny) => 2,
-            Err(_) => -1,
-        }
-    }
-
-    /// [`PolicySet::decide_fields`] on the first `len` bytes of the input buffer (see `inputBuffer`): no
-    /// argument to copy or free. -1 also when they are not UTF-8 or `len` is past the buffer's end.
-    #[wasm_bindgen(js_name = decideInput)]
-    pub fn decide_input(&self, len: usize) -> i32 {
-        INPUT.with(|b| {
-            let Ok(b) = b.try_borrow() else { return -1 };
-            match b.get(..len).map(std::str::from_utf8) {
-                Some(Ok(fields)) => self.decide_fields(fields),
-                _ => -1,
-            }
-        })
-    }
-
-    /// Decide the request of `fields` fields (principal, action, resource, then key and value pairs) whose new
-    /// fields lie in the input buffer where the first `2 * fields` numbers of the spans buffer say (start and
-    /// length, or `KEPT` for the field of the last call): see `HeldFields`. Answers as
-    /// [`PolicySet::decide_fields`]; after -1 no field is held.
+    /// Decide the request of `fields` fields (principal, action, resource, then key and value pairs; single
+    /// values) whose new fields lie in the input buffer where the first `2 * fields` numbers of the spans buffer
+    /// say (start and length, or `KEPT` for the field of the last call): see `HeldFields`. 0 Allow, 1
+    /// ExplicitDeny, 2 ImplicitDeny, -1 when the fields are refused (then `decide` on the JSON request says why;
+    /// the module may then hold no field). No JSON on either side.
     #[wasm_bindgen(js_name = decideSpans)]
     pub fn decide_spans(&self, fields: usize) -> i32 {
         let taken = INPUT.with(|b| {
