@@ -264,6 +264,43 @@ mod tests {
         }
     }
 
+    /// Fields anywhere in the buffer, in any order, overlapping, with bytes that are not UTF-8 between them or
+    /// without.
+    #[test]
+    fn fields_lie_anywhere_in_the_buffer() {
+        let set = set();
+        let mut held = HeldFields::default();
+        for gap in [&b""[..], b"\xff", b"\xc3"] {
+            let mut bytes = Vec::from("x".as_bytes());
+            bytes.extend_from_slice(gap);
+            let at = |bytes: &mut Vec<u8>, t: &str| {
+                let start = bytes.len() as u32;
+                bytes.extend_from_slice(t.as_bytes());
+                [start, t.len() as u32]
+            };
+            let (value, key) = (at(&mut bytes, "x"), at(&mut bytes, "aws:PrincipalTag/t"));
+            let (resource, action) = (at(&mut bytes, "*"), at(&mut bytes, "s3:GetObject"));
+            let spans = [[0, 0], action, resource, key, value].concat();
+            held.take(&bytes, &spans).unwrap();
+            assert_eq!(held.decide(&set, None), Ok(Decision::Allow), "{gap:?}");
+            // The value `x` is also the buffer's first byte.
+            let spans = [[0, 0], action, resource, key, [0, 1]].concat();
+            held.take(&bytes, &spans).unwrap();
+            assert_eq!(held.decide(&set, None), Ok(Decision::Allow), "{gap:?}");
+            // The first two bytes: `x` and the gap's first byte, if any.
+            let spans = [[0, 0], action, resource, key, [0, 2]].concat();
+            let want = match gap {
+                [] => Ok(()), // `xx`
+                _ => Err("field 4 is not UTF-8".to_string()),
+            };
+            assert_eq!(
+                held.take(&bytes, &spans).map_err(|e| e.message),
+                want,
+                "{gap:?}"
+            );
+        }
+    }
+
     #[test]
     fn malformed_spans_are_refused_and_forget_every_field() {
         let set = set();
@@ -303,6 +340,12 @@ mod tests {
         let (bad, spans) = send(&[Some(""), Some("s3:GetObject"), Some("é")]);
         let cut = [spans.get(..4).unwrap(), &[spans[4], 1]].concat();
         assert_eq!(refused(&mut held, &bad, &cut), "field 2 is not UTF-8");
+        // Valid UTF-8 as a whole, but a field that starts inside `é`.
+        let bytes = "s3:GetObjecté*".as_bytes();
+        assert_eq!(
+            refused(&mut held, bytes, &[0, 0, 0, 12, 13, 2]),
+            "field 2 is not UTF-8"
+        );
         let (bytes, spans) = send(&[
             Some(""),
             Some("s3:GetObject"),
