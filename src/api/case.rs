@@ -173,14 +173,16 @@ pub(crate) fn warnings(
 
 /// Read one request object (the Case contract's `request`) from JSON text; errors name `$.request...` paths.
 pub(crate) fn parse_request(text: &str, limits: &Limits) -> Result<Request, CaseError> {
-    let root = json::parse(text, limits).map_err(|e| CaseError::not_json(text, e))?;
-    Reader {
-        text,
-        limits,
-        lint: std::cell::RefCell::new(Vec::new()),
-        listed: None,
-    }
-    .request(&root)
+    json::with_parsed(text, limits, |root| {
+        let root = root.map_err(|e| CaseError::not_json(text, e))?;
+        Reader {
+            text,
+            limits,
+            lint: std::cell::RefCell::new(Vec::new()),
+            listed: None,
+        }
+        .request(&root)
+    })
 }
 
 impl Case {
@@ -302,19 +304,21 @@ impl Case {
 
     /// Parse a case. On error, the case's `id` (when it could be read) and the error.
     pub fn parse(text: &str, limits: &Limits) -> Result<Case, (Option<String>, CaseError)> {
-        let root = json::parse(text, limits).map_err(|e| (None, CaseError::not_json(text, e)))?;
-        let mut r = Reader {
-            text,
-            limits,
-            lint: std::cell::RefCell::new(Vec::new()),
-            listed: Some(std::cell::RefCell::new(Vec::new())),
-        };
-        let id = root.get("id").and_then(|n| match &n.value {
-            Value::String(s) => Some(s.to_string()),
-            Value::Number(n) => Some((*n).to_string()),
-            _ => None,
-        });
-        r.case(&root).map_err(|e| (id, e))
+        json::with_parsed(text, limits, |root| {
+            let root = root.map_err(|e| (None, CaseError::not_json(text, e)))?;
+            let mut r = Reader {
+                text,
+                limits,
+                lint: std::cell::RefCell::new(Vec::new()),
+                listed: Some(std::cell::RefCell::new(Vec::new())),
+            };
+            let id = root.get("id").and_then(|n| match n.value {
+                Value::String(s) => Some(s.to_string()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            });
+            r.case(&root).map_err(|e| (id, e))
+        })
     }
 }
 
@@ -738,7 +742,7 @@ impl Reader<'_> {
         let path = || case_path(at);
         let text = match &node.value {
             Value::Object(_) => self.text.get(node.span.range()).unwrap_or(""),
-            Value::String(s) => s.as_ref(),
+            Value::String(s) => s,
             v => return Err(self.err(
                 node.span.start as usize,
                 &path(),
@@ -907,7 +911,7 @@ impl Reader<'_> {
                     .get(..k)
                     .unwrap_or_default()
                     .iter()
-                    .any(|o| o.key.eq_ignore_ascii_case(&m.key))
+                    .any(|o| o.key.eq_ignore_ascii_case(m.key))
             } else {
                 !seen.insert(m.key.to_ascii_lowercase())
             };
@@ -937,7 +941,7 @@ impl Reader<'_> {
                     // Each value gets every check of `Context::insert` here, so that an error names its element.
                     for (i, v) in values.iter().enumerate() {
                         Context::new()
-                            .insert(&m.key, ContextValue::One(v.clone()))
+                            .insert(m.key, ContextValue::One(v.clone()))
                             .map_err(|e| {
                                 let at = match &m.value.value {
                                     Value::Array(items) => items.get(i).map(|n| n.span.start),
@@ -976,7 +980,7 @@ impl Reader<'_> {
             pairs.push((m, value));
         }
         let mut ctx = Context::new();
-        ctx.extend(pairs.into_iter().map(|(m, v)| (&*m.key, v)))
+        ctx.extend(pairs.into_iter().map(|(m, v)| (m.key, v)))
             .map_err(|e| {
                 // Keys are unique here, so the refused one names its member.
                 let at = members.iter().find(|m| m.key == e.key);

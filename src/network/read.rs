@@ -62,7 +62,8 @@ pub(super) enum Feeds<'t> {
 }
 
 pub(super) fn parse_from(text: &str, feeds: Feeds<'_>) -> Result<Network, NetworkError> {
-    let root = json::parse(text, &Limits::default()).map_err(|e| {
+    let arena = crate::parse::json::Arena::new();
+    let root = json::parse(text, &arena, &Limits::default()).map_err(|e| {
         let (line, column) = e.line_col(text);
         NetworkError {
             message: e.message,
@@ -141,9 +142,9 @@ impl Reader<'_> {
             ));
         };
         let mut seen: Vec<&str> = Vec::new();
-        for m in members {
+        for m in *members {
             let fpath = format!("{path}.{}", m.key);
-            if !fields.contains(&m.key.as_ref()) {
+            if !fields.contains(&m.key) {
                 let list = fields
                     .iter()
                     .map(|f| format!("`{f}`"))
@@ -155,14 +156,14 @@ impl Reader<'_> {
                     format!("unknown field `{}`; valid fields here are {list}", m.key),
                 ));
             }
-            if seen.contains(&m.key.as_ref()) {
+            if seen.contains(&m.key) {
                 return Err(self.err_at(
                     m.key_span.start as usize,
                     &fpath,
                     format!("field `{}` appears twice", m.key),
                 ));
             }
-            seen.push(&m.key);
+            seen.push(m.key);
         }
         Ok(Obj {
             node,
@@ -492,7 +493,7 @@ impl Reader<'_> {
                 self.text.get(node.span.range()).unwrap_or(""),
                 Some(node.span.start as usize),
             ),
-            Value::String(s) => (s.as_ref(), None),
+            Value::String(s) => (*s, None),
             v => return Err(self.err(
                 node,
                 path,

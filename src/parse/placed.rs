@@ -96,7 +96,7 @@ pub(crate) fn fields(
                 message,
             )
         };
-        if !fields.contains(&m.key.as_ref()) {
+        if !fields.contains(&m.key) {
             return Err(at(format!(
                 "unknown field `{}`; valid fields are {}",
                 m.key,
@@ -119,7 +119,8 @@ mod tests {
     #[test]
     fn placed_errors_name_line_column_and_path() {
         let text = "{\n  \"a\": 1,\n  \"b\": [],\n  \"a\": 2}";
-        let root = crate::parse::json::parse(text, &Limits::default()).unwrap();
+        let arena = crate::parse::json::Arena::new();
+        let root = crate::parse::json::parse(text, &arena, &Limits::default()).unwrap();
         let members = object(text, &root, "$").unwrap();
         let e = fields(text, members, "$", &["a", "c"]).unwrap_err();
         assert_eq!(

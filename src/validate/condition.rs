@@ -39,9 +39,10 @@ impl Validator<'_> {
             .get(span.range())
             .filter(|t| has_empty_object(t));
         if let Some(text) = text {
-            if let Ok(node) = json::parse(text, &Limits::default()) {
+            let arena = crate::parse::json::Arena::new();
+            if let Ok(node) = json::parse(text, &arena, &Limits::default()) {
                 if let Value::Object(ops) = &node.value {
-                    for m in ops {
+                    for m in *ops {
                         if matches!(&m.value.value, Value::Object(keys) if keys.is_empty()) {
                             let start = span.start as usize + m.key_span.start as usize;
                             let end = span.start as usize + m.key_span.end as usize;
