@@ -75,7 +75,7 @@ impl ActionPattern {
         }
         Ok(ActionPattern {
             source: text(),
-            glob: Pattern::parse_owned(s.to_ascii_lowercase(), true, false),
+            glob: Pattern::parse_lowercase(s, true, false),
         })
     }
 }
