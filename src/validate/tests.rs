@@ -1141,6 +1141,12 @@ fn cold_empty_object_scan_finds_every_empty_object() {
         "{\"StringEquals\": {\"aws:SourceVpc\": \"vpc-1\"}}"
     ));
     assert!(!has_empty_object("{ \"a\": [] }"));
+    // Only JSON's whitespace between the braces; any later `{` may be the empty one; none at all is none.
+    assert!(!has_empty_object("{\u{a0}}"));
+    assert!(has_empty_object("é{x}{ \r}"));
+    assert!(!has_empty_object("{"));
+    assert!(!has_empty_object(""));
+    assert!(!has_empty_object("}{"));
     // An operator without keys is reported whatever the spacing inside its braces.
     for inner in ["{}", "{ }", "{\n   }"] {
         let text = format!(
