@@ -52,7 +52,7 @@ pub(crate) fn action(i: &str) -> Result<Option<(&str, &str)>, ActionShape> {
                 Err(ActionShape::EmptyName)
             } else if p.bytes().any(|c| c == b'*' || c == b'?') {
                 Err(ActionShape::WildPrefix)
-            } else if name.as_bytes().contains(&b':') && !name.contains("${") {
+            } else if name.as_bytes().contains(&b':') && !crate::bytes::has_variable(name) {
                 Err(ActionShape::ExtraColon)
             } else {
                 Ok(Some((p, name)))

@@ -98,7 +98,7 @@ impl Validator<'_> {
         };
         for (k, values) in map {
             for v in values {
-                if v.value.contains("${") {
+                if crate::bytes::has_variable(&v.value) {
                     self.push(
                         Diagnostic::error(
                             "variable-in-principal",
@@ -145,7 +145,7 @@ impl Validator<'_> {
     /// §1.7, §2.3: Action and NotAction.
     pub(super) fn action(&mut self, st: &Statement) {
         for a in &st.action.patterns {
-            if a.value.as_str().contains("${") {
+            if crate::bytes::has_variable(a.value.as_str()) {
                 self.push(
                     Diagnostic::error(
                         "variable-in-action",
@@ -216,7 +216,7 @@ impl Validator<'_> {
                 if let Some(fields) = arn::split(&p.value) {
                     let names = ["partition", "service", "region", "account"];
                     for (field, name) in fields.iter().skip(1).zip(names) {
-                        if field.contains("${") {
+                        if crate::bytes::has_variable(field) {
                             self.push(
                                 Diagnostic::warning(
                                     "variable-in-arn-field",
