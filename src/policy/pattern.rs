@@ -327,7 +327,9 @@ fn atoms(text: &str, wildcards: bool, variables: bool) -> Vec<Atom> {
     let mut atoms: Vec<Atom> = Vec::new();
     let mut rest = text;
     while !rest.is_empty() {
-        if variables {
+        // Every form `variable` reads starts with `${`: only then is it tried (building its parser makes three
+        // atoms, each a `String`).
+        if variables && rest.starts_with("${") {
             if let Ok((r, atom)) = variable(rest) {
                 push(&mut atoms, atom);
                 rest = r;
