@@ -669,11 +669,19 @@ impl Reader<'_> {
         let request = self.request(req)?;
         let resource_kind = resource_kind_of(&request);
         let mut b = PolicySetBuilder::default();
-        // Where each policy sits in the case, for a compile error's place.
-        let mut places: Vec<(PolicyRef, &Node<'_>)> = Vec::new();
-        let mut place = |at: PolicyRef, node| {
-            places.push((at, node));
-            at
+        // Where each policy sits in the case, for a compile error's place: found again then, rather than listed
+        // as each policy is read.
+        fn nth<'t>(n: Option<&Node<'t>>, i: usize) -> Option<&'t Node<'t>> {
+            n?.as_array()?.get(i)
+        }
+        let node_of = |at: PolicyRef| match at {
+            PolicyRef::Identity(i) => nth(get("identity_policies"), i),
+            PolicyRef::Resource => get("resource_policy"),
+            PolicyRef::Boundary => get("permissions_boundary"),
+            PolicyRef::Session(i) => nth(get("session_policies"), i),
+            PolicyRef::Scp(l, j) => nth(nth(get("scps"), l), j),
+            PolicyRef::Rcp(l, j) => nth(nth(get("rcps"), l), j),
+            PolicyRef::Endpoint => get("endpoint_policy"),
         };
         if let Some(n) = get("endpoint_kind") {
             b = b.endpoint_kind(match self.string(n, "$.endpoint_kind")?.as_str() {
@@ -690,22 +698,22 @@ impl Reader<'_> {
         }
         if let Some(n) = get("identity_policies") {
             for (i, p) in self.array(n, "$.identity_policies")?.iter().enumerate() {
-                let at = place(PolicyRef::Identity(i), p);
+                let at = PolicyRef::Identity(i);
                 b = b.identity(self.policy(p, at, kind_of(at))?);
             }
         }
         if let Some(n) = get("resource_policy") {
-            let at = place(PolicyRef::Resource, n);
+            let at = PolicyRef::Resource;
             let kind = resource_kind.policy_kind();
             b = b.resource_as(self.policy(n, at, kind)?, resource_kind);
         }
         if let Some(n) = get("permissions_boundary") {
-            let at = place(PolicyRef::Boundary, n);
+            let at = PolicyRef::Boundary;
             b = b.boundary(self.policy(n, at, kind_of(at))?);
         }
         if let Some(n) = get("session_policies") {
             for (i, p) in self.array(n, "$.session_policies")?.iter().enumerate() {
-                let at = place(PolicyRef::Session(i), p);
+                let at = PolicyRef::Session(i);
                 b = b.session(self.policy(p, at, kind_of(at))?);
             }
         }
@@ -720,7 +728,6 @@ impl Reader<'_> {
                         } else {
                             PolicyRef::Scp(l, j)
                         };
-                        let at = place(at, p);
                         out.push(self.policy(p, at, kind_of(at))?);
                     }
                     b = if rcp {
@@ -732,18 +739,18 @@ impl Reader<'_> {
             }
         }
         if let Some(n) = get("endpoint_policy") {
-            let at = place(PolicyRef::Endpoint, n);
+            let at = PolicyRef::Endpoint;
             b = b.endpoint(self.policy(n, at, kind_of(at))?);
         }
         // A case decides once (batch, the playground): the action index would cost more than it saves.
         let set = b.build_lazy().map_err(|e| {
             let offset = e.diagnostic.span.start as usize;
-            match places.iter().find(|(at, _)| *at == e.policy) {
+            match node_of(e.policy) {
                 // The place in the case: the policy's JSON path, and the line and column in the case text
                 // (inline) or in the policy's own text (a string), as for a parse error.
-                Some((at, node)) => self.placed(
+                Some(node) => self.placed(
                     node,
-                    &case_path(*at),
+                    &case_path(e.policy),
                     &e.source_text,
                     offset,
                     e.diagnostic.message.clone(),
