@@ -7,6 +7,7 @@ use super::ApiError;
 use super::place::place;
 use crate::limits::Limits;
 use crate::parse::json::{Arena, Member, Node, Value, parse};
+use crate::parse::placed::{BadField, bad_field};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
@@ -90,25 +91,21 @@ impl<'a> Reader<'a> {
                 format!("expected an object, found {}", node.kind_name()),
             ));
         };
-        for (i, m) in members.iter().enumerate() {
-            let at = |message: String| {
-                let start = m.key_span.start as usize;
-                vec![
-                    ApiError::new(format!("invalid input: {message}"))
-                        .path(format!("{path}.{}", m.key))
-                        .at(place(self.text, start, m.key_span.end as usize)),
-                ]
-            };
-            if !fields.contains(&m.key) {
-                return Err(at(format!(
+        if let Some((m, bad)) = bad_field(members, fields) {
+            let message = match bad {
+                BadField::Unknown => format!(
                     "unknown field `{}`, expected one of `{}`",
                     m.key,
                     fields.join("`, `")
-                )));
-            }
-            if members.iter().take(i).any(|o| o.key == m.key) {
-                return Err(at(format!("duplicate field `{}`", m.key)));
-            }
+                ),
+                BadField::Twice => format!("duplicate field `{}`", m.key),
+            };
+            let start = m.key_span.start as usize;
+            return Err(vec![
+                ApiError::new(format!("invalid input: {message}"))
+                    .path(format!("{path}.{}", m.key))
+                    .at(place(self.text, start, m.key_span.end as usize)),
+            ]);
         }
         Ok(members)
     }
