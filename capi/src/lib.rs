@@ -14,6 +14,7 @@
 #![allow(non_camel_case_types)]
 
 mod engine;
+mod hazard;
 #[cfg(test)]
 mod tests;
 
@@ -512,8 +513,13 @@ fn ipv6(ip: IpAddr, out: &mut AddrText) -> Result<Option<&str>, iamgate_status> 
     Ok(Some(out.as_str()))
 }
 
-/// How many context entries a request holds on the stack; past this, one allocation holds them.
-const INLINE_KEYS: usize = 16;
+/// How many extra pairs a request may have for its context entries to stay on the stack; past this, one
+/// allocation holds them.
+const INLINE_EXTRA: usize = 16;
+/// The network keys of a request (`aws:SourceIp`, `aws:SourceVpc`, `aws:SourceVpce`, `aws:VpcSourceIp`).
+const NETWORK_FIELDS: usize = 4;
+/// How many context entries a request holds on the stack.
+const INLINE_KEYS: usize = INLINE_EXTRA + NETWORK_FIELDS;
 
 /// Where a request's context entries go: a stack array or, for many extra pairs, a vector.
 trait Entries<'a> {
@@ -581,13 +587,9 @@ unsafe fn with_request<T>(
         // SAFETY: non-null, and the caller promises `extra_len` pairs.
         unsafe { std::slice::from_raw_parts(req.extra, req.extra_len) }
     };
-    // The network fields given (an address as text or as bytes).
-    let given = usize::from(req.source_ip.len | req.source_ip_bytes.len != 0)
-        + usize::from(req.vpc_id.len != 0)
-        + usize::from(req.vpce_id.len != 0)
-        + usize::from(req.vpc_source_ip.len | req.vpc_source_ip_bytes.len != 0);
     let mut texts = [const { MaybeUninit::uninit() }; 2];
-    if given + extra.len() <= INLINE_KEYS {
+    // Room for the network keys whether given or not: counting them first cost more than the slots.
+    if extra.len() <= INLINE_EXTRA {
         let mut slots = [const { MaybeUninit::uninit() }; INLINE_KEYS];
         let mut entries = Inline {
             slots: &mut slots,
@@ -603,7 +605,7 @@ unsafe fn with_request<T>(
             context: entries.as_slice(),
         })
     } else {
-        let mut entries = Vec::with_capacity(given + extra.len());
+        let mut entries = Vec::with_capacity(NETWORK_FIELDS + extra.len());
         // SAFETY: forwarded.
         let (action, resource, principal) = unsafe { fill(req, extra, &mut texts, &mut entries) }?;
         f(&RequestRef {
@@ -880,8 +882,8 @@ pub unsafe extern "C" fn iamgate_engine_free(engine: *mut iamgate_engine) {
     })
 }
 
-/// Decide a request. Allocates nothing, unless `deciding` is asked for or the request has more than 16 context
-/// keys in all (the network fields given and the extra pairs).
+/// Decide a request. Allocates nothing, unless `deciding` is asked for or the request has more than 16 extra
+/// pairs.
 ///
 /// Returns the decision; only `IAMGATE_DECISION_ALLOW` allows. On any error the decision is
 /// `IAMGATE_DECISION_ERROR` (a deny) and `*status`, when `status` is not null, says which error. When
@@ -911,11 +913,8 @@ pub unsafe extern "C" fn iamgate_decide(
         };
         #[cfg(test)]
         tests::maybe_panic(request);
-        // The bundle first: arc-swap's load ends with a full fence, which waits for every store before it (the
-        // request's entries, written next, would be many).
-        let bundle = engine.0.load();
         // SAFETY: the caller's promise on the request's slices.
-        let r = unsafe {
+        let r = engine.0.with_bundle(|bundle| unsafe {
             with_request(request, |req| match deciding {
                 None => bundle
                     .decide_ref(req)
@@ -928,7 +927,7 @@ pub unsafe extern "C" fn iamgate_decide(
                     Ok(d)
                 }
             })
-        };
+        });
         match r {
             Ok(d) => (d.into(), iamgate_status::Ok),
             Err(s) => (iamgate_decision::Error, s),

@@ -687,9 +687,9 @@ fn allocations(mut f: impl FnMut()) -> usize {
     ALLOCATIONS.with(|c| c.get()) - before
 }
 
-/// `iamgate_decide` allocates nothing: text or byte addresses, through an endpoint or not, with context keys up
-/// to the inline room (16 in all: here the source IP and 15 extra pairs); past it, one allocation per call;
-/// asking for the deciding statement allocates.
+/// `iamgate_decide` allocates nothing: text or byte addresses, through an endpoint or not, with up to 16 extra
+/// pairs beside the network keys (here all four network keys and 16 pairs); past that, one allocation per
+/// call; asking for the deciding statement allocates.
 #[test]
 fn decide_allocates_nothing() {
     let e = engine(BUNDLE);
@@ -698,8 +698,8 @@ fn decide_allocates_nothing() {
         key: b("aws:PrincipalTag/team"),
         value: b("data"),
     };
-    let fifteen = [tag; 15];
     let sixteen = [tag; 16];
+    let seventeen = [tag; 17];
     let requests = [
         request("203.0.113.7"),
         request("198.51.100.1"),
@@ -719,8 +719,11 @@ fn decide_allocates_nothing() {
             ..request("")
         },
         iamgate_request {
-            extra: fifteen.as_ptr(),
-            extra_len: fifteen.len(),
+            extra: sixteen.as_ptr(),
+            extra_len: sixteen.len(),
+            vpce_id: b("vpce-1a2b3c4d"),
+            vpc_id: b("vpc-1"),
+            vpc_source_ip: b("10.0.0.1"),
             ..request("203.0.113.7")
         },
     ];
@@ -735,8 +738,8 @@ fn decide_allocates_nothing() {
         assert_eq!(decide(e.0, r).1, iamgate_status::Ok);
     }
     let spilled = iamgate_request {
-        extra: sixteen.as_ptr(),
-        extra_len: sixteen.len(),
+        extra: seventeen.as_ptr(),
+        extra_len: seventeen.len(),
         ..request("203.0.113.7")
     };
     assert_eq!(
