@@ -452,9 +452,20 @@ fn normalise(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// Text `::ffff:a.b.c.d` (any case) as `a.b.c.d`; other text as given.
-#[inline]
+/// Text `::ffff:a.b.c.d` (any case) as `a.b.c.d`; other text as given. (A first test inline; the rest, for
+/// text that starts with `:`, out of the hot path.)
+#[inline(always)]
 fn normalise_text(s: &str) -> &str {
+    if s.as_bytes().first() == Some(&b':') {
+        normalise_mapped(s)
+    } else {
+        s
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn normalise_mapped(s: &str) -> &str {
     match s.get(..7) {
         Some(p) if p.eq_ignore_ascii_case("::ffff:") => match s.get(7..) {
             Some(rest) if rest.contains('.') => rest,
@@ -474,17 +485,28 @@ fn address<'a>(
     as_bytes: &[u8],
     out: &'a mut MaybeUninit<AddrText>,
 ) -> Result<Option<&'a str>, iamgate_status> {
-    let ip = match (as_text.len(), as_bytes.len()) {
-        (0, 0) => return Ok(None),
-        (_, 0) => return address_text(as_text).map(Some),
+    match (as_text.len(), as_bytes.len()) {
+        (0, 0) => Ok(None),
+        (_, 0) => address_text(as_text).map(Some),
         (_, 4) if as_text.is_empty() => {
             let a = as_bytes.first_chunk::<4>().copied().unwrap_or_default();
-            return Ok(Some(out.write(AddrText::new()).ipv4(Ipv4Addr::from(a))));
+            Ok(Some(out.write(AddrText::new()).ipv4(Ipv4Addr::from(a))))
         }
-        (0, 16) => match as_bytes.first_chunk::<16>() {
-            Some(a) => normalise(IpAddr::V6(Ipv6Addr::from(*a))),
-            None => return Err(iamgate_status::BadRequest),
-        },
+        _ => address_other(as_text, as_bytes, out),
+    }
+}
+
+/// [`address`] for 16 bytes, and the errors: out of the hot path (the calls in it would make the caller keep
+/// fewer values in registers).
+#[cold]
+#[inline(never)]
+fn address_other<'a>(
+    as_text: &[u8],
+    as_bytes: &[u8],
+    out: &'a mut MaybeUninit<AddrText>,
+) -> Result<Option<&'a str>, iamgate_status> {
+    let ip = match (as_text.len(), as_bytes.first_chunk::<16>()) {
+        (0, Some(a)) if as_bytes.len() == 16 => normalise(IpAddr::V6(Ipv6Addr::from(*a))),
         _ => return Err(iamgate_status::BadRequest),
     };
     match ip {
@@ -496,13 +518,21 @@ fn address<'a>(
 /// An address given as text, checked to be UTF-8, IPv4-mapped IPv6 text as IPv4.
 #[inline(always)]
 fn address_text(t: &[u8]) -> Result<&str, iamgate_status> {
-    let t = if high_bits(t) & HIGH == 0 {
+    if high_bits(t) & HIGH == 0 {
         // SAFETY: ASCII is UTF-8.
-        unsafe { std::str::from_utf8_unchecked(t) }
+        Ok(normalise_text(unsafe { std::str::from_utf8_unchecked(t) }))
     } else {
-        std::str::from_utf8(t).map_err(|_| iamgate_status::InvalidUtf8)?
-    };
-    Ok(normalise_text(t))
+        address_text_utf8(t)
+    }
+}
+
+/// [`address_text`] when some byte is not ASCII (then the core refuses it as an address, if it is UTF-8).
+#[cold]
+#[inline(never)]
+fn address_text_utf8(t: &[u8]) -> Result<&str, iamgate_status> {
+    std::str::from_utf8(t)
+        .map(normalise_text)
+        .map_err(|_| iamgate_status::InvalidUtf8)
 }
 
 /// IPv6 text, through `Display` (rare at the edge: kept out of the hot path).
