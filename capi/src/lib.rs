@@ -607,7 +607,7 @@ impl<'a> Entries<'a> for Vec<(&'a str, ValueRef<'a>)> {
 #[inline(always)]
 unsafe fn with_request<T>(
     req: &iamgate_request,
-    f: impl FnOnce(&RequestRef<'_>) -> Result<T, iamgate_status>,
+    f: impl FnOnce(&RequestRef<'_>, Route<'_>) -> Result<T, iamgate_status>,
 ) -> Result<T, iamgate_status> {
     let extra: &[iamgate_pair] = if req.extra_len == 0 {
         &[]
@@ -626,25 +626,33 @@ unsafe fn with_request<T>(
             n: 0,
         };
         // SAFETY: forwarded.
-        let (action, resource, principal) = unsafe { fill(req, extra, &mut texts, &mut entries) }?;
-        f(&RequestRef {
-            principal,
-            action,
-            resource,
-            resource_account: None,
-            context: entries.as_slice(),
-        })
+        let ((action, resource, principal), route) =
+            unsafe { fill(req, extra, &mut texts, &mut entries) }?;
+        f(
+            &RequestRef {
+                principal,
+                action,
+                resource,
+                resource_account: None,
+                context: entries.as_slice(),
+            },
+            route,
+        )
     } else {
         let mut entries = Vec::with_capacity(NETWORK_FIELDS + extra.len());
         // SAFETY: forwarded.
-        let (action, resource, principal) = unsafe { fill(req, extra, &mut texts, &mut entries) }?;
-        f(&RequestRef {
-            principal,
-            action,
-            resource,
-            resource_account: None,
-            context: entries.as_slice(),
-        })
+        let ((action, resource, principal), route) =
+            unsafe { fill(req, extra, &mut texts, &mut entries) }?;
+        f(
+            &RequestRef {
+                principal,
+                action,
+                resource,
+                resource_account: None,
+                context: entries.as_slice(),
+            },
+            route,
+        )
     }
 }
 
@@ -665,7 +673,7 @@ unsafe fn fill<'a>(
     extra: &'a [iamgate_pair],
     [ip_text, vpc_ip_text]: &'a mut [MaybeUninit<AddrText>; 2],
     entries: &mut impl Entries<'a>,
-) -> Result<(&'a str, &'a str, Option<&'a str>), iamgate_status> {
+) -> Result<((&'a str, &'a str, Option<&'a str>), Route<'a>), iamgate_status> {
     // SAFETY (every `raw` below): forwarded (the caller's promise on every slice).
     let (action, resource, principal) =
         unsafe { (raw(req.action)?, raw(req.resource)?, raw(req.principal)?) };
@@ -688,9 +696,12 @@ unsafe fn fill<'a>(
         entries.push(("aws:SourceVpc", ValueRef::One(v)));
     }
     // SAFETY: as above.
-    if let Some(v) = unsafe { str_unchecked(vpce) } {
+    let vpce = unsafe { str_unchecked(vpce) };
+    if let Some(v) = vpce {
         entries.push(("aws:SourceVpce", ValueRef::One(v)));
     }
+    // Whether an extra pair gives `aws:SourceVpce` too (its value then wins, and the core finds it).
+    let mut vpce_again = false;
     // SAFETY: as above.
     let (ip, ip_bytes) = unsafe { (raw(req.vpc_source_ip)?, raw(req.vpc_source_ip_bytes)?) };
     if let Some(v) = address(ip, ip_bytes, vpc_ip_text)? {
@@ -705,6 +716,7 @@ unsafe fn fill<'a>(
         let (Some(k), v) = (unsafe { str_unchecked(k) }, unsafe { str_unchecked(v) }) else {
             return Err(iamgate_status::BadRequest);
         };
+        vpce_again |= k.len() == VPCE_KEY.len() && k.eq_ignore_ascii_case(VPCE_KEY);
         entries.push((k, ValueRef::One(v.unwrap_or(""))));
     }
     if !high.ascii() {
@@ -722,8 +734,16 @@ unsafe fn fill<'a>(
     let (Some(action), Some(resource)) = (action, resource) else {
         return Err(iamgate_status::BadRequest);
     };
-    Ok((action, resource, principal))
+    let route = if vpce_again { None } else { Some(vpce) };
+    Ok(((action, resource, principal), route))
 }
+
+/// The key that chooses the endpoint policy.
+const VPCE_KEY: &str = "aws:SourceVpce";
+
+/// A request's endpoint, when [`fill`] knows it without the core searching the context: `Some(None)` for none
+/// (the public endpoint), `None` when an extra pair names `aws:SourceVpce` (the core then reads its last value).
+type Route<'a> = Option<Option<&'a str>>;
 
 /// The slow path of [`with_request`]'s check, when some byte is not ASCII: each text field by `from_utf8`.
 ///
@@ -945,10 +965,13 @@ pub unsafe extern "C" fn iamgate_decide(
         tests::maybe_panic(request);
         // SAFETY: the caller's promise on the request's slices.
         let r = engine.0.with_bundle(|bundle| unsafe {
-            with_request(request, |req| match deciding {
-                None => bundle
-                    .decide_ref(req)
-                    .map_err(|_| iamgate_status::BadRequest),
+            with_request(request, |req, route| match deciding {
+                // The endpoint is a field of the request: the core need not search the context for it.
+                None => match route {
+                    Some(vpce) => bundle.decide_ref_routed(vpce, req),
+                    None => bundle.decide_ref(req),
+                }
+                .map_err(|_| iamgate_status::BadRequest),
                 Some(out) => {
                     let (d, reasons) = bundle
                         .decide_with_reasons(req)
@@ -997,7 +1020,7 @@ pub unsafe extern "C" fn iamgate_explain(
                 let mut message = String::new();
                 // SAFETY: the caller's promise on the request's slices.
                 let r = unsafe {
-                    with_request(request, |req| {
+                    with_request(request, |req, _| {
                         let bundle = engine.0.load();
                         match bundle.explain_ref(req) {
                             Ok(e) => serde_json::to_string(&e).map_err(|_| iamgate_status::Panic),

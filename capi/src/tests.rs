@@ -938,3 +938,49 @@ fn extra_pair_without_a_key_denies() {
         (iamgate_decision::Error, iamgate_status::BadRequest)
     );
 }
+
+/// The endpoint routes the request whether given as its field or as an extra pair; an extra pair naming
+/// `aws:SourceVpce` (in any case) takes precedence over the field, as a key given twice takes its last value,
+/// for the route as for the conditions.
+#[test]
+fn capi5_endpoint_route_by_field_or_extra_pair() {
+    let e = engine(BUNDLE);
+    let through = |field: &str, extra: &[iamgate_pair]| {
+        let r = iamgate_request {
+            source_ip: NONE,
+            vpce_id: if field.is_empty() { NONE } else { b(field) },
+            vpc_source_ip: b("10.0.0.1"),
+            extra: if extra.is_empty() {
+                null()
+            } else {
+                extra.as_ptr()
+            },
+            extra_len: extra.len(),
+            ..request("")
+        };
+        decide(e.0, &r)
+    };
+    let pair = |k: &'static str, v: &'static str| iamgate_pair {
+        key: b(k),
+        value: b(v),
+    };
+    let allow = (iamgate_decision::Allow, iamgate_status::Ok);
+    let deny = (iamgate_decision::ExplicitDeny, iamgate_status::Ok);
+    assert_eq!(through("vpce-1a2b3c4d", &[]), allow);
+    assert_eq!(through("vpce-0deny000", &[]), deny);
+    let tag = pair("aws:PrincipalTag/team", "data");
+    assert_eq!(through("vpce-0deny000", &[tag]), deny);
+    for key in ["aws:SourceVpce", "AWS:SOURCEVPCE"] {
+        assert_eq!(
+            through("vpce-1a2b3c4d", &[pair(key, "vpce-0deny000")]),
+            deny,
+            "{key}"
+        );
+        assert_eq!(
+            through("vpce-0deny000", &[tag, pair(key, "vpce-1a2b3c4d")]),
+            allow,
+            "{key}"
+        );
+        assert_eq!(through("", &[pair(key, "vpce-0deny000")]), deny, "{key}");
+    }
+}
