@@ -673,7 +673,7 @@ unsafe fn fill<'a>(
     extra: &'a [iamgate_pair],
     [ip_text, vpc_ip_text]: &'a mut [MaybeUninit<AddrText>; 2],
     entries: &mut impl Entries<'a>,
-) -> Result<((&'a str, &'a str, Option<&'a str>), Route<'a>), iamgate_status> {
+) -> Result<(Named<'a>, Route<'a>), iamgate_status> {
     // SAFETY (every `raw` below): forwarded (the caller's promise on every slice).
     let (action, resource, principal) =
         unsafe { (raw(req.action)?, raw(req.resource)?, raw(req.principal)?) };
@@ -737,6 +737,9 @@ unsafe fn fill<'a>(
     let route = if vpce_again { None } else { Some(vpce) };
     Ok(((action, resource, principal), route))
 }
+
+/// A request's action, resource and principal.
+type Named<'a> = (&'a str, &'a str, Option<&'a str>);
 
 /// The key that chooses the endpoint policy.
 const VPCE_KEY: &str = "aws:SourceVpce";
