@@ -240,6 +240,26 @@ fn bench(c: &mut Criterion) {
             &|| compiled.decide_ref(black_box(&public.rust)).is_ok(),
             &|| decide_c(engine, black_box(&public.c)) == iamgate_decision::ExplicitDeny,
         );
+        // The C ABI routes by its request's endpoint field (`decide_ref_routed`); the Rust decide given its
+        // endpoint apart in the same way, for the like-for-like gap.
+        interleaved(
+            "via-endpoint-allow, Rust decide_ref_routed as rust",
+            &|| {
+                compiled
+                    .decide_ref_routed(Some("vpce-0api0000000000001"), black_box(&via.rust))
+                    .is_ok()
+            },
+            &|| decide_c(engine, black_box(&via.c)) == iamgate_decision::Allow,
+        );
+        interleaved(
+            "public-deny, Rust decide_ref_routed as rust",
+            &|| {
+                compiled
+                    .decide_ref_routed(None, black_box(&public.rust))
+                    .is_ok()
+            },
+            &|| decide_c(engine, black_box(&public.c)) == iamgate_decision::ExplicitDeny,
+        );
     }
     if part.is_empty() || part == "scaling" {
         scaling_all(&s, &safe);
