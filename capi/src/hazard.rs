@@ -169,13 +169,27 @@ fn light() {
 fn heavy() {
     #[cfg(target_os = "linux")]
     if ASYMMETRIC.load(Ordering::Relaxed) {
-        // SAFETY: as in `register`.
-        let r =
-            unsafe { libc::syscall(libc::SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) };
-        if r == 0 {
+        let barrier = || {
+            // SAFETY: as in `register`.
+            unsafe { libc::syscall(libc::SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) }
+        };
+        if barrier() == 0 {
             return;
         }
-        // Registered, so this cannot fail; if it did, readers skip their fence: no safe way on. Stop.
+        // Registered (and a fork's child inherits the registration), so this does not fail; should it, register
+        // again and retry. Failing still, readers that skip their fence cannot be made safe: stop.
+        // SAFETY: as in `register`.
+        let again = unsafe {
+            libc::syscall(
+                libc::SYS_membarrier,
+                MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
+                0,
+                0,
+            )
+        };
+        if again == 0 && barrier() == 0 {
+            return;
+        }
         std::process::abort();
     }
     fence(Ordering::SeqCst);
