@@ -975,13 +975,7 @@ pub unsafe extern "C" fn iamgate_decide(
                     None => bundle.decide_ref(req),
                 }
                 .map_err(|_| iamgate_status::BadRequest),
-                Some(out) => {
-                    let (d, reasons) = bundle
-                        .decide_with_reasons(req)
-                        .map_err(|_| iamgate_status::BadRequest)?;
-                    fill_statement(out, iamgate::bundle::deciding(d, &reasons));
-                    Ok(d)
-                }
+                Some(out) => decide_naming(bundle, req, out),
             })
         });
         match r {
@@ -994,6 +988,20 @@ pub unsafe extern "C" fn iamgate_decide(
         unsafe { *status = st };
     }
     decision
+}
+
+/// Decide and fill the deciding statement (allocates: out of the plain decision's path).
+#[inline(never)]
+fn decide_naming(
+    bundle: &iamgate::bundle::CompiledBundle,
+    req: &RequestRef<'_>,
+    out: &mut iamgate_statement,
+) -> Result<Decision, iamgate_status> {
+    let (d, reasons) = bundle
+        .decide_with_reasons(req)
+        .map_err(|_| iamgate_status::BadRequest)?;
+    fill_statement(out, iamgate::bundle::deciding(d, &reasons));
+    Ok(d)
 }
 
 /// Explain a request as JSON: `{"route": "public" | "listed" | "unlisted", "decision": ..., "reasons": [...],
