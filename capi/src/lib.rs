@@ -293,7 +293,10 @@ impl Gather for Sse2 {
         // SAFETY: SSE2, as in `default`.
         let or = |a, b| unsafe { _mm_or_si128(a, b) };
         let mut v = or(self.v, at(n - 16));
-        if n > 32 {
+        if n > 32 && n <= 64 {
+            // Straight-line: the first 32 bytes and the last 32 (overlapping).
+            v = or(v, or(or(at(0), at(16)), at(n - 32)));
+        } else if n > 32 {
             let mut i = 0;
             while i + 32 < n {
                 v = or(v, or(at(i), at(i + 16)));
