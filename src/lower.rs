@@ -3,17 +3,17 @@
 //! - Every statement of an indexed set is lowered to a small record: whether it applies to every request its
 //!   action matches, its resource test, whether a principal must be matched, and its conditions, each holding
 //!   what its test reads (literal texts, a hashed set, a CIDR table).
-//! - For each action the set names, a [`Plan`] lists what the action meets: the Deny statements, then each
-//!   gate's Allows, what the action alone settles (whether RCPs govern it, a gate passed unconditionally)
-//!   settled when the set is built. The gates themselves are applied by `decide::evaluate`, the one walk every
-//!   path takes; a plan is only how the fast path reaches statements.
+//! - For each action the set names, a [`Plan`] lists what the action meets: the Deny statements, then each gate's
+//!   Allows, what the action alone settles (whether RCPs govern it, a gate passed unconditionally) settled when the set
+//!   is built. The gates themselves are applied by `decide::walk::evaluate`, the one walk every path takes; a plan is
+//!   only how the fast path reaches statements.
 //!
-//! Each lowered test is the leaf of `decide::matches_any` for one common shape, specialised when the set is
-//! built, under the one condition kernel (`decide::kernel`); whatever is not lowered (a principal to match, a resource pattern with wildcards
-//! inside or variables, a condition with a qualifier or on a list of values) keeps the statement's id and is
-//! decided by the general evaluator. The property tests of tests/it/borrowed.rs hold the two to the same
-//! decisions over every policy kind, and `per_action_plans_decide_as_the_full_path` the plans to the gates of
-//! docs/SEMANTICS.md §4.
+//! Each lowered test is the leaf of `decide::condition::matches_any` for one common shape, specialised when the set is
+//! built, under the one condition kernel (`decide::condition::kernel`); whatever is not lowered (a principal to match,
+//! a resource pattern with wildcards inside or variables, a condition with a qualifier or on a list of values) keeps
+//! the statement's id and is decided by the general evaluator. The property tests of tests/it/borrowed.rs hold the two
+//! to the same decisions over every policy kind, and `per_action_plans_decide_as_the_full_path` the plans to the gates
+//! of docs/SEMANTICS.md §4.
 
 use crate::ir::{CCondition, CPrincipal, CStatement, CValues, LiteralSet};
 use crate::policy::arn::ArnPattern;
@@ -248,14 +248,14 @@ fn literals(ps: &[Pattern]) -> Option<Vec<&str>> {
 /// with that action, everything settled by the action alone settled when the set is built. Ids are statement ids,
 /// in [`Plans::ids`], and so are the gates' ranges, as pairs: a plan's lists and gates lie together there, read in
 /// one or two cache lines. A plan only says how to reach statements: what the gates make of them is
-/// `decide::evaluate`'s, as for every walk.
+/// `decide::walk::evaluate`'s, as for every walk.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Plan {
     /// The Deny statements whose action matches, RCPs' apart.
     pub deny: (u32, u32),
     /// The Deny statements of RCPs whose action matches (they count only where RCPs govern the action).
     pub rcp_deny: (u32, u32),
-    /// Whether RCPs govern the action (`decide::rcp_governs`, settled once).
+    /// Whether RCPs govern the action (`rules::rcp_governs`, settled once).
     pub rcps_govern: bool,
     /// Bit `k` for each gate of ordinal `k` below 64 whose pair is [`ALWAYS`]: read without a load.
     pub always: u64,

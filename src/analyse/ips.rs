@@ -117,10 +117,10 @@ pub fn decide_over_ips(
     // traced decision (`reach` decides every class of endpoint and VPC ids this way).
     let (b4, b6) = set.ip_boundaries(&lower);
     if b4.len() + b6.len() <= FEW_BOUNDARIES {
-        return decide_over_ips_walk(set, template, key, ranges);
+        return walk(set, template, &lower, (&b4, &b6), ranges);
     }
     decide_over_ips_sweep(set, template, &lower, ranges)
-        .unwrap_or_else(|| decide_over_ips_walk(set, template, key, ranges))
+        .unwrap_or_else(|| walk(set, template, &lower, (&b4, &b6), ranges))
 }
 
 /// [`decide_over_ips`] by the sweep of `analyse/sweep.rs` (`lower`: the key in lowercase), or `None` when the key
@@ -197,6 +197,7 @@ fn intervals(ranges: &[IpNet]) -> Intervals {
 /// set (a piece with the same CIDR memberships as one before it reuses its decision when the key has only IP and
 /// `Null` conditions): what the sweep replaced, kept for the keys it does not take, and as the reference its
 /// tests compare it with. Work: pieces x statements.
+#[cfg(test)]
 pub(super) fn decide_over_ips_walk(
     set: &PolicySet,
     template: &Request,
@@ -205,13 +206,25 @@ pub(super) fn decide_over_ips_walk(
 ) -> Vec<IpOutcome> {
     let lower = key.to_ascii_lowercase();
     let (b4, b6) = set.ip_boundaries(&lower);
+    walk(set, template, &lower, (&b4, &b6), ranges)
+}
+
+/// [`decide_over_ips_walk`] given the key in lowercase and the set's IP boundaries on it (`set.ip_boundaries`),
+/// which [`decide_over_ips`] has already read to choose between the walk and the sweep.
+fn walk(
+    set: &PolicySet,
+    template: &Request,
+    lower: &str,
+    (b4, b6): (&[u32], &[u128]),
+    ranges: &[IpNet],
+) -> Vec<IpOutcome> {
     let mut req = template.clone();
     // Intervals in order: IPv4 first, then IPv6, each family's ranges sorted and merged.
     let (v4, v6) = intervals(ranges);
     // INVARIANT: with `key` set to one address, every condition on it reads only whether that address is in its
     // CIDR set, so the decision is a function of the membership vector. Each distinct vector is decided once.
-    let sets = set.ip_sets(&lower);
-    let memo_ok = set.only_ip_conditions(&lower);
+    let sets = set.ip_sets(lower);
+    let memo_ok = set.only_ip_conditions(lower);
     // Membership vectors as bits: thousands of sets made hashing a byte per set a cost of its own.
     let mut memo: crate::map::Map<Vec<u64>, (Decision, Vec<Reason>)> = crate::map::Map::new();
     let mut pieces: Vec<(Piece, Decision, Vec<Reason>)> = Vec::new();
@@ -229,7 +242,7 @@ pub(super) fn decide_over_ips_walk(
             None => {
                 let _ = req
                     .context
-                    .insert(&lower, ContextValue::One(Scalar::String(ip.to_string())));
+                    .insert(lower, ContextValue::One(Scalar::String(ip.to_string())));
                 count_decision();
                 count_work(sets.len() as u64);
                 let out = set.decide_with_reasons(req);
@@ -245,12 +258,12 @@ pub(super) fn decide_over_ips_walk(
         }
     };
     for (lo, hi) in v4 {
-        for (a, b) in split(lo, hi, &b4) {
+        for (a, b) in split(lo, hi, b4) {
             decide(IpAddr::V4(Ipv4Addr::from(a)), Piece::V4(a, b), &mut req);
         }
     }
     for (lo, hi) in v6 {
-        for (a, b) in split(lo, hi, &b6) {
+        for (a, b) in split(lo, hi, b6) {
             decide(IpAddr::V6(Ipv6Addr::from(a)), Piece::V6(a, b), &mut req);
         }
     }

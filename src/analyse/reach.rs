@@ -434,7 +434,7 @@ fn group_endpoint_rows(
 
 /// `values` of `key` grouped into the classes the policies cannot tell apart: two values are alike when every
 /// condition on the key in every set matches both or neither under the positive counterpart of its operator (what
-/// a decision reads of a single-valued key; `crate::decide::matches_any` with no variables), both or
+/// a decision reads of a single-valued key; `crate::decide::condition::matches_any` with no variables), both or
 /// neither are empty, and both or neither are `this_id` (the endpoint whose policy applies). [`OTHER`] stands for
 /// `other_witness`. When a pattern substitutes the key as a policy variable, or a condition on it has variables,
 /// every value is its own class.
