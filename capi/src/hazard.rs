@@ -470,6 +470,40 @@ mod tests {
         assert_eq!(h.with(|v| v.n), RETIRED + 1);
     }
 
+    /// A read that starts after a store has returned sees that value or a later one, on any thread.
+    #[test]
+    fn capi5_reads_see_every_finished_store() {
+        const STORES: usize = 2_000;
+        let drops = Arc::new(AtomicUsize::new(0));
+        let h = Hazard::new(counted(0, &drops));
+        let stored = AtomicUsize::new(0);
+        let done = AtomicBool::new(false);
+        let reads: Vec<usize> = std::thread::scope(|s| {
+            let readers: Vec<_> = (0..2)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut reads = 0;
+                        while !done.load(Ordering::SeqCst) || reads == 0 {
+                            let before = stored.load(Ordering::SeqCst);
+                            let n = h.with(|v| v.n);
+                            assert!(n >= before, "read {n} after store {before} returned");
+                            reads += 1;
+                        }
+                        reads
+                    })
+                })
+                .collect();
+            for i in 1..=STORES {
+                h.store(counted(i, &drops));
+                stored.store(i, Ordering::SeqCst);
+            }
+            done.store(true, Ordering::SeqCst);
+            readers.into_iter().filter_map(|r| r.join().ok()).collect()
+        });
+        assert_eq!(reads.len(), 2, "a reader failed");
+        assert_eq!(drops.load(Ordering::SeqCst), STORES);
+    }
+
     /// Threads read while one stores thousands of values: each read sees a live value, never an older one than
     /// the thread's last, and every old value is dropped, once.
     #[test]

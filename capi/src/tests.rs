@@ -586,14 +586,19 @@ fn status_names_cover_any_int() {
 }
 
 /// Threads decide while another reloads between two bundles: every decision is one of the two bundles'
-/// answers (never an error, never a mix), and both are seen.
+/// answers (never an error, never a mix). The reloads start once every decider has decided once (a fast
+/// reloader could otherwise finish before a decider is first scheduled).
 #[test]
 fn decisions_run_while_another_thread_reloads() {
     let e = engine(BUNDLE);
     let ptr = e.0 as usize;
     let stop = std::sync::atomic::AtomicBool::new(false);
+    let started = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|s| {
         let reloader = s.spawn(|| {
+            while started.load(std::sync::atomic::Ordering::Acquire) < 2 {
+                std::thread::yield_now();
+            }
             for i in 0..200 {
                 let text = if i % 2 == 0 { EMPTY } else { BUNDLE };
                 // SAFETY: the engine lives until the scope ends.
@@ -613,8 +618,14 @@ fn decisions_run_while_another_thread_reloads() {
             .map(|_| {
                 s.spawn(|| {
                     let (mut allow, mut deny) = (0u32, 0u32);
+                    let mut first = true;
                     while !stop.load(std::sync::atomic::Ordering::Acquire) {
-                        match decide(ptr as *const iamgate_engine, &request("203.0.113.7")) {
+                        let d = decide(ptr as *const iamgate_engine, &request("203.0.113.7"));
+                        if first {
+                            first = false;
+                            started.fetch_add(1, std::sync::atomic::Ordering::Release);
+                        }
+                        match d {
                             (iamgate_decision::Allow, iamgate_status::Ok) => allow += 1,
                             (iamgate_decision::ImplicitDeny, iamgate_status::Ok) => deny += 1,
                             other => panic!("unexpected {other:?}"),
