@@ -148,7 +148,8 @@ uint64_t iamgate_engine_generation(const iamgate_engine *engine);
 void iamgate_engine_free(iamgate_engine *engine);
 
 // Decide a request. Allocates nothing, unless `deciding` is asked for or the request has more than 16 extra
-// pairs.
+// pairs (a thread's first decision also allocates the thread's slot for reading the bundle, kept for the
+// next thread when it ends).
 //
 // Returns the decision; only `IAMGATE_DECISION_ALLOW` allows. On any error the decision is
 // `IAMGATE_DECISION_ERROR` (a deny) and `*status`, when `status` is not null, says which error. When

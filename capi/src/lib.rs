@@ -939,7 +939,8 @@ pub unsafe extern "C" fn iamgate_engine_free(engine: *mut iamgate_engine) {
 }
 
 /// Decide a request. Allocates nothing, unless `deciding` is asked for or the request has more than 16 extra
-/// pairs.
+/// pairs (a thread's first decision also allocates the thread's slot for reading the bundle, kept for the
+/// next thread when it ends).
 ///
 /// Returns the decision; only `IAMGATE_DECISION_ALLOW` allows. On any error the decision is
 /// `IAMGATE_DECISION_ERROR` (a deny) and `*status`, when `status` is not null, says which error. When
