@@ -4,8 +4,8 @@
 //!
 //! - `rust/...`: `CompiledBundle::decide_ref` (routing by `aws:SourceVpce`, keys laid out) on a `RequestRef`;
 //! - `rust-set/...`: `PolicySet::decide_ref_with` on the endpoint's set directly (no routing), as `benches/decide`;
-//! - `capi/...`: `iamgate_decide` on an `iamgate_request` (the call a C program makes: the bundle read through a hazard slot, UTF-8
-//!   checks, the source IP given as 4 bytes, routing, decide);
+//! - `capi/...`: `iamgate_decide` on an `iamgate_request` (the call a C program makes: the bundle read through
+//!   a hazard slot, UTF-8 checks, the source IP given as 4 bytes, routing by the endpoint field, decide);
 //! - `threads/N`: N threads each making the same number of `iamgate_decide` calls on one engine; a time per
 //!   batch that stays flat from 1 to 2 threads means decisions scale across the cores.
 //!
