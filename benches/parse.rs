@@ -26,7 +26,13 @@ fn group(c: &mut Criterion, name: &str, texts: &[String]) {
         let limits = Limits::default();
         b.iter(|| {
             for t in texts {
-                let _ = black_box(iamgate::internals::json::parse(black_box(t), &limits));
+                // An arena per document, as `Policy::parse` makes one.
+                let arena = iamgate::internals::json::Arena::new();
+                let _ = black_box(iamgate::internals::json::parse(
+                    black_box(t),
+                    &arena,
+                    &limits,
+                ));
             }
         })
     });
@@ -74,7 +80,8 @@ criterion_main!(benches);
 fn case_policy_texts() -> Vec<String> {
     let mut out = Vec::new();
     for text in case_texts() {
-        let Ok(root) = json::parse(&text, &Limits::default()) else {
+        let arena = json::Arena::new();
+        let Ok(root) = json::parse(&text, &arena, &Limits::default()) else {
             continue;
         };
         let mut nodes: Vec<&Node<'_>> = Vec::new();

@@ -162,7 +162,8 @@ impl Bundle {
             max_depth: limits.max_depth.saturating_add(3),
             ..*limits
         };
-        let root = json::parse(text, &outer).map_err(|e| BundleError::not_json(text, e))?;
+        let arena = crate::parse::json::Arena::new();
+        let root = json::parse(text, &arena, &outer).map_err(|e| BundleError::not_json(text, e))?;
         Reader {
             text,
             limits,
@@ -458,7 +459,7 @@ impl Reader<'_> {
         placed::fields(self.text, members, "$", &FIELDS)?;
         for m in members {
             let path = format!("$.{}", m.key);
-            self.field(&m.key, &m.value, &path)?;
+            self.field(m.key, &m.value, &path)?;
         }
         crate::sort::stable_by(&mut self.bundle.endpoints, |a, b| a.0.cmp(&b.0));
         Ok(self.bundle)
@@ -512,8 +513,8 @@ impl Reader<'_> {
             }
             "endpoint_policies" => {
                 for m in self.object(n, path)? {
-                    let epath = format!("{path}[{}]", serde_json::Value::from(m.key.as_ref()));
-                    if !is_endpoint_id(&m.key) {
+                    let epath = format!("{path}[{}]", serde_json::Value::from(m.key));
+                    if !is_endpoint_id(m.key) {
                         return Err(self.err(
                             m.key_span.start,
                             &epath,
@@ -536,8 +537,8 @@ impl Reader<'_> {
             }
             "unlisted_endpoints" => {
                 self.bundle.unlisted_endpoints = match &n.value {
-                    Value::String(s) if s == "default-policy" => UnlistedEndpoints::DefaultPolicy,
-                    Value::String(s) if s == "deny" => UnlistedEndpoints::Deny,
+                    Value::String(s) if *s == "default-policy" => UnlistedEndpoints::DefaultPolicy,
+                    Value::String(s) if *s == "deny" => UnlistedEndpoints::Deny,
                     v => {
                         let found = match v {
                             Value::String(s) => format!("`{s}`"),
@@ -573,7 +574,7 @@ impl Reader<'_> {
                 },
             ),
             Value::String(s) => (
-                s.as_ref(),
+                *s,
                 Place {
                     path: path.to_string(),
                     inline_at: None,

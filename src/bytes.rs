@@ -5,6 +5,21 @@
 //! re-exports them to `compile` and `decide`) depend on it; they used to live in context.rs, which made `policy`
 //! and `context` import each other.
 
+/// Whether `text` holds `${` (where a policy variable would start): a scan for `$` and a look at the byte after
+/// it, which for the short texts of a policy costs a fraction of `str::contains("${")`'s searcher.
+#[inline]
+pub(crate) fn has_variable(text: &str) -> bool {
+    let b = text.as_bytes();
+    let mut at = 0;
+    while let Some(k) = b.get(at..).and_then(|r| r.iter().position(|&c| c == b'$')) {
+        at += k + 1;
+        if b.get(at) == Some(&b'{') {
+            return true;
+        }
+    }
+    false
+}
+
 /// A fixed (not randomised) hash of a key, the same in any ASCII case: every byte is ORed with `0x20` first,
 /// which turns each capital into its lowercase letter and gives any other byte the same value whatever the
 /// case of the text around it. Collisions (other bytes that differ only in `0x20`, such as `_` and DEL) cost
@@ -158,6 +173,31 @@ fn eq_words_both(a: &[u8], b: &[u8], f: impl Fn(u64) -> u64, g: impl Fn(u64) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `has_variable` is `contains("${")`, wherever the `$` and `{` fall and whatever precedes them.
+    #[test]
+    fn has_variable_is_contains_of_dollar_brace() {
+        for t in [
+            "",
+            "$",
+            "{",
+            "${",
+            "$}{",
+            "a$b{c",
+            "$${",
+            "$ {",
+            "x${y}",
+            "é${",
+            "$é{",
+            "ab$",
+            "${aws:username}",
+            "arn:aws:s3:::b/$",
+            "$$$$$${",
+            "{$}",
+        ] {
+            assert_eq!(has_variable(t), t.contains("${"), "{t:?}");
+        }
+    }
     use crate::context::Shape;
 
     /// The word-at-a-time helpers agree with their byte-at-a-time definitions on every length from 0 to 40,

@@ -30,7 +30,8 @@ pub fn parse_no_panic(data: &[u8]) {
         return;
     };
     for limits in [Limits::default(), SMALL_LIMITS] {
-        match json::parse(text, &limits) {
+        let arena = json::Arena::new();
+        match json::parse(text, &arena, &limits) {
             Ok(node) => {
                 let _ = format!("{node:?}");
             }
@@ -95,7 +96,7 @@ fn to_serde(node: &Node<'_>) -> Option<Value> {
         JValue::Array(items) => Value::Array(items.iter().map(to_serde).collect::<Option<_>>()?),
         JValue::Object(members) => {
             let mut m = serde_json::Map::new();
-            for mem in members {
+            for mem in *members {
                 m.insert(mem.key.to_string(), to_serde(&mem.value)?);
             }
             Value::Object(m)
@@ -106,7 +107,8 @@ fn to_serde(node: &Node<'_>) -> Option<Value> {
 /// Every node's span holds exactly that value's text, and every key span that key's text.
 fn check_spans(text: &str, node: &Node<'_>, limits: &Limits) {
     let piece = &text[node.span.range()];
-    let again = json::parse(piece, limits).unwrap_or_else(|e| {
+    let arena = json::Arena::new();
+    let again = json::parse(piece, &arena, limits).unwrap_or_else(|e| {
         panic!(
             "span {:?} text {piece:?} does not parse alone: {e}",
             node.span
@@ -121,7 +123,7 @@ fn check_spans(text: &str, node: &Node<'_>, limits: &Limits) {
     match &node.value {
         JValue::Array(items) => items.iter().for_each(|n| check_spans(text, n, limits)),
         JValue::Object(members) => {
-            for m in members {
+            for m in *members {
                 let key_text = &text[m.key_span.range()];
                 let key: String = serde_json::from_str(key_text).unwrap_or_else(|e| {
                     panic!("key span {:?} holds {key_text:?}: {e}", m.key_span)
@@ -144,7 +146,8 @@ pub fn parse_agrees_with_serde(text: &str) {
         ..Limits::default()
     };
     let theirs = serde_json::from_str::<Value>(text);
-    let ours = json::parse(text, &limits);
+    let arena = json::Arena::new();
+    let ours = json::parse(text, &arena, &limits);
     match (&theirs, &ours) {
         (Ok(t), Ok(o)) => {
             let o = to_serde(o).unwrap_or_else(|| {

@@ -59,10 +59,11 @@ pub struct ReachEndpoint<'a> {
 impl<'a> PresignInput<'a> {
     /// Read presign's input; `network` is required.
     pub fn read(text: &'a str) -> Result<Self, Vec<ApiError>> {
-        let (r, root) = Reader::parse(text)?;
+        let arena = crate::parse::json::Arena::new();
+        let (r, root) = Reader::parse(text, &arena)?;
         let (mut network, mut fs) = (None, BTreeMap::new());
         for m in r.object(&root, "$", &["network", "feeds"])? {
-            match m.key.as_ref() {
+            match m.key {
                 "network" => network = Some(r.doc(&m.value)),
                 _ => fs = r.strings(&m.value, "$.feeds")?,
             }
@@ -79,7 +80,8 @@ impl<'a> PresignInput<'a> {
 impl<'a> ReachInput<'a> {
     /// Read reach's input.
     pub fn read(text: &'a str) -> Result<Self, Vec<ApiError>> {
-        let (r, root) = Reader::parse(text)?;
+        let arena = crate::parse::json::Arena::new();
+        let (r, root) = Reader::parse(text, &arena)?;
         let mut out = ReachInput::default();
         let fields = [
             "network",
@@ -96,7 +98,7 @@ impl<'a> ReachInput<'a> {
                 }
                 let (mut id, mut policy) = (None, None);
                 for e in r.object(v, path, &["id", "policy"])? {
-                    match e.key.as_ref() {
+                    match e.key {
                         "id" => id = Some(r.string(&e.value, &format!("{path}.id"))?),
                         _ => policy = r.opt_doc(&e.value),
                     }
@@ -112,7 +114,7 @@ impl<'a> ReachInput<'a> {
                     policy,
                 }))
             };
-            match m.key.as_ref() {
+            match m.key {
                 "network" => out.network = r.opt_doc(v),
                 "feeds" => out.feeds = r.strings(v, "$.feeds")?,
                 "request" => out.request = r.opt_doc(v),

@@ -6,7 +6,8 @@
 use super::ApiError;
 use super::place::place;
 use crate::limits::Limits;
-use crate::parse::json::{Member, Node, Value, parse};
+use crate::parse::json::{Arena, Member, Node, Value, parse};
+use crate::parse::placed::{BadField, bad_field};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
@@ -51,8 +52,14 @@ const ENVELOPE: Limits = Limits {
 
 impl<'a> Reader<'a> {
     /// Parse `text`; a malformed input is one error placed in it.
-    pub(crate) fn parse(text: &'a str) -> Result<(Self, Node<'a>), Vec<ApiError>> {
-        let root = parse(text, &ENVELOPE).map_err(|e| {
+    pub(crate) fn parse<'t>(
+        text: &'a str,
+        arena: &'t Arena,
+    ) -> Result<(Self, Node<'t>), Vec<ApiError>>
+    where
+        'a: 't,
+    {
+        let root = parse(text, arena, &ENVELOPE).map_err(|e| {
             let mut err = ApiError::new(format!("invalid input: {}", e.message))
                 .at(place(text, e.offset, e.offset));
             err.help = e.help;
@@ -71,50 +78,56 @@ impl<'a> Reader<'a> {
     }
 
     /// The members of an object, each name one of `fields` and none twice.
-    pub(crate) fn object<'n>(
+    pub(crate) fn object<'t>(
         &self,
-        node: &'n Node<'a>,
+        node: &Node<'t>,
         path: &str,
         fields: &[&str],
-    ) -> Result<&'n [Member<'a>], Vec<ApiError>> {
-        let Value::Object(members) = &node.value else {
+    ) -> Result<&'t [Member<'t>], Vec<ApiError>> {
+        let Value::Object(members) = node.value else {
             return Err(self.err(
                 node,
                 path,
                 format!("expected an object, found {}", node.kind_name()),
             ));
         };
-        for (i, m) in members.iter().enumerate() {
-            let at = |message: String| {
-                let start = m.key_span.start as usize;
-                vec![
-                    ApiError::new(format!("invalid input: {message}"))
-                        .path(format!("{path}.{}", m.key))
-                        .at(place(self.text, start, m.key_span.end as usize)),
-                ]
-            };
-            if !fields.contains(&m.key.as_ref()) {
-                return Err(at(format!(
+        if let Some((m, bad)) = bad_field(members, fields) {
+            let message = match bad {
+                BadField::Unknown => format!(
                     "unknown field `{}`, expected one of `{}`",
                     m.key,
                     fields.join("`, `")
-                )));
-            }
-            if members.iter().take(i).any(|o| o.key == m.key) {
-                return Err(at(format!("duplicate field `{}`", m.key)));
-            }
+                ),
+                BadField::Twice => format!("duplicate field `{}`", m.key),
+            };
+            let start = m.key_span.start as usize;
+            return Err(vec![
+                ApiError::new(format!("invalid input: {message}"))
+                    .path(format!("{path}.{}", m.key))
+                    .at(place(self.text, start, m.key_span.end as usize)),
+            ]);
         }
         Ok(members)
     }
 
-    /// A string's content.
+    /// `s`, a string of the tree: the same bytes of the input when it is a slice of it (a string without
+    /// escapes), else a copy (an unescaped string lives in the tree's arena, which the input outlives).
+    fn in_text(&self, s: &str) -> Cow<'a, str> {
+        let at = (s.as_ptr() as usize).wrapping_sub(self.text.as_ptr() as usize);
+        match self.text.get(at..at.wrapping_add(s.len())) {
+            Some(t) if std::ptr::eq(t.as_ptr(), s.as_ptr()) => Cow::Borrowed(t),
+            _ => Cow::Owned(s.to_owned()),
+        }
+    }
+
+    /// A string's content: borrowed from the input when it is written there without escapes.
     pub(crate) fn string(
         &self,
-        node: &Node<'a>,
+        node: &Node<'_>,
         path: &str,
     ) -> Result<Cow<'a, str>, Vec<ApiError>> {
-        match &node.value {
-            Value::String(s) => Ok(s.clone()),
+        match node.value {
+            Value::String(s) => Ok(self.in_text(s)),
             v => Err(self.err(
                 node,
                 path,
@@ -126,7 +139,7 @@ impl<'a> Reader<'a> {
     /// A string's content, or nothing for `null`.
     pub(crate) fn opt_string(
         &self,
-        node: &Node<'a>,
+        node: &Node<'_>,
         path: &str,
     ) -> Result<Option<Cow<'a, str>>, Vec<ApiError>> {
         if node.is_null() {
@@ -136,12 +149,12 @@ impl<'a> Reader<'a> {
     }
 
     /// An array's elements, or none for `null`.
-    pub(crate) fn array<'n>(
+    pub(crate) fn array<'t>(
         &self,
-        node: &'n Node<'a>,
+        node: &Node<'t>,
         path: &str,
-    ) -> Result<&'n [Node<'a>], Vec<ApiError>> {
-        match &node.value {
+    ) -> Result<&'t [Node<'t>], Vec<ApiError>> {
+        match node.value {
             Value::Array(items) => Ok(items),
             Value::Null => Ok(&[]),
             v => Err(self.err(
@@ -153,23 +166,23 @@ impl<'a> Reader<'a> {
     }
 
     /// A value kept as a document: its text, and a string's content.
-    pub(crate) fn doc(&self, node: &Node<'a>) -> Doc<'a> {
+    pub(crate) fn doc(&self, node: &Node<'_>) -> Doc<'a> {
         Doc {
             raw: self.text.get(node.span.range()).unwrap_or_default(),
-            string: match &node.value {
-                Value::String(s) => Some(s.clone()),
+            string: match node.value {
+                Value::String(s) => Some(self.in_text(s)),
                 _ => None,
             },
         }
     }
 
     /// [`Reader::doc`], or nothing for `null`.
-    pub(crate) fn opt_doc(&self, node: &Node<'a>) -> Option<Doc<'a>> {
+    pub(crate) fn opt_doc(&self, node: &Node<'_>) -> Option<Doc<'a>> {
         (!node.is_null()).then(|| self.doc(node))
     }
 
     /// An array of documents (`null`: none).
-    pub(crate) fn docs(&self, node: &Node<'a>, path: &str) -> Result<Vec<Doc<'a>>, Vec<ApiError>> {
+    pub(crate) fn docs(&self, node: &Node<'_>, path: &str) -> Result<Vec<Doc<'a>>, Vec<ApiError>> {
         Ok(self
             .array(node, path)?
             .iter()
@@ -180,7 +193,7 @@ impl<'a> Reader<'a> {
     /// An object of strings, by name (`null`: none; a name given twice keeps its last value).
     pub(crate) fn strings(
         &self,
-        node: &Node<'a>,
+        node: &Node<'_>,
         path: &str,
     ) -> Result<BTreeMap<String, String>, Vec<ApiError>> {
         if node.is_null() {
@@ -195,7 +208,7 @@ impl<'a> Reader<'a> {
         };
         // Inserted one by one: `collect` into a map sorts first, a sort the module would carry for this alone.
         let mut out = BTreeMap::new();
-        for m in members {
+        for m in *members {
             let value = self.string(&m.value, &format!("{path}.{}", m.key))?;
             out.insert(m.key.to_string(), value.into_owned());
         }
@@ -208,7 +221,8 @@ mod tests {
     use super::*;
 
     fn errors(text: &str, fields: &[&str]) -> Vec<ApiError> {
-        let (r, root) = match Reader::parse(text) {
+        let arena = crate::parse::json::Arena::new();
+        let (r, root) = match Reader::parse(text, &arena) {
             Ok(x) => x,
             Err(e) => return e,
         };
@@ -242,7 +256,8 @@ mod tests {
     #[test]
     fn documents_are_their_exact_text_or_the_string_content() {
         let text = r#"{"o": {"x": [1, 2]}, "s": "{\"y\": \"\u00e9\"}", "n": 7, "z": null}"#;
-        let (r, root) = Reader::parse(text).unwrap();
+        let arena = crate::parse::json::Arena::new();
+        let (r, root) = Reader::parse(text, &arena).unwrap();
         let get = |k: &str| root.get(k).unwrap();
         let o = r.doc(get("o"));
         assert_eq!(o.text(), r#"{"x": [1, 2]}"#);
@@ -267,13 +282,31 @@ mod tests {
         );
     }
 
+    /// A string written without escapes is the input's own bytes, whatever arena the tree lives in; one with
+    /// an escape is a copy of its unescaped text (the arena goes before the values read from it).
+    #[test]
+    fn strings_borrow_the_input_or_copy_out_of_the_arena() {
+        let text = r#"{"p": "plain", "e": "a\nb", "x": ""}"#;
+        let (plain, escaped, empty) = {
+            let arena = crate::parse::json::Arena::new();
+            let (r, root) = Reader::parse(text, &arena).unwrap();
+            let read = |k: &str| r.string(root.get(k).unwrap(), k).unwrap();
+            (read("p"), read("e"), read("x"))
+        };
+        assert!(matches!(&plain, Cow::Borrowed(s) if std::ptr::eq(s.as_ptr(), text[7..].as_ptr())));
+        assert!(matches!(&escaped, Cow::Owned(s) if s == "a\nb"));
+        assert!(matches!(empty, Cow::Borrowed("")));
+    }
+
     #[test]
     fn feeds_are_an_object_of_strings() {
-        let (r, root) = Reader::parse(r#"{"b": "y\n", "a": "x", "a": "z"}"#).unwrap();
+        let arena = crate::parse::json::Arena::new();
+        let (r, root) = Reader::parse(r#"{"b": "y\n", "a": "x", "a": "z"}"#, &arena).unwrap();
         let got = r.strings(&root, "$.feeds").unwrap();
         let want = [("a", "z"), ("b", "y\n")].map(|(k, v)| (k.to_string(), v.to_string()));
         assert_eq!(got, BTreeMap::from(want));
-        let (r, root) = Reader::parse(r#"{"a": 1}"#).unwrap();
+        let arena = crate::parse::json::Arena::new();
+        let (r, root) = Reader::parse(r#"{"a": 1}"#, &arena).unwrap();
         assert_eq!(
             r.strings(&root, "$.feeds").unwrap_err()[0].path.as_deref(),
             Some("$.feeds.a")

@@ -22,10 +22,11 @@ pub struct LintInput {
 impl LintInput {
     /// Read lint's input; `policy` is required.
     pub fn read(text: &str) -> Result<Self, Vec<ApiError>> {
-        let (r, root) = Reader::parse(text)?;
+        let arena = crate::parse::json::Arena::new();
+        let (r, root) = Reader::parse(text, &arena)?;
         let (mut policy, mut kind) = (None, None);
         for m in r.object(&root, "$", &["policy", "kind"])? {
-            match m.key.as_ref() {
+            match m.key {
                 "policy" => policy = Some(r.string(&m.value, "$.policy")?.into_owned()),
                 _ => kind = r.opt_string(&m.value, "$.kind")?.map(|k| k.into_owned()),
             }

@@ -72,17 +72,18 @@ impl<'a> SetInput<'a> {
     /// assert!(iamgate::api::SetInput::read(r#"{"scp": []}"#).is_err());
     /// ```
     pub fn read(text: &'a str) -> Result<Self, Vec<ApiError>> {
-        let (r, root) = Reader::parse(text)?;
+        let arena = crate::parse::json::Arena::new();
+        let (r, root) = Reader::parse(text, &arena)?;
         let mut s = SetInput::default();
         for m in r.object(&root, "$", &SET_FIELDS)? {
             let (v, path) = (&m.value, format!("$.{}", m.key));
-            let levels = |v: &Node<'a>| -> Result<Vec<Vec<Doc<'a>>>, Vec<ApiError>> {
+            let levels = |v: &Node<'_>| -> Result<Vec<Vec<Doc<'a>>>, Vec<ApiError>> {
                 let levels = r.array(v, &path)?.iter().enumerate();
                 levels
                     .map(|(i, l)| r.docs(l, &format!("{path}[{i}]")))
                     .collect()
             };
-            match m.key.as_ref() {
+            match m.key {
                 "identity_policies" => s.identity_policies = r.docs(v, &path)?,
                 "resource_policy" => s.resource_policy = r.opt_doc(v),
                 "permissions_boundary" => s.permissions_boundary = r.opt_doc(v),

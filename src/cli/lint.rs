@@ -49,7 +49,8 @@ pub(crate) fn run(a: Args) -> Result<ExitCode, CliError> {
         };
         let diagnostics = all_diagnostics(&text, a.kind);
         // Parsed and indexed once for all of the file's diagnostics (each used to parse the text again).
-        let doc = super::render::Document::new(&text);
+        let arena = crate::parse::json::Arena::new();
+        let doc = super::render::Document::new(&text, &arena);
         let mut shown = 0usize;
         for d in &diagnostics {
             if d.is_error() {

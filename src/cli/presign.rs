@@ -369,9 +369,10 @@ fn print_human(r: &PresignReport, net: &Network, a: &Args, loaded: &Loaded, net_
     if !r.findings.is_empty() {
         outln!();
         // Each file parsed and indexed once for all its findings.
+        let arena = crate::parse::json::Arena::new();
         let mut docs: Vec<(*const u8, super::render::Document<'_>)> = Vec::new();
         for f in &r.findings {
-            print_finding(f, a, loaded, net_text, &mut docs);
+            print_finding(f, a, loaded, net_text, &arena, &mut docs);
             outln!();
         }
     }
@@ -384,6 +385,7 @@ fn print_finding<'t>(
     a: &Args,
     loaded: &'t Loaded,
     net_text: &'t str,
+    arena: &'t crate::parse::json::Arena,
     docs: &mut Vec<(*const u8, super::render::Document<'t>)>,
 ) {
     let name = a.policies.rename(&f.policy);
@@ -417,7 +419,7 @@ fn print_finding<'t>(
     let at = match docs.iter().position(|(k, _)| *k == key) {
         Some(i) => i,
         None => {
-            docs.push((key, super::render::Document::new(text)));
+            docs.push((key, super::render::Document::new(text, arena)));
             docs.len() - 1
         }
     };

@@ -39,7 +39,7 @@ fn renderer(colour: bool) -> Renderer {
 /// the text is not JSON or `at` is outside every value.
 #[cfg(test)]
 pub(crate) fn json_path(text: &str, at: usize) -> String {
-    Document::new(text).json_path(at)
+    Document::new(text, &json::Arena::new()).json_path(at)
 }
 
 /// A document parsed and indexed once for many diagnostics about it (`lint` of a policy with 40,000 of them): each
@@ -51,10 +51,10 @@ pub(crate) struct Document<'t> {
 }
 
 impl<'t> Document<'t> {
-    pub(crate) fn new(text: &'t str) -> Document<'t> {
+    pub(crate) fn new(text: &'t str, arena: &'t json::Arena) -> Document<'t> {
         Document {
             text,
-            root: json::parse(text, &Limits::default()).ok(),
+            root: json::parse(text, arena, &Limits::default()).ok(),
             lines: crate::span::LineTable::new(text),
         }
     }
@@ -166,7 +166,7 @@ fn path_and_span(root: &Node<'_>, at: usize) -> (String, crate::span::Span) {
                 else {
                     return (path, node.span);
                 };
-                push_key(&mut path, &m.key);
+                push_key(&mut path, m.key);
                 if contains(m.key_span, at) {
                     return (path, m.key_span);
                 }
@@ -229,7 +229,13 @@ pub(crate) fn diagnostic_with(
     notes: &[String],
     colour: bool,
 ) -> String {
-    diagnostic_in(d, &Document::new(source), origin, notes, colour)
+    diagnostic_in(
+        d,
+        &Document::new(source, &json::Arena::new()),
+        origin,
+        notes,
+        colour,
+    )
 }
 
 /// [`diagnostic_with`] about a document already parsed and indexed: the snippet is cut to the lines the spans
@@ -323,7 +329,7 @@ pub(crate) fn at_place(
 ) -> String {
     at_place_in(
         message,
-        &Document::new(source),
+        &Document::new(source, &json::Arena::new()),
         origin,
         place,
         extra,
@@ -563,7 +569,8 @@ mod tests {
         let pretty = "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {\"Sid\": \"A\", \"Effect\": \"Allow\"},\n    {\"Sid\": \"A\", \"Effect\": \"Alow\"}\n  ]\n}\n";
         let one_line = pretty.replace('\n', " ");
         for text in [pretty.to_string(), one_line, format!("{pretty}\r\n")] {
-            let doc = Document::new(&text);
+            let arena = json::Arena::new();
+            let doc = Document::new(&text, &arena);
             let find = |s: &str, n: usize| text.match_indices(s).nth(n).unwrap().0;
             let spans = [
                 (find("\"A\"", 1), 3, Some(find("\"A\"", 0))),
@@ -601,7 +608,8 @@ mod tests {
             body
         );
         assert!(text.len() > 3 * LONG_LINE);
-        let doc = Document::new(&text);
+        let arena = json::Arena::new();
+        let doc = Document::new(&text, &arena);
         let whole_place = |line: usize, column: usize| {
             // The rendering before the cut: the whole text as the snippet.
             let at = doc.byte_at((line, column));

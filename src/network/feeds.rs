@@ -106,8 +106,8 @@ impl Reader<'_> {
     }
 }
 
-fn parse_root(text: &str) -> Result<Node<'_>, FeedError> {
-    json::parse(text, &feed_limits()).map_err(|e| {
+fn parse_root<'a>(text: &'a str, arena: &'a json::Arena) -> Result<Node<'a>, FeedError> {
+    json::parse(text, arena, &feed_limits()).map_err(|e| {
         let (line, column) = e.line_col(text);
         FeedError {
             message: e.message,
@@ -171,7 +171,8 @@ fn all_used(
 /// Read a Zscaler CENR feed: `{CLOUD: {"continent : X": {"city : Y": [{"range": CIDR, ...}, ...]}}}`, any cloud
 /// name, IPv4 and IPv6. Entries' other fields are ignored. A filter value that matches nothing is an error.
 pub fn parse_cenr(text: &str, filter: &CenrFilter) -> Result<Vec<FeedRange>, FeedError> {
-    let root = parse_root(text)?;
+    let arena = crate::parse::json::Arena::new();
+    let root = parse_root(text, &arena)?;
     let r = Reader { text };
     let Value::Object(clouds) = &root.value else {
         return Err(r.err(
@@ -186,7 +187,7 @@ pub fn parse_cenr(text: &str, filter: &CenrFilter) -> Result<Vec<FeedRange>, Fee
     let (mut seen_clouds, mut seen_continents, mut seen_cities) =
         (Vec::new(), Vec::new(), Vec::new());
     let mut out = Vec::new();
-    for cloud in clouds {
+    for cloud in *clouds {
         let cpath = format!("$[\"{}\"]", cloud.key);
         seen_clouds.push(cloud.key.to_string());
         let Value::Object(continents) = &cloud.value.value else {
@@ -199,9 +200,9 @@ pub fn parse_cenr(text: &str, filter: &CenrFilter) -> Result<Vec<FeedRange>, Fee
                 ),
             ));
         };
-        let take_cloud = wanted(&filter.clouds, &cloud.key, "cloud");
-        for cont in continents {
-            let name = label(&cont.key, "continent");
+        let take_cloud = wanted(&filter.clouds, cloud.key, "cloud");
+        for cont in *continents {
+            let name = label(cont.key, "continent");
             seen_continents.push(name.to_string());
             let copath = format!("{cpath}[\"{}\"]", cont.key);
             let Value::Object(cities) = &cont.value.value else {
@@ -215,8 +216,8 @@ pub fn parse_cenr(text: &str, filter: &CenrFilter) -> Result<Vec<FeedRange>, Fee
                 ));
             };
             let take_cont = take_cloud && wanted(&filter.continents, name, "continent");
-            for city in cities {
-                let city_name = label(&city.key, "city");
+            for city in cities.iter() {
+                let city_name = label(city.key, "city");
                 seen_cities.push(city_name.to_string());
                 let cipath = format!("{copath}[\"{}\"]", city.key);
                 let Value::Array(entries) = &city.value.value else {
@@ -277,7 +278,8 @@ pub fn parse_aws_ip_ranges(
     text: &str,
     filter: &IpRangesFilter,
 ) -> Result<Vec<FeedRange>, FeedError> {
-    let root = parse_root(text)?;
+    let arena = crate::parse::json::Arena::new();
+    let root = parse_root(text, &arena)?;
     let r = Reader { text };
     if root.as_object().is_none() {
         return Err(r.err(

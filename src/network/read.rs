@@ -9,6 +9,7 @@ use super::{
 use crate::compile::compile_endpoint_policy;
 use crate::limits::Limits;
 use crate::parse::json::{self, Member, Node, Value};
+use crate::parse::placed::{BadField, bad_field};
 use crate::policy::Policy;
 use crate::policy::value::{parse_cidr, parse_ip};
 use crate::span::line_col;
@@ -62,7 +63,8 @@ pub(super) enum Feeds<'t> {
 }
 
 pub(super) fn parse_from(text: &str, feeds: Feeds<'_>) -> Result<Network, NetworkError> {
-    let root = json::parse(text, &Limits::default()).map_err(|e| {
+    let arena = crate::parse::json::Arena::new();
+    let root = json::parse(text, &arena, &Limits::default()).map_err(|e| {
         let (line, column) = e.line_col(text);
         NetworkError {
             message: e.message,
@@ -140,29 +142,23 @@ impl Reader<'_> {
                 format!("expected an object, found {}", node.kind_name()),
             ));
         };
-        let mut seen: Vec<&str> = Vec::new();
-        for m in members {
-            let fpath = format!("{path}.{}", m.key);
-            if !fields.contains(&m.key.as_ref()) {
-                let list = fields
-                    .iter()
-                    .map(|f| format!("`{f}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                return Err(self.err_at(
-                    m.key_span.start as usize,
-                    &fpath,
-                    format!("unknown field `{}`; valid fields here are {list}", m.key),
-                ));
-            }
-            if seen.contains(&m.key.as_ref()) {
-                return Err(self.err_at(
-                    m.key_span.start as usize,
-                    &fpath,
-                    format!("field `{}` appears twice", m.key),
-                ));
-            }
-            seen.push(&m.key);
+        if let Some((m, bad)) = bad_field(members, fields) {
+            let message = match bad {
+                BadField::Unknown => {
+                    let list = fields
+                        .iter()
+                        .map(|f| format!("`{f}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    format!("unknown field `{}`; valid fields here are {list}", m.key)
+                }
+                BadField::Twice => format!("field `{}` appears twice", m.key),
+            };
+            return Err(self.err_at(
+                m.key_span.start as usize,
+                &format!("{path}.{}", m.key),
+                message,
+            ));
         }
         Ok(Obj {
             node,
@@ -492,7 +488,7 @@ impl Reader<'_> {
                 self.text.get(node.span.range()).unwrap_or(""),
                 Some(node.span.start as usize),
             ),
-            Value::String(s) => (s.as_ref(), None),
+            Value::String(s) => (*s, None),
             v => return Err(self.err(
                 node,
                 path,

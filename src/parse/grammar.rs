@@ -39,22 +39,26 @@ pub(crate) fn action(i: &str) -> Result<Option<(&str, &str)>, ActionShape> {
         .iter()
         .position(|&c| !(c.is_ascii_alphanumeric() || c == b'-' || c == b'*' || c == b'?'))
         .unwrap_or(b.len());
-    // `n` is the index of an ASCII byte (or the length), so a char boundary.
+    // `n` is the index of an ASCII byte (or the length), so a char boundary. Bytes, not characters, below: the
+    // bytes looked for are ASCII, and in UTF-8 an ASCII byte is always that character.
     match (i.split_at_checked(n), b.get(n)) {
         (Some((p, rest)), Some(b':')) if n > 0 => {
             let name = rest.get(1..).unwrap_or_default();
+            // A name that starts with a visible ASCII character is not blank: only others need `trim`.
+            let blank = !name.as_bytes().first().is_some_and(u8::is_ascii_graphic)
+                && name.trim().is_empty();
             // IAM refuses these when the policy is saved (docs/SEMANTICS.md §1.7).
-            if name.trim().is_empty() {
+            if blank {
                 Err(ActionShape::EmptyName)
-            } else if p.contains(['*', '?']) {
+            } else if p.bytes().any(|c| c == b'*' || c == b'?') {
                 Err(ActionShape::WildPrefix)
-            } else if name.contains(':') && !name.contains("${") {
+            } else if name.as_bytes().contains(&b':') && !crate::bytes::has_variable(name) {
                 Err(ActionShape::ExtraColon)
             } else {
                 Ok(Some((p, name)))
             }
         }
-        _ if !i.contains(':') => Err(ActionShape::NoPrefix),
+        _ if !b.contains(&b':') => Err(ActionShape::NoPrefix),
         _ => Err(ActionShape::BadPrefix),
     }
 }
@@ -224,6 +228,12 @@ mod tests {
         assert_eq!(action("s 3:x"), Err(ActionShape::BadPrefix));
         assert_eq!(action("s3:"), Err(ActionShape::EmptyName));
         assert_eq!(action("s3:  "), Err(ActionShape::EmptyName));
+        // Blank is Unicode's whitespace, whatever the first byte: a name that starts with a space or another
+        // character is checked in full.
+        assert_eq!(action("s3:\u{3000}\t"), Err(ActionShape::EmptyName));
+        assert_eq!(action("s3: x"), Ok(Some(("s3", " x"))));
+        assert_eq!(action("s3:\u{a0}x"), Ok(Some(("s3", "\u{a0}x"))));
+        assert_eq!(action("s3:éx"), Ok(Some(("s3", "éx"))));
         assert_eq!(action("*:GetObject"), Err(ActionShape::WildPrefix));
         assert_eq!(action("s*:GetObject"), Err(ActionShape::WildPrefix));
         assert_eq!(action("sagemaker:*:x"), Err(ActionShape::ExtraColon));

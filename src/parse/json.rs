@@ -8,13 +8,15 @@
 //! [`parse`] is strict RFC 8259 and bounded: it rejects documents longer than
 //! [`Limits::max_document_bytes`] before looking at them, and nesting deeper than [`Limits::max_depth`] at the
 //! offending `[` or `{`. The parser itself does not recurse (open arrays and objects live on a heap stack), so no
-//! input can overflow the call stack while parsing; it runs in time linear in the input. Dropping a [`Node`]
-//! recurses a bounded number of levels (deeper subtrees go to a heap stack). The derived `Clone`, `PartialEq`
-//! and `Debug` of [`Node`] do recurse, once per level: `max_depth` is what bounds them, so do not clone, compare
-//! or print a tree parsed with a limit in the thousands.
+//! input can overflow the call stack while parsing; it runs in time linear in the input. The tree lives in an
+//! [`Arena`] (each container's children one slice of it), so dropping it walks nothing. The derived `PartialEq`
+//! and `Debug` of [`Node`] do recurse, once per level: `max_depth` is what bounds them, so do not compare or
+//! print a tree parsed with a limit in the thousands.
 
 use crate::limits::Limits;
 use crate::span::Span;
+use bumpalo::Bump;
+use bumpalo::collections::Vec as BVec;
 use nom::branch::alt;
 use nom::bytes::complete::{tag, take_while_m_n};
 use nom::character::complete::{char, digit1, one_of};
@@ -22,10 +24,10 @@ use nom::combinator::{opt, recognize, value};
 use nom::error::{ErrorKind, ParseError};
 use nom::sequence::preceded;
 use nom::{IResult, Parser};
-use std::borrow::Cow;
 
-/// One JSON value with its span in the source text.
-#[derive(Debug, Clone, PartialEq)]
+/// One JSON value with its span in the source text. The tree lives in an [`Arena`]: a node is two words of
+/// span and a tag with a reference, copied freely, and dropping it frees nothing (the arena frees the tree at once).
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Node<'a> {
     /// Where the value is written.
     pub span: Span,
@@ -34,7 +36,7 @@ pub struct Node<'a> {
 }
 
 /// A JSON value; its items and members are [`Node`]s, with their spans.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Value<'a> {
     /// `null`.
     Null,
@@ -42,87 +44,65 @@ pub enum Value<'a> {
     Bool(bool),
     /// The number exactly as written (validated JSON number grammar).
     Number(&'a str),
-    /// The unescaped string; borrowed when it had no escapes.
-    String(Cow<'a, str>),
+    /// The unescaped string: a slice of the text when it has no escapes, else unescaped into the arena.
+    String(&'a str),
     /// Items in source order.
-    Array(Vec<Node<'a>>),
+    Array(&'a [Node<'a>]),
     /// Members in source order; duplicates are kept.
-    Object(Vec<Member<'a>>),
+    Object(&'a [Member<'a>]),
 }
 
 /// One `"key": value` of an object.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Member<'a> {
     /// The unescaped key.
-    pub key: Cow<'a, str>,
+    pub key: &'a str,
     /// Where the key (with its quotes) is written.
     pub key_span: Span,
     /// The value.
     pub value: Node<'a>,
 }
 
-/// Dropped without deep recursion: [`release`] frees the tree bottom-up, recursing at most [`RECURSION`] levels,
-/// and hands anything deeper to a heap stack ([`release_deep`]), so that a tree as deep as an embedding's raised
-/// `max_depth` allows (say 50,000) cannot overflow the call stack when it goes away.
-impl Drop for Node<'_> {
-    fn drop(&mut self) {
-        release(&mut self.value, 0);
+/// Where [`parse`] puts a tree: each array's items and each object's members as one slice, and the unescaped text
+/// of strings that hold an escape. A tree is one or a few blocks of memory however many containers it has, and
+/// it goes with the arena, without a walk. [`with_parsed`] reuses one arena per thread.
+#[derive(Default)]
+pub struct Arena(bumpalo::Bump);
+
+impl Arena {
+    /// An empty arena; its first block is allocated by the first tree parsed into it.
+    pub fn new() -> Arena {
+        Arena::default()
     }
 }
 
-/// How many levels [`release`] recurses before it hands a subtree to [`release_deep`]. Policies and cases nest
-/// a few levels, so the heap stack (an allocation, and a move of every child) is almost never needed.
-const RECURSION: usize = 24;
+/// The most bytes [`with_parsed`] keeps in its thread's arena between calls: a larger tree's blocks are freed.
+const KEEP: usize = 1 << 20;
 
-/// Whether `value` is an array or object with something in it.
-fn is_nested(value: &Value<'_>) -> bool {
-    match value {
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(m) => !m.is_empty(),
-        _ => false,
-    }
+thread_local! {
+    /// The arena [`with_parsed`] reuses; taken out while a tree lives in it, so a nested call makes its own.
+    static ARENA: std::cell::Cell<Option<Arena>> = const { std::cell::Cell::new(None) };
 }
 
-/// Free the subtrees of `value`'s children that are non-empty containers, deepest first, so that what is left
-/// for the drop glue of `value` holds no nested container (dropping it recurses one level). `depth` is how many
-/// calls of this function are on the call stack already.
-fn release(value: &mut Value<'_>, depth: usize) {
-    let free = |child: &mut Value<'_>| {
-        if is_nested(child) {
-            if depth < RECURSION {
-                release(child, depth.saturating_add(1));
-            } else {
-                release_deep(child);
-            }
-            // Its children are all leaves now: dropping them recurses no further.
-            *child = Value::Null;
-        }
-    };
-    match value {
-        Value::Array(a) => a.iter_mut().for_each(|n| free(&mut n.value)),
-        Value::Object(m) => m.iter_mut().for_each(|m| free(&mut m.value.value)),
-        _ => {}
+/// [`parse`] into this thread's reused arena (cleared first), handing the result to `f`: after the first few
+/// documents a tree costs no allocation at all. The tree lives only as long as `f` runs.
+pub fn with_parsed<R>(
+    text: &str,
+    limits: &Limits,
+    f: impl for<'t> FnOnce(Result<Node<'t>, JsonError>) -> R,
+) -> R {
+    let mut arena = ARENA
+        .try_with(std::cell::Cell::take)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    arena.0.reset();
+    let out = f(parse(text, &arena, limits));
+    if arena.0.allocated_bytes() <= KEEP {
+        // A thread being torn down keeps nothing.
+        let _ = ARENA.try_with(|a| a.set(Some(arena)));
     }
-}
-
-/// [`release`] without recursion: the nested children move to a heap stack, and each one's own children after it.
-fn release_deep(value: &mut Value<'_>) {
-    let mut stack: Vec<Node<'_>> = Vec::new();
-    adopt_children(value, &mut stack);
-    while let Some(mut node) = stack.pop() {
-        adopt_children(&mut node.value, &mut stack);
-        // `node` drops here with no nested containers left.
-    }
-}
-
-/// Move `value`'s children that are themselves non-empty arrays or objects onto `stack`; the others drop here.
-fn adopt_children<'a>(value: &mut Value<'a>, stack: &mut Vec<Node<'a>>) {
-    let nested = |n: &Node<'_>| is_nested(&n.value);
-    match value {
-        Value::Array(a) => stack.extend(a.drain(..).filter(|n| nested(n))),
-        Value::Object(m) => stack.extend(m.drain(..).map(|m| m.value).filter(|n| nested(n))),
-        _ => {}
-    }
+    out
 }
 
 impl Value<'_> {
@@ -146,8 +126,8 @@ impl<'a> Node<'a> {
     }
 
     /// The unescaped text, if this is a string.
-    pub fn as_str(&self) -> Option<&str> {
-        match &self.value {
+    pub fn as_str(&self) -> Option<&'a str> {
+        match self.value {
             Value::String(s) => Some(s),
             _ => None,
         }
@@ -176,23 +156,23 @@ impl<'a> Node<'a> {
     }
 
     /// The elements, if this is an array.
-    pub fn as_array(&self) -> Option<&[Node<'a>]> {
-        match &self.value {
+    pub fn as_array(&self) -> Option<&'a [Node<'a>]> {
+        match self.value {
             Value::Array(items) => Some(items),
             _ => None,
         }
     }
 
     /// The members in source order, duplicates included, if this is an object.
-    pub fn as_object(&self) -> Option<&[Member<'a>]> {
-        match &self.value {
+    pub fn as_object(&self) -> Option<&'a [Member<'a>]> {
+        match self.value {
             Value::Object(members) => Some(members),
             _ => None,
         }
     }
 
     /// The value of the first member named `key` (compared exactly, after unescaping), if this is an object.
-    pub fn get(&self, key: &str) -> Option<&Node<'a>> {
+    pub fn get(&self, key: &str) -> Option<&'a Node<'a>> {
         self.as_object()?
             .iter()
             .find(|m| m.key == key)
@@ -220,7 +200,7 @@ impl JsonError {
 }
 
 /// Parses one JSON document (RFC 8259), keeping the span of every value and key, and every duplicate key.
-pub fn parse<'a>(text: &'a str, limits: &Limits) -> Result<Node<'a>, JsonError> {
+pub fn parse<'a>(text: &'a str, arena: &'a Arena, limits: &Limits) -> Result<Node<'a>, JsonError> {
     if text.len() > limits.max_document_bytes {
         return Err(JsonError {
             offset: 0,
@@ -243,7 +223,7 @@ pub fn parse<'a>(text: &'a str, limits: &Limits) -> Result<Node<'a>, JsonError> 
             help: Some("save the file as UTF-8 without a byte order mark".into()),
         });
     }
-    let err = match document(text, limits.max_depth) {
+    let err = match document(text, &arena.0, limits.max_depth) {
         Ok(("", node)) => return Ok(node),
         Ok((rest, _)) => PErr::new(
             rest,
@@ -433,7 +413,7 @@ fn skip1(i: &str) -> &str {
 }
 
 /// An open array or object: where it starts in the text, and where its finished children start in the
-/// shared scratch vector. Children are moved out into an exactly sized `Vec` when the container closes.
+/// shared scratch vector. Children are copied into an exactly sized slice of the arena when the container closes.
 enum Frame<'a> {
     Array {
         start: usize,
@@ -443,7 +423,7 @@ enum Frame<'a> {
         start: usize,
         first: usize,
         /// The key of the member whose value is being parsed.
-        key: Cow<'a, str>,
+        key: &'a str,
         key_span: Span,
     },
 }
@@ -452,14 +432,14 @@ enum Frame<'a> {
 ///
 /// Arrays and objects are parsed with an explicit stack rather than by recursion, so that the depth limit is the
 /// only bound on nesting and no input can exhaust the call stack.
-fn document(text: &str, max_depth: usize) -> PResult<'_, Node<'_>> {
+fn document<'a>(text: &'a str, arena: &'a Bump, max_depth: usize) -> PResult<'a, Node<'a>> {
     let len = text.len();
     let at = |rest: &str| len.saturating_sub(rest.len());
-    // Room for a typical policy up front, so that the stacks rarely grow; each under 1 KiB, where allocators
-    // keep small blocks for quick reuse (glibc's tcache).
-    let mut stack: Vec<Frame<'_>> = Vec::with_capacity(8);
-    let mut nodes: Vec<Node<'_>> = Vec::with_capacity(16);
-    let mut members: Vec<Member<'_>> = Vec::with_capacity(14);
+    // Scratch in the arena too, with room for a typical policy up front so that it rarely grows (a vector that
+    // grows leaves its old block in the arena: at most as much again, freed with the tree).
+    let mut stack: BVec<'a, Frame<'a>> = BVec::with_capacity_in(8, arena);
+    let mut nodes: BVec<'a, Node<'a>> = BVec::with_capacity_in(16, arena);
+    let mut members: BVec<'a, Member<'a>> = BVec::with_capacity_in(14, arena);
     let mut i = ws(text);
     'value: loop {
         // INVARIANT: `i` starts where a value should, after any whitespace.
@@ -483,7 +463,7 @@ fn document(text: &str, max_depth: usize) -> PResult<'_, Node<'_>> {
                         i = rest;
                         Node {
                             span: Span::new(start, at(rest)),
-                            value: Value::Array(Vec::new()),
+                            value: Value::Array(&[]),
                         }
                     } else {
                         stack.push(Frame::Array {
@@ -497,11 +477,11 @@ fn document(text: &str, max_depth: usize) -> PResult<'_, Node<'_>> {
                     i = rest;
                     Node {
                         span: Span::new(start, at(rest)),
-                        value: Value::Object(Vec::new()),
+                        value: Value::Object(&[]),
                     }
                 } else {
                     let (rest, (key, key_span)) =
-                        member_key(len, inner, "a string key or `}` after `{`")?;
+                        member_key(len, arena, inner, "a string key or `}` after `{`")?;
                     stack.push(Frame::Object {
                         start,
                         first: members.len(),
@@ -513,7 +493,7 @@ fn document(text: &str, max_depth: usize) -> PResult<'_, Node<'_>> {
                 }
             }
             _ => {
-                let (rest, value) = scalar(i)?;
+                let (rest, value) = scalar(arena, i)?;
                 i = rest;
                 Node {
                     span: Span::new(start, at(rest)),
@@ -548,7 +528,9 @@ fn document(text: &str, max_depth: usize) -> PResult<'_, Node<'_>> {
                             i = skip1(i);
                             // INVARIANT: `first <= nodes.len()`: outer containers' children sit below `first`
                             // and are not touched while this one is open. `min` keeps it panic-free regardless.
-                            let items = nodes.split_off(first.min(nodes.len()));
+                            let first = first.min(nodes.len());
+                            let items = arena.alloc_slice_copy(nodes.get(first..).unwrap_or(&[]));
+                            nodes.truncate(first);
                             node = Node {
                                 span: Span::new(start, at(i)),
                                 value: Value::Array(items),
@@ -573,14 +555,14 @@ fn document(text: &str, max_depth: usize) -> PResult<'_, Node<'_>> {
                     key_span,
                 } => {
                     members.push(Member {
-                        key: std::mem::take(key),
+                        key,
                         key_span: *key_span,
                         value: node,
                     });
                     match i.as_bytes().first() {
                         Some(b',') => {
                             let (rest, (k, ks)) =
-                                member_key(len, ws(skip1(i)), "a string key after `,`")?;
+                                member_key(len, arena, ws(skip1(i)), "a string key after `,`")?;
                             *key = k;
                             *key_span = ks;
                             i = rest;
@@ -591,7 +573,9 @@ fn document(text: &str, max_depth: usize) -> PResult<'_, Node<'_>> {
                             stack.pop();
                             i = skip1(i);
                             // INVARIANT: as for arrays, `first <= members.len()`.
-                            let items = members.split_off(first.min(members.len()));
+                            let first = first.min(members.len());
+                            let items = arena.alloc_slice_copy(members.get(first..).unwrap_or(&[]));
+                            members.truncate(first);
                             node = Node {
                                 span: Span::new(start, at(i)),
                                 value: Value::Object(items),
@@ -615,11 +599,13 @@ fn document(text: &str, max_depth: usize) -> PResult<'_, Node<'_>> {
 }
 
 /// An object key, the `:` after it and the whitespace after that; `expected` describes the key for errors.
+#[inline(always)]
 fn member_key<'a>(
     text_len: usize,
+    arena: &'a Bump,
     i: &'a str,
     expected: &str,
-) -> PResult<'a, (Cow<'a, str>, Span)> {
+) -> PResult<'a, (&'a str, Span)> {
     if !i.starts_with('"') {
         let help = match i.chars().next() {
             Some('}') => Some("JSON does not allow a trailing comma"),
@@ -634,7 +620,7 @@ fn member_key<'a>(
             help,
         ));
     }
-    let (rest, key) = string(i)?;
+    let (rest, key) = string(arena, i)?;
     let key_span = Span::new(
         text_len.saturating_sub(i.len()),
         text_len.saturating_sub(rest.len()),
@@ -651,9 +637,9 @@ fn member_key<'a>(
 }
 
 /// A string, number or literal.
-fn scalar(i: &str) -> PResult<'_, Value<'_>> {
+fn scalar<'a>(arena: &'a Bump, i: &'a str) -> PResult<'a, Value<'a>> {
     match i.as_bytes().first() {
-        Some(b'"') => string.map(Value::String).parse(i),
+        Some(b'"') => string(arena, i).map(|(rest, s)| (rest, Value::String(s))),
         Some(b'-' | b'0'..=b'9') => number.map(Value::Number).parse(i),
         _ => literal(i).map_err(|_| {
             fail(
@@ -715,15 +701,19 @@ fn integer(i: &str) -> PResult<'_, &str> {
     }
 }
 
-/// A string from its opening quote (RFC 8259 §7); borrowed from the text when it has no escapes.
-fn string(i: &str) -> PResult<'_, Cow<'_, str>> {
+/// A string from its opening quote (RFC 8259 §7); borrowed from the text when it has no escapes, else unescaped
+/// into the arena. Inlined: called for every key and string value, and the call cost about a third of it.
+#[inline(always)]
+fn string<'a>(arena: &'a Bump, i: &'a str) -> PResult<'a, &'a str> {
     let Some(body) = i.strip_prefix('"') else {
         return Err(nom::Err::Error(PErr::from_char(i, '"')));
     };
     let (plain, rest) = split_plain(body);
     match rest.as_bytes().first() {
-        Some(b'"') => Ok((skip1(rest), Cow::Borrowed(plain))),
-        Some(b'\\') => escaped_string(i, plain, rest).map(|(rest, s)| (rest, Cow::Owned(s))),
+        Some(b'"') => Ok((skip1(rest), plain)),
+        Some(b'\\') => {
+            escaped_string(i, plain, rest).map(|(rest, s)| (rest, &*arena.alloc_str(&s)))
+        }
         Some(_) => Err(control_char(rest)),
         None => Err(unterminated(i)),
     }
@@ -953,16 +943,21 @@ mod tests {
 
     #[test]
     fn example_node_kind_name() -> Result<(), JsonError> {
-        use crate::{limits::Limits, parse::json::parse};
-        assert_eq!(parse("[1]", &Limits::default())?.kind_name(), "array");
+        use crate::{limits::Limits, parse::json::Arena, parse::json::parse};
+        let arena = Arena::new();
+        assert_eq!(
+            parse("[1]", &arena, &Limits::default())?.kind_name(),
+            "array"
+        );
         Ok(())
     }
 
     #[test]
     fn example_as_str() -> Result<(), JsonError> {
-        use crate::{limits::Limits, parse::json::parse};
+        use crate::{limits::Limits, parse::json::Arena, parse::json::parse};
+        let arena = Arena::new();
         assert_eq!(
-            parse(r#""a\/b""#, &Limits::default())?.as_str(),
+            parse(r#""a\/b""#, &arena, &Limits::default())?.as_str(),
             Some("a/b")
         );
         Ok(())
@@ -970,16 +965,21 @@ mod tests {
 
     #[test]
     fn example_as_bool() -> Result<(), JsonError> {
-        use crate::{limits::Limits, parse::json::parse};
-        assert_eq!(parse("false", &Limits::default())?.as_bool(), Some(false));
+        use crate::{limits::Limits, parse::json::Arena, parse::json::parse};
+        let arena = Arena::new();
+        assert_eq!(
+            parse("false", &arena, &Limits::default())?.as_bool(),
+            Some(false)
+        );
         Ok(())
     }
 
     #[test]
     fn example_as_number() -> Result<(), JsonError> {
-        use crate::{limits::Limits, parse::json::parse};
+        use crate::{limits::Limits, parse::json::Arena, parse::json::parse};
+        let arena = Arena::new();
         assert_eq!(
-            parse("-1.50e3", &Limits::default())?.as_number(),
+            parse("-1.50e3", &arena, &Limits::default())?.as_number(),
             Some("-1.50e3")
         );
         Ok(())
@@ -987,16 +987,18 @@ mod tests {
 
     #[test]
     fn example_is_null() -> Result<(), JsonError> {
-        use crate::{limits::Limits, parse::json::parse};
-        assert!(parse("null", &Limits::default())?.is_null());
+        use crate::{limits::Limits, parse::json::Arena, parse::json::parse};
+        let arena = Arena::new();
+        assert!(parse("null", &arena, &Limits::default())?.is_null());
         Ok(())
     }
 
     #[test]
     fn example_as_array() -> Result<(), JsonError> {
-        use crate::{limits::Limits, parse::json::parse};
+        use crate::{limits::Limits, parse::json::Arena, parse::json::parse};
+        let arena = Arena::new();
         assert_eq!(
-            parse("[1, 2]", &Limits::default())?
+            parse("[1, 2]", &arena, &Limits::default())?
                 .as_array()
                 .map(<[_]>::len),
             Some(2)
@@ -1006,17 +1008,20 @@ mod tests {
 
     #[test]
     fn example_as_object() -> Result<(), JsonError> {
-        use crate::{limits::Limits, parse::json::parse};
-        let doc = parse(r#"{"a": 1, "a": 2}"#, &Limits::default())?;
+        use crate::{limits::Limits, parse::json::Arena, parse::json::parse};
+        let arena = Arena::new();
+        let doc = parse(r#"{"a": 1, "a": 2}"#, &arena, &Limits::default())?;
         assert_eq!(doc.as_object().map(<[_]>::len), Some(2));
         Ok(())
     }
 
     #[test]
     fn example_get() -> Result<(), JsonError> {
-        use crate::{limits::Limits, parse::json::parse};
+        use crate::{limits::Limits, parse::json::Arena, parse::json::parse};
+        let arena = Arena::new();
         let doc = parse(
             r#"{"Effect": "Allow", "Effect": "Deny"}"#,
+            &arena,
             &Limits::default(),
         )?;
         assert_eq!(doc.get("Effect").and_then(|n| n.as_str()), Some("Allow"));
@@ -1026,25 +1031,32 @@ mod tests {
 
     #[test]
     fn example_line_col() -> Result<(), JsonError> {
-        use crate::{limits::Limits, parse::json::parse};
+        use crate::{limits::Limits, parse::json::Arena, parse::json::parse};
+        let arena = Arena::new();
         let text = "{\n  \"a\": tru\n}";
-        let err = parse(text, &Limits::default()).unwrap_err();
+        let err = parse(text, &arena, &Limits::default()).unwrap_err();
         assert_eq!(err.line_col(text), (2, 8));
         Ok(())
     }
 
     #[test]
     fn example_parse() -> Result<(), JsonError> {
-        use crate::{limits::Limits, parse::json::parse};
+        use crate::{limits::Limits, parse::json::Arena, parse::json::parse};
+        let arena = Arena::new();
         let text = r#"{"Effect": "Allow", "Action": ["s3:GetObject"]}"#;
-        let doc = parse(text, &Limits::default())?;
+        let doc = parse(text, &arena, &Limits::default())?;
         let action = &doc.get("Action").and_then(|a| a.as_array()).unwrap()[0];
         assert_eq!(&text[action.span.range()], r#""s3:GetObject""#);
 
-        let err = parse(r#"{"Effect": "Allow",}"#, &Limits::default()).unwrap_err();
+        let err = parse(r#"{"Effect": "Allow",}"#, &arena, &Limits::default()).unwrap_err();
         assert_eq!(err.offset, 19);
         assert_eq!(err.message, "expected a string key after `,`, found `}`");
         Ok(())
+    }
+
+    /// [`super::parse`] into an arena of its own, kept for the rest of the test run (tests only).
+    fn parse<'a>(text: &'a str, limits: &Limits) -> Result<Node<'a>, JsonError> {
+        super::parse(text, Box::leak(Box::new(Arena::new())), limits)
     }
 
     fn limits() -> Limits {
@@ -1065,7 +1077,7 @@ mod tests {
             Value::Array(items) => SValue::Array(items.iter().map(to_serde).collect()),
             Value::Object(members) => {
                 let mut map = serde_json::Map::new();
-                for m in members {
+                for m in *members {
                     map.insert(m.key.to_string(), to_serde(&m.value));
                 }
                 SValue::Object(map)
@@ -1092,7 +1104,7 @@ mod tests {
             }
             Value::Object(members) => {
                 assert!(own.starts_with('{') && own.ends_with('}'));
-                for m in members {
+                for m in *members {
                     let key_text = &text[m.key_span.range()];
                     assert_eq!(serde_json::from_str::<String>(key_text).unwrap(), m.key);
                     check_spans(text, &m.value);
@@ -1168,12 +1180,60 @@ mod tests {
     fn strings_without_escapes_borrow_from_the_text() {
         let doc = parse(r#"["plain", "esc\n", "é"]"#, &limits()).unwrap();
         let items = doc.as_array().unwrap();
-        assert!(matches!(
-            items[0].value,
-            Value::String(Cow::Borrowed("plain"))
-        ));
-        assert!(matches!(&items[1].value, Value::String(Cow::Owned(s)) if s == "esc\n"));
-        assert!(matches!(items[2].value, Value::String(Cow::Borrowed("é"))));
+        assert!(matches!(items[0].value, Value::String("plain")));
+        assert!(matches!(items[1].value, Value::String("esc\n")));
+        assert!(matches!(items[2].value, Value::String("é")));
+        // A slice of the text: the same bytes, not a copy.
+        let text = r#"["plain", "esc\n"]"#;
+        let doc = parse(text, &limits()).unwrap();
+        let items = doc.as_array().unwrap();
+        let plain = items[0].as_str().unwrap();
+        assert!(std::ptr::eq(plain.as_ptr(), text[2..].as_ptr()));
+        assert!(
+            !text
+                .as_bytes()
+                .as_ptr_range()
+                .contains(&items[1].as_str().unwrap().as_ptr())
+        );
+    }
+
+    /// `with_parsed` hands each call the tree of its own text, in the thread's arena or, for a call made while
+    /// that arena holds a tree, in a fresh one; an error is handed over as `parse` returns it.
+    #[test]
+    fn with_parsed_reuses_the_thread_arena_and_nests() {
+        let l = limits();
+        for _ in 0..3 {
+            let got = with_parsed(r#"{"a": ["x\ty", 1]}"#, &l, |outer| {
+                let outer = outer.unwrap();
+                let inner = with_parsed(r#"["b", {"c": null}]"#, &l, |inner| {
+                    let inner = inner.unwrap();
+                    assert_eq!(to_serde(&inner), serde_json::json!(["b", {"c": null}]));
+                    inner.as_array().unwrap().len()
+                });
+                // The outer tree is intact after the nested call.
+                (to_serde(&outer), inner)
+            });
+            assert_eq!(got, (serde_json::json!({"a": ["x\ty", 1]}), 2));
+        }
+        let e = with_parsed("[1,]", &l, |r| r.unwrap_err());
+        assert_eq!(e, parse("[1,]", &l).unwrap_err());
+        // A tree larger than the arena keeps between calls is parsed all the same, and the next one too.
+        let big = format!("[{}1]", "\"abcdefgh\",".repeat(KEEP / 8));
+        assert_eq!(
+            with_parsed(
+                &big,
+                &Limits {
+                    max_document_bytes: usize::MAX,
+                    ..l
+                },
+                |r| r.unwrap().as_array().unwrap().len()
+            ),
+            KEEP / 8 + 1
+        );
+        assert_eq!(
+            with_parsed("[true]", &l, |r| to_serde(&r.unwrap())),
+            serde_json::json!([true])
+        );
     }
 
     #[test]
@@ -1228,7 +1288,7 @@ mod tests {
         let text = r#"{"Effect": "Allow", "Action": "a", "Effect": "Deny"}"#;
         let doc = parse(text, &limits()).unwrap();
         let members = doc.as_object().unwrap();
-        let keys: Vec<_> = members.iter().map(|m| m.key.as_ref()).collect();
+        let keys: Vec<_> = members.iter().map(|m| m.key).collect();
         assert_eq!(keys, ["Effect", "Action", "Effect"]);
         assert_eq!(&text[members[0].key_span.range()], r#""Effect""#);
         assert_eq!(members[2].key_span.start, 35);
@@ -1586,8 +1646,8 @@ mod tests {
         assert_eq!(e.offset, 1_000_000);
         let e = parse(&"{\"a\":".repeat(200_000), &unlimited).unwrap_err();
         assert_eq!(e.offset, 1_000_000);
-        // Closed, such documents parse, and drop without recursion (issue 14 item 17: a limit raised to 50,000
-        // overflowed the stack on drop): arrays, objects, and both mixed, on a thread with a small stack.
+        // Closed, such documents parse, and go with their arena without a walk (issue 14 item 17: a limit raised
+        // to 50,000 overflowed the stack on drop): arrays, objects, and both mixed, on a thread with a small stack.
         let n = 200_000;
         let arrays = format!("{}{}", "[".repeat(n), "]".repeat(n));
         let objects = format!("{}1{}", "{\"a\":".repeat(n), "}".repeat(n));
@@ -1596,9 +1656,10 @@ mod tests {
             .stack_size(256 * 1024)
             .spawn(move || {
                 for text in [arrays, objects, mixed] {
-                    let doc = parse(&text, &unlimited).unwrap();
+                    let arena = Arena::new();
+                    let doc = super::parse(&text, &arena, &unlimited).unwrap();
                     assert_eq!(doc.span.end as usize, text.len());
-                    drop(doc);
+                    drop(arena);
                 }
             })
             .unwrap()

@@ -78,6 +78,36 @@ pub(crate) fn array<'n, 'a>(
     }
 }
 
+/// What is wrong with a member of an object whose fields are fixed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BadField {
+    /// Its name is not one of the fields.
+    Unknown,
+    /// Its name was written before it in the object.
+    Twice,
+}
+
+/// The first member of `members` whose name is not one of `fields` or appears twice, and which. Every reader of a
+/// fixed-shape object (this module's [`fields`], the JSON API's input) checks its members with this and words the
+/// error its own way.
+pub(crate) fn bad_field<'m, 'a>(
+    members: &'m [Member<'a>],
+    fields: &[&str],
+) -> Option<(&'m Member<'a>, BadField)> {
+    // The first member that is unknown or repeated stops the loop, so the members compared with the earlier ones
+    // are at most as many as `fields`.
+    members.iter().enumerate().find_map(|(i, m)| {
+        if !fields.contains(&m.key) {
+            return Some((m, BadField::Unknown));
+        }
+        let earlier = members.get(..i).unwrap_or_default();
+        earlier
+            .iter()
+            .any(|e| e.key == m.key)
+            .then_some((m, BadField::Twice))
+    })
+}
+
 /// An error for the first member of an object at `path` that is not one of `fields`, or that appears twice.
 pub(crate) fn fields(
     text: &str,
@@ -85,30 +115,23 @@ pub(crate) fn fields(
     path: &str,
     fields: &[&str],
 ) -> Result<(), PlacedError> {
-    // Each member is one of `fields` and not written before it (the first that is not stops the loop, so the
-    // members compared are at most as many as `fields`).
-    for (i, m) in members.iter().enumerate() {
-        let at = |message: String| {
-            PlacedError::at(
-                text,
-                m.key_span.start as usize,
-                &format!("{path}.{}", m.key),
-                message,
-            )
-        };
-        if !fields.contains(&m.key.as_ref()) {
-            return Err(at(format!(
-                "unknown field `{}`; valid fields are {}",
-                m.key,
-                fields.join(", ")
-            )));
-        }
-        let earlier = members.get(..i).unwrap_or_default();
-        if earlier.iter().any(|e| e.key == m.key) {
-            return Err(at(format!("field `{}` appears twice", m.key)));
-        }
-    }
-    Ok(())
+    let Some((m, bad)) = bad_field(members, fields) else {
+        return Ok(());
+    };
+    let message = match bad {
+        BadField::Unknown => format!(
+            "unknown field `{}`; valid fields are {}",
+            m.key,
+            fields.join(", ")
+        ),
+        BadField::Twice => format!("field `{}` appears twice", m.key),
+    };
+    Err(PlacedError::at(
+        text,
+        m.key_span.start as usize,
+        &format!("{path}.{}", m.key),
+        message,
+    ))
 }
 
 #[cfg(test)]
@@ -119,7 +142,8 @@ mod tests {
     #[test]
     fn placed_errors_name_line_column_and_path() {
         let text = "{\n  \"a\": 1,\n  \"b\": [],\n  \"a\": 2}";
-        let root = crate::parse::json::parse(text, &Limits::default()).unwrap();
+        let arena = crate::parse::json::Arena::new();
+        let root = crate::parse::json::parse(text, &arena, &Limits::default()).unwrap();
         let members = object(text, &root, "$").unwrap();
         let e = fields(text, members, "$", &["a", "c"]).unwrap_err();
         assert_eq!(

@@ -75,7 +75,7 @@ impl ActionPattern {
         }
         Ok(ActionPattern {
             source: text(),
-            glob: Pattern::parse_owned(s.to_ascii_lowercase(), true, false),
+            glob: Pattern::parse_lowercase(s, true, false),
         })
     }
 }
@@ -100,10 +100,12 @@ impl ActionPattern {
 
     /// The bit of `service_bit` (one of 64, by a hash of the lowercase prefix) for this pattern's service; every bit when the service has a wildcard.
     pub fn service_bit(&self) -> u64 {
-        match self.source.split_once(':') {
-            Some((p, _)) if !p.contains(['*', '?']) => {
+        // By bytes: `:`, `*` and `?` are ASCII, which in UTF-8 is always that character.
+        let b = self.source.as_bytes();
+        match b.iter().position(|&c| c == b':').and_then(|n| b.get(..n)) {
+            Some(p) if !p.iter().any(|&c| c == b'*' || c == b'?') => {
                 // The hash ignores ASCII case: no lowercase copy.
-                service_bit(p.as_bytes())
+                service_bit(p)
             }
             _ => u64::MAX,
         }
@@ -147,5 +149,17 @@ mod tests {
         let r: ActionPattern = "s3:*".parse().unwrap();
         assert!(!r.matches("s3x:GetObject"));
         assert_eq!(r.service().as_deref(), Some("s3"));
+    }
+
+    /// The service bit is the hash of the prefix whatever its case, and every bit for `*` or a prefix with a
+    /// wildcard (which `from_text` refuses, but a glob may still hold).
+    #[test]
+    fn service_bits() {
+        let bit = |t: &str| t.parse::<ActionPattern>().unwrap().service_bit();
+        assert_eq!(bit("S3:GetObject"), service_bit(b"s3"));
+        assert_eq!(bit("sagemaker:*"), service_bit(b"sagemaker"));
+        assert_eq!(bit("SageMaker:Create?"), bit("sagemaker:Describe*"));
+        assert_eq!(bit("*"), u64::MAX);
+        assert_eq!(bit("s3:a:b${x}").count_ones(), 1);
     }
 }

@@ -19,7 +19,6 @@ use crate::span::Span;
 use action::ActionPattern;
 pub use kind::{PolicyKind, UnknownPolicyKind};
 use operator::{Operator, OperatorError};
-use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 pub use text::Text;
@@ -268,7 +267,8 @@ impl Policy {
 
     /// [`Policy::parse`] under `limits` instead of the defaults.
     pub fn parse_with(text: &str, limits: &Limits) -> Result<Policy, PolicyError> {
-        let node = json::parse(text, limits).map_err(|e| {
+        let arena = crate::parse::json::Arena::new();
+        let node = json::parse(text, &arena, limits).map_err(|e| {
             let mut d =
                 Diagnostic::error("invalid-json", Span::new(e.offset, e.offset + 1), e.message);
             d.help = e.help;
@@ -321,7 +321,8 @@ impl Policy {
     pub fn parse_partial(text: &str) -> (Option<Policy>, Vec<Diagnostic>) {
         let limits = Limits::default();
         let source: Arc<str> = Arc::from(text);
-        let node = match json::parse(text, &limits) {
+        let arena = crate::parse::json::Arena::new();
+        let node = match json::parse(text, &arena, &limits) {
             Ok(n) => n,
             Err(e) => {
                 let mut d =
@@ -432,7 +433,7 @@ impl Builder<'_> {
     ) -> [Option<&'n Member<'a>>; N] {
         let mut out: [Option<&'n Member<'a>>; N] = [None; N];
         for m in members {
-            let key: &str = &m.key;
+            let key: &str = m.key;
             let Some(at) = known.iter().position(|k| *k == key) else {
                 self.unknown(m, known, what);
                 continue;
@@ -456,9 +457,9 @@ impl Builder<'_> {
             self.at(m.key_span),
             format!("unknown {what} element `{}`", m.key),
         );
-        d = match known.iter().find(|k| k.eq_ignore_ascii_case(&m.key)) {
+        d = match known.iter().find(|k| k.eq_ignore_ascii_case(m.key)) {
             Some(k) => d.with_help(format!("element names are case-sensitive; write `{k}`")),
-            None => match crate::suggest::nearest(&m.key, known.iter().copied()) {
+            None => match crate::suggest::nearest(m.key, known.iter().copied()) {
                 Some(k) => d.with_help(format!(
                     "did you mean `{k}`? valid elements are {}",
                     list(known)
@@ -495,10 +496,10 @@ impl Builder<'_> {
         };
         let [version, id, stmt] = self.members(members, &POLICY_KEYS, "policy");
         let version = version.and_then(|m| match &m.value.value {
-            Value::String(s) if s == "2012-10-17" => {
+            Value::String(s) if *s == "2012-10-17" => {
                 Some(Spanned::new(Version::V2012_10_17, self.at(m.value.span)))
             }
-            Value::String(s) if s == "2008-10-17" => {
+            Value::String(s) if *s == "2008-10-17" => {
                 Some(Spanned::new(Version::V2008_10_17, self.at(m.value.span)))
             }
             _ => {
@@ -695,10 +696,10 @@ impl Builder<'_> {
                 None
             }
             Some(m) => match &m.value.value {
-                Value::String(s) if s == "Allow" => {
+                Value::String(s) if *s == "Allow" => {
                     Some(Spanned::new(Effect::Allow, self.at(m.value.span)))
                 }
-                Value::String(s) if s == "Deny" => {
+                Value::String(s) if *s == "Deny" => {
                     Some(Spanned::new(Effect::Deny, self.at(m.value.span)))
                 }
                 _ => {
@@ -808,13 +809,13 @@ impl Builder<'_> {
     fn principal(&mut self, node: &Node<'_>, negated: bool) -> Option<PrincipalElement> {
         let name = if negated { "NotPrincipal" } else { "Principal" };
         let principal = match &node.value {
-            Value::String(s) if s == "*" => Principal::Any,
+            Value::String(s) if *s == "*" => Principal::Any,
             Value::Object(members) => {
                 const KINDS: [&str; 4] = ["AWS", "Federated", "Service", "CanonicalUser"];
                 let kinds = self.members(members, &KINDS, name);
                 let mut map = Vec::with_capacity(kinds.iter().flatten().count());
                 // In the order written: each member that was kept.
-                for m in members {
+                for m in *members {
                     let Some(at) = kinds
                         .iter()
                         .position(|k| k.is_some_and(|k| std::ptr::eq(k, m)))
@@ -1004,10 +1005,8 @@ impl Builder<'_> {
                 let mut values = Vec::with_capacity(items.len());
                 for item in items {
                     let v = match &item.value {
-                        Value::String(Cow::Borrowed(s)) => ConditionValue::String(self.text_of(s)),
-                        Value::String(Cow::Owned(s)) => {
-                            ConditionValue::String(Text::from(s.as_str()))
-                        }
+                        // A slice of the text is shared with it; an unescaped string is copied.
+                        Value::String(s) => ConditionValue::String(self.text_of(s)),
                         Value::Number(n) => ConditionValue::Number(self.text_of(n)),
                         Value::Bool(b) => ConditionValue::Bool(*b),
                         _ => {
@@ -1038,7 +1037,7 @@ impl Builder<'_> {
                 }
                 out.push(Condition {
                     operator: Spanned::new(operator, self.at(op.key_span)),
-                    key: Spanned::new(self.text_of(&k.key), self.at(k.key_span)),
+                    key: Spanned::new(self.text_of(k.key), self.at(k.key_span)),
                     values,
                     values_span: self.at(k.value.span),
                 });
@@ -1094,7 +1093,7 @@ fn first_repeats<'m, 'a>(members: &'m [Member<'a>]) -> Repeats<'m, 'a> {
     Repeats::Many(
         members
             .iter()
-            .map(|m| match first.entry(&m.key) {
+            .map(|m| match first.entry(m.key) {
                 std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
                 std::collections::hash_map::Entry::Vacant(e) => {
                     e.insert(m);

@@ -16,6 +16,7 @@ use nom::{
 };
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 /// One piece of a pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,7 +62,9 @@ impl Vars for NoVars {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pattern {
-    source: String,
+    /// Shared: a compiled statement's copy of a parsed pattern (an `Action`'s glob) is a count, not a copy of
+    /// the text.
+    source: Arc<str>,
     /// The atoms, or for the shapes that dominate real policies only where their text lies in `source`: those
     /// keep no atoms (no allocation beyond `source`), and matching them does not walk atoms.
     shape: Shape,
@@ -121,11 +124,22 @@ impl Pattern {
     /// Parse `text`. With `variables` false (Version other than 2012-10-17, or an operator that does not expand
     /// them), `${...}` is literal text.
     pub fn parse(text: &str, wildcards: bool, variables: bool) -> Pattern {
-        Pattern::parse_owned(text.to_string(), wildcards, variables)
+        Pattern::parse_shared(Arc::from(text), wildcards, variables)
     }
 
-    /// [`Pattern::parse`] of a text the caller no longer needs: the pattern keeps it as its source.
-    pub(crate) fn parse_owned(text: String, wildcards: bool, variables: bool) -> Pattern {
+    /// [`Pattern::parse`] of `text` lowercased (ASCII), in one allocation.
+    pub(crate) fn parse_lowercase(text: &str, wildcards: bool, variables: bool) -> Pattern {
+        let mut source: Arc<str> = Arc::from(text);
+        match Arc::get_mut(&mut source) {
+            Some(s) => s.make_ascii_lowercase(),
+            // Not reached: a new `Arc` has one owner. Said all the same, without a panic.
+            None => source = Arc::from(text.to_ascii_lowercase()),
+        }
+        Pattern::parse_shared(source, wildcards, variables)
+    }
+
+    /// [`Pattern::parse`] of a text already shared: the pattern keeps it as its source.
+    fn parse_shared(text: Arc<str>, wildcards: bool, variables: bool) -> Pattern {
         let special =
             |b: &u8| (wildcards && (*b == b'*' || *b == b'?')) || (variables && *b == b'$');
         let b = text.as_bytes();
@@ -313,7 +327,9 @@ fn atoms(text: &str, wildcards: bool, variables: bool) -> Vec<Atom> {
     let mut atoms: Vec<Atom> = Vec::new();
     let mut rest = text;
     while !rest.is_empty() {
-        if variables {
+        // Every form `variable` reads starts with `${`: only then is it tried (building its parser makes three
+        // atoms, each a `String`).
+        if variables && rest.starts_with("${") {
             if let Ok((r, atom)) = variable(rest) {
                 push(&mut atoms, atom);
                 rest = r;
@@ -722,6 +738,38 @@ fn match_rev(
 mod tests {
     use super::*;
     use std::collections::HashMap;
+
+    /// `parse_lowercase` is `parse` of the lowercased text, shape and matching included; a clone (a compiled
+    /// statement's copy of an action's glob) shares the text instead of copying it.
+    #[test]
+    fn lowercase_patterns_parse_as_their_lowercase_text_and_clones_share_it() {
+        for t in [
+            "S3:GetObject",
+            "SageMaker:Create*",
+            "*:Describe*",
+            "iam:*Role",
+            "A?b*C",
+            "",
+            "*",
+        ] {
+            let lower = Pattern::parse_lowercase(t, true, false);
+            assert_eq!(
+                lower,
+                Pattern::parse(&t.to_ascii_lowercase(), true, false),
+                "{t}"
+            );
+            assert_eq!(
+                lower.matches(&t.to_ascii_lowercase(), &NoVars, false),
+                Some(true),
+                "{t}"
+            );
+            let copy = lower.clone();
+            assert!(std::ptr::eq(
+                copy.source().as_ptr(),
+                lower.source().as_ptr()
+            ));
+        }
+    }
 
     struct Map(HashMap<String, String>);
     impl Vars for Map {

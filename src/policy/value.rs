@@ -393,18 +393,15 @@ impl FromIterator<IpNet> for CidrSet {
 
 fn merge<T: num_like::Addr>(mut ranges: Vec<(T, T)>) -> Vec<(T, T)> {
     crate::sort::unstable(&mut ranges);
-    let mut out: Vec<(T, T)> = Vec::with_capacity(ranges.len());
-    for (lo, hi) in ranges {
-        match out.last_mut() {
-            Some(last) if lo <= last.1.next_or_max() => {
-                if hi > last.1 {
-                    last.1 = hi;
-                }
-            }
-            _ => out.push((lo, hi)),
+    // In place: a range that overlaps or touches the last one kept widens it and goes.
+    ranges.dedup_by(|next, last| {
+        let joins = next.0 <= last.1.next_or_max();
+        if joins && next.1 > last.1 {
+            last.1 = next.1;
         }
-    }
-    out
+        joins
+    });
+    ranges
 }
 
 mod num_like {
@@ -578,6 +575,33 @@ mod tests {
         assert!(set.contains("10.200.0.1".parse().unwrap()));
         assert!(set.contains("192.0.2.7".parse().unwrap()));
         assert!(!set.contains("192.0.2.8".parse().unwrap()));
+        // Merged: a range inside another goes, ranges that touch join, the rest stay apart, in order.
+        let ip = |s: &str| u32::from(s.parse::<std::net::Ipv4Addr>().unwrap());
+        assert_eq!(
+            set.v4_ranges(),
+            &[
+                (ip("10.0.0.0"), ip("10.255.255.255")),
+                (ip("192.0.2.7"), ip("192.0.2.7"))
+            ]
+        );
+        let set: CidrSet = [
+            "192.0.2.9",
+            "10.128.0.0/9",
+            "192.0.2.8",
+            "10.0.0.0/9",
+            "192.0.2.11",
+        ]
+        .iter()
+        .map(|s| parse_cidr(s).unwrap())
+        .collect();
+        assert_eq!(
+            set.v4_ranges(),
+            &[
+                (ip("10.0.0.0"), ip("10.255.255.255")),
+                (ip("192.0.2.8"), ip("192.0.2.9")),
+                (ip("192.0.2.11"), ip("192.0.2.11"))
+            ]
+        );
     }
 
     /// `parse_bool` is `true`/`false` in any ASCII case and nothing else: every text of four and five bytes

@@ -39,9 +39,10 @@ impl Validator<'_> {
             .get(span.range())
             .filter(|t| has_empty_object(t));
         if let Some(text) = text {
-            if let Ok(node) = json::parse(text, &Limits::default()) {
+            let arena = crate::parse::json::Arena::new();
+            if let Ok(node) = json::parse(text, &arena, &Limits::default()) {
                 if let Value::Object(ops) = &node.value {
-                    for m in ops {
+                    for m in *ops {
                         if matches!(&m.value.value, Value::Object(keys) if keys.is_empty()) {
                             let start = span.start as usize + m.key_span.start as usize;
                             let end = span.start as usize + m.key_span.end as usize;
@@ -307,10 +308,18 @@ impl Validator<'_> {
 
 /// Whether `text` may hold an empty JSON object: a `{` followed, after JSON whitespace only, by `}`.
 pub(super) fn has_empty_object(text: &str) -> bool {
-    text.split('{').skip(1).any(|rest| {
-        rest.trim_start_matches([' ', '\t', '\n', '\r'])
-            .starts_with('}')
-    })
+    // By bytes: the bytes looked for are ASCII, which in UTF-8 is always that character.
+    let mut rest = text.as_bytes();
+    while let Some(open) = rest.iter().position(|&c| c == b'{') {
+        rest = rest.get(open + 1..).unwrap_or_default();
+        let next = rest
+            .iter()
+            .find(|&&c| !matches!(c, b' ' | b'\t' | b'\n' | b'\r'));
+        if next == Some(&b'}') {
+            return true;
+        }
+    }
+    false
 }
 
 /// Whether the statement's actions include SageMaker's (§7.5: keys SageMaker does not populate).

@@ -23,9 +23,11 @@ pub(super) fn key_info(key: &str) -> KeyInfo {
     if strip_prefix_ignore_case(key, "aws:").is_none() {
         return KeyInfo::Service;
     }
+    // Eight bytes at a time (`str::eq_ignore_ascii_case` goes byte by byte): every condition of every policy
+    // linted is looked up here.
     if let Some(k) = GLOBAL_KEYS
         .iter()
-        .find(|k| k.name.eq_ignore_ascii_case(key))
+        .find(|k| crate::bytes::eq_ignore_ascii_case(k.name.as_bytes(), key.as_bytes()))
     {
         return KeyInfo::Global {
             name: std::borrow::Cow::Borrowed(k.name),

@@ -21,9 +21,14 @@ impl Validator<'_> {
         self.action(st);
         self.resource(st);
         self.condition_block(st);
-        let twins = case_twins(&st.conditions);
-        for (c, twin) in st.conditions.iter().zip(twins) {
+        // A few conditions (the usual statement): each one's twin found in place, without a vector of them.
+        let twins = (st.conditions.len() > SMALL).then(|| case_twins_hashed(&st.conditions));
+        for (i, c) in st.conditions.iter().enumerate() {
             self.condition(st, c);
+            let twin = match &twins {
+                Some(t) => t.get(i).copied().flatten(),
+                None => case_twin_small(&st.conditions, i),
+            };
             if let Some(first) = twin {
                 self.out.push(
                     Diagnostic::error(
@@ -98,7 +103,7 @@ impl Validator<'_> {
         };
         for (k, values) in map {
             for v in values {
-                if v.value.contains("${") {
+                if crate::bytes::has_variable(&v.value) {
                     self.push(
                         Diagnostic::error(
                             "variable-in-principal",
@@ -145,7 +150,7 @@ impl Validator<'_> {
     /// §1.7, §2.3: Action and NotAction.
     pub(super) fn action(&mut self, st: &Statement) {
         for a in &st.action.patterns {
-            if a.value.as_str().contains("${") {
+            if crate::bytes::has_variable(a.value.as_str()) {
                 self.push(
                     Diagnostic::error(
                         "variable-in-action",
@@ -216,7 +221,7 @@ impl Validator<'_> {
                 if let Some(fields) = arn::split(&p.value) {
                     let names = ["partition", "service", "region", "account"];
                     for (field, name) in fields.iter().skip(1).zip(names) {
-                        if field.contains("${") {
+                        if crate::bytes::has_variable(field) {
                             self.push(
                                 Diagnostic::warning(
                                     "variable-in-arn-field",
@@ -264,7 +269,8 @@ impl Validator<'_> {
     }
 }
 
-/// Up to this many conditions in a statement, [`case_twins`] compares each with the earlier ones directly.
+/// Up to this many conditions in a statement, each one's twin is found by comparing it with the earlier ones
+/// ([`case_twin_small`]); above, through a map ([`case_twins_hashed`]).
 pub(super) const SMALL: usize = 16;
 
 /// Actions that have no `Resource` in a role trust policy (§1.8).
@@ -278,39 +284,30 @@ pub(super) const TRUST_ACTIONS: [&str; 6] = [
 ];
 
 /// For each condition, the first earlier one under the same operator whose key differs from its key only in ASCII
-/// case (docs/SEMANTICS.md §9 row 28), found through a hash map of the keys' lowercase forms: linear in the
-/// conditions (comparing each with all earlier ones was quadratic in a statement of 80,000 keys).
-pub(super) fn case_twins(conditions: &[Condition]) -> Vec<Option<&Condition>> {
-    // A few conditions (the usual statement): compared with the earlier ones in place, without a map or copies
-    // of their keys; the same answers.
-    if conditions.len() <= SMALL {
-        case_twins_small(conditions)
-    } else {
-        case_twins_hashed(conditions)
-    }
-}
-
-/// [`case_twins`] by comparing each condition with the earlier ones: quadratic, for a few conditions.
+/// case (docs/SEMANTICS.md §9 row 28), by comparing each condition with the earlier ones: quadratic, for a few
+/// conditions (up to [`SMALL`]; `case_twins_hashed` above that gives the same answers).
+#[cfg(test)]
 pub(super) fn case_twins_small(conditions: &[Condition]) -> Vec<Option<&Condition>> {
-    conditions
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let mut group = conditions.get(..i).unwrap_or_default().iter().filter(|o| {
-                o.operator.value == c.operator.value
-                    && o.key.value.eq_ignore_ascii_case(&c.key.value)
-            });
-            let first = group.next()?;
-            if first.key.value != c.key.value {
-                Some(first)
-            } else {
-                group.find(|o| o.key.value != first.key.value)
-            }
-        })
+    (0..conditions.len())
+        .map(|i| case_twin_small(conditions, i))
         .collect()
 }
 
-/// [`case_twins`] through a map of the keys' lowercase forms: linear, for any number of conditions.
+/// The twin of condition `i` that [`case_twins_small`] gives, found in place.
+pub(super) fn case_twin_small(conditions: &[Condition], i: usize) -> Option<&Condition> {
+    let c = conditions.get(i)?;
+    let mut group = conditions.get(..i).unwrap_or_default().iter().filter(|o| {
+        o.operator.value == c.operator.value && o.key.value.eq_ignore_ascii_case(&c.key.value)
+    });
+    let first = group.next()?;
+    if first.key.value != c.key.value {
+        Some(first)
+    } else {
+        group.find(|o| o.key.value != first.key.value)
+    }
+}
+
+/// The twins of [`case_twin_small`] for every condition, through a map of the keys' lowercase forms: linear, for any number of conditions.
 pub(super) fn case_twins_hashed(conditions: &[Condition]) -> Vec<Option<&Condition>> {
     // (operator, lowercase key) -> the first condition, and the first spelled differently from it. For a
     // condition spelled like the first, the earliest spelled differently is the second; otherwise the first.

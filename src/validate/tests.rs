@@ -1141,6 +1141,12 @@ fn cold_empty_object_scan_finds_every_empty_object() {
         "{\"StringEquals\": {\"aws:SourceVpc\": \"vpc-1\"}}"
     ));
     assert!(!has_empty_object("{ \"a\": [] }"));
+    // Only JSON's whitespace between the braces; any later `{` may be the empty one; none at all is none.
+    assert!(!has_empty_object("{\u{a0}}"));
+    assert!(has_empty_object("é{x}{ \r}"));
+    assert!(!has_empty_object("{"));
+    assert!(!has_empty_object(""));
+    assert!(!has_empty_object("}{"));
     // An operator without keys is reported whatever the spacing inside its braces.
     for inner in ["{}", "{ }", "{\n   }"] {
         let text = format!(
@@ -1213,4 +1219,46 @@ fn cold_plain_ascii_is_the_byte_rule() {
     assert!(document::plain_ascii(
         b"{\"Version\": \"2012-10-17\",\r\n\t\"Statement\": []}"
     ));
+}
+
+/// `key_info` finds every global key whatever the case it is written in, names it as the catalog spells it, and
+/// finds nothing for a name one letter off or one letter longer or shorter.
+#[test]
+fn global_keys_are_found_in_any_case() {
+    use crate::keys::GLOBAL_KEYS;
+    use keys::{KeyInfo, key_info};
+    for k in GLOBAL_KEYS {
+        let flipped: String = k
+            .name
+            .chars()
+            .enumerate()
+            .map(|(i, c)| {
+                if i % 2 == 0 {
+                    c.to_ascii_uppercase()
+                } else {
+                    c.to_ascii_lowercase()
+                }
+            })
+            .collect();
+        for written in [
+            k.name.to_string(),
+            k.name.to_ascii_lowercase(),
+            k.name.to_ascii_uppercase(),
+            flipped,
+        ] {
+            match key_info(&written) {
+                KeyInfo::Global { name, .. } => assert_eq!(name, k.name, "{written}"),
+                _ => panic!("{written}: not found"),
+            }
+        }
+        for near in [
+            format!("{}x", k.name),
+            k.name[..k.name.len() - 1].to_string(),
+            k.name.replace(':', ";"),
+        ] {
+            let found =
+                matches!(key_info(&near), KeyInfo::Global { ref name, .. } if name == k.name);
+            assert!(!found, "{near}");
+        }
+    }
 }

@@ -61,7 +61,7 @@ impl Validator<'_> {
         for v in &c.values {
             let text = v.value.text();
             // Values with variables are reported by `value_variables`.
-            if text.contains("${") && op.base.accepts_variables() {
+            if crate::bytes::has_variable(text) && op.base.accepts_variables() {
                 continue;
             }
             let bad = |what: &str, help: String| {
@@ -251,7 +251,7 @@ impl Validator<'_> {
         }
         for v in &c.values {
             let text = v.value.text();
-            if text.contains("${") {
+            if crate::bytes::has_variable(text) {
                 if op.base.accepts_variables() {
                     self.variables_in(text, v.span, true);
                     if family == Family::Bool && self.policy.variables_enabled() {

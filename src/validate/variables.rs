@@ -78,7 +78,7 @@ pub(super) fn variables(s: &str) -> Vec<VarRef<'_>> {
 
 /// `s` without its `${...}` parts (for checks on the literal text around variables).
 pub(super) fn without_variables(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.contains("${") {
+    if !crate::bytes::has_variable(s) {
         return std::borrow::Cow::Borrowed(s);
     }
     let mut out = String::new();
@@ -108,7 +108,7 @@ pub(super) fn first_variable(s: &str) -> &str {
 impl Validator<'_> {
     /// Variables in a Resource or condition value: version, spelling, multivalued and unknown keys (§1.2, §2.3).
     pub(super) fn variables_in(&mut self, value: &str, span: Span, expanded: bool) {
-        if !value.contains("${") {
+        if !crate::bytes::has_variable(value) {
             return;
         }
         if !self.policy.variables_enabled() {

@@ -2,7 +2,7 @@
 //! and every policy inside every case, each at its own span.
 
 use iamgate::Limits;
-use iamgate::internals::json::{Node, Value, parse};
+use iamgate::internals::json::{Arena, Node, Value, parse};
 use std::path::{Path, PathBuf};
 
 fn to_serde(n: &Node<'_>) -> serde_json::Value {
@@ -57,8 +57,9 @@ fn parser_agrees_with_serde_json_on_the_whole_corpus() {
     assert!(all.len() > 100);
     for p in all {
         let text = std::fs::read_to_string(&p).unwrap();
-        let ours =
-            parse(&text, &Limits::default()).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        let arena = Arena::new();
+        let ours = parse(&text, &arena, &Limits::default())
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
         let theirs: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(to_serde(&ours), theirs, "{}", p.display());
         check_spans(&text, &ours);

@@ -630,6 +630,13 @@ fn unknown_fields_and_missing_fields() {
     assert!(e.message.contains("has no `domain_id`"));
     let e = Network::parse("{\"name\": \"x\",\n  \"region\": }", None).unwrap_err();
     assert_eq!((e.line, e.path.as_str()), (2, "$"));
+    // A field written twice is an error at its second name, not the last value silently kept.
+    let text = base_network().to_string();
+    let twice = text.replacen('{', "{\"name\": \"first\", ", 1);
+    let e = Network::parse(&twice, None).unwrap_err();
+    assert_eq!(e.path, "$.name");
+    assert_eq!(e.message, "field `name` appears twice");
+    assert!(e.column > 20, "placed at the second `name`: {e:?}");
 }
 
 #[test]
