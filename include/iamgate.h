@@ -147,8 +147,9 @@ uint64_t iamgate_engine_generation(const iamgate_engine *engine);
 // `engine` is null or from [`iamgate_engine_new`] and not freed.
 void iamgate_engine_free(iamgate_engine *engine);
 
-// Decide a request. Allocates nothing, unless `deciding` is asked for or the request has more than 16 context
-// keys in all (the network fields given and the extra pairs).
+// Decide a request. Allocates nothing, unless `deciding` is asked for or the request has more than 16 extra
+// pairs (a thread's first decision also allocates the thread's slot for reading the bundle, kept for the
+// next thread when it ends).
 //
 // Returns the decision; only `IAMGATE_DECISION_ALLOW` allows. On any error the decision is
 // `IAMGATE_DECISION_ERROR` (a deny) and `*status`, when `status` is not null, says which error. When

@@ -359,6 +359,18 @@ impl CompiledBundle {
         r.set.decide_ref_with(&r.layout, req)
     }
 
+    /// [`CompiledBundle::decide_ref`] for a caller that holds the request's `aws:SourceVpce` apart (a field of its
+    /// own, as the C ABI's request does): routed by `source_vpce` (`None`: the public endpoint) without searching
+    /// the context for it. `source_vpce` must be the value the request's context gives `aws:SourceVpce`, if any.
+    pub fn decide_ref_routed(
+        &self,
+        source_vpce: Option<&str>,
+        req: &RequestRef<'_>,
+    ) -> Result<Decision, ContextError> {
+        let (r, _) = self.routed(source_vpce);
+        r.set.decide_ref_with(&r.layout, req)
+    }
+
     /// Decide and say which statements decided (allocates: for a denied request's answer, not the fast path).
     pub fn decide_with_reasons(
         &self,

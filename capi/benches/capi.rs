@@ -4,8 +4,8 @@
 //!
 //! - `rust/...`: `CompiledBundle::decide_ref` (routing by `aws:SourceVpce`, keys laid out) on a `RequestRef`;
 //! - `rust-set/...`: `PolicySet::decide_ref_with` on the endpoint's set directly (no routing), as `benches/decide`;
-//! - `capi/...`: `iamgate_decide` on an `iamgate_request` (the call a C program makes: arc-swap load, UTF-8
-//!   checks, the source IP given as 4 bytes, routing, decide);
+//! - `capi/...`: `iamgate_decide` on an `iamgate_request` (the call a C program makes: the bundle read through
+//!   a hazard slot, UTF-8 checks, the source IP given as 4 bytes, routing by the endpoint field, decide);
 //! - `threads/N`: N threads each making the same number of `iamgate_decide` calls on one engine; a time per
 //!   batch that stays flat from 1 to 2 threads means decisions scale across the cores.
 //!
@@ -162,7 +162,7 @@ fn scaling(variants: &[(&str, &Run<'_>)]) {
 
 /// The scaling variants, from nothing shared to the C ABI: each thread with its own compiled bundle and its own
 /// copy of the request's text (the control: no data shared at all), the Rust decide on one shared
-/// `CompiledBundle`, `Engine::decide` on one shared engine (adds arc-swap's load), `iamgate_decide` (adds the C
+/// `CompiledBundle`, `Engine::decide` on one shared engine (adds the hazard slot's read), `iamgate_decide` (adds the C
 /// request).
 fn scaling_all(s: &Setup, safe: &iamgate_capi::Engine) {
     let want = s.via.want;
@@ -221,7 +221,7 @@ fn bench(c: &mut Criterion) {
     let part = std::env::var("CAPI_BENCH").unwrap_or_default();
     let (via, public) = (&s.via, &s.public);
     let (compiled, engine) = (&s.compiled, &s.engine);
-    // The safe engine (arc-swap load, then the same decide): the share of the hot-reload pointer.
+    // The safe engine (the hazard slot's read, then the same decide): the share of the hot-reload pointer.
     let safe = iamgate_capi::Engine::new(&s.text).unwrap_or_else(|e| common::fail(&e.to_string()));
 
     if part.is_empty() || part == "interleaved" {
@@ -238,6 +238,26 @@ fn bench(c: &mut Criterion) {
         interleaved(
             "public-deny",
             &|| compiled.decide_ref(black_box(&public.rust)).is_ok(),
+            &|| decide_c(engine, black_box(&public.c)) == iamgate_decision::ExplicitDeny,
+        );
+        // The C ABI routes by its request's endpoint field (`decide_ref_routed`); the Rust decide given its
+        // endpoint apart in the same way, for the like-for-like gap.
+        interleaved(
+            "via-endpoint-allow, Rust decide_ref_routed as rust",
+            &|| {
+                compiled
+                    .decide_ref_routed(Some("vpce-0api0000000000001"), black_box(&via.rust))
+                    .is_ok()
+            },
+            &|| decide_c(engine, black_box(&via.c)) == iamgate_decision::Allow,
+        );
+        interleaved(
+            "public-deny, Rust decide_ref_routed as rust",
+            &|| {
+                compiled
+                    .decide_ref_routed(None, black_box(&public.rust))
+                    .is_ok()
+            },
             &|| decide_c(engine, black_box(&public.c)) == iamgate_decision::ExplicitDeny,
         );
     }

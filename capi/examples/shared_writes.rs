@@ -2,8 +2,8 @@
 //! for the writes that would make decisions contend across cores, independent of the machine's load.
 //!
 //! Thread A makes `N` decisions, then waits; thread B, started once A is done (so that B cannot reuse what A
-//! released, such as arc-swap's per-thread slots), makes `N` decisions on the same engine and request. Before
-//! and after each loop the thread stores to `MARK` (its address is printed first). Run under
+//! released, such as its hazard slot for reading the bundle), makes `N` decisions on the same engine and
+//! request. Before and after each loop the thread stores to `MARK` (its address is printed first). Run under
 //! `valgrind --tool=lackey --trace-mem=yes`, the stores between the marks are each thread's; a line written by
 //! both is a line the threads would pass between cores on every decision. `examples/shared_writes.sh` runs it
 //! and lists those lines. `MODE`: `rust` (`CompiledBundle::decide_ref` on one shared bundle), `engine`

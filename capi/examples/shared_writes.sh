@@ -2,7 +2,7 @@
 # The cache lines (64 bytes) that one deciding thread writes and another deciding thread writes or reads
 # (capi/examples/shared_writes.rs), for each MODE given (rust, engine, capi; all three by default). Each
 # thread makes N decisions (default 50): a line touched on every decision shows N writes or more; a few writes
-# are the threads' one-off set-up (arc-swap registering the thread, thread-locals). Fails when some line is
+# are the threads' one-off set-up (the thread taking its hazard slot, thread-locals). Fails when some line is
 # written on every decision (examples/c/check.sh runs it). Needs valgrind, python3.
 #   bash capi/examples/shared_writes.sh [MODE...]
 set -euo pipefail

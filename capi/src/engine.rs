@@ -1,6 +1,7 @@
 //! The engine behind the C ABI, in safe Rust: a compiled bundle that can be swapped while other threads decide.
 //! Rust embeddings (the proxy of `examples/proxy/`) use it directly.
 
+use crate::hazard::Hazard;
 use arc_swap::{ArcSwap, Guard};
 use iamgate::bundle::{Bundle, BundleError, CompiledBundle};
 use iamgate::context::ContextError;
@@ -10,9 +11,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A bundle, compiled, behind an atomic pointer.
 ///
-/// Deciding takes no lock: it loads the current bundle (arc-swap's lock-free read) and decides with it, so a
-/// reload in another thread neither waits for decisions nor makes them wait. A decision that started before a
-/// reload ends with the bundle it started with; that bundle is freed when the last such decision ends.
+/// Deciding takes no lock and no atomic read-modify-write: [`Engine::decide`] reads the current bundle through
+/// a hazard slot of its thread (`hazard.rs`), so a reload in another thread neither waits for decisions nor
+/// makes them wait. A decision that started before a reload ends with the bundle it started with; that bundle
+/// is freed when the last such decision ends. [`Engine::load`] hands out the bundle itself (arc-swap's
+/// lock-free read), for a caller that holds it across other work.
 ///
 /// ```
 /// use iamgate_capi::Engine;
@@ -30,6 +33,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 #[derive(Debug)]
 pub struct Engine {
     current: ArcSwap<CompiledBundle>,
+    /// The same bundle, for [`Engine::decide`] and the C ABI's decide.
+    fast: Hazard<CompiledBundle>,
     limits: Limits,
     /// Successful reloads so far.
     generation: AtomicU64,
@@ -43,9 +48,10 @@ impl Engine {
 
     /// Read and compile a bundle; `limits` hold for this bundle and every reload.
     pub fn with_limits(text: &str, limits: Limits) -> Result<Engine, BundleError> {
-        let compiled = Bundle::parse(text, &limits)?.compile()?;
+        let compiled = Arc::new(Bundle::parse(text, &limits)?.compile()?);
         Ok(Engine {
-            current: ArcSwap::from_pointee(compiled),
+            current: ArcSwap::new(Arc::clone(&compiled)),
+            fast: Hazard::new(compiled),
             limits,
             generation: AtomicU64::new(0),
         })
@@ -54,8 +60,9 @@ impl Engine {
     /// Replace the bundle. On error the current bundle stays in force (a proxy keeps deciding by the last good
     /// bundle) and the error says why. Decisions already running finish with the bundle they started with.
     pub fn reload(&self, text: &str) -> Result<(), BundleError> {
-        let compiled = Bundle::parse(text, &self.limits)?.compile()?;
-        self.current.store(Arc::new(compiled));
+        let compiled = Arc::new(Bundle::parse(text, &self.limits)?.compile()?);
+        self.current.store(Arc::clone(&compiled));
+        self.fast.store(compiled);
         self.generation.fetch_add(1, Ordering::Release);
         Ok(())
     }
@@ -67,10 +74,17 @@ impl Engine {
         self.current.load()
     }
 
-    /// Decide by the bundle in force now. Allocates nothing unless a value is refused.
+    /// Decide by the bundle in force now. Allocates nothing unless a value is refused (or on a thread's first
+    /// decision: its hazard slot).
     #[inline]
     pub fn decide(&self, req: &RequestRef<'_>) -> Result<Decision, ContextError> {
-        self.current.load().decide_ref(req)
+        self.fast.with(|b| b.decide_ref(req))
+    }
+
+    /// Call `f` with the bundle in force now, as [`Engine::decide`] reads it (no atomic read-modify-write).
+    #[inline(always)]
+    pub(crate) fn with_bundle<R>(&self, f: impl FnOnce(&CompiledBundle) -> R) -> R {
+        self.fast.with(f)
     }
 
     /// How many reloads have succeeded.

@@ -14,6 +14,7 @@
 #![allow(non_camel_case_types)]
 
 mod engine;
+mod hazard;
 #[cfg(test)]
 mod tests;
 
@@ -292,7 +293,10 @@ impl Gather for Sse2 {
         // SAFETY: SSE2, as in `default`.
         let or = |a, b| unsafe { _mm_or_si128(a, b) };
         let mut v = or(self.v, at(n - 16));
-        if n > 32 {
+        if n > 32 && n <= 64 {
+            // Straight-line: the first 32 bytes and the last 32 (overlapping).
+            v = or(v, or(or(at(0), at(16)), at(n - 32)));
+        } else if n > 32 {
             let mut i = 0;
             while i + 32 < n {
                 v = or(v, or(at(i), at(i + 16)));
@@ -451,9 +455,20 @@ fn normalise(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// Text `::ffff:a.b.c.d` (any case) as `a.b.c.d`; other text as given.
-#[inline]
+/// Text `::ffff:a.b.c.d` (any case) as `a.b.c.d`; other text as given. (A first test inline; the rest, for
+/// text that starts with `:`, out of the hot path.)
+#[inline(always)]
 fn normalise_text(s: &str) -> &str {
+    if s.as_bytes().first() == Some(&b':') {
+        normalise_mapped(s)
+    } else {
+        s
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn normalise_mapped(s: &str) -> &str {
     match s.get(..7) {
         Some(p) if p.eq_ignore_ascii_case("::ffff:") => match s.get(7..) {
             Some(rest) if rest.contains('.') => rest,
@@ -473,17 +488,28 @@ fn address<'a>(
     as_bytes: &[u8],
     out: &'a mut MaybeUninit<AddrText>,
 ) -> Result<Option<&'a str>, iamgate_status> {
-    let ip = match (as_text.len(), as_bytes.len()) {
-        (0, 0) => return Ok(None),
-        (_, 0) => return address_text(as_text).map(Some),
+    match (as_text.len(), as_bytes.len()) {
+        (0, 0) => Ok(None),
+        (_, 0) => address_text(as_text).map(Some),
         (_, 4) if as_text.is_empty() => {
             let a = as_bytes.first_chunk::<4>().copied().unwrap_or_default();
-            return Ok(Some(out.write(AddrText::new()).ipv4(Ipv4Addr::from(a))));
+            Ok(Some(out.write(AddrText::new()).ipv4(Ipv4Addr::from(a))))
         }
-        (0, 16) => match as_bytes.first_chunk::<16>() {
-            Some(a) => normalise(IpAddr::V6(Ipv6Addr::from(*a))),
-            None => return Err(iamgate_status::BadRequest),
-        },
+        _ => address_other(as_text, as_bytes, out),
+    }
+}
+
+/// [`address`] for 16 bytes, and the errors: out of the hot path (the calls in it would make the caller keep
+/// fewer values in registers).
+#[cold]
+#[inline(never)]
+fn address_other<'a>(
+    as_text: &[u8],
+    as_bytes: &[u8],
+    out: &'a mut MaybeUninit<AddrText>,
+) -> Result<Option<&'a str>, iamgate_status> {
+    let ip = match (as_text.len(), as_bytes.first_chunk::<16>()) {
+        (0, Some(a)) if as_bytes.len() == 16 => normalise(IpAddr::V6(Ipv6Addr::from(*a))),
         _ => return Err(iamgate_status::BadRequest),
     };
     match ip {
@@ -495,13 +521,21 @@ fn address<'a>(
 /// An address given as text, checked to be UTF-8, IPv4-mapped IPv6 text as IPv4.
 #[inline(always)]
 fn address_text(t: &[u8]) -> Result<&str, iamgate_status> {
-    let t = if high_bits(t) & HIGH == 0 {
+    if high_bits(t) & HIGH == 0 {
         // SAFETY: ASCII is UTF-8.
-        unsafe { std::str::from_utf8_unchecked(t) }
+        Ok(normalise_text(unsafe { std::str::from_utf8_unchecked(t) }))
     } else {
-        std::str::from_utf8(t).map_err(|_| iamgate_status::InvalidUtf8)?
-    };
-    Ok(normalise_text(t))
+        address_text_utf8(t)
+    }
+}
+
+/// [`address_text`] when some byte is not ASCII (then the core refuses it as an address, if it is UTF-8).
+#[cold]
+#[inline(never)]
+fn address_text_utf8(t: &[u8]) -> Result<&str, iamgate_status> {
+    std::str::from_utf8(t)
+        .map(normalise_text)
+        .map_err(|_| iamgate_status::InvalidUtf8)
 }
 
 /// IPv6 text, through `Display` (rare at the edge: kept out of the hot path).
@@ -512,8 +546,13 @@ fn ipv6(ip: IpAddr, out: &mut AddrText) -> Result<Option<&str>, iamgate_status> 
     Ok(Some(out.as_str()))
 }
 
-/// How many context entries a request holds on the stack; past this, one allocation holds them.
-const INLINE_KEYS: usize = 16;
+/// How many extra pairs a request may have for its context entries to stay on the stack; past this, one
+/// allocation holds them.
+const INLINE_EXTRA: usize = 16;
+/// The network keys of a request (`aws:SourceIp`, `aws:SourceVpc`, `aws:SourceVpce`, `aws:VpcSourceIp`).
+const NETWORK_FIELDS: usize = 4;
+/// How many context entries a request holds on the stack.
+const INLINE_KEYS: usize = INLINE_EXTRA + NETWORK_FIELDS;
 
 /// Where a request's context entries go: a stack array or, for many extra pairs, a vector.
 trait Entries<'a> {
@@ -571,7 +610,7 @@ impl<'a> Entries<'a> for Vec<(&'a str, ValueRef<'a>)> {
 #[inline(always)]
 unsafe fn with_request<T>(
     req: &iamgate_request,
-    f: impl FnOnce(&RequestRef<'_>) -> Result<T, iamgate_status>,
+    f: impl FnOnce(&RequestRef<'_>, Route<'_>) -> Result<T, iamgate_status>,
 ) -> Result<T, iamgate_status> {
     let extra: &[iamgate_pair] = if req.extra_len == 0 {
         &[]
@@ -581,38 +620,42 @@ unsafe fn with_request<T>(
         // SAFETY: non-null, and the caller promises `extra_len` pairs.
         unsafe { std::slice::from_raw_parts(req.extra, req.extra_len) }
     };
-    // The network fields given (an address as text or as bytes).
-    let given = usize::from(req.source_ip.len | req.source_ip_bytes.len != 0)
-        + usize::from(req.vpc_id.len != 0)
-        + usize::from(req.vpce_id.len != 0)
-        + usize::from(req.vpc_source_ip.len | req.vpc_source_ip_bytes.len != 0);
     let mut texts = [const { MaybeUninit::uninit() }; 2];
-    if given + extra.len() <= INLINE_KEYS {
+    // Room for the network keys whether given or not: counting them first cost more than the slots.
+    if extra.len() <= INLINE_EXTRA {
         let mut slots = [const { MaybeUninit::uninit() }; INLINE_KEYS];
         let mut entries = Inline {
             slots: &mut slots,
             n: 0,
         };
         // SAFETY: forwarded.
-        let (action, resource, principal) = unsafe { fill(req, extra, &mut texts, &mut entries) }?;
-        f(&RequestRef {
-            principal,
-            action,
-            resource,
-            resource_account: None,
-            context: entries.as_slice(),
-        })
+        let ((action, resource, principal), route) =
+            unsafe { fill(req, extra, &mut texts, &mut entries) }?;
+        f(
+            &RequestRef {
+                principal,
+                action,
+                resource,
+                resource_account: None,
+                context: entries.as_slice(),
+            },
+            route,
+        )
     } else {
-        let mut entries = Vec::with_capacity(given + extra.len());
+        let mut entries = Vec::with_capacity(NETWORK_FIELDS + extra.len());
         // SAFETY: forwarded.
-        let (action, resource, principal) = unsafe { fill(req, extra, &mut texts, &mut entries) }?;
-        f(&RequestRef {
-            principal,
-            action,
-            resource,
-            resource_account: None,
-            context: entries.as_slice(),
-        })
+        let ((action, resource, principal), route) =
+            unsafe { fill(req, extra, &mut texts, &mut entries) }?;
+        f(
+            &RequestRef {
+                principal,
+                action,
+                resource,
+                resource_account: None,
+                context: entries.as_slice(),
+            },
+            route,
+        )
     }
 }
 
@@ -633,7 +676,7 @@ unsafe fn fill<'a>(
     extra: &'a [iamgate_pair],
     [ip_text, vpc_ip_text]: &'a mut [MaybeUninit<AddrText>; 2],
     entries: &mut impl Entries<'a>,
-) -> Result<(&'a str, &'a str, Option<&'a str>), iamgate_status> {
+) -> Result<(Named<'a>, Route<'a>), iamgate_status> {
     // SAFETY (every `raw` below): forwarded (the caller's promise on every slice).
     let (action, resource, principal) =
         unsafe { (raw(req.action)?, raw(req.resource)?, raw(req.principal)?) };
@@ -656,9 +699,12 @@ unsafe fn fill<'a>(
         entries.push(("aws:SourceVpc", ValueRef::One(v)));
     }
     // SAFETY: as above.
-    if let Some(v) = unsafe { str_unchecked(vpce) } {
+    let vpce = unsafe { str_unchecked(vpce) };
+    if let Some(v) = vpce {
         entries.push(("aws:SourceVpce", ValueRef::One(v)));
     }
+    // Whether an extra pair gives `aws:SourceVpce` too (its value then wins, and the core finds it).
+    let mut vpce_again = false;
     // SAFETY: as above.
     let (ip, ip_bytes) = unsafe { (raw(req.vpc_source_ip)?, raw(req.vpc_source_ip_bytes)?) };
     if let Some(v) = address(ip, ip_bytes, vpc_ip_text)? {
@@ -673,6 +719,7 @@ unsafe fn fill<'a>(
         let (Some(k), v) = (unsafe { str_unchecked(k) }, unsafe { str_unchecked(v) }) else {
             return Err(iamgate_status::BadRequest);
         };
+        vpce_again |= k.len() == VPCE_KEY.len() && k.eq_ignore_ascii_case(VPCE_KEY);
         entries.push((k, ValueRef::One(v.unwrap_or(""))));
     }
     if !high.ascii() {
@@ -690,8 +737,19 @@ unsafe fn fill<'a>(
     let (Some(action), Some(resource)) = (action, resource) else {
         return Err(iamgate_status::BadRequest);
     };
-    Ok((action, resource, principal))
+    let route = if vpce_again { None } else { Some(vpce) };
+    Ok(((action, resource, principal), route))
 }
+
+/// A request's action, resource and principal.
+type Named<'a> = (&'a str, &'a str, Option<&'a str>);
+
+/// The key that chooses the endpoint policy.
+const VPCE_KEY: &str = "aws:SourceVpce";
+
+/// A request's endpoint, when [`fill`] knows it without the core searching the context: `Some(None)` for none
+/// (the public endpoint), `None` when an extra pair names `aws:SourceVpce` (the core then reads its last value).
+type Route<'a> = Option<Option<&'a str>>;
 
 /// The slow path of [`with_request`]'s check, when some byte is not ASCII: each text field by `from_utf8`.
 ///
@@ -880,8 +938,9 @@ pub unsafe extern "C" fn iamgate_engine_free(engine: *mut iamgate_engine) {
     })
 }
 
-/// Decide a request. Allocates nothing, unless `deciding` is asked for or the request has more than 16 context
-/// keys in all (the network fields given and the extra pairs).
+/// Decide a request. Allocates nothing, unless `deciding` is asked for or the request has more than 16 extra
+/// pairs (a thread's first decision also allocates the thread's slot for reading the bundle, kept for the
+/// next thread when it ends).
 ///
 /// Returns the decision; only `IAMGATE_DECISION_ALLOW` allows. On any error the decision is
 /// `IAMGATE_DECISION_ERROR` (a deny) and `*status`, when `status` is not null, says which error. When
@@ -911,24 +970,18 @@ pub unsafe extern "C" fn iamgate_decide(
         };
         #[cfg(test)]
         tests::maybe_panic(request);
-        // The bundle first: arc-swap's load ends with a full fence, which waits for every store before it (the
-        // request's entries, written next, would be many).
-        let bundle = engine.0.load();
         // SAFETY: the caller's promise on the request's slices.
-        let r = unsafe {
-            with_request(request, |req| match deciding {
-                None => bundle
-                    .decide_ref(req)
-                    .map_err(|_| iamgate_status::BadRequest),
-                Some(out) => {
-                    let (d, reasons) = bundle
-                        .decide_with_reasons(req)
-                        .map_err(|_| iamgate_status::BadRequest)?;
-                    fill_statement(out, iamgate::bundle::deciding(d, &reasons));
-                    Ok(d)
+        let r = engine.0.with_bundle(|bundle| unsafe {
+            with_request(request, |req, route| match deciding {
+                // The endpoint is a field of the request: the core need not search the context for it.
+                None => match route {
+                    Some(vpce) => bundle.decide_ref_routed(vpce, req),
+                    None => bundle.decide_ref(req),
                 }
+                .map_err(|_| iamgate_status::BadRequest),
+                Some(out) => decide_naming(bundle, req, out),
             })
-        };
+        });
         match r {
             Ok(d) => (d.into(), iamgate_status::Ok),
             Err(s) => (iamgate_decision::Error, s),
@@ -939,6 +992,20 @@ pub unsafe extern "C" fn iamgate_decide(
         unsafe { *status = st };
     }
     decision
+}
+
+/// Decide and fill the deciding statement (allocates: out of the plain decision's path).
+#[inline(never)]
+fn decide_naming(
+    bundle: &iamgate::bundle::CompiledBundle,
+    req: &RequestRef<'_>,
+    out: &mut iamgate_statement,
+) -> Result<Decision, iamgate_status> {
+    let (d, reasons) = bundle
+        .decide_with_reasons(req)
+        .map_err(|_| iamgate_status::BadRequest)?;
+    fill_statement(out, iamgate::bundle::deciding(d, &reasons));
+    Ok(d)
 }
 
 /// Explain a request as JSON: `{"route": "public" | "listed" | "unlisted", "decision": ..., "reasons": [...],
@@ -968,7 +1035,7 @@ pub unsafe extern "C" fn iamgate_explain(
                 let mut message = String::new();
                 // SAFETY: the caller's promise on the request's slices.
                 let r = unsafe {
-                    with_request(request, |req| {
+                    with_request(request, |req, _| {
                         let bundle = engine.0.load();
                         match bundle.explain_ref(req) {
                             Ok(e) => serde_json::to_string(&e).map_err(|_| iamgate_status::Panic),

@@ -586,14 +586,19 @@ fn status_names_cover_any_int() {
 }
 
 /// Threads decide while another reloads between two bundles: every decision is one of the two bundles'
-/// answers (never an error, never a mix), and both are seen.
+/// answers (never an error, never a mix). The reloads start once every decider has decided once (a fast
+/// reloader could otherwise finish before a decider is first scheduled).
 #[test]
 fn decisions_run_while_another_thread_reloads() {
     let e = engine(BUNDLE);
     let ptr = e.0 as usize;
     let stop = std::sync::atomic::AtomicBool::new(false);
+    let started = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|s| {
         let reloader = s.spawn(|| {
+            while started.load(std::sync::atomic::Ordering::Acquire) < 2 {
+                std::thread::yield_now();
+            }
             for i in 0..200 {
                 let text = if i % 2 == 0 { EMPTY } else { BUNDLE };
                 // SAFETY: the engine lives until the scope ends.
@@ -613,8 +618,14 @@ fn decisions_run_while_another_thread_reloads() {
             .map(|_| {
                 s.spawn(|| {
                     let (mut allow, mut deny) = (0u32, 0u32);
+                    let mut first = true;
                     while !stop.load(std::sync::atomic::Ordering::Acquire) {
-                        match decide(ptr as *const iamgate_engine, &request("203.0.113.7")) {
+                        let d = decide(ptr as *const iamgate_engine, &request("203.0.113.7"));
+                        if first {
+                            first = false;
+                            started.fetch_add(1, std::sync::atomic::Ordering::Release);
+                        }
+                        match d {
                             (iamgate_decision::Allow, iamgate_status::Ok) => allow += 1,
                             (iamgate_decision::ImplicitDeny, iamgate_status::Ok) => deny += 1,
                             other => panic!("unexpected {other:?}"),
@@ -687,9 +698,9 @@ fn allocations(mut f: impl FnMut()) -> usize {
     ALLOCATIONS.with(|c| c.get()) - before
 }
 
-/// `iamgate_decide` allocates nothing: text or byte addresses, through an endpoint or not, with context keys up
-/// to the inline room (16 in all: here the source IP and 15 extra pairs); past it, one allocation per call;
-/// asking for the deciding statement allocates.
+/// `iamgate_decide` allocates nothing: text or byte addresses, through an endpoint or not, with up to 16 extra
+/// pairs beside the network keys (here all four network keys and 16 pairs); past that, one allocation per
+/// call; asking for the deciding statement allocates.
 #[test]
 fn decide_allocates_nothing() {
     let e = engine(BUNDLE);
@@ -698,8 +709,8 @@ fn decide_allocates_nothing() {
         key: b("aws:PrincipalTag/team"),
         value: b("data"),
     };
-    let fifteen = [tag; 15];
     let sixteen = [tag; 16];
+    let seventeen = [tag; 17];
     let requests = [
         request("203.0.113.7"),
         request("198.51.100.1"),
@@ -719,8 +730,11 @@ fn decide_allocates_nothing() {
             ..request("")
         },
         iamgate_request {
-            extra: fifteen.as_ptr(),
-            extra_len: fifteen.len(),
+            extra: sixteen.as_ptr(),
+            extra_len: sixteen.len(),
+            vpce_id: b("vpce-1a2b3c4d"),
+            vpc_id: b("vpc-1"),
+            vpc_source_ip: b("10.0.0.1"),
             ..request("203.0.113.7")
         },
     ];
@@ -735,8 +749,8 @@ fn decide_allocates_nothing() {
         assert_eq!(decide(e.0, r).1, iamgate_status::Ok);
     }
     let spilled = iamgate_request {
-        extra: sixteen.as_ptr(),
-        extra_len: sixteen.len(),
+        extra: seventeen.as_ptr(),
+        extra_len: seventeen.len(),
         ..request("203.0.113.7")
     };
     assert_eq!(
@@ -934,4 +948,50 @@ fn extra_pair_without_a_key_denies() {
         decide(e.0, &r),
         (iamgate_decision::Error, iamgate_status::BadRequest)
     );
+}
+
+/// The endpoint routes the request whether given as its field or as an extra pair; an extra pair naming
+/// `aws:SourceVpce` (in any case) takes precedence over the field, as a key given twice takes its last value,
+/// for the route as for the conditions.
+#[test]
+fn capi5_endpoint_route_by_field_or_extra_pair() {
+    let e = engine(BUNDLE);
+    let through = |field: &str, extra: &[iamgate_pair]| {
+        let r = iamgate_request {
+            source_ip: NONE,
+            vpce_id: if field.is_empty() { NONE } else { b(field) },
+            vpc_source_ip: b("10.0.0.1"),
+            extra: if extra.is_empty() {
+                null()
+            } else {
+                extra.as_ptr()
+            },
+            extra_len: extra.len(),
+            ..request("")
+        };
+        decide(e.0, &r)
+    };
+    let pair = |k: &'static str, v: &'static str| iamgate_pair {
+        key: b(k),
+        value: b(v),
+    };
+    let allow = (iamgate_decision::Allow, iamgate_status::Ok);
+    let deny = (iamgate_decision::ExplicitDeny, iamgate_status::Ok);
+    assert_eq!(through("vpce-1a2b3c4d", &[]), allow);
+    assert_eq!(through("vpce-0deny000", &[]), deny);
+    let tag = pair("aws:PrincipalTag/team", "data");
+    assert_eq!(through("vpce-0deny000", &[tag]), deny);
+    for key in ["aws:SourceVpce", "AWS:SOURCEVPCE"] {
+        assert_eq!(
+            through("vpce-1a2b3c4d", &[pair(key, "vpce-0deny000")]),
+            deny,
+            "{key}"
+        );
+        assert_eq!(
+            through("vpce-0deny000", &[tag, pair(key, "vpce-1a2b3c4d")]),
+            allow,
+            "{key}"
+        );
+        assert_eq!(through("", &[pair(key, "vpce-0deny000")]), deny, "{key}");
+    }
 }

@@ -202,19 +202,43 @@ fn answer(status: StatusCode, text: &str, headers: &[(&'static str, &str)]) -> R
     r
 }
 
-/// One client connection's upstream connection, kept for its next request to the same host.
-type Upstream = Mutex<Option<(Authority, SendRequest<Incoming>)>>;
+/// Upstream connections kept alive for the next request to the same host, whichever client connection sends
+/// it (the runtime is one thread: one pool per proxy), so that a client opening a connection per request does
+/// not make the proxy open one upstream per request too.
+#[derive(Default)]
+struct Pool(Mutex<Vec<(Authority, SendRequest<Incoming>)>>);
+
+/// How many idle upstream connections the pool keeps.
+const POOL_IDLE: usize = 32;
+
+impl Pool {
+    /// An open kept connection to `authority`, taken out of the pool.
+    fn take(&self, authority: &Authority) -> Option<SendRequest<Incoming>> {
+        let mut kept = self.0.lock().ok()?;
+        kept.retain(|(_, s)| !s.is_closed());
+        let i = kept.iter().rposition(|(a, _)| a == authority)?;
+        Some(kept.swap_remove(i).1)
+    }
+
+    fn put(&self, authority: Authority, sender: SendRequest<Incoming>) {
+        if let Ok(mut kept) = self.0.lock() {
+            if kept.len() < POOL_IDLE {
+                kept.push((authority, sender));
+            }
+        }
+    }
+}
 
 /// What one client connection's requests share: the engine, the configuration, the client's address as text
-/// (the same for every request on the connection: written once), and the kept upstream connection.
+/// (the same for every request on the connection: written once), and the pool of upstream connections.
 struct Conn {
     engine: Arc<Engine>,
     config: Arc<Config>,
     ip: String,
-    upstream: Upstream,
+    upstream: Arc<Pool>,
 }
 
-async fn forward(req: Request<Incoming>, upstream: &Upstream) -> Response<Body> {
+async fn forward(req: Request<Incoming>, upstream: &Pool) -> Response<Body> {
     let Some(authority) = req.uri().authority().cloned() else {
         return answer(
             StatusCode::BAD_REQUEST,
@@ -225,13 +249,8 @@ async fn forward(req: Request<Incoming>, upstream: &Upstream) -> Response<Body> 
     if req.uri().scheme_str() != Some("http") {
         return answer(StatusCode::BAD_REQUEST, "only http:// is forwarded\n", &[]);
     }
-    let kept = upstream
-        .lock()
-        .ok()
-        .and_then(|mut g| g.take())
-        .filter(|(a, s)| *a == authority && !s.is_closed());
-    let mut sender = match kept {
-        Some((_, s)) => s,
+    let mut sender = match upstream.take(&authority) {
+        Some(s) => s,
         None => match connect(authority.as_str()).await {
             Ok(s) => s,
             Err(e) => {
@@ -262,11 +281,35 @@ async fn forward(req: Request<Incoming>, upstream: &Upstream) -> Response<Body> 
     }
     match sender.send_request(Request::from_parts(parts, body)).await {
         Ok(resp) => {
-            if let Ok(mut g) = upstream.lock() {
-                *g = Some((authority, sender));
-            }
-            resp.map(BodyExt::boxed)
+            // A small body is read whole first: the connection is then idle when it goes back to the pool (a
+            // streamed body is still coming: the next request on it waits for its end).
+            let resp = coalesced(resp).await;
+            upstream.put(authority, sender);
+            resp
         }
+        Err(e) => answer(StatusCode::BAD_GATEWAY, &format!("upstream: {e}\n"), &[]),
+    }
+}
+
+/// The largest body read whole before the answer starts (see [`coalesced`]).
+const COALESCE_BYTES: u64 = 16 * 1024;
+
+/// The upstream's answer for the client. A small body of known length (up to [`COALESCE_BYTES`]) is read
+/// whole first, so that the head and the body leave in one write, and the client wakes once, even when the
+/// upstream sent them apart; any other body is streamed as it comes.
+async fn coalesced(resp: Response<Incoming>) -> Response<Body> {
+    use hyper::body::Body as _;
+    if resp
+        .body()
+        .size_hint()
+        .exact()
+        .is_none_or(|n| n > COALESCE_BYTES)
+    {
+        return resp.map(BodyExt::boxed);
+    }
+    let (parts, body) = resp.into_parts();
+    match body.collect().await {
+        Ok(b) => Response::from_parts(parts, full(b.to_bytes())),
         Err(e) => answer(StatusCode::BAD_GATEWAY, &format!("upstream: {e}\n"), &[]),
     }
 }
@@ -387,6 +430,7 @@ pub async fn run(config: Config) -> Result<(), String> {
     println!("listening on {addr}");
     let config = Arc::new(config);
     tokio::spawn(watch(Arc::clone(&engine), Arc::clone(&config)));
+    let pool = Arc::new(Pool::default());
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(x) => x,
@@ -400,7 +444,7 @@ pub async fn run(config: Config) -> Result<(), String> {
             engine: Arc::clone(&engine),
             config: Arc::clone(&config),
             ip: normalise(peer.ip()).to_string(),
-            upstream: Mutex::new(None),
+            upstream: Arc::clone(&pool),
         });
         tokio::spawn(async move {
             let service = service_fn(move |req| handle(req, Arc::clone(&conn)));

@@ -3,6 +3,7 @@
 
 #![allow(
     clippy::unwrap_used,
+    clippy::indexing_slicing,
     reason = "test helpers: a failed step is a failed test"
 )]
 
@@ -285,4 +286,128 @@ fn ipv4_mapped_clients_are_decided_as_ipv4() {
     let _ = child.wait();
     let _ = std::fs::remove_file(&bundle_path);
     assert_eq!(status, StatusCode::OK);
+}
+
+/// An upstream on a thread that answers each request with `body` (as `Content-Length`), the head and the body
+/// written apart: the body 100 ms after the head, or, with `gate`, once the gate lets it; counts its accepted
+/// connections.
+fn split_upstream(
+    body: Vec<u8>,
+    gate: Option<std::sync::mpsc::Receiver<()>>,
+) -> (SocketAddr, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = std::sync::Arc::clone(&accepted);
+    let gate = std::sync::Arc::new(std::sync::Mutex::new(gate));
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let body = body.clone();
+            let gate = std::sync::Arc::clone(&gate);
+            std::thread::spawn(move || {
+                let _ = stream.set_nodelay(true);
+                let mut seen = Vec::new();
+                let mut buf = [0u8; 4096];
+                loop {
+                    let Ok(n) = stream.read(&mut buf) else { return };
+                    if n == 0 {
+                        return;
+                    }
+                    seen.extend_from_slice(&buf[..n]);
+                    while let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+                        seen.drain(..end + 4);
+                        let head =
+                            format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
+                        if stream.write_all(head.as_bytes()).is_err() {
+                            return;
+                        }
+                        match gate.lock().unwrap().as_ref() {
+                            Some(g) => {
+                                let _ = g.recv();
+                            }
+                            None => std::thread::sleep(Duration::from_millis(100)),
+                        }
+                        if stream.write_all(&body).is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (addr, accepted)
+}
+
+/// A raw GET through the proxy on a new connection: what the first read returned, and the whole answer;
+/// `after_first` runs between the first read and the others.
+fn raw_get(
+    proxy: SocketAddr,
+    upstream: SocketAddr,
+    want: usize,
+    after_first: impl FnOnce(),
+) -> (Vec<u8>, Vec<u8>) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(proxy).unwrap();
+    s.set_nodelay(true).unwrap();
+    // A proxy that waited for a gated body would never answer: fail, do not hang.
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "GET http://{upstream}/x HTTP/1.1\r\nHost: {upstream}\r\n\r\n"
+    )
+    .unwrap();
+    let mut buf = vec![0u8; 64 * 1024];
+    let n = s.read(&mut buf).unwrap();
+    let first = buf[..n].to_vec();
+    after_first();
+    let mut all = first.clone();
+    // (The bodies of `split_upstream` here are `want` bytes `x`.)
+    while !all.ends_with(&vec![b'x'; want]) {
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "the answer ended early");
+        all.extend_from_slice(&buf[..n]);
+    }
+    (first, all)
+}
+
+/// A small answer whose head and body the upstream sends apart reaches the client in one write (its first read
+/// holds the body); a large one is streamed (the head reaches the client before the upstream sends the body).
+/// Both arrive whole.
+#[test]
+fn small_answers_are_coalesced_and_large_ones_streamed() {
+    let proxy = Proxy::start("coalesce", &bundle("127.0.0.0/8"), &["--poll-ms", "0"]);
+    let (small, _) = split_upstream(b"xxxxx".to_vec(), None);
+    let (first, all) = raw_get(proxy.addr, small, 5, || ());
+    let text = String::from_utf8_lossy(&first);
+    assert!(first.starts_with(b"HTTP/1.1 200 OK\r\n"), "{text}");
+    assert!(first.ends_with(b"\r\n\r\nxxxxx"), "one write: {text}");
+    assert!(all.ends_with(b"\r\n\r\nxxxxx"));
+
+    let big = vec![b'x'; 20_000];
+    let (open, gate) = std::sync::mpsc::channel();
+    let (large, _) = split_upstream(big.clone(), Some(gate));
+    let (first, all) = raw_get(proxy.addr, large, 20_000, move || {
+        open.send(()).unwrap();
+    });
+    assert!(
+        first.ends_with(b"\r\n\r\n"),
+        "the head first: {}",
+        String::from_utf8_lossy(&first)
+    );
+    assert!(all.ends_with(&big));
+}
+
+/// Client connections one after another share one kept upstream connection.
+#[test]
+fn upstream_connections_are_pooled_across_client_connections() {
+    let proxy = Proxy::start("pool", &bundle("127.0.0.0/8"), &["--poll-ms", "0"]);
+    let (up, accepted) = split_upstream(b"xxxxx".to_vec(), None);
+    for _ in 0..3 {
+        let (_, all) = raw_get(proxy.addr, up, 5, || ());
+        assert!(all.ends_with(b"\r\n\r\nxxxxx"));
+    }
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
 }

@@ -84,9 +84,12 @@ async fn serve_bare(listener: TcpListener, upstream: SocketAddr) {
                         .parse()
                         .unwrap();
                     s.ready().await.unwrap();
-                    let resp = s.send_request(Request::from_parts(parts, body)).await;
+                    let resp = s.send_request(Request::from_parts(parts, body)).await?;
+                    // As the proxy does: a small body of known length read whole, to leave in one write.
+                    let (parts, body) = resp.into_parts();
+                    let body = body.collect().await?.to_bytes();
                     *sender.lock().unwrap() = Some(s);
-                    resp
+                    Ok::<_, hyper::Error>(hyper::Response::from_parts(parts, Full::new(body)))
                 }
             });
             let _ = hyper::server::conn::http1::Builder::new()
@@ -217,6 +220,12 @@ fn added_latency_on_loopback() {
             "aws:ViaAWSService=false",
         ])
         .args(["--trusted-endpoint-header", "x-vpce"])
+        // Further options for the proxy, e.g. `--spin-us 50` (whitespace-separated).
+        .args(
+            std::env::var("IAMGATE_LATENCY_PROXY_ARGS")
+                .unwrap_or_default()
+                .split_whitespace(),
+        )
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
