@@ -629,34 +629,38 @@ unsafe fn with_request<T>(
             n: 0,
         };
         // SAFETY: forwarded.
-        let ((action, resource, principal), route) =
-            unsafe { fill(req, extra, &mut texts, &mut entries) }?;
-        f(
-            &RequestRef {
-                principal,
-                action,
-                resource,
-                resource_account: None,
-                context: entries.as_slice(),
-            },
-            route,
-        )
+        unsafe { decide_filled(req, extra, &mut texts, &mut entries, f) }
     } else {
         let mut entries = Vec::with_capacity(NETWORK_FIELDS + extra.len());
         // SAFETY: forwarded.
-        let ((action, resource, principal), route) =
-            unsafe { fill(req, extra, &mut texts, &mut entries) }?;
-        f(
-            &RequestRef {
-                principal,
-                action,
-                resource,
-                resource_account: None,
-                context: entries.as_slice(),
-            },
-            route,
-        )
+        unsafe { decide_filled(req, extra, &mut texts, &mut entries, f) }
     }
+}
+
+/// [`fill`] `entries` from `req`, then call `f` with the borrowed request and its route.
+///
+/// # Safety
+/// As [`fill`].
+#[inline(always)]
+unsafe fn decide_filled<'a, T, E: Entries<'a>>(
+    req: &'a iamgate_request,
+    extra: &'a [iamgate_pair],
+    texts: &'a mut [MaybeUninit<AddrText>; 2],
+    entries: &mut E,
+    f: impl FnOnce(&RequestRef<'_>, Route<'_>) -> Result<T, iamgate_status>,
+) -> Result<T, iamgate_status> {
+    // SAFETY: forwarded.
+    let ((action, resource, principal), route) = unsafe { fill(req, extra, texts, entries) }?;
+    f(
+        &RequestRef {
+            principal,
+            action,
+            resource,
+            resource_account: None,
+            context: entries.as_slice(),
+        },
+        route,
+    )
 }
 
 /// The action, resource and principal of `req`, its context entries written to `entries` (the network keys in
