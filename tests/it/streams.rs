@@ -342,7 +342,17 @@ fn a_closed_pipe_ends_every_command_quietly() {
         &["batch", cases.to_str().unwrap()],
     ];
     for args in commands {
-        let (code, err) = into_closed_pipe(args);
+        // A child that another test thread forks while this pipe is being made holds a copy of its read end
+        // until that child's `exec` closes it; on a loaded machine that can be after our command has written,
+        // and the write then succeeds (exit 0). A real regression gives the same wrong code every time: three
+        // tries tell the two apart.
+        let (mut code, mut err) = into_closed_pipe(args);
+        for _ in 0..2 {
+            if code != Some(0) {
+                break;
+            }
+            (code, err) = into_closed_pipe(args);
+        }
         // 141: what a shell reports for a tool that SIGPIPE ended; never 101 (a panic), nothing on stderr but
         // batch's summary.
         assert_eq!(code, Some(141), "{args:?}: {err}");
