@@ -696,15 +696,17 @@ unsafe fn fill<'a>(
     // SAFETY (each `str_unchecked` below): the text is used only once `high` (and, if some byte is not
     // ASCII, `not_ascii`) has found every field UTF-8: on any failure the call returns first.
     let (vpc, vpce) = unsafe { (raw(req.vpc_id)?, raw(req.vpce_id)?) };
-    high.add(vpc);
-    high.add(vpce);
+    // An absent field (empty) has nothing to check: gathered only when given (the public endpoint's requests
+    // have neither, and gathering an empty text cost a few length tests each).
     // SAFETY: as above.
     if let Some(v) = unsafe { str_unchecked(vpc) } {
+        high.add(vpc);
         entries.push(("aws:SourceVpc", ValueRef::One(v)));
     }
     // SAFETY: as above.
     let vpce = unsafe { str_unchecked(vpce) };
     if let Some(v) = vpce {
+        high.add(v.as_bytes());
         entries.push(("aws:SourceVpce", ValueRef::One(v)));
     }
     // Whether an extra pair gives `aws:SourceVpce` too (its value then wins, and the core finds it).
