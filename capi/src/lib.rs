@@ -594,15 +594,25 @@ struct Inline<'a, 's> {
     n: usize,
 }
 
+impl<'a, 's> Inline<'a, 's> {
+    /// # Safety
+    /// At most [`INLINE_KEYS`] entries are pushed.
+    #[inline(always)]
+    unsafe fn new(slots: &'s mut [MaybeUninit<(&'a str, ValueRef<'a>)>; INLINE_KEYS]) -> Self {
+        Inline { slots, n: 0 }
+    }
+}
+
 impl<'a> Entries<'a> for Inline<'a, '_> {
-    /// (Never past the end: [`with_request`] takes this path only for a request whose entries fit; an entry past
-    /// the end would be dropped, not written out of bounds.)
+    /// Never past the end, and not tested at each push: [`with_request`] takes this path only for a request whose
+    /// entries fit ([`fill`] pushes one entry a network field given and one an extra pair: at most
+    /// [`NETWORK_FIELDS`] + [`INLINE_EXTRA`]), the contract of [`Inline::new`].
     #[inline(always)]
     fn push(&mut self, e: (&'a str, ValueRef<'a>)) {
-        if let Some(slot) = self.slots.get_mut(self.n) {
-            slot.write(e);
-            self.n += 1;
-        }
+        debug_assert!(self.n < INLINE_KEYS, "more entries than Inline::new was promised");
+        // SAFETY: `n < INLINE_KEYS` by `Inline::new`'s contract: the slot is within `slots`.
+        unsafe { self.slots.as_mut_ptr().add(self.n).cast::<(&'a str, ValueRef<'a>)>().write(e) };
+        self.n += 1;
     }
 
     #[inline(always)]
@@ -647,10 +657,9 @@ unsafe fn with_request<T>(
     // Room for the network keys whether given or not: counting them first cost more than the slots.
     if extra.len() <= INLINE_EXTRA {
         let mut slots = [const { MaybeUninit::uninit() }; INLINE_KEYS];
-        let mut entries = Inline {
-            slots: &mut slots,
-            n: 0,
-        };
+        // SAFETY: `fill` pushes at most one entry a network field and one an extra pair, here at most
+        // `NETWORK_FIELDS + INLINE_EXTRA` = `INLINE_KEYS`.
+        let mut entries = unsafe { Inline::new(&mut slots) };
         // SAFETY: forwarded.
         unsafe { decide_filled(req, extra, &mut texts, &mut entries, f) }
     } else {
