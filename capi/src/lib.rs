@@ -757,7 +757,9 @@ unsafe fn fill<'a>(
         let (Some(k), v) = (unsafe { str_unchecked(k) }, unsafe { str_unchecked(v) }) else {
             return Err(iamgate_status::BadRequest);
         };
-        vpce_again |= k.len() == VPCE_KEY.len() && k.eq_ignore_ascii_case(VPCE_KEY);
+        if k.len() == VPCE_KEY.len() && k.eq_ignore_ascii_case(VPCE_KEY) {
+            vpce_again = true;
+        }
         entries.push((k, ValueRef::One(v.unwrap_or(""))));
     }
     if !high.ascii() {
