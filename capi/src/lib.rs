@@ -409,7 +409,10 @@ impl AddrText {
     }
 
     /// Dotted decimal into `self` (see [`write_ipv4`]).
-    #[cfg_attr(not(test), expect(dead_code, reason = "the tests check the text of every octet"))]
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "the tests check the text of every octet")
+    )]
     fn ipv4(&mut self, ip: Ipv4Addr) -> &str {
         // SAFETY: `buf` is 48 bytes, and `write_ipv4` writes 16 at most.
         self.len = unsafe { write_ipv4(self.buf.as_mut_ptr().cast(), ip) };
@@ -609,9 +612,18 @@ impl<'a> Entries<'a> for Inline<'a, '_> {
     /// [`NETWORK_FIELDS`] + [`INLINE_EXTRA`]), the contract of [`Inline::new`].
     #[inline(always)]
     fn push(&mut self, e: (&'a str, ValueRef<'a>)) {
-        debug_assert!(self.n < INLINE_KEYS, "more entries than Inline::new was promised");
+        debug_assert!(
+            self.n < INLINE_KEYS,
+            "more entries than Inline::new was promised"
+        );
         // SAFETY: `n < INLINE_KEYS` by `Inline::new`'s contract: the slot is within `slots`.
-        unsafe { self.slots.as_mut_ptr().add(self.n).cast::<(&'a str, ValueRef<'a>)>().write(e) };
+        unsafe {
+            self.slots
+                .as_mut_ptr()
+                .add(self.n)
+                .cast::<(&'a str, ValueRef<'a>)>()
+                .write(e)
+        };
         self.n += 1;
     }
 
