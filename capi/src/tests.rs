@@ -995,3 +995,49 @@ fn capi5_endpoint_route_by_field_or_extra_pair() {
         assert_eq!(through("", &[pair(key, "vpce-0deny000")]), deny, "{key}");
     }
 }
+
+/// The text of an address given as 4 bytes is written in place, its longest (15 bytes, the last octet's word
+/// ending at byte 16) and shortest forms as `Display` writes them.
+#[test]
+fn capi6_ipv4_written_in_place_as_display() {
+    for ip in [
+        Ipv4Addr::new(255, 255, 255, 255),
+        Ipv4Addr::new(0, 0, 0, 0),
+        Ipv4Addr::new(100, 9, 255, 10),
+        Ipv4Addr::new(9, 99, 199, 0),
+    ] {
+        let mut out = MaybeUninit::uninit();
+        assert_eq!(AddrText::ipv4_into(&mut out, ip), ip.to_string());
+    }
+}
+
+/// The last inline slot (all four network keys and 16 extra pairs) is written and read: the 16th pair decides.
+#[test]
+fn capi6_last_inline_entry_decides() {
+    let e = engine(BUNDLE);
+    let tag = iamgate_pair {
+        key: b("aws:PrincipalTag/other"),
+        value: b("data"),
+    };
+    let mut pairs = [tag; 16];
+    let fields = |pairs: &[iamgate_pair]| iamgate_request {
+        extra: pairs.as_ptr(),
+        extra_len: pairs.len(),
+        vpce_id: b("vpce-1a2b3c4d"),
+        vpc_id: b("vpc-1"),
+        vpc_source_ip: b("10.0.0.1"),
+        ..request("203.0.113.7")
+    };
+    let without = decide(e.0, &fields(&pairs));
+    assert_eq!(without, (iamgate_decision::Allow, iamgate_status::Ok));
+    if let Some(last) = pairs.last_mut() {
+        *last = iamgate_pair {
+            key: b("aws:PrincipalTag/team"),
+            value: b("blocked"),
+        };
+    }
+    assert_eq!(
+        decide(e.0, &fields(&pairs)),
+        (iamgate_decision::ExplicitDeny, iamgate_status::Ok)
+    );
+}
