@@ -693,23 +693,25 @@ unsafe fn decide_filled<'a, T, E: Entries<'a>>(
     entries: &mut E,
     f: impl FnOnce(&RequestRef<'_>, Route<'_>) -> Result<T, iamgate_status>,
 ) -> Result<T, iamgate_status> {
+    let mut request = RequestRef {
+        principal: None,
+        action: "",
+        resource: "",
+        resource_account: None,
+        context: &[],
+    };
     // SAFETY: forwarded.
-    let ((action, resource, principal), route) = unsafe { fill(req, extra, texts, entries) }?;
-    f(
-        &RequestRef {
-            principal,
-            action,
-            resource,
-            resource_account: None,
-            context: entries.as_slice(),
-        },
-        route,
-    )
+    let route = unsafe { fill(req, extra, texts, entries, &mut request) }?;
+    let context = entries.as_slice();
+    // SAFETY: the entries outlive `f`'s use of `request` (it ends before this function returns, and `entries`
+    // is borrowed for all of it); only the lifetime is widened, to let `fill` write the texts in place.
+    request.context = unsafe { std::slice::from_raw_parts(context.as_ptr(), context.len()) };
+    f(&request, route)
 }
 
-/// The action, resource and principal of `req`, its context entries written to `entries` (the network keys in
-/// the order of `iamgate::bundle::NETWORK_KEYS`, which the bundle's key layouts expect, then the extra pairs);
-/// `texts` hold the text of addresses given as bytes.
+/// The route of `req`; its action, resource and principal written to `out` (its context is the caller's), its
+/// context entries to `entries` (the network keys in the order of `iamgate::bundle::NETWORK_KEYS`, which the
+/// bundle's key layouts expect, then the extra pairs); `texts` hold the text of addresses given as bytes.
 ///
 /// One pass: each field is read, its words' high bits or-ed into one word, and its entry written, so that few
 /// values stay live (the compiler spilled the fields when all were read first). No text is used before the
@@ -724,7 +726,8 @@ unsafe fn fill<'a>(
     extra: &'a [iamgate_pair],
     [ip_text, vpc_ip_text]: &'a mut [MaybeUninit<AddrText>; 2],
     entries: &mut impl Entries<'a>,
-) -> Result<(Named<'a>, Route<'a>), iamgate_status> {
+    out: &mut RequestRef<'a>,
+) -> Result<Route<'a>, iamgate_status> {
     // SAFETY (every `raw` below): forwarded (the caller's promise on every slice).
     let (action, resource, principal) =
         unsafe { (raw(req.action)?, raw(req.resource)?, raw(req.principal)?) };
@@ -732,6 +735,13 @@ unsafe fn fill<'a>(
     high.add(action);
     high.add(resource);
     high.add(principal);
+    // The texts go to their place in the request now (kept apart until the end, they were spilled and then
+    // copied there). SAFETY: as below: used only once checked.
+    unsafe {
+        out.principal = str_unchecked(principal);
+        out.action = std::str::from_utf8_unchecked(action);
+        out.resource = std::str::from_utf8_unchecked(resource);
+    }
     // SAFETY: as above.
     let (ip, ip_bytes) = unsafe { (raw(req.source_ip)?, raw(req.source_ip_bytes)?) };
     if let Some(v) = address(ip, ip_bytes, ip_text)? {
@@ -778,23 +788,11 @@ unsafe fn fill<'a>(
         // SAFETY: forwarded.
         unsafe { not_ascii(req, extra) }?;
     }
-    // SAFETY: as above.
-    let (action, resource, principal) = unsafe {
-        (
-            str_unchecked(action),
-            str_unchecked(resource),
-            str_unchecked(principal),
-        )
-    };
-    let (Some(action), Some(resource)) = (action, resource) else {
+    if action.is_empty() || resource.is_empty() {
         return Err(iamgate_status::BadRequest);
-    };
-    let route = if vpce_again { None } else { Some(vpce) };
-    Ok(((action, resource, principal), route))
+    }
+    Ok(if vpce_again { None } else { Some(vpce) })
 }
-
-/// A request's action, resource and principal.
-type Named<'a> = (&'a str, &'a str, Option<&'a str>);
 
 /// The key that chooses the endpoint policy.
 const VPCE_KEY: &str = "aws:SourceVpce";
