@@ -693,23 +693,19 @@ unsafe fn decide_filled<'a, T, E: Entries<'a>>(
     entries: &mut E,
     f: impl FnOnce(&RequestRef<'_>, Route<'_>) -> Result<T, iamgate_status>,
 ) -> Result<T, iamgate_status> {
-    let mut request = RequestRef {
-        principal: None,
-        action: "",
-        resource: "",
-        resource_account: None,
-        context: &[],
-    };
+    let mut request = MaybeUninit::uninit();
     // SAFETY: forwarded.
     let route = unsafe { fill(req, extra, texts, entries, &mut request) }?;
+    // SAFETY: `fill` writes the request before it returns `Ok` (placeholders written first cost 6 stores).
+    let request = unsafe { request.assume_init_mut() };
     let context = entries.as_slice();
     // SAFETY: the entries outlive `f`'s use of `request` (it ends before this function returns, and `entries`
     // is borrowed for all of it); only the lifetime is widened, to let `fill` write the texts in place.
     request.context = unsafe { std::slice::from_raw_parts(context.as_ptr(), context.len()) };
-    f(&request, route)
+    f(request, route)
 }
 
-/// The route of `req`; its action, resource and principal written to `out` (its context is the caller's), its
+/// The route of `req`; its request written to `out` on success (its context left empty: the caller sets it), its
 /// context entries to `entries` (the network keys in the order of `iamgate::bundle::NETWORK_KEYS`, which the
 /// bundle's key layouts expect, then the extra pairs); `texts` hold the text of addresses given as bytes.
 ///
@@ -726,7 +722,7 @@ unsafe fn fill<'a>(
     extra: &'a [iamgate_pair],
     [ip_text, vpc_ip_text]: &'a mut [MaybeUninit<AddrText>; 2],
     entries: &mut impl Entries<'a>,
-    out: &mut RequestRef<'a>,
+    out: &mut MaybeUninit<RequestRef<'a>>,
 ) -> Result<Route<'a>, iamgate_status> {
     // SAFETY (every `raw` below): forwarded (the caller's promise on every slice).
     let (action, resource, principal) =
@@ -737,11 +733,15 @@ unsafe fn fill<'a>(
     high.add(principal);
     // The texts go to their place in the request now (kept apart until the end, they were spilled and then
     // copied there). SAFETY: as below: used only once checked.
-    unsafe {
-        out.principal = str_unchecked(principal);
-        out.action = std::str::from_utf8_unchecked(action);
-        out.resource = std::str::from_utf8_unchecked(resource);
-    }
+    out.write(unsafe {
+        RequestRef {
+            principal: str_unchecked(principal),
+            action: std::str::from_utf8_unchecked(action),
+            resource: std::str::from_utf8_unchecked(resource),
+            resource_account: None,
+            context: &[],
+        }
+    });
     // SAFETY: as above.
     let (ip, ip_bytes) = unsafe { (raw(req.source_ip)?, raw(req.source_ip_bytes)?) };
     if let Some(v) = address(ip, ip_bytes, ip_text)? {
