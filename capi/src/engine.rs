@@ -6,8 +6,8 @@ use arc_swap::{ArcSwap, Guard};
 use iamgate::bundle::{Bundle, BundleError, CompiledBundle};
 use iamgate::context::ContextError;
 use iamgate::{Decision, Limits, RequestRef};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// A bundle, compiled, behind an atomic pointer.
 ///
@@ -38,6 +38,10 @@ pub struct Engine {
     limits: Limits,
     /// Successful reloads so far.
     generation: AtomicU64,
+    /// Held by a reload while it stores the new bundle in `current` and `fast`, so that two reloads at once
+    /// leave both holding the same bundle (interleaved, `current` could keep one and `fast` the other). Never
+    /// taken by a decision.
+    reloading: Mutex<()>,
 }
 
 impl Engine {
@@ -54,6 +58,7 @@ impl Engine {
             fast: Hazard::new(compiled),
             limits,
             generation: AtomicU64::new(0),
+            reloading: Mutex::new(()),
         })
     }
 
@@ -61,7 +66,14 @@ impl Engine {
     /// bundle) and the error says why. Decisions already running finish with the bundle they started with.
     pub fn reload(&self, text: &str) -> Result<(), BundleError> {
         let compiled = Arc::new(Bundle::parse(text, &self.limits)?.compile()?);
+        // A reload that panicked while holding the lock left both places stored or one: the next takes it anyway.
+        let _one_at_a_time = self
+            .reloading
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         self.current.store(Arc::clone(&compiled));
+        #[cfg(test)]
+        tests::between_stores();
         self.fast.store(compiled);
         self.generation.fetch_add(1, Ordering::Release);
         Ok(())
@@ -96,6 +108,52 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::RefCell;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    thread_local! {
+        /// Run by this thread's next reload between its two stores.
+        static BETWEEN: RefCell<Option<Box<dyn FnOnce()>>> = RefCell::new(None);
+    }
+
+    pub(super) fn between_stores() {
+        if let Some(f) = BETWEEN.with(|b| b.borrow_mut().take()) {
+            f();
+        }
+    }
+
+    /// Two reloads at once leave the bundle `Engine::load` hands out and the one decisions read the same: a
+    /// reload stopped between its two stores while another runs whole would, without the lock, end with
+    /// `current` holding the other's bundle and `fast` its own.
+    #[test]
+    fn concurrent_reloads_leave_one_bundle_in_force() {
+        let engine = Arc::new(Engine::new("{}").unwrap_or_else(|e| panic!("{e}")));
+        let (inside_tx, inside_rx) = mpsc::channel::<()>();
+        let (done_tx, done_rx) = mpsc::channel::<()>();
+        let a = {
+            let engine = Arc::clone(&engine);
+            std::thread::spawn(move || {
+                BETWEEN.with(|b| {
+                    *b.borrow_mut() = Some(Box::new(move || {
+                        let _ = inside_tx.send(());
+                        // The other reload completes here unless the lock holds it back (then this times out).
+                        let _ = done_rx.recv_timeout(Duration::from_millis(300));
+                    }));
+                });
+                engine.reload("{}").unwrap_or_else(|e| panic!("{e}"));
+            })
+        };
+        inside_rx.recv().unwrap_or_else(|e| panic!("{e}"));
+        engine.reload("{}").unwrap_or_else(|e| panic!("{e}"));
+        let _ = done_tx.send(());
+        a.join()
+            .unwrap_or_else(|_| panic!("reload thread panicked"));
+        let loaded: *const CompiledBundle = &**engine.load();
+        let decided = engine.with_bundle(|b| b as *const CompiledBundle);
+        assert_eq!(loaded, decided, "load and decide read different bundles");
+        assert_eq!(engine.generation(), 2);
+    }
 
     /// A decision holding the old bundle keeps it alive across a reload; the old bundle is freed when that
     /// decision ends, not before, and not later.
