@@ -3,7 +3,10 @@
 
 mod common;
 
-use common::{bench_file, build, bundle, cidr_policy, or_exit, parse, random_cidrs};
+use common::{
+    bench_file, build, bundle, cidr_policy, endpoint_text, identity_text, or_exit, parse,
+    random_cidrs,
+};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use iamgate::PolicySet;
 use std::hint::black_box;
@@ -58,29 +61,6 @@ fn compile(c: &mut Criterion) {
         )
     });
     g.finish();
-}
-
-/// Identity policy `i` of a what-if population: two statements, one with conditions on keys that recur across
-/// the population.
-fn identity_text(i: usize) -> String {
-    format!(
-        r#"{{"Version":"2012-10-17","Statement":[
-        {{"Sid":"Studio{i}","Effect":"Allow","Action":["sagemaker:CreatePresignedDomainUrl","sagemaker:DescribeUserProfile"],
-          "Resource":"arn:aws:sagemaker:eu-west-1:1111222233{n:02}:user-profile/d-{i}/*",
-          "Condition":{{"StringEquals":{{"aws:SourceVpce":["vpce-{i:08x}","vpce-0000{n:04}"]}},
-                        "IpAddress":{{"aws:VpcSourceIp":"10.{n}.0.0/16"}}}}}},
-        {{"Effect":"Deny","Action":"s3:Delete*","Resource":"arn:aws:s3:::bucket-{i}/*",
-          "Condition":{{"Bool":{{"aws:SecureTransport":"false"}}}}}}]}}"#,
-        n = i % 100
-    )
-}
-
-/// Endpoint policy `e`.
-fn endpoint_text(e: usize) -> String {
-    format!(
-        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":"*","Action":"sagemaker:*",
-          "Resource":"*","Condition":{{"StringEquals":{{"aws:PrincipalAccount":"1111222233{e:02}"}}}}}}]}}"#
-    )
 }
 
 /// Compile once, compose many: 1,000 identity policies compiled (and one set built of them), against 1,500 sets

@@ -10,6 +10,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "../benches/common/mod.rs"]
+mod common;
+
 use iamgate::api::case::Case;
 use iamgate::{CompiledPolicy, Limits, Policy, PolicyRef, PolicySet};
 use std::hint::black_box;
@@ -44,37 +47,15 @@ fn cases(n: usize) {
     println!("{decided} cases decided");
 }
 
-/// The policies of benches/compile.rs's `compose` group, written out again (a bench's helpers are not a library).
+/// The policies of benches/compile.rs's `compose` group (`benches/common`'s population).
 fn compose(n: usize) {
     let compile =
         |text: &str, at| CompiledPolicy::compile(Policy::parse(text).unwrap(), at).unwrap();
     let identity: Vec<CompiledPolicy> = (0..1_000)
-        .map(|i| {
-            let n = i % 100;
-            compile(
-                &format!(
-                    r#"{{"Version":"2012-10-17","Statement":[
-        {{"Sid":"Studio{i}","Effect":"Allow","Action":["sagemaker:CreatePresignedDomainUrl","sagemaker:DescribeUserProfile"],
-          "Resource":"arn:aws:sagemaker:eu-west-1:1111222233{n:02}:user-profile/d-{i}/*",
-          "Condition":{{"StringEquals":{{"aws:SourceVpce":["vpce-{i:08x}","vpce-0000{n:04}"]}},
-                        "IpAddress":{{"aws:VpcSourceIp":"10.{n}.0.0/16"}}}}}},
-        {{"Effect":"Deny","Action":"s3:Delete*","Resource":"arn:aws:s3:::bucket-{i}/*",
-          "Condition":{{"Bool":{{"aws:SecureTransport":"false"}}}}}}]}}"#
-                ),
-                PolicyRef::Identity(0),
-            )
-        })
+        .map(|i| compile(&common::identity_text(i), PolicyRef::Identity(0)))
         .collect();
     let endpoints: Vec<CompiledPolicy> = (0..20)
-        .map(|e| {
-            compile(
-                &format!(
-                    r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":"*","Action":"sagemaker:*",
-          "Resource":"*","Condition":{{"StringEquals":{{"aws:PrincipalAccount":"1111222233{e:02}"}}}}}}]}}"#
-                ),
-                PolicyRef::Endpoint,
-            )
-        })
+        .map(|e| compile(&common::endpoint_text(e), PolicyRef::Endpoint))
         .collect();
     let base = identity
         .iter()

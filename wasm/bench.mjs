@@ -7,17 +7,11 @@
 import { readFileSync } from "node:fs";
 import { join, dirname, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { benchPolicies } from "./bench-policies.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, "..");
 const dirs = process.argv.length > 2 ? process.argv.slice(2).map((d) => resolve(d)) : [join(here, "pkg")];
-const f = (n) => readFileSync(join(root, "corpus/bench", n), "utf8");
-const policies = {
-  identity_policies: [f("identity.json")],
-  permissions_boundary: f("boundary.json"),
-  scps: [[f("scp-full-access.json")], [f("scp-full-access.json"), f("scp-ou-deny-public.json")]],
-  endpoint_policy: f("endpoint.json"),
-};
+const policies = benchPolicies();
 const base = { principal: "arn:aws:iam::111122223333:role/DataSci", action: "sagemaker:CreatePresignedDomainUrl", resource: "arn:aws:sagemaker:eu-west-1:111122223333:user-profile/d-abc123/alice" };
 const viaEndpoint = { ...base, context: { "aws:SourceVpce": "vpce-0api0000000000001", "aws:SourceVpc": "vpc-0shared00000000001", "aws:VpcSourceIp": "10.20.1.5", "aws:ViaAWSService": false } };
 const pub = { ...base, context: { "aws:SourceIp": "165.225.10.1", "aws:ViaAWSService": false } };

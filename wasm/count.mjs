@@ -6,18 +6,12 @@
 // MODE: fixed (the same request every call), sweep (a new address each call, 256 of them), fresh (every field
 // sent on every call: forgetFields() before each).
 import { readFileSync } from "node:fs";
-import { join, dirname, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { benchPolicies } from "./bench-policies.mjs";
 
 const [dir = "wasm/pkg", nArg = "20000", mode = "fixed"] = process.argv.slice(2);
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const f = (n) => readFileSync(join(root, "corpus/bench", n), "utf8");
-const policies = {
-  identity_policies: [f("identity.json")],
-  permissions_boundary: f("boundary.json"),
-  scps: [[f("scp-full-access.json")], [f("scp-full-access.json"), f("scp-ou-deny-public.json")]],
-  endpoint_policy: f("endpoint.json"),
-};
+const policies = benchPolicies();
 const { load } = await import(pathToFileURL(join(resolve(dir), "iamgate.js")).href);
 const iamgate = await load(readFileSync(join(resolve(dir), "iamgate_wasm_bg.wasm")));
 const set = iamgate.compile(policies).set;

@@ -254,3 +254,26 @@ pub fn case_texts() -> Vec<String> {
         .map(|p| or_exit(std::fs::read_to_string(p), &p.display().to_string()))
         .collect()
 }
+
+/// Identity policy `i` of a what-if population: two statements, one with conditions on keys that recur across
+/// the population.
+pub fn identity_text(i: usize) -> String {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[
+        {{"Sid":"Studio{i}","Effect":"Allow","Action":["sagemaker:CreatePresignedDomainUrl","sagemaker:DescribeUserProfile"],
+          "Resource":"arn:aws:sagemaker:eu-west-1:1111222233{n:02}:user-profile/d-{i}/*",
+          "Condition":{{"StringEquals":{{"aws:SourceVpce":["vpce-{i:08x}","vpce-0000{n:04}"]}},
+                        "IpAddress":{{"aws:VpcSourceIp":"10.{n}.0.0/16"}}}}}},
+        {{"Effect":"Deny","Action":"s3:Delete*","Resource":"arn:aws:s3:::bucket-{i}/*",
+          "Condition":{{"Bool":{{"aws:SecureTransport":"false"}}}}}}]}}"#,
+        n = i % 100
+    )
+}
+
+/// Endpoint policy `e`.
+pub fn endpoint_text(e: usize) -> String {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":"*","Action":"sagemaker:*",
+          "Resource":"*","Condition":{{"StringEquals":{{"aws:PrincipalAccount":"1111222233{e:02}"}}}}}}]}}"#
+    )
+}
