@@ -3,14 +3,14 @@
 //! those of [`Compiled::decide_fields`], in its order.
 
 use super::{ApiError, Compiled};
-use crate::context::{RequestRef, ValueRef};
+use crate::context::ValueRef;
 use crate::decide::{Decision, KeyLayout};
 
 /// The start a span gives for a field that is the one held: [`HeldFields::take`] keeps it.
 pub const KEPT: u32 = u32::MAX;
 
 /// The most context keys a request given as fields may have.
-const MAX_KEYS: usize = 32;
+const MAX_KEYS: usize = super::set::FIELD_KEYS;
 
 /// The fields of the last request taken ([`HeldFields::take`]): principal (empty for none), action, resource, then
 /// each context key and its value. Taking a request copies its new fields into strings held here; once they have
@@ -140,19 +140,13 @@ impl HeldFields {
             *slot = (self.field(i), ValueRef::One(self.field(i + 1)));
             i += 2;
         }
-        let principal = self.field(0);
-        let req = RequestRef {
-            principal: (!principal.is_empty()).then_some(principal),
-            action: self.field(1),
-            resource: self.field(2),
-            resource_account: None,
-            context: context.get(..n).unwrap_or_default(),
-        };
-        match layout {
-            Some(layout) => set.set.decide_ref_with(layout, &req),
-            None => set.set.decide_ref(&req),
-        }
-        .map_err(|e| Box::new(ApiError::new(e.to_string())))
+        set.decide_field_request(
+            layout,
+            self.field(0),
+            self.field(1),
+            self.field(2),
+            context.get(..n),
+        )
     }
 }
 

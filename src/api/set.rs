@@ -13,6 +13,9 @@ use crate::policy::{Effect, Policy};
 use serde::Serialize;
 use std::borrow::Cow;
 
+/// The most context keys a request given as fields may have ([`Compiled::decide_fields`], [`super::HeldFields`]).
+pub(super) const FIELD_KEYS: usize = 32;
+
 /// The policies of a set, named as in the Case contract (docs: `corpus/cases/README.md`). Each policy is a JSON
 /// object or a string holding the policy text; places in errors and explanations are in that text (for an
 /// object, in its exact text within the input). A whole case compiles as it is: its `id`, `request`, `expect`,
@@ -422,7 +425,7 @@ impl Compiled {
         layout: Option<&KeyLayout>,
         fields: &'f str,
     ) -> Result<Decision, Box<ApiError>> {
-        const MAX: usize = 32;
+        const MAX: usize = FIELD_KEYS;
         let (mut principal, mut action, mut resource, mut key) = ("", "", "", "");
         let mut context = [("", ValueRef::One("")); MAX];
         // Field `k` is `text`: one pass over the bytes, each field placed as its separator is found (at the
@@ -466,12 +469,26 @@ impl Compiled {
             ))));
         }
         let n = (k - 2) / 2;
+        self.decide_field_request(layout, principal, action, resource, context.get(..n))
+    }
+
+    /// Decide the request made of fields (an empty principal is none), with `layout` when given: the one end of
+    /// [`Compiled::decide_fields_with`] and [`super::HeldFields::decide`].
+    #[inline]
+    pub(super) fn decide_field_request(
+        &self,
+        layout: Option<&KeyLayout>,
+        principal: &str,
+        action: &str,
+        resource: &str,
+        context: Option<&[(&str, ValueRef<'_>)]>,
+    ) -> Result<Decision, Box<ApiError>> {
         let req = RequestRef {
             principal: (!principal.is_empty()).then_some(principal),
             action,
             resource,
             resource_account: None,
-            context: context.get(..n).unwrap_or_default(),
+            context: context.unwrap_or_default(),
         };
         match layout {
             Some(layout) => self.set.decide_ref_with(layout, &req),
