@@ -70,11 +70,24 @@ pub struct Case {
     pub request: Request,
     /// What the corpus expects of it (`expect`), if anything.
     pub expect: Option<Expectation>,
-    /// The warnings `lint` gives for the case's policies, each with its place: every record of the case
-    /// carries them.
-    pub lint: Vec<String>,
     /// Lists the case gives for single-valued context keys; `request` holds none of them (see [`Listed`]).
     pub listed: Vec<Listed>,
+    /// Lint's warnings, made on the first call of [`Case::lint`] (a decision does not read them).
+    lint: std::sync::OnceLock<Vec<String>>,
+    /// The case's policies in the order the case gives them, each with what places its findings.
+    placed: Vec<Placed>,
+    /// The case text, when a policy is written in it inline (its findings are placed in this text).
+    text: Box<str>,
+}
+
+/// One of a case's policies, as lint needs it: the policy, the kind it is checked as, and where its text starts
+/// in the case text (an inline object) or `None` (a string holding the policy text, placed in that text).
+#[derive(Debug, Clone)]
+struct Placed {
+    at: PolicyRef,
+    kind: crate::policy::PolicyKind,
+    inline_at: Option<usize>,
+    policy: std::sync::Arc<Policy>,
 }
 
 /// One line of output: the decision, or the error.
@@ -178,7 +191,7 @@ pub(crate) fn parse_request(text: &str, limits: &Limits) -> Result<Request, Case
         Reader {
             text,
             limits,
-            lint: std::cell::RefCell::new(Vec::new()),
+            placed: std::cell::RefCell::new(Vec::new()),
             listed: None,
         }
         .request(&root)
@@ -192,7 +205,7 @@ impl Case {
     /// combination of the values listed; the record is the most restrictive outcome (an explicit deny over an
     /// implicit one over an allow; the first such combination) and a warning gives each combination's decision.
     pub fn decide(&self, explain: bool) -> DecisionRecord {
-        let mut warnings = self.lint.clone();
+        let mut warnings = self.lint().to_vec();
         let (request, explanation) = if self.listed.is_empty() {
             (
                 std::borrow::Cow::Borrowed(&self.request),
@@ -222,6 +235,52 @@ impl Case {
             warnings,
             statements: explain.then_some(statements),
         }
+    }
+
+    /// The warnings `lint` gives for the case's policies, each with its place (`$.identity_policies[0]: lint
+    /// warning[code]: ... (line L, column C)`): every record of the case ([`Case::decide`]) begins with them.
+    ///
+    /// Lint runs on the first call, not in [`Case::parse`]: a decision does not read its findings (lint never
+    /// changes a decision, nor refuses a case: a policy IAM refuses is refused when the case is parsed), so a
+    /// caller that wants only the decision (`case.set.decide(&case.request)`) does not pay for it. Later calls
+    /// return the same lines. (This was the public field `lint` before.)
+    ///
+    /// ```
+    /// use iamgate::api::case::Case;
+    /// let line = r#"{"identity_policies":[{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject",
+    ///   "Resource":"*","Condition":{"StringEquals":{"aws:SourceVpcID":"vpc-1"}}}]}],
+    ///   "request":{"action":"s3:GetObject","resource":"arn:aws:s3:::b/k"}}"#;
+    /// let case = Case::parse(line, &iamgate::Limits::default()).unwrap();
+    /// assert_eq!(case.set.decide(&case.request), iamgate::Decision::ImplicitDeny);
+    /// assert_eq!(case.lint().len(), 1);
+    /// assert!(case.lint()[0].starts_with("$.identity_policies[0]: lint warning[unknown-global-key]"));
+    /// ```
+    pub fn lint(&self) -> &[String] {
+        self.lint.get_or_init(|| {
+            let mut lines = Vec::new();
+            for p in &self.placed {
+                let text = p.policy.source();
+                let findings = seen::lint(text, &p.policy, p.kind);
+                if findings.is_empty() {
+                    continue;
+                }
+                // Placed as `Reader::placed` places an error: inline, in the case text; in a string, in the
+                // policy text. The findings come in order of their offsets, so one cursor reads each text once.
+                let (mut cursor, base, within) = match p.inline_at {
+                    Some(at) => (Cursor::new(&self.text), at, ""),
+                    None => (Cursor::new(text), 0, " (in the policy text)"),
+                };
+                let path = case_path(p.at);
+                for d in findings.iter() {
+                    let (line, column) = cursor.line_col(base + d.span.start as usize);
+                    let severity = if d.is_error() { "error" } else { "warning" };
+                    lines.push(lint_line(
+                        &path, severity, d.code, &d.message, within, line, column,
+                    ));
+                }
+            }
+            lines
+        })
     }
 
     /// Every combination of the listed values decided; the most restrictive, and a warning naming each.
@@ -309,7 +368,7 @@ impl Case {
             let mut r = Reader {
                 text,
                 limits,
-                lint: std::cell::RefCell::new(Vec::new()),
+                placed: std::cell::RefCell::new(Vec::new()),
                 listed: Some(std::cell::RefCell::new(Vec::new())),
             };
             let id = root.get("id").and_then(|n| match n.value {
@@ -593,8 +652,8 @@ impl<'t> Cursor<'t> {
 struct Reader<'t> {
     text: &'t str,
     limits: &'t Limits,
-    /// The lint warnings of the policies read so far.
-    lint: std::cell::RefCell<Vec<String>>,
+    /// The policies read so far: where each sits, the kind lint checks it as, and where an inline one starts.
+    placed: std::cell::RefCell<Vec<(PolicyRef, crate::policy::PolicyKind, Option<usize>)>>,
     /// Lists given for single-valued context keys: collected here when reading a case (each value is decided on
     /// its own, [`Case::decide`]); `None` when reading a bare request, where such a list is an error, as in the
     /// library.
@@ -775,13 +834,34 @@ impl Reader<'_> {
             Value::Number(n) => Some((*n).to_string()),
             _ => None,
         });
+        // Each policy as the set holds it (shared, not copied), for lint when it is asked for.
+        let placed: Vec<Placed> = self
+            .placed
+            .take()
+            .into_iter()
+            .filter_map(|(at, kind, inline_at)| {
+                Some(Placed {
+                    at,
+                    kind,
+                    inline_at,
+                    policy: std::sync::Arc::clone(&set.get(at)?.policy),
+                })
+            })
+            .collect();
+        let text = if placed.iter().any(|p| p.inline_at.is_some()) {
+            self.text.into()
+        } else {
+            Box::default()
+        };
         Ok(Case {
             id,
             set,
             request,
             expect,
-            lint: self.lint.take(),
             listed: self.listed.as_ref().map(|l| l.take()).unwrap_or_default(),
+            lint: std::sync::OnceLock::new(),
+            placed,
+            text,
         })
     }
 
@@ -790,10 +870,10 @@ impl Reader<'_> {
     }
 
     /// A policy given inline as an object (parsed from its exact text) or as a string holding the policy text.
-    /// The policy at `node`, checked as `lint` checks a policy of its kind: what `lint` reports is kept for the
-    /// record's warnings (a policy IAM refuses is refused when the set is built, `crate::refuse`: an error
-    /// record whose place this reader gives). An inline object is built from the case's tree, not parsed
-    /// again.
+    /// The policy at `node`; where it sits is noted for `lint`, which checks it as a policy of `kind` when its
+    /// findings are asked for ([`Case::lint`]; a policy IAM refuses is refused when the set is built,
+    /// `crate::refuse`: an error record whose place this reader gives). An inline object is built from the
+    /// case's tree, not parsed again.
     fn policy(
         &self,
         node: &Node<'_>,
@@ -826,24 +906,9 @@ impl Reader<'_> {
             let message = d.map_or_else(|| "invalid policy".to_string(), |d| d.message.clone());
             self.placed(node, &path(), text, offset, message)
         })?;
-        let findings = seen::lint(text, &policy, kind);
-        if !findings.is_empty() {
-            // Placed as `placed` places them: inline, in the case text; in a string, in the policy text. The
-            // findings come in order of their offsets, so one cursor reads each text once.
-            let (mut cursor, base, within) = match &node.value {
-                Value::Object(_) => (Cursor::new(self.text), node.span.start as usize, ""),
-                _ => (Cursor::new(text), 0, " (in the policy text)"),
-            };
-            let mut lint = self.lint.borrow_mut();
-            let path = path();
-            for d in findings.iter() {
-                let (line, column) = cursor.line_col(base + d.span.start as usize);
-                let severity = if d.is_error() { "error" } else { "warning" };
-                lint.push(lint_line(
-                    &path, severity, d.code, &d.message, within, line, column,
-                ));
-            }
-        }
+        // Linted later, when its findings are asked for (`Case::lint`): here only where it sits.
+        let inline_at = matches!(node.value, Value::Object(_)).then_some(node.span.start as usize);
+        self.placed.borrow_mut().push((at, kind, inline_at));
         Ok(policy)
     }
 
@@ -1172,7 +1237,7 @@ mod tests {
 
     fn lint_of(case: &str) -> Vec<String> {
         match Case::parse(case, &Limits::default()) {
-            Ok(c) => c.lint,
+            Ok(c) => c.lint().to_vec(),
             Err((_, e)) => vec![format!("refused: {e}")],
         }
     }
@@ -1210,6 +1275,71 @@ mod tests {
         let cached: Vec<Vec<String>> = cases.iter().map(|c| lint_of(c)).collect();
         assert_eq!(cached, fresh);
         assert_eq!(linted(), 1);
+    }
+
+    /// cold4: `Case::parse` does not lint; the first `Case::lint` does, once, and the record of `decide` begins
+    /// with the same lines (computed once for the case, not again per call or per record).
+    #[test]
+    fn cold4_parse_does_not_lint_until_asked_and_lints_once() {
+        let request = r#""request":{"principal":"arn:aws:iam::111122223333:role/R","action":"s3:GetObject","resource":"arn:aws:s3:::b/k"}"#;
+        let quoted = serde_json::to_string(WARNED).unwrap_or_default();
+        let case = format!(
+            r#"{{"identity_policies":[{WARNED}],"session_policies":[{quoted}],{request}}}"#
+        );
+        forget();
+        let c = Case::parse(&case, &Limits::default()).unwrap_or_else(|(_, e)| panic!("{e}"));
+        assert_eq!(linted(), 0, "parse linted");
+        let _ = c.set.decide(&c.request);
+        assert_eq!(linted(), 0, "a decision linted");
+        let lines = c.lint().to_vec();
+        assert_eq!(linted(), 2, "one lint for each of the two policies");
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(lines[0].starts_with("$.identity_policies[0]: lint warning[unknown-global-key]"));
+        assert!(lines[1].starts_with("$.session_policies[0]: lint warning[unknown-global-key]"));
+        assert!(lines[1].contains(" (in the policy text)"), "{}", lines[1]);
+        // Asked again, and the record: the same lines, and lint does not run again, even with the thread's
+        // cache emptied.
+        forget();
+        assert_eq!(c.lint(), lines.as_slice());
+        let DecisionRecord::Decided { warnings, .. } = c.decide(false) else {
+            panic!("not decided");
+        };
+        assert_eq!(warnings.get(..2), Some(lines.as_slice()));
+        assert_eq!(linted(), 0);
+        // A clone made before lint ran lints on its own; one made after carries the lines.
+        let fresh = Case::parse(&case, &Limits::default()).unwrap_or_else(|(_, e)| panic!("{e}"));
+        let early = fresh.clone();
+        assert_eq!(fresh.lint(), lines.as_slice());
+        assert_eq!(early.lint(), lines.as_slice());
+        fn shared<T: Send + Sync>(_: &T) {}
+        shared(&c);
+    }
+
+    /// cold4: what lint finds, errors included, never refuses a case nor changes its decision: a policy with
+    /// lint errors (values that never match, an unknown operator qualifier's neighbour) is read and decided,
+    /// and its findings are only the record's warnings.
+    #[test]
+    fn cold4_lint_errors_neither_refuse_a_case_nor_change_its_decision() {
+        let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},
+{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"203.0.113.0/33"}}}]}"#;
+        let case = format!(
+            r#"{{"identity_policies":[{policy}],"request":{{"action":"s3:GetObject","resource":"arn:aws:s3:::b/k","context":{{"aws:SourceIp":"203.0.113.7"}}}}}}"#
+        );
+        let c = Case::parse(&case, &Limits::default()).unwrap_or_else(|(_, e)| panic!("{e}"));
+        assert!(
+            c.lint().iter().any(|l| l.contains(": lint error[")),
+            "{:?}",
+            c.lint()
+        );
+        assert_eq!(c.set.decide(&c.request), Decision::Allow);
+        let DecisionRecord::Decided {
+            decision, warnings, ..
+        } = c.decide(false)
+        else {
+            panic!("not decided");
+        };
+        assert_eq!(decision, Decision::Allow);
+        assert_eq!(warnings.get(..c.lint().len()), Some(c.lint()));
     }
 
     /// The cursor places every offset as `line_col` does, in order, backwards, and inside a character.
@@ -1347,10 +1477,16 @@ mod tests {
         let unknown_key = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*","Condition":{"StringEquals":{"aws:SourceVpcee":"vpce-1"}}}]}"#;
         let tail = r#"],"request":{"action":"s3:GetObject","resource":"arn:aws:s3:::b/k"}}"#;
         let case = format!(r#"{{"identity_policies":[{P2},{unknown_key}{tail}"#);
-        let inline = Case::parse(&case, &Limits::default()).unwrap().lint;
+        let inline = Case::parse(&case, &Limits::default())
+            .unwrap()
+            .lint()
+            .to_vec();
         let quoted = serde_json::to_string(unknown_key).unwrap();
         let as_text = format!(r#"{{"identity_policies":[{P2},{quoted}{tail}"#);
-        let from_text = Case::parse(&as_text, &Limits::default()).unwrap().lint;
+        let from_text = Case::parse(&as_text, &Limits::default())
+            .unwrap()
+            .lint()
+            .to_vec();
         assert!(!inline.is_empty());
         assert_eq!(inline.len(), from_text.len());
         let col = |w: &str| -> usize {
