@@ -76,18 +76,16 @@ pub struct Case {
     lint: std::sync::OnceLock<Vec<String>>,
     /// The case's policies in the order the case gives them, each with what places its findings.
     placed: Vec<Placed>,
-    /// The case text, when a policy is written in it inline (its findings are placed in this text).
-    text: Box<str>,
 }
 
-/// One of a case's policies, as lint needs it: the policy, the kind it is checked as, and where its text starts
-/// in the case text (an inline object) or `None` (a string holding the policy text, placed in that text).
-#[derive(Debug, Clone)]
+/// One of a case's policies, as lint needs it: where it sits in `set`, the kind it is checked as, and the line
+/// and column in the case text where an inline policy's text starts (`None` for a string holding the policy
+/// text: its findings are placed in that text). The case text itself is not kept.
+#[derive(Debug, Clone, Copy)]
 struct Placed {
     at: PolicyRef,
     kind: crate::policy::PolicyKind,
-    inline_at: Option<usize>,
-    policy: std::sync::Arc<Policy>,
+    starts: Option<(usize, usize)>,
 }
 
 /// One line of output: the decision, or the error.
@@ -192,6 +190,7 @@ pub(crate) fn parse_request(text: &str, limits: &Limits) -> Result<Request, Case
             text,
             limits,
             placed: std::cell::RefCell::new(Vec::new()),
+            cursor: std::cell::RefCell::new(Cursor::new(text)),
             listed: None,
         }
         .request(&root)
@@ -259,20 +258,24 @@ impl Case {
         self.lint.get_or_init(|| {
             let mut lines = Vec::new();
             for p in &self.placed {
-                let text = p.policy.source();
-                let findings = seen::lint(text, &p.policy, p.kind);
+                let Some(policy) = self.set.get(p.at).map(|c| c.policy()) else {
+                    continue;
+                };
+                let text = policy.source();
+                let findings = seen::lint(text, policy, p.kind);
                 if findings.is_empty() {
                     continue;
                 }
-                // Placed as `Reader::placed` places an error: inline, in the case text; in a string, in the
-                // policy text. The findings come in order of their offsets, so one cursor reads each text once.
-                let (mut cursor, base, within) = match p.inline_at {
-                    Some(at) => (Cursor::new(&self.text), at, ""),
-                    None => (Cursor::new(text), 0, " (in the policy text)"),
+                // Placed as `Reader::placed` places an error: inline, in the case text (counted on from where
+                // the policy starts in it, the same characters); in a string, in the policy text. The findings
+                // come in order of their offsets, so one cursor reads the text once.
+                let (mut cursor, within) = match p.starts {
+                    Some((line, col)) => (Cursor::starting(text, line, col), ""),
+                    None => (Cursor::new(text), " (in the policy text)"),
                 };
                 let path = case_path(p.at);
                 for d in findings.iter() {
-                    let (line, column) = cursor.line_col(base + d.span.start as usize);
+                    let (line, column) = cursor.line_col(d.span.start as usize);
                     let severity = if d.is_error() { "error" } else { "warning" };
                     lines.push(lint_line(
                         &path, severity, d.code, &d.message, within, line, column,
@@ -369,6 +372,7 @@ impl Case {
                 text,
                 limits,
                 placed: std::cell::RefCell::new(Vec::new()),
+                cursor: std::cell::RefCell::new(Cursor::new(text)),
                 listed: Some(std::cell::RefCell::new(Vec::new())),
             };
             let id = root.get("id").and_then(|n| match n.value {
@@ -614,28 +618,42 @@ mod seen {
 }
 
 /// [`line_col`] for offsets into one text taken in increasing order: each call reads only the bytes since the
-/// last one (an offset behind it, or not at a character's start, is placed by [`line_col`] itself).
+/// last one (an offset behind it, or not at a character's start, is placed by [`line_col`] itself). The text may
+/// start at a line and column other than 1, 1 (a policy inline in a case: the places are the case's).
 struct Cursor<'t> {
     text: &'t str,
     at: usize,
     line: usize,
     col: usize,
+    /// The line and column of the text's first byte.
+    starts: (usize, usize),
 }
 
 impl<'t> Cursor<'t> {
     fn new(text: &'t str) -> Cursor<'t> {
+        Cursor::starting(text, 1, 1)
+    }
+
+    /// A cursor over `text`, whose first byte is at `line`, `col`.
+    fn starting(text: &'t str, line: usize, col: usize) -> Cursor<'t> {
         Cursor {
             text,
             at: 0,
-            line: 1,
-            col: 1,
+            line,
+            col,
+            starts: (line, col),
         }
     }
 
     fn line_col(&mut self, at: usize) -> (usize, usize) {
         let at = at.min(self.text.len());
         let Some(step) = self.text.get(self.at..at) else {
-            return line_col(self.text, at);
+            let (line, col) = line_col(self.text, at);
+            return if line == 1 {
+                (self.starts.0, self.starts.1 + col - 1)
+            } else {
+                (self.starts.0 + line - 1, col)
+            };
         };
         match step.rfind('\n') {
             Some(i) => {
@@ -653,7 +671,9 @@ struct Reader<'t> {
     text: &'t str,
     limits: &'t Limits,
     /// The policies read so far: where each sits, the kind lint checks it as, and where an inline one starts.
-    placed: std::cell::RefCell<Vec<(PolicyRef, crate::policy::PolicyKind, Option<usize>)>>,
+    placed: std::cell::RefCell<Vec<Placed>>,
+    /// Places the inline policies' starts in `text` (in the order they are read, usually the text's).
+    cursor: std::cell::RefCell<Cursor<'t>>,
     /// Lists given for single-valued context keys: collected here when reading a case (each value is decided on
     /// its own, [`Case::decide`]); `None` when reading a bare request, where such a list is an error, as in the
     /// library.
@@ -834,25 +854,6 @@ impl Reader<'_> {
             Value::Number(n) => Some((*n).to_string()),
             _ => None,
         });
-        // Each policy as the set holds it (shared, not copied), for lint when it is asked for.
-        let placed: Vec<Placed> = self
-            .placed
-            .take()
-            .into_iter()
-            .filter_map(|(at, kind, inline_at)| {
-                Some(Placed {
-                    at,
-                    kind,
-                    inline_at,
-                    policy: std::sync::Arc::clone(&set.get(at)?.policy),
-                })
-            })
-            .collect();
-        let text = if placed.iter().any(|p| p.inline_at.is_some()) {
-            self.text.into()
-        } else {
-            Box::default()
-        };
         Ok(Case {
             id,
             set,
@@ -860,8 +861,7 @@ impl Reader<'_> {
             expect,
             listed: self.listed.as_ref().map(|l| l.take()).unwrap_or_default(),
             lint: std::sync::OnceLock::new(),
-            placed,
-            text,
+            placed: self.placed.take(),
         })
     }
 
@@ -907,8 +907,11 @@ impl Reader<'_> {
             self.placed(node, &path(), text, offset, message)
         })?;
         // Linted later, when its findings are asked for (`Case::lint`): here only where it sits.
-        let inline_at = matches!(node.value, Value::Object(_)).then_some(node.span.start as usize);
-        self.placed.borrow_mut().push((at, kind, inline_at));
+        let starts = match node.value {
+            Value::Object(_) => Some(self.cursor.borrow_mut().line_col(node.span.start as usize)),
+            _ => None,
+        };
+        self.placed.borrow_mut().push(Placed { at, kind, starts });
         Ok(policy)
     }
 
@@ -1313,6 +1316,63 @@ mod tests {
         assert_eq!(early.lint(), lines.as_slice());
         fn shared<T: Send + Sync>(_: &T) {}
         shared(&c);
+    }
+
+    /// cold4: lint's lines for inline policies that start on a later line, after non-ASCII text, with findings
+    /// on their own later lines, are placed where the case text has them (`line_col` over the whole case), as
+    /// when lint ran on the case text itself; a policy text in a string stays placed in that text.
+    #[test]
+    fn cold4_lint_lines_are_placed_in_the_case_text() {
+        let first = "{\"Version\":\"2012-10-17\",\n \"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:GetObject\",\"Resource\":\"*\",\n  \"Condition\":{\"StringEquals\":{\"aws:SourceVpcID\":\"vpc-\u{e9}\"},\n  \"StringLike\":{\"aws:SourceVpcee\":\"x\"}}}]}";
+        let second = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Deny\",\"Action\":\"s3:*\",\"Resource\":\"*\",\n\"Condition\":{\"StringEquals\":{\"aws:SourceIP\":\"1\"}}}]}";
+        let quoted = serde_json::to_string(second).unwrap_or_default();
+        let case = format!(
+            "{{\"id\":\"caf\u{e9} \u{1f600}\",\n  \"scps\":[[{second}],\n [{first}]],\n \"identity_policies\":[{first}, {quoted}],\n \"request\":{{\"action\":\"s3:GetObject\",\"resource\":\"arn:aws:s3:::b/k\"}}}}"
+        );
+        let c = Case::parse(&case, &Limits::default()).unwrap_or_else(|(_, e)| panic!("{e}"));
+        // What placing every finding by its offset in the case text gives, policy by policy in the case's order
+        // of fields (identity, then SCPs).
+        let mut want = Vec::new();
+        let mut place = |at: PolicyRef, text: &str, base: Option<usize>| {
+            let p = Policy::parse(text).unwrap_or_else(|e| panic!("{e:?}"));
+            for d in crate::validate::validate(&p, at.kind()) {
+                let (line, column, within) = match base {
+                    Some(b) => {
+                        let (l, c) = line_col(&case, b + d.span.start as usize);
+                        (l, c, "")
+                    }
+                    None => {
+                        let (l, c) = line_col(text, d.span.start as usize);
+                        (l, c, " (in the policy text)")
+                    }
+                };
+                let severity = if d.is_error() { "error" } else { "warning" };
+                want.push(lint_line(
+                    &case_path(at),
+                    severity,
+                    d.code,
+                    &d.message,
+                    within,
+                    line,
+                    column,
+                ));
+            }
+        };
+        let ident = case.find("\"identity_policies\"").unwrap_or(0);
+        let first_in_identity = ident + case[ident..].find(first).unwrap_or(0);
+        place(PolicyRef::Identity(0), first, Some(first_in_identity));
+        place(PolicyRef::Identity(1), second, None);
+        place(PolicyRef::Scp(0, 0), second, case.find(second));
+        place(PolicyRef::Scp(1, 0), first, case.find(first));
+        assert!(want.len() >= 4, "{want:?}");
+        assert_eq!(c.lint(), want.as_slice());
+        // An offset behind the cursor's is placed from the text's start, on the same lines and columns.
+        let text = "ab\n\u{e9}x";
+        let mut cursor = Cursor::starting(text, 3, 7);
+        assert_eq!(cursor.line_col(5), (4, 2));
+        assert_eq!(cursor.line_col(1), (3, 8));
+        assert_eq!(cursor.line_col(0), (3, 7));
+        assert_eq!(cursor.line_col(6), (4, 3));
     }
 
     /// cold4: what lint finds, errors included, never refuses a case nor changes its decision: a policy with
