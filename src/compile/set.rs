@@ -105,7 +105,7 @@ impl Inner {
     /// value of that key), and, unless `lazy`, index the actions the set names. The compiled policies are
     /// shared, not copied: the numbering goes to the set's side tables.
     fn intern(mut self, lazy: bool) -> Inner {
-        let keys: Vec<(u64, String)>;
+        let keys: KeyTable;
         // One place per policy and one slot per condition: sized before they are filled.
         let (policies, conditions) =
             self.policies()
@@ -124,7 +124,8 @@ impl Inner {
             // Each key's slot: found in the list of keys while they are few (the usual set), without hashing
             // them; through a map once they are many.
             const SMALL_KEYS: usize = 16;
-            let mut listed: Vec<(u64, &str)> = Vec::with_capacity(conditions.min(SMALL_KEYS));
+            let mut listed: Vec<(u64, &std::sync::Arc<str>)> =
+                Vec::with_capacity(conditions.min(SMALL_KEYS));
             let mut slot_of: crate::map::Map<&str, u32> = crate::map::Map::new();
             let mut hashed = false;
             let slot = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
@@ -132,23 +133,23 @@ impl Inner {
                 places.push((slot(id), slot(slots.len())));
                 id += p.statements.len();
                 for c in p.statements.iter().flat_map(|st| st.conditions.iter()) {
-                    let key = c.key.as_str();
+                    let key: &str = &c.key;
                     if !hashed && listed.len() >= SMALL_KEYS {
                         for (i, (_, k)) in listed.iter().enumerate() {
-                            slot_of.insert(*k, slot(i));
+                            slot_of.insert(&***k, slot(i));
                         }
                         hashed = true;
                     }
                     let found = if !hashed {
                         listed
                             .iter()
-                            .position(|(h, k)| *h == c.hash && *k == key)
+                            .position(|(h, k)| *h == c.hash && ***k == *key)
                             .map(slot)
                     } else {
                         slot_of.get(key).copied()
                     };
                     let at = found.unwrap_or_else(|| {
-                        listed.push((c.hash, key));
+                        listed.push((c.hash, &c.key));
                         let at = slot(listed.len() - 1);
                         if hashed {
                             slot_of.insert(key, at);
@@ -158,15 +159,12 @@ impl Inner {
                     slots.push(at);
                 }
             }
-            keys = listed
-                .into_iter()
-                .map(|(h, k)| (h, k.to_string()))
-                .collect();
+            keys = KeyTable::build(listed.iter().map(|(_, k)| *k));
         }
+        self.keys = keys;
         self.places = places;
         self.slots = slots;
         self.statement_count = id;
-        self.keys = KeyTable::build(keys);
         self.lazy = lazy;
         if !lazy {
             self.index = self.build_index();
