@@ -37,8 +37,10 @@ pub(crate) struct Inner {
     pub endpoint_kind: EndpointKind,
     /// What `resource` is.
     pub resource_kind: ResourceKind,
-    /// The condition keys of every statement, and the keys checked at ingest.
-    pub keys: KeyTable,
+    /// The condition keys of every statement, and the keys checked at ingest: read through [`Inner::keys`].
+    /// Only a borrowed request's ingest reads it (an owned `Request` finds its values by key), so a set built to
+    /// decide once ([`PolicySetBuilder::build_lazy`]) makes it on first use, from `slots`.
+    keys: std::sync::OnceLock<KeyTable>,
     /// Per policy, in the order of [`Inner::policies`]: its first statement id and where its conditions' slots
     /// start in `slots`. The set's side of its shared compiled policies.
     places: Vec<(u32, u32)>,
@@ -101,11 +103,33 @@ impl Placed<'_> {
 }
 
 impl Inner {
+    /// The set's table of context keys (made on first use in a lazy set).
+    #[inline]
+    pub fn keys(&self) -> &KeyTable {
+        self.keys.get_or_init(|| self.key_table())
+    }
+
+    /// The key table of a set interned lazily: each condition key in the order of its slot (a key's slot is
+    /// given where it is first tested, so slots first appear in increasing order).
+    #[cold]
+    fn key_table(&self) -> KeyTable {
+        let mut keys: Vec<&std::sync::Arc<str>> = Vec::new();
+        let conditions = self
+            .policies()
+            .flat_map(|(_, p)| p.statements.iter().flat_map(|st| st.conditions.iter()));
+        for (c, &slot) in conditions.zip(&self.slots) {
+            if slot as usize == keys.len() {
+                keys.push(&c.key);
+            }
+        }
+        KeyTable::build(keys.into_iter())
+    }
+
     /// Number the statements, give each distinct condition key a slot (where a decision keeps the request's
-    /// value of that key), and, unless `lazy`, index the actions the set names. The compiled policies are
-    /// shared, not copied: the numbering goes to the set's side tables.
+    /// value of that key), and, unless `lazy`, index the actions the set names and make the table of its keys.
+    /// The compiled policies are shared, not copied: the numbering goes to the set's side tables.
     fn intern(mut self, lazy: bool) -> Inner {
-        let keys: KeyTable;
+        let mut keys: Option<KeyTable> = None;
         // One place per policy and one slot per condition: sized before they are filled.
         let (policies, conditions) =
             self.policies()
@@ -159,9 +183,11 @@ impl Inner {
                     slots.push(at);
                 }
             }
-            keys = KeyTable::build(listed.iter().map(|(_, k)| *k));
+            if !lazy {
+                keys = Some(KeyTable::build(listed.iter().map(|(_, k)| *k)));
+            }
         }
-        self.keys = keys;
+        self.keys = keys.map(std::sync::OnceLock::from).unwrap_or_default();
         self.places = places;
         self.slots = slots;
         self.statement_count = id;
@@ -1090,6 +1116,83 @@ mod tests {
             // The first policy gives keys 0..n their slots in order; the second, reversed, finds the same ones.
             assert_eq!(first, (0..n as u32).collect::<Vec<_>>());
             assert_eq!(second, (0..n as u32).rev().collect::<Vec<_>>());
+        }
+    }
+
+    /// cold4: a set built to decide once makes its key table on its first borrowed request, not when it is built
+    /// nor for owned requests (which find their values by key); the table it makes is the eager set's: each key
+    /// found in any case, with its slot and type, keys tested in several places or documented included.
+    #[test]
+    fn cold4_lazy_sets_make_their_key_table_on_first_borrowed_request() {
+        for n in [2usize, 16, 17, 40] {
+            let mut conds: Vec<String> = (0..n).map(|i| format!(r#""test:Key{i}":"v""#)).collect();
+            conds.push(r#""AWS:SourceVpce":"vpce-1""#.into());
+            let policy = |keys: &[String], ip: &str| {
+                Policy::parse(&format!(
+                    r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"*","Resource":"*","Condition":{{"StringEquals":{{{}}}}}}},
+                    {{"Effect":"Deny","Action":"s3:*","Resource":"*","Condition":{{"IpAddress":{{"{ip}":"10.0.0.0/8"}}}}}}]}}"#,
+                    keys.join(",")
+                ))
+                .unwrap()
+            };
+            let mut reversed = conds.clone();
+            reversed.reverse();
+            let builder = || {
+                PolicySet::builder()
+                    .identity(policy(&conds, "aws:SourceIp"))
+                    .identity(policy(&reversed, "aws:sourceip"))
+            };
+            let eager = builder().build().unwrap();
+            let lazy = builder().build_lazy().unwrap();
+            assert!(eager.inner.keys.get().is_some());
+            assert!(lazy.inner.keys.get().is_none(), "built with the set");
+            let context: Vec<(String, String)> = (0..n)
+                .map(|i| (format!("TEST:key{i}"), "v".to_string()))
+                .chain([("aws:SourceIp".to_string(), "10.1.2.3".to_string())])
+                .collect();
+            use crate::{ContextValue, Decision, Request, Scalar};
+            let mut r = Request::new("s3:GetObject", "arn:aws:s3:::b/k");
+            for (k, v) in &context {
+                r.context
+                    .insert(k, ContextValue::One(Scalar::String(v.clone())))
+                    .unwrap();
+            }
+            assert_eq!(lazy.decide(&r), Decision::ExplicitDeny);
+            assert!(lazy.inner.keys.get().is_none(), "made for an owned request");
+            let values: Vec<(&str, crate::ValueRef<'_>)> = context
+                .iter()
+                .map(|(k, v)| (k.as_str(), crate::ValueRef::One(v.as_str())))
+                .collect();
+            let borrowed = crate::RequestRef {
+                action: "s3:GetObject",
+                resource: "arn:aws:s3:::b/k",
+                context: &values,
+                ..crate::RequestRef::default()
+            };
+            assert_eq!(lazy.decide_ref(&borrowed), Ok(Decision::ExplicitDeny));
+            assert!(
+                lazy.inner.keys.get().is_some(),
+                "not made on a borrowed request"
+            );
+            let probes = (0..n + 2).map(|i| format!("Test:KEY{i}")).chain(
+                [
+                    "aws:sourcevpce",
+                    "AWS:SOURCEIP",
+                    "aws:SourceVpc",
+                    "aws:PrincipalArn",
+                    "no:such",
+                ]
+                .map(String::from),
+            );
+            for k in probes {
+                let entry = |s: &PolicySet| {
+                    s.inner
+                        .keys()
+                        .get_any_case(&k)
+                        .map(|e| (e.key.as_str().to_string(), e.slot, e.ty))
+                };
+                assert_eq!(entry(&lazy), entry(&eager), "{k} of {n}");
+            }
         }
     }
 
