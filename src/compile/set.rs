@@ -39,7 +39,8 @@ pub(crate) struct Inner {
     pub resource_kind: ResourceKind,
     /// The condition keys of every statement, and the keys checked at ingest: read through [`Inner::keys`].
     /// Only a borrowed request's ingest reads it (an owned `Request` finds its values by key), so a set built to
-    /// decide once ([`PolicySetBuilder::build_lazy`]) makes it on first use, from `slots`.
+    /// decide once ([`PolicySetBuilder::build_lazy`]) makes it on first use or with its action index
+    /// (`index_later`), from `slots`.
     keys: std::sync::OnceLock<KeyTable>,
     /// Per policy, in the order of [`Inner::policies`]: its first statement id and where its conditions' slots
     /// start in `slots`. The set's side of its shared compiled policies.
@@ -254,6 +255,9 @@ impl Inner {
         if !self.walked.swap(true, std::sync::atomic::Ordering::Relaxed) {
             return None;
         }
+        // The key table too, if no borrowed request has made it: after its second decision a lazy set allocates
+        // no more, whatever kind of request comes next.
+        let _ = self.keys();
         let i = self.later.get_or_init(|| self.build_index());
         i.on.then_some(i)
     }
@@ -657,7 +661,9 @@ impl PolicySetBuilder {
     }
 
     /// [`PolicySetBuilder::build`] for a set that decides once or a few times: the action index is built on
-    /// its second decision, not before (the first walks the policies). The same decisions.
+    /// its second decision, not before (the first walks the policies), and the table of context keys that a
+    /// borrowed request ([`PolicySet::decide_ref`]) is read through on its first borrowed decision or its second
+    /// decision, whichever comes first. The same decisions.
     pub fn build_lazy(self) -> Result<PolicySet, CompileError> {
         self.build_as(true)
     }
@@ -1173,6 +1179,16 @@ mod tests {
             assert!(
                 lazy.inner.keys.get().is_some(),
                 "not made on a borrowed request"
+            );
+            // Owned requests only: made with the action index on the second decision, so that a lazy set
+            // allocates nothing after it, whatever the next request.
+            let owned_only = builder().build_lazy().unwrap();
+            let _ = owned_only.decide(&r);
+            assert!(owned_only.inner.keys.get().is_none());
+            let _ = owned_only.decide(&r);
+            assert!(
+                owned_only.inner.keys.get().is_some(),
+                "not made on the second decision"
             );
             let probes = (0..n + 2).map(|i| format!("Test:KEY{i}")).chain(
                 [
