@@ -130,7 +130,6 @@ impl Inner {
     /// value of that key), and, unless `lazy`, index the actions the set names and make the table of its keys.
     /// The compiled policies are shared, not copied: the numbering goes to the set's side tables.
     fn intern(mut self, lazy: bool) -> Inner {
-        let mut keys: Option<KeyTable> = None;
         // One place per policy and one slot per condition: sized before they are filled.
         let (policies, conditions) =
             self.policies()
@@ -149,8 +148,7 @@ impl Inner {
             // Each key's slot: found in the list of keys while they are few (the usual set), without hashing
             // them; through a map once they are many.
             const SMALL_KEYS: usize = 16;
-            let mut listed: Vec<(u64, &std::sync::Arc<str>)> =
-                Vec::with_capacity(conditions.min(SMALL_KEYS));
+            let mut listed: Vec<(u64, &str)> = Vec::with_capacity(conditions.min(SMALL_KEYS));
             let mut slot_of: crate::map::Map<&str, u32> = crate::map::Map::new();
             let mut hashed = false;
             let slot = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
@@ -161,20 +159,20 @@ impl Inner {
                     let key: &str = &c.key;
                     if !hashed && listed.len() >= SMALL_KEYS {
                         for (i, (_, k)) in listed.iter().enumerate() {
-                            slot_of.insert(&***k, slot(i));
+                            slot_of.insert(*k, slot(i));
                         }
                         hashed = true;
                     }
                     let found = if !hashed {
                         listed
                             .iter()
-                            .position(|(h, k)| *h == c.hash && ***k == *key)
+                            .position(|(h, k)| *h == c.hash && *k == key)
                             .map(slot)
                     } else {
                         slot_of.get(key).copied()
                     };
                     let at = found.unwrap_or_else(|| {
-                        listed.push((c.hash, &c.key));
+                        listed.push((c.hash, key));
                         let at = slot(listed.len() - 1);
                         if hashed {
                             slot_of.insert(key, at);
@@ -184,13 +182,15 @@ impl Inner {
                     slots.push(at);
                 }
             }
-            if !lazy {
-                keys = Some(KeyTable::build(listed.iter().map(|(_, k)| *k)));
-            }
         }
-        self.keys = keys.map(std::sync::OnceLock::from).unwrap_or_default();
         self.places = places;
         self.slots = slots;
+        // An eager set's key table now; a lazy set's when it is first read (`Inner::keys`).
+        self.keys = if lazy {
+            std::sync::OnceLock::new()
+        } else {
+            std::sync::OnceLock::from(self.key_table())
+        };
         self.statement_count = id;
         self.lazy = lazy;
         if !lazy {
