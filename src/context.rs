@@ -4,6 +4,7 @@
 
 use crate::policy::pattern::Vars;
 use crate::policy::value::{Timestamp, parse_bool, parse_cidr, parse_number, parse_request_ip};
+use std::borrow::Cow;
 use std::fmt;
 // The byte helpers `policy` shares live in crate::bytes (a module that depends on nothing, so that `policy` does
 // not import `context`); the evaluator reaches them through here.
@@ -244,8 +245,9 @@ pub struct Context {
 /// One key of a [`Context`], with what `decide` needs precomputed at insert time.
 #[derive(Clone, PartialEq)]
 pub(crate) struct Entry {
-    /// Lowercase.
-    pub key: String,
+    /// Lowercase: a global key of the catalog (`crate::keys::GLOBAL_KEYS`) borrows the catalog's text, any other
+    /// key owns its copy, so that the usual request's keys cost no allocation.
+    pub key: Cow<'static, str>,
     /// [`text_hash`] of `key`: a decision finds a key by comparing hashes before any text, and a set's key table
     /// by this hash.
     pub hash: u64,
@@ -255,9 +257,27 @@ pub(crate) struct Entry {
     pub ip: Option<std::net::IpAddr>,
 }
 
+/// `key` lowercased (ASCII): the catalog's `&'static str` for a global key, found through a copy on the stack
+/// (no allocation), else an owned copy.
+fn lower_key(key: &str) -> Cow<'static, str> {
+    let mut buf = [0u8; 48];
+    if let Some(b) = buf.get_mut(..key.len()) {
+        b.copy_from_slice(key.as_bytes());
+        b.make_ascii_lowercase();
+        // ASCII lowercasing keeps UTF-8 valid; a key that is not a global key's length and text is copied below.
+        if let Some(s) = std::str::from_utf8(b)
+            .ok()
+            .and_then(crate::keys::global_lower)
+        {
+            return Cow::Borrowed(s);
+        }
+    }
+    Cow::Owned(key.to_ascii_lowercase())
+}
+
 impl Entry {
     /// `ty`: `known_key_type(&key)`.
-    fn new(key: String, ty: Option<KeyType>, value: ContextValue) -> Entry {
+    fn new(key: Cow<'static, str>, ty: Option<KeyType>, value: ContextValue) -> Entry {
         let ip = match &value {
             ContextValue::One(s @ Scalar::String(_)) if ty == Some(KeyType::Ip) => s.ip(),
             _ => None,
@@ -489,8 +509,8 @@ fn ends(t: &[u8]) -> (u64, u64) {
 impl fmt::Debug for Context {
     /// As the derived form over `(key, value)` pairs (the precomputed fields are not shown).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let entries: Vec<(&String, &ContextValue)> =
-            self.entries.iter().map(|e| (&e.key, &e.value)).collect();
+        let entries: Vec<(&str, &ContextValue)> =
+            self.entries.iter().map(|e| (&*e.key, &e.value)).collect();
         f.debug_struct("Context")
             .field("entries", &entries)
             .finish()
@@ -518,10 +538,7 @@ impl Context {
     /// ```
     pub fn insert(&mut self, key: &str, value: ContextValue) -> Result<(), ContextError> {
         let entry = Context::checked(key, value)?;
-        match self
-            .entries
-            .binary_search_by(|e| e.key.as_str().cmp(&entry.key))
-        {
+        match self.entries.binary_search_by(|e| e.key.cmp(&entry.key)) {
             Ok(i) => {
                 if let Some(e) = self.entries.get_mut(i) {
                     *e = entry;
@@ -535,7 +552,7 @@ impl Context {
     /// The entry for `key` and `value` with every check of [`Context::insert`] applied (one place for both
     /// `insert` and [`Context::extend`]).
     fn checked(key: &str, value: ContextValue) -> Result<Entry, ContextError> {
-        let lower = key.to_ascii_lowercase();
+        let lower = lower_key(key);
         let ty = known_key_type(&lower);
         if let Some(ty) = ty {
             if matches!(value, ContextValue::Many(_)) {
@@ -621,7 +638,7 @@ impl Context {
     /// The entry of an already-lowercase key.
     pub(crate) fn entry(&self, lower: &str) -> Option<&Entry> {
         self.entries
-            .binary_search_by(|e| e.key.as_str().cmp(lower))
+            .binary_search_by(|e| (*e.key).cmp(lower))
             .ok()
             .and_then(|i| self.entries.get(i))
     }
@@ -643,14 +660,14 @@ impl Context {
         let lower = key.to_ascii_lowercase();
         let i = self
             .entries
-            .binary_search_by(|e| e.key.as_str().cmp(&lower))
+            .binary_search_by(|e| (*e.key).cmp(lower.as_str()))
             .ok()?;
         Some(self.entries.remove(i).value)
     }
 
     /// Every key (lowercase) and value, sorted by key.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &ContextValue)> {
-        self.entries.iter().map(|e| (e.key.as_str(), &e.value))
+        self.entries.iter().map(|e| (&*e.key, &e.value))
     }
 
     /// How many keys it holds.
@@ -1056,6 +1073,49 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Every global key of the catalog, in any ASCII case, is entered under the catalog's own lowercase text
+    /// (borrowed, no copy) and found by `get` in any case; any other key, a global key with a character more or
+    /// less, and a non-ASCII key are owned lowercase copies.
+    #[test]
+    fn cold5_global_keys_are_entered_by_the_catalogs_text() {
+        for g in crate::keys::GLOBAL_KEYS {
+            for written in [g.name.to_string(), g.lower.to_ascii_uppercase()] {
+                let e = lower_key(&written);
+                assert!(matches!(e, Cow::Borrowed(_)), "{written}");
+                assert_eq!(e, g.lower);
+            }
+            for other in [format!("{}x", g.name), g.name.get(1..).unwrap().to_string()] {
+                let e = lower_key(&other);
+                assert!(matches!(e, Cow::Owned(_)), "{other}");
+                assert_eq!(e, other.to_ascii_lowercase());
+            }
+        }
+        for other in [
+            "sagemaker:UserProfileName",
+            "AWS:SourceIpÉ",
+            "aws:PrincipalTag/Team",
+            "",
+        ] {
+            let e = lower_key(other);
+            assert!(matches!(e, Cow::Owned(_)), "{other}");
+            assert_eq!(e, other.to_ascii_lowercase());
+        }
+        let long = "a".repeat(200);
+        assert_eq!(lower_key(&long.to_ascii_uppercase()), long);
+        let mut c = Context::new();
+        c.insert(
+            "AWS:SourceVPCE",
+            ContextValue::One(Scalar::String("vpce-1".into())),
+        )
+        .unwrap();
+        c.insert("Team:Name", ContextValue::One(Scalar::String("x".into())))
+            .unwrap();
+        assert!(c.get("aws:sourcevpce").is_some() && c.get("aws:SourceVpce").is_some());
+        assert!(c.get("team:name").is_some());
+        let keys: Vec<&str> = c.iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["aws:sourcevpce", "team:name"]);
     }
 
     /// `extend` keeps the keys sorted and the last value of a repeated key (in any case), like inserts one by one,
