@@ -12,7 +12,7 @@
 //! equality, as in `HashMap`; the hash is SipHash with fixed keys (`DefaultHasher`), as `HashMap`'s on
 //! `wasm32-unknown-unknown`, which has no source of random keys.
 
-#![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+#![cfg_attr(not(target_arch = "wasm32"), allow(dead_code, unreachable_pub))]
 
 use std::borrow::Borrow;
 use std::hash::{Hash, Hasher};
@@ -36,6 +36,62 @@ pub(crate) type Set<K> = std::collections::HashSet<K>;
 pub(crate) type Ids = SortedIds;
 #[cfg(not(target_arch = "wasm32"))]
 pub(crate) type Ids = std::collections::BTreeSet<u32>;
+
+/// Texts by name (the feeds given to a network): natively a `BTreeMap<String, String>`; on `wasm32`
+/// [`SortedTexts`], one small copy of code instead of a B-tree's for a map that holds a few feeds.
+#[cfg(target_arch = "wasm32")]
+pub type Texts = SortedTexts;
+#[cfg(not(target_arch = "wasm32"))]
+pub type Texts = std::collections::BTreeMap<String, String>;
+
+/// Texts by name as a vector sorted by name (see [`Texts`]): the part of `BTreeMap`'s interface its users need.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SortedTexts(Vec<(String, String)>);
+
+impl SortedTexts {
+    /// No texts.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Set `name`'s text, replacing (and answering) the one it had.
+    pub fn insert(&mut self, name: String, text: String) -> Option<String> {
+        match self.0.binary_search_by(|(k, _)| k.as_str().cmp(&name)) {
+            Ok(at) => self
+                .0
+                .get_mut(at)
+                .map(|e| std::mem::replace(&mut e.1, text)),
+            Err(at) => {
+                self.0.insert(at, (name, text));
+                None
+            }
+        }
+    }
+
+    /// The text of `name`.
+    pub fn get(&self, name: &str) -> Option<&String> {
+        let at = self
+            .0
+            .binary_search_by(|(k, _)| k.as_str().cmp(name))
+            .ok()?;
+        self.0.get(at).map(|e| &e.1)
+    }
+
+    /// The names, in order.
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().map(|e| &e.0)
+    }
+
+    /// How many texts.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
 
 /// A set of `u32` as a sorted vector (see [`Ids`]).
 #[derive(Debug, Clone, Default)]
@@ -427,5 +483,29 @@ mod tests {
         assert!((&ours).into_iter().eq(&want));
         ours.clear();
         assert!(ours.is_empty());
+    }
+
+    /// The same answers and order as `BTreeMap<String, String>` over pseudo-random insertions.
+    #[test]
+    fn wasm5_sorted_texts_answer_as_a_btree_map() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut ours = SortedTexts::new();
+        let mut want = std::collections::BTreeMap::new();
+        for i in 0..3_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let name = format!("feeds/{}.json", x % 97);
+            let text = format!("{i}");
+            assert_eq!(
+                ours.insert(name.clone(), text.clone()),
+                want.insert(name, text)
+            );
+            let probe = format!("feeds/{}.json", (x >> 20) % 120);
+            assert_eq!(ours.get(&probe), want.get(&probe));
+            assert_eq!((ours.len(), ours.is_empty()), (want.len(), want.is_empty()));
+        }
+        assert!(ours.keys().eq(want.keys()));
+        assert!(SortedTexts::new().is_empty() && SortedTexts::new().get("a").is_none());
     }
 }

@@ -344,7 +344,7 @@ impl Network {
     /// names the network uses for them; nothing is read from disk.
     pub fn parse_with_feeds(
         text: &str,
-        feeds: &std::collections::BTreeMap<String, String>,
+        feeds: &crate::map::Texts,
     ) -> Result<Network, NetworkError> {
         read::parse_from(text, read::Feeds::Given(feeds))
     }

@@ -59,7 +59,7 @@ pub(super) fn parse(
 #[derive(Clone, Copy)]
 pub(super) enum Feeds<'t> {
     Folder(Option<&'t Path>, &'t [std::path::PathBuf]),
-    Given(&'t std::collections::BTreeMap<String, String>),
+    Given(&'t crate::map::Texts),
 }
 
 pub(super) fn parse_from(text: &str, feeds: Feeds<'_>) -> Result<Network, NetworkError> {
