@@ -14,10 +14,12 @@ use crate::analyse::{Origin, ReachStep, Values};
 use crate::decide::{Decision, Reason};
 use crate::diagnostic::Severity;
 use crate::network::Finding;
+use crate::network::{KeyValue, KeyValues};
 use crate::network::{PresignReport, StepDecision, StepReport};
 use crate::policy::Effect;
 use crate::span::Span;
 use ipnet::IpNet;
+#[cfg(not(target_arch = "wasm32"))]
 use serde_json::Value;
 
 /// The text being written.
@@ -184,6 +186,7 @@ impl Out {
         self.strs(&v);
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
     fn value(&mut self, v: &Value) {
         match v {
             Value::Null => self.null(),
@@ -441,13 +444,13 @@ impl WriteJson for StepReport {
         o.field_str("host", &self.host);
         o.field_opt_str("endpoint", self.endpoint.as_deref());
         o.field_strs("path", &self.path);
-        o.key("context");
-        o.0.push('{');
-        for (k, v) in &self.context {
-            o.key(k);
-            o.value(v);
+        #[cfg(target_arch = "wasm32")]
+        o.field("context", &self.context);
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            o.key("context");
+            o.value(&Value::Object(self.context.clone()));
         }
-        o.0.push('}');
         o.field_objects("outcomes", &self.outcomes);
         o.field_str("decision", step_decision(self.decision));
     }
@@ -551,5 +554,59 @@ impl WriteJson for Origin {
         };
         o.field_str("decision", decision(*decision_));
         o.field_objects("reasons", reasons);
+    }
+}
+
+/// A step's keys on `wasm32` ([`crate::network::StepContext`]), as serde_json writes its map natively.
+impl WriteJson for KeyValues {
+    fn fields(&self, o: &mut Out) {
+        for (k, v) in &self.0 {
+            o.key(k);
+            match v {
+                KeyValue::Bool(b) => o.bool(*b),
+                KeyValue::String(s) => o.str(s),
+                KeyValue::Strings(l) => o.strs(l),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The wasm32 form of a step's keys writes what serde_json writes of the native form, for the same puts.
+    #[test]
+    fn wasm5_key_values_write_as_the_native_map() {
+        let puts = [
+            (
+                "aws:SourceIp",
+                KeyValue::String("203.0.113.0/24".into()),
+                true,
+            ),
+            ("aws:ViaAWSService", KeyValue::Bool(false), true),
+            (
+                "aws:SourceIp",
+                KeyValue::Strings(vec!["a".into(), "b\"".into()]),
+                true,
+            ),
+            ("aws:PrincipalTag/team", KeyValue::String("x".into()), false),
+            ("aws:ViaAWSService", KeyValue::Bool(true), false),
+            ("aws:SourceVpc", KeyValue::Strings(Vec::new()), false),
+        ];
+        let (mut native, mut small) = (serde_json::Map::new(), KeyValues::default());
+        for (k, v, replace) in puts {
+            crate::network::step_put(&mut native, k, v.clone(), replace);
+            small.put(k, v, replace);
+        }
+        let mut o = Out(String::new());
+        o.object(&small);
+        assert_eq!(o.0, serde_json::to_string(&native).unwrap_or_default());
+        assert_eq!(
+            o.0,
+            r#"{"aws:PrincipalTag/team":"x","aws:SourceIp":["a","b\""],"aws:SourceVpc":[],"aws:ViaAWSService":false}"#
+        );
+        assert_eq!(serde_json::to_string(&small).unwrap_or_default(), o.0);
+        assert!(KeyValues::default().is_empty() && !small.is_empty());
     }
 }
