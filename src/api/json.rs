@@ -220,25 +220,29 @@ pub trait WriteJson {
 impl<T: WriteJson> Answer<T> {
     /// The answer as one line of JSON (what `serde_json::to_string` writes of it).
     pub fn to_json(&self) -> String {
-        let mut out = Out(String::new());
-        out.object(self);
-        out.0
+        match self {
+            Answer::Success(v) => answer(Ok(v)),
+            Answer::Failure { errors } => answer(Err(errors)),
+        }
     }
 }
 
-impl<T: WriteJson> WriteJson for Answer<T> {
-    fn fields(&self, o: &mut Out) {
-        match self {
-            Answer::Success(v) => {
-                o.field_str("result", "success");
-                v.fields(o);
-            }
-            Answer::Failure { errors } => {
-                o.field_str("result", "failure");
-                o.field_objects("errors", errors);
-            }
+/// An answer's JSON, written by one copy of code for every kind of answer.
+fn answer(a: Result<&dyn WriteJson, &[ApiError]>) -> String {
+    let mut o = Out(String::new());
+    o.0.push('{');
+    match a {
+        Ok(v) => {
+            o.field_str("result", "success");
+            v.fields(&mut o);
+        }
+        Err(errors) => {
+            o.field_str("result", "failure");
+            o.field_objects("errors", errors);
         }
     }
+    o.0.push('}');
+    o.0
 }
 
 impl WriteJson for () {
