@@ -183,7 +183,7 @@ impl Reader<'_> {
             let where_ = if o.path == "$" {
                 "the network".to_string()
             } else {
-                format!("`{}`", o.path.trim_start_matches("$."))
+                format!("`{}`", o.path.strip_prefix("$.").unwrap_or(&o.path))
             };
             self.err(
                 o.node,
