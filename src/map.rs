@@ -93,6 +93,22 @@ impl SortedTexts {
     }
 }
 
+/// The value `m` holds for `k`, if any; otherwise `v` inserted for `k` and `None` (what matching on `HashMap`'s
+/// `entry` gives, through the same calls on either map).
+#[inline]
+pub(crate) fn first_or_insert<K: Hash + Eq, V>(m: &mut Map<K, V>, k: K, v: V) -> Option<&mut V> {
+    #[cfg(not(target_arch = "wasm32"))]
+    return match m.entry(k) {
+        std::collections::hash_map::Entry::Occupied(e) => Some(e.into_mut()),
+        std::collections::hash_map::Entry::Vacant(e) => {
+            e.insert(v);
+            None
+        }
+    };
+    #[cfg(target_arch = "wasm32")]
+    return m.first_or_insert(k, v);
+}
+
 /// A set of `u32` as a sorted vector (see [`Ids`]).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct SortedIds(Vec<u32>);
@@ -312,6 +328,17 @@ impl<K: Hash + Eq, V> Compact<K, V> {
         }
     }
 
+    /// The value of `k`, if it has one; otherwise `v` inserted for `k` and `None` (see [`first_or_insert`]).
+    pub(crate) fn first_or_insert(&mut self, k: K, v: V) -> Option<&mut V> {
+        match self.locate(&k) {
+            (_, Ok(i)) => self.entries.get_mut(i).map(|(_, old)| old),
+            (hash, Err(slot)) => {
+                self.push(hash, slot, k, v);
+                None
+            }
+        }
+    }
+
     /// Insert `v` for `k`; the value it replaces, if any.
     pub(crate) fn insert(&mut self, k: K, v: V) -> Option<V> {
         match self.locate(&k) {
@@ -507,5 +534,25 @@ mod tests {
         }
         assert!(ours.keys().eq(want.keys()));
         assert!(SortedTexts::new().is_empty() && SortedTexts::new().get("a").is_none());
+    }
+
+    /// `first_or_insert` on the compact map answers as on the standard one, over the same sequence of keys.
+    #[test]
+    fn wasm5_first_or_insert_answers_as_the_entry_api() {
+        let (mut ours, mut std_map) = (Compact::new(), std::collections::HashMap::new());
+        for i in 0..2_000u32 {
+            let k = (i * 7919) % 613;
+            let a = ours.first_or_insert(k, i).map(|v| *v);
+            let b = first_or_insert(&mut std_map, k, i).map(|v| *v);
+            assert_eq!(a, b);
+            if let Some(v) = ours.first_or_insert(k, 0) {
+                *v += 1;
+            }
+            if let Some(v) = first_or_insert(&mut std_map, k, 0) {
+                *v += 1;
+            }
+        }
+        assert_eq!(ours.len(), std_map.len());
+        assert!(std_map.iter().all(|(k, v)| ours.get(k) == Some(v)));
     }
 }
