@@ -3,7 +3,8 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-fn iamgate(args: &[&str], stdin: &str) -> (i32, String, String) {
+/// Runs the built `iamgate` with `args`, `stdin` written to it: exit code, stdout, stderr.
+pub(crate) fn iamgate(args: &[&str], stdin: &str) -> (i32, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_iamgate"))
         .args(args)
         .stdin(Stdio::piped())

@@ -472,29 +472,11 @@ fn network_endpoints_read_an_account_principal_as_interface_endpoints() {
 #[cfg(feature = "cli")]
 #[test]
 fn cli_lint_and_batch_report_refusals() {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
     let dir = std::env::temp_dir().join(format!("iamgate-fidelity-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let run = |args: &[&str], stdin: &str| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_iamgate"))
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-        )
+        let (code, out, _) = crate::cli::iamgate(args, stdin);
+        (code, out)
     };
     let file = |name: &str, text: &str| {
         let p = dir.join(name);

@@ -1,6 +1,7 @@
 //! `iamgate::api`, the JSON boundary the WASM playground calls: answers, places, and agreement with the batch
 //! decisions and the file-reading presign.
 
+use crate::cases::case_files;
 use iamgate::api::{self, Answer};
 use iamgate::network::{Network, presign};
 use iamgate::{Policy, PolicySet};
@@ -14,23 +15,6 @@ fn corpus() -> PathBuf {
 
 fn to_value<T: api::WriteJson>(a: &Answer<T>) -> Value {
     serde_json::from_str(&a.to_json()).unwrap()
-}
-
-fn case_files() -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut stack = vec![corpus().join("cases")];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(dir).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "json") {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
-    files
 }
 
 /// The text of the bytes `span` of `text`.

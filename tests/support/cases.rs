@@ -6,8 +6,8 @@ use iamgate::context::{ContextValue, RequestRef, ValueRef};
 use iamgate::{Limits, Request};
 use std::path::{Path, PathBuf};
 
-/// Every `*.json` file under `corpus/cases` that parses as a case, in a stable order.
-pub fn corpus_cases() -> Vec<(PathBuf, Case)> {
+/// Every `*.json` file under `corpus/cases`, in a stable order.
+pub fn case_files() -> Vec<PathBuf> {
     let mut files = Vec::new();
     let mut stack = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/cases")];
     while let Some(dir) = stack.pop() {
@@ -21,6 +21,12 @@ pub fn corpus_cases() -> Vec<(PathBuf, Case)> {
         }
     }
     files.sort();
+    files
+}
+
+/// Every `*.json` file under `corpus/cases` that parses as a case, in a stable order.
+pub fn corpus_cases() -> Vec<(PathBuf, Case)> {
+    let files = case_files();
     let cases: Vec<(PathBuf, Case)> = files
         .into_iter()
         .filter_map(|p| {
