@@ -235,6 +235,15 @@ fn probe(
     }
 }
 
+/// Entry `i` of hash `hash` noted at the empty `slot`. Not generic.
+#[inline(never)]
+fn note(hashes: &mut Vec<u64>, slots: &mut [u32], hash: u64, slot: usize, i: usize) {
+    hashes.push(hash);
+    if let Some(s) = slots.get_mut(slot) {
+        *s = i as u32 + 1;
+    }
+}
+
 /// `slots` rebuilt, larger, for entries of these `hashes`, if one more entry would fill more than half of it. Not
 /// generic.
 #[inline(never)]
@@ -313,10 +322,7 @@ impl<K: Hash + Eq, V> Compact<K, V> {
     fn push(&mut self, hash: u64, slot: usize, k: K, v: V) -> usize {
         let i = self.entries.len();
         self.entries.push((k, v));
-        self.hashes.push(hash);
-        if let Some(s) = self.slots.get_mut(slot) {
-            *s = i as u32 + 1;
-        }
+        note(&mut self.hashes, &mut self.slots, hash, slot, i);
         i
     }
 
