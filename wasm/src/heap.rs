@@ -7,6 +7,9 @@
 //! things again on each keystroke), and costs at most twice the bytes live in each class. New blocks are aligned
 //! to their size (up to 4 KiB), so every block of a class meets any alignment up to that.
 
+// Natively the heap is only tested (the module's build uses it).
+#![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+
 /// Blocks are carved aligned to their size, up to this.
 const MAX_CARVE_ALIGN: usize = 4096;
 /// The smallest block: room for the free list's link, and the alignment of every scalar type.
@@ -72,7 +75,7 @@ impl Heap {
                 .is_some_and(|e| e <= end)
         };
         if !fits(self.next, self.end) {
-            let Some((from, to)) = bytes.checked_add(carve).and_then(|n| grow(n)) else {
+            let Some((from, to)) = bytes.checked_add(carve).and_then(grow) else {
                 return 0;
             };
             if from != self.end {
