@@ -7,6 +7,8 @@
 //! records its message before the module traps, and the JavaScript wrapper (`iamgate.js`) catches the trap,
 //! answers a failure with that message and starts a fresh instance.
 
+mod heap;
+
 use iamgate::api::{self, Answer, ApiError, Compiled, HeldFields};
 use iamgate::{Decision, KeyLayout};
 use std::cell::{OnceCell, RefCell};
