@@ -3,8 +3,10 @@
 //! `MODE=case`), is the count per unit.
 //!
 //! - `MODE=case` (the default): reads a JSONL file of cases (`CASES`, by default benches/compare's generated
-//!   cases) and, `N` times over, parses each case (`Case::parse`: the JSON, the case, the policies, lint, the set)
-//!   and decides it, as benches/compare's end-to-end column does.
+//!   cases) and, `N` times over, parses each case (`Case::parse`: the JSON, the case, the policies, the set; no
+//!   lint) and decides it, as benches/compare's "case in, decision out" column does.
+//! - `MODE=record`: the same, but each case's record (`Case::decide`: the reasons and lint's warnings), as
+//!   `iamgate batch` makes it and benches/compare's "record with lint" column times it.
 //! - `MODE=compose`: the loop of `benches/compile.rs`'s `compose_1500_sets_of_1000_shared`: 1,000 compiled
 //!   identity policies in one set, then `N` sets from it, each with one of 20 compiled endpoint policies.
 
@@ -23,13 +25,14 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1);
     match std::env::var("MODE").as_deref().unwrap_or("case") {
-        "case" => cases(n),
+        "case" => cases(n, false),
+        "record" => cases(n, true),
         "compose" => compose(n),
-        other => panic!("MODE `{other}`: case or compose"),
+        other => panic!("MODE `{other}`: case, record or compose"),
     }
 }
 
-fn cases(n: usize) {
+fn cases(n: usize, record: bool) {
     let path =
         std::env::var("CASES").unwrap_or_else(|_| "benches/compare/target/run/cases.jsonl".into());
     let text = std::fs::read_to_string(&path).expect("CASES: a JSONL file of cases");
@@ -39,7 +42,11 @@ fn cases(n: usize) {
     for _ in 0..n {
         for l in &lines {
             if let Ok(c) = Case::parse(black_box(l), &limits) {
-                black_box(c.set.decide(&c.request));
+                if record {
+                    black_box(c.decide(false));
+                } else {
+                    black_box(c.set.decide(&c.request));
+                }
                 decided += 1;
             }
         }

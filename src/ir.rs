@@ -14,7 +14,8 @@ use std::sync::Arc;
 #[derive(Debug, Clone)]
 pub(crate) struct CCondition {
     pub op: Operator,
-    pub key: String,
+    /// Shared with the set's key table (`compile::keys`), which names the key without a copy of its own.
+    pub key: Arc<str>,
     /// `text_hash(key)`.
     pub hash: u64,
     pub values: CValues,

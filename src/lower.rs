@@ -178,7 +178,7 @@ fn statement(id: u32, st: &CStatement, slots: &[u32]) -> Option<LStatement> {
                 negated: c.op.base.is_negated(),
                 if_exists: c.op.if_exists,
                 hash: c.hash,
-                key: c.key.as_str().into(),
+                key: Box::from(&*c.key),
                 origin: (id, u32::try_from(i).ok()?),
                 test: test(c),
             })

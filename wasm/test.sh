@@ -18,9 +18,6 @@ echo "== wasm: the native CLI to compare with"
 (cd .. && cargo build --release --features cli --quiet)
 export IAMGATE_CLI="$(cd .. && pwd)/target/release/iamgate"
 
-echo "== wasm: the module's allocator, natively (wasm/src/heap.rs)"
-cargo test --lib --quiet
-
 echo "== wasm: Node tests of the package"
 node --test --test-reporter=spec test/api.test.mjs
 

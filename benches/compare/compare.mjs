@@ -103,13 +103,16 @@ if (phase === 'probe') {
   const fmt = (ns) => (ns >= 1e6 ? `${(ns / 1e6).toFixed(2)} ms` : ns >= 1e3 ? `${(ns / 1e3).toFixed(2)} µs` : `${ns.toFixed(0)} ns`)
   console.log(`cases: ${cases.length}`)
   console.log('\ntime per decision (same run, in process)')
-  console.log('  engine         sweep (cold)     hot (64x a case)   case in, decision out')
+  console.log('  engine         sweep (cold)     hot (64x a case)   case in, decision out   case in, record with lint')
   for (const [t, name] of TOOLS) {
     const x = timing[t]
     if (!x) continue
     const hot = x.ns_per_decision_hot ? fmt(x.ns_per_decision_hot) : '-'
-    console.log(`  ${name.padEnd(14)} ${fmt(x.ns_per_decision).padEnd(16)} ${hot.padEnd(18)} ${fmt(x.ns_per_case_end_to_end)}`)
+    const record = x.ns_per_case_record ? fmt(x.ns_per_case_record) : '-'
+    console.log(`  ${name.padEnd(14)} ${fmt(x.ns_per_decision).padEnd(16)} ${hot.padEnd(18)} ${fmt(x.ns_per_case_end_to_end).padEnd(23)} ${record}`)
   }
+  console.log('  (case in, decision out: parse, compile, decide, no lint, as iam-rs; record with lint: iamgate\'s')
+  console.log('   Case::parse then Case::decide, the reasons and lint\'s warnings that `iamgate batch` writes, in process)')
   if (cli) console.log(`  iamgate batch (CLI, process start, explain, JSON out): ${fmt(cli.ns_per_case)} per case, ${cli.seconds.toFixed(3)} s wall`)
   const g = timing.iamgate
   if (g) {
@@ -124,7 +127,8 @@ if (phase === 'probe') {
       const sweep = x.ns_per_decision / g.ns_per_decision
       const hot = (x.ns_per_decision_hot ?? x.ns_per_decision) / g.ns_per_decision_hot
       const e2e = x.ns_per_case_end_to_end / g.ns_per_case_end_to_end
-      console.log(`  ${name.padEnd(13)} sweep ${verdict(sweep)}; hot ${verdict(hot)}; case in, decision out ${e2e.toFixed(1)}x`)
+      const rec = g.ns_per_case_record ? `; against iamgate's record with lint ${(x.ns_per_case_end_to_end / g.ns_per_case_record).toFixed(1)}x` : ''
+      console.log(`  ${name.padEnd(13)} sweep ${verdict(sweep)}; hot ${verdict(hot)}; case in, decision out ${e2e.toFixed(1)}x${rec}`)
     }
     console.log('  (iam-simulate has no compile-once form: its one figure, runSimulation per case, is set against each)')
   }

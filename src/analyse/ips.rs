@@ -27,7 +27,7 @@ impl PolicySet {
         let mut out = Vec::new();
         for (_, p) in self.policies() {
             for st in &p.statements {
-                for c in st.conditions.iter().filter(|c| c.key == key) {
+                for c in st.conditions.iter().filter(|c| &*c.key == key) {
                     if let CValues::Ip(set) = &c.values {
                         out.push(&**set);
                     }
@@ -44,7 +44,7 @@ impl PolicySet {
             p.statements.iter().all(|st| {
                 st.conditions
                     .iter()
-                    .filter(|c| c.key == key)
+                    .filter(|c| &*c.key == key)
                     .all(|c| matches!(c.values, CValues::Ip(_) | CValues::Null { .. }))
             })
         })
@@ -57,7 +57,7 @@ impl PolicySet {
         for (_, p) in self.policies() {
             for st in &p.statements {
                 for c in &st.conditions {
-                    if c.key != key {
+                    if &*c.key != key {
                         continue;
                     }
                     if let CValues::Ip(set) = &c.values {

@@ -32,11 +32,15 @@ fn side(set: &PolicySet, key: &str, other: &str, reqs: &[&Request]) -> Side {
     let statements: Vec<(bool, Vec<&crate::compile::CCondition>)> = set
         .policies()
         .flat_map(|(_, p)| &p.statements)
-        .filter(|st| st.conditions.iter().any(|c| c.key == key || c.key == other))
+        .filter(|st| {
+            st.conditions
+                .iter()
+                .any(|c| &*c.key == key || &*c.key == other)
+        })
         .map(|st| {
             (
-                st.conditions.iter().any(|c| c.key == other),
-                st.conditions.iter().filter(|c| c.key == key).collect(),
+                st.conditions.iter().any(|c| &*c.key == other),
+                st.conditions.iter().filter(|c| &*c.key == key).collect(),
             )
         })
         .collect();

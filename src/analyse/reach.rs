@@ -450,7 +450,7 @@ fn value_classes(
         .flat_map(|s| s.policies().map(|(_, p)| p))
         .flat_map(|p| &p.statements)
         .flat_map(|st| &st.conditions)
-        .filter(|c| c.key == key)
+        .filter(|c| &*c.key == key)
         .collect();
     let apart = sets.iter().any(|s| s.substitutes(key))
         || conditions.iter().any(|c| condition_has_variables(c));
@@ -561,7 +561,7 @@ impl PolicySet {
         self.policies().any(|(_, p)| {
             p.statements
                 .iter()
-                .any(|s| s.conditions.iter().any(|c| c.key == key))
+                .any(|s| s.conditions.iter().any(|c| &*c.key == key))
         })
     }
 
@@ -570,7 +570,7 @@ impl PolicySet {
         let mut out = Vec::new();
         for (_, p) in self.policies() {
             for st in &p.statements {
-                for c in st.conditions.iter().filter(|c| c.key == key) {
+                for c in st.conditions.iter().filter(|c| &*c.key == key) {
                     match &c.values {
                         CValues::Exact(ps, _) | CValues::IgnoreCase(ps) => {
                             out.extend(
@@ -593,7 +593,7 @@ impl PolicySet {
             p.statements.iter().any(|st| {
                 st.conditions
                     .iter()
-                    .filter(|c| c.key == key)
+                    .filter(|c| &*c.key == key)
                     .any(|c| match &c.values {
                         CValues::Exact(ps, _) | CValues::Like(ps) => ps
                             .iter()

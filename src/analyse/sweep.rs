@@ -122,7 +122,7 @@ impl<'s> Sweep<'s> {
                 let hold = t.action_matched
                     && t.resource_matched
                     && t.principal_matched
-                    && t.conditions.iter().all(|c| c.held || c.key == key);
+                    && t.conditions.iter().all(|c| c.held || &*c.key == key);
                 ((t.policy, t.statement), hold)
             })
             .collect();
@@ -182,7 +182,7 @@ impl<'s> Sweep<'s> {
         // The conditions that depend on the address: `(inside, CIDR set)`, added once the statement is known to
         // be a candidate.
         let mut varying: Vec<(bool, std::sync::Arc<crate::policy::value::CidrSet>)> = Vec::new();
-        for c in st.conditions.iter().filter(|c| c.key == self.key) {
+        for c in st.conditions.iter().filter(|c| *c.key == *self.key) {
             kept.push(c.clone());
             let CValues::Ip(cidrs) = &c.values else {
                 // `Null`: the key is present, so it holds or not whatever the address.

@@ -70,11 +70,22 @@ pub struct Case {
     pub request: Request,
     /// What the corpus expects of it (`expect`), if anything.
     pub expect: Option<Expectation>,
-    /// The warnings `lint` gives for the case's policies, each with its place: every record of the case
-    /// carries them.
-    pub lint: Vec<String>,
     /// Lists the case gives for single-valued context keys; `request` holds none of them (see [`Listed`]).
     pub listed: Vec<Listed>,
+    /// Lint's warnings, made on the first call of [`Case::lint`] (a decision does not read them).
+    lint: std::sync::OnceLock<Vec<String>>,
+    /// The case's policies in the order the case gives them, each with what places its findings.
+    placed: Vec<Placed>,
+}
+
+/// One of a case's policies, as lint needs it: where it sits in `set`, the kind it is checked as, and the line
+/// and column in the case text where an inline policy's text starts (`None` for a string holding the policy
+/// text: its findings are placed in that text). The case text itself is not kept.
+#[derive(Debug, Clone, Copy)]
+struct Placed {
+    at: PolicyRef,
+    kind: crate::policy::PolicyKind,
+    starts: Option<(usize, usize)>,
 }
 
 /// One line of output: the decision, or the error.
@@ -178,7 +189,8 @@ pub(crate) fn parse_request(text: &str, limits: &Limits) -> Result<Request, Case
         Reader {
             text,
             limits,
-            lint: std::cell::RefCell::new(Vec::new()),
+            placed: std::cell::RefCell::new(Vec::new()),
+            cursor: std::cell::RefCell::new(Cursor::new(text)),
             listed: None,
         }
         .request(&root)
@@ -192,7 +204,7 @@ impl Case {
     /// combination of the values listed; the record is the most restrictive outcome (an explicit deny over an
     /// implicit one over an allow; the first such combination) and a warning gives each combination's decision.
     pub fn decide(&self, explain: bool) -> DecisionRecord {
-        let mut warnings = self.lint.clone();
+        let mut warnings = self.lint().to_vec();
         let (request, explanation) = if self.listed.is_empty() {
             (
                 std::borrow::Cow::Borrowed(&self.request),
@@ -222,6 +234,56 @@ impl Case {
             warnings,
             statements: explain.then_some(statements),
         }
+    }
+
+    /// The warnings `lint` gives for the case's policies, each with its place (`$.identity_policies[0]: lint
+    /// warning[code]: ... (line L, column C)`): every record of the case ([`Case::decide`]) begins with them.
+    ///
+    /// Lint runs on the first call, not in [`Case::parse`]: a decision does not read its findings (lint never
+    /// changes a decision, nor refuses a case: a policy IAM refuses is refused when the case is parsed), so a
+    /// caller that wants only the decision (`case.set.decide(&case.request)`) does not pay for it. Later calls
+    /// return the same lines. (This was the public field `lint` before.)
+    ///
+    /// ```
+    /// use iamgate::api::case::Case;
+    /// let line = r#"{"identity_policies":[{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject",
+    ///   "Resource":"*","Condition":{"StringEquals":{"aws:SourceVpcID":"vpc-1"}}}]}],
+    ///   "request":{"action":"s3:GetObject","resource":"arn:aws:s3:::b/k"}}"#;
+    /// let case = Case::parse(line, &iamgate::Limits::default()).unwrap();
+    /// assert_eq!(case.set.decide(&case.request), iamgate::Decision::ImplicitDeny);
+    /// assert_eq!(case.lint().len(), 1);
+    /// assert!(case.lint()[0].starts_with("$.identity_policies[0]: lint warning[unknown-global-key]"));
+    /// ```
+    pub fn lint(&self) -> &[String] {
+        self.lint.get_or_init(|| {
+            let mut lines = Vec::new();
+            for p in &self.placed {
+                let Some(policy) = self.set.get(p.at).map(|c| c.policy()) else {
+                    continue;
+                };
+                let text = policy.source();
+                let findings = seen::lint(text, policy, p.kind);
+                if findings.is_empty() {
+                    continue;
+                }
+                // Placed as `Reader::placed` places an error: inline, in the case text (counted on from where
+                // the policy starts in it, the same characters); in a string, in the policy text. The findings
+                // come in order of their offsets, so one cursor reads the text once.
+                let (mut cursor, within) = match p.starts {
+                    Some((line, col)) => (Cursor::starting(text, line, col), ""),
+                    None => (Cursor::new(text), " (in the policy text)"),
+                };
+                let path = case_path(p.at);
+                for d in findings.iter() {
+                    let (line, column) = cursor.line_col(d.span.start as usize);
+                    let severity = if d.is_error() { "error" } else { "warning" };
+                    lines.push(lint_line(
+                        &path, severity, d.code, &d.message, within, line, column,
+                    ));
+                }
+            }
+            lines
+        })
     }
 
     /// Every combination of the listed values decided; the most restrictive, and a warning naming each.
@@ -309,7 +371,8 @@ impl Case {
             let mut r = Reader {
                 text,
                 limits,
-                lint: std::cell::RefCell::new(Vec::new()),
+                placed: std::cell::RefCell::new(Vec::new()),
+                cursor: std::cell::RefCell::new(Cursor::new(text)),
                 listed: Some(std::cell::RefCell::new(Vec::new())),
             };
             let id = root.get("id").and_then(|n| match n.value {
@@ -555,28 +618,42 @@ mod seen {
 }
 
 /// [`line_col`] for offsets into one text taken in increasing order: each call reads only the bytes since the
-/// last one (an offset behind it, or not at a character's start, is placed by [`line_col`] itself).
+/// last one (an offset behind it, or not at a character's start, is placed by [`line_col`] itself). The text may
+/// start at a line and column other than 1, 1 (a policy inline in a case: the places are the case's).
 struct Cursor<'t> {
     text: &'t str,
     at: usize,
     line: usize,
     col: usize,
+    /// The line and column of the text's first byte.
+    starts: (usize, usize),
 }
 
 impl<'t> Cursor<'t> {
     fn new(text: &'t str) -> Cursor<'t> {
+        Cursor::starting(text, 1, 1)
+    }
+
+    /// A cursor over `text`, whose first byte is at `line`, `col`.
+    fn starting(text: &'t str, line: usize, col: usize) -> Cursor<'t> {
         Cursor {
             text,
             at: 0,
-            line: 1,
-            col: 1,
+            line,
+            col,
+            starts: (line, col),
         }
     }
 
     fn line_col(&mut self, at: usize) -> (usize, usize) {
         let at = at.min(self.text.len());
         let Some(step) = self.text.get(self.at..at) else {
-            return line_col(self.text, at);
+            let (line, col) = line_col(self.text, at);
+            return if line == 1 {
+                (self.starts.0, self.starts.1 + col - 1)
+            } else {
+                (self.starts.0 + line - 1, col)
+            };
         };
         match step.rfind('\n') {
             Some(i) => {
@@ -593,8 +670,10 @@ impl<'t> Cursor<'t> {
 struct Reader<'t> {
     text: &'t str,
     limits: &'t Limits,
-    /// The lint warnings of the policies read so far.
-    lint: std::cell::RefCell<Vec<String>>,
+    /// The policies read so far: where each sits, the kind lint checks it as, and where an inline one starts.
+    placed: std::cell::RefCell<Vec<Placed>>,
+    /// Places the inline policies' starts in `text` (in the order they are read, usually the text's).
+    cursor: std::cell::RefCell<Cursor<'t>>,
     /// Lists given for single-valued context keys: collected here when reading a case (each value is decided on
     /// its own, [`Case::decide`]); `None` when reading a bare request, where such a list is an error, as in the
     /// library.
@@ -780,8 +859,9 @@ impl Reader<'_> {
             set,
             request,
             expect,
-            lint: self.lint.take(),
             listed: self.listed.as_ref().map(|l| l.take()).unwrap_or_default(),
+            lint: std::sync::OnceLock::new(),
+            placed: self.placed.take(),
         })
     }
 
@@ -790,10 +870,10 @@ impl Reader<'_> {
     }
 
     /// A policy given inline as an object (parsed from its exact text) or as a string holding the policy text.
-    /// The policy at `node`, checked as `lint` checks a policy of its kind: what `lint` reports is kept for the
-    /// record's warnings (a policy IAM refuses is refused when the set is built, `crate::refuse`: an error
-    /// record whose place this reader gives). An inline object is built from the case's tree, not parsed
-    /// again.
+    /// The policy at `node`; where it sits is noted for `lint`, which checks it as a policy of `kind` when its
+    /// findings are asked for ([`Case::lint`]; a policy IAM refuses is refused when the set is built,
+    /// `crate::refuse`: an error record whose place this reader gives). An inline object is built from the
+    /// case's tree, not parsed again.
     fn policy(
         &self,
         node: &Node<'_>,
@@ -826,24 +906,12 @@ impl Reader<'_> {
             let message = d.map_or_else(|| "invalid policy".to_string(), |d| d.message.clone());
             self.placed(node, &path(), text, offset, message)
         })?;
-        let findings = seen::lint(text, &policy, kind);
-        if !findings.is_empty() {
-            // Placed as `placed` places them: inline, in the case text; in a string, in the policy text. The
-            // findings come in order of their offsets, so one cursor reads each text once.
-            let (mut cursor, base, within) = match &node.value {
-                Value::Object(_) => (Cursor::new(self.text), node.span.start as usize, ""),
-                _ => (Cursor::new(text), 0, " (in the policy text)"),
-            };
-            let mut lint = self.lint.borrow_mut();
-            let path = path();
-            for d in findings.iter() {
-                let (line, column) = cursor.line_col(base + d.span.start as usize);
-                let severity = if d.is_error() { "error" } else { "warning" };
-                lint.push(lint_line(
-                    &path, severity, d.code, &d.message, within, line, column,
-                ));
-            }
-        }
+        // Linted later, when its findings are asked for (`Case::lint`): here only where it sits.
+        let starts = match node.value {
+            Value::Object(_) => Some(self.cursor.borrow_mut().line_col(node.span.start as usize)),
+            _ => None,
+        };
+        self.placed.borrow_mut().push(Placed { at, kind, starts });
         Ok(policy)
     }
 
@@ -1172,7 +1240,7 @@ mod tests {
 
     fn lint_of(case: &str) -> Vec<String> {
         match Case::parse(case, &Limits::default()) {
-            Ok(c) => c.lint,
+            Ok(c) => c.lint().to_vec(),
             Err((_, e)) => vec![format!("refused: {e}")],
         }
     }
@@ -1210,6 +1278,128 @@ mod tests {
         let cached: Vec<Vec<String>> = cases.iter().map(|c| lint_of(c)).collect();
         assert_eq!(cached, fresh);
         assert_eq!(linted(), 1);
+    }
+
+    /// cold4: `Case::parse` does not lint; the first `Case::lint` does, once, and the record of `decide` begins
+    /// with the same lines (computed once for the case, not again per call or per record).
+    #[test]
+    fn cold4_parse_does_not_lint_until_asked_and_lints_once() {
+        let request = r#""request":{"principal":"arn:aws:iam::111122223333:role/R","action":"s3:GetObject","resource":"arn:aws:s3:::b/k"}"#;
+        let quoted = serde_json::to_string(WARNED).unwrap_or_default();
+        let case = format!(
+            r#"{{"identity_policies":[{WARNED}],"session_policies":[{quoted}],{request}}}"#
+        );
+        forget();
+        let c = Case::parse(&case, &Limits::default()).unwrap_or_else(|(_, e)| panic!("{e}"));
+        assert_eq!(linted(), 0, "parse linted");
+        let _ = c.set.decide(&c.request);
+        assert_eq!(linted(), 0, "a decision linted");
+        let lines = c.lint().to_vec();
+        assert_eq!(linted(), 2, "one lint for each of the two policies");
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(lines[0].starts_with("$.identity_policies[0]: lint warning[unknown-global-key]"));
+        assert!(lines[1].starts_with("$.session_policies[0]: lint warning[unknown-global-key]"));
+        assert!(lines[1].contains(" (in the policy text)"), "{}", lines[1]);
+        // Asked again, and the record: the same lines, and lint does not run again, even with the thread's
+        // cache emptied.
+        forget();
+        assert_eq!(c.lint(), lines.as_slice());
+        let DecisionRecord::Decided { warnings, .. } = c.decide(false) else {
+            panic!("not decided");
+        };
+        assert_eq!(warnings.get(..2), Some(lines.as_slice()));
+        assert_eq!(linted(), 0);
+        // A clone made before lint ran lints on its own; one made after carries the lines.
+        let fresh = Case::parse(&case, &Limits::default()).unwrap_or_else(|(_, e)| panic!("{e}"));
+        let early = fresh.clone();
+        assert_eq!(fresh.lint(), lines.as_slice());
+        assert_eq!(early.lint(), lines.as_slice());
+        fn shared<T: Send + Sync>(_: &T) {}
+        shared(&c);
+    }
+
+    /// cold4: lint's lines for inline policies that start on a later line, after non-ASCII text, with findings
+    /// on their own later lines, are placed where the case text has them (`line_col` over the whole case), as
+    /// when lint ran on the case text itself; a policy text in a string stays placed in that text.
+    #[test]
+    fn cold4_lint_lines_are_placed_in_the_case_text() {
+        let first = "{\"Version\":\"2012-10-17\",\n \"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:GetObject\",\"Resource\":\"*\",\n  \"Condition\":{\"StringEquals\":{\"aws:SourceVpcID\":\"vpc-\u{e9}\"},\n  \"StringLike\":{\"aws:SourceVpcee\":\"x\"}}}]}";
+        let second = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Deny\",\"Action\":\"s3:*\",\"Resource\":\"*\",\n\"Condition\":{\"StringEquals\":{\"aws:SourceIP\":\"1\"}}}]}";
+        let quoted = serde_json::to_string(second).unwrap_or_default();
+        let case = format!(
+            "{{\"id\":\"caf\u{e9} \u{1f600}\",\n  \"scps\":[[{second}],\n [{first}]],\n \"identity_policies\":[{first}, {quoted}],\n \"request\":{{\"action\":\"s3:GetObject\",\"resource\":\"arn:aws:s3:::b/k\"}}}}"
+        );
+        let c = Case::parse(&case, &Limits::default()).unwrap_or_else(|(_, e)| panic!("{e}"));
+        // What placing every finding by its offset in the case text gives, policy by policy in the case's order
+        // of fields (identity, then SCPs).
+        let mut want = Vec::new();
+        let mut place = |at: PolicyRef, text: &str, base: Option<usize>| {
+            let p = Policy::parse(text).unwrap_or_else(|e| panic!("{e:?}"));
+            for d in crate::validate::validate(&p, at.kind()) {
+                let (line, column, within) = match base {
+                    Some(b) => {
+                        let (l, c) = line_col(&case, b + d.span.start as usize);
+                        (l, c, "")
+                    }
+                    None => {
+                        let (l, c) = line_col(text, d.span.start as usize);
+                        (l, c, " (in the policy text)")
+                    }
+                };
+                let severity = if d.is_error() { "error" } else { "warning" };
+                want.push(lint_line(
+                    &case_path(at),
+                    severity,
+                    d.code,
+                    &d.message,
+                    within,
+                    line,
+                    column,
+                ));
+            }
+        };
+        let ident = case.find("\"identity_policies\"").unwrap_or(0);
+        let first_in_identity = ident + case[ident..].find(first).unwrap_or(0);
+        place(PolicyRef::Identity(0), first, Some(first_in_identity));
+        place(PolicyRef::Identity(1), second, None);
+        place(PolicyRef::Scp(0, 0), second, case.find(second));
+        place(PolicyRef::Scp(1, 0), first, case.find(first));
+        assert!(want.len() >= 4, "{want:?}");
+        assert_eq!(c.lint(), want.as_slice());
+        // An offset behind the cursor's is placed from the text's start, on the same lines and columns.
+        let text = "ab\n\u{e9}x";
+        let mut cursor = Cursor::starting(text, 3, 7);
+        assert_eq!(cursor.line_col(5), (4, 2));
+        assert_eq!(cursor.line_col(1), (3, 8));
+        assert_eq!(cursor.line_col(0), (3, 7));
+        assert_eq!(cursor.line_col(6), (4, 3));
+    }
+
+    /// cold4: what lint finds, errors included, never refuses a case nor changes its decision: a policy with
+    /// lint errors (values that never match, an unknown operator qualifier's neighbour) is read and decided,
+    /// and its findings are only the record's warnings.
+    #[test]
+    fn cold4_lint_errors_neither_refuse_a_case_nor_change_its_decision() {
+        let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},
+{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"203.0.113.0/33"}}}]}"#;
+        let case = format!(
+            r#"{{"identity_policies":[{policy}],"request":{{"action":"s3:GetObject","resource":"arn:aws:s3:::b/k","context":{{"aws:SourceIp":"203.0.113.7"}}}}}}"#
+        );
+        let c = Case::parse(&case, &Limits::default()).unwrap_or_else(|(_, e)| panic!("{e}"));
+        assert!(
+            c.lint().iter().any(|l| l.contains(": lint error[")),
+            "{:?}",
+            c.lint()
+        );
+        assert_eq!(c.set.decide(&c.request), Decision::Allow);
+        let DecisionRecord::Decided {
+            decision, warnings, ..
+        } = c.decide(false)
+        else {
+            panic!("not decided");
+        };
+        assert_eq!(decision, Decision::Allow);
+        assert_eq!(warnings.get(..c.lint().len()), Some(c.lint()));
     }
 
     /// The cursor places every offset as `line_col` does, in order, backwards, and inside a character.
@@ -1347,10 +1537,16 @@ mod tests {
         let unknown_key = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*","Condition":{"StringEquals":{"aws:SourceVpcee":"vpce-1"}}}]}"#;
         let tail = r#"],"request":{"action":"s3:GetObject","resource":"arn:aws:s3:::b/k"}}"#;
         let case = format!(r#"{{"identity_policies":[{P2},{unknown_key}{tail}"#);
-        let inline = Case::parse(&case, &Limits::default()).unwrap().lint;
+        let inline = Case::parse(&case, &Limits::default())
+            .unwrap()
+            .lint()
+            .to_vec();
         let quoted = serde_json::to_string(unknown_key).unwrap();
         let as_text = format!(r#"{{"identity_policies":[{P2},{quoted}{tail}"#);
-        let from_text = Case::parse(&as_text, &Limits::default()).unwrap().lint;
+        let from_text = Case::parse(&as_text, &Limits::default())
+            .unwrap()
+            .lint()
+            .to_vec();
         assert!(!inline.is_empty());
         assert_eq!(inline.len(), from_text.len());
         let col = |w: &str| -> usize {

@@ -9,9 +9,27 @@ use crate::ir::{buckets, probe};
 pub(crate) struct KeyEntry {
     pub folded: crate::context::Folded,
     /// Lowercase.
-    pub key: std::borrow::Cow<'static, str>,
+    pub key: KeyName,
     pub slot: Option<usize>,
     pub ty: Option<crate::context::KeyType>,
+}
+
+/// A key table's name for a key: a documented key's static name, or a condition key's text shared with the
+/// compiled condition (`ir::CCondition::key`): a set names its keys without copying them.
+#[derive(Debug, Clone)]
+pub(crate) enum KeyName {
+    Known(&'static str),
+    Condition(std::sync::Arc<str>),
+}
+
+impl KeyName {
+    #[inline]
+    pub fn as_str(&self) -> &str {
+        match self {
+            KeyName::Known(k) => k,
+            KeyName::Condition(k) => k,
+        }
+    }
 }
 
 /// What a decision needs of a known context key.
@@ -39,37 +57,41 @@ pub(crate) struct KeyTable {
 }
 
 impl KeyTable {
-    /// Slot `i` for `keys[i]`, then every key of [`crate::context::KNOWN_KEYS`].
-    pub(super) fn build(keys: Vec<(u64, String)>) -> KeyTable {
+    /// Slot `i` for the `i`th of `keys` (lowercase, each once), then every key of
+    /// [`crate::context::KNOWN_KEYS`].
+    pub(super) fn build<'k>(
+        keys: impl ExactSizeIterator<Item = &'k std::sync::Arc<str>>,
+    ) -> KeyTable {
         use crate::context::{Folded, KNOWN_KEYS, known_key_type};
-        // The documented keys' foldings, computed once per process.
-        static KNOWN: std::sync::OnceLock<Vec<Folded>> = std::sync::OnceLock::new();
+        // The documented keys' entries, made once per process.
+        static KNOWN: std::sync::OnceLock<Vec<KeyEntry>> = std::sync::OnceLock::new();
         let known = KNOWN.get_or_init(|| {
             KNOWN_KEYS
                 .iter()
-                .map(|(k, _)| Folded::of(k.as_bytes()))
-                .collect()
-        });
-        let mut entries: Vec<KeyEntry> = Vec::with_capacity(keys.len() + KNOWN_KEYS.len());
-        entries.extend(
-            keys.into_iter()
-                .enumerate()
-                .map(|(slot, (_, key))| KeyEntry {
-                    folded: Folded::of(key.as_bytes()),
-                    ty: known_key_type(&key),
-                    key: key.into(),
-                    slot: Some(slot),
-                }),
-        );
-        let condition_keys = entries.len();
-        for ((k, ty), folded) in KNOWN_KEYS.iter().zip(known) {
-            if !entries.iter().take(condition_keys).any(|e| e.key == *k) {
-                entries.push(KeyEntry {
-                    folded: *folded,
-                    key: std::borrow::Cow::Borrowed(k),
+                .map(|(k, ty)| KeyEntry {
+                    folded: Folded::of(k.as_bytes()),
+                    key: KeyName::Known(k),
                     slot: None,
                     ty: Some(*ty),
-                });
+                })
+                .collect()
+        });
+        let mut entries: Vec<KeyEntry> = Vec::with_capacity(keys.len() + known.len());
+        entries.extend(keys.enumerate().map(|(slot, key)| KeyEntry {
+            folded: Folded::of(key.as_bytes()),
+            ty: known_key_type(key),
+            key: KeyName::Condition(std::sync::Arc::clone(key)),
+            slot: Some(slot),
+        }));
+        let condition_keys = entries.len();
+        for k in known {
+            let name = k.key.as_str();
+            if !entries
+                .iter()
+                .take(condition_keys)
+                .any(|e| e.key.as_str() == name)
+            {
+                entries.push(k.clone());
             }
         }
         KeyTable {
@@ -83,7 +105,7 @@ impl KeyTable {
     pub fn get_any_case(&self, key: &str) -> Option<&KeyEntry> {
         let k = crate::context::KeyText::of(key.as_bytes());
         let hash = k.hash();
-        let is = |e: &KeyEntry| e.folded.is(&k, e.key.as_bytes());
+        let is = |e: &KeyEntry| e.folded.is(&k, e.key.as_str().as_bytes());
         match &self.buckets {
             Some(b) => {
                 let i = probe(b, hash, |i| self.entries.get(i).is_some_and(is))?;
@@ -132,11 +154,11 @@ mod tests {
     /// Keys scanned instead of hashed (a table that would not build) are found alike, in any case.
     #[test]
     fn key_table_without_buckets_scans() {
-        let keys: Vec<(u64, String)> = ["aws:sourcevpce", "aws:principaltag/team", "my:key"]
+        let keys: Vec<std::sync::Arc<str>> = ["aws:sourcevpce", "aws:principaltag/team", "my:key"]
             .iter()
-            .map(|k| (crate::context::key_hash(k.as_bytes()), k.to_string()))
+            .map(|k| std::sync::Arc::from(*k))
             .collect();
-        let hashed = KeyTable::build(keys);
+        let hashed = KeyTable::build(keys.iter());
         let scanned = KeyTable {
             buckets: None,
             ..hashed.clone()
@@ -148,8 +170,12 @@ mod tests {
             "aws:SourceIp",
             "absent:key",
         ] {
-            let a = hashed.get_any_case(k).map(|e| (&e.key, e.slot, e.ty));
-            let b = scanned.get_any_case(k).map(|e| (&e.key, e.slot, e.ty));
+            let a = hashed
+                .get_any_case(k)
+                .map(|e| (e.key.as_str(), e.slot, e.ty));
+            let b = scanned
+                .get_any_case(k)
+                .map(|e| (e.key.as_str(), e.slot, e.ty));
             assert_eq!(a, b, "{k}");
             assert_eq!(a.is_some(), k != "absent:key", "{k}");
         }

@@ -213,7 +213,7 @@ fn compile_statement(
                 when_present: texts().any(|t| t.eq_ignore_ascii_case("false")),
             },
         };
-        let key = c.key_lower();
+        let key = lowercase_shared(&c.key.value);
         conditions.push(CCondition {
             op: c.operator.value,
             hash: crate::context::text_hash(key.as_bytes()),
@@ -267,4 +267,16 @@ fn kind_name(at: PolicyRef) -> &'static str {
         PolicyRef::Rcp(..) => "resource control policies",
         PolicyRef::Endpoint => "VPC endpoint policies",
     }
+}
+
+/// `text` lowercased (ASCII), in one shared allocation: a condition's key, which the sets that use the policy
+/// name in their key tables by a count rather than a copy.
+fn lowercase_shared(text: &str) -> Arc<str> {
+    let mut shared: Arc<str> = Arc::from(text);
+    match Arc::get_mut(&mut shared) {
+        Some(s) => s.make_ascii_lowercase(),
+        // Not reached: a new `Arc` has one owner. Said all the same, without a panic.
+        None => shared = Arc::from(text.to_ascii_lowercase()),
+    }
+    shared
 }

@@ -37,8 +37,11 @@ pub(crate) struct Inner {
     pub endpoint_kind: EndpointKind,
     /// What `resource` is.
     pub resource_kind: ResourceKind,
-    /// The condition keys of every statement, and the keys checked at ingest.
-    pub keys: KeyTable,
+    /// The condition keys of every statement, and the keys checked at ingest: read through [`Inner::keys`].
+    /// Only a borrowed request's ingest reads it (an owned `Request` finds its values by key), so a set built to
+    /// decide once ([`PolicySetBuilder::build_lazy`]) makes it on first use or with its action index
+    /// (`index_later`), from `slots`.
+    keys: std::sync::OnceLock<KeyTable>,
     /// Per policy, in the order of [`Inner::policies`]: its first statement id and where its conditions' slots
     /// start in `slots`. The set's side of its shared compiled policies.
     places: Vec<(u32, u32)>,
@@ -101,11 +104,32 @@ impl Placed<'_> {
 }
 
 impl Inner {
+    /// The set's table of context keys (made on first use in a lazy set).
+    #[inline]
+    pub fn keys(&self) -> &KeyTable {
+        self.keys.get_or_init(|| self.key_table())
+    }
+
+    /// The key table of a set interned lazily: each condition key in the order of its slot (a key's slot is
+    /// given where it is first tested, so slots first appear in increasing order).
+    #[cold]
+    fn key_table(&self) -> KeyTable {
+        let mut keys: Vec<&std::sync::Arc<str>> = Vec::new();
+        let conditions = self
+            .policies()
+            .flat_map(|(_, p)| p.statements.iter().flat_map(|st| st.conditions.iter()));
+        for (c, &slot) in conditions.zip(&self.slots) {
+            if slot as usize == keys.len() {
+                keys.push(&c.key);
+            }
+        }
+        KeyTable::build(keys.into_iter())
+    }
+
     /// Number the statements, give each distinct condition key a slot (where a decision keeps the request's
-    /// value of that key), and, unless `lazy`, index the actions the set names. The compiled policies are
-    /// shared, not copied: the numbering goes to the set's side tables.
+    /// value of that key), and, unless `lazy`, index the actions the set names and make the table of its keys.
+    /// The compiled policies are shared, not copied: the numbering goes to the set's side tables.
     fn intern(mut self, lazy: bool) -> Inner {
-        let keys: Vec<(u64, String)>;
         // One place per policy and one slot per condition: sized before they are filled.
         let (policies, conditions) =
             self.policies()
@@ -132,7 +156,7 @@ impl Inner {
                 places.push((slot(id), slot(slots.len())));
                 id += p.statements.len();
                 for c in p.statements.iter().flat_map(|st| st.conditions.iter()) {
-                    let key = c.key.as_str();
+                    let key: &str = &c.key;
                     if !hashed && listed.len() >= SMALL_KEYS {
                         for (i, (_, k)) in listed.iter().enumerate() {
                             slot_of.insert(*k, slot(i));
@@ -158,15 +182,16 @@ impl Inner {
                     slots.push(at);
                 }
             }
-            keys = listed
-                .into_iter()
-                .map(|(h, k)| (h, k.to_string()))
-                .collect();
         }
         self.places = places;
         self.slots = slots;
+        // An eager set's key table now; a lazy set's when it is first read (`Inner::keys`).
+        self.keys = if lazy {
+            std::sync::OnceLock::new()
+        } else {
+            std::sync::OnceLock::from(self.key_table())
+        };
         self.statement_count = id;
-        self.keys = KeyTable::build(keys);
         self.lazy = lazy;
         if !lazy {
             self.index = self.build_index();
@@ -230,6 +255,9 @@ impl Inner {
         if !self.walked.swap(true, std::sync::atomic::Ordering::Relaxed) {
             return None;
         }
+        // The key table too, if no borrowed request has made it: after its second decision a lazy set allocates
+        // no more, whatever kind of request comes next.
+        let _ = self.keys();
         let i = self.later.get_or_init(|| self.build_index());
         i.on.then_some(i)
     }
@@ -633,7 +661,9 @@ impl PolicySetBuilder {
     }
 
     /// [`PolicySetBuilder::build`] for a set that decides once or a few times: the action index is built on
-    /// its second decision, not before (the first walks the policies). The same decisions.
+    /// its second decision, not before (the first walks the policies), and the table of context keys that a
+    /// borrowed request ([`PolicySet::decide_ref`]) is read through on its first borrowed decision or its second
+    /// decision, whichever comes first. The same decisions.
     pub fn build_lazy(self) -> Result<PolicySet, CompileError> {
         self.build_as(true)
     }
@@ -1092,6 +1122,93 @@ mod tests {
             // The first policy gives keys 0..n their slots in order; the second, reversed, finds the same ones.
             assert_eq!(first, (0..n as u32).collect::<Vec<_>>());
             assert_eq!(second, (0..n as u32).rev().collect::<Vec<_>>());
+        }
+    }
+
+    /// cold4: a set built to decide once makes its key table on its first borrowed request, not when it is built
+    /// nor for owned requests (which find their values by key); the table it makes is the eager set's: each key
+    /// found in any case, with its slot and type, keys tested in several places or documented included.
+    #[test]
+    fn cold4_lazy_sets_make_their_key_table_on_first_borrowed_request() {
+        for n in [2usize, 16, 17, 40] {
+            let mut conds: Vec<String> = (0..n).map(|i| format!(r#""test:Key{i}":"v""#)).collect();
+            conds.push(r#""AWS:SourceVpce":"vpce-1""#.into());
+            let policy = |keys: &[String], ip: &str| {
+                Policy::parse(&format!(
+                    r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"*","Resource":"*","Condition":{{"StringEquals":{{{}}}}}}},
+                    {{"Effect":"Deny","Action":"s3:*","Resource":"*","Condition":{{"IpAddress":{{"{ip}":"10.0.0.0/8"}}}}}}]}}"#,
+                    keys.join(",")
+                ))
+                .unwrap()
+            };
+            let mut reversed = conds.clone();
+            reversed.reverse();
+            let builder = || {
+                PolicySet::builder()
+                    .identity(policy(&conds, "aws:SourceIp"))
+                    .identity(policy(&reversed, "aws:sourceip"))
+            };
+            let eager = builder().build().unwrap();
+            let lazy = builder().build_lazy().unwrap();
+            assert!(eager.inner.keys.get().is_some());
+            assert!(lazy.inner.keys.get().is_none(), "built with the set");
+            let context: Vec<(String, String)> = (0..n)
+                .map(|i| (format!("TEST:key{i}"), "v".to_string()))
+                .chain([("aws:SourceIp".to_string(), "10.1.2.3".to_string())])
+                .collect();
+            use crate::{ContextValue, Decision, Request, Scalar};
+            let mut r = Request::new("s3:GetObject", "arn:aws:s3:::b/k");
+            for (k, v) in &context {
+                r.context
+                    .insert(k, ContextValue::One(Scalar::String(v.clone())))
+                    .unwrap();
+            }
+            assert_eq!(lazy.decide(&r), Decision::ExplicitDeny);
+            assert!(lazy.inner.keys.get().is_none(), "made for an owned request");
+            let values: Vec<(&str, crate::ValueRef<'_>)> = context
+                .iter()
+                .map(|(k, v)| (k.as_str(), crate::ValueRef::One(v.as_str())))
+                .collect();
+            let borrowed = crate::RequestRef {
+                action: "s3:GetObject",
+                resource: "arn:aws:s3:::b/k",
+                context: &values,
+                ..crate::RequestRef::default()
+            };
+            assert_eq!(lazy.decide_ref(&borrowed), Ok(Decision::ExplicitDeny));
+            assert!(
+                lazy.inner.keys.get().is_some(),
+                "not made on a borrowed request"
+            );
+            // Owned requests only: made with the action index on the second decision, so that a lazy set
+            // allocates nothing after it, whatever the next request.
+            let owned_only = builder().build_lazy().unwrap();
+            let _ = owned_only.decide(&r);
+            assert!(owned_only.inner.keys.get().is_none());
+            let _ = owned_only.decide(&r);
+            assert!(
+                owned_only.inner.keys.get().is_some(),
+                "not made on the second decision"
+            );
+            let probes = (0..n + 2).map(|i| format!("Test:KEY{i}")).chain(
+                [
+                    "aws:sourcevpce",
+                    "AWS:SOURCEIP",
+                    "aws:SourceVpc",
+                    "aws:PrincipalArn",
+                    "no:such",
+                ]
+                .map(String::from),
+            );
+            for k in probes {
+                let entry = |s: &PolicySet| {
+                    s.inner
+                        .keys()
+                        .get_any_case(&k)
+                        .map(|e| (e.key.as_str().to_string(), e.slot, e.ty))
+                };
+                assert_eq!(entry(&lazy), entry(&eager), "{k} of {n}");
+            }
         }
     }
 

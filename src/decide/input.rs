@@ -103,7 +103,7 @@ impl PolicySet {
                 .map(|k| LaidKey {
                     shape: crate::context::Shape::of(k.as_bytes()),
                     text: k.into(),
-                    info: self.inner.keys.get_any_case(k).map(KeyEntry::info),
+                    info: self.inner.keys().get_any_case(k).map(KeyEntry::info),
                 })
                 .collect(),
         }
@@ -231,13 +231,15 @@ impl<'r> Input<'r> {
         layout: Option<&KeyLayout>,
     ) -> Result<(), ContextError> {
         let mut next = 0;
+        // Once per request: a set built to decide once makes its key table here, on its first borrowed request.
+        let keys = set.keys();
         for (key, value) in req.context {
             let known = match layout.and_then(|l| l.find(next, key)) {
                 Some((at, info)) => {
                     next = at + 1;
                     info
                 }
-                None => set.keys.get_any_case(key).map(KeyEntry::info),
+                None => keys.get_any_case(key).map(KeyEntry::info),
             };
             let Some(k) = known else {
                 continue;

@@ -167,7 +167,8 @@ impl PolicySet {
     }
 
     /// Decide `req`. Allocates nothing and records nothing (but once: the second decision of a set built by
-    /// [`crate::PolicySetBuilder::build_lazy`] or [`PolicySet::with_endpoint`] builds its action index).
+    /// [`crate::PolicySetBuilder::build_lazy`] or [`PolicySet::with_endpoint`] builds its action index and, unless
+    /// a borrowed request made it first, its table of context keys).
     ///
     /// A request whose action is not `service:ActionName` or whose resource is neither `*` nor an ARN
     /// ([`Request::check`]) is never allowed: it gets `ImplicitDeny`, whatever the policies say. Use
@@ -204,7 +205,8 @@ impl PolicySet {
     }
 
     /// Decide a borrowed request: the same decision as [`PolicySet::decide`] on [`RequestRef::to_request`],
-    /// without building it. Allocates nothing unless a value is refused (or, once, as [`PolicySet::decide`] says). A value that its key's documented
+    /// without building it. Allocates nothing unless a value is refused (or, once, as [`PolicySet::decide`] says;
+    /// a lazily built set's first borrowed decision also makes its table of context keys). A value that its key's documented
     /// type refuses (an `aws:SourceIp` that is not an address) is an error, as [`Context::insert`] makes it, and
     /// so are a malformed action or resource ([`Request::check`]); an embedding that must fail closed treats the
     /// error as a deny. One exception keeps denied requests from paying for a scan of their resource: a resource

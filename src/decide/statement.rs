@@ -50,7 +50,7 @@ pub(super) fn applies<T: Tracer>(
         conditions.push(ConditionTrace {
             index,
             operator: c.op,
-            key: c.key.clone(),
+            key: c.key.to_string(),
             // The values as written, and the span, come from the parsed policy (`PolicySet::locate`).
             values: Vec::new(),
             request_values: entry.map(|e| e.values.iter().map(|v| v.text().to_string()).collect()),

@@ -348,16 +348,17 @@ impl<'a> Analyser<'a> {
                         continue;
                     };
                     let Some((i, c)) = st.conditions.iter().enumerate().find(|(_, c)| {
-                        c.key == SOURCE_IP
+                        &*c.key == SOURCE_IP
                             && c.op.base == BaseOperator::NotIpAddress
                             && c.op.qualifier != Some(Qualifier::ForAnyValue)
                     }) else {
                         continue;
                     };
                     let op = c.op.to_string();
-                    let exclusion = st.conditions.iter().find(|x| {
-                        ENDPOINT_KEYS.contains(&x.key.as_str()) && x.op.base.is_negated()
-                    });
+                    let exclusion = st
+                        .conditions
+                        .iter()
+                        .find(|x| ENDPOINT_KEYS.contains(&&*x.key) && x.op.base.is_negated());
                     let vpc_source = source_ips.first().map(addr::show_net).unwrap_or_default();
                     let (message, help) = match exclusion {
                         None => (
@@ -371,7 +372,7 @@ impl<'a> Analyser<'a> {
                             ),
                         ),
                         Some(x) => {
-                            let value = match x.key.as_str() {
+                            let value = match &*x.key {
                                 "aws:sourcevpc" => vpc.clone(),
                                 "aws:sourcevpce" => id.clone(),
                                 _ => vpc_source,
@@ -534,7 +535,7 @@ impl<'a> Analyser<'a> {
                 continue;
             }
             for (i, c) in st.conditions.iter().enumerate() {
-                if c.key != "aws:sourcevpce"
+                if &*c.key != "aws:sourcevpce"
                     || c.op.base.is_negated()
                     || !matches!(
                         c.values,
@@ -613,12 +614,15 @@ impl<'a> Analyser<'a> {
                 let Some(st) = site.statement(*idx) else {
                     continue;
                 };
-                if st.effect != Effect::Deny || st.conditions.iter().any(|c| c.key == SOURCE_IP) {
+                if st.effect != Effect::Deny || st.conditions.iter().any(|c| &*c.key == SOURCE_IP) {
                     continue;
                 }
-                if let Some((i, c)) = st.conditions.iter().enumerate().find(|(_, c)| {
-                    ENDPOINT_KEYS.contains(&c.key.as_str()) && c.op.base.is_negated()
-                }) {
+                if let Some((i, c)) = st
+                    .conditions
+                    .iter()
+                    .enumerate()
+                    .find(|(_, c)| ENDPOINT_KEYS.contains(&&*c.key) && c.op.base.is_negated())
+                {
                     culprits.push((site, st, i, c));
                 }
             }
@@ -632,7 +636,7 @@ impl<'a> Analyser<'a> {
                         continue;
                     }
                     if let Some((i, c)) = st.conditions.iter().enumerate().find(|(_, c)| {
-                        ENDPOINT_KEYS.contains(&c.key.as_str())
+                        ENDPOINT_KEYS.contains(&&*c.key)
                             && !c.op.base.is_negated()
                             && c.op.base != BaseOperator::Null
                             && !c.op.if_exists
@@ -728,7 +732,7 @@ impl<'a> Analyser<'a> {
                 }
                 let key = site.key_as_written(st.index, i);
                 let op = c.op.to_string();
-                let admits = if c.key == SOURCE_IP {
+                let admits = if &*c.key == SOURCE_IP {
                     "every request through any VPC endpoint, of any VPC"
                 } else {
                     "every request through the public endpoint, from any address"
@@ -765,16 +769,16 @@ impl<'a> Analyser<'a> {
                     && c.op.qualifier != Some(Qualifier::ForAnyValue)
                 {
                     let paired = st.conditions.iter().any(|o| {
-                        if c.key == SOURCE_IP {
-                            ENDPOINT_KEYS.contains(&o.key.as_str())
+                        if &*c.key == SOURCE_IP {
+                            ENDPOINT_KEYS.contains(&&*o.key)
                         } else {
-                            o.key == SOURCE_IP
+                            &*o.key == SOURCE_IP
                         }
                     });
                     if paired {
                         continue;
                     }
-                    let pair = if c.key == SOURCE_IP {
+                    let pair = if &*c.key == SOURCE_IP {
                         "an `IfExists` condition on `aws:SourceVpc` or `aws:SourceVpce`"
                     } else {
                         "an `IpAddressIfExists` condition on `aws:SourceIp` listing your own addresses"
@@ -814,7 +818,7 @@ impl<'a> Analyser<'a> {
                 continue;
             };
             for (i, c) in st.conditions.iter().enumerate() {
-                if c.key != SOURCE_IP || !matches!(c.values, CValues::Ip(_)) {
+                if &*c.key != SOURCE_IP || !matches!(c.values, CValues::Ip(_)) {
                     continue;
                 }
                 let lets_in = match st.effect {
@@ -880,7 +884,7 @@ impl<'a> Analyser<'a> {
                 continue;
             };
             for (i, c) in st.conditions.iter().enumerate() {
-                if c.key != SOURCE_IP || !matches!(c.values, CValues::Ip(_)) {
+                if &*c.key != SOURCE_IP || !matches!(c.values, CValues::Ip(_)) {
                     continue;
                 }
                 let values = site.values_as_written(st.index, i);
