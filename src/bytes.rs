@@ -20,6 +20,38 @@ pub(crate) fn has_variable(text: &str) -> bool {
     false
 }
 
+/// The byte position of the first `needle` in `hay`, as `str::find` with a `&str` pattern answers. Natively that
+/// `find`; in WebAssembly a plain scan for the first byte and a comparison, so the module carries no two-way
+/// searcher (about 3 KB) for the few short needles it looks for in short texts.
+#[inline]
+pub(crate) fn find(hay: &str, needle: &str) -> Option<usize> {
+    #[cfg(not(target_arch = "wasm32"))]
+    return hay.find(needle);
+    #[cfg(target_arch = "wasm32")]
+    return find_scan(hay.as_bytes(), needle.as_bytes());
+}
+
+/// [`find`]'s WebAssembly form: each position where `needle`'s first byte is, compared whole. A match starts at a
+/// character boundary, since `needle` is UTF-8 and starts with a first byte.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+fn find_scan(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    let Some(&first) = needle.first() else {
+        return Some(0);
+    };
+    let mut at = 0;
+    while let Some(k) = hay
+        .get(at..)
+        .and_then(|r| r.iter().position(|&c| c == first))
+    {
+        at += k;
+        if hay.get(at..).is_some_and(|r| r.starts_with(needle)) {
+            return Some(at);
+        }
+        at += 1;
+    }
+    None
+}
+
 /// A fixed (not randomised) hash of a key, the same in any ASCII case: every byte is ORed with `0x20` first,
 /// which turns each capital into its lowercase letter and gives any other byte the same value whatever the
 /// case of the text around it. Collisions (other bytes that differ only in `0x20`, such as `_` and DEL) cost
@@ -284,6 +316,43 @@ mod tests {
                     );
                 }
                 assert!(!eq_lower(&s, &[lower.as_slice(), b"x"].concat()));
+            }
+        }
+    }
+
+    /// `find_scan` answers as `str::find` over needles at every place, absent, empty, longer than the text, and
+    /// after a false start.
+    #[test]
+    fn wasm5_find_scan_answers_as_str_find() {
+        let hays = [
+            "",
+            "$",
+            "${",
+            "a$b${c}${",
+            "$.request.context",
+            "$$.{${",
+            "héllo ${wörld}",
+            "aaab",
+        ];
+        let needles = [
+            "",
+            "$",
+            "${",
+            "$.request",
+            "${c}",
+            "ö",
+            "aab",
+            "héllo ${wörld}!",
+            "x",
+        ];
+        for h in hays {
+            for n in needles {
+                assert_eq!(
+                    find_scan(h.as_bytes(), n.as_bytes()),
+                    h.find(n),
+                    "{h:?} {n:?}"
+                );
+                assert_eq!(find(h, n), h.find(n));
             }
         }
     }

@@ -12,7 +12,7 @@
 //! equality, as in `HashMap`; the hash is SipHash with fixed keys (`DefaultHasher`), as `HashMap`'s on
 //! `wasm32-unknown-unknown`, which has no source of random keys.
 
-#![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+#![cfg_attr(not(target_arch = "wasm32"), allow(dead_code, unreachable_pub))]
 
 use std::borrow::Borrow;
 use std::hash::{Hash, Hasher};
@@ -36,6 +36,78 @@ pub(crate) type Set<K> = std::collections::HashSet<K>;
 pub(crate) type Ids = SortedIds;
 #[cfg(not(target_arch = "wasm32"))]
 pub(crate) type Ids = std::collections::BTreeSet<u32>;
+
+/// Texts by name (the feeds given to a network): natively a `BTreeMap<String, String>`; on `wasm32`
+/// [`SortedTexts`], one small copy of code instead of a B-tree's for a map that holds a few feeds.
+#[cfg(target_arch = "wasm32")]
+pub type Texts = SortedTexts;
+#[cfg(not(target_arch = "wasm32"))]
+pub type Texts = std::collections::BTreeMap<String, String>;
+
+/// Texts by name as a vector sorted by name (see [`Texts`]): the part of `BTreeMap`'s interface its users need.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SortedTexts(Vec<(String, String)>);
+
+impl SortedTexts {
+    /// No texts.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Set `name`'s text, replacing (and answering) the one it had.
+    pub fn insert(&mut self, name: String, text: String) -> Option<String> {
+        match self.0.binary_search_by(|(k, _)| k.as_str().cmp(&name)) {
+            Ok(at) => self
+                .0
+                .get_mut(at)
+                .map(|e| std::mem::replace(&mut e.1, text)),
+            Err(at) => {
+                self.0.insert(at, (name, text));
+                None
+            }
+        }
+    }
+
+    /// The text of `name`.
+    pub fn get(&self, name: &str) -> Option<&String> {
+        let at = self
+            .0
+            .binary_search_by(|(k, _)| k.as_str().cmp(name))
+            .ok()?;
+        self.0.get(at).map(|e| &e.1)
+    }
+
+    /// The names, in order.
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().map(|e| &e.0)
+    }
+
+    /// How many texts.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// The value `m` holds for `k`, if any; otherwise `v` inserted for `k` and `None` (what matching on `HashMap`'s
+/// `entry` gives, through the same calls on either map).
+#[inline]
+pub(crate) fn first_or_insert<K: Hash + Eq, V>(m: &mut Map<K, V>, k: K, v: V) -> Option<&mut V> {
+    #[cfg(not(target_arch = "wasm32"))]
+    return match m.entry(k) {
+        std::collections::hash_map::Entry::Occupied(e) => Some(e.into_mut()),
+        std::collections::hash_map::Entry::Vacant(e) => {
+            e.insert(v);
+            None
+        }
+    };
+    #[cfg(target_arch = "wasm32")]
+    return m.first_or_insert(k, v);
+}
 
 /// A set of `u32` as a sorted vector (see [`Ids`]).
 #[derive(Debug, Clone, Default)]
@@ -163,6 +235,15 @@ fn probe(
     }
 }
 
+/// Entry `i` of hash `hash` noted at the empty `slot`. Not generic.
+#[inline(never)]
+fn note(hashes: &mut Vec<u64>, slots: &mut [u32], hash: u64, slot: usize, i: usize) {
+    hashes.push(hash);
+    if let Some(s) = slots.get_mut(slot) {
+        *s = i as u32 + 1;
+    }
+}
+
 /// `slots` rebuilt, larger, for entries of these `hashes`, if one more entry would fill more than half of it. Not
 /// generic.
 #[inline(never)]
@@ -241,10 +322,7 @@ impl<K: Hash + Eq, V> Compact<K, V> {
     fn push(&mut self, hash: u64, slot: usize, k: K, v: V) -> usize {
         let i = self.entries.len();
         self.entries.push((k, v));
-        self.hashes.push(hash);
-        if let Some(s) = self.slots.get_mut(slot) {
-            *s = i as u32 + 1;
-        }
+        note(&mut self.hashes, &mut self.slots, hash, slot, i);
         i
     }
 
@@ -253,6 +331,17 @@ impl<K: Hash + Eq, V> Compact<K, V> {
         match self.locate(&k) {
             (_, Ok(i)) => (i, false),
             (hash, Err(slot)) => (self.push(hash, slot, k, make()), true),
+        }
+    }
+
+    /// The value of `k`, if it has one; otherwise `v` inserted for `k` and `None` (see [`first_or_insert`]).
+    pub(crate) fn first_or_insert(&mut self, k: K, v: V) -> Option<&mut V> {
+        match self.locate(&k) {
+            (_, Ok(i)) => self.entries.get_mut(i).map(|(_, old)| old),
+            (hash, Err(slot)) => {
+                self.push(hash, slot, k, v);
+                None
+            }
         }
     }
 
@@ -427,5 +516,49 @@ mod tests {
         assert!((&ours).into_iter().eq(&want));
         ours.clear();
         assert!(ours.is_empty());
+    }
+
+    /// The same answers and order as `BTreeMap<String, String>` over pseudo-random insertions.
+    #[test]
+    fn wasm5_sorted_texts_answer_as_a_btree_map() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut ours = SortedTexts::new();
+        let mut want = std::collections::BTreeMap::new();
+        for i in 0..3_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let name = format!("feeds/{}.json", x % 97);
+            let text = format!("{i}");
+            assert_eq!(
+                ours.insert(name.clone(), text.clone()),
+                want.insert(name, text)
+            );
+            let probe = format!("feeds/{}.json", (x >> 20) % 120);
+            assert_eq!(ours.get(&probe), want.get(&probe));
+            assert_eq!((ours.len(), ours.is_empty()), (want.len(), want.is_empty()));
+        }
+        assert!(ours.keys().eq(want.keys()));
+        assert!(SortedTexts::new().is_empty() && SortedTexts::new().get("a").is_none());
+    }
+
+    /// `first_or_insert` on the compact map answers as on the standard one, over the same sequence of keys.
+    #[test]
+    fn wasm5_first_or_insert_answers_as_the_entry_api() {
+        let (mut ours, mut std_map) = (Compact::new(), std::collections::HashMap::new());
+        for i in 0..2_000u32 {
+            let k = (i * 7919) % 613;
+            let a = ours.first_or_insert(k, i).map(|v| *v);
+            let b = first_or_insert(&mut std_map, k, i).map(|v| *v);
+            assert_eq!(a, b);
+            if let Some(v) = ours.first_or_insert(k, 0) {
+                *v += 1;
+            }
+            if let Some(v) = first_or_insert(&mut std_map, k, 0) {
+                *v += 1;
+            }
+        }
+        assert_eq!(ours.len(), std_map.len());
+        assert!(std_map.iter().all(|(k, v)| ours.get(k) == Some(v)));
     }
 }

@@ -32,36 +32,44 @@ pub(crate) fn unstable<T: Ord>(v: &mut [T]) {
     v.sort_unstable();
 }
 
-/// The WebAssembly form: sort the positions `0..n` (one shared, non-generic sort), then apply the permutation.
+/// The WebAssembly form: sort the positions `0..n` (one shared, non-generic sort), then apply the permutation (one
+/// shared, non-generic walk of its cycles). Per element type only the comparison and the swap are compiled.
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 fn by_positions<T>(v: &mut [T], mut cmp: impl FnMut(&T, &T) -> Ordering) {
     if v.len() < 2 {
         return;
     }
-    let mut order: Vec<usize> = (0..v.len()).collect();
-    sort_positions(&mut order, &mut |a, b| match (v.get(a), v.get(b)) {
-        (Some(x), Some(y)) => cmp(x, y),
-        _ => Ordering::Equal,
-    });
-    permute(v, &mut order);
+    let mut order = {
+        let v = &*v;
+        sorted_positions(v.len(), &mut |a, b| match (v.get(a), v.get(b)) {
+            (Some(x), Some(y)) => cmp(x, y),
+            _ => Ordering::Equal,
+        })
+    };
+    permute(&mut order, &mut |a, b| v.swap(a, b));
 }
 
-/// The one copy of the sort algorithm the WebAssembly build carries for [`stable_by`].
+/// The positions `0..n` in the order `cmp` sorts them, stably: the one copy of the sort algorithm the WebAssembly
+/// build carries for [`stable_by`].
 #[inline(never)]
-fn sort_positions(order: &mut [usize], cmp: &mut dyn FnMut(usize, usize) -> Ordering) {
+fn sorted_positions(n: usize, cmp: &mut dyn FnMut(usize, usize) -> Ordering) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| cmp(a, b));
+    order
 }
 
-/// Rearrange `v` so that position `i` holds what was at `order[i]` (a permutation of `0..v.len()`), following each
-/// cycle once with swaps; `order` is used up as the marks of the positions done.
-fn permute<T>(v: &mut [T], order: &mut [usize]) {
+/// Rearrange a list (through `swap`, which exchanges two of its positions) so that position `i` holds what was at
+/// `order[i]` (a permutation of `0..len`), following each cycle once; `order` is used up as the marks of the
+/// positions done.
+#[inline(never)]
+fn permute(order: &mut [usize], swap: &mut dyn FnMut(usize, usize)) {
     for start in 0..order.len() {
         let mut at = start;
         while let Some(next) = order.get_mut(at).map(|o| std::mem::replace(o, at)) {
             if next == start || next == at {
                 break;
             }
-            v.swap(at, next);
+            swap(at, next);
             at = next;
         }
     }
@@ -122,7 +130,7 @@ mod tests {
     #[test]
     fn permute_places_each_element_from_its_position() {
         let mut v = vec!['a', 'b', 'c', 'd', 'e'];
-        permute(&mut v, &mut [4, 0, 3, 2, 1]);
+        permute(&mut [4, 0, 3, 2, 1], &mut |a, b| v.swap(a, b));
         assert_eq!(v, ['e', 'a', 'd', 'c', 'b']);
         let mut v = vec![10, 20, 30];
         unstable(&mut v);

@@ -9,10 +9,10 @@ use super::{Answer, ApiError};
 use crate::analyse::{ReachQuery, ReachStep, reach};
 use crate::compile::{CompiledPolicy, compile_endpoint_policy};
 use crate::limits::Limits;
+use crate::map::Texts;
 use crate::network::{EndpointRole, Network, NetworkError, PresignReport, presign};
 use crate::policy::Policy;
 use serde::Serialize;
-use std::collections::BTreeMap;
 
 /// `{"network": NETWORK, "feeds": {"NAME": TEXT}}`: a network (the Network contract, as an object or a string
 /// holding its text) and the texts of the feeds it names (`cenr`, `aws_ip_ranges`), keyed by the name it uses.
@@ -25,7 +25,7 @@ pub struct PresignInput<'a> {
     /// Feed texts by the name the network gives them (its `cenr` or `aws_ip_ranges` value): a Zscaler CENR JSON
     /// or AWS's `ip-ranges.json` (docs/FORMATS.md §3, Feeds). A name the network uses and this map lacks is an
     /// error; empty when the network names no feed.
-    pub feeds: BTreeMap<String, String>,
+    pub feeds: Texts,
 }
 
 /// Either a network (as for `presign`: the principal, the user profile and the two endpoints with their policies
@@ -37,7 +37,7 @@ pub struct ReachInput<'a> {
     /// alone (with `feeds`), or not at all.
     pub network: Option<Doc<'a>>,
     /// The feed texts the network names, as [`PresignInput::feeds`].
-    pub feeds: BTreeMap<String, String>,
+    pub feeds: Texts,
     /// Without a network: the request template (the Case contract's `request`, docs/FORMATS.md §1) whose
     /// principal, action, resource and context every origin shares; reach varies only the network keys.
     pub request: Option<Doc<'a>>,
@@ -61,7 +61,7 @@ impl<'a> PresignInput<'a> {
     pub fn read(text: &'a str) -> Result<Self, Vec<ApiError>> {
         let arena = crate::parse::json::Arena::new();
         let (r, root) = Reader::parse(text, &arena)?;
-        let (mut network, mut fs) = (None, BTreeMap::new());
+        let (mut network, mut fs) = (None, Texts::new());
         for m in r.object(&root, "$", &["network", "feeds"])? {
             match m.key {
                 "network" => network = Some(r.doc(&m.value)),
@@ -134,7 +134,7 @@ pub struct Reached {
     pub steps: Vec<ReachStep>,
 }
 
-fn network(doc: &Doc<'_>, feeds: &BTreeMap<String, String>) -> Result<Network, Vec<ApiError>> {
+fn network(doc: &Doc<'_>, feeds: &Texts) -> Result<Network, Vec<ApiError>> {
     let text = doc.text();
     Network::parse_with_feeds(text, feeds).map_err(|e: NetworkError| {
         let at = offset_of_line_char(text, e.line, e.column);

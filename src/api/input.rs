@@ -6,10 +6,10 @@
 use super::ApiError;
 use super::place::place;
 use crate::limits::Limits;
+use crate::map::Texts;
 use crate::parse::json::{Arena, Member, Node, Value, parse};
 use crate::parse::placed::{BadField, bad_field};
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 /// A document given in the input either as a JSON object (its exact text there) or as a string holding its text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -191,13 +191,9 @@ impl<'a> Reader<'a> {
     }
 
     /// An object of strings, by name (`null`: none; a name given twice keeps its last value).
-    pub(crate) fn strings(
-        &self,
-        node: &Node<'_>,
-        path: &str,
-    ) -> Result<BTreeMap<String, String>, Vec<ApiError>> {
+    pub(crate) fn strings(&self, node: &Node<'_>, path: &str) -> Result<Texts, Vec<ApiError>> {
         if node.is_null() {
-            return Ok(BTreeMap::new());
+            return Ok(Texts::new());
         }
         let Value::Object(members) = &node.value else {
             return Err(self.err(
@@ -207,7 +203,7 @@ impl<'a> Reader<'a> {
             ));
         };
         // Inserted one by one: `collect` into a map sorts first, a sort the module would carry for this alone.
-        let mut out = BTreeMap::new();
+        let mut out = Texts::new();
         for m in *members {
             let value = self.string(&m.value, &format!("{path}.{}", m.key))?;
             out.insert(m.key.to_string(), value.into_owned());
@@ -304,7 +300,7 @@ mod tests {
         let (r, root) = Reader::parse(r#"{"b": "y\n", "a": "x", "a": "z"}"#, &arena).unwrap();
         let got = r.strings(&root, "$.feeds").unwrap();
         let want = [("a", "z"), ("b", "y\n")].map(|(k, v)| (k.to_string(), v.to_string()));
-        assert_eq!(got, BTreeMap::from(want));
+        assert_eq!(got, Texts::from(want));
         let arena = crate::parse::json::Arena::new();
         let (r, root) = Reader::parse(r#"{"a": 1}"#, &arena).unwrap();
         assert_eq!(

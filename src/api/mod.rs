@@ -24,6 +24,7 @@ pub mod case;
 mod flow;
 mod held;
 mod input;
+mod json;
 mod lint;
 mod place;
 mod set;
@@ -31,6 +32,7 @@ mod set;
 pub use flow::{PresignInput, ReachEndpoint, ReachInput, Reached};
 pub use held::{HeldFields, KEPT};
 pub use input::Doc;
+pub use json::{Out, WriteJson};
 pub use lint::{LintDiagnostic, LintInput, Linted, Related, lint, lint_json};
 pub use place::{Place, place};
 pub use set::{
@@ -53,17 +55,7 @@ pub enum Answer<T> {
     },
 }
 
-impl<T: Serialize> Answer<T> {
-    /// The answer as one line of JSON. Never fails: a value that cannot be written becomes a failure.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_else(|e| {
-            let failure: Answer<()> = Answer::Failure {
-                errors: vec![ApiError::new(format!("cannot write the answer: {e}"))],
-            };
-            serde_json::to_string(&failure).unwrap_or_default()
-        })
-    }
-
+impl<T> Answer<T> {
     /// Whether the call worked ([`Answer::Success`]).
     pub fn is_success(&self) -> bool {
         matches!(self, Answer::Success(_))

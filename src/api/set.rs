@@ -374,7 +374,16 @@ impl Compiled {
     fn request(&self, input: &str) -> Result<crate::Request, Vec<ApiError>> {
         parse_request(input, &Limits::default()).map_err(|e| {
             // The request is the whole input here: `$.request.x` is `$.x`.
-            let path = e.path.replacen("$.request", "$", 1);
+            let path = match crate::bytes::find(&e.path, "$.request") {
+                Some(i) => {
+                    let mut p = String::with_capacity(e.path.len());
+                    p.push_str(e.path.get(..i).unwrap_or_default());
+                    p.push('$');
+                    p.push_str(e.path.get(i + "$.request".len()..).unwrap_or_default());
+                    p
+                }
+                None => e.path.clone(),
+            };
             let offset = super::place::offset_of_line_char(input, e.line, e.column);
             vec![
                 ApiError::new(e.message)

@@ -89,6 +89,12 @@ pub(crate) trait Tracer {
     const STATEMENTS: bool = Self::FULL;
     fn statement(&mut self, _t: StatementTrace) {}
     fn reason(&mut self, _r: Reason) {}
+    /// [`Tracer::STATEMENTS`], asked of the tracer: in WebAssembly one tracer type records with statements or
+    /// without, so that the walk is compiled twice (`()` and [`Recorder`]), not three times.
+    #[cfg(target_arch = "wasm32")]
+    fn wants_statements(&self) -> bool {
+        Self::STATEMENTS
+    }
 }
 
 impl Tracer for () {
@@ -99,6 +105,9 @@ impl Tracer for () {
 struct Recorder {
     statements: Vec<StatementTrace>,
     reasons: Vec<Reason>,
+    /// In WebAssembly, whether to record only the reasons, as [`Reasons`] does natively.
+    #[cfg(target_arch = "wasm32")]
+    only_reasons: bool,
 }
 
 impl Tracer for Recorder {
@@ -109,12 +118,18 @@ impl Tracer for Recorder {
     fn reason(&mut self, r: Reason) {
         self.reasons.push(r);
     }
+    #[cfg(target_arch = "wasm32")]
+    fn wants_statements(&self) -> bool {
+        !self.only_reasons
+    }
 }
 
 pub use crate::rules::Gate;
 
-/// Records only the reasons: every deciding statement, without the per-condition trace.
+/// Records only the reasons: every deciding statement, without the per-condition trace. (In WebAssembly a
+/// [`Recorder`] that records only the reasons takes its place.)
 #[derive(Default)]
+#[cfg_attr(target_arch = "wasm32", allow(dead_code))]
 pub(crate) struct Reasons(pub Vec<Reason>);
 
 impl Tracer for Reasons {
@@ -128,17 +143,27 @@ impl Tracer for Reasons {
 impl PolicySet {
     /// Decide `req` and return the reasons only (cheaper than [`PolicySet::explain`]).
     pub fn decide_with_reasons(&self, req: &Request) -> (Decision, Vec<Reason>) {
+        #[cfg(not(target_arch = "wasm32"))]
         let mut r = Reasons::default();
+        #[cfg(target_arch = "wasm32")]
+        let mut r = Recorder {
+            only_reasons: true,
+            ..Recorder::default()
+        };
         let input = Input::owned(&self.inner, req);
         let decision = self.run(&input, &mut r);
         if !input.well_formed() {
             return (Decision::ImplicitDeny, Vec::new());
         }
+        #[cfg(not(target_arch = "wasm32"))]
+        let mut reasons = r.0;
+        #[cfg(target_arch = "wasm32")]
+        let mut reasons = r.reasons;
         if decision == Decision::ImplicitDeny {
-            r.0.retain(|x| matches!(x, Reason::NoAllow(_)));
+            reasons.retain(|x| matches!(x, Reason::NoAllow(_)));
         }
-        self.locate(&mut r.0, &mut []);
-        (decision, r.0)
+        self.locate(&mut reasons, &mut []);
+        (decision, reasons)
     }
 
     /// Decide `req`. Allocates nothing and records nothing (but once: the second decision of a set built by

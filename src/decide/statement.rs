@@ -18,19 +18,23 @@ pub(super) fn applies<T: Tracer>(
     inp: &Input<'_>,
     t: &mut T,
 ) -> bool {
+    #[cfg(not(target_arch = "wasm32"))]
+    let statements = T::STATEMENTS;
+    #[cfg(target_arch = "wasm32")]
+    let statements = t.wants_statements();
     let action_matched = inp.action_matches(pl.id(st), st);
-    if !T::STATEMENTS && (!action_matched || st.unconditional) {
+    if !statements && (!action_matched || st.unconditional) {
         return action_matched;
     }
     let vars = inp.vars();
     let resource_matched = resource_matches(st, inp);
-    if !T::STATEMENTS && !resource_matched {
+    if !statements && !resource_matched {
         return false;
     }
     let principal_matched = principal_applies(pl, st, inp);
     let mut applies = action_matched && resource_matched && principal_matched;
     let entry = |k: usize, c: &CCondition| inp.value(pl.slot(st, k), &c.key, c.hash);
-    if !T::STATEMENTS {
+    if !statements {
         return applies
             && st
                 .conditions

@@ -85,7 +85,7 @@ pub(crate) fn describe(file: &str, network: &str, e: &super::feeds::FeedError) -
     // Odd parts are quoted, even parts plain; an unpaired quote leaves the rest quoted (and hidden).
     for (i, part) in parts.enumerate() {
         message.push('`');
-        if i % 2 == 0 && !(part.is_empty() || network.contains(part)) {
+        if i % 2 == 0 && !(part.is_empty() || crate::bytes::find(network, part).is_some()) {
             message.push('…');
         } else {
             message.push_str(part);

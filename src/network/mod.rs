@@ -53,11 +53,14 @@ pub use derive::{DerivedStep, Reach, StepKind, derive};
 pub use feeds::FeedRange;
 pub use findings::Finding;
 pub use report::{
-    Outcome, PresignReport, SharedReasons, StepDecision, StepReport, Verdict, presign,
+    KeyValue, KeyValues, Outcome, PresignReport, SharedReasons, StepContext, StepDecision,
+    StepReport, Verdict, presign,
 };
 #[cfg(feature = "cli")]
 #[cfg(feature = "cli")]
 pub(crate) use report::{decide_step_in, sso_finding};
+#[cfg(test)]
+pub(crate) use step::put as step_put;
 
 use crate::compile::CompiledPolicy;
 use ipnet::IpNet;
@@ -344,7 +347,7 @@ impl Network {
     /// names the network uses for them; nothing is read from disk.
     pub fn parse_with_feeds(
         text: &str,
-        feeds: &std::collections::BTreeMap<String, String>,
+        feeds: &crate::map::Texts,
     ) -> Result<Network, NetworkError> {
         read::parse_from(text, read::Feeds::Given(feeds))
     }

@@ -59,7 +59,7 @@ pub(super) fn parse(
 #[derive(Clone, Copy)]
 pub(super) enum Feeds<'t> {
     Folder(Option<&'t Path>, &'t [std::path::PathBuf]),
-    Given(&'t std::collections::BTreeMap<String, String>),
+    Given(&'t crate::map::Texts),
 }
 
 pub(super) fn parse_from(text: &str, feeds: Feeds<'_>) -> Result<Network, NetworkError> {
@@ -75,7 +75,7 @@ pub(super) fn parse_from(text: &str, feeds: Feeds<'_>) -> Result<Network, Networ
         }
     })?;
     let r = Reader { text, feeds };
-    r.network(&root)
+    r.network(&root).map_err(|e| *e)
 }
 
 struct Reader<'t> {
@@ -103,22 +103,23 @@ impl<'n, 'a> Obj<'n, 'a> {
     }
 }
 
-type R<T> = Result<T, NetworkError>;
+/// A reader's result: the error boxed, so that each `?` moves a pointer (the WebAssembly module is smaller).
+type R<T> = Result<T, Box<NetworkError>>;
 
 impl Reader<'_> {
-    fn err(&self, node: &Node<'_>, path: &str, message: impl Into<String>) -> NetworkError {
+    fn err(&self, node: &Node<'_>, path: &str, message: impl Into<String>) -> Box<NetworkError> {
         self.err_at(node.span.start as usize, path, message)
     }
 
-    fn err_at(&self, offset: usize, path: &str, message: impl Into<String>) -> NetworkError {
+    fn err_at(&self, offset: usize, path: &str, message: impl Into<String>) -> Box<NetworkError> {
         let (line, column) = line_col(self.text, offset);
-        NetworkError {
+        Box::new(NetworkError {
             message: message.into(),
             line,
             column,
             path: path.to_string(),
             help: None,
-        }
+        })
     }
 
     fn help(
@@ -127,11 +128,10 @@ impl Reader<'_> {
         path: &str,
         message: impl Into<String>,
         help: impl Into<String>,
-    ) -> NetworkError {
-        NetworkError {
-            help: Some(help.into()),
-            ..self.err(node, path, message)
-        }
+    ) -> Box<NetworkError> {
+        let mut e = self.err(node, path, message);
+        e.help = Some(help.into());
+        e
     }
 
     fn object<'n, 'a>(&self, node: &'n Node<'a>, path: &str, fields: &[&str]) -> R<Obj<'n, 'a>> {
@@ -183,7 +183,7 @@ impl Reader<'_> {
             let where_ = if o.path == "$" {
                 "the network".to_string()
             } else {
-                format!("`{}`", o.path.trim_start_matches("$."))
+                format!("`{}`", o.path.strip_prefix("$.").unwrap_or(&o.path))
             };
             self.err(
                 o.node,
@@ -499,19 +499,20 @@ impl Reader<'_> {
             )),
         };
         let place = |offset: usize, message: String, help: Option<String>| match inline_at {
-            Some(base) => NetworkError {
-                help,
-                ..self.err_at(base + offset, path, message)
-            },
+            Some(base) => {
+                let mut e = self.err_at(base + offset, path, message);
+                e.help = help;
+                e
+            }
             None => {
                 let (line, column) = line_col(text, offset);
-                NetworkError {
+                Box::new(NetworkError {
                     message: format!("{message} (in the policy text)"),
                     line,
                     column,
                     path: path.to_string(),
                     help,
-                }
+                })
             }
         };
         let policy = Policy::parse(text).map_err(|e| match e.diagnostics.first() {
@@ -776,7 +777,7 @@ impl Reader<'_> {
         path: &str,
         file: &str,
         e: feeds::FeedError,
-    ) -> NetworkError {
+    ) -> Box<NetworkError> {
         self.err(node, path, super::feedfile::describe(file, self.text, &e))
     }
 

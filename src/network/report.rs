@@ -7,14 +7,15 @@ use super::derive::{
 };
 use super::derive::{SOURCE_VPC, SOURCE_VPCE};
 use super::findings::{self, Finding};
-use super::step::{Class, ReasonLists};
-pub use super::step::{Outcome, SharedReasons, StepDecision, StepReport};
+use super::step::{Class, ReasonLists, put};
+pub use super::step::{
+    KeyValue, KeyValues, Outcome, SharedReasons, StepContext, StepDecision, StepReport,
+};
 use crate::analyse::decide_over_ips;
 use crate::compile::PolicySet;
 use crate::decide::Explanation;
 use ipnet::IpNet;
 use serde::Serialize;
-use serde_json::{Map, Value};
 use std::fmt;
 
 /// The flow as a whole.
@@ -156,10 +157,10 @@ pub(crate) fn sso_finding(net: &Network) -> Option<Finding> {
     })
 }
 
-fn ips_value(nets: &[IpNet]) -> Value {
+fn ips_value(nets: &[IpNet]) -> KeyValue {
     match nets {
-        [one] => Value::String(show_net(one)),
-        many => Value::Array(many.iter().map(|n| Value::String(show_net(n))).collect()),
+        [one] => KeyValue::String(show_net(one)),
+        many => KeyValue::Strings(many.iter().map(show_net).collect()),
     }
 }
 
@@ -194,11 +195,11 @@ fn decide_step_sharing(
     d: DerivedStep,
     lists: &mut ReasonLists,
 ) -> StepReport {
-    let mut context = Map::new();
+    let mut context = StepContext::default();
     match &d.reach {
         Reach::Public { source_ips } => {
-            context.insert(SOURCE_IP.into(), ips_value(source_ips));
-            context.insert(VIA_AWS_SERVICE.into(), Value::Bool(false));
+            put(&mut context, SOURCE_IP, ips_value(source_ips), true);
+            put(&mut context, VIA_AWS_SERVICE, KeyValue::Bool(false), true);
         }
         Reach::Endpoint {
             id,
@@ -206,21 +207,33 @@ fn decide_step_sharing(
             source_ips,
             ..
         } => {
-            context.insert(SOURCE_VPCE.into(), Value::String(id.clone()));
-            context.insert(SOURCE_VPC.into(), Value::String(vpc.clone()));
-            context.insert(VPC_SOURCE_IP.into(), ips_value(source_ips));
-            context.insert(VIA_AWS_SERVICE.into(), Value::Bool(false));
+            put(
+                &mut context,
+                SOURCE_VPCE,
+                KeyValue::String(id.clone()),
+                true,
+            );
+            put(
+                &mut context,
+                SOURCE_VPC,
+                KeyValue::String(vpc.clone()),
+                true,
+            );
+            put(&mut context, VPC_SOURCE_IP, ips_value(source_ips), true);
+            put(&mut context, VIA_AWS_SERVICE, KeyValue::Bool(false), true);
         }
         Reach::Unreachable => {}
     }
     if !matches!(d.reach, Reach::Unreachable) {
         for (k, v) in net.context.iter() {
-            let text = |s: &crate::context::Scalar| Value::String(s.text().to_string());
+            let text = |s: &crate::context::Scalar| s.text().to_string();
             let v = match v {
-                crate::context::ContextValue::One(s) => text(s),
-                crate::context::ContextValue::Many(l) => Value::Array(l.iter().map(text).collect()),
+                crate::context::ContextValue::One(s) => KeyValue::String(text(s)),
+                crate::context::ContextValue::Many(l) => {
+                    KeyValue::Strings(l.iter().map(text).collect())
+                }
             };
-            context.entry(k.to_string()).or_insert(v);
+            put(&mut context, k, v, false);
         }
     }
     let mut classes = Vec::new();

@@ -8,6 +8,7 @@ use crate::compile::PolicySet;
 use crate::context::Request;
 use crate::decide::{Decision, Explanation, Reason};
 use serde::Serialize;
+#[cfg(not(target_arch = "wasm32"))]
 use serde_json::{Map, Value};
 use std::fmt;
 use std::sync::Arc;
@@ -132,6 +133,86 @@ pub(crate) struct Class {
     pub request: Request,
 }
 
+/// The network keys of a step ([`StepReport::context`]) by name, in name order: natively serde_json's map; on
+/// `wasm32` [`KeyValues`], a sorted vector, so the module carries no B-tree for it.
+#[cfg(not(target_arch = "wasm32"))]
+pub type StepContext = Map<String, Value>;
+/// The network keys of a step ([`StepReport::context`]) by name, in name order.
+#[cfg(target_arch = "wasm32")]
+pub type StepContext = KeyValues;
+
+/// A step's keys as a vector sorted by name (see [`StepContext`]); written as the JSON object of its keys.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+pub struct KeyValues(pub(crate) Vec<(String, KeyValue)>);
+
+/// One value of [`StepContext`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyValue {
+    /// `true` or `false`.
+    Bool(bool),
+    /// One string.
+    String(String),
+    /// A list of strings.
+    Strings(Vec<String>),
+}
+
+impl KeyValues {
+    /// Whether it holds no key.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Set `key` to `v`; when `key` has a value already, replace it only if `replace`.
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub(crate) fn put(&mut self, key: &str, v: KeyValue, replace: bool) {
+        match self.0.binary_search_by(|(k, _)| k.as_str().cmp(key)) {
+            Ok(at) if replace => {
+                if let Some(e) = self.0.get_mut(at) {
+                    e.1 = v;
+                }
+            }
+            Ok(_) => {}
+            Err(at) => self.0.insert(at, (key.to_string(), v)),
+        }
+    }
+}
+
+/// As serde_json's map of the same keys (`Answer::to_json` writes it by hand; this is for other serializers).
+impl Serialize for KeyValues {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            match v {
+                KeyValue::Bool(b) => m.serialize_entry(k, b)?,
+                KeyValue::String(x) => m.serialize_entry(k, x)?,
+                KeyValue::Strings(l) => m.serialize_entry(k, l)?,
+            }
+        }
+        m.end()
+    }
+}
+
+/// Set `key` to `v` in a step's context; when `key` has a value already, replace it only if `replace`.
+pub(crate) fn put(ctx: &mut StepContext, key: &str, v: KeyValue, replace: bool) {
+    #[cfg(target_arch = "wasm32")]
+    ctx.put(key, v, replace);
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let v = match v {
+            KeyValue::Bool(b) => Value::Bool(b),
+            KeyValue::String(s) => Value::String(s),
+            KeyValue::Strings(l) => Value::Array(l.into_iter().map(Value::String).collect()),
+        };
+        if replace {
+            ctx.insert(key.to_string(), v);
+        } else {
+            ctx.entry(key.to_string()).or_insert(v);
+        }
+    }
+}
+
 /// One step, decided.
 #[derive(Debug, Clone, Serialize)]
 pub struct StepReport {
@@ -145,7 +226,7 @@ pub struct StepReport {
     pub path: Vec<String>,
     /// The network keys of the request. A range (the egress, or a range of clients) stands for every address in
     /// it; several ranges are a list.
-    pub context: Map<String, Value>,
+    pub context: StepContext,
     /// One per CIDR block, in address order; empty when unreachable.
     pub outcomes: Vec<Outcome>,
     /// The step's decision over all its outcomes.

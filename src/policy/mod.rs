@@ -1088,18 +1088,12 @@ fn first_repeats<'m, 'a>(members: &'m [Member<'a>]) -> Repeats<'m, 'a> {
     if members.len() <= 16 {
         return Repeats::Few(members);
     }
-    let mut first: std::collections::HashMap<&str, &'m Member<'a>> =
-        std::collections::HashMap::with_capacity(members.len());
+    let mut first: crate::map::Map<&str, &'m Member<'a>> =
+        crate::map::Map::with_capacity(members.len());
     Repeats::Many(
         members
             .iter()
-            .map(|m| match first.entry(m.key) {
-                std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
-                std::collections::hash_map::Entry::Vacant(e) => {
-                    e.insert(m);
-                    None
-                }
-            })
+            .map(|m| crate::map::first_or_insert(&mut first, m.key, m).map(|e| *e))
             .collect(),
     )
 }

@@ -312,18 +312,14 @@ pub(super) fn case_twins_hashed(conditions: &[Condition]) -> Vec<Option<&Conditi
     // (operator, lowercase key) -> the first condition, and the first spelled differently from it. For a
     // condition spelled like the first, the earliest spelled differently is the second; otherwise the first.
     type Firsts<'c> = (&'c Condition, Option<&'c Condition>);
-    let mut groups: std::collections::HashMap<(Operator, String), Firsts<'_>> =
-        std::collections::HashMap::new();
+    let mut groups: crate::map::Map<(Operator, String), Firsts<'_>> = crate::map::Map::new();
     conditions
         .iter()
-        .map(
-            |c| match groups.entry((c.operator.value, c.key.value.to_ascii_lowercase())) {
-                std::collections::hash_map::Entry::Vacant(e) => {
-                    e.insert((c, None));
-                    None
-                }
-                std::collections::hash_map::Entry::Occupied(mut e) => {
-                    let (first, second) = e.get_mut();
+        .map(|c| {
+            let key = (c.operator.value, c.key.value.to_ascii_lowercase());
+            match crate::map::first_or_insert(&mut groups, key, (c, None)) {
+                None => None,
+                Some((first, second)) => {
                     if first.key.value != c.key.value {
                         if second.is_none() {
                             *second = Some(c);
@@ -333,7 +329,7 @@ pub(super) fn case_twins_hashed(conditions: &[Condition]) -> Vec<Option<&Conditi
                         *second
                     }
                 }
-            },
-        )
+            }
+        })
         .collect()
 }

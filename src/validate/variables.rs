@@ -32,7 +32,7 @@ pub(super) struct VarRef<'a> {
 pub(super) fn variables(s: &str) -> Vec<VarRef<'_>> {
     let mut out = Vec::new();
     let mut rest = s;
-    while let Some(p) = rest.find("${") {
+    while let Some(p) = crate::bytes::find(rest, "${") {
         let Some(from) = rest.get(p..) else { break };
         let after = from.get(2..).unwrap_or("");
         if after.starts_with("*}") || after.starts_with("?}") || after.starts_with("$}") {
@@ -83,7 +83,7 @@ pub(super) fn without_variables(s: &str) -> std::borrow::Cow<'_, str> {
     }
     let mut out = String::new();
     let mut rest = s;
-    while let Some(p) = rest.find("${") {
+    while let Some(p) = crate::bytes::find(rest, "${") {
         out.push_str(rest.get(..p).unwrap_or(""));
         let after = rest.get(p..).unwrap_or("");
         match after.find('}') {
@@ -97,7 +97,9 @@ pub(super) fn without_variables(s: &str) -> std::borrow::Cow<'_, str> {
 
 /// The first `${...}` of `s`, for messages.
 pub(super) fn first_variable(s: &str) -> &str {
-    let Some(p) = s.find("${") else { return s };
+    let Some(p) = crate::bytes::find(s, "${") else {
+        return s;
+    };
     let from = s.get(p..).unwrap_or(s);
     match from.find('}') {
         Some(q) => from.get(..=q).unwrap_or(from),

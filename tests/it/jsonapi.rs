@@ -13,7 +13,7 @@ fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus")
 }
 
-fn to_value<T: serde::Serialize>(a: &Answer<T>) -> Value {
+fn to_value<T: api::WriteJson>(a: &Answer<T>) -> Value {
     serde_json::from_str(&a.to_json()).unwrap()
 }
 

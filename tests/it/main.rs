@@ -19,6 +19,7 @@ mod hostile;
 #[cfg(feature = "internals")]
 mod json;
 mod jsonapi;
+mod jsonwriter;
 mod layout;
 mod network;
 #[cfg(feature = "cli")]
