@@ -2,6 +2,7 @@
 //! `serde_json::to_string` writes of their `Serialize` impls (what the CLI writes), on every answer the corpus
 //! gives: lint of every policy, compile, decide and explain of every case, presign and reach of every network.
 
+use crate::cases::json_files;
 use iamgate::api::{self, Answer, ApiError};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -9,23 +10,6 @@ use std::path::{Path, PathBuf};
 
 fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus")
-}
-
-fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(dir).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "json") {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
-    files
 }
 
 /// Counts what it compared, by the answer's `result`.
@@ -53,7 +37,7 @@ impl Seen {
 fn wasm5_answers_written_by_hand_equal_serde_json_on_the_corpus() {
     let mut seen = Seen::default();
     // Lint: every policy file, every case's policies (kinds as given), and broken texts.
-    for p in files(&corpus().join("policies")) {
+    for p in json_files(&corpus().join("policies")) {
         let text = std::fs::read_to_string(&p).unwrap();
         for kind in [
             "identity", "scp", "resource", "endpoint", "boundary", "nonsense",
@@ -75,7 +59,7 @@ fn wasm5_answers_written_by_hand_equal_serde_json_on_the_corpus() {
     }
     seen.check(&api::lint("not json"), "lint of no JSON");
     // Compile, decide and explain every case.
-    for p in files(&corpus().join("cases")) {
+    for p in json_files(&corpus().join("cases")) {
         let text = std::fs::read_to_string(&p).unwrap();
         let what = p.display().to_string();
         seen.check(&api::compile_json(&text), &what);
@@ -104,7 +88,7 @@ fn wasm5_answers_written_by_hand_equal_serde_json_on_the_corpus() {
     ] {
         let policy = std::fs::read_to_string(corpus().join("policies").join(policy)).unwrap();
         let set = api::compile(&json!({"identity_policies": [policy]}).to_string()).unwrap();
-        for p in files(&corpus().join("networks")) {
+        for p in json_files(&corpus().join("networks")) {
             let Ok(text) = std::fs::read_to_string(&p) else {
                 continue;
             };

@@ -6,10 +6,10 @@ use iamgate::context::{ContextValue, RequestRef, ValueRef};
 use iamgate::{Limits, Request};
 use std::path::{Path, PathBuf};
 
-/// Every `*.json` file under `corpus/cases`, in a stable order.
-pub fn case_files() -> Vec<PathBuf> {
+/// Every `*.json` file under `dir`, in a stable order.
+pub fn json_files(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
-    let mut stack = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/cases")];
+    let mut stack = vec![dir.to_path_buf()];
     while let Some(dir) = stack.pop() {
         for e in std::fs::read_dir(dir).unwrap().flatten() {
             let p = e.path();
@@ -22,6 +22,11 @@ pub fn case_files() -> Vec<PathBuf> {
     }
     files.sort();
     files
+}
+
+/// Every `*.json` file under `corpus/cases`, in a stable order.
+pub fn case_files() -> Vec<PathBuf> {
+    json_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/cases"))
 }
 
 /// Every `*.json` file under `corpus/cases` that parses as a case, in a stable order.

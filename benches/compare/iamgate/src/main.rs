@@ -45,16 +45,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // Decide only: rounds over all cases until 2 s have passed (at least 20 rounds); the median round.
-    let mut rounds = Vec::new();
-    let started = Instant::now();
-    while rounds.len() < 20 || started.elapsed() < Duration::from_secs(2) {
-        let t = Instant::now();
+    let decide = median_round(20, cases.len(), || {
         for c in &cases {
             black_box(c.set.decide(black_box(&c.request)));
         }
-        rounds.push(t.elapsed().as_nanos() as f64 / cases.len().max(1) as f64);
-    }
-    let decide = median(&mut rounds);
+    });
 
     // Hot: each case decided 64 times in a row (its policies and request in cache), the mean over the cases of
     // the time per decision; the median of 3 passes.
@@ -73,38 +68,41 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let hot = median(&mut passes);
 
     // End to end: case text in, decision out.
-    let mut rounds = Vec::new();
-    let started = Instant::now();
-    while rounds.len() < 5 || started.elapsed() < Duration::from_secs(2) {
-        let t = Instant::now();
+    let end_to_end = median_round(5, lines.len(), || {
         for l in &lines {
             if let Ok(c) = Case::parse(black_box(l), &limits) {
                 black_box(c.set.decide(&c.request));
             }
         }
-        rounds.push(t.elapsed().as_nanos() as f64 / lines.len().max(1) as f64);
-    }
-    let end_to_end = median(&mut rounds);
+    });
 
     // The record with lint's warnings, as `iamgate batch` makes it (in process, one thread, no JSON out).
-    let mut rounds = Vec::new();
-    let started = Instant::now();
-    while rounds.len() < 5 || started.elapsed() < Duration::from_secs(2) {
-        let t = Instant::now();
+    let record = median_round(5, lines.len(), || {
         for l in &lines {
             if let Ok(c) = Case::parse(black_box(l), &limits) {
                 black_box(c.decide(false));
             }
         }
-        rounds.push(t.elapsed().as_nanos() as f64 / lines.len().max(1) as f64);
-    }
-    let record = median(&mut rounds);
+    });
     println!(
         "{}",
         serde_json::json!({"tool": "iamgate", "cases": lines.len(), "ns_per_decision": decide, "ns_per_decision_hot": hot,
             "ns_per_case_end_to_end": end_to_end, "ns_per_case_record": record})
     );
     Ok(())
+}
+
+/// Runs `round` (which does `per_round` things) until 2 s have passed and at least `min` times; the median time
+/// of one thing, in nanoseconds.
+fn median_round(min: usize, per_round: usize, mut round: impl FnMut()) -> f64 {
+    let mut rounds = Vec::new();
+    let started = Instant::now();
+    while rounds.len() < min || started.elapsed() < Duration::from_secs(2) {
+        let t = Instant::now();
+        round();
+        rounds.push(t.elapsed().as_nanos() as f64 / per_round.max(1) as f64);
+    }
+    median(&mut rounds)
 }
 
 fn median(v: &mut [f64]) -> f64 {
