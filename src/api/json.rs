@@ -198,15 +198,18 @@ impl Out {
                     o.value(x);
                 }
             }),
-            Value::Object(m) => {
-                self.0.push('{');
-                for (k, x) in m {
-                    self.key(k);
-                    self.value(x);
-                }
-                self.0.push('}');
-            }
+            Value::Object(m) => self.map(m),
         }
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    fn map(&mut self, m: &serde_json::Map<String, Value>) {
+        self.0.push('{');
+        for (k, x) in m {
+            self.key(k);
+            self.value(x);
+        }
+        self.0.push('}');
     }
 }
 
@@ -453,7 +456,7 @@ impl WriteJson for StepReport {
         #[cfg(not(target_arch = "wasm32"))]
         {
             o.key("context");
-            o.value(&Value::Object(self.context.clone()));
+            o.map(&self.context);
         }
         o.field_objects("outcomes", &self.outcomes);
         o.field_str("decision", step_decision(self.decision));

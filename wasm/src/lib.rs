@@ -32,29 +32,26 @@ thread_local! {
 /// until the next call that grows it. 0 if the buffer is in use (it never is between calls).
 #[wasm_bindgen(js_name = inputBuffer)]
 pub fn input_buffer(len: usize) -> *mut u8 {
-    INPUT.with(|b| match b.try_borrow_mut() {
-        Ok(mut b) => {
-            if b.len() < len {
-                b.resize(len, 0);
-            }
-            b.as_mut_ptr()
-        }
-        Err(_) => std::ptr::null_mut(),
-    })
+    INPUT.with(|b| grown(b, len))
 }
 
 /// The address of the spans buffer (`decideSpans`), grown to at least `len` numbers; as [`input_buffer`].
 #[wasm_bindgen(js_name = inputSpans)]
 pub fn input_spans(len: usize) -> *mut u32 {
-    SPANS.with(|b| match b.try_borrow_mut() {
+    SPANS.with(|b| grown(b, len))
+}
+
+/// The address of `buffer`'s items, grown to at least `len` of them; null if it is in use.
+fn grown<T: Copy + Default>(buffer: &RefCell<Vec<T>>, len: usize) -> *mut T {
+    match buffer.try_borrow_mut() {
         Ok(mut b) => {
             if b.len() < len {
-                b.resize(len, 0);
+                b.resize(len, T::default());
             }
             b.as_mut_ptr()
         }
         Err(_) => std::ptr::null_mut(),
-    })
+    }
 }
 
 /// Install the panic hook that records the message for [`take_panic`]. Called once by the wrapper at load.
