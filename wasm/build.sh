@@ -34,12 +34,40 @@ if [ ! -f playground/node_modules/.package-lock.json ] ||
 fi
 wasm_opt="$here/playground/node_modules/.bin/wasm-opt" # binaryen from npm; never Debian's (it breaks Rust 1.95 modules)
 
-step "cargo build --target wasm32-unknown-unknown --release"
-cargo build --target wasm32-unknown-unknown --release --quiet
+# The toolchain: nightly when it has rust-src, stable otherwise; IAMGATE_WASM_TOOLCHAIN=stable|nightly chooses.
+# Nightly builds the standard library for the module itself (-Z build-std, optimised for size) with panics that
+# abort at once (-C panic=immediate-abort): 42 KB smaller (16 KB gzipped), but a panic then traps with no message
+# (the wrapper still answers it as a failure, code "panic"). The stable build keeps the message. wasm/README.md.
+toolchain=${IAMGATE_WASM_TOOLCHAIN:-auto}
+if [ "$toolchain" = auto ]; then
+  toolchain=stable
+  if rustup +nightly component list --installed 2>/dev/null | grep -q '^rust-src'; then toolchain=nightly; fi
+fi
+case "$toolchain" in
+  stable)
+    step "cargo build --target wasm32-unknown-unknown --release (stable)"
+    cargo build --target wasm32-unknown-unknown --release --quiet
+    built=target/wasm32-unknown-unknown/release/iamgate_wasm.wasm
+    ;;
+  nightly)
+    step "cargo +nightly build --target wasm32-unknown-unknown --release -Z build-std (nightly: $(rustc +nightly -V))"
+    # Its own target directory: the stable build's stays warm beside it. `core` at opt-level 3, as in the standard
+    # library rustup ships: at "z" or "s", explain takes twice as long (benches/README.md, "Size, sixth pass").
+    RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort" CARGO_TARGET_DIR=target/nightly \
+      cargo +nightly build --target wasm32-unknown-unknown --release --quiet \
+      -Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size \
+      --config 'profile.release.package.core.opt-level = 3'
+    built=target/nightly/wasm32-unknown-unknown/release/iamgate_wasm.wasm
+    ;;
+  *)
+    echo "wasm/build.sh: IAMGATE_WASM_TOOLCHAIN is stable, nightly or auto, not $toolchain" >&2
+    exit 2
+    ;;
+esac
 
 step "wasm-bindgen $want"
 rm -rf target/bindgen && mkdir -p target/bindgen
-wasm-bindgen --target bundler --out-dir target/bindgen target/wasm32-unknown-unknown/release/iamgate_wasm.wasm
+wasm-bindgen --target bundler --out-dir target/bindgen "$built"
 
 step "wasm-opt -Oz ($("$wasm_opt" --version))"
 rm -rf pkg && mkdir -p pkg
@@ -73,4 +101,5 @@ raw=$(wc -c < pkg/iamgate_wasm_bg.wasm)
 gz=$(gzip -9 -c pkg/iamgate_wasm_bg.wasm | wc -c)
 page=0
 for f in playground/dist/*; do page=$((page + $(gzip -9 -c "$f" | wc -c))); done
-echo "sizes: iamgate_wasm_bg.wasm $raw bytes, $gz gzipped; playground page $page bytes gzipped (all of dist/)"
+echo "$toolchain" > target/toolchain # which build pkg/ holds (wasm/test.sh reads it)
+echo "sizes ($toolchain): iamgate_wasm_bg.wasm $raw bytes, $gz gzipped; playground page $page bytes gzipped (all of dist/)"

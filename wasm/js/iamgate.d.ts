@@ -204,6 +204,9 @@ export interface Iamgate {
   readonly version: string;
   /** How many calls panicked since load (each answered a failure). */
   readonly panics: number;
+  /** Whether a panic's failure carries the panic's message: false in the smaller build whose panics abort at once
+   * (wasm/build.sh on nightly), where the failure says only that a panic happened. */
+  readonly panicMessages: boolean;
   lint(policy: string, kind?: PolicyKind): Answer<Linted>;
   compile(policies: PolicySetInput | string): Answer<{ set: PolicySet }>;
   /** Forget the fields decideFast holds between calls (it sends only those that changed): the next call sends

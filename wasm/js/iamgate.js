@@ -2,13 +2,15 @@
 //
 // Every call answers {result: "success", ...} or {result: "failure", errors: [...]}: nothing is thrown. A compiled
 // set is a handle: call free() when done with it. A panic cannot unwind in WebAssembly; the module's panic hook
-// records the message before the call traps, and this wrapper turns the trap into a failure answer. The set that
+// records the message before the call traps (a module built with immediate-abort traps with no message), and this
+// wrapper turns the trap into a failure answer. The set that
 // was in use is then retired (its calls answer a failure), since the trap may have left it half-borrowed.
 
 import * as bg from "./iamgate_wasm_bg.js";
 
 let loading = null;
 let panics = 0;
+let panicMessages = true; // whether a panic leaves its message (false in a module built with immediate-abort)
 let memory = null;
 
 /** Load the module once. `source`: the .wasm bytes (ArrayBuffer or typed array), a compiled WebAssembly.Module, a
@@ -43,6 +45,7 @@ async function instantiate(source) {
   memory = instance.exports.memory;
   instance.exports.__wbindgen_start();
   bg.installPanicHook();
+  panicMessages = bg.panicMessages();
   return new Iamgate();
 }
 
@@ -61,6 +64,10 @@ function guarded(run, onTrap, asText = false) {
     if (message !== undefined) {
       panics += 1;
       answer = failure(`internal error: ${message}`, "panic");
+    } else if (!panicMessages && e instanceof WebAssembly.RuntimeError) {
+      // A module whose panics abort at once (wasm/build.sh on nightly) traps at the panic and keeps no message.
+      panics += 1;
+      answer = failure(`internal error: a panic (${e.message}); this build keeps no panic message`, "panic");
     } else {
       answer = failure(`internal error: ${e && e.message ? e.message : String(e)}`, "trap");
     }
@@ -181,6 +188,12 @@ class Iamgate {
   /** How many calls have panicked since load (each answered a failure). */
   get panics() {
     return panics;
+  }
+
+  /** Whether a panic's failure carries the panic's message: false in the smaller build whose panics abort at once
+   * (wasm/build.sh on nightly), where the failure says only that a panic happened. */
+  get panicMessages() {
+    return panicMessages;
   }
 
   /** Diagnostics of one policy text: line, UTF-16 column, byte span, severity, code, message, help. */

@@ -5,7 +5,9 @@
 //! A compiled set is a [`PolicySet`] handle the caller holds and frees explicitly (`set.free()` in JavaScript).
 //! Errors are values, never exceptions. A panic cannot unwind on `wasm32-unknown-unknown`: the panic hook
 //! records its message before the module traps, and the JavaScript wrapper (`iamgate.js`) catches the trap,
-//! answers a failure with that message and starts a fresh instance.
+//! answers a failure with that message and starts a fresh instance. A module built with
+//! `-C panic=immediate-abort` (wasm/build.sh on nightly) traps at the panic with no message and no hook:
+//! [`panic_messages`] tells the wrapper which build it holds.
 
 /// The module's allocator: talc, smaller and faster than the standard library's dlmalloc on wasm32.
 #[cfg(target_arch = "wasm32")]
@@ -54,9 +56,18 @@ fn grown<T: Copy + Default>(buffer: &RefCell<Vec<T>>, len: usize) -> *mut T {
     }
 }
 
-/// Install the panic hook that records the message for [`take_panic`]. Called once by the wrapper at load.
+/// Whether a panic leaves its message for [`take_panic`]: false in a module built with
+/// `-C panic=immediate-abort`, where a panic traps at once and no hook runs.
+#[wasm_bindgen(js_name = panicMessages)]
+pub fn panic_messages() -> bool {
+    !cfg!(panic = "immediate-abort")
+}
+
+/// Install the panic hook that records the message for [`take_panic`]. Called once by the wrapper at load. Does
+/// nothing when panics abort at once (the hook would never run).
 #[wasm_bindgen(js_name = installPanicHook)]
 pub fn install_panic_hook() {
+    #[cfg(not(panic = "immediate-abort"))]
     std::panic::set_hook(Box::new(|info| {
         // One line: the message, then where.
         let message = info.to_string().replace('\n', " ");
