@@ -198,6 +198,26 @@ impl Reader<'_> {
         self.string(n, &o.at(name))
     }
 
+    /// A required string that `ok` accepts; otherwise the error "`VALUE` `bad`" at it. One function for the
+    /// network's checked fields (the WebAssembly module is smaller than with the check written out at each).
+    fn req_checked(
+        &self,
+        o: &Obj<'_, '_>,
+        name: &str,
+        what: &str,
+        ok: fn(&str) -> bool,
+        bad: &str,
+    ) -> R<String> {
+        let n = self.required(o, name, what)?;
+        let path = o.at(name);
+        let s = self.string(n, &path)?;
+        if ok(&s) {
+            Ok(s)
+        } else {
+            Err(self.err(n, &path, format!("`{s}` {bad}")))
+        }
+    }
+
     fn bool(&self, node: &Node<'_>, path: &str) -> R<bool> {
         node.as_bool().ok_or_else(|| {
             self.err(
@@ -281,51 +301,41 @@ impl Reader<'_> {
     fn network(&self, root: &Node<'_>) -> R<Network> {
         let o = self.object(root, "$", &ROOT)?;
         let name = self.req_string(&o, "name", "the scenario's name")?;
-        let region = self.req_string(&o, "region", "for example `eu-west-1`")?;
-        if !valid_region(&region) {
-            return Err(self.err(
-                self.required(&o, "region", "")?,
-                "$.region",
-                format!("`{region}` is not an AWS region name; write for example `eu-west-1`"),
-            ));
-        }
-        let account = self.req_string(&o, "account", "the 12-digit account of the domain")?;
-        if !crate::context::is_account_id(&account) {
-            return Err(self.err(
-                self.required(&o, "account", "")?,
-                "$.account",
-                format!("`{account}` is not a 12-digit account id"),
-            ));
-        }
-        let principal = self.req_string(
+        let region = self.req_checked(
+            &o,
+            "region",
+            "for example `eu-west-1`",
+            valid_region,
+            "is not an AWS region name; write for example `eu-west-1`",
+        )?;
+        let account = self.req_checked(
+            &o,
+            "account",
+            "the 12-digit account of the domain",
+            crate::context::is_account_id,
+            "is not a 12-digit account id",
+        )?;
+        let principal = self.req_checked(
             &o,
             "principal",
             "the ARN of the role or user that creates the URL",
+            |p| crate::policy::arn::split(p).is_some(),
+            "is not an ARN; write for example `arn:aws:iam::111122223333:role/DataSci`",
         )?;
-        if crate::policy::arn::split(&principal).is_none() {
-            return Err(self.err(
-                self.required(&o, "principal", "")?,
-                "$.principal",
-                format!("`{principal}` is not an ARN; write for example `arn:aws:iam::111122223333:role/DataSci`"),
-            ));
-        }
-        let domain_id =
-            self.req_string(&o, "domain_id", "the Studio domain, for example `d-abc123`")?;
-        if !valid_domain(&domain_id) {
-            return Err(self.err(
-                self.required(&o, "domain_id", "")?,
-                "$.domain_id",
-                format!("`{domain_id}` is not a domain id; a domain id is `d-` then lowercase letters, digits and `-` (docs/SEMANTICS.md §6.1)"),
-            ));
-        }
-        let user_profile = self.req_string(&o, "user_profile", "the user profile name")?;
-        if !valid_profile(&user_profile) {
-            return Err(self.err(
-                self.required(&o, "user_profile", "")?,
-                "$.user_profile",
-                format!("`{user_profile}` is not a user profile name; use letters, digits and `-`, at most 63 (docs/SEMANTICS.md §6.1)"),
-            ));
-        }
+        let domain_id = self.req_checked(
+            &o,
+            "domain_id",
+            "the Studio domain, for example `d-abc123`",
+            valid_domain,
+            "is not a domain id; a domain id is `d-` then lowercase letters, digits and `-` (docs/SEMANTICS.md §6.1)",
+        )?;
+        let user_profile = self.req_checked(
+            &o,
+            "user_profile",
+            "the user profile name",
+            valid_profile,
+            "is not a user profile name; use letters, digits and `-`, at most 63 (docs/SEMANTICS.md §6.1)",
+        )?;
         let vpc = match o.get("vpc") {
             Some(n) => Some(self.vpc(n)?),
             None => None,
@@ -405,14 +415,13 @@ impl Reader<'_> {
 
     fn vpc(&self, node: &Node<'_>) -> R<Vpc> {
         let o = self.object(node, "$.vpc", &VPC)?;
-        let id = self.req_string(&o, "id", "the VPC that holds the endpoints, `vpc-...`")?;
-        if !id.starts_with("vpc-") || id.len() <= 4 {
-            return Err(self.err(
-                self.required(&o, "id", "")?,
-                "$.vpc.id",
-                format!("`{id}` is not a VPC id; write for example `vpc-0shared00000000001`"),
-            ));
-        }
+        let id = self.req_checked(
+            &o,
+            "id",
+            "the VPC that holds the endpoints, `vpc-...`",
+            |id| id.starts_with("vpc-") && id.len() > 4,
+            "is not a VPC id; write for example `vpc-0shared00000000001`",
+        )?;
         let (mut api, mut studio) = (None, None);
         if let Some(e) = o.get("endpoints") {
             let eo = self.object(e, "$.vpc.endpoints", &ENDPOINTS)?;
@@ -449,16 +458,13 @@ impl Reader<'_> {
 
     fn endpoint(&self, node: &Node<'_>, path: &str) -> R<Endpoint> {
         let o = self.object(node, path, &ENDPOINT)?;
-        let id = self.req_string(&o, "id", "the endpoint id, `vpce-...`")?;
-        if !id.starts_with("vpce-") || id.len() <= 5 {
-            return Err(self.err(
-                self.required(&o, "id", "")?,
-                &o.at("id"),
-                format!(
-                    "`{id}` is not a VPC endpoint id; write for example `vpce-0api0000000000001`"
-                ),
-            ));
-        }
+        let id = self.req_checked(
+            &o,
+            "id",
+            "the endpoint id, `vpce-...`",
+            |id| id.starts_with("vpce-") && id.len() > 5,
+            "is not a VPC endpoint id; write for example `vpce-0api0000000000001`",
+        )?;
         let private_dns = match o.get("private_dns") {
             Some(n) => self.bool(n, &o.at("private_dns"))?,
             None => true,

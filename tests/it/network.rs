@@ -1174,3 +1174,59 @@ fn every_key_the_network_model_sets_is_in_the_key_catalog() {
         assert!(keys.contains(key), "no network sets `{key}`: {keys:?}");
     }
 }
+
+/// Each checked string field of a network file (region, account, principal, domain id, user profile, VPC id,
+/// endpoint id), given a bad value: the error quotes the value, says what is wrong, and points at the value (its
+/// line, column and JSON path). size6 reads these fields through one function; the texts are those it replaced.
+#[test]
+fn size6_checked_fields_name_the_value_and_its_place() {
+    let text = std::fs::read_to_string(corpus().join("networks/vpn.json")).unwrap();
+    let cases = [
+        (
+            "\"eu-west-1\"",
+            "$.region",
+            "is not an AWS region name; write for example `eu-west-1`",
+        ),
+        (
+            "\"111122223333\"",
+            "$.account",
+            "is not a 12-digit account id",
+        ),
+        (
+            "\"arn:aws:iam::111122223333:role/DataSci\"",
+            "$.principal",
+            "is not an ARN; write for example `arn:aws:iam::111122223333:role/DataSci`",
+        ),
+        (
+            "\"d-abc123\"",
+            "$.domain_id",
+            "is not a domain id; a domain id is `d-` then lowercase letters, digits and `-` (docs/SEMANTICS.md §6.1)",
+        ),
+        (
+            "\"alice\"",
+            "$.user_profile",
+            "is not a user profile name; use letters, digits and `-`, at most 63 (docs/SEMANTICS.md §6.1)",
+        ),
+        (
+            "\"vpc-0shared00000000001\"",
+            "$.vpc.id",
+            "is not a VPC id; write for example `vpc-0shared00000000001`",
+        ),
+        (
+            "\"vpce-0api0000000000001\"",
+            "$.vpc.endpoints.api.id",
+            "is not a VPC endpoint id; write for example `vpce-0api0000000000001`",
+        ),
+    ];
+    for (good, path, says) in cases {
+        let at = text.find(good).unwrap();
+        let bad = "x/y"; // none of the fields takes it
+        let broken = format!("{}\"{bad}\"{}", &text[..at], &text[at + good.len()..]);
+        let e = Network::parse(&broken, None).unwrap_err();
+        assert_eq!(e.message, format!("`{bad}` {says}"), "{path}");
+        assert_eq!(e.path, path);
+        let line = text[..at].matches('\n').count() + 1;
+        let column = text[..at].rsplit('\n').next().unwrap().chars().count() + 1;
+        assert_eq!((e.line, e.column), (line, column), "{path}");
+    }
+}
