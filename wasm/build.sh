@@ -53,7 +53,7 @@ case "$toolchain" in
     step "cargo +nightly build --target wasm32-unknown-unknown --release -Z build-std (nightly: $(rustc +nightly -V))"
     # Its own target directory: the stable build's stays warm beside it. `core` at opt-level 3, as in the standard
     # library rustup ships: at "z" or "s", explain takes twice as long (benches/README.md, "Size, sixth pass").
-    RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort" CARGO_TARGET_DIR=target/nightly \
+    RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none" CARGO_TARGET_DIR=target/nightly \
       cargo +nightly build --target wasm32-unknown-unknown --release --quiet \
       -Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size \
       --config 'profile.release.package.core.opt-level = 3'
