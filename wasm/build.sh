@@ -69,9 +69,11 @@ step "wasm-bindgen $want"
 rm -rf target/bindgen && mkdir -p target/bindgen
 wasm-bindgen --target bundler --out-dir target/bindgen "$built"
 
-step "wasm-opt -Oz ($("$wasm_opt" --version))"
+step "wasm-opt --flatten --rereloop -Oz -ocimfs 20 -Oz ($("$wasm_opt" --version))"
 rm -rf pkg && mkdir -p pkg
-"$wasm_opt" -Oz --strip-debug --strip-producers \
+# One-caller functions inlined only up to 20 bytes (-ocimfs 20; binaryen inlines any size by default), after
+# --flatten --rereloop: a little larger raw, 16 KB smaller gzipped (benches/README.md, "Size, sixth pass").
+"$wasm_opt" --flatten --rereloop -Oz -ocimfs 20 -Oz --strip-debug --strip-producers \
   --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-reference-types \
   --enable-multivalue --enable-mutable-globals \
   target/bindgen/iamgate_wasm_bg.wasm -o pkg/iamgate_wasm_bg.wasm
