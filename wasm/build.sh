@@ -36,7 +36,7 @@ wasm_opt="$here/playground/node_modules/.bin/wasm-opt" # binaryen from npm; neve
 
 # The toolchain: nightly when it has rust-src, stable otherwise; IAMGATE_WASM_TOOLCHAIN=stable|nightly chooses.
 # Nightly builds the standard library for the module itself (-Z build-std, optimised for size) with panics that
-# abort at once (-C panic=immediate-abort): 42 KB smaller (16 KB gzipped), but a panic then traps with no message
+# abort at once (-C panic=immediate-abort): 41 KB smaller (15 KB gzipped), but a panic then traps with no message
 # (the wrapper still answers it as a failure, code "panic"). The stable build keeps the message. wasm/README.md.
 toolchain=${IAMGATE_WASM_TOOLCHAIN:-auto}
 if [ "$toolchain" = auto ]; then
