@@ -83,8 +83,9 @@ enum Shape {
     Prefix(usize),
     /// `[Star, Text(source[source.len() - n..])]`.
     Suffix(usize),
-    /// Anything else: the atoms, for the general matcher.
-    Glob(Box<[Atom]>),
+    /// Anything else: the atoms, for the general matcher; shared, as `source` is, by a compiled statement's
+    /// copy of an `Action`'s glob.
+    Glob(Arc<[Atom]>),
 }
 
 impl Shape {
@@ -95,7 +96,7 @@ impl Shape {
             [Atom::Text(t)] if t == source => Shape::Exact,
             [Atom::Text(t), Atom::Star] if source.starts_with(t.as_str()) => Shape::Prefix(t.len()),
             [Atom::Star, Atom::Text(t)] if source.ends_with(t.as_str()) => Shape::Suffix(t.len()),
-            _ => Shape::Glob(atoms.into_boxed_slice()),
+            _ => Shape::Glob(Arc::from(atoms)),
         }
     }
 }
