@@ -220,8 +220,12 @@ impl ArnPattern {
             Some(f) => {
                 // A field without a wildcard or a `$` is literal (`Pattern::parse`): the usual ARN, whose
                 // first five fields are literal, is parsed once, whole, without its fields.
-                let special = |b: u8| b == b'*' || b == b'?' || (variables && b == b'$');
-                if f.iter().take(5).all(|x| !x.bytes().any(special)) {
+                // The sixth field starts after the fifth colon: literal before it when no special byte is.
+                let sixth = f.last().map_or(0, |x| {
+                    (x.as_ptr() as usize).saturating_sub(text.as_ptr() as usize)
+                });
+                let first = crate::policy::pattern::first_special(text.as_bytes(), true, variables);
+                if first.is_none_or(|at| at >= sixth) {
                     return ArnPattern::Flat(Pattern::parse(text, true, variables));
                 }
                 let fields = f.map(|x| Pattern::parse(x, true, variables));
