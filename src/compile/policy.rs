@@ -12,7 +12,7 @@ use crate::policy::arn::ArnPattern;
 use crate::policy::operator::Family;
 use crate::policy::pattern::Pattern;
 use crate::policy::value::{decode_base64, parse_cidr, parse_number};
-use crate::policy::{Policy, Principal, Statement};
+use crate::policy::{ConditionValue, Policy, Principal, Statement};
 use std::sync::Arc;
 
 /// One policy, parsed and compiled for a kind of place (identity, SCP, endpoint, ...). Immutable and shared:
@@ -214,28 +214,44 @@ fn compile_statement(
     for c in &st.conditions {
         let vars = variables && c.operator.value.base.accepts_variables();
         let texts = || c.values.iter().map(|v| v.value.text());
+        // A value's pattern is a slice of the policy's text when the value is one (no copy).
+        let patterns = |wildcards: bool| -> Vec<Pattern> {
+            c.values
+                .iter()
+                .map(|v| match &v.value {
+                    ConditionValue::String(t) | ConditionValue::Number(t) => {
+                        Pattern::parse_within(t, t, wildcards, vars)
+                    }
+                    ConditionValue::Bool(_) => Pattern::parse(v.value.text(), wildcards, vars),
+                })
+                .collect()
+        };
         let values = match c.operator.value.base.family() {
             Family::String { ignore_case: false } => {
-                let ps: Vec<Pattern> = texts().map(|t| Pattern::parse(t, false, vars)).collect();
+                let ps = patterns(false);
                 let set = LiteralSet::of(&ps);
                 CValues::Exact(ps, set)
             }
-            Family::String { ignore_case: true } => {
-                CValues::IgnoreCase(texts().map(|t| Pattern::parse(t, false, vars)).collect())
-            }
-            Family::StringLike => {
-                CValues::Like(texts().map(|t| Pattern::parse(t, true, vars)).collect())
-            }
+            Family::String { ignore_case: true } => CValues::IgnoreCase(patterns(false)),
+            Family::StringLike => CValues::Like(patterns(true)),
             Family::Numeric(_) => CValues::Numeric(texts().map(parse_number).collect()),
             Family::Date(_) => CValues::Date(texts().map(|t| t.parse().ok()).collect()),
-            Family::Bool => {
-                CValues::Bool(texts().map(|t| Pattern::parse(t, false, vars)).collect())
-            }
+            Family::Bool => CValues::Bool(patterns(false)),
             Family::Binary => CValues::Binary(texts().map(decode_base64).collect()),
             Family::Ip => CValues::Ip(Arc::new(
                 texts().filter_map(|t| parse_cidr(t).ok()).collect(),
             )),
-            Family::Arn => CValues::Arn(texts().map(|t| ArnPattern::parse(t, vars)).collect()),
+            Family::Arn => CValues::Arn(
+                c.values
+                    .iter()
+                    .map(|v| match &v.value {
+                        ConditionValue::String(t) | ConditionValue::Number(t) => {
+                            ArnPattern::parse_text(t, vars)
+                        }
+                        ConditionValue::Bool(_) => ArnPattern::parse(v.value.text(), vars),
+                    })
+                    .collect(),
+            ),
             Family::Null => CValues::Null {
                 when_absent: texts().any(|t| t.eq_ignore_ascii_case("true")),
                 when_present: texts().any(|t| t.eq_ignore_ascii_case("false")),
@@ -258,7 +274,7 @@ fn compile_statement(
     let resources: Vec<ArnPattern> = resource
         .patterns
         .iter()
-        .map(|p| ArnPattern::parse(&p.value, variables))
+        .map(|p| ArnPattern::parse_text(&p.value, variables))
         .collect();
     let any_action = actions.iter().any(|a| a.glob().is_any());
     let any_resource =
@@ -419,6 +435,80 @@ mod tests {
                 assert!(Arc::ptr_eq(&key, &condition_key(k.lower).0), "{written}");
             }
         }
+    }
+
+    #[test]
+    fn cold6_values_and_resources_are_slices_of_the_policy_text() {
+        let text = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*",
+            "Resource":["arn:aws:s3:::bucket/${aws:username}/*","arn:aws:s3:::b\/k","arn:aws:sagemaker:*:111122223333:user-profile/d-1/*"],
+            "Condition":{"StringLike":{"aws:SourceVpce":["vpce-1*","vpce-\u0032"]},"NumericLessThan":{"s3:max-keys":10},
+            "Bool":{"aws:SecureTransport":true},"ArnLike":{"aws:SourceArn":"arn:aws:sns:*:111122223333:t"}}}]}"#;
+        let c = compiled(text);
+        let source = c.policy().source();
+        let inside = |s: &str| {
+            let at = s.as_ptr() as usize;
+            let base = source.as_ptr() as usize;
+            at >= base && at + s.len() <= base + source.len()
+        };
+        let st = &c.statements[0];
+        let mut seen: Vec<(String, bool)> = Vec::new();
+        for r in &st.resources {
+            match r {
+                ArnPattern::Flat(p) => seen.push((p.source().to_string(), inside(p.source()))),
+                ArnPattern::Fields(f) => {
+                    for p in f.iter() {
+                        seen.push((p.source().to_string(), inside(p.source())));
+                    }
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        for cond in &st.conditions {
+            match &cond.values {
+                CValues::Like(ps) | CValues::Bool(ps) => {
+                    for p in ps {
+                        seen.push((p.source().to_string(), inside(p.source())));
+                    }
+                }
+                CValues::Arn(ps) => {
+                    for p in ps {
+                        if let ArnPattern::Fields(f) = p {
+                            for p in f.iter() {
+                                seen.push((p.source().to_string(), inside(p.source())));
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        let want: Vec<(&str, bool)> = vec![
+            // Written without escapes: slices of the policy's text; with one: a copy, unescaped.
+            ("arn:aws:s3:::bucket/${aws:username}/*", true),
+            ("arn:aws:s3:::b/k", false),
+            ("arn", true),
+            ("aws", true),
+            ("sagemaker", true),
+            ("*", true),
+            ("111122223333", true),
+            ("user-profile/d-1/*", true),
+            ("vpce-1*", true),
+            ("vpce-2", false),
+            // A JSON boolean has no text of its own to share.
+            ("true", false),
+            ("arn", true),
+            ("aws", true),
+            ("sns", true),
+            ("*", true),
+            ("111122223333", true),
+            ("t", true),
+        ];
+        let got: Vec<(&str, bool)> = seen.iter().map(|(t, i)| (t.as_str(), *i)).collect();
+        assert_eq!(got, want);
+        // A pattern is the same wherever its text is kept.
+        let alone = ArnPattern::parse("arn:aws:s3:::bucket/${aws:username}/*", true);
+        assert_eq!(st.resources[0], alone);
+        assert_eq!(format!("{:?}", st.resources[0]), format!("{alone:?}"));
     }
 
     #[test]

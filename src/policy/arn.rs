@@ -211,6 +211,19 @@ pub enum ArnPattern {
 impl ArnPattern {
     /// The pattern of `text`; `variables`: whether `${...}` is a policy variable (Version `2012-10-17`).
     pub fn parse(text: &str, variables: bool) -> ArnPattern {
+        ArnPattern::parse_by(text, variables, |s| Pattern::parse(s, true, variables))
+    }
+
+    /// [`ArnPattern::parse`] of a policy's text: its patterns are slices of the policy's text when `t` is one
+    /// (no copy; see [`crate::policy::Text`]).
+    pub(crate) fn parse_text(t: &crate::policy::Text, variables: bool) -> ArnPattern {
+        ArnPattern::parse_by(t, variables, |s| {
+            Pattern::parse_within(t, s, true, variables)
+        })
+    }
+
+    /// [`ArnPattern::parse`], each glob (of the whole text or of a field, a slice of `text`) made by `glob`.
+    fn parse_by(text: &str, variables: bool, glob: impl Fn(&str) -> Pattern) -> ArnPattern {
         if text == "*" {
             return ArnPattern::Any;
         }
@@ -226,11 +239,11 @@ impl ArnPattern {
                 });
                 let first = crate::policy::pattern::first_special(text.as_bytes(), true, variables);
                 if first.is_none_or(|at| at >= sixth) {
-                    return ArnPattern::Flat(Pattern::parse(text, true, variables));
+                    return ArnPattern::Flat(glob(text));
                 }
-                let fields = f.map(|x| Pattern::parse(x, true, variables));
+                let fields = f.map(&glob);
                 if fields.iter().take(5).all(|p| p.as_literal().is_some()) {
-                    return ArnPattern::Flat(Pattern::parse(text, true, variables));
+                    return ArnPattern::Flat(glob(text));
                 }
                 ArnPattern::Fields(Box::new(fields))
             }
