@@ -150,10 +150,8 @@ impl Inner {
         {
             // Each key's slot: found in the list of keys while they are few (the usual set), without hashing
             // them; through a map once they are many.
-            // The first few keys on the stack (nothing allocated for the usual set); `distinct` numbers them all.
             const SMALL_KEYS: usize = 16;
-            let mut listed: [(u64, &str); SMALL_KEYS] = [(0, ""); SMALL_KEYS];
-            let mut distinct = 0usize;
+            let mut listed: Vec<(u64, &str)> = Vec::with_capacity(conditions.min(SMALL_KEYS));
             let mut slot_of: crate::map::Map<&str, u32> = crate::map::Map::new();
             let mut hashed = false;
             let slot = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
@@ -162,7 +160,7 @@ impl Inner {
                 id += p.statements.len();
                 for c in p.statements.iter().flat_map(|st| st.conditions.iter()) {
                     let key: &str = &c.key;
-                    if !hashed && distinct >= SMALL_KEYS {
+                    if !hashed && listed.len() >= SMALL_KEYS {
                         for (i, (_, k)) in listed.iter().enumerate() {
                             slot_of.insert(*k, slot(i));
                         }
@@ -170,18 +168,15 @@ impl Inner {
                     }
                     let found = if !hashed {
                         listed
-                            .get(..distinct)
-                            .and_then(|l| l.iter().position(|(h, k)| *h == c.hash && *k == key))
+                            .iter()
+                            .position(|(h, k)| *h == c.hash && *k == key)
                             .map(slot)
                     } else {
                         slot_of.get(key).copied()
                     };
                     let at = found.unwrap_or_else(|| {
-                        if let Some(e) = listed.get_mut(distinct) {
-                            *e = (c.hash, key);
-                        }
-                        let at = slot(distinct);
-                        distinct += 1;
+                        listed.push((c.hash, key));
+                        let at = slot(listed.len() - 1);
                         if hashed {
                             slot_of.insert(key, at);
                         }
