@@ -375,12 +375,15 @@ impl Case {
                 cursor: std::cell::RefCell::new(Cursor::new(text)),
                 listed: Some(std::cell::RefCell::new(Vec::new())),
             };
-            let id = root.get("id").and_then(|n| match n.value {
-                Value::String(s) => Some(s.to_string()),
-                Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            });
-            r.case(&root).map_err(|e| (id, e))
+            // The id is read again for an error only: a case that parses owns its own copy.
+            r.case(&root).map_err(|e| {
+                let id = root.get("id").and_then(|n| match n.value {
+                    Value::String(s) => Some(s.to_string()),
+                    Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                });
+                (id, e)
+            })
         })
     }
 }
