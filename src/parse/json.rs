@@ -785,8 +785,11 @@ fn split_plain(s: &str) -> (&str, &str) {
 ///
 /// Strings are most of a policy, so this looks at eight bytes at a time (SWAR). For a word `v`, the high bit of
 /// byte k of `(v - ONES * n) & !v & HIGHS` is set when byte k is below `n` (for `n <= 0x80`), and no byte below the
-/// first such byte has it set (no borrow reaches it), so the lowest set bit is exact. Bytes of multi-byte UTF-8
-/// characters are all >= 0x80 and never match.
+/// first such byte has it set (no borrow reaches it), so the lowest set bit is exact. Two such tests find the three
+/// kinds of byte: with bit 1 of every byte flipped, a byte is below 0x21 exactly when it was below 0x20 or was `"`
+/// (0x22 becomes 0x20; 0x20, 0x21 and 0x23 become 0x22, 0x23 and 0x21; bytes from 0x24 stay at or above it); `\` is
+/// the byte that XORs to zero. The lowest bit of either test is exact, so that of both is. Bytes of multi-byte
+/// UTF-8 characters are all >= 0x80 and never match.
 #[inline]
 fn plain_len(b: &[u8]) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
@@ -794,11 +797,10 @@ fn plain_len(b: &[u8]) -> usize {
     #[inline]
     fn first_special(word: [u8; 8]) -> Option<usize> {
         let x = u64::from_le_bytes(word);
-        let quote = x ^ (ONES * u64::from(b'"'));
+        let quote_or_control = x ^ (ONES * 0x02);
         let backslash = x ^ (ONES * u64::from(b'\\'));
-        let found = ((quote.wrapping_sub(ONES) & !quote)
-            | (backslash.wrapping_sub(ONES) & !backslash)
-            | (x.wrapping_sub(ONES * 0x20) & !x))
+        let found = ((quote_or_control.wrapping_sub(ONES * 0x21) & !quote_or_control)
+            | (backslash.wrapping_sub(ONES) & !backslash))
             & HIGHS;
         // Little-endian: the first byte is the lowest.
         (found != 0).then(|| found.trailing_zeros() as usize / 8)
@@ -1209,6 +1211,38 @@ mod tests {
             )),
         ))
         .parse(i)
+    }
+
+    /// `plain_len` finds the first `"`, `\\` or control byte, whatever the bytes around it: each byte value at
+    /// each place of a run of up to 20 bytes of every other value (some of them high, as in UTF-8), and none.
+    #[test]
+    fn json6_plain_len_finds_the_first_special_byte() {
+        let naive = |b: &[u8]| {
+            b.iter()
+                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+                .unwrap_or(b.len())
+        };
+        for len in 0..20usize {
+            for fill in 0x20..=0xffu8 {
+                if fill == b'"' || fill == b'\\' {
+                    continue;
+                }
+                let mut b = vec![fill; len];
+                assert_eq!(plain_len(&b), len);
+                for at in 0..len {
+                    for c in 0..=0xffu8 {
+                        b[at] = c;
+                        // A special byte after the first, too: the lowest must win.
+                        if at + 1 < len {
+                            b[len - 1] = b'"';
+                        }
+                        assert_eq!(plain_len(&b), naive(&b), "{b:?}");
+                        b[len - 1] = fill;
+                        b[at] = fill;
+                    }
+                }
+            }
+        }
     }
 
     #[test]
