@@ -107,6 +107,18 @@ mod tests {
             texts = longer;
         }
         assert!(agreed > 1000, "{agreed}");
+        // Every character up to U+00FF on each side of the colon, and as either end.
+        for c in (0u8..=255).map(char::from) {
+            for t in [
+                format!("s{c}:n"),
+                format!("s:n{c}"),
+                format!("{c}s:n"),
+                format!("s:{c}"),
+                format!("{c}:n"),
+            ] {
+                assert_eq!(super::action_ok(&t), definition(&t), "{t:?}");
+            }
+        }
         assert!(super::action_ok("sagemaker:CreatePresignedDomainUrl"));
     }
 

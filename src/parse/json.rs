@@ -394,6 +394,13 @@ fn skip1(i: &str) -> &str {
     i.get(1..).unwrap_or("")
 }
 
+/// `text[from..to]`, where both are char boundaries (the caller's INVARIANT). Two one-sided slices, each checking one
+/// boundary, stay inline where `get(from..to)` was a call.
+#[inline(always)]
+fn slice(text: &str, from: usize, to: usize) -> &str {
+    text.get(..to).and_then(|t| t.get(from..)).unwrap_or("")
+}
+
 /// The text from byte `at` on, for an error or a nom parser there. Every position the parser stops at is an ASCII
 /// byte's or the end, so a char boundary.
 #[inline]
@@ -499,7 +506,7 @@ fn document<'a>(text: &'a str, arena: &'a Bump, max_depth: usize) -> Scan<Node<'
                 pos = end;
                 Node {
                     span: Span::new(start, end),
-                    value: Value::Number(text.get(start..end).unwrap_or("")),
+                    value: Value::Number(slice(text, start, end)),
                 }
             }
             _ => {
@@ -739,7 +746,7 @@ fn string<'a>(text: &'a str, arena: &'a Bump, at: usize) -> Scan<&'a str> {
     let end = body + plain_len(b.get(body..).unwrap_or_default());
     match b.get(end) {
         // INVARIANT: `body` follows a quote and `end` is at one: both char boundaries.
-        Some(b'"') => Ok((end + 1, text.get(body..end).unwrap_or(""))),
+        Some(b'"') => Ok((end + 1, slice(text, body, end))),
         Some(b'\\') => {
             let plain = text.get(body..end).unwrap_or("");
             let (rest, s) = escaped_string(from(text, at), plain, from(text, end))?;
