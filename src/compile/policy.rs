@@ -12,7 +12,7 @@ use crate::policy::arn::ArnPattern;
 use crate::policy::operator::Family;
 use crate::policy::pattern::Pattern;
 use crate::policy::value::{decode_base64, parse_cidr, parse_number};
-use crate::policy::{Policy, Principal, Statement};
+use crate::policy::{ConditionValue, Policy, Principal, Statement};
 use std::sync::Arc;
 
 /// One policy, parsed and compiled for a kind of place (identity, SCP, endpoint, ...). Immutable and shared:
@@ -77,24 +77,31 @@ impl CompiledPolicy {
             .collect();
         let variables = policy.variables_enabled();
         let trust = at == PolicyRef::Resource && resource == ResourceKind::Trust;
-        let mut statements = Vec::with_capacity(policy.statements.len());
         let mut cond_at = 0;
-        for st in &policy.statements {
-            match compile_statement(st, at, variables, trust) {
+        // Collected straight into the shared slice (a mapped slice iterator has an exact length: one allocation,
+        // where a `Vec` turned into an `Arc<[_]>` is two and a copy). A statement with an error leaves an empty
+        // one in its place, and the errors discard the whole.
+        let statements: Arc<[CStatement]> = policy
+            .statements
+            .iter()
+            .map(|st| match compile_statement(st, at, variables, trust) {
                 Ok(mut c) => {
                     c.cond_at = cond_at;
                     cond_at += c.conditions.len();
-                    statements.push(c);
+                    c
                 }
-                Err(d) => errors.push(fail(d)),
-            }
-        }
+                Err(d) => {
+                    errors.push(fail(d));
+                    refused(st.index)
+                }
+            })
+            .collect();
         if let Some(e) = CompileError::gather(errors) {
             return Err(e);
         }
         Ok(CompiledPolicy {
             policy: Arc::new(policy),
-            statements: Statements(statements.into()),
+            statements: Statements(statements),
             kind,
         })
     }
@@ -109,6 +116,27 @@ impl CompiledPolicy {
             return Ok(self);
         }
         CompiledPolicy::compile_as((*self.policy).clone(), at, resource)
+    }
+}
+
+/// The place of a statement with an error in a policy being compiled, which the error discards: matches nothing.
+fn refused(index: usize) -> CStatement {
+    CStatement {
+        index,
+        cond_at: 0,
+        wild: false,
+        sid: None,
+        effect: crate::policy::Effect::Deny,
+        principal: None,
+        not_action: false,
+        actions: Vec::new(),
+        not_resource: false,
+        resources: Vec::new(),
+        conditions: Vec::new(),
+        services: 0,
+        any_action: false,
+        any_resource: false,
+        unconditional: false,
     }
 }
 
@@ -186,37 +214,53 @@ fn compile_statement(
     for c in &st.conditions {
         let vars = variables && c.operator.value.base.accepts_variables();
         let texts = || c.values.iter().map(|v| v.value.text());
+        // A value's pattern is a slice of the policy's text when the value is one (no copy).
+        let patterns = |wildcards: bool| -> Vec<Pattern> {
+            c.values
+                .iter()
+                .map(|v| match &v.value {
+                    ConditionValue::String(t) | ConditionValue::Number(t) => {
+                        Pattern::parse_within(t, t, wildcards, vars)
+                    }
+                    ConditionValue::Bool(_) => Pattern::parse(v.value.text(), wildcards, vars),
+                })
+                .collect()
+        };
         let values = match c.operator.value.base.family() {
             Family::String { ignore_case: false } => {
-                let ps: Vec<Pattern> = texts().map(|t| Pattern::parse(t, false, vars)).collect();
+                let ps = patterns(false);
                 let set = LiteralSet::of(&ps);
                 CValues::Exact(ps, set)
             }
-            Family::String { ignore_case: true } => {
-                CValues::IgnoreCase(texts().map(|t| Pattern::parse(t, false, vars)).collect())
-            }
-            Family::StringLike => {
-                CValues::Like(texts().map(|t| Pattern::parse(t, true, vars)).collect())
-            }
+            Family::String { ignore_case: true } => CValues::IgnoreCase(patterns(false)),
+            Family::StringLike => CValues::Like(patterns(true)),
             Family::Numeric(_) => CValues::Numeric(texts().map(parse_number).collect()),
             Family::Date(_) => CValues::Date(texts().map(|t| t.parse().ok()).collect()),
-            Family::Bool => {
-                CValues::Bool(texts().map(|t| Pattern::parse(t, false, vars)).collect())
-            }
+            Family::Bool => CValues::Bool(patterns(false)),
             Family::Binary => CValues::Binary(texts().map(decode_base64).collect()),
             Family::Ip => CValues::Ip(Arc::new(
                 texts().filter_map(|t| parse_cidr(t).ok()).collect(),
             )),
-            Family::Arn => CValues::Arn(texts().map(|t| ArnPattern::parse(t, vars)).collect()),
+            Family::Arn => CValues::Arn(
+                c.values
+                    .iter()
+                    .map(|v| match &v.value {
+                        ConditionValue::String(t) | ConditionValue::Number(t) => {
+                            ArnPattern::parse_text(t, vars)
+                        }
+                        ConditionValue::Bool(_) => ArnPattern::parse(v.value.text(), vars),
+                    })
+                    .collect(),
+            ),
             Family::Null => CValues::Null {
                 when_absent: texts().any(|t| t.eq_ignore_ascii_case("true")),
                 when_present: texts().any(|t| t.eq_ignore_ascii_case("false")),
             },
         };
-        let key = lowercase_shared(&c.key.value);
+        let (key, hash) = condition_key(&c.key.value);
         conditions.push(CCondition {
             op: c.operator.value,
-            hash: crate::context::text_hash(key.as_bytes()),
+            hash,
             key,
             values,
         });
@@ -230,7 +274,7 @@ fn compile_statement(
     let resources: Vec<ArnPattern> = resource
         .patterns
         .iter()
-        .map(|p| ArnPattern::parse(&p.value, variables))
+        .map(|p| ArnPattern::parse_text(&p.value, variables))
         .collect();
     let any_action = actions.iter().any(|a| a.glob().is_any());
     let any_resource =
@@ -269,6 +313,59 @@ fn kind_name(at: PolicyRef) -> &'static str {
     }
 }
 
+/// A condition's key lowercased (ASCII), shared, and its `text_hash`: for a global key of the catalog
+/// (`crate::keys::GLOBAL_KEYS`), this thread's copy of its lowercase text (a count, no allocation: nearly every
+/// condition of a real policy names one); for any other key, a copy of its own.
+fn condition_key(text: &str) -> (Arc<str>, u64) {
+    thread_local! {
+        static GLOBAL: KnownKeys = KnownKeys::new();
+    }
+    let known = GLOBAL.with(|g| g.get(text));
+    known.unwrap_or_else(|| {
+        let key = lowercase_shared(text);
+        let hash = crate::context::text_hash(key.as_bytes());
+        (key, hash)
+    })
+}
+
+/// The catalog's global keys, lowercase and shared, each with its `text_hash`, found by a hash that ignores ASCII
+/// case (`crate::bytes::key_hash`): one per thread, so that no two threads count references to one key.
+struct KnownKeys {
+    buckets: Box<[u32]>,
+    keys: Vec<(u64, Arc<str>, u64)>,
+}
+
+impl KnownKeys {
+    fn new() -> KnownKeys {
+        let keys: Vec<(u64, Arc<str>, u64)> = crate::keys::GLOBAL_KEYS
+            .iter()
+            .map(|k| {
+                let lower = k.lower.as_bytes();
+                (
+                    crate::bytes::key_hash(lower),
+                    Arc::from(k.lower),
+                    crate::context::text_hash(lower),
+                )
+            })
+            .collect();
+        // The catalog's keys never collide past the probe limit; should they, every key is copied as before.
+        let buckets = crate::ir::buckets(keys.iter().map(|k| k.0), keys.len()).unwrap_or_default();
+        KnownKeys { buckets, keys }
+    }
+
+    /// `text`'s shared lowercase key and its hash, when it is a global key of the catalog in any ASCII case.
+    #[inline]
+    fn get(&self, text: &str) -> Option<(Arc<str>, u64)> {
+        let hash = crate::bytes::key_hash(text.as_bytes());
+        let i = crate::ir::probe(&self.buckets, hash, |i| {
+            self.keys.get(i).is_some_and(|(h, k, _)| {
+                *h == hash && crate::bytes::eq_ignore_ascii_case(k.as_bytes(), text.as_bytes())
+            })
+        })?;
+        self.keys.get(i).map(|(_, k, h)| (Arc::clone(k), *h))
+    }
+}
+
 /// `text` lowercased (ASCII), in one shared allocation: a condition's key, which the sets that use the policy
 /// name in their key tables by a count rather than a copy.
 fn lowercase_shared(text: &str) -> Arc<str> {
@@ -279,4 +376,167 @@ fn lowercase_shared(text: &str) -> Arc<str> {
         None => shared = Arc::from(text.to_ascii_lowercase()),
     }
     shared
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compiled(text: &str) -> CompiledPolicy {
+        let p = Policy::parse(text).unwrap_or_else(|e| panic!("{e}"));
+        CompiledPolicy::compile(p, PolicyRef::Identity(0)).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn cold6_global_condition_keys_are_shared_other_keys_copied() {
+        let text = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*",
+            "Condition":{"StringEquals":{"AWS:SOURCEVPCE":"v","aws:sourceip":"x","aws:SourceIpX":"y",
+            "aws:PrincipalTag/Team":"z","s3:prefix":"p","aws:SourceVpcé":"q"}}}]}"#;
+        let (a, b) = (compiled(text), compiled(text));
+        let keys = |c: &CompiledPolicy| -> Vec<Arc<str>> {
+            c.statements
+                .iter()
+                .flat_map(|st| st.conditions.iter().map(|c| c.key.clone()))
+                .collect()
+        };
+        let (ka, kb) = (keys(&a), keys(&b));
+        let texts: Vec<&str> = ka.iter().map(|k| &**k).collect();
+        assert_eq!(
+            texts,
+            [
+                "aws:sourcevpce",
+                "aws:sourceip",
+                "aws:sourceipx",
+                "aws:principaltag/team",
+                "s3:prefix",
+                "aws:sourcevpcé"
+            ]
+        );
+        // The catalog's keys: one text for both policies; any other key: a copy each.
+        let shared: Vec<bool> = ka.iter().zip(&kb).map(|(x, y)| Arc::ptr_eq(x, y)).collect();
+        assert_eq!(shared, [true, true, false, false, false, false]);
+        // The hash is the lowercase key's, whichever way the key was found.
+        for st in a.statements.iter() {
+            for c in &st.conditions {
+                assert_eq!(
+                    c.hash,
+                    crate::context::text_hash(c.key.as_bytes()),
+                    "{}",
+                    c.key
+                );
+            }
+        }
+        // Every key of the catalog, in its canonical spelling and in upper case.
+        for k in crate::keys::GLOBAL_KEYS {
+            for written in [k.name.to_string(), k.name.to_ascii_uppercase()] {
+                let (key, hash) = condition_key(&written);
+                assert_eq!(&*key, k.lower);
+                assert_eq!(hash, crate::context::text_hash(k.lower.as_bytes()));
+                assert!(Arc::ptr_eq(&key, &condition_key(k.lower).0), "{written}");
+            }
+        }
+    }
+
+    #[test]
+    fn cold6_values_and_resources_are_slices_of_the_policy_text() {
+        let text = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*",
+            "Resource":["arn:aws:s3:::bucket/${aws:username}/*","arn:aws:s3:::b\/k","arn:aws:sagemaker:*:111122223333:user-profile/d-1/*"],
+            "Condition":{"StringLike":{"aws:SourceVpce":["vpce-1*","vpce-\u0032"]},"NumericLessThan":{"s3:max-keys":10},
+            "Bool":{"aws:SecureTransport":true},"ArnLike":{"aws:SourceArn":"arn:aws:sns:*:111122223333:t"}}}]}"#;
+        let c = compiled(text);
+        let source = c.policy().source();
+        let inside = |s: &str| {
+            let at = s.as_ptr() as usize;
+            let base = source.as_ptr() as usize;
+            at >= base && at + s.len() <= base + source.len()
+        };
+        let st = &c.statements[0];
+        let mut seen: Vec<(String, bool)> = Vec::new();
+        for r in &st.resources {
+            match r {
+                ArnPattern::Flat(p) => seen.push((p.source().to_string(), inside(p.source()))),
+                ArnPattern::Fields(f) => {
+                    for p in f.iter() {
+                        seen.push((p.source().to_string(), inside(p.source())));
+                    }
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        for cond in &st.conditions {
+            match &cond.values {
+                CValues::Like(ps) | CValues::Bool(ps) => {
+                    for p in ps {
+                        seen.push((p.source().to_string(), inside(p.source())));
+                    }
+                }
+                CValues::Arn(ps) => {
+                    for p in ps {
+                        if let ArnPattern::Fields(f) = p {
+                            for p in f.iter() {
+                                seen.push((p.source().to_string(), inside(p.source())));
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        let want: Vec<(&str, bool)> = vec![
+            // Written without escapes: slices of the policy's text; with one: a copy, unescaped.
+            ("arn:aws:s3:::bucket/${aws:username}/*", true),
+            ("arn:aws:s3:::b/k", false),
+            ("arn", true),
+            ("aws", true),
+            ("sagemaker", true),
+            ("*", true),
+            ("111122223333", true),
+            ("user-profile/d-1/*", true),
+            ("vpce-1*", true),
+            ("vpce-2", false),
+            // A JSON boolean has no text of its own to share.
+            ("true", false),
+            ("arn", true),
+            ("aws", true),
+            ("sns", true),
+            ("*", true),
+            ("111122223333", true),
+            ("t", true),
+        ];
+        let got: Vec<(&str, bool)> = seen.iter().map(|(t, i)| (t.as_str(), *i)).collect();
+        assert_eq!(got, want);
+        // A pattern is the same wherever its text is kept.
+        let alone = ArnPattern::parse("arn:aws:s3:::bucket/${aws:username}/*", true);
+        assert_eq!(st.resources[0], alone);
+        assert_eq!(format!("{:?}", st.resources[0]), format!("{alone:?}"));
+    }
+
+    #[test]
+    fn cold6_every_statement_error_is_reported_and_none_compiles() {
+        // Statements with errors among good ones: one error each, in order, and no policy.
+        let p = Policy::parse(
+            r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Action":"*","Resource":"*"},
+            {"Effect":"Allow","Action":"*","Resource":"*","Principal":"*"},
+            {"Effect":"Allow","Action":"*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"true"}}},
+            {"Effect":"Deny","Action":"*","NotPrincipal":{"AWS":"arn:aws:iam::111122223333:root"},"Resource":"*"}]}"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let e = CompiledPolicy::compile(p, PolicyRef::Identity(0)).unwrap_err();
+        let codes: Vec<&str> = e.errors().map(|e| e.diagnostic.code).collect();
+        assert_eq!(codes, ["principal-not-allowed", "principal-not-allowed"]);
+        // Without them, the statements compile in order, each condition counted from its policy's first.
+        let ok = compiled(
+            r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Action":"*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"true"},"Null":{"aws:SourceVpce":"true"}}},
+            {"Effect":"Allow","Action":"s3:GetObject","Resource":"*"},
+            {"Effect":"Deny","Action":"*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}"#,
+        );
+        let placed: Vec<(usize, usize, usize)> = ok
+            .statements
+            .iter()
+            .map(|st| (st.index, st.cond_at, st.conditions.len()))
+            .collect();
+        assert_eq!(placed, [(0, 0, 2), (1, 2, 0), (2, 2, 1)]);
+    }
 }

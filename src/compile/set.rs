@@ -23,9 +23,18 @@ pub(crate) struct Inner {
     /// Whether the index is built on the set's second decision, in `later`, instead (a set built to decide once
     /// or a few times, [`PolicySetBuilder::build_lazy`]): one decision walks the policies instead.
     lazy: bool,
-    later: std::sync::OnceLock<ActionIndex>,
     /// Whether a decision has gone without the index (a lazy set builds it on the next).
     walked: std::sync::atomic::AtomicBool,
+    /// The kind of VPC endpoint `endpoint` belongs to.
+    pub endpoint_kind: EndpointKind,
+    /// What `resource` is.
+    pub resource_kind: ResourceKind,
+    /// How many statements the set has.
+    statement_count: u32,
+    /// Boxed, and the small fields above kept together: a set built to decide once allocates its `Inner` and
+    /// frees it once, which costs a tenth as much when it is under 1,000 bytes (glibc serves and keeps such
+    /// chunks in per-size caches; a larger one first merges every small chunk freed before it).
+    later: std::sync::OnceLock<Box<ActionIndex>>,
     pub scps: Vec<Vec<CompiledPolicy>>,
     pub rcps: Vec<Vec<CompiledPolicy>>,
     pub resource: Option<CompiledPolicy>,
@@ -33,10 +42,6 @@ pub(crate) struct Inner {
     pub boundary: Option<CompiledPolicy>,
     pub session: Vec<CompiledPolicy>,
     pub endpoint: Option<CompiledPolicy>,
-    /// The kind of VPC endpoint `endpoint` belongs to.
-    pub endpoint_kind: EndpointKind,
-    /// What `resource` is.
-    pub resource_kind: ResourceKind,
     /// The condition keys of every statement, and the keys checked at ingest: read through [`Inner::keys`].
     /// Only a borrowed request's ingest reads it (an owned `Request` finds its values by key), so a set built to
     /// decide once ([`PolicySetBuilder::build_lazy`]) makes it on first use or with its action index
@@ -44,13 +49,11 @@ pub(crate) struct Inner {
     keys: std::sync::OnceLock<KeyTable>,
     /// Per policy, in the order of [`Inner::policies`]: its first statement id and where its conditions' slots
     /// start in `slots`. The set's side of its shared compiled policies.
-    places: Vec<(u32, u32)>,
+    places: Box<[(u32, u32)]>,
     /// The slot of each condition of the set (policies in order, then statements, then conditions): within a
     /// set, two conditions share a slot exactly when they test the same key; a decision keeps the request's
     /// value of that key there.
-    slots: Vec<u32>,
-    /// How many statements the set has.
-    statement_count: usize,
+    slots: Box<[u32]>,
 }
 
 /// A policy at its place in a set: what a decision needs of the set to evaluate its statements.
@@ -183,15 +186,16 @@ impl Inner {
                 }
             }
         }
-        self.places = places;
-        self.slots = slots;
+        // Sized exactly above: no copy.
+        self.places = places.into_boxed_slice();
+        self.slots = slots.into_boxed_slice();
         // An eager set's key table now; a lazy set's when it is first read (`Inner::keys`).
         self.keys = if lazy {
             std::sync::OnceLock::new()
         } else {
             std::sync::OnceLock::from(self.key_table())
         };
-        self.statement_count = id;
+        self.statement_count = u32::try_from(id).unwrap_or(u32::MAX);
         self.lazy = lazy;
         if !lazy {
             self.index = self.build_index();
@@ -201,8 +205,9 @@ impl Inner {
 
     /// The action index of the set (an empty one, `on` false, when it has none).
     fn build_index(&self) -> ActionIndex {
-        (self.statement_count <= MASK_WORDS * 64 && !self.needs_full_walk())
-            .then(|| ActionIndex::build(self, self.statement_count))
+        let statements = self.statement_count as usize;
+        (statements <= MASK_WORDS * 64 && !self.needs_full_walk())
+            .then(|| ActionIndex::build(self, statements))
             .flatten()
             .unwrap_or_default()
     }
@@ -230,7 +235,7 @@ impl Inner {
     #[cold]
     #[inline(never)]
     fn built_later(&self) -> Option<&ActionIndex> {
-        self.later.get().filter(|i| i.on)
+        self.later.get().map(|i| &**i).filter(|i| i.on)
     }
 
     /// The action index for a decision about to be made: a lazy set's first decision goes without it (one
@@ -250,7 +255,7 @@ impl Inner {
             return None;
         }
         if let Some(i) = self.later.get() {
-            return i.on.then_some(i);
+            return i.on.then_some(&**i);
         }
         if !self.walked.swap(true, std::sync::atomic::Ordering::Relaxed) {
             return None;
@@ -258,8 +263,8 @@ impl Inner {
         // The key table too, if no borrowed request has made it: after its second decision a lazy set allocates
         // no more, whatever kind of request comes next.
         let _ = self.keys();
-        let i = self.later.get_or_init(|| self.build_index());
-        i.on.then_some(i)
+        let i = self.later.get_or_init(|| Box::new(self.build_index()));
+        i.on.then_some(&**i)
     }
 
     /// Whether the action index has been built (for tests of laziness).

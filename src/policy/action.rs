@@ -21,6 +21,8 @@ pub struct ActionPattern {
     source: Text,
     /// The whole pattern, lowercased, `*`/`?` as wildcards.
     glob: Pattern,
+    /// [`ActionPattern::service_bit`], found with the prefix when the pattern is parsed.
+    service: u64,
 }
 
 /// Why an action is not valid.
@@ -65,17 +67,21 @@ impl ActionPattern {
     /// Parse `s`, keeping `text()` (the same string, possibly shared) as its source when valid.
     pub(crate) fn from_text(s: &str, text: impl FnOnce() -> Text) -> Result<Self, ActionError> {
         use crate::parse::grammar::{ActionShape, action};
-        match action(s) {
-            Ok(_) => {}
+        let service = match action(s) {
+            // A valid prefix has no wildcard (`WildPrefix` below).
+            Ok(Some((prefix, _))) => service_bit(prefix.as_bytes()),
+            // `*`.
+            Ok(None) => u64::MAX,
             Err(ActionShape::NoPrefix) => return Err(ActionError::NoPrefix(s.to_string())),
             Err(ActionShape::BadPrefix) => return Err(ActionError::BadPrefix(s.to_string())),
             Err(ActionShape::EmptyName) => return Err(ActionError::EmptyName(s.to_string())),
             Err(ActionShape::WildPrefix) => return Err(ActionError::WildPrefix(s.to_string())),
             Err(ActionShape::ExtraColon) => return Err(ActionError::ExtraColon(s.to_string())),
-        }
+        };
         Ok(ActionPattern {
             source: text(),
             glob: Pattern::parse_lowercase(s, true, false),
+            service,
         })
     }
 }
@@ -99,7 +105,14 @@ impl ActionPattern {
     }
 
     /// The bit of `service_bit` (one of 64, by a hash of the lowercase prefix) for this pattern's service; every bit when the service has a wildcard.
+    #[inline]
     pub fn service_bit(&self) -> u64 {
+        self.service
+    }
+
+    /// [`ActionPattern::service_bit`] found from the text again (tests: the bit kept is this one).
+    #[cfg(test)]
+    fn service_bit_of_text(&self) -> u64 {
         // By bytes: `:`, `*` and `?` are ASCII, which in UTF-8 is always that character.
         let b = self.source.as_bytes();
         match b.iter().position(|&c| c == b':').and_then(|n| b.get(..n)) {
@@ -161,5 +174,30 @@ mod tests {
         assert_eq!(bit("SageMaker:Create?"), bit("sagemaker:Describe*"));
         assert_eq!(bit("*"), u64::MAX);
         assert_eq!(bit("s3:a:b${x}").count_ones(), 1);
+    }
+
+    #[test]
+    fn cold6_the_service_bit_kept_is_the_one_of_the_text() {
+        for t in [
+            "*",
+            "s3:GetObject",
+            "S3:*",
+            "sagemaker:CreatePresigned*",
+            "SageMaker:Create?",
+            "ec2-instance-connect:SendSSHPublicKey",
+            "s3:a:b${x}",
+            "iam:*AccessKey*",
+            "kms:Decrypt",
+        ] {
+            let p: ActionPattern = t.parse().unwrap();
+            assert_eq!(p.service_bit(), p.service_bit_of_text(), "{t}");
+        }
+        assert_eq!(
+            "SageMaker:x"
+                .parse::<ActionPattern>()
+                .unwrap()
+                .service_bit(),
+            service_bit(b"sagemaker")
+        );
     }
 }

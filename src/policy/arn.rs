@@ -211,22 +211,42 @@ pub enum ArnPattern {
 impl ArnPattern {
     /// The pattern of `text`; `variables`: whether `${...}` is a policy variable (Version `2012-10-17`).
     pub fn parse(text: &str, variables: bool) -> ArnPattern {
+        ArnPattern::parse_by(text, variables, |s| Pattern::parse(s, true, variables))
+    }
+
+    /// [`ArnPattern::parse`] of a policy's text: its patterns are slices of the policy's text when `t` is one
+    /// (no copy; see [`crate::policy::Text`]).
+    pub(crate) fn parse_text(t: &crate::policy::Text, variables: bool) -> ArnPattern {
+        ArnPattern::parse_by(t, variables, |s| {
+            Pattern::parse_within(t, s, true, variables)
+        })
+    }
+
+    /// [`ArnPattern::parse`], each glob (of the whole text or of a field, a slice of `text`) made by `glob`.
+    fn parse_by(text: &str, variables: bool, glob: impl Fn(&str) -> Pattern) -> ArnPattern {
         if text == "*" {
             return ArnPattern::Any;
         }
         // `split`, eight bytes at a time, gives the fields the grammar's `arn_fields` gives (tested below), at a
         // fraction of the cost: a set built to decide once parses every resource pattern.
-        match split(text) {
+        // Split only where the first five fields are not all literal: their colons say where the sixth starts.
+        // (`fields_at` never fails on `first_colons`'s cuts: colons are ASCII, so every cut is a boundary.)
+        let Some(cuts) = first_colons(text.as_bytes()) else {
+            return ArnPattern::Invalid(text.to_string());
+        };
+        // A field without a wildcard or a `$` is literal (`Pattern::parse`): the usual ARN, whose first five
+        // fields are literal, is parsed once, whole, without its fields. The sixth field starts after the fifth
+        // colon: the five are literal when no special byte comes before it.
+        let sixth = cuts.last().map_or(0, |c| c + 1);
+        let first = crate::policy::pattern::first_special(text.as_bytes(), true, variables);
+        if first.is_none_or(|at| at >= sixth) {
+            return ArnPattern::Flat(glob(text));
+        }
+        match fields_at(text, cuts) {
             Some(f) => {
-                // A field without a wildcard or a `$` is literal (`Pattern::parse`): the usual ARN, whose
-                // first five fields are literal, is parsed once, whole, without its fields.
-                let special = |b: u8| b == b'*' || b == b'?' || (variables && b == b'$');
-                if f.iter().take(5).all(|x| !x.bytes().any(special)) {
-                    return ArnPattern::Flat(Pattern::parse(text, true, variables));
-                }
-                let fields = f.map(|x| Pattern::parse(x, true, variables));
+                let fields = f.map(&glob);
                 if fields.iter().take(5).all(|p| p.as_literal().is_some()) {
-                    return ArnPattern::Flat(Pattern::parse(text, true, variables));
+                    return ArnPattern::Flat(glob(text));
                 }
                 ArnPattern::Fields(Box::new(fields))
             }

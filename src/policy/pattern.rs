@@ -60,11 +60,16 @@ impl Vars for NoVars {
 /// assert_eq!(p.matches("user-profile/d-abc/alice", &NoVars, false), Some(true));
 /// assert_eq!(p.to_string(), "user-profile/d-*/al?ce");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Pattern {
     /// Shared: a compiled statement's copy of a parsed pattern (an `Action`'s glob) is a count, not a copy of
-    /// the text.
+    /// the text; so is a compiled value or resource written without escapes, which is a slice of its policy's
+    /// text (`start..end`).
     source: Arc<str>,
+    /// Where the pattern's text lies in `source` (all of it, unless the pattern is a slice of a policy's text).
+    // INVARIANT: `start..end` is in bounds of `source` and on char boundaries (checked at construction).
+    start: usize,
+    end: usize,
     /// The atoms, or for the shapes that dominate real policies only where their text lies in `source`: those
     /// keep no atoms (no allocation beyond `source`), and matching them does not walk atoms.
     shape: Shape,
@@ -83,8 +88,9 @@ enum Shape {
     Prefix(usize),
     /// `[Star, Text(source[source.len() - n..])]`.
     Suffix(usize),
-    /// Anything else: the atoms, for the general matcher.
-    Glob(Box<[Atom]>),
+    /// Anything else: the atoms, for the general matcher; shared, as `source` is, by a compiled statement's
+    /// copy of an `Action`'s glob.
+    Glob(Arc<[Atom]>),
 }
 
 impl Shape {
@@ -95,7 +101,7 @@ impl Shape {
             [Atom::Text(t)] if t == source => Shape::Exact,
             [Atom::Text(t), Atom::Star] if source.starts_with(t.as_str()) => Shape::Prefix(t.len()),
             [Atom::Star, Atom::Text(t)] if source.ends_with(t.as_str()) => Shape::Suffix(t.len()),
-            _ => Shape::Glob(atoms.into_boxed_slice()),
+            _ => Shape::Glob(Arc::from(atoms)),
         }
     }
 }
@@ -138,13 +144,50 @@ impl Pattern {
         Pattern::parse_shared(source, wildcards, variables)
     }
 
+    /// [`Pattern::parse`] of `sub`, a slice of `t` (all of it, or an ARN's field): a slice of the policy's text
+    /// when `t` is one (a count, no copy), else a copy.
+    pub(crate) fn parse_within(
+        t: &crate::policy::Text,
+        sub: &str,
+        wildcards: bool,
+        variables: bool,
+    ) -> Pattern {
+        let at = (sub.as_ptr() as usize).checked_sub(t.as_ptr() as usize);
+        match (t.shared_range(), at) {
+            (Some((source, start, _)), Some(at)) if at.saturating_add(sub.len()) <= t.len() => {
+                let (from, to) = (start + at, start + at + sub.len());
+                Pattern::parse_range(Arc::clone(source), from, to, wildcards, variables)
+                    .unwrap_or_else(|| Pattern::parse(sub, wildcards, variables))
+            }
+            _ => Pattern::parse(sub, wildcards, variables),
+        }
+    }
+
     /// [`Pattern::parse`] of a text already shared: the pattern keeps it as its source.
     fn parse_shared(text: Arc<str>, wildcards: bool, variables: bool) -> Pattern {
-        let special =
-            |b: &u8| (wildcards && (*b == b'*' || *b == b'?')) || (variables && *b == b'$');
+        let end = text.len();
+        Pattern::parse_range(text, 0, end, wildcards, variables).unwrap_or_else(|| Pattern {
+            // Not reached: all of a `str` is a slice of it.
+            source: Arc::from(""),
+            start: 0,
+            end: 0,
+            shape: Shape::Exact,
+        })
+    }
+
+    /// [`Pattern::parse`] of `source[start..end]`, which the pattern keeps as its text; `None` when that is not
+    /// a slice of `source`.
+    fn parse_range(
+        source: Arc<str>,
+        start: usize,
+        end: usize,
+        wildcards: bool,
+        variables: bool,
+    ) -> Option<Pattern> {
+        let text = source.get(start..end)?;
         let b = text.as_bytes();
         // The common shapes without building atoms: no special byte at all, or stars only at one end.
-        let shape = match b.iter().position(special) {
+        let shape = match first_special(b, wildcards, variables) {
             None => Some(Shape::Exact),
             Some(first) if b.get(first..).is_some_and(|t| t.iter().all(|&c| c == b'*')) => {
                 Some(if first == 0 {
@@ -156,18 +199,27 @@ impl Pattern {
             Some(0) => {
                 let run = b.iter().position(|&c| c != b'*').unwrap_or(b.len());
                 let rest = b.get(run..).unwrap_or_default();
-                (run > 0 && !rest.iter().any(special)).then_some(Shape::Suffix(rest.len()))
+                (run > 0 && first_special(rest, wildcards, variables).is_none())
+                    .then_some(Shape::Suffix(rest.len()))
             }
             Some(_) => None,
         };
         let shape = match shape {
             Some(s) => s,
-            None => Shape::of(atoms(&text, wildcards, variables), &text),
+            None => Shape::of(atoms(text, wildcards, variables), text),
         };
-        Pattern {
-            source: text,
+        Some(Pattern {
+            source,
+            start,
+            end,
             shape,
-        }
+        })
+    }
+
+    /// The pattern's text.
+    #[inline]
+    fn text(&self) -> &str {
+        self.source.get(self.start..self.end).unwrap_or_default()
     }
 
     /// The atoms (built for the common shapes, which do not keep them).
@@ -176,8 +228,8 @@ impl Pattern {
         match &self.shape {
             Shape::Glob(a) => Cow::Borrowed(a),
             Shape::Any => Cow::Owned(vec![Atom::Star]),
-            Shape::Exact if self.source.is_empty() => Cow::Owned(Vec::new()),
-            Shape::Exact => Cow::Owned(vec![text(&self.source)]),
+            Shape::Exact if self.start == self.end => Cow::Owned(Vec::new()),
+            Shape::Exact => Cow::Owned(vec![text(self.text())]),
             Shape::Prefix(n) => Cow::Owned(vec![text(self.prefix(*n)), Atom::Star]),
             Shape::Suffix(n) => Cow::Owned(vec![Atom::Star, text(self.suffix(*n))]),
         }
@@ -185,14 +237,13 @@ impl Pattern {
 
     #[inline]
     fn prefix(&self, n: usize) -> &str {
-        self.source.get(..n).unwrap_or_default()
+        self.text().get(..n).unwrap_or_default()
     }
 
     #[inline]
     fn suffix(&self, n: usize) -> &str {
-        self.source
-            .get(self.source.len().saturating_sub(n)..)
-            .unwrap_or_default()
+        let t = self.text();
+        t.get(t.len().saturating_sub(n)..).unwrap_or_default()
     }
 
     /// The atoms as pieces, without building any: up to two inline, then the stored ones.
@@ -200,8 +251,8 @@ impl Pattern {
         let (inline, stored): ([Option<Piece<'_>>; 2], &[Atom]) = match &self.shape {
             Shape::Glob(a) => ([None, None], a),
             Shape::Any => ([Some(Piece::Star), None], &[]),
-            Shape::Exact if self.source.is_empty() => ([None, None], &[]),
-            Shape::Exact => ([Some(Piece::Text(&self.source)), None], &[]),
+            Shape::Exact if self.start == self.end => ([None, None], &[]),
+            Shape::Exact => ([Some(Piece::Text(self.text())), None], &[]),
             Shape::Prefix(n) => ([Some(Piece::Text(self.prefix(*n))), Some(Piece::Star)], &[]),
             Shape::Suffix(n) => ([Some(Piece::Star), Some(Piece::Text(self.suffix(*n)))], &[]),
         };
@@ -213,7 +264,7 @@ impl Pattern {
 
     /// The text as written in the policy.
     pub fn source(&self) -> &str {
-        &self.source
+        self.text()
     }
 
     /// Whether it holds a policy variable.
@@ -251,7 +302,7 @@ impl Pattern {
     #[inline]
     pub fn as_literal(&self) -> Option<&str> {
         match &self.shape {
-            Shape::Exact => Some(&self.source),
+            Shape::Exact => Some(self.text()),
             Shape::Glob(a) => match &**a {
                 [] => Some(""),
                 [Atom::Text(t)] => Some(t),
@@ -274,7 +325,7 @@ impl Pattern {
         // Fast paths for the shapes that dominate real policies.
         match &self.shape {
             Shape::Any => Some(true),
-            Shape::Exact => Some(eq_bytes(v, self.source.as_bytes(), fold_ascii)),
+            Shape::Exact => Some(eq_bytes(v, self.text().as_bytes(), fold_ascii)),
             Shape::Prefix(n) => {
                 let t = self.prefix(*n).as_bytes();
                 Some(v.get(..t.len()).is_some_and(|h| eq_bytes(h, t, fold_ascii)))
@@ -320,6 +371,46 @@ impl Pattern {
         }
         Some(want.next().is_none())
     }
+}
+
+/// The offset of the first byte of `b` that is special in a pattern: `*` or `?` with `wildcards`, `$` with
+/// `variables`. Eight bytes at a time (every resource pattern and condition value of a set built to decide once
+/// is scanned): all three are ASCII, which in UTF-8 is always that character.
+#[inline]
+pub(crate) fn first_special(b: &[u8], wildcards: bool, variables: bool) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    // The high bit of each byte of `w` equal to `c`, exactly: `(t & LOW7) + LOW7` cannot carry across bytes.
+    let eq = |w: u64, c: u8| {
+        let t = w ^ (ONES * u64::from(c));
+        !(((t & LOW7) + LOW7) | t | LOW7)
+    };
+    let hits = |w: u64| {
+        let mut m = 0;
+        if wildcards {
+            m |= eq(w, b'*') | eq(w, b'?');
+        }
+        if variables {
+            m |= eq(w, b'$');
+        }
+        m
+    };
+    let special = |c: u8| (wildcards && (c == b'*' || c == b'?')) || (variables && c == b'$');
+    let mut chunks = b.chunks_exact(8);
+    let mut base = 0;
+    for c in &mut chunks {
+        let w = u64::from_le_bytes(c.try_into().unwrap_or_default());
+        let m = hits(w);
+        if m != 0 {
+            return Some(base + (m.trailing_zeros() / 8) as usize);
+        }
+        base += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&c| special(c))
+        .map(|i| base + i)
 }
 
 /// The atoms of `text` (the general case of [`Pattern::parse`]).
@@ -370,7 +461,25 @@ fn atoms(text: &str, wildcards: bool, variables: bool) -> Vec<Atom> {
 
 impl fmt::Display for Pattern {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.source)
+        f.write_str(self.text())
+    }
+}
+
+/// By text and shape: where the text is kept (a slice of which policy's text, or a copy) does not count.
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Pattern) -> bool {
+        self.text() == other.text() && self.shape == other.shape
+    }
+}
+
+impl Eq for Pattern {}
+
+impl fmt::Debug for Pattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pattern")
+            .field("source", &self.text())
+            .field("shape", &self.shape)
+            .finish()
     }
 }
 
@@ -738,6 +847,35 @@ fn match_rev(
 mod tests {
     use super::*;
     use std::collections::HashMap;
+
+    #[test]
+    fn cold6_first_special_finds_what_a_byte_scan_finds() {
+        let naive = |b: &[u8], w: bool, v: bool| {
+            b.iter()
+                .position(|&c| (w && (c == b'*' || c == b'?')) || (v && c == b'$'))
+        };
+        // Every length up to three words, each special byte (and bytes one off from them, and a non-ASCII
+        // character) at every place, alone and after another.
+        for len in 0..26 {
+            for c in [b'*', b'?', b'$', b')', b'+', b'>', b'@', b'#', b'%', 0xaa] {
+                for at in 0..len {
+                    for second in [None, Some(b'*'), Some(b'$')] {
+                        let mut b = vec![b'a'; len];
+                        b[at] = c;
+                        if let Some(s) = second {
+                            b[len - 1] = s;
+                        }
+                        for (w, v) in [(true, true), (true, false), (false, true), (false, false)] {
+                            assert_eq!(first_special(&b, w, v), naive(&b, w, v), "{b:?} {w} {v}");
+                        }
+                    }
+                }
+            }
+        }
+        let t = "arn:aws:s3:::é/${aws:username}/*";
+        assert_eq!(first_special(t.as_bytes(), true, true), t.find('$'));
+        assert_eq!(first_special(t.as_bytes(), true, false), t.find('*'));
+    }
 
     /// `parse_lowercase` is `parse` of the lowercased text, shape and matching included; a clone (a compiled
     /// statement's copy of an action's glob) shares the text instead of copying it.

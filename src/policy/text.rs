@@ -45,6 +45,14 @@ impl Text {
         })
     }
 
+    /// The shared source and where the text lies in it; `None` for a copy.
+    pub(crate) fn shared_range(&self) -> Option<(&Arc<str>, usize, usize)> {
+        match &self.0 {
+            Repr::Shared { source, start, end } => Some((source, *start as usize, *end as usize)),
+            Repr::Owned(_) => None,
+        }
+    }
+
     /// The text.
     pub fn as_str(&self) -> &str {
         match &self.0 {

@@ -318,16 +318,17 @@ where
 impl<T: num_like::Addr> Ranges<T> {
     fn new(ranges: Vec<(T, T)>) -> Self {
         let ranges = merge(ranges);
-        let starts: Vec<T> = ranges.iter().map(|r| r.0).collect();
         let n = ranges.len();
         if n < INDEX_MIN_RANGES || u32::try_from(n).is_err() {
+            // Few ranges are bisected as they are (at most four steps): no list of their starts.
             return Ranges {
                 ranges,
-                starts,
+                starts: Vec::new(),
                 index: Box::default(),
                 shift: 0,
             };
         }
+        let starts: Vec<T> = ranges.iter().map(|r| r.0).collect();
         // Two to four buckets per range, at most 2^16: the bit length of `n` plus one.
         let bits = (usize::BITS - n.leading_zeros() + 1).min(16);
         let shift = T::BITS - bits;
@@ -357,7 +358,12 @@ impl<T: num_like::Addr> Ranges<T> {
         // The ranges that may hold `x` are those starting at or before it: every range starting in an earlier
         // bucket, then those of `x`'s bucket up to `x`. The candidate is the last of them.
         let (lo, hi) = if self.index.is_empty() {
-            (0, self.starts.len())
+            // No index, no starts: the few ranges are bisected by their starts in place.
+            let before = self.ranges.partition_point(|&(s, _)| s <= x);
+            return before
+                .checked_sub(1)
+                .and_then(|i| self.ranges.get(i))
+                .is_some_and(|&(_, end)| x <= end);
         } else {
             let b = x.top(self.shift);
             match self.index.get(b..b + 2) {
@@ -380,12 +386,26 @@ impl<T: num_like::Addr> Ranges<T> {
 
 impl FromIterator<IpNet> for CidrSet {
     fn from_iter<I: IntoIterator<Item = IpNet>>(iter: I) -> Self {
+        let mut iter = iter.into_iter();
+        // Each family's list sized at its first range from what is left, up to a bound (no growth for the usual
+        // short list, nothing allocated for a family without ranges).
+        let room = |hint: (usize, Option<usize>)| hint.1.unwrap_or(hint.0).min(1024) + 1;
         let mut v4 = Vec::new();
         let mut v6 = Vec::new();
-        for net in iter {
+        while let Some(net) = iter.next() {
             match net {
-                IpNet::V4(n) => v4.push((u32::from(n.network()), u32::from(n.broadcast()))),
-                IpNet::V6(n) => v6.push((u128::from(n.network()), u128::from(n.broadcast()))),
+                IpNet::V4(n) => {
+                    if v4.capacity() == 0 {
+                        v4.reserve_exact(room(iter.size_hint()));
+                    }
+                    v4.push((u32::from(n.network()), u32::from(n.broadcast())));
+                }
+                IpNet::V6(n) => {
+                    if v6.capacity() == 0 {
+                        v6.reserve_exact(room(iter.size_hint()));
+                    }
+                    v6.push((u128::from(n.network()), u128::from(n.broadcast())));
+                }
             }
         }
         CidrSet {
@@ -811,6 +831,51 @@ mod tests {
         // No cross-family matching.
         let v4only: CidrSet = [parse_cidr("1.2.3.4").unwrap()].into_iter().collect();
         assert!(!v4only.contains("::ffff:1.2.3.4".parse().unwrap()));
+    }
+
+    #[test]
+    fn cold6_small_cidr_sets_bisect_their_ranges_at_every_edge() {
+        // Below the index's threshold a family keeps no list of starts; every set size from 1 to the threshold,
+        // both families mixed, each range's edges probed (and the lists sized at their first range: a family
+        // without ranges allocates nothing).
+        let all: Vec<String> = (0..INDEX_MIN_RANGES as u32 + 2)
+            .flat_map(|i| {
+                [
+                    format!("10.{}.0.0/16", i * 3),
+                    format!("2001:db8:{:x}::/48", i * 5),
+                ]
+            })
+            .collect();
+        for n in 1..=all.len() {
+            let nets: Vec<IpNet> = all.iter().take(n).map(|t| parse_cidr(t).unwrap()).collect();
+            let set: CidrSet = nets.iter().copied().collect();
+            if set.v4.ranges.len() < INDEX_MIN_RANGES {
+                assert!(set.v4.starts.is_empty() && set.v4.index.is_empty());
+            }
+            assert!(set.v4.ranges.capacity() <= n + 1 && set.v6.ranges.capacity() <= n + 1);
+            let mut probes: Vec<IpAddr> = Vec::new();
+            for &(lo, hi) in set.v4_ranges() {
+                for a in [lo.wrapping_sub(1), lo, hi, hi.wrapping_add(1)] {
+                    probes.push(std::net::Ipv4Addr::from(a).into());
+                }
+            }
+            for &(lo, hi) in set.v6_ranges() {
+                for a in [lo.wrapping_sub(1), lo, hi, hi.wrapping_add(1)] {
+                    probes.push(std::net::Ipv6Addr::from(a).into());
+                }
+            }
+            probes.push("0.0.0.0".parse().unwrap());
+            probes.push("::".parse().unwrap());
+            for ip in probes {
+                assert_eq!(
+                    set.contains(ip),
+                    nets.iter().any(|net| net.contains(&ip)),
+                    "{n} {ip}"
+                );
+            }
+        }
+        let v6only: CidrSet = [parse_cidr("::1").unwrap()].into_iter().collect();
+        assert_eq!(v6only.v4.ranges.capacity(), 0);
     }
 
     #[test]
