@@ -257,37 +257,70 @@ pub(crate) struct Entry {
     pub ip: Option<std::net::IpAddr>,
 }
 
-/// `key` lowercased (ASCII): the catalog's `&'static str` for a global key, found through a copy on the stack
-/// (no allocation), else an owned copy.
-fn lower_key(key: &str) -> Cow<'static, str> {
-    let mut buf = [0u8; 48];
-    if let Some(b) = buf.get_mut(..key.len()) {
-        b.copy_from_slice(key.as_bytes());
-        b.make_ascii_lowercase();
-        // ASCII lowercasing keeps UTF-8 valid; a key that is not a global key's length and text is copied below.
-        if let Some(s) = std::str::from_utf8(b)
-            .ok()
-            .and_then(crate::keys::global_lower)
-        {
-            return Cow::Borrowed(s);
-        }
-    }
-    Cow::Owned(key.to_ascii_lowercase())
+/// The catalog's global keys (`crate::keys::GLOBAL_KEYS`), found in any case by the hash a context entry keeps
+/// anyway ([`KeyText`]): one probe of a small open-addressed table and one [`Folded::is`] for the usual key, where
+/// lowercasing a copy and matching its text cost several times that.
+struct GlobalIndex {
+    /// `0` for an empty slot, else one more than the key's place in `keys`; at most a third full, so a probe
+    /// sequence always meets an empty slot.
+    slots: [u8; GLOBAL_SLOTS],
+    /// Each key's folding, its lowercase text and its type when its values are checked at ingest.
+    keys: Vec<(Folded, &'static str, Option<KeyType>)>,
 }
 
-impl Entry {
-    /// `ty`: `known_key_type(&key)`.
-    fn new(key: Cow<'static, str>, ty: Option<KeyType>, value: ContextValue) -> Entry {
-        let ip = match &value {
-            ContextValue::One(s @ Scalar::String(_)) if ty == Some(KeyType::Ip) => s.ip(),
-            _ => None,
+/// The slots of [`GlobalIndex`]: a power of two, at least three times the catalog's keys.
+const GLOBAL_SLOTS: usize = 256;
+
+impl GlobalIndex {
+    fn build() -> GlobalIndex {
+        let mut index = GlobalIndex {
+            slots: [0; GLOBAL_SLOTS],
+            keys: Vec::with_capacity(crate::keys::GLOBAL_KEYS.len()),
         };
-        Entry {
-            hash: text_hash(key.as_bytes()),
-            key,
-            value,
-            ip,
+        for g in crate::keys::GLOBAL_KEYS {
+            let folded = Folded::of(g.lower.as_bytes());
+            index.keys.push((folded, g.lower, known_key_type(g.lower)));
+            let place = u8::try_from(index.keys.len()).unwrap_or(0);
+            // Linear probing from the hash's bucket to the first empty slot.
+            for k in 0..GLOBAL_SLOTS {
+                let at = (folded.hash() as usize).wrapping_add(k) % GLOBAL_SLOTS;
+                if let Some(slot @ 0) = index.slots.get_mut(at) {
+                    *slot = place;
+                    break;
+                }
+            }
         }
+        index
+    }
+
+    /// The catalog's lowercase text and checked type of `key` (`text` is its [`KeyText`]), if it is a global key
+    /// in some ASCII case.
+    #[inline]
+    fn find(&self, key: &KeyText<'_>) -> Option<(&'static str, Option<KeyType>)> {
+        for k in 0..GLOBAL_SLOTS {
+            let at = (key.hash() as usize).wrapping_add(k) % GLOBAL_SLOTS;
+            let place = usize::from(*self.slots.get(at)?);
+            let (folded, lower, ty) = self.keys.get(place.checked_sub(1)?)?;
+            if folded.is(key, lower.as_bytes()) {
+                return Some((lower, *ty));
+            }
+        }
+        None
+    }
+}
+
+/// The index of the catalog's global keys, made on first use.
+static GLOBAL_INDEX: std::sync::LazyLock<GlobalIndex> =
+    std::sync::LazyLock::new(GlobalIndex::build);
+
+/// `key` lowercased (ASCII), with its hash ([`text_hash`] of the lowercase text) and its type when its values are
+/// checked at ingest ([`known_key_type`]): a global key of the catalog borrows the catalog's `&'static str` (no
+/// allocation), any other key is an owned copy (and no key outside the catalog is checked).
+fn lower_key(key: &str) -> (Cow<'static, str>, u64, Option<KeyType>) {
+    let text = KeyText::of(key.as_bytes());
+    match GLOBAL_INDEX.find(&text) {
+        Some((lower, ty)) => (Cow::Borrowed(lower), text.hash(), ty),
+        None => (Cow::Owned(key.to_ascii_lowercase()), text.hash(), None),
     }
 }
 
@@ -552,15 +585,14 @@ impl Context {
     /// The entry for `key` and `value` with every check of [`Context::insert`] applied (one place for both
     /// `insert` and [`Context::extend`]).
     fn checked(key: &str, value: ContextValue) -> Result<Entry, ContextError> {
-        let lower = lower_key(key);
-        let ty = known_key_type(&lower);
+        let (lower, hash, ty) = lower_key(key);
+        // The address of a single IP value, parsed once by its check and kept for `decide`.
+        let mut ip = None;
         if let Some(ty) = ty {
-            if matches!(value, ContextValue::Many(_)) {
+            let ContextValue::One(s) = &value else {
                 return Err(listed(key));
-            }
-            for s in value.as_slice() {
-                check_type(key, ty, s.as_ref())?;
-            }
+            };
+            ip = check_type(key, ty, s.as_ref())?;
         }
         if let Some(Scalar::Number(n, t)) = value
             .as_slice()
@@ -572,7 +604,13 @@ impl Context {
                 message: format!("`{t}` ({}) is not a finite number", non_finite(*n)),
             });
         }
-        Ok(Entry::new(lower, ty, value))
+        // INVARIANT (`Entry::ip`): `check_type` gives an address only for an IP key's string, the one value here.
+        Ok(Entry {
+            key: lower,
+            hash,
+            value,
+            ip,
+        })
     }
 
     /// Add many keys at once, in any order, in O(n log n) (one [`Context::insert`] per key costs a shift of the
@@ -1082,12 +1120,12 @@ mod tests {
     fn cold5_global_keys_are_entered_by_the_catalogs_text() {
         for g in crate::keys::GLOBAL_KEYS {
             for written in [g.name.to_string(), g.lower.to_ascii_uppercase()] {
-                let e = lower_key(&written);
+                let e = lower_key(&written).0;
                 assert!(matches!(e, Cow::Borrowed(_)), "{written}");
                 assert_eq!(e, g.lower);
             }
             for other in [format!("{}x", g.name), g.name.get(1..).unwrap().to_string()] {
-                let e = lower_key(&other);
+                let e = lower_key(&other).0;
                 assert!(matches!(e, Cow::Owned(_)), "{other}");
                 assert_eq!(e, other.to_ascii_lowercase());
             }
@@ -1098,12 +1136,12 @@ mod tests {
             "aws:PrincipalTag/Team",
             "",
         ] {
-            let e = lower_key(other);
+            let e = lower_key(other).0;
             assert!(matches!(e, Cow::Owned(_)), "{other}");
             assert_eq!(e, other.to_ascii_lowercase());
         }
         let long = "a".repeat(200);
-        assert_eq!(lower_key(&long.to_ascii_uppercase()), long);
+        assert_eq!(lower_key(&long.to_ascii_uppercase()).0, long);
         let mut c = Context::new();
         c.insert(
             "AWS:SourceVPCE",
@@ -1116,6 +1154,84 @@ mod tests {
         assert!(c.get("team:name").is_some());
         let keys: Vec<&str> = c.iter().map(|(k, _)| k).collect();
         assert_eq!(keys, ["aws:sourcevpce", "team:name"]);
+    }
+
+    /// The index of global keys answers as the catalog's `match` did: each key in any case gives its lowercase
+    /// text, the hash of that text and its checked type; a key that shares a global key's length, first and last
+    /// eight bytes (so its hash) but not its middle is not one, nor are keys a byte off.
+    #[test]
+    fn json6_one_lookup_gives_a_global_keys_text_hash_and_type() {
+        let mixed = |s: &str| -> String {
+            s.chars()
+                .enumerate()
+                .map(|(i, c)| {
+                    if i % 2 == 0 {
+                        c.to_ascii_uppercase()
+                    } else {
+                        c
+                    }
+                })
+                .collect()
+        };
+        for g in crate::keys::GLOBAL_KEYS {
+            for written in [
+                g.name.to_string(),
+                g.lower.to_string(),
+                g.lower.to_ascii_uppercase(),
+                mixed(g.lower),
+            ] {
+                let (lower, hash, ty) = lower_key(&written);
+                assert!(
+                    matches!(lower, Cow::Borrowed(l) if l == g.lower),
+                    "{written}"
+                );
+                assert_eq!(hash, text_hash(g.lower.as_bytes()), "{written}");
+                assert_eq!(ty, known_key_type(g.lower), "{written}");
+                assert_eq!(ty.is_some(), g.checked, "{written}");
+            }
+            if g.lower.len() > 16 {
+                // The same length, first and last eight bytes: the same hash, another key.
+                let mut middle = g.lower.as_bytes().to_vec();
+                middle[8] = if middle[8] == b'x' { b'y' } else { b'x' };
+                let other = String::from_utf8(middle).unwrap();
+                assert_eq!(text_hash(other.as_bytes()), text_hash(g.lower.as_bytes()));
+                let (lower, hash, ty) = lower_key(&other);
+                assert!(matches!(lower, Cow::Owned(_)), "{other}");
+                assert_eq!((hash, ty), (text_hash(other.as_bytes()), None), "{other}");
+            }
+        }
+        for other in [
+            "aws:SourceIp ",
+            "aws:SourceI",
+            "aws_sourceip",
+            "aws:sourceıp",
+            "",
+            "s3:prefix",
+            "aws:PrincipalTag/x",
+        ] {
+            let (lower, hash, ty) = lower_key(other);
+            assert!(matches!(lower, Cow::Owned(_)), "{other}");
+            assert_eq!(lower, other.to_ascii_lowercase());
+            assert_eq!(
+                (hash, ty),
+                (text_hash(other.to_ascii_lowercase().as_bytes()), None),
+                "{other}"
+            );
+        }
+        // An IP key's address is the one its check parsed.
+        let mut c = Context::new();
+        c.insert("AWS:SOURCEIP", ContextValue::One("203.0.113.7".into()))
+            .unwrap();
+        assert_eq!(c.entries[0].ip, "203.0.113.7".parse().ok());
+        c.insert(
+            "aws:vpcsourceip",
+            ContextValue::One("::ffff:10.0.0.1".into()),
+        )
+        .unwrap();
+        assert_eq!(c.entries[1].ip, "10.0.0.1".parse().ok());
+        c.insert("aws:SourceVpc", ContextValue::One("vpc-1".into()))
+            .unwrap();
+        assert!(c.entries.iter().filter(|e| e.ip.is_some()).count() == 2);
     }
 
     /// `extend` keeps the keys sorted and the last value of a repeated key (in any case), like inserts one by one,

@@ -142,16 +142,6 @@ macro_rules! catalog {
             checked_match!(lower; []; $($mark $lower $ty,)*)
         }
 
-        /// The catalog's own lowercase text of the global key `lower` (already lowercase): a context entry of a
-        /// documented key names it by this `&'static str` instead of a copy.
-        #[inline]
-        pub(crate) fn global_lower(lower: &str) -> Option<&'static str> {
-            match lower {
-                $($lower => Some($lower),)*
-                _ => None,
-            }
-        }
-
         /// Every key [`checked_key_type`] knows (lowercase), with its check.
         pub(crate) const CHECKED_KEYS: &[(&str, IngestType)] = checked_list!([]; $($mark $lower $ty,)*);
     };

@@ -13,17 +13,18 @@ pub const RESOURCE: &str = "(resource)";
 /// name of ASCII letters, digits, `-` and `_` (no wildcard, no space, nothing else).
 #[inline]
 pub fn action_ok(action: &str) -> bool {
-    let Some((service, name)) = action.split_once(':') else {
-        return false;
-    };
-    !service.is_empty()
-        && !name.is_empty()
-        && service
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    // One pass over the bytes: where the first colon is, and whether every byte is allowed on its side of it.
+    let b = action.as_bytes();
+    let mut colon = 0;
+    for (i, &c) in b.iter().enumerate() {
+        match c {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' => {}
+            b'_' if colon > 0 => {}
+            b':' if colon == 0 && i > 0 => colon = i,
+            _ => return false,
+        }
+    }
+    colon > 0 && colon + 1 < b.len()
 }
 
 /// Whether `resource` is `*` or an ARN: `arn:` (lowercase, as AWS writes it) and at least five colons in all
@@ -69,6 +70,56 @@ mod tests {
         ] {
             assert!(!action_ok(bad), "{bad:?}");
         }
+    }
+
+    /// The one-pass `action_ok` says what the definition says (split at the first colon; a non-empty service of
+    /// ASCII letters, digits and `-`; a non-empty name of those and `_`), on every text of up to five characters
+    /// over the bytes that matter.
+    #[test]
+    fn json6_action_ok_is_its_definition() {
+        fn definition(action: &str) -> bool {
+            let Some((service, name)) = action.split_once(':') else {
+                return false;
+            };
+            !service.is_empty()
+                && !name.is_empty()
+                && service
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        }
+        let alphabet = ["a", "Z", "0", "-", "_", ":", "*", " ", "\u{e9}", "/"];
+        let mut texts = vec![String::new()];
+        let mut agreed = 0;
+        for _ in 0..5 {
+            let mut longer = Vec::new();
+            for t in &texts {
+                for c in alphabet {
+                    longer.push(format!("{t}{c}"));
+                }
+            }
+            for t in &longer {
+                assert_eq!(super::action_ok(t), definition(t), "{t:?}");
+                agreed += usize::from(definition(t));
+            }
+            texts = longer;
+        }
+        assert!(agreed > 1000, "{agreed}");
+        // Every character up to U+00FF on each side of the colon, and as either end.
+        for c in (0u8..=255).map(char::from) {
+            for t in [
+                format!("s{c}:n"),
+                format!("s:n{c}"),
+                format!("{c}s:n"),
+                format!("s:{c}"),
+                format!("{c}:n"),
+            ] {
+                assert_eq!(super::action_ok(&t), definition(&t), "{t:?}");
+            }
+        }
+        assert!(super::action_ok("sagemaker:CreatePresignedDomainUrl"));
     }
 
     /// `resource_ok` on a few telling inputs.

@@ -375,12 +375,15 @@ impl Case {
                 cursor: std::cell::RefCell::new(Cursor::new(text)),
                 listed: Some(std::cell::RefCell::new(Vec::new())),
             };
-            let id = root.get("id").and_then(|n| match n.value {
-                Value::String(s) => Some(s.to_string()),
-                Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            });
-            r.case(&root).map_err(|e| (id, e))
+            // The id is read again for an error only: a case that parses owns its own copy.
+            r.case(&root).map_err(|e| {
+                let id = root.get("id").and_then(|n| match n.value {
+                    Value::String(s) => Some(s.to_string()),
+                    Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                });
+                (id, e)
+            })
         })
     }
 }
@@ -462,13 +465,16 @@ fn kind_of(at: PolicyRef) -> crate::policy::PolicyKind {
 /// `sts:AssumeRole*` names, the key policy of a KMS key, or else a resource-based policy.
 pub fn resource_kind_of(req: &Request) -> ResourceKind {
     let (service, name) = req.action.split_once(':').unwrap_or((&req.action, ""));
-    let role = crate::policy::arn::split(&req.resource)
-        .is_some_and(|f| f[2] == "iam" && f[5].starts_with("role/"));
+    // The resource's ARN is split only for an `sts:AssumeRole*` action (the rest need not read it).
+    let role = || {
+        crate::policy::arn::split(&req.resource)
+            .is_some_and(|f| f[2] == "iam" && f[5].starts_with("role/"))
+    };
     if service.eq_ignore_ascii_case("sts")
         && name
             .get(..10)
             .is_some_and(|p| p.eq_ignore_ascii_case("assumerole"))
-        && role
+        && role()
     {
         ResourceKind::Trust
     } else if service.eq_ignore_ascii_case("kms") {
@@ -734,10 +740,49 @@ impl Reader<'_> {
         Ok(members)
     }
 
+    /// The members of the object `node` (at `path`) named by `fields`, each in its name's place: one pass over
+    /// the members, which `placed::fields` checks (the first member that is unknown or repeated is the error, the
+    /// same one: it is made by `placed::fields` itself).
+    fn fields<'n, 'a, const N: usize>(
+        &self,
+        node: &'n Node<'a>,
+        path: &str,
+        fields: &[&str; N],
+    ) -> Result<[Option<&'n Node<'a>>; N], CaseError> {
+        let members = placed::object(self.text, node, path)?;
+        let mut out = [None; N];
+        for m in members {
+            match fields
+                .iter()
+                .position(|f| *f == m.key)
+                .and_then(|k| out.get_mut(k))
+            {
+                Some(slot @ None) => *slot = Some(&m.value),
+                // Unknown or repeated: the check names the first such member.
+                _ => placed::fields(self.text, members, path, fields)?,
+            }
+        }
+        Ok(out)
+    }
+
     fn case(&mut self, root: &Node<'_>) -> Result<Case, CaseError> {
-        let members = self.object(root, "$", &CASE_FIELDS)?;
-        let get = |k: &str| members.iter().find(|m| m.key == k).map(|m| &m.value);
-        let Some(req) = get("request") else {
+        let [
+            id,
+            identity_policies,
+            resource_policy,
+            permissions_boundary,
+            session_policies,
+            scps,
+            rcps,
+            endpoint_policy,
+            endpoint_kind,
+            request,
+            expect,
+            _description,
+            _semantics,
+            _tags,
+        ] = self.fields(root, "$", &CASE_FIELDS)?;
+        let Some(req) = request else {
             return Err(self.err(
                 root.span.start as usize,
                 "$.request",
@@ -754,15 +799,15 @@ impl Reader<'_> {
             n?.as_array()?.get(i)
         }
         let node_of = |at: PolicyRef| match at {
-            PolicyRef::Identity(i) => nth(get("identity_policies"), i),
-            PolicyRef::Resource => get("resource_policy"),
-            PolicyRef::Boundary => get("permissions_boundary"),
-            PolicyRef::Session(i) => nth(get("session_policies"), i),
-            PolicyRef::Scp(l, j) => nth(nth(get("scps"), l), j),
-            PolicyRef::Rcp(l, j) => nth(nth(get("rcps"), l), j),
-            PolicyRef::Endpoint => get("endpoint_policy"),
+            PolicyRef::Identity(i) => nth(identity_policies, i),
+            PolicyRef::Resource => resource_policy,
+            PolicyRef::Boundary => permissions_boundary,
+            PolicyRef::Session(i) => nth(session_policies, i),
+            PolicyRef::Scp(l, j) => nth(nth(scps, l), j),
+            PolicyRef::Rcp(l, j) => nth(nth(rcps, l), j),
+            PolicyRef::Endpoint => endpoint_policy,
         };
-        if let Some(n) = get("endpoint_kind") {
+        if let Some(n) = endpoint_kind {
             b = b.endpoint_kind(match self.string(n, "$.endpoint_kind")?.as_str() {
                 "interface" => EndpointKind::Interface,
                 "gateway" => EndpointKind::Gateway,
@@ -775,29 +820,29 @@ impl Reader<'_> {
                 }
             });
         }
-        if let Some(n) = get("identity_policies") {
+        if let Some(n) = identity_policies {
             for (i, p) in self.array(n, "$.identity_policies")?.iter().enumerate() {
                 let at = PolicyRef::Identity(i);
                 b = b.identity(self.policy(p, at, kind_of(at))?);
             }
         }
-        if let Some(n) = get("resource_policy") {
+        if let Some(n) = resource_policy {
             let at = PolicyRef::Resource;
             let kind = resource_kind.policy_kind();
             b = b.resource_as(self.policy(n, at, kind)?, resource_kind);
         }
-        if let Some(n) = get("permissions_boundary") {
+        if let Some(n) = permissions_boundary {
             let at = PolicyRef::Boundary;
             b = b.boundary(self.policy(n, at, kind_of(at))?);
         }
-        if let Some(n) = get("session_policies") {
+        if let Some(n) = session_policies {
             for (i, p) in self.array(n, "$.session_policies")?.iter().enumerate() {
                 let at = PolicyRef::Session(i);
                 b = b.session(self.policy(p, at, kind_of(at))?);
             }
         }
-        for (field, rcp) in [("scps", false), ("rcps", true)] {
-            if let Some(n) = get(field) {
+        for (field, levels, rcp) in [("scps", scps, false), ("rcps", rcps, true)] {
+            if let Some(n) = levels {
                 for (l, level) in self.array(n, &format!("$.{field}"))?.iter().enumerate() {
                     let path = format!("$.{field}[{l}]");
                     let mut out = Vec::new();
@@ -817,7 +862,7 @@ impl Reader<'_> {
                 }
             }
         }
-        if let Some(n) = get("endpoint_policy") {
+        if let Some(n) = endpoint_policy {
             let at = PolicyRef::Endpoint;
             b = b.endpoint(self.policy(n, at, kind_of(at))?);
         }
@@ -845,11 +890,11 @@ impl Reader<'_> {
                 }
             }
         })?;
-        let expect = match get("expect") {
+        let expect = match expect {
             Some(e) => Some(self.expect(e)?),
             None => None,
         };
-        let id = get("id").and_then(|n| match &n.value {
+        let id = id.and_then(|n| match &n.value {
             Value::String(s) => Some(s.to_string()),
             Value::Number(n) => Some((*n).to_string()),
             _ => None,
@@ -984,32 +1029,32 @@ impl Reader<'_> {
     }
 
     fn request(&self, node: &Node<'_>) -> Result<Request, CaseError> {
-        let members = self.object(node, "$.request", &REQUEST_FIELDS)?;
-        let get = |k: &str| members.iter().find(|m| m.key == k).map(|m| &m.value);
+        let [principal, action, resource, resource_account, context] =
+            self.fields(node, "$.request", &REQUEST_FIELDS)?;
         let mut req = Request {
             action: self.shaped(
                 node,
-                get("action"),
+                action,
                 "action",
                 crate::shape::action_ok,
                 "must be `service:ActionName` (ASCII letters, digits, `-` and `_`, no wildcard, no space)",
             )?,
             resource: self.shaped(
                 node,
-                get("resource"),
+                resource,
                 "resource",
                 crate::shape::resource_ok,
                 "must be `*` or an ARN (`arn:partition:service:region:account:resource`)",
             )?,
             ..Request::default()
         };
-        if let Some(n) = get("principal") {
+        if let Some(n) = principal {
             req.principal = Some(self.string(n, "$.request.principal")?);
         }
-        if let Some(n) = get("resource_account") {
+        if let Some(n) = resource_account {
             req.resource_account = Some(self.string(n, "$.request.resource_account")?);
         }
-        if let Some(n) = get("context") {
+        if let Some(n) = context {
             req.context = self.context(n)?;
         }
         Ok(req)
@@ -1190,6 +1235,88 @@ mod tests {
     /// A policy `lint` warns about (an unknown global key), as text.
     const WARNED: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*",
 "Condition":{"StringEquals":{"aws:SourceVpcID":"vpc-0abc"}}}]}"#;
+
+    /// A case's and its request's fields read in one pass give the errors `placed::fields` gives for the whole
+    /// object (the first member unknown or repeated, at its key), and the same case otherwise: every arrangement of
+    /// a few members, one of them unknown or repeated or neither, at each place.
+    #[test]
+    fn json6_fields_read_in_one_pass_err_as_the_check_does() {
+        let limits = Limits::default();
+        let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+        let request = r#"{"principal":"arn:aws:iam::111122223333:role/R","action":"s3:GetObject","resource":"*"}"#;
+        let case_members = [
+            r#""id":"c""#.to_string(),
+            format!(r#""identity_policies":[{policy}]"#),
+            format!(r#""request":{request}"#),
+            format!(
+                r#""endpoint_policy":{}"#,
+                policy.replace(r#""Action""#, r#""Principal":"*","Action""#)
+            ),
+        ];
+        let request_members = [
+            r#""action":"s3:GetObject""#,
+            r#""resource":"*""#,
+            r#""principal":"p""#,
+            r#""context":{"aws:SourceVpc":"vpc-1"}"#,
+        ];
+        let mut checked = 0;
+        for extra in [None, Some(r#""unknown":1"#), Some("twice")] {
+            for at in 0..=case_members.len() {
+                // The case's members, with the extra one (unknown, or a repeat of the member before) at `at`.
+                let mut members: Vec<String> = case_members.to_vec();
+                if let Some(x) = extra {
+                    let x = if x == "twice" {
+                        members[at.saturating_sub(1).min(members.len() - 1)].clone()
+                    } else {
+                        x.to_string()
+                    };
+                    members.insert(at, x);
+                }
+                let text = format!("{{{}}}", members.join(","));
+                let arena = crate::parse::json::Arena::new();
+                let root = crate::parse::json::parse(&text, &arena, &limits).unwrap();
+                let expected =
+                    placed::fields(&text, root.as_object().unwrap(), "$", &CASE_FIELDS).err();
+                match (Case::parse(&text, &limits), expected) {
+                    (Err((_, e)), Some(x)) => assert_eq!(e, x, "{text}"),
+                    (Ok(c), None) => assert_eq!(c.id.as_deref(), Some("c"), "{text}"),
+                    (got, x) => panic!("{text}: {:?} against {x:?}", got.err()),
+                }
+                // The same with the request's members.
+                let mut members: Vec<String> =
+                    request_members.iter().map(|m| m.to_string()).collect();
+                if let Some(x) = extra {
+                    let x = if x == "twice" {
+                        members[at.saturating_sub(1).min(members.len() - 1)].clone()
+                    } else {
+                        x.to_string()
+                    };
+                    members.insert(at, x);
+                }
+                let req = format!("{{{}}}", members.join(","));
+                let text = format!(r#"{{"request":{req}}}"#);
+                let root = crate::parse::json::parse(&text, &arena, &limits).unwrap();
+                let node = root.get("request").unwrap();
+                let expected = placed::fields(
+                    &text,
+                    node.as_object().unwrap(),
+                    "$.request",
+                    &REQUEST_FIELDS,
+                )
+                .err();
+                match (Case::parse(&text, &limits), expected) {
+                    (Err((_, e)), Some(x)) => assert_eq!(e, x, "{text}"),
+                    (Ok(c), None) => {
+                        assert_eq!(c.request.principal.as_deref(), Some("p"), "{text}");
+                        assert!(c.request.context.get("aws:sourcevpc").is_some(), "{text}");
+                    }
+                    (got, x) => panic!("{text}: {:?} against {x:?}", got.err()),
+                }
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 15);
+    }
 
     fn forget() {
         SEEN.with(|s| *s.borrow_mut() = seen::Seen::default());

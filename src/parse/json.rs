@@ -19,8 +19,7 @@ use bumpalo::Bump;
 use bumpalo::collections::Vec as BVec;
 use nom::branch::alt;
 use nom::bytes::complete::{tag, take_while_m_n};
-use nom::character::complete::{char, digit1, one_of};
-use nom::combinator::{opt, recognize, value};
+use nom::combinator::value;
 use nom::error::{ErrorKind, ParseError};
 use nom::sequence::preceded;
 use nom::{IResult, Parser};
@@ -224,9 +223,9 @@ pub fn parse<'a>(text: &'a str, arena: &'a Arena, limits: &Limits) -> Result<Nod
         });
     }
     let err = match document(text, &arena.0, limits.max_depth) {
-        Ok(("", node)) => return Ok(node),
-        Ok((rest, _)) => PErr::new(
-            rest,
+        Ok((end, node)) if end >= text.len() => return Ok(node),
+        Ok((end, _)) => PErr::new(
+            from(text, end),
             "trailing characters after the JSON value".to_owned(),
             Some("a document holds exactly one JSON value".to_owned()),
         ),
@@ -304,21 +303,6 @@ fn fail(at: &str, message: String, help: Option<&str>) -> nom::Err<PErr> {
     nom::Err::Failure(PErr::new(at, message, help.map(str::to_owned)))
 }
 
-/// Like `cut`, but the failure says what was expected at the position and what was found there.
-fn committed<'a, O, P>(mut parser: P, what: &'static str) -> impl FnMut(&'a str) -> PResult<'a, O>
-where
-    P: Parser<&'a str, Output = O, Error = PErr>,
-{
-    move |i: &'a str| match parser.parse(i) {
-        Err(nom::Err::Error(_)) => Err(fail(
-            i,
-            format!("expected {what}, found {}", found(i)),
-            hint(i),
-        )),
-        other => other,
-    }
-}
-
 const A_VALUE: &str = "a value (a string, number, object, array, `true`, `false` or `null`)";
 
 const ESCAPES: &str = r#"\" \\ \/ \b \f \n \r \t \uXXXX"#;
@@ -390,11 +374,10 @@ fn hint(at: &str) -> Option<&'static str> {
 // ---------------------------------------------------------------------------------------------------------------
 // The grammar
 
-/// Skips JSON whitespace: space, tab, line feed and carriage return only (RFC 8259 §2).
-#[inline]
-fn ws(i: &str) -> &str {
-    let b = i.as_bytes();
-    let mut n = 0;
+/// Skips JSON whitespace from byte `n` of `b`: space, tab, line feed and carriage return only (RFC 8259 §2).
+/// Returns the index of the first other byte, or the length.
+#[inline(always)]
+fn ws(b: &[u8], mut n: usize) -> usize {
     while let Some(b' ' | b'\t' | b'\n' | b'\r') = b.get(n) {
         n += 1;
         // Indentation of pretty-printed documents: eight spaces at a time.
@@ -402,14 +385,27 @@ fn ws(i: &str) -> &str {
             n += 8;
         }
     }
-    // INVARIANT: `n` is the index of an ASCII byte or the length, so a char boundary.
-    i.get(n..).unwrap_or("")
+    n
 }
 
 /// `i` without its first byte, which the caller has seen is ASCII.
 #[inline]
 fn skip1(i: &str) -> &str {
     i.get(1..).unwrap_or("")
+}
+
+/// `text[from..to]`, where both are char boundaries (the caller's INVARIANT). Two one-sided slices, each checking one
+/// boundary, stay inline where `get(from..to)` was a call.
+#[inline(always)]
+fn slice(text: &str, from: usize, to: usize) -> &str {
+    text.get(..to).and_then(|t| t.get(from..)).unwrap_or("")
+}
+
+/// The text from byte `at` on, for an error or a nom parser there. Every position the parser stops at is an ASCII
+/// byte's or the end, so a char boundary.
+#[inline]
+fn from(text: &str, at: usize) -> &str {
+    text.get(at..).unwrap_or("")
 }
 
 /// An open array or object: where it starts in the text, and where its finished children start in the
@@ -428,27 +424,40 @@ enum Frame<'a> {
     },
 }
 
-/// One JSON value with the whitespace around it; the caller checks that nothing follows.
+/// The parser's result: a value and the byte index after it, or a failure.
+type Scan<T> = Result<(usize, T), nom::Err<PErr>>;
+
+/// One JSON value with the whitespace around it; returns the byte index after them, and the caller checks that
+/// nothing follows.
 ///
 /// Arrays and objects are parsed with an explicit stack rather than by recursion, so that the depth limit is the
-/// only bound on nesting and no input can exhaust the call stack.
-fn document<'a>(text: &'a str, arena: &'a Bump, max_depth: usize) -> PResult<'a, Node<'a>> {
-    let len = text.len();
-    let at = |rest: &str| len.saturating_sub(rest.len());
+/// only bound on nesting and no input can exhaust the call stack. The structure is read byte by byte at indices
+/// into the text (every token that ends a step is ASCII, so each index is a char boundary); a string is sliced from
+/// the text once, at its end.
+fn document<'a>(text: &'a str, arena: &'a Bump, max_depth: usize) -> Scan<Node<'a>> {
+    let b = text.as_bytes();
     // Scratch in the arena too, with room for a typical policy up front so that it rarely grows (a vector that
     // grows leaves its old block in the arena: at most as much again, freed with the tree).
     let mut stack: BVec<'a, Frame<'a>> = BVec::with_capacity_in(8, arena);
     let mut nodes: BVec<'a, Node<'a>> = BVec::with_capacity_in(16, arena);
     let mut members: BVec<'a, Member<'a>> = BVec::with_capacity_in(14, arena);
-    let mut i = ws(text);
+    let mut pos = ws(b, 0);
     'value: loop {
-        // INVARIANT: `i` starts where a value should, after any whitespace.
-        let start = at(i);
-        let mut node = match i.as_bytes().first() {
+        // INVARIANT: `pos` is where a value should start, after any whitespace.
+        let start = pos;
+        let mut node = match b.get(pos) {
+            Some(b'"') => {
+                let (end, s) = string(text, arena, pos)?;
+                pos = end;
+                Node {
+                    span: Span::new(start, end),
+                    value: Value::String(s),
+                }
+            }
             Some(&open @ (b'[' | b'{')) => {
                 if stack.len() >= max_depth {
                     return Err(fail(
-                        i,
+                        from(text, pos),
                         format!(
                             "`{}` nests arrays and objects {} deep, more than the limit of {max_depth}",
                             char::from(open),
@@ -457,12 +466,12 @@ fn document<'a>(text: &'a str, arena: &'a Bump, max_depth: usize) -> PResult<'a,
                         None,
                     ));
                 }
-                let inner = ws(skip1(i));
+                let inner = ws(b, pos + 1);
                 if open == b'[' {
-                    if let Some(rest) = inner.strip_prefix(']') {
-                        i = rest;
+                    if b.get(inner) == Some(&b']') {
+                        pos = inner + 1;
                         Node {
-                            span: Span::new(start, at(rest)),
+                            span: Span::new(start, pos),
                             value: Value::Array(&[]),
                         }
                     } else {
@@ -470,52 +479,68 @@ fn document<'a>(text: &'a str, arena: &'a Bump, max_depth: usize) -> PResult<'a,
                             start,
                             first: nodes.len(),
                         });
-                        i = inner;
+                        pos = inner;
                         continue 'value;
                     }
-                } else if let Some(rest) = inner.strip_prefix('}') {
-                    i = rest;
+                } else if b.get(inner) == Some(&b'}') {
+                    pos = inner + 1;
                     Node {
-                        span: Span::new(start, at(rest)),
+                        span: Span::new(start, pos),
                         value: Value::Object(&[]),
                     }
                 } else {
-                    let (rest, (key, key_span)) =
-                        member_key(len, arena, inner, "a string key or `}` after `{`")?;
+                    let (after, (key, key_span)) =
+                        member_key(text, arena, inner, "a string key or `}` after `{`")?;
                     stack.push(Frame::Object {
                         start,
                         first: members.len(),
                         key,
                         key_span,
                     });
-                    i = rest;
+                    pos = after;
                     continue 'value;
                 }
             }
-            _ => {
-                let (rest, value) = scalar(arena, i)?;
-                i = rest;
+            Some(b'-' | b'0'..=b'9') => {
+                let end = number(text, pos)?;
+                pos = end;
                 Node {
-                    span: Span::new(start, at(rest)),
+                    span: Span::new(start, end),
+                    value: Value::Number(slice(text, start, end)),
+                }
+            }
+            _ => {
+                let i = from(text, pos);
+                let (rest, value) = literal(i).map_err(|_| {
+                    fail(
+                        i,
+                        format!("expected {A_VALUE}, found {}", found(i)),
+                        hint(i),
+                    )
+                })?;
+                // A literal is ASCII: the index after it is the text's length less what is left.
+                pos = text.len().saturating_sub(rest.len());
+                Node {
+                    span: Span::new(start, pos),
                     value,
                 }
             }
         };
         // `node` is complete: give it to the innermost open container, closing containers as they end.
         loop {
-            i = ws(i);
+            pos = ws(b, pos);
             let Some(frame) = stack.last_mut() else {
-                return Ok((i, node));
+                return Ok((pos, node));
             };
             match frame {
                 Frame::Array { start, first } => {
                     nodes.push(node);
-                    match i.as_bytes().first() {
+                    match b.get(pos) {
                         Some(b',') => {
-                            i = ws(skip1(i));
-                            if i.starts_with(']') {
+                            pos = ws(b, pos + 1);
+                            if b.get(pos) == Some(&b']') {
                                 return Err(fail(
-                                    i,
+                                    from(text, pos),
                                     "expected a value after `,`, found `]`".to_owned(),
                                     Some("JSON does not allow a trailing comma"),
                                 ));
@@ -525,18 +550,19 @@ fn document<'a>(text: &'a str, arena: &'a Bump, max_depth: usize) -> PResult<'a,
                         Some(b']') => {
                             let (start, first) = (*start, *first);
                             stack.pop();
-                            i = skip1(i);
+                            pos += 1;
                             // INVARIANT: `first <= nodes.len()`: outer containers' children sit below `first`
                             // and are not touched while this one is open. `min` keeps it panic-free regardless.
                             let first = first.min(nodes.len());
                             let items = arena.alloc_slice_copy(nodes.get(first..).unwrap_or(&[]));
                             nodes.truncate(first);
                             node = Node {
-                                span: Span::new(start, at(i)),
+                                span: Span::new(start, pos),
                                 value: Value::Array(items),
                             };
                         }
                         _ => {
+                            let i = from(text, pos);
                             return Err(fail(
                                 i,
                                 format!(
@@ -559,29 +585,30 @@ fn document<'a>(text: &'a str, arena: &'a Bump, max_depth: usize) -> PResult<'a,
                         key_span: *key_span,
                         value: node,
                     });
-                    match i.as_bytes().first() {
+                    match b.get(pos) {
                         Some(b',') => {
-                            let (rest, (k, ks)) =
-                                member_key(len, arena, ws(skip1(i)), "a string key after `,`")?;
+                            let (after, (k, ks)) =
+                                member_key(text, arena, ws(b, pos + 1), "a string key after `,`")?;
                             *key = k;
                             *key_span = ks;
-                            i = rest;
+                            pos = after;
                             continue 'value;
                         }
                         Some(b'}') => {
                             let (start, first) = (*start, *first);
                             stack.pop();
-                            i = skip1(i);
+                            pos += 1;
                             // INVARIANT: as for arrays, `first <= members.len()`.
                             let first = first.min(members.len());
                             let items = arena.alloc_slice_copy(members.get(first..).unwrap_or(&[]));
                             members.truncate(first);
                             node = Node {
-                                span: Span::new(start, at(i)),
+                                span: Span::new(start, pos),
                                 value: Value::Object(items),
                             };
                         }
                         _ => {
+                            let i = from(text, pos);
                             return Err(fail(
                                 i,
                                 format!(
@@ -598,15 +625,18 @@ fn document<'a>(text: &'a str, arena: &'a Bump, max_depth: usize) -> PResult<'a,
     }
 }
 
-/// An object key, the `:` after it and the whitespace after that; `expected` describes the key for errors.
+/// An object key at byte `at`, the `:` after it and the whitespace after that; `expected` describes the key for
+/// errors.
 #[inline(always)]
 fn member_key<'a>(
-    text_len: usize,
+    text: &'a str,
     arena: &'a Bump,
-    i: &'a str,
+    at: usize,
     expected: &str,
-) -> PResult<'a, (&'a str, Span)> {
-    if !i.starts_with('"') {
+) -> Scan<(&'a str, Span)> {
+    let b = text.as_bytes();
+    if b.get(at) != Some(&b'"') {
+        let i = from(text, at);
         let help = match i.chars().next() {
             Some('}') => Some("JSON does not allow a trailing comma"),
             Some(c) if c.is_alphanumeric() || c == '_' => {
@@ -620,35 +650,18 @@ fn member_key<'a>(
             help,
         ));
     }
-    let (rest, key) = string(arena, i)?;
-    let key_span = Span::new(
-        text_len.saturating_sub(i.len()),
-        text_len.saturating_sub(rest.len()),
-    );
-    let rest = ws(rest);
-    let Some(rest) = rest.strip_prefix(':') else {
+    let (end, key) = string(text, arena, at)?;
+    let key_span = Span::new(at, end);
+    let colon = ws(b, end);
+    if b.get(colon) != Some(&b':') {
+        let rest = from(text, colon);
         return Err(fail(
             rest,
             format!("expected `:` after an object key, found {}", found(rest)),
             None,
         ));
-    };
-    Ok((ws(rest), (key, key_span)))
-}
-
-/// A string, number or literal.
-fn scalar<'a>(arena: &'a Bump, i: &'a str) -> PResult<'a, Value<'a>> {
-    match i.as_bytes().first() {
-        Some(b'"') => string(arena, i).map(|(rest, s)| (rest, Value::String(s))),
-        Some(b'-' | b'0'..=b'9') => number.map(Value::Number).parse(i),
-        _ => literal(i).map_err(|_| {
-            fail(
-                i,
-                format!("expected {A_VALUE}, found {}", found(i)),
-                hint(i),
-            )
-        }),
     }
+    Ok((ws(b, colon + 1), (key, key_span)))
 }
 
 /// `true`, `false` or `null`.
@@ -661,61 +674,86 @@ fn literal(i: &str) -> PResult<'_, Value<'_>> {
     .parse(i)
 }
 
-/// A number (RFC 8259 §6), returned as written: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
-fn number(i: &str) -> PResult<'_, &str> {
-    recognize((
-        opt(char('-')),
-        committed(integer, "a digit after `-`"),
-        opt(preceded(
-            char('.'),
-            committed(digit1, "a digit after the decimal point"),
-        )),
-        opt((
-            one_of("eE"),
-            opt(one_of("+-")),
-            committed(digit1, "a digit in the exponent"),
-        )),
-    ))
-    .parse(i)
+/// The index after the run of ASCII digits at byte `at` of `b`.
+#[inline(always)]
+fn digits(b: &[u8], mut at: usize) -> usize {
+    while let Some(b'0'..=b'9') = b.get(at) {
+        at += 1;
+    }
+    at
 }
 
-/// The integer part of a number: `0`, or digits not starting with `0`.
-fn integer(i: &str) -> PResult<'_, &str> {
-    match i.as_bytes() {
-        [b'0', b'0'..=b'9', ..] => {
+/// A number (RFC 8259 §6) from byte `start` (a `-` or a digit): `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]?
+/// [0-9]+)?`. Returns the index after it; the caller slices it as written.
+fn number(text: &str, start: usize) -> Result<usize, nom::Err<PErr>> {
+    let b = text.as_bytes();
+    let mut at = start;
+    if b.get(at) == Some(&b'-') {
+        at += 1;
+    }
+    // A digit the grammar requires at `at`, else the error that names it.
+    let need = |at: usize, what: &str| {
+        let i = from(text, at);
+        fail(i, format!("expected {what}, found {}", found(i)), hint(i))
+    };
+    at = match b.get(at) {
+        Some(b'0') if matches!(b.get(at + 1), Some(b'0'..=b'9')) => {
+            let i = from(text, at);
             let n = i
                 .bytes()
                 .position(|b| !matches!(b, b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-'))
                 .unwrap_or(i.len());
-            Err(fail(
+            return Err(fail(
                 i,
                 format!(
                     "leading zero in number `{}`",
                     i.get(..n.min(24)).unwrap_or(i)
                 ),
                 Some("JSON numbers cannot have leading zeros"),
-            ))
+            ));
         }
-        [b'0', ..] => tag("0").parse(i),
-        _ => digit1(i),
+        Some(b'0') => at + 1,
+        Some(b'1'..=b'9') => digits(b, at + 1),
+        _ => return Err(need(at, "a digit after `-`")),
+    };
+    if b.get(at) == Some(&b'.') {
+        at += 1;
+        if !matches!(b.get(at), Some(b'0'..=b'9')) {
+            return Err(need(at, "a digit after the decimal point"));
+        }
+        at = digits(b, at);
     }
+    if let Some(b'e' | b'E') = b.get(at) {
+        at += 1;
+        if let Some(b'+' | b'-') = b.get(at) {
+            at += 1;
+        }
+        if !matches!(b.get(at), Some(b'0'..=b'9')) {
+            return Err(need(at, "a digit in the exponent"));
+        }
+        at = digits(b, at);
+    }
+    Ok(at)
 }
 
-/// A string from its opening quote (RFC 8259 §7); borrowed from the text when it has no escapes, else unescaped
-/// into the arena. Inlined: called for every key and string value, and the call cost about a third of it.
+/// A string from its opening quote at byte `at` (RFC 8259 §7); borrowed from the text when it has no escapes,
+/// else unescaped into the arena. Inlined: called for every key and string value, and the call cost about a third
+/// of it.
 #[inline(always)]
-fn string<'a>(arena: &'a Bump, i: &'a str) -> PResult<'a, &'a str> {
-    let Some(body) = i.strip_prefix('"') else {
-        return Err(nom::Err::Error(PErr::from_char(i, '"')));
-    };
-    let (plain, rest) = split_plain(body);
-    match rest.as_bytes().first() {
-        Some(b'"') => Ok((skip1(rest), plain)),
+fn string<'a>(text: &'a str, arena: &'a Bump, at: usize) -> Scan<&'a str> {
+    let b = text.as_bytes();
+    let body = at + 1;
+    let end = body + plain_len(b.get(body..).unwrap_or_default());
+    match b.get(end) {
+        // INVARIANT: `body` follows a quote and `end` is at one: both char boundaries.
+        Some(b'"') => Ok((end + 1, slice(text, body, end))),
         Some(b'\\') => {
-            escaped_string(i, plain, rest).map(|(rest, s)| (rest, &*arena.alloc_str(&s)))
+            let plain = text.get(body..end).unwrap_or("");
+            let (rest, s) = escaped_string(from(text, at), plain, from(text, end))?;
+            Ok((text.len().saturating_sub(rest.len()), &*arena.alloc_str(&s)))
         }
-        Some(_) => Err(control_char(rest)),
-        None => Err(unterminated(i)),
+        Some(_) => Err(control_char(from(text, end))),
+        None => Err(unterminated(from(text, at))),
     }
 }
 
@@ -754,8 +792,11 @@ fn split_plain(s: &str) -> (&str, &str) {
 ///
 /// Strings are most of a policy, so this looks at eight bytes at a time (SWAR). For a word `v`, the high bit of
 /// byte k of `(v - ONES * n) & !v & HIGHS` is set when byte k is below `n` (for `n <= 0x80`), and no byte below the
-/// first such byte has it set (no borrow reaches it), so the lowest set bit is exact. Bytes of multi-byte UTF-8
-/// characters are all >= 0x80 and never match.
+/// first such byte has it set (no borrow reaches it), so the lowest set bit is exact. Two such tests find the three
+/// kinds of byte: with bit 1 of every byte flipped, a byte is below 0x21 exactly when it was below 0x20 or was `"`
+/// (0x22 becomes 0x20; 0x20, 0x21 and 0x23 become 0x22, 0x23 and 0x21; bytes from 0x24 stay at or above it); `\` is
+/// the byte that XORs to zero. The lowest bit of either test is exact, so that of both is. Bytes of multi-byte
+/// UTF-8 characters are all >= 0x80 and never match.
 #[inline]
 fn plain_len(b: &[u8]) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
@@ -763,11 +804,10 @@ fn plain_len(b: &[u8]) -> usize {
     #[inline]
     fn first_special(word: [u8; 8]) -> Option<usize> {
         let x = u64::from_le_bytes(word);
-        let quote = x ^ (ONES * u64::from(b'"'));
+        let quote_or_control = x ^ (ONES * 0x02);
         let backslash = x ^ (ONES * u64::from(b'\\'));
-        let found = ((quote.wrapping_sub(ONES) & !quote)
-            | (backslash.wrapping_sub(ONES) & !backslash)
-            | (x.wrapping_sub(ONES * 0x20) & !x))
+        let found = ((quote_or_control.wrapping_sub(ONES * 0x21) & !quote_or_control)
+            | (backslash.wrapping_sub(ONES) & !backslash))
             & HIGHS;
         // Little-endian: the first byte is the lowest.
         (found != 0).then(|| found.trailing_zeros() as usize / 8)
@@ -1124,6 +1164,134 @@ mod tests {
 
     fn err(text: &str) -> JsonError {
         parse(text, &limits()).expect_err(text)
+    }
+
+    /// The number grammar as nom's combinators wrote it before the byte scanner: the reference
+    /// `json6_the_number_scanner_is_the_nom_grammar` compares the scanner with.
+    fn nom_number(i: &str) -> PResult<'_, &str> {
+        use nom::character::complete::{char, digit1, one_of};
+        use nom::combinator::{opt, recognize};
+        fn committed<'a, O, P>(
+            mut parser: P,
+            what: &'static str,
+        ) -> impl FnMut(&'a str) -> PResult<'a, O>
+        where
+            P: Parser<&'a str, Output = O, Error = PErr>,
+        {
+            move |i: &'a str| match parser.parse(i) {
+                Err(nom::Err::Error(_)) => Err(fail(
+                    i,
+                    format!("expected {what}, found {}", found(i)),
+                    hint(i),
+                )),
+                other => other,
+            }
+        }
+        fn integer(i: &str) -> PResult<'_, &str> {
+            match i.as_bytes() {
+                [b'0', b'0'..=b'9', ..] => {
+                    let n = i
+                        .bytes()
+                        .position(|b| !matches!(b, b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-'))
+                        .unwrap_or(i.len());
+                    Err(fail(
+                        i,
+                        format!("leading zero in number `{}`", &i[..n.min(24)]),
+                        Some("JSON numbers cannot have leading zeros"),
+                    ))
+                }
+                [b'0', ..] => tag("0").parse(i),
+                _ => digit1(i),
+            }
+        }
+        recognize((
+            opt(char('-')),
+            committed(integer, "a digit after `-`"),
+            opt(preceded(
+                char('.'),
+                committed(digit1, "a digit after the decimal point"),
+            )),
+            opt((
+                one_of("eE"),
+                opt(one_of("+-")),
+                committed(digit1, "a digit in the exponent"),
+            )),
+        ))
+        .parse(i)
+    }
+
+    /// `plain_len` finds the first `"`, `\\` or control byte, whatever the bytes around it: each byte value at
+    /// each place of a run of up to 20 bytes of every other value (some of them high, as in UTF-8), and none.
+    #[test]
+    fn json6_plain_len_finds_the_first_special_byte() {
+        let naive = |b: &[u8]| {
+            b.iter()
+                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+                .unwrap_or(b.len())
+        };
+        for len in 0..20usize {
+            for fill in 0x20..=0xffu8 {
+                if fill == b'"' || fill == b'\\' {
+                    continue;
+                }
+                let mut b = vec![fill; len];
+                assert_eq!(plain_len(&b), len);
+                for at in 0..len {
+                    for c in 0..=0xffu8 {
+                        b[at] = c;
+                        // A special byte after the first, too: the lowest must win.
+                        if at + 1 < len {
+                            b[len - 1] = b'"';
+                        }
+                        assert_eq!(plain_len(&b), naive(&b), "{b:?}");
+                        b[len - 1] = fill;
+                        b[at] = fill;
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn json6_the_number_scanner_is_the_nom_grammar() {
+        // Every text of up to six characters over the bytes a number is made of (and two that end one), after a
+        // `-` or a digit as the scanner is called: the same end, or the same error (offset, message, help).
+        let alphabet = ['-', '0', '1', '9', '.', 'e', 'E', '+', 'x', ' '];
+        let mut texts = vec![String::new()];
+        let mut checked = 0;
+        for _ in 0..6 {
+            let mut longer = Vec::new();
+            for t in &texts {
+                for c in alphabet {
+                    longer.push(format!("{t}{c}"));
+                }
+            }
+            for text in &longer {
+                if !matches!(text.as_bytes()[0], b'-' | b'0'..=b'9') {
+                    continue;
+                }
+                let ours = number(text, 0).map_err(|e| match e {
+                    nom::Err::Error(e) | nom::Err::Failure(e) => {
+                        let e = e.into_json_error(text);
+                        (e.offset, e.message, e.help)
+                    }
+                    nom::Err::Incomplete(_) => unreachable!(),
+                });
+                let theirs = nom_number(text)
+                    .map(|(rest, _)| text.len() - rest.len())
+                    .map_err(|e| match e {
+                        nom::Err::Error(e) | nom::Err::Failure(e) => {
+                            let e = e.into_json_error(text);
+                            (e.offset, e.message, e.help)
+                        }
+                        nom::Err::Incomplete(_) => unreachable!(),
+                    });
+                assert_eq!(ours, theirs, "{text:?}");
+                checked += 1;
+            }
+            texts = longer;
+        }
+        assert!(checked > 300_000, "{checked}");
     }
 
     /// Asserts the offset and message of the error for `text`.
