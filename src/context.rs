@@ -248,7 +248,7 @@ pub(crate) struct Entry {
     /// Lowercase: a global key of the catalog (`crate::keys::GLOBAL_KEYS`) borrows the catalog's text, any other
     /// key owns its copy, so that the usual request's keys cost no allocation.
     pub key: Cow<'static, str>,
-    /// [`text_hash`] of `key`: a decision finds a key by comparing hashes before any text, and a set's key table
+    /// `text_hash` of `key`: a decision finds a key by comparing hashes before any text, and a set's key table
     /// by this hash.
     pub hash: u64,
     pub value: ContextValue,
@@ -293,40 +293,52 @@ impl GlobalIndex {
         index
     }
 
-    /// The catalog's lowercase text and checked type of `key` (`text` is its [`KeyText`]), if it is a global key
-    /// in some ASCII case.
+    /// The place in the catalog (`crate::keys::GLOBAL_KEYS`, the order `keys` was built in), lowercase text and
+    /// checked type of `key` (`text` is its [`KeyText`]), if it is a global key in some ASCII case.
     #[inline]
-    fn find(&self, key: &KeyText<'_>) -> Option<(&'static str, Option<KeyType>)> {
+    fn find(&self, key: &KeyText<'_>) -> Option<(usize, &'static str, Option<KeyType>)> {
         for k in 0..GLOBAL_SLOTS {
             let at = (key.hash() as usize).wrapping_add(k) % GLOBAL_SLOTS;
-            let place = usize::from(*self.slots.get(at)?);
-            let (folded, lower, ty) = self.keys.get(place.checked_sub(1)?)?;
+            let place = usize::from(*self.slots.get(at)?).checked_sub(1)?;
+            let (folded, lower, ty) = self.keys.get(place)?;
             if folded.is(key, lower.as_bytes()) {
-                return Some((lower, *ty));
+                return Some((place, lower, *ty));
             }
         }
         None
     }
 }
 
+/// Where `key` (any ASCII case) stands in the catalog of global keys (`crate::keys::GLOBAL_KEYS`), and the
+/// `text_hash` of its lowercase text; `None` for a key outside the catalog. The one lookup of a key by its text:
+/// a context entry and a compiled condition both find their key here.
+#[inline]
+pub(crate) fn global_place(key: &str) -> (Option<usize>, u64) {
+    let text = KeyText::of(key.as_bytes());
+    (
+        GLOBAL_INDEX.find(&text).map(|(place, ..)| place),
+        text.hash(),
+    )
+}
+
 /// The index of the catalog's global keys, made on first use.
 static GLOBAL_INDEX: std::sync::LazyLock<GlobalIndex> =
     std::sync::LazyLock::new(GlobalIndex::build);
 
-/// `key` lowercased (ASCII), with its hash ([`text_hash`] of the lowercase text) and its type when its values are
+/// `key` lowercased (ASCII), with its hash (`text_hash` of the lowercase text) and its type when its values are
 /// checked at ingest ([`known_key_type`]): a global key of the catalog borrows the catalog's `&'static str` (no
 /// allocation), any other key is an owned copy (and no key outside the catalog is checked).
 fn lower_key(key: &str) -> (Cow<'static, str>, u64, Option<KeyType>) {
     let text = KeyText::of(key.as_bytes());
     match GLOBAL_INDEX.find(&text) {
-        Some((lower, ty)) => (Cow::Borrowed(lower), text.hash(), ty),
+        Some((_, lower, ty)) => (Cow::Borrowed(lower), text.hash(), ty),
         None => (Cow::Owned(key.to_ascii_lowercase()), text.hash(), None),
     }
 }
 
 /// The hash of a context key that [`KeyText`] and [`Folded`] use, the same in any ASCII case: of its length and
-/// first and last eight bytes.
-#[inline]
+/// first and last eight bytes (tests: the code reads it from a [`KeyText`], which computes it once).
+#[cfg(test)]
 pub(crate) fn text_hash(key: &[u8]) -> u64 {
     KeyText::of(key).hash
 }
@@ -681,7 +693,7 @@ impl Context {
             .and_then(|i| self.entries.get(i))
     }
 
-    /// The entry of an already-lowercase key whose [`text_hash`] is `hash`: a scan of hashes for the few keys a
+    /// The entry of an already-lowercase key whose `text_hash` is `hash`: a scan of hashes for the few keys a
     /// request usually has, the binary search otherwise.
     #[inline]
     pub(crate) fn entry_hashed(&self, lower: &str, hash: u64) -> Option<&Entry> {

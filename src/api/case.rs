@@ -1259,20 +1259,27 @@ mod tests {
             r#""principal":"p""#,
             r#""context":{"aws:SourceVpc":"vpc-1"}"#,
         ];
+        // `members` joined by commas, with `extra` (a member, or "twice": a repeat of the one before) at `at`.
+        let with_extra = |members: &[&str], extra: Option<&str>, at: usize| {
+            let mut members: Vec<String> = members.iter().map(|m| m.to_string()).collect();
+            if let Some(x) = extra {
+                let x = if x == "twice" {
+                    members[at.saturating_sub(1).min(members.len() - 1)].clone()
+                } else {
+                    x.to_string()
+                };
+                members.insert(at, x);
+            }
+            members.join(",")
+        };
         let mut checked = 0;
         for extra in [None, Some(r#""unknown":1"#), Some("twice")] {
             for at in 0..=case_members.len() {
                 // The case's members, with the extra one (unknown, or a repeat of the member before) at `at`.
-                let mut members: Vec<String> = case_members.to_vec();
-                if let Some(x) = extra {
-                    let x = if x == "twice" {
-                        members[at.saturating_sub(1).min(members.len() - 1)].clone()
-                    } else {
-                        x.to_string()
-                    };
-                    members.insert(at, x);
-                }
-                let text = format!("{{{}}}", members.join(","));
+                let text = format!(
+                    "{{{}}}",
+                    with_extra(&case_members.each_ref().map(String::as_str), extra, at)
+                );
                 let arena = crate::parse::json::Arena::new();
                 let root = crate::parse::json::parse(&text, &arena, &limits).unwrap();
                 let expected =
@@ -1283,17 +1290,7 @@ mod tests {
                     (got, x) => panic!("{text}: {:?} against {x:?}", got.err()),
                 }
                 // The same with the request's members.
-                let mut members: Vec<String> =
-                    request_members.iter().map(|m| m.to_string()).collect();
-                if let Some(x) = extra {
-                    let x = if x == "twice" {
-                        members[at.saturating_sub(1).min(members.len() - 1)].clone()
-                    } else {
-                        x.to_string()
-                    };
-                    members.insert(at, x);
-                }
-                let req = format!("{{{}}}", members.join(","));
+                let req = format!("{{{}}}", with_extra(&request_members, extra, at));
                 let text = format!(r#"{{"request":{req}}}"#);
                 let root = crate::parse::json::parse(&text, &arena, &limits).unwrap();
                 let node = root.get("request").unwrap();

@@ -314,56 +314,17 @@ fn kind_name(at: PolicyRef) -> &'static str {
 }
 
 /// A condition's key lowercased (ASCII), shared, and its `text_hash`: for a global key of the catalog
-/// (`crate::keys::GLOBAL_KEYS`), this thread's copy of its lowercase text (a count, no allocation: nearly every
-/// condition of a real policy names one); for any other key, a copy of its own.
+/// (`crate::keys::GLOBAL_KEYS`, found by `crate::context::global_place`), this thread's copy of its lowercase text
+/// (a count, no allocation: nearly every condition of a real policy names one); for any other key, a copy of its
+/// own. One copy per thread, so that no two threads count references to one key.
 fn condition_key(text: &str) -> (Arc<str>, u64) {
     thread_local! {
-        static GLOBAL: KnownKeys = KnownKeys::new();
+        static SHARED: Vec<Arc<str>> =
+            crate::keys::GLOBAL_KEYS.iter().map(|k| Arc::from(k.lower)).collect();
     }
-    let known = GLOBAL.with(|g| g.get(text));
-    known.unwrap_or_else(|| {
-        let key = lowercase_shared(text);
-        let hash = crate::context::text_hash(key.as_bytes());
-        (key, hash)
-    })
-}
-
-/// The catalog's global keys, lowercase and shared, each with its `text_hash`, found by a hash that ignores ASCII
-/// case (`crate::bytes::key_hash`): one per thread, so that no two threads count references to one key.
-struct KnownKeys {
-    buckets: Box<[u32]>,
-    keys: Vec<(u64, Arc<str>, u64)>,
-}
-
-impl KnownKeys {
-    fn new() -> KnownKeys {
-        let keys: Vec<(u64, Arc<str>, u64)> = crate::keys::GLOBAL_KEYS
-            .iter()
-            .map(|k| {
-                let lower = k.lower.as_bytes();
-                (
-                    crate::bytes::key_hash(lower),
-                    Arc::from(k.lower),
-                    crate::context::text_hash(lower),
-                )
-            })
-            .collect();
-        // The catalog's keys never collide past the probe limit; should they, every key is copied as before.
-        let buckets = crate::ir::buckets(keys.iter().map(|k| k.0), keys.len()).unwrap_or_default();
-        KnownKeys { buckets, keys }
-    }
-
-    /// `text`'s shared lowercase key and its hash, when it is a global key of the catalog in any ASCII case.
-    #[inline]
-    fn get(&self, text: &str) -> Option<(Arc<str>, u64)> {
-        let hash = crate::bytes::key_hash(text.as_bytes());
-        let i = crate::ir::probe(&self.buckets, hash, |i| {
-            self.keys.get(i).is_some_and(|(h, k, _)| {
-                *h == hash && crate::bytes::eq_ignore_ascii_case(k.as_bytes(), text.as_bytes())
-            })
-        })?;
-        self.keys.get(i).map(|(_, k, h)| (Arc::clone(k), *h))
-    }
+    let (place, hash) = crate::context::global_place(text);
+    let known = place.and_then(|p| SHARED.with(|keys| keys.get(p).cloned()));
+    (known.unwrap_or_else(|| lowercase_shared(text)), hash)
 }
 
 /// `text` lowercased (ASCII), in one shared allocation: a condition's key, which the sets that use the policy
