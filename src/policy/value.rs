@@ -355,29 +355,25 @@ impl<T: num_like::Addr> Ranges<T> {
 
     #[inline]
     fn contains(&self, x: T) -> bool {
-        // The ranges that may hold `x` are those starting at or before it: every range starting in an earlier
-        // bucket, then those of `x`'s bucket up to `x`. The candidate is the last of them.
-        let (lo, hi) = if self.index.is_empty() {
+        // The ranges that may hold `x` are those starting at or before it; the candidate is the last of them.
+        let before = if self.index.is_empty() {
             // No index, no starts: the few ranges are bisected by their starts in place.
-            let before = self.ranges.partition_point(|&(s, _)| s <= x);
-            return before
-                .checked_sub(1)
-                .and_then(|i| self.ranges.get(i))
-                .is_some_and(|&(_, end)| x <= end);
+            self.ranges.partition_point(|&(s, _)| s <= x)
         } else {
+            // Every range starting in an earlier bucket, then those of `x`'s bucket up to `x`.
             let b = x.top(self.shift);
-            match self.index.get(b..b + 2) {
-                Some(&[lo, hi]) => (lo as usize, hi as usize),
-                _ => return false, // unreachable: `b` < 2^bits
-            }
+            let Some(&[lo, hi]) = self.index.get(b..b + 2) else {
+                return false; // unreachable: `b` < 2^bits
+            };
+            let (lo, hi) = (lo as usize, hi as usize);
+            // `partition_point` bisects with a conditional move, not a branch, for `u32` (for `u128` LLVM emits a
+            // branch; the bucket keeps the IPv6 bisection short all the same).
+            lo + self
+                .starts
+                .get(lo..hi)
+                .map_or(0, |bucket| bucket.partition_point(|&s| s <= x))
         };
-        // `partition_point` bisects with a conditional move, not a branch, for `u32` (for `u128` LLVM emits a
-        // branch; the bucket keeps the IPv6 bisection short all the same).
-        let before = self
-            .starts
-            .get(lo..hi)
-            .map_or(0, |bucket| bucket.partition_point(|&s| s <= x));
-        (lo + before)
+        before
             .checked_sub(1)
             .and_then(|i| self.ranges.get(i))
             .is_some_and(|&(_, end)| x <= end)
