@@ -33,6 +33,7 @@ pub mod ffi {
 #[cfg(feature = "internals")]
 #[doc(hidden)]
 pub mod internals;
+mod ip;
 mod ir;
 pub mod keys;
 pub mod limits;

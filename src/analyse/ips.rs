@@ -7,7 +7,7 @@ use super::{count_decision, count_work};
 use crate::compile::{CValues, PolicySet};
 use crate::context::{ContextValue, Request, Scalar};
 use crate::decide::{Decision, Reason};
-use ipnet::{IpNet, Ipv4Net, Ipv4Subnets, Ipv6Net, Ipv6Subnets};
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// One class of addresses that all decide the same way.
@@ -240,9 +240,10 @@ fn walk(
         let (decision, reasons) = match memo.get(&membership).filter(|_| memo_ok) {
             Some(known) => known.clone(),
             None => {
-                let _ = req
-                    .context
-                    .insert(lower, ContextValue::One(Scalar::String(ip.to_string())));
+                let _ = req.context.insert(
+                    lower,
+                    ContextValue::One(Scalar::String(crate::ip::addr_text(ip))),
+                );
                 count_decision();
                 count_work(sets.len() as u64);
                 let out = set.decide_with_reasons(req);
@@ -316,12 +317,8 @@ impl Piece {
 
     pub(super) fn cidrs(&self) -> Vec<IpNet> {
         match *self {
-            Piece::V4(a, b) => Ipv4Subnets::new(a.into(), b.into(), 0)
-                .map(IpNet::V4)
-                .collect(),
-            Piece::V6(a, b) => Ipv6Subnets::new(a.into(), b.into(), 0)
-                .map(IpNet::V6)
-                .collect(),
+            Piece::V4(a, b) => crate::ip::cover(a.into(), b.into(), false),
+            Piece::V6(a, b) => crate::ip::cover(a, b, true),
         }
     }
 }

@@ -653,9 +653,10 @@ fn cut_always() -> bool {
 const UNDECIDED: usize = usize::MAX;
 
 fn put(req: &mut Request, key: &str, a: IpAddr) {
-    let _ = req
-        .context
-        .insert(key, ContextValue::One(Scalar::String(a.to_string())));
+    let _ = req.context.insert(
+        key,
+        ContextValue::One(Scalar::String(crate::ip::addr_text(a))),
+    );
 }
 
 #[cfg(test)]

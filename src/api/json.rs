@@ -182,7 +182,7 @@ impl Out {
 
     fn nets(&mut self, name: &str, v: &[IpNet]) {
         self.key(name);
-        let v: Vec<String> = v.iter().map(IpNet::to_string).collect();
+        let v: Vec<String> = v.iter().map(crate::ip::net_text).collect();
         self.strs(&v);
     }
 

@@ -24,9 +24,9 @@ pub(crate) fn overlaps(a: &IpNet, b: &IpNet) -> bool {
 /// ```
 pub fn show_net(net: &IpNet) -> String {
     if net.prefix_len() == net.max_prefix_len() {
-        net.addr().to_string()
+        crate::ip::addr_text(net.addr())
     } else {
-        net.to_string()
+        crate::ip::net_text(net)
     }
 }
 

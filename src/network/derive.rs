@@ -115,9 +115,10 @@ impl DerivedStep {
         let mut r = self.request.clone();
         if let Some((key, _)) = self.varying() {
             // An address always satisfies the IP type check.
-            let _ = r
-                .context
-                .insert(key, ContextValue::One(Scalar::String(ip.to_string())));
+            let _ = r.context.insert(
+                key,
+                ContextValue::One(Scalar::String(crate::ip::addr_text(ip))),
+            );
         }
         r
     }
@@ -171,7 +172,7 @@ fn endpoint_ips(e: &Endpoint) -> String {
     if e.ips.is_empty() {
         String::new()
     } else {
-        let ips: Vec<String> = e.ips.iter().map(ToString::to_string).collect();
+        let ips: Vec<String> = e.ips.iter().map(|&a| crate::ip::addr_text(a)).collect();
         format!(" ({})", ips.join(", "))
     }
 }
@@ -272,7 +273,7 @@ fn client_step(net: &Network, step: StepKind, role: EndpointRole) -> DerivedStep
                 let resolver = net.vpc.as_ref().map(|v| {
                     v.inbound_resolver
                         .iter()
-                        .map(ToString::to_string)
+                        .map(|&a| crate::ip::addr_text(a))
                         .collect::<Vec<_>>()
                         .join(", ")
                 });
@@ -444,7 +445,10 @@ fn vpc_step(net: &Network) -> DerivedStep {
                     path.push(format!(
                         "a service in {vpc_id} calls CreatePresignedDomainUrl on {host}; its address is not given (`create.source_ip`), so every private IPv4 address (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16) is decided"
                     ));
-                    VPC_SPACE.iter().filter_map(|s| s.parse().ok()).collect()
+                    VPC_SPACE
+                        .iter()
+                        .filter_map(|s| crate::policy::value::parse_cidr(s).ok())
+                        .collect()
                 }
             };
             if e.private_dns {

@@ -181,13 +181,10 @@ pub(crate) fn parse_cidr_as_written(s: &str) -> Result<IpNet, IpError> {
     Ok(net)
 }
 
-/// Parse one IP address strictly (std's parser already refuses leading zeros, octal/hex forms, zone ids and
-/// whitespace).
+/// Parse one IP address strictly: what std's parser accepts (no leading zeros, octal/hex forms, zone ids or
+/// whitespace), read by the crate's own code (`crate::ip`).
 pub fn parse_ip(s: &str) -> Option<IpAddr> {
-    if let Some(a) = parse_dotted_quad(s.as_bytes()) {
-        return Some(IpAddr::V4(a));
-    }
-    s.parse::<IpAddr>().ok()
+    crate::ip::parse_addr(s)
 }
 
 /// An IP address of a request (a context value), as AWS sees it: an IPv4-mapped IPv6 address
@@ -197,47 +194,6 @@ pub fn parse_ip(s: &str) -> Option<IpAddr> {
 #[inline]
 pub fn parse_request_ip(s: &str) -> Option<IpAddr> {
     parse_ip(s).map(|a| a.to_canonical())
-}
-
-/// The common case of [`parse_ip`], by hand: four decimal octets without leading zeros. `None` sends the text
-/// to std's parser.
-// INVARIANT: accepts only text that std's parser accepts, with the same address.
-fn parse_dotted_quad(b: &[u8]) -> Option<std::net::Ipv4Addr> {
-    if !(7..=15).contains(&b.len()) {
-        return None;
-    }
-    // A function, not a closure: in WebAssembly at `opt-level = "z"` the closure stayed a call per digit.
-    #[cfg_attr(target_arch = "wasm32", inline(always))]
-    fn digit(b: &[u8], at: usize) -> Option<u8> {
-        b.get(at).map(|c| c.wrapping_sub(b'0')).filter(|&d| d < 10)
-    }
-    let mut octets = [0u8; 4];
-    let mut at = 0;
-    for (i, o) in octets.iter_mut().enumerate() {
-        if i > 0 {
-            if b.get(at) != Some(&b'.') {
-                return None;
-            }
-            at += 1;
-        }
-        // One to three digits, no leading zero, at most 255.
-        let first = digit(b, at)?;
-        let mut v = u32::from(first);
-        at += 1;
-        if let Some(d) = digit(b, at) {
-            if first == 0 {
-                return None;
-            }
-            v = v * 10 + u32::from(d);
-            at += 1;
-            if let Some(d) = digit(b, at) {
-                v = v * 10 + u32::from(d);
-                at += 1;
-            }
-        }
-        *o = u8::try_from(v).ok()?;
-    }
-    (at == b.len()).then(|| octets.into())
 }
 
 /// Blocks that never appear as a public source address (`aws:SourceIp`, docs/SEMANTICS.md §7.4): RFC 1918, shared
@@ -263,7 +219,7 @@ pub fn private_blocks() -> impl Iterator<Item = IpNet> {
         .get_or_init(|| {
             PRIVATE_RANGES
                 .iter()
-                .filter_map(|s| s.parse().ok())
+                .filter_map(|s| parse_cidr(s).ok())
                 .collect()
         })
         .iter()
@@ -477,24 +433,20 @@ impl CidrSet {
 
 impl fmt::Display for CidrSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let v4 = self
+            .v4
+            .ranges
+            .iter()
+            .map(|&(lo, hi)| (u128::from(lo), u128::from(hi), false));
+        let v6 = self.v6.ranges.iter().map(|&(lo, hi)| (lo, hi, true));
         let mut first = true;
-        for &(lo, hi) in &self.v4.ranges {
-            let nets = ipnet::Ipv4Subnets::new(lo.into(), hi.into(), 0);
-            for n in nets {
+        for (lo, hi, v6) in v4.chain(v6) {
+            for n in crate::ip::cover(lo, hi, v6) {
                 if !first {
                     f.write_str(", ")?;
                 }
                 first = false;
-                write!(f, "{n}")?;
-            }
-        }
-        for &(lo, hi) in &self.v6.ranges {
-            for n in ipnet::Ipv6Subnets::new(lo.into(), hi.into(), 0) {
-                if !first {
-                    f.write_str(", ")?;
-                }
-                first = false;
-                write!(f, "{n}")?;
+                write!(f, "{}", crate::ip::Net(n))?;
             }
         }
         Ok(())
@@ -789,8 +741,6 @@ mod tests {
                 > 10_000
         );
         for t in texts {
-            let std = t.parse::<std::net::Ipv4Addr>().ok();
-            assert_eq!(parse_dotted_quad(t.as_bytes()), std, "{t}");
             assert_eq!(parse_ip(&t), t.parse::<IpAddr>().ok(), "{t}");
         }
     }

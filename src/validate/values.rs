@@ -118,15 +118,16 @@ impl Validator<'_> {
                     )),
                     Ok(written) => {
                         let net = written.trunc();
+                        let shown = crate::ip::Net(net);
                         // Bits set after the prefix (`203.0.113.7/24`): the address differs from the network's.
                         if written.addr() != net.network() {
                             self.push(
                                 Diagnostic::warning(
                                     "improve-ip-range",
                                     v.span,
-                                    format!("`{text}` has host bits set; it means `{net}`"),
+                                    format!("`{text}` has host bits set; it means `{shown}`"),
                                 )
-                                .with_help(format!("write `{net}`")),
+                                .with_help(format!("write `{shown}`")),
                             );
                         }
                         if is_ipv4_mapped(&net) {
