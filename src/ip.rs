@@ -240,6 +240,54 @@ fn write_groups(w: &mut dyn Write, groups: &[u16]) -> fmt::Result {
     Ok(())
 }
 
+/// Whether `net` is IPv6, and its first and last addresses as numbers (an IPv4 block's below 2^32): ipnet's
+/// `network()` and `broadcast()`.
+pub(crate) fn bounds(net: &IpNet) -> (bool, u128, u128) {
+    let (v6, addr, bits) = match net {
+        IpNet::V4(n) => (false, u128::from(u32::from(n.addr())), 32),
+        IpNet::V6(n) => (true, u128::from(n.addr()), 128),
+    };
+    // The host bits: the low `bits - prefix_len` bits (none for a single address: the shift is then 128).
+    let host = u128::MAX
+        .checked_shr(128 - bits + u32::from(net.prefix_len()))
+        .unwrap_or(0);
+    (v6, addr & !host, addr | host)
+}
+
+/// The address of a family from its number.
+fn addr_of(v6: bool, a: u128) -> IpAddr {
+    if v6 {
+        IpAddr::V6(a.into())
+    } else {
+        IpAddr::V4(Ipv4Addr::from(a as u32))
+    }
+}
+
+/// The first address of `net`: ipnet's `network()`.
+pub(crate) fn first(net: &IpNet) -> IpAddr {
+    let (v6, lo, _) = bounds(net);
+    addr_of(v6, lo)
+}
+
+/// `net` with the bits after its prefix cleared: ipnet's `trunc()`.
+pub(crate) fn trunc(net: &IpNet) -> IpNet {
+    IpNet::new(first(net), net.prefix_len()).unwrap_or(*net)
+}
+
+/// Whether every address of `inner` is in `outer` (never across families): ipnet's `contains`.
+pub(crate) fn contains(outer: &IpNet, inner: &IpNet) -> bool {
+    let (f, lo, hi) = bounds(outer);
+    let (g, l, h) = bounds(inner);
+    f == g && lo <= l && h <= hi
+}
+
+/// Whether two blocks share an address (for blocks: one contains the other).
+pub(crate) fn overlaps(a: &IpNet, b: &IpNet) -> bool {
+    let (f, lo, hi) = bounds(a);
+    let (g, l, h) = bounds(b);
+    f == g && lo <= h && l <= hi
+}
+
 /// The fewest CIDR blocks covering the inclusive range `lo..=hi` of one family (`v6` false: IPv4, the values
 /// below 2^32), in order: each the largest block that starts at the first address not yet covered and ends by `hi`.
 pub(crate) fn cover(lo: u128, hi: u128, v6: bool) -> Vec<IpNet> {
@@ -256,12 +304,7 @@ pub(crate) fn cover(lo: u128, hi: u128, v6: bool) -> Vec<IpNet> {
         };
         let k = at.trailing_zeros().min(bits).min(fits);
         let prefix = (bits - k) as u8;
-        let addr = if v6 {
-            IpAddr::V6(at.into())
-        } else {
-            IpAddr::V4(Ipv4Addr::from(at as u32))
-        };
-        if let Ok(n) = IpNet::new(addr, prefix) {
+        if let Ok(n) = IpNet::new(addr_of(v6, at), prefix) {
             out.push(n);
         }
         match at.checked_add(1u128.checked_shl(k).unwrap_or(0)) {
@@ -414,6 +457,26 @@ mod tests {
             .collect()
     }
 
+    /// A block of either family with any prefix and host bits set or not.
+    fn net() -> impl Strategy<Value = IpNet> {
+        (addr(), 0u8..=128, any::<bool>()).prop_map(|(a, len, clear)| {
+            let max = if a.is_ipv4() { 32 } else { 128 };
+            let n = IpNet::new(a, len % (max + 1)).unwrap();
+            if clear { n.trunc() } else { n }
+        })
+    }
+
+    /// A block inside, around or beside `net`, or of the other family: pairs that relate in every way.
+    fn near(n: IpNet) -> impl Strategy<Value = IpNet> {
+        (0u8..=128, any::<bool>(), net()).prop_map(move |(len, up, other)| {
+            if up {
+                IpNet::new(n.addr(), len % (n.max_prefix_len() + 1)).unwrap()
+            } else {
+                other
+            }
+        })
+    }
+
     /// IPv6 addresses with long zero runs and mapped forms as likely as any other.
     fn v6() -> impl Strategy<Value = Ipv6Addr> {
         prop_oneof![
@@ -469,6 +532,20 @@ mod tests {
             let s = String::from_utf8(text).unwrap();
             let (std, own) = both(&s);
             prop_assert_eq!(own, std, "`{}`", s);
+        }
+
+        #[test]
+        fn addr_block_arithmetic_agrees_with_ipnet((a, b) in net().prop_flat_map(|a| (Just(a), near(a)))) {
+            let (v6, lo, hi) = bounds(&a);
+            prop_assert_eq!(v6, a.addr().is_ipv6());
+            prop_assert_eq!(addr_of(v6, lo), a.network());
+            prop_assert_eq!(addr_of(v6, hi), a.broadcast());
+            prop_assert_eq!(first(&a), a.network());
+            prop_assert_eq!(trunc(&a), a.trunc());
+            prop_assert_eq!(contains(&a, &b), a.contains(&b));
+            prop_assert_eq!(contains(&b, &a), b.contains(&a));
+            let theirs = a.contains(&b.network()) || b.contains(&a.network());
+            prop_assert_eq!(overlaps(&a, &b), theirs);
         }
 
         #[test]

@@ -186,8 +186,14 @@ fn intervals(ranges: &[IpNet]) -> Intervals {
     let mut v6: Vec<(u128, u128)> = Vec::new();
     for r in ranges {
         match r {
-            IpNet::V4(n) => v4.push((n.network().into(), n.broadcast().into())),
-            IpNet::V6(n) => v6.push((n.network().into(), n.broadcast().into())),
+            IpNet::V4(_) => {
+                let (_, lo, hi) = crate::ip::bounds(r);
+                v4.push((lo as u32, hi as u32));
+            }
+            IpNet::V6(_) => {
+                let (_, lo, hi) = crate::ip::bounds(r);
+                v6.push((lo, hi));
+            }
         }
     }
     (merge(v4), merge(v6))

@@ -12,7 +12,7 @@ pub(crate) fn touches_private(net: &IpNet) -> bool {
 
 /// Whether two CIDR blocks share an address (for blocks: one contains the other).
 pub(crate) fn overlaps(a: &IpNet, b: &IpNet) -> bool {
-    a.contains(&b.network()) || b.contains(&a.network())
+    crate::ip::overlaps(a, b)
 }
 
 /// A block as written by people: a bare address for a single host, else the CIDR.

@@ -21,6 +21,7 @@ use crate::compile::{CCondition, CStatement, CValues, CompiledPolicy, PolicyRef,
 use crate::context::{Context, ContextValue, Request, Scalar};
 use crate::decide::{Decision, Gate, Reason, condition};
 use crate::diagnostic::Severity;
+use crate::ip::bounds;
 use crate::keys::ENDPOINT_KEYS;
 use crate::policy::operator::{BaseOperator, Qualifier};
 use crate::policy::value::parse_cidr;
@@ -941,18 +942,6 @@ struct SharedIndex {
     blocks: crate::map::Map<IpNet, Vec<usize>>,
 }
 
-/// A block's family (IPv6 or not) and first and last addresses, as numbers.
-fn bounds(net: &IpNet) -> (bool, u128, u128) {
-    match net {
-        IpNet::V4(n) => (
-            false,
-            u128::from(u32::from(n.network())),
-            u128::from(u32::from(n.broadcast())),
-        ),
-        IpNet::V6(n) => (true, u128::from(n.network()), u128::from(n.broadcast())),
-    }
-}
-
 impl SharedIndex {
     fn new(ranges: &[super::FeedRange]) -> SharedIndex {
         let mut starts: Vec<(bool, u128, usize)> = ranges
@@ -966,7 +955,7 @@ impl SharedIndex {
         crate::sort::unstable(&mut starts);
         let mut blocks: crate::map::Map<IpNet, Vec<usize>> = crate::map::Map::new();
         for (k, r) in ranges.iter().enumerate() {
-            blocks.entry(r.net.trunc()).or_default().push(k);
+            blocks.entry(crate::ip::trunc(&r.net)).or_default().push(k);
         }
         SharedIndex { starts, blocks }
     }
@@ -988,10 +977,10 @@ impl SharedIndex {
             .map(|&(_, _, k)| k)
             .collect();
         for len in 0..net.prefix_len() {
-            let Ok(up) = IpNet::new(net.network(), len) else {
+            let Ok(up) = IpNet::new(crate::ip::first(net), len) else {
                 continue;
             };
-            if let Some(ks) = self.blocks.get(&up.trunc()) {
+            if let Some(ks) = self.blocks.get(&crate::ip::trunc(&up)) {
                 out.extend(ks);
             }
         }

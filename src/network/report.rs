@@ -244,7 +244,7 @@ fn decide_step_sharing(
             let Some(first) = c.ranges.first() else {
                 continue;
             };
-            let request = d.request_at(first.network());
+            let request = d.request_at(crate::ip::first(first));
             if !explanations.iter().any(|e| e.decision == c.decision) {
                 explanations.push(step_set.explain(&request));
             }

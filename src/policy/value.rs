@@ -153,7 +153,7 @@ pub struct IpError(pub String);
 /// Parse an IP condition value: a CIDR, or a bare address (IPv4 /32, IPv6 /128). Host bits are ignored (§3.5).
 /// The spelling is strict: no leading zeros, no surrounding spaces, no zone ids.
 pub fn parse_cidr(s: &str) -> Result<IpNet, IpError> {
-    parse_cidr_as_written(s).map(|net| net.trunc())
+    parse_cidr_as_written(s).map(|net| crate::ip::trunc(&net))
 }
 
 /// [`parse_cidr`] before the bits after the prefix are cleared: the address as written, with its prefix (lint
@@ -228,7 +228,7 @@ pub fn private_blocks() -> impl Iterator<Item = IpNet> {
 
 /// Whether every address of `net` is private, so never an `aws:SourceIp`.
 pub fn is_private(net: &IpNet) -> bool {
-    private_blocks().any(|p| p.contains(net))
+    private_blocks().any(|p| crate::ip::contains(&p, net))
 }
 
 /// A set of addresses as sorted, merged, inclusive integer ranges per family.
@@ -350,13 +350,15 @@ impl FromIterator<IpNet> for CidrSet {
                     if v4.capacity() == 0 {
                         v4.reserve_exact(room(iter.size_hint()));
                     }
-                    v4.push((u32::from(n.network()), u32::from(n.broadcast())));
+                    let (_, lo, hi) = crate::ip::bounds(&IpNet::V4(n));
+                    v4.push((lo as u32, hi as u32));
                 }
                 IpNet::V6(n) => {
                     if v6.capacity() == 0 {
                         v6.reserve_exact(room(iter.size_hint()));
                     }
-                    v6.push((u128::from(n.network()), u128::from(n.broadcast())));
+                    let (_, lo, hi) = crate::ip::bounds(&IpNet::V6(n));
+                    v6.push((lo, hi));
                 }
             }
         }

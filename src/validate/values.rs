@@ -117,10 +117,10 @@ impl Validator<'_> {
                         "write for example `203.0.113.0/24` or `2001:db8::/32`".to_string(),
                     )),
                     Ok(written) => {
-                        let net = written.trunc();
+                        let net = crate::ip::trunc(&written);
                         let shown = crate::ip::Net(net);
                         // Bits set after the prefix (`203.0.113.7/24`): the address differs from the network's.
-                        if written.addr() != net.network() {
+                        if written.addr() != net.addr() {
                             self.push(
                                 Diagnostic::warning(
                                     "improve-ip-range",
