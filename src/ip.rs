@@ -18,22 +18,64 @@
 use std::fmt::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use ipnet::IpNet;
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
 /// Parse an IP address as `s.parse::<IpAddr>()` does: no leading zeros in IPv4 octets, no zone ids, no spaces.
 pub(crate) fn parse_addr(s: &str) -> Option<IpAddr> {
-    let mut c = Cursor {
-        b: s.as_bytes(),
-        at: 0,
-    };
+    let b = s.as_bytes();
     // As std: an IPv4 address that parses but leaves text over is refused, not retried as IPv6 (which would
-    // refuse it too: IPv6 text never starts with an IPv4 address).
-    if let Some(a) = c.v4() {
-        return c.done().then_some(IpAddr::V4(a));
+    // refuse it too: IPv6 text never starts with an IPv4 address). An IPv4 address is 7 to 15 bytes; the
+    // bound spares the first bounds checks.
+    if (7..=15).contains(&b.len()) {
+        if let Some((a, n)) = v4_prefix(b) {
+            return (n == b.len()).then_some(IpAddr::V4(a));
+        }
     }
-    c.at = 0;
+    let mut c = Cursor { b, at: 0 };
     let a = c.v6()?;
     c.done().then_some(IpAddr::V6(a))
+}
+
+/// An IPv4 address at the start of `b`, and how many bytes it takes: four decimal octets of one to three digits,
+/// no leading zero, at most 255. Straight-line code: most IP values are IPv4, and a request's `aws:SourceIp` is
+/// read on the decide path.
+// INVARIANT: where std reads a fourth digit of the last octet and refuses the address, this returns it with the
+// digit left over. Every caller then refuses the whole text as std does: `parse_addr` and `v6` end at the
+// address (nothing may follow it but the end of the text), so a digit after it fails them.
+// Inlined into `parse_addr` natively (the decide path reads a request's address); one copy in WebAssembly.
+#[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+fn v4_prefix(b: &[u8]) -> Option<(Ipv4Addr, usize)> {
+    // A function, not a closure: in WebAssembly at `opt-level = "z"` a closure stayed a call per digit.
+    #[cfg_attr(target_arch = "wasm32", inline(always))]
+    fn digit(b: &[u8], at: usize) -> Option<u8> {
+        b.get(at).map(|c| c.wrapping_sub(b'0')).filter(|&d| d < 10)
+    }
+    let mut octets = [0u8; 4];
+    let mut at = 0;
+    for (i, o) in octets.iter_mut().enumerate() {
+        if i > 0 {
+            if b.get(at) != Some(&b'.') {
+                return None;
+            }
+            at += 1;
+        }
+        let first = digit(b, at)?;
+        let mut v = u32::from(first);
+        at += 1;
+        if let Some(d) = digit(b, at) {
+            if first == 0 {
+                return None;
+            }
+            v = v * 10 + u32::from(d);
+            at += 1;
+            if let Some(d) = digit(b, at) {
+                v = v * 10 + u32::from(d);
+                at += 1;
+            }
+        }
+        *o = u8::try_from(v).ok()?;
+    }
+    Some((octets.into(), at))
 }
 
 /// A position in the text. Each reader leaves `at` anywhere when it fails; the caller puts it back.
@@ -53,41 +95,38 @@ impl Cursor<'_> {
         hit
     }
 
-    /// A run of digits in `radix`, read to its end (as std does, so `1234` is not an octet followed by `4`):
-    /// its value and its first byte, or `None` when it is empty or longer than `max` digits.
-    fn digits(&mut self, radix: u32, max: usize) -> Option<(u32, u8)> {
-        let start = self.at;
-        let first = *self.b.get(start)?;
-        let mut v = 0u32;
-        while let Some(d) = self
-            .b
-            .get(self.at)
-            .and_then(|&c| char::from(c).to_digit(radix))
-        {
-            self.at += 1;
-            if self.at - start > max {
-                return None;
-            }
-            v = v * radix + d;
-        }
-        (self.at > start).then_some((v, first))
+    /// The value of the hex digit at `at`, if there is one there.
+    fn hex(&self, at: usize) -> Option<u16> {
+        let c = *self.b.get(at)?;
+        let d = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            b'A'..=b'F' => c - b'A' + 10,
+            _ => return None,
+        };
+        Some(u16::from(d))
     }
 
-    /// `a.b.c.d`: decimal octets of one to three digits, no leading zero, at most 255.
-    fn v4(&mut self) -> Option<Ipv4Addr> {
-        let mut octets = [0u8; 4];
-        for (i, o) in octets.iter_mut().enumerate() {
-            if i > 0 && !self.eat(b'.') {
+    /// A group: a run of hex digits read to its end (as std does), refused when empty or longer than four.
+    fn group(&mut self) -> Option<u16> {
+        let mut v = self.hex(self.at)?;
+        let mut n = 1;
+        while let Some(d) = self.hex(self.at + n) {
+            n += 1;
+            if n > 4 {
                 return None;
             }
-            let start = self.at;
-            let (v, first) = self.digits(10, 3)?;
-            if first == b'0' && self.at - start > 1 {
-                return None;
-            }
-            *o = u8::try_from(v).ok()?;
+            v = v << 4 | d;
         }
-        Some(octets.into())
+        self.at += n;
+        Some(v)
+    }
+
+    /// `a.b.c.d` here.
+    fn v4(&mut self) -> Option<Ipv4Addr> {
+        let (a, n) = v4_prefix(self.b.get(self.at..)?)?;
+        self.at += n;
+        Some(a)
     }
 
     /// Colon-separated groups into `groups`, the first without a colon before it: how many were read, and
@@ -108,11 +147,9 @@ impl Cursor<'_> {
                 }
                 self.at = back;
             }
-            let group = (i == 0 || self.eat(b':'))
-                .then(|| self.digits(16, 4))
-                .flatten();
+            let group = (i == 0 || self.eat(b':')).then(|| self.group()).flatten();
             match (group, groups.get_mut(i)) {
-                (Some((g, _)), Some(slot)) => *slot = g as u16,
+                (Some(g), Some(slot)) => *slot = g,
                 _ => {
                     self.at = back;
                     return (i, false);
@@ -243,15 +280,21 @@ fn write_groups(w: &mut dyn Write, groups: &[u16]) -> fmt::Result {
 /// Whether `net` is IPv6, and its first and last addresses as numbers (an IPv4 block's below 2^32): ipnet's
 /// `network()` and `broadcast()`.
 pub(crate) fn bounds(net: &IpNet) -> (bool, u128, u128) {
-    let (v6, addr, bits) = match net {
-        IpNet::V4(n) => (false, u128::from(u32::from(n.addr())), 32),
-        IpNet::V6(n) => (true, u128::from(n.addr()), 128),
-    };
-    // The host bits: the low `bits - prefix_len` bits (none for a single address: the shift is then 128).
-    let host = u128::MAX
-        .checked_shr(128 - bits + u32::from(net.prefix_len()))
-        .unwrap_or(0);
-    (v6, addr & !host, addr | host)
+    // The host bits are the low `bits - prefix_len` bits (none for a single address: the shift is then `bits`).
+    match net {
+        IpNet::V4(n) => {
+            let a = u32::from(n.addr());
+            let host = u32::MAX.checked_shr(u32::from(n.prefix_len())).unwrap_or(0);
+            (false, u128::from(a & !host), u128::from(a | host))
+        }
+        IpNet::V6(n) => {
+            let a = u128::from(n.addr());
+            let host = u128::MAX
+                .checked_shr(u32::from(n.prefix_len()))
+                .unwrap_or(0);
+            (true, a & !host, a | host)
+        }
+    }
 }
 
 /// The address of a family from its number.
@@ -271,7 +314,13 @@ pub(crate) fn first(net: &IpNet) -> IpAddr {
 
 /// `net` with the bits after its prefix cleared: ipnet's `trunc()`.
 pub(crate) fn trunc(net: &IpNet) -> IpNet {
-    IpNet::new(first(net), net.prefix_len()).unwrap_or(*net)
+    let (_, lo, _) = bounds(net);
+    match *net {
+        IpNet::V4(n) => {
+            Ipv4Net::new(Ipv4Addr::from(lo as u32), n.prefix_len()).map_or(*net, IpNet::V4)
+        }
+        IpNet::V6(n) => Ipv6Net::new(lo.into(), n.prefix_len()).map_or(*net, IpNet::V6),
+    }
 }
 
 /// Whether every address of `inner` is in `outer` (never across families): ipnet's `contains`.
