@@ -144,7 +144,7 @@ impl Scalar {
     /// assert_eq!(Scalar::from_ip("2001:db8::7".parse().unwrap()).text(), "2001:db8::7");
     /// ```
     pub fn from_ip(addr: std::net::IpAddr) -> Scalar {
-        Scalar::String(crate::ip::addr_text(addr.to_canonical()))
+        Scalar::String(crate::ip::addr_text(crate::ip::canonical(addr)))
     }
 }
 

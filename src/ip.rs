@@ -235,13 +235,11 @@ fn write_decimal(w: &mut dyn Write, n: u8) -> fmt::Result {
 }
 
 fn write_v6(w: &mut dyn Write, a: Ipv6Addr) -> fmt::Result {
-    let seg = a.segments();
-    if let [0, 0, 0, 0, 0, 0xffff, hi, lo] = seg {
+    if let Some(v4) = mapped_v4(a) {
         w.write_str("::ffff:")?;
-        let [a, b] = hi.to_be_bytes();
-        let [c, d] = lo.to_be_bytes();
-        return write_v4(w, Ipv4Addr::new(a, b, c, d));
+        return write_v4(w, v4);
     }
+    let seg = a.segments();
     // The longest run of zero groups, the first of equals.
     let (mut start, mut len, mut run) = (0, 0, 0);
     for (i, &g) in seg.iter().enumerate() {
@@ -308,8 +306,21 @@ fn addr_of(v6: bool, a: u128) -> IpAddr {
 
 /// The first address of `net`: ipnet's `network()`.
 pub(crate) fn first(net: &IpNet) -> IpAddr {
-    let (v6, lo, _) = bounds(net);
-    addr_of(v6, lo)
+    trunc(net).addr()
+}
+
+/// The IPv4 address of an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`): std's `Ipv6Addr::to_ipv4_mapped`.
+pub(crate) fn mapped_v4(a: Ipv6Addr) -> Option<Ipv4Addr> {
+    let n = u128::from(a);
+    (n >> 32 == 0xffff).then_some(Ipv4Addr::from(n as u32))
+}
+
+/// An IPv4-mapped IPv6 address as its IPv4 address, any other as it is: std's `IpAddr::to_canonical`.
+pub(crate) fn canonical(a: IpAddr) -> IpAddr {
+    match a {
+        IpAddr::V6(v6) => mapped_v4(v6).map_or(a, IpAddr::V4),
+        IpAddr::V4(_) => a,
+    }
 }
 
 /// `net` with the bits after its prefix cleared: ipnet's `trunc()`.
@@ -551,6 +562,10 @@ mod tests {
             let text = addr_text(a);
             prop_assert_eq!(&text, &a.to_string());
             prop_assert_eq!(parse_addr(&text), Some(a));
+            prop_assert_eq!(canonical(a), a.to_canonical());
+            if let IpAddr::V6(v6) = a {
+                prop_assert_eq!(mapped_v4(v6), v6.to_ipv4_mapped());
+            }
         }
 
         #[test]

@@ -579,7 +579,7 @@ pub(super) fn pieces(
         |a, b, id| out.push((Piece::V4(a, b), id)),
     );
     let start = out.len();
-    let mapped = |a: u128| Ipv6Addr::from(a).to_ipv4_mapped().map(u32::from);
+    let mapped = |a: u128| crate::ip::mapped_v4(a.into()).map(u32::from);
     // A mapped address is decided in the IPv4 sweep below: deciding it here would read it as IPv4 against what
     // the IPv6 ranges say of it.
     sweep.family(

@@ -193,7 +193,7 @@ pub fn parse_ip(s: &str) -> Option<IpAddr> {
 /// (docs/SEMANTICS.md §9 row 16).
 #[inline]
 pub fn parse_request_ip(s: &str) -> Option<IpAddr> {
-    parse_ip(s).map(|a| a.to_canonical())
+    parse_ip(s).map(crate::ip::canonical)
 }
 
 /// Blocks that never appear as a public source address (`aws:SourceIp`, docs/SEMANTICS.md §7.4): RFC 1918, shared

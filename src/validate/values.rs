@@ -336,7 +336,7 @@ impl Validator<'_> {
 
 pub(super) fn is_ipv4_mapped(net: &IpNet) -> bool {
     match net.addr() {
-        IpAddr::V6(a) => a.to_ipv4_mapped().is_some() && net.prefix_len() >= 96,
+        IpAddr::V6(a) => crate::ip::mapped_v4(a).is_some() && net.prefix_len() >= 96,
         IpAddr::V4(_) => false,
     }
 }
