@@ -1076,7 +1076,10 @@ impl Reader<'_> {
         // A few keys (the usual request) are compared with the earlier ones in place, without copies.
         let small = members.len() <= 16;
         let mut seen = crate::map::Set::with_capacity(if small { 0 } else { members.len() });
-        let mut pairs = Vec::with_capacity(members.len());
+        // Each key is checked and entered as it is read; the first one the context refuses is the error only
+        // when every member reads (the member errors above come first, as when the context was built after).
+        let mut ctx = Context::with_capacity(members.len());
+        let mut refused = None;
         for (k, m) in members.iter().enumerate() {
             // The member's JSON path, for an error (made only then).
             let path = || format!("$.request.context[\"{}\"]", m.key);
@@ -1151,17 +1154,18 @@ impl Reader<'_> {
                     continue;
                 }
             }
-            pairs.push((m, value));
+            if refused.is_none() {
+                refused = ctx.push_unsorted(m.key, value).err();
+            }
         }
-        let mut ctx = Context::new();
-        ctx.extend(pairs.into_iter().map(|(m, v)| (m.key, v)))
-            .map_err(|e| {
-                // Keys are unique here, so the refused one names its member.
-                let at = members.iter().find(|m| m.key == e.key);
-                let start = at.map_or(node.span.start, |m| m.value.span.start) as usize;
-                let path = format!("$.request.context[\"{}\"]", e.key);
-                self.err(start, &path, e.to_string())
-            })?;
+        if let Some(e) = refused {
+            // Keys are unique here, so the refused one names its member.
+            let at = members.iter().find(|m| m.key == e.key);
+            let start = at.map_or(node.span.start, |m| m.value.span.start) as usize;
+            let path = format!("$.request.context[\"{}\"]", e.key);
+            return Err(self.err(start, &path, e.to_string()));
+        }
+        ctx.settle();
         Ok(ctx)
     }
 
