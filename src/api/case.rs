@@ -464,20 +464,24 @@ fn kind_of(at: PolicyRef) -> crate::policy::PolicyKind {
 /// What a case's resource policy is, by its request (docs/SEMANTICS.md §4.1): the trust policy of the role that
 /// `sts:AssumeRole*` names, the key policy of a KMS key, or else a resource-based policy.
 pub fn resource_kind_of(req: &Request) -> ResourceKind {
-    let (service, name) = req.action.split_once(':').unwrap_or((&req.action, ""));
+    // The service is the action's text before its first `:` (all of it without one), compared in place: `sts`
+    // and `kms` are three bytes, followed by the colon or nothing.
+    let a = req.action.as_bytes();
+    let service = |s: &[u8; 3]| {
+        a.get(..3).is_some_and(|p| p.eq_ignore_ascii_case(s)) && matches!(a.get(3), None | Some(b':'))
+    };
     // The resource's ARN is split only for an `sts:AssumeRole*` action (the rest need not read it).
     let role = || {
         crate::policy::arn::split(&req.resource)
             .is_some_and(|f| f[2] == "iam" && f[5].starts_with("role/"))
     };
-    if service.eq_ignore_ascii_case("sts")
-        && name
-            .get(..10)
-            .is_some_and(|p| p.eq_ignore_ascii_case("assumerole"))
+    if service(b"sts")
+        && a.get(4..14)
+            .is_some_and(|p| p.eq_ignore_ascii_case(b"assumerole"))
         && role()
     {
         ResourceKind::Trust
-    } else if service.eq_ignore_ascii_case("kms") {
+    } else if service(b"kms") {
         ResourceKind::Key
     } else {
         ResourceKind::Resource
@@ -1317,6 +1321,73 @@ mod tests {
             }
         }
         assert_eq!(checked, 15);
+    }
+
+    /// `resource_kind_of` compares the service in place; it gives what its definition gives (the service the text
+    /// before the first colon, `AssumeRole` the first ten characters after it, ignoring ASCII case) on every
+    /// action of up to five characters over the bytes that matter and on longer ones around `sts:AssumeRole`.
+    #[test]
+    fn json7_resource_kind_is_its_definition() {
+        fn definition(req: &Request) -> ResourceKind {
+            let (service, name) = req.action.split_once(':').unwrap_or((&req.action, ""));
+            let role = crate::policy::arn::split(&req.resource)
+                .is_some_and(|f| f[2] == "iam" && f[5].starts_with("role/"));
+            if service.eq_ignore_ascii_case("sts")
+                && name
+                    .get(..10)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("assumerole"))
+                && role
+            {
+                ResourceKind::Trust
+            } else if service.eq_ignore_ascii_case("kms") {
+                ResourceKind::Key
+            } else {
+                ResourceKind::Resource
+            }
+        }
+        let resources = ["arn:aws:iam::111122223333:role/R", "arn:aws:s3:::b/k", "*"];
+        let mut actions: Vec<String> = vec![String::new()];
+        let alphabet = ["s", "S", "t", "k", "m", "M", ":", "x", "é"];
+        let mut last = vec![String::new()];
+        for _ in 0..5 {
+            let next: Vec<String> = last
+                .iter()
+                .flat_map(|p| alphabet.iter().map(move |c| format!("{p}{c}")))
+                .collect();
+            actions.extend(next.iter().cloned());
+            last = next;
+        }
+        for tail in [
+            "AssumeRole",
+            "assumerolewithsaml",
+            "ASSUMEROLE",
+            "AssumeRol",
+            "AssumeRolé",
+            "Assume:Role",
+            "GetObject",
+        ] {
+            for head in ["sts:", "STS:", "sTs:", "sts::", "stsx:", "st:", "kms:", "sts", "kMs"] {
+                actions.push(format!("{head}{tail}"));
+            }
+        }
+        let mut kinds = [0usize; 3];
+        for a in &actions {
+            for r in resources {
+                let req = Request::new(a, r);
+                let got = resource_kind_of(&req);
+                assert_eq!(got, definition(&req), "{a:?} on {r}");
+                let k = match got {
+                    ResourceKind::Trust => 0,
+                    ResourceKind::Key => 1,
+                    ResourceKind::Resource => 2,
+                };
+                if let Some(n) = kinds.get_mut(k) {
+                    *n += 1;
+                }
+            }
+        }
+        // Each kind was reached.
+        assert!(kinds.iter().all(|&n| n > 0), "{kinds:?}");
     }
 
     fn forget() {
