@@ -665,6 +665,12 @@ impl<'t> Cursor<'t> {
                 (self.starts.0 + line - 1, col)
             };
         };
+        if crate::bytes::ascii_one_line(step.as_bytes()) {
+            // The usual step: one line of ASCII, a character a byte.
+            self.col += step.len();
+            self.at = at;
+            return (self.line, self.col);
+        }
         match step.rfind('\n') {
             Some(i) => {
                 self.line += step.bytes().filter(|&b| b == b'\n').count();
