@@ -75,7 +75,29 @@ pub struct Case {
     /// Lint's warnings, made on the first call of [`Case::lint`] (a decision does not read them).
     lint: std::sync::OnceLock<Vec<String>>,
     /// The case's policies in the order the case gives them, each with what places its findings.
-    placed: Vec<Placed>,
+    placed: Placements,
+}
+
+/// The case's [`Placed`] policies in order: the first held inline, since a case usually has one policy and a
+/// decision never reads them (no allocation to make and free for it); any more in a vector.
+#[derive(Debug, Clone, Default)]
+struct Placements {
+    first: Option<Placed>,
+    rest: Vec<Placed>,
+}
+
+impl Placements {
+    fn push(&mut self, p: Placed) {
+        if self.first.is_none() {
+            self.first = Some(p);
+        } else {
+            self.rest.push(p);
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Placed> {
+        self.first.iter().chain(&self.rest)
+    }
 }
 
 /// One of a case's policies, as lint needs it: where it sits in `set`, the kind it is checked as, and the line
@@ -189,7 +211,7 @@ pub(crate) fn parse_request(text: &str, limits: &Limits) -> Result<Request, Case
         Reader {
             text,
             limits,
-            placed: std::cell::RefCell::new(Vec::new()),
+            placed: std::cell::RefCell::new(Placements::default()),
             cursor: std::cell::RefCell::new(Cursor::new(text)),
             listed: None,
         }
@@ -257,7 +279,7 @@ impl Case {
     pub fn lint(&self) -> &[String] {
         self.lint.get_or_init(|| {
             let mut lines = Vec::new();
-            for p in &self.placed {
+            for p in self.placed.iter() {
                 let Some(policy) = self.set.get(p.at).map(|c| c.policy()) else {
                     continue;
                 };
@@ -371,7 +393,7 @@ impl Case {
             let mut r = Reader {
                 text,
                 limits,
-                placed: std::cell::RefCell::new(Vec::new()),
+                placed: std::cell::RefCell::new(Placements::default()),
                 cursor: std::cell::RefCell::new(Cursor::new(text)),
                 listed: Some(std::cell::RefCell::new(Vec::new())),
             };
@@ -687,7 +709,7 @@ struct Reader<'t> {
     text: &'t str,
     limits: &'t Limits,
     /// The policies read so far: where each sits, the kind lint checks it as, and where an inline one starts.
-    placed: std::cell::RefCell<Vec<Placed>>,
+    placed: std::cell::RefCell<Placements>,
     /// Places the inline policies' starts in `text` (in the order they are read, usually the text's).
     cursor: std::cell::RefCell<Cursor<'t>>,
     /// Lists given for single-valued context keys: collected here when reading a case (each value is decided on
