@@ -35,7 +35,11 @@ pub struct Node<'a> {
 }
 
 /// A JSON value; its items and members are [`Node`]s, with their spans.
+///
+/// The tag is a whole word (`repr(u64)`, no larger: the payload is two words either way), so that a node is
+/// written as three words rather than its tag and `Bool`'s byte and padding in pieces.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[repr(u64)]
 pub enum Value<'a> {
     /// `null`.
     Null,
