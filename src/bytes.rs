@@ -40,7 +40,10 @@ pub(crate) fn ascii_one_line(b: &[u8]) -> bool {
             return false;
         }
     }
-    chunks.remainder().iter().all(|&c| c.is_ascii() && c != b'\n')
+    chunks
+        .remainder()
+        .iter()
+        .all(|&c| c.is_ascii() && c != b'\n')
 }
 
 /// The byte position of the first `needle` in `hay`, as `str::find` with a `&str` pattern answers. Natively that

@@ -665,7 +665,11 @@ impl Context {
     /// Checks `key` and `value` as [`Context::insert`] does and adds them at the end, unsorted: the reader of a
     /// case fills a context in place this way, then calls [`Context::settle`] once (what [`Context::extend`]
     /// does, without a vector of the pairs first).
-    pub(crate) fn push_unsorted(&mut self, key: &str, value: ContextValue) -> Result<(), ContextError> {
+    pub(crate) fn push_unsorted(
+        &mut self,
+        key: &str,
+        value: ContextValue,
+    ) -> Result<(), ContextError> {
         self.entries.push(Context::checked(key, value)?);
         Ok(())
     }
@@ -698,7 +702,11 @@ impl Context {
         }
         // Reversed, the dedup keeps the first of each run, which is the last given; reversed back, the keys ascend
         // again. Keys are usually distinct: then there is nothing to drop.
-        if self.entries.windows(2).any(|w| matches!(w, [a, b] if a.key == b.key)) {
+        if self
+            .entries
+            .windows(2)
+            .any(|w| matches!(w, [a, b] if a.key == b.key))
+        {
             self.entries.reverse();
             self.entries.dedup_by(|a, b| a.key == b.key);
             self.entries.reverse();

@@ -490,7 +490,8 @@ pub fn resource_kind_of(req: &Request) -> ResourceKind {
     // and `kms` are three bytes, followed by the colon or nothing.
     let a = req.action.as_bytes();
     let service = |s: &[u8; 3]| {
-        a.get(..3).is_some_and(|p| p.eq_ignore_ascii_case(s)) && matches!(a.get(3), None | Some(b':'))
+        a.get(..3).is_some_and(|p| p.eq_ignore_ascii_case(s))
+            && matches!(a.get(3), None | Some(b':'))
     };
     // The resource's ARN is split only for an `sts:AssumeRole*` action (the rest need not read it).
     let role = || {
@@ -1394,7 +1395,9 @@ mod tests {
             "Assume:Role",
             "GetObject",
         ] {
-            for head in ["sts:", "STS:", "sTs:", "sts::", "stsx:", "st:", "kms:", "sts", "kMs"] {
+            for head in [
+                "sts:", "STS:", "sTs:", "sts::", "stsx:", "st:", "kms:", "sts", "kMs",
+            ] {
                 actions.push(format!("{head}{tail}"));
             }
         }
