@@ -1295,6 +1295,61 @@ mod tests {
         assert!(c.entries.iter().filter(|e| e.ip.is_some()).count() == 2);
     }
 
+    /// `settle` (insertion for up to 16 entries, the stable sort above) leaves what inserts one by one leave, for
+    /// every count of keys from 0 to 40 drawn with repeats in several cases and orders, on both sides of the
+    /// threshold, with and without keys already present.
+    #[test]
+    fn json7_settle_is_insert_in_bulk_on_both_sides_of_the_threshold() {
+        let one = |s: String| ContextValue::One(Scalar::String(s));
+        let names = [
+            "a:k",
+            "B:K",
+            "b:k",
+            "c:x",
+            "A:K",
+            "d:long:key:name",
+            "C:X",
+            "e:e",
+        ];
+        for n in 0..=40usize {
+            for stride in [1usize, 3, 5] {
+                for start in [0usize, 2] {
+                    let pairs: Vec<(&str, String)> = (0..n)
+                        .map(|i| {
+                            let k = names
+                                .get((start + i * stride) % names.len())
+                                .copied()
+                                .unwrap_or("z:z");
+                            (k, format!("{i}"))
+                        })
+                        .collect();
+                    for seed in [None, Some("c:x")] {
+                        let mut by_insert = Context::new();
+                        let mut bulk = Context::new();
+                        if let Some(k) = seed {
+                            by_insert.insert(k, one("seed".into())).unwrap();
+                            bulk.insert(k, one("seed".into())).unwrap();
+                        }
+                        for (k, v) in &pairs {
+                            by_insert.insert(k, one(v.clone())).unwrap();
+                        }
+                        bulk.extend(pairs.iter().map(|(k, v)| (*k, one(v.clone()))))
+                            .unwrap();
+                        assert_eq!(bulk, by_insert, "{n} {stride} {start} {seed:?}");
+                        let mut pushed = Context::new();
+                        for (k, v) in &pairs {
+                            pushed.push_unsorted(k, one(v.clone())).unwrap();
+                        }
+                        pushed.settle();
+                        if seed.is_none() {
+                            assert_eq!(pushed, by_insert, "{n} {stride} {start}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// `extend` keeps the keys sorted and the last value of a repeated key (in any case), like inserts one by one,
     /// for keys in every order; a refused value stops it with that key's error.
     #[test]

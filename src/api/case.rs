@@ -1421,6 +1421,56 @@ mod tests {
         assert!(kinds.iter().all(|&n| n > 0), "{kinds:?}");
     }
 
+    /// The request's context is filled as its members are read, but a member's own error still comes before a
+    /// key the context refuses that was read earlier (as when the context was built after every member): the
+    /// error names the member, its place and its message.
+    #[test]
+    fn json7_a_members_error_comes_before_an_earlier_refused_key() {
+        let case = |context: &str| {
+            format!(
+                r#"{{"identity_policies":[],"request":{{"action":"s3:GetObject","resource":"*","context":{context}}}}}"#
+            )
+        };
+        let limits = Limits::default();
+        let err = |context: &str| match Case::parse(&case(context), &limits) {
+            Err((_, e)) => e,
+            Ok(_) => panic!("{context} was accepted"),
+        };
+        // Refused by the context alone: its key is named, at its value.
+        let text = case(r#"{"x:a":"1","aws:SourceIp":"not-an-ip"}"#);
+        let e = err(r#"{"x:a":"1","aws:SourceIp":"not-an-ip"}"#);
+        assert_eq!(e.path, r#"$.request.context["aws:SourceIp"]"#);
+        let at = text.find("\"not-an-ip").map(|i| i + 1);
+        assert_eq!(Some(e.column), at, "{e:?}");
+        assert!(e.message.contains("not-an-ip"), "{e:?}");
+        // A later member that is not a context value: its error, not the refused key's.
+        for later in [r#"{}"#, "null", r#"[{}]"#] {
+            let context = format!(r#"{{"aws:SourceIp":"not-an-ip","x:b":{later}}}"#);
+            let e = err(&context);
+            assert!(
+                e.path.starts_with(r#"$.request.context["x:b"]"#),
+                "{later}: {e:?}"
+            );
+            assert!(
+                e.message.contains("a context value must be"),
+                "{later}: {e:?}"
+            );
+        }
+        // A later repeated key: the repeat.
+        let e = err(r#"{"aws:SourceIp":"not-an-ip","x:c":"1","X:C":"2"}"#);
+        assert_eq!(e.path, r#"$.request.context["X:C"]"#);
+        assert!(e.message.contains("appears twice"), "{e:?}");
+        // Every member reads and none is refused: the context is the keys, sorted.
+        let ok = Case::parse(
+            &case(r#"{"x:b":"2","aws:SourceIp":"203.0.113.7","X:A":"1"}"#),
+            &limits,
+        )
+        .map_err(|e| e.1)
+        .unwrap();
+        let keys: Vec<&str> = ok.request.context.iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["aws:sourceip", "x:a", "x:b"]);
+    }
+
     fn forget() {
         SEEN.with(|s| *s.borrow_mut() = seen::Seen::default());
     }
