@@ -33,96 +33,86 @@ const EXACT_POW10: [f64; 23] = [
 /// range it is an infinity, below half the smallest subnormal a zero, as with `str::parse::<f64>`; `-0` is `-0.0`.
 pub(crate) fn parse(text: &str) -> Option<f64> {
     let b = text.as_bytes();
-    let mut at = 0;
-    let negative = match b.first() {
-        Some(b'-') => {
-            at = 1;
-            true
-        }
-        Some(b'+') => {
-            at = 1;
-            false
-        }
-        _ => false,
+    let sign = |at: usize| match b.get(at) {
+        Some(b'-') => (true, at + 1),
+        Some(b'+') => (false, at + 1),
+        _ => (false, at),
     };
+    let run = |at: usize| {
+        let n = b
+            .get(at..)
+            .map_or(0, |r| r.iter().take_while(|c| c.is_ascii_digit()).count());
+        (n > 0).then_some((b.get(at..at + n).unwrap_or_default(), at + n))
+    };
+    let (negative, at) = sign(0);
+    let (int, at) = run(at)?;
+    let (frac, at): (&[u8], usize) = match b.get(at) {
+        Some(b'.') => run(at + 1)?,
+        _ => (&[], at),
+    };
+    let (exp, at) = match b.get(at) {
+        Some(b'e' | b'E') => {
+            let (minus, at) = sign(at + 1);
+            let (digits, at) = run(at)?;
+            let mut e: i64 = 0;
+            for &c in digits {
+                if e < EXPONENT_CAP {
+                    e = e * 10 + i64::from(c - b'0');
+                }
+            }
+            (if minus { -e } else { e }, at)
+        }
+        _ => (0, at),
+    };
+    if at != b.len() {
+        return None;
+    }
+    let magnitude = fast(int, frac, exp).unwrap_or_else(|| slow(int, frac, exp));
+    Some(if negative { -magnitude } else { magnitude })
+}
+
+/// One exact multiplication or division, when the digits make an integer below 2^53 and the power of ten is
+/// exact; zero for any zero. Reads the digits in place (every number of a usual policy or request ends here).
+fn fast(int: &[u8], frac: &[u8], exp: i64) -> Option<f64> {
+    let mut w: u64 = 0;
+    for &c in int.iter().chain(frac) {
+        w = w.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+    }
+    if w == 0 {
+        return Some(0.0);
+    }
+    if w >= 1 << 53 {
+        return None;
+    }
+    let w = w as f64; // exact: below 2^53
+    let exp10 = exp - i64::try_from(frac.len()).ok()?;
+    let p = *EXACT_POW10.get(usize::try_from(exp10.unsigned_abs()).ok()?)?;
+    Some(if exp10 >= 0 { w * p } else { w / p })
+}
+
+/// The significant digits, at most [`KEPT`], then a 1 when a non-zero digit was cut, and the power of ten that
+/// scales them; `None` for zero.
+fn significant(int: &[u8], frac: &[u8], exp: i64) -> Option<(Vec<u8>, i64)> {
     // INVARIANT: the value is (the integer `digits` spell, then a 1 if `sticky`) * 10^`exp10`; `digits` has no
     // leading zero.
     let mut digits: Vec<u8> = Vec::new();
     let mut sticky = false;
-    let mut exp10: i64 = 0;
-    let mut take = |d: u8, fraction: bool, digits: &mut Vec<u8>, exp10: &mut i64| {
+    let mut exp10 = exp;
+    for (i, &c) in int.iter().chain(frac).enumerate() {
+        let d = c - b'0';
+        let fraction = i >= int.len();
         if digits.is_empty() && d == 0 {
-            if fraction {
-                *exp10 -= 1;
-            }
+            exp10 -= i64::from(fraction);
         } else if digits.len() < KEPT {
             digits.push(d);
-            if fraction {
-                *exp10 -= 1;
-            }
+            exp10 -= i64::from(fraction);
         } else {
             sticky |= d != 0;
-            if !fraction {
-                *exp10 += 1;
-            }
-        }
-    };
-    let start = at;
-    while let Some(&c) = b.get(at).filter(|c| c.is_ascii_digit()) {
-        take(c - b'0', false, &mut digits, &mut exp10);
-        at += 1;
-    }
-    if at == start {
-        return None;
-    }
-    if b.get(at) == Some(&b'.') {
-        at += 1;
-        let start = at;
-        while let Some(&c) = b.get(at).filter(|c| c.is_ascii_digit()) {
-            take(c - b'0', true, &mut digits, &mut exp10);
-            at += 1;
-        }
-        if at == start {
-            return None;
+            exp10 += i64::from(!fraction);
         }
     }
-    if matches!(b.get(at), Some(b'e' | b'E')) {
-        at += 1;
-        let minus = match b.get(at) {
-            Some(b'-') => {
-                at += 1;
-                true
-            }
-            Some(b'+') => {
-                at += 1;
-                false
-            }
-            _ => false,
-        };
-        let start = at;
-        let mut e: i64 = 0;
-        while let Some(&c) = b.get(at).filter(|c| c.is_ascii_digit()) {
-            if e < EXPONENT_CAP {
-                e = e * 10 + i64::from(c - b'0');
-            }
-            at += 1;
-        }
-        if at == start {
-            return None;
-        }
-        exp10 = exp10.saturating_add(if minus { -e } else { e });
-    }
-    if at != b.len() {
-        return None;
-    }
-    let magnitude = magnitude(digits, sticky, exp10);
-    Some(if negative { -magnitude } else { magnitude })
-}
-
-/// The `f64` nearest (the integer `digits` spell, then a 1 if `sticky`) * 10^`exp10`.
-fn magnitude(mut digits: Vec<u8>, sticky: bool, mut exp10: i64) -> f64 {
     if digits.is_empty() {
-        return 0.0;
+        return None;
     }
     if sticky {
         digits.push(1);
@@ -133,39 +123,24 @@ fn magnitude(mut digits: Vec<u8>, sticky: bool, mut exp10: i64) -> f64 {
             exp10 += 1;
         }
     }
+    Some((digits, exp10))
+}
+
+/// Exact: the quotient `q = floor(D * 10^exp10 * 2^s)` with 65 or 66 bits, then rounded to the `f64`'s precision
+/// (53 bits, fewer for a subnormal), ties to even, a non-zero remainder counting as "above the tie".
+fn slow(int: &[u8], frac: &[u8], exp: i64) -> f64 {
+    let Some((digits, exp10)) = significant(int, frac, exp) else {
+        return 0.0;
+    };
     // The value lies in [10^(n - 1 + exp10), 10^(n + exp10)).
-    let n = i64::try_from(digits.len()).unwrap_or(i64::MAX);
-    let top = n.saturating_add(exp10);
+    let top = i64::try_from(digits.len()).map_or(i64::MAX, |n| n.saturating_add(exp10));
     if top > 310 {
         return f64::INFINITY; // at least 10^310
     }
     if top < -324 {
         return 0.0; // below 10^-325, less than half the smallest subnormal (2^-1075, about 2.5e-324)
     }
-    if let Some(v) = fast(&digits, exp10) {
-        return v;
-    }
-    slow(&digits, exp10)
-}
-
-/// One exact multiplication or division, when the digits make an integer below 2^53 and the power is exact.
-fn fast(digits: &[u8], exp10: i64) -> Option<f64> {
-    if digits.len() > 19 {
-        return None;
-    }
-    let w = digits.iter().fold(0u64, |w, &d| w * 10 + u64::from(d));
-    if w >= 1 << 53 {
-        return None;
-    }
-    let w = w as f64; // exact: below 2^53
-    let p = *EXACT_POW10.get(usize::try_from(exp10.unsigned_abs()).ok()?)?;
-    Some(if exp10 >= 0 { w * p } else { w / p })
-}
-
-/// Exact: the quotient `q = floor(D * 10^exp10 * 2^s)` with 65 or 66 bits, then rounded to the `f64`'s precision
-/// (53 bits, fewer for a subnormal), ties to even, a non-zero remainder counting as "above the tie".
-fn slow(digits: &[u8], exp10: i64) -> f64 {
-    let mut num = Big::from_digits(digits);
+    let mut num = Big::from_digits(&digits);
     let mut den = Big::one();
     let k = u32::try_from(exp10.unsigned_abs()).unwrap_or(u32::MAX);
     if exp10 >= 0 {
