@@ -318,7 +318,8 @@ fn is_invisible(c: char) -> bool {
 /// (benches/README.md, "Size, seventh pass"). The same as `is_alphanumeric` for ASCII, Latin-1 and the General
 /// Punctuation block (curly quotes, dashes, the ellipsis: what text pasted from a document brings); any other
 /// character that shows (not [`is_invisible`]) counts, so a non-ASCII symbol elsewhere is part of the word a
-/// message quotes rather than shown alone.
+/// message quotes rather than shown alone. Cold: only a message asks, from the parser's error paths.
+#[cold]
 fn is_wordish(c: char) -> bool {
     match c {
         '\0'..='\x7f' => c.is_ascii_alphanumeric(),
