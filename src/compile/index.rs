@@ -14,7 +14,7 @@ use crate::policy::action::ActionPattern;
 /// What a decision on an action the set names reads comes first, in the order given, and starts a cache line, then
 /// what one on another action reads: a cold decision reads the index through one or two lines, not one per field.
 #[derive(Debug, Clone, Default)]
-#[repr(C, align(64))]
+#[repr(C)]
 pub(crate) struct ActionIndex {
     /// Whether the set has an index: `false` for the empty one a set too large to index keeps.
     pub(super) on: bool,
