@@ -163,6 +163,29 @@ impl Pattern {
         }
     }
 
+    /// The glob of an action whose shape its reader found (`action::Usual`): `source[start..end]`, wildcards
+    /// on, no variables, literal when `prefix` is `None`, `*` for `Some(0)`, else its first `n` bytes and then
+    /// stars only. The caller has lowercased the text. `None` when `start..end` is not a slice of `source`.
+    pub(crate) fn of_action(
+        source: Arc<str>,
+        start: usize,
+        end: usize,
+        prefix: Option<usize>,
+    ) -> Option<Pattern> {
+        source.get(start..end)?;
+        let shape = match prefix {
+            None => Shape::Exact,
+            Some(0) => Shape::Any,
+            Some(n) => Shape::Prefix(n),
+        };
+        Some(Pattern {
+            source,
+            start,
+            end,
+            shape,
+        })
+    }
+
     /// [`Pattern::parse`] of a text already shared: the pattern keeps it as its source.
     fn parse_shared(text: Arc<str>, wildcards: bool, variables: bool) -> Pattern {
         let end = text.len();
