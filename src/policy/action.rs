@@ -305,7 +305,7 @@ mod swar {
     #[inline(always)]
     pub(super) fn prefix_byte(w: u64) -> u64 {
         // `| 0x20` maps `A`-`Z` onto `a`-`z` and no other ASCII byte into that range.
-        range(w | ONES * 0x20, b'a', b'z') | range(w, b'0', b'9') | eq(w, b'-')
+        range(w | (ONES * 0x20), b'a', b'z') | range(w, b'0', b'9') | eq(w, b'-')
     }
 
     /// Bytes `A` to `Z`: ASCII (high bit clear) and at least `A` and not above `Z`.
