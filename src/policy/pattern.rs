@@ -152,12 +152,31 @@ impl Pattern {
         wildcards: bool,
         variables: bool,
     ) -> Pattern {
+        Pattern::parse_within_known(t, sub, wildcards, variables, None)
+    }
+
+    /// [`Pattern::parse_within`], given `first_special(sub, wildcards, variables)` when the caller has it
+    /// (`Some`): an ARN's reader scans its text once for both.
+    pub(crate) fn parse_within_known(
+        t: &crate::policy::Text,
+        sub: &str,
+        wildcards: bool,
+        variables: bool,
+        first: Option<Option<usize>>,
+    ) -> Pattern {
         let at = (sub.as_ptr() as usize).checked_sub(t.as_ptr() as usize);
         match (t.shared_range(), at) {
             (Some((source, start, _)), Some(at)) if at.saturating_add(sub.len()) <= t.len() => {
                 let (from, to) = (start + at, start + at + sub.len());
-                Pattern::parse_range(Arc::clone(source), from, to, wildcards, variables)
-                    .unwrap_or_else(|| Pattern::parse(sub, wildcards, variables))
+                Pattern::parse_range_known(
+                    Arc::clone(source),
+                    from,
+                    to,
+                    wildcards,
+                    variables,
+                    first,
+                )
+                .unwrap_or_else(|| Pattern::parse(sub, wildcards, variables))
             }
             _ => Pattern::parse(sub, wildcards, variables),
         }
@@ -207,10 +226,23 @@ impl Pattern {
         wildcards: bool,
         variables: bool,
     ) -> Option<Pattern> {
+        Pattern::parse_range_known(source, start, end, wildcards, variables, None)
+    }
+
+    /// [`Pattern::parse_range`], with `first_special` of the text when the caller has it (`Some`).
+    fn parse_range_known(
+        source: Arc<str>,
+        start: usize,
+        end: usize,
+        wildcards: bool,
+        variables: bool,
+        first: Option<Option<usize>>,
+    ) -> Option<Pattern> {
         let text = source.get(start..end)?;
         let b = text.as_bytes();
+        let first = first.unwrap_or_else(|| first_special(b, wildcards, variables));
         // The common shapes without building atoms: no special byte at all, or stars only at one end.
-        let shape = match first_special(b, wildcards, variables) {
+        let shape = match first {
             None => Some(Shape::Exact),
             Some(first) if b.get(first..).is_some_and(|t| t.iter().all(|&c| c == b'*')) => {
                 Some(if first == 0 {
