@@ -1,6 +1,6 @@
 //! Action patterns: `service:Name` with `*` and `?`, compared case-insensitively (docs/SEMANTICS.md §1.7).
 
-use super::pattern::{NoVars, Pattern};
+use super::pattern::{GlobShape, NoVars, Pattern};
 use super::text::Text;
 use std::fmt;
 use std::str::FromStr;
@@ -176,24 +176,22 @@ impl ActionPattern {
 struct Usual {
     /// [`service_bit`] of the prefix, or every bit for `*`.
     service: u64,
-    /// The glob's shape ([`Pattern::of_action`]): `None` for a literal action, `Some(0)` for `*`, `Some(n)` for
-    /// `text[..n]` followed by stars only.
-    shape: Option<usize>,
+    /// The glob's shape ([`Pattern::of_action`]).
+    shape: GlobShape,
     /// Whether the text holds an ASCII capital (then the glob is a lowercase copy).
     upper: bool,
 }
 
 impl Usual {
-    /// `*`, or `prefix:name` with a prefix of ASCII letters, digits and `-`, a name that starts with a visible
-    /// ASCII character and holds no colon, and wildcards only as a run of `*` at its end: the forms
-    /// `grammar::action` accepts whose glob is literal, `*` or a prefix. `None` for every other text (which
-    /// [`ActionPattern::from_text_checked`] reads as before).
+    /// `*`, or `prefix:name` with a prefix of ASCII letters, digits and `-` and a name that starts with a
+    /// visible ASCII character and holds no colon: the forms `grammar::action` accepts but for a variable after
+    /// a second colon. `None` for every other text (which [`ActionPattern::from_text_checked`] reads as before).
     #[inline]
     fn read(b: &[u8]) -> Option<Usual> {
         if b == b"*" {
             return Some(Usual {
                 service: u64::MAX,
-                shape: Some(0),
+                shape: GlobShape::Any,
                 upper: false,
             });
         }
@@ -224,25 +222,25 @@ impl Usual {
         if prefix.is_empty() || !name.first()?.is_ascii_graphic() {
             return None;
         }
-        // The name: no `:` or `?`; the first `*`, after which stars only; whether a capital.
+        // The name: no `:`; the first `*`, and whether other bytes or a `?` follow it (a general glob); whether
+        // a capital.
         let mut star = None;
+        let mut general = false;
         let mut at = colon + 1;
         while at < b.len() {
             let (w, valid) = swar::load(b, at)?;
-            if (swar::eq(w, b':') | swar::eq(w, b'?')) & valid != 0 {
+            if swar::eq(w, b':') & valid != 0 {
                 return None;
             }
+            general |= swar::eq(w, b'?') & valid != 0;
             let stars = swar::eq(w, b'*') & valid;
             let others = !stars & valid;
             match star {
-                Some(_) if others != 0 => return None,
-                Some(_) => {}
+                Some(_) => general |= others != 0,
                 None if stars != 0 => {
                     let first = stars.trailing_zeros() as usize / 8;
-                    // Stars only from the first one on.
-                    if others >> (first * 8) != 0 {
-                        return None;
-                    }
+                    // Stars only from the first one on, or a general glob.
+                    general |= others >> (first * 8) != 0;
                     star = Some(at + first);
                 }
                 None => {}
@@ -252,8 +250,12 @@ impl Usual {
         }
         Some(Usual {
             service: service_bit(prefix),
-            // A star after the colon: never at 0.
-            shape: star,
+            shape: match star {
+                _ if general => GlobShape::General,
+                // A star after the colon: never at 0.
+                Some(n) => GlobShape::Prefix(n),
+                None => GlobShape::Exact,
+            },
             upper,
         })
     }

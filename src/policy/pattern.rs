@@ -106,6 +106,19 @@ impl Shape {
     }
 }
 
+/// The shape of an action's glob as its reader finds it (see [`Pattern::of_action`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum GlobShape {
+    /// No wildcard.
+    Exact,
+    /// `*` alone.
+    Any,
+    /// The first `n` bytes, then stars only.
+    Prefix(usize),
+    /// Anything else (`?`, a star before other text).
+    General,
+}
+
 /// An atom borrowed from a pattern, whichever way it is stored.
 #[derive(Clone, Copy)]
 enum Piece<'a> {
@@ -183,19 +196,20 @@ impl Pattern {
     }
 
     /// The glob of an action whose shape its reader found (`action::Usual`): `source[start..end]`, wildcards
-    /// on, no variables, literal when `prefix` is `None`, `*` for `Some(0)`, else its first `n` bytes and then
-    /// stars only. The caller has lowercased the text. `None` when `start..end` is not a slice of `source`.
+    /// on, no variables, of shape `shape` (`General`: parsed into atoms here). The caller has lowercased the
+    /// text. `None` when `start..end` is not a slice of `source`.
     pub(crate) fn of_action(
         source: Arc<str>,
         start: usize,
         end: usize,
-        prefix: Option<usize>,
+        shape: GlobShape,
     ) -> Option<Pattern> {
         source.get(start..end)?;
-        let shape = match prefix {
-            None => Shape::Exact,
-            Some(0) => Shape::Any,
-            Some(n) => Shape::Prefix(n),
+        let shape = match shape {
+            GlobShape::Exact => Shape::Exact,
+            GlobShape::Any => Shape::Any,
+            GlobShape::Prefix(n) => Shape::Prefix(n),
+            GlobShape::General => return Pattern::parse_range(source, start, end, true, false),
         };
         Some(Pattern {
             source,
