@@ -275,6 +275,21 @@ impl Pattern {
         };
         let shape = match shape {
             Some(s) => s,
+            // Wildcards without variables: the atoms made straight into their shared slice (the shapes above
+            // are every other form they can take, so this is the `Glob` that `Shape::of` would make).
+            None if wildcards && !variables => match plain_atoms(text) {
+                a if matches!(
+                    &*a,
+                    [] | [Atom::Star]
+                        | [Atom::Text(_)]
+                        | [Atom::Text(_), Atom::Star]
+                        | [Atom::Star, Atom::Text(_)]
+                ) =>
+                {
+                    Shape::of(a.to_vec(), text)
+                }
+                a => Shape::Glob(a),
+            },
             None => Shape::of(atoms(text, wildcards, variables), text),
         };
         Some(Pattern {
@@ -526,6 +541,47 @@ fn atoms(text: &str, wildcards: bool, variables: bool) -> Vec<Atom> {
         rest = chars.as_str();
     }
     atoms
+}
+
+/// [`atoms`] of `text` with wildcards and without variables, in one allocation besides the text atoms' own: a
+/// run of `*` is one `Star`, `?` is `One`, and the text between them one `Text`.
+fn plain_atoms(text: &str) -> Arc<[Atom]> {
+    let wild = |c: u8| c == b'*' || c == b'?';
+    // The length of the atom at the start of `b` (not empty), and the atom's kind: 0 text, 1 star, 2 one.
+    let next = |b: &[u8]| -> (usize, u8) {
+        match b.first() {
+            Some(b'*') => (b.iter().position(|&c| c != b'*').unwrap_or(b.len()), 1),
+            Some(b'?') => (1, 2),
+            _ => (b.iter().position(|&c| wild(c)).unwrap_or(b.len()), 0),
+        }
+    };
+    let mut count = 0;
+    let mut at = 0;
+    while let Some(rest) = b_from(text, at) {
+        at += next(rest).0;
+        count += 1;
+    }
+    let mut at = 0;
+    // An exact-size iterator: the slice is allocated once, at its length. `*`, `?` and the cuts are ASCII, so
+    // every cut is a char boundary.
+    (0..count)
+        .map(|_| {
+            let rest = b_from(text, at).unwrap_or_default();
+            let (n, kind) = next(rest);
+            let atom = match kind {
+                1 => Atom::Star,
+                2 => Atom::One,
+                _ => Atom::Text(text.get(at..at + n).unwrap_or_default().to_string()),
+            };
+            at += n;
+            atom
+        })
+        .collect()
+}
+
+/// The bytes of `text` from `at`; `None` at the end.
+fn b_from(text: &str, at: usize) -> Option<&[u8]> {
+    text.as_bytes().get(at..).filter(|r| !r.is_empty())
 }
 
 impl fmt::Display for Pattern {
@@ -914,6 +970,29 @@ fn match_rev(
 
 #[cfg(test)]
 mod tests {
+    /// The atoms made straight into their slice are `atoms`' (wildcards, no variables), for every text of up to
+    /// five characters over those that matter.
+    #[test]
+    fn cold7_plain_atoms_are_the_atoms() {
+        let alphabet = ['a', 'Z', '*', '?', '$', '{', '}', '\\', 'é', '/'];
+        let mut last = vec![String::new()];
+        let mut seen = 0;
+        for _ in 0..5 {
+            let next: Vec<String> = last
+                .iter()
+                .flat_map(|t| alphabet.iter().map(move |c| format!("{t}{c}")))
+                .collect();
+            for t in &next {
+                assert_eq!(&*plain_atoms(t), atoms(t, true, false).as_slice(), "{t:?}");
+                let p = Pattern::parse(t, true, false);
+                assert_eq!(p.shape, Shape::of(atoms(t, true, false), t), "{t:?}");
+                seen += usize::from(matches!(p.shape, Shape::Glob(_)));
+            }
+            last = next;
+        }
+        assert!(seen > 10_000, "{seen}");
+    }
+
     use super::*;
     use std::collections::HashMap;
 
