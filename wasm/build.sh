@@ -34,13 +34,19 @@ if [ ! -f playground/node_modules/.package-lock.json ] ||
 fi
 wasm_opt="$here/playground/node_modules/.bin/wasm-opt" # binaryen from npm; never Debian's (it breaks Rust 1.95 modules)
 
-# The toolchain: nightly when it has rust-src, stable otherwise; IAMGATE_WASM_TOOLCHAIN=stable|nightly chooses.
+# The toolchain: nightly when it has (or can get) rust-src, stable otherwise; IAMGATE_WASM_TOOLCHAIN=stable|nightly chooses.
 # Nightly builds the standard library for the module itself (-Z build-std, optimised for size) with panics that
 # abort at once (-C panic=immediate-abort): 41 KB smaller (15 KB gzipped), but a panic then traps with no message
-# (the wrapper still answers it as a failure, code "panic"). The stable build keeps the message. wasm/README.md.
+# (the wrapper still answers it as a failure, code "panic"). The stable build keeps the message (README.md).
 toolchain=${IAMGATE_WASM_TOOLCHAIN:-auto}
 if [ "$toolchain" = auto ]; then
   toolchain=stable
+  # A nightly without rust-src gets it (skipped when it is there; when rustup cannot fetch it, stable is built).
+  if rustc +nightly -V >/dev/null 2>&1 &&
+    ! rustup +nightly component list --installed 2>/dev/null | grep -q '^rust-src'; then
+    step "adding rust-src to the nightly toolchain"
+    rustup component add rust-src --toolchain nightly >/dev/null 2>&1 || echo "wasm/build.sh: could not add rust-src: building on stable" >&2
+  fi
   if rustup +nightly component list --installed 2>/dev/null | grep -q '^rust-src'; then toolchain=nightly; fi
 fi
 case "$toolchain" in

@@ -29,7 +29,7 @@ pub(crate) use place::AccountMatch;
 pub use place::{EndpointKind, PolicyRef, ResourceKind};
 pub use policy::CompiledPolicy;
 pub(crate) use set::{Inner, Placed, compile_endpoint_policy};
-pub use set::{PolicySet, PolicySetBuilder};
+pub use set::{Policies, PolicySet, PolicySetBuilder};
 
 pub(crate) use crate::ir::{
     CCondition, CPrincipal, CStatement, CValues, LiteralSet, MASK_WORDS, Statements,
