@@ -20,6 +20,32 @@ pub(crate) fn has_variable(text: &str) -> bool {
     false
 }
 
+/// Whether every byte of `b` is ASCII and none is a line feed: then each byte is one character on one line. Eight
+/// bytes at a time: for a word `x` and `v = x ^ (0x0A in every byte)`, `(v - ONES) & !v & HIGHS` is nonzero exactly
+/// when some byte of `v` is zero (a line feed in `x`), and `x & HIGHS` when some byte is not ASCII.
+#[inline]
+pub(crate) fn ascii_one_line(b: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let bad = |x: u64| {
+        let v = x ^ (ONES * u64::from(b'\n'));
+        ((v.wrapping_sub(ONES) & !v) | x) & HIGHS != 0
+    };
+    let mut chunks = b.chunks_exact(8);
+    for chunk in chunks.by_ref() {
+        let Ok(word) = <[u8; 8]>::try_from(chunk) else {
+            return false;
+        };
+        if bad(u64::from_le_bytes(word)) {
+            return false;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .all(|&c| c.is_ascii() && c != b'\n')
+}
+
 /// The byte position of the first `needle` in `hay`, as `str::find` with a `&str` pattern answers. Natively that
 /// `find`; in WebAssembly a plain scan for the first byte and a comparison, so the module carries no two-way
 /// searcher (about 3 KB) for the few short needles it looks for in short texts.
@@ -223,6 +249,30 @@ fn eq_words_both(a: &[u8], b: &[u8], f: impl Fn(u64) -> u64, g: impl Fn(u64) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `ascii_one_line` is its definition (every byte ASCII, none a line feed) for every byte value at every
+    /// place of texts up to 20 bytes, alone and with a later byte that would also answer.
+    #[test]
+    fn json7_ascii_one_line_is_its_definition() {
+        let definition = |b: &[u8]| b.iter().all(|&c| c.is_ascii() && c != b'\n');
+        for len in 0..=20usize {
+            let plain = vec![b'a'; len];
+            assert!(ascii_one_line(&plain));
+            for at in 0..len {
+                for v in 0..=255u8 {
+                    let mut t = plain.clone();
+                    if let Some(c) = t.get_mut(at) {
+                        *c = v;
+                    }
+                    assert_eq!(ascii_one_line(&t), definition(&t), "{t:?}");
+                    if let Some(c) = t.last_mut() {
+                        *c = b'\n';
+                    }
+                    assert_eq!(ascii_one_line(&t), definition(&t), "{t:?}");
+                }
+            }
+        }
+    }
 
     /// `has_variable` is `contains("${")`, wherever the `$` and `{` fall and whatever precedes them.
     #[test]

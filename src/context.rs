@@ -268,6 +268,9 @@ struct GlobalIndex {
     keys: Vec<(Folded, &'static str, Option<KeyType>)>,
 }
 
+/// The most entries [`Context::settle`] sorts by insertion (a request's usual handful of keys).
+const SMALL_SORT: usize = 16;
+
 /// The slots of [`GlobalIndex`]: a power of two, at least three times the catalog's keys.
 const GLOBAL_SLOTS: usize = 256;
 
@@ -654,14 +657,60 @@ impl Context {
             }
         }
         if self.entries.len() > before {
-            // Stable: of equal keys, the later stays later. Reversed, the dedup keeps the first of each run, which
-            // is the last given; reversed back, the keys ascend again.
+            self.settle();
+        }
+        result
+    }
+
+    /// Checks `key` and `value` as [`Context::insert`] does and adds them at the end, unsorted: the reader of a
+    /// case fills a context in place this way, then calls [`Context::settle`] once (what [`Context::extend`]
+    /// does, without a vector of the pairs first).
+    pub(crate) fn push_unsorted(
+        &mut self,
+        key: &str,
+        value: ContextValue,
+    ) -> Result<(), ContextError> {
+        self.entries.push(Context::checked(key, value)?);
+        Ok(())
+    }
+
+    /// A context with room for `n` keys.
+    pub(crate) fn with_capacity(n: usize) -> Context {
+        Context {
+            entries: Vec::with_capacity(n),
+        }
+    }
+
+    /// Sorts the entries by key after [`Context::push_unsorted`] or [`Context::extend`]; of keys given more than
+    /// once (in any ASCII case) the last given stays, as repeated inserts would leave it.
+    pub(crate) fn settle(&mut self) {
+        // Stable: of equal keys, the later stays later. A request's few keys are sorted by insertion in place;
+        // more go through the library's stable sort.
+        if self.entries.len() <= SMALL_SORT {
+            for i in 1..self.entries.len() {
+                let mut j = i;
+                while j > 0 {
+                    match self.entries.get(j - 1..=j) {
+                        Some([a, b]) if a.key > b.key => self.entries.swap(j - 1, j),
+                        _ => break,
+                    }
+                    j -= 1;
+                }
+            }
+        } else {
             crate::sort::stable_by(&mut self.entries, |a, b| a.key.cmp(&b.key));
+        }
+        // Reversed, the dedup keeps the first of each run, which is the last given; reversed back, the keys ascend
+        // again. Keys are usually distinct: then there is nothing to drop.
+        if self
+            .entries
+            .windows(2)
+            .any(|w| matches!(w, [a, b] if a.key == b.key))
+        {
             self.entries.reverse();
             self.entries.dedup_by(|a, b| a.key == b.key);
             self.entries.reverse();
         }
-        result
     }
 
     /// Builder form of [`Context::insert`].
@@ -1244,6 +1293,61 @@ mod tests {
         c.insert("aws:SourceVpc", ContextValue::One("vpc-1".into()))
             .unwrap();
         assert!(c.entries.iter().filter(|e| e.ip.is_some()).count() == 2);
+    }
+
+    /// `settle` (insertion for up to 16 entries, the stable sort above) leaves what inserts one by one leave, for
+    /// every count of keys from 0 to 40 drawn with repeats in several cases and orders, on both sides of the
+    /// threshold, with and without keys already present.
+    #[test]
+    fn json7_settle_is_insert_in_bulk_on_both_sides_of_the_threshold() {
+        let one = |s: String| ContextValue::One(Scalar::String(s));
+        let names = [
+            "a:k",
+            "B:K",
+            "b:k",
+            "c:x",
+            "A:K",
+            "d:long:key:name",
+            "C:X",
+            "e:e",
+        ];
+        for n in 0..=40usize {
+            for stride in [1usize, 3, 5] {
+                for start in [0usize, 2] {
+                    let pairs: Vec<(&str, String)> = (0..n)
+                        .map(|i| {
+                            let k = names
+                                .get((start + i * stride) % names.len())
+                                .copied()
+                                .unwrap_or("z:z");
+                            (k, format!("{i}"))
+                        })
+                        .collect();
+                    for seed in [None, Some("c:x")] {
+                        let mut by_insert = Context::new();
+                        let mut bulk = Context::new();
+                        if let Some(k) = seed {
+                            by_insert.insert(k, one("seed".into())).unwrap();
+                            bulk.insert(k, one("seed".into())).unwrap();
+                        }
+                        for (k, v) in &pairs {
+                            by_insert.insert(k, one(v.clone())).unwrap();
+                        }
+                        bulk.extend(pairs.iter().map(|(k, v)| (*k, one(v.clone()))))
+                            .unwrap();
+                        assert_eq!(bulk, by_insert, "{n} {stride} {start} {seed:?}");
+                        let mut pushed = Context::new();
+                        for (k, v) in &pairs {
+                            pushed.push_unsorted(k, one(v.clone())).unwrap();
+                        }
+                        pushed.settle();
+                        if seed.is_none() {
+                            assert_eq!(pushed, by_insert, "{n} {stride} {start}");
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// `extend` keeps the keys sorted and the last value of a repeated key (in any case), like inserts one by one,

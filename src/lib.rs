@@ -20,6 +20,7 @@ pub mod cli;
 pub mod compile;
 pub mod context;
 pub mod decide;
+mod decimal;
 pub mod diagnostic;
 /// The Case reader and decider that `iamgate batch` runs, under its old name: it is [`api::case`] now, part of the
 /// one JSON boundary. This path stays for one release.
@@ -48,6 +49,7 @@ mod sort;
 pub mod span;
 mod suggest;
 pub mod traps;
+mod unicase;
 pub mod validate;
 #[cfg(feature = "cli")]
 pub(crate) mod whatif;

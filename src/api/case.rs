@@ -75,7 +75,29 @@ pub struct Case {
     /// Lint's warnings, made on the first call of [`Case::lint`] (a decision does not read them).
     lint: std::sync::OnceLock<Vec<String>>,
     /// The case's policies in the order the case gives them, each with what places its findings.
-    placed: Vec<Placed>,
+    placed: Placements,
+}
+
+/// The case's [`Placed`] policies in order: the first held inline, since a case usually has one policy and a
+/// decision never reads them (no allocation to make and free for it); any more in a vector.
+#[derive(Debug, Clone, Default)]
+struct Placements {
+    first: Option<Placed>,
+    rest: Vec<Placed>,
+}
+
+impl Placements {
+    fn push(&mut self, p: Placed) {
+        if self.first.is_none() {
+            self.first = Some(p);
+        } else {
+            self.rest.push(p);
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Placed> {
+        self.first.iter().chain(&self.rest)
+    }
 }
 
 /// One of a case's policies, as lint needs it: where it sits in `set`, the kind it is checked as, and the line
@@ -189,7 +211,7 @@ pub(crate) fn parse_request(text: &str, limits: &Limits) -> Result<Request, Case
         Reader {
             text,
             limits,
-            placed: std::cell::RefCell::new(Vec::new()),
+            placed: std::cell::RefCell::new(Placements::default()),
             cursor: std::cell::RefCell::new(Cursor::new(text)),
             listed: None,
         }
@@ -257,7 +279,7 @@ impl Case {
     pub fn lint(&self) -> &[String] {
         self.lint.get_or_init(|| {
             let mut lines = Vec::new();
-            for p in &self.placed {
+            for p in self.placed.iter() {
                 let Some(policy) = self.set.get(p.at).map(|c| c.policy()) else {
                     continue;
                 };
@@ -371,7 +393,7 @@ impl Case {
             let mut r = Reader {
                 text,
                 limits,
-                placed: std::cell::RefCell::new(Vec::new()),
+                placed: std::cell::RefCell::new(Placements::default()),
                 cursor: std::cell::RefCell::new(Cursor::new(text)),
                 listed: Some(std::cell::RefCell::new(Vec::new())),
             };
@@ -464,20 +486,25 @@ fn kind_of(at: PolicyRef) -> crate::policy::PolicyKind {
 /// What a case's resource policy is, by its request (docs/SEMANTICS.md §4.1): the trust policy of the role that
 /// `sts:AssumeRole*` names, the key policy of a KMS key, or else a resource-based policy.
 pub fn resource_kind_of(req: &Request) -> ResourceKind {
-    let (service, name) = req.action.split_once(':').unwrap_or((&req.action, ""));
+    // The service is the action's text before its first `:` (all of it without one), compared in place: `sts`
+    // and `kms` are three bytes, followed by the colon or nothing.
+    let a = req.action.as_bytes();
+    let service = |s: &[u8; 3]| {
+        a.get(..3).is_some_and(|p| p.eq_ignore_ascii_case(s))
+            && matches!(a.get(3), None | Some(b':'))
+    };
     // The resource's ARN is split only for an `sts:AssumeRole*` action (the rest need not read it).
     let role = || {
         crate::policy::arn::split(&req.resource)
             .is_some_and(|f| f[2] == "iam" && f[5].starts_with("role/"))
     };
-    if service.eq_ignore_ascii_case("sts")
-        && name
-            .get(..10)
-            .is_some_and(|p| p.eq_ignore_ascii_case("assumerole"))
+    if service(b"sts")
+        && a.get(4..14)
+            .is_some_and(|p| p.eq_ignore_ascii_case(b"assumerole"))
         && role()
     {
         ResourceKind::Trust
-    } else if service.eq_ignore_ascii_case("kms") {
+    } else if service(b"kms") {
         ResourceKind::Key
     } else {
         ResourceKind::Resource
@@ -661,6 +688,12 @@ impl<'t> Cursor<'t> {
                 (self.starts.0 + line - 1, col)
             };
         };
+        if crate::bytes::ascii_one_line(step.as_bytes()) {
+            // The usual step: one line of ASCII, a character a byte.
+            self.col += step.len();
+            self.at = at;
+            return (self.line, self.col);
+        }
         match step.rfind('\n') {
             Some(i) => {
                 self.line += step.bytes().filter(|&b| b == b'\n').count();
@@ -677,7 +710,7 @@ struct Reader<'t> {
     text: &'t str,
     limits: &'t Limits,
     /// The policies read so far: where each sits, the kind lint checks it as, and where an inline one starts.
-    placed: std::cell::RefCell<Vec<Placed>>,
+    placed: std::cell::RefCell<Placements>,
     /// Places the inline policies' starts in `text` (in the order they are read, usually the text's).
     cursor: std::cell::RefCell<Cursor<'t>>,
     /// Lists given for single-valued context keys: collected here when reading a case (each value is decided on
@@ -1076,7 +1109,10 @@ impl Reader<'_> {
         // A few keys (the usual request) are compared with the earlier ones in place, without copies.
         let small = members.len() <= 16;
         let mut seen = crate::map::Set::with_capacity(if small { 0 } else { members.len() });
-        let mut pairs = Vec::with_capacity(members.len());
+        // Each key is checked and entered as it is read; the first one the context refuses is the error only
+        // when every member reads (the member errors above come first, as when the context was built after).
+        let mut ctx = Context::with_capacity(members.len());
+        let mut refused = None;
         for (k, m) in members.iter().enumerate() {
             // The member's JSON path, for an error (made only then).
             let path = || format!("$.request.context[\"{}\"]", m.key);
@@ -1151,17 +1187,18 @@ impl Reader<'_> {
                     continue;
                 }
             }
-            pairs.push((m, value));
+            if refused.is_none() {
+                refused = ctx.push_unsorted(m.key, value).err();
+            }
         }
-        let mut ctx = Context::new();
-        ctx.extend(pairs.into_iter().map(|(m, v)| (m.key, v)))
-            .map_err(|e| {
-                // Keys are unique here, so the refused one names its member.
-                let at = members.iter().find(|m| m.key == e.key);
-                let start = at.map_or(node.span.start, |m| m.value.span.start) as usize;
-                let path = format!("$.request.context[\"{}\"]", e.key);
-                self.err(start, &path, e.to_string())
-            })?;
+        if let Some(e) = refused {
+            // Keys are unique here, so the refused one names its member.
+            let at = members.iter().find(|m| m.key == e.key);
+            let start = at.map_or(node.span.start, |m| m.value.span.start) as usize;
+            let path = format!("$.request.context[\"{}\"]", e.key);
+            return Err(self.err(start, &path, e.to_string()));
+        }
+        ctx.settle();
         Ok(ctx)
     }
 
@@ -1313,6 +1350,125 @@ mod tests {
             }
         }
         assert_eq!(checked, 15);
+    }
+
+    /// `resource_kind_of` compares the service in place; it gives what its definition gives (the service the text
+    /// before the first colon, `AssumeRole` the first ten characters after it, ignoring ASCII case) on every
+    /// action of up to five characters over the bytes that matter and on longer ones around `sts:AssumeRole`.
+    #[test]
+    fn json7_resource_kind_is_its_definition() {
+        fn definition(req: &Request) -> ResourceKind {
+            let (service, name) = req.action.split_once(':').unwrap_or((&req.action, ""));
+            let role = crate::policy::arn::split(&req.resource)
+                .is_some_and(|f| f[2] == "iam" && f[5].starts_with("role/"));
+            if service.eq_ignore_ascii_case("sts")
+                && name
+                    .get(..10)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("assumerole"))
+                && role
+            {
+                ResourceKind::Trust
+            } else if service.eq_ignore_ascii_case("kms") {
+                ResourceKind::Key
+            } else {
+                ResourceKind::Resource
+            }
+        }
+        let resources = ["arn:aws:iam::111122223333:role/R", "arn:aws:s3:::b/k", "*"];
+        let mut actions: Vec<String> = vec![String::new()];
+        let alphabet = ["s", "S", "t", "k", "m", "M", ":", "x", "é"];
+        let mut last = vec![String::new()];
+        for _ in 0..5 {
+            let next: Vec<String> = last
+                .iter()
+                .flat_map(|p| alphabet.iter().map(move |c| format!("{p}{c}")))
+                .collect();
+            actions.extend(next.iter().cloned());
+            last = next;
+        }
+        for tail in [
+            "AssumeRole",
+            "assumerolewithsaml",
+            "ASSUMEROLE",
+            "AssumeRol",
+            "AssumeRolé",
+            "Assume:Role",
+            "GetObject",
+        ] {
+            for head in [
+                "sts:", "STS:", "sTs:", "sts::", "stsx:", "st:", "kms:", "sts", "kMs",
+            ] {
+                actions.push(format!("{head}{tail}"));
+            }
+        }
+        let mut kinds = [0usize; 3];
+        for a in &actions {
+            for r in resources {
+                let req = Request::new(a, r);
+                let got = resource_kind_of(&req);
+                assert_eq!(got, definition(&req), "{a:?} on {r}");
+                let k = match got {
+                    ResourceKind::Trust => 0,
+                    ResourceKind::Key => 1,
+                    ResourceKind::Resource => 2,
+                };
+                if let Some(n) = kinds.get_mut(k) {
+                    *n += 1;
+                }
+            }
+        }
+        // Each kind was reached.
+        assert!(kinds.iter().all(|&n| n > 0), "{kinds:?}");
+    }
+
+    /// The request's context is filled as its members are read, but a member's own error still comes before a
+    /// key the context refuses that was read earlier (as when the context was built after every member): the
+    /// error names the member, its place and its message.
+    #[test]
+    fn json7_a_members_error_comes_before_an_earlier_refused_key() {
+        let case = |context: &str| {
+            format!(
+                r#"{{"identity_policies":[],"request":{{"action":"s3:GetObject","resource":"*","context":{context}}}}}"#
+            )
+        };
+        let limits = Limits::default();
+        let err = |context: &str| match Case::parse(&case(context), &limits) {
+            Err((_, e)) => e,
+            Ok(_) => panic!("{context} was accepted"),
+        };
+        // Refused by the context alone: its key is named, at its value.
+        let text = case(r#"{"x:a":"1","aws:SourceIp":"not-an-ip"}"#);
+        let e = err(r#"{"x:a":"1","aws:SourceIp":"not-an-ip"}"#);
+        assert_eq!(e.path, r#"$.request.context["aws:SourceIp"]"#);
+        let at = text.find("\"not-an-ip").map(|i| i + 1);
+        assert_eq!(Some(e.column), at, "{e:?}");
+        assert!(e.message.contains("not-an-ip"), "{e:?}");
+        // A later member that is not a context value: its error, not the refused key's.
+        for later in [r#"{}"#, "null", r#"[{}]"#] {
+            let context = format!(r#"{{"aws:SourceIp":"not-an-ip","x:b":{later}}}"#);
+            let e = err(&context);
+            assert!(
+                e.path.starts_with(r#"$.request.context["x:b"]"#),
+                "{later}: {e:?}"
+            );
+            assert!(
+                e.message.contains("a context value must be"),
+                "{later}: {e:?}"
+            );
+        }
+        // A later repeated key: the repeat.
+        let e = err(r#"{"aws:SourceIp":"not-an-ip","x:c":"1","X:C":"2"}"#);
+        assert_eq!(e.path, r#"$.request.context["X:C"]"#);
+        assert!(e.message.contains("appears twice"), "{e:?}");
+        // Every member reads and none is refused: the context is the keys, sorted.
+        let ok = Case::parse(
+            &case(r#"{"x:b":"2","aws:SourceIp":"203.0.113.7","X:A":"1"}"#),
+            &limits,
+        )
+        .map_err(|e| e.1)
+        .unwrap();
+        let keys: Vec<&str> = ok.request.context.iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["aws:sourceip", "x:a", "x:b"]);
     }
 
     fn forget() {

@@ -5,8 +5,8 @@ use nom::{
     IResult, Parser,
     branch::alt,
     bytes::complete::{take_while_m_n, take_while1},
-    character::complete::{char, digit1, one_of},
-    combinator::{all_consuming, map_res, opt, recognize},
+    character::complete::{char, one_of},
+    combinator::{all_consuming, map_res, opt},
     sequence::preceded,
 };
 
@@ -91,15 +91,10 @@ pub(crate) fn arn_fields(i: &str) -> Option<[&str; 6]> {
     Some([a, b, c, d, e, f])
 }
 
-/// A decimal number: `-?digits(.digits)?([eE][+-]?digits)?` (a leading `+` is accepted too).
+/// A decimal number: `-?digits(.digits)?([eE][+-]?digits)?` (a leading `+` is accepted too), finite. By hand in
+/// `crate::decimal`, rounded as `str::parse::<f64>` rounds.
 pub(crate) fn number(i: &str) -> Option<f64> {
-    fn text(i: &str) -> IResult<&str, &str> {
-        let mantissa = (opt(one_of("+-")), digit1, opt((char('.'), digit1)));
-        let exponent = opt((one_of("eE"), opt(one_of("+-")), digit1));
-        all_consuming(recognize((mantissa, exponent))).parse(i)
-    }
-    let (_, text) = text(i).ok()?;
-    text.parse::<f64>().ok().filter(|n| n.is_finite())
+    crate::decimal::parse(i).filter(|n| n.is_finite())
 }
 
 fn fixed(n: usize) -> impl FnMut(&str) -> IResult<&str, i64> {

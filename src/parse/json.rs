@@ -35,7 +35,11 @@ pub struct Node<'a> {
 }
 
 /// A JSON value; its items and members are [`Node`]s, with their spans.
+///
+/// The tag is a whole word (`repr(u64)`, no larger: the payload is two words either way), so that a node is
+/// written as three words rather than its tag and `Bool`'s byte and padding in pieces.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[repr(u64)]
 pub enum Value<'a> {
     /// `null`.
     Null,
@@ -309,7 +313,24 @@ const ESCAPES: &str = r#"\" \\ \/ \b \f \n \r \t \uXXXX"#;
 
 /// Characters that look like whitespace or are invisible, shown by code point rather than as themselves.
 fn is_invisible(c: char) -> bool {
-    c.is_control() || c.is_whitespace() || matches!(c, '\u{feff}' | '\u{200b}'..='\u{200f}')
+    use crate::unicase::{is_control, is_whitespace};
+    is_control(c) || is_whitespace(c) || matches!(c, '\u{feff}' | '\u{200b}'..='\u{200f}')
+}
+
+/// A letter or digit of a word in a message ([`word`], and the help for an unquoted key), in place of
+/// `char::is_alphanumeric`, whose Alphabetic and Numeric tables would be in the WebAssembly module only for this
+/// (benches/README.md, "Size, seventh pass"). The same as `is_alphanumeric` for ASCII, Latin-1 and the General
+/// Punctuation block (curly quotes, dashes, the ellipsis: what text pasted from a document brings); any other
+/// character that shows (not [`is_invisible`]) counts, so a non-ASCII symbol elsewhere is part of the word a
+/// message quotes rather than shown alone. Cold: only a message asks, from the parser's error paths.
+#[cold]
+fn is_wordish(c: char) -> bool {
+    match c {
+        '\0'..='\x7f' => c.is_ascii_alphanumeric(),
+        '\u{80}'..='\u{bf}' => matches!(c, 'ª' | '²' | '³' | 'µ' | '¹' | 'º' | '¼'..='¾'),
+        '×' | '÷' | '\u{2000}'..='\u{206f}' => false,
+        _ => !is_invisible(c),
+    }
 }
 
 /// One character for a message: in backticks, or by code point when it would not show.
@@ -325,7 +346,7 @@ fn show_char(c: char) -> String {
 fn word(at: &str) -> &str {
     let mut end = 0;
     for (k, c) in at.char_indices().take(24) {
-        if !(c.is_alphanumeric() || matches!(c, '_' | '.' | '+' | '-')) {
+        if !(is_wordish(c) || matches!(c, '_' | '.' | '+' | '-')) {
             break;
         }
         end = k + c.len_utf8();
@@ -639,7 +660,7 @@ fn member_key<'a>(
         let i = from(text, at);
         let help = match i.chars().next() {
             Some('}') => Some("JSON does not allow a trailing comma"),
-            Some(c) if c.is_alphanumeric() || c == '_' => {
+            Some(c) if is_wordish(c) || c == '_' => {
                 Some("object keys are strings in double quotes")
             }
             _ => hint(i),
@@ -969,6 +990,23 @@ fn control_char(i: &str) -> nom::Err<PErr> {
 )]
 mod tests {
     use super::*;
+
+    /// `is_wordish` is `char::is_alphanumeric` for ASCII, Latin-1 and General Punctuation (so no message about
+    /// ASCII text, nor about pasted curly quotes and dashes, changes), and elsewhere "shows": not invisible.
+    #[test]
+    fn tables_wordish_is_alphanumeric_where_it_matters() {
+        for c in (0..=0x10ffff).filter_map(char::from_u32) {
+            let want = match u32::from(c) {
+                0..=0xff | 0x2000..=0x206f => c.is_alphanumeric(),
+                _ => !is_invisible(c),
+            };
+            assert_eq!(is_wordish(c), want, "U+{:04X}", u32::from(c));
+        }
+        // What it changes: a non-ASCII symbol elsewhere is part of the quoted word.
+        assert_eq!(word("→x: 1"), "→x");
+        assert_eq!(word("“Effect”: 1"), "");
+        assert_eq!(word("Ünïcode ok"), "Ünïcode");
+    }
     use proptest::prelude::*;
     use serde_json::Value as SValue;
 

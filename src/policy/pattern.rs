@@ -439,7 +439,7 @@ impl Pattern {
                 value.as_bytes(),
             ));
         }
-        let mut want = value.chars().flat_map(char::to_lowercase);
+        let mut want = value.chars().flat_map(crate::unicase::lower);
         for piece in self.pieces() {
             let text = match piece {
                 Piece::Text(t) => t,
@@ -447,7 +447,7 @@ impl Pattern {
                 Piece::Star => "*",
                 Piece::One => "?",
             };
-            for c in text.chars().flat_map(char::to_lowercase) {
+            for c in text.chars().flat_map(crate::unicase::lower) {
                 if want.next() != Some(c) {
                     return Some(false);
                 }

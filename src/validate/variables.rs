@@ -56,7 +56,7 @@ pub(super) fn variables(s: &str) -> Vec<VarRef<'_>> {
         let key = key_part.trim();
         let problem = if key.is_empty() {
             Some(VarProblem::Empty)
-        } else if key_part.contains(char::is_whitespace) {
+        } else if key_part.contains(crate::unicase::is_whitespace) {
             Some(VarProblem::Spaces)
         } else if let Some(d) = default {
             let t = d.trim();
