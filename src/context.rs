@@ -1106,7 +1106,7 @@ pub(crate) fn check_shape(action: &str, resource: &str) -> Result<(), ContextErr
             key: crate::shape::ACTION.into(),
             message: format!(
                 "`{}` is not `service:ActionName` (ASCII letters, digits, `-` and `_`, no wildcard, no space)",
-                action.escape_debug()
+                crate::unicase::escaped(action)
             ),
         });
     }
@@ -1115,7 +1115,7 @@ pub(crate) fn check_shape(action: &str, resource: &str) -> Result<(), ContextErr
             key: crate::shape::RESOURCE.into(),
             message: format!(
                 "`{}` is neither `*` nor an ARN (`arn:partition:service:region:account:resource`)",
-                resource.escape_debug()
+                crate::unicase::escaped(resource)
             ),
         });
     }

@@ -1055,7 +1055,7 @@ impl Reader<'_> {
             return Err(self.err(
                 n.span.start as usize,
                 &path(),
-                format!("{field} `{}` {rule}", text.escape_debug()),
+                format!("{field} `{}` {rule}", crate::unicase::escaped(&text)),
             ));
         }
         Ok(text)
