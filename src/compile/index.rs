@@ -11,10 +11,12 @@ use crate::policy::action::ActionPattern;
 /// For each action the set names literally (lowercase), which statements' `Action`/`NotAction` match it (one
 /// bit per statement id, `NotAction` already applied); for any other action, the bits that do not depend on it.
 ///
-/// What a decision on an action the set names reads comes first, in the order given, and starts a cache line, then
-/// what one on another action reads: a cold decision reads the index through one or two lines, not one per field.
+/// What a decision on an action the set names reads comes first, in the order given, then what one on another
+/// action reads: a cold decision reads the index through few cache lines, not one per field. Not aligned to a
+/// line (`align(64)` made every set's `Inner` a `posix_memalign`, about 1 k instructions for a set built to
+/// decide once; the decide path's counts did not move without it: benches/README.md, "Cold path, seventh pass").
 #[derive(Debug, Clone, Default)]
-#[repr(C, align(64))]
+#[repr(C)]
 pub(crate) struct ActionIndex {
     /// Whether the set has an index: `false` for the empty one a set too large to index keeps.
     pub(super) on: bool,

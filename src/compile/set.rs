@@ -154,6 +154,10 @@ impl Inner {
             let mut listed: Vec<(u64, &str)> = Vec::with_capacity(conditions.min(SMALL_KEYS));
             let mut slot_of: crate::map::Map<&str, u32> = crate::map::Map::new();
             let mut hashed = false;
+            // For a set of many conditions (`MODE=compose`'s), a direct-mapped cache in front of the list.
+            const RECENT: usize = 32;
+            let many = conditions > 4 * RECENT;
+            let mut recent = [u8::MAX; RECENT];
             let slot = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
             for (_, p) in self.policies() {
                 places.push((slot(id), slot(slots.len())));
@@ -166,11 +170,27 @@ impl Inner {
                         }
                         hashed = true;
                     }
-                    let found = if !hashed {
+                    let found = if !hashed && !many {
                         listed
                             .iter()
                             .position(|(h, k)| *h == c.hash && *k == key)
                             .map(slot)
+                    } else if !hashed {
+                        // The list's place of the last key seen with these low bits of the hash first: a set of
+                        // many policies names its few keys over and over.
+                        let r = (c.hash & (RECENT as u64 - 1)) as usize;
+                        let last = recent.get(r).copied().unwrap_or(u8::MAX);
+                        match listed.get(usize::from(last)) {
+                            Some((h, k)) if *h == c.hash && *k == key => Some(u32::from(last)),
+                            _ => {
+                                let at = listed.iter().position(|(h, k)| *h == c.hash && *k == key);
+                                // Below `SMALL_KEYS`: fits a byte.
+                                if let (Some(at), Some(m)) = (at, recent.get_mut(r)) {
+                                    *m = u8::try_from(at).unwrap_or(u8::MAX);
+                                }
+                                at.map(slot)
+                            }
+                        }
                     } else {
                         slot_of.get(key).copied()
                     };
@@ -1186,6 +1206,52 @@ mod tests {
             // The first policy gives keys 0..n their slots in order; the second, reversed, finds the same ones.
             assert_eq!(first, (0..n as u32).collect::<Vec<_>>());
             assert_eq!(second, (0..n as u32).rev().collect::<Vec<_>>());
+        }
+    }
+
+    /// cold7: a set of many conditions (past the size where a cache of recent keys sits in front of the list)
+    /// gives each condition the slot of its key's first appearance, for 3 to 40 keys (so also when keys share
+    /// the cache's place, and past the list's size, through the map), in 12 policies whose keys turn around.
+    #[test]
+    fn cold7_many_conditions_take_their_keys_first_slots() {
+        for n in [3usize, 15, 16, 17, 40] {
+            let mut order: Vec<usize> = Vec::new();
+            let mut builder = PolicySet::builder();
+            for p in 0..12 {
+                // Rotated by `p`, every second policy reversed: the keys in many orders.
+                let mut keys: Vec<usize> = (0..n).map(|i| (i + p) % n).collect();
+                if p % 2 == 1 {
+                    keys.reverse();
+                }
+                // Each key twice in a policy: once in each of two statements.
+                let conds: Vec<String> = keys
+                    .iter()
+                    .map(|i| format!(r#""test:key{i}":"v""#))
+                    .collect();
+                let text = format!(
+                    r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"*","Resource":"*","Condition":{{"StringEquals":{{{c}}}}}}},{{"Effect":"Deny","Action":"s3:*","Resource":"*","Condition":{{"StringLike":{{{c}}}}}}}]}}"#,
+                    c = conds.join(",")
+                );
+                builder = builder.identity(Policy::parse(&text).unwrap());
+                order.extend(keys.iter().chain(keys.iter()));
+            }
+            let set = builder.build_lazy().unwrap();
+            let slots = &set.inner.slots;
+            assert_eq!(slots.len(), order.len());
+            assert!(
+                order.len() > 4 * 32 || n < 16,
+                "{n}: {} conditions",
+                order.len()
+            );
+            // A key's slot is the number of distinct keys before its first appearance.
+            let mut first: Vec<usize> = Vec::new();
+            for (k, s) in order.iter().zip(slots.iter()) {
+                let want = first.iter().position(|f| f == k).unwrap_or_else(|| {
+                    first.push(*k);
+                    first.len() - 1
+                });
+                assert_eq!(*s as usize, want, "{n} keys: key {k}");
+            }
         }
     }
 

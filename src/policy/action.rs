@@ -1,9 +1,10 @@
 //! Action patterns: `service:Name` with `*` and `?`, compared case-insensitively (docs/SEMANTICS.md §1.7).
 
-use super::pattern::{NoVars, Pattern};
+use super::pattern::{GlobShape, NoVars, Pattern};
 use super::text::Text;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 /// An action pattern from an `Action` or `NotAction` element.
 ///
@@ -66,6 +67,41 @@ impl FromStr for ActionPattern {
 impl ActionPattern {
     /// Parse `s`, keeping `text()` (the same string, possibly shared) as its source when valid.
     pub(crate) fn from_text(s: &str, text: impl FnOnce() -> Text) -> Result<Self, ActionError> {
+        let Some(usual) = Usual::read(s.as_bytes()) else {
+            return ActionPattern::from_text_checked(s, text);
+        };
+        let source = text();
+        // A text without capitals is its own lowercase glob: the policy's text when the action is a slice of it.
+        let shared = match (usual.upper, source.shared_range()) {
+            (false, Some((from, start, end))) => {
+                Pattern::of_action(Arc::clone(from), start, end, usual.shape)
+            }
+            _ => None,
+        };
+        let glob = match shared {
+            Some(g) => g,
+            None => {
+                let mut lower: Arc<str> = Arc::from(s);
+                if let Some(l) = Arc::get_mut(&mut lower) {
+                    l.make_ascii_lowercase();
+                }
+                // `shape` is of the text, which lowercasing does not move (ASCII letters only). Not reached
+                // otherwise: all of a `str` is a slice of it; said all the same, without a panic.
+                Pattern::of_action(Arc::clone(&lower), 0, s.len(), usual.shape)
+                    .unwrap_or_else(|| Pattern::parse_lowercase(s, true, false))
+            }
+        };
+        Ok(ActionPattern {
+            source,
+            glob,
+            service: usual.service,
+        })
+    }
+
+    /// [`ActionPattern::from_text`] by the grammar's check, then the glob's own parse: every text `Usual::read`
+    /// does not take (an error, a `?`, a star inside the name, a colon or a variable in it).
+    #[cold]
+    fn from_text_checked(s: &str, text: impl FnOnce() -> Text) -> Result<Self, ActionError> {
         use crate::parse::grammar::{ActionShape, action};
         let service = match action(s) {
             // A valid prefix has no wildcard (`WildPrefix` below).
@@ -135,6 +171,152 @@ impl ActionPattern {
     }
 }
 
+/// An action of the usual forms, read in one pass over its bytes: what [`ActionPattern::from_text`] needs of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Usual {
+    /// [`service_bit`] of the prefix, or every bit for `*`.
+    service: u64,
+    /// The glob's shape ([`Pattern::of_action`]).
+    shape: GlobShape,
+    /// Whether the text holds an ASCII capital (then the glob is a lowercase copy).
+    upper: bool,
+}
+
+impl Usual {
+    /// `*`, or `prefix:name` with a prefix of ASCII letters, digits and `-` and a name that starts with a
+    /// visible ASCII character and holds no colon: the forms `grammar::action` accepts but for a variable after
+    /// a second colon. `None` for every other text (which [`ActionPattern::from_text_checked`] reads as before).
+    #[inline]
+    fn read(b: &[u8]) -> Option<Usual> {
+        if b == b"*" {
+            return Some(Usual {
+                service: u64::MAX,
+                shape: GlobShape::Any,
+                upper: false,
+            });
+        }
+        // Eight bytes at a time (the last word zero-padded, `valid` marking the text's bytes). Every byte looked
+        // for is ASCII, which in UTF-8 is always that character.
+        let mut upper = false;
+        // The prefix: letters, digits and `-` up to the first `:`.
+        let mut at = 0;
+        let colon = loop {
+            let (w, valid) = swar::load(b, at)?;
+            upper |= swar::upper(w) & valid != 0;
+            let bad = !swar::prefix_byte(w) & valid;
+            let colon = swar::eq(w, b':') & valid;
+            if colon != 0 {
+                let n = colon.trailing_zeros() as usize / 8;
+                // No other byte before it.
+                if bad & ((1u64 << (n * 8)) - 1) != 0 {
+                    return None;
+                }
+                break at + n;
+            }
+            if bad != 0 {
+                return None;
+            }
+            at += 8;
+        };
+        let (prefix, name) = (b.get(..colon)?, b.get(colon + 1..)?);
+        if prefix.is_empty() || !name.first()?.is_ascii_graphic() {
+            return None;
+        }
+        // The name: no `:`; the first `*`, and whether other bytes or a `?` follow it (a general glob); whether
+        // a capital.
+        let mut star = None;
+        let mut general = false;
+        let mut at = colon + 1;
+        while at < b.len() {
+            let (w, valid) = swar::load(b, at)?;
+            if swar::eq(w, b':') & valid != 0 {
+                return None;
+            }
+            general |= swar::eq(w, b'?') & valid != 0;
+            let stars = swar::eq(w, b'*') & valid;
+            let others = !stars & valid;
+            match star {
+                Some(_) => general |= others != 0,
+                None if stars != 0 => {
+                    let first = stars.trailing_zeros() as usize / 8;
+                    // Stars only from the first one on, or a general glob.
+                    general |= others >> (first * 8) != 0;
+                    star = Some(at + first);
+                }
+                None => {}
+            }
+            upper |= swar::upper(w) & valid != 0;
+            at += 8;
+        }
+        Some(Usual {
+            service: service_bit(prefix),
+            shape: match star {
+                _ if general => GlobShape::General,
+                // A star after the colon: never at 0.
+                Some(n) => GlobShape::Prefix(n),
+                None => GlobShape::Exact,
+            },
+            upper,
+        })
+    }
+}
+
+/// Byte tests on a word of eight bytes: each gives the high bit of every byte that passes, exactly (no carry
+/// crosses a byte).
+mod swar {
+    pub(super) const HIGH: u64 = 0x8080_8080_8080_8080;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+
+    /// Bytes equal to `c`.
+    #[inline(always)]
+    pub(super) fn eq(w: u64, c: u8) -> u64 {
+        let t = w ^ (ONES * u64::from(c));
+        !(((t & LOW7) + LOW7) | t | LOW7)
+    }
+
+    /// The word of up to eight bytes of `b` from `at` (zero-padded) and the high bit of each byte of it that is
+    /// `b`'s; `None` at the end.
+    #[inline(always)]
+    pub(super) fn load(b: &[u8], at: usize) -> Option<(u64, u64)> {
+        let rest = b.get(at..).filter(|r| !r.is_empty())?;
+        Some(match rest.first_chunk::<8>() {
+            Some(c) => (u64::from_le_bytes(*c), HIGH),
+            None => {
+                // 1 to 7 bytes: shifts of 8 to 56. The last eight bytes of `b` shifted down when it has eight.
+                let n = rest.len();
+                let w = match b.last_chunk::<8>() {
+                    Some(c) => u64::from_le_bytes(*c) >> (8 * (8 - n)),
+                    None => rest.iter().rev().fold(0, |w, &c| (w << 8) | u64::from(c)),
+                };
+                (w, HIGH & (u64::MAX >> (64 - 8 * n)))
+            }
+        })
+    }
+
+    /// Bytes `lo` to `hi` (`lo` at least 1, both ASCII): ASCII and at least `lo` and not above `hi`.
+    #[inline(always)]
+    fn range(w: u64, lo: u8, hi: u8) -> u64 {
+        let t = w & LOW7;
+        let at_least = t + ONES * (0x80 - u64::from(lo));
+        let above = t + ONES * (0x80 - u64::from(hi) - 1);
+        at_least & !above & !w & HIGH
+    }
+
+    /// Bytes of a service prefix: ASCII letters, digits and `-`.
+    #[inline(always)]
+    pub(super) fn prefix_byte(w: u64) -> u64 {
+        // `| 0x20` maps `A`-`Z` onto `a`-`z` and no other ASCII byte into that range.
+        range(w | (ONES * 0x20), b'a', b'z') | range(w, b'0', b'9') | eq(w, b'-')
+    }
+
+    /// Bytes `A` to `Z`: ASCII (high bit clear) and at least `A` and not above `Z`.
+    #[inline(always)]
+    pub(super) fn upper(w: u64) -> u64 {
+        range(w, b'A', b'Z')
+    }
+}
+
 /// One of 64 bits chosen by a lowercase service prefix: a cheap first test of whether an action can match.
 pub(crate) fn service_bit(service: &[u8]) -> u64 {
     1 << (crate::bytes::key_hash(service) & 63)
@@ -174,6 +356,96 @@ mod tests {
         assert_eq!(bit("SageMaker:Create?"), bit("sagemaker:Describe*"));
         assert_eq!(bit("*"), u64::MAX);
         assert_eq!(bit("s3:a:b${x}").count_ones(), 1);
+    }
+
+    /// The one-pass reader gives what the grammar's check and the glob's parse give (the value: source, glob
+    /// text and shape, service bit; or the error), for every text of up to five characters over those that
+    /// matter, and for the usual actions in any case; with the text a copy and a slice of a shared source.
+    #[test]
+    fn cold7_one_pass_action_is_the_checked_one() {
+        let alphabet = [
+            'a', 'Z', '3', '-', '*', '?', ':', '$', '{', '}', ' ', '\t', 'é', '_',
+        ];
+        let mut texts: Vec<String> = vec![String::new()];
+        let mut last = vec![String::new()];
+        for _ in 0..5 {
+            let next: Vec<String> = last
+                .iter()
+                .flat_map(|t| alphabet.iter().map(move |c| format!("{t}{c}")))
+                .collect();
+            texts.extend(next.iter().cloned());
+            last = next;
+        }
+        // Past a word's end: the same texts of up to three characters after prefixes and names of 0 to 17 bytes.
+        let short: Vec<String> = texts
+            .iter()
+            .filter(|t| t.chars().count() <= 3)
+            .cloned()
+            .collect();
+        for t in &short {
+            for (p, n) in [
+                ("s3", ""),
+                ("ec2-Instance", "Abcdefg"),
+                ("abcdefg", "abcdefgh"),
+                ("S3", "ABCDEFGHIJKLMNOPQ"),
+            ] {
+                texts.push(format!("{p}:{n}{t}"));
+                texts.push(format!("{p}{t}"));
+            }
+        }
+        for t in [
+            "*",
+            "s3:GetObject",
+            "S3:*",
+            "sagemaker:CreatePresigned*",
+            "sagemaker:CreatePresigned**",
+            "SageMaker:Create?",
+            "sagemaker:*App",
+            "sagemaker:Describe*Profile",
+            "ec2-instance-connect:SendSSHPublicKey",
+            "s3:a:b${x}",
+            "iam:*AccessKey*",
+            "kms:Decrypt",
+            "s3:Get\u{e9}*",
+            "s3:GetÉtat",
+            "s*:Get",
+            "s3: Get",
+            "s3:",
+            ":Get",
+            "s3",
+        ] {
+            texts.push(t.to_string());
+        }
+        let mut usual = 0;
+        for t in &texts {
+            let source: Arc<str> = Arc::from(format!("[\"{t}\"]"));
+            let at = 2..2 + t.len();
+            let shared = Text::shared(&source, at.start, at.end).unwrap();
+            let s = source.get(at).unwrap();
+            for text in [Text::from(t.as_str()), shared] {
+                let fast = ActionPattern::from_text(s, || text.clone());
+                let checked = ActionPattern::from_text_checked(s, || text.clone());
+                assert_eq!(fast, checked, "{t:?}");
+                if let (Ok(f), Ok(c)) = (&fast, &checked) {
+                    assert_eq!(f.glob().source(), c.glob().source(), "{t:?}");
+                    assert_eq!(f.service_bit(), c.service_bit(), "{t:?}");
+                    assert_eq!(f.glob().as_prefix(), c.glob().as_prefix(), "{t:?}");
+                    assert_eq!(f.glob().as_literal(), c.glob().as_literal(), "{t:?}");
+                    assert_eq!(f.glob().is_any(), c.glob().is_any(), "{t:?}");
+                    for a in [
+                        "s3:getobject",
+                        "sagemaker:createpresignedurl",
+                        "az:x",
+                        "a:aa",
+                    ] {
+                        assert_eq!(f.matches(a), c.matches(a), "{t:?} {a}");
+                    }
+                }
+            }
+            usual += usize::from(Usual::read(t.as_bytes()).is_some());
+        }
+        // Both readers were exercised.
+        assert!(usual > 10_000 && usual < texts.len() / 2, "{usual}");
     }
 
     #[test]

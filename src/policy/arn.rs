@@ -211,19 +211,24 @@ pub enum ArnPattern {
 impl ArnPattern {
     /// The pattern of `text`; `variables`: whether `${...}` is a policy variable (Version `2012-10-17`).
     pub fn parse(text: &str, variables: bool) -> ArnPattern {
-        ArnPattern::parse_by(text, variables, |s| Pattern::parse(s, true, variables))
+        ArnPattern::parse_by(text, variables, |s, _| Pattern::parse(s, true, variables))
     }
 
     /// [`ArnPattern::parse`] of a policy's text: its patterns are slices of the policy's text when `t` is one
     /// (no copy; see [`crate::policy::Text`]).
     pub(crate) fn parse_text(t: &crate::policy::Text, variables: bool) -> ArnPattern {
-        ArnPattern::parse_by(t, variables, |s| {
-            Pattern::parse_within(t, s, true, variables)
+        ArnPattern::parse_by(t, variables, |s, first| {
+            Pattern::parse_within_known(t, s, true, variables, first)
         })
     }
 
-    /// [`ArnPattern::parse`], each glob (of the whole text or of a field, a slice of `text`) made by `glob`.
-    fn parse_by(text: &str, variables: bool, glob: impl Fn(&str) -> Pattern) -> ArnPattern {
+    /// [`ArnPattern::parse`], each glob (of the whole text or of a field, a slice of `text`) made by `glob`,
+    /// given the text's first special byte (`pattern::first_special`) when it is known.
+    fn parse_by(
+        text: &str,
+        variables: bool,
+        glob: impl Fn(&str, Option<Option<usize>>) -> Pattern,
+    ) -> ArnPattern {
         if text == "*" {
             return ArnPattern::Any;
         }
@@ -240,13 +245,13 @@ impl ArnPattern {
         let sixth = cuts.last().map_or(0, |c| c + 1);
         let first = crate::policy::pattern::first_special(text.as_bytes(), true, variables);
         if first.is_none_or(|at| at >= sixth) {
-            return ArnPattern::Flat(glob(text));
+            return ArnPattern::Flat(glob(text, Some(first)));
         }
         match fields_at(text, cuts) {
             Some(f) => {
-                let fields = f.map(&glob);
+                let fields = f.map(|s| glob(s, None));
                 if fields.iter().take(5).all(|p| p.as_literal().is_some()) {
-                    return ArnPattern::Flat(glob(text));
+                    return ArnPattern::Flat(glob(text, Some(first)));
                 }
                 ArnPattern::Fields(Box::new(fields))
             }

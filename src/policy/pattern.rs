@@ -106,6 +106,19 @@ impl Shape {
     }
 }
 
+/// The shape of an action's glob as its reader finds it (see [`Pattern::of_action`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum GlobShape {
+    /// No wildcard.
+    Exact,
+    /// `*` alone.
+    Any,
+    /// The first `n` bytes, then stars only.
+    Prefix(usize),
+    /// Anything else (`?`, a star before other text).
+    General,
+}
+
 /// An atom borrowed from a pattern, whichever way it is stored.
 #[derive(Clone, Copy)]
 enum Piece<'a> {
@@ -152,15 +165,58 @@ impl Pattern {
         wildcards: bool,
         variables: bool,
     ) -> Pattern {
+        Pattern::parse_within_known(t, sub, wildcards, variables, None)
+    }
+
+    /// [`Pattern::parse_within`], given `first_special(sub, wildcards, variables)` when the caller has it
+    /// (`Some`): an ARN's reader scans its text once for both.
+    pub(crate) fn parse_within_known(
+        t: &crate::policy::Text,
+        sub: &str,
+        wildcards: bool,
+        variables: bool,
+        first: Option<Option<usize>>,
+    ) -> Pattern {
         let at = (sub.as_ptr() as usize).checked_sub(t.as_ptr() as usize);
         match (t.shared_range(), at) {
             (Some((source, start, _)), Some(at)) if at.saturating_add(sub.len()) <= t.len() => {
                 let (from, to) = (start + at, start + at + sub.len());
-                Pattern::parse_range(Arc::clone(source), from, to, wildcards, variables)
-                    .unwrap_or_else(|| Pattern::parse(sub, wildcards, variables))
+                Pattern::parse_range_known(
+                    Arc::clone(source),
+                    from,
+                    to,
+                    wildcards,
+                    variables,
+                    first,
+                )
+                .unwrap_or_else(|| Pattern::parse(sub, wildcards, variables))
             }
             _ => Pattern::parse(sub, wildcards, variables),
         }
+    }
+
+    /// The glob of an action whose shape its reader found (`action::Usual`): `source[start..end]`, wildcards
+    /// on, no variables, of shape `shape` (`General`: parsed into atoms here). The caller has lowercased the
+    /// text. `None` when `start..end` is not a slice of `source`.
+    pub(crate) fn of_action(
+        source: Arc<str>,
+        start: usize,
+        end: usize,
+        shape: GlobShape,
+    ) -> Option<Pattern> {
+        source.get(start..end)?;
+        let shape = match shape {
+            GlobShape::Exact => Shape::Exact,
+            GlobShape::Any => Shape::Any,
+            GlobShape::Prefix(n) => Shape::Prefix(n),
+            GlobShape::General => return Pattern::parse_range(source, start, end, true, false),
+        };
+        Some(Pattern {
+            source,
+            start,
+            end,
+            shape,
+        })
     }
 
     /// [`Pattern::parse`] of a text already shared: the pattern keeps it as its source.
@@ -184,10 +240,23 @@ impl Pattern {
         wildcards: bool,
         variables: bool,
     ) -> Option<Pattern> {
+        Pattern::parse_range_known(source, start, end, wildcards, variables, None)
+    }
+
+    /// [`Pattern::parse_range`], with `first_special` of the text when the caller has it (`Some`).
+    fn parse_range_known(
+        source: Arc<str>,
+        start: usize,
+        end: usize,
+        wildcards: bool,
+        variables: bool,
+        first: Option<Option<usize>>,
+    ) -> Option<Pattern> {
         let text = source.get(start..end)?;
         let b = text.as_bytes();
+        let first = first.unwrap_or_else(|| first_special(b, wildcards, variables));
         // The common shapes without building atoms: no special byte at all, or stars only at one end.
-        let shape = match first_special(b, wildcards, variables) {
+        let shape = match first {
             None => Some(Shape::Exact),
             Some(first) if b.get(first..).is_some_and(|t| t.iter().all(|&c| c == b'*')) => {
                 Some(if first == 0 {
@@ -206,6 +275,21 @@ impl Pattern {
         };
         let shape = match shape {
             Some(s) => s,
+            // Wildcards without variables: the atoms made straight into their shared slice (the shapes above
+            // are every other form they can take, so this is the `Glob` that `Shape::of` would make).
+            None if wildcards && !variables => match plain_atoms(text) {
+                a if matches!(
+                    &*a,
+                    [] | [Atom::Star]
+                        | [Atom::Text(_)]
+                        | [Atom::Text(_), Atom::Star]
+                        | [Atom::Star, Atom::Text(_)]
+                ) =>
+                {
+                    Shape::of(a.to_vec(), text)
+                }
+                a => Shape::Glob(a),
+            },
             None => Shape::of(atoms(text, wildcards, variables), text),
         };
         Some(Pattern {
@@ -457,6 +541,47 @@ fn atoms(text: &str, wildcards: bool, variables: bool) -> Vec<Atom> {
         rest = chars.as_str();
     }
     atoms
+}
+
+/// [`atoms`] of `text` with wildcards and without variables, in one allocation besides the text atoms' own: a
+/// run of `*` is one `Star`, `?` is `One`, and the text between them one `Text`.
+fn plain_atoms(text: &str) -> Arc<[Atom]> {
+    let wild = |c: u8| c == b'*' || c == b'?';
+    // The length of the atom at the start of `b` (not empty), and the atom's kind: 0 text, 1 star, 2 one.
+    let next = |b: &[u8]| -> (usize, u8) {
+        match b.first() {
+            Some(b'*') => (b.iter().position(|&c| c != b'*').unwrap_or(b.len()), 1),
+            Some(b'?') => (1, 2),
+            _ => (b.iter().position(|&c| wild(c)).unwrap_or(b.len()), 0),
+        }
+    };
+    let mut count = 0;
+    let mut at = 0;
+    while let Some(rest) = b_from(text, at) {
+        at += next(rest).0;
+        count += 1;
+    }
+    let mut at = 0;
+    // An exact-size iterator: the slice is allocated once, at its length. `*`, `?` and the cuts are ASCII, so
+    // every cut is a char boundary.
+    (0..count)
+        .map(|_| {
+            let rest = b_from(text, at).unwrap_or_default();
+            let (n, kind) = next(rest);
+            let atom = match kind {
+                1 => Atom::Star,
+                2 => Atom::One,
+                _ => Atom::Text(text.get(at..at + n).unwrap_or_default().to_string()),
+            };
+            at += n;
+            atom
+        })
+        .collect()
+}
+
+/// The bytes of `text` from `at`; `None` at the end.
+fn b_from(text: &str, at: usize) -> Option<&[u8]> {
+    text.as_bytes().get(at..).filter(|r| !r.is_empty())
 }
 
 impl fmt::Display for Pattern {
@@ -845,6 +970,29 @@ fn match_rev(
 
 #[cfg(test)]
 mod tests {
+    /// The atoms made straight into their slice are `atoms`' (wildcards, no variables), for every text of up to
+    /// five characters over those that matter.
+    #[test]
+    fn cold7_plain_atoms_are_the_atoms() {
+        let alphabet = ['a', 'Z', '*', '?', '$', '{', '}', '\\', 'é', '/'];
+        let mut last = vec![String::new()];
+        let mut seen = 0;
+        for _ in 0..5 {
+            let next: Vec<String> = last
+                .iter()
+                .flat_map(|t| alphabet.iter().map(move |c| format!("{t}{c}")))
+                .collect();
+            for t in &next {
+                assert_eq!(&*plain_atoms(t), atoms(t, true, false).as_slice(), "{t:?}");
+                let p = Pattern::parse(t, true, false);
+                assert_eq!(p.shape, Shape::of(atoms(t, true, false), t), "{t:?}");
+                seen += usize::from(matches!(p.shape, Shape::Glob(_)));
+            }
+            last = next;
+        }
+        assert!(seen > 10_000, "{seen}");
+    }
+
     use super::*;
     use std::collections::HashMap;
 
