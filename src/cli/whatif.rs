@@ -96,18 +96,39 @@ const PRESETS: [(&str, &str); 6] = [
 /// The bundled organisation: corpus/whatif/example-org.json (`--generate 20 --seed 1`).
 const EXAMPLE_ORG: &str = include_str!("../../corpus/whatif/example-org.json");
 
-/// `iamgate` with no arguments: what-if on a bundled synthetic organisation and the network presets.
+/// `iamgate` with no arguments: what-if on a bundled synthetic organisation and the network presets. Run from a
+/// checkout (corpus/ holds the same files), it reads them there, so that its findings name files a user can open;
+/// elsewhere it writes the bundled copies to a temporary folder and reads them from it.
 pub(crate) fn run_default() -> Result<ExitCode, CliError> {
-    let dir = std::env::temp_dir().join(format!("iamgate-whatif-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(CliError::Write)?;
-    let org = dir.join("example-org.json");
-    std::fs::write(&org, EXAMPLE_ORG).map_err(CliError::Write)?;
-    let mut networks = Vec::new();
-    for (name, text) in PRESETS {
-        let p = dir.join(name);
-        std::fs::write(&p, text).map_err(CliError::Write)?;
-        networks.push(p);
-    }
+    let in_checkout = |rel: &str, text: &str| {
+        let p = PathBuf::from(rel);
+        std::fs::read_to_string(&p)
+            .is_ok_and(|t| t == text)
+            .then_some(p)
+    };
+    let checkout = in_checkout("corpus/whatif/example-org.json", EXAMPLE_ORG).and_then(|org| {
+        let networks = PRESETS
+            .iter()
+            .map(|(name, text)| in_checkout(&format!("corpus/networks/{name}"), text))
+            .collect::<Option<Vec<_>>>()?;
+        Some((org, networks))
+    });
+    let (org, networks, temporary) = match checkout {
+        Some((org, networks)) => (org, networks, None),
+        None => {
+            let dir = std::env::temp_dir().join(format!("iamgate-whatif-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).map_err(CliError::Write)?;
+            let org = dir.join("example-org.json");
+            std::fs::write(&org, EXAMPLE_ORG).map_err(CliError::Write)?;
+            let mut networks = Vec::new();
+            for (name, text) in PRESETS {
+                let p = dir.join(name);
+                std::fs::write(&p, text).map_err(CliError::Write)?;
+                networks.push(p);
+            }
+            (org, networks, Some(dir))
+        }
+    };
     eprintln!(
         "iamgate: no command given; running `iamgate whatif` on the bundled example organisation (corpus/whatif/example-org.json, 20 principals) and {} network presets of corpus/networks (see `iamgate --help`, docs/whatif.md)",
         networks.len()
@@ -120,7 +141,9 @@ pub(crate) fn run_default() -> Result<ExitCode, CliError> {
         seed: 1,
         ..Args::default()
     });
-    let _ = std::fs::remove_dir_all(&dir);
+    if let Some(dir) = temporary {
+        let _ = std::fs::remove_dir_all(dir);
+    }
     code
 }
 

@@ -191,3 +191,34 @@ fn lint_lists_diagnostics_past_a_thousand_without_snippets() {
     assert!(tail.contains(&format!("--> {path}:1202:")), "{tail}");
     assert_eq!(snippets, 1000, "of {n}");
 }
+
+/// `iamgate` alone runs what-if on the bundled organisation: from a checkout its findings name corpus/'s files (which
+/// a user can open), elsewhere the temporary copies it made; the table is the same either way.
+#[test]
+fn no_command_reads_the_checkout_s_corpus_when_it_is_there() {
+    let (code, here, err) = iamgate(&[], "");
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        here.contains("--> corpus/whatif/example-org.json#$.Policies["),
+        "{here}"
+    );
+    assert!(!here.contains("iamgate-whatif-"), "{here}");
+    let elsewhere = std::env::temp_dir().join(format!("iamgate-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_iamgate"))
+        .current_dir(&elsewhere)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&elsewhere);
+    assert_eq!(out.status.code(), Some(0));
+    let there = String::from_utf8_lossy(&out.stdout);
+    assert!(there.contains("/example-org.json#$.Policies["), "{there}");
+    assert!(there.contains("iamgate-whatif-"), "{there}");
+    let strip = |t: &str| -> String {
+        t.lines()
+            .filter(|l| !l.contains("example-org.json#"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(strip(&here), strip(&there));
+}
