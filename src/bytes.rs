@@ -20,6 +20,58 @@ pub(crate) fn has_variable(text: &str) -> bool {
     false
 }
 
+/// Byte tests on a little-endian word of eight bytes: each gives the high bit of every byte that passes, exactly
+/// (no carry crosses a byte). Every byte looked for is ASCII, which in UTF-8 is always that character.
+pub(crate) mod swar {
+    /// The high bit of every byte.
+    pub(crate) const HIGH: u64 = 0x8080_8080_8080_8080;
+    /// One in every byte.
+    pub(crate) const ONES: u64 = 0x0101_0101_0101_0101;
+    /// The low seven bits of every byte.
+    pub(crate) const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+
+    /// Bytes equal to `c`: `(t & LOW7) + LOW7` cannot carry across bytes.
+    #[inline(always)]
+    pub(crate) fn eq(w: u64, c: u8) -> u64 {
+        let t = w ^ (ONES * u64::from(c));
+        !(((t & LOW7) + LOW7) | t | LOW7)
+    }
+
+    /// Bytes `lo` to `hi` (`lo` at least 1, both ASCII): ASCII and at least `lo` and not above `hi`.
+    #[inline(always)]
+    pub(crate) fn range(w: u64, lo: u8, hi: u8) -> u64 {
+        let t = w & LOW7;
+        let at_least = t + ONES * (0x80 - u64::from(lo));
+        let above = t + ONES * (0x80 - u64::from(hi) - 1);
+        at_least & !above & !w & HIGH
+    }
+
+    /// Bytes `A` to `Z`.
+    #[inline(always)]
+    pub(crate) fn upper(w: u64) -> u64 {
+        range(w, b'A', b'Z')
+    }
+
+    /// The word of up to eight bytes of `b` from `at` (zero-padded) and the high bit of each byte of it that is
+    /// `b`'s; `None` at the end.
+    #[inline(always)]
+    pub(crate) fn load(b: &[u8], at: usize) -> Option<(u64, u64)> {
+        let rest = b.get(at..).filter(|r| !r.is_empty())?;
+        Some(match rest.first_chunk::<8>() {
+            Some(c) => (u64::from_le_bytes(*c), HIGH),
+            None => {
+                // 1 to 7 bytes: shifts of 8 to 56. The last eight bytes of `b` shifted down when it has eight.
+                let n = rest.len();
+                let w = match b.last_chunk::<8>() {
+                    Some(c) => u64::from_le_bytes(*c) >> (8 * (8 - n)),
+                    None => rest.iter().rev().fold(0, |w, &c| (w << 8) | u64::from(c)),
+                };
+                (w, HIGH & (u64::MAX >> (64 - 8 * n)))
+            }
+        })
+    }
+}
+
 /// Whether every byte of `b` is ASCII and none is a line feed: then each byte is one character on one line. Eight
 /// bytes at a time: for a word `x` and `v = x ^ (0x0A in every byte)`, `(v - ONES) & !v & HIGHS` is nonzero exactly
 /// when some byte of `v` is zero (a line feed in `x`), and `x & HIGHS` when some byte is not ASCII.
@@ -141,14 +193,8 @@ fn last8_by_get(b: &[u8]) -> Option<&[u8; 8]> {
 /// Each ASCII capital of the eight bytes of `w` lowercased; every other byte (non-ASCII included) unchanged.
 #[inline(always)]
 pub(crate) fn lower8(w: u64) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // Seven bits per byte, so that the additions below cannot carry into the next byte.
-    let low = w & !HIGH;
-    let ge_a = low + ONES * (0x80 - u64::from(b'A'));
-    let gt_z = low + ONES * (0x80 - u64::from(b'Z') - 1);
-    let upper = ge_a & !gt_z & !w & HIGH;
-    w | (upper >> 2)
+    // The high bit of each capital, moved to its 0x20 bit.
+    w | (swar::upper(w) >> 2)
 }
 
 /// The little-endian word of up to eight bytes (missing bytes zero), without a variable-length copy: short

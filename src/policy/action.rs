@@ -261,59 +261,16 @@ impl Usual {
     }
 }
 
-/// Byte tests on a word of eight bytes: each gives the high bit of every byte that passes, exactly (no carry
-/// crosses a byte).
+/// [`crate::bytes::swar`]'s word tests, and the one only the action reader needs.
 mod swar {
-    pub(super) const HIGH: u64 = 0x8080_8080_8080_8080;
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-
-    /// Bytes equal to `c`.
-    #[inline(always)]
-    pub(super) fn eq(w: u64, c: u8) -> u64 {
-        let t = w ^ (ONES * u64::from(c));
-        !(((t & LOW7) + LOW7) | t | LOW7)
-    }
-
-    /// The word of up to eight bytes of `b` from `at` (zero-padded) and the high bit of each byte of it that is
-    /// `b`'s; `None` at the end.
-    #[inline(always)]
-    pub(super) fn load(b: &[u8], at: usize) -> Option<(u64, u64)> {
-        let rest = b.get(at..).filter(|r| !r.is_empty())?;
-        Some(match rest.first_chunk::<8>() {
-            Some(c) => (u64::from_le_bytes(*c), HIGH),
-            None => {
-                // 1 to 7 bytes: shifts of 8 to 56. The last eight bytes of `b` shifted down when it has eight.
-                let n = rest.len();
-                let w = match b.last_chunk::<8>() {
-                    Some(c) => u64::from_le_bytes(*c) >> (8 * (8 - n)),
-                    None => rest.iter().rev().fold(0, |w, &c| (w << 8) | u64::from(c)),
-                };
-                (w, HIGH & (u64::MAX >> (64 - 8 * n)))
-            }
-        })
-    }
-
-    /// Bytes `lo` to `hi` (`lo` at least 1, both ASCII): ASCII and at least `lo` and not above `hi`.
-    #[inline(always)]
-    fn range(w: u64, lo: u8, hi: u8) -> u64 {
-        let t = w & LOW7;
-        let at_least = t + ONES * (0x80 - u64::from(lo));
-        let above = t + ONES * (0x80 - u64::from(hi) - 1);
-        at_least & !above & !w & HIGH
-    }
+    use crate::bytes::swar::{ONES, range};
+    pub(super) use crate::bytes::swar::{eq, load, upper};
 
     /// Bytes of a service prefix: ASCII letters, digits and `-`.
     #[inline(always)]
     pub(super) fn prefix_byte(w: u64) -> u64 {
         // `| 0x20` maps `A`-`Z` onto `a`-`z` and no other ASCII byte into that range.
         range(w | (ONES * 0x20), b'a', b'z') | range(w, b'0', b'9') | eq(w, b'-')
-    }
-
-    /// Bytes `A` to `Z`: ASCII (high bit clear) and at least `A` and not above `Z`.
-    #[inline(always)]
-    pub(super) fn upper(w: u64) -> u64 {
-        range(w, b'A', b'Z')
     }
 }
 

@@ -29,15 +29,10 @@ pub(crate) fn fields_at(arn: &str, cuts: [usize; 5]) -> Option<[&str; 6]> {
     Some(fields)
 }
 
-const ONES: u64 = 0x0101_0101_0101_0101;
-
-/// The high bit of each byte of the little-endian word `w` that is a `:`, exactly: `(t & LOW7) + LOW7` cannot
-/// carry across bytes.
+/// The high bit of each byte of the little-endian word `w` that is a `:` ([`crate::bytes::swar::eq`]).
 #[inline(always)]
 fn colon_high(w: u64) -> u64 {
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    let t = w ^ (ONES * u64::from(b':'));
-    !(((t & LOW7) + LOW7) | t | LOW7)
+    crate::bytes::swar::eq(w, b':')
 }
 
 /// [`colon_high`] of the eight bytes `c`.

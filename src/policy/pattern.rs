@@ -462,13 +462,7 @@ impl Pattern {
 /// is scanned): all three are ASCII, which in UTF-8 is always that character.
 #[inline]
 pub(crate) fn first_special(b: &[u8], wildcards: bool, variables: bool) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    // The high bit of each byte of `w` equal to `c`, exactly: `(t & LOW7) + LOW7` cannot carry across bytes.
-    let eq = |w: u64, c: u8| {
-        let t = w ^ (ONES * u64::from(c));
-        !(((t & LOW7) + LOW7) | t | LOW7)
-    };
+    use crate::bytes::swar::eq;
     let hits = |w: u64| {
         let mut m = 0;
         if wildcards {
